@@ -1,0 +1,118 @@
+import type { AttemptResult } from './attempt.js';
+import type { FinalStatus, JobSpec } from './types.js';
+
+/** Counts of jobs by final state, plus the total. */
+export interface Summary {
+  total: number;
+  succeeded: number;
+  failed: number;
+  timed_out: number;
+  skipped: number;
+  cancelled: number;
+}
+
+/** Everything known about a job once it reached its final state. */
+export interface JobRecord {
+  name: string;
+  /** File (or input) order, for sorting reports. */
+  index: number;
+  command: string;
+  cwd: string;
+  pool?: string;
+  priority: number;
+  needs: string[];
+  allowFailure: boolean;
+  status: FinalStatus;
+  /** Why a job was skipped or cancelled, e.g. `need "build" failed`. */
+  reason?: string;
+  /** Left out by `--only`: reported as skipped but never counts against the run. */
+  excluded?: boolean;
+  exitCode?: number;
+  signal?: string;
+  attempts: AttemptResult[];
+  worker?: string;
+  logPath?: string;
+  outputTail?: string;
+  /** Epoch ms of the first attempt's start and of the job's end. */
+  startedAt?: number;
+  endedAt: number;
+}
+
+/**
+ * The run's event stream. The scheduler (or a remote backend's coordinator) emits
+ * these; reporters render them. Every event carries `type` and `time` (epoch ms).
+ */
+export interface RunEventMap {
+  run_start: {
+    runId: string;
+    manifestPath: string | null;
+    /** Known up front for manifests; null while jobs still stream in from stdin. */
+    total: number | null;
+    workers: number;
+    logDir: string;
+  };
+  job_queued: { name: string; priority: number; pool?: string };
+  job_start: { name: string; attempt: number; worker: string; pid?: number };
+  job_output: { name: string; stream: 'stdout' | 'stderr'; line: string };
+  attempt_end: { name: string; result: AttemptResult };
+  job_retry: { name: string; nextAttempt: number; delayMs: number };
+  job_end: { job: JobRecord };
+  workers_change: { workers: number };
+  run_end: {
+    runId: string;
+    summary: Summary;
+    durationMs: number;
+    exitCode: number;
+    /** The signal that interrupted the run, if any. */
+    interrupted?: 'SIGINT' | 'SIGTERM';
+    /** Why dispatch stopped early (a halt policy), if it did. */
+    halted?: string;
+  };
+}
+
+export type RunEventType = keyof RunEventMap;
+export type RunEvent<K extends RunEventType = RunEventType> = {
+  [T in K]: { type: T; time: number } & RunEventMap[T];
+}[K];
+
+export type Emit = <K extends RunEventType>(type: K, payload: RunEventMap[K]) => void;
+
+export function emptySummary(): Summary {
+  return { total: 0, succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 };
+}
+
+/** The record a job gets when it ends without ever running. */
+export function unranRecord(
+  job: JobSpec,
+  status: 'skipped' | 'cancelled',
+  reason: string,
+  at: number,
+): JobRecord {
+  return { ...describe(job), status, reason, attempts: [], endedAt: at };
+}
+
+export function describe(
+  job: JobSpec,
+): Pick<
+  JobRecord,
+  'name' | 'index' | 'command' | 'cwd' | 'pool' | 'priority' | 'needs' | 'allowFailure'
+> {
+  return {
+    name: job.name,
+    index: job.index,
+    command: job.command,
+    cwd: job.cwd,
+    pool: job.pool,
+    priority: job.priority,
+    needs: job.needs,
+    allowFailure: job.allowFailure,
+  };
+}
+
+/** Does this job's outcome make the run fail? */
+export function countsAsFailure(
+  job: Pick<JobRecord, 'status' | 'allowFailure' | 'excluded'>,
+): boolean {
+  if (job.allowFailure || job.excluded) return false;
+  return job.status === 'failed' || job.status === 'timed_out' || job.status === 'skipped';
+}

@@ -1,0 +1,88 @@
+/**
+ * The job model shared by every stage after the manifest: the loader produces
+ * `JobSpec`s, the scheduler runs them, backends ship them, reporters describe them.
+ */
+
+/** Every state a job can be in. Final states are listed in `FINAL_STATES`. */
+export type JobStatus =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'retrying'
+  | 'succeeded'
+  | 'failed'
+  | 'timed_out'
+  | 'skipped'
+  | 'cancelled';
+
+export type FinalStatus = 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'cancelled';
+
+export const FINAL_STATES: readonly FinalStatus[] = [
+  'succeeded',
+  'failed',
+  'timed_out',
+  'skipped',
+  'cancelled',
+];
+
+/** Exponential backoff between attempts; all durations in milliseconds. */
+export interface BackoffSpec {
+  delayMs: number;
+  factor: number;
+  maxMs: number;
+  /** When true the wait is drawn uniformly from [delay/2, delay] ("equal jitter"). */
+  jitter: boolean;
+}
+
+/**
+ * A timeout is either fixed, or relative to the median duration of the jobs that
+ * already succeeded in this run (`300%` = three times that median). Until a job has
+ * succeeded a relative timeout does not apply.
+ */
+export type TimeoutSpec = { ms: number } | { percent: number };
+
+/** One fully expanded, runnable job. Everything the executor needs is here. */
+export interface JobSpec {
+  /** Unique within a run. */
+  name: string;
+  /** The command line given to `shell -c`; placeholders are already substituted and quoted. */
+  command: string;
+  /** Position in file (or input) order; the tiebreak among equal priorities. */
+  index: number;
+  priority: number;
+  pool?: string;
+  needs: string[];
+  timeout?: TimeoutSpec;
+  killGraceMs: number;
+  /** Extra attempts after the first. */
+  retries: number;
+  backoff: BackoffSpec;
+  shell: string;
+  /** Absolute working directory. */
+  cwd: string;
+  /** Merged over the runner's environment (local) or the worker's (redis). */
+  env: Record<string, string>;
+  allowFailure: boolean;
+}
+
+export interface WorkersSpec {
+  min: number;
+  max: number;
+}
+
+export interface PoolSpec {
+  workers: number;
+}
+
+/** A whole validated manifest, before or without its jobs (jobs may stream in). */
+export interface RunSettings {
+  /** The manifest path, or null for ad-hoc and stdin runs. */
+  manifestPath: string | null;
+  workers?: WorkersSpec;
+  pools: Record<string, PoolSpec>;
+  order: 'fifo' | 'lifo';
+}
+
+export interface Plan extends RunSettings {
+  jobs: JobSpec[];
+}

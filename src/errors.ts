@@ -1,0 +1,42 @@
+/**
+ * The few error classes the CLI knows how to explain. Anything else that reaches the
+ * top is an internal bug and is shown with its stack and a request to report it.
+ */
+
+/** A problem the user can fix; the CLI prints the message (no stack) and exits 2. */
+export class JobrunError extends Error {
+  readonly exitCode: number = 2;
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad flags or arguments. */
+export class UsageError extends JobrunError {
+  constructor(message: string) {
+    super(message, 'E_USAGE');
+  }
+}
+
+/** One problem in a manifest, pointing at its source. Lines and columns are 1-based. */
+export interface ManifestIssue {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** Every problem found in a manifest, reported together. */
+export class ManifestError extends JobrunError {
+  constructor(readonly issues: ManifestIssue[]) {
+    super(issues.map(formatIssue).join('\n'), 'E_MANIFEST');
+  }
+}
+
+export function formatIssue(issue: ManifestIssue): string {
+  return `${issue.file}:${issue.line}:${issue.column}: ${issue.message}`;
+}
