@@ -1,0 +1,118 @@
+/**
+ * Turns zod issues into positioned, readable manifest issues: one issue per unknown key
+ * (pointing at the key, with a "did you mean"), the most specific branch of a failed
+ * union, and messages that say what was expected and what was found.
+ */
+import type { z } from 'zod';
+import type { DocPath, IssueList } from './locate.js';
+import { validKeysAt } from './schema-keys.js';
+import { didYouMean } from './suggest.js';
+
+/** `jobs[2].backoff.delay` */
+export function pathLabel(path: DocPath): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(String(seg))) out += `${out ? '.' : ''}${String(seg)}`;
+    else out += `[${JSON.stringify(String(seg))}]`;
+  }
+  return out;
+}
+
+/** How a value found in the manifest is named in messages. */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string')
+    return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** The message of a missing required key, replaced by `missing required key "…"`. */
+const REQUIRED = 'is required';
+
+const EXPECTED: Record<string, string> = {
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+};
+
+/**
+ * The error map passed to `safeParse`: default wording for issues the schema gives no
+ * message of its own. It sees the offending input, so it can say what was found.
+ */
+export const errorMap: z.core.$ZodErrorMap = (iss) => {
+  if (iss.input === undefined && (iss.code === 'invalid_type' || iss.code === 'invalid_value'))
+    return REQUIRED;
+  switch (iss.code) {
+    case 'invalid_type':
+      return `expected ${EXPECTED[iss.expected] ?? iss.expected}, got ${describeValue(iss.input)}`;
+    case 'too_small':
+      if (iss.origin === 'string' || iss.origin === 'array') return 'must not be empty';
+      return `must be ${iss.inclusive ? 'at least' : 'greater than'} ${String(iss.minimum)}`;
+    case 'too_big':
+      return `must be ${iss.inclusive ? 'at most' : 'less than'} ${String(iss.maximum)}`;
+    case 'invalid_value':
+      return `expected ${iss.values.map((v) => JSON.stringify(v)).join(' or ')}, got ${describeValue(iss.input)}`;
+    default:
+      return undefined;
+  }
+};
+
+/** Adds every zod issue to `list`, positioned at the node it concerns. */
+export function addZodIssues(error: z.ZodError, list: IssueList): void {
+  for (const iss of error.issues) addIssue(iss, [], list);
+}
+
+function addIssue(iss: z.core.$ZodIssue, prefix: DocPath, list: IssueList): void {
+  const path = [...prefix, ...iss.path];
+  const label = pathLabel(path);
+  switch (iss.code) {
+    case 'unrecognized_keys': {
+      const valid = validKeysAt(path);
+      for (const key of iss.keys) {
+        list.add(
+          [...path, key],
+          `unknown key ${JSON.stringify(key)}${didYouMean(key, valid)}`,
+          true,
+        );
+      }
+      return;
+    }
+    case 'invalid_union': {
+      // Report inside the one branch whose type matched (e.g. a list with a bad item),
+      // rather than "matched no alternative".
+      const specific = iss.errors.filter(
+        (branch) =>
+          branch.length > 0 &&
+          !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
+      );
+      const only = specific.length === 1 ? specific[0] : undefined;
+      if (only) {
+        for (const inner of only) addIssue(inner, path, list);
+        return;
+      }
+      break;
+    }
+    case 'invalid_key': {
+      const inner = iss.issues[0]?.message ?? iss.message;
+      list.add(path, `${label}: ${inner}`, true);
+      return;
+    }
+    case 'invalid_type':
+    case 'invalid_value':
+      if (iss.message === REQUIRED) {
+        const key = JSON.stringify(String(path[path.length - 1]));
+        const parent = pathLabel(path.slice(0, -1));
+        list.add(path, `${parent ? `${parent}: ` : ''}missing required key ${key}`);
+        return;
+      }
+      break;
+  }
+  list.add(path, label ? `${label}: ${iss.message}` : iss.message);
+}

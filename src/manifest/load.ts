@@ -1,0 +1,162 @@
+/**
+ * Reads a manifest (a file, or `-` for stdin), validates it and expands it into a Plan.
+ * Every problem found is reported together, each at its file:line:column, in one
+ * `ManifestError`; nothing else escapes for bad input.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { JobSpec, Plan } from '../core/types.js';
+import { ManifestError, UsageError } from '../errors.js';
+import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
+import { addZodIssues, errorMap } from './issues.js';
+import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
+import { IssueList } from './locate.js';
+import { salvage, wholeParts, type Parts } from './salvage.js';
+import { manifestSchema } from './schema.js';
+
+export interface LoadOptions {
+  /** Base for a relative `source`, and the jobs' base folder for stdin (default: process.cwd()). */
+  cwd?: string;
+  /** Where `-` reads from (default: process.stdin). */
+  stdin?: NodeJS.ReadableStream;
+}
+
+/**
+ * Loads the manifest at `source` (`.yaml`, `.yml` or `.json`; JSON is read as YAML, so
+ * both keep positions), or reads it whole from stdin when `source` is `-` (issues are
+ * labelled `<stdin>`, relative `cwd`s resolve against `opts.cwd`).
+ *
+ * Throws `UsageError` when the file cannot be read, `ManifestError` with every issue
+ * when it is invalid.
+ */
+export async function loadManifest(source: string, opts: LoadOptions = {}): Promise<Plan> {
+  const cwd = opts.cwd ?? process.cwd();
+  if (source === '-') {
+    const text = await readStream(opts.stdin ?? process.stdin);
+    return parseManifest(text, { file: '<stdin>', manifestPath: null, baseDir: cwd });
+  }
+  const abs = path.resolve(cwd, source);
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (err) {
+    throw new UsageError(readProblem(source, err));
+  }
+  return parseManifest(text, { file: source, manifestPath: abs, baseDir: path.dirname(abs) });
+}
+
+export interface ParseOptions {
+  /** How issues name the source, e.g. the path as the user typed it. */
+  file: string;
+  /** Goes into the Plan: the absolute path, or null. */
+  manifestPath: string | null;
+  /** The folder relative `cwd`s and globs are resolved against. */
+  baseDir: string;
+}
+
+/** Validates and expands manifest text (YAML or JSON); see `loadManifest`. */
+export async function parseManifest(text: string, opts: ParseOptions): Promise<Plan> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text.replace(/^\uFEFF/, ''), {
+    lineCounter,
+    prettyErrors: false,
+    merge: true,
+    uniqueKeys: true,
+    logLevel: 'error', // no process warnings; problems become issues
+  });
+  const list = new IssueList(opts.file, doc, lineCounter);
+  for (const err of doc.errors) {
+    const message = (err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+    list.addAt(err.pos[0], `syntax error: ${message}`);
+  }
+  if (list.issues.length) throw new ManifestError(list.issues);
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 10_000 });
+  } catch (err) {
+    list.addAt(0, `cannot read document: ${(err as Error).message}`);
+    throw new ManifestError(list.issues);
+  }
+
+  const parsed = manifestSchema.safeParse(data, { error: errorMap });
+  if (!parsed.success) addZodIssues(parsed.error, list);
+  const parts = parsed.success ? wholeParts(parsed.data) : salvage(data, parsed.error.issues);
+  const jobs = parts ? await expandAll(parts, opts.baseDir, list) : [];
+  if (!parsed.success || list.issues.length) throw new ManifestError(sortIssues(list.issues));
+  const { workers, order, pools } = parsed.data;
+  return {
+    manifestPath: opts.manifestPath,
+    ...(workers === undefined
+      ? {}
+      : { workers: typeof workers === 'number' ? { min: workers, max: workers } : workers }),
+    pools: pools ?? {},
+    order: order ?? 'fifo',
+    jobs,
+  };
+}
+
+/** Expands every job, then runs the checks that need them all; returns the JobSpecs. */
+async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promise<JobSpec[]> {
+  const { defaults } = parts;
+  const expanded: ExpandedJob[] = [];
+  const templates = new Map<string, string[]>();
+  for (const [source, job] of parts.jobs.entries()) {
+    if (!job) continue;
+    const settings = resolveSettings(job, defaults, baseDir);
+    let items: string[] | undefined;
+    if (job.for_each !== undefined) {
+      try {
+        items = await forEachItems(job.for_each, settings.cwd);
+      } catch (err) {
+        list.add(['jobs', source, 'for_each'], (err as Error).message);
+        items = [];
+      }
+    }
+    const jobs = expandJob(job, source, settings, items);
+    if (items !== undefined)
+      templates.set(
+        job.name,
+        jobs.map((j) => j.name),
+      );
+    expanded.push(...jobs);
+  }
+  checkDuplicateNames(expanded, list);
+  if (parts.pools) {
+    const ownPool = (source: number) => parts.jobs[source]?.pool !== undefined;
+    checkPools(expanded, parts.pools, ownPool, list);
+  }
+  const lenient = (name: string) => parts.unknownNames || parts.invalidNames.has(name);
+  const edges = linkNeeds(expanded, templates, lenient, list);
+  checkCycles(expanded, edges, list);
+  return expanded.map((job, index) => ({
+    name: job.name,
+    command: job.command,
+    index,
+    ...job.settings,
+    needs: [...new Set((edges[index] ?? []).map((e) => expanded[e.to]?.name ?? ''))],
+  }));
+}
+
+function sortIssues<T extends { line: number; column: number }>(issues: T[]): T[] {
+  return issues
+    .map((issue, i) => ({ issue, i }))
+    .sort((a, b) => a.issue.line - b.issue.line || a.issue.column - b.issue.column || a.i - b.i)
+    .map(({ issue }) => issue);
+}
+
+function readProblem(source: string, err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `manifest not found: ${source}`;
+  if (code === 'EISDIR') return `manifest ${source} is a directory, not a file`;
+  if (code === 'EACCES') return `cannot read manifest ${source}: permission denied`;
+  return `cannot read manifest ${source}: ${(err as Error).message}`;
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,90 @@
+/**
+ * Maps paths in the parsed manifest (`['jobs', 2, 'timeout']`) back to line:column in
+ * the source text, and collects the issues that the loader reports together.
+ */
+import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import type { ManifestIssue } from '../errors.js';
+
+/** A path into the manifest as parsed: object keys and array indexes. */
+export type DocPath = readonly PropertyKey[];
+
+interface Located {
+  /** The deepest node on the path that exists. */
+  node: unknown;
+  /** The key node of the last map entry walked into, if any. */
+  key: unknown;
+  /** True when the whole path was found. */
+  found: boolean;
+}
+
+/** Collects positioned issues for one manifest source. */
+export class IssueList {
+  readonly issues: ManifestIssue[] = [];
+
+  constructor(
+    readonly file: string,
+    private readonly doc: Document | undefined,
+    private readonly lineCounter: LineCounter,
+  ) {}
+
+  /**
+   * Adds an issue at the node `path` names, or at the deepest part of `path` that
+   * exists (a missing key is reported at the map that lacks it). With `atKey`, the
+   * position is the map key itself rather than its value (for unknown keys).
+   */
+  add(path: DocPath, message: string, atKey = false): void {
+    const { node, key, found } = this.locate(path);
+    const target = atKey && found && key !== undefined ? key : node;
+    this.addAt(rangeStart(target), message);
+  }
+
+  /** Adds an issue at a character offset into the source. */
+  addAt(offset: number | undefined, message: string): void {
+    const { line, col } =
+      offset === undefined ? { line: 1, col: 1 } : this.lineCounter.linePos(offset);
+    this.issues.push({ file: this.file, line, column: col, message });
+  }
+
+  /** The 1-based line of the node at `path` (or its deepest existing ancestor). */
+  lineOf(path: DocPath): number {
+    const offset = rangeStart(this.locate(path).node);
+    return offset === undefined ? 1 : this.lineCounter.linePos(offset).line;
+  }
+
+  private locate(path: DocPath): Located {
+    let node: unknown = this.resolve(this.doc?.contents);
+    let key: unknown;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair =
+          node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg)) ??
+          node.items.find(
+            (p) => !isScalar(p.key) && compact(String(p.key)) === compact(String(seg)),
+          );
+        if (!pair) return { node, key, found: false };
+        key = pair.key;
+        node = this.resolve(pair.value ?? pair.key);
+      } else if (isSeq(node) && typeof seg === 'number' && node.items[seg] !== undefined) {
+        key = undefined;
+        node = this.resolve(node.items[seg]);
+      } else {
+        return { node, key, found: false };
+      }
+    }
+    return { node, key, found: true };
+  }
+
+  private resolve(node: unknown): unknown {
+    return isAlias(node) && this.doc ? (node.resolve(this.doc) ?? node) : node;
+  }
+}
+
+/** Collection keys are stringified differently by toJS and toString: compare loosely. */
+function compact(text: string): string {
+  return text.replace(/[\s"']/g, '');
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as { range?: unknown } | null | undefined)?.range;
+  return Array.isArray(range) && typeof range[0] === 'number' ? range[0] : undefined;
+}

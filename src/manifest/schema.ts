@@ -1,0 +1,237 @@
+/**
+ * The manifest's shape, in one place. Everything else derives from this: validation
+ * (with positioned errors), the parsed types the expander consumes, and the JSON Schema
+ * that `jobrun schema` prints for editors.
+ *
+ * Objects are `.strict()`, so unknown keys are errors. Durations are parsed here (into
+ * milliseconds), so a bad duration is reported at its own position.
+ */
+import { z } from 'zod';
+import type { TimeoutSpec } from '../core/types.js';
+import { parseDuration, parseTimeout } from './duration.js';
+
+const DURATION_HINT = 'a duration: 500ms, 30s, 5m, 1h, or a number of seconds';
+
+function durationSchema(description: string) {
+  return z
+    .union([z.string(), z.number()], { error: `expected ${DURATION_HINT}` })
+    .transform((v, ctx): number => {
+      try {
+        return parseDuration(v, '');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .describe(description);
+}
+
+const timeoutSchema = z
+  .union([z.string(), z.number()], {
+    error: `expected ${DURATION_HINT}, or a percentage like 300%`,
+  })
+  .transform((v, ctx): TimeoutSpec => {
+    try {
+      return parseTimeout(v, '');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  })
+  .describe(
+    'Stop the job after this long (SIGTERM to its process group, SIGKILL after kill_grace). ' +
+      'A duration (30s, 10m) or N% of the median run time of the jobs that already succeeded.',
+  );
+
+const backoffSchema = z
+  .object({
+    delay: durationSchema('Wait before the first retry (default 1s).').optional(),
+    factor: z
+      .number()
+      .min(1, { error: 'must be at least 1' })
+      .optional()
+      .describe('Each further wait is multiplied by this (default 2).'),
+    max: durationSchema('Longest wait between attempts (default 1m).').optional(),
+    jitter: z
+      .boolean()
+      .optional()
+      .describe('Randomise each wait within [delay/2, delay] (default true).'),
+  })
+  .strict()
+  .describe('Exponential backoff between attempts.');
+
+const envValue = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'expected a string, number or boolean',
+});
+
+const envSchema = z
+  .record(
+    z
+      .string()
+      .regex(/^[^=\0]+$/, { error: 'environment variable names cannot be empty or contain "="' }),
+    envValue,
+  )
+  .transform((env) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])))
+  .describe('Environment variables added to the runner’s (or worker’s) environment.');
+
+/** Keys a job shares with `defaults`. */
+const sharedFields = {
+  priority: z
+    .number()
+    .int({ error: 'expected an integer' })
+    .optional()
+    .describe('Higher starts first; equal priorities start in file order (default 0).'),
+  pool: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Name of a pool in `pools`: caps how many of its jobs run at once.'),
+  timeout: timeoutSchema.optional(),
+  kill_grace: durationSchema(
+    'Time between SIGTERM and SIGKILL on timeout or interrupt (default 5s).',
+  ).optional(),
+  retries: z
+    .number()
+    .int({ error: 'expected a whole number' })
+    .min(0, { error: 'must be 0 or more' })
+    .optional()
+    .describe('Extra attempts after the first (default 0).'),
+  backoff: backoffSchema.optional(),
+  shell: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Shell that runs `run` as `shell -c` (default /bin/sh).'),
+  cwd: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Working directory, relative to the manifest’s folder (default .).'),
+  env: envSchema.optional(),
+  allow_failure: z
+    .boolean()
+    .optional()
+    .describe('When true a failure is reported but does not fail the run (default false).'),
+};
+
+/** `defaults`: every job key except name, run, for_each and needs. */
+export const defaultsSchema = z
+  .object(sharedFields)
+  .strict()
+  .describe('Values every job inherits unless it sets its own.');
+
+/** One entry of `jobs`. */
+export const jobSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .describe('Unique job name; may use placeholders such as {stem} with for_each.'),
+    run: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .describe(
+        'Shell command line. Placeholders ({file}, {stem}, …) are substituted shell-quoted.',
+      ),
+    for_each: z
+      .union(
+        [
+          z.string().min(1, { error: 'must not be empty' }),
+          z
+            .array(z.union([z.string(), z.number()], { error: 'expected a string or number' }))
+            .min(1, { error: 'must not be empty' }),
+        ],
+        { error: 'expected a glob string or a list of values' },
+      )
+      .optional()
+      .describe('Run one job per item: a glob (relative to cwd) or a list of values.'),
+    needs: z
+      .array(z.string().min(1, { error: 'must not be empty' }))
+      .optional()
+      .describe('Jobs that must succeed first. A for_each job’s name template means all its jobs.'),
+    ...sharedFields,
+  })
+  .strict();
+
+const workersSchema = z
+  .union(
+    [
+      z.number().int({ error: 'expected a whole number' }).min(1, { error: 'must be at least 1' }),
+      z
+        .object({
+          min: z
+            .number()
+            .int({ error: 'expected a whole number' })
+            .min(1, { error: 'must be at least 1' }),
+          max: z
+            .number()
+            .int({ error: 'expected a whole number' })
+            .min(1, { error: 'must be at least 1' }),
+        })
+        .strict()
+        .refine((w) => w.min <= w.max, {
+          error: 'must not be greater than max',
+          path: ['min'],
+        }),
+    ],
+    { error: 'expected a positive whole number or { min, max }' },
+  )
+  .describe('How many jobs run at once: a number, or { min, max } to scale with queue depth.');
+
+const poolSchema = z
+  .object({
+    workers: z
+      .number()
+      .int({ error: 'expected a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .describe('At most this many of the pool’s jobs run at once.'),
+  })
+  .strict();
+
+/** `pools`: name → `{ workers }`. */
+export const poolsSchema = z
+  .record(z.string(), poolSchema)
+  .describe('Named pools of specialised workers.');
+
+/** The whole manifest. */
+export const manifestSchema = z
+  .object({
+    $schema: z.string().optional().describe('URL or path of this JSON Schema (for editors).'),
+    version: z.literal(1).describe('Manifest format version; always 1.'),
+    workers: workersSchema.optional(),
+    order: z
+      .enum(['fifo', 'lifo'], { error: 'expected "fifo" or "lifo"' })
+      .optional()
+      .describe('Among equal priorities: fifo starts in file order (default), lifo the reverse.'),
+    defaults: defaultsSchema.optional(),
+    pools: poolsSchema.optional(),
+    jobs: z
+      .array(jobSchema)
+      .min(1, { error: 'must list at least one job' })
+      .describe('The jobs to run.'),
+  })
+  .strict();
+
+export type ManifestDoc = z.output<typeof manifestSchema>;
+export type JobDoc = z.output<typeof jobSchema>;
+export type DefaultsDoc = z.output<typeof defaultsSchema>;
+export type PoolsDoc = z.output<typeof poolsSchema>;
+
+/**
+ * The manifest's JSON Schema (draft-07, which yaml-language-server and VS Code read),
+ * describing the manifest as written (durations as strings or numbers).
+ */
+export function manifestJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(manifestSchema, {
+    io: 'input',
+    target: 'draft-7',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://github.com/jobrun/jobrun/manifest.schema.json',
+    title: 'jobrun manifest',
+    description: 'A batch of shell jobs for jobrun: workers, pools, defaults and jobs.',
+    ...schema,
+  };
+}
