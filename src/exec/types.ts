@@ -1,0 +1,41 @@
+import type { AttemptResult } from '../core/attempt.js';
+import type { JobSpec } from '../core/types.js';
+
+export type OutputStream = 'stdout' | 'stderr';
+
+/** What the executor needs to run one attempt of a job. */
+export interface ExecRequest {
+  job: JobSpec;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** The effective timeout for this attempt (relative timeouts already resolved). */
+  timeoutMs?: number;
+  /** File that receives the attempt's combined stdout and stderr; its folder exists. */
+  logPath: string;
+  /** Label of the worker slot running it, copied into the result. */
+  worker: string;
+  /**
+   * When given, output is piped through the runner and each whole line is passed
+   * here (and still written to the log). Without it the child writes straight to
+   * the log file and the runner never touches the bytes.
+   */
+  onLine?: (stream: OutputStream, line: string) => void;
+}
+
+/** Handle on an attempt in flight. */
+export interface RunningAttempt {
+  /** Always resolves (never rejects), also when the process could not start. */
+  readonly result: Promise<AttemptResult>;
+  readonly pid?: number;
+  /**
+   * Stop the attempt: SIGTERM to its whole process group, SIGKILL after the job's
+   * kill grace, or at once when `immediate`. Idempotent; a second call with
+   * `immediate` escalates.
+   */
+  stop(immediate?: boolean): void;
+}
+
+/** Runs attempts. The local implementation spawns child processes; tests pass fakes. */
+export interface Executor {
+  start(request: ExecRequest): RunningAttempt;
+}
