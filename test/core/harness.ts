@@ -1,0 +1,116 @@
+import type { AttemptResult } from '../../src/core/attempt.js';
+import type { RunEvent, RunEventMap, RunEventType } from '../../src/core/events.js';
+import type { JobSpec } from '../../src/core/types.js';
+import type { ExecRequest, Executor } from '../../src/exec/types.js';
+
+/** One scripted attempt: how long it "runs" and how it ends. */
+export interface Step {
+  ms?: number;
+  exit?: number;
+  timedOut?: boolean;
+}
+
+export function job(name: string, extra: Partial<JobSpec> = {}, index = 0): JobSpec {
+  return {
+    name,
+    command: `run ${name}`,
+    index,
+    priority: 0,
+    needs: [],
+    killGraceMs: 1000,
+    retries: 0,
+    backoff: { delayMs: 1000, factor: 2, maxMs: 60_000, jitter: false },
+    shell: '/bin/sh',
+    cwd: '/',
+    env: {},
+    allowFailure: false,
+    ...extra,
+  };
+}
+
+/** Jobs numbered in the order given, so file order is the array order. */
+export function jobs(...specs: Array<[string, Partial<JobSpec>?]>): JobSpec[] {
+  return specs.map(([name, extra], index) => job(name, extra, index));
+}
+
+/**
+ * An executor whose attempts follow a script per job name and take fake time.
+ * It records every start, the peak concurrency, and each request.
+ */
+export class FakeExecutor implements Executor {
+  readonly starts: string[] = [];
+  readonly requests: ExecRequest[] = [];
+  readonly stops: Array<{ name: string; immediate: boolean }> = [];
+  running = 0;
+  peak = 0;
+  readonly runningByPool = new Map<string, number>();
+  peakByPool = new Map<string, number>();
+
+  constructor(private readonly script: Record<string, Step[]> = {}) {}
+
+  start(req: ExecRequest) {
+    const name = req.job.name;
+    this.starts.push(name);
+    this.requests.push(req);
+    this.running++;
+    this.peak = Math.max(this.peak, this.running);
+    const pool = req.job.pool ?? '';
+    this.runningByPool.set(pool, (this.runningByPool.get(pool) ?? 0) + 1);
+    this.peakByPool.set(
+      pool,
+      Math.max(this.peakByPool.get(pool) ?? 0, this.runningByPool.get(pool)!),
+    );
+    const step = this.script[name]?.[req.attempt - 1] ?? this.script[name]?.at(-1) ?? {};
+    const startedAt = Date.now();
+    let settle!: (r: AttemptResult) => void;
+    const result = new Promise<AttemptResult>((resolve) => (settle = resolve));
+    const finish = (extra: Partial<AttemptResult>) => {
+      if (!timer) return;
+      clearTimeout(timer);
+      timer = undefined;
+      this.running--;
+      this.runningByPool.set(pool, this.runningByPool.get(pool)! - 1);
+      settle({
+        attempt: req.attempt,
+        startedAt,
+        durationMs: Date.now() - startedAt,
+        timedOut: false,
+        worker: req.worker,
+        ...extra,
+      });
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(
+      () =>
+        finish(
+          step.timedOut ? { timedOut: true, signal: 'SIGTERM' } : { exitCode: step.exit ?? 0 },
+        ),
+      step.ms ?? 10,
+    );
+    return {
+      result,
+      pid: 1000 + this.starts.length,
+      stop: (immediate = false) => {
+        this.stops.push({ name, immediate });
+        finish({ signal: immediate ? 'SIGKILL' : 'SIGTERM' });
+      },
+    };
+  }
+}
+
+/** Collects emitted events in order. */
+export class EventLog {
+  readonly events: RunEvent[] = [];
+  readonly emit = <K extends RunEventType>(type: K, payload: RunEventMap[K]) => {
+    this.events.push({ type, time: Date.now(), ...payload } as unknown as RunEvent);
+  };
+
+  of<K extends RunEventType>(type: K): RunEvent<K>[] {
+    return this.events.filter((e) => e.type === type) as unknown as RunEvent<K>[];
+  }
+
+  ended(name: string) {
+    const e = this.of('job_end').find((x) => x.job.name === name);
+    if (!e) throw new Error(`job ${name} never ended`);
+    return e.job;
+  }
+}

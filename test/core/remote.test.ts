@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import type { AttemptResult } from '../../src/core/attempt.js';
+import type { AttemptHooks, RemoteExecutor } from '../../src/core/remote.js';
+import { Scheduler } from '../../src/core/scheduler.js';
+import { parseHalt } from '../../src/core/halt.js';
+import type { JobSpec } from '../../src/core/types.js';
+import type { ExecRequest } from '../../src/exec/types.js';
+import { EventLog, jobs } from './harness.js';
+
+/** A remote executor driven by hand: each job waits until the test settles it. */
+class ManualRemote implements RemoteExecutor {
+  readonly remote = true;
+  readonly pending = new Map<string, { hooks: AttemptHooks; settle: (r: AttemptResult) => void }>();
+  readonly stopped: string[] = [];
+
+  start(request: ExecRequest, hooks: AttemptHooks) {
+    let settle!: (r: AttemptResult) => void;
+    const result = new Promise<AttemptResult>((resolve) => (settle = resolve));
+    this.pending.set(request.job.name, { hooks, settle });
+    return {
+      result,
+      stop: () => {
+        this.stopped.push(request.job.name);
+        settle(res(1, { error: 'withdrawn' }));
+      },
+    };
+  }
+}
+
+const res = (attempt: number, extra: Partial<AttemptResult> = {}): AttemptResult => ({
+  attempt,
+  startedAt: 0,
+  durationMs: 5,
+  timedOut: false,
+  exitCode: 0,
+  worker: 'h:1/1',
+  ...extra,
+});
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+function setup(specs: JobSpec[], extra: { halt?: string } = {}) {
+  const executor = new ManualRemote();
+  const log = new EventLog();
+  const scheduler = new Scheduler({
+    runId: 't',
+    manifestPath: null,
+    logDir: '/tmp',
+    workers: { min: 1, max: 1 },
+    pools: { cpu: { workers: 1 } },
+    order: 'fifo',
+    executor,
+    emit: log.emit,
+    halt: extra.halt ? parseHalt(extra.halt) : undefined,
+  });
+  return { executor, log, done: scheduler.run(specs) };
+}
+
+describe('scheduler with a remote executor', () => {
+  it('dispatches every ready job at once, ignoring worker and pool limits', () => {
+    const t = setup(
+      jobs(['a', { pool: 'cpu' }], ['b', { pool: 'cpu' }], ['c'], ['d', { needs: ['a'] }]),
+    );
+    expect([...t.executor.pending.keys()]).toEqual(['a', 'b', 'c']);
+    expect(t.log.of('job_start')).toHaveLength(0); // starts are the workers' to report
+  });
+
+  it('reports attempts and retries from the hooks and does not retry itself', async () => {
+    const t = setup(jobs(['a', { retries: 1 }]));
+    const a = t.executor.pending.get('a')!;
+    a.hooks.started(1, 'h:1/1', 42);
+    a.hooks.attemptEnded(res(1, { exitCode: 3 }));
+    a.hooks.retrying(2, 250);
+    a.hooks.started(2, 'h:2/1');
+    a.settle(res(2, { exitCode: 3 }));
+    const outcome = await t.done;
+    expect(t.log.of('job_start').map((e) => [e.attempt, e.worker, e.pid])).toEqual([
+      [1, 'h:1/1', 42],
+      [2, 'h:2/1', undefined],
+    ]);
+    expect(t.log.of('job_retry')).toMatchObject([{ nextAttempt: 2, delayMs: 250 }]);
+    expect(t.log.ended('a')).toMatchObject({ status: 'failed', exitCode: 3, worker: 'h:1/1' });
+    expect(t.log.ended('a').attempts).toHaveLength(2);
+    expect(t.executor.pending.size).toBe(1); // never restarted by the scheduler
+    expect(outcome.exitCode).toBe(1);
+  });
+
+  it('releases dependants when a remote job succeeds', async () => {
+    const t = setup(jobs(['a'], ['b', { needs: ['a'] }]));
+    t.executor.pending.get('a')!.settle(res(1));
+    await tick();
+    expect(t.executor.pending.has('b')).toBe(true);
+    t.executor.pending.get('b')!.settle(res(1));
+    expect((await t.done).summary.succeeded).toBe(2);
+  });
+
+  it('--halt soon withdraws jobs still queued remotely, lets started ones finish', async () => {
+    const t = setup(jobs(['a'], ['b'], ['c']), { halt: 'soon,fail=1' });
+    t.executor.pending.get('b')!.hooks.started(1, 'h:1/1');
+    t.executor.pending.get('a')!.settle(res(1, { exitCode: 1 }));
+    await tick();
+    expect(t.executor.stopped).toEqual(['c']);
+    t.executor.pending.get('b')!.settle(res(1));
+    await t.done;
+    expect(t.log.ended('b').status).toBe('succeeded');
+    expect(t.log.ended('c').status).toBe('cancelled');
+  });
+});

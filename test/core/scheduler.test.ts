@@ -1,0 +1,357 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseHalt } from '../../src/core/halt.js';
+import { createStartGate } from '../../src/core/gates.js';
+import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js';
+import type { JobSpec } from '../../src/core/types.js';
+import type { ExecRequest } from '../../src/exec/types.js';
+import { EventLog, FakeExecutor, job, jobs, type Step } from './harness.js';
+
+function setup(
+  specs: JobSpec[] | AsyncIterable<JobSpec>,
+  script: Record<string, Step[]> = {},
+  options: Partial<SchedulerOptions> = {},
+) {
+  const executor = new FakeExecutor(script);
+  const log = new EventLog();
+  const scheduler = new Scheduler({
+    runId: 'test',
+    manifestPath: null,
+    logDir: '/tmp/jobrun-test-logs',
+    workers: { min: 1, max: 1 },
+    pools: {},
+    order: 'fifo',
+    executor,
+    emit: log.emit,
+    ...options,
+  });
+  const done = scheduler.run(specs);
+  return { executor, log, scheduler, done };
+}
+
+/** Runs fake time forward until the run ends (bounded). */
+async function finish<T>(done: Promise<T>): Promise<T> {
+  let settled = false;
+  void done.then(() => (settled = true));
+  for (let i = 0; i < 10_000 && !settled; i++) await vi.advanceTimersByTimeAsync(50);
+  if (!settled) throw new Error('run did not finish in fake time');
+  return done;
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ordering', () => {
+  it('starts higher priority first, file order among equals', async () => {
+    const t = setup(
+      jobs(['a'], ['b', { priority: 10 }], ['c', { priority: 5 }], ['d', { priority: 10 }]),
+    );
+    await finish(t.done);
+    expect(t.executor.starts).toEqual(['b', 'd', 'c', 'a']);
+  });
+
+  it('takes the newest first among equals with order lifo', async () => {
+    const t = setup(jobs(['a'], ['b'], ['c', { priority: 1 }], ['d']), {}, { order: 'lifo' });
+    await finish(t.done);
+    expect(t.executor.starts).toEqual(['c', 'd', 'b', 'a']);
+  });
+
+  it('never runs more jobs than workers, and uses them all', async () => {
+    const specs = Array.from({ length: 20 }, (_, i) => job(`j${i}`, {}, i));
+    const t = setup(specs, {}, { workers: { min: 3, max: 3 } });
+    const outcome = await finish(t.done);
+    expect(t.executor.peak).toBe(3);
+    expect(outcome.summary.succeeded).toBe(20);
+    expect(outcome.exitCode).toBe(0);
+  });
+});
+
+describe('pools', () => {
+  it('caps a pool inside the global worker count', async () => {
+    const specs = jobs(
+      ['c1', { pool: 'cpu' }],
+      ['c2', { pool: 'cpu' }],
+      ['c3', { pool: 'cpu' }],
+      ['n1'],
+      ['n2'],
+      ['n3'],
+    );
+    const t = setup(specs, {}, { workers: { min: 3, max: 3 }, pools: { cpu: { workers: 1 } } });
+    await finish(t.done);
+    expect(t.executor.peakByPool.get('cpu')).toBe(1);
+    expect(t.executor.peak).toBe(3);
+    // the blocked pool does not hold back other jobs: n1..n3 start before c2
+    expect(t.executor.starts.indexOf('n2')).toBeLessThan(t.executor.starts.indexOf('c2'));
+  });
+});
+
+describe('needs', () => {
+  it('starts a job only after all its needs succeeded', async () => {
+    const specs = jobs(['c', { needs: ['a', 'b'], priority: 100 }], ['a'], ['b', { priority: -1 }]);
+    const t = setup(specs, { a: [{ ms: 100 }], b: [{ ms: 300 }] }, { workers: { min: 4, max: 4 } });
+    await finish(t.done);
+    expect(t.executor.starts).toEqual(['a', 'b', 'c']);
+    const c = t.log.ended('c');
+    expect(c.startedAt).toBeGreaterThanOrEqual(t.log.ended('b').endedAt);
+  });
+
+  it('skips dependants of a failed job, transitively, with the reason', async () => {
+    const specs = jobs(['a'], ['b', { needs: ['a'] }], ['c', { needs: ['b'] }], ['d']);
+    const t = setup(specs, { a: [{ exit: 2 }] });
+    const outcome = await finish(t.done);
+    expect(t.log.ended('b')).toMatchObject({ status: 'skipped', reason: 'need "a" failed' });
+    expect(t.log.ended('c')).toMatchObject({ status: 'skipped', reason: 'need "b" skipped' });
+    expect(t.log.ended('d').status).toBe('succeeded');
+    expect(t.executor.starts).toEqual(['a', 'd']);
+    expect(outcome.exitCode).toBe(1);
+    expect(outcome.summary).toMatchObject({ total: 4, failed: 1, skipped: 2, succeeded: 1 });
+  });
+});
+
+describe('retries', () => {
+  it('retries with exponential backoff and succeeds', async () => {
+    const specs = [job('flaky', { retries: 3 })];
+    const t = setup(specs, { flaky: [{ exit: 1 }, { exit: 1 }, { exit: 0 }] });
+    const outcome = await finish(t.done);
+    const retries = t.log.of('job_retry');
+    expect(retries.map((r) => [r.nextAttempt, r.delayMs])).toEqual([
+      [2, 1000],
+      [3, 2000],
+    ]);
+    const record = t.log.ended('flaky');
+    expect(record.status).toBe('succeeded');
+    expect(record.attempts).toHaveLength(3);
+    const [a1, a2] = record.attempts;
+    expect(a2!.startedAt - (a1!.startedAt + a1!.durationMs)).toBeGreaterThanOrEqual(1000);
+    expect(outcome.exitCode).toBe(0);
+  });
+
+  it('fails for good when retries run out; allow_failure keeps the run green', async () => {
+    const t = setup(jobs(['bad', { retries: 1 }], ['lint', { allowFailure: true }]), {
+      bad: [{ exit: 3 }],
+      lint: [{ exit: 1 }],
+    });
+    const outcome = await finish(t.done);
+    expect(t.log.ended('bad')).toMatchObject({ status: 'failed', exitCode: 3 });
+    expect(t.log.ended('bad').attempts).toHaveLength(2);
+    expect(outcome.exitCode).toBe(1);
+
+    const u = setup(jobs(['lint', { allowFailure: true }]), { lint: [{ exit: 1 }] });
+    const green = await finish(u.done);
+    expect(u.log.ended('lint').status).toBe('failed');
+    expect(green.exitCode).toBe(0);
+  });
+
+  it('reports a timed-out attempt as timed_out', async () => {
+    const t = setup(jobs(['slow']), { slow: [{ timedOut: true }] });
+    const outcome = await finish(t.done);
+    expect(t.log.ended('slow').status).toBe('timed_out');
+    expect(outcome.exitCode).toBe(1);
+  });
+
+  it('resolves a relative timeout from the median of successes', async () => {
+    const specs = jobs(['a', { timeout: { percent: 300 } }], ['b', { timeout: { percent: 300 } }]);
+    const t = setup(specs, { a: [{ ms: 100 }] });
+    await finish(t.done);
+    expect(t.executor.requests[0]!.timeoutMs).toBeUndefined();
+    expect(t.executor.requests[1]!.timeoutMs).toBe(300);
+  });
+});
+
+describe('halt policies', () => {
+  it('--fail-fast lets running jobs finish and cancels the rest', async () => {
+    const specs = jobs(['bad'], ['long'], ['later1'], ['later2']);
+    const t = setup(
+      specs,
+      { bad: [{ exit: 1, ms: 10 }], long: [{ ms: 500 }] },
+      {
+        workers: { min: 2, max: 2 },
+        halt: parseHalt('soon,fail=1'),
+      },
+    );
+    const outcome = await finish(t.done);
+    expect(t.log.ended('long').status).toBe('succeeded');
+    expect(t.log.ended('later1').status).toBe('cancelled');
+    expect(t.log.ended('later2').status).toBe('cancelled');
+    expect(outcome.halted).toBe('--halt soon,fail=1');
+    expect(outcome.exitCode).toBe(1);
+  });
+
+  it('--halt now stops running jobs too', async () => {
+    const specs = jobs(['bad'], ['long'], ['later']);
+    const t = setup(
+      specs,
+      { bad: [{ exit: 1, ms: 10 }], long: [{ ms: 5000 }] },
+      {
+        workers: { min: 2, max: 2 },
+        halt: parseHalt('now,fail=1'),
+      },
+    );
+    await finish(t.done);
+    expect(t.executor.stops).toEqual([{ name: 'long', immediate: false }]);
+    expect(t.log.ended('long').status).toBe('cancelled');
+    expect(t.log.ended('later').status).toBe('cancelled');
+  });
+
+  it('--halt soon,success=1 ends green after the first success', async () => {
+    const specs = jobs(['a'], ['b'], ['c']);
+    const t = setup(specs, {}, { halt: parseHalt('soon,success=1') });
+    const outcome = await finish(t.done);
+    expect(outcome.summary).toMatchObject({ succeeded: 1, cancelled: 2 });
+    expect(outcome.exitCode).toBe(0);
+  });
+
+  it('fail=N% counts against the whole run', async () => {
+    const specs = Array.from({ length: 10 }, (_, i) => job(`j${i}`, {}, i));
+    const script = Object.fromEntries(specs.map((s) => [s.name, [{ exit: 1 }]]));
+    const t = setup(specs, script, { halt: parseHalt('soon,fail=30%') });
+    const outcome = await finish(t.done);
+    expect(outcome.summary.failed).toBe(3);
+    expect(outcome.summary.cancelled).toBe(7);
+  });
+});
+
+describe('interrupts', () => {
+  it('stops running jobs, cancels the rest, and exits 130; a second signal skips the grace', async () => {
+    const specs = jobs(['a'], ['b'], ['c'], ['d', { needs: ['c'] }]);
+    const executor = new FakeExecutor({ a: [{ ms: 100_000 }], b: [{ ms: 100_000 }] });
+    const log = new EventLog();
+    const scheduler = new Scheduler({
+      runId: 't',
+      manifestPath: null,
+      logDir: '/tmp',
+      workers: { min: 2, max: 2 },
+      pools: {},
+      order: 'fifo',
+      executor: {
+        start: (req: ExecRequest) => {
+          const handle = executor.start(req);
+          // the job ignores SIGTERM: only an immediate stop ends it
+          return {
+            ...handle,
+            stop: (immediate = false) => (immediate ? handle.stop(true) : undefined),
+          };
+        },
+      },
+      emit: log.emit,
+    });
+    const done = scheduler.run(specs);
+    await vi.advanceTimersByTimeAsync(50);
+    scheduler.interrupt('SIGINT');
+    await vi.advanceTimersByTimeAsync(50);
+    expect(log.of('run_end')).toHaveLength(0);
+    scheduler.interrupt('SIGINT');
+    const outcome = await finish(done);
+    expect(outcome.exitCode).toBe(130);
+    expect(outcome.summary).toMatchObject({ total: 4, cancelled: 4 });
+    expect(log.ended('a').attempts).toHaveLength(1);
+    expect(log.ended('c').reason).toBe('interrupted by SIGINT');
+    expect(log.of('job_end')).toHaveLength(4);
+  });
+});
+
+describe('dynamic workers and gates', () => {
+  it('grows with queue depth and shrinks after idling', async () => {
+    const specs = Array.from({ length: 8 }, (_, i) => job(`j${i}`, {}, i));
+    const t = setup(specs, {}, { workers: { min: 1, max: 4 }, idleMs: 500 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.executor.running).toBe(4);
+    await finish(t.done);
+    expect(t.executor.peak).toBe(4);
+    const changes = t.log.of('workers_change').map((e) => e.workers);
+    expect(changes[0]).toBe(4);
+  });
+
+  it('shrinks back to min when queue stays empty', async () => {
+    const specs = jobs(['a'], ['b'], ['c'], ['late', { needs: ['a'] }]);
+    const t = setup(
+      specs,
+      { a: [{ ms: 2000 }], b: [{ ms: 10 }], c: [{ ms: 10 }] },
+      {
+        workers: { min: 1, max: 3 },
+        idleMs: 500,
+      },
+    );
+    await finish(t.done);
+    const changes = t.log.of('workers_change').map((e) => e.workers);
+    expect(changes).toEqual([3, 1]);
+  });
+
+  it('--delay spaces job starts', async () => {
+    const specs = jobs(['a'], ['b'], ['c']);
+    const t = setup(
+      specs,
+      {},
+      { workers: { min: 3, max: 3 }, gate: createStartGate({ delayMs: 200 }) },
+    );
+    await finish(t.done);
+    const starts = t.log.of('job_start').map((e) => e.time);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(200);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(200);
+  });
+
+  it('--max-load holds starts while the load is high', async () => {
+    let load = 10;
+    const gate = createStartGate({ maxLoad: 2 }, { loadavg1: () => load, freemem: () => 1e12 });
+    const t = setup(jobs(['a']), {}, { gate });
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(t.executor.starts).toEqual([]);
+    load = 1;
+    await finish(t.done);
+    expect(t.executor.starts).toEqual(['a']);
+  });
+});
+
+describe('streamed input', () => {
+  it('pulls at most max-queue jobs ahead of the workers', async () => {
+    let pulled = 0;
+    let maxAhead = 0;
+    const executor = new FakeExecutor({});
+    async function* source() {
+      for (let i = 0; i < 200; i++) {
+        pulled++;
+        maxAhead = Math.max(maxAhead, pulled - executor.starts.length);
+        yield job(`line${i}`, {}, i);
+      }
+    }
+    const log = new EventLog();
+    const scheduler = new Scheduler({
+      runId: 't',
+      manifestPath: null,
+      logDir: '/tmp',
+      workers: { min: 2, max: 2 },
+      pools: {},
+      order: 'fifo',
+      executor,
+      emit: log.emit,
+      maxQueue: 5,
+    });
+    const outcome = await finish(scheduler.run(source()));
+    expect(outcome.summary.succeeded).toBe(200);
+    expect(maxAhead).toBeLessThanOrEqual(5 + 1);
+    expect(log.of('run_start')[0]!.total).toBeNull();
+  });
+});
+
+describe('selection and resume', () => {
+  it('skips jobs left out by --only without failing the run', async () => {
+    const specs = jobs(['a'], ['b', { needs: ['a'] }], ['c'], ['d', { needs: ['c'] }]);
+    const keep = new Set(['a', 'b']);
+    const t = setup(specs, {}, { selected: (j) => keep.has(j.name) });
+    const outcome = await finish(t.done);
+    expect(t.executor.starts).toEqual(['a', 'b']);
+    expect(t.log.ended('d')).toMatchObject({ status: 'skipped', excluded: true });
+    expect(outcome.exitCode).toBe(0);
+  });
+
+  it('counts jobs done in an earlier run as succeeded without running them', async () => {
+    const specs = jobs(['a'], ['b', { needs: ['a'] }]);
+    const t = setup(specs, {}, { alreadyDone: (j) => j.name === 'a' });
+    await finish(t.done);
+    expect(t.executor.starts).toEqual(['b']);
+    expect(t.log.ended('a')).toMatchObject({ status: 'succeeded', attempts: [] });
+  });
+});

@@ -1,0 +1,156 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { backoffDelay } from '../../src/core/backoff.js';
+import { parseHalt, shouldHalt } from '../../src/core/halt.js';
+import { openJournal } from '../../src/core/journal.js';
+import { logPathFor } from '../../src/core/log-path.js';
+import { MedianTracker } from '../../src/core/median.js';
+import { PriorityQueue } from '../../src/core/priority-queue.js';
+import { UsageError } from '../../src/errors.js';
+
+describe('PriorityQueue', () => {
+  it('pops in the same order as a stable sort by priority', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -3, max: 3 }), { maxLength: 300 }), (priorities) => {
+        const items = priorities.map((p, i) => ({ p, i }));
+        const q = new PriorityQueue<{ p: number; i: number }>((a, b) =>
+          a.p !== b.p ? a.p > b.p : a.i < b.i,
+        );
+        items.forEach((x) => q.push(x));
+        const out: number[] = [];
+        for (let x = q.pop(); x; x = q.pop()) out.push(x.i);
+        const expected = [...items].sort((a, b) => b.p - a.p || a.i - b.i).map((x) => x.i);
+        expect(out).toEqual(expected);
+      }),
+    );
+  });
+
+  it('removeWhere keeps the heap valid', () => {
+    const q = new PriorityQueue<number>((a, b) => a < b);
+    [5, 3, 8, 1, 9, 2, 7].forEach((n) => q.push(n));
+    expect(q.removeWhere((n) => n % 2 === 0).sort()).toEqual([2, 8]);
+    const out: number[] = [];
+    for (let x = q.pop(); x !== undefined; x = q.pop()) out.push(x);
+    expect(out).toEqual([1, 3, 5, 7, 9]);
+  });
+
+  it('handles 100,000 items in O(log n) time per operation', () => {
+    const q = new PriorityQueue<number>((a, b) => a > b);
+    for (let i = 0; i < 100_000; i++) q.push((i * 7919) % 100_003);
+    let last = Infinity;
+    let inOrder = true;
+    for (let i = 0; i < 100_000; i++) {
+      const x = q.pop()!;
+      inOrder &&= x <= last;
+      last = x;
+    }
+    expect(inOrder).toBe(true);
+    expect(q.size).toBe(0);
+  });
+});
+
+describe('backoffDelay', () => {
+  const spec = { delayMs: 1000, factor: 2, maxMs: 5000, jitter: false };
+  it('grows by factor and is capped at max', () => {
+    expect([2, 3, 4, 5, 6].map((n) => backoffDelay(spec, n))).toEqual([
+      1000, 2000, 4000, 5000, 5000,
+    ]);
+  });
+  it('jitter draws from [d/2, d]', () => {
+    const j = { ...spec, jitter: true };
+    expect(backoffDelay(j, 3, () => 0)).toBe(1000);
+    expect(backoffDelay(j, 3, () => 0.999999)).toBe(2000);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 40 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (n, r) => {
+          const d = backoffDelay(j, n, () => r);
+          const full = backoffDelay(spec, n);
+          expect(d).toBeGreaterThanOrEqual(Math.floor(full / 2));
+          expect(d).toBeLessThanOrEqual(full);
+        },
+      ),
+    );
+  });
+});
+
+describe('halt policies', () => {
+  it('parses GNU parallel spellings', () => {
+    expect(parseHalt('now')).toMatchObject({ when: 'now', on: 'fail', count: 1 });
+    expect(parseHalt('soon,fail=3')).toMatchObject({ when: 'soon', on: 'fail', count: 3 });
+    expect(parseHalt('now,success=50%')).toMatchObject({ when: 'now', on: 'success', percent: 50 });
+    for (const bad of ['later', 'soon,fail=0', 'now,fail=x', 'soon,fail=120%']) {
+      expect(() => parseHalt(bad)).toThrow(UsageError);
+    }
+  });
+  it('compares percentages against the total', () => {
+    const p = parseHalt('soon,fail=20%');
+    expect(shouldHalt(p, { failures: 1, successes: 0, ended: 1, total: 10 })).toBe(false);
+    expect(shouldHalt(p, { failures: 2, successes: 0, ended: 2, total: 10 })).toBe(true);
+  });
+});
+
+describe('MedianTracker', () => {
+  it('gives the median, and stays bounded', () => {
+    const m = new MedianTracker(5);
+    expect(m.median()).toBeUndefined();
+    [3, 1, 2].forEach((x) => m.add(x));
+    expect(m.median()).toBe(2);
+    m.add(10);
+    expect(m.median()).toBe(2.5);
+    for (let i = 0; i < 1000; i++) m.add(7);
+    expect(m.median()).toBe(7);
+  });
+});
+
+describe('journal', () => {
+  it('resumes only jobs that succeeded with the same command, ignoring a torn line', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const rec = (name: string, command: string, status: 'succeeded' | 'failed') => ({
+      name,
+      index: 0,
+      command,
+      cwd: '/',
+      priority: 0,
+      needs: [],
+      allowFailure: false,
+      status,
+      attempts: [],
+      endedAt: 0,
+    });
+    const j1 = openJournal(file, false);
+    j1.record(rec('a', 'echo a', 'succeeded'));
+    j1.record(rec('b', 'echo b', 'failed'));
+    j1.record(rec('c', 'echo c', 'succeeded'));
+    j1.close();
+    fs.appendFileSync(file, '{"key":"tor');
+    const j2 = openJournal(file, true);
+    expect(j2.succeeded({ name: 'a', command: 'echo a' })).toBe(true);
+    expect(j2.succeeded({ name: 'a', command: 'echo A' })).toBe(false);
+    expect(j2.succeeded({ name: 'b', command: 'echo b' })).toBe(false);
+    j2.record(rec('b', 'echo b', 'succeeded'));
+    j2.close();
+    const j3 = openJournal(file, true);
+    expect(j3.succeeded({ name: 'b', command: 'echo b' })).toBe(true);
+    expect(j3.succeeded({ name: 'c', command: 'echo c' })).toBe(true);
+    j3.close();
+    // without --resume the journal starts over
+    const j4 = openJournal(file, false);
+    expect(j4.succeeded({ name: 'a', command: 'echo a' })).toBe(false);
+    j4.close();
+  });
+});
+
+describe('logPathFor', () => {
+  it('keeps plain names and makes odd ones unique and safe', () => {
+    expect(logPathFor('/l', 'build', 0, 1)).toBe('/l/build.log');
+    expect(logPathFor('/l', 'build', 0, 2)).toBe('/l/build.attempt-2.log');
+    expect(logPathFor('/l', 'img/a b.png', 4, 1)).toBe('/l/img_a_b.png-5.log');
+    expect(logPathFor('/l', '../../etc', 1, 1)).toBe('/l/.._.._etc-2.log');
+  });
+});
