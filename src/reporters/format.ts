@@ -1,0 +1,77 @@
+import type { JobRecord } from '../core/events.js';
+import type { FinalStatus } from '../core/types.js';
+
+/** `850ms`, `12.3s`, `4m05s`, `1h02m`: short and readable at a glance. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+}
+
+/** Colours only when wanted: FORCE_COLOR wins, then NO_COLOR, then whether the stream is a TTY. */
+export function colorEnabled(
+  stream: { isTTY?: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return Boolean(stream.isTTY) && env.TERM !== 'dumb';
+}
+
+export type PaintCode = 'red' | 'green' | 'yellow' | 'gray' | 'bold' | 'cyan' | 'blue' | 'magenta';
+export type Paint = (code: PaintCode, s: string) => string;
+
+const CODES = {
+  red: 31,
+  green: 32,
+  yellow: 33,
+  gray: 90,
+  bold: 1,
+  cyan: 36,
+  blue: 34,
+  magenta: 35,
+} as const;
+
+export function painter(enabled: boolean): Paint {
+  if (!enabled) return (_code, s) => s;
+  return (code, s) => `\u001b[${CODES[code]}m${s}\u001b[${code === 'bold' ? 22 : 39}m`;
+}
+
+export const STATUS_ICON: Record<FinalStatus, string> = {
+  succeeded: '✔',
+  failed: '✖',
+  timed_out: '⏱',
+  skipped: '↷',
+  cancelled: '■',
+};
+
+export const STATUS_COLOR: Record<FinalStatus, Parameters<Paint>[0]> = {
+  succeeded: 'green',
+  failed: 'red',
+  timed_out: 'red',
+  skipped: 'yellow',
+  cancelled: 'gray',
+};
+
+/** What ended the job, in words: `exit 1`, `SIGKILL`, `timed out after 30s`. */
+export function outcomeText(job: JobRecord): string {
+  const last = job.attempts.at(-1);
+  if (job.status === 'skipped' || (job.status === 'cancelled' && !last)) return job.reason ?? '';
+  if (last?.error) return last.error;
+  if (job.status === 'timed_out') return `timed out${job.signal ? ` (${job.signal})` : ''}`;
+  if (job.signal) return `killed by ${job.signal}`;
+  if (job.exitCode !== undefined && job.exitCode !== 0) return `exit ${job.exitCode}`;
+  return '';
+}
+
+/** A job's output tail, indented under its line. */
+export function indentTail(tail: string, prefix = '    │ '): string {
+  return tail
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((line) => prefix + line)
+    .join('\n');
+}

@@ -1,0 +1,40 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RunEvent } from '../core/events.js';
+import type { Report } from './report.js';
+import type { Reporter } from './types.js';
+
+/** `--json`: the whole report as one JSON document on stdout, and nothing else there. */
+export class JsonReporter implements Reporter {
+  readonly needsReport = true;
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+
+  onRunEnd(_e: RunEvent<'run_end'>, report: Report | undefined): Promise<void> {
+    return new Promise((resolve) =>
+      this.out.write(JSON.stringify(report, null, 2) + '\n', () => resolve()),
+    );
+  }
+}
+
+/** `--report FILE`: the same document written to a file. */
+export class ReportFileReporter implements Reporter {
+  readonly needsReport = true;
+  constructor(private readonly file: string) {}
+
+  async onRunEnd(_e: RunEvent<'run_end'>, report: Report | undefined): Promise<void> {
+    await fs.promises.mkdir(path.dirname(path.resolve(this.file)), { recursive: true });
+    await fs.promises.writeFile(this.file, JSON.stringify(report, null, 2) + '\n');
+  }
+}
+
+/**
+ * `--events`: every event as one NDJSON line on stdout while the run goes.
+ * `time` is an ISO timestamp; attempt times inside are epoch milliseconds.
+ */
+export class EventsReporter implements Reporter {
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+
+  onEvent(event: RunEvent): void {
+    this.out.write(JSON.stringify({ ...event, time: new Date(event.time).toISOString() }) + '\n');
+  }
+}

@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import { once } from 'node:events';
+import path from 'node:path';
+import type { Report, ReportJob } from './report.js';
+import type { Reporter } from './types.js';
+import { xmlAttr, xmlText } from './xml.js';
+
+const seconds = (ms: number | undefined) => ((ms ?? 0) / 1000).toFixed(3);
+
+/** What ended a job, for the `message` of `<failure>` and `<skipped>`. */
+function outcome(job: ReportJob): string {
+  const last = job.attempts.at(-1);
+  if (last?.error) return last.error;
+  if (job.status === 'timed_out') return `timed out${job.signal ? ` (${job.signal})` : ''}`;
+  if (job.signal) return `killed by ${job.signal}`;
+  if (job.exitCode !== undefined) return `exit ${job.exitCode}`;
+  return job.reason ?? job.status;
+}
+
+/**
+ * One `<testcase>`. The mapping (documented in docs/reporters.md):
+ * - failed / timed_out → `<failure type="failed|timed_out" message="exit 3">output tail</failure>`
+ * - skipped / cancelled → `<skipped message="need &quot;build&quot; failed"/>`
+ * - failed but `allow_failure` → `<skipped message="allowed to fail: exit 3"/>` (it must not
+ *   turn the CI's test tab red when the run itself passed), with the tail in `<system-out>`.
+ */
+export function testcase(job: ReportJob): string {
+  const attrs =
+    `name="${xmlAttr(job.name)}" classname="${xmlAttr(job.pool ?? 'jobrun')}" ` +
+    `time="${seconds(job.durationMs)}"`;
+  const body: string[] = [];
+  const failed = job.status === 'failed' || job.status === 'timed_out';
+  if (failed && !job.allowFailure) {
+    body.push(
+      `<failure message="${xmlAttr(outcome(job))}" type="${job.status}">` +
+        xmlText(`${job.command}\n\n${job.outputTail ?? ''}`.trimEnd()) +
+        '</failure>',
+    );
+  } else if (failed) {
+    body.push(`<skipped message="${xmlAttr(`allowed to fail: ${outcome(job)}`)}"/>`);
+  } else if (job.status === 'skipped' || job.status === 'cancelled') {
+    body.push(`<skipped message="${xmlAttr(`${job.status}: ${job.reason ?? job.status}`)}"/>`);
+  }
+  if (job.outputTail && job.allowFailure)
+    body.push(`<system-out>${xmlText(job.outputTail)}</system-out>`);
+  if (body.length === 0) return `    <testcase ${attrs}/>\n`;
+  return `    <testcase ${attrs}>\n      ${body.join('\n      ')}\n    </testcase>\n`;
+}
+
+/** The document's head: totals in the shape GitHub, GitLab and Jenkins read. */
+export function junitHead(report: Report): string {
+  const count = (pred: (j: ReportJob) => boolean) => report.jobs.filter(pred).length;
+  const isFailure = (j: ReportJob) =>
+    (j.status === 'failed' || j.status === 'timed_out') && !j.allowFailure;
+  const isSkipped = (j: ReportJob) =>
+    j.status === 'skipped' ||
+    j.status === 'cancelled' ||
+    (j.allowFailure && j.status !== 'succeeded');
+  const totals =
+    `tests="${report.jobs.length}" failures="${count(isFailure)}" errors="0" ` +
+    `skipped="${count(isSkipped)}" time="${seconds(report.durationMs)}"`;
+  const name = xmlAttr(report.manifest ?? `jobrun ${report.runId}`);
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<testsuites name="jobrun" ${totals}>\n` +
+    `  <testsuite name="${name}" ${totals} timestamp="${report.startedAt.replace(/\.\d+Z$/, '')}" ` +
+    `hostname="${xmlAttr(report.host)}">\n` +
+    `    <properties><property name="jobrun.runId" value="${xmlAttr(report.runId)}"/></properties>\n`
+  );
+}
+
+export const JUNIT_TAIL = '  </testsuite>\n</testsuites>\n';
+
+/** The whole document as a string (for tests and small runs). */
+export function junitXml(report: Report): string {
+  return junitHead(report) + report.jobs.map(testcase).join('') + JUNIT_TAIL;
+}
+
+/** `--junit FILE`: JUnit XML, one testcase per job, written as a stream. */
+export class JunitReporter implements Reporter {
+  readonly needsReport = true;
+  constructor(private readonly file: string) {}
+
+  async onRunEnd(_e: unknown, report: Report | undefined): Promise<void> {
+    if (!report) return;
+    await fs.promises.mkdir(path.dirname(path.resolve(this.file)), { recursive: true });
+    const out = fs.createWriteStream(this.file);
+    const write = async (text: string) => {
+      if (!out.write(text)) await once(out, 'drain');
+    };
+    await write(junitHead(report));
+    for (const job of report.jobs) await write(testcase(job));
+    out.end(JUNIT_TAIL);
+    await once(out, 'finish');
+  }
+}

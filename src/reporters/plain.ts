@@ -1,0 +1,139 @@
+import type { JobRecord, RunEvent } from '../core/events.js';
+import {
+  colorEnabled,
+  formatDuration,
+  indentTail,
+  outcomeText,
+  painter,
+  STATUS_COLOR,
+  STATUS_ICON,
+  type Paint,
+} from './format.js';
+import { StreamSink, type LineSink } from './sink.js';
+import type { SummaryTable } from './summary.js';
+import { clean, cleanOutput } from './text.js';
+import type { Reporter } from './types.js';
+
+export interface PlainOptions {
+  out?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Where lines go instead of `out` (the live view passes its renderer). */
+  sink?: LineSink;
+  /** Colours on or off; by default decided from `out` and the environment. */
+  color?: boolean;
+  /** `none` prints only the final summary line. */
+  quiet?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** The table printed before the summary line at the end. */
+  table?: SummaryTable;
+  /** Settles when earlier end-of-run output (grouped job output) is written. */
+  waitFor?: () => Promise<void>;
+}
+
+/**
+ * One line per event worth a line, no cursor movement: for CI logs, pipes and
+ * anyone who wants a record. Under GitHub Actions a failed job also becomes an
+ * `::error` annotation.
+ */
+export class PlainReporter implements Reporter {
+  private readonly sink: LineSink;
+  private readonly paint: Paint;
+  private readonly github: boolean;
+  private total: number | null = null;
+  private ended = 0;
+
+  constructor(private readonly options: PlainOptions = {}) {
+    const out = options.out ?? process.stderr;
+    const env = options.env ?? process.env;
+    this.sink = options.sink ?? new StreamSink(out);
+    this.paint = painter(options.color ?? colorEnabled(out, env));
+    this.github = env.GITHUB_ACTIONS === 'true';
+  }
+
+  onRunStart(e: RunEvent<'run_start'>): void {
+    this.total = e.total;
+    if (this.options.quiet) return;
+    const jobs = e.total === null ? 'jobs from input' : `${e.total} job${e.total === 1 ? '' : 's'}`;
+    this.line(this.paint('gray', `jobrun: ${jobs}, ${e.workers} workers, logs in ${e.logDir}`));
+  }
+
+  onJobRetry(e: RunEvent<'job_retry'>): void {
+    if (this.options.quiet) return;
+    const p = this.paint;
+    this.line(
+      `${p('yellow', '↻')} ${e.name} ${p('gray', `failed, attempt ${e.nextAttempt} in ${formatDuration(e.delayMs)}`)}`,
+    );
+  }
+
+  onWorkersChange(e: RunEvent<'workers_change'>): void {
+    if (this.options.quiet) return;
+    this.line(this.paint('gray', `workers: ${e.workers}`));
+  }
+
+  onJobEnd(e: RunEvent<'job_end'>): void {
+    this.ended++;
+    this.options.table?.add(e.job);
+    if (this.options.quiet || e.job.excluded) return;
+    const progress = this.total === null ? `[${this.ended}]` : `[${this.ended}/${this.total}]`;
+    for (const line of jobLines(e.job, progress, this.paint, this.github)) this.line(line);
+  }
+
+  onRunEnd(e: RunEvent<'run_end'>): void | Promise<void> {
+    if (!this.options.waitFor) return this.end(e);
+    return this.options.waitFor().then(() => this.end(e));
+  }
+
+  private end(e: RunEvent<'run_end'>): void {
+    const p = this.paint;
+    if (this.options.table && !this.options.quiet) this.line(this.options.table.render(p));
+    const s = e.summary;
+    const parts = [
+      s.succeeded && p('green', `${s.succeeded} succeeded`),
+      s.failed && p('red', `${s.failed} failed`),
+      s.timed_out && p('red', `${s.timed_out} timed out`),
+      s.skipped && p('yellow', `${s.skipped} skipped`),
+      s.cancelled && p('gray', `${s.cancelled} cancelled`),
+    ].filter(Boolean);
+    const why = e.interrupted
+      ? ` (interrupted by ${e.interrupted})`
+      : e.halted
+        ? ` (halted by ${e.halted})`
+        : '';
+    this.line(
+      `${p('bold', `${s.total} job${s.total === 1 ? '' : 's'}`)}: ${parts.join(', ') || 'none ran'} in ${formatDuration(e.durationMs)}${why}`,
+    );
+  }
+
+  private line(text: string): void {
+    this.sink.line(text);
+  }
+}
+
+/**
+ * The lines for a finished job: `[3/10] ✖ failed    name 1.2s  exit 1`, its output
+ * tail when it did not succeed, and a GitHub `::error` annotation when it counts.
+ */
+export function jobLines(job: JobRecord, progress: string, p: Paint, github: boolean): string[] {
+  const dur = job.startedAt === undefined ? '' : formatDuration(job.endedAt - job.startedAt);
+  const attempts = job.attempts.length > 1 ? `${job.attempts.length} attempts` : '';
+  const detail = [
+    outcomeText(job),
+    attempts,
+    job.allowFailure && job.status !== 'succeeded' ? 'allowed to fail' : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const status = p(STATUS_COLOR[job.status], `${STATUS_ICON[job.status]} ${job.status.padEnd(9)}`);
+  const lines = [
+    `${p('gray', progress)} ${status} ${p('bold', clean(job.name))} ${p('gray', [dur, detail].filter(Boolean).join('  '))}`,
+  ];
+  if (job.outputTail && job.status !== 'succeeded')
+    lines.push(p('gray', indentTail(cleanOutput(job.outputTail))));
+  if (github && (job.status === 'failed' || job.status === 'timed_out') && !job.allowFailure) {
+    const msg = `${job.name}: ${outcomeText(job)}`
+      .replace(/%/g, '%25')
+      .replace(/\r/g, '%0D')
+      .replace(/\n/g, '%0A');
+    lines.push(`::error title=jobrun: ${job.name.replace(/[,:]/g, ' ')} ${job.status}::${msg}`);
+  }
+  return lines;
+}

@@ -1,0 +1,131 @@
+import os from 'node:os';
+import type { AttemptResult } from '../core/attempt.js';
+import type { JobRecord, RunEvent, Summary } from '../core/events.js';
+import type { FinalStatus } from '../core/types.js';
+
+/** One attempt in the report: times as ISO strings, durations in milliseconds. */
+export interface ReportAttempt {
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  exitCode?: number;
+  signal?: string;
+  timedOut: boolean;
+  error?: string;
+  worker?: string;
+  log?: string;
+}
+
+export interface ReportJob {
+  name: string;
+  command: string;
+  cwd: string;
+  pool?: string;
+  priority: number;
+  needs: string[];
+  status: FinalStatus;
+  reason?: string;
+  allowFailure: boolean;
+  excluded?: boolean;
+  exitCode?: number;
+  signal?: string;
+  attempts: ReportAttempt[];
+  worker?: string;
+  log?: string;
+  /** Last lines of output, only for jobs that did not succeed. */
+  outputTail?: string;
+  startedAt?: string;
+  endedAt: string;
+  /** From the first attempt's start to the job's end, backoff waits included. */
+  durationMs?: number;
+}
+
+/** The document behind `--json` and `--report`. */
+export interface Report {
+  version: 1;
+  runId: string;
+  manifest: string | null;
+  host: string;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  exitCode: number;
+  interrupted?: string;
+  halted?: string;
+  workers: number;
+  logDir: string;
+  summary: Summary;
+  jobs: ReportJob[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function reportAttempt(a: AttemptResult): ReportAttempt {
+  return {
+    attempt: a.attempt,
+    startedAt: iso(a.startedAt),
+    durationMs: a.durationMs,
+    exitCode: a.exitCode,
+    signal: a.signal,
+    timedOut: a.timedOut,
+    error: a.error,
+    worker: a.worker,
+    log: a.logPath,
+  };
+}
+
+export function reportJob(job: JobRecord): ReportJob {
+  return {
+    name: job.name,
+    command: job.command,
+    cwd: job.cwd,
+    pool: job.pool,
+    priority: job.priority,
+    needs: job.needs,
+    status: job.status,
+    reason: job.reason,
+    allowFailure: job.allowFailure,
+    excluded: job.excluded,
+    exitCode: job.exitCode,
+    signal: job.signal,
+    attempts: job.attempts.map(reportAttempt),
+    worker: job.worker,
+    log: job.logPath,
+    outputTail: job.outputTail,
+    startedAt: job.startedAt === undefined ? undefined : iso(job.startedAt),
+    endedAt: iso(job.endedAt),
+    durationMs: job.startedAt === undefined ? undefined : job.endedAt - job.startedAt,
+  };
+}
+
+/** Keeps every finished job's record (in file order) to build the report at the end. */
+export class ReportCollector {
+  private start: RunEvent<'run_start'> | undefined;
+  private readonly jobs: JobRecord[] = [];
+
+  add(event: RunEvent): void {
+    if (event.type === 'run_start') this.start = event;
+    else if (event.type === 'job_end') this.jobs.push(event.job);
+  }
+
+  build(end: RunEvent<'run_end'>): Report {
+    const start = this.start;
+    const startedAt = start?.time ?? end.time - end.durationMs;
+    return {
+      version: 1,
+      runId: end.runId,
+      manifest: start?.manifestPath ?? null,
+      host: os.hostname(),
+      startedAt: iso(startedAt),
+      endedAt: iso(end.time),
+      durationMs: end.durationMs,
+      exitCode: end.exitCode,
+      interrupted: end.interrupted,
+      halted: end.halted,
+      workers: start?.workers ?? 0,
+      logDir: start?.logDir ?? '',
+      summary: end.summary,
+      jobs: [...this.jobs].sort((a, b) => a.index - b.index).map(reportJob),
+    };
+  }
+}

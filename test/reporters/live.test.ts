@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { painter } from '../../src/reporters/format.js';
+import { LiveRenderer } from '../../src/reporters/live-renderer.js';
+import { composeFrame, LiveReporter, type LiveState } from '../../src/reporters/live.js';
+import { truncate, visibleWidth } from '../../src/reporters/text.js';
+import { capture, event, record, stripAnsi, T0 } from './helpers.js';
+
+const plain = painter(false);
+
+function state(over: Partial<LiveState> = {}): LiveState {
+  return {
+    startedAt: T0,
+    total: 10,
+    done: { succeeded: 3, failed: 1, timed_out: 0, skipped: 1, cancelled: 0 },
+    queued: 2,
+    retrying: 0,
+    workers: 3,
+    running: new Map(),
+    ...over,
+  };
+}
+
+afterEach(() => vi.useRealTimers());
+
+describe('live frame', () => {
+  it('shows progress, counts by state, workers, elapsed and ETA', () => {
+    const running = new Map([['build', { since: T0 + 1000, attempt: 2, worker: '3' }]]);
+    const [head, states, job] = composeFrame(state({ running }), T0 + 5000, 24, plain);
+    expect(head).toContain(' 50%');
+    expect(head).toContain('5/10');
+    expect(head).toContain('5.00s');
+    expect(head).toContain('ETA 5.00s');
+    expect(states).toContain('✔ 3 ✖ 1 ↷ 1');
+    expect(states).toContain('running 1');
+    expect(states).toContain('queued 2');
+    expect(states).toContain('workers 3');
+    expect(job).toMatch(/ build {2}4\.00s {2}attempt 2 {2}worker 3$/);
+  });
+
+  it('caps running-job lines to the terminal height with "+N more"', () => {
+    const running = new Map(
+      Array.from({ length: 50 }, (_, i) => [
+        `j${i}`,
+        { since: T0 + i, attempt: 1, worker: String(i) },
+      ]),
+    );
+    const lines = composeFrame(state({ running }), T0 + 100, 12, plain);
+    expect(lines).toHaveLength(11);
+    expect(lines.at(-1)).toContain('+42 more running');
+    expect(lines[2]).toContain('j0'); // oldest first
+  });
+
+  it('shows counts without a bar when the total is unknown (streamed input)', () => {
+    const [head] = composeFrame(state({ total: null }), T0 + 10, 24, plain);
+    expect(head).toContain('5 done');
+    expect(head).not.toContain('%');
+  });
+
+  it('truncates by visible width, keeping colours closed', () => {
+    const red = painter(true)('red', 'x'.repeat(30));
+    const cut = truncate(red, 10);
+    expect(visibleWidth(cut)).toBe(10);
+    expect(cut.endsWith('…\u001b[0m')).toBe(true);
+    expect(visibleWidth(truncate('日本語日本語', 5))).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('live renderer', () => {
+  it('draws at most once per interval, prints lines above, never wraps, and restores the cursor', () => {
+    vi.useFakeTimers();
+    const out = capture({ columns: 20, rows: 10 });
+    let frames = 0;
+    const r = new LiveRenderer(out.stream, () => (frames++, ['a'.repeat(50), 'second']), 100);
+    r.start();
+    expect(out.text).toBe('\u001b[?25l');
+    r.line('done: job 1');
+    r.line('done: job 2');
+    expect(frames).toBe(0); // lines wait for the next frame
+    vi.advanceTimersByTime(350);
+    expect(frames).toBe(3);
+    const lines = stripAnsi(out.text).split('\n');
+    expect(lines.slice(0, 2)).toEqual(['done: job 1', 'done: job 2']);
+    for (const l of lines) expect(visibleWidth(l.replace(/\r/g, ''))).toBeLessThan(20);
+    expect(out.text).toContain('\u001b[2A\r\u001b[J'); // each frame erases the previous two lines
+    r.stop();
+    expect(out.text.endsWith('\u001b[?25h')).toBe(true);
+    vi.advanceTimersByTime(1000);
+    expect(frames).toBe(3);
+  });
+
+  it('restores the cursor on process exit when stop() never came', () => {
+    const out = capture({ columns: 80, rows: 24 });
+    const before = process.listenerCount('exit');
+    const r = new LiveRenderer(out.stream, () => ['x']);
+    r.start();
+    expect(process.listenerCount('exit')).toBe(before + 1);
+    process.emit('exit', 0);
+    expect(out.text.endsWith('\u001b[?25h')).toBe(true);
+    r.stop();
+    expect(process.listenerCount('exit')).toBe(before);
+  });
+
+  it('a hold copies raw output between frames; lines written meanwhile follow it', async () => {
+    const out = capture({ columns: 80, rows: 24 });
+    const r = new LiveRenderer(out.stream, () => ['[live]'], 10_000);
+    r.start();
+    r.render();
+    await r.hold(async (s) => {
+      s.write('file line 1\n');
+      r.line('status line');
+      await new Promise((res) => setTimeout(res, 5));
+      s.write('file line 2\n');
+    });
+    r.stop();
+    const text = stripAnsi(out.text);
+    expect(text.indexOf('file line 2')).toBeLessThan(text.indexOf('status line'));
+    expect(text.indexOf('file line 1')).toBeGreaterThan(text.indexOf('[live]'));
+  });
+});
+
+describe('live reporter', () => {
+  it('counts states from events and prints finished jobs in the plain format', async () => {
+    const out = capture({ columns: 100, rows: 30 });
+    const live = new LiveReporter({
+      out: out.stream,
+      env: {},
+      now: () => T0 + 500,
+      intervalMs: 10_000,
+    });
+    live.onRunStart(
+      event('run_start', { runId: 'r', manifestPath: null, total: 3, workers: 2, logDir: '/l' }),
+    );
+    for (const name of ['a', 'b', 'c'])
+      live.onJobQueued(event('job_queued', { name, priority: 0 }));
+    live.onJobStart(event('job_start', { name: 'a', attempt: 1, worker: '1' }));
+    live.onJobStart(event('job_start', { name: 'b', attempt: 1, worker: '2' }));
+    expect(live.state.queued).toBe(1);
+    expect(live.state.running.size).toBe(2);
+    live.onAttemptEnd(event('attempt_end', { name: 'b', result: record('b', 1).attempts[0]! }));
+    live.onJobRetry(event('job_retry', { name: 'b', nextAttempt: 2, delayMs: 100 }));
+    expect(live.state.retrying).toBe(1);
+    live.onJobQueued(event('job_queued', { name: 'b', priority: 0 }));
+    expect(live.state).toMatchObject({ retrying: 0, queued: 2 });
+    live.onJobEnd(event('job_end', { job: record('c', 2, { status: 'cancelled', attempts: [] }) }));
+    expect(live.state.queued).toBe(1);
+    live.onWorkersChange(event('workers_change', { workers: 4 }));
+    live.renderer.render();
+    const frame = stripAnsi(out.text);
+    expect(frame).toContain('[1/3] ■ cancelled c');
+    expect(frame).toContain('running 1 · queued 1 · workers 4');
+    const summary = { total: 3, succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 3 };
+    await live.onRunEnd(event('run_end', { runId: 'r', summary, durationMs: 500, exitCode: 130 }));
+    expect(out.text.lastIndexOf('\u001b[?25h')).toBeGreaterThan(
+      out.text.lastIndexOf('\u001b[?25l'),
+    );
+    expect(stripAnsi(out.text)).toContain('3 jobs: 3 cancelled in 500ms');
+    live.dispose(); // idempotent
+  });
+});

@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { OutputReporter } from '../../src/reporters/output.js';
+import { PlainReporter } from '../../src/reporters/plain.js';
+import { StreamSink } from '../../src/reporters/sink.js';
+import { capture, event, record, T0 } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'jobrun-output-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function log(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const summary = { total: 2, succeeded: 2, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 };
+const runEnd = event('run_end', { runId: 'r', summary, durationMs: 10, exitCode: 0 });
+
+describe('--output stream', () => {
+  it('prefixes each whole line with the job name and asks for piped output', () => {
+    const out = capture();
+    const r = new OutputReporter({ mode: 'stream', sink: new StreamSink(out.stream) });
+    expect(r.needsOutput).toBe(true);
+    r.onJobOutput(event('job_output', { name: 'a', stream: 'stdout', line: 'hello' }));
+    r.onJobOutput(
+      event('job_output', { name: 'b', stream: 'stderr', line: 'oops \u001b[2J\rmoved' }),
+    );
+    expect(out.text).toBe('[a] hello\n[b] oops ?[2J?moved\n');
+  });
+});
+
+describe('--output grouped', () => {
+  it("copies each job's log(s) whole when it ends, one job at a time, and waits for them at the end", async () => {
+    const big = 'x'.repeat(100) + '\n';
+    const a = log('a.log', big.repeat(5000)); // 505 kB: several chunks
+    const b1 = log('b.log', 'first attempt\n');
+    const b2 = log('b2.log', 'second attempt, no newline');
+    const out = capture();
+    const sink = new StreamSink(out.stream);
+    const r = new OutputReporter({ mode: 'grouped', sink, headers: true });
+    expect(r.needsOutput).toBe(false);
+    const plain = new PlainReporter({ sink, env: {}, color: false, waitFor: () => r.drained() });
+    plain.onRunStart(
+      event('run_start', { runId: 'r', manifestPath: null, total: 2, workers: 2, logDir: dir }),
+    );
+    const jobA = record('a', 0, { logPath: a });
+    jobA.attempts[0]!.logPath = a;
+    const jobB = record('b', 1, {
+      attempts: [
+        { attempt: 1, startedAt: T0, durationMs: 5, exitCode: 1, timedOut: false, logPath: b1 },
+        {
+          attempt: 2,
+          startedAt: T0 + 10,
+          durationMs: 5,
+          exitCode: 0,
+          timedOut: false,
+          logPath: b2,
+        },
+      ],
+    });
+    for (const job of [jobA, jobB]) {
+      r.onJobEnd(event('job_end', { job }));
+      plain.onJobEnd(event('job_end', { job }));
+    }
+    await Promise.all([r.onRunEnd(), plain.onRunEnd(runEnd)]);
+    const text = out.text;
+    const aStart = text.indexOf('── a (succeeded');
+    const aEnd = aStart + text.slice(aStart).indexOf('\n') + 1 + big.length * 5000;
+    expect(aStart).toBeGreaterThanOrEqual(0);
+    expect(text.slice(aStart).split('\n')[1]).toBe('x'.repeat(100));
+    // no other line tore into a's output
+    expect(
+      text
+        .slice(aStart, aEnd)
+        .split('\n')
+        .slice(1, -1)
+        .every((l) => l === 'x'.repeat(100)),
+    ).toBe(true);
+    expect(text).toContain(
+      '── attempt 1 ──\nfirst attempt\n── attempt 2 ──\nsecond attempt, no newline\n',
+    );
+    // each job's status line follows its output, in order: a's output, a, b's output, b
+    const order = ['── a (', '[1/2] ✔ succeeded a', '── b (', '[2/2] ✔ succeeded b'].map((s) =>
+      text.indexOf(s),
+    );
+    expect(order.every((at, i) => at >= 0 && (i === 0 || at > order[i - 1]!))).toBe(true);
+    expect(text.trimEnd().endsWith('2 jobs: 2 succeeded in 10ms')).toBe(true);
+  });
+
+  it('folds each job into ::group:: under GitHub Actions', async () => {
+    const out = capture();
+    const r = new OutputReporter({
+      mode: 'grouped',
+      sink: new StreamSink(out.stream),
+      env: { GITHUB_ACTIONS: 'true' },
+    });
+    const job = record('build', 0);
+    job.attempts[0]!.logPath = log('build.log', 'compiled\n');
+    r.onJobEnd(event('job_end', { job }));
+    r.onJobEnd(event('job_end', { job: record('silent', 1) })); // no log file: nothing printed
+    await r.onRunEnd();
+    expect(out.text).toBe('::group::build (succeeded, 100ms)\ncompiled\n::endgroup::\n');
+  });
+
+  it('skips a log file that vanished', async () => {
+    const out = capture();
+    const r = new OutputReporter({ mode: 'grouped', sink: new StreamSink(out.stream) });
+    const job = record('gone', 0);
+    job.attempts[0]!.logPath = join(dir, 'missing.log');
+    r.onJobEnd(event('job_end', { job }));
+    await r.onRunEnd();
+    expect(out.text).toBe('');
+  });
+});

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { HtmlReporter } from '../../src/reporters/html.js';
+import { EventsReporter, JsonReporter } from '../../src/reporters/json.js';
+import { JunitReporter } from '../../src/reporters/junit.js';
+import { LiveReporter } from '../../src/reporters/live.js';
+import { OutputReporter } from '../../src/reporters/output.js';
+import { pickReporters, resolveProgress } from '../../src/reporters/pick.js';
+import { PlainReporter } from '../../src/reporters/plain.js';
+import { capture } from './helpers.js';
+
+const tty = { isTTY: true };
+const pipe = { isTTY: false };
+
+function term(stderrTty: boolean, stdoutTty = false) {
+  return {
+    stdout: capture(stdoutTty ? { columns: 80, rows: 24 } : undefined).stream,
+    stderr: capture(stderrTty ? { columns: 80, rows: 24 } : undefined).stream,
+  };
+}
+
+describe('progress mode', () => {
+  it('auto is live on a terminal outside CI, plain otherwise', () => {
+    expect(resolveProgress('auto', tty, {})).toBe('live');
+    expect(resolveProgress('auto', tty, { CI: 'true' })).toBe('plain');
+    expect(resolveProgress('auto', tty, { CI: 'false' })).toBe('live');
+    expect(resolveProgress('auto', tty, { TERM: 'dumb' })).toBe('plain');
+    expect(resolveProgress('auto', pipe, {})).toBe('plain');
+  });
+
+  it('tty forces the live view, plain and none are what they say', () => {
+    expect(resolveProgress('tty', pipe, { CI: 'true' })).toBe('live');
+    expect(resolveProgress('plain', tty, {})).toBe('plain');
+    expect(resolveProgress('none', tty, {})).toBe('none');
+  });
+});
+
+describe('pickReporters', () => {
+  it('builds one reporter per flag', () => {
+    const kinds = pickReporters(
+      { progress: 'auto', json: true, junit: 'j.xml', html: 'r.html' },
+      {},
+      term(true),
+    ).map((r) => r.constructor);
+    expect(kinds).toEqual([LiveReporter, JsonReporter, JunitReporter, HtmlReporter]);
+    const plain = pickReporters({ events: true, output: 'stream' }, { CI: '1' }, term(true)).map(
+      (r) => r.constructor,
+    );
+    expect(plain).toEqual([OutputReporter, PlainReporter, EventsReporter]);
+  });
+
+  it('--output stream makes the run pipe job output; grouped and none do not', () => {
+    expect(pickReporters({ output: 'stream' }, {}, term(false)).some((r) => r.needsOutput)).toBe(
+      true,
+    );
+    expect(pickReporters({ output: 'grouped' }, {}, term(false)).some((r) => r.needsOutput)).toBe(
+      false,
+    );
+    expect(pickReporters({}, {}, term(false)).some((r) => r.needsOutput)).toBe(false);
+  });
+
+  it('rejects bad flags as usage errors', () => {
+    expect(() => pickReporters({ progress: 'fancy' }, {}, term(false))).toThrow(UsageError);
+    expect(() => pickReporters({ output: 'loud' }, {}, term(false))).toThrow(UsageError);
+    expect(() => pickReporters({ json: true, events: true }, {}, term(false))).toThrow(UsageError);
+  });
+
+  it('constructing reporters has no side effects (the CLI builds them once just to validate flags)', () => {
+    const t = term(true, true);
+    const before = process.listenerCount('exit');
+    pickReporters({ progress: 'tty', output: 'stream' }, {}, t);
+    expect(process.listenerCount('exit')).toBe(before);
+  });
+});
