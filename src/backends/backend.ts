@@ -1,0 +1,39 @@
+import type { RunOutcome, SchedulerOptions } from '../core/scheduler.js';
+import type { JobSpec } from '../core/types.js';
+
+/**
+ * What a run needs from a backend. The CLI builds these options exactly as it would
+ * for a local scheduler (reporters, journal, halt policy, `--only`), plus the run's
+ * identity, which a backend that keeps state elsewhere (Redis) uses to find the run
+ * again after a coordinator restart.
+ */
+export interface RunOptions extends Omit<SchedulerOptions, 'executor'> {
+  /** The identity the CLI computes for the journal: same manifest (or ad-hoc command), same run. */
+  identity: string;
+  /** `--resume`: re-attach to the unfinished run instead of starting a fresh one. */
+  resume: boolean;
+}
+
+/** One run on a backend. Shaped like the scheduler so the CLI drives both the same way. */
+export interface BackendRun {
+  /**
+   * Runs every job from `source` to exactly one final state, emitting the run's events
+   * (run_start … run_end) through `options.emit`. Never rejects for a job's failure.
+   */
+  run(source: JobSpec[] | AsyncIterable<JobSpec>): Promise<RunOutcome>;
+  /** Ctrl-C: start nothing more, stop what runs; a second call skips the grace. */
+  interrupt(signal: 'SIGINT' | 'SIGTERM'): void;
+}
+
+export interface Backend {
+  /** For messages: `local`, or the Redis URL with its password redacted. */
+  readonly name: string;
+  /**
+   * Whether the manifest's `pools: { x: { workers: n } }` limits are enforced by the
+   * backend (local) or by the workers' own `-j` (Redis).
+   */
+  readonly enforcesPoolLimits: boolean;
+  createRun(options: RunOptions): BackendRun;
+  /** Releases connections; call once the run ended. */
+  close(): Promise<void>;
+}

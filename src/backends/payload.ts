@@ -1,0 +1,129 @@
+import path from 'node:path';
+import { z } from 'zod';
+import type { AttemptResult } from '../core/attempt.js';
+import type { JobSpec } from '../core/types.js';
+
+/**
+ * What the coordinator ships to a worker for one job: the command and how to run it.
+ * Not shipped: the coordinator's environment (the worker's own is used, with the
+ * manifest's `env` on top), and absolute paths of the coordinator's machine where a
+ * relative one will do (`cwd` is relative to the coordinator's folder when inside it,
+ * and resolved against the worker's folder).
+ */
+export const payloadSchema = z
+  .object({
+    v: z.literal(1),
+    runKey: z.string().min(1).max(200),
+    name: z.string().min(1).max(1000),
+    index: z.number().int().nonnegative(),
+    command: z.string().min(1).max(1_000_000),
+    shell: z.string().min(1).max(4096),
+    cwd: z.string().max(4096),
+    env: z.record(z.string().regex(/^[^=\0]+$/, 'bad variable name'), z.string()),
+    pool: z.string().min(1).max(200).optional(),
+    timeoutMs: z.number().int().positive().optional(),
+    killGraceMs: z.number().int().nonnegative(),
+    backoff: z.object({
+      delayMs: z.number().nonnegative(),
+      factor: z.number().positive(),
+      maxMs: z.number().nonnegative(),
+      jitter: z.boolean(),
+    }),
+  })
+  .strict();
+
+export type JobPayload = z.infer<typeof payloadSchema>;
+
+export function toPayload(
+  runKey: string,
+  job: JobSpec,
+  timeoutMs: number | undefined,
+  baseDir: string,
+): JobPayload {
+  const rel = path.relative(baseDir, job.cwd);
+  const cwd = rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? job.cwd : rel;
+  return {
+    v: 1,
+    runKey,
+    name: job.name,
+    index: job.index,
+    command: job.command,
+    shell: job.shell,
+    cwd,
+    env: job.env,
+    ...(job.pool === undefined ? {} : { pool: job.pool }),
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    killGraceMs: job.killGraceMs,
+    backoff: job.backoff,
+  };
+}
+
+/** Validates a payload from the queue; returns a reason when it cannot be run. */
+export function parsePayload(data: unknown): { payload: JobPayload } | { reason: string } {
+  const parsed = payloadSchema.safeParse(data);
+  if (parsed.success) return { payload: parsed.data };
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? issue.path.join('.') : 'payload';
+  return { reason: `invalid job payload (${where}: ${issue?.message ?? 'unreadable'})` };
+}
+
+/** The job as the worker's local executor sees it: cwd resolved against `workerDir`. */
+export function specFromPayload(p: JobPayload, workerDir: string): JobSpec {
+  return {
+    name: p.name,
+    command: p.command,
+    index: p.index,
+    priority: 0,
+    pool: p.pool,
+    needs: [],
+    killGraceMs: p.killGraceMs,
+    retries: 0,
+    backoff: p.backoff,
+    shell: p.shell,
+    cwd: path.resolve(workerDir, p.cwd),
+    env: p.env,
+    allowFailure: false,
+  };
+}
+
+/** Messages a worker publishes as job progress, in order, on the queue's event stream. */
+export type WorkerMessage =
+  | { kind: 'start'; attempt: number; worker: string; pid?: number; startedAt: number }
+  | { kind: 'end'; result: AttemptResult; retryInMs?: number };
+
+const resultSchema = z
+  .object({
+    attempt: z.number(),
+    startedAt: z.number(),
+    durationMs: z.number(),
+    exitCode: z.number().optional(),
+    signal: z.string().optional(),
+    timedOut: z.boolean(),
+    error: z.string().optional(),
+    worker: z.string().optional(),
+    outputTail: z.string().optional(),
+    logPath: z.string().optional(),
+  })
+  .passthrough();
+
+const messageSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('start'),
+    attempt: z.number(),
+    worker: z.string(),
+    pid: z.number().optional(),
+    startedAt: z.number(),
+  }),
+  z.object({ kind: z.literal('end'), result: resultSchema, retryInMs: z.number().optional() }),
+]);
+
+/** The coordinator trusts workers no more than workers trust it: messages are checked too. */
+export function parseWorkerMessage(data: unknown): WorkerMessage | undefined {
+  const parsed = messageSchema.safeParse(data);
+  return parsed.success ? (parsed.data as WorkerMessage) : undefined;
+}
+
+export function parseResult(data: unknown): AttemptResult | undefined {
+  const parsed = resultSchema.safeParse(data);
+  return parsed.success ? (parsed.data as AttemptResult) : undefined;
+}

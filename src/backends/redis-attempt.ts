@@ -1,0 +1,126 @@
+import type { AttemptResult } from '../core/attempt.js';
+import type { AttemptHooks } from '../core/remote.js';
+import type { ExecRequest, RunningAttempt } from '../exec/types.js';
+import { parseResult, parseWorkerMessage } from './payload.js';
+
+/** What an attempt needs from the executor that created it. */
+export interface AttemptOwner {
+  readonly waiters: Map<string, RemoteAttempt>;
+  /** Withdraws the job from its queue, or asks the worker running it to stop. */
+  cancel(attempt: RemoteAttempt, immediate: boolean): Promise<void>;
+}
+
+/**
+ * One job on the workers, as the scheduler sees it: every attempt is reported through
+ * the hooks; `result` resolves with the last one. An attempt that a worker started and
+ * never finished (the worker died) is closed as lost when BullMQ reports the job
+ * stalled or another worker starts it, so the report counts it.
+ */
+export class RemoteAttempt implements RunningAttempt {
+  readonly result: Promise<AttemptResult>;
+  readonly pid = undefined;
+  private resolve!: (r: AttemptResult) => void;
+  private open: { attempt: number; worker: string; startedAt: number } | undefined;
+  private last: AttemptResult | undefined;
+  private attempts = 0;
+  private done = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly owner: AttemptOwner,
+    readonly id: string,
+    readonly request: ExecRequest,
+    private readonly hooks: AttemptHooks,
+  ) {
+    this.result = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  get isDone(): boolean {
+    return this.done;
+  }
+
+  message(data: unknown): void {
+    const m = parseWorkerMessage(data);
+    if (!m || this.done) return;
+    if (m.kind === 'start') {
+      if (this.open && this.open.attempt === m.attempt) return; // the same start, read back
+      this.lose('its worker stopped and another took the job');
+      this.open = { attempt: m.attempt, worker: m.worker, startedAt: m.startedAt };
+      this.attempts = Math.max(this.attempts, m.attempt);
+      this.hooks.started(m.attempt, m.worker, m.pid);
+      return;
+    }
+    this.open = undefined;
+    if (m.retryInMs === undefined) {
+      this.last = m.result;
+      return;
+    }
+    this.hooks.attemptEnded(m.result);
+    this.hooks.retrying(m.result.attempt + 1, m.retryInMs);
+  }
+
+  completed(returnvalue: unknown): void {
+    const result = parseResult(returnvalue);
+    this.open = undefined;
+    this.finish(
+      result ?? {
+        ...this.failure('a worker reported success without a result'),
+        exitCode: 0,
+        error: undefined,
+      },
+    );
+  }
+
+  failed(reason: string): void {
+    this.finish(this.last ?? this.failure(reason));
+  }
+
+  stalled(): void {
+    this.lose('its worker stopped responding (stalled); the job went back to the queue');
+  }
+
+  stop(immediate = false): void {
+    if (this.done) return;
+    if (!this.timer || immediate) {
+      // give the worker the job's kill grace to confirm, then stop waiting for it
+      this.clearTimer();
+      const ms = immediate ? 2000 : this.request.job.killGraceMs + 5000;
+      this.timer = setTimeout(() => this.finish(this.failure('no worker confirmed the stop')), ms);
+      this.timer.unref?.();
+    }
+    this.owner.cancel(this, immediate).catch(() => {});
+  }
+
+  /** A result for an attempt that ended without a worker's report of it. */
+  failure(error: string): AttemptResult {
+    const open = this.open;
+    return {
+      attempt: open?.attempt ?? this.attempts + 1,
+      startedAt: open?.startedAt ?? Date.now(),
+      durationMs: open ? Date.now() - open.startedAt : 0,
+      timedOut: false,
+      error,
+      worker: open?.worker,
+    };
+  }
+
+  finish(result: AttemptResult): void {
+    if (this.done) return;
+    this.done = true;
+    this.clearTimer();
+    this.owner.waiters.delete(this.id);
+    this.resolve(result);
+  }
+
+  clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private lose(why: string): void {
+    if (!this.open) return;
+    const lost = this.failure(`lost: ${why}`);
+    this.open = undefined;
+    this.hooks.attemptEnded(lost);
+  }
+}

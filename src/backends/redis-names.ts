@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { journalKey } from '../core/journal.js';
+
+/**
+ * Where a run lives in Redis. BullMQ keys use the prefix `jobrun`; one queue per
+ * pool (`default` for jobs without one), shared by every run so a worker serves
+ * whatever runs use its pools. Job ids are deterministic (run key + job identity), so
+ * enqueueing a job twice is a no-op.
+ */
+export const PREFIX = 'jobrun';
+/** A Redis set of every pool name coordinators have used: what `--pool '*'` serves. */
+export const POOLS_KEY = `${PREFIX}:meta:pools`;
+/** Pub/sub channel on which coordinators ask workers to stop a job (Ctrl-C, --halt now). */
+export const CANCEL_CHANNEL = `${PREFIX}:meta:cancel`;
+/** How long finished jobs stay readable for `--resume` (seconds). */
+export const KEEP_FINISHED_S = 7 * 24 * 3600;
+/** BullMQ's priority range is 1 (first) … 2^21 (last). */
+const MAX_BULL_PRIORITY = 2 ** 21;
+const MID = 2 ** 20;
+
+/** The queue serving a pool, or the pool-less default queue. */
+export function queueName(pool: string | undefined): string {
+  return pool === undefined ? 'default' : `pool.${pool}`;
+}
+
+/** The pool served by a queue name (the inverse of `queueName`). */
+export function poolOfQueue(name: string): string | undefined {
+  return name === 'default' ? undefined : name.replace(/^pool\./, '');
+}
+
+/** The key holding the current run key for an identity (manifest path or ad-hoc command). */
+export function runPointerKey(identity: string): string {
+  return `${PREFIX}:meta:run:${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
+}
+
+/** A fresh run key: identity hash plus the run id, so runs of one manifest never collide. */
+export function newRunKey(identity: string, runId: string): string {
+  const hash = createHash('sha256').update(identity).digest('hex').slice(0, 12);
+  return `${hash}.${runId}`;
+}
+
+/** BullMQ ids may not contain `:`; ours are `<runKey>.<hash of name and command>`. */
+export function jobIdFor(runKey: string, job: { name: string; command: string }): string {
+  return `${runKey}.${journalKey(job)}`;
+}
+
+/** jobrun: higher runs first; BullMQ: lower runs first, within 1..2^21. */
+export function bullPriority(priority: number): number {
+  return Math.min(MAX_BULL_PRIORITY, Math.max(1, Math.round(MID - priority)));
+}

@@ -1,0 +1,74 @@
+import type { RedisOptions } from 'ioredis';
+import { UsageError } from '../errors.js';
+
+/** A parsed `redis://` or `rediss://` URL, kept with the secret it must never print. */
+export interface RedisTarget {
+  /** The URL with any password replaced by `***`: the only form ever printed. */
+  safe: string;
+  options: RedisOptions;
+  /** Strings to scrub from any message that might echo them (the password). */
+  secrets: string[];
+}
+
+/**
+ * `redis://user:pass@host:6379/2` → `redis://user:***@host:6379/2`. Also used on
+ * strings that merely look like URLs; a string that does not parse is redacted
+ * wholesale after its scheme rather than risk printing a secret.
+ */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)(.*)$/i, (_m, scheme: string, rest: string) =>
+      rest.includes('@') ? `${scheme}***@${rest.slice(rest.lastIndexOf('@') + 1)}` : _m,
+    );
+  }
+  if (url.password) url.password = '***';
+  return url.toString().replace(/\/$/, '');
+}
+
+/** Removes every occurrence of the secrets (raw and URL-encoded) from a message. */
+export function scrub(message: string, secrets: readonly string[]): string {
+  let out = message;
+  for (const secret of secrets) {
+    if (!secret) continue;
+    for (const form of new Set([secret, encodeURIComponent(secret)]))
+      out = out.split(form).join('***');
+  }
+  return out;
+}
+
+/**
+ * Parses `redis://[user:pass@]host[:port][/db]` or `rediss://…` (TLS) into ioredis
+ * options. Bad URLs are usage errors whose message shows the redacted URL only.
+ */
+export function parseRedisUrl(text: string): RedisTarget {
+  const safe = redactUrl(text);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`"${safe}" is not a Redis URL: use redis://[user:pass@]host:port[/db]`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new UsageError(
+      `"${safe}" is not a Redis URL: it must start with redis:// (or rediss:// for TLS)`,
+    );
+  }
+  const dbText = url.pathname.replace(/^\//, '');
+  const db = dbText === '' ? 0 : Number(dbText);
+  if (!/^\d*$/.test(dbText) || !Number.isSafeInteger(db)) {
+    throw new UsageError(`"${safe}": the database after the port must be a number, e.g. /0`);
+  }
+  const password = url.password ? decodeURIComponent(url.password) : undefined;
+  const options: RedisOptions = {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port: url.port ? Number(url.port) : 6379,
+    db,
+    username: url.username ? decodeURIComponent(url.username) : undefined,
+    password,
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+  return { safe, options, secrets: password ? [password] : [] };
+}

@@ -1,0 +1,4 @@
+import { createLocalBackend } from '../../src/backends/local.js';
+import { conformance } from './conformance.js';
+
+conformance('local', async () => ({ backend: createLocalBackend(), close: async () => {} }));

@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { parsePayload, specFromPayload, toPayload } from '../../src/backends/payload.js';
+import { bullPriority, jobIdFor, queueName, poolOfQueue } from '../../src/backends/redis-names.js';
+import { parseRedisUrl, redactUrl, scrub } from '../../src/backends/redis-url.js';
+import { UsageError } from '../../src/errors.js';
+import { job } from '../core/harness.js';
+
+describe('redactUrl', () => {
+  it('hides the password and keeps the rest', () => {
+    expect(redactUrl('redis://bob:s3cret@host:6380/2')).toBe('redis://bob:***@host:6380/2');
+    expect(redactUrl('rediss://:s3cret@host:6380')).toBe('rediss://:***@host:6380');
+    expect(redactUrl('redis://host:6379')).toBe('redis://host:6379');
+  });
+
+  it('redacts even a URL that does not parse', () => {
+    expect(redactUrl('redis://bob:s3 cret@ho st:x')).not.toContain('s3 cret');
+  });
+
+  it('scrubs raw and URL-encoded secrets from messages', () => {
+    expect(scrub('auth p@ss and p%40ss failed', ['p@ss'])).toBe('auth *** and *** failed');
+  });
+});
+
+describe('parseRedisUrl', () => {
+  it('reads user, password, host, port and db', () => {
+    const t = parseRedisUrl('redis://bob:pa%3Ass@example.com:6380/3');
+    expect(t.options).toMatchObject({
+      host: 'example.com',
+      port: 6380,
+      db: 3,
+      username: 'bob',
+      password: 'pa:ss',
+    });
+    expect(t.options.tls).toBeUndefined();
+    expect(t.safe).toBe('redis://bob:***@example.com:6380/3');
+    expect(t.secrets).toEqual(['pa:ss']);
+  });
+
+  it('builds a TLS connection for rediss://', () => {
+    expect(parseRedisUrl('rediss://example.com').options).toMatchObject({
+      tls: {},
+      port: 6379,
+      db: 0,
+    });
+  });
+
+  it('rejects other schemes and bad databases without echoing the password', () => {
+    expect(() => parseRedisUrl('http://u:topsecret@h')).toThrow(UsageError);
+    try {
+      parseRedisUrl('redis://u:topsecret@h:1/x');
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).not.toContain('topsecret');
+    }
+  });
+});
+
+describe('names', () => {
+  it('maps higher jobrun priorities to lower BullMQ numbers, within 1..2^21', () => {
+    expect(bullPriority(10)).toBeLessThan(bullPriority(0));
+    expect(bullPriority(0)).toBeLessThan(bullPriority(-5));
+    expect(bullPriority(1e12)).toBe(1);
+    expect(bullPriority(-1e12)).toBe(2 ** 21);
+  });
+
+  it('gives each pool its queue, and deterministic ids without colons', () => {
+    expect(queueName(undefined)).toBe('default');
+    expect(poolOfQueue(queueName('cpu'))).toBe('cpu');
+    expect(poolOfQueue('default')).toBeUndefined();
+    const id = jobIdFor('abc.run1', { name: 'a', command: 'echo' });
+    expect(id).toBe(jobIdFor('abc.run1', { name: 'a', command: 'echo' }));
+    expect(id).not.toContain(':');
+    expect(id).not.toBe(jobIdFor('abc.run1', { name: 'a', command: 'echo 2' }));
+  });
+});
+
+describe('payload', () => {
+  const spec = job('build', { cwd: '/repo/sub', env: { A: '1' }, pool: 'cpu', command: 'make' });
+
+  it('ships a cwd relative to the coordinator folder and resolves it on the worker', () => {
+    const p = toPayload('rk', spec, 5000, '/repo');
+    expect(p).toMatchObject({ cwd: 'sub', env: { A: '1' }, timeoutMs: 5000, pool: 'cpu' });
+    const back = specFromPayload(p, '/elsewhere/checkout');
+    expect(back.cwd).toBe('/elsewhere/checkout/sub');
+    expect(back.env).toEqual({ A: '1' });
+    expect(toPayload('rk', spec, undefined, '/other').cwd).toBe('/repo/sub');
+  });
+
+  it('never ships the coordinator environment', () => {
+    const p = toPayload('rk', spec, undefined, '/repo');
+    expect(Object.keys(p.env)).toEqual(['A']);
+  });
+
+  it('validates payloads and explains what is wrong', () => {
+    expect('payload' in parsePayload(toPayload('rk', spec, undefined, '/repo'))).toBe(true);
+    const bad = parsePayload({ ...toPayload('rk', spec, undefined, '/repo'), command: 42 });
+    expect(bad).toEqual({ reason: expect.stringContaining('command') });
+    expect('reason' in parsePayload({ hello: 'world' })).toBe(true);
+    expect(
+      'reason' in parsePayload({ ...toPayload('rk', spec, undefined, '/repo'), extra: 1 }),
+    ).toBe(true);
+  });
+});

@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { BIN, ROOT, waitFor } from './helpers.js';
+
+/** A `jobrun worker` process; its stderr is kept for assertions and debugging. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+const started = new Set<ChildProcess>();
+
+/** Starts `jobrun worker <url> …` and waits until it says it is serving. */
+export async function startWorker(url: string, args: string[], cwd = ROOT): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [BIN, 'worker', url, ...args], {
+    cwd,
+    env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  started.add(child);
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  await waitFor(() => err.includes('serving') || child.exitCode !== null, 15_000, 'worker start');
+  if (child.exitCode !== null) throw new Error(`worker exited: ${err}`);
+  return { child, pid: child.pid!, stderr: () => err, exited };
+}
+
+/** Kills every worker this file started (afterAll). */
+export async function killWorkers(): Promise<void> {
+  await Promise.all(
+    [...started].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+  started.clear();
+}
+
+/** Kills a whole process group, ignoring one that is already gone. */
+export function killGroup(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** A manifest with the given jobs (name → command, plus optional extra YAML lines). */
+export function manifest(
+  jobs: Array<{ name: string; run: string; extra?: string[] }>,
+  head: string[] = [],
+): string {
+  const lines = ['version: 1', ...head, 'jobs:'];
+  for (const job of jobs) {
+    lines.push(`  - name: ${job.name}`, `    run: ${JSON.stringify(job.run)}`);
+    for (const extra of job.extra ?? []) lines.push(`    ${extra}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export interface ReportJob {
+  name: string;
+  status: string;
+  pool?: string;
+  worker?: string;
+  exitCode?: number;
+  attempts: Array<{
+    attempt: number;
+    worker?: string;
+    error?: string;
+    timedOut: boolean;
+    exitCode?: number;
+  }>;
+}
+
+export function parseReport(stdout: string): {
+  jobs: ReportJob[];
+  summary: Record<string, number>;
+} {
+  return JSON.parse(stdout) as { jobs: ReportJob[]; summary: Record<string, number> };
+}
