@@ -1,0 +1,188 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import { JobrunError, ManifestError } from '../errors.js';
+import { loadManifest, manifestJsonSchema } from '../manifest/index.js';
+import { retryCommand } from './retry.js';
+import { addWorkerCommand } from './worker.js';
+import { runCommand, type RunFlags } from './run.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const RUN_EXAMPLES = `
+Examples:
+  $ jobrun run jobs.yaml                          run a manifest, live progress
+  $ jobrun run jobs.yaml -j 8 --retries 2         8 workers, two extra attempts per job
+  $ jobrun run jobs.yaml --json | jq '.jobs[] | select(.status != "succeeded")'
+  $ jobrun run --glob 'img/**/*.png' -j 4 -- convert {} {.}.webp
+  $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
+  $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
+
+After --, one argument is a shell command line; several are a program and its
+arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are shell-quoted;
+without one, the item is appended as the last argument.`;
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Builds the commander program. `rest` is what followed `--` on the command line. */
+export function buildProgram(rest: string[], setExit: (code: number) => void): Command {
+  const program = new Command('jobrun')
+    .description(
+      'Run batches of shell jobs across workers, with priorities, timeouts, retries and honest reports.',
+    )
+    .version(version)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('run')
+    .description('run a manifest (- reads it from stdin), or ad-hoc jobs from --glob/--stdin')
+    .argument('[manifest]', 'YAML or JSON job manifest, or - for stdin')
+    .option(
+      '-j, --workers <n|min:max>',
+      'jobs at once; min:max scales with queue depth (default: CPUs)',
+    )
+    .option(
+      '--timeout <duration>',
+      'per-attempt timeout for every job: 30s, 5m, or 300% of the median run',
+    )
+    .option('--retries <n>', 'extra attempts after the first, for every job')
+    .option('--fail-fast', 'start nothing new after the first failure; running jobs finish')
+    .option('--halt <policy>', 'now|soon[,fail=N|fail=N%|success=N], as in GNU parallel')
+    .option('--resume', "skip jobs that succeeded in this manifest's last run (its journal)")
+    .option('--json', 'print the report as JSON on stdout')
+    .option('--events', 'stream events as NDJSON on stdout')
+    .option('--report <file>', 'write the JSON report to a file')
+    .option('--junit <file>', 'write a JUnit XML report (one testcase per job) for CI test tabs')
+    .option('--html <file>', 'write a self-contained HTML report with a timeline of every attempt')
+    .addOption(
+      new Option(
+        '--output <mode>',
+        "job output in the terminal: stream ([name] line), grouped (a job's whole output when it ends), none (log files only)",
+      )
+        .choices(['stream', 'grouped', 'none'])
+        .default('none'),
+    )
+    .option('--joblog <file>', "write GNU parallel's tab-separated job log")
+    .addOption(
+      new Option('--progress <mode>', 'how to show progress')
+        .choices(['auto', 'tty', 'plain', 'none'])
+        .default('auto'),
+    )
+    .option('--logs <dir>', 'folder for job logs (default: .jobrun/logs/<run-id>)')
+    .option(
+      '--only <name-glob>',
+      'run only matching jobs (and what they need); repeatable',
+      collect,
+    )
+    .addOption(new Option('--order <order>', 'among equal priorities').choices(['fifo', 'lifo']))
+    .option('--max-queue <n>', 'streamed input: at most n jobs wait in memory (default: 10000)')
+    .option('--max-load <n>', 'start nothing while the 1-minute load average is above n')
+    .option('--min-free-mem <size>', 'start nothing while free memory is below size (512M, 2G)')
+    .option('--delay <duration>', 'wait this long between job starts')
+    .option('--dry-run', 'print the plan in start order and run nothing')
+    .option('--glob <pattern>', 'one job per matching file; command after --')
+    .option('--stdin', 'one job per line of stdin; command after --')
+    .option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)')
+    .option(
+      '--backend <url>',
+      'local (default), or redis://[user:pass@]host:port[/db] to run on jobrun workers',
+    )
+    .addHelpText('after', RUN_EXAMPLES)
+    .action(async (manifest: string | undefined, flags: RunFlags) => {
+      setExit(await runCommand(manifest, rest, flags));
+    });
+
+  program
+    .command('validate')
+    .description('check a manifest; print the job count, or every error with file:line:column')
+    .argument('<manifest>', 'YAML or JSON job manifest, or - for stdin')
+    .addHelpText('after', '\nExample:\n  $ jobrun validate jobs.yaml && echo ok')
+    .action(async (manifest: string) => {
+      const plan = await loadManifest(manifest);
+      const pools = Object.keys(plan.pools).length;
+      process.stdout.write(
+        `${manifest}: ok, ${plan.jobs.length} job${plan.jobs.length === 1 ? '' : 's'}` +
+          (pools ? `, ${pools} pool${pools === 1 ? '' : 's'}` : '') +
+          '\n',
+      );
+    });
+
+  program
+    .command('schema')
+    .description("print the manifest's JSON Schema (for editors)")
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ jobrun schema > jobrun.schema.json\n  # then in jobs.yaml: # yaml-language-server: $schema=./jobrun.schema.json',
+    )
+    .action(() => {
+      process.stdout.write(JSON.stringify(manifestJsonSchema(), null, 2) + '\n');
+    });
+
+  program
+    .command('retry')
+    .description('re-run only the jobs that failed, timed out or were skipped in an earlier report')
+    .argument('<report>', 'a report written by --report or --json')
+    .option('-j, --workers <n|min:max>', 'jobs at once')
+    .option('--timeout <duration>', 'per-attempt timeout for every job')
+    .option('--retries <n>', 'extra attempts after the first')
+    .option('--json', 'print the new report as JSON on stdout')
+    .option('--report <file>', 'write the new JSON report to a file')
+    .option('--junit <file>', 'write a JUnit XML report')
+    .option('--html <file>', 'write a self-contained HTML report')
+    .addOption(
+      new Option('--output <mode>', 'job output in the terminal')
+        .choices(['stream', 'grouped', 'none'])
+        .default('none'),
+    )
+    .addOption(
+      new Option('--progress <mode>', 'how to show progress')
+        .choices(['auto', 'tty', 'plain', 'none'])
+        .default('auto'),
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ jobrun run jobs.yaml --report out.json || jobrun retry out.json',
+    )
+    .action(async (report: string, flags: RunFlags) => {
+      setExit(await retryCommand(report, flags));
+    });
+
+  addWorkerCommand(program, setExit);
+
+  return program;
+}
+
+/** The CLI entry point: maps errors to exit codes, never exits while output may flush. */
+export async function main(argv: string[]): Promise<void> {
+  const args = argv.slice(2);
+  const dash = args.indexOf('--');
+  const own = dash === -1 ? args : args.slice(0, dash);
+  const rest = dash === -1 ? [] : args.slice(dash + 1);
+  const setExit = (code: number) => {
+    process.exitCode = code;
+  };
+  try {
+    await buildProgram(rest, setExit).parseAsync(own, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message (or the help/version text)
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else if (err instanceof ManifestError) {
+      const n = err.issues.length;
+      process.stderr.write(
+        `${err.message}\njobrun: ${n} error${n === 1 ? '' : 's'} in the manifest; nothing ran\n`,
+      );
+      process.exitCode = err.exitCode;
+    } else if (err instanceof JobrunError) {
+      process.stderr.write(`jobrun: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(
+        `jobrun: internal error (this is a bug in jobrun; please report it with the command you ran):\n${(err as Error)?.stack ?? String(err)}\n`,
+      );
+      process.exitCode = 70;
+    }
+  }
+}

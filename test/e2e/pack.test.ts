@@ -1,0 +1,38 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import { ROOT, tempDir, writeFiles } from './helpers.js';
+
+/**
+ * The packed package, installed like a user would: the tarball carries the built
+ * code and the bin shim, and its dependencies are declared (not borrowed from this
+ * checkout's node_modules).
+ */
+it('installs from the packed tarball and runs a manifest', { timeout: 180_000 }, () => {
+  const dir = tempDir('jobrun-pack-');
+  const out = execFileSync('npm', ['pack', '--pack-destination', dir, '--ignore-scripts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  const tarball = path.join(dir, out.trim().split('\n').at(-1)!);
+  const app = path.join(dir, 'app');
+  writeFiles(app, {
+    'package.json': '{ "name": "app", "private": true }',
+    'jobs.yaml': 'version: 1\njobs:\n  - { name: hello, run: "echo hi > out.txt" }\n',
+  });
+  execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
+    cwd: app,
+    stdio: 'ignore',
+  });
+  const report = JSON.parse(
+    execFileSync(path.join(app, 'node_modules/.bin/jobrun'), ['run', 'jobs.yaml', '--json'], {
+      cwd: app,
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true' },
+    }),
+  ) as { exitCode: number; summary: { succeeded: number } };
+  expect(report.exitCode).toBe(0);
+  expect(report.summary.succeeded).toBe(1);
+  expect(fs.readFileSync(path.join(app, 'out.txt'), 'utf8')).toBe('hi\n');
+});

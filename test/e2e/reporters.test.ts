@@ -1,0 +1,174 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureDir, requireBuild, runBin, runInPty, stripAnsi } from './reporters-helpers.js';
+import { Screen } from './terminal-screen.js';
+
+const HIDE = '\u001b[?25l';
+const SHOW = '\u001b[?25h';
+const NAMES = ['compile', 'unit-tests', 'lint', 'flaky', 'slow', 'deploy', 'docs'];
+const FINAL = '7 jobs: 3 succeeded, 2 failed, 1 timed out, 1 skipped';
+
+let cleanups: (() => void)[] = [];
+beforeAll(requireBuild);
+afterEach(() => {
+  for (const c of cleanups) c();
+  cleanups = [];
+});
+function fixture(name = 'mixed.yaml') {
+  const f = fixtureDir(name);
+  cleanups.push(f.cleanup);
+  return f;
+}
+
+describe('live view in a pseudo-terminal', () => {
+  it('shows progress while jobs run, prints every job, restores the cursor', async () => {
+    const f = fixture();
+    const run = await runInPty(['run', f.manifest, '--progress', 'tty'], {
+      cwd: f.dir,
+      cols: 50,
+      rows: 20,
+    });
+    expect(run.code).toBe(1);
+    const text = stripAnsi(run.text);
+    for (const name of NAMES)
+      expect(text).toMatch(new RegExp(`\\[\\d/7\\] \\S+ +\\w+ +${name}\\b`));
+    expect(text).toContain(FINAL);
+    // the live block: a progress header and running jobs with their worker slot
+    expect(text).toMatch(/\d+%/);
+    expect(text).toMatch(/running \d+ · queued \d+/);
+    expect(text).toMatch(/ slow {2}[\d.]+m?s {2}worker \d/);
+    expect(run.text.lastIndexOf(SHOW)).toBeGreaterThan(run.text.lastIndexOf(HIDE));
+    expect(run.text.indexOf(HIDE)).toBeGreaterThanOrEqual(0);
+    // what is left on screen: the job lines, the table and the summary, no live block
+    const screen = new Screen(50).write(run.text).text();
+    expect(screen.some((l) => /running \d+ · queued/.test(l))).toBe(false);
+    expect(screen.filter((l) => /^\[\d\/7\]/.test(l))).toHaveLength(7);
+    expect(screen.filter(Boolean).slice(-2).join('')).toContain(FINAL); // wrapped at 50 columns
+    // every block that was erased (`ESC[nA`) had n lines narrower than the terminal: a
+    // wrapped line would have made the redraw leave garbage behind
+    // eslint-disable-next-line no-control-regex
+    const erases = [...run.text.matchAll(/\u001b\[(\d+)A/g)];
+    expect(erases.length).toBeGreaterThan(3);
+    for (const m of erases) {
+      const before = run.text.slice(0, m.index).split('\r\n');
+      expect(before.at(-1)).toBe(''); // the cursor sat at the start of the line below the block
+      for (const line of before.slice(-1 - Number(m[1]), -1)) {
+        expect([...stripAnsi(line).replace(/\r/g, '')].length).toBeLessThan(50);
+      }
+    }
+  });
+
+  it('--progress auto with CI=true in a terminal prints plain lines and never moves the cursor', async () => {
+    const f = fixture();
+    const run = await runInPty(['run', f.manifest], { cwd: f.dir, env: { CI: 'true' } });
+    expect(run.code).toBe(1);
+    expect(run.text).not.toContain(HIDE);
+    // eslint-disable-next-line no-control-regex
+    expect(run.text).not.toMatch(/\u001b\[\d*[AJ]/);
+    expect(stripAnsi(run.text)).toContain(FINAL);
+    expect(stripAnsi(run.text)).toContain('[1/7]');
+  });
+
+  it('--progress auto without CI in a terminal is the live view', async () => {
+    const f = fixture();
+    const run = await runInPty(['run', f.manifest], { cwd: f.dir });
+    expect(run.text).toContain(HIDE);
+    expect(run.text.lastIndexOf(SHOW)).toBeGreaterThan(run.text.lastIndexOf(HIDE));
+  });
+
+  it('Ctrl-C stops the run, the summary says so, and the cursor comes back', async () => {
+    const f = fixture();
+    let sent = false;
+    const run = await runInPty(['run', f.manifest, '--progress', 'tty'], {
+      cwd: f.dir,
+      onOutput(text) {
+        if (sent || !/ slow {2}/.test(stripAnsi(text))) return undefined;
+        sent = true;
+        return '\u0003';
+      },
+    });
+    expect(sent).toBe(true);
+    expect(run.code).toBe(130);
+    expect(stripAnsi(run.text)).toContain('(interrupted by SIGINT)');
+    expect(run.text.lastIndexOf(SHOW)).toBeGreaterThan(run.text.lastIndexOf(HIDE));
+  });
+});
+
+describe('reports from a real run', () => {
+  it('--junit writes XML that xmllint accepts, one testcase per job', () => {
+    const f = fixture();
+    const xml = join(f.dir, 'out', 'junit.xml');
+    const r = runBin(['run', f.manifest, '--junit', xml, '--progress', 'none'], { cwd: f.dir });
+    expect(r.status).toBe(1);
+    execFileSync('xmllint', ['--noout', xml]);
+    const q = (xpath: string) =>
+      execFileSync('xmllint', ['--xpath', xpath, xml], { encoding: 'utf8' }).trim();
+    expect(q('count(//testcase)')).toBe('7');
+    expect(q('string(/testsuites/@failures)')).toBe('2');
+    expect(q('string(//testcase[@name="lint"]/failure/@message)')).toBe('exit 3');
+    expect(q('string(//testcase[@name="slow"]/failure/@type)')).toBe('timed_out');
+    expect(q('count(//testcase[@name="deploy"]/skipped)')).toBe('1');
+    expect(q('string(//testcase[@name="lint"]/failure)')).toContain('<tag> & "q" ]]> end');
+    expect(q('string(//testcase[@name="lint"]/failure)')).toContain(
+      'invalid utf8: \uFFFD\uFFFD done',
+    );
+    expect(readFileSync(xml, 'utf8')).not.toContain('\u0001');
+  });
+
+  it('--progress none prints just the summary line', () => {
+    const f = fixture();
+    const r = runBin(['run', f.manifest, '--progress', 'none'], { cwd: f.dir });
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining(FINAL)]);
+  });
+
+  it("plain mode ends with the summary table and the failed jobs' output", () => {
+    const f = fixture();
+    const r = runBin(['run', f.manifest, '--progress', 'plain'], { cwd: f.dir });
+    expect(r.stderr).toMatch(/│ status\s+│ name\s+│ pool\s+│ attempts │ duration │ exit/);
+    expect(r.stderr).toMatch(/│ ✔ succeeded\s+│ flaky\s+│ –\s+│\s+2 │/);
+    expect(r.stderr).toContain('total: 7 jobs, 7 attempts');
+    expect(r.stderr).toMatch(/✖ lint \(exit 3\), last lines of output:\n {4}│ bad /);
+  });
+
+  it('--output stream prefixes every line with its job; --output grouped folds jobs in GitHub Actions', () => {
+    const f = fixture();
+    const s = runBin(['run', f.manifest, '--output', 'stream', '--progress', 'none'], {
+      cwd: f.dir,
+    });
+    expect(s.stdout).toContain('[compile] compiling <main> & friends\n');
+    expect(s.stdout).toContain('[flaky] first try fails\n');
+    expect(s.stdout).toContain('[flaky] second try ok\n');
+    expect(s.stdout).toContain('[docs] docs warning\n');
+
+    const g = fixture();
+    const r = runBin(['run', g.manifest, '--output', 'grouped', '--progress', 'plain'], {
+      cwd: g.dir,
+      env: { GITHUB_ACTIONS: 'true' },
+    });
+    expect(r.stdout).toContain('::group::compile (succeeded, ');
+    expect(r.stdout).toMatch(
+      /::group::compile \(succeeded, [^)]+\)\ncompiling <main> & friends\n::endgroup::\n/,
+    );
+    expect(r.stdout).toMatch(
+      /::group::flaky[^\n]*\n── attempt 1 ──\nfirst try fails\n── attempt 2 ──\nsecond try ok\n::endgroup::/,
+    );
+    expect(r.stderr).toContain('::error title=jobrun: lint failed::lint: exit 3');
+  });
+
+  it('--events writes one JSON object per line, each with a type and an ISO time', () => {
+    const f = fixture();
+    const r = runBin(['run', f.manifest, '--events', '--progress', 'none'], { cwd: f.dir });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; time: string });
+    expect(events[0]!.type).toBe('run_start');
+    expect(events.at(-1)!.type).toBe('run_end');
+    for (const e of events) expect(e.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const types = new Set(events.map((e) => e.type));
+    for (const t of ['job_queued', 'job_start', 'attempt_end', 'job_retry', 'job_end'])
+      expect(types).toContain(t);
+  });
+});

@@ -1,0 +1,214 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Report } from '../../src/reporters/report.js';
+import { alive, jobrun, readLines, tempDir, waitFor, writeFiles } from './helpers.js';
+
+const manifest = (jobs: string, extra = '') => `version: 1\n${extra}jobs:\n${jobs}`;
+
+describe('jobrun run, end to end', () => {
+  it('runs the quick-start example green', async () => {
+    const r = await jobrun(['run', 'fixtures/examples/quickstart.yaml', '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.summary).toMatchObject({ total: 15, succeeded: 15 });
+    const upload = report.jobs.find((j) => j.name === 'upload')!;
+    expect(upload.attempts).toHaveLength(2);
+    const total = report.jobs.find((j) => j.name === 'total')!;
+    expect(total.needs).toHaveLength(6);
+    expect(fs.readFileSync('fixtures/examples/out/total.txt', 'utf8')).toMatch(/^\d+ words\n$/);
+  });
+
+  it('keeps stdout for JSON only and tells the truth in the exit code', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': manifest(
+        [
+          '  - { name: ok, run: "echo to-stdout; echo to-stderr >&2" }',
+          '  - { name: bad, run: "echo first; echo broken >&2; exit 3" }',
+          '  - { name: after-bad, run: "true", needs: [bad] }',
+          '  - { name: lint, run: "exit 1", allow_failure: true }',
+        ].join('\n') + '\n',
+      ),
+    });
+    const r = await jobrun(['run', 'm.yaml', '--json', '-j', '2'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as Report; // throws if anything else is on stdout
+    const byName = Object.fromEntries(report.jobs.map((j) => [j.name, j]));
+    expect(byName.ok!.status).toBe('succeeded');
+    expect(byName.bad).toMatchObject({ status: 'failed', exitCode: 3 });
+    expect(byName.bad!.outputTail).toContain('broken');
+    expect(byName['after-bad']).toMatchObject({ status: 'skipped', reason: 'need "bad" failed' });
+    expect(byName.lint).toMatchObject({ status: 'failed', allowFailure: true });
+    expect(fs.readFileSync(byName.ok!.log!, 'utf8')).toBe('to-stdout\nto-stderr\n');
+    expect(r.stderr).toContain('broken');
+    expect(report.summary).toMatchObject({ total: 4, succeeded: 1, failed: 2, skipped: 1 });
+
+    const green = await jobrun(['run', 'm.yaml', '--only', 'ok', '--progress', 'none'], {
+      cwd: dir,
+    });
+    expect(green.code).toBe(0);
+  });
+
+  it('exits 2 with file:line:column and no stack trace on a bad manifest', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'bad.yaml':
+        'version: 1\njobs:\n  - name: a\n    run: echo\n    timout: 5s\n  - name: a\n    run: echo\n',
+    });
+    for (const cmd of [
+      ['run', 'bad.yaml'],
+      ['validate', 'bad.yaml'],
+    ]) {
+      const r = await jobrun(cmd, { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/bad\.yaml:5:5: .*timout.*did you mean "timeout"/);
+      expect(r.stderr).toMatch(/bad\.yaml:6:\d+: .*duplicate/i);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    const missing = await jobrun(['run', 'nope.yaml'], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 on usage errors', async () => {
+    for (const args of [
+      ['run'],
+      ['run', '--glob', '*.x'],
+      ['run', 'x.yaml', '-j', 'lots'],
+      ['run', 'x.yaml', '--halt', 'sometimes'],
+      ['run', 'x.yaml', '--json', '--events'],
+      ['run', '--bogus-flag'],
+    ]) {
+      const r = await jobrun(args, { cwd: tempDir() });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('validate prints the expanded job count; schema prints JSON Schema', async () => {
+    const v = await jobrun(['validate', 'fixtures/examples/quickstart.yaml']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('15 jobs');
+    const s = await jobrun(['schema']);
+    expect(s.code).toBe(0);
+    expect(JSON.parse(s.stdout).properties.jobs).toBeDefined();
+  });
+
+  it('--dry-run prints the start order with one worker and runs nothing', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': manifest(
+        [
+          '  - { name: low, run: "touch ran-low" }',
+          '  - { name: high, run: "touch ran-high", priority: 9 }',
+          '  - { name: dep, run: "touch ran-dep", needs: [low], priority: 100 }',
+        ].join('\n') + '\n',
+      ),
+    });
+    const r = await jobrun(['run', 'm.yaml', '--dry-run'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const names = [...r.stdout.matchAll(/^\d+\. (\S+)/gm)].map((m) => m[1]);
+    expect(names).toEqual(['high', 'low', 'dep']);
+    expect(r.stdout).toContain('touch ran-dep');
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('ran-'))).toEqual([]);
+  });
+
+  it('runs ad-hoc jobs from --glob with hostile file names quoted', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'in/x;touch PWNED;.txt': 'a',
+      'in/$(touch PWNED2).txt': 'b',
+      'in/plain.txt': 'c',
+    });
+    const r = await jobrun(['run', '--glob', 'in/*.txt', '--json', '--', 'cp {} {.}.bak'], {
+      cwd: dir,
+    });
+    expect(r.code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'PWNED'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'PWNED2'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'in/x;touch PWNED;.bak'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'in/$(touch PWNED2).bak'))).toBe(true);
+    expect((JSON.parse(r.stdout) as Report).summary.succeeded).toBe(3);
+  });
+
+  it('keeps each argument whole with several arguments, and appends the item without a placeholder', async () => {
+    const dir = tempDir();
+    const script = 'printf "<%s>" "$1" > "out-$2"';
+    const r = await jobrun(
+      ['run', '--stdin', '-j', '1', '--', 'sh', '-c', script, 'sh', '{}', '{index}'],
+      {
+        cwd: dir,
+        input: 'a b\n$(touch PWNED)\n',
+      },
+    );
+    expect(r.code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'out-1'), 'utf8')).toBe('<a b>');
+    expect(fs.readFileSync(path.join(dir, 'out-2'), 'utf8')).toBe('<$(touch PWNED)>');
+    const appended = await jobrun(['run', '--stdin', '--', 'sh', '-c', 'printf "%s" "$0" > got'], {
+      cwd: dir,
+      input: 'one item\n',
+    });
+    expect(appended.code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'got'), 'utf8')).toBe('one item');
+    expect(fs.existsSync(path.join(dir, 'PWNED'))).toBe(false);
+  });
+
+  it('kills a timed-out job and its grandchildren', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': manifest(
+        '  - name: hang\n    run: "sleep 300 & echo $! > pids; sh -c \'sleep 300\' & echo $! >> pids; echo $$ >> pids; wait"\n    timeout: 300ms\n    kill_grace: 200ms\n',
+      ),
+    });
+    const r = await jobrun(['run', 'm.yaml', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const job = (JSON.parse(r.stdout) as Report).jobs[0]!;
+    expect(job.status).toBe('timed_out');
+    expect(job.attempts[0]!.timedOut).toBe(true);
+    const pids = readLines(path.join(dir, 'pids')).map(Number);
+    expect(pids).toHaveLength(3);
+    await waitFor(() => pids.every((p) => !alive(p)), 5000, 'every process of the job to die');
+  });
+
+  it('retries a flaky job until it succeeds', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': manifest(
+        '  - name: flaky\n    run: "n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; [ $n -ge 2 ]"\n    retries: 4\n    backoff: { delay: 50ms, factor: 2, jitter: false }\n',
+      ),
+    });
+    const r = await jobrun(['run', 'm.yaml', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const job = (JSON.parse(r.stdout) as Report).jobs[0]!;
+    expect(job.status).toBe('succeeded');
+    expect(job.attempts.map((a) => a.exitCode)).toEqual([1, 1, 0]);
+  });
+
+  it('streams huge output to the log file, not to memory', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': manifest(
+        '  - name: loud\n    run: "yes 0123456789012345678901234567890123456789 | head -c 300000000; exit 4"\n',
+      ),
+    });
+    const r = await jobrun(['run', 'm.yaml', '--json'], { cwd: dir, timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    const job = (JSON.parse(r.stdout) as Report).jobs[0]!;
+    expect(fs.statSync(job.log!).size).toBe(300_000_000);
+    expect(job.outputTail!.length).toBeLessThanOrEqual(4096);
+    fs.rmSync(job.log!);
+  });
+
+  it('writes the report file with --report', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'm.yaml': manifest('  - { name: a, run: "true" }\n') });
+    const r = await jobrun(['run', 'm.yaml', '--report', 'out/report.json', '--progress', 'none'], {
+      cwd: dir,
+    });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'out/report.json'), 'utf8')) as Report;
+    expect(report.jobs[0]).toMatchObject({ name: 'a', status: 'succeeded', exitCode: 0 });
+    expect(r.stderr.trim().split('\n')).toHaveLength(1); // --progress none: the summary line only
+  });
+});
