@@ -2,6 +2,7 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AttemptHooks, RemoteExecutor } from '../core/remote.js';
 import { Scheduler } from '../core/scheduler.js';
+import type { PoolSpec } from '../core/types.js';
 import type { ExecRequest, RunningAttempt } from '../exec/types.js';
 import { RemoteAttempt, type AttemptOwner } from './redis-attempt.js';
 import type { Backend, BackendRun, RunOptions } from './backend.js';
@@ -35,7 +36,7 @@ export async function openRedisBackend(url: string): Promise<Backend> {
   conn.on('error', () => {}); // ioredis reconnects by itself; BullMQ reports what matters
   return {
     name: target.safe,
-    enforcesPoolLimits: false,
+    enforcesPoolLimits: true,
     createRun: (options) => new RedisRun(target, conn, options),
     close: async () => {
       await conn.quit().catch(() => conn.disconnect());
@@ -61,7 +62,7 @@ class RedisRun implements BackendRun {
   async run(source: Parameters<BackendRun['run']>[0]) {
     const { identity, resume, gate: _gate, captureOutput: _capture, ...rest } = this.options;
     const runKey = await this.attach(identity, resume);
-    const executor = new BullExecutor(this.target, this.conn, runKey, resume);
+    const executor = new BullExecutor(this.target, this.conn, runKey, resume, rest.pools);
     const scheduler = new Scheduler({ ...rest, executor });
     this.scheduler = scheduler;
     try {
@@ -113,6 +114,7 @@ class BullExecutor implements RemoteExecutor, AttemptOwner {
     readonly conn: Redis,
     private readonly runKey: string,
     private readonly resume: boolean,
+    private readonly pools: Record<string, PoolSpec>,
   ) {}
 
   start(request: ExecRequest, hooks: AttemptHooks): RunningAttempt {
@@ -155,6 +157,9 @@ class BullExecutor implements RemoteExecutor, AttemptOwner {
       events.on('stalled', ({ jobId }) => this.waiters.get(jobId)?.stalled());
       lane!.events = events;
       await Promise.all([events.waitUntilReady(), queue.waitUntilReady()]);
+      // a pool's width holds across every worker serving it: BullMQ's global concurrency
+      const width = pool === undefined ? undefined : this.pools[pool]?.workers;
+      if (width !== undefined) await queue.setGlobalConcurrency(width);
       await this.conn.sadd(POOLS_KEY, name);
     })();
     lane = { queue, events: undefined as unknown as QueueEvents, ready };

@@ -18,7 +18,7 @@ function outcome(job: ReportJob): string {
 }
 
 /**
- * One `<testcase>`. The mapping (documented in docs/reporters.md):
+ * One `<testcase>`. The mapping (documented in the README):
  * - failed / timed_out → `<failure type="failed|timed_out" message="exit 3">output tail</failure>`
  * - skipped / cancelled → `<skipped message="need &quot;build&quot; failed"/>`
  * - failed but `allow_failure` → `<skipped message="allowed to fail: exit 3"/>` (it must not

@@ -70,6 +70,29 @@ describe.runIf(enabled)('distributed runs on Redis (built bin)', () => {
     plain.child.kill('SIGKILL');
   });
 
+  it('holds a pool to its width across every worker serving it', async () => {
+    const cwd = path.join(dir, 'width');
+    const jobs = Array.from({ length: 4 }, (_, i) => ({
+      name: `narrow-${i}`,
+      run: `echo "start $(date +%s%N)" >> spans.txt; sleep 0.3; echo "end $(date +%s%N)" >> spans.txt`,
+      extra: ['pool: narrow'],
+    }));
+    writeFiles(cwd, { 'm.yaml': manifest(jobs, ['pools:', '  narrow: { workers: 1 }']) });
+    const w1 = await startWorker(redis.url, ['--pool', 'narrow', '-j', '2'], cwd);
+    const w2 = await startWorker(redis.url, ['--pool', 'narrow', '-j', '2'], cwd);
+    const r = await jobrun(['run', 'm.yaml', '--backend', redis.url, '--json'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    // with one job at a time, starts and ends strictly alternate
+    const kinds = fs
+      .readFileSync(path.join(cwd, 'spans.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
+    expect(kinds).toEqual(['start', 'end', 'start', 'end', 'start', 'end', 'start', 'end']);
+    w1.child.kill('SIGKILL');
+    w2.child.kill('SIGKILL');
+  });
+
   it('enforces timeouts and retries on the worker; the run exits 1', async () => {
     const cwd = path.join(dir, 'retry');
     writeFiles(cwd, {

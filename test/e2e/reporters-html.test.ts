@@ -21,7 +21,7 @@ import { Screen } from './terminal-screen.js';
 /**
  * The HTML report and the live view, looked at in headless Chromium. Screenshots go
  * to test-results/; with JOBRUN_UPDATE_DOCS=1 they also replace the README's
- * docs/html-timeline.png and docs/live-view.png.
+ * test/screenshots/html-timeline.png and test/screenshots/live-view.png.
  */
 const RESULTS = join(ROOT, 'test-results');
 const updateDocs = process.env.JOBRUN_UPDATE_DOCS === '1';
@@ -32,7 +32,7 @@ const cleanups: (() => void)[] = [];
 function saveShot(name: string, png: Buffer): void {
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, name), png);
-  if (updateDocs) copyFileSync(join(RESULTS, name), join(ROOT, 'docs', name));
+  if (updateDocs) copyFileSync(join(RESULTS, name), join(ROOT, 'test/screenshots', name));
 }
 
 beforeAll(async () => {
