@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { journalKey } from '../core/journal.js';
+import { jobFingerprint } from '../core/journal.js';
 
 /**
  * Where a run lives in Redis. BullMQ keys use the prefix `jobrun`; one queue per
@@ -41,7 +41,7 @@ export function newRunKey(identity: string, runId: string): string {
 
 /** BullMQ ids may not contain `:`; ours are `<runKey>.<hash of name and command>`. */
 export function jobIdFor(runKey: string, job: { name: string; command: string }): string {
-  return `${runKey}.${journalKey(job)}`;
+  return `${runKey}.${jobFingerprint(job)}`;
 }
 
 /** jobrun: higher runs first; BullMQ: lower runs first, within 1..2^21. */

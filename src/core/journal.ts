@@ -8,6 +8,7 @@ import type { JobRecord } from './events.js';
  * plain `write(2)` as each job ends: it survives `kill -9` of jobrun (the kernel
  * already holds the bytes), though not a power cut, for which it would need fsync.
  * A job is known by its name *and* command, so editing a command re-runs the job.
+ * Lines hold both, as written: `{"name","command","status","time"}`.
  */
 export interface Journal {
   /** Did this job succeed in an earlier run of the same journal? */
@@ -18,13 +19,19 @@ export interface Journal {
 }
 
 interface JournalLine {
-  key: string;
   name: string;
+  command: string;
   status: string;
   time: string;
 }
 
-export function journalKey(job: { name: string; command: string }): string {
+/** The journal's key: exact, not hashed, so no collision can ever skip a job. */
+function journalKey(job: { name: string; command: string }): string {
+  return `${job.name}\0${job.command}`;
+}
+
+/** A short stable id for a job (its name and command), e.g. for queue job ids. */
+export function jobFingerprint(job: { name: string; command: string }): string {
   return createHash('sha256')
     .update(job.name)
     .update('\0')
@@ -45,8 +52,9 @@ export function openJournal(file: string, resume: boolean): Journal {
       if (!line.trim()) continue;
       try {
         const entry = JSON.parse(line) as JournalLine;
-        if (entry.status === 'succeeded') done.add(entry.key);
-        else done.delete(entry.key);
+        const key = journalKey(entry);
+        if (entry.status === 'succeeded') done.add(key);
+        else done.delete(key);
       } catch {
         // a line torn by a crash: that job is simply run again
       }
@@ -61,8 +69,8 @@ export function openJournal(file: string, resume: boolean): Journal {
     record(job) {
       if (job.status === 'cancelled' || job.reason === 'succeeded in an earlier run') return;
       const line: JournalLine = {
-        key: journalKey(job),
         name: job.name,
+        command: job.command,
         status: job.status,
         time: new Date(job.endedAt).toISOString(),
       };
