@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { JobSpec, RunSettings, TimeoutSpec } from '../core/types.js';
-import { adHocJob, commandTemplate, globItems, loadManifest } from '../manifest/index.js';
+import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
 import { readLines } from './stdin-lines.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
@@ -44,6 +44,7 @@ export async function openSource(
     if (command.length > 0) {
       throw new UsageError(`a manifest brings its own commands; drop "-- ${command.join(' ')}"`);
     }
+    const { loadManifest } = await import('../manifest/load.js'); // zod and yaml: only for manifests
     const plan = await loadManifest(manifest);
     const identity = manifest === '-' ? `stdin-manifest:${cwd}` : path.resolve(manifest);
     return { settings: plan, jobs: plan.jobs, identity };

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { JobrunError, ManifestError } from '../errors.js';
-import { loadManifest, manifestJsonSchema } from '../manifest/index.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
 import { runCommand, type RunFlags } from './run.js';
@@ -100,6 +99,7 @@ export function buildProgram(rest: string[], setExit: (code: number) => void): C
     .argument('<manifest>', 'YAML or JSON job manifest, or - for stdin')
     .addHelpText('after', '\nExample:\n  $ jobrun validate jobs.yaml && echo ok')
     .action(async (manifest: string) => {
+      const { loadManifest } = await import('../manifest/load.js');
       const plan = await loadManifest(manifest);
       const pools = Object.keys(plan.pools).length;
       process.stdout.write(
@@ -116,7 +116,8 @@ export function buildProgram(rest: string[], setExit: (code: number) => void): C
       'after',
       '\nExample:\n  $ jobrun schema > jobrun.schema.json\n  # then in jobs.yaml: # yaml-language-server: $schema=./jobrun.schema.json',
     )
-    .action(() => {
+    .action(async () => {
+      const { manifestJsonSchema } = await import('../manifest/schema.js');
       process.stdout.write(JSON.stringify(manifestJsonSchema(), null, 2) + '\n');
     });
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Report, ReportJob } from '../reporters/report.js';
 import type { JobSpec } from '../core/types.js';
-import { loadManifest } from '../manifest/index.js';
+import type { Plan } from '../core/types.js';
 import { runJobs } from './run.js';
 import type { RunFlags } from './run.js';
 
@@ -25,8 +25,9 @@ export async function retryCommand(reportPath: string, flags: RunFlags): Promise
   }
   const names = new Set(wanted.map((j) => j.name));
   let jobs: JobSpec[];
-  let settings: Awaited<ReturnType<typeof loadManifest>> | undefined;
+  let settings: Plan | undefined;
   if (report.manifest && report.manifest !== '-' && fs.existsSync(report.manifest)) {
+    const { loadManifest } = await import('../manifest/load.js');
     settings = await loadManifest(report.manifest);
     jobs = settings.jobs.filter((j) => names.has(j.name));
   } else {

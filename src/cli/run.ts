@@ -7,7 +7,7 @@ import type { JobSpec } from '../core/types.js';
 import type { RunEventMap } from '../core/events.js';
 import { UsageError } from '../errors.js';
 import { openBackend } from '../backends/open.js';
-import { parseDuration, parseSize, parseTimeout } from '../manifest/index.js';
+import { parseDuration, parseSize, parseTimeout } from '../manifest/duration.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters, type OutputFlags } from '../reporters/pick.js';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { parseRedisUrl } from '../backends/redis-url.js';
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../manifest/index.js';
+import { parseDuration } from '../manifest/duration.js';
 import { parseCount } from './options.js';
 import { STATE_DIR } from './run.js';
 

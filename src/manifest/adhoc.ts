@@ -3,7 +3,6 @@
  * `… | jobrun run --stdin -- cmd…`. One job per file or input line.
  */
 import path from 'node:path';
-import fg from 'fast-glob';
 import type { JobSpec } from '../core/types.js';
 import { UsageError } from '../errors.js';
 import { compareStrings, JOB_DEFAULTS, type JobSettings } from './expand.js';
@@ -69,6 +68,8 @@ export function adHocJob(item: string, index: number, command: string, base: AdH
  * as paths relative to `cwd`. Throws a `UsageError` when nothing matches.
  */
 export async function globItems(pattern: string, cwd: string): Promise<string[]> {
+  // loaded on first use: most runs never glob, and start-up time is per invocation
+  const { default: fg } = await import('fast-glob');
   const files = await fg(pattern, { cwd, dot: false, onlyFiles: true });
   if (files.length === 0)
     throw new UsageError(`--glob ${JSON.stringify(pattern)} matched no files`);

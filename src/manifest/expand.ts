@@ -5,7 +5,6 @@
  * `needs`). Linking `needs` to job names is done by `link.ts`, once every job is known.
  */
 import path from 'node:path';
-import fg from 'fast-glob';
 import type { BackoffSpec, JobSpec } from '../core/types.js';
 import { hasPlaceholder, substitute } from './quote.js';
 import type { DefaultsDoc, JobDoc } from './schema.js';
@@ -66,6 +65,8 @@ export async function forEachItems(
   cwd: string,
 ): Promise<string[]> {
   if (Array.isArray(forEach)) return forEach.map(String);
+  // loaded on first use: most runs never glob, and start-up time is per invocation
+  const { default: fg } = await import('fast-glob');
   const files = await fg(forEach, { cwd, dot: false, onlyFiles: true });
   if (files.length === 0) {
     throw new Error(`for_each ${JSON.stringify(forEach)} matched no files (searched in ${cwd})`);

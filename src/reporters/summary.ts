@@ -1,4 +1,5 @@
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type TableType from 'cli-table3';
 import type { JobRecord } from '../core/events.js';
 import type { FinalStatus } from '../core/types.js';
 import {
@@ -87,6 +88,8 @@ export class SummaryTable {
     const sel = this.select();
     if (sel.total === 0) return p('gray', 'no jobs ran');
     const nameWidth = Math.max(16, this.columns - 58);
+    // required at the end of the run, not at start-up: runs that print no table never load it
+    const Table = createRequire(import.meta.url)('cli-table3') as typeof TableType;
     const table = new Table({
       head: ['status', 'name', 'pool', 'attempts', 'duration', 'exit'].map((h) => p('bold', h)),
       style: { head: [], border: [], compact: true },

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// Jobs per second through Redis vs local mode, in the same run of this script:
+//   npm run build && node test/bench/redis.mjs [jobs=1000] [perWorker=4]
+// Starts its own redis-server on a free 127.0.0.1 port (no persistence), two local
+// `jobrun worker -j perWorker`, and runs the same manifest of trivial jobs (`true`)
+// locally with -j 2*perWorker and then with --backend. Everything it starts is killed.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = join(ROOT, 'bin', 'jobrun.js');
+const jobs = Number(process.argv[2] ?? 1000);
+const perWorker = Number(process.argv[3] ?? 4);
+const children = [];
+const dir = mkdtempSync(join(tmpdir(), 'jobrun-bench-redis-'));
+
+function cleanup() {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+const freePort = () =>
+  new Promise((res, rej) => {
+    const s = net.createServer().once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+  });
+
+const connectable = (port) =>
+  new Promise((res) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), res(true))).once('error', () => res(false));
+  });
+
+function start(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], ...opts });
+  children.push(child);
+  let err = '';
+  child.stderr?.setEncoding('utf8').on('data', (d) => (err += d));
+  return { child, err: () => err };
+}
+
+async function until(check, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function timed(args) {
+  const t0 = performance.now();
+  const { child, err } = start(process.execPath, [BIN, ...args]);
+  const code = await new Promise((res) => child.once('exit', res));
+  if (code !== 0) throw new Error(`jobrun ${args.join(' ')} exited ${code}: ${err()}`);
+  return (performance.now() - t0) / 1000;
+}
+
+const lines = ['version: 1', 'jobs:'];
+for (let i = 0; i < jobs; i++) lines.push(`  - name: j${i}`, '    run: "true"');
+writeFileSync(join(dir, 'm.yaml'), lines.join('\n') + '\n');
+
+const port = await freePort();
+start('redis-server', [
+  '--port',
+  String(port),
+  '--bind',
+  '127.0.0.1',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+]);
+await until(() => connectable(port), 5000, 'redis-server');
+const url = `redis://127.0.0.1:${port}`;
+const workers = [0, 1].map(() =>
+  start(process.execPath, [BIN, 'worker', url, '-j', String(perWorker)]),
+);
+await until(() => workers.every((w) => w.err().includes('serving')), 15_000, 'workers');
+
+const local = await timed(['run', 'm.yaml', '-j', String(2 * perWorker), '--progress', 'none']);
+const redis = await timed(['run', 'm.yaml', '--backend', url, '--progress', 'none']);
+const row = (label, s) =>
+  `${label.padEnd(34)} ${s.toFixed(2).padStart(7)} s ${(jobs / s).toFixed(0).padStart(7)} jobs/s`;
+console.log(
+  `${jobs} trivial jobs (true), ${2 * perWorker} at once, wall time including jobrun's start-up`,
+);
+console.log(row(`local -j ${2 * perWorker}`, local));
+console.log(row(`redis, 2 workers × -j ${perWorker}`, redis));
+
+// redis-server and the workers would keep this process alive: stop them, then leave
+cleanup();
+process.exit(0);
