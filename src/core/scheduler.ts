@@ -13,7 +13,7 @@ import { backoffDelay } from './backoff.js';
 import { shouldHalt, type HaltPolicy } from './halt.js';
 import { logPathFor } from './log-path.js';
 import { MedianTracker } from './median.js';
-import { PriorityQueue } from './priority-queue.js';
+import { ReadyQueues } from './ready-queues.js';
 import { WorkerScaler } from './scaling.js';
 import type { StartGate } from './gates.js';
 import type { FinalStatus, JobSpec, JobStatus, PoolSpec, WorkersSpec } from './types.js';
@@ -75,8 +75,6 @@ interface Entry {
   remoteActive?: boolean;
 }
 
-const DEFAULT_POOL = '';
-
 /**
  * The heart of a local run: takes jobs, orders them by priority, starts them on
  * free worker slots within pool limits, retries with backoff, releases dependants,
@@ -85,8 +83,7 @@ const DEFAULT_POOL = '';
  */
 export class Scheduler {
   private readonly clock: Clock;
-  private readonly queues = new Map<string, PriorityQueue<Entry>>();
-  private readonly poolRunning = new Map<string, number>();
+  private readonly queues: ReadyQueues<Entry>;
   private readonly byName = new Map<string, Entry>();
   private readonly slots: boolean[] = [];
   private readonly inFlight = new Set<Entry>();
@@ -96,7 +93,6 @@ export class Scheduler {
   private readonly summary = emptySummary();
   private readonly startedAt: number;
   private running = 0;
-  private ready = 0;
   private unfinished = 0;
   private failures = 0;
   private countedFailures = 0;
@@ -114,6 +110,10 @@ export class Scheduler {
     this.clock = options.clock ?? systemClock;
     this.remote = isRemote(options.executor);
     this.scaler = new WorkerScaler(options.workers, options.idleMs);
+    // pool limits are the workers' business on a remote backend
+    this.queues = new ReadyQueues<Entry>(options.order, (pool) =>
+      this.remote || pool === '' ? Infinity : (options.pools[pool]?.workers ?? Infinity),
+    );
     this.startedAt = this.clock.now();
   }
 
@@ -207,7 +207,7 @@ export class Scheduler {
         this.enqueue(entry);
         this.pump();
       }
-      while (this.ready >= maxQueue && !this.stopping) {
+      while (this.queues.size >= maxQueue && !this.stopping) {
         await new Promise<void>((resolve) => (this.wakeFeeder = resolve));
       }
     }
@@ -226,21 +226,7 @@ export class Scheduler {
 
   private enqueue(entry: Entry): void {
     entry.status = 'queued';
-    const pool = entry.spec.pool ?? DEFAULT_POOL;
-    let queue = this.queues.get(pool);
-    if (!queue) {
-      const lifo = this.options.order === 'lifo';
-      queue = new PriorityQueue<Entry>((a, b) =>
-        a.spec.priority !== b.spec.priority
-          ? a.spec.priority > b.spec.priority
-          : lifo
-            ? a.spec.index > b.spec.index
-            : a.spec.index < b.spec.index,
-      );
-      this.queues.set(pool, queue);
-    }
-    queue.push(entry);
-    this.ready++;
+    this.queues.push(entry);
     this.options.emit('job_queued', {
       name: entry.spec.name,
       priority: entry.spec.priority,
@@ -248,54 +234,28 @@ export class Scheduler {
     });
   }
 
-  private before(a: Entry, b: Entry): boolean {
-    if (a.spec.priority !== b.spec.priority) return a.spec.priority > b.spec.priority;
-    return this.options.order === 'lifo'
-      ? a.spec.index > b.spec.index
-      : a.spec.index < b.spec.index;
-  }
-
   /** Starts as many ready jobs as free slots, pool limits and start gates allow. */
   private pump(): void {
     if (this.stopping) return;
     const now = this.clock.now();
-    const workers = this.remote ? undefined : this.scaler.update(this.ready, this.running, now);
+    const workers = this.remote
+      ? undefined
+      : this.scaler.update(this.queues.size, this.running, now);
     if (workers !== undefined) this.options.emit('workers_change', { workers });
     const limit = this.remote ? Infinity : this.scaler.workers;
-    while (this.running < limit && this.ready > 0) {
+    while (this.running < limit && this.queues.size > 0) {
       const wait = this.options.gate?.check(now) ?? 0;
       if (wait > 0) {
         this.schedulePump(wait);
         break;
       }
-      const entry = this.takeNext();
+      const entry = this.queues.take();
       if (!entry) break;
       this.options.gate?.started(now);
       this.start(entry);
     }
     const shrinkIn = this.scaler.shrinkDueIn(now);
     if (shrinkIn !== undefined) this.schedulePump(shrinkIn + 1);
-  }
-
-  /** The best ready job among the pools that still have room. */
-  private takeNext(): Entry | undefined {
-    let bestPool: string | undefined;
-    let best: Entry | undefined;
-    for (const [pool, queue] of this.queues) {
-      const top = queue.peek();
-      if (!top) continue;
-      const limit =
-        pool === DEFAULT_POOL || this.remote
-          ? Infinity
-          : (this.options.pools[pool]?.workers ?? Infinity);
-      if ((this.poolRunning.get(pool) ?? 0) >= limit) continue;
-      if (!best || this.before(top, best)) {
-        best = top;
-        bestPool = pool;
-      }
-    }
-    if (bestPool === undefined) return undefined;
-    return this.queues.get(bestPool)?.pop();
   }
 
   private schedulePump(ms: number): void {
@@ -309,16 +269,13 @@ export class Scheduler {
   private start(entry: Entry): void {
     if (this.remote) return this.startRemote(entry);
     const { spec } = entry;
-    const pool = spec.pool ?? DEFAULT_POOL;
     const attempt = entry.attempts.length + 1;
     let slot = this.slots.indexOf(false);
     if (slot === -1) slot = this.slots.push(true) - 1;
     this.slots[slot] = true;
     entry.slot = slot;
     entry.status = 'running';
-    this.ready--;
     this.running++;
-    this.poolRunning.set(pool, (this.poolRunning.get(pool) ?? 0) + 1);
     this.inFlight.add(entry);
     const { emit } = this.options;
     const worker = String(slot + 1);
@@ -342,7 +299,6 @@ export class Scheduler {
     const { spec } = entry;
     const { emit, executor } = this.options;
     entry.status = 'running';
-    this.ready--;
     this.running++;
     this.inFlight.add(entry);
     const request = {
@@ -377,9 +333,8 @@ export class Scheduler {
   }
 
   private attemptEnded(entry: Entry, result: AttemptResult): void {
-    const pool = entry.spec.pool ?? DEFAULT_POOL;
     this.running--;
-    this.poolRunning.set(pool, (this.poolRunning.get(pool) ?? 1) - 1);
+    this.queues.release(entry);
     if (entry.slot !== undefined) this.slots[entry.slot] = false;
     this.inFlight.delete(entry);
     entry.running = undefined;
@@ -472,7 +427,7 @@ export class Scheduler {
         this.stop(`halted by ${this.halted}`, false, halt.when === 'now');
       }
     }
-    if (this.wakeFeeder && this.ready < (this.options.maxQueue ?? 10_000)) {
+    if (this.wakeFeeder && this.queues.size < (this.options.maxQueue ?? 10_000)) {
       const wake = this.wakeFeeder;
       this.wakeFeeder = undefined;
       wake();
@@ -493,11 +448,7 @@ export class Scheduler {
           this.end(entry, this.record(entry, 'cancelled', reason));
         }
       };
-      for (const queue of this.queues.values()) {
-        const waiting = queue.removeWhere(() => true);
-        this.ready -= waiting.length;
-        waiting.forEach(cancel);
-      }
+      this.queues.drain().forEach(cancel);
       for (const entry of this.retrying) {
         this.clock.clearTimeout(entry.timer);
         cancel(entry);
