@@ -226,4 +226,42 @@ describe('loadManifest never throws anything but ManifestError', () => {
       RUNS,
     );
   });
+
+  /** The fast pass (js-yaml, no positions) must give exactly what the positioned pass gives. */
+  async function sameBothWays(text: string, file: string): Promise<void> {
+    const outcome = (fast: boolean) =>
+      parseManifest(text, { file, manifestPath: null, baseDir, fast }).then(
+        (plan) => ({ plan }),
+        (err: unknown) => {
+          if (err instanceof ManifestError) return { issues: err.issues };
+          throw err;
+        },
+      );
+    expect(await outcome(true)).toEqual(await outcome(false));
+  }
+
+  it('gives the same plan or the same errors with and without the fast pass', async () => {
+    const valid = fs.readFileSync(path.join(FIXTURES, 'valid.yaml'), 'utf8');
+    const edit = fc.record({
+      at: fc.nat(valid.length),
+      cut: fc.nat(8),
+      insert: fc.oneof(str, fc.constantFrom(':', '-', '{', '"', '\n  ', '0o17', '1e3', 'yes', '~')),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc
+            .tuple(fc.oneof(manifestArb, nearValidArb), fc.boolean())
+            .map(([doc, asJson]) => (asJson ? JSON.stringify(doc, null, 2) : stringify(doc))),
+          fc.array(edit, { maxLength: 3 }).map((edits) => {
+            let text = valid;
+            for (const e of edits) text = text.slice(0, e.at) + e.insert + text.slice(e.at + e.cut);
+            return text;
+          }),
+        ),
+        (text) => sameBothWays(text, 'm.yaml'),
+      ),
+      RUNS,
+    );
+  });
 });
