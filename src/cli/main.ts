@@ -32,6 +32,18 @@ export function buildProgram(rest: string[], setExit: (code: number) => void): C
     )
     .version(version)
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ jobrun run jobs.yaml                         run a manifest
+  $ jobrun run --glob '*.log' -j 4 -- gzip -9 {}  one job per file
+  $ jobrun validate jobs.yaml                    check a manifest, run nothing
+  $ jobrun run --help                            every option of run
+
+Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
+130/143 interrupted.`,
+    )
     .exitOverride();
 
   program
