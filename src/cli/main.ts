@@ -37,7 +37,7 @@ export function buildProgram(rest: string[], setExit: (code: number) => void): C
       `
 Examples:
   $ jobrun run jobs.yaml                         run a manifest
-  $ jobrun run --glob '*.log' -j 4 -- gzip -9 {}  one job per file
+  $ jobrun run --glob '*.log' -- gzip -9 {}      one job per file
   $ jobrun validate jobs.yaml                    check a manifest, run nothing
   $ jobrun run --help                            every option of run
 
