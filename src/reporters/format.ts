@@ -1,3 +1,4 @@
+import type { AttemptResult } from '../core/attempt.js';
 import type { JobRecord } from '../core/events.js';
 import type { FinalStatus } from '../core/types.js';
 
@@ -74,4 +75,12 @@ export function indentTail(tail: string, prefix = '    │ '): string {
     .split('\n')
     .map((line) => prefix + line)
     .join('\n');
+}
+
+/** How one attempt ended, in words: `exit 1`, `timed out`, `killed by SIGKILL`. */
+export function attemptOutcome(a: AttemptResult): string {
+  if (a.error) return a.error;
+  if (a.timedOut) return 'timed out';
+  if (a.signal) return `killed by ${a.signal}`;
+  return a.exitCode === undefined ? 'failed' : `exit ${a.exitCode}`;
 }

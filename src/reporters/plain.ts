@@ -1,5 +1,7 @@
+import { attemptSucceeded } from '../core/attempt.js';
 import type { JobRecord, RunEvent } from '../core/events.js';
 import {
+  attemptOutcome,
   colorEnabled,
   formatDuration,
   indentTail,
@@ -40,6 +42,8 @@ export class PlainReporter implements Reporter {
   private readonly github: boolean;
   private total: number | null = null;
   private ended = 0;
+  /** Why each job's last failed attempt failed, until its retry line is printed. */
+  private readonly lastAttempt = new Map<string, string>();
 
   constructor(private readonly options: PlainOptions = {}) {
     const out = options.out ?? process.stderr;
@@ -56,11 +60,18 @@ export class PlainReporter implements Reporter {
     this.line(this.paint('gray', `jobrun: ${jobs}, ${e.workers} workers, logs in ${e.logDir}`));
   }
 
+  onAttemptEnd(e: RunEvent<'attempt_end'>): void {
+    if (this.options.quiet || attemptSucceeded(e.result)) return;
+    this.lastAttempt.set(e.name, attemptOutcome(e.result));
+  }
+
   onJobRetry(e: RunEvent<'job_retry'>): void {
     if (this.options.quiet) return;
     const p = this.paint;
+    const why = this.lastAttempt.get(e.name) ?? 'failed';
+    this.lastAttempt.delete(e.name);
     this.line(
-      `${p('yellow', '↻')} ${e.name} ${p('gray', `failed, attempt ${e.nextAttempt} in ${formatDuration(e.delayMs)}`)}`,
+      `${p('yellow', '↻')} ${e.name} ${p('gray', `${why}, attempt ${e.nextAttempt} in ${formatDuration(e.delayMs)}`)}`,
     );
   }
 
@@ -71,6 +82,7 @@ export class PlainReporter implements Reporter {
 
   onJobEnd(e: RunEvent<'job_end'>): void {
     this.ended++;
+    this.lastAttempt.delete(e.job.name);
     this.options.table?.add(e.job);
     if (this.options.quiet || e.job.excluded) return;
     const progress = this.total === null ? `[${this.ended}]` : `[${this.ended}/${this.total}]`;

@@ -183,6 +183,8 @@ describe('jobrun run, end to end', () => {
     const job = (JSON.parse(r.stdout) as Report).jobs[0]!;
     expect(job.status).toBe('succeeded');
     expect(job.attempts.map((a) => a.exitCode)).toEqual([1, 1, 0]);
+    expect(r.stderr).toMatch(/↻ flaky exit 1, attempt 2 in \d+ms/);
+    expect(r.stderr).toMatch(/↻ flaky exit 1, attempt 3 in \d+ms/);
   });
 
   it('streams huge output to the log file, not to memory', async () => {
