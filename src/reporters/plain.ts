@@ -85,7 +85,11 @@ export class PlainReporter implements Reporter {
     this.lastAttempt.delete(e.job.name);
     this.options.table?.add(e.job);
     if (this.options.quiet || e.job.excluded) return;
-    const progress = this.total === null ? `[${this.ended}]` : `[${this.ended}/${this.total}]`;
+    // padded to the total's width, so the status column stays aligned as counts grow
+    const progress =
+      this.total === null
+        ? `[${this.ended}]`
+        : `[${String(this.ended).padStart(String(this.total).length)}/${this.total}]`;
     for (const line of jobLines(e.job, progress, this.paint, this.github)) this.line(line);
   }
 
