@@ -1,17 +1,17 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { FAIL_FAST, parseHalt, type HaltPolicy } from '../core/halt.js';
 import { createStartGate } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
 import type { JobSpec } from '../core/types.js';
 import type { RunEventMap } from '../core/events.js';
-import { UsageError } from '../errors.js';
+import { JobrunError, UsageError } from '../errors.js';
 import { openBackend } from '../backends/open.js';
 import { parseDuration, parseSize, parseTimeout } from '../manifest/duration.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters, type OutputFlags } from '../reporters/pick.js';
 import { printPlan } from './dry-run.js';
+import { checkOutputFiles, makeLogDir } from './output-paths.js';
 import {
   applyOverrides,
   mapJobs,
@@ -116,12 +116,18 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     return 0;
   }
 
+  checkOutputFiles({
+    '--report': flags.report,
+    '--junit': flags.junit,
+    '--html': flags.html,
+    '--joblog': flags.joblog,
+  });
   const backend = await openBackend(flags.backend);
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
   const runId = newRunId();
   const logDir = path.resolve(flags.logs ?? path.join(STATE_DIR, 'logs', runId));
-  fs.mkdirSync(logDir, { recursive: true });
+  makeLogDir(logDir);
   const journal = openJournal(journalPathFor(STATE_DIR, source.identity), Boolean(flags.resume));
   const bus = new EventBus(reporters);
   const scheduler = backend.createRun({
@@ -151,7 +157,14 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   process.on('SIGTERM', onTerm);
   try {
     const outcome = await scheduler.run(jobs);
-    await bus.flush();
+    try {
+      await bus.flush();
+    } catch (err) {
+      throw new JobrunError(
+        `the run ended (exit code ${outcome.exitCode}), but a report could not be written: ${(err as Error).message}`,
+        'E_OUTPUT',
+      );
+    }
     return outcome.exitCode;
   } finally {
     process.off('SIGINT', onInt);

@@ -202,6 +202,18 @@ describe('jobrun run, end to end', () => {
     fs.rmSync(job.log!);
   });
 
+  it('exits 2 before running anything when an output file or log folder cannot be written', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'm.yaml': manifest('  - { name: a, run: "touch ran" }\n'), 'a-file': '' });
+    for (const flag of ['--report', '--junit', '--html', '--joblog', '--logs']) {
+      const r = await jobrun(['run', 'm.yaml', flag, 'a-file/out'], { cwd: dir });
+      expect(r.code, flag).toBe(2);
+      expect(r.stderr).toContain(`${flag} a-file/out: cannot`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
+  });
+
   it('writes the report file with --report', async () => {
     const dir = tempDir();
     writeFiles(dir, { 'm.yaml': manifest('  - { name: a, run: "true" }\n') });
