@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -86,64 +86,54 @@ describe('graceful shutdown', () => {
       )
       .join('');
 
-  it('Ctrl-C: TERM reaches the jobs, nothing is orphaned, report complete, exit 130', async () => {
-    const dir = tempDir();
-    writeFiles(dir, { 'm.yaml': trapping('5s', 'echo got-term >> trapped; kill $!; exit 0') });
-    const r = await jobrun(['run', 'm.yaml', '--report', 'r.json'], {
+  /** Runs the manifest in `dir`; once two jobs (four pids) are up, calls `signal`. */
+  const runAndSignal = (dir: string, args: string[], signal: (child: ChildProcess) => unknown) =>
+    jobrun(['run', 'm.yaml', ...args], {
       cwd: dir,
       onSpawn: (child) => {
         void waitFor(
           () => readLines(path.join(dir, 'pids')).length >= 4,
           10_000,
           'jobs to start',
-        ).then(() => child.kill('SIGINT'));
+        ).then(() => signal(child));
       },
     });
+
+  /** Every process the jobs recorded is gone. */
+  const noOrphans = (dir: string) => {
+    const pids = readLines(path.join(dir, 'pids')).map(Number);
+    return waitFor(() => pids.every((p) => !alive(p)), 5000, 'no orphans');
+  };
+
+  it('Ctrl-C: TERM reaches the jobs, nothing is orphaned, report complete, exit 130', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'm.yaml': trapping('5s', 'echo got-term >> trapped; kill $!; exit 0') });
+    const r = await runAndSignal(dir, ['--report', 'r.json'], (child) => child.kill('SIGINT'));
     expect(r.code).toBe(130);
     expect(readLines(path.join(dir, 'trapped'))).toEqual(['got-term', 'got-term']);
     const report = JSON.parse(fs.readFileSync(path.join(dir, 'r.json'), 'utf8')) as Report;
     expect(report.interrupted).toBe('SIGINT');
     expect(report.summary).toMatchObject({ total: 3, cancelled: 3 });
     expect(report.jobs.filter((j) => j.attempts.length === 1)).toHaveLength(2);
-    const pids = readLines(path.join(dir, 'pids')).map(Number);
-    await waitFor(() => pids.every((p) => !alive(p)), 5000, 'no orphans');
+    await noOrphans(dir);
   });
 
   it('a second Ctrl-C skips the kill grace; SIGTERM exits 143', async () => {
     const dir = tempDir();
     writeFiles(dir, { 'm.yaml': trapping('60s', 'echo ignoring') });
     const started = Date.now();
-    const r = await jobrun(['run', 'm.yaml'], {
-      cwd: dir,
-      onSpawn: (child) => {
-        void waitFor(
-          () => readLines(path.join(dir, 'pids')).length >= 4,
-          10_000,
-          'jobs to start',
-        ).then(async () => {
-          child.kill('SIGINT');
-          await new Promise((res) => setTimeout(res, 300));
-          child.kill('SIGINT');
-        });
-      },
+    const r = await runAndSignal(dir, [], async (child) => {
+      child.kill('SIGINT');
+      await new Promise((res) => setTimeout(res, 300));
+      child.kill('SIGINT');
     });
     expect(r.code).toBe(130);
     expect(Date.now() - started).toBeLessThan(30_000); // far below the 60 s grace
-    const pids = readLines(path.join(dir, 'pids')).map(Number);
-    await waitFor(() => pids.every((p) => !alive(p)), 5000, 'no orphans');
+    await noOrphans(dir);
 
     const dir2 = tempDir();
     writeFiles(dir2, { 'm.yaml': trapping('200ms', 'exit 0') });
-    const t = await jobrun(['run', 'm.yaml'], {
-      cwd: dir2,
-      onSpawn: (child) => {
-        void waitFor(
-          () => readLines(path.join(dir2, 'pids')).length >= 4,
-          10_000,
-          'jobs to start',
-        ).then(() => child.kill('SIGTERM'));
-      },
-    });
+    const t = await runAndSignal(dir2, [], (child) => child.kill('SIGTERM'));
     expect(t.code).toBe(143);
   });
 });

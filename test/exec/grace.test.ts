@@ -15,17 +15,23 @@ const CHILD_CLEANS_UP =
   `sh -c 'trap "sleep 0.3; echo cleaned > done; exit 0" TERM; echo ready > ready; ` +
   `while :; do sleep 0.05; done' & wait`;
 
+/** Starts `command` in a temp dir and resolves once it wrote the file "ready". */
+async function startReady(command: string, killGraceMs: number) {
+  const dir = dirs.make();
+  const attempt = createLocalExecutor().start({
+    job: makeJob(command, { cwd: dir, killGraceMs }),
+    attempt: 1,
+    logPath: join(dir, 'log'),
+    worker: '1',
+  });
+  for (let i = 0; i < 200 && !existsSync(join(dir, 'ready')); i++)
+    await new Promise((r) => setTimeout(r, 20));
+  return { dir, attempt };
+}
+
 describe('kill grace for the rest of the group', () => {
   it('lets a child that traps TERM finish its cleanup after the shell died', async () => {
-    const dir = dirs.make();
-    const attempt = createLocalExecutor().start({
-      job: makeJob(CHILD_CLEANS_UP, { cwd: dir, killGraceMs: 5000 }),
-      attempt: 1,
-      logPath: join(dir, 'log'),
-      worker: '1',
-    });
-    for (let i = 0; i < 200 && !existsSync(join(dir, 'ready')); i++)
-      await new Promise((r) => setTimeout(r, 20));
+    const { dir, attempt } = await startReady(CHILD_CLEANS_UP, 5000);
     attempt.stop();
     const result = await attempt.result;
     expect(readFileSync(join(dir, 'done'), 'utf8')).toBe('cleaned\n');
@@ -33,16 +39,8 @@ describe('kill grace for the rest of the group', () => {
   });
 
   it('still SIGKILLs the leftovers when the grace runs out, and stop(true) cuts it short', async () => {
-    const dir = dirs.make();
     const stubborn = `sh -c 'trap "" TERM; echo ready > ready; while :; do sleep 0.05; done' & wait`;
-    const attempt = createLocalExecutor().start({
-      job: makeJob(stubborn, { cwd: dir, killGraceMs: 60_000 }),
-      attempt: 1,
-      logPath: join(dir, 'log'),
-      worker: '1',
-    });
-    for (let i = 0; i < 200 && !existsSync(join(dir, 'ready')); i++)
-      await new Promise((r) => setTimeout(r, 20));
+    const { attempt } = await startReady(stubborn, 60_000);
     attempt.stop();
     await new Promise((r) => setTimeout(r, 200));
     attempt.stop(true);
