@@ -218,27 +218,23 @@ describe('interrupts', () => {
   it('stops running jobs, cancels the rest, and exits 130; a second signal skips the grace', async () => {
     const specs = jobs(['a'], ['b'], ['c'], ['d', { needs: ['c'] }]);
     const executor = new FakeExecutor({ a: [{ ms: 100_000 }], b: [{ ms: 100_000 }] });
-    const log = new EventLog();
-    const scheduler = new Scheduler({
-      runId: 't',
-      manifestPath: null,
-      logDir: '/tmp',
-      workers: { min: 2, max: 2 },
-      pools: {},
-      order: 'fifo',
-      executor: {
-        start: (req: ExecRequest) => {
-          const handle = executor.start(req);
-          // the job ignores SIGTERM: only an immediate stop ends it
-          return {
-            ...handle,
-            stop: (immediate = false) => (immediate ? handle.stop(true) : undefined),
-          };
+    const { log, scheduler, done } = setup(
+      specs,
+      {},
+      {
+        workers: { min: 2, max: 2 },
+        executor: {
+          start: (req: ExecRequest) => {
+            const handle = executor.start(req);
+            // the job ignores SIGTERM: only an immediate stop ends it
+            return {
+              ...handle,
+              stop: (immediate = false) => (immediate ? handle.stop(true) : undefined),
+            };
+          },
         },
       },
-      emit: log.emit,
-    });
-    const done = scheduler.run(specs);
+    );
     await vi.advanceTimersByTimeAsync(50);
     scheduler.interrupt('SIGINT');
     await vi.advanceTimersByTimeAsync(50);
@@ -317,19 +313,16 @@ describe('streamed input', () => {
         yield job(`line${i}`, {}, i);
       }
     }
-    const log = new EventLog();
-    const scheduler = new Scheduler({
-      runId: 't',
-      manifestPath: null,
-      logDir: '/tmp',
-      workers: { min: 2, max: 2 },
-      pools: {},
-      order: 'fifo',
-      executor,
-      emit: log.emit,
-      maxQueue: 5,
-    });
-    const outcome = await finish(scheduler.run(source()));
+    const { log, done } = setup(
+      source(),
+      {},
+      {
+        workers: { min: 2, max: 2 },
+        executor,
+        maxQueue: 5,
+      },
+    );
+    const outcome = await finish(done);
     expect(outcome.summary.succeeded).toBe(200);
     expect(maxAhead).toBeLessThanOrEqual(5 + 1);
     expect(log.of('run_start')[0]!.total).toBeNull();
