@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JobSpec } from '../../src/core/types.js';
+import type { ExecRequest } from '../../src/exec/types.js';
 
 /** Absolute path of a script in fixtures/scripts. */
 export function script(name: string): string {
@@ -101,4 +102,19 @@ export function readOrEmpty(path: string): string {
   } catch {
     return '';
   }
+}
+
+/** A request that runs `job` in `dir`, logging to `dir/job.log`. */
+export function requestIn(
+  dir: string,
+  job: JobSpec,
+  extra: Partial<ExecRequest> = {},
+): ExecRequest {
+  return {
+    job: { ...job, cwd: dir },
+    attempt: 1,
+    logPath: join(dir, 'job.log'),
+    worker: 'w1',
+    ...extra,
+  };
 }

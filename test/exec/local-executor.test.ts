@@ -13,6 +13,7 @@ import {
   script,
   tempDirs,
   waitFor,
+  requestIn,
 } from './helpers.js';
 
 const dirs = tempDirs();
@@ -22,16 +23,8 @@ afterAll(() => dirs.cleanup());
 
 const executor = createLocalExecutor();
 
-function request(job: JobSpec, extra: Partial<ExecRequest> = {}): ExecRequest {
-  const dir = dirs.make();
-  return {
-    job: { ...job, cwd: dir },
-    attempt: 1,
-    logPath: join(dir, 'job.log'),
-    worker: 'w1',
-    ...extra,
-  };
-}
+const request = (job: JobSpec, extra: Partial<ExecRequest> = {}): ExecRequest =>
+  requestIn(dirs.make(), job, extra);
 
 describe('createLocalExecutor: exit codes and logs', () => {
   it('records exit 0 with the attempt, worker, start time and log', async () => {

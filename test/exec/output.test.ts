@@ -4,7 +4,16 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLocalExecutor } from '../../src/exec/local-executor.js';
 import type { ExecRequest, OutputStream } from '../../src/exec/types.js';
 import type { JobSpec } from '../../src/core/types.js';
-import { isGone, killQuietly, makeJob, readPids, script, tempDirs, waitFor } from './helpers.js';
+import {
+  isGone,
+  killQuietly,
+  makeJob,
+  readPids,
+  script,
+  tempDirs,
+  waitFor,
+  requestIn,
+} from './helpers.js';
 
 const dirs = tempDirs();
 const leftovers: number[] = [];
@@ -14,16 +23,8 @@ afterAll(() => dirs.cleanup());
 const executor = createLocalExecutor();
 const MB = 1024 * 1024;
 
-function request(job: JobSpec, extra: Partial<ExecRequest> = {}): ExecRequest {
-  const dir = dirs.make();
-  return {
-    job: { ...job, cwd: dir },
-    attempt: 1,
-    logPath: join(dir, 'job.log'),
-    worker: 'w1',
-    ...extra,
-  };
-}
+const request = (job: JobSpec, extra: Partial<ExecRequest> = {}): ExecRequest =>
+  requestIn(dirs.make(), job, extra);
 
 /** Bytes `seq 1 n` prints. */
 function seqBytes(n: number): number {
