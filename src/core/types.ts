@@ -3,7 +3,7 @@
  * `JobSpec`s, the scheduler runs them, backends ship them, reporters describe them.
  */
 
-/** Every state a job can be in. Final states are listed in `FINAL_STATES`. */
+/** Every state a job can be in; a job ends in one of `FinalStatus`. */
 export type JobStatus =
   | 'pending'
   | 'queued'
@@ -16,14 +16,6 @@ export type JobStatus =
   | 'cancelled';
 
 export type FinalStatus = 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'cancelled';
-
-export const FINAL_STATES: readonly FinalStatus[] = [
-  'succeeded',
-  'failed',
-  'timed_out',
-  'skipped',
-  'cancelled',
-];
 
 /** Exponential backoff between attempts; all durations in milliseconds. */
 export interface BackoffSpec {
