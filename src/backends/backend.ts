@@ -1,5 +1,5 @@
 import type { RunOutcome, SchedulerOptions } from '../core/scheduler.js';
-import type { JobSpec } from '../core/types.js';
+import type { JobSpec } from '../model/job.js';
 
 /**
  * What a run needs from a backend. The CLI builds these options exactly as it would

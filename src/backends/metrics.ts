@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AttemptResult } from '../core/attempt.js';
-import { attemptSucceeded } from '../core/attempt.js';
+import type { AttemptResult } from '../model/attempt.js';
+import { attemptSucceeded } from '../model/attempt.js';
 
 /** A worker's Prometheus metrics. Pools are labelled by name; `default` for pool-less jobs. */
 export class WorkerMetrics {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { AttemptResult } from '../core/attempt.js';
-import type { JobSpec } from '../core/types.js';
+import type { AttemptResult } from '../model/attempt.js';
+import type { JobSpec } from '../model/job.js';
 
 /**
  * What the coordinator ships to a worker for one job: the command and how to run it.

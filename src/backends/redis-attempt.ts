@@ -1,4 +1,4 @@
-import type { AttemptResult } from '../core/attempt.js';
+import type { AttemptResult } from '../model/attempt.js';
 import type { AttemptHooks } from '../core/remote.js';
 import type { ExecRequest, RunningAttempt } from '../exec/types.js';
 import { parseResult, parseWorkerMessage } from './payload.js';

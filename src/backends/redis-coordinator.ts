@@ -2,7 +2,7 @@ import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AttemptHooks, RemoteExecutor } from '../core/remote.js';
 import { Scheduler } from '../core/scheduler.js';
-import type { PoolSpec } from '../core/types.js';
+import type { PoolSpec } from '../model/job.js';
 import type { ExecRequest, RunningAttempt } from '../exec/types.js';
 import { RemoteAttempt, type AttemptOwner } from './redis-attempt.js';
 import type { Backend, BackendRun, RunOptions } from './backend.js';

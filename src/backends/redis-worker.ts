@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { attemptSucceeded, type AttemptResult } from '../core/attempt.js';
+import { attemptSucceeded, type AttemptResult } from '../model/attempt.js';
 import { backoffDelay } from '../core/backoff.js';
 import { logPathFor } from '../core/log-path.js';
 import { createLocalExecutor } from '../exec/local-executor.js';

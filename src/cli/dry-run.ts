@@ -1,5 +1,5 @@
 import { Scheduler } from '../core/scheduler.js';
-import type { JobSpec, PoolSpec } from '../core/types.js';
+import type { JobSpec, PoolSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
 
 interface PlanOptions {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import type { JobSpec, RunSettings, TimeoutSpec } from '../core/types.js';
+import type { JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
 import { readLines } from './stdin-lines.js';
 

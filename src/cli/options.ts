@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { UsageError } from '../errors.js';
-import type { WorkersSpec } from '../core/types.js';
+import type { WorkersSpec } from '../model/job.js';
 
 /** `-j 4` or `-j 2:8` (a pool that scales between 2 and 8 with queue depth). */
 export function parseWorkers(text: string): WorkersSpec {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { Report, ReportJob } from '../reporters/report.js';
-import type { JobSpec } from '../core/types.js';
-import type { Plan } from '../core/types.js';
+import type { JobSpec } from '../model/job.js';
+import type { Plan } from '../model/job.js';
 import { runJobs } from './run.js';
 import type { RunFlags } from './run.js';
 

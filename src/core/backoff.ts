@@ -1,4 +1,4 @@
-import type { BackoffSpec } from './types.js';
+import type { BackoffSpec } from '../model/job.js';
 
 /**
  * How long to wait before attempt `nextAttempt` (2 for the first retry):

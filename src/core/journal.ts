@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { JobRecord } from './events.js';
+import type { JobRecord } from '../model/events.js';
 
 /**
  * The append-only record of jobs that ended, one JSON line each, written with a

@@ -1,5 +1,5 @@
 import { PriorityQueue } from './priority-queue.js';
-import type { JobSpec } from './types.js';
+import type { JobSpec } from '../model/job.js';
 
 const NO_POOL = '';
 

@@ -1,4 +1,4 @@
-import type { AttemptResult } from './attempt.js';
+import type { AttemptResult } from '../model/attempt.js';
 import type { ExecRequest, Executor, RunningAttempt } from '../exec/types.js';
 
 /**

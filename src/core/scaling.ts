@@ -1,4 +1,4 @@
-import type { WorkersSpec } from './types.js';
+import type { WorkersSpec } from '../model/job.js';
 
 /**
  * How many jobs may run at once. A fixed pool has min = max. A dynamic pool grows

@@ -1,4 +1,4 @@
-import { attemptSucceeded, type AttemptResult } from './attempt.js';
+import { attemptSucceeded, type AttemptResult } from '../model/attempt.js';
 import { systemClock, type Clock } from './clock.js';
 import {
   countsAsFailure,
@@ -8,7 +8,7 @@ import {
   type Emit,
   type JobRecord,
   type Summary,
-} from './events.js';
+} from '../model/events.js';
 import { backoffDelay } from './backoff.js';
 import { shouldHalt, type HaltPolicy } from './halt.js';
 import { logPathFor } from './log-path.js';
@@ -16,7 +16,7 @@ import { MedianTracker } from './median.js';
 import { ReadyQueues } from './ready-queues.js';
 import { WorkerScaler } from './scaling.js';
 import type { StartGate } from './gates.js';
-import type { FinalStatus, JobSpec, JobStatus, PoolSpec, WorkersSpec } from './types.js';
+import type { FinalStatus, JobSpec, JobStatus, PoolSpec, WorkersSpec } from '../model/job.js';
 import type { Executor, RunningAttempt } from '../exec/types.js';
 import { isRemote, type RemoteExecutor } from './remote.js';
 

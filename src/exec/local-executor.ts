@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
-import type { AttemptResult } from '../core/attempt.js';
-import type { JobSpec } from '../core/types.js';
+import type { AttemptResult } from '../model/attempt.js';
+import type { JobSpec } from '../model/job.js';
 import { groupAlive, killGroup } from './kill.js';
 
 /** How often a terminated job's process group is checked for leftovers during its grace. */

@@ -1,5 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import type { JobSpec } from '../core/types.js';
+import type { JobSpec } from '../model/job.js';
 
 /**
  * A clear, one-line reason why a job's shell could not be started. Node reports

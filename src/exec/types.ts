@@ -1,5 +1,5 @@
-import type { AttemptResult } from '../core/attempt.js';
-import type { JobSpec } from '../core/types.js';
+import type { AttemptResult } from '../model/attempt.js';
+import type { JobSpec } from '../model/job.js';
 
 export type OutputStream = 'stdout' | 'stderr';
 

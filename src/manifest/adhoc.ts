@@ -3,7 +3,7 @@
  * `… | jobrun run --stdin -- cmd…`. One job per file or input line.
  */
 import path from 'node:path';
-import type { JobSpec } from '../core/types.js';
+import type { JobSpec } from '../model/job.js';
 import { UsageError } from '../errors.js';
 import { compareStrings, JOB_DEFAULTS, type JobSettings } from './expand.js';
 import { hasPlaceholder, shellQuote, substitute } from './quote.js';

@@ -4,7 +4,7 @@
  * They throw a plain `Error` whose message names the bad value; the manifest loader
  * turns it into a positioned issue, the CLI into a `UsageError`.
  */
-import type { TimeoutSpec } from '../core/types.js';
+import type { TimeoutSpec } from '../model/job.js';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,

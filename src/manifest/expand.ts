@@ -5,7 +5,7 @@
  * `needs`). Linking `needs` to job names is done by `link.ts`, once every job is known.
  */
 import path from 'node:path';
-import type { BackoffSpec, JobSpec } from '../core/types.js';
+import type { BackoffSpec, JobSpec } from '../model/job.js';
 import { hasPlaceholder, substitute } from './quote.js';
 import type { DefaultsDoc, JobDoc } from './schema.js';
 

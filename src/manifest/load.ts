@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { LineCounter, parseDocument } from 'yaml';
-import type { JobSpec, Plan } from '../core/types.js';
+import type { JobSpec, Plan } from '../model/job.js';
 import { ManifestError, UsageError } from '../errors.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
 import { addZodIssues, errorMap } from './issues.js';

@@ -7,7 +7,7 @@
  * milliseconds), so a bad duration is reported at its own position.
  */
 import { z } from 'zod';
-import type { TimeoutSpec } from '../core/types.js';
+import type { TimeoutSpec } from '../model/job.js';
 import { parseDuration, parseTimeout } from './duration.js';
 
 const DURATION_HINT = 'a duration: 500ms, 30s, 5m, 1h, or a number of seconds';

@@ -1,4 +1,4 @@
-import type { Emit, RunEvent, RunEventMap, RunEventType } from '../core/events.js';
+import type { Emit, RunEvent, RunEventMap, RunEventType } from '../model/events.js';
 import { ReportCollector, type Report } from './report.js';
 import type { Reporter } from './types.js';
 

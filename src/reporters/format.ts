@@ -1,6 +1,6 @@
-import type { AttemptResult } from '../core/attempt.js';
-import type { JobRecord } from '../core/events.js';
-import type { FinalStatus } from '../core/types.js';
+import type { AttemptResult } from '../model/attempt.js';
+import type { JobRecord } from '../model/events.js';
+import type { FinalStatus } from '../model/job.js';
 
 /** `850ms`, `12.3s`, `4m05s`, `1h02m`: short and readable at a glance. */
 export function formatDuration(ms: number): string {

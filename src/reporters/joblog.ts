@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { constants } from 'node:os';
-import type { RunEvent } from '../core/events.js';
+import type { RunEvent } from '../model/events.js';
 import type { Reporter } from './types.js';
 
 const HEADER = 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RunEvent } from '../core/events.js';
+import type { RunEvent } from '../model/events.js';
 import type { Report } from './report.js';
 import type { Reporter } from './types.js';
 

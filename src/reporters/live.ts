@@ -1,5 +1,5 @@
-import type { RunEvent } from '../core/events.js';
-import type { FinalStatus } from '../core/types.js';
+import type { RunEvent } from '../model/events.js';
+import type { FinalStatus } from '../model/job.js';
 import { colorEnabled, formatDuration, painter, STATUS_ICON, type Paint } from './format.js';
 import { LiveRenderer, type TerminalLike } from './live-renderer.js';
 import { PlainReporter } from './plain.js';

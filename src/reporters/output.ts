@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
-import type { JobRecord, RunEvent } from '../core/events.js';
+import type { JobRecord, RunEvent } from '../model/events.js';
 import { formatDuration, painter, type Paint, type PaintCode } from './format.js';
 import type { LineSink } from './sink.js';
 import { cleanOutput } from './text.js';

@@ -1,5 +1,5 @@
-import { attemptSucceeded } from '../core/attempt.js';
-import type { JobRecord, RunEvent } from '../core/events.js';
+import { attemptSucceeded } from '../model/attempt.js';
+import type { JobRecord, RunEvent } from '../model/events.js';
 import {
   attemptOutcome,
   colorEnabled,

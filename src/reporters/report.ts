@@ -1,7 +1,7 @@
 import os from 'node:os';
-import type { AttemptResult } from '../core/attempt.js';
-import type { JobRecord, RunEvent, Summary } from '../core/events.js';
-import type { FinalStatus } from '../core/types.js';
+import type { AttemptResult } from '../model/attempt.js';
+import type { JobRecord, RunEvent, Summary } from '../model/events.js';
+import type { FinalStatus } from '../model/job.js';
 
 /** One attempt in the report: times as ISO strings, durations in milliseconds. */
 export interface ReportAttempt {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type TableType from 'cli-table3';
-import type { JobRecord } from '../core/events.js';
-import type { FinalStatus } from '../core/types.js';
+import type { JobRecord } from '../model/events.js';
+import type { FinalStatus } from '../model/job.js';
 import {
   formatDuration,
   indentTail,

@@ -1,4 +1,4 @@
-import type { RunEvent } from '../core/events.js';
+import type { RunEvent } from '../model/events.js';
 import type { Report } from './report.js';
 
 /**

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
-import type { JobSpec, PoolSpec } from '../../src/core/types.js';
+import type { JobSpec, PoolSpec } from '../../src/model/job.js';
 import { EventLog, job } from '../core/harness.js';
 
 /** A backend under test, with everything it needs running (for Redis: a server and a worker). */

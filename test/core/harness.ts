@@ -1,6 +1,6 @@
-import type { AttemptResult } from '../../src/core/attempt.js';
-import type { RunEvent, RunEventMap, RunEventType } from '../../src/core/events.js';
-import type { JobSpec } from '../../src/core/types.js';
+import type { AttemptResult } from '../../src/model/attempt.js';
+import type { RunEvent, RunEventMap, RunEventType } from '../../src/model/events.js';
+import type { JobSpec } from '../../src/model/job.js';
 import type { ExecRequest, Executor } from '../../src/exec/types.js';
 
 /** One scripted attempt: how long it "runs" and how it ends. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { AttemptResult } from '../../src/core/attempt.js';
+import type { AttemptResult } from '../../src/model/attempt.js';
 import type { AttemptHooks, RemoteExecutor } from '../../src/core/remote.js';
 import { Scheduler } from '../../src/core/scheduler.js';
 import { parseHalt } from '../../src/core/halt.js';
-import type { JobSpec } from '../../src/core/types.js';
+import type { JobSpec } from '../../src/model/job.js';
 import type { ExecRequest } from '../../src/exec/types.js';
 import { EventLog, jobs } from './harness.js';
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseHalt } from '../../src/core/halt.js';
 import { createStartGate } from '../../src/core/gates.js';
 import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js';
-import type { JobSpec } from '../../src/core/types.js';
+import type { JobSpec } from '../../src/model/job.js';
 import type { ExecRequest } from '../../src/exec/types.js';
 import { EventLog, FakeExecutor, job, jobs, type Step } from './harness.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { JobSpec } from '../../src/core/types.js';
+import type { JobSpec } from '../../src/model/job.js';
 import type { ExecRequest } from '../../src/exec/types.js';
 
 /** Absolute path of a script in fixtures/scripts. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLocalExecutor } from '../../src/exec/local-executor.js';
 import type { ExecRequest, OutputStream } from '../../src/exec/types.js';
-import type { JobSpec } from '../../src/core/types.js';
+import type { JobSpec } from '../../src/model/job.js';
 import {
   isGone,
   killQuietly,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Plan } from '../../src/core/types.js';
+import type { Plan } from '../../src/model/job.js';
 import { loadManifest } from '../../src/manifest/index.js';
 import { cleanTempDirs, FIXTURES, formattedIssues, tempDir } from './helpers.js';
 

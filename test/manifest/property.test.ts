@@ -7,7 +7,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { Plan } from '../../src/core/types.js';
+import type { Plan } from '../../src/model/job.js';
 import { ManifestError } from '../../src/errors.js';
 import { parseManifest } from '../../src/manifest/index.js';
 import { cleanTempDirs, FIXTURES, tempDir } from './helpers.js';

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import type { AttemptResult } from '../../src/core/attempt.js';
-import type { JobRecord, RunEvent, RunEventMap, RunEventType } from '../../src/core/events.js';
+import type { AttemptResult } from '../../src/model/attempt.js';
+import type { JobRecord, RunEvent, RunEventMap, RunEventType } from '../../src/model/events.js';
 import type { Report } from '../../src/reporters/report.js';
 import { ReportCollector } from '../../src/reporters/report.js';
 

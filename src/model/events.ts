@@ -1,5 +1,5 @@
 import type { AttemptResult } from './attempt.js';
-import type { FinalStatus, JobSpec } from './types.js';
+import type { FinalStatus, JobSpec } from './job.js';
 
 /** Counts of jobs by final state, plus the total. */
 export interface Summary {
