@@ -16,7 +16,14 @@ import { MedianTracker } from './median.js';
 import { ReadyQueues } from './ready-queues.js';
 import { WorkerScaler } from './scaling.js';
 import type { StartGate } from './gates.js';
-import type { FinalStatus, JobSpec, JobStatus, PoolSpec, WorkersSpec } from '../model/job.js';
+import {
+  jobId,
+  type FinalStatus,
+  type JobSpec,
+  type JobStatus,
+  type PoolSpec,
+  type WorkersSpec,
+} from '../model/job.js';
 import type { Executor, RunningAttempt } from '../exec/types.js';
 import { isRemote, type RemoteExecutor } from './remote.js';
 
@@ -61,6 +68,8 @@ export interface RunOutcome {
 
 interface Entry {
   spec: JobSpec;
+  /** `jobId(spec)`, the job's key in events. */
+  id: string;
   status: JobStatus;
   attempts: AttemptResult[];
   /** Needs not yet succeeded. */
@@ -217,7 +226,14 @@ export class Scheduler {
 
   /** Streamed jobs are not kept by name: they cannot be needed, and memory must stay flat. */
   private register(spec: JobSpec, named = false): Entry {
-    const entry: Entry = { spec, status: 'pending', attempts: [], waiting: 0, dependents: [] };
+    const entry: Entry = {
+      spec,
+      id: jobId(spec),
+      status: 'pending',
+      attempts: [],
+      waiting: 0,
+      dependents: [],
+    };
     if (named) this.byName.set(spec.name, entry);
     this.unfinished++;
     this.summary.total++;
@@ -228,6 +244,7 @@ export class Scheduler {
     entry.status = 'queued';
     this.queues.push(entry);
     this.options.emit('job_queued', {
+      id: entry.id,
       name: entry.spec.name,
       priority: entry.spec.priority,
       pool: entry.spec.pool,
@@ -268,7 +285,7 @@ export class Scheduler {
 
   private start(entry: Entry): void {
     if (this.remote) return this.startRemote(entry);
-    const { spec } = entry;
+    const { spec, id } = entry;
     const attempt = entry.attempts.length + 1;
     let slot = this.slots.indexOf(false);
     if (slot === -1) slot = this.slots.push(true) - 1;
@@ -286,17 +303,17 @@ export class Scheduler {
       logPath: logPathFor(this.options.logDir, spec.name, spec.index, attempt),
       worker,
       onLine: this.options.captureOutput
-        ? (stream, line) => emit('job_output', { name: spec.name, stream, line })
+        ? (stream, line) => emit('job_output', { id, name: spec.name, stream, line })
         : undefined,
     });
     entry.running = handle;
-    emit('job_start', { name: spec.name, attempt, worker, pid: handle.pid });
+    emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
     void handle.result.then((result) => this.attemptEnded(entry, result));
   }
 
   /** Hands the job to the remote executor, which reports each attempt as it happens. */
   private startRemote(entry: Entry): void {
-    const { spec } = entry;
+    const { spec, id } = entry;
     const { emit, executor } = this.options;
     entry.status = 'running';
     this.running++;
@@ -311,15 +328,15 @@ export class Scheduler {
     const handle = (executor as RemoteExecutor).start(request, {
       started: (attempt, worker, pid) => {
         entry.remoteActive = true;
-        emit('job_start', { name: spec.name, attempt, worker, pid });
+        emit('job_start', { id, name: spec.name, attempt, worker, pid });
       },
       attemptEnded: (result) => {
         entry.remoteActive = false;
         entry.attempts.push(result);
-        emit('attempt_end', { name: spec.name, result });
+        emit('attempt_end', { id, name: spec.name, result });
       },
       retrying: (nextAttempt, delayMs) =>
-        emit('job_retry', { name: spec.name, nextAttempt, delayMs }),
+        emit('job_retry', { id, name: spec.name, nextAttempt, delayMs }),
     });
     entry.running = handle;
     void handle.result.then((result) => this.attemptEnded(entry, result));
@@ -339,7 +356,7 @@ export class Scheduler {
     this.inFlight.delete(entry);
     entry.running = undefined;
     entry.attempts.push(result);
-    this.options.emit('attempt_end', { name: entry.spec.name, result });
+    this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
     if (entry.killed) {
       // the run stopped it: whatever it exited with, it did not finish on its own
       this.end(entry, this.record(entry, 'cancelled', this.stopReason));
@@ -360,7 +377,12 @@ export class Scheduler {
     const delayMs = backoffDelay(entry.spec.backoff, nextAttempt, this.options.random);
     entry.status = 'retrying';
     this.retrying.add(entry);
-    this.options.emit('job_retry', { name: entry.spec.name, nextAttempt, delayMs });
+    this.options.emit('job_retry', {
+      id: entry.id,
+      name: entry.spec.name,
+      nextAttempt,
+      delayMs,
+    });
     entry.timer = this.clock.setTimeout(() => {
       entry.timer = undefined;
       this.retrying.delete(entry);

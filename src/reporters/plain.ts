@@ -42,7 +42,7 @@ export class PlainReporter implements Reporter {
   private readonly github: boolean;
   private total: number | null = null;
   private ended = 0;
-  /** Why each job's last failed attempt failed, until its retry line is printed. */
+  /** Why each job's last failed attempt failed (by job id), until its retry line is printed. */
   private readonly lastAttempt = new Map<string, string>();
 
   constructor(private readonly options: PlainOptions = {}) {
@@ -62,14 +62,14 @@ export class PlainReporter implements Reporter {
 
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
     if (this.options.quiet || attemptSucceeded(e.result)) return;
-    this.lastAttempt.set(e.name, attemptOutcome(e.result));
+    this.lastAttempt.set(e.id, attemptOutcome(e.result));
   }
 
   onJobRetry(e: RunEvent<'job_retry'>): void {
     if (this.options.quiet) return;
     const p = this.paint;
-    const why = this.lastAttempt.get(e.name) ?? 'failed';
-    this.lastAttempt.delete(e.name);
+    const why = this.lastAttempt.get(e.id) ?? 'failed';
+    this.lastAttempt.delete(e.id);
     this.line(
       `${p('yellow', '↻')} ${e.name} ${p('gray', `${why}, attempt ${e.nextAttempt} in ${formatDuration(e.delayMs)}`)}`,
     );
@@ -82,7 +82,7 @@ export class PlainReporter implements Reporter {
 
   onJobEnd(e: RunEvent<'job_end'>): void {
     this.ended++;
-    this.lastAttempt.delete(e.job.name);
+    this.lastAttempt.delete(e.job.id);
     this.options.table?.add(e.job);
     if (this.options.quiet || e.job.excluded) return;
     // padded to the total's width, so the status column stays aligned as counts grow

@@ -24,9 +24,9 @@ describe('--output stream', () => {
     const out = capture();
     const r = new OutputReporter({ mode: 'stream', sink: new StreamSink(out.stream) });
     expect(r.needsOutput).toBe(true);
-    r.onJobOutput(event('job_output', { name: 'a', stream: 'stdout', line: 'hello' }));
+    r.onJobOutput(event('job_output', { id: 'a', name: 'a', stream: 'stdout', line: 'hello' }));
     r.onJobOutput(
-      event('job_output', { name: 'b', stream: 'stderr', line: 'oops \u001b[2J\rmoved' }),
+      event('job_output', { id: 'b', name: 'b', stream: 'stderr', line: 'oops \u001b[2J\rmoved' }),
     );
     expect(out.text).toBe('[a] hello\n[b] oops ?[2J?moved\n');
   });
