@@ -11,6 +11,7 @@ import {
   STATUS_ICON,
   type Paint,
 } from './format.js';
+import { workflowCommand } from './github.js';
 import { StreamSink, type LineSink } from './sink.js';
 import type { SummaryTable } from './summary.js';
 import { clean, cleanOutput } from './text.js';
@@ -71,7 +72,7 @@ export class PlainReporter implements Reporter {
     const why = this.lastAttempt.get(e.id) ?? 'failed';
     this.lastAttempt.delete(e.id);
     this.line(
-      `${p('yellow', '↻')} ${e.name} ${p('gray', `${why}, attempt ${e.nextAttempt} in ${formatDuration(e.delayMs)}`)}`,
+      `${p('yellow', '↻')} ${clean(e.name)} ${p('gray', `${why}, attempt ${e.nextAttempt} in ${formatDuration(e.delayMs)}`)}`,
     );
   }
 
@@ -145,11 +146,8 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
   if (job.outputTail && job.status !== 'succeeded')
     lines.push(p('gray', indentTail(cleanOutput(job.outputTail))));
   if (github && (job.status === 'failed' || job.status === 'timed_out') && !job.allowFailure) {
-    const msg = `${job.name}: ${outcomeText(job)}`
-      .replace(/%/g, '%25')
-      .replace(/\r/g, '%0D')
-      .replace(/\n/g, '%0A');
-    lines.push(`::error title=jobrun: ${job.name.replace(/[,:]/g, ' ')} ${job.status}::${msg}`);
+    const title = `jobrun: ${job.name} ${job.status}`;
+    lines.push(workflowCommand('error', { title }, `${job.name}: ${outcomeText(job)}`));
   }
   return lines;
 }
