@@ -164,9 +164,18 @@ class Scanner {
     this.literalFrom = end;
   }
 
-  /** The first enclosing context that cannot carry a quoted value, if any. */
+  /**
+   * The enclosing context that cannot carry a quoted value, if any. A `$(…)` starts a
+   * fresh command, so `$(( $(cmd {}) ))` and `${x:-$(cmd {})}` are fine; backticks
+   * rewrite backslashes in everything they enclose, so they refuse from any depth.
+   */
   private refusal(): string | undefined {
-    for (const frame of this.stack) if (frame.refuse) return frame.refuse;
+    let inCommand = false;
+    for (let k = this.stack.length - 1; k >= 0; k--) {
+      const frame = this.stack[k]!;
+      if (frame.refuse && (!inCommand || frame.kind === 'backtick')) return frame.refuse;
+      if (frame.kind === 'top') inCommand = true;
+    }
     return undefined;
   }
 

@@ -43,6 +43,10 @@ const TEMPLATES: [string, (v: string) => string[]][] = [
   [String.raw`case {} in *) printf '%s\0' {} ;; esac # {}`, (v) => [v]],
   ['printf \'%s\\0\' "{}" \\\n  {}', (v) => [v, v]],
   [String.raw`printf '%s\0' {} {#}`, (v) => [v, '3']],
+  [
+    'printf \'%s\\0\' "$(( $(printf %s {} | wc -c) * 0 ))" "${U:-$(printf \'%s.\' {})}"',
+    (v) => ['0', `${v}.`],
+  ],
 ];
 
 describe('placeholders by shell context', () => {
@@ -76,6 +80,7 @@ describe('placeholders by shell context', () => {
     ['echo ${X:-{}}', 'inside ${…}'],
     ['echo "${X:-"{}"}"', 'inside ${…}'],
     ['echo $(( {} + 1 ))', 'inside $((…))'],
+    ['echo `echo $(cat {})`', 'inside backticks'],
     ["echo $'{}'", "inside $'…'"],
     ['cat <<EOF\n{}\nEOF', 'inside a here-document'],
     ["cat <<'EOF'\nx {}\nEOF", 'inside a here-document'],
