@@ -35,16 +35,16 @@ describe('LocalDispatch', () => {
     dispatch.start(a, { attempt: 1, timeoutMs: 500, now: 0 });
     dispatch.start(b, { attempt: 2, timeoutMs: undefined, now: 0 });
     expect(executor.requests.map((r) => [r.worker, r.logPath, r.timeoutMs])).toEqual([
-      ['1', '/logs/a.log', 500],
-      ['2', '/logs/b.attempt-2.log', undefined],
+      ['1', '/logs/1-a.log', 500],
+      ['2', '/logs/2-b.attempt-2.log', undefined],
     ]);
     dispatch.ended(a);
     dispatch.start(newEntry(job('c', {}, 2)), { attempt: 1, timeoutMs: undefined, now: 0 });
     expect(executor.requests[2]!.worker).toBe('1');
-    expect(log.of('job_start').map((e) => [e.name, e.worker])).toEqual([
-      ['a', '1'],
-      ['b', '2'],
-      ['c', '1'],
+    expect(log.of('job_start').map((e) => [e.id, e.name, e.worker])).toEqual([
+      ['1-a', 'a', '1'],
+      ['2-b', 'b', '2'],
+      ['3-c', 'c', '1'],
     ]);
   });
 
