@@ -15,6 +15,8 @@ Examples:
   $ jobrun run --glob 'img/**/*.png' -j 4 -- convert {} {.}.webp
   $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
+  $ ls *.txt | jobrun run --stdin --json --capture stdout -- wc -l {} | jq -r '.jobs[].result'
+  $ jobrun run --glob '*.json' --capture json --results out/ -- jq .size {}
 
 After --, one argument is a shell command line; several are a program and its
 arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are shell-quoted;
@@ -76,6 +78,17 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
         .default('none'),
     )
     .option('--joblog <file>', "write GNU parallel's tab-separated job log")
+    .addOption(
+      new Option(
+        '--capture <mode>',
+        "keep each job's stdout (not stderr) as its result in --json/--report/--events: stdout (text), lines (array), json (parsed; bad JSON fails the attempt)",
+      ).choices(['stdout', 'json', 'lines']),
+    )
+    .option(
+      '--capture-max <size>',
+      'most stdout a result keeps, e.g. 64k, 4M (default: 1M); beyond, it is cut and marked resultTruncated',
+    )
+    .option('--results <dir>', "write each job's stdout, stderr and meta.json to <dir>/<job name>/")
     .addOption(
       new Option('--progress <mode>', 'how to show progress')
         .choices(['auto', 'tty', 'plain', 'none'])

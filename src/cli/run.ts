@@ -3,6 +3,7 @@ import { FAIL_FAST, parseHalt, type HaltPolicy } from '../core/halt.js';
 import { createStartGate } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
 import type { JobSpec } from '../model/job.js';
+import { CAPTURE_MODES, DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { RunEventMap } from '../model/events.js';
 import { JobrunError, UsageError } from '../errors.js';
 import { openBackend } from '../backends/open.js';
@@ -11,7 +12,7 @@ import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters, type OutputFlags } from '../reporters/pick.js';
 import { printPlan } from './dry-run.js';
-import { checkOutputFiles, makeLogDir } from './output-paths.js';
+import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import {
   applyOverrides,
   mapJobs,
@@ -50,6 +51,9 @@ export interface RunFlags extends OutputFlags {
   /** `local` (default) or `redis://…`: run on `jobrun worker`s through BullMQ. */
   backend?: string;
   joblog?: string;
+  /** `--capture stdout|json|lines` and its limit `--capture-max`. */
+  capture?: string;
+  captureMax?: string;
 }
 
 /** Where jobrun keeps its logs and journals, relative to the current folder. */
@@ -73,6 +77,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
         ? undefined
         : usage(() => parseTimeout(flags.timeout!, '--timeout')),
     retries: flags.retries === undefined ? undefined : parseCount(flags.retries, '--retries'),
+    capture: captureFlag(flags),
   };
   const halt = haltPolicy(flags);
   const order =
@@ -122,6 +127,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     '--html': flags.html,
     '--joblog': flags.joblog,
   });
+  if (flags.results) makeResultsDir(flags.results);
   const backend = await openBackend(flags.backend);
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
@@ -148,6 +154,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     alreadyDone: flags.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
+    separateStreams: bus.wantsStreams,
     maxQueue,
   });
 
@@ -174,6 +181,22 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     await backend.close();
     if (flags.stdin) process.stdin.destroy();
   }
+}
+
+/** `--capture MODE [--capture-max SIZE]`; `--capture-max` alone is a usage error. */
+function captureFlag(flags: RunFlags): CaptureSpec | undefined {
+  if (flags.capture === undefined) {
+    if (flags.captureMax !== undefined)
+      throw new UsageError('--capture-max needs --capture stdout|json|lines');
+    return undefined;
+  }
+  const mode = oneOf(flags.capture, '--capture', CAPTURE_MODES);
+  const maxBytes =
+    flags.captureMax === undefined
+      ? DEFAULT_CAPTURE_BYTES
+      : usage(() => parseSize(flags.captureMax!, '--capture-max'));
+  if (maxBytes < 1) throw new UsageError('--capture-max must be at least 1 byte');
+  return { mode, maxBytes };
 }
 
 function haltPolicy(flags: RunFlags): HaltPolicy | undefined {

@@ -11,7 +11,7 @@ import {
 } from '../model/events.js';
 import { backoffDelay } from './backoff.js';
 import { shouldHalt, type HaltPolicy } from './halt.js';
-import { logPathFor } from './log-path.js';
+import { logPathFor, streamPathsFor } from './log-path.js';
 import { MedianTracker } from './median.js';
 import { ReadyQueues } from './ready-queues.js';
 import { WorkerScaler } from './scaling.js';
@@ -43,6 +43,8 @@ export interface SchedulerOptions {
   selected?: (job: JobSpec) => boolean;
   /** Pipe job output through the runner and emit `job_output` events. */
   captureOutput?: boolean;
+  /** Keep each attempt's stdout and stderr in files of their own too (`ExecRequest.separate`). */
+  separateStreams?: boolean;
   /** For streamed input: at most this many jobs wait in memory; reading pauses meanwhile. */
   maxQueue?: number;
   /** Randomness for backoff jitter, injectable for tests. */
@@ -279,11 +281,13 @@ export class Scheduler {
     this.inFlight.add(entry);
     const { emit } = this.options;
     const worker = String(slot + 1);
+    const logPath = logPathFor(this.options.logDir, spec.name, spec.index, attempt);
     const handle = (this.options.executor as Executor).start({
       job: spec,
       attempt,
       timeoutMs: this.timeoutFor(spec),
-      logPath: logPathFor(this.options.logDir, spec.name, spec.index, attempt),
+      logPath,
+      separate: this.options.separateStreams ? streamPathsFor(logPath) : undefined,
       worker,
       onLine: this.options.captureOutput
         ? (stream, line) => emit('job_output', { name: spec.name, stream, line })
@@ -382,6 +386,8 @@ export class Scheduler {
       worker: last?.worker,
       logPath: last?.logPath,
       outputTail: status === 'succeeded' ? undefined : last?.outputTail,
+      result: last?.result,
+      resultTruncated: last?.resultTruncated,
       startedAt: first?.startedAt,
       endedAt: this.clock.now(),
     };

@@ -2,15 +2,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
+import { captureResult } from '../model/result.js';
 import { groupAlive, killGroup } from './kill.js';
-
-/** How often a terminated job's process group is checked for leftovers during its grace. */
-const GROUP_POLL_MS = 25;
 import { PipeOutput } from './pipe-output.js';
 import { describeSpawnError } from './spawn-error.js';
 import { readTail } from './tail.js';
 import { startTimer, type CancelTimer } from './timer.js';
 import type { ExecRequest, Executor, RunningAttempt } from './types.js';
+
+/** How often a terminated job's process group is checked for leftovers during its grace. */
+const GROUP_POLL_MS = 25;
 
 /**
  * The executor that runs jobs as child processes of this one.
@@ -18,10 +19,13 @@ import type { ExecRequest, Executor, RunningAttempt } from './types.js';
  * - Each attempt is `job.shell -c job.command`, leading its own process group
  *   (`detached`), in `job.cwd`, with `job.env` over this process's environment
  *   and stdin closed.
- * - Without `onLine` the log file's descriptor is the child's stdout and stderr:
- *   the runner never sees the bytes, so memory stays flat whatever the output,
- *   and stdout/stderr interleave in the file exactly as written. With `onLine`
- *   output is piped, copied to the log and split into lines.
+ * - Without `onLine`, `separate` or `job.capture`, the log file's descriptor is
+ *   the child's stdout and stderr: the runner never sees the bytes, so memory
+ *   stays flat whatever the output, and stdout/stderr interleave in the file
+ *   exactly as written. With any of them output is piped, copied to the log, and
+ *   split into lines, copied per stream, or its stdout's start kept as the result
+ *   (at most `job.capture.maxBytes` bytes: memory stays bounded too).
+ * - `capture: json` whose stdout is not JSON fails the attempt (`error` says why).
  * - A timeout or `stop()` sends SIGTERM to the group, then SIGKILL after
  *   `job.killGraceMs`; the attempt ends when the whole group is gone, so a child
  *   that traps TERM gets its grace even when the shell dies first. When the shell
@@ -67,7 +71,8 @@ class LocalAttempt implements RunningAttempt {
 
   /** Open the log, spawn the shell, arm the timeout. Returns the pid when it started. */
   private launch(): number | undefined {
-    const { job, logPath, onLine } = this.request;
+    const { job, logPath, onLine, separate } = this.request;
+    const piped = onLine !== undefined || separate !== undefined || job.capture !== undefined;
     let fd: number;
     try {
       fd = openSync(logPath, 'w');
@@ -81,7 +86,7 @@ class LocalAttempt implements RunningAttempt {
         cwd: job.cwd,
         env: jobEnv(job.env),
         detached: true,
-        stdio: onLine === undefined ? ['ignore', fd, fd] : ['ignore', 'pipe', 'pipe'],
+        stdio: piped ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
       });
     } catch (err) {
       closeSync(fd);
@@ -89,10 +94,14 @@ class LocalAttempt implements RunningAttempt {
       return undefined;
     }
     this.child = child;
-    if (onLine === undefined) {
+    if (!piped) {
       closeSync(fd);
     } else {
-      this.output = new PipeOutput(fd, logPath, onLine);
+      this.output = new PipeOutput(fd, logPath, {
+        onLine,
+        separate,
+        captureBytes: job.capture?.maxBytes,
+      });
       this.output.attach('stdout', child.stdout);
       this.output.attach('stderr', child.stderr);
     }
@@ -141,7 +150,6 @@ class LocalAttempt implements RunningAttempt {
     const result = this.baseResult();
     if (code !== null) result.exitCode = code;
     if (signal !== null) result.signal = signal;
-    const failed = code !== 0 || this.timedOut;
     let size: number;
     try {
       size =
@@ -151,7 +159,26 @@ class LocalAttempt implements RunningAttempt {
     } catch {
       size = 0;
     }
-    this.settleLog(result, size, failed);
+    this.settleCapture(result);
+    this.settleLog(result, size, code !== 0 || this.timedOut || result.error !== undefined);
+  }
+
+  /** The captured result and the per-stream files, once the pipes are read to the end. */
+  private settleCapture(result: AttemptResult): void {
+    const { capture } = this.job;
+    const { separate } = this.request;
+    if (separate) {
+      result.stdoutPath = separate.stdoutPath;
+      result.stderrPath = separate.stderrPath;
+    }
+    if (!capture || !this.output) return;
+    const { bytes, cut } = this.output.captured();
+    const made = captureResult(capture, bytes, cut);
+    if (made.result !== undefined) result.result = made.result;
+    if (made.truncated) result.resultTruncated = true;
+    // a job that failed anyway keeps its own reason
+    if (made.error !== undefined && result.exitCode === 0 && !result.timedOut)
+      result.error = made.error;
   }
 
   /** Polls the process group until it is empty, or the grace ran out (SIGKILL sent). */
@@ -177,6 +204,10 @@ class LocalAttempt implements RunningAttempt {
 
   private failToStart(err: unknown): void {
     removeFile(this.request.logPath);
+    if (this.request.separate) {
+      removeFile(this.request.separate.stdoutPath);
+      removeFile(this.request.separate.stderrPath);
+    }
     this.fail(describeSpawnError(this.job, err));
   }
 
@@ -187,9 +218,15 @@ class LocalAttempt implements RunningAttempt {
 
   /** Drop an empty log; attach the tail of a failed attempt's log. Then resolve. */
   private settleLog(result: AttemptResult, size: number, failed: boolean): void {
-    const { logPath } = this.request;
+    const { logPath, separate } = this.request;
     if (size === 0) {
       removeFile(logPath);
+      if (separate) {
+        removeFile(separate.stdoutPath);
+        removeFile(separate.stderrPath);
+        delete result.stdoutPath;
+        delete result.stderrPath;
+      }
     } else {
       result.logPath = logPath;
       if (failed) result.outputTail = readTail(logPath);

@@ -2,6 +2,7 @@
  * The job model shared by every stage after the manifest: the loader produces
  * `JobSpec`s, the scheduler runs them, backends ship them, reporters describe them.
  */
+import type { CaptureSpec } from './result.js';
 
 /** Every state a job can be in; a job ends in one of `FinalStatus`. */
 export type JobStatus =
@@ -55,6 +56,8 @@ export interface JobSpec {
   /** Merged over the runner's environment (local) or the worker's (redis). */
   env: Record<string, string>;
   allowFailure: boolean;
+  /** Keep the job's stdout as its `result` (bounded); absent: nothing is captured. */
+  capture?: CaptureSpec;
 }
 
 export interface WorkersSpec {
@@ -77,4 +80,26 @@ export interface RunSettings {
 
 export interface Plan extends RunSettings {
   jobs: JobSpec[];
+  /**
+   * `for_each: { from: JOB }` stages, expanded once JOB succeeds. Jobs of `jobs` that
+   * wait on a stage are held back until it is expanded (see `manifest/stages.ts`).
+   */
+  stages?: StageSpec[];
+}
+
+/**
+ * A stage of a pipeline: a job template whose items are another job's captured result
+ * (its lines, or the elements of its JSON array), known only once that job succeeded.
+ */
+export interface StageSpec {
+  /** The `name` template as written: how `needs` refer to all of the stage's jobs. */
+  name: string;
+  /** The `run` template as written. */
+  run: string;
+  /** The job whose result gives the items. */
+  from: string;
+  /** `needs` as written (placeholders substituted per item on expansion). */
+  needs: string[];
+  /** Everything else a job of the stage gets (priority, pool, timeout, …). */
+  settings: Omit<JobSpec, 'name' | 'command' | 'index' | 'needs'>;
 }
