@@ -127,9 +127,14 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
       const { loadManifest } = await import('../manifest/load.js');
       const plan = await loadManifest(manifest);
       const pools = Object.keys(plan.pools).length;
+      const stages = (plan.stages ?? []).map(
+        (s) => `\n  stage ${s.name}: items from ${s.from}\n    ${s.run}`,
+      );
       process.stdout.write(
         `${manifest}: ok, ${plan.jobs.length} job${plan.jobs.length === 1 ? '' : 's'}` +
           (pools ? `, ${pools} pool${pools === 1 ? '' : 's'}` : '') +
+          (stages.length ? `, ${stages.length} stage${stages.length === 1 ? '' : 's'}` : '') +
+          stages.join('') +
           '\n',
       );
     });

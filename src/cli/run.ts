@@ -11,6 +11,7 @@ import { parseDuration, parseSize, parseTimeout } from '../manifest/duration.js'
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters, type OutputFlags } from '../reporters/pick.js';
+import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import {
@@ -98,9 +99,17 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   });
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
-  const jobs = mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
+  // a pipeline's later stages stream in as earlier jobs end
+  const feeder =
+    settings.stages?.length && Array.isArray(source.jobs)
+      ? new StageFeeder({ ...settings, jobs: source.jobs })
+      : undefined;
+  const jobs = mapJobs(feeder ? feeder.jobs() : source.jobs, (job) =>
+    applyOverrides(job, overrides),
+  );
   let selected: Set<string> | undefined;
   if (flags.only?.length) {
+    if (feeder) throw new UsageError('--only does not work with stages (for_each: { from })');
     if (!Array.isArray(jobs))
       throw new UsageError('--only works with a manifest or --glob, not --stdin');
     selected = selectJobs(
@@ -112,7 +121,8 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const runOrder = order ?? settings.order;
 
   if (flags.dryRun) {
-    await printPlan(jobs, {
+    await printPlan(feeder ? (source.jobs as JobSpec[]) : jobs, {
+      stages: settings.stages,
       pools: settings.pools,
       order: runOrder,
       selected,
@@ -147,11 +157,18 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     order: runOrder,
     emit: (type, payload) => {
       bus.emit(type, payload);
-      if (type === 'job_end') journal.record((payload as RunEventMap['job_end']).job);
+      if (type !== 'job_end') return;
+      const { job } = payload as RunEventMap['job_end'];
+      journal.record(job);
+      feeder?.jobEnded(job);
     },
     halt,
     gate,
-    alreadyDone: flags.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
+    // a stage needs its source's result, which the journal does not keep: it runs again
+    alreadyDone: flags.resume
+      ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
+      : undefined,
+    linkStreamed: feeder !== undefined,
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,

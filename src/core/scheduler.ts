@@ -47,10 +47,29 @@ export interface SchedulerOptions {
   separateStreams?: boolean;
   /** For streamed input: at most this many jobs wait in memory; reading pauses meanwhile. */
   maxQueue?: number;
+  /**
+   * Streamed jobs may need jobs streamed before them (the stages of a pipeline, whose
+   * jobs are known only once an earlier job's result is): every job is then kept by
+   * name, and a streamed job's `needs` are honoured. Without it (stdin lines) streamed
+   * jobs are forgotten once they end, so memory stays flat.
+   */
+  linkStreamed?: boolean;
   /** Randomness for backoff jitter, injectable for tests. */
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
+}
+
+const FINAL: ReadonlySet<JobStatus> = new Set([
+  'succeeded',
+  'failed',
+  'timed_out',
+  'skipped',
+  'cancelled',
+]);
+
+function isFinal(status: JobStatus): status is FinalStatus {
+  return FINAL.has(status);
 }
 
 export interface RunOutcome {
@@ -202,10 +221,13 @@ export class Scheduler {
     const maxQueue = this.options.maxQueue ?? 10_000;
     for await (const spec of source) {
       if (this.stopping) break;
-      const entry = this.register(spec);
-      if (this.options.alreadyDone?.(spec)) {
+      const entry = this.register(spec, this.options.linkStreamed);
+      if (this.options.linkStreamed) this.linkStreamed(entry);
+      if (entry.status !== 'pending') {
+        // ended at once: a need had already failed, or the job cannot run
+      } else if (this.options.alreadyDone?.(spec)) {
         this.resumed(entry);
-      } else {
+      } else if (entry.waiting === 0) {
         this.enqueue(entry);
         this.pump();
       }
@@ -217,7 +239,36 @@ export class Scheduler {
     this.checkDone();
   }
 
-  /** Streamed jobs are not kept by name: they cannot be needed, and memory must stay flat. */
+  /**
+   * Links a streamed job to the jobs it needs, which came before it: it waits on those
+   * still unfinished, and is skipped at once when one already ended without success
+   * (or cannot be found, or the job says it cannot run: `skipReason`).
+   */
+  private linkStreamed(entry: Entry): void {
+    const { spec } = entry;
+    const now = this.clock.now();
+    if (spec.skipReason !== undefined)
+      return this.end(entry, unranRecord(spec, 'skipped', spec.skipReason, now));
+    for (const need of spec.needs) {
+      const dep = this.byName.get(need);
+      if (dep === undefined)
+        return this.end(entry, unranRecord(spec, 'skipped', `needs unknown job "${need}"`, now));
+      if (dep.status === 'succeeded') continue;
+      if (isFinal(dep.status)) return this.end(entry, this.skipRecord(entry, need, dep.status));
+      dep.dependents.push(entry);
+      entry.waiting++;
+    }
+  }
+
+  /** A job that will not run because its need `name` ended `status`. */
+  private skipRecord(entry: Entry, name: string, status: FinalStatus): JobRecord {
+    const verb = status === 'timed_out' ? 'timed out' : status;
+    const skip = this.stopping ? 'cancelled' : 'skipped';
+    const reason = this.stopping ? this.stopReason : `need "${name}" ${verb}`;
+    return unranRecord(entry.spec, skip, reason, this.clock.now());
+  }
+
+  /** Streamed jobs are kept by name only when they may be needed (`linkStreamed`). */
   private register(spec: JobSpec, named = false): Entry {
     const entry: Entry = { spec, status: 'pending', attempts: [], waiting: 0, dependents: [] };
     if (named) this.byName.set(spec.name, entry);
@@ -412,10 +463,10 @@ export class Scheduler {
         if (--dependent.waiting === 0) this.enqueue(dependent);
         continue;
       }
-      const verb = record.status === 'timed_out' ? 'timed out' : record.status;
-      const status = this.stopping ? 'cancelled' : 'skipped';
-      const reason = this.stopping ? this.stopReason : `need "${record.name}" ${verb}`;
-      const skip = unranRecord(dependent.spec, status, reason, record.endedAt);
+      const skip = {
+        ...this.skipRecord(dependent, record.name, record.status),
+        endedAt: record.endedAt,
+      };
       this.end(dependent, record.excluded ? { ...skip, excluded: true } : skip);
     }
     entry.dependents = [];

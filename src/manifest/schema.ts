@@ -139,6 +139,16 @@ export const defaultsSchema = z
   .strict()
   .describe('Values every job inherits unless it sets its own.');
 
+/** `for_each: { from: JOB }`: a pipeline stage fed by JOB's captured result. */
+const fromSchema = z
+  .object({
+    from: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .describe('The job whose result (its stdout lines, or a JSON array) gives the items.'),
+  })
+  .strict();
+
 /** One entry of `jobs`. */
 export const jobSchema = z
   .object({
@@ -159,11 +169,15 @@ export const jobSchema = z
           z
             .array(z.union([z.string(), z.number()], { error: 'expected a string or number' }))
             .min(1, { error: 'must not be empty' }),
+          fromSchema,
         ],
-        { error: 'expected a glob string or a list of values' },
+        { error: 'expected a glob string, a list of values, or { from: JOB }' },
       )
       .optional()
-      .describe('Run one job per item: a glob (relative to cwd) or a list of values.'),
+      .describe(
+        'Run one job per item: a glob (relative to cwd), a list of values, or { from: JOB } ' +
+          '(a stage: the items are the lines or JSON array JOB printed, known once it succeeds).',
+      ),
     needs: z
       .array(z.string().min(1, { error: 'must not be empty' }))
       .optional()

@@ -58,6 +58,11 @@ export interface JobSpec {
   allowFailure: boolean;
   /** Keep the job's stdout as its `result` (bounded); absent: nothing is captured. */
   capture?: CaptureSpec;
+  /**
+   * Set when the job cannot run and ends skipped with this reason as soon as it is
+   * known: a pipeline stage whose source job's result gave no list of items.
+   */
+  skipReason?: string;
 }
 
 export interface WorkersSpec {
@@ -76,15 +81,15 @@ export interface RunSettings {
   workers?: WorkersSpec;
   pools: Record<string, PoolSpec>;
   order: 'fifo' | 'lifo';
+  /**
+   * `for_each: { from: JOB }` stages, expanded once JOB succeeds. Jobs that wait on a
+   * stage (their `needs` name it) are held back until it is (see `manifest/stages.ts`).
+   */
+  stages?: StageSpec[];
 }
 
 export interface Plan extends RunSettings {
   jobs: JobSpec[];
-  /**
-   * `for_each: { from: JOB }` stages, expanded once JOB succeeds. Jobs of `jobs` that
-   * wait on a stage are held back until it is expanded (see `manifest/stages.ts`).
-   */
-  stages?: StageSpec[];
 }
 
 /**
