@@ -17,6 +17,7 @@ Examples:
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
   $ ls *.txt | jobrun run --stdin --json --capture stdout -- wc -l {} | jq -r '.jobs[].result'
   $ jobrun run --glob '*.json' --capture json --results out/ -- jq .size {}
+  $ jobrun run pipeline.yaml --dry-run            a stage shows as "items from JOB"
 
 After --, one argument is a shell command line; several are a program and its
 arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are shell-quoted;
