@@ -115,7 +115,6 @@ export class Scheduler {
 
   private inputEnded(): void {
     this.inputDone = true;
-    this.halt?.inputDone();
     this.checkDone();
   }
 
@@ -141,6 +140,7 @@ export class Scheduler {
       if (!entry) break;
       this.start(entry, now);
     }
+    this.feeder.wake(); // what was taken made room
     const recheck = this.dispatch.recheckIn(now);
     if (recheck !== undefined) this.alarm.in(recheck);
   }
