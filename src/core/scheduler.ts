@@ -290,7 +290,10 @@ export class Scheduler {
         : undefined,
     });
     entry.running = handle;
-    emit('job_start', { name: spec.name, attempt, worker, pid: handle.pid });
+    const announce = () => emit('job_start', { name: spec.name, attempt, worker, pid: handle.pid });
+    // a spawner process reports the pid a moment later; `started` settles before `result`
+    if (handle.started === undefined) announce();
+    else void handle.started.then(announce);
     void handle.result.then((result) => this.attemptEnded(entry, result));
   }
 
