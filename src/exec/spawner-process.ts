@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
+import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { delimiter, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { encodeBytes } from '../model/bytes.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
@@ -22,13 +24,53 @@ export type SpawnReport =
   | { kind: 'exit'; code: number | null; signal: string | null }
   | { kind: 'error'; where: 'cwd' | 'log' | 'exec'; code: string; message: string };
 
-/** The interpreter that runs the spawner; `JOBRUN_PYTHON` overrides it. */
+let found: string | undefined;
+
+/**
+ * The interpreter that runs the spawner: `JOBRUN_PYTHON`, else the first `python3` on
+ * PATH that is not a script. Version-manager shims (pyenv's is a bash script that runs
+ * `pyenv exec`) take half a second of CPU to start, more than a thousand small jobs;
+ * any Python ≥ 3.8 will do for the spawner, so a real interpreter further down PATH
+ * is better. When every `python3` is a script, the first one is used.
+ */
 export function pythonCommand(): string {
-  return process.env.JOBRUN_PYTHON || 'python3';
+  const forced = process.env.JOBRUN_PYTHON;
+  if (forced) return forced;
+  found ??= findPython(process.env.PATH ?? '');
+  return found;
+}
+
+function findPython(searchPath: string): string {
+  let first: string | undefined;
+  for (const dir of searchPath.split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'python3');
+    try {
+      accessSync(candidate, constants.X_OK);
+    } catch {
+      continue;
+    }
+    first ??= candidate;
+    if (!isScript(candidate)) return candidate;
+  }
+  return first ?? 'python3';
+}
+
+function isScript(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head.toString('latin1') === '#!';
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 const SIGNAL_NAMES = new Map<number, string>(
-  Object.entries(constants.signals).map(([name, num]) => [num, name]),
+  Object.entries(osConstants.signals).map(([name, num]) => [num, name]),
 );
 /** Last bytes of a spawner's stderr kept to explain its death. */
 const STDERR_KEEP = 2048;
