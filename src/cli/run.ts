@@ -15,6 +15,7 @@ import { checkOutputFiles, makeLogDir } from './output-paths.js';
 import {
   applyOverrides,
   mapJobs,
+  noOverrides,
   openSource,
   selectJobs,
   type JobOverrides,
@@ -97,7 +98,9 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const spawner = parseSpawner(flags.spawner);
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
-  const jobs = mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
+  const jobs = noOverrides(overrides)
+    ? source.jobs
+    : mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
   let selected: Set<string> | undefined;
   if (flags.only?.length) {
     if (!Array.isArray(jobs))
