@@ -1,10 +1,25 @@
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { requireRedisOrWarn, startRedis } from '../backends/redis-server.js';
 import { isGone } from '../exec/helpers.js';
-import { jobrun, readLines, tempDir, waitFor } from './helpers.js';
+import { jobrun, readLines, tempDir, waitFor, writeFiles } from './helpers.js';
+import { killWorkers, manifest, startWorker } from './redis-helpers.js';
 
 /** The name of the process that started the job: the spawner (python) or jobrun (node). */
 const PARENT = 'cat /proc/$PPID/comm > parent; true';
+
+/** The job: its shell and a background child, both pids appended to "pids". */
+const TREE = 'echo $$ >> pids; sleep 300 & echo $! >> pids; wait';
+
+/** Waits until every pid is gone (a zombie counts), then kills what is left anyway. */
+async function expectAllGone(pids: number[]): Promise<void> {
+  try {
+    await waitFor(() => pids.every(isGone), 10_000, 'the jobs to be killed');
+  } finally {
+    for (const pid of pids) if (!isGone(pid)) process.kill(pid, 'SIGKILL');
+  }
+}
 
 async function parentOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const dir = tempDir();
@@ -55,9 +70,8 @@ describe.runIf(process.platform === 'linux')('how jobs are started', () => {
 describe('kill -9 of jobrun', () => {
   it('leaves no job process running: the spawners kill what they started', async () => {
     const dir = tempDir();
-    const job = 'echo $$ >> pids; sleep 300 & echo $! >> pids; wait';
     const pids = path.join(dir, 'pids');
-    const res = await jobrun(['run', '--stdin', '-j', '2', '--progress', 'none', '--', job], {
+    const res = await jobrun(['run', '--stdin', '-j', '2', '--progress', 'none', '--', TREE], {
       cwd: dir,
       input: 'a\nb\nc\n',
       env: { JOBRUN_SPAWNER: 'helper' },
@@ -69,11 +83,35 @@ describe('kill -9 of jobrun', () => {
     });
     expect(res.signal).toBe('SIGKILL');
     const started = readLines(pids).map(Number);
+    expect(started).toHaveLength(4);
+    await expectAllGone(started);
+  });
+});
+
+describe.runIf(requireRedisOrWarn('test/e2e/spawner.test.ts'))('kill -9 of a jobrun worker', () => {
+  afterAll(() => killWorkers());
+
+  it('leaves no job process running', async () => {
+    const redis = await startRedis();
+    const dir = tempDir();
+    let coordinator: ChildProcess | undefined;
     try {
-      expect(started).toHaveLength(4);
-      await waitFor(() => started.every(isGone), 10_000, 'the jobs to be killed');
+      writeFiles(dir, { 'm.yaml': manifest([{ name: 'tree', run: TREE }]) });
+      const worker = await startWorker(redis.url, [], dir);
+      const run = jobrun(['run', 'm.yaml', '--backend', redis.url, '--json'], {
+        cwd: dir,
+        timeoutMs: 60_000,
+        onSpawn: (child) => (coordinator = child),
+      });
+      run.catch(() => {});
+      const pids = path.join(dir, 'pids');
+      await waitFor(() => readLines(pids).length >= 2, 30_000, 'the job to start');
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+      await expectAllGone(readLines(pids).map(Number));
     } finally {
-      for (const pid of started) if (!isGone(pid)) process.kill(pid, 'SIGKILL');
+      coordinator?.kill('SIGKILL');
+      await redis.stop();
     }
   });
 });
