@@ -82,7 +82,11 @@ export class LocalDispatch implements Dispatch {
         : undefined,
     });
     entry.running = handle;
-    emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
+    const announce = () =>
+      emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
+    // a spawner process reports the pid a moment later; `started` settles before `result`
+    if (handle.started === undefined) announce();
+    else void handle.started.then(announce);
   }
 
   ended(entry: Entry): void {
