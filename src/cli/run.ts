@@ -17,6 +17,7 @@ import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js'
 import {
   applyOverrides,
   mapJobs,
+  noOverrides,
   openSource,
   selectJobs,
   type JobOverrides,
@@ -28,6 +29,7 @@ import {
   oneOf,
   parseCount,
   parsePositive,
+  parseSpawner,
   parseWorkers,
 } from './options.js';
 
@@ -51,6 +53,8 @@ export interface RunFlags extends OutputFlags {
   shell?: string;
   /** `local` (default) or `redis://…`: run on `jobrun worker`s through BullMQ. */
   backend?: string;
+  /** `auto` (default), `helper` or `child`: how local jobs are started. */
+  spawner?: string;
   joblog?: string;
   /** `--capture stdout|json|lines` and its limit `--capture-max`. */
   capture?: string;
@@ -97,6 +101,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
         ? undefined
         : usage(() => parseSize(flags.minFreeMem!, '--min-free-mem')),
   });
+  const spawner = parseSpawner(flags.spawner);
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
   // a pipeline's later stages stream in as earlier jobs end
@@ -104,9 +109,10 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     settings.stages?.length && Array.isArray(source.jobs)
       ? new StageFeeder({ ...settings, jobs: source.jobs })
       : undefined;
-  const jobs = mapJobs(feeder ? feeder.jobs() : source.jobs, (job) =>
-    applyOverrides(job, overrides),
-  );
+  const input = feeder ? feeder.jobs() : source.jobs;
+  const jobs = noOverrides(overrides)
+    ? input
+    : mapJobs(input, (job) => applyOverrides(job, overrides));
   let selected: Set<string> | undefined;
   if (flags.only?.length) {
     if (feeder) throw new UsageError('--only does not work with stages (for_each: { from })');
@@ -138,7 +144,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     '--joblog': flags.joblog,
   });
   if (flags.results) makeResultsDir(flags.results);
-  const backend = await openBackend(flags.backend);
+  const backend = await openBackend(flags.backend, spawner);
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
   const runId = newRunId();

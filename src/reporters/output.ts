@@ -1,9 +1,11 @@
 import { createReadStream, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { StringDecoder } from 'node:string_decoder';
 import type { JobRecord, RunEvent } from '../model/events.js';
 import { formatDuration, painter, type Paint, type PaintCode } from './format.js';
 import type { LineSink } from './sink.js';
-import { cleanOutput } from './text.js';
+import { workflowCommand } from './github.js';
+import { clean, cleanOutput, outputCleaner } from './text.js';
 import type { Reporter } from './types.js';
 
 export type OutputMode = 'stream' | 'grouped' | 'none';
@@ -19,6 +21,11 @@ export interface OutputOptions {
   color?: boolean;
   /** Print a header line before each grouped job (for people; off when piped, like GNU parallel). */
   headers?: boolean;
+  /**
+   * The output goes to a terminal: escapes in job output (titles, clears, cursor moves)
+   * and controls in job names are shown as `?`, colours kept. Piped output stays raw.
+   */
+  terminal?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -41,8 +48,8 @@ interface AttemptFiles {
  * - `stream`: each line as it comes, prefixed `[name]` (lines arrive whole from the executor).
  * - `grouped`: a job's whole output once it ends, copied from its per-stream files
  *   through a read stream (never held in memory), one job at a time. Under GitHub
- *   Actions each job folds into a `::group::` block. An attempt without per-stream
- *   files (run remotely) has its combined log copied to `sink`.
+ *   Actions each job folds into a `::group::` block. When both streams go to one place
+ *   (or the attempt ran remotely) its combined log is copied, in the order written.
  */
 export class OutputReporter implements Reporter {
   readonly needsOutput: boolean;
@@ -63,9 +70,9 @@ export class OutputReporter implements Reporter {
 
   onJobOutput(e: RunEvent<'job_output'>): void {
     if (this.options.mode !== 'stream') return;
-    const prefix = this.paint(this.prefixColor(e.name), `[${e.name}]`);
+    const prefix = this.paint(this.prefixColor(e.name), `[${clean(e.name)}]`);
     const sink = e.stream === 'stderr' ? this.errSink : this.options.sink;
-    sink.line(`${prefix} ${cleanOutput(e.line)}`);
+    sink.line(`${prefix} ${this.options.terminal ? cleanOutput(e.line) : e.line}`);
   }
 
   onJobEnd(e: RunEvent<'job_end'>): void {
@@ -108,16 +115,22 @@ export class OutputReporter implements Reporter {
     framed = true,
   ): Promise<void> {
     const p = this.paint;
-    const title = `${job.name} (${job.status}${job.startedAt === undefined ? '' : `, ${formatDuration(job.endedAt - job.startedAt)}`})`;
-    if (framed && this.github) await write(out, `::group::${title.replace(/[\r\n]/g, ' ')}\n`);
-    else if (framed && this.options.headers) await write(out, p('gray', `── ${title} ──`) + '\n');
+    const { headers, terminal } = this.options;
+    const took =
+      job.startedAt === undefined ? '' : `, ${formatDuration(job.endedAt - job.startedAt)}`;
+    const title = `${clean(job.name)} (${job.status}${took})`; // only ever shown to people
+    const fold = framed && this.github;
+    if (fold) await write(out, workflowCommand('group', {}, title) + '\n');
+    else if (framed && headers) await write(out, p('gray', `── ${title} ──`) + '\n');
     for (const file of files) {
       const path = file[stream];
       if (path === undefined || isEmpty(path)) continue;
-      if (files.length > 1) await write(out, p('gray', `── attempt ${file.attempt} ──`) + '\n');
-      await copyFile(path, out);
+      // piped, grouped output is the jobs' own bytes only (GitHub's folds are for people)
+      if (files.length > 1 && (headers || this.github))
+        await write(out, p('gray', `── attempt ${file.attempt} ──`) + '\n');
+      await copyFile(path, out, Boolean(terminal));
     }
-    if (framed && this.github) await write(out, '::endgroup::\n');
+    if (fold) await write(out, '::endgroup::\n');
   }
 
   private prefixColor(name: string): PaintCode {
@@ -135,15 +148,25 @@ async function write(out: NodeJS.WritableStream, text: string | Buffer): Promise
   if (!out.write(text)) await once(out, 'drain');
 }
 
-/** Copies a log file to `out` with backpressure, ending with a newline. A vanished log is skipped. */
-async function copyFile(path: string, out: NodeJS.WritableStream): Promise<void> {
+/**
+ * Copies a log file to `out` with backpressure, ending with a newline; for a terminal,
+ * cleaned of escapes (`cleanOutput`). A vanished log is skipped.
+ */
+async function copyFile(
+  path: string,
+  out: NodeJS.WritableStream,
+  terminal: boolean,
+): Promise<void> {
   let last = 0x0a;
+  const decoder = terminal ? new StringDecoder('utf8') : undefined;
+  const cleaner = outputCleaner();
   try {
     for await (const chunk of createReadStream(path)) {
       const buf = chunk as Buffer;
       if (buf.length) last = buf[buf.length - 1]!;
-      await write(out, buf);
+      await write(out, decoder ? cleaner.push(decoder.write(buf)) : buf);
     }
+    if (decoder) await write(out, cleaner.push(decoder.end()) + cleaner.end());
   } catch {
     return;
   }

@@ -107,6 +107,7 @@ export function pickReporters(
       errSink: peopleSink,
       color: colorEnabled(target, env),
       headers: Boolean(target.isTTY),
+      terminal: Boolean(target.isTTY),
       env,
     });
     reporters.push(output);

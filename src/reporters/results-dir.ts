@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { safeFileName } from '../core/log-path.js';
 import type { JobRecord, RunEvent } from '../model/events.js';
+import { jobId } from '../model/job.js';
 import { reportJob } from './report.js';
 import type { Reporter } from './types.js';
 
 /**
  * `--results DIR`, like GNU parallel's `--results`: each job gets a folder
- * `DIR/<name>/` (the name made file-safe, as for log files) holding `stdout` and
+ * `DIR/<id>/` (its `jobId`, as for log files: `2-b_c`) holding `stdout` and
  * `stderr` (its last attempt's streams, each on its own, copied from the per-stream
  * files the executor keeps) and `meta.json` (the job's record as in the report,
  * with its captured `result`). Written as each job ends, one job at a time, so a
@@ -35,7 +35,7 @@ export class ResultsDirReporter implements Reporter {
   }
 
   private async write(job: JobRecord): Promise<void> {
-    const folder = path.join(this.dir, safeFileName(job.name, job.index));
+    const folder = path.join(this.dir, jobId(job));
     await fs.promises.mkdir(folder, { recursive: true });
     const last = job.attempts.at(-1);
     await copyOrEmpty(last?.stdoutPath, path.join(folder, 'stdout'));

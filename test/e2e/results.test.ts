@@ -118,12 +118,12 @@ describe('results as data, end to end', () => {
     );
     expect(r.code).toBe(0);
     const res = path.join(dir, 'res');
-    expect(fs.readdirSync(res).sort()).toEqual(['a', 'b_c-2']);
-    expect(fs.readFileSync(path.join(res, 'a/stdout'), 'utf8')).toBe('out-a\n');
-    expect(fs.readFileSync(path.join(res, 'a/stderr'), 'utf8')).toBe('err-a\n');
-    expect(fs.readFileSync(path.join(res, 'b_c-2/stdout'), 'utf8')).toBe('out-b c\n');
+    expect(fs.readdirSync(res).sort()).toEqual(['1-a', '2-b_c']);
+    expect(fs.readFileSync(path.join(res, '1-a/stdout'), 'utf8')).toBe('out-a\n');
+    expect(fs.readFileSync(path.join(res, '1-a/stderr'), 'utf8')).toBe('err-a\n');
+    expect(fs.readFileSync(path.join(res, '2-b_c/stdout'), 'utf8')).toBe('out-b c\n');
     const meta = JSON.parse(
-      fs.readFileSync(path.join(res, 'b_c-2/meta.json'), 'utf8'),
+      fs.readFileSync(path.join(res, '2-b_c/meta.json'), 'utf8'),
     ) as Report['jobs'][0];
     expect(meta).toMatchObject({ name: 'b c', status: 'succeeded', result: ['out-b c'] });
   });
