@@ -60,7 +60,10 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     )
     .option('--retries <n>', 'extra attempts after the first, for every job')
     .option('--fail-fast', 'start nothing new after the first failure; running jobs finish')
-    .option('--halt <policy>', 'now|soon[,fail=N|fail=N%|success=N], as in GNU parallel')
+    .option(
+      '--halt <policy>',
+      'now|soon[,fail=N|fail=N%|success=N|success=N%], as in GNU parallel',
+    )
     .option('--resume', "skip jobs that succeeded in this manifest's last run (its journal)")
     .option('--json', 'print the report as JSON on stdout')
     .option('--events', 'stream events as NDJSON on stdout')
