@@ -132,6 +132,7 @@ describe('live view screenshot', () => {
     });
     expect(run.code).toBe(1);
     // a whole frame (ora draws each inside synchronized output), about halfway through the run
+    // eslint-disable-next-line no-control-regex
     const ends = [...run.text.matchAll(/\u001b\[\?2026l/g)].map((m) => m.index + m[0].length);
     expect(ends.length).toBeGreaterThan(5);
     const cut =

@@ -21,7 +21,10 @@ async function ciRun(total: number | null, count: number, summarize: boolean) {
   for (let i = 0; i < count; i++) {
     now += 10; // a job ends every 10ms: a progress line every 500 jobs
     const name = `job-${i}`;
-    if (i === 42) plain.onJobRetry(event('job_retry', { name, nextAttempt: 2, delayMs: 100 }));
+    if (i === 42)
+      plain.onJobRetry(
+        event('job_retry', { id: `${i + 1}-${name}`, name, nextAttempt: 2, delayMs: 100 }),
+      );
     const failed = i % 1000 === 999;
     plain.onJobEnd(
       event('job_end', {
