@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
+import type { CaptureSpec } from '../model/result.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
-import { readLines } from './stdin-lines.js';
+import { readLineBatches } from './stdin-lines.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
 export interface JobSource {
@@ -23,6 +24,8 @@ export interface SourceFlags {
 export interface JobOverrides {
   timeout?: TimeoutSpec;
   retries?: number;
+  /** `--capture`: every job keeps its stdout as its result. */
+  capture?: CaptureSpec;
 }
 
 export async function openSource(
@@ -61,20 +64,29 @@ export async function openSource(
   }
   async function* fromStdin(): AsyncGenerator<JobSpec> {
     let index = 0;
-    for await (const line of readLines(process.stdin)) {
-      yield adHocJob(line, index, template(line, index + 1), base);
-      index++;
+    for await (const lines of readLineBatches(process.stdin)) {
+      for (const line of lines) {
+        yield adHocJob(line, index, template(line, index + 1), base);
+        index++;
+      }
     }
   }
   return { settings, jobs: fromStdin(), identity: `stdin:${cwd}:${command.join('\0')}` };
 }
 
+/** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */
+export function noOverrides(overrides: JobOverrides): boolean {
+  return overrides.timeout === undefined && overrides.retries === undefined;
+}
+
 export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {
-  if (overrides.timeout === undefined && overrides.retries === undefined) return job;
+  const { timeout, retries, capture } = overrides;
+  if (timeout === undefined && retries === undefined && capture === undefined) return job;
   return {
     ...job,
-    timeout: overrides.timeout ?? job.timeout,
-    retries: overrides.retries ?? job.retries,
+    timeout: timeout ?? job.timeout,
+    retries: retries ?? job.retries,
+    capture: capture ?? job.capture,
   };
 }
 

@@ -20,13 +20,31 @@ export interface ExecRequest {
    * the log file and the runner never touches the bytes.
    */
   onLine?: (stream: OutputStream, line: string) => void;
+  /**
+   * When given, the child's stdout and stderr must also reach these two files, each
+   * holding only its own stream (the log file keeps both). Reporters read them to keep
+   * the streams apart: `--output grouped` and `--results DIR`. The result then carries
+   * `stdoutPath`/`stderrPath`.
+   *
+   * Together with `job.capture` (keep the start of stdout as `result`), this says
+   * which streams must come back to the runner apart. An executor that can only hand
+   * the child one descriptor for both must fall back to one that pipes when either
+   * is asked for.
+   */
+  separate?: { stdoutPath: string; stderrPath: string };
 }
 
 /** Handle on an attempt in flight. */
 export interface RunningAttempt {
   /** Always resolves (never rejects), also when the process could not start. */
   readonly result: Promise<AttemptResult>;
+  /**
+   * The pid of the job's process group leader, once known. Executors that learn it
+   * later (from a spawner process) set `started`, which resolves when `pid` is set or
+   * the start failed, always before `result`.
+   */
   readonly pid?: number;
+  readonly started?: Promise<void>;
   /**
    * Stop the attempt: SIGTERM to its whole process group, SIGKILL after the job's
    * kill grace, or at once when `immediate`. Idempotent; a second call with

@@ -9,6 +9,7 @@ import { openJournal } from '../../src/core/journal.js';
 import { logPathFor } from '../../src/core/log-path.js';
 import { MedianTracker } from '../../src/core/median.js';
 import { PriorityQueue } from '../../src/core/priority-queue.js';
+import { WorkerScaler } from '../../src/core/scaling.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('PriorityQueue', () => {
@@ -89,8 +90,8 @@ describe('halt policies', () => {
   });
   it('compares percentages against the total', () => {
     const p = parseHalt('soon,fail=20%');
-    expect(shouldHalt(p, { failures: 1, successes: 0, ended: 1, total: 10 })).toBe(false);
-    expect(shouldHalt(p, { failures: 2, successes: 0, ended: 2, total: 10 })).toBe(true);
+    expect(shouldHalt(p, { failures: 1, successes: 0, total: 10 })).toBe(false);
+    expect(shouldHalt(p, { failures: 2, successes: 0, total: 10 })).toBe(true);
   });
 });
 
@@ -195,5 +196,17 @@ describe('logPathFor', () => {
     );
     expect(new Set(paths).size).toBe(paths.length);
     for (const p of paths) expect(path.dirname(p)).toBe('/l');
+  });
+});
+
+describe('WorkerScaler', () => {
+  it('a fixed pool never schedules a shrink', () => {
+    const fixed = new WorkerScaler({ min: 2, max: 2 }, 500);
+    fixed.update(0, 0, 0);
+    expect(fixed.shrinkDueIn(0)).toBeUndefined();
+    const dynamic = new WorkerScaler({ min: 1, max: 3 }, 500);
+    dynamic.update(2, 0, 0);
+    dynamic.update(0, 0, 100);
+    expect(dynamic.shrinkDueIn(100)).toBe(500);
   });
 });
