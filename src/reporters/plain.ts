@@ -1,11 +1,10 @@
 import { attemptSucceeded } from '../model/attempt.js';
 import type { JobRecord, RunEvent } from '../model/events.js';
+import { attemptEnding, jobEnding } from '../model/outcome.js';
 import {
-  attemptOutcome,
   colorEnabled,
   formatDuration,
   indentTail,
-  outcomeText,
   painter,
   STATUS_COLOR,
   STATUS_ICON,
@@ -62,7 +61,7 @@ export class PlainReporter implements Reporter {
 
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
     if (this.options.quiet || attemptSucceeded(e.result)) return;
-    this.lastAttempt.set(e.name, attemptOutcome(e.result));
+    this.lastAttempt.set(e.name, attemptEnding(e.result).text);
   }
 
   onJobRetry(e: RunEvent<'job_retry'>): void {
@@ -132,7 +131,7 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
   const dur = job.startedAt === undefined ? '' : formatDuration(job.endedAt - job.startedAt);
   const attempts = job.attempts.length > 1 ? `${job.attempts.length} attempts` : '';
   const detail = [
-    outcomeText(job),
+    job.status === 'succeeded' ? '' : jobEnding(job).text,
     attempts,
     job.allowFailure && job.status !== 'succeeded' ? 'allowed to fail' : '',
   ]
@@ -145,7 +144,7 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
   if (job.outputTail && job.status !== 'succeeded')
     lines.push(p('gray', indentTail(cleanOutput(job.outputTail))));
   if (github && (job.status === 'failed' || job.status === 'timed_out') && !job.allowFailure) {
-    const msg = `${job.name}: ${outcomeText(job)}`
+    const msg = `${job.name}: ${jobEnding(job).text}`
       .replace(/%/g, '%25')
       .replace(/\r/g, '%0D')
       .replace(/\n/g, '%0A');
