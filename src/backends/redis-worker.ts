@@ -210,6 +210,7 @@ export class JobrunWorker {
       this.running.set(id, entry);
       this.options.metrics?.attemptStarted(pool);
       this.log(`start ${p.name} (attempt ${attempt}) on ${worker}`);
+      await handle.started;
       await this.report(job, { kind: 'start', attempt, worker, pid: handle.pid, startedAt });
       const result = await handle.result;
       // never settle: the lock lapses and another worker gets the job
