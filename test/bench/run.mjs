@@ -284,7 +284,10 @@ async function trivial() {
     name: 'GNU parallel',
     run: async () =>
       checkPlain(
-        await runTimed('parallel', ['--will-cite', '-j', String(J), 'true'], { stdin: input }),
+        await runTimed('parallel', ['--will-cite', '-j', String(J), 'true'], {
+          stdin: input,
+          timeoutMs: PEER_TIMEOUT_MS,
+        }),
       ),
   });
   const cmds = {
@@ -352,6 +355,9 @@ async function trivial() {
   };
 }
 
+/** Generous: on a shared 2-core machine at load 20 a 2,000-job peer may take minutes. */
+const PEER_TIMEOUT_MS = 900_000;
+
 /** Both ways jobrun starts jobs (`JOBRUN_SPAWNER`). */
 const SPAWNERS = ['helper', 'child'];
 
@@ -366,6 +372,7 @@ function jobrunPeer(name, spawner, input, n, argsFor, cwd = ROOT) {
           stdin: input,
           cwd,
           env: { ...process.env, JOBRUN_SPAWNER: spawner },
+          timeoutMs: PEER_TIMEOUT_MS,
         });
         return checkJobrun(res, n);
       } finally {
@@ -382,6 +389,7 @@ function xargsPeer(input, ...command) {
       checkPlain(
         await runTimed('xargs', ['-P', String(opts.workers), '-n', '1', ...command], {
           stdin: input,
+          timeoutMs: PEER_TIMEOUT_MS,
         }),
       ),
   };
@@ -510,6 +518,7 @@ async function gzip() {
             await runTimed('xargs', ['-P', String(J), '-n', '1', 'gzip', '-k'], {
               stdin: list,
               cwd: tree,
+              timeoutMs: PEER_TIMEOUT_MS,
             }),
           ),
         ),
