@@ -253,18 +253,6 @@ async function trivial() {
   ).join('\n');
   writeFileSync(manifest, `version: 1\nworkers: ${J}\njobs:\n${jobsYaml}\n`);
 
-  const stdinArgs = (logs) => [
-    'run',
-    '--stdin',
-    '--progress',
-    'none',
-    '--logs',
-    logs,
-    '-j',
-    String(J),
-    '--',
-    'true',
-  ];
   const manifestArgs = (logs) => [
     'run',
     manifest,
@@ -277,7 +265,7 @@ async function trivial() {
   ];
   const peers = [];
   for (const spawner of SPAWNERS) {
-    peers.push(jobrunPeer(`stdin ${spawner}`, spawner, input, N, stdinArgs));
+    peers.push(jobrunPeer(`stdin ${spawner}`, spawner, input, N, stdinArgs('true')));
     peers.push(jobrunPeer(`manifest ${spawner}`, spawner, input, N, manifestArgs));
   }
   peers.push(xargsPeer(input, 'true'), {
@@ -358,6 +346,22 @@ async function trivial() {
 /** Generous: on a shared 2-core machine at load 20 a 2,000-job peer may take minutes. */
 const PEER_TIMEOUT_MS = 900_000;
 
+/** Arguments of `jobrun run --stdin … -- command…`, given the log folder. */
+const stdinArgs =
+  (...command) =>
+  (logs) => [
+    'run',
+    '--stdin',
+    '--progress',
+    'none',
+    '--logs',
+    logs,
+    '-j',
+    String(opts.workers),
+    '--',
+    ...command,
+  ];
+
 /** Both ways jobrun starts jobs (`JOBRUN_SPAWNER`). */
 const SPAWNERS = ['helper', 'child'];
 
@@ -418,18 +422,7 @@ async function marginal() {
   const inputs = { [N]: join(dir, 'n.txt'), [M]: join(dir, 'm.txt') };
   writeLines(inputs[N], N);
   writeLines(inputs[M], M);
-  const args = (logs) => [
-    'run',
-    '--stdin',
-    '--progress',
-    'none',
-    '--logs',
-    logs,
-    '-j',
-    String(J),
-    '--',
-    'true',
-  ];
+  const args = stdinArgs('true');
   const peers = [];
   for (const count of [N, M]) {
     for (const spawner of SPAWNERS)
@@ -494,20 +487,7 @@ async function gzip() {
       return { ok: false, why: `${name}: .gz checksums differ from the first run` };
     return res;
   };
-  const args = (logs) => [
-    'run',
-    '--stdin',
-    '--progress',
-    'none',
-    '--logs',
-    logs,
-    '-j',
-    String(J),
-    '--',
-    'gzip',
-    '-k',
-    '{}',
-  ];
+  const args = stdinArgs('gzip', '-k', '{}');
   const peers = [
     {
       name: 'xargs -P',
