@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
 import type { Dispatch, StartRequest } from './dispatch.js';
 import type { Entry } from './entry.js';
 import type { StartGate } from './gates.js';
-import { logPathFor } from './log-path.js';
+import { logPathFor, streamPathsFor } from './log-path.js';
 import { WorkerScaler } from './scaling.js';
 import { Slots } from './slots.js';
 
@@ -20,6 +20,8 @@ export interface LocalDispatchOptions {
   gate?: StartGate;
   /** Pipe job output through the runner and emit `job_output` events. */
   captureOutput?: boolean;
+  /** Keep each attempt's stdout and stderr in files of their own too. */
+  separateStreams?: boolean;
   /** Randomness for backoff jitter, injectable for tests. */
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
@@ -64,25 +66,28 @@ export class LocalDispatch implements Dispatch {
   }
 
   start(entry: Entry, { attempt, timeoutMs, now }: StartRequest): void {
-    const { spec } = entry;
+    const { spec, id } = entry;
     const { options } = this;
     const { emit } = options;
     options.gate?.started(now);
     const slot = this.slots.take();
     entry.slot = slot;
     const worker = String(slot + 1);
+    const logPath = logPathFor(options.logDir, spec.name, spec.index, attempt);
     const handle = options.executor.start({
       job: spec,
       attempt,
       timeoutMs,
-      logPath: logPathFor(options.logDir, spec.name, spec.index, attempt),
+      logPath,
+      separate: options.separateStreams ? streamPathsFor(logPath) : undefined,
       worker,
       onLine: options.captureOutput
-        ? (stream, line) => emit('job_output', { name: spec.name, stream, line })
+        ? (stream, line) => emit('job_output', { id, name: spec.name, stream, line })
         : undefined,
     });
     entry.running = handle;
-    const announce = () => emit('job_start', { name: spec.name, attempt, worker, pid: handle.pid });
+    const announce = () =>
+      emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
     // a spawner process reports the pid a moment later; `started` settles before `result`
     if (handle.started === undefined) announce();
     else void handle.started.then(announce);
@@ -98,7 +103,7 @@ export class LocalDispatch implements Dispatch {
     const nextAttempt = entry.attempts.length + 1;
     const delayMs = backoffDelay(entry.spec.backoff, nextAttempt, this.options.random);
     entry.status = 'retrying';
-    this.options.emit('job_retry', { name: entry.spec.name, nextAttempt, delayMs });
+    this.options.emit('job_retry', { id: entry.id, name: entry.spec.name, nextAttempt, delayMs });
     const timer = this.options.clock.setTimeout(() => {
       this.timers.delete(entry);
       due();

@@ -96,12 +96,18 @@ export class Scheduler {
     pending((e) => e.waiting === 0 && this.enqueue(e));
   }
 
-  /** One streamed job. */
+  /** One streamed job; with `linkStreamed`, it may need jobs streamed before it. */
   private accept(spec: JobSpec): void {
     const entry = this.register(spec);
+    const now = this.clock.now();
+    if (this.options.linkStreamed) {
+      const stopped = this.stopping ? this.stopReason : undefined;
+      const ended = this.needs.linkOne(entry, now, stopped);
+      if (ended) return this.end(entry, ended);
+    }
     if (this.options.alreadyDone?.(spec)) {
-      this.end(entry, resumedRecord(entry, this.clock.now()));
-    } else {
+      this.end(entry, resumedRecord(entry, now));
+    } else if (entry.waiting === 0) {
       this.enqueue(entry);
       this.pump();
     }
@@ -115,7 +121,6 @@ export class Scheduler {
 
   private inputEnded(): void {
     this.inputDone = true;
-    this.halt?.inputDone();
     this.checkDone();
   }
 
@@ -123,7 +128,7 @@ export class Scheduler {
     entry.status = 'queued';
     this.queues.push(entry);
     const { name, priority, pool } = entry.spec;
-    this.options.emit('job_queued', { name, priority, pool });
+    this.options.emit('job_queued', { id: entry.id, name, priority, pool });
   }
 
   /** Starts as many ready jobs as the dispatch's slots, pool limits and start gate allow. */
@@ -141,6 +146,7 @@ export class Scheduler {
       if (!entry) break;
       this.start(entry, now);
     }
+    this.feeder.wake(); // what was taken made room
     const recheck = this.dispatch.recheckIn(now);
     if (recheck !== undefined) this.alarm.in(recheck);
   }
@@ -160,7 +166,7 @@ export class Scheduler {
     this.dispatch.ended(entry);
     entry.running = undefined;
     entry.attempts.push(result);
-    this.options.emit('attempt_end', { name: entry.spec.name, result });
+    this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
     const now = this.clock.now();
     if (entry.killed) {
       // the run stopped it: whatever it exited with, it did not finish on its own

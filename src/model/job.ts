@@ -2,6 +2,7 @@
  * The job model shared by every stage after the manifest: the loader produces
  * `JobSpec`s, the scheduler runs them, backends ship them, reporters describe them.
  */
+import type { CaptureSpec } from './result.js';
 
 /** Every state a job can be in; a job ends in one of `FinalStatus`. */
 export type JobStatus =
@@ -35,11 +36,14 @@ export type TimeoutSpec = { ms: number } | { percent: number };
 
 /** One fully expanded, runnable job. Everything the executor needs is here. */
 export interface JobSpec {
-  /** Unique within a run. */
+  /**
+   * What people see. Unique in a manifest, but not for ad-hoc jobs (two equal stdin
+   * lines) and not once made file-safe: the job's identity is `jobId`, never its name.
+   */
   name: string;
   /** The command line given to `shell -c`; placeholders are already substituted and quoted. */
   command: string;
-  /** Position in file (or input) order; the tiebreak among equal priorities. */
+  /** Position in file (or input) order, unique within a run; the tiebreak among equal priorities. */
   index: number;
   priority: number;
   pool?: string;
@@ -55,6 +59,23 @@ export interface JobSpec {
   /** Merged over the runner's environment (local) or the worker's (redis). */
   env: Record<string, string>;
   allowFailure: boolean;
+  /** Keep the job's stdout as its `result` (bounded); absent: nothing is captured. */
+  capture?: CaptureSpec;
+  /**
+   * Set when the job cannot run and ends skipped with this reason as soon as it is
+   * known: a pipeline stage whose source job's result gave no list of items.
+   */
+  skipReason?: string;
+}
+
+/**
+ * A job's identity within its run: `<position from 1>-<name made file-safe>`, e.g.
+ * `3-img_a.png`. Unique because positions are, readable because of the name. Log file
+ * names, events and queue ids use it; two jobs named alike (`a b` and `a_b`, or the
+ * same stdin line twice) never share a log file or an id.
+ */
+export function jobId(job: Pick<JobSpec, 'index' | 'name'>): string {
+  return `${job.index + 1}-${job.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)}`;
 }
 
 export interface WorkersSpec {
@@ -73,8 +94,30 @@ export interface RunSettings {
   workers?: WorkersSpec;
   pools: Record<string, PoolSpec>;
   order: 'fifo' | 'lifo';
+  /**
+   * `for_each: { from: JOB }` stages, expanded once JOB succeeds. Jobs that wait on a
+   * stage (their `needs` name it) are held back until it is (see `manifest/stages.ts`).
+   */
+  stages?: StageSpec[];
 }
 
 export interface Plan extends RunSettings {
   jobs: JobSpec[];
+}
+
+/**
+ * A stage of a pipeline: a job template whose items are another job's captured result
+ * (its lines, or the elements of its JSON array), known only once that job succeeded.
+ */
+export interface StageSpec {
+  /** The `name` template as written: how `needs` refer to all of the stage's jobs. */
+  name: string;
+  /** The `run` template as written. */
+  run: string;
+  /** The job whose result gives the items. */
+  from: string;
+  /** `needs` as written (placeholders substituted per item on expansion). */
+  needs: string[];
+  /** Everything else a job of the stage gets (priority, pool, timeout, …). */
+  settings: Omit<JobSpec, 'name' | 'command' | 'index' | 'needs'>;
 }
