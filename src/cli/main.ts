@@ -20,6 +20,9 @@ Examples:
   $ jobrun run jobs.yaml --progress plain         every job's line, even in a large CI run
   $ jobrun run jobs.yaml --keep-logs 3            keep only the last 3 runs' logs
   $ jobrun run jobs.yaml --spawner child          start jobs with node:child_process
+  $ ls *.txt | jobrun run --stdin --json --capture stdout -- wc -l {} | jq -r '.jobs[].result'
+  $ jobrun run --glob '*.json' --capture json --results out/ -- jq .size {}
+  $ jobrun run pipeline.yaml --dry-run            a stage shows as "items from JOB"
 
 After --, one argument is a shell command line; several are a program and its
 arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are quoted for
@@ -84,6 +87,17 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     )
     .option('--joblog <file>', "write GNU parallel's tab-separated job log")
     .addOption(
+      new Option(
+        '--capture <mode>',
+        "keep each job's stdout (not stderr) as its result in --json/--report/--events: stdout (text), lines (array), json (parsed; bad JSON fails the attempt)",
+      ).choices(['stdout', 'json', 'lines']),
+    )
+    .option(
+      '--capture-max <size>',
+      'most stdout a result keeps, e.g. 64k, 4M (default: 1M); beyond, it is cut and marked resultTruncated',
+    )
+    .option('--results <dir>', "write each job's stdout, stderr and meta.json to <dir>/<job name>/")
+    .addOption(
       new Option('--progress <mode>', 'how to show progress')
         .choices(['auto', 'tty', 'plain', 'none'])
         .default('auto'),
@@ -131,9 +145,14 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
       const { loadManifest } = await import('../manifest/load.js');
       const plan = await loadManifest(manifest);
       const pools = Object.keys(plan.pools).length;
+      const stages = (plan.stages ?? []).map(
+        (s) => `\n  stage ${s.name}: items from ${s.from}\n    ${s.run}`,
+      );
       process.stdout.write(
         `${manifest}: ok, ${plan.jobs.length} job${plan.jobs.length === 1 ? '' : 's'}` +
           (pools ? `, ${pools} pool${pools === 1 ? '' : 's'}` : '') +
+          (stages.length ? `, ${stages.length} stage${stages.length === 1 ? '' : 's'}` : '') +
+          stages.join('') +
           '\n',
       );
     });

@@ -1,12 +1,11 @@
 import { attemptSucceeded } from '../model/attempt.js';
 import { CiDigest } from './ci-digest.js';
 import type { JobRecord, RunEvent } from '../model/events.js';
+import { attemptEnding, jobEnding } from '../model/outcome.js';
 import {
-  attemptOutcome,
   colorEnabled,
   formatDuration,
   indentTail,
-  outcomeText,
   painter,
   STATUS_COLOR,
   STATUS_ICON,
@@ -80,7 +79,7 @@ export class PlainReporter implements Reporter {
 
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
     if (this.options.quiet || attemptSucceeded(e.result)) return;
-    this.lastAttempt.set(e.id, attemptOutcome(e.result));
+    this.lastAttempt.set(e.id, attemptEnding(e.result).text);
   }
 
   onJobRetry(e: RunEvent<'job_retry'>): void {
@@ -152,7 +151,7 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
   const dur = job.startedAt === undefined ? '' : formatDuration(job.endedAt - job.startedAt);
   const attempts = job.attempts.length > 1 ? `${job.attempts.length} attempts` : '';
   const detail = [
-    outcomeText(job),
+    job.status === 'succeeded' ? '' : jobEnding(job).text,
     attempts,
     job.allowFailure && job.status !== 'succeeded' ? 'allowed to fail' : '',
   ]
@@ -166,7 +165,7 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
     lines.push(p('gray', indentTail(cleanOutput(job.outputTail))));
   if (github && (job.status === 'failed' || job.status === 'timed_out') && !job.allowFailure) {
     const title = `jobrun: ${job.name} ${job.status}`;
-    lines.push(workflowCommand('error', { title }, `${job.name}: ${outcomeText(job)}`));
+    lines.push(workflowCommand('error', { title }, `${job.name}: ${jobEnding(job).text}`));
   }
   return lines;
 }
