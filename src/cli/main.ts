@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { JobrunError, ManifestError } from '../errors.js';
+import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
 import { runCommand, type RunFlags } from './run.js';
@@ -67,7 +68,7 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     )
     .option('--retries <n>', 'extra attempts after the first, for every job')
     .option('--fail-fast', 'start nothing new after the first failure; running jobs finish')
-    .option('--halt <policy>', 'now|soon[,fail=N|fail=N%|success=N], as in GNU parallel')
+    .option('--halt <policy>', 'now|soon[,fail=N|fail=N%|success=N|success=N%], as in GNU parallel')
     .option('--resume', "skip jobs that succeeded in this manifest's last run (its journal)")
     .option('--json', 'print the report as JSON on stdout')
     .option('--events', 'stream events as NDJSON on stdout')
@@ -100,6 +101,10 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
         .default('auto'),
     )
     .option('--logs <dir>', 'folder for job logs (default: .jobrun/logs/<run-id>)')
+    .option(
+      '--keep-logs <n|all>',
+      `keep the logs of the last n runs in .jobrun/logs (default: $JOBRUN_KEEP_LOGS or ${DEFAULT_KEEP_RUNS})`,
+    )
     .option(
       '--only <name-glob>',
       'run only matching jobs (and what they need); repeatable',
@@ -189,6 +194,25 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     )
     .action(async (report: string, flags: RunFlags) => {
       setExit(await retryCommand(report, flags));
+    });
+
+  program
+    .command('clean')
+    .description("delete old runs' job logs from .jobrun/logs (and, if asked, the journals)")
+    .option('--keep <n>', 'keep the logs of the newest n runs', '0')
+    .option('--journals', 'also delete the journals (--resume then starts afresh)')
+    .addHelpText(
+      'after',
+      `
+Runs keep the logs of the last ${DEFAULT_KEEP_RUNS} runs by themselves (run --keep-logs, JOBRUN_KEEP_LOGS).
+
+Examples:
+  $ jobrun clean                 delete every run's logs, keep the journals
+  $ jobrun clean --keep 3        keep the newest three runs' logs`,
+    )
+    .action(async (flags: { keep: string; journals?: boolean }) => {
+      const { cleanCommand } = await import('./clean.js');
+      cleanCommand(flags);
     });
 
   addWorkerCommand(program, setExit);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { FAIL_FAST, parseHalt, type HaltPolicy } from '../core/halt.js';
 import { createStartGate } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
+import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec } from '../model/job.js';
 import { CAPTURE_MODES, DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { RunEventMap } from '../model/events.js';
@@ -14,6 +15,7 @@ import { pickReporters, type OutputFlags } from '../reporters/pick.js';
 import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
+import { keepRuns, pruneRuns } from './retention.js';
 import {
   applyOverrides,
   mapJobs,
@@ -59,6 +61,8 @@ export interface RunFlags extends OutputFlags {
   /** `--capture stdout|json|lines` and its limit `--capture-max`. */
   capture?: string;
   captureMax?: string;
+  /** How many runs' logs stay under `.jobrun/logs/` (default 10), or `all`. */
+  keepLogs?: string;
 }
 
 /** Where jobrun keeps its logs and journals, relative to the current folder. */
@@ -147,9 +151,13 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const backend = await openBackend(flags.backend, spawner);
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
+  const keep = keepRuns(flags.keepLogs, process.env);
   const runId = newRunId();
   const logDir = path.resolve(flags.logs ?? path.join(STATE_DIR, 'logs', runId));
   makeLogDir(logDir);
+  // only jobrun's own folder is pruned: a --logs folder is the user's to manage
+  if (flags.logs === undefined && keep !== 'all')
+    pruneRuns(path.resolve(STATE_DIR, 'logs'), keep, logDir);
   const journal = openJournal(journalPathFor(STATE_DIR, source.identity), Boolean(flags.resume));
   const bus = new EventBus(reporters);
   const scheduler = backend.createRun({
@@ -185,8 +193,10 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const onTerm = () => scheduler.interrupt('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  let completed = false;
   try {
     const outcome = await scheduler.run(jobs);
+    completed = !outcome.interrupted;
     try {
       await bus.flush();
     } catch (err) {
@@ -200,6 +210,14 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     journal.close();
+    // a run that ran to its end leaves only what --resume needs: one line per success
+    if (completed) {
+      try {
+        compactJournal(journal.path);
+      } catch {
+        // compaction only saves space; the full journal serves --resume as well
+      }
+    }
     bus.dispose();
     await backend.close();
     if (flags.stdin) process.stdin.destroy();

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { attemptEnding, jobEnding } from '../model/outcome.js';
 import { HTML_SCRIPT, HTML_STYLE } from './html-assets.js';
 import type { Report, ReportAttempt, ReportJob } from './report.js';
 import type { Reporter } from './types.js';
@@ -60,19 +61,6 @@ export interface HtmlData {
   jobs: HtmlJob[];
 }
 
-function exitOf(a: {
-  exitCode?: number;
-  signal?: string;
-  timedOut?: boolean;
-  error?: string;
-}): string {
-  // an error with an exit code is a result that could not be read; without, a failed start
-  if (a.error) return a.exitCode === 0 ? 'bad result' : 'spawn error';
-  if (a.timedOut) return a.signal ? `timeout (${a.signal})` : 'timeout';
-  if (a.signal) return a.signal;
-  return a.exitCode === undefined ? '' : String(a.exitCode);
-}
-
 function attemptOutcome(job: ReportJob, a: ReportAttempt, last: boolean): AttemptOutcome {
   if (a.timedOut) return 'timed_out';
   if (a.exitCode === 0 && !a.error) return 'succeeded';
@@ -101,7 +89,7 @@ export function htmlData(report: Report): HtmlData {
       reason: job.reason ?? null,
       allowFailure: job.allowFailure,
       durationMs: job.durationMs ?? null,
-      exit: job.status === 'timed_out' ? 'timeout' : exitOf(job),
+      exit: jobEnding(job).short,
       // colour codes and control bytes would show as boxes in the page
       tail: job.outputTail === undefined ? null : xmlSafe(job.outputTail),
       result: resultPreview(job),
@@ -111,7 +99,7 @@ export function htmlData(report: Report): HtmlData {
         duration: a.durationMs,
         worker: a.worker ?? '?',
         outcome: attemptOutcome(job, a, i === job.attempts.length - 1),
-        exit: exitOf(a),
+        exit: attemptEnding(a).short,
         tail: attemptTail(a),
       })),
     })),

@@ -91,6 +91,8 @@ export function pickReporters(
       out: term.stderr,
       sink: peopleSink,
       quiet: view === 'none',
+      // chosen for a CI log or a pipe, not asked for by name: large runs summarize successes
+      summarize: progress === 'auto',
       env,
       table,
       waitFor,

@@ -2,14 +2,8 @@ import { createRequire } from 'node:module';
 import type TableType from 'cli-table3';
 import type { JobRecord } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
-import {
-  formatDuration,
-  indentTail,
-  outcomeText,
-  STATUS_COLOR,
-  STATUS_ICON,
-  type Paint,
-} from './format.js';
+import { jobEnding } from '../model/outcome.js';
+import { formatDuration, indentTail, STATUS_COLOR, STATUS_ICON, type Paint } from './format.js';
 import { clean, cleanOutput, truncate } from './text.js';
 
 /** Every job is listed when the run has at most this many. */
@@ -108,7 +102,7 @@ export class SummaryTable {
         job.pool ?? '–',
         job.attempts.length,
         d === undefined ? '–' : formatDuration(d),
-        exitText(job),
+        jobEnding(job).short,
       ]);
     }
     const scope = sel.all
@@ -127,7 +121,7 @@ export class SummaryTable {
     for (const job of sel.rows) {
       if (!failedStatus(job.status) || !job.outputTail) continue;
       parts.push(
-        `${p(STATUS_COLOR[job.status], STATUS_ICON[job.status])} ${p('bold', clean(job.name))} ${p('gray', `(${outcomeText(job)}), last lines of output:`)}`,
+        `${p(STATUS_COLOR[job.status], STATUS_ICON[job.status])} ${p('bold', clean(job.name))} ${p('gray', `(${jobEnding(job).text}), last lines of output:`)}`,
         p('gray', indentTail(cleanOutput(job.outputTail))),
       );
     }
@@ -138,16 +132,6 @@ export class SummaryTable {
     }
     return parts.join('\n');
   }
-}
-
-/** The exit column: the code, or the signal, or why the job never ran to an exit. */
-export function exitText(job: JobRecord): string {
-  const last = job.attempts.at(-1);
-  if (job.status === 'timed_out') return job.signal ? `timeout (${job.signal})` : 'timeout';
-  if (last?.error) return 'spawn error';
-  if (job.signal) return job.signal;
-  if (job.exitCode !== undefined) return String(job.exitCode);
-  return '–';
 }
 
 function withoutResult(job: JobRecord): JobRecord {
