@@ -10,7 +10,7 @@ import type { JobSpec } from '../model/job.js';
  * relative one will do (`cwd` is relative to the coordinator's folder when inside it,
  * and resolved against the worker's folder).
  */
-export const payloadSchema = z
+const payloadSchema = z
   .object({
     v: z.literal(1),
     runKey: z.string().min(1).max(200),

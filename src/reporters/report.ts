@@ -62,7 +62,7 @@ export interface Report {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function reportAttempt(a: AttemptResult): ReportAttempt {
+function reportAttempt(a: AttemptResult): ReportAttempt {
   return {
     attempt: a.attempt,
     startedAt: iso(a.startedAt),
@@ -76,7 +76,7 @@ export function reportAttempt(a: AttemptResult): ReportAttempt {
   };
 }
 
-export function reportJob(job: JobRecord): ReportJob {
+function reportJob(job: JobRecord): ReportJob {
   return {
     id: job.id,
     name: job.name,

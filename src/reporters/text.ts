@@ -61,7 +61,7 @@ export function outputCleaner(): { push(chunk: string): string; end(): string } 
 }
 
 /** Columns one code point takes: 0 for combining marks, 2 for wide (CJK, emoji), else 1. */
-export function charWidth(cp: number): number {
+function charWidth(cp: number): number {
   if (
     (cp >= 0x300 && cp <= 0x36f) ||
     (cp >= 0x200b && cp <= 0x200f) ||
