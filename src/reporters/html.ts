@@ -17,6 +17,8 @@ interface HtmlAttempt {
   worker: string;
   outcome: AttemptOutcome;
   exit: string;
+  /** Why this attempt failed: its error, or the last lines of its output. */
+  tail: string | null;
 }
 
 interface HtmlJob {
@@ -29,7 +31,19 @@ interface HtmlJob {
   durationMs: number | null;
   exit: string;
   tail: string | null;
+  /** The beginning of the captured result, as text (JSON for parsed results). */
+  result: string | null;
   attempts: HtmlAttempt[];
+}
+
+/** How much of a result the page shows: enough to recognise it, never the whole megabyte. */
+const RESULT_PREVIEW_CHARS = 2000;
+
+function resultPreview(job: ReportJob): string | null {
+  if (job.result === undefined) return null;
+  const text = typeof job.result === 'string' ? job.result : JSON.stringify(job.result, null, 1);
+  const cut = text.length > RESULT_PREVIEW_CHARS || job.resultTruncated === true;
+  return xmlSafe(text.slice(0, RESULT_PREVIEW_CHARS)) + (cut ? '\n… (cut)' : '');
 }
 
 /** The data embedded in the page; the page's script draws everything from it. */
@@ -78,6 +92,7 @@ export function htmlData(report: Report): HtmlData {
       exit: jobEnding(job).short,
       // colour codes and control bytes would show as boxes in the page
       tail: job.outputTail === undefined ? null : xmlSafe(job.outputTail),
+      result: resultPreview(job),
       attempts: job.attempts.map((a, i) => ({
         attempt: a.attempt,
         start: Math.max(0, Date.parse(a.startedAt) - t0),
@@ -85,9 +100,15 @@ export function htmlData(report: Report): HtmlData {
         worker: a.worker ?? '?',
         outcome: attemptOutcome(job, a, i === job.attempts.length - 1),
         exit: attemptEnding(a).short,
+        tail: attemptTail(a),
       })),
     })),
   };
+}
+
+function attemptTail(a: ReportAttempt): string | null {
+  const text = [a.error, a.outputTail].filter((t) => t !== undefined && t !== '').join('\n');
+  return text === '' ? null : xmlSafe(text);
 }
 
 /** JSON that is safe inside `<script>`: no `<`, `>` or `&` can close the element or open a comment. */

@@ -46,8 +46,10 @@ export class SummaryTable {
   /** `columns`: the terminal's width, to keep long names from blowing the table up. */
   constructor(private readonly columns = 100) {}
 
-  add(job: JobRecord): void {
-    if (job.excluded) return;
+  add(record: JobRecord): void {
+    if (record.excluded) return;
+    // the table never shows results, and a kept result could be a megabyte each
+    const job = record.result === undefined ? record : withoutResult(record);
     this.count++;
     this.attempts += job.attempts.length;
     for (const a of job.attempts) this.jobTimeMs += a.durationMs;
@@ -130,4 +132,9 @@ export class SummaryTable {
     }
     return parts.join('\n');
   }
+}
+
+function withoutResult(job: JobRecord): JobRecord {
+  const { result: _result, resultTruncated: _cut, ...rest } = job;
+  return { ...rest, attempts: job.attempts.map(({ result: _r, ...a }) => a) };
 }
