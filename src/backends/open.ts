@@ -7,11 +7,14 @@ import { redactUrl } from './redis-url.js';
  * `--backend`: `local` (the default) or a Redis URL. The Redis backend is loaded
  * only when asked for, so local runs never pay for BullMQ's import.
  */
-export async function openBackend(spec: string | undefined): Promise<Backend> {
+export async function openBackend(
+  spec: string | undefined,
+  redis: { unreachableLimitMs?: number } = {},
+): Promise<Backend> {
   if (spec === undefined || spec === 'local') return createLocalBackend();
   if (/^rediss?:\/\//i.test(spec)) {
     const { openRedisBackend } = await import('./redis-coordinator.js');
-    return openRedisBackend(spec);
+    return openRedisBackend(spec, redis);
   }
   throw new UsageError(
     `--backend "${redactUrl(spec)}": use local, or redis://[user:pass@]host:port[/db] (rediss:// for TLS)`,

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { JobrunError, ManifestError } from '../errors.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
+import { takeRedisUrlFromEnv } from './redis-url-source.js';
 import { runCommand, type RunFlags } from './run.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -15,6 +16,7 @@ Examples:
   $ jobrun run --glob 'img/**/*.png' -j 4 -- convert {} {.}.webp
   $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
+  $ jobrun run jobs.yaml --backend redis          on jobrun workers; URL from JOBRUN_REDIS_URL
 
 After --, one argument is a shell command line; several are a program and its
 arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are shell-quoted;
@@ -98,7 +100,12 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)')
     .option(
       '--backend <url>',
-      'local (default), or redis://[user:pass@]host:port[/db] to run on jobrun workers',
+      'local (default), redis://[user:pass@]host:port[/db] to run on jobrun workers, or redis: the URL from JOBRUN_REDIS_URL',
+    )
+    .option('--redis-url-file <file>', 'read the Redis URL (with its password) from this file')
+    .option(
+      '--redis-timeout <duration>',
+      'end the run (exit 1) once Redis was unreachable this long (default: 30s)',
     )
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (manifest: string | undefined, flags: RunFlags) => {
@@ -169,6 +176,7 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
 
 /** The CLI entry point: maps errors to exit codes, never exits while output may flush. */
 export async function main(argv: string[]): Promise<void> {
+  takeRedisUrlFromEnv(); // before anything runs: no job may inherit the password
   const args = argv.slice(2);
   const dash = args.indexOf('--');
   const own = dash === -1 ? args : args.slice(0, dash);

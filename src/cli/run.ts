@@ -6,6 +6,7 @@ import type { JobSpec } from '../model/job.js';
 import type { RunEventMap } from '../model/events.js';
 import { JobrunError, UsageError } from '../errors.js';
 import { openBackend } from '../backends/open.js';
+import { backendSpec } from './redis-url-source.js';
 import { parseDuration, parseSize, parseTimeout } from '../manifest/duration.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
@@ -49,6 +50,10 @@ export interface RunFlags extends OutputFlags {
   shell?: string;
   /** `local` (default) or `redis://…`: run on `jobrun worker`s through BullMQ. */
   backend?: string;
+  /** A file whose first line is the Redis URL: keeps the password out of argv. */
+  redisUrlFile?: string;
+  /** How long Redis may stay unreachable before the run is given up (default 30s). */
+  redisTimeout?: string;
   joblog?: string;
 }
 
@@ -122,7 +127,17 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     '--html': flags.html,
     '--joblog': flags.joblog,
   });
-  const backend = await openBackend(flags.backend);
+  const backend = await openBackend(
+    backendSpec(flags.backend, flags.redisUrlFile, (line) =>
+      process.stderr.write(`jobrun: ${line}\n`),
+    ),
+    {
+      unreachableLimitMs:
+        flags.redisTimeout === undefined
+          ? undefined
+          : usage(() => parseDuration(flags.redisTimeout!, '--redis-timeout')),
+    },
+  );
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
   const runId = newRunId();
@@ -184,7 +199,7 @@ function haltPolicy(flags: RunFlags): HaltPolicy | undefined {
 }
 
 /** Turns a parse error of a flag's value into a usage error (exit 2, no stack). */
-function usage<T>(fn: () => T): T {
+export function usage<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
