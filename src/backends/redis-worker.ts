@@ -288,6 +288,7 @@ export class JobrunWorker {
     this.log(`end ${p.name}: ${outcome(result)} in ${result.durationMs}ms`);
     if (entry.lockLost) {
       // the job may belong to another worker now: report nothing on it
+      this.options.metrics?.attemptLockLost(pool);
       throw new Error(`${p.name}: stopped, this worker lost the job's lock`);
     }
     if (entry.cancelled) {
