@@ -255,10 +255,12 @@ describe.runIf(enabled)('Redis without surprises (built bin)', { timeout: 120_00
   it('a worker that lost a job’s lock (SIGSTOP) stops that job at once when it wakes; the job finishes once', async () => {
     const cwd = path.join(dir, 'lock-lost');
     const token = 'tok-lock-lost';
-    writeFiles(cwd, { 'm.yaml': manifest([markedJob('L', token, 6)]) });
+    // L waits for the test's go: A's copy cannot finish while A is frozen
+    const run = `: ${token}; echo $$ >> L.start; until [ -e go ]; do sleep 0.1; done; echo L >> L.done`;
+    writeFiles(cwd, { 'm.yaml': manifest([{ name: 'L', run }]) });
     const lock = ['--lock-duration', '2s'];
     const a = await startWorker(undefined, ['-j', '1', ...lock], cwd, env());
-    const run = jobrun(['run', 'm.yaml', '--backend', 'redis', '--json'], {
+    const coordinator = jobrun(['run', 'm.yaml', '--backend', 'redis', '--json'], {
       cwd,
       env: env(),
       timeoutMs: 90_000,
@@ -272,7 +274,8 @@ describe.runIf(enabled)('Redis without surprises (built bin)', { timeout: 120_00
     a.child.kill('SIGCONT');
     await waitFor(() => a.stderr().includes('lost the lock'), 20_000, 'A to notice');
     await waitFor(() => !alive(first), 5000, 'A’s copy of L to die');
-    const r = await run;
+    fs.writeFileSync(path.join(cwd, 'go'), '');
+    const r = await coordinator;
     expect(r.code, r.stderr).toBe(0);
     const [job] = parseReport(r.stdout).jobs;
     expect(job?.worker).toContain(`:${b.pid}/`);
