@@ -1,4 +1,5 @@
 import { createStartGate, type GateOptions, type SystemProbe } from '../core/gates.js';
+import { Slots } from '../core/slots.js';
 
 /**
  * A worker's `-j`: at most `size` jobs at once across every queue it serves (BullMQ's
@@ -7,7 +8,8 @@ import { createStartGate, type GateOptions, type SystemProbe } from '../core/gat
  * this machine) must be open.
  */
 export class WorkerSlots {
-  private readonly busy: boolean[];
+  private readonly numbers = new Slots();
+  private used = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly gate: ReturnType<typeof createStartGate>;
   private gateChain: Promise<void> = Promise.resolve();
@@ -17,22 +19,20 @@ export class WorkerSlots {
     gate: GateOptions = {},
     probe?: SystemProbe,
   ) {
-    this.busy = new Array<boolean>(size).fill(false);
     this.gate = createStartGate(gate, probe);
   }
 
   get inUse(): number {
-    return this.busy.filter(Boolean).length;
+    return this.used;
   }
 
   /** Resolves with a free slot (0-based) once one is free and the gates are open. */
   async acquire(): Promise<number> {
-    let slot = this.busy.indexOf(false);
-    while (slot === -1) {
+    while (this.used >= this.size) {
       await new Promise<void>((resolve) => this.waiting.push(resolve));
-      slot = this.busy.indexOf(false);
     }
-    this.busy[slot] = true;
+    this.used++;
+    const slot = this.numbers.take();
     // one job at a time passes the gates, so `--delay` spaces every start of this worker
     const passed = this.gateChain.then(() => this.waitForGate());
     this.gateChain = passed.catch(() => {});
@@ -41,7 +41,8 @@ export class WorkerSlots {
   }
 
   release(slot: number): void {
-    this.busy[slot] = false;
+    this.numbers.release(slot);
+    this.used--;
     this.waiting.shift()?.();
   }
 

@@ -15,12 +15,15 @@ Examples:
   $ jobrun run jobs.yaml --json | jq '.jobs[] | select(.status != "succeeded")'
   $ jobrun run --glob 'img/**/*.png' -j 4 -- convert {} {.}.webp
   $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
+  $ jobrun run --glob '*.txt' -- 'wc -l "{}" > "out/{/.}.count"'
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
   $ jobrun run jobs.yaml --backend redis          on jobrun workers; URL from JOBRUN_REDIS_URL
 
 After --, one argument is a shell command line; several are a program and its
-arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are shell-quoted;
-without one, the item is appended as the last argument.`;
+arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are quoted for
+where they stand (a bare word, '...', "..." or $(...)), so each item reaches the
+program exactly; backticks, \${...} and here-documents are refused. Without a
+placeholder, the item is appended as the last argument.`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { FAIL_FAST, parseHalt, type HaltPolicy } from '../core/halt.js';
-import { createStartGate } from '../core/gates.js';
+import { createStartGate, type GateOptions } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
 import type { JobSpec } from '../model/job.js';
 import type { RunEventMap } from '../model/events.js';
@@ -87,15 +87,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const maxQueue =
     flags.maxQueue === undefined ? 10_000 : parseCount(flags.maxQueue, '--max-queue');
   if (maxQueue < 1) throw new UsageError('--max-queue must be at least 1');
-  const gate = createStartGate({
-    delayMs:
-      flags.delay === undefined ? undefined : usage(() => parseDuration(flags.delay!, '--delay')),
-    maxLoad: flags.maxLoad === undefined ? undefined : parsePositive(flags.maxLoad, '--max-load'),
-    minFreeMemBytes:
-      flags.minFreeMem === undefined
-        ? undefined
-        : usage(() => parseSize(flags.minFreeMem!, '--min-free-mem')),
-  });
+  const gate = createStartGate(gateOptions(flags));
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
   const jobs = mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
@@ -196,6 +188,23 @@ function haltPolicy(flags: RunFlags): HaltPolicy | undefined {
     throw new UsageError('use either --fail-fast or --halt, not both');
   if (flags.failFast) return FAIL_FAST;
   return flags.halt === undefined ? undefined : parseHalt(flags.halt);
+}
+
+/** `--delay`, `--max-load`, `--min-free-mem` (of `jobrun run` and `jobrun worker`). */
+export function gateOptions(flags: {
+  delay?: string;
+  maxLoad?: string;
+  minFreeMem?: string;
+}): GateOptions {
+  return {
+    delayMs:
+      flags.delay === undefined ? undefined : usage(() => parseDuration(flags.delay!, '--delay')),
+    maxLoad: flags.maxLoad === undefined ? undefined : parsePositive(flags.maxLoad, '--max-load'),
+    minFreeMemBytes:
+      flags.minFreeMem === undefined
+        ? undefined
+        : usage(() => parseSize(flags.minFreeMem!, '--min-free-mem')),
+  };
 }
 
 /** Turns a parse error of a flag's value into a usage error (exit 2, no stack). */

@@ -2,12 +2,11 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { badPoolName } from '../backends/redis-names.js';
 import { parseRedisUrl } from '../backends/redis-url.js';
-import type { GateOptions } from '../core/gates.js';
 import { UsageError } from '../errors.js';
-import { parseDuration, parseSize } from '../manifest/duration.js';
-import { parseCount, parsePositive } from './options.js';
+import { parseDuration } from '../manifest/duration.js';
+import { parseCount } from './options.js';
 import { resolveRedisUrl } from './redis-url-source.js';
-import { STATE_DIR, usage } from './run.js';
+import { STATE_DIR, gateOptions } from './run.js';
 
 export interface WorkerFlags {
   workers?: string;
@@ -85,7 +84,7 @@ export async function workerCommand(url: string | undefined, flags: WorkerFlags)
     const bad = badPoolName(name);
     if (bad) throw new UsageError(`--pool: ${bad}`);
   }
-  const gate = workerGate(flags);
+  const gate = gateOptions(flags); // checked on this machine before each start
   const metricsPort =
     flags.metricsPort === undefined ? undefined : parseCount(flags.metricsPort, '--metrics-port');
   if (metricsPort !== undefined && metricsPort > 65535)
@@ -177,16 +176,3 @@ export async function workerCommand(url: string | undefined, flags: WorkerFlags)
 
 /** How long a forced stop waits for Redis connections to close before exiting anyway. */
 const CLOSE_WAIT_MS = 3000;
-
-/** `--delay`, `--max-load`, `--min-free-mem`: checked on this machine before each start. */
-function workerGate(flags: WorkerFlags): GateOptions {
-  return {
-    delayMs:
-      flags.delay === undefined ? undefined : usage(() => parseDuration(flags.delay!, '--delay')),
-    maxLoad: flags.maxLoad === undefined ? undefined : parsePositive(flags.maxLoad, '--max-load'),
-    minFreeMemBytes:
-      flags.minFreeMem === undefined
-        ? undefined
-        : usage(() => parseSize(flags.minFreeMem!, '--min-free-mem')),
-  };
-}

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import type { JobRecord } from '../model/events.js';
 
 /**
  * When to stop a run early, GNU parallel's `--halt` policy:
@@ -47,4 +48,46 @@ export function shouldHalt(
   if (policy.count !== undefined) return hits >= policy.count;
   const base = counts.total ?? counts.ended;
   return base > 0 && (hits / base) * 100 >= (policy.percent ?? 100);
+}
+
+/**
+ * Owns the counts a halt policy is judged on and says when the run should halt.
+ * The scheduler tells it about every job that enters the run and every job that ends.
+ */
+export class HaltTracker {
+  private seen = 0;
+  private ended = 0;
+  private failures = 0;
+  private successes = 0;
+  private complete = false;
+
+  constructor(readonly policy: HaltPolicy) {}
+
+  /** A job entered the run. */
+  added(): void {
+    this.seen++;
+  }
+
+  /** Every job has been seen: percentages now compare against the total. */
+  inputDone(): void {
+    this.complete = true;
+  }
+
+  /**
+   * A job ended. Returns true when the policy says the run halts now. Jobs that end
+   * without running for a reason (skipped, resumed, excluded) never trigger it.
+   */
+  jobEnded(record: JobRecord): boolean {
+    this.ended++;
+    if (record.status === 'succeeded') this.successes++;
+    if (record.excluded || record.reason !== undefined) return false;
+    const failedForGood = record.status === 'failed' || record.status === 'timed_out';
+    if (failedForGood && !record.allowFailure) this.failures++;
+    return shouldHalt(this.policy, {
+      failures: this.failures,
+      successes: this.successes,
+      ended: this.ended,
+      total: this.complete ? this.seen : null,
+    });
+  }
 }

@@ -153,7 +153,12 @@ async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promis
         items = [];
       }
     }
-    const jobs = expandJob(job, source, settings, items);
+    const jobs = expandJob(job, source, settings, items, (problem) =>
+      list.add(
+        ['jobs', source, 'run'],
+        `${problem.message} (character ${problem.offset + 1} of run)`,
+      ),
+    );
     if (items !== undefined)
       templates.set(
         job.name,
