@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { AttemptHooks, RemoteExecutor } from '../core/remote.js';
 import type { ExecRequest, RunningAttempt } from '../exec/types.js';
 import type { RunEventMap } from '../model/events.js';
-import type { PoolSpec } from '../model/job.js';
+import { jobId, type PoolSpec } from '../model/job.js';
 import { RemoteAttempt, type AttemptOwner } from './redis-attempt.js';
 import { bullConnection, describe } from './redis-connect.js';
 import { withTimeout } from './redis-health.js';
@@ -192,8 +192,9 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     blocking.on('error', () => {});
     this.output = new OutputReader(blocking, this.conn, outputKey(this.runKey), (l) => {
       const waiter = this.waiters.get(l.jobId);
-      if (waiter)
-        emit('job_output', { name: waiter.request.job.name, stream: l.stream, line: l.line });
+      if (!waiter) return;
+      const { job } = waiter.request;
+      emit('job_output', { id: jobId(job), name: job.name, stream: l.stream, line: l.line });
     });
   }
 

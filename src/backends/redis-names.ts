@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { jobFingerprint } from '../core/journal.js';
+import { jobId } from '../model/job.js';
 
 /**
  * Where a run lives in Redis. BullMQ keys use the prefix `jobrun`; one queue per
@@ -65,17 +66,17 @@ export function newRunKey(identity: string, runId: string): string {
 }
 
 /**
- * BullMQ ids may not contain `:`; ours are `<runKey>.<index>-<hash of name and command>`.
- * The job's index within the run makes two jobs with equal names and commands two
- * BullMQ jobs (one id for both would make the second waiter replace the first and
- * hang the run); the hash makes `--resume` of an edited manifest adopt only the job
- * that is still the same.
+ * BullMQ ids may not contain `:`; ours are `<runKey>.<job id>.<hash of name and command>`.
+ * The job id (`<position>-<file-safe name>`, as in logs and the journal) makes two
+ * jobs with equal names and commands two BullMQ jobs (one id for both would make the
+ * second waiter replace the first and hang the run); the hash makes `--resume` of an
+ * edited manifest adopt only the job that is still the same.
  */
 export function jobIdFor(
   runKey: string,
   job: { index: number; name: string; command: string },
 ): string {
-  return `${runKey}.${job.index}-${jobFingerprint(job).slice(0, 16)}`;
+  return `${runKey}.${jobId(job)}.${jobFingerprint(job).slice(0, 16)}`;
 }
 
 /** jobrun: higher runs first; BullMQ: lower runs first, within 1..2^21. */

@@ -278,8 +278,10 @@ export class JobrunWorker {
     const entry: Running = { handle, cancelled: false, lockLost: false };
     this.running.set(id, entry);
     this.options.metrics?.attemptStarted(pool);
-    this.log(`start ${p.name} (attempt ${attempt}) on ${worker}`);
+    await handle.started; // a spawner process tells the pid a moment later
     await this.report(job, { kind: 'start', attempt, worker, pid: handle.pid, startedAt });
+    // after the report: once this line shows, the coordinator has been told
+    this.log(`start ${p.name} (attempt ${attempt}) on ${worker}`);
     const result = await handle.result;
     await output?.flush();
     // never settle: the lock lapses and another worker gets the job

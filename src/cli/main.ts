@@ -18,6 +18,7 @@ Examples:
   $ jobrun run --glob '*.txt' -- 'wc -l "{}" > "out/{/.}.count"'
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
   $ jobrun run jobs.yaml --backend redis          on jobrun workers; URL from JOBRUN_REDIS_URL
+  $ jobrun run jobs.yaml --spawner child          start jobs with node:child_process
 
 After --, one argument is a shell command line; several are a program and its
 arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are quoted for
@@ -109,6 +110,12 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .option(
       '--redis-timeout <duration>',
       'end the run (exit 1) once Redis was unreachable this long (default: 30s)',
+    )
+    .addOption(
+      new Option(
+        '--spawner <kind>',
+        'how jobs start: helper (small python3 spawner processes), child (node:child_process); default: helper, child where python3 cannot run (env JOBRUN_SPAWNER)',
+      ).choices(['auto', 'helper', 'child']),
     )
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (manifest: string | undefined, flags: RunFlags) => {

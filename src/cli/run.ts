@@ -16,6 +16,7 @@ import { checkOutputFiles, makeLogDir } from './output-paths.js';
 import {
   applyOverrides,
   mapJobs,
+  noOverrides,
   openSource,
   selectJobs,
   type JobOverrides,
@@ -27,6 +28,7 @@ import {
   oneOf,
   parseCount,
   parsePositive,
+  parseSpawner,
   parseWorkers,
 } from './options.js';
 
@@ -54,6 +56,8 @@ export interface RunFlags extends OutputFlags {
   redisUrlFile?: string;
   /** How long Redis may stay unreachable before the run is given up (default 30s). */
   redisTimeout?: string;
+  /** `auto` (default), `helper` or `child`: how local jobs are started. */
+  spawner?: string;
   joblog?: string;
 }
 
@@ -88,9 +92,12 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     flags.maxQueue === undefined ? 10_000 : parseCount(flags.maxQueue, '--max-queue');
   if (maxQueue < 1) throw new UsageError('--max-queue must be at least 1');
   const gate = createStartGate(gateOptions(flags));
+  const spawner = parseSpawner(flags.spawner);
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
-  const jobs = mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
+  const jobs = noOverrides(overrides)
+    ? source.jobs
+    : mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
   let selected: Set<string> | undefined;
   if (flags.only?.length) {
     if (!Array.isArray(jobs))
@@ -123,6 +130,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     backendSpec(flags.backend, flags.redisUrlFile, (line) =>
       process.stderr.write(`jobrun: ${line}\n`),
     ),
+    spawner,
     {
       unreachableLimitMs:
         flags.redisTimeout === undefined

@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { badPoolName } from '../backends/redis-names.js';
 import { parseRedisUrl } from '../backends/redis-url.js';
 import { UsageError } from '../errors.js';
+import { createExecutor } from '../exec/choose-executor.js';
 import { parseDuration } from '../manifest/duration.js';
-import { parseCount } from './options.js';
+import { parseCount, parseSpawner } from './options.js';
 import { resolveRedisUrl } from './redis-url-source.js';
 import { STATE_DIR, gateOptions } from './run.js';
 
@@ -19,6 +20,7 @@ export interface WorkerFlags {
   delay?: string;
   maxLoad?: string;
   minFreeMem?: string;
+  spawner?: string;
 }
 
 const EXAMPLES = `
@@ -63,6 +65,13 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
     .option('--delay <duration>', 'wait this long between job starts on this worker')
     .option('--max-load <n>', 'start nothing while this machine’s 1-minute load is above n')
     .option('--min-free-mem <size>', 'start nothing while this machine has less free memory')
+    .addOption(
+      new Option('--spawner <kind>', 'how jobs start (env JOBRUN_SPAWNER; default: auto)').choices([
+        'auto',
+        'helper',
+        'child',
+      ]),
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (url: string | undefined, flags: WorkerFlags) => {
       setExit(await workerCommand(url, flags));
@@ -73,6 +82,7 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
 export async function workerCommand(url: string | undefined, flags: WorkerFlags): Promise<number> {
   const say = (line: string) => process.stderr.write(`jobrun worker: ${line}\n`);
   const target = parseRedisUrl(resolveRedisUrl(url, flags.redisUrlFile, say, '<redis-url>'));
+  const spawner = parseSpawner(flags.spawner);
   const concurrency = flags.workers === undefined ? 1 : parseCount(flags.workers, '-j');
   if (concurrency < 1) throw new UsageError('-j must be at least 1');
   const names = (flags.pool ?? [])
@@ -111,6 +121,7 @@ export async function workerCommand(url: string | undefined, flags: WorkerFlags)
     concurrency,
     pools,
     logRoot: path.resolve(flags.logs ?? path.join(STATE_DIR, 'logs')),
+    executor: createExecutor(spawner),
     baseDir: process.cwd(),
     lockDurationMs,
     gate,

@@ -17,7 +17,8 @@ export class Alarm {
   /** Fire in `ms` milliseconds, unless already due sooner. */
   in(ms: number): void {
     const due = this.clock.now() + ms;
-    if (this.handle !== undefined) return;
+    if (due >= this.due) return;
+    this.clear();
     this.due = due;
     this.handle = this.clock.setTimeout(() => {
       this.handle = undefined;

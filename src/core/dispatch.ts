@@ -78,22 +78,22 @@ export class RemoteDispatch implements Dispatch {
   }
 
   start(entry: Entry, { attempt, timeoutMs, now }: StartRequest): void {
-    const { spec } = entry;
+    const { spec, id } = entry;
     const { emit } = this;
     this.gate?.started(now);
     const request = { job: spec, attempt, timeoutMs, logPath: '', worker: '' };
     entry.running = this.executor.start(request, {
       started: (attempt, worker, pid) => {
         entry.remoteActive = true;
-        emit('job_start', { name: spec.name, attempt, worker, pid });
+        emit('job_start', { id, name: spec.name, attempt, worker, pid });
       },
       attemptEnded: (result) => {
         entry.remoteActive = false;
         entry.attempts.push(result);
-        emit('attempt_end', { name: spec.name, result });
+        emit('attempt_end', { id, name: spec.name, result });
       },
       retrying: (nextAttempt, delayMs) =>
-        emit('job_retry', { name: spec.name, nextAttempt, delayMs }),
+        emit('job_retry', { id, name: spec.name, nextAttempt, delayMs }),
     });
   }
 

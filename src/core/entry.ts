@@ -1,10 +1,12 @@
 import type { AttemptResult } from '../model/attempt.js';
-import type { JobSpec, JobStatus } from '../model/job.js';
+import { jobId, type JobSpec, type JobStatus } from '../model/job.js';
 import type { RunningAttempt } from '../exec/types.js';
 
 /** The scheduler's bookkeeping for one job; the policies read and update it. */
 export interface Entry {
   spec: JobSpec;
+  /** `jobId(spec)`: the job's key in events (names may repeat). */
+  id: string;
   status: JobStatus;
   attempts: AttemptResult[];
   /** Needs not yet succeeded. */
@@ -20,7 +22,7 @@ export interface Entry {
 }
 
 export function newEntry(spec: JobSpec): Entry {
-  return { spec, status: 'pending', attempts: [], waiting: 0, dependents: [] };
+  return { spec, id: jobId(spec), status: 'pending', attempts: [], waiting: 0, dependents: [] };
 }
 
 /** Not started and not finished: what a stop cancels. */

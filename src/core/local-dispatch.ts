@@ -64,7 +64,7 @@ export class LocalDispatch implements Dispatch {
   }
 
   start(entry: Entry, { attempt, timeoutMs, now }: StartRequest): void {
-    const { spec } = entry;
+    const { spec, id } = entry;
     const { options } = this;
     const { emit } = options;
     options.gate?.started(now);
@@ -78,11 +78,15 @@ export class LocalDispatch implements Dispatch {
       logPath: logPathFor(options.logDir, spec.name, spec.index, attempt),
       worker,
       onLine: options.captureOutput
-        ? (stream, line) => emit('job_output', { name: spec.name, stream, line })
+        ? (stream, line) => emit('job_output', { id, name: spec.name, stream, line })
         : undefined,
     });
     entry.running = handle;
-    emit('job_start', { name: spec.name, attempt, worker, pid: handle.pid });
+    const announce = () =>
+      emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
+    // a spawner process reports the pid a moment later; `started` settles before `result`
+    if (handle.started === undefined) announce();
+    else void handle.started.then(announce);
   }
 
   ended(entry: Entry): void {
@@ -95,7 +99,7 @@ export class LocalDispatch implements Dispatch {
     const nextAttempt = entry.attempts.length + 1;
     const delayMs = backoffDelay(entry.spec.backoff, nextAttempt, this.options.random);
     entry.status = 'retrying';
-    this.options.emit('job_retry', { name: entry.spec.name, nextAttempt, delayMs });
+    this.options.emit('job_retry', { id: entry.id, name: entry.spec.name, nextAttempt, delayMs });
     const timer = this.options.clock.setTimeout(() => {
       this.timers.delete(entry);
       due();

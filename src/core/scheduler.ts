@@ -115,7 +115,6 @@ export class Scheduler {
 
   private inputEnded(): void {
     this.inputDone = true;
-    this.halt?.inputDone();
     this.checkDone();
   }
 
@@ -123,7 +122,7 @@ export class Scheduler {
     entry.status = 'queued';
     this.queues.push(entry);
     const { name, priority, pool } = entry.spec;
-    this.options.emit('job_queued', { name, priority, pool });
+    this.options.emit('job_queued', { id: entry.id, name, priority, pool });
   }
 
   /** Starts as many ready jobs as the dispatch's slots, pool limits and start gate allow. */
@@ -141,6 +140,7 @@ export class Scheduler {
       if (!entry) break;
       this.start(entry, now);
     }
+    this.feeder.wake(); // what was taken made room
     const recheck = this.dispatch.recheckIn(now);
     if (recheck !== undefined) this.alarm.in(recheck);
   }
@@ -160,7 +160,7 @@ export class Scheduler {
     this.dispatch.ended(entry);
     entry.running = undefined;
     entry.attempts.push(result);
-    this.options.emit('attempt_end', { name: entry.spec.name, result });
+    this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
     const now = this.clock.now();
     if (entry.killed) {
       // the run stopped it: whatever it exited with, it did not finish on its own

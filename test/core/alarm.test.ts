@@ -28,3 +28,16 @@ describe('Alarm', () => {
     expect(fired).toBe(0);
   });
 });
+
+describe('Alarm deadlines', () => {
+  it('keeps the earliest deadline: a sooner request replaces a later one, never the reverse', async () => {
+    const fired: number[] = [];
+    const start = Date.now();
+    const alarm = new Alarm(systemClock, () => fired.push(Date.now() - start));
+    alarm.in(2000);
+    alarm.in(900);
+    alarm.in(1500);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(fired).toEqual([900]);
+  });
+});

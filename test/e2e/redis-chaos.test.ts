@@ -252,6 +252,34 @@ describe.runIf(enabled)('Redis without surprises (built bin)', { timeout: 120_00
     expect(processesWith(token)).toEqual([]);
   });
 
+  it('a worker killed with kill -9 mid-job takes its job with it (spawner); the job finishes once elsewhere', async () => {
+    const cwd = path.join(dir, 'kill-9');
+    const token = 'tok-kill-9';
+    writeFiles(cwd, {
+      'm.yaml': manifest([{ ...markedJob('k', token, 2), extra: ['kill_grace: 200ms'] }]),
+    });
+    const lock = ['--lock-duration', '2s'];
+    const a = await startWorker(undefined, ['-j', '1', ...lock], cwd, env());
+    const run = jobrun(['run', 'm.yaml', '--backend', 'redis', '--json'], {
+      cwd,
+      env: env(),
+      timeoutMs: 90_000,
+    });
+    const first = (await waitFor(() => pidsOf(cwd, 'k')[0], 40_000, 'k on A'))!;
+    groups.push(first);
+    a.child.kill('SIGKILL');
+    await a.exited;
+    await waitFor(() => !alive(first), 10_000, 'k of the killed worker to die');
+    const b = await startWorker(undefined, ['-j', '1', ...lock], cwd, env());
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    const [job] = parseReport(r.stdout).jobs;
+    expect(job?.worker).toContain(`:${b.pid}/`);
+    expect(job?.attempts[0]?.error).toMatch(/^lost: /);
+    expect(readLines(path.join(cwd, 'k.done'))).toEqual(['k']);
+    expect(processesWith(token)).toEqual([]);
+  });
+
   it('a worker that lost a job’s lock (SIGSTOP) stops that job at once when it wakes; the job finishes once', async () => {
     const cwd = path.join(dir, 'lock-lost');
     const token = 'tok-lock-lost';

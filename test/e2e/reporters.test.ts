@@ -165,7 +165,7 @@ describe('reports from a real run', () => {
     expect(r.stdout).toMatch(
       /::group::flaky[^\n]*\n── attempt 1 ──\nfirst try fails\n── attempt 2 ──\nsecond try ok\n::endgroup::/,
     );
-    expect(r.stderr).toContain('::error title=jobrun: lint failed::lint: exit 3');
+    expect(r.stderr).toContain('::error title=jobrun%3A lint failed::lint: exit 3');
   });
 
   it('--events writes one JSON object per line, each with a type and an ISO time', () => {

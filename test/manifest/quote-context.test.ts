@@ -178,5 +178,5 @@ describe('placeholder quoting (property, through the real /bin/sh)', () => {
       }),
       { numRuns: 40 },
     );
-  });
+  }, 60_000);
 });
