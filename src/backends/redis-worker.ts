@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { attemptSucceeded, type AttemptResult } from '../model/attempt.js';
+import { attemptEnding } from '../model/outcome.js';
 import { backoffDelay } from '../core/backoff.js';
 import { logPathFor } from '../core/log-path.js';
 import { createLocalExecutor } from '../exec/local-executor.js';
@@ -287,7 +288,7 @@ export class JobrunWorker {
     // never settle: the lock lapses and another worker gets the job
     if (this.abandoned) return await new Promise<never>(() => {});
     this.options.metrics?.attemptEnded(pool, result);
-    this.log(`end ${p.name}: ${outcome(result)} in ${result.durationMs}ms`);
+    this.log(`end ${p.name}: ${attemptEnding(result).text} in ${result.durationMs}ms`);
     if (entry.lockLost) {
       // the job may belong to another worker now: report nothing on it
       this.options.metrics?.attemptLockLost(pool);
@@ -301,7 +302,7 @@ export class JobrunWorker {
     const retries = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     const retryInMs = retries ? backoffDelay(p.backoff, job.attemptsMade + 2) : undefined;
     await this.report(job, { kind: 'end', result, retryInMs });
-    throw new AttemptFailed(`${p.name}: ${outcome(result)}`, retryInMs ?? 0);
+    throw new AttemptFailed(`${p.name}: ${attemptEnding(result).text}`, retryInMs ?? 0);
   }
 
   /** Whether the coordinator marked the run cancelled; unreadable counts as not. */
@@ -352,13 +353,6 @@ export class JobrunWorker {
     entry.cancelled = true;
     entry.handle.stop(request.immediate === true);
   }
-}
-
-function outcome(r: AttemptResult): string {
-  if (r.error !== undefined) return r.error;
-  if (r.timedOut) return 'timed out';
-  if (r.signal) return `killed by ${r.signal}`;
-  return r.exitCode === 0 ? 'succeeded' : `exit ${r.exitCode}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
+import type { CaptureSpec } from '../model/result.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
 import { readLineBatches } from './stdin-lines.js';
 
@@ -23,6 +24,8 @@ export interface SourceFlags {
 export interface JobOverrides {
   timeout?: TimeoutSpec;
   retries?: number;
+  /** `--capture`: every job keeps its stdout as its result. */
+  capture?: CaptureSpec;
 }
 
 export async function openSource(
@@ -77,11 +80,13 @@ export function noOverrides(overrides: JobOverrides): boolean {
 }
 
 export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {
-  if (overrides.timeout === undefined && overrides.retries === undefined) return job;
+  const { timeout, retries, capture } = overrides;
+  if (timeout === undefined && retries === undefined && capture === undefined) return job;
   return {
     ...job,
-    timeout: overrides.timeout ?? job.timeout,
-    retries: overrides.retries ?? job.retries,
+    timeout: timeout ?? job.timeout,
+    retries: retries ?? job.retries,
+    capture: capture ?? job.capture,
   };
 }
 
