@@ -16,7 +16,7 @@ import type { JobSpec } from '../model/job.js';
  */
 const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
 
-export const payloadSchema = z
+const payloadSchema = z
   .object({
     v: z.literal(1),
     // a folder name on the worker: letters, digits, `._-`, never `.`/`..` or a path

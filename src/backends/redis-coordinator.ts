@@ -36,8 +36,6 @@ export async function openRedisBackend(
   const say = settings.say ?? ((line: string) => process.stderr.write(`jobrun: ${line}\n`));
   const limitMs = settings.unreachableLimitMs ?? 30_000;
   return {
-    name: target.safe,
-    enforcesPoolLimits: true,
     createRun: (options) => new RedisRun(target, conn, options, { say, limitMs }),
     close: async () => {
       await withTimeout(conn.quit(), CLOSE_WAIT_MS).catch(() => {});

@@ -115,10 +115,6 @@ export class JobrunWorker {
     }
   }
 
-  get serving(): string[] {
-    return [...this.workers.keys()];
-  }
-
   get draining(): boolean {
     return this.closing !== undefined;
   }

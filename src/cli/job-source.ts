@@ -76,12 +76,13 @@ export async function openSource(
 
 /** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */
 export function noOverrides(overrides: JobOverrides): boolean {
-  return overrides.timeout === undefined && overrides.retries === undefined;
+  const { timeout, retries, capture } = overrides;
+  return timeout === undefined && retries === undefined && capture === undefined;
 }
 
 export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {
   const { timeout, retries, capture } = overrides;
-  if (timeout === undefined && retries === undefined && capture === undefined) return job;
+  if (noOverrides(overrides)) return job;
   return {
     ...job,
     timeout: timeout ?? job.timeout,

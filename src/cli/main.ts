@@ -19,6 +19,8 @@ Examples:
   $ jobrun run --glob '*.txt' -- 'wc -l "{}" > "out/{/.}.count"'
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
   $ jobrun run jobs.yaml --backend redis          on jobrun workers; URL from JOBRUN_REDIS_URL
+  $ jobrun run jobs.yaml --progress plain         every job's line, even in a large CI run
+  $ jobrun run jobs.yaml --keep-logs 3            keep only the last 3 runs' logs
   $ jobrun run jobs.yaml --spawner child          start jobs with node:child_process
   $ ls *.txt | jobrun run --stdin --json --capture stdout -- wc -l {} | jq -r '.jobs[].result'
   $ jobrun run --glob '*.json' --capture json --results out/ -- jq .size {}

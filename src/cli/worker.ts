@@ -9,7 +9,7 @@ import { parseCount, parseSpawner } from './options.js';
 import { resolveRedisUrl } from './redis-url-source.js';
 import { STATE_DIR, gateOptions } from './run.js';
 
-export interface WorkerFlags {
+interface WorkerFlags {
   workers?: string;
   pool?: string[];
   metricsPort?: string;
@@ -79,7 +79,7 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
 }
 
 /** Runs a worker until it is drained by a signal; returns the exit code. */
-export async function workerCommand(url: string | undefined, flags: WorkerFlags): Promise<number> {
+async function workerCommand(url: string | undefined, flags: WorkerFlags): Promise<number> {
   const say = (line: string) => process.stderr.write(`jobrun worker: ${line}\n`);
   const target = parseRedisUrl(resolveRedisUrl(url, flags.redisUrlFile, say, '<redis-url>'));
   const spawner = parseSpawner(flags.spawner);

@@ -91,7 +91,7 @@ export function hasPlaceholder(template: string): boolean {
 }
 
 /** The value of each placeholder for one item. */
-export function placeholderValues(item: string, index: number): Record<string, string> {
+function placeholderValues(item: string, index: number): Record<string, string> {
   const ext = path.posix.extname(item);
   const base = path.posix.basename(item);
   const values = {
