@@ -12,6 +12,7 @@ export class WorkerMetrics {
   private readonly failed: Counter;
   private readonly duration: Histogram;
   private readonly active: Gauge;
+  private readonly lockLost: Counter;
 
   constructor(queueDepth: () => Promise<Array<{ pool: string; depth: number }>>) {
     const registers = [this.registry];
@@ -46,6 +47,12 @@ export class WorkerMetrics {
       labelNames: ['pool'],
       registers,
     });
+    this.lockLost = new Counter({
+      name: 'jobrun_attempts_lock_lost_total',
+      help: 'Attempts stopped because this worker lost their lock (another worker may run them again)',
+      labelNames: ['pool'],
+      registers,
+    });
     new Gauge({
       name: 'jobrun_queue_depth',
       help: 'Jobs waiting (or delayed for a retry) in the queues this worker serves',
@@ -60,6 +67,11 @@ export class WorkerMetrics {
   attemptStarted(pool: string): void {
     this.started.inc({ pool });
     this.active.inc({ pool });
+  }
+
+  /** An attempt at-least-once may run twice: its lock lapsed while it ran here. */
+  attemptLockLost(pool: string): void {
+    this.lockLost.inc({ pool });
   }
 
   attemptEnded(pool: string, result: AttemptResult): void {

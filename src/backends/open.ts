@@ -11,11 +11,12 @@ import { redactUrl } from './redis-url.js';
 export async function openBackend(
   spec: string | undefined,
   spawner: SpawnerChoice = 'auto',
+  redis: { unreachableLimitMs?: number } = {},
 ): Promise<Backend> {
   if (spec === undefined || spec === 'local') return createLocalBackend(createExecutor(spawner));
   if (/^rediss?:\/\//i.test(spec)) {
     const { openRedisBackend } = await import('./redis-coordinator.js');
-    return openRedisBackend(spec);
+    return openRedisBackend(spec, redis);
   }
   throw new UsageError(
     `--backend "${redactUrl(spec)}": use local, or redis://[user:pass@]host:port[/db] (rediss:// for TLS)`,

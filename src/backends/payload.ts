@@ -19,7 +19,8 @@ const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
 const payloadSchema = z
   .object({
     v: z.literal(1),
-    runKey: z.string().min(1).max(200),
+    // a folder name on the worker: letters, digits, `._-`, never `.`/`..` or a path
+    runKey: z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/, 'not a run key'),
     name: z.string().min(1).max(1000),
     index: z.number().int().nonnegative(),
     command: z.string().min(1).max(1_000_000),
@@ -29,6 +30,8 @@ const payloadSchema = z
     pool: z.string().min(1).max(200).optional(),
     timeoutMs: z.number().int().positive().optional(),
     killGraceMs: z.number().int().nonnegative(),
+    /** Stream output lines back to the coordinator (`--output stream|grouped`). */
+    output: z.boolean().optional(),
     backoff: z.object({
       delayMs: z.number().nonnegative(),
       factor: z.number().positive(),
@@ -52,6 +55,7 @@ export function toPayload(
   job: JobSpec,
   timeoutMs: number | undefined,
   baseDir: string,
+  output = false,
 ): JobPayload {
   const rel = path.relative(baseDir, job.cwd);
   const cwd = rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? job.cwd : rel;
@@ -67,6 +71,7 @@ export function toPayload(
     ...(job.pool === undefined ? {} : { pool: job.pool }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     killGraceMs: job.killGraceMs,
+    ...(output ? { output } : {}),
     backoff: job.backoff,
     ...(job.capture === undefined ? {} : { capture: job.capture }),
   };

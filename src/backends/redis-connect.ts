@@ -4,7 +4,7 @@ import { JobrunError } from '../errors.js';
 import { scrub, type RedisTarget } from './redis-url.js';
 
 /** Redis could not be reached or refused us; exit 2 with the redacted URL. */
-class BackendError extends JobrunError {
+export class BackendError extends JobrunError {
   constructor(message: string) {
     super(message, 'E_BACKEND');
   }
@@ -36,6 +36,10 @@ export async function checkRedis(target: RedisTarget, timeoutMs = 5000): Promise
   try {
     await probe.connect();
     await probe.ping();
+    // ioredis selects the database on connect but only logs a failure: ask again, so a
+    // database that does not exist (`/99999`) is an error here, not a silent hang later
+    const db = target.options.db ?? 0;
+    if (db !== 0) await probe.select(db);
   } catch (err) {
     const why = describe(lastError ?? (err as Error), target);
     throw new BackendError(`cannot use Redis at ${target.safe}: ${why}`);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { jobFingerprint } from '../core/journal.js';
+import { jobId } from '../model/job.js';
 
 /**
  * Where a run lives in Redis. BullMQ keys use the prefix `jobrun`; one queue per
@@ -17,6 +18,31 @@ export const KEEP_FINISHED_S = 7 * 24 * 3600;
 /** BullMQ's priority range is 1 (first) … 2^21 (last). */
 const MAX_BULL_PRIORITY = 2 ** 21;
 const MID = 2 ** 20;
+
+/** Pool names that make a valid BullMQ queue name (no `:`) and a safe label. */
+const POOL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+/** Why a pool name cannot be used on Redis, or undefined when it can. */
+export function badPoolName(pool: string): string | undefined {
+  return POOL_NAME.test(pool)
+    ? undefined
+    : `pool name "${pool}" cannot be used on Redis: use letters, digits, '_', '.' and '-' (at most 100)`;
+}
+
+/** Set when a run is interrupted: workers start none of its jobs afterwards. */
+export function cancelledKey(runKey: string): string {
+  return `${PREFIX}:meta:cancelled:${runKey}`;
+}
+
+/** Exists while a run is live; its absence means Redis lost the run's state. */
+export function liveKey(runKey: string): string {
+  return `${PREFIX}:meta:live:${runKey}`;
+}
+
+/** The capped stream of job output lines of a run (`--output stream|grouped`). */
+export function outputKey(runKey: string): string {
+  return `${PREFIX}:out:${runKey}`;
+}
 
 /** The queue serving a pool, or the pool-less default queue. */
 export function queueName(pool: string | undefined): string {
@@ -39,9 +65,18 @@ export function newRunKey(identity: string, runId: string): string {
   return `${hash}.${runId}`;
 }
 
-/** BullMQ ids may not contain `:`; ours are `<runKey>.<hash of name and command>`. */
-export function jobIdFor(runKey: string, job: { name: string; command: string }): string {
-  return `${runKey}.${jobFingerprint(job)}`;
+/**
+ * BullMQ ids may not contain `:`; ours are `<runKey>.<job id>.<hash of name and command>`.
+ * The job id (`<position>-<file-safe name>`, as in logs and the journal) makes two
+ * jobs with equal names and commands two BullMQ jobs (one id for both would make the
+ * second waiter replace the first and hang the run); the hash makes `--resume` of an
+ * edited manifest adopt only the job that is still the same.
+ */
+export function jobIdFor(
+  runKey: string,
+  job: { index: number; name: string; command: string },
+): string {
+  return `${runKey}.${jobId(job)}.${jobFingerprint(job).slice(0, 16)}`;
 }
 
 /** jobrun: higher runs first; BullMQ: lower runs first, within 1..2^21. */

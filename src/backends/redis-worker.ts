@@ -7,19 +7,31 @@ import { attemptSucceeded, type AttemptResult } from '../model/attempt.js';
 import { attemptEnding } from '../model/outcome.js';
 import { backoffDelay } from '../core/backoff.js';
 import { logPathFor } from '../core/log-path.js';
-import { Slots } from '../core/slots.js';
 import { createLocalExecutor } from '../exec/local-executor.js';
 import type { Executor, RunningAttempt } from '../exec/types.js';
 import type { WorkerMetrics } from './metrics.js';
-import { parsePayload, specFromPayload, type WorkerMessage } from './payload.js';
+import { parsePayload, specFromPayload, type JobPayload, type WorkerMessage } from './payload.js';
 import { bullConnection, describe } from './redis-connect.js';
-import { CANCEL_CHANNEL, POOLS_KEY, PREFIX, poolOfQueue, queueName } from './redis-names.js';
+import {
+  CANCEL_CHANNEL,
+  POOLS_KEY,
+  PREFIX,
+  badPoolName,
+  cancelledKey,
+  poolOfQueue,
+  queueName,
+} from './redis-names.js';
 import type { RedisTarget } from './redis-url.js';
+import type { GateOptions } from '../core/gates.js';
+import { OutputWriter } from './redis-output.js';
+import { WorkerSlots } from './worker-slots.js';
 
 export interface WorkerOptions {
   target: RedisTarget;
-  /** At most this many jobs at once from each queue served. */
+  /** At most this many jobs at once, across every queue served. */
   concurrency: number;
+  /** `--delay`, `--max-load`, `--min-free-mem`, checked on this machine before each start. */
+  gate?: GateOptions;
   /** Pools to serve; none means pool-less jobs only; `'*'` means every queue. */
   pools: string[] | '*';
   /** Folder under which each run's logs go (`<logRoot>/<run key>/…`). */
@@ -51,7 +63,10 @@ class AttemptFailed extends Error {
 
 interface Running {
   handle: RunningAttempt;
+  /** The coordinator asked to stop it (Ctrl-C, `--halt now`). */
   cancelled: boolean;
+  /** Its lock could not be renewed: another worker may own the job now. */
+  lockLost: boolean;
 }
 
 /**
@@ -64,12 +79,15 @@ export class JobrunWorker {
   private readonly workers = new Map<string, Worker>();
   private readonly queues = new Map<string, Queue>();
   private readonly running = new Map<string, Running>();
-  private readonly slots = new Slots();
+  private readonly slots: WorkerSlots;
   private readonly executor: Executor;
   private readonly label: string;
   private readonly log: (line: string) => void;
   private subscriber: Redis | undefined;
+  /** Commands outside BullMQ: pool discovery, cancel marks, output lines. */
   private registry: Redis | undefined;
+  private output: OutputWriter | undefined;
+  private readonly badPools = new Set<string>();
   private discoverTimer: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
   /** Forced shutdown: attempts are killed and left unreported, for stalled-job recovery. */
@@ -79,6 +97,22 @@ export class JobrunWorker {
     this.executor = options.executor ?? createLocalExecutor();
     this.label = options.label ?? `${os.hostname()}:${process.pid}`;
     this.log = options.log ?? (() => {});
+    this.slots = new WorkerSlots(options.concurrency, options.gate);
+  }
+
+  /**
+   * Kills every running job's process group at once, synchronously: for the CLI's
+   * exit hook and fatal signals, so no job outlives its worker and later runs twice.
+   */
+  killAll(): void {
+    for (const { handle } of this.running.values()) {
+      if (handle.pid === undefined) continue;
+      try {
+        process.kill(-handle.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   }
 
   get draining(): boolean {
@@ -92,10 +126,11 @@ export class JobrunWorker {
     this.subscriber.on('error', () => {});
     this.subscriber.on('message', (_channel: string, text: string) => this.onCancel(text));
     await this.subscriber.subscribe(CANCEL_CHANNEL);
+    this.registry = new Redis(connection);
+    this.registry.on('error', () => {});
+    this.output = new OutputWriter(this.registry);
     const { pools } = this.options;
     if (pools === '*') {
-      this.registry = new Redis(connection);
-      this.registry.on('error', () => {});
       await this.discover();
       this.discoverTimer = setInterval(() => void this.discover(), this.options.discoverMs ?? 1000);
     } else if (pools.length === 0) {
@@ -144,7 +179,20 @@ export class JobrunWorker {
     if (this.closing || !this.registry) return;
     try {
       for (const name of await this.registry.smembers(POOLS_KEY)) {
-        if (!this.workers.has(name) && !this.closing) this.serve(name);
+        if (this.workers.has(name) || this.closing || this.badPools.has(name)) continue;
+        // one bad entry must not stop the pools listed after it
+        const bad =
+          name === queueName(undefined)
+            ? undefined
+            : name.startsWith('pool.')
+              ? badPoolName(name.slice('pool.'.length))
+              : 'not a jobrun queue name';
+        if (bad) {
+          this.badPools.add(name);
+          this.log(`skipping queue "${name}" listed in ${POOLS_KEY}: ${bad}`);
+          continue;
+        }
+        this.serve(name);
       }
     } catch (err) {
       this.log(`cannot list pools: ${describe(err, this.options.target)}`);
@@ -157,6 +205,7 @@ export class JobrunWorker {
     const worker = new Worker(name, (job, token) => this.process(name, job, token), {
       connection,
       prefix: PREFIX,
+      // each queue may fill the whole worker; WorkerSlots holds the total to -j
       concurrency: this.options.concurrency,
       lockDuration,
       stalledInterval: lockDuration,
@@ -172,6 +221,7 @@ export class JobrunWorker {
       if (text !== lastError) this.log(`queue ${name}: ${text}`);
       lastError = text;
     });
+    worker.on('lockRenewalFailed', (ids) => this.lockLost(ids));
     this.workers.set(name, worker);
     const queue = new Queue(name, { connection, prefix: PREFIX });
     queue.on('error', () => {});
@@ -185,46 +235,96 @@ export class JobrunWorker {
       throw new UnrecoverableError(`worker ${this.label} refused the job: ${parsed.reason}`);
     }
     const p = parsed.payload;
-    const pool = p.pool ?? 'default';
-    const spec = specFromPayload(p, this.options.baseDir);
-    const attempt = Math.max(1, job.attemptsStarted);
-    const slot = this.slots.take();
-    const worker = `${this.label}/${slot + 1}`;
     const id = job.id ?? '';
+    const slot = await this.slots.acquire();
     try {
-      const logDir = path.join(this.options.logRoot, p.runKey.replace(/[^A-Za-z0-9._-]/g, '_'));
-      fs.mkdirSync(logDir, { recursive: true });
-      const startedAt = Date.now();
-      const handle = this.executor.start({
-        job: spec,
-        attempt,
-        timeoutMs: p.timeoutMs,
-        logPath: logPathFor(logDir, p.name, p.index, attempt),
-        worker,
-      });
-      const entry: Running = { handle, cancelled: false };
-      this.running.set(id, entry);
-      this.options.metrics?.attemptStarted(pool);
-      this.log(`start ${p.name} (attempt ${attempt}) on ${worker}`);
-      await handle.started;
-      await this.report(job, { kind: 'start', attempt, worker, pid: handle.pid, startedAt });
-      const result = await handle.result;
-      // never settle: the lock lapses and another worker gets the job
-      if (this.abandoned) return await new Promise<never>(() => {});
-      this.options.metrics?.attemptEnded(pool, result);
-      this.log(`end ${p.name}: ${attemptEnding(result).text} in ${result.durationMs}ms`);
-      if (entry.cancelled) {
-        await this.report(job, { kind: 'end', result });
-        throw new UnrecoverableError('stopped at the coordinator’s request');
+      // checked after the wait for a slot: a run cancelled meanwhile starts nothing more
+      if (await this.runCancelled(p.runKey)) {
+        this.log(`skip ${p.name}: its run was cancelled`);
+        throw new UnrecoverableError('its run was cancelled before a worker started it');
       }
-      if (attemptSucceeded(result)) return result;
-      const retries = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
-      const retryInMs = retries ? backoffDelay(p.backoff, job.attemptsMade + 2) : undefined;
-      await this.report(job, { kind: 'end', result, retryInMs });
-      throw new AttemptFailed(`${p.name}: ${attemptEnding(result).text}`, retryInMs ?? 0);
+      return await this.runAttempt(job, id, p, slot);
     } finally {
       this.running.delete(id);
       this.slots.release(slot);
+    }
+  }
+
+  private async runAttempt(
+    job: Job,
+    id: string,
+    p: JobPayload,
+    slot: number,
+  ): Promise<AttemptResult> {
+    const pool = p.pool ?? 'default';
+    const spec = specFromPayload(p, this.options.baseDir);
+    const attempt = Math.max(1, job.attemptsStarted);
+    const worker = `${this.label}/${slot + 1}`;
+    const logDir = logDirFor(this.options.logRoot, p.runKey);
+    fs.mkdirSync(logDir, { recursive: true });
+    const startedAt = Date.now();
+    const output = p.output ? this.output : undefined;
+    const handle = this.executor.start({
+      job: spec,
+      attempt,
+      timeoutMs: p.timeoutMs,
+      logPath: logPathFor(logDir, p.name, p.index, attempt),
+      worker,
+      onLine: output ? (stream, line) => output.line(p.runKey, id, stream, line) : undefined,
+    });
+    const entry: Running = { handle, cancelled: false, lockLost: false };
+    this.running.set(id, entry);
+    this.options.metrics?.attemptStarted(pool);
+    await handle.started; // a spawner process tells the pid a moment later
+    await this.report(job, { kind: 'start', attempt, worker, pid: handle.pid, startedAt });
+    // after the report: once this line shows, the coordinator has been told
+    this.log(`start ${p.name} (attempt ${attempt}) on ${worker}`);
+    const result = await handle.result;
+    await output?.flush();
+    // never settle: the lock lapses and another worker gets the job
+    if (this.abandoned) return await new Promise<never>(() => {});
+    this.options.metrics?.attemptEnded(pool, result);
+    this.log(`end ${p.name}: ${attemptEnding(result).text} in ${result.durationMs}ms`);
+    if (entry.lockLost) {
+      // the job may belong to another worker now: report nothing on it
+      this.options.metrics?.attemptLockLost(pool);
+      throw new Error(`${p.name}: stopped, this worker lost the job's lock`);
+    }
+    if (entry.cancelled) {
+      await this.report(job, { kind: 'end', result });
+      throw new UnrecoverableError('stopped at the coordinator’s request');
+    }
+    if (attemptSucceeded(result)) return result;
+    const retries = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    const retryInMs = retries ? backoffDelay(p.backoff, job.attemptsMade + 2) : undefined;
+    await this.report(job, { kind: 'end', result, retryInMs });
+    throw new AttemptFailed(`${p.name}: ${attemptEnding(result).text}`, retryInMs ?? 0);
+  }
+
+  /** Whether the coordinator marked the run cancelled; unreadable counts as not. */
+  private async runCancelled(runKey: string): Promise<boolean> {
+    try {
+      return (await this.registry!.exists(cancelledKey(runKey))) === 1;
+    } catch (err) {
+      this.log(
+        `cannot check whether run ${runKey} was cancelled: ${describe(err, this.options.target)}`,
+      );
+      throw err;
+    }
+  }
+
+  /**
+   * BullMQ could not renew these jobs' locks (this process was stopped, paused by a long
+   * GC, or cut off from Redis): another worker may already run them, so ours stop now
+   * rather than finish and fail on "Missing lock".
+   */
+  private lockLost(ids: string[]): void {
+    for (const id of ids) {
+      const entry = this.running.get(id);
+      if (!entry || entry.lockLost) continue;
+      entry.lockLost = true;
+      entry.handle.stop(true);
+      this.log(`lost the lock on job ${id}: stopped it; the queue may give it to another worker`);
     }
   }
 
@@ -249,4 +349,16 @@ export class JobrunWorker {
     entry.cancelled = true;
     entry.handle.stop(request.immediate === true);
   }
+}
+
+/**
+ * A run's log folder on this worker: `<logRoot>/<runKey>`. The payload's run key is
+ * validated to be one plain folder name; this checks once more that nothing a payload
+ * says can place a file outside `logRoot`.
+ */
+export function logDirFor(logRoot: string, runKey: string): string {
+  const root = path.resolve(logRoot);
+  const dir = path.resolve(root, runKey);
+  if (path.dirname(dir) !== root) throw new UnrecoverableError(`bad run key "${runKey}"`);
+  return dir;
 }

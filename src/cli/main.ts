@@ -4,6 +4,7 @@ import { JobrunError, ManifestError } from '../errors.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
+import { takeRedisUrlFromEnv } from './redis-url-source.js';
 import { runCommand, type RunFlags } from './run.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -17,6 +18,7 @@ Examples:
   $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
   $ jobrun run --glob '*.txt' -- 'wc -l "{}" > "out/{/.}.count"'
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
+  $ jobrun run jobs.yaml --backend redis          on jobrun workers; URL from JOBRUN_REDIS_URL
   $ jobrun run jobs.yaml --progress plain         every job's line, even in a large CI run
   $ jobrun run jobs.yaml --keep-logs 3            keep only the last 3 runs' logs
   $ jobrun run jobs.yaml --spawner child          start jobs with node:child_process
@@ -123,7 +125,12 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)')
     .option(
       '--backend <url>',
-      'local (default), or redis://[user:pass@]host:port[/db] to run on jobrun workers',
+      'local (default), redis://[user:pass@]host:port[/db] to run on jobrun workers, or redis: the URL from JOBRUN_REDIS_URL',
+    )
+    .option('--redis-url-file <file>', 'read the Redis URL (with its password) from this file')
+    .option(
+      '--redis-timeout <duration>',
+      'end the run (exit 1) once Redis was unreachable this long (default: 30s)',
     )
     .addOption(
       new Option(
@@ -224,6 +231,7 @@ Examples:
 
 /** The CLI entry point: maps errors to exit codes, never exits while output may flush. */
 export async function main(argv: string[]): Promise<void> {
+  takeRedisUrlFromEnv(); // before anything runs: no job may inherit the password
   const args = argv.slice(2);
   const dash = args.indexOf('--');
   const own = dash === -1 ? args : args.slice(0, dash);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { FAIL_FAST, parseHalt, type HaltPolicy } from '../core/halt.js';
-import { createStartGate } from '../core/gates.js';
+import { createStartGate, type GateOptions } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
 import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec } from '../model/job.js';
@@ -8,6 +8,7 @@ import { CAPTURE_MODES, DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model
 import type { RunEventMap } from '../model/events.js';
 import { JobrunError, UsageError } from '../errors.js';
 import { openBackend } from '../backends/open.js';
+import { backendSpec } from './redis-url-source.js';
 import { parseDuration, parseSize, parseTimeout } from '../manifest/duration.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
@@ -55,6 +56,10 @@ export interface RunFlags extends OutputFlags {
   shell?: string;
   /** `local` (default) or `redis://…`: run on `jobrun worker`s through BullMQ. */
   backend?: string;
+  /** A file whose first line is the Redis URL: keeps the password out of argv. */
+  redisUrlFile?: string;
+  /** How long Redis may stay unreachable before the run is given up (default 30s). */
+  redisTimeout?: string;
   /** `auto` (default), `helper` or `child`: how local jobs are started. */
   spawner?: string;
   joblog?: string;
@@ -96,15 +101,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const maxQueue =
     flags.maxQueue === undefined ? 10_000 : parseCount(flags.maxQueue, '--max-queue');
   if (maxQueue < 1) throw new UsageError('--max-queue must be at least 1');
-  const gate = createStartGate({
-    delayMs:
-      flags.delay === undefined ? undefined : usage(() => parseDuration(flags.delay!, '--delay')),
-    maxLoad: flags.maxLoad === undefined ? undefined : parsePositive(flags.maxLoad, '--max-load'),
-    minFreeMemBytes:
-      flags.minFreeMem === undefined
-        ? undefined
-        : usage(() => parseSize(flags.minFreeMem!, '--min-free-mem')),
-  });
+  const gate = createStartGate(gateOptions(flags));
   const spawner = parseSpawner(flags.spawner);
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
@@ -148,7 +145,18 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     '--joblog': flags.joblog,
   });
   if (flags.results) makeResultsDir(flags.results);
-  const backend = await openBackend(flags.backend, spawner);
+  const backend = await openBackend(
+    backendSpec(flags.backend, flags.redisUrlFile, (line) =>
+      process.stderr.write(`jobrun: ${line}\n`),
+    ),
+    spawner,
+    {
+      unreachableLimitMs:
+        flags.redisTimeout === undefined
+          ? undefined
+          : usage(() => parseDuration(flags.redisTimeout!, '--redis-timeout')),
+    },
+  );
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
   const keep = keepRuns(flags.keepLogs, process.env);
@@ -247,8 +255,25 @@ function haltPolicy(flags: RunFlags): HaltPolicy | undefined {
   return flags.halt === undefined ? undefined : parseHalt(flags.halt);
 }
 
+/** `--delay`, `--max-load`, `--min-free-mem` (of `jobrun run` and `jobrun worker`). */
+export function gateOptions(flags: {
+  delay?: string;
+  maxLoad?: string;
+  minFreeMem?: string;
+}): GateOptions {
+  return {
+    delayMs:
+      flags.delay === undefined ? undefined : usage(() => parseDuration(flags.delay!, '--delay')),
+    maxLoad: flags.maxLoad === undefined ? undefined : parsePositive(flags.maxLoad, '--max-load'),
+    minFreeMemBytes:
+      flags.minFreeMem === undefined
+        ? undefined
+        : usage(() => parseSize(flags.minFreeMem!, '--min-free-mem')),
+  };
+}
+
 /** Turns a parse error of a flag's value into a usage error (exit 2, no stack). */
-function usage<T>(fn: () => T): T {
+export function usage<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {

@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { badPoolName } from '../backends/redis-names.js';
 import { parseRedisUrl } from '../backends/redis-url.js';
 import { UsageError } from '../errors.js';
-import { parseDuration } from '../manifest/duration.js';
 import { createExecutor } from '../exec/choose-executor.js';
+import { parseDuration } from '../manifest/duration.js';
 import { parseCount, parseSpawner } from './options.js';
-import { STATE_DIR } from './run.js';
+import { resolveRedisUrl } from './redis-url-source.js';
+import { STATE_DIR, gateOptions } from './run.js';
 
 interface WorkerFlags {
   workers?: string;
@@ -14,17 +16,24 @@ interface WorkerFlags {
   metricsHost?: string;
   lockDuration?: string;
   logs?: string;
+  redisUrlFile?: string;
+  delay?: string;
+  maxLoad?: string;
+  minFreeMem?: string;
   spawner?: string;
 }
 
 const EXAMPLES = `
 Examples:
   $ jobrun worker redis://127.0.0.1:6379 -j 8             jobs without a pool
-  $ jobrun worker redis://:secret@queue:6379 --pool cpu    only the cpu pool
-  $ jobrun worker rediss://queue:6380 --pool '*' --metrics-port 9464
+  $ JOBRUN_REDIS_URL=redis://:secret@queue:6379 jobrun worker --pool cpu
+  $ jobrun worker --redis-url-file /etc/jobrun/redis.url --pool '*' --max-load 6
 
+Pass a password in JOBRUN_REDIS_URL or --redis-url-file, never on the command line
+(ps shows it to everyone); jobs do not inherit JOBRUN_REDIS_URL.
 SIGTERM or Ctrl-C drains: no new jobs, running ones finish, then exit 0.
-A second signal kills running jobs; BullMQ hands them to another worker.`;
+A second signal (or SIGHUP) kills running jobs' process groups and exits at once;
+their jobs go back to the queue.`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -35,8 +44,12 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
   program
     .command('worker')
     .description('serve jobs of Redis-backed runs (jobrun run --backend redis://…) on this machine')
-    .argument('<redis-url>', 'redis://[user:pass@]host:port[/db], or rediss:// for TLS')
-    .option('-j, --workers <n>', 'jobs at once from each queue served (default: 1)')
+    .argument(
+      '[redis-url]',
+      'redis://[user:pass@]host:port[/db], or rediss:// for TLS (default: $JOBRUN_REDIS_URL)',
+    )
+    .option('--redis-url-file <file>', 'read the Redis URL (with its password) from this file')
+    .option('-j, --workers <n>', 'jobs at once on this worker, all pools together (default: 1)')
     .option(
       '--pool <name…>',
       "pools to serve (repeatable, or a,b); '*' serves every queue",
@@ -49,6 +62,9 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
       "how soon a dead worker's job goes to another (default: 30s)",
     )
     .option('--logs <dir>', 'folder for job logs (default: .jobrun/logs/<run>)')
+    .option('--delay <duration>', 'wait this long between job starts on this worker')
+    .option('--max-load <n>', 'start nothing while this machine’s 1-minute load is above n')
+    .option('--min-free-mem <size>', 'start nothing while this machine has less free memory')
     .addOption(
       new Option('--spawner <kind>', 'how jobs start (env JOBRUN_SPAWNER; default: auto)').choices([
         'auto',
@@ -57,14 +73,15 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
       ]),
     )
     .addHelpText('after', EXAMPLES)
-    .action(async (url: string, flags: WorkerFlags) => {
+    .action(async (url: string | undefined, flags: WorkerFlags) => {
       setExit(await workerCommand(url, flags));
     });
 }
 
 /** Runs a worker until it is drained by a signal; returns the exit code. */
-async function workerCommand(url: string, flags: WorkerFlags): Promise<number> {
-  const target = parseRedisUrl(url);
+async function workerCommand(url: string | undefined, flags: WorkerFlags): Promise<number> {
+  const say = (line: string) => process.stderr.write(`jobrun worker: ${line}\n`);
+  const target = parseRedisUrl(resolveRedisUrl(url, flags.redisUrlFile, say, '<redis-url>'));
   const spawner = parseSpawner(flags.spawner);
   const concurrency = flags.workers === undefined ? 1 : parseCount(flags.workers, '-j');
   if (concurrency < 1) throw new UsageError('-j must be at least 1');
@@ -73,6 +90,11 @@ async function workerCommand(url: string, flags: WorkerFlags): Promise<number> {
     .map((p) => p.trim())
     .filter(Boolean);
   const pools = names.includes('*') ? '*' : names;
+  for (const name of pools === '*' ? [] : names) {
+    const bad = badPoolName(name);
+    if (bad) throw new UsageError(`--pool: ${bad}`);
+  }
+  const gate = gateOptions(flags); // checked on this machine before each start
   const metricsPort =
     flags.metricsPort === undefined ? undefined : parseCount(flags.metricsPort, '--metrics-port');
   if (metricsPort !== undefined && metricsPort > 65535)
@@ -92,7 +114,6 @@ async function workerCommand(url: string, flags: WorkerFlags): Promise<number> {
   const { WorkerMetrics, serveMetrics } = await import('../backends/metrics.js');
   await checkRedis(target);
 
-  const say = (line: string) => process.stderr.write(`jobrun worker: ${line}\n`);
   // the gauge reads queue depth only when scraped, after `w` exists
   const metrics: InstanceType<typeof WorkerMetrics> = new WorkerMetrics(() => w.depth());
   const w = new JobrunWorker({
@@ -103,6 +124,7 @@ async function workerCommand(url: string, flags: WorkerFlags): Promise<number> {
     executor: createExecutor(spawner),
     baseDir: process.cwd(),
     lockDurationMs,
+    gate,
     metrics,
     log: say,
   });
@@ -111,22 +133,35 @@ async function workerCommand(url: string, flags: WorkerFlags): Promise<number> {
       ? undefined
       : await serveMetrics(metrics, () => !w.draining, metricsPort, flags.metricsHost);
 
+  // whatever ends this process, no job process group outlives it (and later runs twice)
+  process.on('exit', () => w.killAll());
   let signals = 0;
   let code = 0;
   const done = new Promise<void>((resolve) => {
+    const stopNow = (signal: NodeJS.Signals, exitCode: number) => {
+      code = exitCode;
+      w.killAll();
+      say(`${signal}: killed running jobs; they go back to the queue`);
+      // bounded: a dead Redis must not keep a stopping worker alive
+      const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      void w.close(true).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    };
     const onSignal = (signal: NodeJS.Signals) => {
       signals++;
+      if (signal === 'SIGHUP') return stopNow(signal, 129);
       if (signals === 1) {
         say(`${signal}: draining (running jobs finish, no new ones); again to stop them now`);
         void w.close().then(resolve);
       } else {
-        code = signal === 'SIGINT' ? 130 : 143;
-        say(`${signal}: stopping running jobs; they go back to the queue`);
-        void w.close(true).then(resolve);
+        stopNow(signal, signal === 'SIGINT' ? 130 : 143);
       }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
   });
   await w.start();
   const serving =
@@ -136,11 +171,19 @@ async function workerCommand(url: string, flags: WorkerFlags): Promise<number> {
         ? `pools ${pools.join(', ')}`
         : 'jobs without a pool';
   say(
-    `serving ${serving} from ${target.safe}, ${concurrency} at once per queue` +
+    `serving ${serving} from ${target.safe}, ${concurrency} at once` +
       (server ? `; metrics on ${server.url}/metrics` : ''),
   );
   await done;
+  if (code !== 0) {
+    // forced: what is left (reconnecting sockets, BullMQ timers) must not hold the exit
+    say('stopped');
+    process.exit(code);
+  }
   await server?.close();
   say('stopped');
   return code;
 }
+
+/** How long a forced stop waits for Redis connections to close before exiting anyway. */
+const CLOSE_WAIT_MS = 3000;

@@ -51,9 +51,10 @@ async function canConnect(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedis(extra: string[] = []): Promise<RedisServer> {
+/** `port`: restart on the port of a server stopped before (no persistence: it comes back empty). */
+export async function startRedis(extra: string[] = [], fixedPort?: number): Promise<RedisServer> {
   for (let tries = 0; tries < 5; tries++) {
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     const child: ChildProcess = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra],

@@ -67,10 +67,12 @@ describe('names', () => {
     expect(queueName(undefined)).toBe('default');
     expect(poolOfQueue(queueName('cpu'))).toBe('cpu');
     expect(poolOfQueue('default')).toBeUndefined();
-    const id = jobIdFor('abc.run1', { name: 'a', command: 'echo' });
-    expect(id).toBe(jobIdFor('abc.run1', { name: 'a', command: 'echo' }));
+    const id = jobIdFor('abc.run1', { index: 0, name: 'a', command: 'echo' });
+    expect(id).toBe(jobIdFor('abc.run1', { index: 0, name: 'a', command: 'echo' }));
     expect(id).not.toContain(':');
-    expect(id).not.toBe(jobIdFor('abc.run1', { name: 'a', command: 'echo 2' }));
+    expect(id).not.toBe(jobIdFor('abc.run1', { index: 0, name: 'a', command: 'echo 2' }));
+    // equal names and commands at different places in the run are different jobs
+    expect(id).not.toBe(jobIdFor('abc.run1', { index: 1, name: 'a', command: 'echo' }));
   });
 });
 

@@ -12,10 +12,16 @@ export interface WorkerProcess {
 const started = new Set<ChildProcess>();
 
 /** Starts `jobrun worker <url> …` and waits until it says it is serving. */
-export async function startWorker(url: string, args: string[], cwd = ROOT): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [BIN, 'worker', url, ...args], {
+export async function startWorker(
+  url: string | undefined,
+  args: string[],
+  cwd = ROOT,
+  env: NodeJS.ProcessEnv = {},
+): Promise<WorkerProcess> {
+  const argv = url === undefined ? args : [url, ...args];
+  const child = spawn(process.execPath, [BIN, 'worker', ...argv], {
     cwd,
-    env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+    env: { ...process.env, CI: 'true', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   started.add(child);
@@ -24,7 +30,7 @@ export async function startWorker(url: string, args: string[], cwd = ROOT): Prom
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
-  await waitFor(() => err.includes('serving') || child.exitCode !== null, 15_000, 'worker start');
+  await waitFor(() => err.includes('serving') || child.exitCode !== null, 30_000, 'worker start');
   if (child.exitCode !== null) throw new Error(`worker exited: ${err}`);
   return { child, pid: child.pid!, stderr: () => err, exited };
 }

@@ -1,0 +1,227 @@
+import { Queue, QueueEvents, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { AttemptHooks, RemoteExecutor } from '../core/remote.js';
+import type { ExecRequest, RunningAttempt } from '../exec/types.js';
+import type { RunEventMap } from '../model/events.js';
+import { jobId, type PoolSpec } from '../model/job.js';
+import { RemoteAttempt, type AttemptOwner } from './redis-attempt.js';
+import { bullConnection, describe } from './redis-connect.js';
+import { withTimeout } from './redis-health.js';
+import {
+  CANCEL_CHANNEL,
+  KEEP_FINISHED_S,
+  POOLS_KEY,
+  PREFIX,
+  bullPriority,
+  jobIdFor,
+  outputKey,
+  queueName,
+} from './redis-names.js';
+import { OutputReader } from './redis-output.js';
+import type { RedisTarget } from './redis-url.js';
+import { toPayload } from './payload.js';
+
+/** Events kept per queue stream; enough that a busy run never trims what we still read. */
+const EVENTS_MAX_LEN = 100_000;
+const WAITING_STATES = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'waiting-children']);
+
+/** How long closing a connection may take before it is dropped (Redis may be dead). */
+export const CLOSE_WAIT_MS = 2000;
+
+type Emit = <K extends keyof RunEventMap>(type: K, payload: RunEventMap[K]) => void;
+
+interface Lane {
+  queue: Queue;
+  events: QueueEvents;
+  ready: Promise<void>;
+}
+
+/**
+ * The remote executor: one BullMQ queue per pool, and one QueueEvents per queue whose
+ * events fan out to the waiting attempts by job id (two connections per pool, however
+ * many jobs). Job ids are deterministic, so adding twice is a no-op.
+ */
+export class BullExecutor implements RemoteExecutor, AttemptOwner {
+  readonly remote = true;
+  readonly waiters = new Map<string, RemoteAttempt>();
+  private readonly lanes = new Map<string, Lane>();
+  private readonly baseDir = process.cwd();
+  /** Set when the run cannot go on (Redis gone, or lost the run's state). */
+  private dead: string | undefined;
+  private output: OutputReader | undefined;
+  private streaming = false;
+
+  constructor(
+    private readonly target: RedisTarget,
+    readonly conn: Redis,
+    private readonly runKey: string,
+    private readonly resume: boolean,
+    private readonly pools: Record<string, PoolSpec>,
+  ) {}
+
+  start(request: ExecRequest, hooks: AttemptHooks): RunningAttempt {
+    const id = jobIdFor(this.runKey, request.job);
+    const attempt = new RemoteAttempt(this, id, request, hooks);
+    if (this.dead) {
+      attempt.finish(attempt.failure(`not run: ${this.dead}`));
+      return attempt;
+    }
+    this.waiters.set(id, attempt);
+    this.submit(attempt, request).catch((err: unknown) =>
+      attempt.finish(attempt.failure(`could not enqueue: ${describe(err, this.target)}`)),
+    );
+    return attempt;
+  }
+
+  lane(pool: string | undefined): Lane {
+    const name = queueName(pool);
+    let lane = this.lanes.get(name);
+    if (lane) return lane;
+    const connection = bullConnection(this.target);
+    const queue = new Queue(name, {
+      connection,
+      prefix: PREFIX,
+      streams: { events: { maxLen: EVENTS_MAX_LEN } },
+    });
+    queue.on('error', () => {});
+    const ready = (async () => {
+      // read events from the stream's current end, fixed *before* anything is added
+      const last = await this.conn.xrevrange(`${PREFIX}:${name}:events`, '+', '-', 'COUNT', 1);
+      const events = new QueueEvents(name, {
+        connection,
+        prefix: PREFIX,
+        lastEventId: last[0]?.[0] ?? '0-0',
+      });
+      events.on('error', () => {});
+      events.on('progress', ({ jobId, data }) => this.waiters.get(jobId)?.message(data));
+      events.on(
+        'completed',
+        ({ jobId, returnvalue }) => void this.settle(jobId, (a) => a.completed(returnvalue)),
+      );
+      events.on(
+        'failed',
+        ({ jobId, failedReason }) => void this.settle(jobId, (a) => a.failed(failedReason)),
+      );
+      events.on('stalled', ({ jobId }) => this.waiters.get(jobId)?.stalled());
+      lane!.events = events;
+      await Promise.all([events.waitUntilReady(), queue.waitUntilReady()]);
+      // a pool's width holds across every worker serving it: BullMQ's global concurrency
+      const width = pool === undefined ? undefined : this.pools[pool]?.workers;
+      if (width !== undefined) await queue.setGlobalConcurrency(width);
+      await this.conn.sadd(POOLS_KEY, name);
+    })();
+    lane = { queue, events: undefined as unknown as QueueEvents, ready };
+    this.lanes.set(name, lane);
+    return lane;
+  }
+
+  private async submit(attempt: RemoteAttempt, request: ExecRequest): Promise<void> {
+    const { job } = request;
+    const lane = this.lane(job.pool);
+    await lane.ready;
+    if (this.resume && (await this.adopt(attempt, lane.queue))) return;
+    if (attempt.isDone) return; // withdrawn while we waited for the queue
+    const payload = toPayload(this.runKey, job, request.timeoutMs, this.baseDir, this.streaming);
+    await lane.queue.add(job.name, payload, {
+      jobId: attempt.id,
+      priority: bullPriority(job.priority),
+      attempts: job.retries + 1,
+      backoff: { type: 'jobrun' },
+      removeOnComplete: { age: KEEP_FINISHED_S },
+      removeOnFail: { age: KEEP_FINISHED_S },
+    });
+  }
+
+  /**
+   * `--resume`: a job this run already enqueued is read back (completed) or awaited
+   * (waiting, delayed, active) instead of being added again. A failed one is removed
+   * and run again, as a local `--resume` re-runs failed jobs.
+   */
+  private async adopt(attempt: RemoteAttempt, queue: Queue): Promise<boolean> {
+    const existing: Job | undefined = await queue.getJob(attempt.id);
+    if (!existing) return false;
+    const state = await existing.getState();
+    if (state === 'completed') {
+      attempt.completed(existing.returnvalue);
+      return true;
+    }
+    if (state === 'failed' || state === 'unknown') {
+      await existing.remove();
+      return false;
+    }
+    attempt.message(existing.progress);
+    return true;
+  }
+
+  /** Withdraws a job still in its queue, or asks the worker running it to stop it. */
+  async cancel(attempt: RemoteAttempt, immediate: boolean): Promise<void> {
+    const lane = this.lane(attempt.request.job.pool);
+    await lane.ready;
+    const job: Job | undefined = await lane.queue.getJob(attempt.id);
+    if (!job) return attempt.finish(attempt.failure('withdrawn before a worker took it'));
+    const state = await job.getState();
+    if (WAITING_STATES.has(state)) {
+      try {
+        await job.remove();
+        return attempt.finish(attempt.failure('withdrawn before a worker took it'));
+      } catch {
+        // a worker took it meanwhile: ask it to stop
+      }
+    }
+    await this.conn.publish(CANCEL_CHANNEL, JSON.stringify({ jobId: attempt.id, immediate }));
+  }
+
+  /**
+   * The run cannot go on: every job still waited for ends now, failed with `reason`
+   * (a job whose end never reached us is never reported succeeded), and later ones
+   * are not enqueued.
+   */
+  abandon(reason: string): void {
+    this.dead = reason;
+    for (const attempt of [...this.waiters.values()])
+      attempt.finish(attempt.failure(`lost: ${reason}`));
+  }
+
+  /**
+   * `--output stream|grouped`: workers send the run's output lines to a capped Redis
+   * stream; they are emitted as the job's own, as a local run would.
+   */
+  streamOutput(emit: Emit): void {
+    this.streaming = true;
+    const blocking = new Redis(bullConnection(this.target));
+    blocking.on('error', () => {});
+    this.output = new OutputReader(blocking, this.conn, outputKey(this.runKey), (l) => {
+      const waiter = this.waiters.get(l.jobId);
+      if (!waiter) return;
+      const { job } = waiter.request;
+      emit('job_output', { id: jobId(job), name: job.name, stream: l.stream, line: l.line });
+    });
+  }
+
+  /** Delivers output lines already in Redis before an attempt's end is handled. */
+  private async settle(id: string, then: (attempt: RemoteAttempt) => void): Promise<void> {
+    if (this.output) await withTimeout(this.output.drain(), CLOSE_WAIT_MS).catch(() => {});
+    const attempt = this.waiters.get(id);
+    if (attempt) then(attempt);
+  }
+
+  /** Bounded: with Redis dead, BullMQ's close would wait for a reconnect forever. */
+  async close(): Promise<void> {
+    for (const attempt of this.waiters.values()) attempt.clearTimer();
+    const closing = Promise.all([
+      this.output?.stop(),
+      ...[...this.lanes.values()].map(async (lane) => {
+        await lane.ready.catch(() => {});
+        await Promise.all(
+          [lane.events?.close(), lane.queue.close()].map((p) => p?.catch(() => {})),
+        );
+      }),
+    ]);
+    await withTimeout(closing, CLOSE_WAIT_MS).catch(() => {
+      for (const lane of this.lanes.values()) {
+        void lane.events?.disconnect().catch(() => {});
+        void lane.queue.disconnect().catch(() => {});
+      }
+    });
+  }
+}

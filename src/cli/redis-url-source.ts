@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import { UsageError } from '../errors.js';
+
+/** The environment variable that carries a Redis URL (and its password) out of argv. */
+export const REDIS_URL_ENV = 'JOBRUN_REDIS_URL';
+
+let fromEnv: string | undefined;
+let taken = false;
+
+/**
+ * Reads `JOBRUN_REDIS_URL` once and removes it from this process's environment, so no
+ * job (whose environment is a copy of ours) can read the password, nor any child
+ * process started later. Call it before anything is spawned; later calls return the
+ * value read the first time.
+ */
+export function takeRedisUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (!taken) {
+    taken = true;
+    const value = env[REDIS_URL_ENV]?.trim();
+    fromEnv = value ? value : undefined;
+    delete env[REDIS_URL_ENV];
+  }
+  return fromEnv;
+}
+
+/**
+ * The Redis URL to use, from (in this order) the command line, `--redis-url-file`, or
+ * `JOBRUN_REDIS_URL`. A password given on the command line is visible to every user of
+ * the machine (`ps`, `/proc/*\/cmdline`) and to every job (`/proc/$PPID/cmdline`), so
+ * it draws a warning naming the two safe ways.
+ */
+export function resolveRedisUrl(
+  given: string | undefined,
+  file: string | undefined,
+  warn: (line: string) => void,
+  what: string,
+): string {
+  const env = takeRedisUrlFromEnv();
+  if (given !== undefined && file !== undefined)
+    throw new UsageError(`give the Redis URL either in ${what} or with --redis-url-file, not both`);
+  if (given !== undefined) {
+    if (hasPassword(given))
+      warn(
+        `warning: the Redis password on the command line is visible to every user and job on this machine (ps); pass the URL in ${REDIS_URL_ENV} or --redis-url-file instead`,
+      );
+    return given;
+  }
+  if (file !== undefined) return readUrlFile(file);
+  if (env !== undefined) return env;
+  throw new UsageError(
+    `no Redis URL: give ${what}, --redis-url-file <file>, or set ${REDIS_URL_ENV}`,
+  );
+}
+
+/** The first non-empty line of the file; its content is never echoed in errors. */
+function readUrlFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new UsageError(`--redis-url-file ${file}: cannot read it (${code})`);
+  }
+  const line = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find(Boolean);
+  if (!line) throw new UsageError(`--redis-url-file ${file}: the file is empty`);
+  return line;
+}
+
+function hasPassword(text: string): boolean {
+  try {
+    return new URL(text).password !== '';
+  } catch {
+    return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(text);
+  }
+}
+
+/**
+ * `jobrun run`'s backend: `--backend local|redis|redis://…`, where `redis` (or
+ * `--redis-url-file` alone) takes the URL from the file or `JOBRUN_REDIS_URL`.
+ */
+export function backendSpec(
+  backend: string | undefined,
+  urlFile: string | undefined,
+  warn: (line: string) => void,
+): string | undefined {
+  if (backend === 'local') {
+    if (urlFile !== undefined) throw new UsageError('--redis-url-file needs a Redis backend');
+    return backend;
+  }
+  if (backend === undefined && urlFile === undefined) return undefined;
+  if (backend === undefined || backend === 'redis')
+    return resolveRedisUrl(undefined, urlFile, warn, '--backend redis://…');
+  if (!/^rediss?:\/\//i.test(backend)) return backend; // openBackend explains what it takes
+  return resolveRedisUrl(backend, urlFile, warn, '--backend');
+}
