@@ -15,10 +15,22 @@ Examples:
   $ jobrun run --glob 'img/**/*.png' -j 4 -- convert {} {.}.webp
   $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
+  $ find . -print0 | jobrun run --stdin -0 -- wc -c {}           NUL-separated names
+  $ jobrun run -- echo {1} {2} ::: a b ::: x y    every combination (--link: pairs)
+  $ jobrun run -- diff {1} {2} :::: old.txt :::: new.txt --link
+  $ jobrun run --stdin --colsep , -- echo {2} {1} < pairs.txt
+  $ jobrun run --stdin --csv -- useradd -c {comment} {login} < users.csv
+  $ jobrun run --stdin --header : --colsep '\t' -- echo {host}:{port} < hosts.tsv
+  $ jobrun run --glob '*.log' -X -- gzip -9      as many files per gzip as fit
+  $ seq 10 | jobrun run --stdin -n 3 -- echo      three items per job
+  $ jobrun run --glob '*.txt' -k -- wc -l {}      output in input order
+  $ jobrun run --glob '*.png' -j 50% --kill-grace 2s --backoff 1s,2,1m -- optipng {}
 
 After --, one argument is a shell command line; several are a program and its
-arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are shell-quoted;
-without one, the item is appended as the last argument.`;
+arguments, run without a shell. Placeholders ({} {.} {/} {//} {/.} {#} {1}…{n}
+{1.} {name} {file} {stem} ...) are shell-quoted; without one, the item is
+appended as the last argument. ::: values and :::: files (- is stdin) after the
+command are input sources, as in GNU parallel.`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -52,7 +64,7 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .argument('[manifest]', 'YAML or JSON job manifest, or - for stdin')
     .option(
       '-j, --workers <n|min:max>',
-      'jobs at once; min:max scales with queue depth (default: CPUs)',
+      'jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs)',
     )
     .option(
       '--timeout <duration>',
@@ -96,6 +108,26 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .option('--glob <pattern>', 'one job per matching file; command after --')
     .option('--stdin', 'one job per line of stdin; command after --')
     .option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)')
+    .option('-0, --null', 'input items end with NUL, not newline (find -print0)')
+    .option(
+      '-d, --delimiter <delim>',
+      'input items end with this string (\\n \\t \\0 \\xHH escapes)',
+    )
+    .option('--colsep <regex>', 'split each input line into columns {1}…{n}')
+    .option(
+      '--header <regex>',
+      "the first line names the columns for {name} (parallel's --header :)",
+    )
+    .option('--csv', 'input is CSV (quoted fields, first row names the columns)')
+    .option('--link', 'pair the ::: sources instead of running every combination')
+    .option('-n, --max-args <n>', 'at most n items per job; {} stands for all of them')
+    .option('-X, --xargs', "as many items per job as the system's argument limit allows")
+    .option('-k, --keep-order', 'grouped output in input order (implies --output grouped)')
+    .option(
+      '--kill-grace <duration>',
+      'time between SIGTERM and SIGKILL for every job (default 5s)',
+    )
+    .option('--backoff <delay[,factor[,max]]>', 'wait between attempts for every job, e.g. 1s,2,1m')
     .option(
       '--backend <url>',
       'local (default), or redis://[user:pass@]host:port[/db] to run on jobrun workers',

@@ -22,6 +22,7 @@ import {
 } from './job-source.js';
 import {
   defaultWorkers,
+  parseBackoff,
   newRunId,
   oneOf,
   parseCount,
@@ -50,6 +51,16 @@ export interface RunFlags extends OutputFlags {
   /** `local` (default) or `redis://…`: run on `jobrun worker`s through BullMQ. */
   backend?: string;
   joblog?: string;
+  null?: boolean;
+  delimiter?: string;
+  colsep?: string;
+  header?: string;
+  csv?: boolean;
+  link?: boolean;
+  maxArgs?: string;
+  xargs?: boolean;
+  killGrace?: string;
+  backoff?: string;
 }
 
 /** Where jobrun keeps its logs and journals, relative to the current folder. */
@@ -73,6 +84,11 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
         ? undefined
         : usage(() => parseTimeout(flags.timeout!, '--timeout')),
     retries: flags.retries === undefined ? undefined : parseCount(flags.retries, '--retries'),
+    killGraceMs:
+      flags.killGrace === undefined
+        ? undefined
+        : usage(() => parseDuration(flags.killGrace!, '--kill-grace')),
+    backoff: flags.backoff === undefined ? undefined : usage(() => parseBackoff(flags.backoff!)),
   };
   const halt = haltPolicy(flags);
   const order =

@@ -6,6 +6,7 @@ import { groupAlive, killGroup } from './kill.js';
 
 /** How often a terminated job's process group is checked for leftovers during its grace. */
 const GROUP_POLL_MS = 25;
+import { invocation } from './invocation.js';
 import { PipeOutput } from './pipe-output.js';
 import { describeSpawnError } from './spawn-error.js';
 import { readTail } from './tail.js';
@@ -15,7 +16,8 @@ import type { ExecRequest, Executor, RunningAttempt } from './types.js';
 /**
  * The executor that runs jobs as child processes of this one.
  *
- * - Each attempt is `job.shell -c job.command`, leading its own process group
+ * - Each attempt is `job.shell -c job.command`, or `job.argv` run directly (see
+ *   `invocation.ts`, which also carries raw bytes through), leading its own process group
  *   (`detached`), in `job.cwd`, with `job.env` over this process's environment
  *   and stdin closed.
  * - Without `onLine` the log file's descriptor is the child's stdout and stderr:
@@ -77,7 +79,8 @@ class LocalAttempt implements RunningAttempt {
     }
     let child: ChildProcess;
     try {
-      child = spawn(job.shell, ['-c', job.command], {
+      const { file, args } = invocation(job);
+      child = spawn(file, args, {
         cwd: job.cwd,
         env: jobEnv(job.env),
         detached: true,

@@ -5,12 +5,14 @@
  * `{file}` (`{}`) the item; `{dir}` (`{//}`) its dirname; `{base}` (`{/}`) its basename;
  * `{stem}` (`{/.}`) basename without extension; `{noext}` (`{.}`) item without extension;
  * `{ext}` the extension without its dot; `{item}` the item; `{index}` (`{#}`) the
- * 1-based position among the job's items. Any other `{…}` is left untouched, so shell
- * brace expansions such as `{a,b}` and `${VAR}` survive.
+ * 1-based position among the job's items; `{1}`…`{n}` (and `{1.}` `{1/}` `{1//}` `{1/.}`)
+ * the n-th input source or column; `{name}` a named column. Any other `{…}` is left
+ * untouched, so shell brace expansions such as `{a,b}` and `${VAR}` survive. What each
+ * stands for is in `placeholders.ts`.
  */
-import path from 'node:path';
+import { placeholders, placeholderValues, type Item } from './placeholders.js';
 
-const PLACEHOLDER = /\{(file|dir|base|stem|noext|ext|item|index|\/\/|\/\.|\/|\.|#|)\}/g;
+export { hasPlaceholder } from './placeholders.js';
 const SAFE = /^[A-Za-z0-9_./:=@%+,-]+$/;
 
 /**
@@ -23,46 +25,27 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** True when `template` contains at least one known placeholder. */
-export function hasPlaceholder(template: string): boolean {
-  PLACEHOLDER.lastIndex = 0;
-  return PLACEHOLDER.test(template);
-}
-
-/** The value of each placeholder for one item. */
-export function placeholderValues(item: string, index: number): Record<string, string> {
-  const ext = path.posix.extname(item);
-  const base = path.posix.basename(item);
-  const values = {
-    file: item,
-    item,
-    dir: path.posix.dirname(item),
-    base,
-    stem: ext ? base.slice(0, -ext.length) : base,
-    noext: ext ? item.slice(0, -ext.length) : item,
-    ext: ext.slice(1),
-    index: String(index),
-  };
-  return {
-    ...values,
-    '': values.file,
-    '//': values.dir,
-    '/': values.base,
-    '/.': values.stem,
-    '.': values.noext,
-    '#': values.index,
-  };
-}
-
 /**
  * Replaces every placeholder in `template` with its value for `item` (`index` is
  * 1-based). With `quote`, each value is shell-quoted (for command lines); without, it
- * is inserted raw (for job names and needs). Unknown `{…}` sequences are kept as is.
+ * is inserted raw (for job names and needs). A placeholder that stands for several
+ * values (`{}` of a batch or of several sources) gives them separated by spaces, each
+ * quoted on its own. Unknown `{…}` sequences are kept as is.
  */
-export function substitute(template: string, item: string, index: number, quote: boolean): string {
-  const values = placeholderValues(item, index);
-  return template.replace(PLACEHOLDER, (_m, key: string) => {
-    const value = values[key] ?? '';
-    return quote ? shellQuote(value) : value;
-  });
+export function substitute(
+  template: string,
+  item: Item | string,
+  index: number,
+  quote: boolean,
+): string {
+  const it = typeof item === 'string' ? { args: [item] } : item;
+  let out = '';
+  let last = 0;
+  for (const p of placeholders(template)) {
+    const values = placeholderValues(p, it, index);
+    if (values === undefined) continue;
+    out += template.slice(last, p.at) + values.map((v) => (quote ? shellQuote(v) : v)).join(' ');
+    last = p.at + p.raw.length;
+  }
+  return out + template.slice(last);
 }

@@ -37,8 +37,18 @@ export type TimeoutSpec = { ms: number } | { percent: number };
 export interface JobSpec {
   /** Unique within a run. */
   name: string;
-  /** The command line given to `shell -c`; placeholders are already substituted and quoted. */
+  /**
+   * The command line given to `shell -c`; placeholders are already substituted and
+   * quoted. With `argv` it is only the display form (each argument shell-quoted).
+   */
   command: string;
+  /**
+   * Program and arguments, run directly without a shell (`-- prog arg…` with several
+   * words). May carry raw bytes (see `bytes.ts`).
+   */
+  argv?: string[];
+  /** The items of a batch (`-n`, `-X`, `batch:`), for reports; absent for one item. */
+  items?: string[];
   /** Position in file (or input) order; the tiebreak among equal priorities. */
   index: number;
   priority: number;

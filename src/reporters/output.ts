@@ -17,6 +17,11 @@ export interface OutputOptions {
   /** Print a header line before each grouped job (for people; off when piped, like GNU parallel). */
   headers?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * `grouped` only: print jobs in input order (`index`), not as they end. Jobs that end
+   * early wait as records (their output stays in the log files until their turn).
+   */
+  keepOrder?: boolean;
 }
 
 const PREFIX_COLORS: readonly PaintCode[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
@@ -34,6 +39,9 @@ export class OutputReporter implements Reporter {
   private readonly github: boolean;
   private chain: Promise<void> = Promise.resolve();
   private readonly colorOf = new Map<string, PaintCode>();
+  /** With `keepOrder`: jobs that ended before an earlier one, by index. */
+  private readonly waiting = new Map<number, JobRecord>();
+  private nextIndex = 0;
 
   constructor(private readonly options: OutputOptions) {
     this.needsOutput = options.mode === 'stream';
@@ -49,11 +57,22 @@ export class OutputReporter implements Reporter {
 
   onJobEnd(e: RunEvent<'job_end'>): void {
     if (this.options.mode !== 'grouped') return;
-    const logs = e.job.attempts.flatMap((a) =>
+    if (!this.options.keepOrder) {
+      this.show(e.job);
+      return;
+    }
+    this.waiting.set(e.job.index, e.job);
+    for (let job = this.waiting.get(this.nextIndex); job; job = this.waiting.get(this.nextIndex)) {
+      this.waiting.delete(this.nextIndex++);
+      this.show(job);
+    }
+  }
+
+  private show(job: JobRecord): void {
+    const logs = job.attempts.flatMap((a) =>
       a.logPath ? [{ attempt: a.attempt, path: a.logPath }] : [],
     );
     if (logs.length === 0) return;
-    const job = e.job;
     // Asked for now, so the copy keeps its place among the lines written after it.
     const copied = this.options.sink.hold((out) => this.copy(job, logs, out));
     this.chain = Promise.all([this.chain, copied]).then(() => undefined);
@@ -65,6 +84,11 @@ export class OutputReporter implements Reporter {
   }
 
   onRunEnd(): Promise<void> {
+    // A run that stopped early leaves gaps: show what ended, still in input order.
+    for (const index of [...this.waiting.keys()].sort((a, b) => a - b)) {
+      this.show(this.waiting.get(index)!);
+    }
+    this.waiting.clear();
     return this.drained();
   }
 

@@ -20,6 +20,8 @@ export interface OutputFlags {
   junit?: string;
   html?: string;
   output?: string;
+  /** `-k`: grouped output in input order (implies `--output grouped`). */
+  keepOrder?: boolean;
 }
 
 /** The streams reporters write to; tests pass fakes. */
@@ -60,7 +62,14 @@ export function pickReporters(
       `--progress "${flags.progress}" must be one of: ${PROGRESS_MODES.join(', ')}`,
     );
   }
-  const outputMode = (flags.output ?? 'none') as OutputMode;
+  if (flags.keepOrder && flags.output === 'stream') {
+    throw new UsageError(
+      '-k keeps grouped output in input order; it does not work with --output stream',
+    );
+  }
+  const outputMode = (
+    flags.keepOrder && (flags.output ?? 'none') === 'none' ? 'grouped' : (flags.output ?? 'none')
+  ) as OutputMode;
   if (!OUTPUT_MODES.includes(outputMode)) {
     throw new UsageError(`--output "${flags.output}" must be one of: ${OUTPUT_MODES.join(', ')}`);
   }
@@ -103,6 +112,7 @@ export function pickReporters(
       color: colorEnabled(target, env),
       headers: Boolean(target.isTTY),
       env,
+      keepOrder: Boolean(flags.keepOrder),
     });
     reporters.push(output);
   }
