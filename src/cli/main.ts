@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { JobrunError, ManifestError } from '../errors.js';
+import { rawArgs } from './raw-argv.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
 import { runCommand, type RunFlags } from './run.js';
@@ -201,7 +202,7 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
 
 /** The CLI entry point: maps errors to exit codes, never exits while output may flush. */
 export async function main(argv: string[]): Promise<void> {
-  const args = argv.slice(2);
+  const args = rawArgs(argv.slice(2));
   const dash = args.indexOf('--');
   const own = dash === -1 ? args : args.slice(0, dash);
   const rest = dash === -1 ? [] : args.slice(dash + 1);

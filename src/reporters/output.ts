@@ -22,6 +22,11 @@ export interface OutputOptions {
    * early wait as records (their output stays in the log files until their turn).
    */
   keepOrder?: boolean;
+  /**
+   * The output has a stream of its own, undecorated (a pipe): copy the logs' bytes
+   * exactly, as parallel does, without ending each job with a newline.
+   */
+  exact?: boolean;
 }
 
 const PREFIX_COLORS: readonly PaintCode[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
@@ -103,7 +108,7 @@ export class OutputReporter implements Reporter {
     else if (this.options.headers) await write(out, p('gray', `── ${title} ──`) + '\n');
     for (const log of logs) {
       if (logs.length > 1) await write(out, p('gray', `── attempt ${log.attempt} ──`) + '\n');
-      await copyFile(log.path, out);
+      await copyFile(log.path, out, !this.options.exact || this.github);
     }
     if (this.github) await write(out, '::endgroup::\n');
   }
@@ -123,8 +128,11 @@ async function write(out: NodeJS.WritableStream, text: string | Buffer): Promise
   if (!out.write(text)) await once(out, 'drain');
 }
 
-/** Copies a log file to `out` with backpressure, ending with a newline. A vanished log is skipped. */
-async function copyFile(path: string, out: NodeJS.WritableStream): Promise<void> {
+/**
+ * Copies a log file to `out` with backpressure, ending with a newline when `newline`.
+ * A vanished log is skipped.
+ */
+async function copyFile(path: string, out: NodeJS.WritableStream, newline: boolean): Promise<void> {
   let last = 0x0a;
   try {
     for await (const chunk of createReadStream(path)) {
@@ -135,5 +143,5 @@ async function copyFile(path: string, out: NodeJS.WritableStream): Promise<void>
   } catch {
     return;
   }
-  if (last !== 0x0a) await write(out, '\n');
+  if (newline && last !== 0x0a) await write(out, '\n');
 }

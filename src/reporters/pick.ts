@@ -113,6 +113,7 @@ export function pickReporters(
       headers: Boolean(target.isTTY),
       env,
       keepOrder: Boolean(flags.keepOrder),
+      exact: !shareStderr && !target.isTTY,
     });
     reporters.push(output);
   }
