@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { BackoffSpec, JobSpec } from '../model/job.js';
 import { hasPlaceholder, substitute } from './quote.js';
+import { recoverRawNames } from './raw-names.js';
 import type { DefaultsDoc, JobDoc } from './schema.js';
 
 /** What a job gets for every key that neither it nor `defaults` sets. */
@@ -67,7 +68,7 @@ export async function forEachItems(
   if (Array.isArray(forEach)) return forEach.map(String);
   // loaded on first use: most runs never glob, and start-up time is per invocation
   const { default: fg } = await import('fast-glob');
-  const files = await fg(forEach, { cwd, dot: false, onlyFiles: true });
+  const files = recoverRawNames(await fg(forEach, { cwd, dot: false, onlyFiles: true }), cwd);
   if (files.length === 0) {
     throw new Error(`for_each ${JSON.stringify(forEach)} matched no files (searched in ${cwd})`);
   }

@@ -17,6 +17,8 @@ export interface JobRecord {
   /** File (or input) order, for sorting reports. */
   index: number;
   command: string;
+  /** The items of a batch job (`-n`, `-X`, `batch:`). */
+  items?: string[];
   cwd: string;
   pool?: string;
   priority: number;
@@ -95,12 +97,13 @@ export function describe(
   job: JobSpec,
 ): Pick<
   JobRecord,
-  'name' | 'index' | 'command' | 'cwd' | 'pool' | 'priority' | 'needs' | 'allowFailure'
+  'name' | 'index' | 'command' | 'items' | 'cwd' | 'pool' | 'priority' | 'needs' | 'allowFailure'
 > {
   return {
     name: job.name,
     index: job.index,
     command: job.command,
+    ...(job.items === undefined ? {} : { items: job.items }),
     cwd: job.cwd,
     pool: job.pool,
     priority: job.priority,

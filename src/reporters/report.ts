@@ -19,6 +19,8 @@ export interface ReportAttempt {
 export interface ReportJob {
   name: string;
   command: string;
+  /** The items of a batch job, each as given. */
+  items?: string[];
   cwd: string;
   pool?: string;
   priority: number;
@@ -78,6 +80,7 @@ export function reportJob(job: JobRecord): ReportJob {
   return {
     name: job.name,
     command: job.command,
+    items: job.items,
     cwd: job.cwd,
     pool: job.pool,
     priority: job.priority,
