@@ -6,7 +6,13 @@
 import { UsageError } from '../errors.js';
 import type { JobSpec } from '../model/job.js';
 import { adHocJob, type AdHocBase, type BuiltCommand } from '../manifest/adhoc.js';
-import { argLimit, batchItems, commandBytes, type BatchOptions } from '../manifest/batch.js';
+import {
+  argLimit,
+  batchItems,
+  batchName,
+  commandBytes,
+  type BatchOptions,
+} from '../manifest/batch.js';
 import type { Item } from '../manifest/placeholders.js';
 import { parseDelimiter } from '../manifest/records.js';
 import type { InputOptions, Source } from '../manifest/sources.js';
@@ -108,11 +114,7 @@ export async function* itemJobs(
   };
   for await (const batch of batchItems(items, { ...batching, size })) {
     const { members } = batch;
-    const name =
-      members.length === 1
-        ? members[0]!
-        : `${members[0]} … ${members.at(-1)} (${members.length} items)`;
-    yield adHocJob(name, index, template(batch, index + 1), base, members);
+    yield adHocJob(batchName(members), index, template(batch, index + 1), base, members);
     index++;
   }
 }

@@ -78,3 +78,9 @@ function rawCost(s: string): number {
   const raw = s.match(/[\uDC80-\uDCFF]/g)?.length ?? 0;
   return len + raw * 3;
 }
+
+/** A batch job's name: its only item, or its first and last items and how many. */
+export function batchName(members: string[]): string {
+  if (members.length === 1) return members[0]!;
+  return `${members[0]} … ${members.at(-1)} (${members.length} items)`;
+}

@@ -9,6 +9,7 @@ import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { LineCounter, parseDocument } from 'yaml';
 import type { JobSpec, Plan } from '../model/job.js';
 import { ManifestError, UsageError } from '../errors.js';
+import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
 import { addZodIssues, errorMap } from './issues.js';
 import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
@@ -144,7 +145,13 @@ async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promis
   for (const [source, job] of parts.jobs.entries()) {
     if (!job) continue;
     const settings = resolveSettings(job, defaults, baseDir);
-    let items: string[] | undefined;
+    let items: Item[] | undefined;
+    if (job.batch !== undefined && job.for_each === undefined) {
+      list.add(
+        ['jobs', source, 'batch'],
+        'batch needs for_each: it groups the items of a for_each',
+      );
+    }
     if (job.for_each !== undefined) {
       try {
         items = await forEachItems(job.for_each, settings.cwd);
@@ -172,6 +179,7 @@ async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promis
   return expanded.map((job, index) => ({
     name: job.name,
     command: job.command,
+    ...(job.members === undefined ? {} : { items: job.members }),
     index,
     ...job.settings,
     needs: [...new Set((edges[index] ?? []).map((e) => expanded[e.to]?.name ?? ''))],

@@ -120,6 +120,31 @@ export const defaultsSchema = z
   .strict()
   .describe('Values every job inherits unless it sets its own.');
 
+const matrixValues = z
+  .array(z.union([z.string(), z.number()], { error: 'expected a string or number' }))
+  .min(1, { error: 'must not be empty' });
+
+/** `for_each` as an object: a matrix, a CSV file or a file of lines. */
+const forEachSourceSchema = z.union(
+  [
+    z
+      .object({
+        matrix: z.record(z.string(), matrixValues).refine((m) => Object.keys(m).length > 0, {
+          error: 'must not be empty',
+        }),
+      })
+      .strict(),
+    z.object({ csv: z.string().min(1, { error: 'must not be empty' }) }).strict(),
+    z
+      .object({
+        lines: z.string().min(1, { error: 'must not be empty' }),
+        null_separated: z.boolean().optional(),
+      })
+      .strict(),
+  ],
+  { error: 'expected { matrix: {…} }, { csv: file } or { lines: file }' },
+);
+
 /** One entry of `jobs`. */
 export const jobSchema = z
   .object({
@@ -140,11 +165,22 @@ export const jobSchema = z
           z
             .array(z.union([z.string(), z.number()], { error: 'expected a string or number' }))
             .min(1, { error: 'must not be empty' }),
+          forEachSourceSchema,
         ],
-        { error: 'expected a glob string or a list of values' },
+        {
+          error: 'expected a glob string, a list of values, or { matrix }, { csv } or { lines }',
+        },
       )
       .optional()
-      .describe('Run one job per item: a glob (relative to cwd) or a list of values.'),
+      .describe(
+        'Run one job per item: a glob (relative to cwd), a list of values, { matrix: { key: [values] } } (every combination, {key} placeholders), { csv: file } (a row per job, {column} placeholders), or { lines: file, null_separated? }.',
+      ),
+    batch: z
+      .number()
+      .int({ error: 'expected a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .optional()
+      .describe('With for_each: at most this many items per job; {} stands for all of them.'),
     needs: z
       .array(z.string().min(1, { error: 'must not be empty' }))
       .optional()

@@ -297,3 +297,100 @@ describe('direct exec (item 9)', () => {
     expect(r.stdout.toString()).toContain('program no-such-program-xyz not found');
   });
 });
+
+describe('manifests: matrix, csv, lines, batch (item 10)', () => {
+  const dir = tempDir();
+  fs.writeFileSync(
+    path.join(dir, 'names.bin'),
+    Buffer.concat([Buffer.from('a b\0'), CAFE, Buffer.from('\0')]),
+  );
+  writeFiles(dir, {
+    'users.csv': 'login,comment\nann,"Ann, admin"\nbob,"two\nlines"\n',
+    'hosts.txt': 'h1\nh2\n',
+    'm.yaml': [
+      'version: 1',
+      'workers: 1',
+      'jobs:',
+      '  - name: test-{os}-{node}',
+      '    for_each: { matrix: { os: [linux, mac], node: [20, 22] } }',
+      '    run: echo {os} {node} {1}',
+      '  - name: user-{login}',
+      '    for_each: { csv: users.csv }',
+      "    run: printf '<%s|%s>\\n' {login} {comment}",
+      '  - name: ping',
+      '    for_each: { lines: hosts.txt }',
+      '    run: echo ping {}',
+      '  - name: raw',
+      '    for_each: { lines: names.bin, null_separated: true }',
+      "    run: printf '[%s]\\n' {}",
+      '  - name: gz',
+      '    for_each: [a, b, c, d, e]',
+      '    batch: 2',
+      '    run: echo {}',
+      '',
+    ].join('\n'),
+  });
+
+  it('expands every combination, every row, every line, and batches', async () => {
+    const expected = Buffer.concat([
+      Buffer.from('linux 20 linux\nlinux 22 linux\nmac 20 mac\nmac 22 mac\n'),
+      Buffer.from('<ann|Ann, admin>\n<bob|two\nlines>\n'),
+      Buffer.from('ping h1\nping h2\n'),
+      Buffer.from('[a b]\n['),
+      CAFE,
+      Buffer.from(']\n'),
+      Buffer.from('a b\nc d\ne\n'),
+    ]);
+    await expectOutput(['m.yaml', '-k'], dir, expected);
+    const r = await run(['m.yaml', '--json'], dir);
+    const jobs = (JSON.parse(r.stdout.toString()) as { jobs: { name: string; items?: string[] }[] })
+      .jobs;
+    expect(jobs.map((j) => j.name).slice(0, 6)).toEqual([
+      'test-linux-20',
+      'test-linux-22',
+      'test-mac-20',
+      'test-mac-22',
+      'user-ann',
+      'user-bob',
+    ]);
+    expect(jobs.filter((j) => j.name.startsWith('gz')).map((j) => j.items)).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+      undefined,
+    ]);
+  });
+});
+
+describe('--backoff and --kill-grace on jobrun run (item 11)', () => {
+  const dir = tempDir();
+
+  it('--backoff sets the wait before a retry', async () => {
+    const r = await run(
+      ['--events', '--retries', '2', '--backoff', '200ms,3,1s', '--', 'false', ':::', 'x'],
+      dir,
+    );
+    const delays = r.stdout
+      .toString()
+      .split('\n')
+      .filter((l) => l.includes('"job_retry"'))
+      .map((l) => (JSON.parse(l) as { delayMs: number }).delayMs);
+    expect(delays).toHaveLength(2);
+    // equal jitter: the first wait is in [100, 200], the second in [300, 600]
+    expect(delays[0]).toBeGreaterThanOrEqual(100);
+    expect(delays[0]).toBeLessThanOrEqual(200);
+    expect(delays[1]).toBeGreaterThanOrEqual(300);
+    expect(delays[1]).toBeLessThanOrEqual(600);
+  });
+
+  it('bad values are usage errors', async () => {
+    for (const args of [
+      ['--backoff', 'soon'],
+      ['--backoff', '1s,0.5'],
+      ['--kill-grace', '-1s'],
+    ]) {
+      const r = await run([...args, '--', 'true', ':::', 'x'], dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--(backoff|kill-grace)/);
+    }
+  });
+});
