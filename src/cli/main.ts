@@ -18,10 +18,10 @@ Examples:
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
   $ find . -print0 | jobrun run --stdin -0 -- wc -c {}           NUL-separated names
   $ jobrun run -- echo {1} {2} ::: a b ::: x y    every combination (--link: pairs)
-  $ jobrun run -- diff {1} {2} :::: old.txt :::: new.txt --link
+  $ jobrun run --link -- diff {1} {2} :::: old.txt new.txt       pairs, line by line
   $ jobrun run --stdin --colsep , -- echo {2} {1} < pairs.txt
   $ jobrun run --stdin --csv -- useradd -c {comment} {login} < users.csv
-  $ jobrun run --stdin --header : --colsep '\t' -- echo {host}:{port} < hosts.tsv
+  $ jobrun run --stdin --header : --colsep '\\t' -- echo {host}:{port} < hosts.tsv
   $ jobrun run --glob '*.log' -X -- gzip -9      as many files per gzip as fit
   $ seq 10 | jobrun run --stdin -n 3 -- echo      three items per job
   $ jobrun run --glob '*.txt' -k -- wc -l {}      output in input order

@@ -96,7 +96,7 @@ export function adHocJob(
 ): JobSpec {
   const { command, argv } = typeof built === 'string' ? { command: built, argv: undefined } : built;
   const job: JobSpec = {
-    name: item,
+    name: item === '' ? "''" : item, // an empty input line is a job too, shown as ''
     command,
     index,
     priority: base.priority ?? JOB_DEFAULTS.priority,

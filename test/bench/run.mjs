@@ -11,6 +11,7 @@
 //   live      the trivial run with --progress tty vs --progress none, both inside a pty (`script`)
 //   stream    RSS of `jobrun run --stdin --max-queue 1000` while 1,000,000 lines stream in
 //   redis     test/bench/redis.mjs (owned separately), its output passed through, killed after 5 min
+//   batching  20,000 small files gzipped: jobrun -X vs xargs -P2 -n 100 (test/bench/batching.mjs)
 //
 // Options:
 //   --rounds N          alternated rounds per comparison (default 5)
@@ -49,7 +50,7 @@ import {
   table,
 } from './lib.mjs';
 
-const SECTIONS = ['trivial', 'spawn', 'validate', 'live', 'stream', 'redis'];
+const SECTIONS = ['trivial', 'spawn', 'validate', 'live', 'stream', 'redis', 'batching'];
 const NODE = process.execPath;
 
 // ---------------------------------------------------------------- options
@@ -851,7 +852,16 @@ if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
   process.exit(2);
 }
 
-const runners = { trivial, spawn: spawnBench, validate, live, stream, redis };
+const runners = {
+  trivial,
+  spawn: spawnBench,
+  validate,
+  live,
+  stream,
+  redis,
+  batching: async () =>
+    (await import('./batching.mjs')).batching({ rounds: opts.rounds, workers: opts.workers, note }),
+};
 const started = new Date();
 const results = { machine: await machine(), sections: {} };
 let failed = false;
