@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { BackoffSpec, JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
-import { commandTemplate, globItems } from '../manifest/adhoc.js';
+import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
 import type { Item } from '../manifest/placeholders.js';
+import { readRecordBatches } from '../manifest/records.js';
 import { combineSources } from '../manifest/sources.js';
 import {
   batchOptions,
@@ -82,15 +83,34 @@ export async function openSource(
     const jobs = await collect(toJobs(files.map((f) => ({ args: [f] }))));
     return { settings, jobs, identity: `glob:${cwd}:${flags.glob}:${words.join('\0')}` };
   }
+  const identity = `${sources.length > 0 ? 'sources' : 'stdin'}:${cwd}:${words.join('\0')}`;
+  if (sources.length === 0 && batching === undefined && !input.colsep && !input.header) {
+    // The common `--stdin` case: one generator layer, records taken a chunk at a time.
+    const delimiter = input.delimiter;
+    const fromStdin = async function* (): AsyncGenerator<JobSpec> {
+      let index = 0;
+      for await (const records of readRecordBatches(process.stdin, delimiter)) {
+        for (const record of records) {
+          yield adHocJob(record, index, template(record, index + 1), base);
+          index++;
+        }
+      }
+    };
+    return { settings, jobs: fromStdin(), identity };
+  }
   const from = sources.length > 0 ? sources : [{ file: '-' }];
   const items = combineSources(from, input);
-  const identity = `${sources.length > 0 ? 'sources' : 'stdin'}:${cwd}:${words.join('\0')}`;
   const inMemory = from.every((s) => 'values' in s);
   return { settings, jobs: inMemory ? await collect(toJobs(items)) : toJobs(items), identity };
 }
 
+/** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */
+export function noOverrides(overrides: JobOverrides): boolean {
+  return Object.values(overrides).every((v) => v === undefined);
+}
+
 export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {
-  if (Object.values(overrides).every((v) => v === undefined)) return job;
+  if (noOverrides(overrides)) return job;
   return {
     ...job,
     timeout: overrides.timeout ?? job.timeout,

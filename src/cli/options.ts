@@ -2,6 +2,7 @@ import os from 'node:os';
 import { UsageError } from '../errors.js';
 import type { BackoffSpec, WorkersSpec } from '../model/job.js';
 import { parseDuration } from '../manifest/duration.js';
+import { SPAWNER_CHOICES, type SpawnerChoice } from '../exec/choose-executor.js';
 
 /** What `-j 0` means: as many as possible, within a cap that keeps the machine usable. */
 export const MAX_WORKERS = 256;
@@ -84,4 +85,15 @@ export function parseBackoff(text: string): BackoffSpec {
     maxMs: max === undefined || max === '' ? 60_000 : parseDuration(max, '--backoff max'),
     jitter: true,
   };
+}
+
+/**
+ * `--spawner`, else `JOBRUN_SPAWNER`, else `auto`: how jobs are started (the Python
+ * spawner, `node:child_process`, or the spawner with an automatic fallback).
+ */
+export function parseSpawner(flag: string | undefined): SpawnerChoice {
+  const fromEnv = process.env.JOBRUN_SPAWNER;
+  const text = flag ?? (fromEnv === '' ? undefined : fromEnv) ?? 'auto';
+  const source = flag !== undefined ? '--spawner' : 'JOBRUN_SPAWNER';
+  return oneOf(text, source, SPAWNER_CHOICES);
 }

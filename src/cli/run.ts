@@ -12,9 +12,11 @@ import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters, type OutputFlags } from '../reporters/pick.js';
 import { printPlan } from './dry-run.js';
 import { checkOutputFiles, makeLogDir } from './output-paths.js';
+import type { InputFlags } from './input-flags.js';
 import {
   applyOverrides,
   mapJobs,
+  noOverrides,
   openSource,
   selectJobs,
   type JobOverrides,
@@ -27,10 +29,11 @@ import {
   oneOf,
   parseCount,
   parsePositive,
+  parseSpawner,
   parseWorkers,
 } from './options.js';
 
-export interface RunFlags extends OutputFlags {
+export interface RunFlags extends OutputFlags, InputFlags {
   workers?: string;
   timeout?: string;
   retries?: string;
@@ -50,15 +53,9 @@ export interface RunFlags extends OutputFlags {
   shell?: string;
   /** `local` (default) or `redis://…`: run on `jobrun worker`s through BullMQ. */
   backend?: string;
+  /** `auto` (default), `helper` or `child`: how local jobs are started. */
+  spawner?: string;
   joblog?: string;
-  null?: boolean;
-  delimiter?: string;
-  colsep?: string;
-  header?: string;
-  csv?: boolean;
-  link?: boolean;
-  maxArgs?: string;
-  xargs?: boolean;
   killGrace?: string;
   backoff?: string;
 }
@@ -107,9 +104,12 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
         ? undefined
         : usage(() => parseSize(flags.minFreeMem!, '--min-free-mem')),
   });
+  const spawner = parseSpawner(flags.spawner);
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
-  const jobs = mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
+  const jobs = noOverrides(overrides)
+    ? source.jobs
+    : mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
   let selected: Set<string> | undefined;
   if (flags.only?.length) {
     if (!Array.isArray(jobs))
@@ -138,7 +138,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     '--html': flags.html,
     '--joblog': flags.joblog,
   });
-  const backend = await openBackend(flags.backend);
+  const backend = await openBackend(flags.backend, spawner);
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
   const runId = newRunId();

@@ -8,10 +8,15 @@ import type { JobRecord } from '../model/events.js';
  * plain `write(2)` as each job ends: it survives `kill -9` of jobrun (the kernel
  * already holds the bytes), though not a power cut, for which it would need fsync.
  * A job is known by its name *and* command, so editing a command re-runs the job.
- * Lines hold both, as written: `{"name","command","status","time"}`.
+ * Lines hold both, as written: `{"name","command","status","time"}`. Jobs alike in
+ * both (the same stdin line twice) are told apart by count: each success recorded
+ * stands for one of them, so n equal jobs that succeeded n times are all skipped.
  */
 export interface Journal {
-  /** Did this job succeed in an earlier run of the same journal? */
+  /**
+   * Did this job succeed in an earlier run of the same journal? Each recorded success
+   * answers yes once: ask once per job, in run order.
+   */
   succeeded(job: { name: string; command: string }): boolean;
   record(job: JobRecord): void;
   close(): void;
@@ -46,15 +51,15 @@ export function jobFingerprint(job: { name: string; command: string }): string {
  */
 export function openJournal(file: string, resume: boolean): Journal {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const done = new Set<string>();
+  /** Successes not yet claimed, by name and command. */
+  const done = new Map<string, number>();
   if (resume && fs.existsSync(file)) {
     for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
       if (!line.trim()) continue;
       try {
         const entry = JSON.parse(line) as JournalLine;
         const key = journalKey(entry);
-        if (entry.status === 'succeeded') done.add(key);
-        else done.delete(key);
+        if (entry.status === 'succeeded') done.set(key, (done.get(key) ?? 0) + 1);
       } catch {
         // a line torn by a crash: that job is simply run again
       }
@@ -65,7 +70,14 @@ export function openJournal(file: string, resume: boolean): Journal {
   if (resume && fs.fstatSync(fd).size > 0) fs.writeSync(fd, '\n');
   return {
     path: file,
-    succeeded: (job) => done.has(journalKey(job)),
+    succeeded(job) {
+      const key = journalKey(job);
+      const left = done.get(key);
+      if (!left) return false;
+      if (left === 1) done.delete(key);
+      else done.set(key, left - 1);
+      return true;
+    },
     record(job) {
       if (job.status === 'cancelled' || job.reason === 'succeeded in an earlier run') return;
       const line: JournalLine = {

@@ -9,7 +9,7 @@ import { recoverRawNames } from './raw-names.js';
 import { compareStrings, JOB_DEFAULTS, type JobSettings } from './expand.js';
 import { hasPlaceholder, placeholders, placeholderValues } from './placeholders.js';
 import type { Item, Placeholder } from './placeholders.js';
-import { shellQuote, substitute } from './quote.js';
+import { compileAppending, compileCommand, shellQuote, TemplateProblem } from './quote.js';
 
 /** A job's command: the shell line (also the display form) and, for direct exec, its argv. */
 export interface BuiltCommand {
@@ -21,9 +21,11 @@ export interface BuiltCommand {
 /**
  * Builds the command for each item from the words after `--`.
  *
- * - One word is a shell command line: placeholders are substituted shell-quoted
- *   (`'gzip -9 {} && rm -f {}.tmp'`); one that stands for several values (`{}` of a
- *   batch or of several sources) gives each quoted, separated by spaces.
+ * - One word is a shell command line: each placeholder is quoted for the shell context
+ *   it sits in (`'gzip -9 {} && rm -f {}.tmp'`, `'echo "file: {}"'`); a template where
+ *   that cannot keep the value intact (backticks, `${…}`, a here-document) is a
+ *   `UsageError`. One that stands for several values (`{}` of a batch or of several
+ *   sources) gives each quoted, separated by spaces.
  * - Several words are a program and its arguments, run without a shell (as xargs
  *   does): each word has its placeholders substituted raw and stays one argument
  *   (`sh -c 'echo "$1"' sh {}`). A word with `{}` (or `{.}`, `{file}`, …) of several
@@ -38,17 +40,46 @@ export function commandTemplate(
 ): (item: Item | string, index: number) => BuiltCommand {
   const [only, ...rest] = args;
   if (only === undefined) throw new UsageError('no command given after --');
+  if (rest.length === 0) {
+    const line = shellLine(only);
+    return (input, index) => ({ command: line(input, index) });
+  }
   return (input, index) => {
     const item = typeof input === 'string' ? { args: [input] } : input;
     const templated = args.some((a) => hasPlaceholder(a, item.named));
-    if (rest.length === 0) {
-      if (templated) return { command: substitute(only, item, index, true) };
-      return { command: [only, ...item.args.map(shellQuote)].join(' ') };
-    }
     const argv = templated
       ? args.flatMap((word) => expandWord(word, item, index))
       : [...args, ...item.args];
     return { command: argv.map(shellQuote).join(' '), argv };
+  };
+}
+
+/**
+ * A one-word command: compiled once (and again for each new set of column names, which
+ * `--header` learns from the input). A template that cannot carry values safely is a
+ * `UsageError` up front.
+ */
+function shellLine(template: string): (item: Item | string, index: number) => string {
+  const compile = (names: string[]) => {
+    try {
+      return hasPlaceholder(template, Object.fromEntries(names.map((n) => [n, ''])))
+        ? compileCommand(template, names)
+        : compileAppending(template);
+    } catch (err) {
+      if (!(err instanceof TemplateProblem)) throw err;
+      throw new UsageError(
+        `the command after -- cannot take its items safely: ${err.message} (character ${err.offset + 1} of ${JSON.stringify(template)})`,
+      );
+    }
+  };
+  const plain = compile([]);
+  let named: { key: string; fill: ReturnType<typeof compile> } | undefined;
+  return (input, index) => {
+    if (typeof input === 'string' || input.named === undefined) return plain(input, index);
+    const names = Object.keys(input.named);
+    const key = names.join('\0');
+    if (named?.key !== key) named = { key, fill: compile(names) };
+    return named.fill(input, index);
   };
 }
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { BackoffSpec, JobSpec } from '../model/job.js';
 import { batchName, type Batch } from './batch.js';
 import type { Item } from './placeholders.js';
-import { hasPlaceholder, substitute } from './quote.js';
+import { compileCommand, hasPlaceholder, substitute, TemplateProblem } from './quote.js';
 import { combineSources } from './sources.js';
 import { recoverRawNames } from './raw-names.js';
 import type { DefaultsDoc, JobDoc } from './schema.js';
@@ -137,13 +137,16 @@ export interface ExpandedJob {
  * Expands one validated job. Without `for_each` it is one job with `run` and `name`
  * untouched (so `find -exec {} \;` survives). With it, each item (or each batch of
  * `batch` items) gives a job whose name is the substituted `name`, or `<name>:<item>`
- * when `name` has no placeholder.
+ * when `name` has no placeholder. A `run` whose placeholders cannot be quoted safely is
+ * passed to `onProblem` (and left unsubstituted) when given, else thrown as a
+ * `TemplateProblem`.
  */
 export function expandJob(
   job: JobDoc,
   source: number,
   settings: JobSettings,
   items?: Item[],
+  onProblem?: (problem: TemplateProblem) => void,
 ): ExpandedJob[] {
   const rawNeeds = job.needs ?? [];
   if (items === undefined) {
@@ -151,12 +154,20 @@ export function expandJob(
   }
   const units: (Item & { members?: string[] })[] =
     job.batch === undefined ? items : chunk(items, job.batch);
+  let fill: (item: Item, index: number) => string;
+  try {
+    fill = compileCommand(job.run, Object.keys(items[0]?.named ?? {}));
+  } catch (err) {
+    if (!(err instanceof TemplateProblem) || !onProblem) throw err;
+    onProblem(err);
+    fill = () => job.run;
+  }
   return units.map((item, i) => {
     const label = item.members ? batchName(item.members) : item.args.join(' ');
     const templated = hasPlaceholder(job.name, item.named);
     const expanded: ExpandedJob = {
       name: templated ? substitute(job.name, item, i + 1, false) : `${job.name}:${label}`,
-      command: substitute(job.run, item, i + 1, true),
+      command: fill(item, i + 1),
       settings,
       source,
       item: { value: label, index: i + 1 },

@@ -67,6 +67,24 @@ const NAMED: Record<string, (value: string) => string> = {
   },
 };
 
+/**
+ * The placeholders a command template knows, for `shell-scan.ts` (group 1 is the key):
+ * the positional forms, `{#}`, jobrun's names and the given column `names`. Other
+ * braces are plain text to the scanner, so `{foo}` in backticks is not refused.
+ */
+export function placeholderPattern(names: readonly string[] = []): RegExp {
+  const keys = [...Object.keys(NAMED), 'index', ...names]
+    .map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|');
+  return new RegExp(`\\{(\\d*(?:\\/\\/|\\/\\.|\\/|\\.)?|#|${keys})\\}`, 'g');
+}
+
+/** The placeholder a key (the text between the braces) stands for. */
+export function parseKey(key: string): Placeholder {
+  const [p] = [...placeholders(`{${key}}`)];
+  return p ?? { raw: `{${key}}`, at: 0, position: 0, form: '', index: false, name: key };
+}
+
 /** Each placeholder in `template`, in order. */
 export function* placeholders(template: string): Generator<Placeholder> {
   const re = new RegExp(PLACEHOLDER);

@@ -10,27 +10,110 @@
  * untouched, so shell brace expansions such as `{a,b}` and `${VAR}` survive. What each
  * stands for is in `placeholders.ts`.
  */
-import { placeholders, placeholderValues, type Item } from './placeholders.js';
+import {
+  parseKey,
+  placeholderPattern,
+  placeholders,
+  placeholderValues,
+  type Item,
+} from './placeholders.js';
+import { scanTemplate, TemplateProblem, type Piece, type Slot } from './shell-scan.js';
 
+export { TemplateProblem } from './shell-scan.js';
 export { hasPlaceholder } from './placeholders.js';
-const SAFE = /^[A-Za-z0-9_./:=@%+,-]+$/;
+
+/**
+ * Values that mean nothing to the shell in any word: no `=` (an assignment in command
+ * position), no `,` or braces (bash brace expansion), no `~`, globs or quotes.
+ */
+const SAFE = /^[A-Za-z0-9_./@%+:-]+$/;
+/** Words the shell reads as syntax when they stand alone in command position. */
+const RESERVED = new Set(
+  'if then else elif fi do done case esac while until for in select function time'.split(' '),
+);
 
 /**
  * Quotes `value` so that `/bin/sh` reads it back as exactly one word, unchanged.
- * Values made only of safe characters (`[A-Za-z0-9_./:=@%+,-]`, non-empty) stay bare;
+ * Values made only of safe characters (`[A-Za-z0-9_./:@%+-]`, non-empty) stay bare;
  * everything else is wrapped in single quotes with `'` written as `'\''`.
  */
 export function shellQuote(value: string): string {
-  if (SAFE.test(value)) return value;
+  if (SAFE.test(value) && !RESERVED.has(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
+ * A value written for the shell context its placeholder sits in, so that it becomes
+ * exactly one unchanged piece of the word there: bare, it is quoted (or left bare when
+ * neither it nor its word holds anything the shell would read); inside `'…'` the quote
+ * is closed, the quoted value written and the quote reopened; inside `"…"` likewise.
+ */
+function quoteFor(slot: Slot, value: string): string {
+  const safe = SAFE.test(value);
+  switch (slot.context) {
+    case 'single':
+      return safe ? value : `'${shellQuote(value)}'`;
+    case 'double':
+      return safe ? value : `"${shellQuote(value)}"`;
+    case 'bare':
+      if (safe && slot.plainWord && !(slot.wholeWord && RESERVED.has(value))) return value;
+      return `'${value.replace(/'/g, `'\\''`)}'`;
+  }
+}
+
+/**
+ * Reads a command template once (see `shell-scan.ts`) and returns the function that
+ * fills it for one item. Throws a `TemplateProblem` when a placeholder sits where no
+ * quoting can keep its value intact; callers turn that into a manifest or usage error.
+ * `names` are the column names `{name}` may use (`--header`, `--csv`, `matrix`). A
+ * placeholder that stands for several values (`{}` of a batch or of several sources)
+ * gives each quoted for its context, separated by spaces.
+ */
+export function compileCommand(
+  template: string,
+  names: readonly string[] = [],
+): (item: Item | string, index: number) => string {
+  const pieces = scanTemplate(template, placeholderPattern(names));
+  return (item, index) => render(pieces, asItem(item), index);
+}
+
+/**
+ * Like `compileCommand` for a template without placeholders: the item (every arg of
+ * it) is appended as the last argument(s). Refused when the template ends where an
+ * argument cannot go (inside a comment, a here-document or an open quote).
+ */
+export function compileAppending(template: string): (item: Item | string, index: number) => string {
+  const pieces = scanTemplate(`${template} {}`, placeholderPattern());
+  if (typeof pieces.at(-1) !== 'object') {
+    throw new TemplateProblem('{}', 'appended after a comment', template.length + 1);
+  }
+  return (item, index) => render(pieces, asItem(item), index);
+}
+
+function asItem(item: Item | string): Item {
+  return typeof item === 'string' ? { args: [item] } : item;
+}
+
+function render(pieces: readonly Piece[], item: Item, index: number): string {
+  let out = '';
+  for (const piece of pieces) {
+    if (typeof piece === 'string') {
+      out += piece;
+      continue;
+    }
+    const values = placeholderValues(parseKey(piece.key), item, index);
+    out +=
+      values === undefined ? `{${piece.key}}` : values.map((v) => quoteFor(piece, v)).join(' ');
+  }
+  return out;
+}
+
+/**
  * Replaces every placeholder in `template` with its value for `item` (`index` is
- * 1-based). With `quote`, each value is shell-quoted (for command lines); without, it
- * is inserted raw (for job names and needs). A placeholder that stands for several
- * values (`{}` of a batch or of several sources) gives them separated by spaces, each
- * quoted on its own. Unknown `{…}` sequences are kept as is.
+ * 1-based). With `quote`, the template is a command line and each value is quoted for
+ * its shell context (`compileCommand`; may throw `TemplateProblem`); without, values
+ * are inserted raw (for job names and needs), several separated by spaces. Unknown
+ * `{…}` sequences are kept as is.
  */
 export function substitute(
   template: string,
@@ -38,13 +121,14 @@ export function substitute(
   index: number,
   quote: boolean,
 ): string {
-  const it = typeof item === 'string' ? { args: [item] } : item;
+  const it = asItem(item);
+  if (quote) return compileCommand(template, Object.keys(it.named ?? {}))(it, index);
   let out = '';
   let last = 0;
   for (const p of placeholders(template)) {
     const values = placeholderValues(p, it, index);
     if (values === undefined) continue;
-    out += template.slice(last, p.at) + values.map((v) => (quote ? shellQuote(v) : v)).join(' ');
+    out += template.slice(last, p.at) + values.join(' ');
     last = p.at + p.raw.length;
   }
   return out + template.slice(last);

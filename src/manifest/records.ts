@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { decodeBytes } from '../model/bytes.js';
 
 /**
@@ -16,21 +17,45 @@ export async function* readRecords(
   stream: AsyncIterable<Buffer | string>,
   delimiter: Buffer = NEWLINE,
 ): AsyncGenerator<string> {
+  for await (const records of readRecordBatches(stream, delimiter)) yield* records;
+}
+
+/**
+ * The records of each chunk together: a generator layer per record would cost a
+ * promise and a microtask per job on top of the consumer's own.
+ */
+export async function* readRecordBatches(
+  stream: AsyncIterable<Buffer | string>,
+  delimiter: Buffer = NEWLINE,
+): AsyncGenerator<string[]> {
   let rest: Buffer = Buffer.alloc(0);
+  const text = isUtf8(delimiter) ? delimiter.toString('utf8') : undefined;
   for await (const chunk of stream) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     rest = rest.length === 0 ? buf : Buffer.concat([rest, buf]);
-    let start = 0;
-    for (let at = rest.indexOf(delimiter); at !== -1; at = rest.indexOf(delimiter, start)) {
-      yield decodeBytes(rest.subarray(start, at));
-      start = at + delimiter.length;
-    }
-    rest = rest.subarray(start);
+    const end = rest.lastIndexOf(delimiter);
+    if (end === -1) continue;
+    const whole = rest.subarray(0, end);
+    rest = rest.subarray(end + delimiter.length);
+    // Valid UTF-8 (the usual case) splits as text, at the same places as bytes would.
+    if (text !== undefined && isUtf8(whole)) yield whole.toString('utf8').split(text);
+    else yield splitBytes(whole, delimiter);
   }
-  if (rest.length > 0) yield decodeBytes(rest);
+  if (rest.length > 0) yield [decodeBytes(rest)];
 }
 
 const NEWLINE = Buffer.from('\n');
+
+function splitBytes(buf: Buffer, delimiter: Buffer): string[] {
+  const records: string[] = [];
+  let start = 0;
+  for (let at = buf.indexOf(delimiter); at !== -1; at = buf.indexOf(delimiter, start)) {
+    records.push(decodeBytes(buf.subarray(start, at)));
+    start = at + delimiter.length;
+  }
+  records.push(decodeBytes(buf.subarray(start)));
+  return records;
+}
 
 /**
  * The bytes of a `--delimiter` value: C escapes `\n` `\t` `\r` `\0` `\\` and `\xHH`

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { invocation, rebuildInShell } from '../../src/exec/invocation.js';
+import { rebuildInShell, textCommandLine as invocation } from '../../src/exec/command-line.js';
 import { decodeBytes } from '../../src/model/bytes.js';
 import { shellQuote } from '../../src/manifest/index.js';
 import type { JobSpec } from '../../src/model/job.js';
