@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { BackoffSpec, JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
+import type { CaptureSpec } from '../model/result.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
 import type { Item } from '../manifest/placeholders.js';
 import { readRecordBatches } from '../manifest/records.js';
@@ -35,6 +36,8 @@ export interface JobOverrides {
   retries?: number;
   killGraceMs?: number;
   backoff?: BackoffSpec;
+  /** `--capture`: every job keeps its stdout as its result. */
+  capture?: CaptureSpec;
 }
 
 export async function openSource(
@@ -111,12 +114,14 @@ export function noOverrides(overrides: JobOverrides): boolean {
 
 export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {
   if (noOverrides(overrides)) return job;
+  const { timeout, retries, capture, killGraceMs, backoff } = overrides;
   return {
     ...job,
-    timeout: overrides.timeout ?? job.timeout,
-    retries: overrides.retries ?? job.retries,
-    killGraceMs: overrides.killGraceMs ?? job.killGraceMs,
-    backoff: overrides.backoff ?? job.backoff,
+    timeout: timeout ?? job.timeout,
+    retries: retries ?? job.retries,
+    capture: capture ?? job.capture,
+    killGraceMs: killGraceMs ?? job.killGraceMs,
+    backoff: backoff ?? job.backoff,
   };
 }
 

@@ -2,7 +2,9 @@ import path from 'node:path';
 import { FAIL_FAST, parseHalt, type HaltPolicy } from '../core/halt.js';
 import { createStartGate } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
+import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec } from '../model/job.js';
+import { CAPTURE_MODES, DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { RunEventMap } from '../model/events.js';
 import { JobrunError, UsageError } from '../errors.js';
 import { openBackend } from '../backends/open.js';
@@ -10,8 +12,10 @@ import { parseDuration, parseSize, parseTimeout } from '../manifest/duration.js'
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters, type OutputFlags } from '../reporters/pick.js';
+import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
-import { checkOutputFiles, makeLogDir } from './output-paths.js';
+import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
+import { keepRuns, pruneRuns } from './retention.js';
 import type { InputFlags } from './input-flags.js';
 import {
   applyOverrides,
@@ -58,6 +62,11 @@ export interface RunFlags extends OutputFlags, InputFlags {
   joblog?: string;
   killGrace?: string;
   backoff?: string;
+  /** `--capture stdout|json|lines` and its limit `--capture-max`. */
+  capture?: string;
+  captureMax?: string;
+  /** How many runs' logs stay under `.jobrun/logs/` (default 10), or `all`. */
+  keepLogs?: string;
 }
 
 /** Where jobrun keeps its logs and journals, relative to the current folder. */
@@ -86,6 +95,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
         ? undefined
         : usage(() => parseDuration(flags.killGrace!, '--kill-grace')),
     backoff: flags.backoff === undefined ? undefined : usage(() => parseBackoff(flags.backoff!)),
+    capture: captureFlag(flags),
   };
   const halt = haltPolicy(flags);
   const order =
@@ -107,11 +117,18 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const spawner = parseSpawner(flags.spawner);
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
+  // a pipeline's later stages stream in as earlier jobs end
+  const feeder =
+    settings.stages?.length && Array.isArray(source.jobs)
+      ? new StageFeeder({ ...settings, jobs: source.jobs })
+      : undefined;
+  const input = feeder ? feeder.jobs() : source.jobs;
   const jobs = noOverrides(overrides)
-    ? source.jobs
-    : mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
+    ? input
+    : mapJobs(input, (job) => applyOverrides(job, overrides));
   let selected: Set<string> | undefined;
   if (flags.only?.length) {
+    if (feeder) throw new UsageError('--only does not work with stages (for_each: { from })');
     if (!Array.isArray(jobs))
       throw new UsageError('--only works with a manifest or --glob, not --stdin');
     selected = selectJobs(
@@ -123,7 +140,8 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const runOrder = order ?? settings.order;
 
   if (flags.dryRun) {
-    await printPlan(jobs, {
+    await printPlan(feeder ? (source.jobs as JobSpec[]) : jobs, {
+      stages: settings.stages,
       pools: settings.pools,
       order: runOrder,
       selected,
@@ -138,12 +156,17 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     '--html': flags.html,
     '--joblog': flags.joblog,
   });
+  if (flags.results) makeResultsDir(flags.results);
   const backend = await openBackend(flags.backend, spawner);
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
+  const keep = keepRuns(flags.keepLogs, process.env);
   const runId = newRunId();
   const logDir = path.resolve(flags.logs ?? path.join(STATE_DIR, 'logs', runId));
   makeLogDir(logDir);
+  // only jobrun's own folder is pruned: a --logs folder is the user's to manage
+  if (flags.logs === undefined && keep !== 'all')
+    pruneRuns(path.resolve(STATE_DIR, 'logs'), keep, logDir);
   const journal = openJournal(journalPathFor(STATE_DIR, source.identity), Boolean(flags.resume));
   const bus = new EventBus(reporters);
   const scheduler = backend.createRun({
@@ -157,13 +180,21 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     order: runOrder,
     emit: (type, payload) => {
       bus.emit(type, payload);
-      if (type === 'job_end') journal.record((payload as RunEventMap['job_end']).job);
+      if (type !== 'job_end') return;
+      const { job } = payload as RunEventMap['job_end'];
+      journal.record(job);
+      feeder?.jobEnded(job);
     },
     halt,
     gate,
-    alreadyDone: flags.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
+    // a stage needs its source's result, which the journal does not keep: it runs again
+    alreadyDone: flags.resume
+      ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
+      : undefined,
+    linkStreamed: feeder !== undefined,
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
+    separateStreams: bus.wantsStreams,
     maxQueue,
   });
 
@@ -171,8 +202,10 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const onTerm = () => scheduler.interrupt('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  let completed = false;
   try {
     const outcome = await scheduler.run(jobs);
+    completed = !outcome.interrupted;
     try {
       await bus.flush();
     } catch (err) {
@@ -186,10 +219,34 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     journal.close();
+    // a run that ran to its end leaves only what --resume needs: one line per success
+    if (completed) {
+      try {
+        compactJournal(journal.path);
+      } catch {
+        // compaction only saves space; the full journal serves --resume as well
+      }
+    }
     bus.dispose();
     await backend.close();
     if (flags.stdin) process.stdin.destroy();
   }
+}
+
+/** `--capture MODE [--capture-max SIZE]`; `--capture-max` alone is a usage error. */
+function captureFlag(flags: RunFlags): CaptureSpec | undefined {
+  if (flags.capture === undefined) {
+    if (flags.captureMax !== undefined)
+      throw new UsageError('--capture-max needs --capture stdout|json|lines');
+    return undefined;
+  }
+  const mode = oneOf(flags.capture, '--capture', CAPTURE_MODES);
+  const maxBytes =
+    flags.captureMax === undefined
+      ? DEFAULT_CAPTURE_BYTES
+      : usage(() => parseSize(flags.captureMax!, '--capture-max'));
+  if (maxBytes < 1) throw new UsageError('--capture-max must be at least 1 byte');
+  return { mode, maxBytes };
 }
 
 function haltPolicy(flags: RunFlags): HaltPolicy | undefined {

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import type { BackoffSpec, JobSpec } from '../model/job.js';
+import { DEFAULT_CAPTURE_BYTES } from '../model/result.js';
 import { batchName, type Batch } from './batch.js';
 import type { Item } from './placeholders.js';
 import { compileCommand, hasPlaceholder, substitute, TemplateProblem } from './quote.js';
@@ -57,6 +58,11 @@ export function resolveSettings(
   if (pool !== undefined) settings.pool = pool;
   const timeout = job.timeout ?? defaults.timeout;
   if (timeout !== undefined) settings.timeout = timeout;
+  const capture = job.capture ?? defaults.capture;
+  if (capture !== undefined) {
+    const maxBytes = job.capture_max ?? defaults.capture_max ?? DEFAULT_CAPTURE_BYTES;
+    settings.capture = { mode: capture, maxBytes };
+  }
   return settings;
 }
 
@@ -80,6 +86,7 @@ export async function forEachItems(forEach: ForEach, cwd: string): Promise<Item[
     return files.sort(compareStrings).map((f) => ({ args: [f] }));
   }
   if ('matrix' in forEach) return matrixItems(forEach.matrix);
+  if ('from' in forEach) throw new Error('for_each { from } is expanded when its job succeeds');
   const file = 'csv' in forEach ? forEach.csv : forEach.lines;
   const source = { file: path.resolve(cwd, file) };
   const options =
@@ -145,13 +152,14 @@ export function expandJob(
   job: JobDoc,
   source: number,
   settings: JobSettings,
-  items?: Item[],
+  given?: (Item | string)[],
   onProblem?: (problem: TemplateProblem) => void,
 ): ExpandedJob[] {
   const rawNeeds = job.needs ?? [];
-  if (items === undefined) {
+  if (given === undefined) {
     return [{ name: job.name, command: job.run, settings, source, needs: [...rawNeeds], rawNeeds }];
   }
+  const items = given.map((it) => (typeof it === 'string' ? { args: [it] } : it));
   const units: (Item & { members?: string[] })[] =
     job.batch === undefined ? items : chunk(items, job.batch);
   let fill: (item: Item, index: number) => string;

@@ -39,6 +39,10 @@ export class EventBus {
     return this.reporters.some((r) => r.needsOutput);
   }
 
+  get wantsStreams(): boolean {
+    return this.reporters.some((r) => r.needsStreams);
+  }
+
   /** Resolves once every reporter finished its end-of-run work. */
   async flush(): Promise<void> {
     await Promise.all(this.pending);

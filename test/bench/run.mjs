@@ -25,6 +25,8 @@
 //   --validate-rounds N (default 3)
 //   --max-lines N       lines for the stream section (default 1000000)
 //   --stream-timeout S  seconds before the stream section stops feeding (default 900)
+//   --capture MODE      stream section: each job echoes its line and jobrun captures it
+//                       (--capture MODE); the row then also counts job_end events with a result
 //   --json FILE         where to write results (default test-results/bench.json; merged per section)
 //
 // Peers are measured alternately in one run (A B C, B C A, …) because the machine may
@@ -90,6 +92,7 @@ function parseArgs(argv) {
     maxLines: 1_000_000,
     streamTimeoutS: 900,
     gzipFiles: 3000,
+    capture: undefined,
     json: join(ROOT, 'test-results', 'bench.json'),
   };
   const numeric = {
@@ -104,11 +107,15 @@ function parseArgs(argv) {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '--capture') {
+      opts.capture = argv[++i];
+      continue;
+    }
     if (a === '-h' || a === '--help') {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(1, 31)
+          .slice(1, 33)
           .join('\n')
           .replace(/^\/\/ ?/gm, ''),
       );
@@ -887,7 +894,7 @@ async function stream() {
   const budgetMs = opts.streamTimeoutS * 1000;
   const maxQueue = 1000;
   heading(
-    `stream: up to ${maxLines} stdin lines into --max-queue ${maxQueue} -j ${J}, RSS sampled every 100 ms, budget ${opts.streamTimeoutS} s`,
+    `stream: up to ${maxLines} stdin lines into --max-queue ${maxQueue} -j ${J}${opts.capture ? ` --capture ${opts.capture}` : ''}, RSS sampled every 100 ms, budget ${opts.streamTimeoutS} s`,
   );
   const logs = makeTempDir('stream-logs');
   const args = [
@@ -903,8 +910,8 @@ async function stream() {
     '--events',
     '--logs',
     logs,
-    '--',
-    'true',
+    // with --capture every job prints its line and the result rides in its job_end event
+    ...(opts.capture ? ['--capture', opts.capture, '--', 'echo'] : ['--', 'true']),
   ];
   note(
     `command: <bench writes lines 1..N with backpressure> | node bin/jobrun.js ${args.slice(1).join(' ').replace(logs, '<tmp>')} | <bench counts events>`,
@@ -916,6 +923,7 @@ async function stream() {
   const t0 = performance.now();
   let queued = 0;
   let ended = 0;
+  let withResult = 0;
   let written = 0;
   let stderr = '';
   let rest = '';
@@ -926,7 +934,11 @@ async function stream() {
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       // Lines start with {"type":"…" — compare just the type.
       if (text.startsWith('{"type":"job_queued"', start)) queued++;
-      else if (text.startsWith('{"type":"job_end"', start)) ended++;
+      else if (text.startsWith('{"type":"job_end"', start)) {
+        ended++;
+        const nlAt = nl;
+        if (opts.capture && text.slice(start, nlAt).includes('"result":')) withResult++;
+      }
       start = nl + 1;
     }
     rest = text.slice(start);
@@ -999,7 +1011,7 @@ async function stream() {
   const overall = Math.max(...samples.map((s) => s.rssKB));
   const lastHwm = samples.at(-1)?.hwmKB;
   const checkpoints = [
-    10_000, 50_000, 100_000, 200_000, 300_000, 500_000, 750_000, 1_000_000,
+    10_000, 25_000, 50_000, 75_000, 100_000, 200_000, 300_000, 500_000, 750_000, 1_000_000,
   ].filter((c) => c <= maxLines);
   const rows = checkpoints.map((c) => {
     const upTo = samples.filter((s) => s.queued <= c);
@@ -1021,6 +1033,7 @@ async function stream() {
     note(
       `stopped feeding at the ${opts.streamTimeoutS} s budget: ${ended} of ${maxLines} lines done; at this rate 1M would take ${(1e6 / rate / 60).toFixed(1)} min`,
     );
+  if (opts.capture) note(`job_end events carrying a result: ${withResult} of ${ended}`);
   note(
     `peak RSS up to 100k lines ${fmtMB(at100k)}; after 100k ${fmtMB(after100k)}; overall ${fmtMB(overall)}; VmHWM at last sample ${fmtMB(lastHwm)}`,
   );
@@ -1043,6 +1056,8 @@ async function stream() {
     maxLines,
     maxQueue,
     workers: J,
+    capture: opts.capture ?? null,
+    withResult: opts.capture ? withResult : undefined,
     budgetSeconds: opts.streamTimeoutS,
     written,
     consumed: queued,

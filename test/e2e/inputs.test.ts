@@ -227,7 +227,7 @@ describe('-k, -j (items 6, 7)', () => {
   it('-k prints output in input order although the second job ends first', async () => {
     // a waits (bounded) until b is done, so b always ends first
     const script =
-      'if [ "$1" = a ]; then i=0; while [ ! -e b.done ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done; fi; echo "$1"; touch "$1.done"';
+      'if [ "$1" = a ]; then i=0; while [ ! -e b.done ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; fi; echo "$1"; touch "$1.done"';
     await expectOutput(
       ['-k', '-j', '2', '--', 'sh', '-c', script, 'sh', ':::', 'a', 'b'],
       dir,
