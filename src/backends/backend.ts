@@ -26,13 +26,6 @@ export interface BackendRun {
 }
 
 export interface Backend {
-  /** For messages: `local`, or the Redis URL with its password redacted. */
-  readonly name: string;
-  /**
-   * Whether the manifest's `pools: { x: { workers: n } }` limits are enforced by the
-   * backend (local) or by the workers' own `-j` (Redis).
-   */
-  readonly enforcesPoolLimits: boolean;
   createRun(options: RunOptions): BackendRun;
   /** Releases connections; call once the run ended. */
   close(): Promise<void>;

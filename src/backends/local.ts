@@ -9,8 +9,6 @@ import type { Backend, BackendRun, RunOptions } from './backend.js';
  */
 export function createLocalBackend(executor: Executor = createLocalExecutor()): Backend {
   return {
-    name: 'local',
-    enforcesPoolLimits: true,
     createRun(options: RunOptions): BackendRun {
       // the journal alone carries local resume state: identity and resume are not needed here
       const { identity: _identity, resume: _resume, ...rest } = options;

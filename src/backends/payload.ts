@@ -16,7 +16,7 @@ import type { JobSpec } from '../model/job.js';
  */
 const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
 
-export const payloadSchema = z
+const payloadSchema = z
   .object({
     v: z.literal(1),
     runKey: z.string().min(1).max(200),

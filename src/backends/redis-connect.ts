@@ -4,7 +4,7 @@ import { JobrunError } from '../errors.js';
 import { scrub, type RedisTarget } from './redis-url.js';
 
 /** Redis could not be reached or refused us; exit 2 with the redacted URL. */
-export class BackendError extends JobrunError {
+class BackendError extends JobrunError {
   constructor(message: string) {
     super(message, 'E_BACKEND');
   }

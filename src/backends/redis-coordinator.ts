@@ -35,8 +35,6 @@ export async function openRedisBackend(url: string): Promise<Backend> {
   const conn = new Redis(bullConnection(target));
   conn.on('error', () => {}); // ioredis reconnects by itself; BullMQ reports what matters
   return {
-    name: target.safe,
-    enforcesPoolLimits: true,
     createRun: (options) => new RedisRun(target, conn, options),
     close: async () => {
       await conn.quit().catch(() => conn.disconnect());

@@ -81,10 +81,6 @@ export class JobrunWorker {
     this.log = options.log ?? (() => {});
   }
 
-  get serving(): string[] {
-    return [...this.workers.keys()];
-  }
-
   get draining(): boolean {
     return this.closing !== undefined;
   }

@@ -28,6 +28,8 @@ Examples:
   $ seq 10 | jobrun run --stdin -n 3 -- echo      three items per job
   $ jobrun run --glob '*.txt' -k -- wc -l {}      output in input order
   $ jobrun run --glob '*.png' -j 50% --kill-grace 2s --backoff 1s,2,1m -- optipng {}
+  $ jobrun run jobs.yaml --progress plain         every job's line, even in a large CI run
+  $ jobrun run jobs.yaml --keep-logs 3            keep only the last 3 runs' logs
   $ jobrun run jobs.yaml --spawner child          start jobs with node:child_process
   $ ls *.txt | jobrun run --stdin --json --capture stdout -- wc -l {} | jq -r '.jobs[].result'
   $ jobrun run --glob '*.json' --capture json --results out/ -- jq .size {}

@@ -9,7 +9,7 @@ export const DEFAULT_KEEP_RUNS = 10;
 const RUN_FOLDER = /^\d{8}-\d{6}-/;
 
 /** `--keep-logs` / `JOBRUN_KEEP_LOGS`: a number of runs (at least 1), or `all`. */
-export function parseKeep(text: string, what: string): number | 'all' {
+function parseKeep(text: string, what: string): number | 'all' {
   const t = text.trim();
   if (t === 'all') return 'all';
   if (/^\d+$/.test(t) && Number(t) >= 1) return Number(t);
@@ -24,7 +24,7 @@ export function keepRuns(flag: string | undefined, env: NodeJS.ProcessEnv): numb
 }
 
 /** The run log folders under `root`, oldest first (run ids sort by time). */
-export function runFolders(root: string): string[] {
+function runFolders(root: string): string[] {
   let entries: fs.Dirent[];
   try {
     entries = fs.readdirSync(root, { withFileTypes: true });

@@ -7,7 +7,7 @@ import { createExecutor } from '../exec/choose-executor.js';
 import { parseCount, parseSpawner } from './options.js';
 import { STATE_DIR } from './run.js';
 
-export interface WorkerFlags {
+interface WorkerFlags {
   workers?: string;
   pool?: string[];
   metricsPort?: string;
@@ -63,7 +63,7 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
 }
 
 /** Runs a worker until it is drained by a signal; returns the exit code. */
-export async function workerCommand(url: string, flags: WorkerFlags): Promise<number> {
+async function workerCommand(url: string, flags: WorkerFlags): Promise<number> {
   const target = parseRedisUrl(url);
   const spawner = parseSpawner(flags.spawner);
   const concurrency = flags.workers === undefined ? 1 : parseCount(flags.workers, '-j');

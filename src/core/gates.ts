@@ -13,13 +13,13 @@ export interface SystemProbe {
   freemem(): number;
 }
 
-export const osProbe: SystemProbe = {
+const osProbe: SystemProbe = {
   loadavg1: () => os.loadavg()[0] ?? 0,
   freemem: () => os.freemem(),
 };
 
 /** How often a closed load or memory gate is looked at again. */
-export const GATE_RECHECK_MS = 1000;
+const GATE_RECHECK_MS = 1000;
 
 /**
  * Decides whether a job may start now. Returns 0 when it may, else how many

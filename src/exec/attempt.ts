@@ -232,7 +232,7 @@ export abstract class GroupAttempt implements RunningAttempt {
   }
 }
 
-export function removeFile(path: string): void {
+function removeFile(path: string): void {
   try {
     unlinkSync(path);
   } catch {

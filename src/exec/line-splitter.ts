@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 
 /** Longest line held before it is passed on in pieces (in UTF-16 code units). */
-export const MAX_LINE_LENGTH = 64 * 1024;
+const MAX_LINE_LENGTH = 64 * 1024;
 
 /**
  * Splits a byte stream into lines for `emit`, without the newline (and without a

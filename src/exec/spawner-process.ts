@@ -33,7 +33,7 @@ let found: string | undefined;
  * any Python ≥ 3.8 will do for the spawner, so a real interpreter further down PATH
  * is better. When every `python3` is a script, the first one is used.
  */
-export function pythonCommand(): string {
+function pythonCommand(): string {
   const forced = process.env.JOBRUN_PYTHON;
   if (forced) return forced;
   found ??= findPython(process.env.PATH ?? '');

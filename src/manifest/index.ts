@@ -4,7 +4,6 @@
  */
 export { parseDuration, parseSize, parseTimeout } from './duration.js';
 export { shellQuote, substitute, hasPlaceholder } from './quote.js';
-export { manifestJsonSchema, manifestSchema } from './schema.js';
-export { loadManifest, parseManifest, type LoadOptions, type ParseOptions } from './load.js';
-export { JOB_DEFAULTS, resolveSettings, type JobSettings } from './expand.js';
-export { adHocJob, commandTemplate, globItems, type AdHocBase } from './adhoc.js';
+export { manifestJsonSchema } from './schema.js';
+export { loadManifest, parseManifest } from './load.js';
+export { adHocJob, commandTemplate, globItems } from './adhoc.js';

@@ -9,7 +9,7 @@ import { validKeysAt } from './schema-keys.js';
 import { didYouMean } from './suggest.js';
 
 /** `jobs[2].backoff.delay` */
-export function pathLabel(path: DocPath): string {
+function pathLabel(path: DocPath): string {
   let out = '';
   for (const seg of path) {
     if (typeof seg === 'number') out += `[${seg}]`;
@@ -20,7 +20,7 @@ export function pathLabel(path: DocPath): string {
 }
 
 /** How a value found in the manifest is named in messages. */
-export function describeValue(v: unknown): string {
+function describeValue(v: unknown): string {
   if (v === null || v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';

@@ -285,7 +285,6 @@ export const manifestSchema = z
 export type ManifestDoc = z.output<typeof manifestSchema>;
 export type JobDoc = z.output<typeof jobSchema>;
 export type DefaultsDoc = z.output<typeof defaultsSchema>;
-export type PoolsDoc = z.output<typeof poolsSchema>;
 
 /**
  * The manifest's JSON Schema (draft-07, which yaml-language-server and VS Code read),

@@ -42,7 +42,7 @@ export class TemplateProblem extends Error {
 }
 
 /** Characters that mean nothing to the shell inside a word (bash brace expansion included). */
-export const PLAIN_CHAR = /[A-Za-z0-9_./@%+:-]/;
+const PLAIN_CHAR = /[A-Za-z0-9_./@%+:-]/;
 const BLANK = /[ \t\n]/;
 const OPERATOR = /[;&|()<>]/;
 

@@ -6,7 +6,7 @@
  * Edit distance between `a` and `b` counting insertions, deletions, substitutions and
  * swaps of two adjacent characters (so `retires` → `retries` is 1).
  */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const rows: number[][] = [];
   for (let i = 0; i <= a.length; i++) {
     const row: number[] = [i];
@@ -32,7 +32,7 @@ export function editDistance(a: string, b: string): number {
  * The candidate nearest to `word`, if it is close enough to be a plausible typo: at
  * most 2 edits (1 for words of three characters or fewer), compared case-insensitively.
  */
-export function nearest(word: string, candidates: Iterable<string>): string | undefined {
+function nearest(word: string, candidates: Iterable<string>): string | undefined {
   const limit = word.length <= 3 ? 1 : 2;
   let best: string | undefined;
   let bestDistance = Infinity;

@@ -19,8 +19,7 @@ export interface CaptureSpec {
 }
 
 /** A JSON value, as `capture: json` produces it. */
-export type JsonValue =
-  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** A captured result: a string (`stdout`), lines (`lines`) or any JSON value (`json`). */
 export type CapturedResult = JsonValue;

@@ -5,7 +5,7 @@ import { formatDuration, type Paint } from './format.js';
 /** Runs up to this many jobs print every job's line; larger ones summarize successes. */
 export const DIGEST_ABOVE = 200;
 /** How often a summarizing run prints its progress line. */
-export const DIGEST_EVERY_MS = 5000;
+const DIGEST_EVERY_MS = 5000;
 
 /**
  * Keeps a large run's CI log readable: every failure, timeout, skip and retry still

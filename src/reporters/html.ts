@@ -7,10 +7,10 @@ import type { Reporter } from './types.js';
 import { xmlSafe } from './xml.js';
 
 /** How an attempt ended, which colours its bar. */
-export type AttemptOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+type AttemptOutcome = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
 
 /** One bar of the timeline. Times are milliseconds from the run's start. */
-export interface HtmlAttempt {
+interface HtmlAttempt {
   attempt: number;
   start: number;
   duration: number;
@@ -21,7 +21,7 @@ export interface HtmlAttempt {
   tail: string | null;
 }
 
-export interface HtmlJob {
+interface HtmlJob {
   name: string;
   command: string;
   pool: string | null;

@@ -43,7 +43,7 @@ export function testcase(job: ReportJob): string {
  * the Jenkins xUnit plugin's published `junit-10.xsd` (vendored in test/junit/ and checked
  * in the tests): it allows `skipped` on `<testsuite>` but not on `<testsuites>`.
  */
-export function junitHead(report: Report): string {
+function junitHead(report: Report): string {
   const count = (pred: (j: ReportJob) => boolean) => report.jobs.filter(pred).length;
   const isFailure = (j: ReportJob) =>
     (j.status === 'failed' || j.status === 'timed_out') && !j.allowFailure;
@@ -64,7 +64,7 @@ export function junitHead(report: Report): string {
   );
 }
 
-export const JUNIT_TAIL = '  </testsuite>\n</testsuites>\n';
+const JUNIT_TAIL = '  </testsuite>\n</testsuites>\n';
 
 /** The whole document as a string (for tests and small runs). */
 export function junitXml(report: Report): string {

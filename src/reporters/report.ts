@@ -71,7 +71,7 @@ export interface Report {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function reportAttempt(a: AttemptResult): ReportAttempt {
+function reportAttempt(a: AttemptResult): ReportAttempt {
   return {
     attempt: a.attempt,
     startedAt: iso(a.startedAt),

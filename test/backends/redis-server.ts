@@ -7,7 +7,7 @@ import { noteSkipped } from '../support/skips.js';
  * test file. Without `redis-server` the Redis suites are skipped with a loud warning,
  * except in CI, where that is a failure: CI must install it.
  */
-export const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasRedis = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 
 export function requireRedisOrWarn(suite: string): boolean {
   if (hasRedis) return true;

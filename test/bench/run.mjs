@@ -271,18 +271,6 @@ async function trivial() {
   ).join('\n');
   writeFileSync(manifest, `version: 1\nworkers: ${J}\njobs:\n${jobsYaml}\n`);
 
-  const stdinArgs = (logs) => [
-    'run',
-    '--stdin',
-    '--progress',
-    'none',
-    '--logs',
-    logs,
-    '-j',
-    String(J),
-    '--',
-    'true',
-  ];
   const manifestArgs = (logs) => [
     'run',
     manifest,
@@ -295,14 +283,17 @@ async function trivial() {
   ];
   const peers = [];
   for (const spawner of SPAWNERS) {
-    peers.push(jobrunPeer(`stdin ${spawner}`, spawner, input, N, stdinArgs));
+    peers.push(jobrunPeer(`stdin ${spawner}`, spawner, input, N, stdinArgs('true')));
     peers.push(jobrunPeer(`manifest ${spawner}`, spawner, input, N, manifestArgs));
   }
   peers.push(xargsPeer(input, 'true'), {
     name: 'GNU parallel',
     run: async () =>
       checkPlain(
-        await runTimed('parallel', ['--will-cite', '-j', String(J), 'true'], { stdin: input }),
+        await runTimed('parallel', ['--will-cite', '-j', String(J), 'true'], {
+          stdin: input,
+          timeoutMs: PEER_TIMEOUT_MS,
+        }),
       ),
   });
   const cmds = {
@@ -370,6 +361,25 @@ async function trivial() {
   };
 }
 
+/** Generous: on a shared 2-core machine at load 20 a 2,000-job peer may take minutes. */
+const PEER_TIMEOUT_MS = 900_000;
+
+/** Arguments of `jobrun run --stdin … -- command…`, given the log folder. */
+const stdinArgs =
+  (...command) =>
+  (logs) => [
+    'run',
+    '--stdin',
+    '--progress',
+    'none',
+    '--logs',
+    logs,
+    '-j',
+    String(opts.workers),
+    '--',
+    ...command,
+  ];
+
 /** Both ways jobrun starts jobs (`JOBRUN_SPAWNER`). */
 const SPAWNERS = ['helper', 'child'];
 
@@ -384,6 +394,7 @@ function jobrunPeer(name, spawner, input, n, argsFor, cwd = ROOT) {
           stdin: input,
           cwd,
           env: { ...process.env, JOBRUN_SPAWNER: spawner },
+          timeoutMs: PEER_TIMEOUT_MS,
         });
         return checkJobrun(res, n);
       } finally {
@@ -400,6 +411,7 @@ function xargsPeer(input, ...command) {
       checkPlain(
         await runTimed('xargs', ['-P', String(opts.workers), '-n', '1', ...command], {
           stdin: input,
+          timeoutMs: PEER_TIMEOUT_MS,
         }),
       ),
   };
@@ -428,18 +440,7 @@ async function marginal() {
   const inputs = { [N]: join(dir, 'n.txt'), [M]: join(dir, 'm.txt') };
   writeLines(inputs[N], N);
   writeLines(inputs[M], M);
-  const args = (logs) => [
-    'run',
-    '--stdin',
-    '--progress',
-    'none',
-    '--logs',
-    logs,
-    '-j',
-    String(J),
-    '--',
-    'true',
-  ];
+  const args = stdinArgs('true');
   const peers = [];
   for (const count of [N, M]) {
     for (const spawner of SPAWNERS)
@@ -504,20 +505,7 @@ async function gzip() {
       return { ok: false, why: `${name}: .gz checksums differ from the first run` };
     return res;
   };
-  const args = (logs) => [
-    'run',
-    '--stdin',
-    '--progress',
-    'none',
-    '--logs',
-    logs,
-    '-j',
-    String(J),
-    '--',
-    'gzip',
-    '-k',
-    '{}',
-  ];
+  const args = stdinArgs('gzip', '-k', '{}');
   const peers = [
     {
       name: 'xargs -P',
@@ -528,6 +516,7 @@ async function gzip() {
             await runTimed('xargs', ['-P', String(J), '-n', '1', 'gzip', '-k'], {
               stdin: list,
               cwd: tree,
+              timeoutMs: PEER_TIMEOUT_MS,
             }),
           ),
         ),

@@ -42,10 +42,10 @@ describe('LocalDispatch', () => {
     dispatch.ended(a);
     dispatch.start(newEntry(job('c', {}, 2)), { attempt: 1, timeoutMs: undefined, now: 0 });
     expect(executor.requests[2]!.worker).toBe('1');
-    expect(log.of('job_start').map((e) => [e.name, e.worker])).toEqual([
-      ['a', '1'],
-      ['b', '2'],
-      ['c', '1'],
+    expect(log.of('job_start').map((e) => [e.id, e.name, e.worker])).toEqual([
+      ['1-a', 'a', '1'],
+      ['2-b', 'b', '2'],
+      ['3-c', 'c', '1'],
     ]);
   });
 

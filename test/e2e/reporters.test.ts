@@ -190,7 +190,7 @@ describe('reports from a real run', () => {
     expect(s.stdout).toContain('[compile] compiling <main> & friends\n');
     expect(s.stdout).toContain('[flaky] first try fails\n');
     expect(s.stdout).toContain('[flaky] second try ok\n');
-    expect(s.stdout).toContain('[docs] docs warning\n');
+    expect(s.stderr).toContain('[docs] docs warning\n'); // a job's stderr stays stderr
 
     const g = fixture();
     const r = runBin(['run', g.manifest, '--output', 'grouped', '--progress', 'plain'], {

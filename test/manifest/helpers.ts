@@ -29,7 +29,7 @@ export function cleanTempDirs(): void {
 }
 
 /** Awaits `promise`, expects a ManifestError, and returns its issues. */
-export async function issuesOf(promise: Promise<unknown>): Promise<ManifestIssue[]> {
+async function issuesOf(promise: Promise<unknown>): Promise<ManifestIssue[]> {
   const err: unknown = await promise.then(
     () => undefined,
     (e: unknown) => e,
