@@ -190,7 +190,9 @@ describe('reports from a real run', () => {
     expect(s.stdout).toContain('[compile] compiling <main> & friends\n');
     expect(s.stdout).toContain('[flaky] first try fails\n');
     expect(s.stdout).toContain('[flaky] second try ok\n');
-    expect(s.stderr).toContain('[docs] docs warning\n'); // a job's stderr stays stderr
+    // a job's stderr goes to jobrun's stderr, never down the data pipe
+    expect(s.stderr).toContain('[docs] docs warning\n');
+    expect(s.stdout).not.toContain('docs warning');
 
     const g = fixture();
     const r = runBin(['run', g.manifest, '--output', 'grouped', '--progress', 'plain'], {

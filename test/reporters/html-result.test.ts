@@ -45,7 +45,7 @@ describe('HTML report: results and attempt tails', () => {
     expect(byName.plain!.result).toBeNull();
     expect(byName.flaky!.attempts.map((a) => a.tail)).toEqual(['boom', null]);
     expect(byName['bad-json']!.attempts[0]).toMatchObject({
-      exit: 'bad result',
+      exit: 'capture json', // the error's head, as every reporter words it
       tail: 'capture json: stdout is not JSON (x)',
     });
     // the page's script shows them in the details panel
