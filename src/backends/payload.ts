@@ -24,6 +24,8 @@ const payloadSchema = z
     name: z.string().min(1).max(1000),
     index: z.number().int().nonnegative(),
     command: z.string().min(1).max(1_000_000),
+    /** Direct exec: the program and its arguments (raw bytes escaped as in `bytes.ts`). */
+    argv: z.array(z.string().max(1_000_000)).min(1).max(100_000).optional(),
     shell: z.string().min(1).max(4096),
     cwd: z.string().max(4096),
     env: z.record(z.string().regex(/^[^=\0]+$/, 'bad variable name'), z.string()),
@@ -65,6 +67,7 @@ export function toPayload(
     name: job.name,
     index: job.index,
     command: job.command,
+    ...(job.argv === undefined ? {} : { argv: job.argv }),
     shell: job.shell,
     cwd,
     env: job.env,
@@ -91,6 +94,7 @@ export function specFromPayload(p: JobPayload, workerDir: string): JobSpec {
   return {
     name: p.name,
     command: p.command,
+    ...(p.argv === undefined ? {} : { argv: p.argv }),
     index: p.index,
     priority: 0,
     pool: p.pool,

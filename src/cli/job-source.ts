@@ -1,9 +1,19 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import type { JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
+import type { BackoffSpec, JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
 import type { CaptureSpec } from '../model/result.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
-import { readLineBatches } from './stdin-lines.js';
+import type { Item } from '../manifest/placeholders.js';
+import { readRecordBatches } from '../manifest/records.js';
+import { combineSources } from '../manifest/sources.js';
+import {
+  batchOptions,
+  collect,
+  inputOptions,
+  itemJobs,
+  splitSources,
+  type InputFlags,
+} from './input-flags.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
 export interface JobSource {
@@ -14,7 +24,7 @@ export interface JobSource {
   identity: string;
 }
 
-export interface SourceFlags {
+export interface SourceFlags extends InputFlags {
   glob?: string;
   stdin?: boolean;
   shell?: string;
@@ -24,28 +34,38 @@ export interface SourceFlags {
 export interface JobOverrides {
   timeout?: TimeoutSpec;
   retries?: number;
+  killGraceMs?: number;
+  backoff?: BackoffSpec;
   /** `--capture`: every job keeps its stdout as its result. */
   capture?: CaptureSpec;
 }
 
 export async function openSource(
   manifest: string | undefined,
-  command: string[],
+  words: string[],
   flags: SourceFlags,
 ): Promise<JobSource> {
-  const modes = [manifest !== undefined, flags.glob !== undefined, Boolean(flags.stdin)].filter(
-    Boolean,
-  );
+  const { command, sources } = splitSources(words);
+  const modes = [
+    manifest !== undefined,
+    flags.glob !== undefined,
+    Boolean(flags.stdin),
+    sources.length > 0,
+  ].filter(Boolean);
   if (modes.length === 0) {
     throw new UsageError(
-      'nothing to run: give a manifest (jobrun run jobs.yaml), or --glob/--stdin with a command after --',
+      'nothing to run: give a manifest (jobrun run jobs.yaml), or --glob/--stdin with a command after --, or ::: values',
     );
   }
-  if (modes.length > 1) throw new UsageError('give one of: a manifest, --glob or --stdin');
+  if (modes.length > 1) {
+    throw new UsageError(
+      'give one of: a manifest, --glob, --stdin or ::: sources (:::: - reads stdin as a source)',
+    );
+  }
   const cwd = process.cwd();
   if (manifest !== undefined) {
-    if (command.length > 0) {
-      throw new UsageError(`a manifest brings its own commands; drop "-- ${command.join(' ')}"`);
+    if (words.length > 0) {
+      throw new UsageError(`a manifest brings its own commands; drop "-- ${words.join(' ')}"`);
     }
     const { loadManifest } = await import('../manifest/load.js'); // zod and yaml: only for manifests
     const plan = await loadManifest(manifest);
@@ -53,41 +73,55 @@ export async function openSource(
     return { settings: plan, jobs: plan.jobs, identity };
   }
   if (command.length === 0)
-    throw new UsageError('--glob and --stdin need a command after --, e.g. -- gzip -9 {}');
+    throw new UsageError('--glob, --stdin and ::: need a command after --, e.g. -- gzip -9 {}');
+  const input = inputOptions(flags);
+  const batching = batchOptions(flags);
   const template = commandTemplate(command);
   const base = { cwd, shell: flags.shell ?? '/bin/sh' };
   const settings: RunSettings = { manifestPath: null, pools: {}, order: 'fifo' };
+  const toJobs = (items: AsyncIterable<Item> | Iterable<Item>) =>
+    itemJobs(items, batching, template, base);
   if (flags.glob !== undefined) {
-    const items = await globItems(flags.glob, cwd);
-    const jobs = items.map((item, index) => adHocJob(item, index, template(item, index + 1), base));
-    return { settings, jobs, identity: `glob:${cwd}:${flags.glob}:${command.join('\0')}` };
+    const files = await globItems(flags.glob, cwd);
+    const jobs = await collect(toJobs(files.map((f) => ({ args: [f] }))));
+    return { settings, jobs, identity: `glob:${cwd}:${flags.glob}:${words.join('\0')}` };
   }
-  async function* fromStdin(): AsyncGenerator<JobSpec> {
-    let index = 0;
-    for await (const lines of readLineBatches(process.stdin)) {
-      for (const line of lines) {
-        yield adHocJob(line, index, template(line, index + 1), base);
-        index++;
+  const identity = `${sources.length > 0 ? 'sources' : 'stdin'}:${cwd}:${words.join('\0')}`;
+  if (sources.length === 0 && batching === undefined && !input.colsep && !input.header) {
+    // The common `--stdin` case: one generator layer, records taken a chunk at a time.
+    const delimiter = input.delimiter;
+    const fromStdin = async function* (): AsyncGenerator<JobSpec> {
+      let index = 0;
+      for await (const records of readRecordBatches(process.stdin, delimiter)) {
+        for (const record of records) {
+          yield adHocJob(record, index, template(record, index + 1), base);
+          index++;
+        }
       }
-    }
+    };
+    return { settings, jobs: fromStdin(), identity };
   }
-  return { settings, jobs: fromStdin(), identity: `stdin:${cwd}:${command.join('\0')}` };
+  const from = sources.length > 0 ? sources : [{ file: '-' }];
+  const items = combineSources(from, input);
+  const inMemory = from.every((s) => 'values' in s);
+  return { settings, jobs: inMemory ? await collect(toJobs(items)) : toJobs(items), identity };
 }
 
 /** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */
 export function noOverrides(overrides: JobOverrides): boolean {
-  const { timeout, retries, capture } = overrides;
-  return timeout === undefined && retries === undefined && capture === undefined;
+  return Object.values(overrides).every((v) => v === undefined);
 }
 
 export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {
-  const { timeout, retries, capture } = overrides;
   if (noOverrides(overrides)) return job;
+  const { timeout, retries, capture, killGraceMs, backoff } = overrides;
   return {
     ...job,
     timeout: timeout ?? job.timeout,
     retries: retries ?? job.retries,
     capture: capture ?? job.capture,
+    killGraceMs: killGraceMs ?? job.killGraceMs,
+    backoff: backoff ?? job.backoff,
   };
 }
 

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { JobrunError, ManifestError } from '../errors.js';
+import { rawArgs } from './raw-argv.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
@@ -19,6 +20,16 @@ Examples:
   $ jobrun run --glob '*.txt' -- 'wc -l "{}" > "out/{/.}.count"'
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
   $ jobrun run jobs.yaml --backend redis          on jobrun workers; URL from JOBRUN_REDIS_URL
+  $ find . -print0 | jobrun run --stdin -0 -- wc -c {}           NUL-separated names
+  $ jobrun run -- echo {1} {2} ::: a b ::: x y    every combination (--link: pairs)
+  $ jobrun run --link -- diff {1} {2} :::: old.txt new.txt       pairs, line by line
+  $ jobrun run --stdin --colsep , -- echo {2} {1} < pairs.txt
+  $ jobrun run --stdin --csv -- useradd -c {comment} {login} < users.csv
+  $ jobrun run --stdin --header : --colsep '\\t' -- echo {host}:{port} < hosts.tsv
+  $ jobrun run --glob '*.log' -X -- gzip -9      as many files per gzip as fit
+  $ seq 10 | jobrun run --stdin -n 3 -- echo      three items per job
+  $ jobrun run --glob '*.txt' -k -- wc -l {}      output in input order
+  $ jobrun run --glob '*.png' -j 50% --kill-grace 2s --backoff 1s,2,1m -- optipng {}
   $ jobrun run jobs.yaml --progress plain         every job's line, even in a large CI run
   $ jobrun run jobs.yaml --keep-logs 3            keep only the last 3 runs' logs
   $ jobrun run jobs.yaml --spawner child          start jobs with node:child_process
@@ -27,10 +38,12 @@ Examples:
   $ jobrun run pipeline.yaml --dry-run            a stage shows as "items from JOB"
 
 After --, one argument is a shell command line; several are a program and its
-arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are quoted for
-where they stand (a bare word, '...', "..." or $(...)), so each item reaches the
-program exactly; backticks, \${...} and here-documents are refused. Without a
-placeholder, the item is appended as the last argument.`;
+arguments, run without a shell. Placeholders ({} {.} {/} {//} {/.} {#} {1}…{n}
+{1.} {name} {file} {stem} ...) are quoted for where they stand (a bare word, '...',
+"..." or $(...)), so each item reaches the program exactly; backticks, \${...} and
+here-documents are refused. Without a placeholder, the item is appended as the last
+argument. ::: values and :::: files (- is stdin) after the command are input
+sources, as in GNU parallel.`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -64,7 +77,7 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .argument('[manifest]', 'YAML or JSON job manifest, or - for stdin')
     .option(
       '-j, --workers <n|min:max>',
-      'jobs at once; min:max scales with queue depth (default: CPUs)',
+      'jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs)',
     )
     .option(
       '--timeout <duration>',
@@ -123,6 +136,26 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .option('--glob <pattern>', 'one job per matching file; command after --')
     .option('--stdin', 'one job per line of stdin; command after --')
     .option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)')
+    .option('-0, --null', 'input items end with NUL, not newline (find -print0)')
+    .option(
+      '-d, --delimiter <delim>',
+      'input items end with this string (\\n \\t \\0 \\xHH escapes)',
+    )
+    .option('--colsep <regex>', 'split each input line into columns {1}…{n}')
+    .option(
+      '--header <regex>',
+      "the first line names the columns for {name} (parallel's --header :)",
+    )
+    .option('--csv', 'input is CSV (quoted fields, first row names the columns)')
+    .option('--link', 'pair the ::: sources instead of running every combination')
+    .option('-n, --max-args <n>', 'at most n items per job; {} stands for all of them')
+    .option('-X, --xargs', "as many items per job as the system's argument limit allows")
+    .option('-k, --keep-order', 'grouped output in input order (implies --output grouped)')
+    .option(
+      '--kill-grace <duration>',
+      'time between SIGTERM and SIGKILL for every job (default 5s)',
+    )
+    .option('--backoff <delay[,factor[,max]]>', 'wait between attempts for every job, e.g. 1s,2,1m')
     .option(
       '--backend <url>',
       'local (default), redis://[user:pass@]host:port[/db] to run on jobrun workers, or redis: the URL from JOBRUN_REDIS_URL',
@@ -232,7 +265,7 @@ Examples:
 /** The CLI entry point: maps errors to exit codes, never exits while output may flush. */
 export async function main(argv: string[]): Promise<void> {
   takeRedisUrlFromEnv(); // before anything runs: no job may inherit the password
-  const args = argv.slice(2);
+  const args = rawArgs(argv.slice(2));
   const dash = args.indexOf('--');
   const own = dash === -1 ? args : args.slice(0, dash);
   const rest = dash === -1 ? [] : args.slice(dash + 1);

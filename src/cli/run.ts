@@ -17,6 +17,7 @@ import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import { keepRuns, pruneRuns } from './retention.js';
+import type { InputFlags } from './input-flags.js';
 import {
   applyOverrides,
   mapJobs,
@@ -28,6 +29,7 @@ import {
 } from './job-source.js';
 import {
   defaultWorkers,
+  parseBackoff,
   newRunId,
   oneOf,
   parseCount,
@@ -36,7 +38,7 @@ import {
   parseWorkers,
 } from './options.js';
 
-export interface RunFlags extends OutputFlags {
+export interface RunFlags extends OutputFlags, InputFlags {
   workers?: string;
   timeout?: string;
   retries?: string;
@@ -63,6 +65,8 @@ export interface RunFlags extends OutputFlags {
   /** `auto` (default), `helper` or `child`: how local jobs are started. */
   spawner?: string;
   joblog?: string;
+  killGrace?: string;
+  backoff?: string;
   /** `--capture stdout|json|lines` and its limit `--capture-max`. */
   capture?: string;
   captureMax?: string;
@@ -91,6 +95,11 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
         ? undefined
         : usage(() => parseTimeout(flags.timeout!, '--timeout')),
     retries: flags.retries === undefined ? undefined : parseCount(flags.retries, '--retries'),
+    killGraceMs:
+      flags.killGrace === undefined
+        ? undefined
+        : usage(() => parseDuration(flags.killGrace!, '--kill-grace')),
+    backoff: flags.backoff === undefined ? undefined : usage(() => parseBackoff(flags.backoff!)),
     capture: captureFlag(flags),
   };
   const halt = haltPolicy(flags);

@@ -3,7 +3,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { AttemptResult } from '../model/attempt.js';
 import { captureResult } from '../model/result.js';
 import { GroupAttempt } from './attempt.js';
-import { commandLine } from './command-line.js';
+import { textCommandLine } from './command-line.js';
 import { PipeOutput } from './pipe-output.js';
 import type { ExecRequest, Executor } from './types.js';
 
@@ -12,9 +12,10 @@ import type { ExecRequest, Executor } from './types.js';
  * the fallback where the spawner cannot run, and the one for runs whose output is
  * piped through jobrun (`onLine`).
  *
- * - Each attempt is `job.shell -c job.command`, leading its own session and process
- *   group (`detached`), in `job.cwd`, with `job.env` over this process's environment
- *   and stdin on /dev/null.
+ * - Each attempt is `job.shell -c job.command`, or `job.argv` run directly (see
+ *   `command-line.ts`, which also carries raw bytes through), leading its own session
+ *   and process group (`detached`), in `job.cwd`, with `job.env` over this process's
+ *   environment and stdin on /dev/null.
  * - Without `onLine`, `separate` or `job.capture`, the log file's descriptor is
  *   the child's stdout and stderr: the runner never sees the bytes, so memory
  *   stays flat whatever the output, and stdout/stderr interleave in the file
@@ -50,7 +51,7 @@ class LocalAttempt extends GroupAttempt {
       this.fail(`cannot open log file ${logPath}: ${(err as Error).message}`);
       return;
     }
-    const { file, args } = commandLine(job);
+    const { file, args } = textCommandLine(job);
     let child: ChildProcess;
     try {
       child = spawn(file, args, {

@@ -11,6 +11,11 @@ export function describeSpawnError(job: JobSpec, err: unknown): string {
   const cwdProblem = checkDirectory(job.cwd);
   if (cwdProblem !== undefined) return cwdProblem;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const program = job.argv?.[0];
+  if (program !== undefined) {
+    if (code === 'ENOENT') return `program ${program} not found`;
+    if (code === 'EACCES') return `program ${program} cannot be executed (permission denied)`;
+  }
   if (code === 'ENOENT') return `shell ${job.shell} not found`;
   if (code === 'EACCES') return `shell ${job.shell} cannot be executed (permission denied)`;
   const message = err instanceof Error ? err.message : String(err);

@@ -1,13 +1,18 @@
 /**
  * Turns validated manifest jobs into runnable `JobSpec`s: merges `defaults`, applies the
- * built-in defaults, resolves `cwd`, and expands `for_each` (a glob or a list) into one
+ * built-in defaults, resolves `cwd`, and expands `for_each` (a glob, a list, a matrix, a
+ * CSV or lines file) into one
  * job per item with placeholders substituted (shell-quoted in `run`, raw in `name` and
  * `needs`). Linking `needs` to job names is done by `link.ts`, once every job is known.
  */
 import path from 'node:path';
 import type { BackoffSpec, JobSpec } from '../model/job.js';
 import { DEFAULT_CAPTURE_BYTES } from '../model/result.js';
+import { batchName, type Batch } from './batch.js';
+import type { Item } from './placeholders.js';
 import { compileCommand, hasPlaceholder, substitute, TemplateProblem } from './quote.js';
+import { combineSources } from './sources.js';
+import { recoverRawNames } from './raw-names.js';
 import type { DefaultsDoc, JobDoc } from './schema.js';
 
 /** What a job gets for every key that neither it nor `defaults` sets. */
@@ -62,22 +67,55 @@ export function resolveSettings(
 }
 
 /**
- * The items of a `for_each`: a list's values as strings, or the files a glob matches
- * relative to `cwd` (fast-glob, files only, no dotfiles, sorted for a stable order).
- * Throws an `Error` when a glob matches nothing.
+ * The items of a `for_each`: a list's values, the files a glob matches relative to
+ * `cwd` (fast-glob, files only, no dotfiles, sorted for a stable order; names that are
+ * not UTF-8 recovered), every combination of a `matrix` (first key outermost, values
+ * by key name), the rows of a `csv` file (its first row names the columns) or the
+ * records of a `lines` file (newline- or NUL-separated). Files are read as streams,
+ * byte for byte. Throws an `Error` when a glob matches nothing or a file is unreadable.
  */
-export async function forEachItems(
-  forEach: string | (string | number)[],
-  cwd: string,
-): Promise<string[]> {
-  if (Array.isArray(forEach)) return forEach.map(String);
-  // loaded on first use: most runs never glob, and start-up time is per invocation
-  const { default: fg } = await import('fast-glob');
-  const files = await fg(forEach, { cwd, dot: false, onlyFiles: true });
-  if (files.length === 0) {
-    throw new Error(`for_each ${JSON.stringify(forEach)} matched no files (searched in ${cwd})`);
+export async function forEachItems(forEach: ForEach, cwd: string): Promise<Item[]> {
+  if (Array.isArray(forEach)) return forEach.map((v) => ({ args: [String(v)] }));
+  if (typeof forEach === 'string') {
+    // loaded on first use: most runs never glob, and start-up time is per invocation
+    const { default: fg } = await import('fast-glob');
+    const files = recoverRawNames(await fg(forEach, { cwd, dot: false, onlyFiles: true }), cwd);
+    if (files.length === 0) {
+      throw new Error(`for_each ${JSON.stringify(forEach)} matched no files (searched in ${cwd})`);
+    }
+    return files.sort(compareStrings).map((f) => ({ args: [f] }));
   }
-  return files.sort(compareStrings);
+  if ('matrix' in forEach) return matrixItems(forEach.matrix);
+  if ('from' in forEach) throw new Error('for_each { from } is expanded when its job succeeds');
+  const file = 'csv' in forEach ? forEach.csv : forEach.lines;
+  const source = { file: path.resolve(cwd, file) };
+  const options =
+    'csv' in forEach
+      ? { csv: true, header: true }
+      : { delimiter: forEach.null_separated ? Buffer.of(0) : undefined };
+  try {
+    const items: Item[] = [];
+    for await (const item of combineSources([source], options)) items.push(item);
+    return items;
+  } catch (err) {
+    throw new Error(`for_each cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+type ForEach = NonNullable<JobDoc['for_each']>;
+
+/** Every combination of the matrix's values, the first key outermost. */
+function matrixItems(matrix: Record<string, (string | number)[]>): Item[] {
+  let items: Item[] = [{ args: [], named: {} }];
+  for (const [key, values] of Object.entries(matrix)) {
+    items = items.flatMap((item) =>
+      values.map((v) => ({
+        args: [...item.args, String(v)],
+        named: { ...item.named, [key]: String(v) },
+      })),
+    );
+  }
+  return items;
 }
 
 /** Plain code-unit order: stable across locales. */
@@ -92,8 +130,10 @@ export interface ExpandedJob {
   settings: JobSettings;
   /** Position of the source job in the manifest's `jobs`. */
   source: number;
-  /** The `for_each` item and its 1-based position, when the job came from one. */
+  /** The `for_each` item (as shown) and its 1-based position, when the job came from one. */
   item?: { value: string; index: number };
+  /** The items of a batch (`batch: N`). */
+  members?: string[];
   /** `needs` as written, with item placeholders substituted (raw). */
   needs: string[];
   /** `needs` exactly as written, for "all expansions of a for_each job" matching. */
@@ -102,38 +142,57 @@ export interface ExpandedJob {
 
 /**
  * Expands one validated job. Without `for_each` it is one job with `run` and `name`
- * untouched (so `find -exec {} \;` survives). With it, each item gives a job whose name
- * is the substituted `name`, or `<name>:<item>` when `name` has no placeholder.
- * A `run` whose placeholders cannot be quoted safely is passed to `onProblem` (and
- * left unsubstituted) when given, else thrown as a `TemplateProblem`.
+ * untouched (so `find -exec {} \;` survives). With it, each item (or each batch of
+ * `batch` items) gives a job whose name is the substituted `name`, or `<name>:<item>`
+ * when `name` has no placeholder. A `run` whose placeholders cannot be quoted safely is
+ * passed to `onProblem` (and left unsubstituted) when given, else thrown as a
+ * `TemplateProblem`.
  */
 export function expandJob(
   job: JobDoc,
   source: number,
   settings: JobSettings,
-  items?: string[],
+  given?: (Item | string)[],
   onProblem?: (problem: TemplateProblem) => void,
 ): ExpandedJob[] {
   const rawNeeds = job.needs ?? [];
-  if (items === undefined) {
+  if (given === undefined) {
     return [{ name: job.name, command: job.run, settings, source, needs: [...rawNeeds], rawNeeds }];
   }
-  let fill: (item: string, index: number) => string;
+  const items = given.map((it) => (typeof it === 'string' ? { args: [it] } : it));
+  const units: (Item & { members?: string[] })[] =
+    job.batch === undefined ? items : chunk(items, job.batch);
+  let fill: (item: Item, index: number) => string;
   try {
-    fill = compileCommand(job.run);
+    fill = compileCommand(job.run, Object.keys(items[0]?.named ?? {}));
   } catch (err) {
     if (!(err instanceof TemplateProblem) || !onProblem) throw err;
     onProblem(err);
     fill = () => job.run;
   }
-  const templated = hasPlaceholder(job.name);
-  return items.map((value, i) => ({
-    name: templated ? substitute(job.name, value, i + 1, false) : `${job.name}:${value}`,
-    command: fill(value, i + 1),
-    settings,
-    source,
-    item: { value, index: i + 1 },
-    needs: rawNeeds.map((need) => substitute(need, value, i + 1, false)),
-    rawNeeds,
-  }));
+  return units.map((item, i) => {
+    const label = item.members ? batchName(item.members) : item.args.join(' ');
+    const templated = hasPlaceholder(job.name, item.named);
+    const expanded: ExpandedJob = {
+      name: templated ? substitute(job.name, item, i + 1, false) : `${job.name}:${label}`,
+      command: fill(item, i + 1),
+      settings,
+      source,
+      item: { value: label, index: i + 1 },
+      needs: rawNeeds.map((need) => substitute(need, item, i + 1, false)),
+      rawNeeds,
+    };
+    if (item.members && item.members.length > 1) expanded.members = item.members;
+    return expanded;
+  });
+}
+
+/** Batches of at most `size` items; a batch's args are all its items' args. */
+function chunk(items: Item[], size: number): Batch[] {
+  const out: Batch[] = [];
+  for (let i = 0; i < items.length; i += size) {
+    const part = items.slice(i, i + size);
+    out.push({ args: part.flatMap((it) => it.args), members: part.map((it) => it.args.join(' ')) });
+  }
+  return out;
 }

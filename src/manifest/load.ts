@@ -8,6 +8,7 @@ import path from 'node:path';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import type { JobSpec, Plan, StageSpec } from '../model/job.js';
 import { ManifestError, UsageError } from '../errors.js';
+import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
 import { addZodIssues, errorMap } from './issues.js';
 import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
@@ -149,12 +150,18 @@ async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promis
     if (!job) continue;
     const settings = resolveSettings(job, defaults, baseDir);
     const forEach = job.for_each;
-    if (forEach !== undefined && !Array.isArray(forEach) && typeof forEach === 'object') {
+    if (forEach !== undefined && typeof forEach === 'object' && 'from' in forEach) {
       const spec = { name: job.name, run: job.run, from: forEach.from, needs: job.needs ?? [] };
       stages.push({ spec: { ...spec, settings }, source });
       continue;
     }
-    let items: string[] | undefined;
+    let items: Item[] | undefined;
+    if (job.batch !== undefined && forEach === undefined) {
+      list.add(
+        ['jobs', source, 'batch'],
+        'batch needs for_each: it groups the items of a for_each',
+      );
+    }
     if (forEach !== undefined) {
       try {
         items = await forEachItems(forEach, settings.cwd);
@@ -198,6 +205,7 @@ async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promis
   const jobs: JobSpec[] = expanded.map((job, index) => ({
     name: job.name,
     command: job.command,
+    ...(job.members === undefined ? {} : { items: job.members }),
     index,
     ...job.settings,
     needs: [...new Set((edges[index] ?? []).map((e) => expanded[e.to]?.name ?? ''))],

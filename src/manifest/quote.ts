@@ -5,15 +5,23 @@
  * `{file}` (`{}`) the item; `{dir}` (`{//}`) its dirname; `{base}` (`{/}`) its basename;
  * `{stem}` (`{/.}`) basename without extension; `{noext}` (`{.}`) item without extension;
  * `{ext}` the extension without its dot; `{item}` the item; `{index}` (`{#}`) the
- * 1-based position among the job's items. Any other `{…}` is left untouched, so shell
- * brace expansions such as `{a,b}` and `${VAR}` survive.
+ * 1-based position among the job's items; `{1}`…`{n}` (and `{1.}` `{1/}` `{1//}` `{1/.}`)
+ * the n-th input source or column; `{name}` a named column. Any other `{…}` is left
+ * untouched, so shell brace expansions such as `{a,b}` and `${VAR}` survive. What each
+ * stands for is in `placeholders.ts`.
  */
-import path from 'node:path';
+import {
+  parseKey,
+  placeholderPattern,
+  placeholders,
+  placeholderValues,
+  type Item,
+} from './placeholders.js';
 import { scanTemplate, TemplateProblem, type Piece, type Slot } from './shell-scan.js';
 
 export { TemplateProblem } from './shell-scan.js';
+export { hasPlaceholder } from './placeholders.js';
 
-const PLACEHOLDER = /\{(file|dir|base|stem|noext|ext|item|index|\/\/|\/\.|\/|\.|#|)\}/g;
 /**
  * Values that mean nothing to the shell in any word: no `=` (an assignment in command
  * position), no `,` or braces (bash brace expansion), no `~`, globs or quotes.
@@ -57,72 +65,71 @@ function quoteFor(slot: Slot, value: string): string {
  * Reads a command template once (see `shell-scan.ts`) and returns the function that
  * fills it for one item. Throws a `TemplateProblem` when a placeholder sits where no
  * quoting can keep its value intact; callers turn that into a manifest or usage error.
+ * `names` are the column names `{name}` may use (`--header`, `--csv`, `matrix`). A
+ * placeholder that stands for several values (`{}` of a batch or of several sources)
+ * gives each quoted for its context, separated by spaces.
  */
-export function compileCommand(template: string): (item: string, index: number) => string {
-  const pieces = scanTemplate(template, PLACEHOLDER);
-  return (item, index) => render(pieces, placeholderValues(item, index));
+export function compileCommand(
+  template: string,
+  names: readonly string[] = [],
+): (item: Item | string, index: number) => string {
+  const pieces = scanTemplate(template, placeholderPattern(names));
+  return (item, index) => render(pieces, asItem(item), index);
 }
 
 /**
- * Like `compileCommand` for a template without placeholders: the item is appended as
- * the last argument. Refused when the template ends where an argument cannot go
- * (inside a comment, a here-document or an open quote).
+ * Like `compileCommand` for a template without placeholders: the item (every arg of
+ * it) is appended as the last argument(s). Refused when the template ends where an
+ * argument cannot go (inside a comment, a here-document or an open quote).
  */
-export function compileAppending(template: string): (item: string, index: number) => string {
-  const pieces = scanTemplate(`${template} {}`, PLACEHOLDER);
+export function compileAppending(template: string): (item: Item | string, index: number) => string {
+  const pieces = scanTemplate(`${template} {}`, placeholderPattern());
   if (typeof pieces.at(-1) !== 'object') {
     throw new TemplateProblem('{}', 'appended after a comment', template.length + 1);
   }
-  return (item, index) => render(pieces, placeholderValues(item, index));
+  return (item, index) => render(pieces, asItem(item), index);
 }
 
-function render(pieces: readonly Piece[], values: Record<string, string>): string {
+function asItem(item: Item | string): Item {
+  return typeof item === 'string' ? { args: [item] } : item;
+}
+
+function render(pieces: readonly Piece[], item: Item, index: number): string {
   let out = '';
   for (const piece of pieces) {
-    out += typeof piece === 'string' ? piece : quoteFor(piece, values[piece.key] ?? '');
+    if (typeof piece === 'string') {
+      out += piece;
+      continue;
+    }
+    const values = placeholderValues(parseKey(piece.key), item, index);
+    out +=
+      values === undefined ? `{${piece.key}}` : values.map((v) => quoteFor(piece, v)).join(' ');
   }
   return out;
-}
-
-/** True when `template` contains at least one known placeholder. */
-export function hasPlaceholder(template: string): boolean {
-  PLACEHOLDER.lastIndex = 0;
-  return PLACEHOLDER.test(template);
-}
-
-/** The value of each placeholder for one item. */
-function placeholderValues(item: string, index: number): Record<string, string> {
-  const ext = path.posix.extname(item);
-  const base = path.posix.basename(item);
-  const values = {
-    file: item,
-    item,
-    dir: path.posix.dirname(item),
-    base,
-    stem: ext ? base.slice(0, -ext.length) : base,
-    noext: ext ? item.slice(0, -ext.length) : item,
-    ext: ext.slice(1),
-    index: String(index),
-  };
-  return {
-    ...values,
-    '': values.file,
-    '//': values.dir,
-    '/': values.base,
-    '/.': values.stem,
-    '.': values.noext,
-    '#': values.index,
-  };
 }
 
 /**
  * Replaces every placeholder in `template` with its value for `item` (`index` is
  * 1-based). With `quote`, the template is a command line and each value is quoted for
  * its shell context (`compileCommand`; may throw `TemplateProblem`); without, values
- * are inserted raw (for job names and needs). Unknown `{…}` sequences are kept as is.
+ * are inserted raw (for job names and needs), several separated by spaces. Unknown
+ * `{…}` sequences are kept as is.
  */
-export function substitute(template: string, item: string, index: number, quote: boolean): string {
-  if (quote) return compileCommand(template)(item, index);
-  const values = placeholderValues(item, index);
-  return template.replace(PLACEHOLDER, (_m, key: string) => values[key] ?? '');
+export function substitute(
+  template: string,
+  item: Item | string,
+  index: number,
+  quote: boolean,
+): string {
+  const it = asItem(item);
+  if (quote) return compileCommand(template, Object.keys(it.named ?? {}))(it, index);
+  let out = '';
+  let last = 0;
+  for (const p of placeholders(template)) {
+    const values = placeholderValues(p, it, index);
+    if (values === undefined) continue;
+    out += template.slice(last, p.at) + values.join(' ');
+    last = p.at + p.raw.length;
+  }
+  return out + template.slice(last);
 }

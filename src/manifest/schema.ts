@@ -139,6 +139,31 @@ export const defaultsSchema = z
   .strict()
   .describe('Values every job inherits unless it sets its own.');
 
+const matrixValues = z
+  .array(z.union([z.string(), z.number()], { error: 'expected a string or number' }))
+  .min(1, { error: 'must not be empty' });
+
+/** `for_each` as an object: a matrix, a CSV file or a file of lines. */
+const forEachSourceSchema = z.union(
+  [
+    z
+      .object({
+        matrix: z.record(z.string(), matrixValues).refine((m) => Object.keys(m).length > 0, {
+          error: 'must not be empty',
+        }),
+      })
+      .strict(),
+    z.object({ csv: z.string().min(1, { error: 'must not be empty' }) }).strict(),
+    z
+      .object({
+        lines: z.string().min(1, { error: 'must not be empty' }),
+        null_separated: z.boolean().optional(),
+      })
+      .strict(),
+  ],
+  { error: 'expected { matrix: {…} }, { csv: file } or { lines: file }' },
+);
+
 /** `for_each: { from: JOB }`: a pipeline stage fed by JOB's captured result. */
 const fromSchema = z
   .object({
@@ -169,15 +194,27 @@ export const jobSchema = z
           z
             .array(z.union([z.string(), z.number()], { error: 'expected a string or number' }))
             .min(1, { error: 'must not be empty' }),
+          forEachSourceSchema,
           fromSchema,
         ],
-        { error: 'expected a glob string, a list of values, or { from: JOB }' },
+        {
+          error:
+            'expected a glob string, a list of values, { matrix }, { csv }, { lines } or { from: JOB }',
+        },
       )
       .optional()
       .describe(
-        'Run one job per item: a glob (relative to cwd), a list of values, or { from: JOB } ' +
-          '(a stage: the items are the lines or JSON array JOB printed, known once it succeeds).',
+        'Run one job per item: a glob (relative to cwd), a list of values, { matrix: { key: [values] } } ' +
+          '(every combination, {key} placeholders), { csv: file } (a row per job, {column} placeholders), ' +
+          '{ lines: file, null_separated? }, or { from: JOB } (a stage: the items are the lines or JSON ' +
+          'array JOB printed, known once it succeeds).',
       ),
+    batch: z
+      .number()
+      .int({ error: 'expected a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .optional()
+      .describe('With for_each: at most this many items per job; {} stands for all of them.'),
     needs: z
       .array(z.string().min(1, { error: 'must not be empty' }))
       .optional()

@@ -20,6 +20,8 @@ export interface JobRecord {
   /** File (or input) order, for sorting reports. */
   index: number;
   command: string;
+  /** The items of a batch job (`-n`, `-X`, `batch:`). */
+  items?: string[];
   cwd: string;
   pool?: string;
   priority: number;
@@ -103,13 +105,23 @@ export function describe(
   job: JobSpec,
 ): Pick<
   JobRecord,
-  'id' | 'name' | 'index' | 'command' | 'cwd' | 'pool' | 'priority' | 'needs' | 'allowFailure'
+  | 'id'
+  | 'name'
+  | 'index'
+  | 'command'
+  | 'items'
+  | 'cwd'
+  | 'pool'
+  | 'priority'
+  | 'needs'
+  | 'allowFailure'
 > {
   return {
     id: jobId(job),
     name: job.name,
     index: job.index,
     command: job.command,
+    ...(job.items === undefined ? {} : { items: job.items }),
     cwd: job.cwd,
     pool: job.pool,
     priority: job.priority,

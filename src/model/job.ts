@@ -41,8 +41,18 @@ export interface JobSpec {
    * lines) and not once made file-safe: the job's identity is `jobId`, never its name.
    */
   name: string;
-  /** The command line given to `shell -c`; placeholders are already substituted and quoted. */
+  /**
+   * The command line given to `shell -c`; placeholders are already substituted and
+   * quoted. With `argv` it is only the display form (each argument shell-quoted).
+   */
   command: string;
+  /**
+   * Program and arguments, run directly without a shell (`-- prog arg…` with several
+   * words). May carry raw bytes (see `bytes.ts`).
+   */
+  argv?: string[];
+  /** The items of a batch (`-n`, `-X`, `batch:`), for reports; absent for one item. */
+  items?: string[];
   /** Position in file (or input) order, unique within a run; the tiebreak among equal priorities. */
   index: number;
   priority: number;

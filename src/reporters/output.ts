@@ -27,6 +27,16 @@ export interface OutputOptions {
    */
   terminal?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * `grouped` only: print jobs in input order (`index`), not as they end. Jobs that end
+   * early wait as records (their output stays in the log files until their turn).
+   */
+  keepOrder?: boolean;
+  /**
+   * The output has a stream of its own, undecorated (a pipe): copy the logs' bytes
+   * exactly, as parallel does, without ending each job with a newline.
+   */
+  exact?: boolean;
 }
 
 const PREFIX_COLORS: readonly PaintCode[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
@@ -59,6 +69,9 @@ export class OutputReporter implements Reporter {
   private readonly github: boolean;
   private chain: Promise<void> = Promise.resolve();
   private readonly colorOf = new Map<string, PaintCode>();
+  /** With `keepOrder`: jobs that ended before an earlier one, by index. */
+  private readonly waiting = new Map<number, JobRecord>();
+  private nextIndex = 0;
 
   constructor(private readonly options: OutputOptions) {
     this.needsOutput = options.mode === 'stream';
@@ -77,7 +90,18 @@ export class OutputReporter implements Reporter {
 
   onJobEnd(e: RunEvent<'job_end'>): void {
     if (this.options.mode !== 'grouped') return;
-    const job = e.job;
+    if (!this.options.keepOrder) {
+      this.show(e.job);
+      return;
+    }
+    this.waiting.set(e.job.index, e.job);
+    for (let job = this.waiting.get(this.nextIndex); job; job = this.waiting.get(this.nextIndex)) {
+      this.waiting.delete(this.nextIndex++);
+      this.show(job);
+    }
+  }
+
+  private show(job: JobRecord): void {
     const { sink } = this.options;
     const files = job.attempts.flatMap((a): AttemptFiles[] => {
       if (!a.logPath) return []; // no log: the attempt printed nothing
@@ -103,6 +127,11 @@ export class OutputReporter implements Reporter {
   }
 
   onRunEnd(): Promise<void> {
+    // A run that stopped early leaves gaps: show what ended, still in input order.
+    for (const index of [...this.waiting.keys()].sort((a, b) => a - b)) {
+      this.show(this.waiting.get(index)!);
+    }
+    this.waiting.clear();
     return this.drained();
   }
 
@@ -128,7 +157,7 @@ export class OutputReporter implements Reporter {
       // piped, grouped output is the jobs' own bytes only (GitHub's folds are for people)
       if (files.length > 1 && (headers || this.github))
         await write(out, p('gray', `── attempt ${file.attempt} ──`) + '\n');
-      await copyFile(path, out, Boolean(terminal));
+      await copyFile(path, out, Boolean(terminal), !this.options.exact || this.github);
     }
     if (fold) await write(out, '::endgroup::\n');
   }
@@ -149,13 +178,14 @@ async function write(out: NodeJS.WritableStream, text: string | Buffer): Promise
 }
 
 /**
- * Copies a log file to `out` with backpressure, ending with a newline; for a terminal,
- * cleaned of escapes (`cleanOutput`). A vanished log is skipped.
+ * Copies a log file to `out` with backpressure, ending with a newline when `newline`;
+ * for a terminal, cleaned of escapes (`cleanOutput`). A vanished log is skipped.
  */
 async function copyFile(
   path: string,
   out: NodeJS.WritableStream,
   terminal: boolean,
+  newline: boolean,
 ): Promise<void> {
   let last = 0x0a;
   const decoder = terminal ? new StringDecoder('utf8') : undefined;
@@ -170,7 +200,7 @@ async function copyFile(
   } catch {
     return;
   }
-  if (last !== 0x0a) await write(out, '\n');
+  if (newline && last !== 0x0a) await write(out, '\n');
 }
 
 /** An empty (or vanished) file has nothing to show, not even an attempt header. */

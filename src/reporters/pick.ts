@@ -21,6 +21,8 @@ export interface OutputFlags {
   junit?: string;
   html?: string;
   output?: string;
+  /** `-k`: grouped output in input order (implies `--output grouped`). */
+  keepOrder?: boolean;
   /** `--results DIR`: per-job stdout, stderr and meta.json files. */
   results?: string;
 }
@@ -64,7 +66,14 @@ export function pickReporters(
       `--progress "${flags.progress}" must be one of: ${PROGRESS_MODES.join(', ')}`,
     );
   }
-  const outputMode = (flags.output ?? 'none') as OutputMode;
+  if (flags.keepOrder && flags.output === 'stream') {
+    throw new UsageError(
+      '-k keeps grouped output in input order; it does not work with --output stream',
+    );
+  }
+  const outputMode = (
+    flags.keepOrder && (flags.output ?? 'none') === 'none' ? 'grouped' : (flags.output ?? 'none')
+  ) as OutputMode;
   if (!OUTPUT_MODES.includes(outputMode)) {
     throw new UsageError(`--output "${flags.output}" must be one of: ${OUTPUT_MODES.join(', ')}`);
   }
@@ -111,6 +120,8 @@ export function pickReporters(
       headers: Boolean(target.isTTY),
       terminal: Boolean(target.isTTY),
       env,
+      keepOrder: Boolean(flags.keepOrder),
+      exact: !shareStderr && !target.isTTY,
     });
     reporters.push(output);
   }

@@ -24,6 +24,8 @@ export interface ReportJob {
   id: string;
   name: string;
   command: string;
+  /** The items of a batch job, each as given. */
+  items?: string[];
   cwd: string;
   pool?: string;
   priority: number;
@@ -89,6 +91,7 @@ export function reportJob(job: JobRecord): ReportJob {
     id: job.id,
     name: job.name,
     command: job.command,
+    items: job.items,
     cwd: job.cwd,
     pool: job.pool,
     priority: job.priority,

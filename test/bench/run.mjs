@@ -14,6 +14,7 @@
 //   live      the trivial run with --progress tty vs --progress none, both inside a pty (`script`)
 //   stream    RSS of `jobrun run --stdin --max-queue 1000` while 1,000,000 lines stream in
 //   redis     test/bench/redis.mjs (owned separately), its output passed through, killed after 5 min
+//   batching  20,000 small files gzipped: jobrun -X vs xargs -P2 -n 100 (test/bench/batching.mjs)
 //
 // Options:
 //   --rounds N          alternated rounds per comparison (default 5)
@@ -65,7 +66,17 @@ import {
   table,
 } from './lib.mjs';
 
-const SECTIONS = ['trivial', 'marginal', 'gzip', 'spawn', 'validate', 'live', 'stream', 'redis'];
+const SECTIONS = [
+  'trivial',
+  'marginal',
+  'gzip',
+  'spawn',
+  'validate',
+  'live',
+  'stream',
+  'redis',
+  'batching',
+];
 const NODE = process.execPath;
 
 // ---------------------------------------------------------------- options
@@ -1099,7 +1110,18 @@ if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
   process.exit(2);
 }
 
-const runners = { trivial, marginal, gzip, spawn: spawnBench, validate, live, stream, redis };
+const runners = {
+  trivial,
+  marginal,
+  gzip,
+  spawn: spawnBench,
+  validate,
+  live,
+  stream,
+  redis,
+  batching: async () =>
+    (await import('./batching.mjs')).batching({ rounds: opts.rounds, workers: opts.workers, note }),
+};
 const started = new Date();
 const results = { machine: await machine(), sections: {} };
 let failed = false;

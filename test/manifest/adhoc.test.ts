@@ -11,31 +11,33 @@ const NASTY = 'x;touch PWNED; $(touch PWNED) `touch PWNED` it\'s "q".txt';
 
 describe('commandTemplate', () => {
   it('treats one word as a shell command line with quoted placeholders', () => {
-    const t = commandTemplate(['gzip -9 {} && rm -f {}.tmp']);
+    const t = (item: string, i: number) =>
+      commandTemplate(['gzip -9 {} && rm -f {}.tmp'])(item, i).command;
     expect(t('a b.log', 1)).toBe("gzip -9 'a b.log' && rm -f 'a b.log'.tmp");
-    expect(commandTemplate(['echo {#}/{.}'])('d/x.png', 3)).toBe('echo 3/d/x');
+    expect(commandTemplate(['echo {#}/{.}'])('d/x.png', 3).command).toBe('echo 3/d/x');
   });
 
   it('keeps each of several words one argument, placeholders substituted inside', () => {
-    const t = commandTemplate(['convert', '{}', '{.}.webp']);
+    const t = (item: string, i: number) =>
+      commandTemplate(['convert', '{}', '{.}.webp'])(item, i).command;
     expect(t('a b.png', 1)).toBe("convert 'a b.png' 'a b.webp'");
     const dir = tempDir();
-    const cmd = commandTemplate(['sh', '-c', 'printf "[%s]" "$1"', 'sh', '{}'])(NASTY, 1);
+    const cmd = commandTemplate(['sh', '-c', 'printf "[%s]" "$1"', 'sh', '{}'])(NASTY, 1).command;
     expect(sh(cmd, dir)).toBe(`[${NASTY}]`);
     expect(fs.existsSync(path.join(dir, 'PWNED'))).toBe(false);
   });
 
   it('appends the quoted item when no word has a placeholder', () => {
-    expect(commandTemplate(['gzip -9'])('a b', 1)).toBe("gzip -9 'a b'");
-    expect(commandTemplate(['printf', '[%s]'])('a b', 1)).toBe("printf '[%s]' 'a b'");
+    expect(commandTemplate(['gzip -9'])('a b', 1).command).toBe("gzip -9 'a b'");
+    expect(commandTemplate(['printf', '[%s]'])('a b', 1).command).toBe("printf '[%s]' 'a b'");
     const dir = tempDir();
-    expect(sh(commandTemplate(['printf', '[%s]'])(NASTY, 1), dir)).toBe(`[${NASTY}]`);
+    expect(sh(commandTemplate(['printf', '[%s]'])(NASTY, 1).command, dir)).toBe(`[${NASTY}]`);
     expect(fs.existsSync(path.join(dir, 'PWNED'))).toBe(false);
   });
 
   it('runs a one-word command line safely with hostile items', () => {
     const dir = tempDir();
-    expect(sh(commandTemplate(["printf '[%s]' {} {/}"])(`d/${NASTY}`, 1), dir)).toBe(
+    expect(sh(commandTemplate(["printf '[%s]' {} {/}"])(`d/${NASTY}`, 1).command, dir)).toBe(
       `[d/${NASTY}][${NASTY}]`,
     );
     expect(fs.existsSync(path.join(dir, 'PWNED'))).toBe(false);

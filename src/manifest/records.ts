@@ -1,0 +1,81 @@
+import { isUtf8 } from 'node:buffer';
+import { decodeBytes } from '../model/bytes.js';
+
+/**
+ * Records of a byte stream, read only as fast as they are consumed: the stream is
+ * pulled one chunk at a time by the async iterator, so a paused consumer leaves the
+ * rest in the pipe and the producer blocks, which is the backpressure `--max-queue`
+ * needs.
+ *
+ * Records are split at the byte level on `delimiter` (default `\n`; `-0` gives NUL),
+ * and each is decoded with `decodeBytes`, so bytes that are not UTF-8 survive to the
+ * job exactly. As in GNU parallel, an empty record is an item (an empty argument),
+ * a `\r` before the newline is kept, and a final delimiter does not start an empty
+ * last record.
+ */
+export async function* readRecords(
+  stream: AsyncIterable<Buffer | string>,
+  delimiter: Buffer = NEWLINE,
+): AsyncGenerator<string> {
+  for await (const records of readRecordBatches(stream, delimiter)) yield* records;
+}
+
+/**
+ * The records of each chunk together: a generator layer per record would cost a
+ * promise and a microtask per job on top of the consumer's own.
+ */
+export async function* readRecordBatches(
+  stream: AsyncIterable<Buffer | string>,
+  delimiter: Buffer = NEWLINE,
+): AsyncGenerator<string[]> {
+  let rest: Buffer = Buffer.alloc(0);
+  const text = isUtf8(delimiter) ? delimiter.toString('utf8') : undefined;
+  for await (const chunk of stream) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    rest = rest.length === 0 ? buf : Buffer.concat([rest, buf]);
+    const end = rest.lastIndexOf(delimiter);
+    if (end === -1) continue;
+    const whole = rest.subarray(0, end);
+    rest = rest.subarray(end + delimiter.length);
+    // Valid UTF-8 (the usual case) splits as text, at the same places as bytes would.
+    if (text !== undefined && isUtf8(whole)) yield whole.toString('utf8').split(text);
+    else yield splitBytes(whole, delimiter);
+  }
+  if (rest.length > 0) yield [decodeBytes(rest)];
+}
+
+const NEWLINE = Buffer.from('\n');
+
+function splitBytes(buf: Buffer, delimiter: Buffer): string[] {
+  const records: string[] = [];
+  let start = 0;
+  for (let at = buf.indexOf(delimiter); at !== -1; at = buf.indexOf(delimiter, start)) {
+    records.push(decodeBytes(buf.subarray(start, at)));
+    start = at + delimiter.length;
+  }
+  records.push(decodeBytes(buf.subarray(start)));
+  return records;
+}
+
+/**
+ * The bytes of a `--delimiter` value: C escapes `\n` `\t` `\r` `\0` `\\` and `\xHH`
+ * (as xargs takes them), anything else as written.
+ */
+export function parseDelimiter(text: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c !== '\\' || i + 1 >= text.length) {
+      bytes.push(...Buffer.from(c));
+      continue;
+    }
+    const next = text[++i]!;
+    const simple: Record<string, number> = { n: 10, t: 9, r: 13, '0': 0, '\\': 92 };
+    if (next in simple) bytes.push(simple[next]!);
+    else if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(92, ...Buffer.from(next));
+  }
+  return Buffer.from(bytes);
+}

@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { applyOverrides } from '../../src/cli/job-source.js';
+import { splitSources } from '../../src/cli/input-flags.js';
+import { MAX_WORKERS, parseBackoff, parseWorkers } from '../../src/cli/options.js';
+import { batchItems } from '../../src/manifest/batch.js';
+import { parseDelimiter } from '../../src/manifest/records.js';
+import { recoverRawNames } from '../../src/manifest/raw-names.js';
+import { adHocJob } from '../../src/manifest/index.js';
+import { encodeBytes } from '../../src/model/bytes.js';
+
+describe('-j forms', () => {
+  it.each([
+    ['4', 8, 4, 4],
+    ['2:8', 8, 2, 8],
+    ['50%', 8, 4, 4],
+    ['50%', 1, 1, 1],
+    ['150%', 4, 6, 6],
+    ['+1', 8, 9, 9],
+    ['-1', 8, 7, 7],
+    ['-3', 2, 1, 1],
+    ['0', 8, MAX_WORKERS, MAX_WORKERS],
+  ] as const)('-j %s with %d CPUs', (text, cpus, min, max) => {
+    expect(parseWorkers(text, cpus)).toEqual({ min, max });
+  });
+
+  it('rejects the rest', () => {
+    for (const t of ['', 'x', '8:2', '%', '+', '1.5'])
+      expect(() => parseWorkers(t, 4)).toThrow(UsageError);
+  });
+});
+
+describe('--backoff and --kill-grace', () => {
+  it('parses delay[,factor[,max]]', () => {
+    expect(parseBackoff('1s,2,1m')).toEqual({
+      delayMs: 1000,
+      factor: 2,
+      maxMs: 60_000,
+      jitter: true,
+    });
+    expect(parseBackoff('250ms')).toEqual({ delayMs: 250, factor: 2, maxMs: 60_000, jitter: true });
+    expect(() => parseBackoff('1s,2,1m,4')).toThrow(UsageError);
+    expect(() => parseBackoff('1s,0')).toThrow(UsageError);
+  });
+
+  it('win over every job', () => {
+    const job = adHocJob('a', 0, 'true', { cwd: '.', shell: '/bin/sh' });
+    const backoff = parseBackoff('2s');
+    expect(applyOverrides(job, { killGraceMs: 100, backoff })).toMatchObject({
+      killGraceMs: 100,
+      backoff,
+    });
+  });
+});
+
+describe('sources after --', () => {
+  it('splits the command from ::: values and :::: files', () => {
+    expect(splitSources(['echo', '{1}', ':::', 'a', 'b', '::::', 'f1', 'f2', ':::', 'x'])).toEqual({
+      command: ['echo', '{1}'],
+      sources: [{ values: ['a', 'b'] }, { file: 'f1' }, { file: 'f2' }, { values: ['x'] }],
+    });
+    expect(splitSources(['gzip'])).toEqual({ command: ['gzip'], sources: [] });
+    expect(() => splitSources(['echo', ':::+', 'a'])).toThrow(UsageError);
+    expect(() => splitSources(['echo', '::::'])).toThrow(UsageError);
+  });
+
+  it('--delimiter escapes', () => {
+    expect([...parseDelimiter('\\0')]).toEqual([0]);
+    expect([...parseDelimiter('\\t;\\x41')]).toEqual([9, 59, 0x41]);
+    expect(parseDelimiter('ab').toString()).toBe('ab');
+  });
+});
+
+describe('batching', () => {
+  it('closes a batch at the item count or before the byte limit', async () => {
+    const items = ['aaaa', 'bbbb', 'cccc', 'dddd', 'eeee'].map((v) => ({ args: [v] }));
+    const size = (it: { args: string[] }) => 10 + it.args.join(' ').length;
+    const byCount = [];
+    for await (const b of batchItems(items, { maxItems: 2 })) byCount.push(b.members);
+    expect(byCount).toEqual([['aaaa', 'bbbb'], ['cccc', 'dddd'], ['eeee']]);
+    const byBytes = [];
+    for await (const b of batchItems(items, { maxBytes: 21, size })) byBytes.push(b.members);
+    expect(byBytes).toEqual([['aaaa', 'bbbb'], ['cccc', 'dddd'], ['eeee']]);
+  });
+});
+
+describe('names that are not UTF-8 after a glob', () => {
+  it('finds the real bytes behind a lossy name, in nested folders too', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-raw-'));
+    const sub = Buffer.concat([Buffer.from(dir + '/d'), Buffer.of(0xff)]);
+    fs.mkdirSync(sub);
+    fs.writeFileSync(Buffer.concat([sub, Buffer.from('/caf'), Buffer.of(0xe9)]), '');
+    const lossy = `d\uFFFD/caf\uFFFD`;
+    const [real] = recoverRawNames([lossy, 'plain'], dir);
+    expect([...encodeBytes(real!)]).toEqual([
+      ...Buffer.from('d'),
+      0xff,
+      ...Buffer.from('/caf'),
+      0xe9,
+    ]);
+    expect(recoverRawNames(['plain'], dir)).toEqual(['plain']);
+    fs.rmSync(dir, { recursive: true });
+  });
+});

@@ -1,0 +1,396 @@
+/**
+ * The command lines a GNU parallel or xargs user types, run on the built bin, with
+ * their exact output (bytes, not text: names that are not UTF-8 must come back as
+ * they went in). `-k` keeps the output in input order so it can be compared whole.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, tempDir, writeFiles } from './helpers.js';
+
+interface BytesResult {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/** Runs `jobrun run -k --progress none ARGS` with `input` on stdin; stdout as bytes. */
+function run(args: string[], cwd: string, input: Buffer | string = ''): Promise<BytesResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'run', '--progress', 'none', ...args], {
+      cwd,
+      env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+    });
+    const out: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`jobrun ${args.join(' ')} timed out: ${stderr}`));
+    }, 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(input);
+  });
+}
+
+/** Expects exit 0 and exactly `expected` on stdout. */
+async function expectOutput(
+  args: string[],
+  cwd: string,
+  expected: Buffer | string,
+  input: Buffer | string = '',
+): Promise<void> {
+  const r = await run(args, cwd, input);
+  expect(r.stderr).not.toMatch(/error|not found/i);
+  expect(r.stdout.toString('latin1')).toBe(Buffer.from(expected).toString('latin1'));
+  expect(r.code).toBe(0);
+}
+
+const CAFE = Buffer.from('caf\xe9.txt', 'latin1'); // é as one Latin-1 byte: not UTF-8
+
+describe('raw bytes (item 1)', () => {
+  const dir = tempDir();
+  // a Buffer path: Node would write a string name as UTF-8
+  fs.writeFileSync(Buffer.concat([Buffer.from(dir + '/'), CAFE]), 'hi\n');
+  const expected = Buffer.concat([Buffer.from('3 '), CAFE, Buffer.from('\n')]);
+
+  it('ls | jobrun run --stdin -- wc -c {} runs the exact name (direct exec and shell line)', async () => {
+    const input = Buffer.concat([CAFE, Buffer.from('\n')]);
+    await expectOutput(['-k', '--stdin', '--', 'wc', '-c', '{}'], dir, expected, input);
+    await expectOutput(['-k', '--stdin', '--', 'wc -c {}'], dir, expected, input);
+    await expectOutput(['-k', '--stdin', '--', 'wc -c'], dir, expected, input);
+  });
+
+  it('--glob finds and runs a name that is not UTF-8', async () => {
+    await expectOutput(['-k', '--glob', '*.txt', '--', 'wc', '-c', '{}'], dir, expected);
+    await expectOutput(['-k', '--glob', '*.txt', '--', 'wc -c {}'], dir, expected);
+  });
+
+  it('a manifest for_each glob runs it too, and the report keeps the exact name', async () => {
+    writeFiles(dir, {
+      'm.yaml':
+        'version: 1\njobs:\n  - name: count-{base}\n    for_each: "*.txt"\n    run: wc -c {file}\n',
+    });
+    await expectOutput(['m.yaml', '-k'], dir, expected);
+    const r = await run(['m.yaml', '--json'], dir);
+    const report = JSON.parse(r.stdout.toString('utf8')) as { jobs: { name: string }[] };
+    expect(report.jobs.map((j) => j.name)).toEqual(['count-caf\uDCE9.txt']);
+  });
+});
+
+describe('-0 and --delimiter (item 2)', () => {
+  const dir = tempDir();
+
+  it('-0 takes NUL-separated items, so names with newlines work', async () => {
+    await expectOutput(
+      ['-k', '--stdin', '-0', '--', 'printf', '[%s]\\n'],
+      dir,
+      '[a\nb]\n[c]\n',
+      'a\nb\0c\0',
+    );
+  });
+
+  it('--delimiter splits on any string, with escapes', async () => {
+    await expectOutput(['-k', '--stdin', '-d', ';', '--', 'echo'], dir, 'a\nb\nc\n', 'a;b;c');
+    await expectOutput(['-k', '--stdin', '-d', '\\t', '--', 'echo'], dir, 'a\nb\n', 'a\tb');
+  });
+
+  it('an empty line is a job with an empty argument and a trailing \\r is kept, as in parallel', async () => {
+    await expectOutput(
+      ['-k', '--stdin', '--', 'printf', '[%s]\\n'],
+      dir,
+      '[a]\n[]\n[b\r]\n[c]\n',
+      'a\n\nb\r\nc',
+    );
+  });
+});
+
+describe('several input sources (item 3)', () => {
+  const dir = tempDir();
+  writeFiles(dir, { 'left.txt': 'd/one.tar.gz\n', 'right.txt': 'x\ny\n' });
+
+  it('::: a b ::: x y runs every combination, first source outermost', async () => {
+    await expectOutput(
+      ['-k', '--', 'echo {1} {2}', ':::', 'a', 'b', ':::', 'x', 'y'],
+      dir,
+      'a x\na y\nb x\nb y\n',
+    );
+    await expectOutput(['-k', '--', 'echo', ':::', 'a', 'b', ':::', 'x'], dir, 'a x\nb x\n');
+  });
+
+  it('--link pairs the sources, the shorter one wrapping around', async () => {
+    await expectOutput(
+      ['-k', '--link', '--', 'echo', '{2}', '{1}', ':::', 'a', 'b', 'c', ':::', 'x', 'y'],
+      dir,
+      'x a\ny b\nx c\n',
+    );
+  });
+
+  it(':::: reads files of arguments; {1.} {1/} {1//} {1/.} are the forms of {1}', async () => {
+    await expectOutput(
+      ['-k', '--', 'echo {1.} {1/} {1//} {1/.} {2}', '::::', 'left.txt', 'right.txt'],
+      dir,
+      'd/one.tar one.tar.gz d one.tar x\nd/one.tar one.tar.gz d one.tar y\n',
+    );
+  });
+
+  it(':::: - reads stdin as one of the sources', async () => {
+    await expectOutput(['-k', '--', 'echo', '::::', '-', ':::', '1'], dir, 'a 1\nb 1\n', 'a\nb\n');
+  });
+});
+
+describe('columns (item 4)', () => {
+  const dir = tempDir();
+
+  it('--colsep splits each line into {1}…{n}', async () => {
+    await expectOutput(
+      ['-k', '--stdin', '--colsep', ',', '--', 'echo {3} {1}'],
+      dir,
+      'x a\ny b\n',
+      'a,1,x\nb,2,y\n',
+    );
+  });
+
+  it('--header : names the columns after the first line', async () => {
+    await expectOutput(
+      ['-k', '--stdin', '--header', ':', '--colsep', '\\t', '--', 'echo', '{port}', '{host}'],
+      dir,
+      '80 h1\n443 h2\n',
+      'host\tport\nh1\t80\nh2\t443\n',
+    );
+  });
+
+  it('--csv reads quoted fields with commas and newlines', async () => {
+    await expectOutput(
+      ['-k', '--stdin', '--csv', '--', 'printf', '<%s|%s>\\n', '{age}', '{name}'],
+      dir,
+      '<42|Smith, J>\n<7|two\nlines>\n',
+      'name,age\n"Smith, J",42\n"two\nlines",7\n',
+    );
+  });
+});
+
+describe('batching (item 5)', () => {
+  const dir = tempDir();
+
+  it('-n 3: at most three items per job, {} all of them, {1} {2} positions', async () => {
+    await expectOutput(
+      ['-k', '--stdin', '-n', '3', '--', 'echo'],
+      dir,
+      '1 2 3\n4 5 6\n7\n',
+      '1\n2\n3\n4\n5\n6\n7\n',
+    );
+    await expectOutput(
+      ['-k', '--stdin', '-n', '2', '--', 'echo {1}-{2}'],
+      dir,
+      '1-2\n3-\n',
+      '1\n2\n3\n',
+    );
+  });
+
+  it('-X: as many items as fit, each quoted; the report lists each batch job with its items', async () => {
+    const names = ['a b', "it's", '$(x)'];
+    await expectOutput(
+      ['-k', '--stdin', '-X', '--', "printf '[%s]' {}; echo"],
+      dir,
+      "[a b][it's][$(x)]\n",
+      names.join('\n') + '\n',
+    );
+    const r = await run(['--stdin', '-X', '--json', '--', 'true'], dir, names.join('\n') + '\n');
+    const report = JSON.parse(r.stdout.toString('utf8')) as {
+      jobs: { name: string; items: string[] }[];
+    };
+    expect(report.jobs).toHaveLength(1);
+    expect(report.jobs[0]!.items).toEqual(names);
+  });
+
+  it('-X splits what does not fit the argument limit into several jobs, none too long', async () => {
+    const items = Array.from({ length: 3000 }, (_, i) => `item-${i}-${'x'.repeat(80)}`);
+    const r = await run(['--stdin', '-X', '--json', '--', 'echo'], dir, items.join('\n') + '\n');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout.toString('utf8')) as { jobs: { items: string[] }[] };
+    expect(report.jobs.length).toBeGreaterThan(1);
+    expect(report.jobs.flatMap((j) => j.items)).toEqual(items);
+  });
+});
+
+describe('-k, -j (items 6, 7)', () => {
+  const dir = tempDir();
+
+  it('-k prints output in input order although the second job ends first', async () => {
+    // a waits (bounded) until b is done, so b always ends first
+    const script =
+      'if [ "$1" = a ]; then i=0; while [ ! -e b.done ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; fi; echo "$1"; touch "$1.done"';
+    await expectOutput(
+      ['-k', '-j', '2', '--', 'sh', '-c', script, 'sh', ':::', 'a', 'b'],
+      dir,
+      'a\nb\n',
+    );
+    const unordered = await run(
+      [
+        '-j',
+        '2',
+        '--output',
+        'grouped',
+        '--',
+        'sh',
+        '-c',
+        script.replace(/\.done/g, '.d2'),
+        'sh',
+        ':::',
+        'a',
+        'b',
+      ],
+      dir,
+    );
+    expect(unordered.stdout.toString()).toBe('b\na\n');
+  });
+
+  it('-j takes 50%, +1, -1 and 0', async () => {
+    for (const [j, check] of [
+      ['50%', (n: number) => n >= 1],
+      ['+1', (n: number) => n >= 2],
+      ['-1', (n: number) => n >= 1],
+      ['0', (n: number) => n === 256],
+    ] as const) {
+      const r = await run(['-j', j, '--events', '--', 'true', ':::', 'x'], dir);
+      const start = JSON.parse(r.stdout.toString().split('\n')[0]!) as { workers: number };
+      expect(check(start.workers)).toBe(true);
+    }
+  });
+});
+
+describe('direct exec (item 9)', () => {
+  const dir = tempDir();
+
+  it('several words run without a shell: $HOME stays literal, the job is the program itself', async () => {
+    await expectOutput(
+      ['-k', '--', 'printf', '%s\\n', '$HOME', '{}', ':::', '`x`'],
+      dir,
+      '$HOME\n`x`\n',
+    );
+    const r = await run(['--events', '--', 'sh', '-c', 'echo $$ > pid.txt', ':::', 'x'], dir);
+    const start = r.stdout
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; pid?: number })
+      .find((e) => e.type === 'job_start');
+    // the job's pid is the program's own: no /bin/sh -c in between
+    expect(fs.readFileSync(path.join(dir, 'pid.txt'), 'utf8').trim()).toBe(String(start?.pid));
+  });
+
+  it('a single word stays a shell line', async () => {
+    await expectOutput(['-k', '--', 'echo {} | tr a-z A-Z', ':::', 'abc'], dir, 'ABC\n');
+  });
+
+  it('a missing program is a failed job with a clear reason', async () => {
+    const r = await run(['--json', '--', 'no-such-program-xyz', '{}', ':::', 'a'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stdout.toString()).toContain('program no-such-program-xyz not found');
+  });
+});
+
+describe('manifests: matrix, csv, lines, batch (item 10)', () => {
+  const dir = tempDir();
+  fs.writeFileSync(
+    path.join(dir, 'names.bin'),
+    Buffer.concat([Buffer.from('a b\0'), CAFE, Buffer.from('\0')]),
+  );
+  writeFiles(dir, {
+    'users.csv': 'login,comment\nann,"Ann, admin"\nbob,"two\nlines"\n',
+    'hosts.txt': 'h1\nh2\n',
+    'm.yaml': [
+      'version: 1',
+      'workers: 1',
+      'jobs:',
+      '  - name: test-{os}-{node}',
+      '    for_each: { matrix: { os: [linux, mac], node: [20, 22] } }',
+      '    run: echo {os} {node} {1}',
+      '  - name: user-{login}',
+      '    for_each: { csv: users.csv }',
+      "    run: printf '<%s|%s>\\n' {login} {comment}",
+      '  - name: ping',
+      '    for_each: { lines: hosts.txt }',
+      '    run: echo ping {}',
+      '  - name: raw',
+      '    for_each: { lines: names.bin, null_separated: true }',
+      "    run: printf '[%s]\\n' {}",
+      '  - name: gz',
+      '    for_each: [a, b, c, d, e]',
+      '    batch: 2',
+      '    run: echo {}',
+      '',
+    ].join('\n'),
+  });
+
+  it('expands every combination, every row, every line, and batches', async () => {
+    const expected = Buffer.concat([
+      Buffer.from('linux 20 linux\nlinux 22 linux\nmac 20 mac\nmac 22 mac\n'),
+      Buffer.from('<ann|Ann, admin>\n<bob|two\nlines>\n'),
+      Buffer.from('ping h1\nping h2\n'),
+      Buffer.from('[a b]\n['),
+      CAFE,
+      Buffer.from(']\n'),
+      Buffer.from('a b\nc d\ne\n'),
+    ]);
+    await expectOutput(['m.yaml', '-k'], dir, expected);
+    const r = await run(['m.yaml', '--json'], dir);
+    const jobs = (JSON.parse(r.stdout.toString()) as { jobs: { name: string; items?: string[] }[] })
+      .jobs;
+    expect(jobs.map((j) => j.name).slice(0, 6)).toEqual([
+      'test-linux-20',
+      'test-linux-22',
+      'test-mac-20',
+      'test-mac-22',
+      'user-ann',
+      'user-bob',
+    ]);
+    expect(jobs.filter((j) => j.name.startsWith('gz')).map((j) => j.items)).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+      undefined,
+    ]);
+  });
+});
+
+describe('--backoff and --kill-grace on jobrun run (item 11)', () => {
+  const dir = tempDir();
+
+  it('--backoff sets the wait before a retry', async () => {
+    const r = await run(
+      ['--events', '--retries', '2', '--backoff', '200ms,3,1s', '--', 'false', ':::', 'x'],
+      dir,
+    );
+    const delays = r.stdout
+      .toString()
+      .split('\n')
+      .filter((l) => l.includes('"job_retry"'))
+      .map((l) => (JSON.parse(l) as { delayMs: number }).delayMs);
+    expect(delays).toHaveLength(2);
+    // equal jitter: the first wait is in [100, 200], the second in [300, 600]
+    expect(delays[0]).toBeGreaterThanOrEqual(100);
+    expect(delays[0]).toBeLessThanOrEqual(200);
+    expect(delays[1]).toBeGreaterThanOrEqual(300);
+    expect(delays[1]).toBeLessThanOrEqual(600);
+  });
+
+  it('bad values are usage errors', async () => {
+    for (const args of [
+      ['--backoff', 'soon'],
+      ['--backoff', '1s,0.5'],
+      ['--kill-grace', '-1s'],
+    ]) {
+      const r = await run([...args, '--', 'true', ':::', 'x'], dir);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--(backoff|kill-grace)/);
+    }
+  });
+});
