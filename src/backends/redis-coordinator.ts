@@ -20,6 +20,7 @@ import {
 } from './redis-names.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { toPayload } from './payload.js';
+import type { StopSignal } from '../model/stop.js';
 
 /** Events kept per queue stream; enough that a busy run never trims what we still read. */
 const EVENTS_MAX_LEN = 100_000;
@@ -51,7 +52,7 @@ export async function openRedisBackend(url: string): Promise<Backend> {
  */
 class RedisRun implements BackendRun {
   private scheduler: Scheduler | undefined;
-  private pendingSignal: 'SIGINT' | 'SIGTERM' | undefined;
+  private pendingSignal: StopSignal | undefined;
 
   constructor(
     private readonly target: RedisTarget,
@@ -74,9 +75,13 @@ class RedisRun implements BackendRun {
     }
   }
 
-  interrupt(signal: 'SIGINT' | 'SIGTERM'): void {
+  interrupt(signal: StopSignal): void {
     if (this.scheduler) this.scheduler.interrupt(signal);
     else this.pendingSignal ??= signal;
+  }
+
+  abort(reason: string): void {
+    this.scheduler?.abort(reason);
   }
 
   /** The run key: the identity's current run when resuming, else a fresh one. */

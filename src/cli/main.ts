@@ -4,6 +4,7 @@ import { JobrunError, ManifestError } from '../errors.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
 import { runCommand, type RunFlags } from './run.js';
+import { finishExit, installProcessGuards } from './shutdown.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -169,6 +170,9 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
 
 /** The CLI entry point: maps errors to exit codes, never exits while output may flush. */
 export async function main(argv: string[]): Promise<void> {
+  installProcessGuards();
+  process.on('uncaughtException', internalError);
+  process.on('unhandledRejection', internalError);
   const args = argv.slice(2);
   const dash = args.indexOf('--');
   const own = dash === -1 ? args : args.slice(0, dash);
@@ -192,10 +196,24 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`jobrun: ${err.message}\n`);
       process.exitCode = err.exitCode;
     } else {
-      process.stderr.write(
-        `jobrun: internal error (this is a bug in jobrun; please report it with the command you ran):\n${(err as Error)?.stack ?? String(err)}\n`,
-      );
+      reportInternalError(err);
       process.exitCode = 70;
     }
   }
+  finishExit();
+}
+
+function reportInternalError(err: unknown): void {
+  process.stderr.write(
+    `jobrun: internal error (this is a bug in jobrun; please report it with the command you ran):\n${(err as Error)?.stack ?? String(err)}\n`,
+  );
+}
+
+/**
+ * An exception nobody caught, or a promise rejection nobody handled: the run's state
+ * cannot be trusted, so jobrun ends now, with 70; the exit hook kills every job group.
+ */
+function internalError(err: unknown): void {
+  reportInternalError(err);
+  process.exit(70);
 }

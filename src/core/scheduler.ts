@@ -19,6 +19,7 @@ import type { StartGate } from './gates.js';
 import type { FinalStatus, JobSpec, JobStatus, PoolSpec, WorkersSpec } from '../model/job.js';
 import type { Executor, RunningAttempt } from '../exec/types.js';
 import { isRemote, type RemoteExecutor } from './remote.js';
+import { STOP_EXIT_CODES, type StopSignal } from '../model/stop.js';
 
 export interface SchedulerOptions {
   runId: string;
@@ -49,14 +50,18 @@ export interface SchedulerOptions {
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
+  /** Called as a local attempt's process starts (the journal records its group). */
+  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
 }
 
 export interface RunOutcome {
   summary: Summary;
   exitCode: number;
   durationMs: number;
-  interrupted?: 'SIGINT' | 'SIGTERM';
+  interrupted?: StopSignal;
   halted?: string;
+  /** Why the job source failed (a read error, an over-long line): the run stopped, exit 2. */
+  inputError?: string;
 }
 
 interface Entry {
@@ -99,7 +104,9 @@ export class Scheduler {
   private inputDone = false;
   private stopping = false;
   private stopReason = '';
-  private interrupted: 'SIGINT' | 'SIGTERM' | undefined;
+  private interrupted: StopSignal | undefined;
+  private inputError: string | undefined;
+  private crashed: { error: unknown } | undefined;
   private halted: string | undefined;
   private pumpTimer: unknown;
   private wakeFeeder: (() => void) | undefined;
@@ -137,19 +144,21 @@ export class Scheduler {
     }
     this.checkDone();
     await done;
+    if (this.crashed) throw this.crashed.error;
     const exitCode = this.interrupted
-      ? this.interrupted === 'SIGINT'
-        ? 130
-        : 143
-      : this.failures > 0
-        ? 1
-        : 0;
+      ? STOP_EXIT_CODES[this.interrupted]
+      : this.inputError !== undefined
+        ? 2
+        : this.failures > 0
+          ? 1
+          : 0;
     const outcome: RunOutcome = {
       summary: { ...this.summary },
       exitCode,
       durationMs: this.clock.now() - this.startedAt,
       interrupted: this.interrupted,
       halted: this.halted,
+      ...(this.inputError === undefined ? {} : { inputError: this.inputError }),
     };
     emit('run_end', { runId: this.options.runId, ...outcome });
     return outcome;
@@ -159,11 +168,19 @@ export class Scheduler {
    * Stops the run: no more starts, waiting jobs are cancelled, running ones get
    * SIGTERM and SIGKILL after their grace. A second call skips the grace.
    */
-  interrupt(signal: 'SIGINT' | 'SIGTERM'): void {
+  interrupt(signal: StopSignal): void {
     const again = this.interrupted !== undefined;
     if (!again) this.stopReason = `interrupted by ${signal}`;
     this.interrupted ??= signal;
     this.stop(`interrupted by ${signal}`, again);
+  }
+
+  /**
+   * Stops the run as an interrupt does, for a reason of jobrun's own (a reporter
+   * that failed): running jobs get SIGTERM, then SIGKILL after their grace.
+   */
+  abort(reason: string): void {
+    this.stop(reason, false);
   }
 
   private addAll(specs: JobSpec[]): void {
@@ -195,8 +212,26 @@ export class Scheduler {
     }
   }
 
-  /** Pulls streamed jobs only while fewer than `maxQueue` wait: the backpressure. */
+  /**
+   * Reads a streamed source to its end. A source that fails (a read error, a line over
+   * the cap) stops the run with its message; one closed because the run stopped is fine.
+   */
   private async feed(source: AsyncIterable<JobSpec>): Promise<void> {
+    try {
+      await this.pull(source);
+    } catch (err) {
+      if (!this.stopping) {
+        this.inputError = (err as Error)?.message ?? String(err);
+        this.halted = `an input error: ${this.inputError}`;
+        this.stop(`stopped by an input error`, false);
+      }
+    }
+    this.inputDone = true;
+    this.checkDone();
+  }
+
+  /** Pulls streamed jobs only while fewer than `maxQueue` wait: the backpressure. */
+  private async pull(source: AsyncIterable<JobSpec>): Promise<void> {
     const maxQueue = this.options.maxQueue ?? 10_000;
     for await (const spec of source) {
       if (this.stopping) break;
@@ -211,8 +246,19 @@ export class Scheduler {
         await new Promise<void>((resolve) => (this.wakeFeeder = resolve));
       }
     }
-    this.inputDone = true;
-    this.checkDone();
+  }
+
+  /**
+   * A bug in the scheduler's own bookkeeping (an exception in a promise callback):
+   * the run cannot be trusted to go on. Running jobs are killed and `run` rejects.
+   */
+  private crash(error: unknown): void {
+    if (this.crashed) return;
+    this.crashed = { error };
+    for (const entry of this.inFlight) entry.running?.stop(true);
+    const finish = this.finish;
+    this.finish = undefined;
+    finish?.();
   }
 
   /** Streamed jobs are not kept by name: they cannot be needed, and memory must stay flat. */
@@ -290,8 +336,11 @@ export class Scheduler {
         : undefined,
     });
     entry.running = handle;
+    this.options.onAttemptStart?.(spec, handle.pid);
     emit('job_start', { name: spec.name, attempt, worker, pid: handle.pid });
-    void handle.result.then((result) => this.attemptEnded(entry, result));
+    handle.result
+      .then((result) => this.attemptEnded(entry, result))
+      .catch((err: unknown) => this.crash(err));
   }
 
   /** Hands the job to the remote executor, which reports each attempt as it happens. */
@@ -322,7 +371,9 @@ export class Scheduler {
         emit('job_retry', { name: spec.name, nextAttempt, delayMs }),
     });
     entry.running = handle;
-    void handle.result.then((result) => this.attemptEnded(entry, result));
+    handle.result
+      .then((result) => this.attemptEnded(entry, result))
+      .catch((err: unknown) => this.crash(err));
   }
 
   private timeoutFor(spec: JobSpec): number | undefined {
@@ -340,8 +391,9 @@ export class Scheduler {
     entry.running = undefined;
     entry.attempts.push(result);
     this.options.emit('attempt_end', { name: entry.spec.name, result });
-    if (entry.killed) {
-      // the run stopped it: whatever it exited with, it did not finish on its own
+    if (entry.killed && (result.stopped || !attemptSucceeded(result))) {
+      // the run stopped it; one that had exited 0 before the stop reached it did
+      // finish on its own, so it counts as succeeded below
       this.end(entry, this.record(entry, 'cancelled', this.stopReason));
     } else if (attemptSucceeded(result)) {
       this.medians.add(result.durationMs);

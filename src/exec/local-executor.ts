@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statfsSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
-import { groupAlive, killGroup } from './kill.js';
+import { groupAlive, killGroup, trackGroup, untrackGroup } from './kill.js';
 
 /** How often a terminated job's process group is checked for leftovers during its grace. */
 const GROUP_POLL_MS = 25;
@@ -70,7 +71,7 @@ class LocalAttempt implements RunningAttempt {
     const { job, logPath, onLine } = this.request;
     let fd: number;
     try {
-      fd = openSync(logPath, 'w');
+      fd = openLog(logPath);
     } catch (err) {
       this.fail(`cannot open log file ${logPath}: ${(err as Error).message}`);
       return undefined;
@@ -89,6 +90,7 @@ class LocalAttempt implements RunningAttempt {
       return undefined;
     }
     this.child = child;
+    trackGroup(child.pid);
     if (onLine === undefined) {
       closeSync(fd);
     } else {
@@ -138,7 +140,9 @@ class LocalAttempt implements RunningAttempt {
     this.clearGrace();
     // The shell is gone; its background children and grandchildren go with it.
     killGroup(this.pid, 'SIGKILL');
+    untrackGroup(this.pid);
     const result = this.baseResult();
+    if (this.stopRequested) result.stopped = true;
     if (code !== null) result.exitCode = code;
     if (signal !== null) result.signal = signal;
     const failed = code !== 0 || this.timedOut;
@@ -150,6 +154,10 @@ class LocalAttempt implements RunningAttempt {
           : statSync(this.request.logPath).size;
     } catch {
       size = 0;
+    }
+    if (failed) {
+      const problem = logProblem(this.request.logPath, this.output?.logError);
+      if (problem !== undefined) result.error = problem;
     }
     this.settleLog(result, size, failed);
   }
@@ -229,6 +237,41 @@ let baseEnv: NodeJS.ProcessEnv | undefined;
 function jobEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   baseEnv ??= { ...process.env };
   return Object.keys(env).length === 0 ? baseEnv : { ...baseEnv, ...env };
+}
+
+/**
+ * Opens an attempt's log for writing. A log folder deleted while the run goes (a
+ * cleanup script, `rm -rf` of the wrong thing) is made again rather than failing
+ * every later job.
+ */
+function openLog(logPath: string): number {
+  try {
+    return openSync(logPath, 'w');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirSync(dirname(logPath), { recursive: true });
+    return openSync(logPath, 'w');
+  }
+}
+
+/**
+ * Why a failed attempt may have failed because of its log: writing it failed (piped
+ * output), or its disk is full now (the job wrote to the file itself, so its own
+ * write errors only show as its exit code, e.g. `echo: write error`).
+ */
+function logProblem(
+  logPath: string,
+  writeError: NodeJS.ErrnoException | undefined,
+): string | undefined {
+  if (writeError !== undefined)
+    return `cannot write log file ${logPath}: ${writeError.code ?? writeError.message}`;
+  try {
+    const fs = statfsSync(dirname(logPath));
+    if (fs.bavail === 0) return `log file ${logPath}: ENOSPC (its disk is full)`;
+  } catch {
+    // a folder we cannot look at: nothing more to say than the exit code
+  }
+  return undefined;
 }
 
 function removeFile(path: string): void {

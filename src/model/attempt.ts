@@ -9,6 +9,11 @@ export interface AttemptResult {
   exitCode?: number;
   signal?: string;
   timedOut: boolean;
+  /**
+   * Set when the run stopped the attempt (an interrupt, a halt) while its process
+   * still ran; one that had exited by itself before the stop reached it has not.
+   */
+  stopped?: boolean;
   /** Set when the process could not be started at all (bad shell, bad cwd). */
   error?: string;
   /** Which worker ran it: a slot number locally, `host:pid/slot` on Redis workers. */

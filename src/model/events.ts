@@ -1,5 +1,6 @@
 import type { AttemptResult } from './attempt.js';
 import type { FinalStatus, JobSpec } from './job.js';
+import type { StopSignal } from './stop.js';
 
 /** Counts of jobs by final state, plus the total. */
 export interface Summary {
@@ -63,8 +64,8 @@ export interface RunEventMap {
     summary: Summary;
     durationMs: number;
     exitCode: number;
-    /** The signal that interrupted the run, if any. */
-    interrupted?: 'SIGINT' | 'SIGTERM';
+    /** The signal that interrupted the run, if any (`SIGPIPE`: stdout's reader went away). */
+    interrupted?: StopSignal;
     /** Why dispatch stopped early (a halt policy), if it did. */
     halted?: string;
   };

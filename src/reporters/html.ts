@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic.js';
 import { HTML_SCRIPT, HTML_STYLE } from './html-assets.js';
 import type { Report, ReportAttempt, ReportJob } from './report.js';
 import type { Reporter } from './types.js';
@@ -153,7 +153,6 @@ export class HtmlReporter implements Reporter {
 
   async onRunEnd(_e: unknown, report: Report | undefined): Promise<void> {
     if (!report) return;
-    await fs.promises.mkdir(path.dirname(path.resolve(this.file)), { recursive: true });
-    await fs.promises.writeFile(this.file, htmlReport(report));
+    await writeFileAtomic(this.file, htmlReport(report));
   }
 }

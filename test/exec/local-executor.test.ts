@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createLocalExecutor } from '../../src/exec/local-executor.js';
@@ -139,12 +139,22 @@ describe('createLocalExecutor: start failures', () => {
     }
   });
 
-  it('reports a log file that cannot be opened', async () => {
+  it('reports a log file that cannot be opened, naming the file and the errno', async () => {
     const req = request(makeJob('echo hi'));
-    req.logPath = join(req.job.cwd, 'missing-dir', 'job.log');
+    writeFileSync(join(req.job.cwd, 'not-a-dir'), '');
+    req.logPath = join(req.job.cwd, 'not-a-dir', 'job.log');
     const result = await executor.start(req).result;
-    expect(result.error).toMatch(/^cannot open log file .*job\.log: /);
+    expect(result.error).toMatch(/^cannot open log file .*not-a-dir\/job\.log: ENOTDIR/);
     expect(result.exitCode).toBeUndefined();
+  });
+
+  it('makes the log folder again when it was deleted while the run goes', async () => {
+    const req = request(makeJob('echo hi'));
+    req.logPath = join(req.job.cwd, 'deleted-dir', 'job.log');
+    const result = await executor.start(req).result;
+    expect(result.error).toBeUndefined();
+    expect(result.exitCode).toBe(0);
+    expect(readFileSync(req.logPath, 'utf8')).toBe('hi\n');
   });
 });
 
