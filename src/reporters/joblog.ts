@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { constants } from 'node:os';
 import type { RunEvent } from '../model/events.js';
 import { renameTarget, tempPathFor, trackTemp, untrackTemp } from './atomic.js';
