@@ -2,6 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
+import { shellProblem } from '../manifest/places.js';
 import { readLines } from './stdin-lines.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
@@ -40,6 +41,14 @@ export async function openSource(
   }
   if (modes.length > 1) throw new UsageError('give one of: a manifest, --glob or --stdin');
   const cwd = process.cwd();
+  if (flags.shell !== undefined) {
+    if (manifest !== undefined)
+      throw new UsageError(
+        '--shell is for --glob/--stdin commands; a manifest sets shell: in defaults',
+      );
+    const problem = shellProblem(flags.shell);
+    if (problem !== undefined) throw new UsageError(`--shell ${flags.shell}: ${problem}`);
+  }
   if (manifest !== undefined) {
     if (command.length > 0) {
       throw new UsageError(`a manifest brings its own commands; drop "-- ${command.join(' ')}"`);

@@ -2,6 +2,9 @@ import os from 'node:os';
 import { UsageError } from '../errors.js';
 import type { WorkersSpec } from '../model/job.js';
 
+/** The most jobs one jobrun runs at once: far beyond what one machine's process table serves well. */
+export const MAX_WORKERS = 10_000;
+
 /** `-j 4` or `-j 2:8` (a pool that scales between 2 and 8 with queue depth). */
 export function parseWorkers(text: string): WorkersSpec {
   const m = /^(\d+)(?::(\d+))?$/.exec(text.trim());
@@ -10,6 +13,11 @@ export function parseWorkers(text: string): WorkersSpec {
   if (!m || min < 1 || max < min) {
     throw new UsageError(
       `-j "${text}" is not a worker count: use a number like 4, or min:max like 2:8`,
+    );
+  }
+  if (max > MAX_WORKERS) {
+    throw new UsageError(
+      `-j "${text}": at most ${MAX_WORKERS} workers (each runs a process group at once)`,
     );
   }
   return { min, max };
