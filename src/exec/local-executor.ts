@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
 import { groupAlive, killGroup, trackGroup, untrackGroup } from './kill.js';
+import { procStat } from './proc.js';
 
 /** How often a terminated job's process group is checked for leftovers during its grace. */
 const GROUP_POLL_MS = 25;
@@ -50,6 +51,8 @@ class LocalAttempt implements RunningAttempt {
   private ended = false;
   private timedOut = false;
   private stopRequested = false;
+  /** The shell had exited on its own when the first stop came. */
+  private exitedFirst = false;
   private termSent = false;
   private cancelTimeout: CancelTimer | undefined;
   private cancelGrace: CancelTimer | undefined;
@@ -62,6 +65,8 @@ class LocalAttempt implements RunningAttempt {
 
   stop(immediate = false): void {
     if (this.pid === undefined || (this.ended && this.cancelGrace === undefined)) return;
+    // A zombie shell exited before this stop; its exit is only not processed yet.
+    if (!this.stopRequested && procStat(this.pid)?.state === 'Z') this.exitedFirst = true;
     this.stopRequested = true;
     this.terminate(immediate);
   }
@@ -142,7 +147,7 @@ class LocalAttempt implements RunningAttempt {
     killGroup(this.pid, 'SIGKILL');
     untrackGroup(this.pid);
     const result = this.baseResult();
-    if (this.stopRequested) result.stopped = true;
+    if (this.stopRequested && !this.exitedFirst) result.stopped = true;
     if (code !== null) result.exitCode = code;
     if (signal !== null) result.signal = signal;
     const failed = code !== 0 || this.timedOut;
