@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // the last line names suites skipped for want of a system package (only Redis can be)
+    reporters: ['default', './test/support/skip-notice.ts'],
   },
 });

@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { attemptSucceeded, type AttemptResult } from '../model/attempt.js';
 import { backoffDelay } from '../core/backoff.js';
 import { logPathFor } from '../core/log-path.js';
+import { Slots } from '../core/slots.js';
 import { createLocalExecutor } from '../exec/local-executor.js';
 import type { Executor, RunningAttempt } from '../exec/types.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -62,7 +63,7 @@ export class JobrunWorker {
   private readonly workers = new Map<string, Worker>();
   private readonly queues = new Map<string, Queue>();
   private readonly running = new Map<string, Running>();
-  private readonly slots: boolean[] = [];
+  private readonly slots = new Slots();
   private readonly executor: Executor;
   private readonly label: string;
   private readonly log: (line: string) => void;
@@ -190,7 +191,7 @@ export class JobrunWorker {
     const pool = p.pool ?? 'default';
     const spec = specFromPayload(p, this.options.baseDir);
     const attempt = Math.max(1, job.attemptsStarted);
-    const slot = this.takeSlot();
+    const slot = this.slots.take();
     const worker = `${this.label}/${slot + 1}`;
     const id = job.id ?? '';
     try {
@@ -208,6 +209,7 @@ export class JobrunWorker {
       this.running.set(id, entry);
       this.options.metrics?.attemptStarted(pool);
       this.log(`start ${p.name} (attempt ${attempt}) on ${worker}`);
+      await handle.started;
       await this.report(job, { kind: 'start', attempt, worker, pid: handle.pid, startedAt });
       const result = await handle.result;
       // never settle: the lock lapses and another worker gets the job
@@ -225,7 +227,7 @@ export class JobrunWorker {
       throw new AttemptFailed(`${p.name}: ${outcome(result)}`, retryInMs ?? 0);
     } finally {
       this.running.delete(id);
-      this.slots[slot] = false;
+      this.slots.release(slot);
     }
   }
 
@@ -249,13 +251,6 @@ export class JobrunWorker {
     if (!entry) return;
     entry.cancelled = true;
     entry.handle.stop(request.immediate === true);
-  }
-
-  private takeSlot(): number {
-    let slot = this.slots.indexOf(false);
-    if (slot === -1) slot = this.slots.push(true) - 1;
-    this.slots[slot] = true;
-    return slot;
   }
 }
 

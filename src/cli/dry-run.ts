@@ -1,5 +1,5 @@
 import { Scheduler } from '../core/scheduler.js';
-import type { JobSpec, PoolSpec } from '../model/job.js';
+import { jobId, type JobSpec, type PoolSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
 
 interface PlanOptions {
@@ -61,10 +61,10 @@ export async function printPlan(
     );
   };
   const track = Array.isArray(jobs)
-    ? jobs.map((j) => (specs.set(j.name, j), j))
+    ? jobs.map((j) => (specs.set(jobId(j), j), j))
     : (async function* () {
         for await (const j of jobs) {
-          specs.set(j.name, j);
+          specs.set(jobId(j), j);
           yield j;
         }
       })();
@@ -79,11 +79,12 @@ export async function printPlan(
     selected: options.selected ? (job) => options.selected!.has(job.name) : undefined,
     emit: (type, payload) => {
       if (type !== 'job_start') return;
-      const job = specs.get((payload as { name: string }).name);
+      const id = (payload as { id: string }).id;
+      const job = specs.get(id);
       if (!job) return;
       ordered.push(job);
       emitLine(job, ordered.length);
-      if (!Array.isArray(jobs)) specs.delete(job.name);
+      if (!Array.isArray(jobs)) specs.delete(id);
     },
   });
   await scheduler.run(track);

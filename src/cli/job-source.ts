@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import type { JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
 import { shellProblem } from '../manifest/places.js';
-import { readLines } from './stdin-lines.js';
+import { readLineBatches } from './stdin-lines.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
 export interface JobSource {
@@ -70,12 +70,19 @@ export async function openSource(
   }
   async function* fromStdin(): AsyncGenerator<JobSpec> {
     let index = 0;
-    for await (const line of readLines(process.stdin)) {
-      yield adHocJob(line, index, template(line, index + 1), base);
-      index++;
+    for await (const lines of readLineBatches(process.stdin)) {
+      for (const line of lines) {
+        yield adHocJob(line, index, template(line, index + 1), base);
+        index++;
+      }
     }
   }
   return { settings, jobs: fromStdin(), identity: `stdin:${cwd}:${command.join('\0')}` };
+}
+
+/** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */
+export function noOverrides(overrides: JobOverrides): boolean {
+  return overrides.timeout === undefined && overrides.retries === undefined;
 }
 
 export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {

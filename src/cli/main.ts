@@ -15,11 +15,15 @@ Examples:
   $ jobrun run jobs.yaml --json | jq '.jobs[] | select(.status != "succeeded")'
   $ jobrun run --glob 'img/**/*.png' -j 4 -- convert {} {.}.webp
   $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
+  $ jobrun run --glob '*.txt' -- 'wc -l "{}" > "out/{/.}.count"'
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
+  $ jobrun run jobs.yaml --spawner child          start jobs with node:child_process
 
 After --, one argument is a shell command line; several are a program and its
-arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are shell-quoted;
-without one, the item is appended as the last argument.`;
+arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are quoted for
+where they stand (a bare word, '...', "..." or $(...)), so each item reaches the
+program exactly; backticks, \${...} and here-documents are refused. Without a
+placeholder, the item is appended as the last argument.`;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -100,6 +104,12 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .option(
       '--backend <url>',
       'local (default), or redis://[user:pass@]host:port[/db] to run on jobrun workers',
+    )
+    .addOption(
+      new Option(
+        '--spawner <kind>',
+        'how jobs start: helper (small python3 spawner processes), child (node:child_process); default: helper, child where python3 cannot run (env JOBRUN_SPAWNER)',
+      ).choices(['auto', 'helper', 'child']),
     )
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (manifest: string | undefined, flags: RunFlags) => {

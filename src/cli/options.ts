@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { UsageError } from '../errors.js';
 import type { WorkersSpec } from '../model/job.js';
+import { SPAWNER_CHOICES, type SpawnerChoice } from '../exec/choose-executor.js';
 
 /** The most jobs one jobrun runs at once: far beyond what one machine's process table serves well. */
 export const MAX_WORKERS = 10_000;
@@ -52,4 +53,15 @@ export function oneOf<T extends string>(text: string, flag: string, values: read
 export function newRunId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * `--spawner`, else `JOBRUN_SPAWNER`, else `auto`: how jobs are started (the Python
+ * spawner, `node:child_process`, or the spawner with an automatic fallback).
+ */
+export function parseSpawner(flag: string | undefined): SpawnerChoice {
+  const fromEnv = process.env.JOBRUN_SPAWNER;
+  const text = flag ?? (fromEnv === '' ? undefined : fromEnv) ?? 'auto';
+  const source = flag !== undefined ? '--spawner' : 'JOBRUN_SPAWNER';
+  return oneOf(text, source, SPAWNER_CHOICES);
 }

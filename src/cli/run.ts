@@ -18,6 +18,7 @@ import { checkOutputFiles, makeLogDir } from './output-paths.js';
 import {
   applyOverrides,
   mapJobs,
+  noOverrides,
   openSource,
   selectJobs,
   type JobOverrides,
@@ -29,6 +30,7 @@ import {
   oneOf,
   parseCount,
   parsePositive,
+  parseSpawner,
   parseWorkers,
 } from './options.js';
 
@@ -52,6 +54,8 @@ export interface RunFlags extends OutputFlags {
   shell?: string;
   /** `local` (default) or `redis://…`: run on `jobrun worker`s through BullMQ. */
   backend?: string;
+  /** `auto` (default), `helper` or `child`: how local jobs are started. */
+  spawner?: string;
   joblog?: string;
 }
 
@@ -94,9 +98,12 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
         ? undefined
         : usage(() => parseSize(flags.minFreeMem!, '--min-free-mem')),
   });
+  const spawner = parseSpawner(flags.spawner);
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
-  const jobs = mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
+  const jobs = noOverrides(overrides)
+    ? source.jobs
+    : mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
   let selected: Set<string> | undefined;
   if (flags.only?.length) {
     if (!Array.isArray(jobs))
@@ -125,7 +132,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     '--html': flags.html,
     '--joblog': flags.joblog,
   });
-  const backend = await openBackend(flags.backend);
+  const backend = await openBackend(flags.backend, spawner);
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
   const runId = newRunId();

@@ -13,11 +13,14 @@ export const MAX_LINE_BYTES = 128 * 1024;
  * Empty lines are skipped (like xargs); a trailing `\r` is dropped. A line longer
  * than `maxBytes` throws (the run stops with the message, exit 2). Each chunk is
  * scanned once, so a long line costs linear time, not quadratic.
+ *
+ * Yields the lines of each chunk together: a generator layer per line would cost a
+ * promise and a microtask per job on top of the consumer's own.
  */
-export async function* readLines(
+export async function* readLineBatches(
   stream: AsyncIterable<Buffer | string>,
   maxBytes = MAX_LINE_BYTES,
-): AsyncGenerator<string> {
+): AsyncGenerator<string[]> {
   let parts: Buffer[] = [];
   let partBytes = 0;
   let lineNo = 0;
@@ -36,21 +39,23 @@ export async function* readLines(
     );
   for await (const chunk of stream) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    const lines: string[] = [];
     let start = 0;
     for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, start)) {
       if (partBytes + nl - start > maxBytes) throw tooLong();
       const line = take(buf.subarray(start, nl));
       start = nl + 1;
-      if (line !== undefined) yield line;
+      if (line !== undefined) lines.push(line);
     }
     if (start < buf.length) {
       partBytes += buf.length - start;
       if (partBytes > maxBytes) throw tooLong();
       parts.push(buf.subarray(start));
     }
+    if (lines.length > 0) yield lines;
   }
   if (partBytes > 0) {
     const line = take(Buffer.alloc(0));
-    if (line !== undefined) yield line;
+    if (line !== undefined) yield [line];
   }
 }

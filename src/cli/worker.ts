@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { parseRedisUrl } from '../backends/redis-url.js';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../manifest/duration.js';
-import { parseCount } from './options.js';
+import { createExecutor } from '../exec/choose-executor.js';
+import { parseCount, parseSpawner } from './options.js';
 import { STATE_DIR } from './run.js';
 
 export interface WorkerFlags {
@@ -13,6 +14,7 @@ export interface WorkerFlags {
   metricsHost?: string;
   lockDuration?: string;
   logs?: string;
+  spawner?: string;
 }
 
 const EXAMPLES = `
@@ -47,6 +49,13 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
       "how soon a dead worker's job goes to another (default: 30s)",
     )
     .option('--logs <dir>', 'folder for job logs (default: .jobrun/logs/<run>)')
+    .addOption(
+      new Option('--spawner <kind>', 'how jobs start (env JOBRUN_SPAWNER; default: auto)').choices([
+        'auto',
+        'helper',
+        'child',
+      ]),
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (url: string, flags: WorkerFlags) => {
       setExit(await workerCommand(url, flags));
@@ -56,6 +65,7 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
 /** Runs a worker until it is drained by a signal; returns the exit code. */
 export async function workerCommand(url: string, flags: WorkerFlags): Promise<number> {
   const target = parseRedisUrl(url);
+  const spawner = parseSpawner(flags.spawner);
   const concurrency = flags.workers === undefined ? 1 : parseCount(flags.workers, '-j');
   if (concurrency < 1) throw new UsageError('-j must be at least 1');
   const names = (flags.pool ?? [])
@@ -90,6 +100,7 @@ export async function workerCommand(url: string, flags: WorkerFlags): Promise<nu
     concurrency,
     pools,
     logRoot: path.resolve(flags.logs ?? path.join(STATE_DIR, 'logs')),
+    executor: createExecutor(spawner),
     baseDir: process.cwd(),
     lockDurationMs,
     metrics,

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import type { JobRecord } from '../model/events.js';
 
 /**
  * When to stop a run early, GNU parallel's `--halt` policy:
@@ -35,16 +36,62 @@ export function parseHalt(text: string): HaltPolicy {
 export const FAIL_FAST: HaltPolicy = { when: 'soon', on: 'fail', count: 1, text: 'soon,fail=1' };
 
 /**
- * Should the run halt, given the counts so far? `total` is null while jobs still
- * stream in; a percentage then compares against the jobs seen so far.
+ * Should the run halt, given the counts so far? A percentage compares against
+ * `total`, the jobs that will run (for streamed input: the ones seen so far), in
+ * integer arithmetic, so 29 % of 100 jobs halts at the 29th failure, not the 30th.
  */
 export function shouldHalt(
   policy: HaltPolicy,
-  counts: { failures: number; successes: number; ended: number; total: number | null },
+  counts: { failures: number; successes: number; total: number },
 ): boolean {
   const hits = policy.on === 'fail' ? counts.failures : counts.successes;
   if (hits === 0) return false;
   if (policy.count !== undefined) return hits >= policy.count;
-  const base = counts.total ?? counts.ended;
-  return base > 0 && (hits / base) * 100 >= (policy.percent ?? 100);
+  const [num, den] = fraction(policy.percent ?? 100);
+  return counts.total > 0 && BigInt(hits) * 100n * den >= num * BigInt(counts.total);
+}
+
+/** A percentage as an exact fraction: 12.5 → [125n, 10n]. */
+function fraction(percent: number): [bigint, bigint] {
+  const [whole = '0', decimals = ''] = percent
+    .toFixed(10)
+    .replace(/\.?0+$/, '')
+    .split('.');
+  return [BigInt(whole + decimals), 10n ** BigInt(decimals.length)];
+}
+
+/**
+ * Owns the counts a halt policy is judged on and says when the run should halt.
+ * Like GNU parallel, percentages are of the jobs that will run: a job left out by
+ * `--only` or done in an earlier run (`--resume`) is not one of them.
+ */
+export class HaltTracker {
+  private willRun = 0;
+  private failures = 0;
+  private successes = 0;
+
+  constructor(readonly policy: HaltPolicy) {}
+
+  /** A job entered the run. */
+  added(): void {
+    this.willRun++;
+  }
+
+  /**
+   * A job ended. Returns true when the policy says the run halts now. Jobs that end
+   * without running (skipped, cancelled, resumed, left out) never trigger it.
+   */
+  jobEnded(record: JobRecord): boolean {
+    const resumed = record.status === 'succeeded' && record.attempts.length === 0;
+    if (record.excluded || resumed) {
+      this.willRun--;
+      return false;
+    }
+    if (record.reason !== undefined) return false;
+    if (record.status === 'succeeded') this.successes++;
+    const failedForGood = record.status === 'failed' || record.status === 'timed_out';
+    if (failedForGood && !record.allowFailure) this.failures++;
+    const { failures, successes, willRun } = this;
+    return shouldHalt(this.policy, { failures, successes, total: willRun });
+  }
 }

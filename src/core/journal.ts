@@ -20,12 +20,19 @@ import { lockJournal } from './journal-lock.js';
  * A job whose last line is a start was running when jobrun died: `unfinished` lists
  * those, for `--resume` to stop what is left of them before running them again.
  *
+ * Jobs alike in name and command (the same stdin line twice) are told apart by count:
+ * each success recorded stands for one of them, so n equal jobs that succeeded n
+ * times are all skipped.
+ *
  * Writing never throws: the first failure (a full disk) is kept in `error`, passed
  * to `onError`, and the journal stops there; the run goes on, and a later `--resume`
  * simply runs again what the journal does not know about.
  */
 export interface Journal {
-  /** Did this job succeed in an earlier run of the same journal? */
+  /**
+   * Did this job succeed in an earlier run of the same journal? Each recorded success
+   * answers yes once: ask once per job, in run order.
+   */
   succeeded(job: { name: string; command: string }): boolean;
   /** A job's attempt started as process group `pid`. */
   started(job: { name: string; command: string }, pid: number | undefined): void;
@@ -82,8 +89,10 @@ export function jobFingerprint(job: { name: string; command: string }): string {
 export function openJournal(file: string, resume: boolean, what = file): Journal {
   let release: () => void;
   let fd: number;
-  const done = new Set<string>();
-  const running = new Map<string, JournalStart>();
+  /** Successes not yet claimed, by name and command. */
+  const done = new Map<string, number>();
+  /** Starts not yet ended, oldest first, by name and command. */
+  const running = new Map<string, JournalStart[]>();
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     release = lockJournal(file, what);
@@ -102,9 +111,16 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
   let closed = false;
   const journal: Journal = {
     path: file,
-    unfinished: [...running.values()],
+    unfinished: [...running.values()].flat(),
     error: undefined,
-    succeeded: (job) => done.has(journalKey(job)),
+    succeeded(job) {
+      const key = journalKey(job);
+      const left = done.get(key);
+      if (!left) return false;
+      if (left === 1) done.delete(key);
+      else done.set(key, left - 1);
+      return true;
+    },
     started(job, pid) {
       if (pid === undefined) return;
       const start = procStat(pid)?.startTicks;
@@ -146,7 +162,11 @@ function lineOf(job: { name: string; command: string }, status: string): Journal
 }
 
 /** Replays the journal's lines into the set of succeeded jobs and the map of unfinished ones. */
-function readLines(text: string, done: Set<string>, running: Map<string, JournalStart>): void {
+function readLines(
+  text: string,
+  done: Map<string, number>,
+  running: Map<string, JournalStart[]>,
+): void {
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     let entry: JournalLine;
@@ -159,18 +179,20 @@ function readLines(text: string, done: Set<string>, running: Map<string, Journal
     const key = journalKey(entry);
     if (entry.status === 'running') {
       if (typeof entry.pid === 'number')
-        running.set(key, {
-          name: entry.name,
-          command: entry.command,
-          pid: entry.pid,
-          boot: entry.boot,
-          start: entry.start,
-        });
+        running.set(key, [
+          ...(running.get(key) ?? []),
+          {
+            name: entry.name,
+            command: entry.command,
+            pid: entry.pid,
+            boot: entry.boot,
+            start: entry.start,
+          },
+        ]);
       continue;
     }
-    running.delete(key);
-    if (entry.status === 'succeeded') done.add(key);
-    else done.delete(key);
+    running.get(key)?.shift();
+    if (entry.status === 'succeeded') done.set(key, (done.get(key) ?? 0) + 1);
   }
 }
 

@@ -1,13 +1,12 @@
 import path from 'node:path';
+import { jobId } from '../model/job.js';
 
 /**
- * Where one attempt's output goes: `<logDir>/<name>.log`, then `<name>.attempt-2.log`
- * for retries. Names are made file-safe; a name that had to change gets its index
- * appended so two jobs never share a file.
+ * Where one attempt's output goes: `<logDir>/<id>.log`, then `<id>.attempt-2.log` for
+ * retries, where `<id>` is the job's `jobId` (`3-build.log`). The id starts with the
+ * job's unique position, so no two jobs, and no job and another's retry, share a file.
  */
 export function logPathFor(logDir: string, name: string, index: number, attempt: number): string {
-  let safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100);
-  if (safe !== name || safe.startsWith('.')) safe = `${safe}-${index + 1}`;
   const suffix = attempt === 1 ? '.log' : `.attempt-${attempt}.log`;
-  return path.join(logDir, safe + suffix);
+  return path.join(logDir, jobId({ index, name }) + suffix);
 }

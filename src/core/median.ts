@@ -1,3 +1,5 @@
+import type { JobSpec } from '../model/job.js';
+
 /**
  * The median of the durations of jobs that succeeded, for `timeout: 300%`.
  * Keeps at most `cap` samples (a uniform reservoir), so memory stays bounded on
@@ -33,4 +35,12 @@ export class MedianTracker {
       sorted.length % 2 ? sorted[mid] : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
     return this.cached;
   }
+}
+
+/** The timeout of a job's next attempt: fixed, or a percentage of the median so far. */
+export function timeoutFor(spec: JobSpec, medians: MedianTracker): number | undefined {
+  if (!spec.timeout) return undefined;
+  if ('ms' in spec.timeout) return spec.timeout.ms;
+  const median = medians.median();
+  return median === undefined ? undefined : Math.ceil((median * spec.timeout.percent) / 100);
 }

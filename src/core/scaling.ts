@@ -20,10 +20,6 @@ export class WorkerScaler {
     return this.current;
   }
 
-  get dynamic(): boolean {
-    return this.spec.max > this.spec.min;
-  }
-
   /**
    * Recomputes the worker count. Returns the new count when it changed, else undefined.
    * `ready` counts jobs that could start now, `running` the jobs in flight.
@@ -33,7 +29,7 @@ export class WorkerScaler {
     if (ready > 0 && running + ready > this.current) {
       this.current = Math.min(this.spec.max, running + ready);
       this.idleSince = undefined;
-    } else if (running < this.current && ready === 0) {
+    } else if (running < this.current && ready === 0 && this.spec.max > this.spec.min) {
       this.idleSince ??= now;
       if (now - this.idleSince >= this.idleMs) {
         this.current = Math.max(this.spec.min, running);

@@ -1,9 +1,35 @@
+import { constants } from 'node:os';
+
 /**
- * Signals to a job's whole process group. Jobs are spawned `detached`, so the
- * shell leads a group whose id is its pid, and its children and grandchildren
- * inherit that group unless they move out on purpose (setsid).
+ * Signals to a job's whole process group. Jobs lead their own session and group
+ * (`detached`, or the spawner's setsid), so the leader's pid is the group id, and its
+ * children and grandchildren inherit that group unless they move out on purpose.
  */
 import { groupMembers } from './proc.js';
+
+/**
+ * `process.kill` throws for a process that is gone, and every job's end kills its
+ * (usually empty) group: an exception with a stack per job. Node's binding under it
+ * returns the errno instead; it is used when present, `process.kill` otherwise.
+ */
+const rawKill = (process as unknown as { _kill?: (pid: number, signal: number) => number })._kill;
+const ESRCH = constants.errno.ESRCH;
+const EPERM = constants.errno.EPERM;
+
+/** 0 when delivered, else a positive errno. */
+function send(target: number, signal: NodeJS.Signals | 0): number {
+  const num = signal === 0 ? 0 : constants.signals[signal];
+  if (typeof rawKill === 'function') return Math.abs(rawKill.call(process, target, num));
+  try {
+    process.kill(target, signal);
+    return 0;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') return ESRCH;
+    if (code === 'EPERM') return EPERM;
+    throw err;
+  }
+}
 
 /**
  * Send `signal` to every process in the group led by `pid`. A group that is
@@ -13,14 +39,10 @@ import { groupMembers } from './proc.js';
  */
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals | 0): boolean {
   if (pid === undefined || pid <= 0) return false;
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH' || code === 'EPERM') return false;
-    throw err;
-  }
+  const errno = send(-pid, signal);
+  if (errno === 0) return true;
+  if (errno === ESRCH || errno === EPERM) return false;
+  throw new Error(`cannot send ${signal} to process group ${pid}: errno ${errno}`);
 }
 
 /**
@@ -30,7 +52,7 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals | 0): 
  * which, when jobrun is PID 1 and nobody reaps its adopted grandchildren, is forever.
  */
 export function groupAlive(pid: number | undefined): boolean {
-  if (!killGroup(pid, 0)) return false;
+  if (pid === undefined || pid <= 0 || send(-pid, 0) !== 0) return false;
   const members = groupMembers(pid!);
   return members === undefined || members.some((m) => m.state !== 'Z');
 }

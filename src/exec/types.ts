@@ -26,7 +26,13 @@ export interface ExecRequest {
 export interface RunningAttempt {
   /** Always resolves (never rejects), also when the process could not start. */
   readonly result: Promise<AttemptResult>;
+  /**
+   * The pid of the job's process group leader, once known. Executors that learn it
+   * later (from a spawner process) set `started`, which resolves when `pid` is set or
+   * the start failed, always before `result`.
+   */
   readonly pid?: number;
+  readonly started?: Promise<void>;
   /**
    * Stop the attempt: SIGTERM to its whole process group, SIGKILL after the job's
    * kill grace, or at once when `immediate`. Idempotent; a second call with

@@ -6,13 +6,22 @@ import path from 'node:path';
 import type { JobSpec } from '../model/job.js';
 import { UsageError } from '../errors.js';
 import { compareStrings, JOB_DEFAULTS, type JobSettings } from './expand.js';
-import { hasPlaceholder, shellQuote, substitute } from './quote.js';
+import {
+  compileAppending,
+  compileCommand,
+  hasPlaceholder,
+  shellQuote,
+  substitute,
+  TemplateProblem,
+} from './quote.js';
 
 /**
  * Builds the command line for each item from the words after `--`.
  *
- * - One word is a shell command line: placeholders are substituted shell-quoted
- *   (`'gzip -9 {} && rm -f {}.tmp'`).
+ * - One word is a shell command line: each placeholder is quoted for the shell context
+ *   it sits in (`'gzip -9 {} && rm -f {}.tmp'`, `'echo "file: {}"'`); a template where
+ *   that cannot keep the value intact (backticks, `${…}`, a here-document) is a
+ *   `UsageError`.
  * - Several words are a program and its arguments: each word has its placeholders
  *   substituted raw and is then shell-quoted whole, so it stays exactly one argument
  *   (`sh -c 'echo "$1"' sh {}`).
@@ -24,8 +33,14 @@ export function commandTemplate(args: readonly string[]): (item: string, index: 
   const [only, ...rest] = args;
   if (only === undefined) throw new UsageError('no command given after --');
   if (rest.length === 0) {
-    if (hasPlaceholder(only)) return (item, index) => substitute(only, item, index, true);
-    return (item) => `${only} ${shellQuote(item)}`;
+    try {
+      return hasPlaceholder(only) ? compileCommand(only) : compileAppending(only);
+    } catch (err) {
+      if (!(err instanceof TemplateProblem)) throw err;
+      throw new UsageError(
+        `the command after -- cannot take its items safely: ${err.message} (character ${err.offset + 1} of ${JSON.stringify(only)})`,
+      );
+    }
   }
   if (args.some(hasPlaceholder)) {
     return (item, index) =>

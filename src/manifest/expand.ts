@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { BackoffSpec, JobSpec } from '../model/job.js';
-import { hasPlaceholder, substitute } from './quote.js';
+import { compileCommand, hasPlaceholder, substitute, TemplateProblem } from './quote.js';
 import type { DefaultsDoc, JobDoc } from './schema.js';
 
 /** What a job gets for every key that neither it nor `defaults` sets. */
@@ -98,21 +98,32 @@ export interface ExpandedJob {
  * Expands one validated job. Without `for_each` it is one job with `run` and `name`
  * untouched (so `find -exec {} \;` survives). With it, each item gives a job whose name
  * is the substituted `name`, or `<name>:<item>` when `name` has no placeholder.
+ * A `run` whose placeholders cannot be quoted safely is passed to `onProblem` (and
+ * left unsubstituted) when given, else thrown as a `TemplateProblem`.
  */
 export function expandJob(
   job: JobDoc,
   source: number,
   settings: JobSettings,
   items?: string[],
+  onProblem?: (problem: TemplateProblem) => void,
 ): ExpandedJob[] {
   const rawNeeds = job.needs ?? [];
   if (items === undefined) {
     return [{ name: job.name, command: job.run, settings, source, needs: [...rawNeeds], rawNeeds }];
   }
+  let fill: (item: string, index: number) => string;
+  try {
+    fill = compileCommand(job.run);
+  } catch (err) {
+    if (!(err instanceof TemplateProblem) || !onProblem) throw err;
+    onProblem(err);
+    fill = () => job.run;
+  }
   const templated = hasPlaceholder(job.name);
   return items.map((value, i) => ({
     name: templated ? substitute(job.name, value, i + 1, false) : `${job.name}:${value}`,
-    command: substitute(job.run, value, i + 1, true),
+    command: fill(value, i + 1),
     settings,
     source,
     item: { value, index: i + 1 },

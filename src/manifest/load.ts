@@ -6,7 +6,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
-import { LineCounter, parseDocument } from 'yaml';
 import type { JobSpec, Plan } from '../model/job.js';
 import { ManifestError, UsageError } from '../errors.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
@@ -112,15 +111,17 @@ export async function parseManifest(text: string, opts: ParseOptions): Promise<P
     const plan = await quickPlan(source, opts);
     if (plan) return plan;
   }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(source, {
+  // the document model with positions costs more to load than the fast reader: only here
+  const yaml = await import('yaml');
+  const lineCounter = new yaml.LineCounter();
+  const doc = yaml.parseDocument(source, {
     lineCounter,
     prettyErrors: false,
     merge: true,
     uniqueKeys: true,
     logLevel: 'error', // no process warnings; problems become issues
   });
-  const list = new IssueList(opts.file, doc, lineCounter);
+  const list = new IssueList(opts.file, { doc, lineCounter, yaml });
   for (const err of doc.errors) {
     const message = (err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
     list.addAt(err.pos[0], `syntax error: ${message}`);
@@ -157,7 +158,7 @@ async function quickPlan(source: string, opts: ParseOptions): Promise<Plan | und
   }
   const parsed = manifestSchema.safeParse(data, { error: errorMap });
   if (!parsed.success) return undefined;
-  const list = new IssueList(opts.file, undefined, new LineCounter());
+  const list = new IssueList(opts.file);
   const jobs = await expandAll(wholeParts(parsed.data), opts.baseDir, list);
   return list.issues.length ? undefined : toPlan(parsed.data, jobs, opts);
 }
@@ -201,7 +202,12 @@ async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promis
         items = [];
       }
     }
-    const jobs = expandJob(job, source, settings, items);
+    const jobs = expandJob(job, source, settings, items, (problem) =>
+      list.add(
+        ['jobs', source, 'run'],
+        `${problem.message} (character ${problem.offset + 1} of run)`,
+      ),
+    );
     if (items !== undefined)
       templates.set(
         job.name,

@@ -2,7 +2,7 @@
  * Maps paths in the parsed manifest (`['jobs', 2, 'timeout']`) back to line:column in
  * the source text, and collects the issues that the loader reports together.
  */
-import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter } from 'yaml';
+import type * as Yaml from 'yaml';
 import type { ManifestIssue } from '../errors.js';
 
 /** A path into the manifest as parsed: object keys and array indexes. */
@@ -17,14 +17,26 @@ interface Located {
   found: boolean;
 }
 
-/** Collects positioned issues for one manifest source. */
+/**
+ * A parsed document with its positions, and the `yaml` module that made it: passed
+ * in, so that valid manifests (read by the fast pass) never load `yaml` at all.
+ */
+export interface PositionedDoc {
+  doc: Yaml.Document;
+  lineCounter: Yaml.LineCounter;
+  yaml: typeof Yaml;
+}
+
+/**
+ * Collects positioned issues for one manifest source. Without a `PositionedDoc`
+ * (the fast pass) it only counts them: every issue sits at 1:1.
+ */
 export class IssueList {
   readonly issues: ManifestIssue[] = [];
 
   constructor(
     readonly file: string,
-    private readonly doc: Document | undefined,
-    private readonly lineCounter: LineCounter,
+    private readonly source?: PositionedDoc,
   ) {}
 
   /**
@@ -41,18 +53,24 @@ export class IssueList {
   /** Adds an issue at a character offset into the source. */
   addAt(offset: number | undefined, message: string): void {
     const { line, col } =
-      offset === undefined ? { line: 1, col: 1 } : this.lineCounter.linePos(offset);
+      offset === undefined || this.source === undefined
+        ? { line: 1, col: 1 }
+        : this.source.lineCounter.linePos(offset);
     this.issues.push({ file: this.file, line, column: col, message });
   }
 
   /** The 1-based line of the node at `path` (or its deepest existing ancestor). */
   lineOf(path: DocPath): number {
     const offset = rangeStart(this.locate(path).node);
-    return offset === undefined ? 1 : this.lineCounter.linePos(offset).line;
+    return offset === undefined || this.source === undefined
+      ? 1
+      : this.source.lineCounter.linePos(offset).line;
   }
 
   private locate(path: DocPath): Located {
-    let node: unknown = this.resolve(this.doc?.contents);
+    if (this.source === undefined) return { node: undefined, key: undefined, found: false };
+    const { isMap, isScalar, isSeq } = this.source.yaml;
+    let node: unknown = this.resolve(this.source.doc.contents);
     let key: unknown;
     for (const seg of path) {
       if (isMap(node)) {
@@ -75,7 +93,9 @@ export class IssueList {
   }
 
   private resolve(node: unknown): unknown {
-    return isAlias(node) && this.doc ? (node.resolve(this.doc) ?? node) : node;
+    const source = this.source;
+    if (source === undefined || !source.yaml.isAlias(node)) return node;
+    return node.resolve(source.doc) ?? node;
   }
 }
 

@@ -131,7 +131,7 @@ export const jobSchema = z
       .string()
       .min(1, { error: 'must not be empty' })
       .describe(
-        'Shell command line. Placeholders ({file}, {stem}, …) are substituted shell-quoted.',
+        'Shell command line. Placeholders ({file}, {stem}, …) are quoted for the shell context they stand in (a bare word, \'…\', "…", $(…)); a placeholder in backticks, ${…} or a here-document is refused.',
       ),
     for_each: z
       .union(

@@ -1,5 +1,5 @@
 import type { AttemptResult } from './attempt.js';
-import type { FinalStatus, JobSpec } from './job.js';
+import { jobId, type FinalStatus, type JobSpec } from './job.js';
 import type { StopSignal } from './stop.js';
 
 /** Counts of jobs by final state, plus the total. */
@@ -14,6 +14,8 @@ export interface Summary {
 
 /** Everything known about a job once it reached its final state. */
 export interface JobRecord {
+  /** The job's identity in this run (`jobId`); `name` is what people see. */
+  id: string;
   name: string;
   /** File (or input) order, for sorting reports. */
   index: number;
@@ -52,11 +54,12 @@ export interface RunEventMap {
     workers: number;
     logDir: string;
   };
-  job_queued: { name: string; priority: number; pool?: string };
-  job_start: { name: string; attempt: number; worker: string; pid?: number };
-  job_output: { name: string; stream: 'stdout' | 'stderr'; line: string };
-  attempt_end: { name: string; result: AttemptResult };
-  job_retry: { name: string; nextAttempt: number; delayMs: number };
+  /** Job events carry the job's `id` (unique in the run; key by it) and its `name` (show it). */
+  job_queued: { id: string; name: string; priority: number; pool?: string };
+  job_start: { id: string; name: string; attempt: number; worker: string; pid?: number };
+  job_output: { id: string; name: string; stream: 'stdout' | 'stderr'; line: string };
+  attempt_end: { id: string; name: string; result: AttemptResult };
+  job_retry: { id: string; name: string; nextAttempt: number; delayMs: number };
   job_end: { job: JobRecord };
   workers_change: { workers: number };
   run_end: {
@@ -96,9 +99,10 @@ export function describe(
   job: JobSpec,
 ): Pick<
   JobRecord,
-  'name' | 'index' | 'command' | 'cwd' | 'pool' | 'priority' | 'needs' | 'allowFailure'
+  'id' | 'name' | 'index' | 'command' | 'cwd' | 'pool' | 'priority' | 'needs' | 'allowFailure'
 > {
   return {
+    id: jobId(job),
     name: job.name,
     index: job.index,
     command: job.command,

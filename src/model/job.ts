@@ -35,11 +35,14 @@ export type TimeoutSpec = { ms: number } | { percent: number };
 
 /** One fully expanded, runnable job. Everything the executor needs is here. */
 export interface JobSpec {
-  /** Unique within a run. */
+  /**
+   * What people see. Unique in a manifest, but not for ad-hoc jobs (two equal stdin
+   * lines) and not once made file-safe: the job's identity is `jobId`, never its name.
+   */
   name: string;
   /** The command line given to `shell -c`; placeholders are already substituted and quoted. */
   command: string;
-  /** Position in file (or input) order; the tiebreak among equal priorities. */
+  /** Position in file (or input) order, unique within a run; the tiebreak among equal priorities. */
   index: number;
   priority: number;
   pool?: string;
@@ -55,6 +58,16 @@ export interface JobSpec {
   /** Merged over the runner's environment (local) or the worker's (redis). */
   env: Record<string, string>;
   allowFailure: boolean;
+}
+
+/**
+ * A job's identity within its run: `<position from 1>-<name made file-safe>`, e.g.
+ * `3-img_a.png`. Unique because positions are, readable because of the name. Log file
+ * names, events and queue ids use it; two jobs named alike (`a b` and `a_b`, or the
+ * same stdin line twice) never share a log file or an id.
+ */
+export function jobId(job: Pick<JobSpec, 'index' | 'name'>): string {
+  return `${job.index + 1}-${job.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)}`;
 }
 
 export interface WorkersSpec {

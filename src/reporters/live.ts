@@ -24,6 +24,7 @@ export interface LiveOptions {
 }
 
 interface Running {
+  name: string;
   since: number;
   attempt: number;
   worker: string;
@@ -37,6 +38,7 @@ export interface LiveState {
   queued: number;
   retrying: number;
   workers: number;
+  /** By job id (names may repeat). */
   running: Map<string, Running>;
 }
 
@@ -87,22 +89,23 @@ export class LiveReporter implements Reporter {
   }
 
   onJobQueued(e: RunEvent<'job_queued'>): void {
-    if (this.waiting.get(e.name) === 'retrying') this.state.retrying--;
-    this.waiting.set(e.name, 'queued');
+    if (this.waiting.get(e.id) === 'retrying') this.state.retrying--;
+    this.waiting.set(e.id, 'queued');
     this.state.queued++;
   }
 
   onJobStart(e: RunEvent<'job_start'>): void {
-    if (this.waiting.delete(e.name)) this.state.queued--;
-    this.state.running.set(e.name, { since: e.time, attempt: e.attempt, worker: e.worker });
+    if (this.waiting.delete(e.id)) this.state.queued--;
+    const running = { name: e.name, since: e.time, attempt: e.attempt, worker: e.worker };
+    this.state.running.set(e.id, running);
   }
 
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
-    this.state.running.delete(e.name);
+    this.state.running.delete(e.id);
   }
 
   onJobRetry(e: RunEvent<'job_retry'>): void {
-    this.waiting.set(e.name, 'retrying');
+    this.waiting.set(e.id, 'retrying');
     this.state.retrying++;
     this.plain.onJobRetry(e);
   }
@@ -113,14 +116,14 @@ export class LiveReporter implements Reporter {
   }
 
   onJobEnd(e: RunEvent<'job_end'>): void {
-    const name = e.job.name;
-    const was = this.waiting.get(name);
+    const id = e.job.id;
+    const was = this.waiting.get(id);
     if (was) {
-      this.waiting.delete(name);
+      this.waiting.delete(id);
       if (was === 'queued') this.state.queued--;
       else this.state.retrying--;
     }
-    this.state.running.delete(name);
+    this.state.running.delete(id);
     this.state.done[e.job.status]++;
     this.plain.onJobEnd(e);
   }
@@ -179,11 +182,11 @@ export function composeFrame(s: LiveState, now: number, rows: number, p: Paint):
   const jobs = [...s.running].sort((a, b) => a[1].since - b[1].since);
   const shown = jobs.length > room ? Math.max(0, room - 1) : jobs.length;
   const frameChar = SPINNER.frames[Math.floor(now / SPINNER.interval) % SPINNER.frames.length];
-  for (const [name, r] of jobs.slice(0, shown)) {
+  for (const [, r] of jobs.slice(0, shown)) {
     const extra = [formatDuration(Math.max(0, now - r.since))];
     if (r.attempt > 1) extra.push(`attempt ${r.attempt}`);
     extra.push(`worker ${r.worker}`);
-    lines.push(`  ${p('cyan', frameChar ?? '*')} ${clean(name)}  ${p('gray', extra.join('  '))}`);
+    lines.push(`  ${p('cyan', frameChar ?? '*')} ${clean(r.name)}  ${p('gray', extra.join('  '))}`);
   }
   if (shown < jobs.length) lines.push(p('gray', `  +${jobs.length - shown} more running`));
   return lines;

@@ -1,9 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
+import { StringDecoder } from 'node:string_decoder';
 import type { JobRecord, RunEvent } from '../model/events.js';
 import { formatDuration, painter, type Paint, type PaintCode } from './format.js';
 import type { LineSink } from './sink.js';
-import { cleanOutput } from './text.js';
+import { workflowCommand } from './github.js';
+import { clean, cleanOutput, outputCleaner } from './text.js';
 import type { Reporter } from './types.js';
 
 export type OutputMode = 'stream' | 'grouped' | 'none';
@@ -16,6 +18,11 @@ export interface OutputOptions {
   color?: boolean;
   /** Print a header line before each grouped job (for people; off when piped, like GNU parallel). */
   headers?: boolean;
+  /**
+   * The output goes to a terminal: escapes in job output (titles, clears, cursor moves)
+   * and controls in job names are shown as `?`, colours kept. Piped output stays raw.
+   */
+  terminal?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -43,8 +50,8 @@ export class OutputReporter implements Reporter {
 
   onJobOutput(e: RunEvent<'job_output'>): void {
     if (this.options.mode !== 'stream') return;
-    const prefix = this.paint(this.prefixColor(e.name), `[${e.name}]`);
-    this.options.sink.line(`${prefix} ${cleanOutput(e.line)}`);
+    const prefix = this.paint(this.prefixColor(e.name), `[${clean(e.name)}]`);
+    this.options.sink.line(`${prefix} ${this.options.terminal ? cleanOutput(e.line) : e.line}`);
   }
 
   onJobEnd(e: RunEvent<'job_end'>): void {
@@ -74,12 +81,17 @@ export class OutputReporter implements Reporter {
     out: NodeJS.WritableStream,
   ): Promise<void> {
     const p = this.paint;
-    const title = `${job.name} (${job.status}${job.startedAt === undefined ? '' : `, ${formatDuration(job.endedAt - job.startedAt)}`})`;
-    if (this.github) await write(out, `::group::${title.replace(/[\r\n]/g, ' ')}\n`);
-    else if (this.options.headers) await write(out, p('gray', `── ${title} ──`) + '\n');
+    const { headers, terminal } = this.options;
+    const took =
+      job.startedAt === undefined ? '' : `, ${formatDuration(job.endedAt - job.startedAt)}`;
+    const title = `${clean(job.name)} (${job.status}${took})`; // only ever shown to people
+    if (this.github) await write(out, workflowCommand('group', {}, title) + '\n');
+    else if (headers) await write(out, p('gray', `── ${title} ──`) + '\n');
     for (const log of logs) {
-      if (logs.length > 1) await write(out, p('gray', `── attempt ${log.attempt} ──`) + '\n');
-      await copyFile(log.path, out);
+      // piped, grouped output is the jobs' own bytes only (GitHub's folds are for people)
+      if (logs.length > 1 && (headers || this.github))
+        await write(out, p('gray', `── attempt ${log.attempt} ──`) + '\n');
+      await copyFile(log.path, out, Boolean(terminal));
     }
     if (this.github) await write(out, '::endgroup::\n');
   }
@@ -99,15 +111,25 @@ async function write(out: NodeJS.WritableStream, text: string | Buffer): Promise
   if (!out.write(text)) await once(out, 'drain');
 }
 
-/** Copies a log file to `out` with backpressure, ending with a newline. A vanished log is skipped. */
-async function copyFile(path: string, out: NodeJS.WritableStream): Promise<void> {
+/**
+ * Copies a log file to `out` with backpressure, ending with a newline; for a terminal,
+ * cleaned of escapes (`cleanOutput`). A vanished log is skipped.
+ */
+async function copyFile(
+  path: string,
+  out: NodeJS.WritableStream,
+  terminal: boolean,
+): Promise<void> {
   let last = 0x0a;
+  const decoder = terminal ? new StringDecoder('utf8') : undefined;
+  const cleaner = outputCleaner();
   try {
     for await (const chunk of createReadStream(path)) {
       const buf = chunk as Buffer;
       if (buf.length) last = buf[buf.length - 1]!;
-      await write(out, buf);
+      await write(out, decoder ? cleaner.push(decoder.write(buf)) : buf);
     }
+    if (decoder) await write(out, cleaner.push(decoder.end()) + cleaner.end());
   } catch {
     return;
   }

@@ -102,6 +102,7 @@ export function pickReporters(
       sink: shareStderr ? peopleSink : new StreamSink(term.stdout),
       color: colorEnabled(target, env),
       headers: Boolean(target.isTTY),
+      terminal: Boolean(target.isTTY),
       env,
     });
     reporters.push(output);

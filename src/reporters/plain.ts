@@ -11,6 +11,7 @@ import {
   STATUS_ICON,
   type Paint,
 } from './format.js';
+import { workflowCommand } from './github.js';
 import { StreamSink, type LineSink } from './sink.js';
 import type { SummaryTable } from './summary.js';
 import { clean, cleanOutput } from './text.js';
@@ -42,7 +43,7 @@ export class PlainReporter implements Reporter {
   private readonly github: boolean;
   private total: number | null = null;
   private ended = 0;
-  /** Why each job's last failed attempt failed, until its retry line is printed. */
+  /** Why each job's last failed attempt failed (by job id), until its retry line is printed. */
   private readonly lastAttempt = new Map<string, string>();
 
   constructor(private readonly options: PlainOptions = {}) {
@@ -62,16 +63,16 @@ export class PlainReporter implements Reporter {
 
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
     if (this.options.quiet || attemptSucceeded(e.result)) return;
-    this.lastAttempt.set(e.name, attemptOutcome(e.result));
+    this.lastAttempt.set(e.id, attemptOutcome(e.result));
   }
 
   onJobRetry(e: RunEvent<'job_retry'>): void {
     if (this.options.quiet) return;
     const p = this.paint;
-    const why = this.lastAttempt.get(e.name) ?? 'failed';
-    this.lastAttempt.delete(e.name);
+    const why = this.lastAttempt.get(e.id) ?? 'failed';
+    this.lastAttempt.delete(e.id);
     this.line(
-      `${p('yellow', '↻')} ${e.name} ${p('gray', `${why}, attempt ${e.nextAttempt} in ${formatDuration(e.delayMs)}`)}`,
+      `${p('yellow', '↻')} ${clean(e.name)} ${p('gray', `${why}, attempt ${e.nextAttempt} in ${formatDuration(e.delayMs)}`)}`,
     );
   }
 
@@ -82,7 +83,7 @@ export class PlainReporter implements Reporter {
 
   onJobEnd(e: RunEvent<'job_end'>): void {
     this.ended++;
-    this.lastAttempt.delete(e.job.name);
+    this.lastAttempt.delete(e.job.id);
     this.options.table?.add(e.job);
     if (this.options.quiet || e.job.excluded) return;
     // padded to the total's width, so the status column stays aligned as counts grow
@@ -145,11 +146,8 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
   if (job.outputTail && job.status !== 'succeeded')
     lines.push(p('gray', indentTail(cleanOutput(job.outputTail))));
   if (github && (job.status === 'failed' || job.status === 'timed_out') && !job.allowFailure) {
-    const msg = `${job.name}: ${outcomeText(job)}`
-      .replace(/%/g, '%25')
-      .replace(/\r/g, '%0D')
-      .replace(/\n/g, '%0A');
-    lines.push(`::error title=jobrun: ${job.name.replace(/[,:]/g, ' ')} ${job.status}::${msg}`);
+    const title = `jobrun: ${job.name} ${job.status}`;
+    lines.push(workflowCommand('error', { title }, `${job.name}: ${outcomeText(job)}`));
   }
   return lines;
 }

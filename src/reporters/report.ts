@@ -17,6 +17,8 @@ export interface ReportAttempt {
 }
 
 export interface ReportJob {
+  /** The job's identity in the run (`3-build`): unique even where names repeat; its log files are named after it. */
+  id: string;
   name: string;
   command: string;
   cwd: string;
@@ -76,6 +78,7 @@ export function reportAttempt(a: AttemptResult): ReportAttempt {
 
 export function reportJob(job: JobRecord): ReportJob {
   return {
+    id: job.id,
     name: job.name,
     command: job.command,
     cwd: job.cwd,

@@ -8,18 +8,22 @@
 // eslint-disable-next-line no-control-regex
 const SGR = /\u001b\[[0-9;]*m/y;
 
-/** Control characters a job name or output line could smuggle into the live area. */
+/**
+ * Control characters a job name could smuggle into a terminal line (C0, DEL, C1 such as
+ * the one-character CSI U+009B), and bidirectional overrides that reorder what is shown.
+ */
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /** User text (job names, output) made safe for one terminal line: controls become `?`. */
 export function clean(text: string): string {
   return text.replace(CONTROL, '?');
 }
 
-// Escapes other than colours, and controls other than tab and newline.
-// eslint-disable-next-line no-control-regex
-const UNSAFE_OUTPUT = /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f]/g;
+// Escapes other than colours, and controls (C0, DEL, C1) other than tab and newline.
+const UNSAFE_OUTPUT =
+  // eslint-disable-next-line no-control-regex
+  /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f]/g;
 
 /**
  * Job output made safe to print among our own lines: colours (SGR) and newlines stay,
@@ -28,6 +32,32 @@ const UNSAFE_OUTPUT = /\u001b(?!\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001a\u001c-\u
  */
 export function cleanOutput(text: string): string {
   return text.replace(UNSAFE_OUTPUT, '?');
+}
+
+/** An escape sequence that may be cut at the end of a chunk: it waits for the rest. */
+// eslint-disable-next-line no-control-regex
+const OPEN_ESCAPE = /\u001b(\[[0-9;]{0,30})?$/;
+
+/**
+ * `cleanOutput` for output that arrives in chunks (a log file copied to a terminal):
+ * a colour sequence cut between two chunks is held back and cleaned whole, so it is
+ * kept as a colour rather than shown as `?[31m`.
+ */
+export function outputCleaner(): { push(chunk: string): string; end(): string } {
+  let held = '';
+  return {
+    push(chunk) {
+      const text = held + chunk;
+      const cut = OPEN_ESCAPE.exec(text)?.index ?? text.length;
+      held = text.slice(cut);
+      return cleanOutput(text.slice(0, cut));
+    },
+    end() {
+      const rest = cleanOutput(held);
+      held = '';
+      return rest;
+    },
+  };
 }
 
 /** Columns one code point takes: 0 for combining marks, 2 for wide (CJK, emoji), else 1. */

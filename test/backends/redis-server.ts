@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { noteSkipped } from '../support/skips.js';
 
 /**
  * Starts a throwaway `redis-server` on a free 127.0.0.1 port (no persistence) for one
@@ -15,6 +16,7 @@ export function requireRedisOrWarn(suite: string): boolean {
       `${suite}: redis-server is not installed, and CI is set: install it (apt-get install redis-server)`,
     );
   }
+  noteSkipped(suite, 'redis-server');
   console.warn(
     `\n!!! ${suite}: SKIPPED — redis-server is not installed. Install it (apt-get install redis-server) to run the Redis tests.\n`,
   );

@@ -5,7 +5,10 @@
 //
 // Sections (default: all; `redis` delegates to test/bench/redis.mjs when that file
 // exists and redis-server is on PATH):
-//   trivial   N trivial jobs (`true`) at -j 2: jobrun (stdin and manifest) vs xargs -P vs GNU parallel
+//   trivial   N trivial jobs (`true`) at -j 2: jobrun (stdin and manifest, each with the spawner
+//             and with child_process) vs xargs -P vs GNU parallel; issue 10's bars
+//   marginal  per-job marginal cost: N vs 3N jobs, jobrun (both spawners) vs xargs
+//   gzip      gzip -k of small files copied from /usr/include: jobrun (both) vs xargs, checksums compared
 //   spawn     node:child_process.spawn vs execa 9, N × `/bin/sh -c true` at concurrency 2
 //   validate  `jobrun validate` of a generated 100,000-job manifest: seconds and peak RSS
 //   live      the trivial run with --progress tty vs --progress none, both inside a pty (`script`)
@@ -16,6 +19,7 @@
 //   --rounds N          alternated rounds per comparison (default 5)
 //   --jobs N            jobs per trivial/live/spawn run (default 2000)
 //   --workers N         parallelism of every peer (default 2)
+//   --gzip-files N      files in the gzip section's tree (default 3000)
 //   --validate-jobs N   jobs in the generated manifest (default 100000)
 //   --validate-rounds N (default 3)
 //   --max-lines N       lines for the stream section (default 1000000)
@@ -25,7 +29,17 @@
 // Peers are measured alternately in one run (A B C, B C A, …) because the machine may
 // be busy; the tables report medians and ratios of medians, plus the median of the
 // per-round ratios, which is the steadier number when the load changes during the run.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -49,7 +63,7 @@ import {
   table,
 } from './lib.mjs';
 
-const SECTIONS = ['trivial', 'spawn', 'validate', 'live', 'stream', 'redis'];
+const SECTIONS = ['trivial', 'marginal', 'gzip', 'spawn', 'validate', 'live', 'stream', 'redis'];
 const NODE = process.execPath;
 
 // ---------------------------------------------------------------- options
@@ -64,6 +78,7 @@ function parseArgs(argv) {
     validateRounds: 3,
     maxLines: 1_000_000,
     streamTimeoutS: 900,
+    gzipFiles: 3000,
     json: join(ROOT, 'test-results', 'bench.json'),
   };
   const numeric = {
@@ -74,6 +89,7 @@ function parseArgs(argv) {
     '--validate-rounds': 'validateRounds',
     '--max-lines': 'maxLines',
     '--stream-timeout': 'streamTimeoutS',
+    '--gzip-files': 'gzipFiles',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -81,7 +97,7 @@ function parseArgs(argv) {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(1, 26)
+          .slice(1, 31)
           .join('\n')
           .replace(/^\/\/ ?/gm, ''),
       );
@@ -237,61 +253,47 @@ async function trivial() {
   ).join('\n');
   writeFileSync(manifest, `version: 1\nworkers: ${J}\njobs:\n${jobsYaml}\n`);
 
-  const jobrunPeer = (name, argsFor) => ({
-    name,
-    async run() {
-      const logs = makeTempDir('logs');
-      try {
-        const res = await runTimed(NODE, [BIN, ...argsFor(logs)], { stdin: input });
-        return checkJobrun(res, N);
-      } finally {
-        removeTempDir(logs);
-      }
-    },
-  });
-  const peers = [
-    jobrunPeer('jobrun --stdin', (logs) => [
-      'run',
-      '--stdin',
-      '--progress',
-      'none',
-      '--logs',
-      logs,
-      '-j',
-      String(J),
-      '--',
-      'true',
-    ]),
-    jobrunPeer('jobrun manifest', (logs) => [
-      'run',
-      manifest,
-      '--progress',
-      'none',
-      '--logs',
-      logs,
-      '-j',
-      String(J),
-    ]),
-    {
-      name: 'xargs -P',
-      run: async () =>
-        checkPlain(await runTimed('xargs', ['-P', String(J), '-n', '1', 'true'], { stdin: input })),
-    },
-    {
-      name: 'GNU parallel',
-      run: async () =>
-        checkPlain(
-          await runTimed('parallel', ['--will-cite', '-j', String(J), 'true'], { stdin: input }),
-        ),
-    },
+  const stdinArgs = (logs) => [
+    'run',
+    '--stdin',
+    '--progress',
+    'none',
+    '--logs',
+    logs,
+    '-j',
+    String(J),
+    '--',
+    'true',
   ];
+  const manifestArgs = (logs) => [
+    'run',
+    manifest,
+    '--progress',
+    'none',
+    '--logs',
+    logs,
+    '-j',
+    String(J),
+  ];
+  const peers = [];
+  for (const spawner of SPAWNERS) {
+    peers.push(jobrunPeer(`stdin ${spawner}`, spawner, input, N, stdinArgs));
+    peers.push(jobrunPeer(`manifest ${spawner}`, spawner, input, N, manifestArgs));
+  }
+  peers.push(xargsPeer(input, 'true'), {
+    name: 'GNU parallel',
+    run: async () =>
+      checkPlain(
+        await runTimed('parallel', ['--will-cite', '-j', String(J), 'true'], { stdin: input }),
+      ),
+  });
   const cmds = {
-    'jobrun --stdin': `node bin/jobrun.js run --stdin --progress none --logs <tmp> -j ${J} -- true < lines.txt`,
-    'jobrun manifest': `node bin/jobrun.js run trivial.yaml --progress none --logs <tmp> -j ${J}   (${N} jobs \`run: "true i"\`)`,
+    'stdin <spawner>': `JOBRUN_SPAWNER=<spawner> node bin/jobrun.js run --stdin --progress none --logs <tmp> -j ${J} -- true < lines.txt`,
+    'manifest <spawner>': `JOBRUN_SPAWNER=<spawner> node bin/jobrun.js run trivial.yaml --progress none --logs <tmp> -j ${J}   (${N} jobs \`run: "true i"\`)`,
     'xargs -P': `xargs -P ${J} -n 1 true < lines.txt`,
     'GNU parallel': `parallel --will-cite -j ${J} true < lines.txt`,
   };
-  for (const [k, v] of Object.entries(cmds)) note(`${k.padEnd(16)} ${v}`);
+  for (const [k, v] of Object.entries(cmds)) note(`${k.padEnd(18)} ${v}`);
   const { times, failures } = await alternate(peers, rounds, 'trivial');
   removeTempDir(dir);
 
@@ -299,7 +301,7 @@ async function trivial() {
   const P = 'GNU parallel';
   const X = 'xargs -P';
   table(
-    ['peer', 'median', 'min', 'max', 'ms/job', 'vs parallel', 'vs xargs'],
+    ['peer', 'median', 'min', 'max', 'ms/job', 'vs parallel', 'vs xargs', 'paired vs xargs'],
     Object.entries(times).map(([k, v]) => [
       k,
       fmtMs(med[k]),
@@ -308,27 +310,33 @@ async function trivial() {
       (med[k] / N).toFixed(3),
       fmtRatio(med[k] / med[P]),
       fmtRatio(med[k] / med[X]),
+      fmtRatio(pairedRatio(v, times[X])),
     ]),
   );
-  const ratios = {
-    stdinVsParallel: med['jobrun --stdin'] / med[P],
-    stdinVsParallelPaired: pairedRatio(times['jobrun --stdin'], times[P]),
-    stdinVsXargs: med['jobrun --stdin'] / med[X],
-    stdinVsXargsPaired: pairedRatio(times['jobrun --stdin'], times[X]),
-    manifestVsParallel: med['jobrun manifest'] / med[P],
-    manifestVsParallelPaired: pairedRatio(times['jobrun manifest'], times[P]),
-    manifestVsXargs: med['jobrun manifest'] / med[X],
-  };
-  const bar = 0.6;
-  note(
-    `jobrun --stdin / parallel:   ${fmtRatio(ratios.stdinVsParallel)} (median of per-round ratios ${fmtRatio(ratios.stdinVsParallelPaired)})  bar ≤ ${bar}: ${ratios.stdinVsParallel <= bar ? 'MET' : 'MISSED'}`,
+  const ratios = {};
+  const bars = [];
+  for (const spawner of SPAWNERS) {
+    const stdin = times[`stdin ${spawner}`];
+    const man = times[`manifest ${spawner}`];
+    Object.assign(ratios, {
+      [`stdinVsXargs_${spawner}`]: pairedRatio(stdin, times[X]),
+      [`stdinVsParallel_${spawner}`]: pairedRatio(stdin, times[P]),
+      [`manifestVsStdin_${spawner}`]: pairedRatio(man, stdin),
+      [`manifestVsXargs_${spawner}`]: pairedRatio(man, times[X]),
+    });
+  }
+  // the bars of issue 10 apply to the default executor, the spawner
+  bars.push(
+    barLine('stdin helper / xargs', ratios.stdinVsXargs_helper, 1.6),
+    barLine('stdin helper / GNU parallel', ratios.stdinVsParallel_helper, 0.35),
+    barLine('manifest helper / stdin helper', ratios.manifestVsStdin_helper, 1.1),
   );
-  note(
-    `jobrun manifest / parallel: ${fmtRatio(ratios.manifestVsParallel)} (per-round ${fmtRatio(ratios.manifestVsParallelPaired)})  bar ≤ ${bar}: ${ratios.manifestVsParallel <= bar ? 'MET' : 'MISSED'}`,
-  );
-  note(
-    `jobrun --stdin / xargs:      ${fmtRatio(ratios.stdinVsXargs)} (per-round ${fmtRatio(ratios.stdinVsXargsPaired)})`,
-  );
+  note('medians of paired per-round ratios:');
+  for (const spawner of SPAWNERS)
+    note(
+      `  ${spawner.padEnd(6)} stdin/xargs ${fmtRatio(ratios[`stdinVsXargs_${spawner}`])}, stdin/parallel ${fmtRatio(ratios[`stdinVsParallel_${spawner}`])}, manifest/stdin ${fmtRatio(ratios[`manifestVsStdin_${spawner}`])}`,
+    );
+  for (const b of bars) note(b.text);
   return {
     jobs: N,
     workers: J,
@@ -339,9 +347,245 @@ async function trivial() {
     ),
     medianMs: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, round(v, 1)])),
     ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round(v, 3)])),
-    bar: { stdinVsParallel: bar, met: ratios.stdinVsParallel <= bar },
+    bars: bars.map(({ text: _text, ...b }) => b),
     failures,
   };
+}
+
+/** Both ways jobrun starts jobs (`JOBRUN_SPAWNER`). */
+const SPAWNERS = ['helper', 'child'];
+
+/** A jobrun run of `n` jobs with `JOBRUN_SPAWNER=spawner`, checked for `n` successes. */
+function jobrunPeer(name, spawner, input, n, argsFor, cwd = ROOT) {
+  return {
+    name,
+    async run() {
+      const logs = makeTempDir('logs');
+      try {
+        const res = await runTimed(NODE, [BIN, ...argsFor(logs)], {
+          stdin: input,
+          cwd,
+          env: { ...process.env, JOBRUN_SPAWNER: spawner },
+        });
+        return checkJobrun(res, n);
+      } finally {
+        removeTempDir(logs);
+      }
+    },
+  };
+}
+
+function xargsPeer(input, ...command) {
+  return {
+    name: 'xargs -P',
+    run: async () =>
+      checkPlain(
+        await runTimed('xargs', ['-P', String(opts.workers), '-n', '1', ...command], {
+          stdin: input,
+        }),
+      ),
+  };
+}
+
+/** `{ label, ratio, bar, met, text }` for a "ratio ≤ bar" line. */
+function barLine(label, ratio, bar) {
+  const met = ratio <= bar;
+  return {
+    label,
+    ratio: round(ratio, 3),
+    bar,
+    met,
+    text: `${label}: ${fmtRatio(ratio)} (median of per-round ratios)  bar ≤ ${bar}: ${met ? 'MET' : 'MISSED'}  (load ${load()})`,
+  };
+}
+
+// ---------------------------------------------------------------- marginal
+
+/** Per-job marginal cost: the time of 3N jobs minus the time of N, per extra job. */
+async function marginal() {
+  const { jobs: N, workers: J, rounds } = opts;
+  const M = 3 * N;
+  heading(`marginal: ${N} vs ${M} × \`true\` at -j ${J}, ${rounds} alternated rounds`);
+  const dir = makeTempDir('marginal');
+  const inputs = { [N]: join(dir, 'n.txt'), [M]: join(dir, 'm.txt') };
+  writeLines(inputs[N], N);
+  writeLines(inputs[M], M);
+  const args = (logs) => [
+    'run',
+    '--stdin',
+    '--progress',
+    'none',
+    '--logs',
+    logs,
+    '-j',
+    String(J),
+    '--',
+    'true',
+  ];
+  const peers = [];
+  for (const count of [N, M]) {
+    for (const spawner of SPAWNERS)
+      peers.push(jobrunPeer(`jobrun ${spawner} ${count}`, spawner, inputs[count], count, args));
+    peers.push({ ...xargsPeer(inputs[count], 'true'), name: `xargs ${count}` });
+  }
+  const { times, failures } = await alternate(peers, rounds, 'marginal');
+  removeTempDir(dir);
+  const perJob = (name) => {
+    const small = times[`${name} ${N}`];
+    const big = times[`${name} ${M}`];
+    const n = Math.min(small.length, big.length);
+    return median(Array.from({ length: n }, (_, i) => (big[i] - small[i]) / (M - N)));
+  };
+  const xargs = perJob('xargs');
+  const rows = ['jobrun helper', 'jobrun child', 'xargs'].map((name) => [
+    name,
+    perJob(name).toFixed(3),
+    fmtRatio(perJob(name) / xargs),
+  ]);
+  table(['peer', `ms per extra job (${N}→${M})`, 'vs xargs'], rows);
+  note(`(load ${load()})`);
+  return {
+    jobs: [N, M],
+    workers: J,
+    rounds,
+    msByPeer: Object.fromEntries(
+      Object.entries(times).map(([k, v]) => [k, v.map((x) => round(x, 1))]),
+    ),
+    marginalMsPerJob: Object.fromEntries(rows.map(([name, ms]) => [name, Number(ms)])),
+    failures,
+  };
+}
+
+// ---------------------------------------------------------------- gzip
+
+/** Real small-file work: `gzip -k` of every file of a tree copied from /usr/include. */
+async function gzip() {
+  const { workers: J, rounds, gzipFiles } = opts;
+  heading(
+    `gzip: gzip -k of ${gzipFiles} small files (from /usr/include) at -j ${J}, ${rounds} rounds`,
+  );
+  const dir = makeTempDir('gzip');
+  const tree = join(dir, 'tree');
+  const list = join(dir, 'files.txt');
+  const files = copySmallFiles('/usr/include', tree, gzipFiles, 64 * 1024);
+  if (files.length < 100) {
+    note(`skipped: only ${files.length} small files under /usr/include`);
+    return { skipped: 'too few files' };
+  }
+  writeFileSync(list, files.join('\n') + '\n');
+  const removeGz = () => {
+    for (const f of files) rmSync(join(tree, `${f}.gz`), { force: true });
+  };
+  let reference;
+  const checked = (name, res) => {
+    const sums = checksums(tree, files);
+    removeGz();
+    if (!res.ok) return res;
+    if (reference === undefined) reference = sums;
+    else if (sums !== reference)
+      return { ok: false, why: `${name}: .gz checksums differ from the first run` };
+    return res;
+  };
+  const args = (logs) => [
+    'run',
+    '--stdin',
+    '--progress',
+    'none',
+    '--logs',
+    logs,
+    '-j',
+    String(J),
+    '--',
+    'gzip',
+    '-k',
+    '{}',
+  ];
+  const peers = [
+    {
+      name: 'xargs -P',
+      run: async () =>
+        checked(
+          'xargs',
+          checkPlain(
+            await runTimed('xargs', ['-P', String(J), '-n', '1', 'gzip', '-k'], {
+              stdin: list,
+              cwd: tree,
+            }),
+          ),
+        ),
+    },
+    ...SPAWNERS.map((spawner) => {
+      const peer = jobrunPeer(`jobrun ${spawner}`, spawner, list, files.length, args, tree);
+      return { name: peer.name, run: async () => checked(peer.name, await peer.run()) };
+    }),
+  ];
+  note(
+    `files: ${files.length}, ${fmtMB(files.reduce((n, f) => n + statSync(join(tree, f)).size, 0) / 1024)}; .gz checksums of every run compared with the first`,
+  );
+  const { times, failures } = await alternate(peers, rounds, 'gzip');
+  removeTempDir(dir);
+  const X = 'xargs -P';
+  table(
+    ['peer', 'median', 'paired vs xargs'],
+    Object.entries(times).map(([k, v]) => [
+      k,
+      fmtMs(median(v)),
+      fmtRatio(pairedRatio(v, times[X])),
+    ]),
+  );
+  const bar = barLine('gzip helper / xargs', pairedRatio(times['jobrun helper'], times[X]), 1.5);
+  note(bar.text);
+  note(`gzip child / xargs: ${fmtRatio(pairedRatio(times['jobrun child'], times[X]))}`);
+  return {
+    files: files.length,
+    workers: J,
+    rounds,
+    msByPeer: Object.fromEntries(
+      Object.entries(times).map(([k, v]) => [k, v.map((x) => round(x, 1))]),
+    ),
+    ratios: {
+      helperVsXargs: round(pairedRatio(times['jobrun helper'], times[X]), 3),
+      childVsXargs: round(pairedRatio(times['jobrun child'], times[X]), 3),
+    },
+    bar: { ratio: bar.ratio, bar: 1.5, met: bar.met },
+    failures,
+  };
+}
+
+/** Copies up to `max` regular files of at most `maxBytes` from `from` into `to`; returns relative paths. */
+function copySmallFiles(from, to, max, maxBytes) {
+  const out = [];
+  const walk = (rel) => {
+    for (const entry of readdirSync(join(from, rel), { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : 1,
+    )) {
+      if (out.length >= max) return;
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (!/^[A-Za-z0-9._/+-]+$/.test(path)) continue;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && statSync(join(from, path)).size <= maxBytes) {
+        mkdirSync(dirname(join(to, path)), { recursive: true });
+        copyFileSync(join(from, path), join(to, path));
+        out.push(path);
+      }
+    }
+  };
+  walk('');
+  return out;
+}
+
+/** One sha256 over every `.gz` (name and content), in list order. */
+function checksums(tree, files) {
+  const hash = createHash('sha256');
+  for (const f of files) {
+    hash.update(f);
+    try {
+      hash.update(readFileSync(join(tree, `${f}.gz`)));
+    } catch {
+      hash.update('missing');
+    }
+  }
+  return hash.digest('hex');
 }
 
 // ---------------------------------------------------------------- spawn
@@ -851,7 +1095,7 @@ if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
   process.exit(2);
 }
 
-const runners = { trivial, spawn: spawnBench, validate, live, stream, redis };
+const runners = { trivial, marginal, gzip, spawn: spawnBench, validate, live, stream, redis };
 const started = new Date();
 const results = { machine: await machine(), sections: {} };
 let failed = false;

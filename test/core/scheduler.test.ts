@@ -348,3 +348,119 @@ describe('selection and resume', () => {
     expect(t.log.ended('a')).toMatchObject({ status: 'succeeded', attempts: [] });
   });
 });
+
+describe('halt percentages count the jobs that will run', () => {
+  const failing = (n: number) => Object.fromEntries(range(n).map((i) => [`j${i}`, [{ exit: 1 }]]));
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const tenJobs = () => range(10).map((i) => job(`j${i}`, {}, i));
+
+  it('leaves out jobs not picked by --only', async () => {
+    const keep = new Set(['j0', 'j1', 'j2', 'j3']);
+    const t = setup(
+      tenJobs(),
+      { j0: [{ exit: 1 }] },
+      {
+        halt: parseHalt('soon,fail=25%'),
+        selected: (j) => keep.has(j.name),
+      },
+    );
+    const outcome = await finish(t.done);
+    expect(outcome.halted).toBe('--halt soon,fail=25%');
+    expect(t.executor.starts).toEqual(['j0']);
+  });
+
+  it('leaves out jobs done in an earlier run', async () => {
+    const t = setup(
+      tenJobs(),
+      { j0: [{ exit: 1 }] },
+      {
+        halt: parseHalt('soon,fail=25%'),
+        alreadyDone: (j) => j.index >= 4,
+      },
+    );
+    const outcome = await finish(t.done);
+    expect(outcome.halted).toBe('--halt soon,fail=25%');
+    expect(t.executor.starts).toEqual(['j0']);
+  });
+
+  it('on streamed input, divides by the jobs seen, not the jobs ended', async () => {
+    let pulled = 0;
+    async function* source() {
+      for (const spec of tenJobs()) {
+        pulled++;
+        yield spec;
+      }
+    }
+    const t = setup(
+      source(),
+      { j0: [{ exit: 1 }] },
+      {
+        halt: parseHalt('soon,fail=60%'),
+        maxQueue: 1,
+      },
+    );
+    const outcome = await finish(t.done);
+    expect(outcome.halted).toBeUndefined();
+    expect(pulled).toBe(10);
+    expect(outcome.summary).toMatchObject({ failed: 1, succeeded: 9 });
+  });
+
+  it('halts at exactly 29 % of 100 failing jobs, not one job late', async () => {
+    const specs = range(100).map((i) => job(`j${i}`, {}, i));
+    const t = setup(specs, failing(100), { halt: parseHalt('soon,fail=29%') });
+    const outcome = await finish(t.done);
+    expect(outcome.summary).toMatchObject({ failed: 29, cancelled: 71 });
+  });
+});
+
+describe('waits keep the earliest deadline', () => {
+  it('-j 2 --delay 1000: a job arriving at 100 ms starts at 1,000 ms', async () => {
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    async function* source() {
+      yield job('first', {}, 0);
+      await sleep(100);
+      yield job('second', {}, 1);
+    }
+    const t0 = Date.now();
+    const t = setup(
+      source(),
+      {},
+      {
+        workers: { min: 2, max: 2 },
+        gate: createStartGate({ delayMs: 1000 }),
+      },
+    );
+    await finish(t.done);
+    const second = t.log.of('job_start').find((e) => e.name === 'second')!;
+    expect(second.time - t0).toBeGreaterThanOrEqual(1000);
+    expect(second.time - t0).toBeLessThan(1100);
+  });
+});
+
+describe('the feeder', () => {
+  it('reads the next line as soon as a queued job is taken, not when one ends', async () => {
+    let pulled = 0;
+    async function* source() {
+      for (let i = 0; i < 6; i++) {
+        pulled++;
+        yield job(`l${i}`, {}, i);
+      }
+    }
+    const slow = Object.fromEntries([1, 2, 3, 4, 5].map((i) => [`l${i}`, [{ ms: 1000 }]]));
+    const t = setup(
+      source(),
+      { ...slow, l0: [{ ms: 100 }] },
+      {
+        workers: { min: 2, max: 2 },
+        maxQueue: 1,
+      },
+    );
+    await vi.advanceTimersByTimeAsync(50);
+    expect(pulled).toBe(3); // two running, one waiting
+    await vi.advanceTimersByTimeAsync(100);
+    // l0 ended and l2 was taken from the queue: the feeder refills it at once
+    expect(t.executor.starts).toEqual(['l0', 'l1', 'l2']);
+    expect(pulled).toBe(4);
+    await finish(t.done);
+  });
+});

@@ -9,6 +9,7 @@ import { openJournal } from '../../src/core/journal.js';
 import { logPathFor } from '../../src/core/log-path.js';
 import { MedianTracker } from '../../src/core/median.js';
 import { PriorityQueue } from '../../src/core/priority-queue.js';
+import { WorkerScaler } from '../../src/core/scaling.js';
 import { UsageError } from '../../src/errors.js';
 
 describe('PriorityQueue', () => {
@@ -89,8 +90,8 @@ describe('halt policies', () => {
   });
   it('compares percentages against the total', () => {
     const p = parseHalt('soon,fail=20%');
-    expect(shouldHalt(p, { failures: 1, successes: 0, ended: 1, total: 10 })).toBe(false);
-    expect(shouldHalt(p, { failures: 2, successes: 0, ended: 2, total: 10 })).toBe(true);
+    expect(shouldHalt(p, { failures: 1, successes: 0, total: 10 })).toBe(false);
+    expect(shouldHalt(p, { failures: 2, successes: 0, total: 10 })).toBe(true);
   });
 });
 
@@ -112,6 +113,7 @@ describe('journal', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
     const file = path.join(dir, 'j.ndjson');
     const rec = (name: string, command: string, status: 'succeeded' | 'failed') => ({
+      id: `1-${name}`,
       name,
       index: 0,
       command,
@@ -146,11 +148,65 @@ describe('journal', () => {
   });
 });
 
+describe('journal of equal jobs', () => {
+  it('counts successes: each skips one of the jobs alike in name and command', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const rec = (status: 'succeeded' | 'failed') => ({
+      id: '1-dup',
+      name: 'dup',
+      index: 0,
+      command: 'run dup',
+      cwd: '/',
+      priority: 0,
+      needs: [],
+      allowFailure: false,
+      status,
+      attempts: [],
+      endedAt: 0,
+    });
+    const j1 = openJournal(file, false);
+    j1.record(rec('failed'));
+    j1.record(rec('succeeded'));
+    j1.close();
+    const j2 = openJournal(file, true);
+    const dup = { name: 'dup', command: 'run dup' };
+    expect([j2.succeeded(dup), j2.succeeded(dup), j2.succeeded(dup)]).toEqual([true, false, false]);
+    j2.record(rec('succeeded'));
+    j2.close();
+    const j3 = openJournal(file, true);
+    expect([j3.succeeded(dup), j3.succeeded(dup), j3.succeeded(dup)]).toEqual([true, true, false]);
+    j3.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
 describe('logPathFor', () => {
-  it('keeps plain names and makes odd ones unique and safe', () => {
-    expect(logPathFor('/l', 'build', 0, 1)).toBe('/l/build.log');
-    expect(logPathFor('/l', 'build', 0, 2)).toBe('/l/build.attempt-2.log');
-    expect(logPathFor('/l', 'img/a b.png', 4, 1)).toBe('/l/img_a_b.png-5.log');
-    expect(logPathFor('/l', '../../etc', 1, 1)).toBe('/l/.._.._etc-2.log');
+  it('names each file after the job id: position first, then the name made safe', () => {
+    expect(logPathFor('/l', 'build', 0, 1)).toBe('/l/1-build.log');
+    expect(logPathFor('/l', 'build', 0, 2)).toBe('/l/1-build.attempt-2.log');
+    expect(logPathFor('/l', 'img/a b.png', 4, 1)).toBe('/l/5-img_a_b.png.log');
+    expect(logPathFor('/l', '../../etc', 1, 1)).toBe('/l/2-.._.._etc.log');
+  });
+
+  it("never gives two jobs, or a job and another job's retry, the same file", () => {
+    const names = ['a b', 'a_b', 'a_b-1', 'x', 'x.attempt-2', 'dup', 'dup', '', '.', '..'];
+    const paths = names.flatMap((name, index) =>
+      [1, 2, 3].map((attempt) => logPathFor('/l', name, index, attempt)),
+    );
+    expect(new Set(paths).size).toBe(paths.length);
+    for (const p of paths) expect(path.dirname(p)).toBe('/l');
+  });
+});
+
+describe('WorkerScaler', () => {
+  it('a fixed pool never schedules a shrink', () => {
+    const fixed = new WorkerScaler({ min: 2, max: 2 }, 500);
+    fixed.update(0, 0, 0);
+    expect(fixed.shrinkDueIn(0)).toBeUndefined();
+    const dynamic = new WorkerScaler({ min: 1, max: 3 }, 500);
+    dynamic.update(2, 0, 0);
+    dynamic.update(0, 0, 100);
+    expect(dynamic.shrinkDueIn(100)).toBe(500);
   });
 });

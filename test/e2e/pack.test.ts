@@ -11,9 +11,12 @@ import { ROOT, tempDir, writeFiles } from './helpers.js';
  */
 it('installs from the packed tarball and runs a manifest', { timeout: 180_000 }, () => {
   const dir = tempDir('jobrun-pack-');
+  // stderr is captured, not inherited: npm lists every file of the tarball there as a
+  // `npm notice` line, which would drown the test results (an error still shows it)
   const out = execFileSync('npm', ['pack', '--pack-destination', dir, '--ignore-scripts'], {
     cwd: ROOT,
     encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tarball = path.join(dir, out.trim().split('\n').at(-1)!);
   const app = path.join(dir, 'app');

@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { brotliDecompressSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -88,11 +89,46 @@ export function runBin(args: string[], opts: { cwd: string; env?: NodeJS.Process
 // eslint-disable-next-line no-control-regex
 export const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 
-export function hasChromium(): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium`);
-  console.warn(
-    `\n!!! SKIPPING the Chromium tests: ${CHROMIUM} is not installed (apt-get install chromium) !!!\n`,
-  );
-  return false;
+/**
+ * The Chromium the browser tests drive: Debian's `/usr/bin/chromium` when it is installed
+ * (and `JOBRUN_TEST_CHROMIUM` is not `npm`), else the headless shell that the npm package
+ * `@sparticuz/chromium` ships (unpacked into the temp folder on first use). So the suite
+ * runs on a bare machine with Node alone, and never skips.
+ */
+export async function chromiumLaunch(): Promise<{
+  executablePath: string;
+  args: string[];
+  env?: Record<string, string>;
+}> {
+  if (process.env.JOBRUN_TEST_CHROMIUM !== 'npm' && existsSync(CHROMIUM))
+    return { executablePath: CHROMIUM, args: CHROMIUM_ARGS };
+  const { default: Chromium } = await import('@sparticuz/chromium');
+  const executablePath = await Chromium.executablePath();
+  return { executablePath, args: CHROMIUM_ARGS, env: libraryEnv(executablePath) };
+}
+
+/**
+ * The npm build links against NSS and expat; the package carries those libraries for
+ * machines that lack them (its `al2023` bundle). When `ldd` finds one missing, they are
+ * unpacked beside the binary and put on the browser's `LD_LIBRARY_PATH`.
+ */
+function libraryEnv(executable: string): Record<string, string> | undefined {
+  const ldd = spawnSync('ldd', [executable], { encoding: 'utf8' });
+  if (!/not found/.test(ldd.stdout ?? '')) return undefined;
+  const lib = join(tmpdir(), 'al2023');
+  if (!existsSync(join(lib, 'lib', 'libnss3.so'))) {
+    const bundle = join(
+      dirname(fileURLToPath(import.meta.resolve('@sparticuz/chromium'))),
+      '../../bin/al2023.tar.br',
+    );
+    mkdirSync(lib, { recursive: true });
+    const tar = spawnSync('tar', ['-x', '-C', lib], {
+      input: brotliDecompressSync(readFileSync(bundle)),
+    });
+    if (tar.status !== 0) throw new Error(`unpacking ${bundle} failed: ${tar.stderr}`);
+  }
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  env.LD_LIBRARY_PATH = [join(lib, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  return env;
 }

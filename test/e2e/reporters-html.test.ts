@@ -6,10 +6,8 @@ import { htmlReport } from '../../src/reporters/html.js';
 import type { Report } from '../../src/reporters/report.js';
 import { record, reportOf } from '../reporters/helpers.js';
 import {
-  CHROMIUM,
-  CHROMIUM_ARGS,
+  chromiumLaunch,
   fixtureDir,
-  hasChromium,
   requireBuild,
   ROOT,
   runBin,
@@ -19,13 +17,13 @@ import {
 import { Screen } from './terminal-screen.js';
 
 /**
- * The HTML report and the live view, looked at in headless Chromium. Screenshots go
+ * The HTML report and the live view, looked at in headless Chromium (Debian's, or the
+ * one from npm: see `chromiumLaunch`). Screenshots go
  * to test-results/; with JOBRUN_UPDATE_DOCS=1 they also replace the README's
  * test/screenshots/html-timeline.png and test/screenshots/live-view.png.
  */
 const RESULTS = join(ROOT, 'test-results');
 const updateDocs = process.env.JOBRUN_UPDATE_DOCS === '1';
-const enabled = hasChromium();
 let browser: Browser | undefined;
 const cleanups: (() => void)[] = [];
 
@@ -37,14 +35,14 @@ function saveShot(name: string, png: Buffer): void {
 
 beforeAll(async () => {
   requireBuild();
-  if (enabled) browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser = await chromium.launch({ ...(await chromiumLaunch()), headless: true });
 });
 afterAll(async () => {
   await browser?.close();
   for (const c of cleanups) c();
 });
 
-describe.runIf(enabled)('HTML report in Chromium', () => {
+describe('HTML report in Chromium', () => {
   it('draws a bar per attempt in one lane per worker, with details on hover and click', async () => {
     const f = fixtureDir('demo.yaml');
     cleanups.push(f.cleanup);
@@ -120,7 +118,7 @@ describe.runIf(enabled)('HTML report in Chromium', () => {
   });
 });
 
-describe.runIf(enabled)('live view screenshot', () => {
+describe('live view screenshot', () => {
   it('renders a frame captured from a pseudo-terminal', async () => {
     const f = fixtureDir('demo.yaml');
     cleanups.push(f.cleanup);

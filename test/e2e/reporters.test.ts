@@ -1,7 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../src/reporters/report.js';
+import { parseJunit, schemaErrors, testcases } from '../junit/check.js';
 import { fixtureDir, requireBuild, runBin, runInPty, stripAnsi } from './reporters-helpers.js';
 import { Screen } from './terminal-screen.js';
 
@@ -97,24 +98,34 @@ describe('live view in a pseudo-terminal', () => {
 });
 
 describe('reports from a real run', () => {
-  it('--junit writes XML that xmllint accepts, one testcase per job', () => {
+  it('--junit writes XML valid against junit-10.xsd, with a testcase per job as junit2json reads it', async () => {
     const f = fixture();
     const xml = join(f.dir, 'out', 'junit.xml');
-    const r = runBin(['run', f.manifest, '--junit', xml, '--progress', 'none'], { cwd: f.dir });
+    const json = join(f.dir, 'out', 'report.json');
+    const r = runBin(['run', f.manifest, '--junit', xml, '--report', json, '--progress', 'none'], {
+      cwd: f.dir,
+    });
     expect(r.status).toBe(1);
-    execFileSync('xmllint', ['--noout', xml]);
-    const q = (xpath: string) =>
-      execFileSync('xmllint', ['--xpath', xpath, xml], { encoding: 'utf8' }).trim();
-    expect(q('count(//testcase)')).toBe('7');
-    expect(q('string(/testsuites/@failures)')).toBe('2');
-    expect(q('string(//testcase[@name="lint"]/failure/@message)')).toBe('exit 3');
-    expect(q('string(//testcase[@name="slow"]/failure/@type)')).toBe('timed_out');
-    expect(q('count(//testcase[@name="deploy"]/skipped)')).toBe('1');
-    expect(q('string(//testcase[@name="lint"]/failure)')).toContain('<tag> & "q" ]]> end');
-    expect(q('string(//testcase[@name="lint"]/failure)')).toContain(
-      'invalid utf8: \uFFFD\uFFFD done',
-    );
-    expect(readFileSync(xml, 'utf8')).not.toContain('\u0001');
+    const text = readFileSync(xml, 'utf8');
+    expect(await schemaErrors(text)).toEqual([]);
+    const doc = await parseJunit(text);
+    expect(doc.failures).toBe(2);
+    const cases = testcases(doc);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    // the same jobs, in the same order, with the same outcome as the JSON report
+    expect([...cases.keys()]).toEqual(report.jobs.map((j) => j.name));
+    for (const job of report.jobs) {
+      const c = cases.get(job.name)!;
+      const failed = (job.status === 'failed' || job.status === 'timed_out') && !job.allowFailure;
+      expect(c.failure?.length ?? 0).toBe(failed ? 1 : 0);
+      expect(c.skipped?.length ?? 0).toBe(!failed && job.status !== 'succeeded' ? 1 : 0);
+      expect(c.time).toBeCloseTo((job.durationMs ?? 0) / 1000, 2);
+    }
+    expect(cases.get('lint')!.failure![0]!.message).toBe('exit 3');
+    expect(cases.get('slow')!.failure![0]!.type).toBe('timed_out');
+    expect(cases.get('lint')!.failure![0]!.inner).toContain('<tag> & "q" ]]> end');
+    expect(cases.get('lint')!.failure![0]!.inner).toContain('invalid utf8: \uFFFD\uFFFD done');
+    expect(text).not.toContain('\u0001');
   });
 
   it('--progress none prints just the summary line', () => {
@@ -154,7 +165,7 @@ describe('reports from a real run', () => {
     expect(r.stdout).toMatch(
       /::group::flaky[^\n]*\n── attempt 1 ──\nfirst try fails\n── attempt 2 ──\nsecond try ok\n::endgroup::/,
     );
-    expect(r.stderr).toContain('::error title=jobrun: lint failed::lint: exit 3');
+    expect(r.stderr).toContain('::error title=jobrun%3A lint failed::lint: exit 3');
   });
 
   it('--events writes one JSON object per line, each with a type and an ISO time', () => {

@@ -38,9 +38,15 @@ const NASTY = [
 
 describe('shellQuote', () => {
   it('leaves values made of safe characters bare', () => {
-    for (const v of ['a', 'img/a.png', 'A-Z_0.9', 'key=value', 'user@host:1', '50%', 'a+b,c']) {
+    for (const v of ['a', 'img/a.png', 'A-Z_0.9', 'user@host:1', '50%', 'a+b-c']) {
       expect(shellQuote(v)).toBe(v);
     }
+  });
+
+  it('quotes = (an assignment in command position), commas (brace expansion) and keywords', () => {
+    expect(shellQuote('X=1')).toBe("'X=1'");
+    expect(shellQuote('a,b')).toBe("'a,b'");
+    expect(shellQuote('if')).toBe("'if'");
   });
 
   it("single-quotes everything else, writing a quote as '\\''", () => {
@@ -142,7 +148,8 @@ describe('substitute', () => {
 
   it('leaves unknown braces alone (shell brace expansion, ${VAR}, find -exec {} +)', () => {
     const template = 'cp {a,b} ${HOME} {foo} { } {{}} x';
-    expect(substitute(template, 'v', 1, true)).toBe('cp {a,b} ${HOME} {foo} { } {v} x');
+    // the value inside bash's {…} is quoted, so `1..3` or `a,b` cannot expand there
+    expect(substitute(template, 'v', 1, true)).toBe("cp {a,b} ${HOME} {foo} { } {'v'} x");
   });
 
   it('substitutes every occurrence', () => {

@@ -26,6 +26,7 @@ export function record(
   };
   const attempts = rest.attempts ?? (ran ? [attempt] : []);
   return {
+    id: `${index + 1}-${name}`,
     name,
     index,
     command: `run ${name}`,

@@ -1,10 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JunitReporter, junitXml } from '../../src/reporters/junit.js';
 import { xmlAttr, xmlSafe, xmlText } from '../../src/reporters/xml.js';
+import { parseJunit, schemaErrors, testcases } from '../junit/check.js';
 import { event, record, reportOf } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobrun-junit-'));
@@ -15,13 +15,6 @@ const NASTY =
   'invalid utf8: ' +
   Buffer.from([0xff, 0xfe, 0x41]).toString('utf8') +
   ' lone surrogate: \ud800 tail\r\nform feed\u000c vertical tab\u000b done';
-
-/** Runs xmllint on a document: `--noout` validates well-formedness, `--xpath` queries it. */
-function xmllint(xml: string, ...args: string[]): string {
-  const file = join(dir, `doc-${Math.random().toString(36).slice(2)}.xml`);
-  writeFileSync(file, xml);
-  return execFileSync('xmllint', [...args, file], { encoding: 'utf8' }).trim();
-}
 
 describe('XML escaping', () => {
   it('drops characters XML 1.0 forbids and terminal escapes, keeps tab/newline', () => {
@@ -61,49 +54,40 @@ describe('JUnit report', () => {
   ];
   const xml = junitXml(reportOf(jobs, 2500));
 
-  it('is well-formed for xmllint', () => {
-    const r = spawnSync('xmllint', ['--noout', '-'], { input: xml, encoding: 'utf8' });
-    expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+  it('is valid against the Jenkins JUnit schema (junit-10.xsd)', async () => {
+    expect(await schemaErrors(xml)).toEqual([]);
   });
 
-  it('maps each job to one testcase with the right outcome', () => {
-    expect(xmllint(xml, '--xpath', 'count(//testsuite/testcase)')).toBe('6');
-    expect(xmllint(xml, '--xpath', 'string(/testsuites/@tests)')).toBe('6');
-    expect(xmllint(xml, '--xpath', 'string(/testsuites/@failures)')).toBe('2');
-    expect(xmllint(xml, '--xpath', 'string(/testsuites/@skipped)')).toBe('3');
-    expect(xmllint(xml, '--xpath', 'string(//testcase[@name="ok <1>"]/@classname)')).toBe('cpu');
-    expect(xmllint(xml, '--xpath', 'string(//testcase[@name="ok <1>"]/@time)')).toBe('0.100');
-    expect(xmllint(xml, '--xpath', 'string(//testcase[@name="slow"]/@classname)')).toBe('jobrun');
-    expect(xmllint(xml, '--xpath', 'string(//testcase[@name="broken & bad"]/failure/@type)')).toBe(
-      'failed',
-    );
-    expect(
-      xmllint(xml, '--xpath', 'string(//testcase[@name="broken & bad"]/failure/@message)'),
-    ).toBe('exit 1');
-    expect(xmllint(xml, '--xpath', 'string(//testcase[@name="slow"]/failure/@type)')).toBe(
-      'timed_out',
-    );
-    expect(xmllint(xml, '--xpath', 'string(//testcase[@name="after"]/skipped/@message)')).toBe(
-      'skipped: need "broken & bad" failed',
-    );
-    expect(xmllint(xml, '--xpath', 'count(//testcase[@name="stopped"]/skipped)')).toBe('1');
-    expect(xmllint(xml, '--xpath', 'string(//testcase[@name="optional"]/skipped/@message)')).toBe(
-      'allowed to fail: exit 1',
-    );
-    expect(xmllint(xml, '--xpath', 'count(//testcase[@name="optional"]/failure)')).toBe('0');
+  it('maps each job to one testcase with the right outcome, as junit2json reads it', async () => {
+    const doc = await parseJunit(xml);
+    const suite = doc.testsuite![0]!;
+    expect(doc.tests).toBe(6);
+    expect(doc.failures).toBe(2);
+    expect(suite.skipped).toBe(3);
+    const cases = testcases(doc);
+    expect([...cases.keys()]).toEqual(jobs.map((j) => j.name));
+    expect(cases.get('ok <1>')).toEqual({ name: 'ok <1>', classname: 'cpu', time: 0.1 });
+    expect(cases.get('slow')!.classname).toBe('jobrun');
+    expect(cases.get('broken & bad')!.failure![0]).toMatchObject({
+      type: 'failed',
+      message: 'exit 1',
+    });
+    expect(cases.get('slow')!.failure![0]!.type).toBe('timed_out');
+    expect(cases.get('after')!.skipped![0]!.message).toBe('skipped: need "broken & bad" failed');
+    expect(cases.get('stopped')!.skipped).toHaveLength(1);
+    expect(cases.get('optional')!.skipped![0]!.message).toBe('allowed to fail: exit 1');
+    expect(cases.get('optional')!.failure).toBeUndefined();
   });
 
-  it('round-trips the output tail through the parser, minus what XML cannot hold', () => {
-    const text = xmllint(xml, '--xpath', 'string(//testcase[@name="broken & bad"]/failure)');
+  it('round-trips the output tail through the parser, minus what XML cannot hold', async () => {
+    const cases = testcases(await parseJunit(xml));
+    const text = cases.get('broken & bad')!.failure![0]!.inner!;
     expect(text).toContain('echo "<x>" && exit 1');
     expect(text).toContain('<tag attr="x"> & \'q\' ]]> end');
     expect(text).toContain('invalid utf8: \uFFFD\uFFFDA');
     expect(text).toContain('lone surrogate: \uFFFD tail');
     expect(text).not.toContain('\u001b');
-    expect(xmllint(xml, '--xpath', 'string(//testcase[@name="slow"]/failure)')).toContain(
-      'still going ]]>',
-    );
+    expect(cases.get('slow')!.failure![0]!.inner).toContain('still going ]]>');
   });
 
   it('the reporter writes the same document to a file', async () => {

@@ -24,7 +24,9 @@ afterEach(() => vi.useRealTimers());
 
 describe('live frame', () => {
   it('shows progress, counts by state, workers, elapsed and ETA', () => {
-    const running = new Map([['build', { since: T0 + 1000, attempt: 2, worker: '3' }]]);
+    const running = new Map([
+      ['1-build', { name: 'build', since: T0 + 1000, attempt: 2, worker: '3' }],
+    ]);
     const [head, states, job] = composeFrame(state({ running }), T0 + 5000, 24, plain);
     expect(head).toContain(' 50%');
     expect(head).toContain('5/10');
@@ -40,8 +42,8 @@ describe('live frame', () => {
   it('caps running-job lines to the terminal height with "+N more"', () => {
     const running = new Map(
       Array.from({ length: 50 }, (_, i) => [
-        `j${i}`,
-        { since: T0 + i, attempt: 1, worker: String(i) },
+        `${i + 1}-j${i}`,
+        { name: `j${i}`, since: T0 + i, attempt: 1, worker: String(i) },
       ]),
     );
     const lines = composeFrame(state({ running }), T0 + 100, 12, plain);
@@ -130,16 +132,18 @@ describe('live reporter', () => {
     live.onRunStart(
       event('run_start', { runId: 'r', manifestPath: null, total: 3, workers: 2, logDir: '/l' }),
     );
-    for (const name of ['a', 'b', 'c'])
-      live.onJobQueued(event('job_queued', { name, priority: 0 }));
-    live.onJobStart(event('job_start', { name: 'a', attempt: 1, worker: '1' }));
-    live.onJobStart(event('job_start', { name: 'b', attempt: 1, worker: '2' }));
+    for (const [i, name] of ['a', 'b', 'c'].entries())
+      live.onJobQueued(event('job_queued', { id: `${i + 1}-${name}`, name, priority: 0 }));
+    live.onJobStart(event('job_start', { id: '1-a', name: 'a', attempt: 1, worker: '1' }));
+    live.onJobStart(event('job_start', { id: '2-b', name: 'b', attempt: 1, worker: '2' }));
     expect(live.state.queued).toBe(1);
     expect(live.state.running.size).toBe(2);
-    live.onAttemptEnd(event('attempt_end', { name: 'b', result: record('b', 1).attempts[0]! }));
-    live.onJobRetry(event('job_retry', { name: 'b', nextAttempt: 2, delayMs: 100 }));
+    live.onAttemptEnd(
+      event('attempt_end', { id: '2-b', name: 'b', result: record('b', 1).attempts[0]! }),
+    );
+    live.onJobRetry(event('job_retry', { id: '2-b', name: 'b', nextAttempt: 2, delayMs: 100 }));
     expect(live.state.retrying).toBe(1);
-    live.onJobQueued(event('job_queued', { name: 'b', priority: 0 }));
+    live.onJobQueued(event('job_queued', { id: '2-b', name: 'b', priority: 0 }));
     expect(live.state).toMatchObject({ retrying: 0, queued: 2 });
     live.onJobEnd(event('job_end', { job: record('c', 2, { status: 'cancelled', attempts: [] }) }));
     expect(live.state.queued).toBe(1);

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OutputReporter } from '../../src/reporters/output.js';
 import { PlainReporter } from '../../src/reporters/plain.js';
 import { StreamSink } from '../../src/reporters/sink.js';
+import { outputCleaner } from '../../src/reporters/text.js';
 import { capture, event, record, T0 } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobrun-output-'));
@@ -22,13 +23,31 @@ const runEnd = event('run_end', { runId: 'r', summary, durationMs: 10, exitCode:
 describe('--output stream', () => {
   it('prefixes each whole line with the job name and asks for piped output', () => {
     const out = capture();
-    const r = new OutputReporter({ mode: 'stream', sink: new StreamSink(out.stream) });
+    const sink = new StreamSink(out.stream);
+    const r = new OutputReporter({ mode: 'stream', sink, terminal: true });
     expect(r.needsOutput).toBe(true);
-    r.onJobOutput(event('job_output', { name: 'a', stream: 'stdout', line: 'hello' }));
+    r.onJobOutput(event('job_output', { id: 'a', name: 'a', stream: 'stdout', line: 'hello' }));
     r.onJobOutput(
-      event('job_output', { name: 'b', stream: 'stderr', line: 'oops \u001b[2J\rmoved' }),
+      event('job_output', { id: 'b', name: 'b', stream: 'stderr', line: 'oops \u001b[2J\rmoved' }),
     );
-    expect(out.text).toBe('[a] hello\n[b] oops ?[2J?moved\n');
+    r.onJobOutput(
+      event('job_output', { id: 'c', name: 'c\u001b]0;t\u0007', stream: 'stdout', line: 'x' }),
+    );
+    expect(out.text).toBe('[a] hello\n[b] oops ?[2J?moved\n[c?]0;t?] x\n');
+  });
+
+  it('passes piped lines through raw (the name in the prefix is still cleaned)', () => {
+    const out = capture();
+    const r = new OutputReporter({ mode: 'stream', sink: new StreamSink(out.stream) });
+    r.onJobOutput(
+      event('job_output', {
+        id: 'b',
+        name: 'b\n',
+        stream: 'stderr',
+        line: 'oops \u001b[2J\rmoved',
+      }),
+    );
+    expect(out.text).toBe('[b?] oops \u001b[2J\rmoved\n');
   });
 });
 
@@ -105,6 +124,63 @@ describe('--output grouped', () => {
     expect(out.text).toBe('::group::build (succeeded, 100ms)\ncompiled\n::endgroup::\n');
   });
 
+  it("escapes a job name in ::group:: by GitHub's rules", async () => {
+    const out = capture();
+    const r = new OutputReporter({
+      mode: 'grouped',
+      sink: new StreamSink(out.stream),
+      env: { GITHUB_ACTIONS: 'true' },
+    });
+    const job = record('50% a\r\n::error::x', 0);
+    job.attempts[0]!.logPath = log('g.log', 'ok\n');
+    r.onJobEnd(event('job_end', { job }));
+    await r.onRunEnd();
+    expect(out.text).toBe('::group::50%25 a??::error::x (succeeded, 100ms)\nok\n::endgroup::\n');
+  });
+
+  it("piped, prints only the jobs' own bytes: no attempt headers, escapes kept", async () => {
+    const raw = 'title \u001b]0;pwned\u0007 clear \u001b[2J \u001b[31mred\u001b[39m \u009b2J\n';
+    const job = record('b', 1, {
+      attempts: [
+        {
+          attempt: 1,
+          startedAt: T0,
+          durationMs: 5,
+          exitCode: 1,
+          timedOut: false,
+          logPath: log('p1.log', 'one\n'),
+        },
+        {
+          attempt: 2,
+          startedAt: T0,
+          durationMs: 5,
+          exitCode: 0,
+          timedOut: false,
+          logPath: log('p2.log', raw),
+        },
+      ],
+    });
+    const piped = capture();
+    const r = new OutputReporter({ mode: 'grouped', sink: new StreamSink(piped.stream) });
+    r.onJobEnd(event('job_end', { job }));
+    await r.onRunEnd();
+    expect(piped.text).toBe(`one\n${raw}`);
+
+    const tty = capture();
+    const t = new OutputReporter({
+      mode: 'grouped',
+      sink: new StreamSink(tty.stream),
+      headers: true,
+      terminal: true,
+    });
+    t.onJobEnd(event('job_end', { job: { ...job, name: 'b\u001b[2J' } }));
+    await t.onRunEnd();
+    expect(tty.text).toBe(
+      '── b?[2J (succeeded, 5ms) ──\n── attempt 1 ──\none\n── attempt 2 ──\n' +
+        'title ?]0;pwned? clear ?[2J \u001b[31mred\u001b[39m ?2J\n',
+    );
+  });
+
   it('skips a log file that vanished', async () => {
     const out = capture();
     const r = new OutputReporter({ mode: 'grouped', sink: new StreamSink(out.stream) });
@@ -113,5 +189,34 @@ describe('--output grouped', () => {
     r.onJobEnd(event('job_end', { job }));
     await r.onRunEnd();
     expect(out.text).toBe('');
+  });
+});
+
+describe('terminal text', () => {
+  it('keeps a colour cut between two chunks, cleans every other escape', () => {
+    const c = outputCleaner();
+    const out = [c.push('a \u001b[3'), c.push('1mred\u001b'), c.push(']0;x\u0007'), c.end()];
+    expect(out.join('')).toBe('a \u001b[31mred?]0;x?');
+  });
+
+  it('plain lines show a hostile name harmlessly; ::error escapes it by GitHub rules', () => {
+    const out = capture();
+    const plain = new PlainReporter({
+      out: out.stream,
+      env: { GITHUB_ACTIONS: 'true' },
+      color: false,
+    });
+    const name = 'a,b: 50%\n::warning::x\u001b]0;t\u0007';
+    const result = record(name, 0, { status: 'failed' }).attempts[0]!;
+    plain.onAttemptEnd(event('attempt_end', { id: '1-a', name, result }));
+    plain.onJobRetry(event('job_retry', { id: '1-a', name, nextAttempt: 2, delayMs: 0 }));
+    plain.onJobEnd(event('job_end', { job: record(name, 0, { status: 'failed' }) }));
+    const lines = out.text.split('\n');
+    expect(lines[0]).toBe('↻ a,b: 50%?::warning::x?]0;t? exit 1, attempt 2 in 0ms');
+    expect(lines).toContain(
+      '::error title=jobrun%3A a%2Cb%3A 50%25%0A%3A%3Awarning%3A%3Ax\u001b]0;t\u0007 failed::' +
+        'a,b: 50%25%0A::warning::x\u001b]0;t\u0007: exit 1',
+    );
+    expect(out.text).not.toContain('\n::warning');
   });
 });

@@ -1,0 +1,124 @@
+import type { Emit } from '../model/events.js';
+import type { Executor } from '../exec/types.js';
+import type { Entry } from './entry.js';
+import type { StartGate } from './gates.js';
+import { LocalDispatch, type LocalDispatchOptions } from './local-dispatch.js';
+import { isRemote, type RemoteExecutor } from './remote.js';
+
+/** What starting one attempt needs beyond the job itself. */
+export interface StartRequest {
+  attempt: number;
+  timeoutMs: number | undefined;
+  now: number;
+}
+
+/**
+ * How attempts reach a process: how many may run, when the next may start, where it
+ * runs and whether a failed one is tried again. The local dispatch runs attempts on
+ * numbered slots within worker and pool limits and retries them itself; the remote
+ * one hands each job to a backend that does all of that on its workers.
+ */
+export interface Dispatch {
+  /** The worker count to announce at the start of the run. */
+  readonly workers: number;
+  /** How many jobs of `pool` may run at once. */
+  poolLimit(pool: string): number;
+  /** How many jobs may run at once now, with `ready` waiting; may resize a dynamic pool. */
+  limit(ready: number, running: number, now: number): number;
+  /** 0 when a job may start now, else milliseconds until the start gate opens. */
+  gateWait(now: number): number;
+  /** Milliseconds until the dispatch wants to be asked again (a due shrink), if ever. */
+  recheckIn(now: number): number | undefined;
+  /**
+   * Starts the next attempt of `entry` and puts its handle on `entry.running` before
+   * anything is emitted: a listener may stop the run from inside `job_start`.
+   */
+  start(entry: Entry, request: StartRequest): void;
+  /** The attempt of `entry` ended: its slot is free. */
+  ended(entry: Entry): void;
+  /** Waits the backoff, then calls `due`. False when this dispatch does not retry. */
+  retry(entry: Entry, due: () => void): boolean;
+  /** Drops every pending retry; returns the jobs that were waiting for one. */
+  cancelRetries(): Entry[];
+  /** On a stop that lets running jobs finish, must this one be stopped anyway? */
+  withdraws(entry: Entry): boolean;
+}
+
+/**
+ * The remote dispatch (Redis): every ready job goes to the backend at once; workers
+ * and pool limits are the workers' business, and the backend retries. The start gate
+ * still spaces the hand-overs.
+ */
+export class RemoteDispatch implements Dispatch {
+  readonly workers: number;
+
+  constructor(
+    private readonly executor: RemoteExecutor,
+    private readonly emit: Emit,
+    workers: number,
+    private readonly gate?: StartGate,
+  ) {
+    this.workers = workers;
+  }
+
+  poolLimit(): number {
+    return Infinity;
+  }
+
+  limit(): number {
+    return Infinity;
+  }
+
+  gateWait(now: number): number {
+    return this.gate?.check(now) ?? 0;
+  }
+
+  recheckIn(): undefined {
+    return undefined;
+  }
+
+  start(entry: Entry, { attempt, timeoutMs, now }: StartRequest): void {
+    const { spec, id } = entry;
+    const { emit } = this;
+    this.gate?.started(now);
+    const request = { job: spec, attempt, timeoutMs, logPath: '', worker: '' };
+    entry.running = this.executor.start(request, {
+      started: (attempt, worker, pid) => {
+        entry.remoteActive = true;
+        emit('job_start', { id, name: spec.name, attempt, worker, pid });
+      },
+      attemptEnded: (result) => {
+        entry.remoteActive = false;
+        entry.attempts.push(result);
+        emit('attempt_end', { id, name: spec.name, result });
+      },
+      retrying: (nextAttempt, delayMs) =>
+        emit('job_retry', { id, name: spec.name, nextAttempt, delayMs }),
+    });
+  }
+
+  ended(): void {}
+
+  retry(): boolean {
+    return false;
+  }
+
+  cancelRetries(): Entry[] {
+    return [];
+  }
+
+  /** A job still waiting in the remote queue has not started: it is withdrawn too. */
+  withdraws(entry: Entry): boolean {
+    return !entry.remoteActive;
+  }
+}
+
+/** The remote dispatch for a remote executor, else the local one. */
+export function createDispatch(
+  options: Omit<LocalDispatchOptions, 'executor'> & { executor: Executor | RemoteExecutor },
+): Dispatch {
+  const { executor, emit, workers, gate } = options;
+  return isRemote(executor)
+    ? new RemoteDispatch(executor, emit, workers.min, gate)
+    : new LocalDispatch({ ...options, executor });
+}

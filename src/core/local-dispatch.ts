@@ -1,0 +1,128 @@
+import type { Emit } from '../model/events.js';
+import type { JobSpec, PoolSpec, WorkersSpec } from '../model/job.js';
+import type { Executor } from '../exec/types.js';
+import { trackGroup, untrackGroup } from '../exec/kill.js';
+import { backoffDelay } from './backoff.js';
+import type { Clock } from './clock.js';
+import type { Dispatch, StartRequest } from './dispatch.js';
+import type { Entry } from './entry.js';
+import type { StartGate } from './gates.js';
+import { logPathFor } from './log-path.js';
+import { WorkerScaler } from './scaling.js';
+import { Slots } from './slots.js';
+
+export interface LocalDispatchOptions {
+  executor: Executor;
+  emit: Emit;
+  clock: Clock;
+  workers: WorkersSpec;
+  pools: Record<string, PoolSpec>;
+  logDir: string;
+  gate?: StartGate;
+  /** Pipe job output through the runner and emit `job_output` events. */
+  captureOutput?: boolean;
+  /** Randomness for backoff jitter, injectable for tests. */
+  random?: () => number;
+  /** How long slots of a dynamic pool sit idle before it shrinks. */
+  idleMs?: number;
+  /** Told each attempt's process group as it is known (the journal records it). */
+  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
+}
+
+/**
+ * Runs attempts as child processes of this one: on numbered slots, within the worker
+ * count (which a dynamic pool grows and shrinks) and each pool's limit, spaced by the
+ * start gate; a failed attempt is tried again after its backoff.
+ */
+export class LocalDispatch implements Dispatch {
+  private readonly scaler: WorkerScaler;
+  private readonly slots = new Slots();
+  private readonly timers = new Map<Entry, unknown>();
+
+  constructor(private readonly options: LocalDispatchOptions) {
+    this.scaler = new WorkerScaler(options.workers, options.idleMs);
+  }
+
+  get workers(): number {
+    return this.scaler.workers;
+  }
+
+  poolLimit(pool: string): number {
+    return pool === '' ? Infinity : (this.options.pools[pool]?.workers ?? Infinity);
+  }
+
+  limit(ready: number, running: number, now: number): number {
+    const workers = this.scaler.update(ready, running, now);
+    if (workers !== undefined) this.options.emit('workers_change', { workers });
+    return this.scaler.workers;
+  }
+
+  gateWait(now: number): number {
+    return this.options.gate?.check(now) ?? 0;
+  }
+
+  recheckIn(now: number): number | undefined {
+    const shrinkIn = this.scaler.shrinkDueIn(now);
+    return shrinkIn === undefined ? undefined : shrinkIn + 1;
+  }
+
+  start(entry: Entry, { attempt, timeoutMs, now }: StartRequest): void {
+    const { spec, id } = entry;
+    const { options } = this;
+    const { emit } = options;
+    options.gate?.started(now);
+    const slot = this.slots.take();
+    entry.slot = slot;
+    const worker = String(slot + 1);
+    const handle = options.executor.start({
+      job: spec,
+      attempt,
+      timeoutMs,
+      logPath: logPathFor(options.logDir, spec.name, spec.index, attempt),
+      worker,
+      onLine: options.captureOutput
+        ? (stream, line) => emit('job_output', { id, name: spec.name, stream, line })
+        : undefined,
+    });
+    entry.running = handle;
+    const announce = () => {
+      trackGroup(handle.pid); // so an unplanned exit of jobrun can take the group along
+      options.onAttemptStart?.(spec, handle.pid);
+      emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
+    };
+    // a spawner process reports the pid a moment later; `started` settles before `result`
+    if (handle.started === undefined) announce();
+    else void handle.started.then(announce);
+  }
+
+  ended(entry: Entry): void {
+    untrackGroup(entry.running?.pid);
+    if (entry.slot !== undefined) this.slots.release(entry.slot);
+    entry.slot = undefined;
+  }
+
+  retry(entry: Entry, due: () => void): boolean {
+    if (entry.attempts.length > entry.spec.retries) return false;
+    const nextAttempt = entry.attempts.length + 1;
+    const delayMs = backoffDelay(entry.spec.backoff, nextAttempt, this.options.random);
+    entry.status = 'retrying';
+    this.options.emit('job_retry', { id: entry.id, name: entry.spec.name, nextAttempt, delayMs });
+    const timer = this.options.clock.setTimeout(() => {
+      this.timers.delete(entry);
+      due();
+    }, delayMs);
+    this.timers.set(entry, timer);
+    return true;
+  }
+
+  cancelRetries(): Entry[] {
+    const waiting = [...this.timers.keys()];
+    for (const timer of this.timers.values()) this.options.clock.clearTimeout(timer);
+    this.timers.clear();
+    return waiting;
+  }
+
+  withdraws(): boolean {
+    return false;
+  }
+}

@@ -1,0 +1,99 @@
+import {
+  countsAsFailure,
+  describe,
+  emptySummary,
+  unranRecord,
+  type JobRecord,
+} from '../model/events.js';
+import type { FinalStatus } from '../model/job.js';
+import { STOP_EXIT_CODES, type StopSignal } from '../model/stop.js';
+import type { Entry } from './entry.js';
+import type { RunOutcome } from './scheduler-options.js';
+
+/** The record of a job that ran: its attempts, and the last one's exit, worker and log. */
+export function attemptsRecord(
+  entry: Entry,
+  status: FinalStatus,
+  endedAt: number,
+  reason?: string,
+): JobRecord {
+  const first = entry.attempts[0];
+  const last = entry.attempts.at(-1);
+  return {
+    ...describe(entry.spec),
+    status,
+    reason,
+    exitCode: last?.exitCode,
+    signal: last?.signal,
+    attempts: entry.attempts,
+    worker: last?.worker,
+    logPath: last?.logPath,
+    outputTail: status === 'succeeded' ? undefined : last?.outputTail,
+    startedAt: first?.startedAt,
+    endedAt,
+  };
+}
+
+/** The record of a job the journal says succeeded in an earlier run: it does not run again. */
+export function resumedRecord(entry: Entry, endedAt: number): JobRecord {
+  return {
+    ...describe(entry.spec),
+    status: 'succeeded',
+    reason: 'succeeded in an earlier run',
+    attempts: [],
+    endedAt,
+  };
+}
+
+/** The record of a job left out by `--only`: skipped, but never against the run. */
+export function excludedRecord(entry: Entry, endedAt: number): JobRecord {
+  const record = unranRecord(entry.spec, 'skipped', 'not selected by --only', endedAt);
+  return { ...record, excluded: true };
+}
+
+/** The run's counts: jobs by final state, jobs not yet ended, and the exit code they make. */
+export class Tally {
+  private readonly summary = emptySummary();
+  private failures = 0;
+  /** Jobs that entered the run and have not ended. */
+  unfinished = 0;
+
+  added(): void {
+    this.summary.total++;
+    this.unfinished++;
+  }
+
+  ended(record: JobRecord): void {
+    this.summary[record.status]++;
+    this.unfinished--;
+    if (countsAsFailure(record)) this.failures++;
+  }
+
+  /**
+   * 128+n when stopped by signal n (130 Ctrl-C, 141 a closed stdout, ...), else 2 when
+   * the input failed, else 1 when a job counts as a failure, else 0.
+   */
+  outcome(
+    durationMs: number,
+    interrupted?: StopSignal,
+    halted?: string,
+    inputError?: string,
+  ): RunOutcome {
+    const exitCode = interrupted
+      ? STOP_EXIT_CODES[interrupted]
+      : inputError !== undefined
+        ? 2
+        : this.failures > 0
+          ? 1
+          : 0;
+    const outcome: RunOutcome = {
+      summary: { ...this.summary },
+      exitCode,
+      durationMs,
+      interrupted,
+      halted,
+    };
+    if (inputError !== undefined) outcome.inputError = inputError;
+    return outcome;
+  }
+}

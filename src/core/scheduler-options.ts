@@ -1,0 +1,52 @@
+import type { Emit, Summary } from '../model/events.js';
+import type { JobSpec, PoolSpec, WorkersSpec } from '../model/job.js';
+import type { Executor } from '../exec/types.js';
+import type { Clock } from './clock.js';
+import type { StartGate } from './gates.js';
+import type { HaltPolicy } from './halt.js';
+import type { RemoteExecutor } from './remote.js';
+import type { StopSignal } from '../model/stop.js';
+
+/** Everything a run is configured with; the CLI builds it from the flags and the manifest. */
+export interface SchedulerOptions {
+  runId: string;
+  manifestPath: string | null;
+  /** Folder for the attempts' log files; the caller creates it. */
+  logDir: string;
+  workers: WorkersSpec;
+  pools: Record<string, PoolSpec>;
+  order: 'fifo' | 'lifo';
+  /**
+   * Runs attempts. A `RemoteExecutor` (the Redis coordinator's) runs every attempt of
+   * a job itself: then nothing limits dispatch here and the scheduler does not retry.
+   */
+  executor: Executor | RemoteExecutor;
+  emit: Emit;
+  clock?: Clock;
+  halt?: HaltPolicy;
+  gate?: StartGate;
+  /** Jobs already done in an earlier run (the journal): they end succeeded without running. */
+  alreadyDone?: (job: JobSpec) => boolean;
+  /** Names picked by `--only` (with their needs); every other job is skipped. */
+  selected?: (job: JobSpec) => boolean;
+  /** Pipe job output through the runner and emit `job_output` events. */
+  captureOutput?: boolean;
+  /** For streamed input: at most this many jobs wait in memory; reading pauses meanwhile. */
+  maxQueue?: number;
+  /** Randomness for backoff jitter, injectable for tests. */
+  random?: () => number;
+  /** How long slots of a dynamic pool sit idle before it shrinks. */
+  idleMs?: number;
+  /** Called as a local attempt's process group is known (the journal records it). */
+  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
+}
+
+export interface RunOutcome {
+  summary: Summary;
+  exitCode: number;
+  durationMs: number;
+  interrupted?: StopSignal;
+  halted?: string;
+  /** Why the job source failed (a read error, an over-long line): the run stopped, exit 2. */
+  inputError?: string;
+}

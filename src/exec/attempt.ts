@@ -1,0 +1,273 @@
+import { mkdirSync, openSync, statfsSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AttemptResult } from '../model/attempt.js';
+import type { JobSpec } from '../model/job.js';
+import { groupAlive, killGroup } from './kill.js';
+import { procStat } from './proc.js';
+import { describeSpawnError } from './spawn-error.js';
+import { readTail } from './tail.js';
+import { startTimer, type CancelTimer } from './timer.js';
+import type { ExecRequest, RunningAttempt } from './types.js';
+
+/** How often a terminated job's process group is checked for leftovers during its grace. */
+const GROUP_POLL_MS = 25;
+
+/**
+ * What every executor does around one process group, whoever starts it: the timeout,
+ * SIGTERM → kill grace → SIGKILL of the group, SIGKILL of leftovers once the leader
+ * exited, the empty-log and output-tail rules, and a result promise that never rejects.
+ * A subclass starts the process and calls `running(pid)`, then `exited(...)` or one of
+ * the failure methods. `started` resolves once the pid is known (or the start failed).
+ *
+ * - A timeout or `stop()` sends SIGTERM to the group, then SIGKILL after
+ *   `job.killGraceMs`; the attempt ends when the whole group is gone, so a child
+ *   that traps TERM gets its grace even when the shell dies first. When the shell
+ *   exits on its own, whatever is left of its group is SIGKILLed at once: no
+ *   background child outlives its job.
+ * - A `stop()` that comes before the pid is known is applied as soon as it is.
+ * - An empty log file is deleted (`logPath` is then absent); a failed attempt
+ *   carries the last lines of its log as `outputTail`.
+ */
+export abstract class GroupAttempt implements RunningAttempt {
+  readonly result: Promise<AttemptResult>;
+  readonly started: Promise<void>;
+  readonly job: JobSpec;
+
+  private resolve!: (result: AttemptResult) => void;
+  private resolveStarted!: () => void;
+  private groupPid: number | undefined;
+  private readonly startedAt = Date.now();
+  private readonly t0 = performance.now();
+  private ended = false;
+  private timedOut = false;
+  private stopRequested = false;
+  /** The leader had exited on its own (a zombie not yet reaped) when the first stop came. */
+  private exitedFirst = false;
+  private pendingStop: boolean | undefined;
+  private termSent = false;
+  private cancelTimeout: CancelTimer | undefined;
+  private cancelGrace: CancelTimer | undefined;
+
+  constructor(protected readonly request: ExecRequest) {
+    this.job = request.job;
+    this.result = new Promise((resolve) => (this.resolve = resolve));
+    this.started = new Promise((resolve) => (this.resolveStarted = resolve));
+  }
+
+  get pid(): number | undefined {
+    return this.groupPid;
+  }
+
+  stop(immediate = false): void {
+    if (this.ended && this.cancelGrace === undefined) return;
+    if (this.groupPid === undefined) {
+      // not started yet: remember the strongest request for when it is
+      this.pendingStop = immediate || this.pendingStop === true;
+      return;
+    }
+    if (!this.stopRequested && procStat(this.groupPid)?.state === 'Z') this.exitedFirst = true;
+    this.stopRequested = true;
+    this.terminate(immediate);
+  }
+
+  /** The job's process group leader is running: arm the timeout, apply an early stop. */
+  protected running(pid: number): void {
+    this.groupPid = pid;
+    this.resolveStarted();
+    if (this.request.timeoutMs !== undefined) {
+      this.cancelTimeout = startTimer(() => {
+        this.cancelTimeout = undefined;
+        if (!this.stopRequested) this.timedOut = true;
+        this.terminate(false);
+      }, this.request.timeoutMs);
+    }
+    if (this.pendingStop !== undefined) this.stop(this.pendingStop);
+  }
+
+  /**
+   * The leader exited (or died of `signal`). `outputSize` says how many bytes of
+   * output there were; by default the log file's size.
+   */
+  protected async exited(
+    code: number | null,
+    signal: string | null,
+    outputSize?: () => Promise<number>,
+  ): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    this.cancelTimeout?.();
+    this.cancelTimeout = undefined;
+    // When the shell dies of our SIGTERM, the rest of its group got SIGTERM too and
+    // keeps its grace to clean up; the attempt ends when the group is gone or killed.
+    if (this.cancelGrace !== undefined) await this.groupGoneOrGraceOver();
+    this.clearGrace();
+    // The shell is gone; its background children and grandchildren go with it.
+    killGroup(this.groupPid, 'SIGKILL');
+    const result = this.baseResult();
+    if (this.stopRequested && !this.exitedFirst) result.stopped = true;
+    if (code !== null) result.exitCode = code;
+    if (signal !== null) result.signal = signal;
+    const failed = code !== 0 || this.timedOut;
+    if (failed) {
+      const problem = logProblem(this.request.logPath, this.logWriteError());
+      if (problem !== undefined) result.error = problem;
+    }
+    let size: number;
+    try {
+      size = outputSize !== undefined ? await outputSize() : statSync(this.request.logPath).size;
+    } catch {
+      size = 0;
+    }
+    this.settleLog(result, size, failed);
+  }
+
+  /** The process could not be started: the log is removed, `error` says why. */
+  protected failToStart(err: unknown): void {
+    this.clearTimers();
+    removeFile(this.request.logPath);
+    this.fail(describeSpawnError(this.job, err));
+  }
+
+  /**
+   * The attempt ends without an exit status (`error` says why). A group that may
+   * still run is SIGKILLed: nothing could report its end any more.
+   */
+  protected fail(error: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.clearTimers();
+    killGroup(this.groupPid, 'SIGKILL');
+    this.settle({ ...this.baseResult(), error });
+  }
+
+  /** End with `result` (also one made elsewhere, by a fallback executor). */
+  protected settle(result: AttemptResult): void {
+    this.ended = true;
+    this.resolveStarted();
+    this.resolve(result);
+  }
+
+  /** Resolve `started` without a pid of our own (a fallback executor started it). */
+  protected announceStarted(): void {
+    this.resolveStarted();
+  }
+
+  /** A stop asked for before the process started (`true`: immediate), and forget it. */
+  protected takePendingStop(): boolean | undefined {
+    const pending = this.pendingStop;
+    this.pendingStop = undefined;
+    return pending;
+  }
+
+  /** The first error writing the log, when the runner writes it (piped output). */
+  protected logWriteError(): NodeJS.ErrnoException | undefined {
+    return undefined;
+  }
+
+  protected get isEnded(): boolean {
+    return this.ended;
+  }
+
+  /** SIGTERM to the group with SIGKILL after the grace (or SIGKILL at once). */
+  private terminate(immediate: boolean): void {
+    if (immediate) {
+      this.clearGrace();
+      killGroup(this.groupPid, 'SIGKILL');
+      return;
+    }
+    if (this.termSent) return;
+    this.termSent = true;
+    killGroup(this.groupPid, 'SIGTERM');
+    this.cancelGrace = startTimer(() => {
+      this.cancelGrace = undefined;
+      killGroup(this.groupPid, 'SIGKILL');
+    }, this.job.killGraceMs);
+  }
+
+  /** Polls the process group until it is empty, or the grace ran out (SIGKILL sent). */
+  private groupGoneOrGraceOver(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.cancelGrace === undefined || !groupAlive(this.groupPid)) resolve();
+        else setTimeout(check, GROUP_POLL_MS);
+      };
+      check();
+    });
+  }
+
+  /** Drop an empty log; attach the tail of a failed attempt's log. Then resolve. */
+  private settleLog(result: AttemptResult, size: number, failed: boolean): void {
+    const { logPath } = this.request;
+    if (size === 0) {
+      removeFile(logPath);
+    } else {
+      result.logPath = logPath;
+      if (failed) result.outputTail = readTail(logPath);
+    }
+    this.settle(result);
+  }
+
+  private baseResult(): AttemptResult {
+    return {
+      attempt: this.request.attempt,
+      startedAt: this.startedAt,
+      durationMs: Math.round(performance.now() - this.t0),
+      timedOut: this.timedOut,
+      worker: this.request.worker,
+    };
+  }
+
+  private clearGrace(): void {
+    this.cancelGrace?.();
+    this.cancelGrace = undefined;
+  }
+
+  private clearTimers(): void {
+    this.cancelTimeout?.();
+    this.cancelTimeout = undefined;
+    this.clearGrace();
+  }
+}
+
+/**
+ * Opens an attempt's log for writing. A log folder deleted while the run goes (a
+ * cleanup script, `rm -rf` of the wrong thing) is made again rather than failing
+ * every later job.
+ */
+export function openLog(logPath: string): number {
+  try {
+    return openSync(logPath, 'w');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirSync(dirname(logPath), { recursive: true });
+    return openSync(logPath, 'w');
+  }
+}
+
+/**
+ * Why a failed attempt may have failed because of its log: writing it failed (piped
+ * output), or its disk is full now (a job writing to the file itself only shows its
+ * write errors as its exit code, e.g. `echo: write error`).
+ */
+function logProblem(
+  logPath: string,
+  writeError: NodeJS.ErrnoException | undefined,
+): string | undefined {
+  if (writeError !== undefined)
+    return `cannot write log file ${logPath}: ${writeError.code ?? writeError.message}`;
+  try {
+    if (statfsSync(dirname(logPath)).bavail === 0)
+      return `log file ${logPath}: ENOSPC (its disk is full)`;
+  } catch {
+    // a folder we cannot look at: nothing more to say than the exit code
+  }
+  return undefined;
+}
+
+export function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone, or never created: nothing to clean up.
+  }
+}

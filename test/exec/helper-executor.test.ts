@@ -1,0 +1,95 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { ExecRequest, Executor } from '../../src/exec/types.js';
+import { createHelperExecutor } from '../../src/exec/helper-executor.js';
+import { createLocalExecutor } from '../../src/exec/local-executor.js';
+import { executorConformance } from './conformance.js';
+import {
+  isGone,
+  killQuietly,
+  makeJob,
+  readOrEmpty,
+  requestIn,
+  tempDirs,
+  waitFor,
+} from './helpers.js';
+
+executorConformance(
+  'spawner executor',
+  () => createHelperExecutor({ fallback: createLocalExecutor(), strict: true }),
+  { rawBytes: true },
+);
+
+const dirs = tempDirs();
+const leftovers: number[] = [];
+afterEach(() => killQuietly(leftovers.splice(0)));
+afterAll(() => dirs.cleanup());
+
+/** Records which attempts reached the fallback executor. */
+function countingFallback(): Executor & { started: number } {
+  const local = createLocalExecutor();
+  const fallback = {
+    started: 0,
+    start(request: ExecRequest) {
+      fallback.started++;
+      return local.start(request);
+    },
+  };
+  return fallback;
+}
+
+describe('spawner executor: fallback and spawner deaths', () => {
+  it('falls back to child_process by itself when python cannot run', async () => {
+    const fallback = countingFallback();
+    const executor = createHelperExecutor({ fallback, python: '/no/such/python3' });
+    for (const n of [1, 2]) {
+      const req = requestIn(dirs.make(), makeJob(`echo run ${n}; exit ${n}`));
+      const run = executor.start(req);
+      const result = await run.result;
+      expect(result.exitCode).toBe(n);
+      expect(result.error).toBeUndefined();
+      expect(run.pid).toBeGreaterThan(0);
+      expect(readFileSync(req.logPath, 'utf8')).toBe(`run ${n}\n`);
+    }
+    expect(fallback.started).toBe(2);
+  });
+
+  it('makes each attempt an error when the spawner is forced and cannot run', async () => {
+    const fallback = countingFallback();
+    const executor = createHelperExecutor({ fallback, strict: true, python: '/no/such/python3' });
+    const result = await executor.start(requestIn(dirs.make(), makeJob('true'))).result;
+    expect(result.error).toMatch(/^the job spawner cannot run here: cannot start \/no\/such/);
+    expect(fallback.started).toBe(0);
+  });
+
+  it('hands output piped through jobrun to child_process', async () => {
+    const fallback = countingFallback();
+    const executor = createHelperExecutor({ fallback, strict: true });
+    const lines: string[] = [];
+    const req = requestIn(dirs.make(), makeJob('echo one'), { onLine: (_, l) => lines.push(l) });
+    expect((await executor.start(req).result).exitCode).toBe(0);
+    expect(lines).toEqual(['one']);
+    expect(fallback.started).toBe(1);
+  });
+
+  it('ends the attempt with an error when its spawner dies, kills the job, then carries on', async () => {
+    const executor = createHelperExecutor({ fallback: countingFallback(), strict: true });
+    const dir = dirs.make();
+    const req = requestIn(dir, makeJob('sleep 300 & echo $$ $! > pids; echo $PPID > ppid; wait'));
+    const run = executor.start(req);
+    expect(await waitFor(() => readOrEmpty(join(dir, 'ppid')).endsWith('\n'))).toBe(true);
+    const pids = readOrEmpty(join(dir, 'pids')).trim().split(' ').map(Number);
+    leftovers.push(...pids);
+    const spawner = Number(readOrEmpty(join(dir, 'ppid')));
+    expect(readFileSync(`/proc/${spawner}/cmdline`, 'latin1')).toMatch(/python/);
+    process.kill(spawner, 'SIGKILL');
+    const result = await run.result;
+    expect(result.error).toMatch(/^the job spawner exited \(SIGKILL\)/);
+    expect(result.exitCode).toBeUndefined();
+    expect(pids).toContain(run.pid);
+    expect(await waitFor(() => pids.every(isGone))).toBe(true);
+    const next = await executor.start(requestIn(dirs.make(), makeJob('exit 4'))).result;
+    expect(next.exitCode).toBe(4);
+  });
+});
