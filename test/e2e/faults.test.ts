@@ -14,10 +14,20 @@ import { alive, BIN, jobrun, readLines, ROOT, tempDir, waitFor, writeFiles } fro
 
 const NO_TRACE = /\n\s+at /;
 
+/** Running: alive and not a zombie (an orphan's zombie waits for an init that may not reap). */
+const running = (pid: number) => {
+  if (!alive(pid)) return false;
+  try {
+    return !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
 /** Every pid the jobs wrote to `dir/pids` is gone (SIGKILLed groups die at once). */
 const noOrphans = (dir: string) => {
   const pids = readLines(path.join(dir, 'pids')).map(Number);
-  return waitFor(() => pids.every((p) => !alive(p)), 5000, `no orphans of ${pids.join(',')}`);
+  return waitFor(() => pids.every((p) => !running(p)), 5000, `no orphans of ${pids.join(',')}`);
 };
 
 /** A job that records its shell's pid and runs until stopped. */
@@ -269,14 +279,25 @@ describe('kill -9, then --resume (item 7)', () => {
         'version: 1\nworkers: 3\njobs:\n  - name: quick\n    run: echo quick >> done\n' +
         `  - name: slow-{item}\n    for_each: [a, b, c]\n    needs: [quick]\n    run: ${JSON.stringify(run)}\n`,
     });
-    const first = spawnBin(['run', 'm.yaml', '--progress', 'none'], dir);
+    // node:child_process jobs outlive a kill -9 of jobrun (a spawner's jobs do not)
+    const first = spawnBin(['run', 'm.yaml', '--progress', 'none', '--spawner', 'child'], dir);
     first.stdin!.end();
     const firstDone = collect(first);
     await waitFor(() => readLines(path.join(dir, 'pids')).length >= 3, 10_000, 'slow jobs up');
+    const journal = () =>
+      fs.readdirSync(path.join(dir, '.jobrun/journal')).find((f) => f.endsWith('.ndjson'));
+    await waitFor(
+      () =>
+        readLines(path.join(dir, '.jobrun/journal', journal() ?? 'none')).filter((l) =>
+          l.includes('"running"'),
+        ).length >= 4,
+      10_000,
+      'starts journaled',
+    );
     first.kill('SIGKILL');
     await firstDone;
     const orphans = readLines(path.join(dir, 'pids')).map(Number);
-    expect(orphans.every(alive)).toBe(true); // without a spawner, groups outlive kill -9
+    expect(orphans.every(running)).toBe(true); // without a spawner, groups outlive kill -9
     const r = await jobrun(
       ['run', 'm.yaml', '--resume', '--report', 'r.json', '--progress', 'none'],
       {
@@ -290,7 +311,7 @@ describe('kill -9, then --resume (item 7)', () => {
     expect(readLines(path.join(dir, 'done')).sort()).toEqual(['a', 'b', 'c', 'quick']);
     const rep = report(path.join(dir, 'r.json'));
     expect(rep.jobs.find((j) => j.name === 'quick')?.reason).toBe('succeeded in an earlier run');
-    expect(orphans.every((p) => !alive(p))).toBe(true);
+    expect(orphans.every((p) => !running(p))).toBe(true);
   });
 
   it('a job that exited 0 just before the Ctrl-C is reported succeeded', async () => {
@@ -347,7 +368,7 @@ describe('one run per journal (item 10)', () => {
     const dir = tempDir();
     // hangs the first time only, so the resumed run can finish
     writeFiles(dir, { 'm.yaml': manifest([`[ -e started ] || { touch started; ${LONG}; }`]) });
-    const first = spawnBin(['run', 'm.yaml', '--progress', 'none'], dir);
+    const first = spawnBin(['run', 'm.yaml', '--progress', 'none', '--spawner', 'child'], dir);
     first.stdin!.end();
     const firstDone = collect(first);
     await waitFor(() => readLines(path.join(dir, 'pids')).length >= 1, 10_000, 'job up');
@@ -398,9 +419,14 @@ describe('full disks, deleted folders, atomic reports', () => {
         'version: 1\nworkers: 1\njobs:\n  - { name: a, run: "rm -rf logs" }\n' +
         '  - { name: b, run: "echo hello", needs: [a] }\n',
     });
-    const r = await jobrun(['run', 'm.yaml', '--logs', 'logs', '--progress', 'none'], { cwd: dir });
+    const r = await jobrun(
+      ['run', 'm.yaml', '--logs', 'logs', '--report', 'r.json', '--progress', 'none'],
+      { cwd: dir },
+    );
     expect(r.code).toBe(0);
-    expect(fs.readFileSync(path.join(dir, 'logs/b.log'), 'utf8')).toBe('hello\n');
+    const b = report(path.join(dir, 'r.json')).jobs.find((j) => j.name === 'b')!;
+    expect(path.dirname(b.log!)).toBe(path.join(fs.realpathSync(dir), 'logs'));
+    expect(fs.readFileSync(b.log!, 'utf8')).toBe('hello\n');
   });
 
   const canMount = (() => {
