@@ -47,7 +47,8 @@ Examples:
   $ jobrun run --help                            every option of run
 
 Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
-130/143 interrupted.`,
+130/143/129/131 stopped by SIGINT/SIGTERM/SIGHUP/SIGQUIT, 141 stdout closed,
+70 internal error.`,
     )
     .exitOverride();
 
