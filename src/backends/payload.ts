@@ -10,6 +10,12 @@ import type { JobSpec } from '../model/job.js';
  * relative one will do (`cwd` is relative to the coordinator's folder when inside it,
  * and resolved against the worker's folder).
  */
+/**
+ * The largest result a worker sends back: BullMQ keeps it in Redis as the job's return
+ * value (and in the `completed` event), so it is bounded like every other field.
+ */
+const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
+
 export const payloadSchema = z
   .object({
     v: z.literal(1),
@@ -29,6 +35,13 @@ export const payloadSchema = z
       maxMs: z.number().nonnegative(),
       jitter: z.boolean(),
     }),
+    /** What the worker keeps of stdout as the attempt's `result` (it travels back with it). */
+    capture: z
+      .object({
+        mode: z.enum(['stdout', 'json', 'lines']),
+        maxBytes: z.number().int().positive().max(MAX_CAPTURE_BYTES),
+      })
+      .optional(),
   })
   .strict();
 
@@ -55,6 +68,7 @@ export function toPayload(
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     killGraceMs: job.killGraceMs,
     backoff: job.backoff,
+    ...(job.capture === undefined ? {} : { capture: job.capture }),
   };
 }
 
@@ -83,6 +97,7 @@ export function specFromPayload(p: JobPayload, workerDir: string): JobSpec {
     cwd: path.resolve(workerDir, p.cwd),
     env: p.env,
     allowFailure: false,
+    ...(p.capture === undefined ? {} : { capture: p.capture }),
   };
 }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { attemptSucceeded, type AttemptResult } from '../model/attempt.js';
+import { attemptEnding } from '../model/outcome.js';
 import { backoffDelay } from '../core/backoff.js';
 import { logPathFor } from '../core/log-path.js';
 import { Slots } from '../core/slots.js';
@@ -215,7 +216,7 @@ export class JobrunWorker {
       // never settle: the lock lapses and another worker gets the job
       if (this.abandoned) return await new Promise<never>(() => {});
       this.options.metrics?.attemptEnded(pool, result);
-      this.log(`end ${p.name}: ${outcome(result)} in ${result.durationMs}ms`);
+      this.log(`end ${p.name}: ${attemptEnding(result).text} in ${result.durationMs}ms`);
       if (entry.cancelled) {
         await this.report(job, { kind: 'end', result });
         throw new UnrecoverableError('stopped at the coordinator’s request');
@@ -224,7 +225,7 @@ export class JobrunWorker {
       const retries = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
       const retryInMs = retries ? backoffDelay(p.backoff, job.attemptsMade + 2) : undefined;
       await this.report(job, { kind: 'end', result, retryInMs });
-      throw new AttemptFailed(`${p.name}: ${outcome(result)}`, retryInMs ?? 0);
+      throw new AttemptFailed(`${p.name}: ${attemptEnding(result).text}`, retryInMs ?? 0);
     } finally {
       this.running.delete(id);
       this.slots.release(slot);
@@ -252,11 +253,4 @@ export class JobrunWorker {
     entry.cancelled = true;
     entry.handle.stop(request.immediate === true);
   }
-}
-
-function outcome(r: AttemptResult): string {
-  if (r.error !== undefined) return r.error;
-  if (r.timedOut) return 'timed out';
-  if (r.signal) return `killed by ${r.signal}`;
-  return r.exitCode === 0 ? 'succeeded' : `exit ${r.exitCode}`;
 }

@@ -1,11 +1,13 @@
 import { Scheduler } from '../core/scheduler.js';
-import { jobId, type JobSpec, type PoolSpec } from '../model/job.js';
+import { jobId, type JobSpec, type PoolSpec, type StageSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
 
 interface PlanOptions {
   pools: Record<string, PoolSpec>;
   order: 'fifo' | 'lifo';
   selected?: Set<string>;
+  /** Stages of a pipeline: shown after the jobs known up front, with their templates. */
+  stages?: StageSpec[];
   json: boolean;
   out?: NodeJS.WritableStream;
 }
@@ -34,6 +36,11 @@ export async function printPlan(
   options: PlanOptions,
 ): Promise<void> {
   const out = options.out ?? process.stdout;
+  const stages = options.stages ?? [];
+  let later: JobSpec[] = [];
+  if (stages.length && Array.isArray(jobs)) {
+    [jobs, later] = splitByStages(jobs, stages);
+  }
   const specs = new Map<string, JobSpec>();
   const ordered: JobSpec[] = [];
   const emitLine = (job: JobSpec, n: number) => {
@@ -88,4 +95,63 @@ export async function printPlan(
     },
   });
   await scheduler.run(track);
+  if (stages.length) printStages(stages, later, options.json, out);
+}
+
+/** Jobs known up front and runnable without any stage, and the rest (they wait on one). */
+function splitByStages(jobs: JobSpec[], stages: StageSpec[]): [JobSpec[], JobSpec[]] {
+  const waiting = new Set(stages.map((s) => s.name));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const job of jobs) {
+      if (!waiting.has(job.name) && job.needs.some((n) => waiting.has(n))) {
+        waiting.add(job.name);
+        grew = true;
+      }
+    }
+  }
+  return [jobs.filter((j) => !waiting.has(j.name)), jobs.filter((j) => waiting.has(j.name))];
+}
+
+/**
+ * The part of a pipeline known only while it runs: each stage as "items from JOB" with
+ * its templates, and the jobs that wait on a stage.
+ */
+function printStages(
+  stages: StageSpec[],
+  later: JobSpec[],
+  json: boolean,
+  out: NodeJS.WritableStream,
+): void {
+  for (const stage of stages) {
+    if (json) {
+      out.write(
+        JSON.stringify({
+          stage: stage.name,
+          itemsFrom: stage.from,
+          pool: stage.settings.pool ?? null,
+          priority: stage.settings.priority,
+          needs: stage.needs,
+          command: stage.run,
+          cwd: stage.settings.cwd,
+        }) + '\n',
+      );
+      continue;
+    }
+    const meta = [
+      stage.settings.pool ? `pool=${stage.settings.pool}` : '',
+      stage.settings.priority ? `priority=${stage.settings.priority}` : '',
+      stage.needs.length ? `needs=${stage.needs.join(',')}` : '',
+    ].filter(Boolean);
+    out.write(
+      `then: ${stage.name}  (items from ${stage.from}${meta.length ? ` ${meta.join(' ')}` : ''})\n    ${stage.run}\n`,
+    );
+  }
+  for (const job of later) {
+    if (json) {
+      out.write(JSON.stringify({ after: job.name, needs: job.needs, command: job.command }) + '\n');
+      continue;
+    }
+    out.write(`then: ${job.name}  (needs=${job.needs.join(',')})\n    ${job.command}\n`);
+  }
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
+import type { CaptureSpec } from '../model/result.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
 import { shellProblem } from '../manifest/places.js';
 import { readLineBatches } from './stdin-lines.js';
@@ -24,6 +25,8 @@ export interface SourceFlags {
 export interface JobOverrides {
   timeout?: TimeoutSpec;
   retries?: number;
+  /** `--capture`: every job keeps its stdout as its result. */
+  capture?: CaptureSpec;
 }
 
 export async function openSource(
@@ -82,15 +85,18 @@ export async function openSource(
 
 /** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */
 export function noOverrides(overrides: JobOverrides): boolean {
-  return overrides.timeout === undefined && overrides.retries === undefined;
+  const { timeout, retries, capture } = overrides;
+  return timeout === undefined && retries === undefined && capture === undefined;
 }
 
 export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {
-  if (overrides.timeout === undefined && overrides.retries === undefined) return job;
+  const { timeout, retries, capture } = overrides;
+  if (noOverrides(overrides)) return job;
   return {
     ...job,
-    timeout: overrides.timeout ?? job.timeout,
-    retries: overrides.retries ?? job.retries,
+    timeout: timeout ?? job.timeout,
+    retries: retries ?? job.retries,
+    capture: capture ?? job.capture,
   };
 }
 

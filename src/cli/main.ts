@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import { JobrunError, ManifestError } from '../errors.js';
+import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
 import { runCommand, type RunFlags } from './run.js';
@@ -17,7 +18,12 @@ Examples:
   $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
   $ jobrun run --glob '*.txt' -- 'wc -l "{}" > "out/{/.}.count"'
   $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
+  $ jobrun run jobs.yaml --progress plain         every job's line, even in a large CI run
+  $ jobrun run jobs.yaml --keep-logs 3            keep only the last 3 runs' logs
   $ jobrun run jobs.yaml --spawner child          start jobs with node:child_process
+  $ ls *.txt | jobrun run --stdin --json --capture stdout -- wc -l {} | jq -r '.jobs[].result'
+  $ jobrun run --glob '*.json' --capture json --results out/ -- jq .size {}
+  $ jobrun run pipeline.yaml --dry-run            a stage shows as "items from JOB"
 
 After --, one argument is a shell command line; several are a program and its
 arguments. Placeholders ({} {.} {/} {//} {/.} {file} {stem} ...) are quoted for
@@ -66,7 +72,7 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     )
     .option('--retries <n>', 'extra attempts after the first, for every job')
     .option('--fail-fast', 'start nothing new after the first failure; running jobs finish')
-    .option('--halt <policy>', 'now|soon[,fail=N|fail=N%|success=N], as in GNU parallel')
+    .option('--halt <policy>', 'now|soon[,fail=N|fail=N%|success=N|success=N%], as in GNU parallel')
     .option('--resume', "skip jobs that succeeded in this manifest's last run (its journal)")
     .option('--json', 'print the report as JSON on stdout')
     .option('--events', 'stream events as NDJSON on stdout')
@@ -83,11 +89,26 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     )
     .option('--joblog <file>', "write GNU parallel's tab-separated job log")
     .addOption(
+      new Option(
+        '--capture <mode>',
+        "keep each job's stdout (not stderr) as its result in --json/--report/--events: stdout (text), lines (array), json (parsed; bad JSON fails the attempt)",
+      ).choices(['stdout', 'json', 'lines']),
+    )
+    .option(
+      '--capture-max <size>',
+      'most stdout a result keeps, e.g. 64k, 4M (default: 1M); beyond, it is cut and marked resultTruncated',
+    )
+    .option('--results <dir>', "write each job's stdout, stderr and meta.json to <dir>/<job name>/")
+    .addOption(
       new Option('--progress <mode>', 'how to show progress')
         .choices(['auto', 'tty', 'plain', 'none'])
         .default('auto'),
     )
     .option('--logs <dir>', 'folder for job logs (default: .jobrun/logs/<run-id>)')
+    .option(
+      '--keep-logs <n|all>',
+      `keep the logs of the last n runs in .jobrun/logs (default: $JOBRUN_KEEP_LOGS or ${DEFAULT_KEEP_RUNS})`,
+    )
     .option(
       '--only <name-glob>',
       'run only matching jobs (and what they need); repeatable',
@@ -126,9 +147,14 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
       const { loadManifest } = await import('../manifest/load.js');
       const plan = await loadManifest(manifest);
       const pools = Object.keys(plan.pools).length;
+      const stages = (plan.stages ?? []).map(
+        (s) => `\n  stage ${s.name}: items from ${s.from}\n    ${s.run}`,
+      );
       process.stdout.write(
         `${manifest}: ok, ${plan.jobs.length} job${plan.jobs.length === 1 ? '' : 's'}` +
           (pools ? `, ${pools} pool${pools === 1 ? '' : 's'}` : '') +
+          (stages.length ? `, ${stages.length} stage${stages.length === 1 ? '' : 's'}` : '') +
+          stages.join('') +
           '\n',
       );
     });
@@ -172,6 +198,25 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     )
     .action(async (report: string, flags: RunFlags) => {
       setExit(await retryCommand(report, flags));
+    });
+
+  program
+    .command('clean')
+    .description("delete old runs' job logs from .jobrun/logs (and, if asked, the journals)")
+    .option('--keep <n>', 'keep the logs of the newest n runs', '0')
+    .option('--journals', 'also delete the journals (--resume then starts afresh)')
+    .addHelpText(
+      'after',
+      `
+Runs keep the logs of the last ${DEFAULT_KEEP_RUNS} runs by themselves (run --keep-logs, JOBRUN_KEEP_LOGS).
+
+Examples:
+  $ jobrun clean                 delete every run's logs, keep the journals
+  $ jobrun clean --keep 3        keep the newest three runs' logs`,
+    )
+    .action(async (flags: { keep: string; journals?: boolean }) => {
+      const { cleanCommand } = await import('./clean.js');
+      cleanCommand(flags);
     });
 
   addWorkerCommand(program, setExit);

@@ -60,6 +60,15 @@ export function makeLogDir(dir: string, parents: boolean): void {
   }
 }
 
+/** Creates the `--results` folder up front, so a bad path fails before any job runs. */
+export function makeResultsDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new UsageError(`--results ${dir}: cannot create the folder (${code(err)})`);
+  }
+}
+
 function code(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }

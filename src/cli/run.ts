@@ -2,7 +2,9 @@ import path from 'node:path';
 import { FAIL_FAST, parseHalt, type HaltPolicy } from '../core/halt.js';
 import { createStartGate } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
+import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec } from '../model/job.js';
+import { CAPTURE_MODES, DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { RunEventMap } from '../model/events.js';
 import { UsageError } from '../errors.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
@@ -13,8 +15,10 @@ import { parseDuration, parseSize, parseTimeout } from '../manifest/duration.js'
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters, type OutputFlags } from '../reporters/pick.js';
+import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
-import { checkOutputFiles, makeLogDir } from './output-paths.js';
+import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
+import { keepRuns, pruneRuns } from './retention.js';
 import {
   applyOverrides,
   mapJobs,
@@ -57,6 +61,11 @@ export interface RunFlags extends OutputFlags {
   /** `auto` (default), `helper` or `child`: how local jobs are started. */
   spawner?: string;
   joblog?: string;
+  /** `--capture stdout|json|lines` and its limit `--capture-max`. */
+  capture?: string;
+  captureMax?: string;
+  /** How many runs' logs stay under `.jobrun/logs/` (default 10), or `all`. */
+  keepLogs?: string;
 }
 
 /** Where jobrun keeps its logs and journals, relative to the current folder. */
@@ -80,6 +89,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
         ? undefined
         : usage(() => parseTimeout(flags.timeout!, '--timeout')),
     retries: flags.retries === undefined ? undefined : parseCount(flags.retries, '--retries'),
+    capture: captureFlag(flags),
   };
   const halt = haltPolicy(flags);
   const order =
@@ -101,11 +111,18 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const spawner = parseSpawner(flags.spawner);
   const workersFlag = flags.workers === undefined ? undefined : parseWorkers(flags.workers);
   const settings = source.settings;
+  // a pipeline's later stages stream in as earlier jobs end
+  const feeder =
+    settings.stages?.length && Array.isArray(source.jobs)
+      ? new StageFeeder({ ...settings, jobs: source.jobs })
+      : undefined;
+  const input = feeder ? feeder.jobs() : source.jobs;
   const jobs = noOverrides(overrides)
-    ? source.jobs
-    : mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
+    ? input
+    : mapJobs(input, (job) => applyOverrides(job, overrides));
   let selected: Set<string> | undefined;
   if (flags.only?.length) {
+    if (feeder) throw new UsageError('--only does not work with stages (for_each: { from })');
     if (!Array.isArray(jobs))
       throw new UsageError('--only works with a manifest or --glob, not --stdin');
     selected = selectJobs(
@@ -117,7 +134,8 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   const runOrder = order ?? settings.order;
 
   if (flags.dryRun) {
-    await printPlan(jobs, {
+    await printPlan(feeder ? (source.jobs as JobSpec[]) : jobs, {
+      stages: settings.stages,
       pools: settings.pools,
       order: runOrder,
       selected,
@@ -132,14 +150,19 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     '--html': flags.html,
     '--joblog': flags.joblog,
   });
+  if (flags.results) makeResultsDir(flags.results);
   const backend = await openBackend(flags.backend, spawner);
   const reporters = pickReporters(flags);
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
+  const keep = keepRuns(flags.keepLogs, process.env);
   const runId = newRunId();
   if (flags.logs !== undefined && flags.logs.trim() === '')
     throw new UsageError('--logs needs a folder, e.g. --logs logs');
   const logDir = path.resolve(flags.logs ?? path.join(STATE_DIR, 'logs', runId));
   makeLogDir(logDir, flags.logs === undefined);
+  // only jobrun's own folder is pruned: a --logs folder is the user's to manage
+  if (flags.logs === undefined && keep !== 'all')
+    pruneRuns(path.resolve(STATE_DIR, 'logs'), keep, logDir);
   const journal = openJournal(
     journalPathFor(STATE_DIR, source.identity),
     Boolean(flags.resume),
@@ -163,14 +186,22 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     order: runOrder,
     emit: (type, payload) => {
       bus.emit(type, payload);
-      if (type === 'job_end') journal.record((payload as RunEventMap['job_end']).job);
+      if (type !== 'job_end') return;
+      const { job } = payload as RunEventMap['job_end'];
+      journal.record(job);
+      feeder?.jobEnded(job);
     },
     halt,
     gate,
-    alreadyDone: flags.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
+    // a stage needs its source's result, which the journal does not keep: it runs again
+    alreadyDone: flags.resume
+      ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
+      : undefined,
+    linkStreamed: feeder !== undefined,
     onAttemptStart: (job, pid) => journal.started(job, pid),
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
+    separateStreams: bus.wantsStreams,
     maxQueue,
   });
 
@@ -178,8 +209,10 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   bus.onFailure = (err) =>
     setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
   const stopHandling = handleStops((signal) => scheduler.interrupt(signal));
+  let completed = false;
   try {
     const outcome = await scheduler.run(jobs);
+    completed = !outcome.interrupted;
     const unwritten = await bus.flush();
     if (outcome.inputError !== undefined)
       warn(`${outcome.inputError}; the run was stopped (exit 2)`);
@@ -199,12 +232,37 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     return code;
   } finally {
     stopHandling();
+    // a run that ran to its end leaves only what --resume needs: one line per success
+    // (before the lock goes with close, so no other run sees it half rewritten)
+    if (completed) {
+      try {
+        compactJournal(journal.path);
+      } catch {
+        // compaction only saves space; the full journal serves --resume as well
+      }
+    }
     journal.close();
     releaseJournal();
     bus.dispose();
     await backend.close();
     if (flags.stdin) process.stdin.destroy();
   }
+}
+
+/** `--capture MODE [--capture-max SIZE]`; `--capture-max` alone is a usage error. */
+function captureFlag(flags: RunFlags): CaptureSpec | undefined {
+  if (flags.capture === undefined) {
+    if (flags.captureMax !== undefined)
+      throw new UsageError('--capture-max needs --capture stdout|json|lines');
+    return undefined;
+  }
+  const mode = oneOf(flags.capture, '--capture', CAPTURE_MODES);
+  const maxBytes =
+    flags.captureMax === undefined
+      ? DEFAULT_CAPTURE_BYTES
+      : usage(() => parseSize(flags.captureMax!, '--capture-max'));
+  if (maxBytes < 1) throw new UsageError('--capture-max must be at least 1 byte');
+  return { mode, maxBytes };
 }
 
 /** For people, on stderr; a broken stderr must not turn into a crash. */

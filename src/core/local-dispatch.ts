@@ -7,7 +7,7 @@ import type { Clock } from './clock.js';
 import type { Dispatch, StartRequest } from './dispatch.js';
 import type { Entry } from './entry.js';
 import type { StartGate } from './gates.js';
-import { logPathFor } from './log-path.js';
+import { logPathFor, streamPathsFor } from './log-path.js';
 import { WorkerScaler } from './scaling.js';
 import { Slots } from './slots.js';
 
@@ -21,6 +21,8 @@ export interface LocalDispatchOptions {
   gate?: StartGate;
   /** Pipe job output through the runner and emit `job_output` events. */
   captureOutput?: boolean;
+  /** Keep each attempt's stdout and stderr in files of their own too. */
+  separateStreams?: boolean;
   /** Randomness for backoff jitter, injectable for tests. */
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
@@ -74,11 +76,13 @@ export class LocalDispatch implements Dispatch {
     const slot = this.slots.take();
     entry.slot = slot;
     const worker = String(slot + 1);
+    const logPath = logPathFor(options.logDir, spec.name, spec.index, attempt);
     const handle = options.executor.start({
       job: spec,
       attempt,
       timeoutMs,
-      logPath: logPathFor(options.logDir, spec.name, spec.index, attempt),
+      logPath,
+      separate: options.separateStreams ? streamPathsFor(logPath) : undefined,
       worker,
       onLine: options.captureOutput
         ? (stream, line) => emit('job_output', { id, name: spec.name, stream, line })

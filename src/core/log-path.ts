@@ -10,3 +10,12 @@ export function logPathFor(logDir: string, name: string, index: number, attempt:
   const suffix = attempt === 1 ? '.log' : `.attempt-${attempt}.log`;
   return path.join(logDir, jobId({ index, name }) + suffix);
 }
+
+/**
+ * The files that keep one attempt's stdout and stderr apart, beside its log:
+ * `<name>.stdout` / `<name>.stderr` (`.attempt-2.stdout` …).
+ */
+export function streamPathsFor(logPath: string): { stdoutPath: string; stderrPath: string } {
+  const stem = logPath.replace(/\.log$/, '');
+  return { stdoutPath: `${stem}.stdout`, stderrPath: `${stem}.stderr` };
+}

@@ -1,11 +1,34 @@
 import { unranRecord, type JobRecord } from '../model/events.js';
+import type { FinalStatus, JobStatus } from '../model/job.js';
 import type { Entry } from './entry.js';
+
+const FINAL: ReadonlySet<JobStatus> = new Set([
+  'succeeded',
+  'failed',
+  'timed_out',
+  'skipped',
+  'cancelled',
+]);
+
+/** A job that will not run because its need `name` ended `status` (or the run stopped). */
+function blockedRecord(
+  entry: Entry,
+  name: string,
+  status: FinalStatus,
+  at: number,
+  stopped: string | undefined,
+): JobRecord {
+  if (stopped !== undefined) return unranRecord(entry.spec, 'cancelled', stopped, at);
+  const verb = status === 'timed_out' ? 'timed out' : status;
+  return unranRecord(entry.spec, 'skipped', `need "${name}" ${verb}`, at);
+}
 
 /**
  * The dependency graph of a manifest's jobs: who needs whom. A job becomes ready
  * once every need succeeded; when a need ends any other way, the job ends without
  * running (skipped, or cancelled while the run stops), and so do its own dependants.
- * Streamed jobs are never linked: they cannot be needed, and memory must stay flat.
+ * Streamed jobs are linked only for pipeline stages (`linkOne`); stdin lines never
+ * are: they cannot be needed, and memory must stay flat.
  */
 export class Needs {
   private readonly byName = new Map<string, Entry>();
@@ -21,6 +44,29 @@ export class Needs {
         entry.waiting++;
       }
     }
+  }
+
+  /**
+   * Links one streamed job to the jobs it needs, which came before it, and keeps it
+   * by name for the jobs after it. Returns the record it ends with at once when it
+   * cannot run: a need already ended without success, or names no job, or the job
+   * says why (`skipReason`, a stage whose source gave no items).
+   */
+  linkOne(entry: Entry, now: number, stopped: string | undefined): JobRecord | undefined {
+    const { spec } = entry;
+    this.byName.set(spec.name, entry);
+    if (spec.skipReason !== undefined) return unranRecord(spec, 'skipped', spec.skipReason, now);
+    for (const need of spec.needs) {
+      const dep = this.byName.get(need);
+      if (dep === undefined)
+        return unranRecord(spec, 'skipped', `needs unknown job "${need}"`, now);
+      if (dep.status === 'succeeded') continue;
+      if (FINAL.has(dep.status))
+        return blockedRecord(entry, need, dep.status as FinalStatus, now, stopped);
+      dep.dependents.push(entry);
+      entry.waiting++;
+    }
+    return undefined;
   }
 
   /** Every linked job, for a stop that cancels what has not started. */
@@ -45,11 +91,7 @@ export class Needs {
         if (--dependent.waiting === 0) ready.push(dependent);
         continue;
       }
-      const verb = record.status === 'timed_out' ? 'timed out' : record.status;
-      const skip =
-        stopped === undefined
-          ? unranRecord(dependent.spec, 'skipped', `need "${record.name}" ${verb}`, record.endedAt)
-          : unranRecord(dependent.spec, 'cancelled', stopped, record.endedAt);
+      const skip = blockedRecord(dependent, record.name, record.status, record.endedAt, stopped);
       blocked.push([dependent, record.excluded ? { ...skip, excluded: true } : skip]);
     }
     entry.dependents = [];

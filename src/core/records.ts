@@ -29,6 +29,8 @@ export function attemptsRecord(
     worker: last?.worker,
     logPath: last?.logPath,
     outputTail: status === 'succeeded' ? undefined : last?.outputTail,
+    result: last?.result,
+    resultTruncated: last?.resultTruncated,
     startedAt: first?.startedAt,
     endedAt,
   };

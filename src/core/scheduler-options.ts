@@ -31,8 +31,17 @@ export interface SchedulerOptions {
   selected?: (job: JobSpec) => boolean;
   /** Pipe job output through the runner and emit `job_output` events. */
   captureOutput?: boolean;
+  /** Keep each attempt's stdout and stderr in files of their own too (`ExecRequest.separate`). */
+  separateStreams?: boolean;
   /** For streamed input: at most this many jobs wait in memory; reading pauses meanwhile. */
   maxQueue?: number;
+  /**
+   * Streamed jobs may need jobs streamed before them (the stages of a pipeline, whose
+   * jobs are known only once an earlier job's result is): every job is then kept by
+   * name, and a streamed job's `needs` are honoured. Without it (stdin lines) streamed
+   * jobs are forgotten once they end, so memory stays flat.
+   */
+  linkStreamed?: boolean;
   /** Randomness for backoff jitter, injectable for tests. */
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */

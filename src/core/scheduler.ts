@@ -136,12 +136,18 @@ export class Scheduler {
     pending((e) => e.waiting === 0 && this.enqueue(e));
   }
 
-  /** One streamed job. */
+  /** One streamed job; with `linkStreamed`, it may need jobs streamed before it. */
   private accept(spec: JobSpec): void {
     const entry = this.register(spec);
+    const now = this.clock.now();
+    if (this.options.linkStreamed) {
+      const stopped = this.stopping ? this.stopReason : undefined;
+      const ended = this.needs.linkOne(entry, now, stopped);
+      if (ended) return this.end(entry, ended);
+    }
     if (this.options.alreadyDone?.(spec)) {
-      this.end(entry, resumedRecord(entry, this.clock.now()));
-    } else {
+      this.end(entry, resumedRecord(entry, now));
+    } else if (entry.waiting === 0) {
       this.enqueue(entry);
       this.pump();
     }

@@ -25,8 +25,9 @@ const GROUP_POLL_MS = 25;
  *   exits on its own, whatever is left of its group is SIGKILLed at once: no
  *   background child outlives its job.
  * - A `stop()` that comes before the pid is known is applied as soon as it is.
- * - An empty log file is deleted (`logPath` is then absent); a failed attempt
- *   carries the last lines of its log as `outputTail`.
+ * - An empty log file is deleted (`logPath` is then absent), and so are the
+ *   per-stream files (`separate`); a failed attempt carries the last lines of its
+ *   log as `outputTail`.
  */
 export abstract class GroupAttempt implements RunningAttempt {
   readonly result: Promise<AttemptResult>;
@@ -107,24 +108,31 @@ export abstract class GroupAttempt implements RunningAttempt {
     if (this.stopRequested && !this.exitedFirst) result.stopped = true;
     if (code !== null) result.exitCode = code;
     if (signal !== null) result.signal = signal;
-    const failed = code !== 0 || this.timedOut;
-    if (failed) {
-      const problem = logProblem(this.request.logPath, this.logWriteError());
-      if (problem !== undefined) result.error = problem;
-    }
     let size: number;
     try {
       size = outputSize !== undefined ? await outputSize() : statSync(this.request.logPath).size;
     } catch {
       size = 0;
     }
-    this.settleLog(result, size, failed);
+    this.addOutputs(result);
+    if ((code !== 0 || this.timedOut) && result.error === undefined) {
+      const problem = logProblem(this.request.logPath, this.logWriteError());
+      if (problem !== undefined) result.error = problem;
+    }
+    this.settleLog(result, size, code !== 0 || this.timedOut || result.error !== undefined);
   }
+
+  /**
+   * Once the output is read to its end: what a subclass that piped it adds to the
+   * result (the per-stream files, the captured result). Nothing by default.
+   */
+  protected addOutputs(_result: AttemptResult): void {}
 
   /** The process could not be started: the log is removed, `error` says why. */
   protected failToStart(err: unknown): void {
     this.clearTimers();
     removeFile(this.request.logPath);
+    this.removeStreamFiles();
     this.fail(describeSpawnError(this.job, err));
   }
 
@@ -200,11 +208,21 @@ export abstract class GroupAttempt implements RunningAttempt {
     const { logPath } = this.request;
     if (size === 0) {
       removeFile(logPath);
+      this.removeStreamFiles();
+      delete result.stdoutPath;
+      delete result.stderrPath;
     } else {
       result.logPath = logPath;
       if (failed) result.outputTail = readTail(logPath);
     }
     this.settle(result);
+  }
+
+  private removeStreamFiles(): void {
+    const { separate } = this.request;
+    if (separate === undefined) return;
+    removeFile(separate.stdoutPath);
+    removeFile(separate.stderrPath);
   }
 
   private baseResult(): AttemptResult {

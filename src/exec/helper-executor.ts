@@ -26,16 +26,17 @@ export interface HelperExecutorOptions {
  *
  * - A spawner that dies mid-job ends that attempt with an `error` (retried per the
  *   job's policy) and is replaced by a new one for the next job.
- * - Runs that stream output (`onLine`) use the fallback: their bytes go through
- *   jobrun's pipes and line splitter anyway, and a spawner would need a pipe or FIFO
- *   per stream that jobrun reads just the same.
+ * - Runs that stream output (`onLine`), keep stdout and stderr apart (`separate`) or
+ *   capture a result (`job.capture`) use the fallback: their bytes go through
+ *   jobrun's pipes anyway, and a spawner would need a pipe or FIFO per stream that
+ *   jobrun reads just the same.
  */
 export function createHelperExecutor(options: HelperExecutorOptions): Executor {
   const pool = new SpawnerPool(options.python);
   const { fallback, strict = false } = options;
   return {
     start(request: ExecRequest): RunningAttempt {
-      if (request.onLine !== undefined || (!strict && pool.unavailable !== undefined))
+      if (needsPipes(request) || (!strict && pool.unavailable !== undefined))
         return fallback.start(request);
       return new HelperAttempt(request, pool, strict ? undefined : fallback);
     },
@@ -155,4 +156,13 @@ class HelperAttempt extends GroupAttempt {
     this.spawner = undefined;
     if (spawner !== undefined) this.pool.give(spawner);
   }
+}
+
+/** Attempts whose output jobrun must read itself: lines, streams apart, a captured result. */
+function needsPipes(request: ExecRequest): boolean {
+  return (
+    request.onLine !== undefined ||
+    request.separate !== undefined ||
+    request.job.capture !== undefined
+  );
 }

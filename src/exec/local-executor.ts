@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
+import type { AttemptResult } from '../model/attempt.js';
+import { captureResult } from '../model/result.js';
 import { GroupAttempt, openLog } from './attempt.js';
 import { commandLine } from './command-line.js';
 import { PipeOutput } from './pipe-output.js';
@@ -13,10 +15,13 @@ import type { ExecRequest, Executor } from './types.js';
  * - Each attempt is `job.shell -c job.command`, leading its own session and process
  *   group (`detached`), in `job.cwd`, with `job.env` over this process's environment
  *   and stdin on /dev/null.
- * - Without `onLine` the log file's descriptor is the child's stdout and stderr:
- *   the runner never sees the bytes, so memory stays flat whatever the output,
- *   and stdout/stderr interleave in the file exactly as written. With `onLine`
- *   output is piped, copied to the log and split into lines.
+ * - Without `onLine`, `separate` or `job.capture`, the log file's descriptor is
+ *   the child's stdout and stderr: the runner never sees the bytes, so memory
+ *   stays flat whatever the output, and stdout/stderr interleave in the file
+ *   exactly as written. With any of them output is piped, copied to the log, and
+ *   split into lines, copied per stream, or its stdout's start kept as the result
+ *   (at most `job.capture.maxBytes` bytes: memory stays bounded too).
+ * - `capture: json` whose stdout is not JSON fails the attempt (`error` says why).
  * - Timeouts, the kill grace, leftovers and logs: see {@link GroupAttempt}.
  * - The result promise always resolves, also when the shell cannot be started
  *   (`error` is set and there is no exit code).
@@ -36,7 +41,8 @@ class LocalAttempt extends GroupAttempt {
 
   /** Open the log, spawn the shell, arm the timeout. */
   private launch(): void {
-    const { job, logPath, onLine } = this.request;
+    const { job, logPath, onLine, separate } = this.request;
+    const piped = onLine !== undefined || separate !== undefined || job.capture !== undefined;
     let fd: number;
     try {
       fd = openLog(logPath);
@@ -51,7 +57,7 @@ class LocalAttempt extends GroupAttempt {
         cwd: job.cwd,
         env: jobEnv(job.env),
         detached: true,
-        stdio: onLine === undefined ? ['ignore', fd, fd] : ['ignore', 'pipe', 'pipe'],
+        stdio: piped ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
       });
     } catch (err) {
       closeSync(fd);
@@ -59,10 +65,14 @@ class LocalAttempt extends GroupAttempt {
       return;
     }
     this.child = child;
-    if (onLine === undefined) {
+    if (!piped) {
       closeSync(fd);
     } else {
-      this.output = new PipeOutput(fd, logPath, onLine);
+      this.output = new PipeOutput(fd, logPath, {
+        onLine,
+        separate,
+        captureBytes: job.capture?.maxBytes,
+      });
       this.output.attach('stdout', child.stdout);
       this.output.attach('stderr', child.stderr);
     }
@@ -79,6 +89,23 @@ class LocalAttempt extends GroupAttempt {
 
   protected override logWriteError(): NodeJS.ErrnoException | undefined {
     return this.output?.logError;
+  }
+
+  /** The captured result and the per-stream files, once the pipes are read to the end. */
+  protected override addOutputs(result: AttemptResult): void {
+    const { job, separate } = this.request;
+    if (separate) {
+      result.stdoutPath = separate.stdoutPath;
+      result.stderrPath = separate.stderrPath;
+    }
+    if (!job.capture || !this.output) return;
+    const { bytes, cut } = this.output.captured();
+    const made = captureResult(job.capture, bytes, cut);
+    if (made.result !== undefined) result.result = made.result;
+    if (made.truncated) result.resultTruncated = true;
+    // a job that failed anyway keeps its own reason
+    if (made.error !== undefined && result.exitCode === 0 && !result.timedOut)
+      result.error = made.error;
   }
 
   private async onSpawnError(err: unknown): Promise<void> {

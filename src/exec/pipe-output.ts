@@ -8,15 +8,32 @@ const PIPE_IDLE_MS = 200;
 /** Upper bound on reading after exit, whatever a leftover (escaped) process keeps writing. */
 const PIPE_MAX_MS = 2_000;
 
+/** What piped output is used for besides the log file; each part is optional. */
+export interface PipeUses {
+  /** Each whole line of either stream. */
+  onLine?: (stream: OutputStream, line: string) => void;
+  /** Files that get only stdout / only stderr (the log still gets both). */
+  separate?: { stdoutPath: string; stderrPath: string };
+  /** Keep the first this-many bytes of stdout in memory (see `captured`). */
+  captureBytes?: number;
+}
+
 /**
- * Output in line mode: both pipes are copied to the log file and split into
- * lines for `onLine`. Backpressure from the log file pauses the pipes (and so,
- * through the kernel, the child), which keeps memory bounded for any amount of
- * output. Interleaving between stdout and stderr is only as good as the order
- * in which the two pipes are read.
+ * Piped output: both pipes are copied to the log file (in the order they are
+ * read, so stdout and stderr interleave as closely as the two pipes allow) and,
+ * as asked, split into lines for `onLine`, copied each to its own file, and the
+ * start of stdout kept for a captured result. Backpressure from any file pauses
+ * the pipes (and so, through the kernel, the child), which keeps memory bounded
+ * for any amount of output.
  */
 export class PipeOutput {
   private readonly log: WriteStream;
+  private readonly files = new Map<OutputStream, WriteStream>();
+  private readonly kept: Buffer[] = [];
+  private keptBytes = 0;
+  private cut = false;
+  /** Files that asked the pipes to wait (write returned false) and have not drained yet. */
+  private readonly blocked = new Set<WriteStream>();
   private readonly pipes: Readable[] = [];
   private readonly splitters: LineSplitter[] = [];
   private open = 0;
@@ -31,24 +48,35 @@ export class PipeOutput {
   constructor(
     fd: number,
     logPath: string,
-    private readonly onLine: (stream: OutputStream, line: string) => void,
+    private readonly uses: PipeUses,
   ) {
     this.log = createWriteStream(logPath, { fd });
-    this.log.on('drain', () => this.resume());
+    this.log.on('drain', () => this.drained(this.log));
     this.log.on('error', (err: NodeJS.ErrnoException) => {
       // A full disk must not stop the job: keep feeding onLine, drop the log.
       this.logFailed = true;
       this.logError ??= err;
-      this.resume();
+      this.drained(this.log);
     });
+    const { separate } = uses;
+    if (separate) {
+      this.openFile('stdout', separate.stdoutPath);
+      this.openFile('stderr', separate.stderrPath);
+    }
+  }
+
+  /** The kept start of stdout, and whether stdout went on beyond it. */
+  captured(): { bytes: Buffer; cut: boolean } {
+    return { bytes: Buffer.concat(this.kept), cut: this.cut };
   }
 
   /** Start reading one of the child's pipes. */
   attach(name: OutputStream, pipe: Readable | null): void {
     if (pipe === null) return;
-    const splitter = new LineSplitter((line) => this.emitLine(name, line));
+    const onLine = this.uses.onLine;
+    const splitter = onLine ? new LineSplitter((line) => this.emitLine(name, line)) : undefined;
     this.pipes.push(pipe);
-    this.splitters.push(splitter);
+    if (splitter) this.splitters.push(splitter);
     this.open++;
     let done = false;
     const onDone = (): void => {
@@ -57,11 +85,14 @@ export class PipeOutput {
       this.open--;
       if (this.open === 0) this.onQuiet?.();
     };
+    const file = this.files.get(name);
     pipe.on('data', (chunk: Buffer) => {
       this.bytes += chunk.length;
       this.lastData = performance.now();
-      if (!this.logFailed && !this.log.write(chunk)) this.pause();
-      splitter.push(chunk);
+      if (!this.logFailed && !this.log.write(chunk)) this.block(this.log);
+      if (file && this.files.has(name) && !file.write(chunk)) this.block(file);
+      if (name === 'stdout' && this.uses.captureBytes !== undefined) this.keep(chunk);
+      splitter?.push(chunk);
     });
     pipe.on('end', onDone);
     pipe.on('close', onDone);
@@ -77,11 +108,30 @@ export class PipeOutput {
     await this.drainPipes();
     for (const pipe of this.pipes) pipe.destroy();
     for (const splitter of this.splitters) splitter.end();
-    await new Promise<void>((resolve) => {
-      finished(this.log, () => resolve());
-      this.log.end();
-    });
+    await Promise.all([this.log, ...this.files.values()].map(endStream));
     return this.bytes;
+  }
+
+  private openFile(name: OutputStream, path: string): void {
+    const file = createWriteStream(path);
+    file.on('drain', () => this.drained(file));
+    file.on('error', () => {
+      // like the log: a file that cannot be written is dropped, the job goes on
+      this.files.delete(name);
+      this.drained(file);
+    });
+    this.files.set(name, file);
+  }
+
+  /** Keeps stdout's first `captureBytes` bytes; notes when there was more. */
+  private keep(chunk: Buffer): void {
+    const room = (this.uses.captureBytes ?? 0) - this.keptBytes;
+    if (chunk.length > room) this.cut = true;
+    if (room <= 0) return;
+    const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    // a copy: the pipe's chunk may be a view into a pooled buffer
+    this.kept.push(Buffer.from(part));
+    this.keptBytes += part.length;
   }
 
   private drainPipes(): Promise<void> {
@@ -112,10 +162,21 @@ export class PipeOutput {
 
   private emitLine(stream: OutputStream, line: string): void {
     try {
-      this.onLine(stream, line);
+      this.uses.onLine?.(stream, line);
     } catch {
       // A failing line consumer (a reporter bug) must not kill the job or the runner.
     }
+  }
+
+  /** A file asked to wait: pause until every file that asked has drained. */
+  private block(stream: WriteStream): void {
+    this.blocked.add(stream);
+    this.pause();
+  }
+
+  private drained(stream: WriteStream): void {
+    this.blocked.delete(stream);
+    if (this.blocked.size === 0) this.resume();
   }
 
   private pause(): void {
@@ -130,4 +191,11 @@ export class PipeOutput {
     this.lastData = performance.now();
     for (const pipe of this.pipes) pipe.resume();
   }
+}
+
+function endStream(stream: WriteStream): Promise<void> {
+  return new Promise<void>((resolve) => {
+    finished(stream, () => resolve());
+    stream.end();
+  });
 }

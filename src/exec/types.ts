@@ -20,6 +20,18 @@ export interface ExecRequest {
    * the log file and the runner never touches the bytes.
    */
   onLine?: (stream: OutputStream, line: string) => void;
+  /**
+   * When given, the child's stdout and stderr must also reach these two files, each
+   * holding only its own stream (the log file keeps both). Reporters read them to keep
+   * the streams apart: `--output grouped` and `--results DIR`. The result then carries
+   * `stdoutPath`/`stderrPath`.
+   *
+   * Together with `job.capture` (keep the start of stdout as `result`), this says
+   * which streams must come back to the runner apart. An executor that can only hand
+   * the child one descriptor for both must fall back to one that pipes when either
+   * is asked for.
+   */
+  separate?: { stdoutPath: string; stderrPath: string };
 }
 
 /** Handle on an attempt in flight. */

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { BackoffSpec, JobSpec } from '../model/job.js';
+import { DEFAULT_CAPTURE_BYTES } from '../model/result.js';
 import { compileCommand, hasPlaceholder, substitute, TemplateProblem } from './quote.js';
 import type { DefaultsDoc, JobDoc } from './schema.js';
 
@@ -52,6 +53,11 @@ export function resolveSettings(
   if (pool !== undefined) settings.pool = pool;
   const timeout = job.timeout ?? defaults.timeout;
   if (timeout !== undefined) settings.timeout = timeout;
+  const capture = job.capture ?? defaults.capture;
+  if (capture !== undefined) {
+    const maxBytes = job.capture_max ?? defaults.capture_max ?? DEFAULT_CAPTURE_BYTES;
+    settings.capture = { mode: capture, maxBytes };
+  }
   return settings;
 }
 

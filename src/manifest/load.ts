@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
-import type { JobSpec, Plan } from '../model/job.js';
+import type { JobSpec, Plan, StageSpec } from '../model/job.js';
 import { ManifestError, UsageError } from '../errors.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
 import { addZodIssues, errorMap } from './issues.js';
@@ -14,6 +14,7 @@ import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.
 import { IssueList } from './locate.js';
 import { PlaceChecks } from './places.js';
 import { salvage, wholeParts, type Parts } from './salvage.js';
+import { checkStages, type FoundStage } from './stage-check.js';
 import { manifestSchema, type ManifestDoc } from './schema.js';
 
 export interface LoadOptions {
@@ -139,9 +140,9 @@ export async function parseManifest(text: string, opts: ParseOptions): Promise<P
   const parsed = manifestSchema.safeParse(data, { error: errorMap });
   if (!parsed.success) addZodIssues(parsed.error, list);
   const parts = parsed.success ? wholeParts(parsed.data) : salvage(data, parsed.error.issues);
-  const jobs = parts ? await expandAll(parts, opts.baseDir, list) : [];
+  const expansion = parts ? await expandAll(parts, opts.baseDir, list) : { jobs: [] };
   if (!parsed.success || list.issues.length) throw new ManifestError(sortIssues(list.issues));
-  return toPlan(parsed.data, jobs, opts);
+  return toPlan(parsed.data, expansion, opts);
 }
 
 /** Anchors and aliases go the careful way: yaml's reader caps how far aliases expand. */
@@ -159,13 +160,14 @@ async function quickPlan(source: string, opts: ParseOptions): Promise<Plan | und
   const parsed = manifestSchema.safeParse(data, { error: errorMap });
   if (!parsed.success) return undefined;
   const list = new IssueList(opts.file);
-  const jobs = await expandAll(wholeParts(parsed.data), opts.baseDir, list);
-  return list.issues.length ? undefined : toPlan(parsed.data, jobs, opts);
+  const expansion = await expandAll(wholeParts(parsed.data), opts.baseDir, list);
+  return list.issues.length ? undefined : toPlan(parsed.data, expansion, opts);
 }
 
-function toPlan(doc: ManifestDoc, jobs: JobSpec[], opts: ParseOptions): Plan {
+function toPlan(doc: ManifestDoc, { jobs, stages }: Expansion, opts: ParseOptions): Plan {
   const { workers, order, pools } = doc;
   return {
+    ...(stages === undefined ? {} : { stages }),
     manifestPath: opts.manifestPath,
     ...(workers === undefined
       ? {}
@@ -177,10 +179,11 @@ function toPlan(doc: ManifestDoc, jobs: JobSpec[], opts: ParseOptions): Plan {
 }
 
 /** Expands every job, then runs the checks that need them all; returns the JobSpecs. */
-async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promise<JobSpec[]> {
+async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promise<Expansion> {
   const { defaults } = parts;
   const expanded: ExpandedJob[] = [];
   const templates = new Map<string, string[]>();
+  const stages: FoundStage[] = [];
   const places = new PlaceChecks();
   const reported = new Set<string>();
   for (const [source, job] of parts.jobs.entries()) {
@@ -193,10 +196,16 @@ async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promis
       reported.add(at.join('.'));
       list.add(at, problem);
     }
+    const forEach = job.for_each;
+    if (forEach !== undefined && !Array.isArray(forEach) && typeof forEach === 'object') {
+      const spec = { name: job.name, run: job.run, from: forEach.from, needs: job.needs ?? [] };
+      stages.push({ spec: { ...spec, settings }, source });
+      continue;
+    }
     let items: string[] | undefined;
-    if (job.for_each !== undefined) {
+    if (forEach !== undefined) {
       try {
-        items = await forEachItems(job.for_each, settings.cwd);
+        items = await forEachItems(forEach, settings.cwd);
       } catch (err) {
         list.add(['jobs', source, 'for_each'], (err as Error).message);
         items = [];
@@ -215,21 +224,46 @@ async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promis
       );
     expanded.push(...jobs);
   }
-  checkDuplicateNames(expanded, list);
+  // a stage's name stands for all of its jobs, as a for_each template does
+  const stageUnits = stages.map(({ spec, source }) => ({
+    name: spec.name,
+    command: spec.run,
+    settings: spec.settings,
+    source,
+    needs: [],
+    rawNeeds: [],
+  }));
+  checkDuplicateNames([...expanded, ...stageUnits], list);
   if (parts.pools) {
     const ownPool = (source: number) => parts.jobs[source]?.pool !== undefined;
-    checkPools(expanded, parts.pools, ownPool, list);
+    checkPools([...expanded, ...stageUnits], parts.pools, ownPool, list);
   }
   const lenient = (name: string) => parts.unknownNames || parts.invalidNames.has(name);
-  const edges = linkNeeds(expanded, templates, lenient, list);
+  const withStages = new Map<string, string[]>(templates);
+  for (const { spec } of stages) withStages.set(spec.name, []);
+  const edges = linkNeeds(expanded, withStages, lenient, list);
   checkCycles(expanded, edges, list);
-  return expanded.map((job, index) => ({
+  const jobs: JobSpec[] = expanded.map((job, index) => ({
     name: job.name,
     command: job.command,
     index,
     ...job.settings,
     needs: [...new Set((edges[index] ?? []).map((e) => expanded[e.to]?.name ?? ''))],
   }));
+  if (stages.length === 0) return { jobs };
+  const stageNames = new Set(stages.map((s) => s.spec.name));
+  const staticNeeds = new Map<number, string[]>();
+  expanded.forEach((job, index) => {
+    const waits = [...new Set(job.rawNeeds.filter((n) => stageNames.has(n)))];
+    if (waits.length) staticNeeds.set(index, waits);
+  });
+  checkStages(stages, jobs, staticNeeds, templates, list);
+  return { jobs, stages: stages.map((s) => s.spec) };
+}
+
+interface Expansion {
+  jobs: JobSpec[];
+  stages?: StageSpec[];
 }
 
 function sortIssues<T extends { line: number; column: number }>(issues: T[]): T[] {

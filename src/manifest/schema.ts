@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { TimeoutSpec } from '../model/job.js';
-import { parseDuration, parseTimeout } from './duration.js';
+import { parseDuration, parseSize, parseTimeout } from './duration.js';
 
 const DURATION_HINT = 'a duration: 500ms, 30s, 5m, 1h, or a number of seconds';
 
@@ -112,6 +112,25 @@ const sharedFields = {
     .boolean()
     .optional()
     .describe('When true a failure is reported but does not fail the run (default false).'),
+  capture: z
+    .enum(['stdout', 'json', 'lines'], { error: 'expected "stdout", "json" or "lines"' })
+    .optional()
+    .describe(
+      'Keep the job’s stdout (never stderr) as its `result` in the report: the text, ' +
+        'parsed as JSON (bad JSON fails the attempt), or an array of lines.',
+    ),
+  capture_max: z
+    .union([z.string(), z.number()], { error: 'expected a size: 64k, 1M, or bytes' })
+    .transform((v, ctx): number => {
+      try {
+        return parseSize(v, '');
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional()
+    .describe('Most bytes of stdout a captured result keeps (default 1M); beyond, it is cut.'),
 };
 
 /** `defaults`: every job key except name, run, for_each and needs. */
@@ -119,6 +138,16 @@ export const defaultsSchema = z
   .object(sharedFields)
   .strict()
   .describe('Values every job inherits unless it sets its own.');
+
+/** `for_each: { from: JOB }`: a pipeline stage fed by JOB's captured result. */
+const fromSchema = z
+  .object({
+    from: z
+      .string()
+      .min(1, { error: 'must not be empty' })
+      .describe('The job whose result (its stdout lines, or a JSON array) gives the items.'),
+  })
+  .strict();
 
 /** One entry of `jobs`. */
 export const jobSchema = z
@@ -140,11 +169,15 @@ export const jobSchema = z
           z
             .array(z.union([z.string(), z.number()], { error: 'expected a string or number' }))
             .min(1, { error: 'must not be empty' }),
+          fromSchema,
         ],
-        { error: 'expected a glob string or a list of values' },
+        { error: 'expected a glob string, a list of values, or { from: JOB }' },
       )
       .optional()
-      .describe('Run one job per item: a glob (relative to cwd) or a list of values.'),
+      .describe(
+        'Run one job per item: a glob (relative to cwd), a list of values, or { from: JOB } ' +
+          '(a stage: the items are the lines or JSON array JOB printed, known once it succeeds).',
+      ),
     needs: z
       .array(z.string().min(1, { error: 'must not be empty' }))
       .optional()

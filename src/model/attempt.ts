@@ -1,3 +1,5 @@
+import type { CapturedResult } from './result.js';
+
 /** The result of running one attempt of a job: a value, never a thrown error. */
 export interface AttemptResult {
   /** 1-based. */
@@ -14,7 +16,10 @@ export interface AttemptResult {
    * still ran; one that had exited by itself before the stop reached it has not.
    */
   stopped?: boolean;
-  /** Set when the process could not be started at all (bad shell, bad cwd). */
+  /**
+   * Why the attempt failed although its process may have exited 0: it could not be
+   * started at all (bad shell, bad cwd), or its captured stdout was not valid JSON.
+   */
   error?: string;
   /** Which worker ran it: a slot number locally, `host:pid/slot` on Redis workers. */
   worker?: string;
@@ -22,6 +27,16 @@ export interface AttemptResult {
   outputTail?: string;
   /** The log file holding this attempt's whole output. */
   logPath?: string;
+  /**
+   * The captured result (`job.capture`): stdout as a string, its lines, or its JSON,
+   * from at most `capture.maxBytes` bytes of stdout. Never stderr.
+   */
+  result?: CapturedResult;
+  /** Set when stdout was longer than the capture limit: `result` holds only its start. */
+  resultTruncated?: true;
+  /** Files with only this attempt's stdout / stderr, when the request asked to `separate`. */
+  stdoutPath?: string;
+  stderrPath?: string;
 }
 
 /** An attempt succeeded when its process exited 0 without timing out. */

@@ -1,5 +1,6 @@
 import type { AttemptResult } from './attempt.js';
 import { jobId, type FinalStatus, type JobSpec } from './job.js';
+import type { CapturedResult } from './result.js';
 import type { StopSignal } from './stop.js';
 
 /** Counts of jobs by final state, plus the total. */
@@ -36,6 +37,10 @@ export interface JobRecord {
   worker?: string;
   logPath?: string;
   outputTail?: string;
+  /** The last attempt's captured result (see `JobSpec.capture`). */
+  result?: CapturedResult;
+  /** Set when the result holds only the start of a longer stdout. */
+  resultTruncated?: true;
   /** Epoch ms of the first attempt's start and of the job's end. */
   startedAt?: number;
   endedAt: number;

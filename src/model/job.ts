@@ -2,6 +2,7 @@
  * The job model shared by every stage after the manifest: the loader produces
  * `JobSpec`s, the scheduler runs them, backends ship them, reporters describe them.
  */
+import type { CaptureSpec } from './result.js';
 
 /** Every state a job can be in; a job ends in one of `FinalStatus`. */
 export type JobStatus =
@@ -58,6 +59,13 @@ export interface JobSpec {
   /** Merged over the runner's environment (local) or the worker's (redis). */
   env: Record<string, string>;
   allowFailure: boolean;
+  /** Keep the job's stdout as its `result` (bounded); absent: nothing is captured. */
+  capture?: CaptureSpec;
+  /**
+   * Set when the job cannot run and ends skipped with this reason as soon as it is
+   * known: a pipeline stage whose source job's result gave no list of items.
+   */
+  skipReason?: string;
 }
 
 /**
@@ -86,8 +94,30 @@ export interface RunSettings {
   workers?: WorkersSpec;
   pools: Record<string, PoolSpec>;
   order: 'fifo' | 'lifo';
+  /**
+   * `for_each: { from: JOB }` stages, expanded once JOB succeeds. Jobs that wait on a
+   * stage (their `needs` name it) are held back until it is (see `manifest/stages.ts`).
+   */
+  stages?: StageSpec[];
 }
 
 export interface Plan extends RunSettings {
   jobs: JobSpec[];
+}
+
+/**
+ * A stage of a pipeline: a job template whose items are another job's captured result
+ * (its lines, or the elements of its JSON array), known only once that job succeeded.
+ */
+export interface StageSpec {
+  /** The `name` template as written: how `needs` refer to all of the stage's jobs. */
+  name: string;
+  /** The `run` template as written. */
+  run: string;
+  /** The job whose result gives the items. */
+  from: string;
+  /** `needs` as written (placeholders substituted per item on expansion). */
+  needs: string[];
+  /** Everything else a job of the stage gets (priority, pool, timeout, …). */
+  settings: Omit<JobSpec, 'name' | 'command' | 'index' | 'needs'>;
 }

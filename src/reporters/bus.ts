@@ -48,6 +48,10 @@ export class EventBus {
     return this.reporters.some((r) => r.needsOutput);
   }
 
+  get wantsStreams(): boolean {
+    return this.reporters.some((r) => r.needsStreams);
+  }
+
   /**
    * Waits until every reporter finished its end-of-run work (files written); resolves
    * with the errors of those that could not (each names its file), never rejects.

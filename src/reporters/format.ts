@@ -1,5 +1,3 @@
-import type { AttemptResult } from '../model/attempt.js';
-import type { JobRecord } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
 
 /** `850ms`, `12.3s`, `4m05s`, `1h02m`: short and readable at a glance. */
@@ -57,17 +55,6 @@ export const STATUS_COLOR: Record<FinalStatus, Parameters<Paint>[0]> = {
   cancelled: 'gray',
 };
 
-/** What ended the job, in words: `exit 1`, `SIGKILL`, `timed out after 30s`. */
-export function outcomeText(job: JobRecord): string {
-  const last = job.attempts.at(-1);
-  if (job.status === 'skipped' || (job.status === 'cancelled' && !last)) return job.reason ?? '';
-  if (last?.error) return last.error;
-  if (job.status === 'timed_out') return `timed out${job.signal ? ` (${job.signal})` : ''}`;
-  if (job.signal) return `killed by ${job.signal}`;
-  if (job.exitCode !== undefined && job.exitCode !== 0) return `exit ${job.exitCode}`;
-  return '';
-}
-
 /** A job's output tail, indented under its line. */
 export function indentTail(tail: string, prefix = '    │ '): string {
   return tail
@@ -75,12 +62,4 @@ export function indentTail(tail: string, prefix = '    │ '): string {
     .split('\n')
     .map((line) => prefix + line)
     .join('\n');
-}
-
-/** How one attempt ended, in words: `exit 1`, `timed out`, `killed by SIGKILL`. */
-export function attemptOutcome(a: AttemptResult): string {
-  if (a.error) return a.error;
-  if (a.timedOut) return 'timed out';
-  if (a.signal) return `killed by ${a.signal}`;
-  return a.exitCode === undefined ? 'failed' : `exit ${a.exitCode}`;
 }

@@ -142,7 +142,12 @@ export const HTML_SCRIPT = String.raw`
     ];
     lines.forEach(function (l) { if (l) target.appendChild(el('div', null, l)); });
     var cmd = el('div'); cmd.appendChild(el('code', null, job.command)); target.appendChild(cmd);
-    if (job.tail) target.appendChild(el('pre', null, full ? job.tail : job.tail.split('\n').slice(-8).join('\n')));
+    var tail = (a && a.tail) || job.tail;
+    if (tail) target.appendChild(el('pre', null, full ? tail : tail.split('\n').slice(-8).join('\n')));
+    if (job.result !== null && job.result !== undefined) {
+      target.appendChild(el('div', null, 'result:'));
+      target.appendChild(el('pre', 'result', full ? job.result : job.result.split('\n').slice(0, 8).join('\n')));
+    }
   }
   var tip = document.getElementById('tip'), detail = document.getElementById('detail');
   bars.addEventListener('mouseover', function (ev) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { writeFileAtomic } from './atomic.js';
+import { attemptEnding, jobEnding } from '../model/outcome.js';
 import { HTML_SCRIPT, HTML_STYLE } from './html-assets.js';
 import type { Report, ReportAttempt, ReportJob } from './report.js';
 import type { Reporter } from './types.js';
@@ -16,6 +17,8 @@ export interface HtmlAttempt {
   worker: string;
   outcome: AttemptOutcome;
   exit: string;
+  /** Why this attempt failed: its error, or the last lines of its output. */
+  tail: string | null;
 }
 
 export interface HtmlJob {
@@ -28,7 +31,19 @@ export interface HtmlJob {
   durationMs: number | null;
   exit: string;
   tail: string | null;
+  /** The beginning of the captured result, as text (JSON for parsed results). */
+  result: string | null;
   attempts: HtmlAttempt[];
+}
+
+/** How much of a result the page shows: enough to recognise it, never the whole megabyte. */
+const RESULT_PREVIEW_CHARS = 2000;
+
+function resultPreview(job: ReportJob): string | null {
+  if (job.result === undefined) return null;
+  const text = typeof job.result === 'string' ? job.result : JSON.stringify(job.result, null, 1);
+  const cut = text.length > RESULT_PREVIEW_CHARS || job.resultTruncated === true;
+  return xmlSafe(text.slice(0, RESULT_PREVIEW_CHARS)) + (cut ? '\n… (cut)' : '');
 }
 
 /** The data embedded in the page; the page's script draws everything from it. */
@@ -44,18 +59,6 @@ export interface HtmlData {
   workers: number;
   summary: Report['summary'];
   jobs: HtmlJob[];
-}
-
-function exitOf(a: {
-  exitCode?: number;
-  signal?: string;
-  timedOut?: boolean;
-  error?: string;
-}): string {
-  if (a.error) return 'spawn error';
-  if (a.timedOut) return a.signal ? `timeout (${a.signal})` : 'timeout';
-  if (a.signal) return a.signal;
-  return a.exitCode === undefined ? '' : String(a.exitCode);
 }
 
 function attemptOutcome(job: ReportJob, a: ReportAttempt, last: boolean): AttemptOutcome {
@@ -86,19 +89,26 @@ export function htmlData(report: Report): HtmlData {
       reason: job.reason ?? null,
       allowFailure: job.allowFailure,
       durationMs: job.durationMs ?? null,
-      exit: job.status === 'timed_out' ? 'timeout' : exitOf(job),
+      exit: jobEnding(job).short,
       // colour codes and control bytes would show as boxes in the page
       tail: job.outputTail === undefined ? null : xmlSafe(job.outputTail),
+      result: resultPreview(job),
       attempts: job.attempts.map((a, i) => ({
         attempt: a.attempt,
         start: Math.max(0, Date.parse(a.startedAt) - t0),
         duration: a.durationMs,
         worker: a.worker ?? '?',
         outcome: attemptOutcome(job, a, i === job.attempts.length - 1),
-        exit: exitOf(a),
+        exit: attemptEnding(a).short,
+        tail: attemptTail(a),
       })),
     })),
   };
+}
+
+function attemptTail(a: ReportAttempt): string | null {
+  const text = [a.error, a.outputTail].filter((t) => t !== undefined && t !== '').join('\n');
+  return text === '' ? null : xmlSafe(text);
 }
 
 /** JSON that is safe inside `<script>`: no `<`, `>` or `&` can close the element or open a comment. */

@@ -1,20 +1,12 @@
 import { writeFileAtomic } from './atomic.js';
 import { once } from 'node:events';
+import path from 'node:path';
+import { jobEnding } from '../model/outcome.js';
 import type { Report, ReportJob } from './report.js';
 import type { Reporter } from './types.js';
 import { xmlAttr, xmlText } from './xml.js';
 
 const seconds = (ms: number | undefined) => ((ms ?? 0) / 1000).toFixed(3);
-
-/** What ended a job, for the `message` of `<failure>` and `<skipped>`. */
-function outcome(job: ReportJob): string {
-  const last = job.attempts.at(-1);
-  if (last?.error) return last.error;
-  if (job.status === 'timed_out') return `timed out${job.signal ? ` (${job.signal})` : ''}`;
-  if (job.signal) return `killed by ${job.signal}`;
-  if (job.exitCode !== undefined) return `exit ${job.exitCode}`;
-  return job.reason ?? job.status;
-}
 
 /**
  * One `<testcase>`. The mapping (documented in the README):
@@ -31,12 +23,12 @@ export function testcase(job: ReportJob): string {
   const failed = job.status === 'failed' || job.status === 'timed_out';
   if (failed && !job.allowFailure) {
     body.push(
-      `<failure message="${xmlAttr(outcome(job))}" type="${job.status}">` +
+      `<failure message="${xmlAttr(jobEnding(job).text)}" type="${job.status}">` +
         xmlText(`${job.command}\n\n${job.outputTail ?? ''}`.trimEnd()) +
         '</failure>',
     );
   } else if (failed) {
-    body.push(`<skipped message="${xmlAttr(`allowed to fail: ${outcome(job)}`)}"/>`);
+    body.push(`<skipped message="${xmlAttr(`allowed to fail: ${jobEnding(job).text}`)}"/>`);
   } else if (job.status === 'skipped' || job.status === 'cancelled') {
     body.push(`<skipped message="${xmlAttr(`${job.status}: ${job.reason ?? job.status}`)}"/>`);
   }

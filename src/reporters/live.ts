@@ -8,8 +8,8 @@ import { clean } from './text.js';
 import type { Reporter } from './types.js';
 
 /**
- * cli-spinners' "dots" (what ora shows by default), copied: importing ora just for
- * its frames costs ~200ms at every start, in every progress mode.
+ * cli-spinners' "dots" (ora's default) for each running job's line; ora itself draws
+ * the block's spinner, and is loaded only once the live view starts.
  */
 const SPINNER = { interval: 80, frames: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] };
 const BAR_WIDTH = 20;
@@ -70,7 +70,10 @@ export class LiveReporter implements Reporter {
     const color = colorEnabled({ isTTY: true }, options.env ?? process.env);
     this.now = options.now ?? Date.now;
     this.paint = painter(color);
-    this.renderer = new LiveRenderer(out, () => this.frame(), options.intervalMs);
+    this.renderer = new LiveRenderer(out, () => this.frame(), {
+      intervalMs: options.intervalMs,
+      color,
+    });
     this.plain = new PlainReporter({
       out,
       sink: this.renderer,

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import type { JobRecord, RunEvent } from '../model/events.js';
@@ -13,7 +13,10 @@ export const OUTPUT_MODES: readonly OutputMode[] = ['stream', 'grouped', 'none']
 
 export interface OutputOptions {
   mode: 'stream' | 'grouped';
+  /** Where jobs' stdout goes. */
   sink: LineSink;
+  /** Where jobs' stderr goes (default: `sink`). */
+  errSink?: LineSink;
   /** Colour the `[name]` prefixes and headers. */
   color?: boolean;
   /** Print a header line before each grouped job (for people; off when piped, like GNU parallel). */
@@ -29,14 +32,29 @@ export interface OutputOptions {
 const PREFIX_COLORS: readonly PaintCode[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
 
 /**
- * Job output in the terminal; the log files stay as they are.
+ * One attempt's output files: its stdout and stderr apart, or its combined log as
+ * `stdout` when both go to one place (or it ran remotely, without per-stream files).
+ */
+interface AttemptFiles {
+  attempt: number;
+  stdout?: string;
+  stderr?: string;
+}
+
+/**
+ * Job output in the terminal; the log files stay as they are. A job's stdout goes to
+ * `sink` and its stderr to `errSink`, like GNU parallel: `jobrun … | wc -l` counts data,
+ * never error messages.
  * - `stream`: each line as it comes, prefixed `[name]` (lines arrive whole from the executor).
- * - `grouped`: a job's whole output once it ends, copied from its log file(s) through a
- *   read stream (never held in memory), one job at a time. Under GitHub Actions each job
- *   folds into a `::group::` block.
+ * - `grouped`: a job's whole output once it ends, copied from its per-stream files
+ *   through a read stream (never held in memory), one job at a time. Under GitHub
+ *   Actions each job folds into a `::group::` block. When both streams go to one place
+ *   (or the attempt ran remotely) its combined log is copied, in the order written.
  */
 export class OutputReporter implements Reporter {
   readonly needsOutput: boolean;
+  readonly needsStreams: boolean;
+  private readonly errSink: LineSink;
   private readonly paint: Paint;
   private readonly github: boolean;
   private chain: Promise<void> = Promise.resolve();
@@ -44,6 +62,8 @@ export class OutputReporter implements Reporter {
 
   constructor(private readonly options: OutputOptions) {
     this.needsOutput = options.mode === 'stream';
+    this.errSink = options.errSink ?? options.sink;
+    this.needsStreams = options.mode === 'grouped' && this.errSink !== options.sink;
     this.paint = painter(Boolean(options.color));
     this.github = (options.env ?? process.env).GITHUB_ACTIONS === 'true';
   }
@@ -51,18 +71,29 @@ export class OutputReporter implements Reporter {
   onJobOutput(e: RunEvent<'job_output'>): void {
     if (this.options.mode !== 'stream') return;
     const prefix = this.paint(this.prefixColor(e.name), `[${clean(e.name)}]`);
-    this.options.sink.line(`${prefix} ${this.options.terminal ? cleanOutput(e.line) : e.line}`);
+    const sink = e.stream === 'stderr' ? this.errSink : this.options.sink;
+    sink.line(`${prefix} ${this.options.terminal ? cleanOutput(e.line) : e.line}`);
   }
 
   onJobEnd(e: RunEvent<'job_end'>): void {
     if (this.options.mode !== 'grouped') return;
-    const logs = e.job.attempts.flatMap((a) =>
-      a.logPath ? [{ attempt: a.attempt, path: a.logPath }] : [],
-    );
-    if (logs.length === 0) return;
     const job = e.job;
-    // Asked for now, so the copy keeps its place among the lines written after it.
-    const copied = this.options.sink.hold((out) => this.copy(job, logs, out));
+    const { sink } = this.options;
+    const files = job.attempts.flatMap((a): AttemptFiles[] => {
+      if (!a.logPath) return []; // no log: the attempt printed nothing
+      // one destination for both: the combined log keeps their order
+      if (this.errSink === sink || !(a.stdoutPath || a.stderrPath))
+        return [{ attempt: a.attempt, stdout: a.logPath }];
+      return [{ attempt: a.attempt, stdout: a.stdoutPath, stderr: a.stderrPath }];
+    });
+    if (files.length === 0) return;
+    // Asked for now, so each copy keeps its place among the lines written after it.
+    const copied = Promise.all([
+      sink.hold((out) => this.copy(job, files, 'stdout', out)),
+      files.some((f) => f.stderr)
+        ? this.errSink.hold((out) => this.copy(job, files, 'stderr', out, false))
+        : undefined,
+    ]);
     this.chain = Promise.all([this.chain, copied]).then(() => undefined);
   }
 
@@ -75,25 +106,31 @@ export class OutputReporter implements Reporter {
     return this.drained();
   }
 
+  /** Copies one stream of every attempt; with `framed`, inside the job's header/group. */
   private async copy(
     job: JobRecord,
-    logs: { attempt: number; path: string }[],
+    files: AttemptFiles[],
+    stream: 'stdout' | 'stderr',
     out: NodeJS.WritableStream,
+    framed = true,
   ): Promise<void> {
     const p = this.paint;
     const { headers, terminal } = this.options;
     const took =
       job.startedAt === undefined ? '' : `, ${formatDuration(job.endedAt - job.startedAt)}`;
     const title = `${clean(job.name)} (${job.status}${took})`; // only ever shown to people
-    if (this.github) await write(out, workflowCommand('group', {}, title) + '\n');
-    else if (headers) await write(out, p('gray', `── ${title} ──`) + '\n');
-    for (const log of logs) {
+    const fold = framed && this.github;
+    if (fold) await write(out, workflowCommand('group', {}, title) + '\n');
+    else if (framed && headers) await write(out, p('gray', `── ${title} ──`) + '\n');
+    for (const file of files) {
+      const path = file[stream];
+      if (path === undefined || isEmpty(path)) continue;
       // piped, grouped output is the jobs' own bytes only (GitHub's folds are for people)
-      if (logs.length > 1 && (headers || this.github))
-        await write(out, p('gray', `── attempt ${log.attempt} ──`) + '\n');
-      await copyFile(log.path, out, Boolean(terminal));
+      if (files.length > 1 && (headers || this.github))
+        await write(out, p('gray', `── attempt ${file.attempt} ──`) + '\n');
+      await copyFile(path, out, Boolean(terminal));
     }
-    if (this.github) await write(out, '::endgroup::\n');
+    if (fold) await write(out, '::endgroup::\n');
   }
 
   private prefixColor(name: string): PaintCode {
@@ -134,4 +171,13 @@ async function copyFile(
     return;
   }
   if (last !== 0x0a) await write(out, '\n');
+}
+
+/** An empty (or vanished) file has nothing to show, not even an attempt header. */
+function isEmpty(path: string): boolean {
+  try {
+    return statSync(path).size === 0;
+  } catch {
+    return true;
+  }
 }

@@ -6,6 +6,7 @@ import { JunitReporter } from './junit.js';
 import { LiveReporter } from './live.js';
 import { OUTPUT_MODES, OutputReporter, type OutputMode } from './output.js';
 import { PlainReporter } from './plain.js';
+import { ResultsDirReporter } from './results-dir.js';
 import { StreamSink, type LineSink } from './sink.js';
 import { SummaryTable } from './summary.js';
 import type { Reporter } from './types.js';
@@ -20,6 +21,8 @@ export interface OutputFlags {
   junit?: string;
   html?: string;
   output?: string;
+  /** `--results DIR`: per-job stdout, stderr and meta.json files. */
+  results?: string;
 }
 
 /** The streams reporters write to; tests pass fakes. */
@@ -45,9 +48,10 @@ export function resolveProgress(
 /**
  * Chooses the reporters from the flags. stdout carries machine output only when
  * asked (`--json` or `--events`, one of them); everything for people goes to stderr.
- * Job output (`--output`) goes to stdout, like GNU parallel's, unless stdout carries
- * JSON (then stderr); when both are terminals it shares the people's stream so it
- * prints above the live view instead of through it.
+ * Job output (`--output`): jobs' stdout goes to stdout and their stderr to stderr,
+ * like GNU parallel's, unless stdout carries JSON (then both go to stderr); when both
+ * are terminals it shares the people's stream so it prints above the live view
+ * instead of through it.
  */
 export function pickReporters(
   flags: OutputFlags,
@@ -87,6 +91,8 @@ export function pickReporters(
       out: term.stderr,
       sink: peopleSink,
       quiet: view === 'none',
+      // chosen for a CI log or a pipe, not asked for by name: large runs summarize successes
+      summarize: progress === 'auto',
       env,
       table,
       waitFor,
@@ -100,6 +106,7 @@ export function pickReporters(
     output = new OutputReporter({
       mode: outputMode,
       sink: shareStderr ? peopleSink : new StreamSink(term.stdout),
+      errSink: peopleSink,
       color: colorEnabled(target, env),
       headers: Boolean(target.isTTY),
       terminal: Boolean(target.isTTY),
@@ -113,5 +120,6 @@ export function pickReporters(
   if (flags.report) reporters.push(new ReportFileReporter(flags.report));
   if (flags.junit) reporters.push(new JunitReporter(flags.junit));
   if (flags.html) reporters.push(new HtmlReporter(flags.html));
+  if (flags.results) reporters.push(new ResultsDirReporter(flags.results));
   return reporters;
 }

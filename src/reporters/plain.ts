@@ -1,11 +1,11 @@
 import { attemptSucceeded } from '../model/attempt.js';
+import { CiDigest } from './ci-digest.js';
 import type { JobRecord, RunEvent } from '../model/events.js';
+import { attemptEnding, jobEnding } from '../model/outcome.js';
 import {
-  attemptOutcome,
   colorEnabled,
   formatDuration,
   indentTail,
-  outcomeText,
   painter,
   STATUS_COLOR,
   STATUS_ICON,
@@ -30,6 +30,12 @@ export interface PlainOptions {
   table?: SummaryTable;
   /** Settles when earlier end-of-run output (grouped job output) is written. */
   waitFor?: () => Promise<void>;
+  /**
+   * Summarize succeeded (and cancelled) jobs once a run is large: see `CiDigest`.
+   * On for `--progress auto` without a terminal or in CI; `--progress plain` prints every line.
+   */
+  summarize?: boolean;
+  now?: () => number;
 }
 
 /**
@@ -45,6 +51,7 @@ export class PlainReporter implements Reporter {
   private ended = 0;
   /** Why each job's last failed attempt failed (by job id), until its retry line is printed. */
   private readonly lastAttempt = new Map<string, string>();
+  private digest: CiDigest | undefined;
 
   constructor(private readonly options: PlainOptions = {}) {
     const out = options.out ?? process.stderr;
@@ -59,11 +66,20 @@ export class PlainReporter implements Reporter {
     if (this.options.quiet) return;
     const jobs = e.total === null ? 'jobs from input' : `${e.total} job${e.total === 1 ? '' : 's'}`;
     this.line(this.paint('gray', `jobrun: ${jobs}, ${e.workers} workers, logs in ${e.logDir}`));
+    if (this.options.summarize) {
+      this.digest = new CiDigest(
+        e.total,
+        this.options.now ?? Date.now,
+        (t) => this.line(t),
+        this.paint,
+      );
+      if (this.digest.active()) this.line(this.paint('gray', this.digest.notice()));
+    }
   }
 
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
     if (this.options.quiet || attemptSucceeded(e.result)) return;
-    this.lastAttempt.set(e.id, attemptOutcome(e.result));
+    this.lastAttempt.set(e.id, attemptEnding(e.result).text);
   }
 
   onJobRetry(e: RunEvent<'job_retry'>): void {
@@ -91,6 +107,7 @@ export class PlainReporter implements Reporter {
       this.total === null
         ? `[${this.ended}]`
         : `[${String(this.ended).padStart(String(this.total).length)}/${this.total}]`;
+    if (this.digest?.absorb(e.job, progress)) return;
     for (const line of jobLines(e.job, progress, this.paint, this.github)) this.line(line);
   }
 
@@ -101,6 +118,7 @@ export class PlainReporter implements Reporter {
 
   private end(e: RunEvent<'run_end'>): void {
     const p = this.paint;
+    this.digest?.flush(`[${this.ended}${this.total === null ? '' : `/${this.total}`}]`);
     if (this.options.table && !this.options.quiet) this.line(this.options.table.render(p));
     const s = e.summary;
     const parts = [
@@ -133,7 +151,7 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
   const dur = job.startedAt === undefined ? '' : formatDuration(job.endedAt - job.startedAt);
   const attempts = job.attempts.length > 1 ? `${job.attempts.length} attempts` : '';
   const detail = [
-    outcomeText(job),
+    job.status === 'succeeded' ? '' : jobEnding(job).text,
     attempts,
     job.allowFailure && job.status !== 'succeeded' ? 'allowed to fail' : '',
   ]
@@ -147,7 +165,7 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
     lines.push(p('gray', indentTail(cleanOutput(job.outputTail))));
   if (github && (job.status === 'failed' || job.status === 'timed_out') && !job.allowFailure) {
     const title = `jobrun: ${job.name} ${job.status}`;
-    lines.push(workflowCommand('error', { title }, `${job.name}: ${outcomeText(job)}`));
+    lines.push(workflowCommand('error', { title }, `${job.name}: ${jobEnding(job).text}`));
   }
   return lines;
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobRecord, RunEvent, Summary } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
+import type { CapturedResult } from '../model/result.js';
 
 /** One attempt in the report: times as ISO strings, durations in milliseconds. */
 export interface ReportAttempt {
@@ -14,6 +15,8 @@ export interface ReportAttempt {
   error?: string;
   worker?: string;
   log?: string;
+  /** Last lines of this attempt's output (stdout and stderr), for attempts that failed. */
+  outputTail?: string;
 }
 
 export interface ReportJob {
@@ -36,6 +39,10 @@ export interface ReportJob {
   log?: string;
   /** Last lines of output, only for jobs that did not succeed. */
   outputTail?: string;
+  /** The captured stdout (`--capture`, `capture:`): text, lines, or parsed JSON. */
+  result?: CapturedResult;
+  /** Set when stdout was longer than the capture limit and `result` holds its start. */
+  resultTruncated?: true;
   startedAt?: string;
   endedAt: string;
   /** From the first attempt's start to the job's end, backoff waits included. */
@@ -73,6 +80,7 @@ export function reportAttempt(a: AttemptResult): ReportAttempt {
     error: a.error,
     worker: a.worker,
     log: a.logPath,
+    outputTail: a.outputTail,
   };
 }
 
@@ -95,6 +103,8 @@ export function reportJob(job: JobRecord): ReportJob {
     worker: job.worker,
     log: job.logPath,
     outputTail: job.outputTail,
+    result: job.result,
+    resultTruncated: job.resultTruncated,
     startedAt: job.startedAt === undefined ? undefined : iso(job.startedAt),
     endedAt: iso(job.endedAt),
     durationMs: job.startedAt === undefined ? undefined : job.endedAt - job.startedAt,

@@ -2,14 +2,8 @@ import { createRequire } from 'node:module';
 import type TableType from 'cli-table3';
 import type { JobRecord } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
-import {
-  formatDuration,
-  indentTail,
-  outcomeText,
-  STATUS_COLOR,
-  STATUS_ICON,
-  type Paint,
-} from './format.js';
+import { jobEnding } from '../model/outcome.js';
+import { formatDuration, indentTail, STATUS_COLOR, STATUS_ICON, type Paint } from './format.js';
 import { clean, cleanOutput, truncate } from './text.js';
 
 /** Every job is listed when the run has at most this many. */
@@ -52,8 +46,10 @@ export class SummaryTable {
   /** `columns`: the terminal's width, to keep long names from blowing the table up. */
   constructor(private readonly columns = 100) {}
 
-  add(job: JobRecord): void {
-    if (job.excluded) return;
+  add(record: JobRecord): void {
+    if (record.excluded) return;
+    // the table never shows results, and a kept result could be a megabyte each
+    const job = record.result === undefined ? record : withoutResult(record);
     this.count++;
     this.attempts += job.attempts.length;
     for (const a of job.attempts) this.jobTimeMs += a.durationMs;
@@ -106,7 +102,7 @@ export class SummaryTable {
         job.pool ?? '–',
         job.attempts.length,
         d === undefined ? '–' : formatDuration(d),
-        exitText(job),
+        jobEnding(job).short,
       ]);
     }
     const scope = sel.all
@@ -125,7 +121,7 @@ export class SummaryTable {
     for (const job of sel.rows) {
       if (!failedStatus(job.status) || !job.outputTail) continue;
       parts.push(
-        `${p(STATUS_COLOR[job.status], STATUS_ICON[job.status])} ${p('bold', clean(job.name))} ${p('gray', `(${outcomeText(job)}), last lines of output:`)}`,
+        `${p(STATUS_COLOR[job.status], STATUS_ICON[job.status])} ${p('bold', clean(job.name))} ${p('gray', `(${jobEnding(job).text}), last lines of output:`)}`,
         p('gray', indentTail(cleanOutput(job.outputTail))),
       );
     }
@@ -138,12 +134,7 @@ export class SummaryTable {
   }
 }
 
-/** The exit column: the code, or the signal, or why the job never ran to an exit. */
-export function exitText(job: JobRecord): string {
-  const last = job.attempts.at(-1);
-  if (job.status === 'timed_out') return job.signal ? `timeout (${job.signal})` : 'timeout';
-  if (last?.error) return 'spawn error';
-  if (job.signal) return job.signal;
-  if (job.exitCode !== undefined) return String(job.exitCode);
-  return '–';
+function withoutResult(job: JobRecord): JobRecord {
+  const { result: _result, resultTruncated: _cut, ...rest } = job;
+  return { ...rest, attempts: job.attempts.map(({ result: _r, ...a }) => a) };
 }

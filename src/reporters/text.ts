@@ -1,12 +1,11 @@
+import sliceAnsi from 'slice-ansi';
+import stringWidth from 'string-width';
+
 /**
  * Terminal text helpers for the live view: how many columns a string takes, and
- * cutting a (possibly coloured) line to fit so it never wraps. Wrapping would
- * break the live area's "erase N lines" arithmetic.
+ * cutting a (possibly coloured) line to fit so it never wraps. Widths come from
+ * `string-width` (Unicode's East Asian Width and emoji data), not a hand table.
  */
-
-// SGR colour sequences we write ourselves; anything else that reached a line is cleaned first.
-// eslint-disable-next-line no-control-regex
-const SGR = /\u001b\[[0-9;]*m/y;
 
 /**
  * Control characters a job name could smuggle into a terminal line (C0, DEL, C1 such as
@@ -60,80 +59,26 @@ export function outputCleaner(): { push(chunk: string): string; end(): string } 
   };
 }
 
-/** Columns one code point takes: 0 for combining marks, 2 for wide (CJK, emoji), else 1. */
-export function charWidth(cp: number): number {
-  if (
-    (cp >= 0x300 && cp <= 0x36f) ||
-    (cp >= 0x200b && cp <= 0x200f) ||
-    (cp >= 0xfe00 && cp <= 0xfe0f) ||
-    (cp >= 0x20d0 && cp <= 0x20ff)
-  ) {
-    return 0;
-  }
-  if (
-    (cp >= 0x1100 && cp <= 0x115f) ||
-    (cp >= 0x2e80 && cp <= 0x303e) ||
-    (cp >= 0x3041 && cp <= 0x33ff) ||
-    (cp >= 0x3400 && cp <= 0x4dbf) ||
-    (cp >= 0x4e00 && cp <= 0x9fff) ||
-    (cp >= 0xa000 && cp <= 0xa4cf) ||
-    (cp >= 0xac00 && cp <= 0xd7a3) ||
-    (cp >= 0xf900 && cp <= 0xfaff) ||
-    (cp >= 0xfe30 && cp <= 0xfe4f) ||
-    (cp >= 0xff00 && cp <= 0xff60) ||
-    (cp >= 0xffe0 && cp <= 0xffe6) ||
-    (cp >= 0x1f300 && cp <= 0x1f64f) ||
-    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
-    (cp >= 0x20000 && cp <= 0x3fffd)
-  ) {
-    return 2;
-  }
-  return 1;
-}
-
-/** Visible width of a line, ignoring SGR colour sequences. */
+/**
+ * Visible width of a line in terminal columns, as `string-width` counts it: colour
+ * sequences take none, emoji (🚀 ✅ ⌛ ☕), ZWJ and skin-tone sequences and East Asian
+ * wide characters take two.
+ */
 export function visibleWidth(text: string): number {
-  let width = 0;
-  for (let i = 0; i < text.length;) {
-    SGR.lastIndex = i;
-    const m = SGR.exec(text);
-    if (m) {
-      i += m[0].length;
-      continue;
-    }
-    const cp = text.codePointAt(i)!;
-    width += charWidth(cp);
-    i += cp > 0xffff ? 2 : 1;
-  }
-  return width;
+  return stringWidth(text);
 }
 
 /**
  * Cuts a line to at most `columns` visible columns, ending with `…` when cut.
- * Colour sequences are kept (and a reset appended when cut) so colours never
- * bleed into the next line.
+ * `slice-ansi` keeps colour sequences and closes the ones it cut through; a reset is
+ * appended too so no colour bleeds into the next line. A wide character that would
+ * straddle the edge is dropped whole.
  */
 export function truncate(text: string, columns: number): string {
   if (columns <= 0) return '';
-  if (visibleWidth(text) <= columns) return text;
-  let out = '';
-  let width = 0;
-  let coloured = false;
-  for (let i = 0; i < text.length;) {
-    SGR.lastIndex = i;
-    const m = SGR.exec(text);
-    if (m) {
-      out += m[0];
-      coloured = true;
-      i += m[0].length;
-      continue;
-    }
-    const cp = text.codePointAt(i)!;
-    const w = charWidth(cp);
-    if (width + w > columns - 1) break;
-    out += String.fromCodePoint(cp);
-    width += w;
-    i += cp > 0xffff ? 2 : 1;
-  }
-  return out + '…' + (coloured ? '\u001b[0m' : '');
+  if (stringWidth(text) <= columns) return text;
+  let end = columns - 1;
+  let cut = sliceAnsi(text, 0, end);
+  while (end > 0 && stringWidth(cut) > columns - 1) cut = sliceAnsi(text, 0, --end);
+  return cut + '…' + (text.includes('\u001b') ? '\u001b[0m' : '');
 }

@@ -11,6 +11,8 @@ export interface Reporter {
   readonly needsReport?: boolean;
   /** Set when the reporter shows job output lines (so output must be piped). */
   readonly needsOutput?: boolean;
+  /** Set when the reporter reads each attempt's stdout and stderr apart (their own files). */
+  readonly needsStreams?: boolean;
   onRunStart?(event: RunEvent<'run_start'>): void;
   onJobQueued?(event: RunEvent<'job_queued'>): void;
   onJobStart?(event: RunEvent<'job_start'>): void;

@@ -24,6 +24,8 @@
 //   --validate-rounds N (default 3)
 //   --max-lines N       lines for the stream section (default 1000000)
 //   --stream-timeout S  seconds before the stream section stops feeding (default 900)
+//   --capture MODE      stream section: each job echoes its line and jobrun captures it
+//                       (--capture MODE); the row then also counts job_end events with a result
 //   --json FILE         where to write results (default test-results/bench.json; merged per section)
 //
 // Peers are measured alternately in one run (A B C, B C A, …) because the machine may
@@ -79,6 +81,7 @@ function parseArgs(argv) {
     maxLines: 1_000_000,
     streamTimeoutS: 900,
     gzipFiles: 3000,
+    capture: undefined,
     json: join(ROOT, 'test-results', 'bench.json'),
   };
   const numeric = {
@@ -93,11 +96,15 @@ function parseArgs(argv) {
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '--capture') {
+      opts.capture = argv[++i];
+      continue;
+    }
     if (a === '-h' || a === '--help') {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(1, 31)
+          .slice(1, 33)
           .join('\n')
           .replace(/^\/\/ ?/gm, ''),
       );
@@ -253,18 +260,6 @@ async function trivial() {
   ).join('\n');
   writeFileSync(manifest, `version: 1\nworkers: ${J}\njobs:\n${jobsYaml}\n`);
 
-  const stdinArgs = (logs) => [
-    'run',
-    '--stdin',
-    '--progress',
-    'none',
-    '--logs',
-    logs,
-    '-j',
-    String(J),
-    '--',
-    'true',
-  ];
   const manifestArgs = (logs) => [
     'run',
     manifest,
@@ -277,14 +272,17 @@ async function trivial() {
   ];
   const peers = [];
   for (const spawner of SPAWNERS) {
-    peers.push(jobrunPeer(`stdin ${spawner}`, spawner, input, N, stdinArgs));
+    peers.push(jobrunPeer(`stdin ${spawner}`, spawner, input, N, stdinArgs('true')));
     peers.push(jobrunPeer(`manifest ${spawner}`, spawner, input, N, manifestArgs));
   }
   peers.push(xargsPeer(input, 'true'), {
     name: 'GNU parallel',
     run: async () =>
       checkPlain(
-        await runTimed('parallel', ['--will-cite', '-j', String(J), 'true'], { stdin: input }),
+        await runTimed('parallel', ['--will-cite', '-j', String(J), 'true'], {
+          stdin: input,
+          timeoutMs: PEER_TIMEOUT_MS,
+        }),
       ),
   });
   const cmds = {
@@ -352,6 +350,25 @@ async function trivial() {
   };
 }
 
+/** Generous: on a shared 2-core machine at load 20 a 2,000-job peer may take minutes. */
+const PEER_TIMEOUT_MS = 900_000;
+
+/** Arguments of `jobrun run --stdin … -- command…`, given the log folder. */
+const stdinArgs =
+  (...command) =>
+  (logs) => [
+    'run',
+    '--stdin',
+    '--progress',
+    'none',
+    '--logs',
+    logs,
+    '-j',
+    String(opts.workers),
+    '--',
+    ...command,
+  ];
+
 /** Both ways jobrun starts jobs (`JOBRUN_SPAWNER`). */
 const SPAWNERS = ['helper', 'child'];
 
@@ -366,6 +383,7 @@ function jobrunPeer(name, spawner, input, n, argsFor, cwd = ROOT) {
           stdin: input,
           cwd,
           env: { ...process.env, JOBRUN_SPAWNER: spawner },
+          timeoutMs: PEER_TIMEOUT_MS,
         });
         return checkJobrun(res, n);
       } finally {
@@ -382,6 +400,7 @@ function xargsPeer(input, ...command) {
       checkPlain(
         await runTimed('xargs', ['-P', String(opts.workers), '-n', '1', ...command], {
           stdin: input,
+          timeoutMs: PEER_TIMEOUT_MS,
         }),
       ),
   };
@@ -410,18 +429,7 @@ async function marginal() {
   const inputs = { [N]: join(dir, 'n.txt'), [M]: join(dir, 'm.txt') };
   writeLines(inputs[N], N);
   writeLines(inputs[M], M);
-  const args = (logs) => [
-    'run',
-    '--stdin',
-    '--progress',
-    'none',
-    '--logs',
-    logs,
-    '-j',
-    String(J),
-    '--',
-    'true',
-  ];
+  const args = stdinArgs('true');
   const peers = [];
   for (const count of [N, M]) {
     for (const spawner of SPAWNERS)
@@ -486,20 +494,7 @@ async function gzip() {
       return { ok: false, why: `${name}: .gz checksums differ from the first run` };
     return res;
   };
-  const args = (logs) => [
-    'run',
-    '--stdin',
-    '--progress',
-    'none',
-    '--logs',
-    logs,
-    '-j',
-    String(J),
-    '--',
-    'gzip',
-    '-k',
-    '{}',
-  ];
+  const args = stdinArgs('gzip', '-k', '{}');
   const peers = [
     {
       name: 'xargs -P',
@@ -510,6 +505,7 @@ async function gzip() {
             await runTimed('xargs', ['-P', String(J), '-n', '1', 'gzip', '-k'], {
               stdin: list,
               cwd: tree,
+              timeoutMs: PEER_TIMEOUT_MS,
             }),
           ),
         ),
@@ -876,7 +872,7 @@ async function stream() {
   const budgetMs = opts.streamTimeoutS * 1000;
   const maxQueue = 1000;
   heading(
-    `stream: up to ${maxLines} stdin lines into --max-queue ${maxQueue} -j ${J}, RSS sampled every 100 ms, budget ${opts.streamTimeoutS} s`,
+    `stream: up to ${maxLines} stdin lines into --max-queue ${maxQueue} -j ${J}${opts.capture ? ` --capture ${opts.capture}` : ''}, RSS sampled every 100 ms, budget ${opts.streamTimeoutS} s`,
   );
   const logs = makeTempDir('stream-logs');
   const args = [
@@ -892,8 +888,8 @@ async function stream() {
     '--events',
     '--logs',
     logs,
-    '--',
-    'true',
+    // with --capture every job prints its line and the result rides in its job_end event
+    ...(opts.capture ? ['--capture', opts.capture, '--', 'echo'] : ['--', 'true']),
   ];
   note(
     `command: <bench writes lines 1..N with backpressure> | node bin/jobrun.js ${args.slice(1).join(' ').replace(logs, '<tmp>')} | <bench counts events>`,
@@ -905,6 +901,7 @@ async function stream() {
   const t0 = performance.now();
   let queued = 0;
   let ended = 0;
+  let withResult = 0;
   let written = 0;
   let stderr = '';
   let rest = '';
@@ -915,7 +912,11 @@ async function stream() {
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       // Lines start with {"type":"…" — compare just the type.
       if (text.startsWith('{"type":"job_queued"', start)) queued++;
-      else if (text.startsWith('{"type":"job_end"', start)) ended++;
+      else if (text.startsWith('{"type":"job_end"', start)) {
+        ended++;
+        const nlAt = nl;
+        if (opts.capture && text.slice(start, nlAt).includes('"result":')) withResult++;
+      }
       start = nl + 1;
     }
     rest = text.slice(start);
@@ -988,7 +989,7 @@ async function stream() {
   const overall = Math.max(...samples.map((s) => s.rssKB));
   const lastHwm = samples.at(-1)?.hwmKB;
   const checkpoints = [
-    10_000, 50_000, 100_000, 200_000, 300_000, 500_000, 750_000, 1_000_000,
+    10_000, 25_000, 50_000, 75_000, 100_000, 200_000, 300_000, 500_000, 750_000, 1_000_000,
   ].filter((c) => c <= maxLines);
   const rows = checkpoints.map((c) => {
     const upTo = samples.filter((s) => s.queued <= c);
@@ -1010,6 +1011,7 @@ async function stream() {
     note(
       `stopped feeding at the ${opts.streamTimeoutS} s budget: ${ended} of ${maxLines} lines done; at this rate 1M would take ${(1e6 / rate / 60).toFixed(1)} min`,
     );
+  if (opts.capture) note(`job_end events carrying a result: ${withResult} of ${ended}`);
   note(
     `peak RSS up to 100k lines ${fmtMB(at100k)}; after 100k ${fmtMB(after100k)}; overall ${fmtMB(overall)}; VmHWM at last sample ${fmtMB(lastHwm)}`,
   );
@@ -1032,6 +1034,8 @@ async function stream() {
     maxLines,
     maxQueue,
     workers: J,
+    capture: opts.capture ?? null,
+    withResult: opts.capture ? withResult : undefined,
     budgetSeconds: opts.streamTimeoutS,
     written,
     consumed: queued,

@@ -4,6 +4,7 @@ import { createDispatch, RemoteDispatch } from '../../src/core/dispatch.js';
 import { newEntry } from '../../src/core/entry.js';
 import { createStartGate } from '../../src/core/gates.js';
 import { LocalDispatch } from '../../src/core/local-dispatch.js';
+import { logPathFor } from '../../src/core/log-path.js';
 import type { AttemptHooks, RemoteExecutor } from '../../src/core/remote.js';
 import type { ExecRequest } from '../../src/exec/types.js';
 import type { AttemptResult } from '../../src/model/attempt.js';
@@ -35,16 +36,16 @@ describe('LocalDispatch', () => {
     dispatch.start(a, { attempt: 1, timeoutMs: 500, now: 0 });
     dispatch.start(b, { attempt: 2, timeoutMs: undefined, now: 0 });
     expect(executor.requests.map((r) => [r.worker, r.logPath, r.timeoutMs])).toEqual([
-      ['1', '/logs/a.log', 500],
-      ['2', '/logs/b.attempt-2.log', undefined],
+      ['1', logPathFor('/logs', 'a', 0, 1), 500],
+      ['2', logPathFor('/logs', 'b', 1, 2), undefined],
     ]);
     dispatch.ended(a);
     dispatch.start(newEntry(job('c', {}, 2)), { attempt: 1, timeoutMs: undefined, now: 0 });
     expect(executor.requests[2]!.worker).toBe('1');
-    expect(log.of('job_start').map((e) => [e.name, e.worker])).toEqual([
-      ['a', '1'],
-      ['b', '2'],
-      ['c', '1'],
+    expect(log.of('job_start').map((e) => [e.id, e.name, e.worker])).toEqual([
+      ['1-a', 'a', '1'],
+      ['2-b', 'b', '2'],
+      ['3-c', 'c', '1'],
     ]);
   });
 

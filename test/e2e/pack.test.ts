@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
@@ -22,7 +22,8 @@ it('installs from the packed tarball and runs a manifest', { timeout: 180_000 },
   const app = path.join(dir, 'app');
   writeFiles(app, {
     'package.json': '{ "name": "app", "private": true }',
-    'jobs.yaml': 'version: 1\njobs:\n  - { name: hello, run: "echo hi > out.txt" }\n',
+    'jobs.yaml':
+      'version: 1\njobs:\n  - { name: hello, run: "echo hi > out.txt; cat /proc/$PPID/comm > parent.txt || true" }\n',
   });
   execFileSync('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], {
     cwd: app,
@@ -38,4 +39,10 @@ it('installs from the packed tarball and runs a manifest', { timeout: 180_000 },
   expect(report.exitCode).toBe(0);
   expect(report.summary.succeeded).toBe(1);
   expect(fs.readFileSync(path.join(app, 'out.txt'), 'utf8')).toBe('hi\n');
+  // the spawner's Python source ships inside the package: the job's parent is python
+  if (
+    process.platform === 'linux' &&
+    spawnSync('python3', ['-c', 'import os; os.posix_spawn']).status === 0
+  )
+    expect(fs.readFileSync(path.join(app, 'parent.txt'), 'utf8')).toMatch(/^python/);
 });

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { brotliDecompressSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
@@ -86,8 +87,7 @@ export function runBin(args: string[], opts: { cwd: string; env?: NodeJS.Process
   });
 }
 
-// eslint-disable-next-line no-control-regex
-export const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+export const stripAnsi = (s: string) => stripVTControlCharacters(s);
 
 /**
  * The Chromium the browser tests drive: Debian's `/usr/bin/chromium` when it is installed

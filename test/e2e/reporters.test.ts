@@ -1,9 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
 import { parseJunit, schemaErrors, testcases } from '../junit/check.js';
-import { fixtureDir, requireBuild, runBin, runInPty, stripAnsi } from './reporters-helpers.js';
+import {
+  fixtureDir,
+  requireBuild,
+  ROOT,
+  runBin,
+  runInPty,
+  stripAnsi,
+} from './reporters-helpers.js';
 import { Screen } from './terminal-screen.js';
 
 const HIDE = '\u001b[?25l';
@@ -17,6 +24,11 @@ afterEach(() => {
   for (const c of cleanups) c();
   cleanups = [];
 });
+/** How often the terminal had to wrap a line of the live block (lines above it may wrap). */
+function wrapsWhileLive(text: string, cols: number): number {
+  return new Screen(cols).write(text).frameWraps;
+}
+
 function fixture(name = 'mixed.yaml') {
   const f = fixtureDir(name);
   cleanups.push(f.cleanup);
@@ -47,20 +59,29 @@ describe('live view in a pseudo-terminal', () => {
     expect(screen.some((l) => /running \d+ · queued/.test(l))).toBe(false);
     expect(screen.filter((l) => /^\[\d\/7\]/.test(l))).toHaveLength(7);
     expect(screen.filter(Boolean).slice(-2).join('')).toContain(FINAL); // wrapped at 50 columns
-    // every block that was erased (`ESC[nA`) had n lines narrower than the terminal: a
-    // wrapped line would have made the redraw leave garbage behind
-    // eslint-disable-next-line no-control-regex
-    const erases = [...run.text.matchAll(/\u001b\[(\d+)A/g)];
-    expect(erases.length).toBeGreaterThan(3);
-    for (const m of erases) {
-      const before = run.text.slice(0, m.index).split('\r\n');
-      expect(before.at(-1)).toBe(''); // the cursor sat at the start of the line below the block
-      for (const line of before.slice(-1 - Number(m[1]), -1)) {
-        expect([...stripAnsi(line).replace(/\r/g, '')].length).toBeLessThan(50);
-      }
-    }
+    // while the live view showed, nothing wrapped: a wrapped line would have made the
+    // redraw leave garbage behind
+    expect(run.text.split('\u001b[?2026h').length).toBeGreaterThan(3); // frames drawn
+    expect(wrapsWhileLive(run.text, 50)).toBe(0);
   });
 
+  it('a job named with emoji renders within 60 columns, and every frame is erased', async () => {
+    const f = fixture('emoji.yaml');
+    const run = await runInPty(['run', f.manifest, '--progress', 'tty'], {
+      cwd: f.dir,
+      cols: 60,
+      rows: 20,
+    });
+    expect(run.code).toBe(0);
+    expect(wrapsWhileLive(run.text, 60)).toBe(0);
+    // the running jobs' lines were shown, cut with an ellipsis
+    const frames = run.text.split('\u001b[?2026h').slice(1);
+    expect(frames.some((fr) => /🚀 deploy ✅ checks.*…/.test(stripAnsi(fr)))).toBe(true);
+    // every frame was erased: no live-block line is left on the final screen
+    const screen = new Screen(60).write(run.text).text();
+    expect(screen.some((l) => /worker \d|running \d+ · queued/.test(l))).toBe(false);
+    expect(screen.filter((l) => /^\[\d\/4\] ✔ succeeded/.test(l))).toHaveLength(4);
+  });
   it('--progress auto with CI=true in a terminal prints plain lines and never moves the cursor', async () => {
     const f = fixture();
     const run = await runInPty(['run', f.manifest], { cwd: f.dir, env: { CI: 'true' } });
@@ -126,6 +147,24 @@ describe('reports from a real run', () => {
     expect(cases.get('lint')!.failure![0]!.inner).toContain('<tag> & "q" ]]> end');
     expect(cases.get('lint')!.failure![0]!.inner).toContain('invalid utf8: \uFFFD\uFFFD done');
     expect(text).not.toContain('\u0001');
+  });
+
+  it('ora is loaded by the live view only: never by a --progress none run', async () => {
+    const f = fixture();
+    const trace = join(f.dir, 'imports.txt');
+    const env = {
+      NODE_OPTIONS: `--import=${join(ROOT, 'test/support/import-trace.mjs')}`,
+      JOBRUN_IMPORT_TRACE: trace,
+    };
+    const none = runBin(['run', f.manifest, '--progress', 'none'], { cwd: f.dir, env });
+    expect(none.status).toBe(1);
+    const loaded = readFileSync(trace, 'utf8');
+    expect(loaded).toContain('/dist/reporters/live-renderer.js'); // the trace works
+    expect(loaded).not.toMatch(/\/node_modules\/ora\//);
+    rmSync(trace);
+    const live = await runInPty(['run', f.manifest, '--progress', 'tty'], { cwd: f.dir, env });
+    expect(live.code).toBe(1);
+    expect(readFileSync(trace, 'utf8')).toMatch(/\/node_modules\/ora\/index\.js/);
   });
 
   it('--progress none prints just the summary line', () => {

@@ -1,6 +1,9 @@
+import stringWidth from 'string-width';
+
 /**
  * A tiny terminal emulator for the escape sequences jobrun's live view writes
- * (CR, LF, cursor up, erase down/line, SGR colours, cursor show/hide). It turns a
+ * (CR, LF, cursor up, column, erase down/line, SGR colours, cursor show/hide),
+ * with wide characters (emoji, CJK) taking two cells and long lines wrapping. It turns a
  * captured pty byte stream into the screen a person saw, for screenshots and for
  * asserting that the final screen holds no leftover live block.
  */
@@ -23,39 +26,61 @@ export class Screen {
   lines: Cell[][] = [[]];
   row = 0;
   col = 0;
+  /**
+   * Lines the terminal had to wrap inside synchronized output (`ESC[?2026h` … `l`),
+   * which is where the live view draws its block: a wrap there breaks the redraw.
+   */
+  frameWraps = 0;
+  private sync = false;
   private color = '';
   private bold = false;
 
   constructor(readonly cols: number) {}
 
   write(text: string): this {
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i]!;
+    for (let i = 0; i < text.length;) {
+      const c = String.fromCodePoint(text.codePointAt(i)!);
       if (c === '\u001b' && text[i + 1] === '[') {
         // eslint-disable-next-line no-control-regex
         const m = /^\u001b\[([0-9;?]*)([A-Za-z])/.exec(text.slice(i, i + 16));
         if (m) {
           this.csi(m[1]!, m[2]!);
-          i += m[0].length - 1;
+          i += m[0].length;
           continue;
         }
       }
+      i += c.length;
       if (c === '\r') this.col = 0;
       else if (c === '\n') {
-        this.row++;
-        while (this.lines.length <= this.row) this.lines.push([]);
-      } else {
-        if (this.col >= this.cols) {
-          this.col = 0;
-          this.row++;
-          while (this.lines.length <= this.row) this.lines.push([]);
-        }
-        const line = this.lines[this.row]!;
-        while (line.length < this.col) line.push({ ch: ' ', style: '' });
-        line[this.col++] = { ch: c, style: this.style() };
-      }
+        this.col = 0; // a terminal's output processing (onlcr) turns LF into CR LF
+        this.down();
+      } else this.put(c);
     }
     return this;
+  }
+
+  /** A character takes as many cells as string-width says (a terminal's wcwidth). */
+  private put(c: string): void {
+    const w = stringWidth(c);
+    const line = () => this.lines[this.row]!;
+    if (w === 0) {
+      const prev = line()[this.col - 1];
+      if (prev) prev.ch += c; // a combining mark, ZWJ or variation selector
+      return;
+    }
+    if (this.col + w > this.cols) {
+      if (this.sync) this.frameWraps++;
+      this.col = 0;
+      this.down();
+    }
+    while (line().length < this.col) line().push({ ch: ' ', style: '' });
+    line()[this.col++] = { ch: c, style: this.style() };
+    if (w === 2) line()[this.col++] = { ch: '', style: '' };
+  }
+
+  private down(): void {
+    this.row++;
+    while (this.lines.length <= this.row) this.lines.push([]);
   }
 
   /** The last `rows` lines of text, as the terminal shows them. */
@@ -91,7 +116,9 @@ export class Screen {
 
   private csi(params: string, cmd: string): void {
     const n = Number(params || 1);
-    if (cmd === 'A') this.row = Math.max(0, this.row - n);
+    if (params === '?2026' && (cmd === 'h' || cmd === 'l')) this.sync = cmd === 'h';
+    else if (cmd === 'A') this.row = Math.max(0, this.row - n);
+    else if (cmd === 'G') this.col = Math.max(0, n - 1);
     else if (cmd === 'J') {
       this.lines[this.row] = (this.lines[this.row] ?? []).slice(0, this.col);
       this.lines.length = this.row + 1;

@@ -35,7 +35,7 @@ const TEMPLATES: [string, (v: string) => string[]][] = [
   [String.raw`printf '%s\0' "a'{}'b" 'a"{}"b'`, (v) => [`a'${v}'b`, `a"${v}"b`]],
   [String.raw`printf '%s\0' "$(printf '%s.' {})"`, (v) => [`${v}.`]],
   [
-    String.raw`printf '%s\0' "$(printf '%s.' "{}")" "$(echo '{}' | tr -d '\n'; printf .)"`,
+    String.raw`printf '%s\0' "$(printf '%s.' "{}")" "$(printf '%s\n' '{}' | tr -d '\n'; printf .)"`,
     (v) => [`${v}.`, `${v.replace(/\n/g, '')}.`],
   ],
   [String.raw`printf '%s\0' $(printf x)'{}'$(printf y)`, (v) => [`x${v}y`]],

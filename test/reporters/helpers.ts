@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import type { AttemptResult } from '../../src/model/attempt.js';
 import type { JobRecord, RunEvent, RunEventMap, RunEventType } from '../../src/model/events.js';
 import type { Report } from '../../src/reporters/report.js';
@@ -87,9 +88,11 @@ export function reportOf(jobs: JobRecord[], durationMs = 1000): Report {
 /** A writable that records what was written, optionally pretending to be a terminal. */
 export function capture(tty?: { columns: number; rows: number }) {
   let text = '';
+  let writes = 0;
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
       text += chunk.toString('utf8');
+      writes++;
       done();
     },
   }) as Writable & { isTTY?: boolean; columns?: number; rows?: number };
@@ -99,8 +102,9 @@ export function capture(tty?: { columns: number; rows: number }) {
     get text() {
       return text;
     },
+    /** How many writes reached the stream so far. */
+    writes: () => writes,
   };
 }
 
-// eslint-disable-next-line no-control-regex
-export const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
+export const stripAnsi = (s: string) => stripVTControlCharacters(s);

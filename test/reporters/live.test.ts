@@ -3,6 +3,7 @@ import { painter } from '../../src/reporters/format.js';
 import { LiveRenderer } from '../../src/reporters/live-renderer.js';
 import { composeFrame, LiveReporter, type LiveState } from '../../src/reporters/live.js';
 import { truncate, visibleWidth } from '../../src/reporters/text.js';
+import { Screen } from '../e2e/terminal-screen.js';
 import { capture, event, record, stripAnsi, T0 } from './helpers.js';
 
 const plain = painter(false);
@@ -65,29 +66,60 @@ describe('live frame', () => {
     expect(cut.endsWith('…\u001b[0m')).toBe(true);
     expect(visibleWidth(truncate('日本語日本語', 5))).toBeLessThanOrEqual(5);
   });
+
+  it('counts emoji, ZWJ and skin-tone sequences as terminals do', () => {
+    for (const e of ['🚀', '✅', '⌛', '☕', '👨‍👩‍👧', '👍🏽']) expect(visibleWidth(e)).toBe(2);
+    const cut = truncate('🚀'.repeat(10), 7);
+    expect(cut).toBe('🚀🚀🚀…'); // a wide character never straddles the edge
+    expect(visibleWidth(cut)).toBe(7);
+  });
 });
 
 describe('live renderer', () => {
-  it('draws at most once per interval, prints lines above, never wraps, and restores the cursor', () => {
+  it('draws at most once per interval, prints lines above, never wraps, and restores the cursor', async () => {
     vi.useFakeTimers();
     const out = capture({ columns: 20, rows: 10 });
     let frames = 0;
     const r = new LiveRenderer(out.stream, () => (frames++, ['a'.repeat(50), 'second']), 100);
     r.start();
     expect(out.text).toBe('\u001b[?25l');
+    await r.ready; // ora, imported when the view starts
     r.line('done: job 1');
     r.line('done: job 2');
     expect(frames).toBe(0); // lines wait for the next frame
+    const writes = out.writes();
     vi.advanceTimersByTime(350);
     expect(frames).toBe(3);
-    const lines = stripAnsi(out.text).split('\n');
-    expect(lines.slice(0, 2)).toEqual(['done: job 1', 'done: job 2']);
-    for (const l of lines) expect(visibleWidth(l.replace(/\r/g, ''))).toBeLessThan(20);
-    expect(out.text).toContain('\u001b[2A\r\u001b[J'); // each frame erases the previous two lines
+    expect(out.writes()).toBe(writes + 3); // one write per frame
+    // each frame erases the previous block's two rows (ora's clear: up one row, erase)
+    expect(out.text).toContain('\u001b[1G\u001b[0K\u001b[1A\u001b[0K');
+    const live = new Screen(20).write(out.text).text();
+    expect(live.slice(0, 2)).toEqual(['done: job 1', 'done: job 2']);
+    expect(live.slice(2)).toEqual([expect.stringMatching(/^\S a+…$/), 'second']);
     r.stop();
     expect(out.text.endsWith('\u001b[?25h')).toBe(true);
+    expect(new Screen(20).write(out.text).text().filter(Boolean)).toEqual([
+      'done: job 1',
+      'done: job 2',
+    ]);
     vi.advanceTimersByTime(1000);
     expect(frames).toBe(3);
+  });
+
+  it('erases every row of a block whose lines hold wide characters', async () => {
+    const out = capture({ columns: 30, rows: 10 });
+    const name = '🚀✅⌛☕ deploy-日本語-' + 'x'.repeat(40);
+    const r = new LiveRenderer(out.stream, () => ['head', `  ⠋ ${name}  worker 1`]);
+    r.start();
+    await r.ready;
+    r.render();
+    const drawn = new Screen(30).write(out.text).text();
+    expect(drawn).toHaveLength(2); // cut to the width: nothing wrapped
+    for (const l of drawn) expect(visibleWidth(l)).toBeLessThanOrEqual(29);
+    r.line('a job ended');
+    r.render();
+    r.stop();
+    expect(new Screen(30).write(out.text).text().filter(Boolean)).toEqual(['a job ended']);
   });
 
   it('restores the cursor on process exit when stop() never came', () => {
@@ -106,6 +138,7 @@ describe('live renderer', () => {
     const out = capture({ columns: 80, rows: 24 });
     const r = new LiveRenderer(out.stream, () => ['[live]'], 10_000);
     r.start();
+    await r.ready;
     r.render();
     await r.hold(async (s) => {
       s.write('file line 1\n');
@@ -148,6 +181,7 @@ describe('live reporter', () => {
     live.onJobEnd(event('job_end', { job: record('c', 2, { status: 'cancelled', attempts: [] }) }));
     expect(live.state.queued).toBe(1);
     live.onWorkersChange(event('workers_change', { workers: 4 }));
+    await live.renderer.ready;
     live.renderer.render();
     const frame = stripAnsi(out.text);
     expect(frame).toContain('[1/3] ■ cancelled c');

@@ -1,0 +1,24 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseCount } from './options.js';
+import { pruneRuns } from './retention.js';
+import { STATE_DIR } from './run.js';
+
+/**
+ * `jobrun clean`: deletes run log folders under `.jobrun/logs/` but the newest `--keep`,
+ * and with `--journals` the journals too, then says what it freed.
+ */
+export function cleanCommand(flags: { keep: string; journals?: boolean }): void {
+  const keep = parseCount(flags.keep, '--keep');
+  const removed = pruneRuns(path.resolve(STATE_DIR, 'logs'), keep);
+  const runs = removed.folders.length;
+  const mb = (removed.bytes / 1e6).toFixed(1);
+  let text = `jobrun: removed the logs of ${runs} run${runs === 1 ? '' : 's'} (${removed.files} files, ${mb} MB)`;
+  if (flags.journals) {
+    const dir = path.resolve(STATE_DIR, 'journal');
+    const n = fs.existsSync(dir) ? fs.readdirSync(dir).length : 0;
+    fs.rmSync(dir, { recursive: true, force: true });
+    text += ` and ${n} journal${n === 1 ? '' : 's'}`;
+  }
+  process.stderr.write(text + '\n');
+}

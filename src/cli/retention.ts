@@ -1,0 +1,91 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+
+/** How many runs' log folders stay under `.jobrun/logs/` when nothing says otherwise. */
+export const DEFAULT_KEEP_RUNS = 10;
+
+/** A run's log folder is named by its run id, which starts with its UTC date and time. */
+const RUN_FOLDER = /^\d{8}-\d{6}-/;
+
+/** `--keep-logs` / `JOBRUN_KEEP_LOGS`: a number of runs (at least 1), or `all`. */
+export function parseKeep(text: string, what: string): number | 'all' {
+  const t = text.trim();
+  if (t === 'all') return 'all';
+  if (/^\d+$/.test(t) && Number(t) >= 1) return Number(t);
+  throw new UsageError(`${what} "${text}" must be a number of runs (1 or more) or "all"`);
+}
+
+/** How many runs to keep, from the flag, else the environment, else the default. */
+export function keepRuns(flag: string | undefined, env: NodeJS.ProcessEnv): number | 'all' {
+  if (flag !== undefined) return parseKeep(flag, '--keep-logs');
+  if (env.JOBRUN_KEEP_LOGS) return parseKeep(env.JOBRUN_KEEP_LOGS, 'JOBRUN_KEEP_LOGS');
+  return DEFAULT_KEEP_RUNS;
+}
+
+/** The run log folders under `root`, oldest first (run ids sort by time). */
+export function runFolders(root: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => e.isDirectory() && RUN_FOLDER.test(e.name))
+    .map((e) => e.name)
+    .sort()
+    .map((name) => path.join(root, name));
+}
+
+export interface Removed {
+  folders: string[];
+  files: number;
+  bytes: number;
+}
+
+/**
+ * Deletes the run log folders under `root` beyond the newest `keep` (0: all of them),
+ * never `spare` (the folder of the run that is starting). Folders that are not run
+ * folders are left alone.
+ */
+export function pruneRuns(root: string, keep: number, spare?: string): Removed {
+  const folders = runFolders(root).filter((f) => f !== spare);
+  const room = spare === undefined ? keep : Math.max(0, keep - 1);
+  const doomed = folders.slice(0, Math.max(0, folders.length - room));
+  const removed: Removed = { folders: doomed, files: 0, bytes: 0 };
+  for (const folder of doomed) {
+    const size = measure(folder);
+    removed.files += size.files;
+    removed.bytes += size.bytes;
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+  return removed;
+}
+
+function measure(dir: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  let entries: fs.Dirent[] = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    // removed meanwhile
+  }
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) {
+      const sub = measure(full);
+      files += sub.files;
+      bytes += sub.bytes;
+    } else if (e.isFile()) {
+      files++;
+      try {
+        bytes += fs.statSync(full).size;
+      } catch {
+        // removed meanwhile
+      }
+    }
+  }
+  return { files, bytes };
+}

@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Report } from '../../src/reporters/report.js';
+import { jobrun, tempDir, writeFiles } from './helpers.js';
+import { PIPELINE, PIPELINE_FILES, byName } from './stages-helpers.js';
+
+describe('pipeline stages (for_each: { from: JOB }), end to end', () => {
+  it('runs each stage from the previous result; the report shows every job in order', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { ...PIPELINE_FILES, 'm.yaml': PIPELINE });
+    const r = await jobrun(['run', 'm.yaml', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.jobs.map((j) => j.name)).toEqual([
+      'list',
+      'size-a',
+      'size-b b',
+      'size-c',
+      'total',
+    ]);
+    const jobs = byName(report);
+    expect(jobs.list!.result).toEqual(['a.txt', 'b b.txt', 'c.txt']);
+    expect(jobs['size-a']).toMatchObject({ result: 3, needs: ['list'], priority: 3 });
+    expect(jobs['size-b b']).toMatchObject({ result: 5 });
+    expect(jobs['size-c']).toMatchObject({ result: 7 });
+    expect(jobs.total!.needs).toEqual(['size-a', 'size-b b', 'size-c']);
+    // total started only after every job of the stage ended
+    const ends = ['size-a', 'size-b b', 'size-c'].map((n) => Date.parse(jobs[n]!.endedAt));
+    expect(Date.parse(jobs.total!.startedAt!)).toBeGreaterThanOrEqual(Math.max(...ends));
+    expect(report.summary).toMatchObject({ total: 5, succeeded: 5 });
+  });
+
+  it('runs the README example pipeline green', async () => {
+    const r = await jobrun(['run', 'pipeline.yaml', '--json'], {
+      cwd: path.resolve('fixtures/examples'),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const jobs = byName(JSON.parse(r.stdout) as Report);
+    const counts = Object.values(jobs)
+      .filter((j) => j.name.startsWith('words-'))
+      .map((j) => j.result as number);
+    expect(counts).toHaveLength(6);
+    expect(jobs.total!.result).toBe(counts.reduce((a, b) => a + b, 0));
+  });
+
+  it('skips the stage and what waits on it when the source fails, and says why', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'm.yaml': PIPELINE.replace("printf 'a.txt", "exit 3; printf 'a.txt") });
+    const r = await jobrun(['run', 'm.yaml', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const jobs = byName(JSON.parse(r.stdout) as Report);
+    expect(jobs.list).toMatchObject({ status: 'failed', exitCode: 3 });
+    expect(jobs['size-{stem}']).toMatchObject({ status: 'skipped', reason: 'need "list" failed' });
+    expect(jobs.total).toMatchObject({ status: 'skipped', reason: 'need "size-{stem}" skipped' });
+  });
+
+  it('skips a stage whose source result is not a list', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': PIPELINE.replace(
+        "run: printf 'a.txt\\nb b.txt\\nc.txt\\n'",
+        `run: "echo '{\\"a\\": 1}'"\n    capture: json`,
+      ),
+    });
+    const r = await jobrun(['run', 'm.yaml', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const jobs = byName(JSON.parse(r.stdout) as Report);
+    expect(jobs.list).toMatchObject({ status: 'succeeded', result: { a: 1 } });
+    expect(jobs['size-{stem}']!.reason).toMatch(/result of "list" is not a list/);
+  });
+
+  it('validate and --dry-run show a stage as "items from JOB" with its template', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'm.yaml': PIPELINE });
+    const v = await jobrun(['validate', 'm.yaml'], { cwd: dir });
+    expect(v.code).toBe(0);
+    expect(v.stdout).toContain('ok, 2 jobs, 1 stage');
+    expect(v.stdout).toContain('stage size-{stem}: items from list');
+    const d = await jobrun(['run', 'm.yaml', '--dry-run'], { cwd: dir });
+    expect(d.code).toBe(0);
+    expect(d.stdout).toMatch(/^1\. list\n/);
+    expect(d.stdout).toContain('then: size-{stem}  (items from list priority=3)');
+    expect(d.stdout).toContain("    wc -c < {file} | tr -d ' '");
+    expect(d.stdout).toContain('then: total  (needs=size-{stem})');
+    expect(fs.existsSync(path.join(dir, '.jobrun'))).toBe(false);
+  });
+
+  it('refuses an unknown source and a loop through a stage, at their positions', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'unknown.yaml': PIPELINE.replace('from: list', 'from: lst'),
+      'loop.yaml': PIPELINE.replace(
+        "run: printf 'a.txt",
+        'needs: ["size-{stem}"]\n    run: printf \'a.txt',
+      ),
+    });
+    const u = await jobrun(['validate', 'unknown.yaml'], { cwd: dir });
+    expect(u.code).toBe(2);
+    expect(u.stderr).toContain('unknown.yaml:7:');
+    expect(u.stderr).toContain('"lst" is not a job; did you mean "list"?');
+    const l = await jobrun(['validate', 'loop.yaml'], { cwd: dir });
+    expect(l.code).toBe(2);
+    expect(l.stderr).toContain('dependency cycle: size-{stem} → list → size-{stem}');
+  });
+});
