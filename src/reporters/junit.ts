@@ -1,6 +1,5 @@
 import { writeFileAtomic } from './atomic.js';
 import { once } from 'node:events';
-import path from 'node:path';
 import { jobEnding } from '../model/outcome.js';
 import type { Report, ReportJob } from './report.js';
 import type { Reporter } from './types.js';
