@@ -234,7 +234,7 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
     stopHandling();
     // a run that ran to its end leaves only what --resume needs: one line per success
     // (before the lock goes with close, so no other run sees it half rewritten)
-    if (completed) {
+    if (completed && journal.error === undefined) {
       try {
         compactJournal(journal.path);
       } catch {
