@@ -1,5 +1,6 @@
 import type { RunOutcome, SchedulerOptions } from '../core/scheduler.js';
 import type { JobSpec } from '../model/job.js';
+import type { StopSignal } from '../model/stop.js';
 
 /**
  * What a run needs from a backend. The CLI builds these options exactly as it would
@@ -22,7 +23,9 @@ export interface BackendRun {
    */
   run(source: JobSpec[] | AsyncIterable<JobSpec>): Promise<RunOutcome>;
   /** Ctrl-C: start nothing more, stop what runs; a second call skips the grace. */
-  interrupt(signal: 'SIGINT' | 'SIGTERM'): void;
+  interrupt(signal: StopSignal): void;
+  /** Stops the run for a reason of jobrun's own (a reporter failed), as an interrupt does. */
+  abort(reason: string): void;
 }
 
 export interface Backend {

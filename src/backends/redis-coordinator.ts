@@ -13,6 +13,7 @@ import {
   runPointerKey,
 } from './redis-names.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
+import type { StopSignal } from '../model/stop.js';
 
 export interface RedisBackendOptions {
   /** How long Redis may stay unreachable during a run before the run is given up. */
@@ -51,7 +52,7 @@ export async function openRedisBackend(
  */
 class RedisRun implements BackendRun {
   private scheduler: Scheduler | undefined;
-  private pendingSignal: 'SIGINT' | 'SIGTERM' | undefined;
+  private pendingSignal: StopSignal | undefined;
   private runKey: string | undefined;
   private cancelMarked = false;
 
@@ -96,7 +97,7 @@ class RedisRun implements BackendRun {
     }
   }
 
-  interrupt(signal: 'SIGINT' | 'SIGTERM'): void {
+  interrupt(signal: StopSignal): void {
     if (!this.scheduler) {
       this.pendingSignal ??= signal;
       return;
@@ -119,6 +120,11 @@ class RedisRun implements BackendRun {
     ).catch(() => {
       this.settings.say(`could not mark the run cancelled on ${this.target.safe}`);
     });
+  }
+
+  abort(reason: string): void {
+    this.markCancelled();
+    this.scheduler?.abort(reason);
   }
 
   /** The run key: the identity's current run when resuming, else a fresh one. */

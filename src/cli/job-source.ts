@@ -14,6 +14,7 @@ import {
   splitSources,
   type InputFlags,
 } from './input-flags.js';
+import { shellProblem } from '../manifest/places.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
 export interface JobSource {
@@ -63,6 +64,14 @@ export async function openSource(
     );
   }
   const cwd = process.cwd();
+  if (flags.shell !== undefined) {
+    if (manifest !== undefined)
+      throw new UsageError(
+        '--shell is for --glob/--stdin commands; a manifest sets shell: in defaults',
+      );
+    const problem = shellProblem(flags.shell);
+    if (problem !== undefined) throw new UsageError(`--shell ${flags.shell}: ${problem}`);
+  }
   if (manifest !== undefined) {
     if (words.length > 0) {
       throw new UsageError(`a manifest brings its own commands; drop "-- ${words.join(' ')}"`);

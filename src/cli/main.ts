@@ -7,6 +7,7 @@ import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
 import { takeRedisUrlFromEnv } from './redis-url-source.js';
 import { runCommand, type RunFlags } from './run.js';
+import { finishExit, installProcessGuards } from './shutdown.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -67,7 +68,8 @@ Examples:
   $ jobrun run --help                            every option of run
 
 Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
-130/143 interrupted.`,
+130/143/129/131 stopped by SIGINT/SIGTERM/SIGHUP/SIGQUIT, 141 stdout closed,
+70 internal error.`,
     )
     .exitOverride();
 
@@ -264,6 +266,9 @@ Examples:
 
 /** The CLI entry point: maps errors to exit codes, never exits while output may flush. */
 export async function main(argv: string[]): Promise<void> {
+  installProcessGuards();
+  process.on('uncaughtException', internalError);
+  process.on('unhandledRejection', internalError);
   takeRedisUrlFromEnv(); // before anything runs: no job may inherit the password
   const args = rawArgs(argv.slice(2));
   const dash = args.indexOf('--');
@@ -288,10 +293,24 @@ export async function main(argv: string[]): Promise<void> {
       process.stderr.write(`jobrun: ${err.message}\n`);
       process.exitCode = err.exitCode;
     } else {
-      process.stderr.write(
-        `jobrun: internal error (this is a bug in jobrun; please report it with the command you ran):\n${(err as Error)?.stack ?? String(err)}\n`,
-      );
+      reportInternalError(err);
       process.exitCode = 70;
     }
   }
+  finishExit();
+}
+
+function reportInternalError(err: unknown): void {
+  process.stderr.write(
+    `jobrun: internal error (this is a bug in jobrun; please report it with the command you ran):\n${(err as Error)?.stack ?? String(err)}\n`,
+  );
+}
+
+/**
+ * An exception nobody caught, or a promise rejection nobody handled: the run's state
+ * cannot be trusted, so jobrun ends now, with 70; the exit hook kills every job group.
+ */
+function internalError(err: unknown): void {
+  reportInternalError(err);
+  process.exit(70);
 }

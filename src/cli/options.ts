@@ -7,6 +7,9 @@ import { SPAWNER_CHOICES, type SpawnerChoice } from '../exec/choose-executor.js'
 /** What `-j 0` means: as many as possible, within a cap that keeps the machine usable. */
 export const MAX_WORKERS = 256;
 
+/** The most jobs one jobrun runs at once when asked by number: far beyond what one machine's process table serves well. */
+const WORKER_CAP = 10_000;
+
 /**
  * `-j 4` or `-j 2:8` (a pool that scales between 2 and 8 with queue depth), and GNU
  * parallel's forms: `50%` of the CPUs (at least 1), `+1`/`-1` the CPUs plus or minus
@@ -30,6 +33,11 @@ export function parseWorkers(text: string, cpus = os.availableParallelism()): Wo
   if (!m || min < 1 || max < min) {
     throw new UsageError(
       `-j "${text}" is not a worker count: use a number like 4, 50%, +1, -1, 0, or min:max like 2:8`,
+    );
+  }
+  if (max > WORKER_CAP) {
+    throw new UsageError(
+      `-j "${text}": at most ${WORKER_CAP} workers (each runs a process group at once)`,
     );
   }
   return { min, max };

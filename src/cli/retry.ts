@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import type { Report, ReportJob } from '../reporters/report.js';
+import type { ReportJob } from '../reporters/report.js';
 import type { JobSpec } from '../model/job.js';
 import type { Plan } from '../model/job.js';
 import { runJobs } from './run.js';
@@ -17,7 +17,7 @@ const REDRIVE = new Set(['failed', 'timed_out', 'skipped']);
  * succeeded in the earlier run count as met.
  */
 export async function retryCommand(reportPath: string, flags: RunFlags): Promise<number> {
-  const report = readReport(reportPath);
+  const report = await readReport(reportPath);
   const wanted = report.jobs.filter((j) => REDRIVE.has(j.status) && !j.excluded);
   if (wanted.length === 0) {
     process.stderr.write(`jobrun: nothing to retry: every job in ${reportPath} succeeded\n`);
@@ -42,7 +42,7 @@ export async function retryCommand(reportPath: string, flags: RunFlags): Promise
   const identity = `retry:${path.resolve(reportPath)}`;
   return runJobs(
     {
-      settings: settings ?? { manifestPath: report.manifest, pools: {}, order: 'fifo' },
+      settings: settings ?? { manifestPath: report.manifest ?? null, pools: {}, order: 'fifo' },
       jobs,
       identity,
     },
@@ -50,7 +50,7 @@ export async function retryCommand(reportPath: string, flags: RunFlags): Promise
   );
 }
 
-function readReport(file: string): Report {
+async function readReport(file: string): Promise<ReportShape> {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -59,19 +59,49 @@ function readReport(file: string): Report {
       `cannot read report ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
     );
   }
-  let report: Report;
+  let data: unknown;
   try {
-    report = JSON.parse(text) as Report;
+    data = JSON.parse(text);
   } catch {
     throw new UsageError(`${file} is not a jobrun report (not JSON)`);
   }
-  if (report?.version !== 1 || !Array.isArray(report.jobs)) {
-    throw new UsageError(`${file} is not a jobrun report (no "version": 1 and "jobs" list)`);
+  const { z } = await import('zod'); // loaded only when a report is read
+  const status = z.enum(['succeeded', 'failed', 'timed_out', 'skipped', 'cancelled']);
+  const schema = z.object({
+    version: z.literal(1),
+    manifest: z.string().nullable().optional(),
+    jobs: z.array(
+      z.object({
+        name: z.string(),
+        command: z.string(),
+        status,
+        priority: z.number().int().optional(),
+        needs: z.array(z.string()).optional(),
+        cwd: z.string().optional(),
+        allowFailure: z.boolean().optional(),
+        excluded: z.boolean().optional(),
+      }),
+    ),
+  });
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join('.') : 'the document';
+    throw new UsageError(`${file} is not a jobrun report: ${where}: ${issue.message}`);
   }
-  return report;
+  return parsed.data;
 }
 
-function fromReport(job: ReportJob, index: number): JobSpec {
+/** What a re-drive reads of a report: checked, so a hand-edited file cannot crash it. */
+interface ReportShape {
+  manifest?: string | null;
+  jobs: RetryJob[];
+}
+
+type RetryJob = Pick<ReportJob, 'name' | 'command' | 'status'> &
+  Partial<Pick<ReportJob, 'priority' | 'needs' | 'cwd' | 'allowFailure' | 'excluded'>>;
+
+function fromReport(job: RetryJob, index: number): JobSpec {
   return {
     name: job.name,
     command: job.command,

@@ -6,7 +6,10 @@ import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec } from '../model/job.js';
 import { CAPTURE_MODES, DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { RunEventMap } from '../model/events.js';
-import { JobrunError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
+import { stopLeftoverGroups } from '../exec/leftovers.js';
+import type { Journal } from '../core/journal.js';
+import { handleStops, onExit, pipeBroke, reraiseOnExit } from './shutdown.js';
 import { openBackend } from '../backends/open.js';
 import { backendSpec } from './redis-url-source.js';
 import { parseDuration, parseSize, parseTimeout } from '../manifest/duration.js';
@@ -170,12 +173,24 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
   if (flags.joblog) reporters.push(new JoblogReporter(flags.joblog));
   const keep = keepRuns(flags.keepLogs, process.env);
   const runId = newRunId();
+  if (flags.logs !== undefined && flags.logs.trim() === '')
+    throw new UsageError('--logs needs a folder, e.g. --logs logs');
   const logDir = path.resolve(flags.logs ?? path.join(STATE_DIR, 'logs', runId));
-  makeLogDir(logDir);
+  makeLogDir(logDir, flags.logs === undefined);
   // only jobrun's own folder is pruned: a --logs folder is the user's to manage
   if (flags.logs === undefined && keep !== 'all')
     pruneRuns(path.resolve(STATE_DIR, 'logs'), keep, logDir);
-  const journal = openJournal(journalPathFor(STATE_DIR, source.identity), Boolean(flags.resume));
+  const journal = openJournal(
+    journalPathFor(STATE_DIR, source.identity),
+    Boolean(flags.resume),
+    settings.manifestPath ?? 'these jobs',
+  );
+  const releaseJournal = onExit(() => journal.close());
+  journal.onError = (err) =>
+    warn(
+      `${err.message}; the run goes on, but --resume will not know of jobs that end from now on`,
+    );
+  if (flags.resume) await stopLeftovers(journal, jobs);
   const bus = new EventBus(reporters);
   const scheduler = backend.createRun({
     identity: source.identity,
@@ -200,41 +215,51 @@ export async function runJobs(source: JobSource, flags: RunFlags): Promise<numbe
       ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
       : undefined,
     linkStreamed: feeder !== undefined,
+    onAttemptStart: (job, pid) => journal.started(job, pid),
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
     maxQueue,
   });
 
-  const onInt = () => scheduler.interrupt('SIGINT');
-  const onTerm = () => scheduler.interrupt('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
+  // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)
+  bus.onFailure = (err) =>
+    setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
+  const stopHandling = handleStops((signal) => scheduler.interrupt(signal));
   let completed = false;
   try {
     const outcome = await scheduler.run(jobs);
     completed = !outcome.interrupted;
-    try {
-      await bus.flush();
-    } catch (err) {
-      throw new JobrunError(
-        `the run ended (exit code ${outcome.exitCode}), but a report could not be written: ${(err as Error).message}`,
-        'E_OUTPUT',
+    const unwritten = await bus.flush();
+    if (outcome.inputError !== undefined)
+      warn(`${outcome.inputError}; the run was stopped (exit 2)`);
+    if (bus.failure !== undefined) {
+      warn(
+        `internal error in a reporter (this is a bug in jobrun; please report it with the command you ran): ` +
+          `${bus.failure.stack ?? bus.failure.message}\njobrun: the run was stopped and its jobs with it (exit 70)`,
       );
+      return 70;
     }
-    return outcome.exitCode;
+    let code = outcome.interrupted === undefined && pipeBroke() ? 141 : outcome.exitCode;
+    if (unwritten.length > 0) {
+      code = code === 0 ? 1 : code;
+      for (const err of unwritten) warn(`the run ended, but ${err.message} (exit ${code})`);
+    }
+    if (outcome.interrupted !== undefined) reraiseOnExit(outcome.interrupted);
+    return code;
   } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
-    journal.close();
+    stopHandling();
     // a run that ran to its end leaves only what --resume needs: one line per success
-    if (completed) {
+    // (before the lock goes with close, so no other run sees it half rewritten)
+    if (completed && journal.error === undefined) {
       try {
         compactJournal(journal.path);
       } catch {
         // compaction only saves space; the full journal serves --resume as well
       }
     }
+    journal.close();
+    releaseJournal();
     bus.dispose();
     await backend.close();
     if (flags.stdin) process.stdin.destroy();
@@ -255,6 +280,34 @@ function captureFlag(flags: RunFlags): CaptureSpec | undefined {
       : usage(() => parseSize(flags.captureMax!, '--capture-max'));
   if (maxBytes < 1) throw new UsageError('--capture-max must be at least 1 byte');
   return { mode, maxBytes };
+}
+
+/** For people, on stderr; a broken stderr must not turn into a crash. */
+function warn(message: string): void {
+  process.stderr.write(`jobrun: ${message}\n`);
+}
+
+/**
+ * `--resume` after jobrun died (kill -9, a crash): jobs the journal saw start and
+ * never end may still be running, as orphans. Their groups are stopped (TERM, KILL
+ * after the longest kill grace) before anything starts, so a job never runs twice
+ * at once; they then run again, as their outcome is unknown.
+ */
+async function stopLeftovers(
+  journal: Journal,
+  jobs: JobSpec[] | AsyncIterable<JobSpec>,
+): Promise<void> {
+  if (journal.unfinished.length === 0) return;
+  const grace = Array.isArray(jobs)
+    ? jobs.reduce((most, j) => Math.max(most, j.killGraceMs), 0)
+    : 5000;
+  const stopped = await stopLeftoverGroups(journal.unfinished, grace);
+  if (stopped.length > 0) {
+    warn(
+      `stopped ${stopped.length} job${stopped.length === 1 ? '' : 's'} still running from the interrupted run ` +
+        `(process groups ${stopped.join(', ')}); they run again`,
+    );
+  }
 }
 
 function haltPolicy(flags: RunFlags): HaltPolicy | undefined {

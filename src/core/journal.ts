@@ -2,15 +2,31 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { JobRecord } from '../model/events.js';
+import { UsageError } from '../errors.js';
+import { bootId, procStat } from '../exec/proc.js';
+import { lockJournal } from './journal-lock.js';
 
 /**
- * The append-only record of jobs that ended, one JSON line each, written with a
- * plain `write(2)` as each job ends: it survives `kill -9` of jobrun (the kernel
- * already holds the bytes), though not a power cut, for which it would need fsync.
- * A job is known by its name *and* command, so editing a command re-runs the job.
- * Lines hold both, as written: `{"name","command","status","time"}`. Jobs alike in
- * both (the same stdin line twice) are told apart by count: each success recorded
- * stands for one of them, so n equal jobs that succeeded n times are all skipped.
+ * The append-only record of a run, one JSON line each, written with a plain
+ * `write(2)`: it survives `kill -9` of jobrun (the kernel already holds the bytes),
+ * though not a power cut, for which it would need fsync. A job is known by its name
+ * *and* command, so editing a command re-runs the job.
+ *
+ * - As a job's process starts: `{"name","command","status":"running","pid","boot","start","time"}`
+ *   (its process group is `pid`; `boot` and `start`, the boot id and the process's
+ *   start time in ticks, tell a live group of ours from a recycled pid).
+ * - As a job ends: `{"name","command","status","time"}`.
+ *
+ * A job whose last line is a start was running when jobrun died: `unfinished` lists
+ * those, for `--resume` to stop what is left of them before running them again.
+ *
+ * Jobs alike in name and command (the same stdin line twice) are told apart by count:
+ * each success recorded stands for one of them, so n equal jobs that succeeded n
+ * times are all skipped.
+ *
+ * Writing never throws: the first failure (a full disk) is kept in `error`, passed
+ * to `onError`, and the journal stops there; the run goes on, and a later `--resume`
+ * simply runs again what the journal does not know about.
  */
 export interface Journal {
   /**
@@ -18,9 +34,25 @@ export interface Journal {
    * answers yes once: ask once per job, in run order.
    */
   succeeded(job: { name: string; command: string }): boolean;
+  /** A job's attempt started as process group `pid`. */
+  started(job: { name: string; command: string }, pid: number | undefined): void;
   record(job: JobRecord): void;
+  /** Jobs the previous run started and never ended (read with `resume` only). */
+  readonly unfinished: JournalStart[];
+  /** The first write error, if any; the journal is incomplete from there on. */
+  readonly error: Error | undefined;
+  onError?: (err: Error) => void;
   close(): void;
   readonly path: string;
+}
+
+/** A start without an end: the job was running when its jobrun died. */
+export interface JournalStart {
+  name: string;
+  command: string;
+  pid: number;
+  boot?: string;
+  start?: number;
 }
 
 interface JournalLine {
@@ -28,6 +60,9 @@ interface JournalLine {
   command: string;
   status: string;
   time: string;
+  pid?: number;
+  boot?: string;
+  start?: number;
 }
 
 /** The journal's key: exact, not hashed, so no collision can ever skip a job. */
@@ -46,30 +81,38 @@ export function jobFingerprint(job: { name: string; command: string }): string {
 }
 
 /**
- * Opens the journal at `file`. With `resume` the earlier lines are read and kept;
- * otherwise the file starts empty. A torn last line (from a crash mid-write) is ignored.
+ * Opens the journal at `file`, taking its lock (see `lockJournal`: a second run of
+ * the same manifest at once is a usage error). With `resume` the earlier lines are
+ * read and kept; otherwise the file starts empty. A torn last line (from a crash
+ * mid-write) is ignored. `what` names the run for the lock's message.
  */
-export function openJournal(file: string, resume: boolean): Journal {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+export function openJournal(file: string, resume: boolean, what = file): Journal {
+  let release: () => void;
+  let fd: number;
   /** Successes not yet claimed, by name and command. */
   const done = new Map<string, number>();
-  if (resume && fs.existsSync(file)) {
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        const entry = JSON.parse(line) as JournalLine;
-        const key = journalKey(entry);
-        if (entry.status === 'succeeded') done.set(key, (done.get(key) ?? 0) + 1);
-      } catch {
-        // a line torn by a crash: that job is simply run again
-      }
-    }
+  /** Starts not yet ended, oldest first, by name and command. */
+  const running = new Map<string, JournalStart[]>();
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    release = lockJournal(file, what);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot open the journal ${file}: ${(err as Error).message}`);
   }
-  const fd = fs.openSync(file, resume ? 'a' : 'w');
-  // A torn last line would glue onto the next record; start on a fresh line.
-  if (resume && fs.fstatSync(fd).size > 0) fs.writeSync(fd, '\n');
-  return {
+  try {
+    if (resume && fs.existsSync(file)) readLines(fs.readFileSync(file, 'utf8'), done, running);
+    fd = fs.openSync(file, resume ? 'a' : 'w');
+  } catch (err) {
+    release();
+    throw new UsageError(`cannot open the journal ${file}: ${(err as Error).message}`);
+  }
+  const boot = bootId();
+  let closed = false;
+  const journal: Journal = {
     path: file,
+    unfinished: [...running.values()].flat(),
+    error: undefined,
     succeeded(job) {
       const key = journalKey(job);
       const left = done.get(key);
@@ -78,18 +121,79 @@ export function openJournal(file: string, resume: boolean): Journal {
       else done.set(key, left - 1);
       return true;
     },
-    record(job) {
-      if (job.status === 'cancelled' || job.reason === 'succeeded in an earlier run') return;
-      const line: JournalLine = {
-        name: job.name,
-        command: job.command,
-        status: job.status,
-        time: new Date(job.endedAt).toISOString(),
-      };
-      fs.writeSync(fd, JSON.stringify(line) + '\n');
+    started(job, pid) {
+      if (pid === undefined) return;
+      const start = procStat(pid)?.startTicks;
+      write({ ...lineOf(job, 'running'), pid, boot, start });
     },
-    close: () => fs.closeSync(fd),
+    record(job) {
+      if (job.reason === 'succeeded in an earlier run') return;
+      // a job cancelled before it started has nothing to close
+      if (job.status === 'cancelled' && job.attempts.length === 0) return;
+      write({ ...lineOf(job, job.status), time: new Date(job.endedAt).toISOString() });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        fs.closeSync(fd);
+      } finally {
+        release();
+      }
+    },
   };
+  const write = (line: JournalLine | '') => {
+    if (journal.error !== undefined || closed) return;
+    try {
+      fs.writeSync(fd, line === '' ? '\n' : JSON.stringify(line) + '\n');
+    } catch (err) {
+      const error = new Error(`cannot write the journal ${file}: ${(err as Error).message}`);
+      (journal as { error: Error | undefined }).error = error;
+      journal.onError?.(error);
+    }
+  };
+  // A torn last line would glue onto the next record; start on a fresh line.
+  if (resume && fs.fstatSync(fd).size > 0) write('');
+  return journal;
+}
+
+function lineOf(job: { name: string; command: string }, status: string): JournalLine {
+  return { name: job.name, command: job.command, status, time: new Date().toISOString() };
+}
+
+/** Replays the journal's lines into the set of succeeded jobs and the map of unfinished ones. */
+function readLines(
+  text: string,
+  done: Map<string, number>,
+  running: Map<string, JournalStart[]>,
+): void {
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let entry: JournalLine;
+    try {
+      entry = JSON.parse(line) as JournalLine;
+    } catch {
+      continue; // a line torn by a crash: that job is simply run again
+    }
+    if (!entry.status) continue;
+    const key = journalKey(entry);
+    if (entry.status === 'running') {
+      if (typeof entry.pid === 'number')
+        running.set(key, [
+          ...(running.get(key) ?? []),
+          {
+            name: entry.name,
+            command: entry.command,
+            pid: entry.pid,
+            boot: entry.boot,
+            start: entry.start,
+          },
+        ]);
+      continue;
+    }
+    running.get(key)?.shift();
+    if (entry.status === 'succeeded') done.set(key, (done.get(key) ?? 0) + 1);
+  }
 }
 
 /** Where a run keeps its journal: one file per manifest (or ad-hoc command), under `stateDir`. */

@@ -1,6 +1,7 @@
 import type { Emit } from '../model/events.js';
-import type { PoolSpec, WorkersSpec } from '../model/job.js';
+import type { JobSpec, PoolSpec, WorkersSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
+import { trackGroup, untrackGroup } from '../exec/kill.js';
 import { backoffDelay } from './backoff.js';
 import type { Clock } from './clock.js';
 import type { Dispatch, StartRequest } from './dispatch.js';
@@ -26,6 +27,8 @@ export interface LocalDispatchOptions {
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
+  /** Told each attempt's process group as it is known (the journal records it). */
+  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
 }
 
 /**
@@ -86,14 +89,18 @@ export class LocalDispatch implements Dispatch {
         : undefined,
     });
     entry.running = handle;
-    const announce = () =>
+    const announce = () => {
+      trackGroup(handle.pid); // so an unplanned exit of jobrun can take the group along
+      options.onAttemptStart?.(spec, handle.pid);
       emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
+    };
     // a spawner process reports the pid a moment later; `started` settles before `result`
     if (handle.started === undefined) announce();
     else void handle.started.then(announce);
   }
 
   ended(entry: Entry): void {
+    untrackGroup(entry.running?.pid);
     if (entry.slot !== undefined) this.slots.release(entry.slot);
     entry.slot = undefined;
   }

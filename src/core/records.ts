@@ -6,6 +6,7 @@ import {
   type JobRecord,
 } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
+import { STOP_EXIT_CODES, type StopSignal } from '../model/stop.js';
 import type { Entry } from './entry.js';
 import type { RunOutcome } from './scheduler-options.js';
 
@@ -70,15 +71,31 @@ export class Tally {
     if (countsAsFailure(record)) this.failures++;
   }
 
-  /** 130/143 when interrupted, else 1 when a job counts as a failure, else 0. */
-  outcome(durationMs: number, interrupted?: 'SIGINT' | 'SIGTERM', halted?: string): RunOutcome {
+  /**
+   * 128+n when stopped by signal n (130 Ctrl-C, 141 a closed stdout, ...), else 2 when
+   * the input failed, else 1 when a job counts as a failure, else 0.
+   */
+  outcome(
+    durationMs: number,
+    interrupted?: StopSignal,
+    halted?: string,
+    inputError?: string,
+  ): RunOutcome {
     const exitCode = interrupted
-      ? interrupted === 'SIGINT'
-        ? 130
-        : 143
-      : this.failures > 0
-        ? 1
-        : 0;
-    return { summary: { ...this.summary }, exitCode, durationMs, interrupted, halted };
+      ? STOP_EXIT_CODES[interrupted]
+      : inputError !== undefined
+        ? 2
+        : this.failures > 0
+          ? 1
+          : 0;
+    const outcome: RunOutcome = {
+      summary: { ...this.summary },
+      exitCode,
+      durationMs,
+      interrupted,
+      halted,
+    };
+    if (inputError !== undefined) outcome.inputError = inputError;
+    return outcome;
   }
 }

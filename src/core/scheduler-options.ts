@@ -5,6 +5,7 @@ import type { Clock } from './clock.js';
 import type { StartGate } from './gates.js';
 import type { HaltPolicy } from './halt.js';
 import type { RemoteExecutor } from './remote.js';
+import type { StopSignal } from '../model/stop.js';
 
 /** Everything a run is configured with; the CLI builds it from the flags and the manifest. */
 export interface SchedulerOptions {
@@ -45,12 +46,16 @@ export interface SchedulerOptions {
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
+  /** Called as a local attempt's process group is known (the journal records it). */
+  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
 }
 
 export interface RunOutcome {
   summary: Summary;
   exitCode: number;
   durationMs: number;
-  interrupted?: 'SIGINT' | 'SIGTERM';
+  interrupted?: StopSignal;
   halted?: string;
+  /** Why the job source failed (a read error, an over-long line): the run stopped, exit 2. */
+  inputError?: string;
 }

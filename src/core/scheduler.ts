@@ -12,6 +12,7 @@ import { Needs } from './needs.js';
 import { ReadyQueues } from './ready-queues.js';
 import { attemptsRecord, excludedRecord, resumedRecord, Tally } from './records.js';
 import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
+import type { StopSignal } from '../model/stop.js';
 
 export type { RunOutcome, SchedulerOptions };
 
@@ -37,7 +38,9 @@ export class Scheduler {
   private inputDone = false;
   private stopping = false;
   private stopReason = '';
-  private interrupted: 'SIGINT' | 'SIGTERM' | undefined;
+  private interrupted: StopSignal | undefined;
+  private inputError: string | undefined;
+  private crashed: { error: unknown } | undefined;
   private halted: string | undefined;
   private finish: (() => void) | undefined;
 
@@ -62,12 +65,17 @@ export class Scheduler {
       this.inputEnded();
       this.pump();
     } else {
-      void this.feeder.feed(source, (spec) => this.accept(spec)).then(() => this.inputEnded());
+      this.feeder
+        .feed(source, (spec) => this.accept(spec))
+        .catch((err: unknown) => this.inputFailed(err))
+        .then(() => this.inputEnded())
+        .catch((err: unknown) => this.crash(err));
     }
     this.checkDone();
     await done;
+    if (this.crashed) throw this.crashed.error;
     const durationMs = this.clock.now() - this.startedAt;
-    const outcome = this.tally.outcome(durationMs, this.interrupted, this.halted);
+    const outcome = this.tally.outcome(durationMs, this.interrupted, this.halted, this.inputError);
     emit('run_end', { runId, ...outcome });
     return outcome;
   }
@@ -76,11 +84,43 @@ export class Scheduler {
    * Stops the run: no more starts, waiting jobs are cancelled, running ones get
    * SIGTERM and SIGKILL after their grace. A second call skips the grace.
    */
-  interrupt(signal: 'SIGINT' | 'SIGTERM'): void {
+  interrupt(signal: StopSignal): void {
     const again = this.interrupted !== undefined;
     if (!again) this.stopReason = `interrupted by ${signal}`;
     this.interrupted ??= signal;
     this.stop(`interrupted by ${signal}`, again);
+  }
+
+  /**
+   * Stops the run as an interrupt does, for a reason of jobrun's own (a reporter
+   * that failed): running jobs get SIGTERM, then SIGKILL after their grace.
+   */
+  abort(reason: string): void {
+    this.stop(reason, false);
+  }
+
+  /**
+   * A streamed source that failed (a read error, a line over the cap) stops the run
+   * with its message; one closed because the run stopped (Ctrl-C) is no error.
+   */
+  private inputFailed(err: unknown): void {
+    if (this.stopping) return;
+    this.inputError = (err as Error)?.message ?? String(err);
+    this.halted = `an input error: ${this.inputError}`;
+    this.stop('stopped by an input error', false);
+  }
+
+  /**
+   * A bug in the scheduler's own bookkeeping (an exception in a promise callback):
+   * the run cannot be trusted to go on. Running jobs are killed and `run` rejects.
+   */
+  private crash(error: unknown): void {
+    if (this.crashed) return;
+    this.crashed = { error };
+    for (const entry of this.inFlight) entry.running?.stop(true);
+    const finish = this.finish;
+    this.finish = undefined;
+    finish?.();
   }
 
   private addAll(specs: JobSpec[]): void {
@@ -157,7 +197,9 @@ export class Scheduler {
     const attempt = entry.attempts.length + 1;
     const timeoutMs = timeoutFor(entry.spec, this.medians);
     this.dispatch.start(entry, { attempt, timeoutMs, now });
-    void entry.running?.result.then((result) => this.attemptEnded(entry, result));
+    entry.running?.result
+      .then((result) => this.attemptEnded(entry, result))
+      .catch((err: unknown) => this.crash(err));
   }
 
   private attemptEnded(entry: Entry, result: AttemptResult): void {
@@ -168,8 +210,9 @@ export class Scheduler {
     entry.attempts.push(result);
     this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
     const now = this.clock.now();
-    if (entry.killed) {
-      // the run stopped it: whatever it exited with, it did not finish on its own
+    if (entry.killed && (result.stopped || !attemptSucceeded(result))) {
+      // the run stopped it; one that had exited 0 before the stop reached it did
+      // finish on its own, so it counts as succeeded below
       this.end(entry, attemptsRecord(entry, 'cancelled', now, this.stopReason));
     } else if (attemptSucceeded(result)) {
       this.medians.add(result.durationMs);

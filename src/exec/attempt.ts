@@ -1,7 +1,9 @@
-import { statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, openSync, statfsSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
 import { groupAlive, killGroup } from './kill.js';
+import { procStat } from './proc.js';
 import { describeSpawnError } from './spawn-error.js';
 import { readTail } from './tail.js';
 import { startTimer, type CancelTimer } from './timer.js';
@@ -40,6 +42,8 @@ export abstract class GroupAttempt implements RunningAttempt {
   private ended = false;
   private timedOut = false;
   private stopRequested = false;
+  /** The leader had exited on its own (a zombie not yet reaped) when the first stop came. */
+  private exitedFirst = false;
   private pendingStop: boolean | undefined;
   private termSent = false;
   private cancelTimeout: CancelTimer | undefined;
@@ -62,6 +66,7 @@ export abstract class GroupAttempt implements RunningAttempt {
       this.pendingStop = immediate || this.pendingStop === true;
       return;
     }
+    if (!this.stopRequested && procStat(this.groupPid)?.state === 'Z') this.exitedFirst = true;
     this.stopRequested = true;
     this.terminate(immediate);
   }
@@ -100,6 +105,7 @@ export abstract class GroupAttempt implements RunningAttempt {
     // The shell is gone; its background children and grandchildren go with it.
     killGroup(this.groupPid, 'SIGKILL');
     const result = this.baseResult();
+    if (this.stopRequested && !this.exitedFirst) result.stopped = true;
     if (code !== null) result.exitCode = code;
     if (signal !== null) result.signal = signal;
     let size: number;
@@ -109,6 +115,10 @@ export abstract class GroupAttempt implements RunningAttempt {
       size = 0;
     }
     this.addOutputs(result);
+    if ((code !== 0 || this.timedOut) && result.error === undefined) {
+      const problem = logProblem(this.request.logPath, this.logWriteError());
+      if (problem !== undefined) result.error = problem;
+    }
     this.settleLog(result, size, code !== 0 || this.timedOut || result.error !== undefined);
   }
 
@@ -155,6 +165,11 @@ export abstract class GroupAttempt implements RunningAttempt {
     const pending = this.pendingStop;
     this.pendingStop = undefined;
     return pending;
+  }
+
+  /** The first error writing the log, when the runner writes it (piped output). */
+  protected logWriteError(): NodeJS.ErrnoException | undefined {
+    return undefined;
   }
 
   protected get isEnded(): boolean {
@@ -230,6 +245,41 @@ export abstract class GroupAttempt implements RunningAttempt {
     this.cancelTimeout = undefined;
     this.clearGrace();
   }
+}
+
+/**
+ * Opens an attempt's log for writing. A log folder deleted while the run goes (a
+ * cleanup script, `rm -rf` of the wrong thing) is made again rather than failing
+ * every later job.
+ */
+export function openLog(logPath: string): number {
+  try {
+    return openSync(logPath, 'w');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    mkdirSync(dirname(logPath), { recursive: true });
+    return openSync(logPath, 'w');
+  }
+}
+
+/**
+ * Why a failed attempt may have failed because of its log: writing it failed (piped
+ * output), or its disk is full now (a job writing to the file itself only shows its
+ * write errors as its exit code, e.g. `echo: write error`).
+ */
+function logProblem(
+  logPath: string,
+  writeError: NodeJS.ErrnoException | undefined,
+): string | undefined {
+  if (writeError !== undefined)
+    return `cannot write log file ${logPath}: ${writeError.code ?? writeError.message}`;
+  try {
+    if (statfsSync(dirname(logPath)).bavail === 0)
+      return `log file ${logPath}: ENOSPC (its disk is full)`;
+  } catch {
+    // a folder we cannot look at: nothing more to say than the exit code
+  }
+  return undefined;
 }
 
 function removeFile(path: string): void {

@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { GroupAttempt } from './attempt.js';
 import { commandLine } from './command-line.js';
 import { SpawnerProcess, type SpawnReport } from './spawner-process.js';
@@ -87,6 +89,13 @@ class HelperAttempt extends GroupAttempt {
     spawner.onDeath = (why) => this.onDeath(why);
     const { job } = request;
     const { file, args } = commandLine(job);
+    // a log folder deleted while the run goes is made again (the spawner opens the file)
+    const logDir = dirname(request.logPath);
+    try {
+      if (!existsSync(logDir)) mkdirSync(logDir, { recursive: true });
+    } catch {
+      // the spawner's open then fails and names the file and the errno
+    }
     spawner.send({
       file,
       argv: [file, ...args],

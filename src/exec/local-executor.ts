@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import type { AttemptResult } from '../model/attempt.js';
 import { captureResult } from '../model/result.js';
-import { GroupAttempt } from './attempt.js';
+import { GroupAttempt, openLog } from './attempt.js';
 import { textCommandLine } from './command-line.js';
 import { PipeOutput } from './pipe-output.js';
 import type { ExecRequest, Executor } from './types.js';
@@ -46,7 +46,7 @@ class LocalAttempt extends GroupAttempt {
     const piped = onLine !== undefined || separate !== undefined || job.capture !== undefined;
     let fd: number;
     try {
-      fd = openSync(logPath, 'w');
+      fd = openLog(logPath);
     } catch (err) {
       this.fail(`cannot open log file ${logPath}: ${(err as Error).message}`);
       return;
@@ -86,6 +86,10 @@ class LocalAttempt extends GroupAttempt {
       if (child.pid === undefined) void this.onSpawnError(err);
     });
     if (child.pid !== undefined) this.running(child.pid);
+  }
+
+  protected override logWriteError(): NodeJS.ErrnoException | undefined {
+    return this.output?.logError;
   }
 
   /** The captured result and the per-stream files, once the pipes are read to the end. */

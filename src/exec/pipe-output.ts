@@ -39,6 +39,8 @@ export class PipeOutput {
   private open = 0;
   private paused = false;
   private logFailed = false;
+  /** The first error writing the log file (ENOSPC, EIO), if any. */
+  logError: NodeJS.ErrnoException | undefined;
   private bytes = 0;
   private lastData = 0;
   private onQuiet: (() => void) | undefined;
@@ -50,9 +52,10 @@ export class PipeOutput {
   ) {
     this.log = createWriteStream(logPath, { fd });
     this.log.on('drain', () => this.drained(this.log));
-    this.log.on('error', () => {
+    this.log.on('error', (err: NodeJS.ErrnoException) => {
       // A full disk must not stop the job: keep feeding onLine, drop the log.
       this.logFailed = true;
+      this.logError ??= err;
       this.drained(this.log);
     });
     const { separate } = uses;

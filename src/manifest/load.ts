@@ -3,7 +3,7 @@
  * Every problem found is reported together, each at its file:line:column, in one
  * `ManifestError`; nothing else escapes for bad input.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import type { JobSpec, Plan, StageSpec } from '../model/job.js';
@@ -13,6 +13,7 @@ import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './ex
 import { addZodIssues, errorMap } from './issues.js';
 import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
 import { IssueList } from './locate.js';
+import { PlaceChecks } from './places.js';
 import { salvage, wholeParts, type Parts } from './salvage.js';
 import { checkStages, type FoundStage } from './stage-check.js';
 import { manifestSchema, type ManifestDoc } from './schema.js';
@@ -41,11 +42,49 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
   const abs = path.resolve(cwd, source);
   let text: string;
   try {
+    const info = await stat(abs);
+    if (info.isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
+    if (!info.isFile())
+      throw new UsageError(`manifest ${source} is not a regular file (a device or a pipe?)`);
+    if (info.size > MAX_MANIFEST_BYTES) throw new UsageError(tooBig(source));
     text = await readFile(abs, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(readProblem(source, err));
   }
+  if (/\.json$/i.test(source)) checkStrictJson(text, source);
   return parseManifest(text, { file: source, manifestPath: abs, baseDir: path.dirname(abs) });
+}
+
+/** The largest manifest read (a 100,000-job manifest is about 10 MB). */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+function tooBig(source: string): string {
+  return `manifest ${source} is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MB; refusing to read it`;
+}
+
+/**
+ * A `.json` manifest is JSON: YAML would accept trailing commas, single quotes and
+ * comments, which other JSON tools then choke on. Its first error is reported at
+ * its line and column; valid JSON then goes the usual way (YAML keeps positions).
+ */
+function checkStrictJson(text: string, file: string): void {
+  try {
+    JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    const message = (err as Error).message;
+    const at = /position (\d+)/.exec(message);
+    const offset = at ? Number(at[1]) : text.length;
+    const before = text.slice(0, offset).split('\n');
+    throw new ManifestError([
+      {
+        file,
+        line: before.length,
+        column: (before.at(-1)?.length ?? 0) + 1,
+        message: `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '')}`,
+      },
+    ]);
+  }
 }
 
 export interface ParseOptions {
@@ -146,9 +185,18 @@ async function expandAll(parts: Parts, baseDir: string, list: IssueList): Promis
   const expanded: ExpandedJob[] = [];
   const templates = new Map<string, string[]>();
   const stages: FoundStage[] = [];
+  const places = new PlaceChecks();
+  const reported = new Set<string>();
   for (const [source, job] of parts.jobs.entries()) {
     if (!job) continue;
     const settings = resolveSettings(job, defaults, baseDir);
+    for (const key of ['shell', 'cwd'] as const) {
+      const problem = key === 'shell' ? places.shell(settings.shell) : places.cwd(settings.cwd);
+      const at = job[key] !== undefined ? ['jobs', source, key] : ['defaults', key];
+      if (problem === undefined || reported.has(at.join('.'))) continue;
+      reported.add(at.join('.'));
+      list.add(at, problem);
+    }
     const forEach = job.for_each;
     if (forEach !== undefined && typeof forEach === 'object' && 'from' in forEach) {
       const spec = { name: job.name, run: job.run, from: forEach.from, needs: job.needs ?? [] };
@@ -243,7 +291,12 @@ function readProblem(source: string, err: unknown): string {
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream)
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buf.length;
+    if (size > MAX_MANIFEST_BYTES) throw new UsageError(tooBig('-'));
+    chunks.push(buf);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }

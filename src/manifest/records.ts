@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { decodeBytes } from '../model/bytes.js';
+import { UsageError } from '../errors.js';
 
 /**
  * Records of a byte stream, read only as fast as they are consumed: the stream is
@@ -16,32 +17,60 @@ import { decodeBytes } from '../model/bytes.js';
 export async function* readRecords(
   stream: AsyncIterable<Buffer | string>,
   delimiter: Buffer = NEWLINE,
+  what?: string,
 ): AsyncGenerator<string> {
-  for await (const records of readRecordBatches(stream, delimiter)) yield* records;
+  for await (const records of readRecordBatches(stream, delimiter, what)) yield* records;
 }
 
 /**
+ * The longest record taken, in bytes: Linux passes no single argument longer than
+ * 128 KiB to a program (MAX_ARG_STRLEN), and a job's command line is one argument of
+ * its shell, so a longer record could never run. Refusing it early also keeps memory
+ * bounded whatever arrives (a 300 MB line without a newline) and the buffering linear.
+ */
+export const MAX_RECORD_BYTES = 128 * 1024;
+
+/**
  * The records of each chunk together: a generator layer per record would cost a
- * promise and a microtask per job on top of the consumer's own.
+ * promise and a microtask per job on top of the consumer's own. A record longer than
+ * `maxBytes` throws, naming it as `${what} N` (the run stops with the message, exit 2).
  */
 export async function* readRecordBatches(
   stream: AsyncIterable<Buffer | string>,
   delimiter: Buffer = NEWLINE,
+  what = 'stdin line',
+  maxBytes = MAX_RECORD_BYTES,
 ): AsyncGenerator<string[]> {
   let rest: Buffer = Buffer.alloc(0);
+  let seen = 0;
   const text = isUtf8(delimiter) ? delimiter.toString('utf8') : undefined;
+  const check = (records: string[]): string[] => {
+    for (const r of records) {
+      seen++;
+      if (r.length > maxBytes / 3 && Buffer.byteLength(r) > maxBytes) throw tooLong(seen);
+    }
+    return records;
+  };
+  const tooLong = (n: number) =>
+    new UsageError(
+      `${what} ${n} is longer than ${maxBytes / 1024} KiB, the most one job's command line can hold`,
+    );
   for await (const chunk of stream) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     rest = rest.length === 0 ? buf : Buffer.concat([rest, buf]);
     const end = rest.lastIndexOf(delimiter);
-    if (end === -1) continue;
+    if (end === -1) {
+      if (rest.length > maxBytes) throw tooLong(seen + 1);
+      continue;
+    }
     const whole = rest.subarray(0, end);
     rest = rest.subarray(end + delimiter.length);
     // Valid UTF-8 (the usual case) splits as text, at the same places as bytes would.
-    if (text !== undefined && isUtf8(whole)) yield whole.toString('utf8').split(text);
-    else yield splitBytes(whole, delimiter);
+    if (text !== undefined && isUtf8(whole)) yield check(whole.toString('utf8').split(text));
+    else yield check(splitBytes(whole, delimiter));
+    if (rest.length > maxBytes) throw tooLong(seen + 1);
   }
-  if (rest.length > 0) yield [decodeBytes(rest)];
+  if (rest.length > 0) yield check([decodeBytes(rest)]);
 }
 
 const NEWLINE = Buffer.from('\n');

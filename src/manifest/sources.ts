@@ -98,7 +98,8 @@ async function* sourceRows(
     yield* csvRows(stream, options);
     return;
   }
-  for await (const record of readRecords(stream, options.delimiter)) {
+  const what = source.file === '-' ? 'stdin line' : `${source.file}: line`;
+  for await (const record of readRecords(stream, options.delimiter, what)) {
     yield splitColumns(record, options);
   }
 }

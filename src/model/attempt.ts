@@ -12,6 +12,11 @@ export interface AttemptResult {
   signal?: string;
   timedOut: boolean;
   /**
+   * Set when the run stopped the attempt (an interrupt, a halt) while its process
+   * still ran; one that had exited by itself before the stop reached it has not.
+   */
+  stopped?: boolean;
+  /**
    * Why the attempt failed although its process may have exited 0: it could not be
    * started at all (bad shell, bad cwd), or its captured stdout was not valid JSON.
    */

@@ -1,6 +1,7 @@
 import type { AttemptResult } from './attempt.js';
 import { jobId, type FinalStatus, type JobSpec } from './job.js';
 import type { CapturedResult } from './result.js';
+import type { StopSignal } from './stop.js';
 
 /** Counts of jobs by final state, plus the total. */
 export interface Summary {
@@ -73,8 +74,8 @@ export interface RunEventMap {
     summary: Summary;
     durationMs: number;
     exitCode: number;
-    /** The signal that interrupted the run, if any. */
-    interrupted?: 'SIGINT' | 'SIGTERM';
+    /** The signal that interrupted the run, if any (`SIGPIPE`: stdout's reader went away). */
+    interrupted?: StopSignal;
     /** Why dispatch stopped early (a halt policy), if it did. */
     halted?: string;
   };

@@ -18,11 +18,20 @@ const HOOKS = {
  * Fans the run's events out to reporters. It stamps each event with its type and
  * time, feeds the report collector when some reporter needs the whole report, and
  * collects the promises of `onRunEnd` so the CLI can wait for files to be written.
+ *
+ * A reporter that throws is a bug in jobrun, not in the run: it is cut off (no more
+ * events reach it), `onFailure` is told once, and every other reporter goes on, so
+ * the CLI can stop the run cleanly and still write the report.
  */
 export class EventBus {
   readonly emit: Emit;
+  /** The first reporter failure, if any. */
+  failure: Error | undefined;
+  /** Called once, on the first reporter failure (from inside an emit: defer real work). */
+  onFailure: ((err: Error) => void) | undefined;
   private readonly collector: ReportCollector | undefined;
   private readonly pending: Promise<void>[] = [];
+  private readonly broken = new Set<Reporter>();
 
   constructor(
     private readonly reporters: Reporter[],
@@ -43,13 +52,23 @@ export class EventBus {
     return this.reporters.some((r) => r.needsStreams);
   }
 
-  /** Resolves once every reporter finished its end-of-run work. */
-  async flush(): Promise<void> {
-    await Promise.all(this.pending);
+  /**
+   * Waits until every reporter finished its end-of-run work (files written); resolves
+   * with the errors of those that could not (each names its file), never rejects.
+   */
+  async flush(): Promise<Error[]> {
+    const settled = await Promise.allSettled(this.pending);
+    return settled.flatMap((s) => (s.status === 'rejected' ? [toError(s.reason)] : []));
   }
 
   dispose(): void {
-    for (const reporter of this.reporters) reporter.dispose?.();
+    for (const reporter of this.reporters) {
+      try {
+        reporter.dispose?.();
+      } catch {
+        // restoring one reporter's terminal state must not keep the others from theirs
+      }
+    }
   }
 
   private dispatch(event: RunEvent): void {
@@ -57,11 +76,24 @@ export class EventBus {
     const report: Report | undefined =
       event.type === 'run_end' ? this.collector?.build(event) : undefined;
     for (const reporter of this.reporters) {
-      reporter.onEvent?.(event);
-      const hook = reporter[HOOKS[event.type]] as
-        ((e: RunEvent, r: Report | undefined) => void | Promise<void>) | undefined;
-      const result = hook?.call(reporter, event, report);
-      if (result) this.pending.push(result);
+      if (this.broken.has(reporter)) continue;
+      try {
+        reporter.onEvent?.(event);
+        const hook = reporter[HOOKS[event.type]] as
+          ((e: RunEvent, r: Report | undefined) => void | Promise<void>) | undefined;
+        const result = hook?.call(reporter, event, report);
+        if (result) this.pending.push(result);
+      } catch (err) {
+        this.broken.add(reporter);
+        if (this.failure === undefined) {
+          this.failure = toError(err);
+          this.onFailure?.(this.failure);
+        }
+      }
     }
   }
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }

@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from './atomic.js';
 import { attemptEnding, jobEnding } from '../model/outcome.js';
 import { HTML_SCRIPT, HTML_STYLE } from './html-assets.js';
 import type { Report, ReportAttempt, ReportJob } from './report.js';
@@ -163,7 +163,6 @@ export class HtmlReporter implements Reporter {
 
   async onRunEnd(_e: unknown, report: Report | undefined): Promise<void> {
     if (!report) return;
-    await fs.promises.mkdir(path.dirname(path.resolve(this.file)), { recursive: true });
-    await fs.promises.writeFile(this.file, htmlReport(report));
+    await writeFileAtomic(this.file, htmlReport(report));
   }
 }

@@ -1,5 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
+import { writeFileAtomic } from './atomic.js';
 import type { RunEvent } from '../model/events.js';
 import type { Report } from './report.js';
 import type { Reporter } from './types.js';
@@ -16,14 +15,13 @@ export class JsonReporter implements Reporter {
   }
 }
 
-/** `--report FILE`: the same document written to a file. */
+/** `--report FILE`: the same document written to a file (whole, or not at all). */
 export class ReportFileReporter implements Reporter {
   readonly needsReport = true;
   constructor(private readonly file: string) {}
 
   async onRunEnd(_e: RunEvent<'run_end'>, report: Report | undefined): Promise<void> {
-    await fs.promises.mkdir(path.dirname(path.resolve(this.file)), { recursive: true });
-    await fs.promises.writeFile(this.file, JSON.stringify(report, null, 2) + '\n');
+    await writeFileAtomic(this.file, JSON.stringify(report, null, 2) + '\n');
   }
 }
 

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
+import { writeFileAtomic } from './atomic.js';
 import { once } from 'node:events';
-import path from 'node:path';
 import { jobEnding } from '../model/outcome.js';
 import type { Report, ReportJob } from './report.js';
 import type { Reporter } from './types.js';
@@ -71,21 +70,20 @@ export function junitXml(report: Report): string {
   return junitHead(report) + report.jobs.map(testcase).join('') + JUNIT_TAIL;
 }
 
-/** `--junit FILE`: JUnit XML, one testcase per job, written as a stream. */
+/** `--junit FILE`: JUnit XML, one testcase per job, streamed to a temporary file, then renamed. */
 export class JunitReporter implements Reporter {
   readonly needsReport = true;
   constructor(private readonly file: string) {}
 
   async onRunEnd(_e: unknown, report: Report | undefined): Promise<void> {
     if (!report) return;
-    await fs.promises.mkdir(path.dirname(path.resolve(this.file)), { recursive: true });
-    const out = fs.createWriteStream(this.file);
-    const write = async (text: string) => {
-      if (!out.write(text)) await once(out, 'drain');
-    };
-    await write(junitHead(report));
-    for (const job of report.jobs) await write(testcase(job));
-    out.end(JUNIT_TAIL);
-    await once(out, 'finish');
+    await writeFileAtomic(this.file, async (out) => {
+      const write = async (text: string) => {
+        if (!out.write(text)) await once(out, 'drain');
+      };
+      await write(junitHead(report));
+      for (const job of report.jobs) await write(testcase(job));
+      await write(JUNIT_TAIL);
+    });
   }
 }

@@ -217,6 +217,7 @@ describe('jobrun run, end to end', () => {
   it('writes the report file with --report', async () => {
     const dir = tempDir();
     writeFiles(dir, { 'm.yaml': manifest('  - { name: a, run: "true" }\n') });
+    fs.mkdirSync(path.join(dir, 'out'));
     const r = await jobrun(['run', 'm.yaml', '--report', 'out/report.json', '--progress', 'none'], {
       cwd: dir,
     });

@@ -156,12 +156,22 @@ export function executorConformance(
       }
     });
 
-    it('reports a log file that cannot be opened', async () => {
+    it('reports a log file that cannot be opened, naming the file and the errno', async () => {
       const req = request(makeJob('echo hi'));
-      req.logPath = join(req.job.cwd, 'missing-dir', 'job.log');
+      writeFileSync(join(req.job.cwd, 'not-a-dir'), '');
+      req.logPath = join(req.job.cwd, 'not-a-dir', 'job.log');
       const result = await executor.start(req).result;
-      expect(result.error).toMatch(/^cannot open log file .*job\.log: /);
+      expect(result.error).toMatch(/^cannot open log file .*not-a-dir\/job\.log: .*ENOTDIR/);
       expect(result.exitCode).toBeUndefined();
+    });
+
+    it('makes the log folder again when it was deleted while the run goes', async () => {
+      const req = request(makeJob('echo hi'));
+      req.logPath = join(req.job.cwd, 'deleted-dir', 'job.log');
+      const result = await executor.start(req).result;
+      expect(result.error).toBeUndefined();
+      expect(result.exitCode).toBe(0);
+      expect(readFileSync(req.logPath, 'utf8')).toBe('hi\n');
     });
   });
 

@@ -44,7 +44,10 @@ describe('fixture manifests: one error each, at file:line:column', () => {
       `empty-glob.yaml:4:15: for_each "img/*.png" matched no files (searched in ${FIXTURES})`,
     ],
     ['syntax-error.yaml', 'syntax-error.yaml:6:1: syntax error: Missing closing "quote'],
-    ['syntax-error.json', 'syntax-error.json:6:1: syntax error: Flow map must end with a }'],
+    [
+      'syntax-error.json',
+      "syntax-error.json:6:1: not valid JSON: Expected ',' or '}' after property value",
+    ],
   ])('%s', async (file, expected) => {
     expect(await fixture(file)).toEqual([expected]);
   });

@@ -213,11 +213,12 @@ describe('job settings', () => {
         '    retries: 4',
         '    backoff: { factor: 1.5, max: 5m, jitter: false }',
         '    env: { B: override, D: 1.5 }',
-        '    cwd: /abs/elsewhere',
+        '    cwd: /tmp',
         '    allow_failure: false',
         '  - name: b',
         '    run: y',
       ].join('\n'),
+      { 'work/.keep': '' }, // a cwd must exist: a missing one is a manifest error
     );
     expect(plan.workers).toEqual({ min: 3, max: 3 });
     expect(plan.order).toBe('lifo');
@@ -231,7 +232,7 @@ describe('job settings', () => {
       pool: 'cpu',
       backoff: { delayMs: 500, factor: 1.5, maxMs: 300_000, jitter: false },
       shell: '/bin/bash',
-      cwd: '/abs/elsewhere',
+      cwd: '/tmp',
       env: { A: 'one', B: 'override', C: 'true', D: '1.5' },
       allowFailure: false,
     });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -91,6 +91,7 @@ describe('JUnit report', () => {
   });
 
   it('the reporter writes the same document to a file', async () => {
+    mkdirSync(join(dir, 'sub'));
     const file = join(dir, 'sub', 'junit.xml');
     const report = reportOf(jobs, 2500);
     await new JunitReporter(file).onRunEnd(

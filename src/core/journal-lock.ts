@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import { UsageError } from '../errors.js';
+import { bootId, procStat } from '../exec/proc.js';
+
+/** Who holds a lock: a process, named for good by boot id and start time. */
+interface Holder {
+  pid: number;
+  boot?: string;
+  start?: number;
+  since?: string;
+}
+
+/**
+ * One run at a time per journal. Two runs of the same manifest at once would
+ * truncate and interleave each other's journal, so a second run is refused (exit 2)
+ * while the first is alive. The lock is a file `<journal>.lock` naming its holder;
+ * it is made under a temporary name and hard-linked into place, which either
+ * succeeds whole or fails with EEXIST, so two runs can never both take it. A lock
+ * whose holder is gone (kill -9, a reboot, a recycled pid) is stale and taken over.
+ * Returns the release function.
+ */
+export function lockJournal(journal: string, what: string): () => void {
+  const lockPath = `${journal}.lock`;
+  const me: Holder = {
+    pid: process.pid,
+    boot: bootId(),
+    start: procStat(process.pid)?.startTicks,
+    since: new Date().toISOString(),
+  };
+  const temp = `${lockPath}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, JSON.stringify(me) + '\n');
+  try {
+    for (let tries = 0; tries < 3; tries++) {
+      try {
+        fs.linkSync(temp, lockPath);
+        return () => releaseIfMine(lockPath, me);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const holder = readHolder(lockPath);
+      if (holder !== undefined && holderAlive(holder)) {
+        throw new UsageError(
+          `another jobrun (pid ${holder.pid}, since ${holder.since ?? '?'}) is running ${what}; ` +
+            `wait for it to end or stop it (its lock: ${lockPath})`,
+        );
+      }
+      fs.rmSync(lockPath, { force: true }); // stale: its jobrun is gone
+    }
+    throw new UsageError(`cannot take the lock ${lockPath}: other runs keep taking it`);
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+function readHolder(lockPath: string): Holder | undefined {
+  try {
+    const holder = JSON.parse(fs.readFileSync(lockPath, 'utf8')) as Holder;
+    return typeof holder.pid === 'number' ? holder : undefined;
+  } catch {
+    return undefined; // unreadable or gone: nobody holds it
+  }
+}
+
+/** Is the process that wrote the lock still running (this boot, same start time)? */
+function holderAlive(holder: Holder): boolean {
+  const boot = bootId();
+  if (holder.boot !== undefined && boot !== undefined && holder.boot !== boot) return false;
+  const stat = procStat(holder.pid);
+  if (stat !== undefined) return holder.start === undefined || stat.startTicks === holder.start;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releaseIfMine(lockPath: string, me: Holder): void {
+  const holder = readHolder(lockPath);
+  if (holder?.pid === me.pid && holder.start === me.start) fs.rmSync(lockPath, { force: true });
+}

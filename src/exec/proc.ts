@@ -1,0 +1,72 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * What Linux's /proc says about processes. Elsewhere (no /proc) every function
+ * answers "unknown" and callers fall back to what `kill(pid, 0)` can tell.
+ */
+
+/** One process, from `/proc/<pid>/stat`. */
+export interface ProcStat {
+  pid: number;
+  /** `R`, `S`, `D`, `T`, `Z` (zombie: exited, not yet reaped by its parent), … */
+  state: string;
+  pgid: number;
+  /** Start time in clock ticks since boot: with the boot id, it names one process for good. */
+  startTicks: number;
+}
+
+/** Parses `/proc/<pid>/stat`; undefined when the process is gone. */
+export function procStat(pid: number): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  // the command name sits in parentheses and may itself hold ")" and spaces
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return {
+    pid,
+    state: fields[0] ?? '?',
+    pgid: Number(fields[2]),
+    startTicks: Number(fields[19]),
+  };
+}
+
+/** Whether /proc can be read here. */
+export const hasProc = (() => {
+  try {
+    readdirSync('/proc/self');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Every process in the group `pgid`, zombies included; undefined without /proc. */
+export function groupMembers(pgid: number): ProcStat[] | undefined {
+  if (!hasProc) return undefined;
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const members: ProcStat[] = [];
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const stat = procStat(Number(name));
+    if (stat?.pgid === pgid) members.push(stat);
+  }
+  return members;
+}
+
+/** This boot's id: pids and start times mean nothing across a reboot. */
+export function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
