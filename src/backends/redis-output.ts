@@ -4,7 +4,7 @@ import { decodeBytes, encodeBytes } from '../model/bytes.js';
 import { outputKey } from './redis-names.js';
 
 /** Lines kept per run's output stream: older ones are trimmed, so memory stays bounded. */
-export const OUTPUT_MAX_LEN = 10_000;
+const OUTPUT_MAX_LEN = 10_000;
 /** How long a run's output stream outlives its last line (seconds). */
 const OUTPUT_TTL_S = 24 * 3600;
 /** Lines a worker buffers before it sends them without waiting for the next tick. */

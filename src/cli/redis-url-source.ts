@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { UsageError } from '../errors.js';
 
 /** The environment variable that carries a Redis URL (and its password) out of argv. */
-export const REDIS_URL_ENV = 'JOBRUN_REDIS_URL';
+const REDIS_URL_ENV = 'JOBRUN_REDIS_URL';
 
 let fromEnv: string | undefined;
 let taken = false;

@@ -335,7 +335,7 @@ export function gateOptions(flags: {
 }
 
 /** Turns a parse error of a flag's value into a usage error (exit 2, no stack). */
-export function usage<T>(fn: () => T): T {
+function usage<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {

@@ -47,7 +47,7 @@ export interface Journal {
 }
 
 /** A start without an end: the job was running when its jobrun died. */
-export interface JournalStart {
+interface JournalStart {
   name: string;
   command: string;
   pid: number;

@@ -15,7 +15,7 @@ export interface RecordedGroup {
  * while a group of that id exists, so a live group whose leader is gone is the
  * recorded one; a live leader must also have the recorded start time.
  */
-export function stillRunning(group: RecordedGroup): boolean {
+function stillRunning(group: RecordedGroup): boolean {
   const boot = bootId();
   if (group.boot !== undefined && boot !== undefined && group.boot !== boot) return false;
   if (!groupAlive(group.pid)) return false;

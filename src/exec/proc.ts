@@ -34,7 +34,7 @@ export function procStat(pid: number): ProcStat | undefined {
 }
 
 /** Whether /proc can be read here. */
-export const hasProc = (() => {
+const hasProc = (() => {
   try {
     readdirSync('/proc/self');
     return true;

@@ -57,7 +57,7 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
 }
 
 /** The largest manifest read (a 100,000-job manifest is about 10 MB). */
-export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 function tooBig(source: string): string {
   return `manifest ${source} is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MB; refusing to read it`;

@@ -28,7 +28,7 @@ export async function* readRecords(
  * its shell, so a longer record could never run. Refusing it early also keeps memory
  * bounded whatever arrives (a 300 MB line without a newline) and the buffering linear.
  */
-export const MAX_RECORD_BYTES = 128 * 1024;
+const MAX_RECORD_BYTES = 128 * 1024;
 
 /**
  * The records of each chunk together: a generator layer per record would cost a

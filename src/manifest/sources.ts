@@ -113,7 +113,7 @@ function splitColumns(record: string, options: InputOptions): string[] {
  * hold the separator and newlines). Fields stay bytes until `decodeBytes`. The
  * separator is `--colsep` when it is one plain character, else a comma.
  */
-export async function* csvRows(stream: Readable, options: InputOptions): AsyncGenerator<string[]> {
+async function* csvRows(stream: Readable, options: InputOptions): AsyncGenerator<string[]> {
   const { parse } = await import('csv-parse'); // loaded only for CSV input
   const sep = options.colsep?.source;
   const parser = parse({

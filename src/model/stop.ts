@@ -4,15 +4,6 @@
  */
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP' | 'SIGQUIT' | 'SIGPIPE';
 
-/** Every stop signal, in the order handlers are installed. */
-export const STOP_SIGNALS: readonly StopSignal[] = [
-  'SIGINT',
-  'SIGTERM',
-  'SIGHUP',
-  'SIGQUIT',
-  'SIGPIPE',
-];
-
 /** The exit status a shell expects of a process that died of the signal: 128 + its number. */
 export const STOP_EXIT_CODES: Readonly<Record<StopSignal, number>> = {
   SIGHUP: 129,
