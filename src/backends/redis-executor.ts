@@ -194,7 +194,8 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
       const waiter = this.waiters.get(l.jobId);
       if (!waiter) return;
       const { job } = waiter.request;
-      emit('job_output', { id: jobId(job), name: job.name, stream: l.stream, line: l.line });
+      const { stream, line, worker } = l;
+      emit('job_output', { id: jobId(job), name: job.name, stream, line, worker });
     });
   }
 

@@ -28,9 +28,18 @@ export class OutputWriter {
 
   constructor(private readonly conn: Redis) {}
 
-  line(runKey: string, jobId: string, stream: OutputStream, line: string): void {
+  line(runKey: string, jobId: string, worker: string, stream: OutputStream, line: string): void {
     // the line's raw bytes, not its UTF-8 re-encoding: non-UTF-8 output stays as it was
-    const fields = ['j', jobId, 's', stream === 'stderr' ? 'e' : 'o', 'l', encodeBytes(line)];
+    const fields = [
+      'j',
+      jobId,
+      'w',
+      worker,
+      's',
+      stream === 'stderr' ? 'e' : 'o',
+      'l',
+      encodeBytes(line),
+    ];
     this.pending.push({ runKey, fields });
     if (this.pending.length >= BATCH) void this.flush();
     else if (!this.scheduled) {
@@ -62,6 +71,7 @@ export class OutputWriter {
 
 export interface OutputLine {
   jobId: string;
+  worker?: string;
   stream: OutputStream;
   line: string;
 }
@@ -127,7 +137,8 @@ export class OutputReader {
       const line = f.get('l');
       if (jobId === undefined || line === undefined) continue;
       const stream = f.get('s')?.toString() === 'e' ? 'stderr' : 'stdout';
-      this.onLine({ jobId, stream, line: decodeBytes(line) });
+      const worker = f.get('w')?.toString();
+      this.onLine({ jobId, worker, stream, line: decodeBytes(line) });
     }
   }
 }

@@ -270,7 +270,9 @@ export class JobrunWorker {
       timeoutMs: p.timeoutMs,
       logPath: logPathFor(logDir, p.name, p.index, attempt),
       worker,
-      onLine: output ? (stream, line) => output.line(p.runKey, id, stream, line) : undefined,
+      onLine: output
+        ? (stream, line) => output.line(p.runKey, id, worker, stream, line)
+        : undefined,
     });
     const entry: Running = { handle, cancelled: false, lockLost: false };
     this.running.set(id, entry);

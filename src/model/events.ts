@@ -64,7 +64,14 @@ export interface RunEventMap {
   /** Job events carry the job's `id` (unique in the run; key by it) and its `name` (show it). */
   job_queued: { id: string; name: string; priority: number; pool?: string };
   job_start: { id: string; name: string; attempt: number; worker: string; pid?: number };
-  job_output: { id: string; name: string; stream: 'stdout' | 'stderr'; line: string };
+  job_output: {
+    id: string;
+    name: string;
+    stream: 'stdout' | 'stderr';
+    line: string;
+    /** Set for remote jobs: the worker that printed the line (`host:pid/slot`). */
+    worker?: string;
+  };
   attempt_end: { id: string; name: string; result: AttemptResult };
   job_retry: { id: string; name: string; nextAttempt: number; delayMs: number };
   job_end: { job: JobRecord };

@@ -83,7 +83,9 @@ export class OutputReporter implements Reporter {
 
   onJobOutput(e: RunEvent<'job_output'>): void {
     if (this.options.mode !== 'stream') return;
-    const prefix = this.paint(this.prefixColor(e.name), `[${clean(e.name)}]`);
+    // a remote job's lines also say which worker printed them
+    const label = e.worker === undefined ? e.name : `${e.name}@${e.worker}`;
+    const prefix = this.paint(this.prefixColor(e.name), `[${clean(label)}]`);
     const sink = e.stream === 'stderr' ? this.errSink : this.options.sink;
     sink.line(`${prefix} ${this.options.terminal ? cleanOutput(e.line) : e.line}`);
   }

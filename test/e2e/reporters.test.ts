@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
@@ -123,6 +123,7 @@ describe('reports from a real run', () => {
     const f = fixture();
     const xml = join(f.dir, 'out', 'junit.xml');
     const json = join(f.dir, 'out', 'report.json');
+    mkdirSync(join(f.dir, 'out')); // jobrun makes no folder for a report
     const r = runBin(['run', f.manifest, '--junit', xml, '--report', json, '--progress', 'none'], {
       cwd: f.dir,
     });
