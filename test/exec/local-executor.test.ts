@@ -1,5 +1,5 @@
 import { createLocalExecutor } from '../../src/exec/local-executor.js';
 import { executorConformance } from './conformance.js';
 
-// Node hands strings to the OS as UTF-8: raw bytes cannot reach a job's argv this way.
+// Node hands environment strings to the OS as UTF-8; the command rebuilds raw bytes in the shell.
 executorConformance('child_process executor', createLocalExecutor, { rawBytes: false });
