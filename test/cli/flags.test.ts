@@ -118,6 +118,9 @@ describe('run: each flag becomes its typed value', () => {
     expect((await run(['-j', '0'])).workers).toEqual({ min: MAX_WORKERS, max: MAX_WORKERS });
     const cpus = os.availableParallelism();
     expect((await run(['--workers', '+1'])).workers).toEqual({ min: cpus + 1, max: cpus + 1 });
+    const less = Math.max(1, cpus - 1);
+    expect((await run(['-j', '-1'])).workers).toEqual({ min: less, max: less });
+    expect((await run(['-j', '50%'])).workers?.min).toBe(Math.max(1, Math.floor(cpus / 2)));
   });
 
   it('job overrides: --timeout, --retries, --kill-grace, --backoff, --capture', async () => {
