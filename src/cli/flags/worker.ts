@@ -2,7 +2,8 @@
  * The options of `jobrun worker`, each defined once with its value parser, and
  * `workerOptions`, which resolves the Redis URL and returns the typed `WorkerOptions`.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { UsageError } from '../../errors.js';
 import type { GateOptions } from '../../core/gates.js';
 import { badPoolName } from '../../backends/redis-names.js';
 import { parseRedisUrl, type RedisTarget } from '../../backends/redis-url.js';
@@ -41,16 +42,12 @@ export interface WorkerValues {
   spawner: SpawnerChoice;
 }
 
-/** `--pool a,b --pool c`: names a Redis queue can carry, or `*`. */
+/** `--pool a,b --pool c`: the names, checked in `workerOptions` (after the URL's warning). */
 function pools(text: string, previous: readonly string[] = []): string[] {
   const names = text
     .split(',')
     .map((p) => p.trim())
     .filter(Boolean);
-  for (const name of names) {
-    const bad = name === '*' ? undefined : badPoolName(name);
-    if (bad) throw new InvalidArgumentError(bad);
-  }
   return [...previous, ...names];
 }
 
@@ -89,9 +86,15 @@ export function addWorkerOptions(cmd: Command): Command {
 /** The worker's typed options; `url` is the `[redis-url]` argument. */
 export function workerOptions(url: string | undefined, values: WorkerValues): WorkerOptions {
   const say = (line: string) => process.stderr.write(`jobrun worker: ${line}\n`);
+  // first: a password on the command line draws its warning whatever else is wrong
+  const target = parseRedisUrl(resolveRedisUrl(url, values.redisUrlFile, say, '<redis-url>'));
   const names = values.pool ?? [];
+  for (const name of names) {
+    const bad = name === '*' ? undefined : badPoolName(name);
+    if (bad) throw new UsageError(`--pool: ${bad}`);
+  }
   return {
-    target: parseRedisUrl(resolveRedisUrl(url, values.redisUrlFile, say, '<redis-url>')),
+    target,
     concurrency: values.workers,
     pools: names.includes('*') ? '*' : names,
     metricsPort: values.metricsPort,
