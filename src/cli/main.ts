@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
-import { addRetryOptions, addRunOptions, runOptions, type RunValues } from './flags/run.js';
+import { addRetryOptions, addRunOptions, type RunValues } from './flags/run-flags.js';
+import { runOptions } from './flags/run-options.js';
 import { checked, forgetBlankEnv } from './flags/shared.js';
 import { count } from './flags/values.js';
 import { JobrunError, ManifestError } from '../errors.js';

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import type { ReportJob } from '../reporters/report.js';
 import type { JobSpec } from '../model/job.js';
 import type { Plan } from '../model/job.js';
-import type { RunOptions } from './flags/run.js';
+import type { RunOptions } from './flags/run-options.js';
 import { runJobs } from './run.js';
 
 /** The statuses a re-drive picks up: failed for good, or never ran because a need failed. */

@@ -15,7 +15,7 @@ import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters } from '../reporters/pick.js';
 import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
-import type { RunOptions } from './flags/run.js';
+import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import { pruneRuns } from './retention.js';
 import {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { RunOptions } from '../../src/cli/flags/run.js';
+import type { RunOptions } from '../../src/cli/flags/run-options.js';
 import type { WorkerOptions } from '../../src/cli/flags/worker.js';
 
 const given = vi.hoisted(() => ({ options: undefined as unknown }));
