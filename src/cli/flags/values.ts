@@ -18,12 +18,18 @@ export const MAX_WORKERS = 256;
 /** The most jobs one jobrun runs at once when asked by number: far beyond what one machine's process table serves well. */
 const WORKER_CAP = 10_000;
 
-/** Runs a grammar that throws a plain `Error` (the manifest's), as an invalid argument. */
+/**
+ * Runs a grammar that throws a plain `Error` (the manifest's), as an invalid argument.
+ * Commander already says the value is invalid, so `invalid duration "x" (use e.g. …)`
+ * reads `not a duration (use e.g. …)`.
+ */
 function grammar<T>(parse: () => T): T {
   try {
     return parse();
   } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
+    const message = (err as Error).message;
+    const m = /^(.*: )?invalid (\w+) "[^"]*" (\(.*\))$/.exec(message);
+    throw new InvalidArgumentError(m ? `${m[1] ?? ''}not a ${m[2]} ${m[3]}` : message);
   }
 }
 
