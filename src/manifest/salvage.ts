@@ -4,33 +4,8 @@
  * loader reports schema and semantic problems together.
  */
 import type { z } from 'zod';
-import {
-  defaultsSchema,
-  jobSchema,
-  poolsSchema,
-  type DefaultsDoc,
-  type JobDoc,
-  type ManifestDoc,
-} from './schema.js';
-
-/** What the semantic checks and expansion work from. */
-export interface Parts {
-  defaults: DefaultsDoc;
-  /** Undefined when `pools` itself was invalid: the pool checks are skipped then. */
-  pools?: Record<string, unknown>;
-  /** Valid jobs by position; `undefined` where a job failed validation. */
-  jobs: (JobDoc | undefined)[];
-  /** Names of invalid jobs, which `needs` may still mention without an error. */
-  invalidNames: Set<string>;
-  /** An invalid job had `for_each`, so which names exist is unknowable. */
-  unknownNames: boolean;
-}
-
-/** The parts of a manifest that passed the schema. */
-export function wholeParts(doc: ManifestDoc): Parts {
-  const { defaults = {}, pools = {}, jobs } = doc;
-  return { defaults, pools, jobs, invalidNames: new Set(), unknownNames: false };
-}
+import type { Parts } from './parts.js';
+import { defaultsSchema, jobSchema, poolsSchema } from './schema.js';
 
 /** Job keys that decide names, commands and dependencies; a job with a bad one is left out of the checks. */
 const IDENTITY_KEYS = new Set(['name', 'run', 'for_each', 'needs']);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
-import { alive, jobrun, readLines, tempDir, waitFor, writeFiles } from './helpers.js';
+import { alive, jobrun, readLines, ROOT, tempDir, waitFor, writeFiles } from './helpers.js';
 
 const manifest = (jobs: string, extra = '') => `version: 1\n${extra}jobs:\n${jobs}`;
 
@@ -225,5 +225,35 @@ describe('jobrun run, end to end', () => {
     const report = JSON.parse(fs.readFileSync(path.join(dir, 'out/report.json'), 'utf8')) as Report;
     expect(report.jobs[0]).toMatchObject({ name: 'a', status: 'succeeded', exitCode: 0 });
     expect(r.stderr.trim().split('\n')).toHaveLength(1); // --progress none: the summary line only
+  });
+});
+
+describe('what a run from a manifest loads', () => {
+  const trace = (dir: string) => ({
+    NODE_OPTIONS: `--import=${path.join(ROOT, 'test/support/import-trace.mjs')}`,
+    JOBRUN_IMPORT_TRACE: path.join(dir, 'imports.txt'),
+  });
+
+  it('a valid manifest runs without loading zod or yaml; a bad one loads them to say where', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'ok.yaml': manifest('  - { name: a, run: "echo {}", for_each: [x, y], timeout: 10s }\n'),
+      'bad.yaml': manifest('  - { name: a, run: "true", timeout: 5x }\n'),
+    });
+    const env = trace(dir);
+    const ok = await jobrun(['run', 'ok.yaml', '--progress', 'none'], { cwd: dir, env });
+    expect(ok.code).toBe(0);
+    const loaded = fs.readFileSync(env.JOBRUN_IMPORT_TRACE, 'utf8');
+    expect(loaded).toContain('/dist/manifest/quick-doc.js'); // the trace works
+    expect(loaded).toContain('/node_modules/js-yaml/');
+    expect(loaded).not.toMatch(/\/node_modules\/(zod|yaml)\//);
+    fs.rmSync(env.JOBRUN_IMPORT_TRACE);
+
+    const bad = await jobrun(['run', 'bad.yaml', '--progress', 'none'], { cwd: dir, env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/bad\.yaml:3:\d+: .*invalid duration "5x"/);
+    const careful = fs.readFileSync(env.JOBRUN_IMPORT_TRACE, 'utf8');
+    expect(careful).toMatch(/\/node_modules\/zod\//);
+    expect(careful).toMatch(/\/node_modules\/yaml\//);
   });
 });

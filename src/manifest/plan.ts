@@ -1,0 +1,144 @@
+/**
+ * From a manifest that passed the schema (or the parts salvaged from one that did not)
+ * to the Plan: every job expanded, then the checks that need them all (names, pools,
+ * needs, cycles, stages). Shared by the loader's quick and careful ways.
+ */
+import type { JobSpec, Plan, StageSpec } from '../model/job.js';
+import type { Item } from './placeholders.js';
+import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
+import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
+import type { IssueList } from './locate.js';
+import { PlaceChecks } from './places.js';
+import type { Parts } from './parts.js';
+import { checkStages, type FoundStage } from './stage-check.js';
+import type { ManifestDoc } from './schema.js';
+
+/** Where the Plan comes from: how issues name it, its path, the folder it resolves against. */
+export interface PlanSource {
+  /** How issues name the source, e.g. the path as the user typed it. */
+  file: string;
+  /** Goes into the Plan: the absolute path, or null. */
+  manifestPath: string | null;
+  /** The folder relative `cwd`s and globs are resolved against. */
+  baseDir: string;
+}
+
+export function toPlan(doc: ManifestDoc, { jobs, stages }: Expansion, opts: PlanSource): Plan {
+  const { workers, order, pools } = doc;
+  return {
+    ...(stages === undefined ? {} : { stages }),
+    manifestPath: opts.manifestPath,
+    ...(workers === undefined
+      ? {}
+      : { workers: typeof workers === 'number' ? { min: workers, max: workers } : workers }),
+    pools: pools ?? {},
+    order: order ?? 'fifo',
+    jobs,
+  };
+}
+
+/** Expands every job, then runs the checks that need them all; returns the JobSpecs. */
+export async function expandAll(
+  parts: Parts,
+  baseDir: string,
+  list: IssueList,
+): Promise<Expansion> {
+  const { defaults } = parts;
+  const expanded: ExpandedJob[] = [];
+  const templates = new Map<string, string[]>();
+  const stages: FoundStage[] = [];
+  const places = new PlaceChecks();
+  const reported = new Set<string>();
+  for (const [source, job] of parts.jobs.entries()) {
+    if (!job) continue;
+    const settings = resolveSettings(job, defaults, baseDir);
+    for (const key of ['shell', 'cwd'] as const) {
+      const problem = key === 'shell' ? places.shell(settings.shell) : places.cwd(settings.cwd);
+      const at = job[key] !== undefined ? ['jobs', source, key] : ['defaults', key];
+      if (problem === undefined || reported.has(at.join('.'))) continue;
+      reported.add(at.join('.'));
+      list.add(at, problem);
+    }
+    const forEach = job.for_each;
+    if (forEach !== undefined && typeof forEach === 'object' && 'from' in forEach) {
+      const spec = { name: job.name, run: job.run, from: forEach.from, needs: job.needs ?? [] };
+      stages.push({ spec: { ...spec, settings }, source });
+      continue;
+    }
+    let items: Item[] | undefined;
+    if (job.batch !== undefined && forEach === undefined) {
+      list.add(
+        ['jobs', source, 'batch'],
+        'batch needs for_each: it groups the items of a for_each',
+      );
+    }
+    if (forEach !== undefined) {
+      try {
+        items = await forEachItems(forEach, settings.cwd);
+      } catch (err) {
+        list.add(['jobs', source, 'for_each'], (err as Error).message);
+        items = [];
+      }
+    }
+    const jobs = expandJob(job, source, settings, items, (problem) =>
+      list.add(
+        ['jobs', source, 'run'],
+        `${problem.message} (character ${problem.offset + 1} of run)`,
+      ),
+    );
+    if (items !== undefined)
+      templates.set(
+        job.name,
+        jobs.map((j) => j.name),
+      );
+    expanded.push(...jobs);
+  }
+  // a stage's name stands for all of its jobs, as a for_each template does
+  const stageUnits = stages.map(({ spec, source }) => ({
+    name: spec.name,
+    command: spec.run,
+    settings: spec.settings,
+    source,
+    needs: [],
+    rawNeeds: [],
+  }));
+  checkDuplicateNames([...expanded, ...stageUnits], list);
+  if (parts.pools) {
+    const ownPool = (source: number) => parts.jobs[source]?.pool !== undefined;
+    checkPools([...expanded, ...stageUnits], parts.pools, ownPool, list);
+  }
+  const lenient = (name: string) => parts.unknownNames || parts.invalidNames.has(name);
+  const withStages = new Map<string, string[]>(templates);
+  for (const { spec } of stages) withStages.set(spec.name, []);
+  const edges = linkNeeds(expanded, withStages, lenient, list);
+  checkCycles(expanded, edges, list);
+  const jobs: JobSpec[] = expanded.map((job, index) => ({
+    name: job.name,
+    command: job.command,
+    ...(job.members === undefined ? {} : { items: job.members }),
+    index,
+    ...job.settings,
+    needs: [...new Set((edges[index] ?? []).map((e) => expanded[e.to]?.name ?? ''))],
+  }));
+  if (stages.length === 0) return { jobs };
+  const stageNames = new Set(stages.map((s) => s.spec.name));
+  const staticNeeds = new Map<number, string[]>();
+  expanded.forEach((job, index) => {
+    const waits = [...new Set(job.rawNeeds.filter((n) => stageNames.has(n)))];
+    if (waits.length) staticNeeds.set(index, waits);
+  });
+  checkStages(stages, jobs, staticNeeds, templates, list);
+  return { jobs, stages: stages.map((s) => s.spec) };
+}
+
+export interface Expansion {
+  jobs: JobSpec[];
+  stages?: StageSpec[];
+}
+
+export function sortIssues<T extends { line: number; column: number }>(issues: T[]): T[] {
+  return issues
+    .map((issue, i) => ({ issue, i }))
+    .sort((a, b) => a.issue.line - b.issue.line || a.issue.column - b.issue.column || a.i - b.i)
+    .map(({ issue }) => issue);
+}
