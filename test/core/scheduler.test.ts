@@ -196,6 +196,17 @@ describe('halt policies', () => {
     expect(t.log.ended('later').status).toBe('cancelled');
   });
 
+  it('skips the dependants of the failure that halts, and cancels the rest', async () => {
+    const specs = jobs(['bad'], ['after', { needs: ['bad'] }], ['other']);
+    const t = setup(specs, { bad: [{ exit: 1 }] }, { halt: parseHalt('soon,fail=1') });
+    await finish(t.done);
+    expect(t.log.ended('after')).toMatchObject({ status: 'skipped', reason: 'need "bad" failed' });
+    expect(t.log.ended('other')).toMatchObject({
+      status: 'cancelled',
+      reason: 'halted by --halt soon,fail=1',
+    });
+  });
+
   it('--halt soon,success=1 ends green after the first success', async () => {
     const specs = jobs(['a'], ['b'], ['c']);
     const t = setup(specs, {}, { halt: parseHalt('soon,success=1') });

@@ -242,7 +242,9 @@ describe('-k, -j (items 6, 7)', () => {
         '--',
         'sh',
         '-c',
-        script.replace(/\.done/g, '.d2'),
+        // a waits (bounded) until jobrun has journaled b's end, which it does after
+        // printing b's output: two spawners may report two near exits in either order
+        `if [ "$1" = a ]; then i=0; while ! grep -qs '"name":"b".*d2.*"status":"succeeded"' .jobrun/journal/* && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; fi; echo "$1" # d2`,
         'sh',
         ':::',
         'a',

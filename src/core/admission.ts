@@ -1,0 +1,73 @@
+import type { JobRecord } from '../model/events.js';
+import type { JobSpec } from '../model/job.js';
+import { newEntry, type Entry } from './entry.js';
+import type { Needs } from './needs.js';
+import { excludedRecord, resumedRecord } from './records.js';
+import type { SchedulerOptions } from './scheduler-options.js';
+
+/** What admission does with the scheduler's help. */
+export interface Admit {
+  /** A job entered the run (it is counted). */
+  added(): void;
+  /** Ends a job that will not run. */
+  end(entry: Entry, record: JobRecord): void;
+  /** Queues a job that may start. */
+  enqueue(entry: Entry): void;
+  /** Starts what may, after jobs were queued. */
+  pump(): void;
+}
+
+type AdmissionRules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'linkStreamed'>;
+
+/**
+ * How jobs enter the run. A job left out by `--only` ends skipped (and never counts
+ * against the run), one done in an earlier run (`--resume`) ends succeeded without
+ * running, one whose needs all succeeded is queued, and the rest wait for their
+ * needs (`Needs`), which release or skip them as they end.
+ */
+export class Admission {
+  constructor(
+    private readonly rules: AdmissionRules,
+    private readonly needs: Needs,
+    private readonly to: Admit,
+  ) {}
+
+  /**
+   * A manifest's jobs, all known at once. In passes: a job left out takes its
+   * dependants with it before any is resumed or queued.
+   */
+  all(specs: JobSpec[], now: number): void {
+    const entries = specs.map((spec) => this.entry(spec));
+    this.needs.link(entries);
+    const { selected, alreadyDone } = this.rules;
+    const pending = (act: (entry: Entry) => void) =>
+      entries.forEach((entry) => entry.status === 'pending' && act(entry));
+    pending((e) => selected?.(e.spec) === false && this.to.end(e, excludedRecord(e, now)));
+    pending((e) => alreadyDone?.(e.spec) && this.to.end(e, resumedRecord(e, now)));
+    pending((e) => e.waiting === 0 && this.to.enqueue(e));
+    this.to.pump();
+  }
+
+  /**
+   * One streamed job; with `linkStreamed`, it may need jobs streamed before it.
+   * `stopped` is the stop's reason while the run stops: a need that ended meanwhile
+   * cancels the job rather than skipping it.
+   */
+  one(spec: JobSpec, now: number, stopped: string | undefined): void {
+    const entry = this.entry(spec);
+    const ended = this.rules.linkStreamed ? this.needs.linkOne(entry, now, stopped) : undefined;
+    if (ended) {
+      this.to.end(entry, ended);
+    } else if (this.rules.alreadyDone?.(spec)) {
+      this.to.end(entry, resumedRecord(entry, now));
+    } else if (entry.waiting === 0) {
+      this.to.enqueue(entry);
+      this.to.pump();
+    }
+  }
+
+  private entry(spec: JobSpec): Entry {
+    this.to.added();
+    return newEntry(spec);
+  }
+}

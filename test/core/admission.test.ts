@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { Admission, type Admit } from '../../src/core/admission.js';
+import type { Entry } from '../../src/core/entry.js';
+import { Needs } from '../../src/core/needs.js';
+import type { SchedulerOptions } from '../../src/core/scheduler-options.js';
+import type { JobRecord } from '../../src/model/events.js';
+import { job, jobs } from './harness.js';
+
+type Rules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'linkStreamed'>;
+
+/** Admission over real needs, with a host that ends jobs (and their dependants) as the scheduler does. */
+function setup(rules: Rules = {}) {
+  const needs = new Needs();
+  const log = { added: 0, pumps: 0, queued: [] as string[], ended: [] as JobRecord[] };
+  const byName = new Map<string, Entry>();
+  const host: Admit = {
+    added: () => log.added++,
+    end(entry, record) {
+      byName.set(entry.spec.name, entry);
+      entry.status = record.status;
+      log.ended.push(record);
+      for (const [dependent, skip] of needs.settle(entry, record, undefined).blocked) {
+        if (dependent.status === 'pending') host.end(dependent, skip);
+      }
+    },
+    enqueue(entry) {
+      byName.set(entry.spec.name, entry);
+      entry.status = 'queued';
+      log.queued.push(entry.spec.name);
+    },
+    pump: () => log.pumps++,
+  };
+  const admission = new Admission(rules, needs, host);
+  const ended = (name: string) => log.ended.find((r) => r.name === name);
+  return { admission, needs, log, byName, ended };
+}
+
+describe('Admission of a manifest', () => {
+  it('leaves out --only’s jobs with their dependants before any is resumed or queued', () => {
+    const t = setup({
+      selected: (spec) => spec.name !== 'a',
+      alreadyDone: (spec) => spec.name === 'b' || spec.name === 'c',
+    });
+    t.admission.all(jobs(['a'], ['b', { needs: ['a'] }], ['c'], ['d']), 7);
+    expect(t.log.added).toBe(4);
+    expect(t.ended('a')).toMatchObject({ status: 'skipped', excluded: true });
+    // b was done in an earlier run, but it is left out with a: never counted as resumed
+    expect(t.ended('b')).toMatchObject({ status: 'skipped', excluded: true });
+    expect(t.ended('c')).toMatchObject({
+      status: 'succeeded',
+      reason: 'succeeded in an earlier run',
+      attempts: [],
+      endedAt: 7,
+    });
+    expect(t.log.queued).toEqual(['d']);
+    expect(t.log.pumps).toBe(1);
+  });
+
+  it('queues only the jobs whose needs are all met; the rest wait', () => {
+    const t = setup();
+    t.admission.all(jobs(['a'], ['b'], ['c', { needs: ['a', 'b'] }]), 0);
+    expect(t.log.queued).toEqual(['a', 'b']);
+    expect(t.log.ended).toEqual([]);
+    expect([...t.needs.entries()].find((e) => e.spec.name === 'c')?.waiting).toBe(2);
+  });
+});
+
+describe('Admission of streamed jobs', () => {
+  it('queues and starts a ready job, resumes a done one, and holds one that waits', () => {
+    const t = setup({ linkStreamed: true, alreadyDone: (spec) => spec.name === 'done' });
+    t.admission.one(job('a'), 0, undefined);
+    expect(t.log).toMatchObject({ added: 1, queued: ['a'], pumps: 1 });
+    t.admission.one(job('b', { needs: ['a'] }), 0, undefined);
+    t.admission.one(job('done'), 3, undefined);
+    expect(t.log).toMatchObject({ added: 3, queued: ['a'], pumps: 1 });
+    expect(t.ended('done')).toMatchObject({ status: 'succeeded', endedAt: 3 });
+    expect(t.ended('b')).toBeUndefined();
+  });
+
+  it('ends a job whose need already failed: skipped, or cancelled while the run stops', () => {
+    const t = setup({ linkStreamed: true });
+    t.admission.one(job('a'), 0, undefined);
+    t.byName.get('a')!.status = 'failed';
+    t.admission.one(job('b', { needs: ['a'] }), 1, undefined);
+    t.admission.one(job('c', { needs: ['a'] }), 2, 'interrupted by SIGINT');
+    t.admission.one(job('d', { needs: ['nope'] }), 3, undefined);
+    expect(t.ended('b')).toMatchObject({ status: 'skipped', reason: 'need "a" failed' });
+    expect(t.ended('c')).toMatchObject({ status: 'cancelled', reason: 'interrupted by SIGINT' });
+    expect(t.ended('d')).toMatchObject({ status: 'skipped', reason: 'needs unknown job "nope"' });
+    expect(t.log.queued).toEqual(['a']);
+  });
+
+  it('without linkStreamed (stdin lines) keeps no job by name, so memory stays flat', () => {
+    const t = setup();
+    for (let i = 0; i < 3; i++) t.admission.one(job(`line${i}`), 0, undefined);
+    expect(t.log.queued).toEqual(['line0', 'line1', 'line2']);
+    expect([...t.needs.entries()]).toEqual([]);
+  });
+});
