@@ -1,9 +1,8 @@
 import { createRequire } from 'node:module';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { addRetryOptions, addRunOptions, type RunValues } from './flags/run-flags.js';
 import { runOptions } from './flags/run-options.js';
-import { checked, forgetBlankEnv } from './flags/shared.js';
-import { count } from './flags/values.js';
+import { checked, cleanOptions, forgetBlankEnv } from './flags/shared.js';
 import { JobrunError, ManifestError } from '../errors.js';
 import { rawArgs } from './raw-argv.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
@@ -139,10 +138,8 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
   program
     .command('clean')
     .description("delete old runs' job logs from .jobrun/logs (and, if asked, the journals)")
-    .addOption(
-      new Option('--keep <n>', 'keep the logs of the newest n runs').argParser(count(0)).default(0),
-    )
-    .option('--journals', 'also delete the journals (--resume then starts afresh)')
+    .addOption(cleanOptions.keep())
+    .addOption(cleanOptions.journals())
     .addHelpText(
       'after',
       `

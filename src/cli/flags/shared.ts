@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { SPAWNER_CHOICES } from '../../exec/choose-executor.js';
 import { DEFAULT_KEEP_RUNS } from '../retention.js';
-import { duration, folder, keepRuns, positive, sizeOrZero } from './values.js';
+import { count, duration, folder, keepRuns, positive, sizeOrZero } from './values.js';
 
 /** Read by `.env()` options; empty, they count as unset (`JOBRUN_SPAWNER= jobrun run …`). */
 const ENV_DEFAULTS = ['JOBRUN_SPAWNER', 'JOBRUN_KEEP_LOGS'] as const;
@@ -39,6 +39,14 @@ export const logsOption = (description: string) =>
 
 export const redisUrlFileOption = () =>
   new Option('--redis-url-file <file>', 'read the Redis URL (with its password) from this file');
+
+/** The options of `jobrun clean`. */
+export const cleanOptions = {
+  keep: () =>
+    new Option('--keep <n>', 'keep the logs of the newest n runs').argParser(count(0)).default(0),
+  journals: () =>
+    new Option('--journals', 'also delete the journals (--resume then starts afresh)'),
+};
 
 /** `--delay`, `--max-load`, `--min-free-mem`: the start gates, checked on this machine. */
 export const gateOptions = (where: { delay: string; maxLoad: string; minFreeMem: string }) => [
