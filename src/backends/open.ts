@@ -1,24 +1,21 @@
-import { UsageError } from '../errors.js';
 import { createExecutor, type SpawnerChoice } from '../exec/choose-executor.js';
 import type { Backend } from './backend.js';
 import { createLocalBackend } from './local.js';
-import { redactUrl } from './redis-url.js';
+import type { RedisTarget } from './redis-url.js';
+
+/** Where a run's jobs execute: here, or on `jobrun worker`s through Redis. */
+export type BackendChoice = { kind: 'local' } | { kind: 'redis'; target: RedisTarget };
 
 /**
- * `--backend`: `local` (the default, starting jobs as `spawner` says) or a Redis URL. The Redis backend is loaded
- * only when asked for, so local runs never pay for BullMQ's import.
+ * `--backend`: `local` (the default, starting jobs as `spawner` says) or Redis. The Redis
+ * backend is loaded only when asked for, so local runs never pay for BullMQ's import.
  */
 export async function openBackend(
-  spec: string | undefined,
+  choice: BackendChoice,
   spawner: SpawnerChoice = 'auto',
   redis: { unreachableLimitMs?: number } = {},
 ): Promise<Backend> {
-  if (spec === undefined || spec === 'local') return createLocalBackend(createExecutor(spawner));
-  if (/^rediss?:\/\//i.test(spec)) {
-    const { openRedisBackend } = await import('./redis-coordinator.js');
-    return openRedisBackend(spec, redis);
-  }
-  throw new UsageError(
-    `--backend "${redactUrl(spec)}": use local, or redis://[user:pass@]host:port[/db] (rediss:// for TLS)`,
-  );
+  if (choice.kind === 'local') return createLocalBackend(createExecutor(spawner));
+  const { openRedisBackend } = await import('./redis-coordinator.js');
+  return openRedisBackend(choice.target, redis);
 }

@@ -12,7 +12,7 @@ import {
   newRunKey,
   runPointerKey,
 } from './redis-names.js';
-import { parseRedisUrl, type RedisTarget } from './redis-url.js';
+import type { RedisTarget } from './redis-url.js';
 import type { StopSignal } from '../model/stop.js';
 
 export interface RedisBackendOptions {
@@ -23,14 +23,13 @@ export interface RedisBackendOptions {
 }
 
 /**
- * `--backend redis://…`: checks the connection first (a wrong password or port is a
+ * `--backend redis://…` (its URL parsed): checks the connection first (a wrong password or port is a
  * clear exit-2 error naming the redacted URL), then runs coordinators on it.
  */
 export async function openRedisBackend(
-  url: string,
+  target: RedisTarget,
   settings: RedisBackendOptions = {},
 ): Promise<Backend> {
-  const target = parseRedisUrl(url);
   await checkRedis(target);
   const conn = new Redis(bullConnection(target));
   conn.on('error', () => {}); // RedisHealth says what is wrong and for how long

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseCount } from './options.js';
 import { pruneRuns } from './retention.js';
 import { STATE_DIR } from './run.js';
 
@@ -8,9 +7,8 @@ import { STATE_DIR } from './run.js';
  * `jobrun clean`: deletes run log folders under `.jobrun/logs/` but the newest `--keep`,
  * and with `--journals` the journals too, then says what it freed.
  */
-export function cleanCommand(flags: { keep: string; journals?: boolean }): void {
-  const keep = parseCount(flags.keep, '--keep');
-  const removed = pruneRuns(path.resolve(STATE_DIR, 'logs'), keep);
+export function cleanCommand(flags: { keep: number; journals?: boolean }): void {
+  const removed = pruneRuns(path.resolve(STATE_DIR, 'logs'), flags.keep);
   const runs = removed.folders.length;
   const mb = (removed.bytes / 1e6).toFixed(1);
   let text = `jobrun: removed the logs of ${runs} run${runs === 1 ? '' : 's'} (${removed.files} files, ${mb} MB)`;

@@ -5,16 +5,9 @@ import type { CaptureSpec } from '../model/result.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
 import type { Item } from '../manifest/placeholders.js';
 import { readRecordBatches } from '../manifest/records.js';
-import { combineSources } from '../manifest/sources.js';
-import {
-  batchOptions,
-  collect,
-  inputOptions,
-  itemJobs,
-  splitSources,
-  type InputFlags,
-} from './input-flags.js';
-import { shellProblem } from '../manifest/places.js';
+import type { BatchOptions } from '../manifest/batch.js';
+import { combineSources, type InputOptions } from '../manifest/sources.js';
+import { collect, itemJobs, splitSources } from './ad-hoc-jobs.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
 export interface JobSource {
@@ -25,10 +18,15 @@ export interface JobSource {
   identity: string;
 }
 
-export interface SourceFlags extends InputFlags {
-  glob?: string;
-  stdin?: boolean;
-  shell?: string;
+/** Where ad-hoc jobs come from (`--glob`, `--stdin`, or `:::` sources) and how input is read. */
+export interface SourceOptions {
+  readonly glob?: string;
+  readonly stdin: boolean;
+  /** The shell for ad-hoc commands (default `/bin/sh`), already checked. */
+  readonly shell?: string;
+  readonly input: InputOptions;
+  /** `-n`/`-X`: several items per job. */
+  readonly batching?: BatchOptions;
 }
 
 /** Settings from flags that win over the manifest for every job. */
@@ -44,13 +42,13 @@ export interface JobOverrides {
 export async function openSource(
   manifest: string | undefined,
   words: string[],
-  flags: SourceFlags,
+  options: SourceOptions,
 ): Promise<JobSource> {
   const { command, sources } = splitSources(words);
   const modes = [
     manifest !== undefined,
-    flags.glob !== undefined,
-    Boolean(flags.stdin),
+    options.glob !== undefined,
+    options.stdin,
     sources.length > 0,
   ].filter(Boolean);
   if (modes.length === 0) {
@@ -64,14 +62,6 @@ export async function openSource(
     );
   }
   const cwd = process.cwd();
-  if (flags.shell !== undefined) {
-    if (manifest !== undefined)
-      throw new UsageError(
-        '--shell is for --glob/--stdin commands; a manifest sets shell: in defaults',
-      );
-    const problem = shellProblem(flags.shell);
-    if (problem !== undefined) throw new UsageError(`--shell ${flags.shell}: ${problem}`);
-  }
   if (manifest !== undefined) {
     if (words.length > 0) {
       throw new UsageError(`a manifest brings its own commands; drop "-- ${words.join(' ')}"`);
@@ -83,17 +73,16 @@ export async function openSource(
   }
   if (command.length === 0)
     throw new UsageError('--glob, --stdin and ::: need a command after --, e.g. -- gzip -9 {}');
-  const input = inputOptions(flags);
-  const batching = batchOptions(flags);
+  const { input, batching } = options;
   const template = commandTemplate(command);
-  const base = { cwd, shell: flags.shell ?? '/bin/sh' };
+  const base = { cwd, shell: options.shell ?? '/bin/sh' };
   const settings: RunSettings = { manifestPath: null, pools: {}, order: 'fifo' };
   const toJobs = (items: AsyncIterable<Item> | Iterable<Item>) =>
     itemJobs(items, batching, template, base);
-  if (flags.glob !== undefined) {
-    const files = await globItems(flags.glob, cwd);
+  if (options.glob !== undefined) {
+    const files = await globItems(options.glob, cwd);
     const jobs = await collect(toJobs(files.map((f) => ({ args: [f] }))));
-    return { settings, jobs, identity: `glob:${cwd}:${flags.glob}:${words.join('\0')}` };
+    return { settings, jobs, identity: `glob:${cwd}:${options.glob}:${words.join('\0')}` };
   }
   const identity = `${sources.length > 0 ? 'sources' : 'stdin'}:${cwd}:${words.join('\0')}`;
   if (sources.length === 0 && batching === undefined && !input.colsep && !input.header) {
@@ -145,7 +134,7 @@ export function mapJobs(
 }
 
 /** `--only 'thumb-*'`: the matching jobs plus every job they need, transitively. */
-export function selectJobs(jobs: JobSpec[], patterns: string[]): Set<string> {
+export function selectJobs(jobs: JobSpec[], patterns: readonly string[]): Set<string> {
   const regexes = patterns.map(nameGlob);
   const byName = new Map(jobs.map((j) => [j.name, j]));
   const selected = new Set<string>();

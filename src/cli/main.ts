@@ -1,12 +1,15 @@
 import { createRequire } from 'node:module';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { addRetryOptions, addRunOptions, type RunValues } from './flags/run-flags.js';
+import { runOptions } from './flags/run-options.js';
+import { checked, cleanOptions, forgetBlankEnv } from './flags/shared.js';
 import { JobrunError, ManifestError } from '../errors.js';
 import { rawArgs } from './raw-argv.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
 import { takeRedisUrlFromEnv } from './redis-url-source.js';
-import { runCommand, type RunFlags } from './run.js';
+import { runCommand } from './run.js';
 import { finishExit, installProcessGuards } from './shutdown.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -46,10 +49,6 @@ here-documents are refused. Without a placeholder, the item is appended as the l
 argument. ::: values and :::: files (- is stdin) after the command are input
 sources, as in GNU parallel.`;
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 /** Builds the commander program. `rest` is what followed `--` on the command line. */
 export function buildProgram(rest: string[], setExit: (code: number) => void): Command {
   const program = new Command('jobrun')
@@ -71,112 +70,19 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
 130/143/129/131 stopped by SIGINT/SIGTERM/SIGHUP/SIGQUIT, 141 stdout closed,
 70 internal error.`,
     )
-    .exitOverride();
+    .exitOverride()
+    .hook('preSubcommand', () => forgetBlankEnv());
 
-  program
+  const run = program
     .command('run')
     .description('run a manifest (- reads it from stdin), or ad-hoc jobs from --glob/--stdin')
     .argument('[manifest]', 'YAML or JSON job manifest, or - for stdin')
-    .option(
-      '-j, --workers <n|min:max>',
-      'jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs)',
-    )
-    .option(
-      '--timeout <duration>',
-      'per-attempt timeout for every job: 30s, 5m, or 300% of the median run',
-    )
-    .option('--retries <n>', 'extra attempts after the first, for every job')
-    .option('--fail-fast', 'start nothing new after the first failure; running jobs finish')
-    .option('--halt <policy>', 'now|soon[,fail=N|fail=N%|success=N|success=N%], as in GNU parallel')
-    .option('--resume', "skip jobs that succeeded in this manifest's last run (its journal)")
-    .option('--json', 'print the report as JSON on stdout')
-    .option('--events', 'stream events as NDJSON on stdout')
-    .option('--report <file>', 'write the JSON report to a file')
-    .option('--junit <file>', 'write a JUnit XML report (one testcase per job) for CI test tabs')
-    .option('--html <file>', 'write a self-contained HTML report with a timeline of every attempt')
-    .addOption(
-      new Option(
-        '--output <mode>',
-        "job output in the terminal: stream ([name] line), grouped (a job's whole output when it ends), none (log files only)",
-      )
-        .choices(['stream', 'grouped', 'none'])
-        .default('none'),
-    )
-    .option('--joblog <file>', "write GNU parallel's tab-separated job log")
-    .addOption(
-      new Option(
-        '--capture <mode>',
-        "keep each job's stdout (not stderr) as its result in --json/--report/--events: stdout (text), lines (array), json (parsed; bad JSON fails the attempt)",
-      ).choices(['stdout', 'json', 'lines']),
-    )
-    .option(
-      '--capture-max <size>',
-      'most stdout a result keeps, e.g. 64k, 4M (default: 1M); beyond, it is cut and marked resultTruncated',
-    )
-    .option('--results <dir>', "write each job's stdout, stderr and meta.json to <dir>/<job name>/")
-    .addOption(
-      new Option('--progress <mode>', 'how to show progress')
-        .choices(['auto', 'tty', 'plain', 'none'])
-        .default('auto'),
-    )
-    .option('--logs <dir>', 'folder for job logs (default: .jobrun/logs/<run-id>)')
-    .option(
-      '--keep-logs <n|all>',
-      `keep the logs of the last n runs in .jobrun/logs (default: $JOBRUN_KEEP_LOGS or ${DEFAULT_KEEP_RUNS})`,
-    )
-    .option(
-      '--only <name-glob>',
-      'run only matching jobs (and what they need); repeatable',
-      collect,
-    )
-    .addOption(new Option('--order <order>', 'among equal priorities').choices(['fifo', 'lifo']))
-    .option('--max-queue <n>', 'streamed input: at most n jobs wait in memory (default: 10000)')
-    .option('--max-load <n>', 'start nothing while the 1-minute load average is above n')
-    .option('--min-free-mem <size>', 'start nothing while free memory is below size (512M, 2G)')
-    .option('--delay <duration>', 'wait this long between job starts')
-    .option('--dry-run', 'print the plan in start order and run nothing')
-    .option('--glob <pattern>', 'one job per matching file; command after --')
-    .option('--stdin', 'one job per line of stdin; command after --')
-    .option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)')
-    .option('-0, --null', 'input items end with NUL, not newline (find -print0)')
-    .option(
-      '-d, --delimiter <delim>',
-      'input items end with this string (\\n \\t \\0 \\xHH escapes)',
-    )
-    .option('--colsep <regex>', 'split each input line into columns {1}…{n}')
-    .option(
-      '--header <regex>',
-      "the first line names the columns for {name} (parallel's --header :)",
-    )
-    .option('--csv', 'input is CSV (quoted fields, first row names the columns)')
-    .option('--link', 'pair the ::: sources instead of running every combination')
-    .option('-n, --max-args <n>', 'at most n items per job; {} stands for all of them')
-    .option('-X, --xargs', "as many items per job as the system's argument limit allows")
-    .option('-k, --keep-order', 'grouped output in input order (implies --output grouped)')
-    .option(
-      '--kill-grace <duration>',
-      'time between SIGTERM and SIGKILL for every job (default 5s)',
-    )
-    .option('--backoff <delay[,factor[,max]]>', 'wait between attempts for every job, e.g. 1s,2,1m')
-    .option(
-      '--backend <url>',
-      'local (default), redis://[user:pass@]host:port[/db] to run on jobrun workers, or redis: the URL from JOBRUN_REDIS_URL',
-    )
-    .option('--redis-url-file <file>', 'read the Redis URL (with its password) from this file')
-    .option(
-      '--redis-timeout <duration>',
-      'end the run (exit 1) once Redis was unreachable this long (default: 30s)',
-    )
-    .addOption(
-      new Option(
-        '--spawner <kind>',
-        'how jobs start: helper (small python3 spawner processes), child (node:child_process); default: helper, child where python3 cannot run (env JOBRUN_SPAWNER)',
-      ).choices(['auto', 'helper', 'child']),
-    )
     .addHelpText('after', RUN_EXAMPLES)
-    .action(async (manifest: string | undefined, flags: RunFlags) => {
-      setExit(await runCommand(manifest, rest, flags));
+    .action(async (manifest: string | undefined, values: RunValues, cmd: Command) => {
+      const options = checked(cmd, () => runOptions(values, manifest));
+      setExit(await runCommand(manifest, rest, options));
     });
+  addRunOptions(run);
 
   program
     .command('validate')
@@ -211,40 +117,29 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
       process.stdout.write(JSON.stringify(manifestJsonSchema(), null, 2) + '\n');
     });
 
-  program
+  const retry = program
     .command('retry')
     .description('re-run only the jobs that failed, timed out or were skipped in an earlier report')
     .argument('<report>', 'a report written by --report or --json')
-    .option('-j, --workers <n|min:max>', 'jobs at once')
-    .option('--timeout <duration>', 'per-attempt timeout for every job')
-    .option('--retries <n>', 'extra attempts after the first')
-    .option('--json', 'print the new report as JSON on stdout')
-    .option('--report <file>', 'write the new JSON report to a file')
-    .option('--junit <file>', 'write a JUnit XML report')
-    .option('--html <file>', 'write a self-contained HTML report')
-    .addOption(
-      new Option('--output <mode>', 'job output in the terminal')
-        .choices(['stream', 'grouped', 'none'])
-        .default('none'),
-    )
-    .addOption(
-      new Option('--progress <mode>', 'how to show progress')
-        .choices(['auto', 'tty', 'plain', 'none'])
-        .default('auto'),
-    )
     .addHelpText(
       'after',
       '\nExample:\n  $ jobrun run jobs.yaml --report out.json || jobrun retry out.json',
     )
-    .action(async (report: string, flags: RunFlags) => {
-      setExit(await retryCommand(report, flags));
+    .action(async (report: string, values: RunValues, cmd: Command) => {
+      setExit(
+        await retryCommand(
+          report,
+          checked(cmd, () => runOptions(values)),
+        ),
+      );
     });
+  addRetryOptions(retry);
 
   program
     .command('clean')
     .description("delete old runs' job logs from .jobrun/logs (and, if asked, the journals)")
-    .option('--keep <n>', 'keep the logs of the newest n runs', '0')
-    .option('--journals', 'also delete the journals (--resume then starts afresh)')
+    .addOption(cleanOptions.keep())
+    .addOption(cleanOptions.journals())
     .addHelpText(
       'after',
       `
@@ -254,7 +149,7 @@ Examples:
   $ jobrun clean                 delete every run's logs, keep the journals
   $ jobrun clean --keep 3        keep the newest three runs' logs`,
     )
-    .action(async (flags: { keep: string; journals?: boolean }) => {
+    .action(async (flags: { keep: number; journals?: boolean }) => {
       const { cleanCommand } = await import('./clean.js');
       cleanCommand(flags);
     });
@@ -280,24 +175,33 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await buildProgram(rest, setExit).parseAsync(own, { from: 'user' });
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // commander already printed its message (or the help/version text)
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-    } else if (err instanceof ManifestError) {
-      const n = err.issues.length;
-      process.stderr.write(
-        `${err.message}\njobrun: ${n} error${n === 1 ? '' : 's'} in the manifest; nothing ran\n`,
-      );
-      process.exitCode = err.exitCode;
-    } else if (err instanceof JobrunError) {
-      process.stderr.write(`jobrun: ${err.message}\n`);
-      process.exitCode = err.exitCode;
-    } else {
-      reportInternalError(err);
-      process.exitCode = 70;
-    }
+    process.exitCode = reportError(err);
   }
   finishExit();
+}
+
+/**
+ * Says on stderr what went wrong (unless commander already did) and returns the exit
+ * code: 2 for usage and manifest errors, a `JobrunError`'s own code, 70 for a bug.
+ */
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (or the help/version text)
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof ManifestError) {
+    const n = err.issues.length;
+    process.stderr.write(
+      `${err.message}\njobrun: ${n} error${n === 1 ? '' : 's'} in the manifest; nothing ran\n`,
+    );
+    return err.exitCode;
+  }
+  if (err instanceof JobrunError) {
+    process.stderr.write(`jobrun: ${err.message}\n`);
+    return err.exitCode;
+  }
+  reportInternalError(err);
+  return 70;
 }
 
 function reportInternalError(err: unknown): void {

@@ -76,23 +76,3 @@ function hasPassword(text: string): boolean {
     return /^[a-z][a-z0-9+.-]*:\/\/[^/@]*:[^/@]*@/i.test(text);
   }
 }
-
-/**
- * `jobrun run`'s backend: `--backend local|redis|redis://…`, where `redis` (or
- * `--redis-url-file` alone) takes the URL from the file or `JOBRUN_REDIS_URL`.
- */
-export function backendSpec(
-  backend: string | undefined,
-  urlFile: string | undefined,
-  warn: (line: string) => void,
-): string | undefined {
-  if (backend === 'local') {
-    if (urlFile !== undefined) throw new UsageError('--redis-url-file needs a Redis backend');
-    return backend;
-  }
-  if (backend === undefined && urlFile === undefined) return undefined;
-  if (backend === undefined || backend === 'redis')
-    return resolveRedisUrl(undefined, urlFile, warn, '--backend redis://…');
-  if (!/^rediss?:\/\//i.test(backend)) return backend; // openBackend explains what it takes
-  return resolveRedisUrl(backend, urlFile, warn, '--backend');
-}

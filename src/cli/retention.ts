@@ -1,27 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
 
 /** How many runs' log folders stay under `.jobrun/logs/` when nothing says otherwise. */
 export const DEFAULT_KEEP_RUNS = 10;
 
 /** A run's log folder is named by its run id, which starts with its UTC date and time. */
 const RUN_FOLDER = /^\d{8}-\d{6}-/;
-
-/** `--keep-logs` / `JOBRUN_KEEP_LOGS`: a number of runs (at least 1), or `all`. */
-function parseKeep(text: string, what: string): number | 'all' {
-  const t = text.trim();
-  if (t === 'all') return 'all';
-  if (/^\d+$/.test(t) && Number(t) >= 1) return Number(t);
-  throw new UsageError(`${what} "${text}" must be a number of runs (1 or more) or "all"`);
-}
-
-/** How many runs to keep, from the flag, else the environment, else the default. */
-export function keepRuns(flag: string | undefined, env: NodeJS.ProcessEnv): number | 'all' {
-  if (flag !== undefined) return parseKeep(flag, '--keep-logs');
-  if (env.JOBRUN_KEEP_LOGS) return parseKeep(env.JOBRUN_KEEP_LOGS, 'JOBRUN_KEEP_LOGS');
-  return DEFAULT_KEEP_RUNS;
-}
 
 /** The run log folders under `root`, oldest first (run ids sort by time). */
 function runFolders(root: string): string[] {

@@ -4,8 +4,8 @@ import { UsageError } from '../errors.js';
 import type { ReportJob } from '../reporters/report.js';
 import type { JobSpec } from '../model/job.js';
 import type { Plan } from '../model/job.js';
+import type { RunOptions } from './flags/run-options.js';
 import { runJobs } from './run.js';
-import type { RunFlags } from './run.js';
 
 /** The statuses a re-drive picks up: failed for good, or never ran because a need failed. */
 const REDRIVE = new Set(['failed', 'timed_out', 'skipped']);
@@ -16,7 +16,7 @@ const REDRIVE = new Set(['failed', 'timed_out', 'skipped']);
  * from the manifest when it is still there (else from the report). Needs that
  * succeeded in the earlier run count as met.
  */
-export async function retryCommand(reportPath: string, flags: RunFlags): Promise<number> {
+export async function retryCommand(reportPath: string, options: RunOptions): Promise<number> {
   const report = await readReport(reportPath);
   const wanted = report.jobs.filter((j) => REDRIVE.has(j.status) && !j.excluded);
   if (wanted.length === 0) {
@@ -46,7 +46,7 @@ export async function retryCommand(reportPath: string, flags: RunFlags): Promise
       jobs,
       identity,
     },
-    flags,
+    options,
   );
 }
 

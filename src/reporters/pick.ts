@@ -1,10 +1,9 @@
-import { UsageError } from '../errors.js';
 import { colorEnabled } from './format.js';
 import { HtmlReporter } from './html.js';
 import { EventsReporter, JsonReporter, ReportFileReporter } from './json.js';
 import { JunitReporter } from './junit.js';
 import { LiveReporter } from './live.js';
-import { OUTPUT_MODES, OutputReporter, type OutputMode } from './output.js';
+import { OutputReporter, type OutputMode } from './output.js';
 import { PlainReporter } from './plain.js';
 import { ResultsDirReporter } from './results-dir.js';
 import { StreamSink, type LineSink } from './sink.js';
@@ -13,18 +12,21 @@ import type { Reporter } from './types.js';
 
 export type ProgressMode = 'auto' | 'tty' | 'plain' | 'none';
 
-export interface OutputFlags {
-  json?: boolean;
-  events?: boolean;
-  report?: string;
-  progress?: string;
-  junit?: string;
-  html?: string;
-  output?: string;
-  /** `-k`: grouped output in input order (implies `--output grouped`). */
-  keepOrder?: boolean;
+/** The output flags, parsed and checked (`cli/flags/`): which reporters a run gets. */
+export interface OutputOptions {
+  /** At most one of `json` and `events`: both would write to stdout. */
+  readonly json?: boolean;
+  readonly events?: boolean;
+  readonly report?: string;
+  readonly progress?: ProgressMode;
+  readonly junit?: string;
+  readonly html?: string;
+  /** Job output in the terminal (default `none`). */
+  readonly output?: OutputMode;
+  /** `-k`: grouped output in input order (only with `output: 'grouped'`). */
+  readonly keepOrder?: boolean;
   /** `--results DIR`: per-job stdout, stderr and meta.json files. */
-  results?: string;
+  readonly results?: string;
 }
 
 /** The streams reporters write to; tests pass fakes. */
@@ -32,8 +34,6 @@ export interface Terminal {
   stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number; rows?: number };
 }
-
-const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'tty', 'plain', 'none'];
 
 /** `auto` means the live view on a terminal outside CI, plain lines otherwise. */
 export function resolveProgress(
@@ -48,7 +48,7 @@ export function resolveProgress(
 }
 
 /**
- * Chooses the reporters from the flags. stdout carries machine output only when
+ * Chooses the reporters from the output options. stdout carries machine output only when
  * asked (`--json` or `--events`, one of them); everything for people goes to stderr.
  * Job output (`--output`): jobs' stdout goes to stdout and their stderr to stderr,
  * like GNU parallel's, unless stdout carries JSON (then both go to stderr); when both
@@ -56,34 +56,14 @@ export function resolveProgress(
  * instead of through it.
  */
 export function pickReporters(
-  flags: OutputFlags,
+  options: OutputOptions,
   env: NodeJS.ProcessEnv = process.env,
   term: Terminal = process,
 ): Reporter[] {
-  const progress = (flags.progress ?? 'auto') as ProgressMode;
-  if (!PROGRESS_MODES.includes(progress)) {
-    throw new UsageError(
-      `--progress "${flags.progress}" must be one of: ${PROGRESS_MODES.join(', ')}`,
-    );
-  }
-  if (flags.keepOrder && flags.output === 'stream') {
-    throw new UsageError(
-      '-k keeps grouped output in input order; it does not work with --output stream',
-    );
-  }
-  const outputMode = (
-    flags.keepOrder && (flags.output ?? 'none') === 'none' ? 'grouped' : (flags.output ?? 'none')
-  ) as OutputMode;
-  if (!OUTPUT_MODES.includes(outputMode)) {
-    throw new UsageError(`--output "${flags.output}" must be one of: ${OUTPUT_MODES.join(', ')}`);
-  }
-  if (flags.json && flags.events) {
-    throw new UsageError(
-      '--json and --events both write to stdout; pick one (and --report FILE for the other)',
-    );
-  }
+  const progress = options.progress ?? 'auto';
+  const outputMode = options.output ?? 'none';
   const view = resolveProgress(progress, term.stderr, env);
-  const machineStdout = Boolean(flags.json || flags.events);
+  const machineStdout = Boolean(options.json || options.events);
   const table = view === 'none' ? undefined : new SummaryTable(term.stderr.columns || 100);
 
   let output: OutputReporter | undefined;
@@ -120,17 +100,17 @@ export function pickReporters(
       headers: Boolean(target.isTTY),
       terminal: Boolean(target.isTTY),
       env,
-      keepOrder: Boolean(flags.keepOrder),
+      keepOrder: Boolean(options.keepOrder),
       exact: !shareStderr && !target.isTTY,
     });
     reporters.push(output);
   }
   reporters.push(people);
-  if (flags.json) reporters.push(new JsonReporter(term.stdout));
-  if (flags.events) reporters.push(new EventsReporter(term.stdout));
-  if (flags.report) reporters.push(new ReportFileReporter(flags.report));
-  if (flags.junit) reporters.push(new JunitReporter(flags.junit));
-  if (flags.html) reporters.push(new HtmlReporter(flags.html));
-  if (flags.results) reporters.push(new ResultsDirReporter(flags.results));
+  if (options.json) reporters.push(new JsonReporter(term.stdout));
+  if (options.events) reporters.push(new EventsReporter(term.stdout));
+  if (options.report) reporters.push(new ReportFileReporter(options.report));
+  if (options.junit) reporters.push(new JunitReporter(options.junit));
+  if (options.html) reporters.push(new HtmlReporter(options.html));
+  if (options.results) reporters.push(new ResultsDirReporter(options.results));
   return reporters;
 }

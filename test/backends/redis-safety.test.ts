@@ -6,7 +6,7 @@ import { parsePayload, toPayload } from '../../src/backends/payload.js';
 import { badPoolName } from '../../src/backends/redis-names.js';
 import { logDirFor } from '../../src/backends/redis-worker.js';
 import { WorkerSlots } from '../../src/backends/worker-slots.js';
-import { backendSpec, resolveRedisUrl } from '../../src/cli/redis-url-source.js';
+import { resolveRedisUrl } from '../../src/cli/redis-url-source.js';
 import { UsageError } from '../../src/errors.js';
 import { job } from '../core/harness.js';
 
@@ -56,13 +56,9 @@ describe('the Redis URL, out of argv', () => {
     const file = path.join(dir, 'url');
     fs.writeFileSync(file, '\n  redis://:pw@h:1  \n');
     expect(resolveRedisUrl(undefined, file, warn, 'x')).toBe('redis://:pw@h:1');
-    expect(backendSpec(undefined, file, warn)).toBe('redis://:pw@h:1');
     fs.writeFileSync(file, '\n');
     expect(() => resolveRedisUrl(undefined, file, warn, 'x')).toThrow(/is empty/);
     expect(() => resolveRedisUrl(undefined, path.join(dir, 'none'), warn, 'x')).toThrow(UsageError);
-    expect(() => backendSpec('local', file, warn)).toThrow(UsageError);
-    expect(backendSpec('local', undefined, warn)).toBe('local');
-    expect(backendSpec(undefined, undefined, warn)).toBeUndefined();
     fs.rmSync(dir, { recursive: true });
   });
 });

@@ -19,7 +19,7 @@ if (requireRedisOrWarn('test/backends/redis.test.ts')) {
       baseDir: process.cwd(),
     });
     await worker.start();
-    const backend = await openRedisBackend(server.url);
+    const backend = await openRedisBackend(parseRedisUrl(server.url));
     return {
       backend,
       close: async () => {

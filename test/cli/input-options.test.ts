@@ -4,8 +4,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { applyOverrides } from '../../src/cli/job-source.js';
-import { splitSources } from '../../src/cli/input-flags.js';
-import { MAX_WORKERS, parseBackoff, parseWorkers } from '../../src/cli/options.js';
+import { splitSources } from '../../src/cli/ad-hoc-jobs.js';
+import { MAX_WORKERS, parseBackoff, parseWorkers } from '../../src/cli/flags/values.js';
 import { batchItems } from '../../src/manifest/batch.js';
 import { parseDelimiter } from '../../src/manifest/records.js';
 import { recoverRawNames } from '../../src/manifest/raw-names.js';
@@ -29,7 +29,7 @@ describe('-j forms', () => {
 
   it('rejects the rest', () => {
     for (const t of ['', 'x', '8:2', '%', '+', '1.5'])
-      expect(() => parseWorkers(t, 4)).toThrow(UsageError);
+      expect(() => parseWorkers(t, 4)).toThrow(/not a worker count/);
   });
 });
 
@@ -42,8 +42,8 @@ describe('--backoff and --kill-grace', () => {
       jitter: true,
     });
     expect(parseBackoff('250ms')).toEqual({ delayMs: 250, factor: 2, maxMs: 60_000, jitter: true });
-    expect(() => parseBackoff('1s,2,1m,4')).toThrow(UsageError);
-    expect(() => parseBackoff('1s,0')).toThrow(UsageError);
+    expect(() => parseBackoff('1s,2,1m,4')).toThrow(/use delay\[,factor\[,max\]\]/);
+    expect(() => parseBackoff('1s,0')).toThrow(/factor must be a number of at least 1/);
   });
 
   it('win over every job', () => {

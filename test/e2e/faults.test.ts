@@ -540,7 +540,7 @@ describe('bad values are refused before anything runs (items 11, 12, 16)', () =>
         ['run', '--stdin', '--shell', '/nonexistent', '--', 'true'],
         /shell \/nonexistent does not exist/,
       ],
-      [['run', 'ok.yaml', '--logs', ''], /--logs needs a folder/],
+      [['run', 'ok.yaml', '--logs', ''], /'--logs <dir>' argument '' is invalid\. needs a folder/],
       [['run', '/dev/zero'], /not a regular file/],
       [['retry', 'bad-report.json'], /not a jobrun report: jobs\.0\.name/],
     ];

@@ -67,7 +67,8 @@ describe('log retention', () => {
     expect(runs(dir)).toHaveLength(1);
     const bad = await jobrun(['run', 'jobs.yaml', '--keep-logs', '0'], { cwd: dir });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--keep-logs "0" must be a number of runs');
+    expect(bad.stderr).toContain("option '--keep-logs <n|all>' argument '0' is invalid");
+    expect(bad.stderr).toContain('must be a number of runs (1 or more) or "all"');
   });
 
   it('a --logs folder is never pruned', async () => {

@@ -63,7 +63,8 @@ describe.runIf(process.platform === 'linux')('how jobs are started', () => {
       input: 'a\n',
     });
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('JOBRUN_SPAWNER "fork" must be one of: auto, helper, child');
+    expect(res.stderr).toContain("value 'fork' from env 'JOBRUN_SPAWNER' is invalid");
+    expect(res.stderr).toContain('Allowed choices are auto, helper, child');
   });
 });
 

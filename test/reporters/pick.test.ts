@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
 import { HtmlReporter } from '../../src/reporters/html.js';
 import { EventsReporter, JsonReporter } from '../../src/reporters/json.js';
 import { JunitReporter } from '../../src/reporters/junit.js';
@@ -57,12 +56,6 @@ describe('pickReporters', () => {
       false,
     );
     expect(pickReporters({}, {}, term(false)).some((r) => r.needsOutput)).toBe(false);
-  });
-
-  it('rejects bad flags as usage errors', () => {
-    expect(() => pickReporters({ progress: 'fancy' }, {}, term(false))).toThrow(UsageError);
-    expect(() => pickReporters({ output: 'loud' }, {}, term(false))).toThrow(UsageError);
-    expect(() => pickReporters({ json: true, events: true }, {}, term(false))).toThrow(UsageError);
   });
 
   it('constructing reporters has no side effects (the CLI builds them once just to validate flags)', () => {

@@ -1,33 +1,13 @@
 /**
- * The input flags of ad-hoc runs (GNU parallel's and xargs' spellings), turned into
- * source, batching and job settings: `:::`/`::::` sources after `--`, `-0`/`-d`,
- * `--colsep`, `--header`, `--csv`, `--link`, `-n`, `-X`.
+ * Ad-hoc jobs: the words after `--` split into the command and its `:::`/`::::`
+ * sources (GNU parallel's spellings), and one job per input item or batch of items.
  */
 import { UsageError } from '../errors.js';
 import type { JobSpec } from '../model/job.js';
 import { adHocJob, type AdHocBase, type BuiltCommand } from '../manifest/adhoc.js';
-import {
-  argLimit,
-  batchItems,
-  batchName,
-  commandBytes,
-  type BatchOptions,
-} from '../manifest/batch.js';
+import { batchItems, batchName, commandBytes, type BatchOptions } from '../manifest/batch.js';
 import type { Item } from '../manifest/placeholders.js';
-import { parseDelimiter } from '../manifest/records.js';
-import type { InputOptions, Source } from '../manifest/sources.js';
-import { parseCount } from './options.js';
-
-export interface InputFlags {
-  null?: boolean;
-  delimiter?: string;
-  colsep?: string;
-  header?: string;
-  csv?: boolean;
-  link?: boolean;
-  maxArgs?: string;
-  xargs?: boolean;
-}
+import type { Source } from '../manifest/sources.js';
 
 const SEPARATORS = new Set([':::', '::::']);
 
@@ -56,41 +36,6 @@ export function splitSources(words: string[]): { command: string[]; sources: Sou
     throw new UsageError(':::: needs at least one file (- for stdin)');
   }
   return { command: words.slice(0, first), sources };
-}
-
-export function inputOptions(flags: InputFlags): InputOptions {
-  if (flags.null && flags.delimiter !== undefined)
-    throw new UsageError('use either -0 or --delimiter, not both');
-  const options: InputOptions = {};
-  if (flags.null) options.delimiter = Buffer.of(0);
-  if (flags.delimiter !== undefined) {
-    options.delimiter = parseDelimiter(flags.delimiter);
-    if (options.delimiter.length === 0) throw new UsageError('--delimiter must not be empty');
-  }
-  if (flags.colsep !== undefined) {
-    try {
-      options.colsep = new RegExp(flags.colsep);
-    } catch (err) {
-      throw new UsageError(
-        `--colsep "${flags.colsep}" is not a regular expression: ${(err as Error).message}`,
-      );
-    }
-  }
-  if (flags.csv) options.csv = true;
-  if (flags.header !== undefined || flags.csv) options.header = true;
-  if (flags.link) options.link = true;
-  return options;
-}
-
-export function batchOptions(flags: InputFlags): BatchOptions | undefined {
-  if (flags.maxArgs === undefined && !flags.xargs) return undefined;
-  const options: BatchOptions = {};
-  if (flags.maxArgs !== undefined) {
-    options.maxItems = parseCount(flags.maxArgs, '-n');
-    if (options.maxItems < 1) throw new UsageError('-n must be at least 1');
-  }
-  if (flags.xargs) options.maxBytes = argLimit();
-  return options;
 }
 
 /** One job per item, or per batch of items when batching. */

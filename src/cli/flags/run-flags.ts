@@ -1,0 +1,251 @@
+/**
+ * Every option of `jobrun run` and `jobrun retry`, defined once as a commander `Option`
+ * whose parser yields its typed value, with its choices, conflicts, implications and
+ * env default. `run-options.ts` turns what they yield into the run's `RunOptions`.
+ */
+import { Command, Option } from 'commander';
+import type { HaltPolicy } from '../../core/halt.js';
+import { UsageError } from '../../errors.js';
+import type { SpawnerChoice } from '../../exec/choose-executor.js';
+import { CAPTURE_MODES, type CaptureMode } from '../../model/result.js';
+import type { BackoffSpec, TimeoutSpec, WorkersSpec } from '../../model/job.js';
+import type { ProgressMode } from '../../reporters/pick.js';
+import { OUTPUT_MODES, type OutputMode } from '../../reporters/output.js';
+import {
+  gateOptions,
+  keepLogsOption,
+  logsOption,
+  redisUrlFileOption,
+  spawnerOption,
+} from './shared.js';
+import {
+  commaList,
+  count,
+  delimiter,
+  duration,
+  halt,
+  parseBackoff,
+  parseWorkers,
+  regex,
+  size,
+  timeout,
+} from './values.js';
+
+/** What commander hands the action: each value already typed by its option's parser. */
+export interface RunValues {
+  workers?: WorkersSpec;
+  timeout?: TimeoutSpec;
+  retries?: number;
+  failFast?: boolean;
+  halt?: HaltPolicy;
+  resume?: boolean;
+  json?: boolean;
+  events?: boolean;
+  report?: string;
+  junit?: string;
+  html?: string;
+  output?: OutputMode;
+  joblog?: string;
+  capture?: CaptureMode;
+  captureMax?: number;
+  results?: string;
+  progress?: ProgressMode;
+  logs?: string;
+  keepLogs?: number | 'all';
+  only?: string[];
+  order?: 'fifo' | 'lifo';
+  maxQueue?: number;
+  maxLoad?: number;
+  minFreeMem?: number;
+  delay?: number;
+  dryRun?: boolean;
+  glob?: string;
+  stdin?: boolean;
+  shell?: string;
+  null?: boolean;
+  delimiter?: Buffer;
+  colsep?: RegExp;
+  header?: boolean;
+  csv?: boolean;
+  link?: boolean;
+  maxArgs?: number;
+  xargs?: boolean;
+  keepOrder?: boolean;
+  killGrace?: number;
+  backoff?: BackoffSpec;
+  backend?: BackendFlag;
+  redisUrlFile?: string;
+  redisTimeout?: number;
+  spawner?: SpawnerChoice;
+}
+
+/** `--backend` as written: the URL is resolved and checked with `--redis-url-file`. */
+export type BackendFlag = { kind: 'local' } | { kind: 'redis'; url?: string };
+
+/** Streamed input: how many jobs may wait in memory when `--max-queue` is not given. */
+export const DEFAULT_MAX_QUEUE = 10_000;
+
+/** `-j`, `--timeout`, `--retries` and the output flags: `run` and `retry` take them alike. */
+const common = {
+  workers: () =>
+    new Option(
+      '-j, --workers <n|min:max>',
+      'jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs)',
+    ).argParser((text) => parseWorkers(text)),
+  timeout: () =>
+    new Option(
+      '--timeout <duration>',
+      'per-attempt timeout for every job: 30s, 5m, or 300% of the median run',
+    ).argParser(timeout),
+  retries: () =>
+    new Option('--retries <n>', 'extra attempts after the first, for every job').argParser(
+      count(0),
+    ),
+  json: () => new Option('--json', 'print the report as JSON on stdout').conflicts('events'),
+  report: () => new Option('--report <file>', 'write the JSON report to a file'),
+  junit: () =>
+    new Option(
+      '--junit <file>',
+      'write a JUnit XML report (one testcase per job) for CI test tabs',
+    ),
+  html: () =>
+    new Option(
+      '--html <file>',
+      'write a self-contained HTML report with a timeline of every attempt',
+    ),
+  output: () =>
+    new Option(
+      '--output <mode>',
+      "job output in the terminal: stream ([name] line), grouped (a job's whole output when it ends), none (log files only)",
+    )
+      .choices(OUTPUT_MODES)
+      .default('none'),
+  progress: () =>
+    new Option('--progress <mode>', 'how to show progress')
+      .choices(['auto', 'tty', 'plain', 'none'])
+      .default('auto'),
+};
+
+/** Adds every option of `jobrun run`, in the order `--help` lists them. */
+export function addRunOptions(cmd: Command): Command {
+  const options = [
+    common.workers(),
+    common.timeout(),
+    common.retries(),
+    new Option(
+      '--fail-fast',
+      'start nothing new after the first failure; running jobs finish',
+    ).conflicts('halt'),
+    new Option(
+      '--halt <policy>',
+      'now|soon[,fail=N|fail=N%|success=N|success=N%], as in GNU parallel',
+    ).argParser(halt),
+    new Option('--resume', "skip jobs that succeeded in this manifest's last run (its journal)"),
+    common.json(),
+    new Option('--events', 'stream events as NDJSON on stdout'),
+    common.report(),
+    common.junit(),
+    common.html(),
+    common.output(),
+    new Option('--joblog <file>', "write GNU parallel's tab-separated job log"),
+    new Option(
+      '--capture <mode>',
+      "keep each job's stdout (not stderr) as its result in --json/--report/--events: stdout (text), lines (array), json (parsed; bad JSON fails the attempt)",
+    ).choices(CAPTURE_MODES),
+    new Option(
+      '--capture-max <size>',
+      'most stdout a result keeps, e.g. 64k, 4M (default: 1M); beyond, it is cut and marked resultTruncated',
+    ).argParser(size),
+    new Option(
+      '--results <dir>',
+      "write each job's stdout, stderr and meta.json to <dir>/<job name>/",
+    ),
+    common.progress(),
+    logsOption('folder for job logs (default: .jobrun/logs/<run-id>)'),
+    keepLogsOption(),
+    new Option('--only <name-glob>', 'run only matching jobs (and what they need); repeatable')
+      .argParser(commaList)
+      .conflicts('stdin'),
+    new Option('--order <order>', 'among equal priorities').choices(['fifo', 'lifo']),
+    new Option('--max-queue <n>', 'streamed input: at most n jobs wait in memory')
+      .argParser(count(1))
+      .default(DEFAULT_MAX_QUEUE),
+    ...gateOptions({
+      maxLoad: 'start nothing while the 1-minute load average is above n',
+      minFreeMem: 'start nothing while free memory is below size (512M, 2G)',
+      delay: 'wait this long between job starts',
+    }),
+    new Option('--dry-run', 'print the plan in start order and run nothing'),
+    new Option('--glob <pattern>', 'one job per matching file; command after --').conflicts(
+      'stdin',
+    ),
+    new Option('--stdin', 'one job per line of stdin; command after --'),
+    new Option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)'),
+    new Option('-0, --null', 'input items end with NUL, not newline (find -print0)').conflicts(
+      'delimiter',
+    ),
+    new Option(
+      '-d, --delimiter <delim>',
+      'input items end with this string (\\n \\t \\0 \\xHH escapes)',
+    ).argParser(delimiter),
+    new Option('--colsep <regex>', 'split each input line into columns {1}…{n}').argParser(regex),
+    new Option(
+      '--header <regex>',
+      "the first line names the columns for {name} (parallel's --header :)",
+    ).argParser(() => true),
+    new Option('--csv', 'input is CSV (quoted fields, first row names the columns)').implies({
+      header: true,
+    }),
+    new Option('--link', 'pair the ::: sources instead of running every combination'),
+    new Option(
+      '-n, --max-args <n>',
+      'at most n items per job; {} stands for all of them',
+    ).argParser(count(1)),
+    new Option('-X, --xargs', "as many items per job as the system's argument limit allows"),
+    new Option(
+      '-k, --keep-order',
+      'grouped output in input order (implies --output grouped)',
+    ).implies({ output: 'grouped' }),
+    new Option(
+      '--kill-grace <duration>',
+      'time between SIGTERM and SIGKILL for every job (default 5s)',
+    ).argParser(duration()),
+    new Option(
+      '--backoff <delay[,factor[,max]]>',
+      'wait between attempts for every job, e.g. 1s,2,1m',
+    ).argParser(parseBackoff),
+    new Option(
+      '--backend <url>',
+      'local (default), redis://[user:pass@]host:port[/db] to run on jobrun workers, or redis: the URL from JOBRUN_REDIS_URL',
+    ).argParser(backendFlag),
+    redisUrlFileOption(),
+    new Option(
+      '--redis-timeout <duration>',
+      'end the run (exit 1) once Redis was unreachable this long (default: 30s)',
+    ).argParser(duration()),
+    spawnerOption(),
+  ];
+  for (const option of options) cmd.addOption(option);
+  return cmd;
+}
+
+/** Adds the options of `jobrun retry`: the run's settings that make sense for a re-drive. */
+export function addRetryOptions(cmd: Command): Command {
+  for (const make of Object.values(common)) cmd.addOption(make());
+  cmd.addOption(keepLogsOption());
+  cmd.addOption(spawnerOption());
+  return cmd;
+}
+
+/**
+ * `--backend local|redis|redis://…`. A bad value is refused without echoing it, as a
+ * URL may carry a password.
+ */
+function backendFlag(text: string): BackendFlag {
+  if (text === 'local') return { kind: 'local' };
+  if (text === 'redis') return { kind: 'redis' };
+  if (/^rediss?:\/\//i.test(text)) return { kind: 'redis', url: text };
+  throw new UsageError(
+    '--backend: use local, redis (the URL from JOBRUN_REDIS_URL or --redis-url-file), or redis://[user:pass@]host:port[/db] (rediss:// for TLS)',
+  );
+}

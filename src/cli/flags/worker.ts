@@ -1,0 +1,107 @@
+/**
+ * The options of `jobrun worker`, each defined once with its value parser, and
+ * `workerOptions`, which resolves the Redis URL and returns the typed `WorkerOptions`.
+ */
+import { Command, Option } from 'commander';
+import { UsageError } from '../../errors.js';
+import type { GateOptions } from '../../core/gates.js';
+import { badPoolName } from '../../backends/redis-names.js';
+import { parseRedisUrl, type RedisTarget } from '../../backends/redis-url.js';
+import type { SpawnerChoice } from '../../exec/choose-executor.js';
+import { resolveRedisUrl } from '../redis-url-source.js';
+import { gateOptions, logsOption, redisUrlFileOption, spawnerOption } from './shared.js';
+import { count, duration } from './values.js';
+
+/** What a worker is told by its arguments, every value parsed and checked. */
+export interface WorkerOptions {
+  readonly target: RedisTarget;
+  /** Jobs at once on this worker, all pools together. */
+  readonly concurrency: number;
+  /** The pools served: names, or `'*'` for every queue; none: jobs without a pool. */
+  readonly pools: string[] | '*';
+  readonly metricsPort?: number;
+  readonly metricsHost?: string;
+  readonly lockDurationMs?: number;
+  /** Root of the job logs; undefined: `.jobrun/logs`. */
+  readonly logs?: string;
+  readonly gate: GateOptions;
+  readonly spawner: SpawnerChoice;
+}
+
+export interface WorkerValues {
+  redisUrlFile?: string;
+  workers: number;
+  pool?: string[];
+  metricsPort?: number;
+  metricsHost?: string;
+  lockDuration?: number;
+  logs?: string;
+  delay?: number;
+  maxLoad?: number;
+  minFreeMem?: number;
+  spawner: SpawnerChoice;
+}
+
+/** `--pool a,b --pool c`: the names, checked in `workerOptions` (after the URL's warning). */
+function pools(text: string, previous: readonly string[] = []): string[] {
+  const names = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  return [...previous, ...names];
+}
+
+/** Adds every option of `jobrun worker`. */
+export function addWorkerOptions(cmd: Command): Command {
+  const options = [
+    redisUrlFileOption(),
+    new Option('-j, --workers <n>', 'jobs at once on this worker, all pools together')
+      .argParser(count(1))
+      .default(1),
+    new Option(
+      '--pool <name…>',
+      "pools to serve (repeatable, or a,b); '*' serves every queue",
+    ).argParser(pools),
+    new Option(
+      '--metrics-port <port>',
+      'serve Prometheus /metrics and /healthz on this port',
+    ).argParser(count(0, 65535)),
+    new Option('--metrics-host <host>', 'address for the metrics server (default: 127.0.0.1)'),
+    new Option(
+      '--lock-duration <duration>',
+      "how soon a dead worker's job goes to another (default: 30s)",
+    ).argParser(duration(1000)),
+    logsOption('folder for job logs (default: .jobrun/logs/<run>)'),
+    ...gateOptions({
+      delay: 'wait this long between job starts on this worker',
+      maxLoad: 'start nothing while this machine’s 1-minute load is above n',
+      minFreeMem: 'start nothing while this machine has less free memory',
+    }),
+    spawnerOption(),
+  ];
+  for (const option of options) cmd.addOption(option);
+  return cmd;
+}
+
+/** The worker's typed options; `url` is the `[redis-url]` argument. */
+export function workerOptions(url: string | undefined, values: WorkerValues): WorkerOptions {
+  const say = (line: string) => process.stderr.write(`jobrun worker: ${line}\n`);
+  // first: a password on the command line draws its warning whatever else is wrong
+  const target = parseRedisUrl(resolveRedisUrl(url, values.redisUrlFile, say, '<redis-url>'));
+  const names = values.pool ?? [];
+  for (const name of names) {
+    const bad = name === '*' ? undefined : badPoolName(name);
+    if (bad) throw new UsageError(`--pool: ${bad}`);
+  }
+  return {
+    target,
+    concurrency: values.workers,
+    pools: names.includes('*') ? '*' : names,
+    metricsPort: values.metricsPort,
+    metricsHost: values.metricsHost,
+    lockDurationMs: values.lockDuration,
+    logs: values.logs,
+    gate: { delayMs: values.delay, maxLoad: values.maxLoad, minFreeMemBytes: values.minFreeMem },
+    spawner: values.spawner,
+  };
+}
