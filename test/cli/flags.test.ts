@@ -337,6 +337,8 @@ describe('bad values exit 2 with the flag, the value and how to write it', () =>
     ['--capture-max', '0', /at least 1 byte/],
     ['--capture-max', 'lots', /not a size \(use e\.g\. 512M/],
     ['--logs', ' ', /needs a folder/],
+    ['--results', '', /needs a folder/],
+    ['--glob', '', /needs a pattern/],
     ['--keep-logs', '0', /number of runs \(1 or more\) or "all"/],
     ['--order', 'random', /Allowed choices are fifo, lifo/],
     ['--max-queue', '0', /whole number of at least 1/],
@@ -438,6 +440,7 @@ describe('worker', () => {
     ['--lock-duration', '10ms', /at least 1s/],
     ['--max-load', '-2', /positive number/],
     ['--logs', '', /needs a folder/],
+    ['--metrics-host', '', /needs a host/], // '' would serve /metrics on every interface
     ['--spawner', 'fork', /Allowed choices/],
   ])('worker %s %j exits 2', async (flag, value, reason) => {
     await refused(['worker', URL, flag, value], flag, reason);
