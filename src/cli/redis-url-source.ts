@@ -66,6 +66,11 @@ function readUrlFile(file: string): string {
     .map((l) => l.trim())
     .find(Boolean);
   if (!line) throw new UsageError(`--redis-url-file ${file}: the file is empty`);
+  // anything else (a bare password, the wrong file) would be echoed by the URL's checks
+  if (!/^rediss?:\/\//i.test(line))
+    throw new UsageError(
+      `--redis-url-file ${file}: its first line is not a Redis URL (it must start with redis:// or rediss://; the line is not shown, as it may hold a password)`,
+    );
   return line;
 }
 

@@ -244,6 +244,25 @@ describe('run: each flag becomes its typed value', () => {
       });
     fs.rmSync(dir, { recursive: true });
   });
+
+  it('--redis-url-file holding something else (a bare password, another file) is not echoed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-flags-'));
+    const file = path.join(dir, 'url');
+    for (const content of ['s3cret-Pa55\n', 'user:s3cret-Pa55\n', 'http://s3cret-Pa55.example\n']) {
+      fs.writeFileSync(file, content);
+      for (const args of [
+        ['run', 'jobs.yaml', '--redis-url-file', file],
+        ['worker', '--redis-url-file', file],
+      ]) {
+        const r = await cli(args);
+        expect(r.code, content).toBe(2);
+        expect(r.stderr, content).toContain('--redis-url-file');
+        expect(r.stderr, content).toMatch(/not a Redis URL/);
+        expect(r.stderr, content).not.toContain('s3cret');
+      }
+    }
+    fs.rmSync(dir, { recursive: true });
+  });
 });
 
 describe('run: env defaults', () => {
