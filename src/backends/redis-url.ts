@@ -16,16 +16,22 @@ export interface RedisTarget {
  * wholesale after its scheme rather than risk printing a secret.
  */
 export function redactUrl(text: string): string {
-  let url: URL;
+  let url: URL | undefined;
   try {
     url = new URL(text);
   } catch {
-    return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)(.*)$/i, (_m, scheme: string, rest: string) =>
-      rest.includes('@') ? `${scheme}***@${rest.slice(rest.lastIndexOf('@') + 1)}` : _m,
-    );
+    url = undefined;
   }
-  if (url.password) url.password = '***';
-  return url.toString().replace(/\/$/, '');
+  if (url?.host) {
+    if (url.password) url.password = '***';
+    return url.toString().replace(/\/$/, '');
+  }
+  // no URL with a host (`redis//:pw@host`, `redis:/:pw@host`, `ho st`): whatever stands
+  // before the last @ may be a password
+  const at = text.lastIndexOf('@');
+  if (at === -1) return text;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/{0,2}/i.exec(text)?.[0] ?? '';
+  return `${scheme}***${text.slice(at)}`;
 }
 
 /** Removes every occurrence of the secrets (raw and URL-encoded) from a message. */

@@ -45,8 +45,9 @@ export function resolveRedisUrl(
       );
     return given;
   }
-  if (file !== undefined) return readUrlFile(file);
-  if (env !== undefined) return env;
+  if (file !== undefined)
+    return urlOnly(readUrlFile(file), `--redis-url-file ${file}: its first line`);
+  if (env !== undefined) return urlOnly(env, REDIS_URL_ENV);
   throw new UsageError(
     `no Redis URL: give ${what}, --redis-url-file <file>, or set ${REDIS_URL_ENV}`,
   );
@@ -67,6 +68,18 @@ function readUrlFile(file: string): string {
     .find(Boolean);
   if (!line) throw new UsageError(`--redis-url-file ${file}: the file is empty`);
   return line;
+}
+
+/**
+ * A URL from a secret's place (the file, the environment) that does not even start like
+ * one (a bare password, the wrong file) is refused without showing it: the URL's own
+ * checks would echo it. One that does is shown redacted by them.
+ */
+function urlOnly(text: string, what: string): string {
+  if (/^rediss?:\/\//i.test(text)) return text;
+  throw new UsageError(
+    `${what} is not a Redis URL (it must start with redis:// or rediss://; not shown, as it may hold a password)`,
+  );
 }
 
 function hasPassword(text: string): boolean {

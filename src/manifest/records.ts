@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { decodeBytes } from '../model/bytes.js';
+import { decodeBytes, encodeBytes } from '../model/bytes.js';
 import { UsageError } from '../errors.js';
 
 /**
@@ -92,19 +92,23 @@ function splitBytes(buf: Buffer, delimiter: Buffer): string[] {
  */
 export function parseDelimiter(text: string): Buffer {
   const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c !== '\\' || i + 1 >= text.length) {
-      bytes.push(...Buffer.from(c));
+  // by code point, each kept as its bytes: an emoji is one character, and a raw byte
+  // from a non-UTF-8 argument (carried the surrogateescape way) stays that byte
+  const chars = [...text];
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c !== '\\' || i + 1 >= chars.length) {
+      bytes.push(...encodeBytes(c));
       continue;
     }
-    const next = text[++i]!;
+    const next = chars[++i]!;
     const simple: Record<string, number> = { n: 10, t: 9, r: 13, '0': 0, '\\': 92 };
+    const hex = chars.slice(i + 1, i + 3).join('');
     if (next in simple) bytes.push(simple[next]!);
-    else if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(text.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+    else if (next === 'x' && /^[0-9a-fA-F]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
       i += 2;
-    } else bytes.push(92, ...Buffer.from(next));
+    } else bytes.push(92, ...encodeBytes(next));
   }
   return Buffer.from(bytes);
 }

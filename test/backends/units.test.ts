@@ -16,6 +16,19 @@ describe('redactUrl', () => {
     expect(redactUrl('redis://bob:s3 cret@ho st:x')).not.toContain('s3 cret');
   });
 
+  it('redacts a mistyped URL whose password would otherwise be echoed (a slash or colon short)', () => {
+    for (const typo of ['redis:/:s3cret@host:1', 'redis//:s3cret@host', 'redis:s3cret@host']) {
+      expect(redactUrl(typo), typo).not.toContain('s3cret');
+      expect(redactUrl(typo), typo).toContain('@host');
+      expect(() => parseRedisUrl(typo)).toThrow(UsageError);
+      try {
+        parseRedisUrl(typo);
+      } catch (err) {
+        expect((err as Error).message, typo).not.toContain('s3cret');
+      }
+    }
+  });
+
   it('scrubs raw and URL-encoded secrets from messages', () => {
     expect(scrub('auth p@ss and p%40ss failed', ['p@ss'])).toBe('auth *** and *** failed');
   });

@@ -244,6 +244,25 @@ describe('run: each flag becomes its typed value', () => {
       });
     fs.rmSync(dir, { recursive: true });
   });
+
+  it('--redis-url-file holding something else (a bare password, another file) is not echoed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-flags-'));
+    const file = path.join(dir, 'url');
+    for (const content of ['s3cret-Pa55\n', 'user:s3cret-Pa55\n', 'http://s3cret-Pa55.example\n']) {
+      fs.writeFileSync(file, content);
+      for (const args of [
+        ['run', 'jobs.yaml', '--redis-url-file', file],
+        ['worker', '--redis-url-file', file],
+      ]) {
+        const r = await cli(args);
+        expect(r.code, content).toBe(2);
+        expect(r.stderr, content).toContain('--redis-url-file');
+        expect(r.stderr, content).toMatch(/not a Redis URL/);
+        expect(r.stderr, content).not.toContain('s3cret');
+      }
+    }
+    fs.rmSync(dir, { recursive: true });
+  });
 });
 
 describe('run: env defaults', () => {
@@ -337,6 +356,8 @@ describe('bad values exit 2 with the flag, the value and how to write it', () =>
     ['--capture-max', '0', /at least 1 byte/],
     ['--capture-max', 'lots', /not a size \(use e\.g\. 512M/],
     ['--logs', ' ', /needs a folder/],
+    ['--results', '', /needs a folder/],
+    ['--glob', '', /needs a pattern/],
     ['--keep-logs', '0', /number of runs \(1 or more\) or "all"/],
     ['--order', 'random', /Allowed choices are fifo, lifo/],
     ['--max-queue', '0', /whole number of at least 1/],
@@ -438,6 +459,7 @@ describe('worker', () => {
     ['--lock-duration', '10ms', /at least 1s/],
     ['--max-load', '-2', /positive number/],
     ['--logs', '', /needs a folder/],
+    ['--metrics-host', '', /needs a host/], // '' would serve /metrics on every interface
     ['--spawner', 'fork', /Allowed choices/],
   ])('worker %s %j exits 2', async (flag, value, reason) => {
     await refused(['worker', URL, flag, value], flag, reason);

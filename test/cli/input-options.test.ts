@@ -10,7 +10,7 @@ import { batchItems } from '../../src/manifest/batch.js';
 import { parseDelimiter } from '../../src/manifest/records.js';
 import { recoverRawNames } from '../../src/manifest/raw-names.js';
 import { adHocJob } from '../../src/manifest/index.js';
-import { encodeBytes } from '../../src/model/bytes.js';
+import { decodeBytes, encodeBytes } from '../../src/model/bytes.js';
 
 describe('-j forms', () => {
   it.each([
@@ -71,6 +71,15 @@ describe('sources after --', () => {
     expect([...parseDelimiter('\\0')]).toEqual([0]);
     expect([...parseDelimiter('\\t;\\x41')]).toEqual([9, 59, 0x41]);
     expect(parseDelimiter('ab').toString()).toBe('ab');
+  });
+
+  it('--delimiter keeps its exact bytes: a raw byte from argv, a character beyond the BMP', () => {
+    // raw-argv.ts carries a non-UTF-8 argument's bytes the surrogateescape way
+    expect([...parseDelimiter(decodeBytes(Buffer.of(0xff)))]).toEqual([0xff]);
+    expect([...parseDelimiter(decodeBytes(Buffer.of(0x2c, 0xe9, 0x5c, 0x74)))]).toEqual([
+      0x2c, 0xe9, 9,
+    ]);
+    expect(parseDelimiter('😀').toString()).toBe('😀');
   });
 });
 

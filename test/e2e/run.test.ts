@@ -86,6 +86,15 @@ describe('jobrun run, end to end', () => {
     }
   });
 
+  it('exits 2 without echoing a JOBRUN_REDIS_URL that is not a URL (a bare password)', async () => {
+    for (const args of [['run', 'x.yaml', '--backend', 'redis', '--dry-run'], ['worker']]) {
+      const r = await jobrun(args, { cwd: tempDir(), env: { JOBRUN_REDIS_URL: 's3cret-Pa55' } });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/JOBRUN_REDIS_URL is not a Redis URL/);
+      expect(r.stderr).not.toContain('s3cret');
+    }
+  });
+
   it('validate prints the expanded job count; schema prints JSON Schema', async () => {
     const v = await jobrun(['validate', 'fixtures/examples/quickstart.yaml']);
     expect(v.code).toBe(0);

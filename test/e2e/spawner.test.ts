@@ -72,7 +72,9 @@ describe('kill -9 of jobrun', () => {
   it('leaves no job process running: the spawners kill what they started', async () => {
     const dir = tempDir();
     const pids = path.join(dir, 'pids');
-    const res = await jobrun(['run', '--stdin', '-j', '2', '--progress', 'none', '--', TREE], {
+    // `: {}` takes the item, which would otherwise be appended to `wait` and end the job at once
+    const tree = `: {}; ${TREE}`;
+    const res = await jobrun(['run', '--stdin', '-j', '2', '--progress', 'none', '--', tree], {
       cwd: dir,
       input: 'a\nb\nc\n',
       env: { JOBRUN_SPAWNER: 'helper' },

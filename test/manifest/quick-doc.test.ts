@@ -93,7 +93,12 @@ const shared = {
   cwd: fc.constantFrom('.', 'sub'),
   env: fc.dictionary(
     fc.constantFrom('A', 'B_2', 'lower'),
-    fc.oneof(fc.string({ maxLength: 4 }), fc.integer(), fc.boolean(), fc.double()),
+    fc.oneof(
+      fc.string({ maxLength: 4 }),
+      fc.integer(),
+      fc.boolean(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }), // the schema refuses NaN and ±Infinity
+    ),
     { maxKeys: 3 },
   ),
   allow_failure: fc.boolean(),

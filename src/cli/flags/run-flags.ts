@@ -24,6 +24,7 @@ import {
   delimiter,
   duration,
   halt,
+  nonBlank,
   parseBackoff,
   parseWorkers,
   regex,
@@ -159,7 +160,7 @@ export function addRunOptions(cmd: Command): Command {
     new Option(
       '--results <dir>',
       "write each job's stdout, stderr and meta.json to <dir>/<job name>/",
-    ),
+    ).argParser(nonBlank('a folder, e.g. --results out')),
     common.progress(),
     logsOption('folder for job logs (default: .jobrun/logs/<run-id>)'),
     keepLogsOption(),
@@ -176,9 +177,9 @@ export function addRunOptions(cmd: Command): Command {
       delay: 'wait this long between job starts',
     }),
     new Option('--dry-run', 'print the plan in start order and run nothing'),
-    new Option('--glob <pattern>', 'one job per matching file; command after --').conflicts(
-      'stdin',
-    ),
+    new Option('--glob <pattern>', 'one job per matching file; command after --')
+      .argParser(nonBlank("a pattern, e.g. --glob '*.log'"))
+      .conflicts('stdin'),
     new Option('--stdin', 'one job per line of stdin; command after --'),
     new Option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)'),
     new Option('-0, --null', 'input items end with NUL, not newline (find -print0)').conflicts(

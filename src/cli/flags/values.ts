@@ -168,11 +168,20 @@ export function keepRuns(text: string): number | 'all' {
   throw new InvalidArgumentError('must be a number of runs (1 or more) or "all", e.g. 3');
 }
 
-/** A folder or file name that must not be blank (`--logs ''` is a slip, not a folder). */
-export function folder(text: string): string {
-  if (text.trim() === '') throw new InvalidArgumentError('needs a folder, e.g. --logs logs');
-  return text;
+/**
+ * A value that must not be blank, `what` saying what it needs: `--logs ''` is a slip,
+ * not a folder, `--glob ''` matches nothing, and `--metrics-host ''` would listen on
+ * every interface.
+ */
+export function nonBlank(what: string): (text: string) => string {
+  return (text) => {
+    if (text.trim() === '') throw new InvalidArgumentError(`needs ${what}`);
+    return text;
+  };
 }
+
+/** A folder name that must not be blank. */
+export const folder = nonBlank('a folder, e.g. --logs logs');
 
 /** A repeatable flag whose values may also be comma-separated (`--only a,b --only c`). */
 export function commaList(text: string, previous: readonly string[] = []): string[] {

@@ -10,7 +10,7 @@ import { parseRedisUrl, type RedisTarget } from '../../backends/redis-url.js';
 import type { SpawnerChoice } from '../../exec/choose-executor.js';
 import { resolveRedisUrl } from '../redis-url-source.js';
 import { gateOptions, logsOption, redisUrlFileOption, spawnerOption } from './shared.js';
-import { count, duration } from './values.js';
+import { count, duration, nonBlank } from './values.js';
 
 /** What a worker is told by its arguments, every value parsed and checked. */
 export interface WorkerOptions {
@@ -66,7 +66,10 @@ export function addWorkerOptions(cmd: Command): Command {
       '--metrics-port <port>',
       'serve Prometheus /metrics and /healthz on this port',
     ).argParser(count(0, 65535)),
-    new Option('--metrics-host <host>', 'address for the metrics server (default: 127.0.0.1)'),
+    new Option(
+      '--metrics-host <host>',
+      'address for the metrics server (default: 127.0.0.1)',
+    ).argParser(nonBlank('a host, e.g. 127.0.0.1')),
     new Option(
       '--lock-duration <duration>',
       "how soon a dead worker's job goes to another (default: 30s)",
