@@ -5,13 +5,13 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { CORE_SCHEMA, load as loadYaml } from 'js-yaml';
 import type { Plan } from '../model/job.js';
 import { ManifestError, UsageError } from '../errors.js';
 import { IssueList } from './locate.js';
 import { wholeParts } from './parts.js';
 import { expandAll, toPlan, type PlanSource } from './plan.js';
 import { quickDoc } from './quick-doc.js';
+import { mayDiffer, quickYaml } from './quick-yaml.js';
 
 export interface LoadOptions {
   /** Base for a relative `source`, and the jobs' base folder for stdin (default: process.cwd()). */
@@ -107,15 +107,12 @@ export async function parseManifest(text: string, opts: ParseOptions): Promise<P
   return carefulPlan(source, opts);
 }
 
-/** Anchors and aliases go the careful way: yaml's reader caps how far aliases expand. */
-const ANCHOR_OR_ALIAS = /(^|[\s[{,:-])[&*][^\s]/m;
-
 /** The quick way: the plan when the manifest is surely valid, else undefined. */
 async function quickPlan(source: string, opts: ParseOptions): Promise<Plan | undefined> {
-  if (ANCHOR_OR_ALIAS.test(source)) return undefined;
+  if (mayDiffer(source)) return undefined;
   let data: unknown;
   try {
-    data = loadYaml(source, { schema: CORE_SCHEMA, json: false });
+    data = quickYaml(source);
   } catch {
     return undefined;
   }
