@@ -5,57 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { mayDiffer, quickYaml } from '../../src/manifest/quick-yaml.js';
-import { FIXTURES } from './helpers.js';
-
-const SCALARS = [
-  '1_000',
-  '0b11',
-  '-0x10',
-  '+0x10',
-  '0x1F',
-  '0o17',
-  '-0o17',
-  '017',
-  '+12',
-  '-0',
-  '0',
-  '1e3',
-  '1E+3',
-  '.5',
-  '5.',
-  '1_0.5',
-  '.inf',
-  '-.Inf',
-  '+.INF',
-  '.NaN',
-  '.nan',
-  'NaN',
-  '0.1e-2',
-  '1e',
-  'yes',
-  'no',
-  'on',
-  'off',
-  'y',
-  'n',
-  'True',
-  'FALSE',
-  'tRUE',
-  '~',
-  'Null',
-  'NULL',
-  'nULL',
-  '',
-  '12:30',
-  '1:20:30',
-  '2001-12-14',
-  '9007199254740993',
-  '1e400',
-  '-1e400',
-  '0x',
-  '0o8',
-  '--1',
-];
+import { FIXTURES, YAML_SCALARS } from './helpers.js';
 
 /** What `yaml` makes of `text` as the value of `k`, beside what the quick reader makes. */
 function both(text: string): [unknown, unknown] {
@@ -64,7 +14,7 @@ function both(text: string): [unknown, unknown] {
 }
 
 describe('quickYaml', () => {
-  it.each(SCALARS)('reads %j as yaml does', (text) => {
+  it.each(YAML_SCALARS)('reads %j as yaml does', (text) => {
     const [quick, careful] = both(text);
     expect(quick).toStrictEqual(careful);
   });
