@@ -53,11 +53,18 @@ export function resolveRedisUrl(
   );
 }
 
-/** The first non-empty line of the file; its content is never echoed in errors. */
+/** How much of a URL file is read: a URL is one line, and the file may be endless. */
+const URL_FILE_HEAD = 64 * 1024;
+
+/**
+ * The first non-empty line of the file; its content is never echoed in errors. Only
+ * its head is read, up to the first non-empty line: `/dev/zero` does not fill memory,
+ * and a pipe (`<(pass show redis)`, `/dev/stdin`) need not be closed after the URL.
+ */
 function readUrlFile(file: string): string {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readHead(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new UsageError(`--redis-url-file ${file}: cannot read it (${code})`);
@@ -68,6 +75,23 @@ function readUrlFile(file: string): string {
     .find(Boolean);
   if (!line) throw new UsageError(`--redis-url-file ${file}: the file is empty`);
   return line;
+}
+
+function readHead(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(URL_FILE_HEAD);
+    let size = 0;
+    while (size < buf.length) {
+      const n = fs.readSync(fd, buf, size, buf.length - size, null);
+      if (n === 0) break;
+      size += n;
+      if (/\S[^\n]*\n/.test(buf.toString('utf8', 0, size))) break; // a whole line
+    }
+    return buf.toString('utf8', 0, size);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
  * each conflict, implication and env default, and each bad value's exit 2 and message.
  * The commands' bodies are replaced by spies that keep the options they were given.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -262,6 +263,29 @@ describe('run: each flag becomes its typed value', () => {
       }
     }
     fs.rmSync(dir, { recursive: true });
+  });
+
+  it('--redis-url-file reads only the head of an endless file (/dev/zero), or a URL from a pipe', async () => {
+    const r = await cli(['run', 'jobs.yaml', '--redis-url-file', '/dev/zero']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--redis-url-file \/dev\/zero: its first line is not a Redis URL/);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-flags-'));
+    const fifo = path.join(dir, 'url');
+    execFileSync('mkfifo', [fifo]);
+    // a writer that keeps the pipe open after the URL's line: the reader stops at the line
+    const writer = spawn('sh', ['-c', `{ echo redis://127.0.0.1:1/0; sleep 30; } > '${fifo}'`], {
+      detached: true, // its own group: the kill below takes the sleep along
+    });
+    try {
+      const ok = await run(['--redis-url-file', fifo]);
+      expect(ok.backend).toMatchObject({
+        kind: 'redis',
+        target: { safe: 'redis://127.0.0.1:1/0' },
+      });
+    } finally {
+      process.kill(-writer.pid!, 'SIGKILL');
+      fs.rmSync(dir, { recursive: true });
+    }
   });
 });
 
