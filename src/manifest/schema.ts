@@ -12,36 +12,34 @@ import { parseDuration, parseSize, parseTimeout } from './duration.js';
 
 const DURATION_HINT = 'a duration: 500ms, 30s, 5m, 1h, or a number of seconds';
 
-function durationSchema(description: string) {
-  return z
-    .union([z.string(), z.number()], { error: `expected ${DURATION_HINT}` })
-    .transform((v, ctx): number => {
-      try {
-        return parseDuration(v, '');
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    })
-    .describe(description);
-}
-
-const timeoutSchema = z
-  .union([z.string(), z.number()], {
-    error: `expected ${DURATION_HINT}, or a percentage like 300%`,
-  })
-  .transform((v, ctx): TimeoutSpec => {
+/**
+ * A string or number read by one of the grammars in `duration.ts`; its error becomes an
+ * issue at the value's own position.
+ */
+function parsedSchema<T>(error: string, parse: (v: string | number) => T) {
+  return z.union([z.string(), z.number()], { error }).transform((v, ctx): T => {
     try {
-      return parseTimeout(v, '');
+      return parse(v);
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: (err as Error).message });
       return z.NEVER;
     }
-  })
-  .describe(
-    'Stop the job after this long (SIGTERM to its process group, SIGKILL after kill_grace). ' +
-      'A duration (30s, 10m) or N% of the median run time of the jobs that already succeeded.',
+  });
+}
+
+function durationSchema(description: string) {
+  return parsedSchema(`expected ${DURATION_HINT}`, (v) => parseDuration(v, '')).describe(
+    description,
   );
+}
+
+const timeoutSchema = parsedSchema(
+  `expected ${DURATION_HINT}, or a percentage like 300%`,
+  (v): TimeoutSpec => parseTimeout(v, ''),
+).describe(
+  'Stop the job after this long (SIGTERM to its process group, SIGKILL after kill_grace). ' +
+    'A duration (30s, 10m) or N% of the median run time of the jobs that already succeeded.',
+);
 
 const backoffSchema = z
   .object({
@@ -119,16 +117,7 @@ const sharedFields = {
       'Keep the job’s stdout (never stderr) as its `result` in the report: the text, ' +
         'parsed as JSON (bad JSON fails the attempt), or an array of lines.',
     ),
-  capture_max: z
-    .union([z.string(), z.number()], { error: 'expected a size: 64k, 1M, or bytes' })
-    .transform((v, ctx): number => {
-      try {
-        return parseSize(v, '');
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    })
+  capture_max: parsedSchema('expected a size: 64k, 1M, or bytes', (v) => parseSize(v, ''))
     .optional()
     .describe('Most bytes of stdout a captured result keeps (default 1M); beyond, it is cut.'),
 };
