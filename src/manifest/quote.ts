@@ -73,8 +73,7 @@ export function compileCommand(
   template: string,
   names: readonly string[] = [],
 ): (item: Item | string, index: number) => string {
-  const pieces = scanTemplate(template, placeholderPattern(names));
-  return (item, index) => render(pieces, asItem(item), index);
+  return filler(scanTemplate(template, placeholderPattern(names)));
 }
 
 /**
@@ -87,25 +86,30 @@ export function compileAppending(template: string): (item: Item | string, index:
   if (typeof pieces.at(-1) !== 'object') {
     throw new TemplateProblem('{}', 'appended after a comment', template.length + 1);
   }
-  return (item, index) => render(pieces, asItem(item), index);
+  return filler(pieces);
 }
 
 function asItem(item: Item | string): Item {
   return typeof item === 'string' ? { args: [item] } : item;
 }
 
-function render(pieces: readonly Piece[], item: Item, index: number): string {
-  let out = '';
-  for (const piece of pieces) {
-    if (typeof piece === 'string') {
-      out += piece;
-      continue;
-    }
-    const values = placeholderValues(parseKey(piece.key), item, index);
-    out +=
-      values === undefined ? `{${piece.key}}` : values.map((v) => quoteFor(piece, v)).join(' ');
-  }
-  return out;
+/** Fills a scanned template for one item; each placeholder's key is read once, here. */
+function filler(pieces: readonly Piece[]): (item: Item | string, index: number) => string {
+  const keys = pieces.map((piece) => (typeof piece === 'string' ? undefined : parseKey(piece.key)));
+  return (item, index) => {
+    const it = asItem(item);
+    let out = '';
+    pieces.forEach((piece, i) => {
+      if (typeof piece === 'string') {
+        out += piece;
+        return;
+      }
+      const values = placeholderValues(keys[i]!, it, index);
+      out +=
+        values === undefined ? `{${piece.key}}` : values.map((v) => quoteFor(piece, v)).join(' ');
+    });
+    return out;
+  };
 }
 
 /**
