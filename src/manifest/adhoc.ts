@@ -5,8 +5,7 @@
 import path from 'node:path';
 import type { JobSpec } from '../model/job.js';
 import { UsageError } from '../errors.js';
-import { recoverRawNames } from './raw-names.js';
-import { compareStrings, JOB_DEFAULTS, type JobSettings } from './expand.js';
+import { JOB_DEFAULTS, matchFiles, type JobSettings } from './expand.js';
 import { hasPlaceholder, placeholders, placeholderValues } from './placeholders.js';
 import type { Item, Placeholder } from './placeholders.js';
 import { compileAppending, compileCommand, shellQuote, TemplateProblem } from './quote.js';
@@ -152,10 +151,8 @@ export function adHocJob(
  * as paths relative to `cwd`. Throws a `UsageError` when nothing matches.
  */
 export async function globItems(pattern: string, cwd: string): Promise<string[]> {
-  // loaded on first use: most runs never glob, and start-up time is per invocation
-  const { default: fg } = await import('fast-glob');
-  const files = recoverRawNames(await fg(pattern, { cwd, dot: false, onlyFiles: true }), cwd);
+  const files = await matchFiles(pattern, cwd);
   if (files.length === 0)
     throw new UsageError(`--glob ${JSON.stringify(pattern)} matched no files`);
-  return files.sort(compareStrings);
+  return files;
 }

@@ -77,13 +77,11 @@ export function resolveSettings(
 export async function forEachItems(forEach: ForEach, cwd: string): Promise<Item[]> {
   if (Array.isArray(forEach)) return forEach.map((v) => ({ args: [String(v)] }));
   if (typeof forEach === 'string') {
-    // loaded on first use: most runs never glob, and start-up time is per invocation
-    const { default: fg } = await import('fast-glob');
-    const files = recoverRawNames(await fg(forEach, { cwd, dot: false, onlyFiles: true }), cwd);
+    const files = await matchFiles(forEach, cwd);
     if (files.length === 0) {
       throw new Error(`for_each ${JSON.stringify(forEach)} matched no files (searched in ${cwd})`);
     }
-    return files.sort(compareStrings).map((f) => ({ args: [f] }));
+    return files.map((f) => ({ args: [f] }));
   }
   if ('matrix' in forEach) return matrixItems(forEach.matrix);
   if ('from' in forEach) throw new Error('for_each { from } is expanded when its job succeeds');
@@ -119,7 +117,19 @@ function matrixItems(matrix: Record<string, (string | number)[]>): Item[] {
 }
 
 /** Plain code-unit order: stable across locales. */
-export function compareStrings(a: string, b: string): number {
+/**
+ * The files `pattern` matches under `cwd` (fast-glob, files only, no dotfiles; names
+ * that are not UTF-8 recovered), sorted, as paths relative to `cwd`.
+ */
+export async function matchFiles(pattern: string, cwd: string): Promise<string[]> {
+  // loaded on first use: most runs never glob, and start-up time is per invocation
+  const { default: fg } = await import('fast-glob');
+  return recoverRawNames(await fg(pattern, { cwd, dot: false, onlyFiles: true }), cwd).sort(
+    compareStrings,
+  );
+}
+
+function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -170,9 +180,10 @@ export function expandJob(
     onProblem(err);
     fill = () => job.run;
   }
+  // every item of a for_each has the same columns, so the name is templated for all or none
+  const templated = hasPlaceholder(job.name, units[0]?.named);
   return units.map((item, i) => {
     const label = item.members ? batchName(item.members) : item.args.join(' ');
-    const templated = hasPlaceholder(job.name, item.named);
     const expanded: ExpandedJob = {
       name: templated ? substitute(job.name, item, i + 1, false) : `${job.name}:${label}`,
       command: fill(item, i + 1),
