@@ -8,7 +8,7 @@ import { STATE_DIR } from './run.js';
  * and with `--journals` the journals too, then says what it freed.
  */
 export function cleanCommand(flags: { keep: number; journals?: boolean }): void {
-  const removed = pruneRuns(path.resolve(STATE_DIR, 'logs'), flags.keep);
+  const removed = pruneRuns(path.resolve(STATE_DIR, 'logs'), flags.keep, undefined, true);
   const runs = removed.folders.length;
   const mb = (removed.bytes / 1e6).toFixed(1);
   let text = `jobrun: removed the logs of ${runs} run${runs === 1 ? '' : 's'} (${removed.files} files, ${mb} MB)`;

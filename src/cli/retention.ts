@@ -31,17 +31,20 @@ export interface Removed {
 /**
  * Deletes the run log folders under `root` beyond the newest `keep` (0: all of them),
  * never `spare` (the folder of the run that is starting). Folders that are not run
- * folders are left alone.
+ * folders are left alone. With `count`, says how many files and bytes went (for
+ * `jobrun clean`); a run starting does not walk the folders it deletes.
  */
-export function pruneRuns(root: string, keep: number, spare?: string): Removed {
+export function pruneRuns(root: string, keep: number, spare?: string, count = false): Removed {
   const folders = runFolders(root).filter((f) => f !== spare);
   const room = spare === undefined ? keep : Math.max(0, keep - 1);
   const doomed = folders.slice(0, Math.max(0, folders.length - room));
   const removed: Removed = { folders: doomed, files: 0, bytes: 0 };
   for (const folder of doomed) {
-    const size = measure(folder);
-    removed.files += size.files;
-    removed.bytes += size.bytes;
+    if (count) {
+      const size = measure(folder);
+      removed.files += size.files;
+      removed.bytes += size.bytes;
+    }
     fs.rmSync(folder, { recursive: true, force: true });
   }
   return removed;
