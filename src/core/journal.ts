@@ -178,17 +178,12 @@ function readLines(
     if (!entry.status) continue;
     const key = journalKey(entry);
     if (entry.status === 'running') {
-      if (typeof entry.pid === 'number')
-        running.set(key, [
-          ...(running.get(key) ?? []),
-          {
-            name: entry.name,
-            command: entry.command,
-            pid: entry.pid,
-            boot: entry.boot,
-            start: entry.start,
-          },
-        ]);
+      if (typeof entry.pid === 'number') {
+        const { name, command, pid, boot, start } = entry;
+        const starts = running.get(key) ?? [];
+        starts.push({ name, command, pid, boot, start });
+        running.set(key, starts);
+      }
       continue;
     }
     running.get(key)?.shift();
