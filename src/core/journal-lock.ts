@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
-import { bootId, procStat } from '../exec/proc.js';
+import { bootId, procStat, sameProcess } from '../exec/proc.js';
 
 /** Who holds a lock: a process, named for good by boot id and start time. */
 interface Holder {
@@ -63,10 +63,8 @@ function readHolder(lockPath: string): Holder | undefined {
 
 /** Is the process that wrote the lock still running (this boot, same start time)? */
 function holderAlive(holder: Holder): boolean {
-  const boot = bootId();
-  if (holder.boot !== undefined && boot !== undefined && holder.boot !== boot) return false;
-  const stat = procStat(holder.pid);
-  if (stat !== undefined) return holder.start === undefined || stat.startTicks === holder.start;
+  const same = sameProcess(holder);
+  if (same !== undefined) return same;
   try {
     process.kill(holder.pid, 0);
     return true;

@@ -1,5 +1,5 @@
 import { groupAlive, killGroup } from './kill.js';
-import { bootId, procStat } from './proc.js';
+import { sameProcess } from './proc.js';
 
 /** A job's process group as an earlier jobrun recorded it. */
 export interface RecordedGroup {
@@ -16,11 +16,7 @@ export interface RecordedGroup {
  * recorded one; a live leader must also have the recorded start time.
  */
 function stillRunning(group: RecordedGroup): boolean {
-  const boot = bootId();
-  if (group.boot !== undefined && boot !== undefined && group.boot !== boot) return false;
-  if (!groupAlive(group.pid)) return false;
-  const leader = procStat(group.pid);
-  return leader === undefined || group.start === undefined || leader.startTicks === group.start;
+  return sameProcess(group) !== false && groupAlive(group.pid);
 }
 
 /**

@@ -33,19 +33,24 @@ export function procStat(pid: number): ProcStat | undefined {
   };
 }
 
-/** Whether /proc can be read here. */
-const hasProc = (() => {
-  try {
-    readdirSync('/proc/self');
-    return true;
-  } catch {
-    return false;
+/** Whether /proc is mounted here (an empty /proc folder would say every group is gone). */
+let hasProc: boolean | undefined;
+
+function procMounted(): boolean {
+  if (hasProc === undefined) {
+    try {
+      readdirSync('/proc/self');
+      hasProc = true;
+    } catch {
+      hasProc = false;
+    }
   }
-})();
+  return hasProc;
+}
 
 /** Every process in the group `pgid`, zombies included; undefined without /proc. */
 export function groupMembers(pgid: number): ProcStat[] | undefined {
-  if (!hasProc) return undefined;
+  if (!procMounted()) return undefined;
   let names: string[];
   try {
     names = readdirSync('/proc');
@@ -62,11 +67,34 @@ export function groupMembers(pgid: number): ProcStat[] | undefined {
   return members;
 }
 
-/** This boot's id: pids and start times mean nothing across a reboot. */
+/** This boot's id: pids and start times mean nothing across a reboot. Read once. */
+let boot: { id: string | undefined } | undefined;
+
 export function bootId(): string | undefined {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return undefined;
+  if (boot === undefined) {
+    try {
+      boot = { id: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() };
+    } catch {
+      boot = { id: undefined };
+    }
   }
+  return boot.id;
+}
+
+/**
+ * Is `rec` (a process as recorded: pid, boot id, start time) the process that now has
+ * its pid? False when it ran in another boot or the pid's process started at another
+ * time; true when the start time matches (or none was recorded); undefined when /proc
+ * has no such pid (gone, or no /proc: the caller asks `kill` instead).
+ */
+export function sameProcess(rec: {
+  pid: number;
+  boot?: string;
+  start?: number;
+}): boolean | undefined {
+  const here = bootId();
+  if (rec.boot !== undefined && here !== undefined && rec.boot !== here) return false;
+  const stat = procStat(rec.pid);
+  if (stat === undefined) return undefined;
+  return rec.start === undefined || stat.startTicks === rec.start;
 }
