@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
+import { CAPTURE_MODES } from '../model/result.js';
 
 /**
  * What the coordinator ships to a worker for one job: the command and how to run it.
@@ -43,7 +44,7 @@ const payloadSchema = z
     /** What the worker keeps of stdout as the attempt's `result` (it travels back with it). */
     capture: z
       .object({
-        mode: z.enum(['stdout', 'json', 'lines']),
+        mode: z.enum(CAPTURE_MODES),
         maxBytes: z.number().int().positive().max(MAX_CAPTURE_BYTES),
       })
       .optional(),

@@ -8,6 +8,7 @@ import { attemptEnding } from '../model/outcome.js';
 import { backoffDelay } from '../core/backoff.js';
 import { logPathFor } from '../core/log-path.js';
 import { createLocalExecutor } from '../exec/local-executor.js';
+import { killGroup } from '../exec/kill.js';
 import type { Executor, RunningAttempt } from '../exec/types.js';
 import type { WorkerMetrics } from './metrics.js';
 import { parsePayload, specFromPayload, type JobPayload, type WorkerMessage } from './payload.js';
@@ -105,14 +106,7 @@ export class JobrunWorker {
    * exit hook and fatal signals, so no job outlives its worker and later runs twice.
    */
   killAll(): void {
-    for (const { handle } of this.running.values()) {
-      if (handle.pid === undefined) continue;
-      try {
-        process.kill(-handle.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    for (const { handle } of this.running.values()) killGroup(handle.pid, 'SIGKILL');
   }
 
   get draining(): boolean {

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { GroupAttempt } from './attempt.js';
 import { commandLine } from './command-line.js';
 import { SpawnerProcess, type SpawnReport } from './spawner-process.js';
-import type { ExecRequest, Executor, RunningAttempt } from './types.js';
+import { needsPipes, type ExecRequest, type Executor, type RunningAttempt } from './types.js';
 
 export interface HelperExecutorOptions {
   /**
@@ -156,13 +156,4 @@ class HelperAttempt extends GroupAttempt {
     this.spawner = undefined;
     if (spawner !== undefined) this.pool.give(spawner);
   }
-}
-
-/** Attempts whose output jobrun must read itself: lines, streams apart, a captured result. */
-function needsPipes(request: ExecRequest): boolean {
-  return (
-    request.onLine !== undefined ||
-    request.separate !== undefined ||
-    request.job.capture !== undefined
-  );
 }

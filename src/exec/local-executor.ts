@@ -5,7 +5,7 @@ import { captureResult } from '../model/result.js';
 import { GroupAttempt, openLog } from './attempt.js';
 import { textCommandLine } from './command-line.js';
 import { PipeOutput } from './pipe-output.js';
-import type { ExecRequest, Executor } from './types.js';
+import { needsPipes, type ExecRequest, type Executor } from './types.js';
 
 /**
  * The executor that runs jobs as child processes of this one (`node:child_process`):
@@ -43,7 +43,7 @@ class LocalAttempt extends GroupAttempt {
   /** Open the log, spawn the shell, arm the timeout. */
   private launch(): void {
     const { job, logPath, onLine, separate } = this.request;
-    const piped = onLine !== undefined || separate !== undefined || job.capture !== undefined;
+    const piped = needsPipes(this.request);
     let fd: number;
     try {
       fd = openLog(logPath);

@@ -122,10 +122,6 @@ export class SpawnerProcess {
     this.setBusy(false);
   }
 
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
   /** Ask for a job to be started; the reports arrive through `onReport`. */
   send(order: SpawnOrder): void {
     const b64 = (s: string): string => encodeBytes(s).toString('base64');
@@ -149,11 +145,6 @@ export class SpawnerProcess {
       if (busy) h.ref?.();
       else h.unref?.();
     }
-  }
-
-  /** Close its pipe: it kills the group it started, if any is left, and exits. */
-  close(): void {
-    this.stdin.end();
   }
 
   private onData(chunk: string): void {

@@ -57,3 +57,12 @@ export interface RunningAttempt {
 export interface Executor {
   start(request: ExecRequest): RunningAttempt;
 }
+
+/** Attempts whose output jobrun must read itself: lines, streams apart, a captured result. */
+export function needsPipes(request: ExecRequest): boolean {
+  return (
+    request.onLine !== undefined ||
+    request.separate !== undefined ||
+    request.job.capture !== undefined
+  );
+}
