@@ -1,6 +1,6 @@
 import type { JobRecord } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
-import { formatDuration, type Paint } from './format.js';
+import { formatDuration, statusCounts, type Paint } from './format.js';
 
 /** Runs up to this many jobs print every job's line; larger ones summarize successes. */
 export const DIGEST_ABOVE = 200;
@@ -60,17 +60,9 @@ export class CiDigest {
   /** Prints the progress line if jobs were summarized since the last one. */
   flush(progress: string): void {
     if (this.hidden === 0) return;
-    const c = this.counts;
     const p = this.paint;
-    const parts = [
-      p('green', `${c.succeeded} succeeded`),
-      c.failed && p('red', `${c.failed} failed`),
-      c.timed_out && p('red', `${c.timed_out} timed out`),
-      c.skipped && p('yellow', `${c.skipped} skipped`),
-      c.cancelled && p('gray', `${c.cancelled} cancelled`),
-    ].filter(Boolean);
     this.print(
-      `${p('gray', progress)} ${parts.join(', ')} ${p('gray', `after ${formatDuration(this.now() - this.startedAt)} (${this.hidden} finished jobs not listed since the last line)`)}`,
+      `${p('gray', progress)} ${statusCounts(this.counts, p, true)} ${p('gray', `after ${formatDuration(this.now() - this.startedAt)} (${this.hidden} finished jobs not listed since the last line)`)}`,
     );
     this.hidden = 0;
     this.lastLine = this.now();

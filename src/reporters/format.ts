@@ -55,6 +55,29 @@ export const STATUS_COLOR: Record<FinalStatus, Parameters<Paint>[0]> = {
   cancelled: 'gray',
 };
 
+const STATUS_WORDS: Record<FinalStatus, string> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  timed_out: 'timed out',
+  skipped: 'skipped',
+  cancelled: 'cancelled',
+};
+
+/**
+ * `3 succeeded, 1 failed`: each final status with jobs, in its colour; succeeded is
+ * listed even at 0 with `alwaysSucceeded` (a progress line that has to say something).
+ */
+export function statusCounts(
+  counts: Record<FinalStatus, number>,
+  p: Paint,
+  alwaysSucceeded = false,
+): string {
+  return (Object.keys(STATUS_WORDS) as FinalStatus[])
+    .filter((s) => counts[s] > 0 || (alwaysSucceeded && s === 'succeeded'))
+    .map((s) => p(STATUS_COLOR[s], `${counts[s]} ${STATUS_WORDS[s]}`))
+    .join(', ');
+}
+
 /** A job's output tail, indented under its line. */
 export function indentTail(tail: string, prefix = '    │ '): string {
   return tail

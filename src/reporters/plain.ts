@@ -8,6 +8,7 @@ import {
   indentTail,
   painter,
   STATUS_COLOR,
+  statusCounts,
   STATUS_ICON,
   type Paint,
 } from './format.js';
@@ -121,20 +122,13 @@ export class PlainReporter implements Reporter {
     this.digest?.flush(`[${this.ended}${this.total === null ? '' : `/${this.total}`}]`);
     if (this.options.table && !this.options.quiet) this.line(this.options.table.render(p));
     const s = e.summary;
-    const parts = [
-      s.succeeded && p('green', `${s.succeeded} succeeded`),
-      s.failed && p('red', `${s.failed} failed`),
-      s.timed_out && p('red', `${s.timed_out} timed out`),
-      s.skipped && p('yellow', `${s.skipped} skipped`),
-      s.cancelled && p('gray', `${s.cancelled} cancelled`),
-    ].filter(Boolean);
     const why = e.interrupted
       ? ` (interrupted by ${e.interrupted})`
       : e.halted
         ? ` (halted by ${e.halted})`
         : '';
     this.line(
-      `${p('bold', `${s.total} job${s.total === 1 ? '' : 's'}`)}: ${parts.join(', ') || 'none ran'} in ${formatDuration(e.durationMs)}${why}`,
+      `${p('bold', `${s.total} job${s.total === 1 ? '' : 's'}`)}: ${statusCounts(s, p) || 'none ran'} in ${formatDuration(e.durationMs)}${why}`,
     );
   }
 
