@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
 import { handleStops, onExit, pipeBroke, reraiseOnExit } from './shutdown.js';
+import { spawnerFallbackNotice } from './notices.js';
 import { openBackend } from '../backends/open.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
@@ -86,6 +87,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   if (output.results) makeResultsDir(output.results);
   const backend = await openBackend(options.backend, options.spawner, {
     unreachableLimitMs: options.redisTimeoutMs,
+    onSpawnerFallback: (why) => warn(spawnerFallbackNotice(why)),
   });
   const reporters = pickReporters(output);
   if (options.joblog) reporters.push(new JoblogReporter(options.joblog));
@@ -131,7 +133,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
       : undefined,
     linkStreamed: feeder !== undefined,
-    onAttemptStart: (job, pid) => journal.started(job, pid),
+    onAttemptStart: (job, pid, start) => journal.started(job, pid, start),
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { JobRecord } from '../model/events.js';
 import { UsageError } from '../errors.js';
-import { bootId, procStat } from '../exec/proc.js';
+import { bootId } from '../exec/proc.js';
 import { lockJournal } from './journal-lock.js';
 
 /**
@@ -34,8 +34,15 @@ export interface Journal {
    * answers yes once: ask once per job, in run order.
    */
   succeeded(job: { name: string; command: string }): boolean;
-  /** A job's attempt started as process group `pid`. */
-  started(job: { name: string; command: string }, pid: number | undefined): void;
+  /**
+   * A job's attempt started as process group `pid`, whose leader started at `start`
+   * (ticks since boot, as its executor read it before the leader could be reaped).
+   */
+  started(
+    job: { name: string; command: string },
+    pid: number | undefined,
+    start: number | undefined,
+  ): void;
   record(job: JobRecord): void;
   /** Jobs the previous run started and never ended (read with `resume` only). */
   readonly unfinished: JournalStart[];
@@ -121,9 +128,8 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       else done.set(key, left - 1);
       return true;
     },
-    started(job, pid) {
+    started(job, pid, start) {
       if (pid === undefined) return;
-      const start = procStat(pid)?.startTicks;
       write({ ...lineOf(job, 'running'), pid, boot, start });
     },
     record(job) {

@@ -2,6 +2,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GroupAttempt } from './attempt.js';
 import { commandLine } from './command-line.js';
+import { killGroup } from './kill.js';
+import { signalNumber } from './signals.js';
 import { SpawnerProcess, type SpawnReport } from './spawner-process.js';
 import { needsPipes, type ExecRequest, type Executor, type RunningAttempt } from './types.js';
 
@@ -16,6 +18,8 @@ export interface HelperExecutorOptions {
   strict?: boolean;
   /** Interpreter for the spawner (default: `JOBRUN_PYTHON` or `python3`). */
   python?: string;
+  /** Told once, with the reason, when jobs start through the fallback because no spawner can run. */
+  onFallback?: (why: string) => void;
 }
 
 /**
@@ -32,8 +36,8 @@ export interface HelperExecutorOptions {
  *   jobrun reads just the same.
  */
 export function createHelperExecutor(options: HelperExecutorOptions): Executor {
-  const pool = new SpawnerPool(options.python);
   const { fallback, strict = false } = options;
+  const pool = new SpawnerPool(options.python, strict ? undefined : options.onFallback);
   return {
     start(request: ExecRequest): RunningAttempt {
       if (needsPipes(request) || (!strict && pool.unavailable !== undefined))
@@ -45,11 +49,23 @@ export function createHelperExecutor(options: HelperExecutorOptions): Executor {
 
 /** Idle spawners, ready for the next job; a spawner that could not run marks the pool. */
 class SpawnerPool {
-  /** Why spawners cannot run here, once one failed before saying it was ready. */
-  unavailable: string | undefined;
+  private why: string | undefined;
   private readonly idle: SpawnerProcess[] = [];
 
-  constructor(private readonly python: string | undefined) {}
+  constructor(
+    private readonly python: string | undefined,
+    private readonly onFallback: ((why: string) => void) | undefined,
+  ) {}
+
+  /** Why spawners cannot run here, once one failed before saying it was ready. */
+  get unavailable(): string | undefined {
+    return this.why;
+  }
+
+  set unavailable(why: string | undefined) {
+    if (this.why === undefined && why !== undefined) this.onFallback?.(why);
+    this.why = why;
+  }
 
   take(): SpawnerProcess {
     let spawner = this.idle.pop();
@@ -110,6 +126,10 @@ class HelperAttempt extends GroupAttempt {
     return this.delegate !== undefined ? this.delegate.pid : super.pid;
   }
 
+  override get startTicks(): number | undefined {
+    return this.delegate !== undefined ? this.delegate.startTicks : super.startTicks;
+  }
+
   override stop(immediate = false): void {
     if (this.delegate !== undefined) this.delegate.stop(immediate);
     else super.stop(immediate);
@@ -117,7 +137,9 @@ class HelperAttempt extends GroupAttempt {
 
   private onReport(report: SpawnReport): void {
     if (report.kind === 'pid') {
-      this.running(report.pid);
+      this.running(report.pid, report.start);
+    } else if (report.kind === 'signalled') {
+      if (report.pid === this.pid) this.signalLanded();
     } else if (report.kind === 'exit') {
       void this.exited(report.code, report.signal).finally(() => this.release());
     } else {
@@ -128,6 +150,17 @@ class HelperAttempt extends GroupAttempt {
         );
       else this.failToStart(Object.assign(new Error(report.message), { code: report.code }));
     }
+  }
+
+  /**
+   * Signals go through the spawner while the job runs: it reaps the job first, so the
+   * order of its reports tells whether the signal reached the job or the job had ended.
+   */
+  protected override signalGroup(signal: NodeJS.Signals): void {
+    const { spawner, pid } = this;
+    if (pid !== undefined && spawner !== undefined && !spawner.dead && !this.isEnded)
+      spawner.signal(pid, signalNumber(signal));
+    else killGroup(pid, signal);
   }
 
   /** The spawner went away: before it ever ran, hand over; mid-job, an attempt error. */

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { encodeBytes } from '../model/bytes.js';
+import { baseEnv } from './base-env.js';
+import { signalName } from './signals.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
 
 /** One job for a spawner: strings carry raw bytes the `src/model/bytes.ts` way. */
@@ -12,7 +13,7 @@ export interface SpawnOrder {
   /** The whole argv, argv[0] included. */
   argv: string[];
   cwd: string;
-  /** Laid over the spawner's environment (a snapshot of jobrun's). */
+  /** Laid over the environment every job starts from (jobrun's, see `base-env.ts`). */
   env: Record<string, string>;
   logPath: string;
   killGraceMs: number;
@@ -20,7 +21,10 @@ export interface SpawnOrder {
 
 /** What a spawner says about the job it was given. */
 export type SpawnReport =
-  | { kind: 'pid'; pid: number }
+  /** `start`: the leader's start time in ticks since boot, read before it could be reaped. */
+  | { kind: 'pid'; pid: number; start: number | undefined }
+  /** A signal asked for with `signal()` reached the job while it still ran. */
+  | { kind: 'signalled'; pid: number }
   | { kind: 'exit'; code: number | null; signal: string | null }
   | { kind: 'error'; where: 'cwd' | 'log' | 'exec'; code: string; message: string };
 
@@ -69,9 +73,6 @@ function isScript(path: string): boolean {
   }
 }
 
-const SIGNAL_NAMES = new Map<number, string>(
-  Object.entries(osConstants.signals).map(([name, num]) => [num, name]),
-);
 /** Last bytes of a spawner's stderr kept to explain its death. */
 const STDERR_KEEP = 2048;
 
@@ -119,12 +120,14 @@ export class SpawnerProcess {
           (this.stderrTail.trim() ? `: ${this.stderrTail.trim().split('\n').at(-1)}` : ''),
       ),
     );
+    // jobs start from jobrun's environment, never from the interpreter's
+    const env = Object.entries(baseEnv()).map(([k, v]) => b64(`${k}=${v}`));
+    this.stdin.write(['b', ...env].join(' ') + '\n');
     this.setBusy(false);
   }
 
   /** Ask for a job to be started; the reports arrive through `onReport`. */
   send(order: SpawnOrder): void {
-    const b64 = (s: string): string => encodeBytes(s).toString('base64');
     const fields = [
       's',
       String(order.killGraceMs),
@@ -136,6 +139,15 @@ export class SpawnerProcess {
       ...Object.entries(order.env).map(([k, v]) => b64(`${k}=${v}`)),
     ];
     this.stdin.write(fields.join(' ') + '\n');
+  }
+
+  /**
+   * Signal the group of the job `pid`, through the spawner: it first reaps the job if
+   * it ended, so the order of its reports says whether the signal came first (a
+   * `signalled` report) or the job had ended on its own (its exit report first).
+   */
+  signal(pid: number, signum: number): void {
+    this.stdin.write(`t ${pid} ${signum}\n`);
   }
 
   /** A busy spawner keeps jobrun alive until its job reports back; an idle one does not. */
@@ -160,13 +172,15 @@ export class SpawnerProcess {
   private onLine(line: string): void {
     const [kind, a = '', b = '', c = ''] = line.split(' ');
     if (kind === 'r') this.ready = true;
-    else if (kind === 'p') this.onReport?.({ kind: 'pid', pid: Number(a) });
+    else if (kind === 'p')
+      this.onReport?.({ kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b) });
+    else if (kind === 'T') this.onReport?.({ kind: 'signalled', pid: Number(a) });
     else if (kind === 'x') this.onReport?.({ kind: 'exit', code: Number(a), signal: null });
     else if (kind === 'k')
       this.onReport?.({
         kind: 'exit',
         code: null,
-        signal: SIGNAL_NAMES.get(Number(a)) ?? `signal ${a}`,
+        signal: signalName(Number(a)),
       });
     else if (kind === 'e')
       this.onReport?.({
@@ -182,4 +196,8 @@ export class SpawnerProcess {
     this.dead = true;
     this.onDeath?.(why);
   }
+}
+
+function b64(s: string): string {
+  return encodeBytes(s).toString('base64');
 }
