@@ -203,11 +203,19 @@ async function stopLeftovers(
   const grace = Array.isArray(jobs)
     ? jobs.reduce((most, j) => Math.max(most, j.killGraceMs), 0)
     : 5000;
-  const stopped = await stopLeftoverGroups(journal.unfinished, grace);
+  const { stopped, unsure } = await stopLeftoverGroups(journal.unfinished, grace);
+  const count = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
   if (stopped.length > 0) {
     warn(
-      `stopped ${stopped.length} job${stopped.length === 1 ? '' : 's'} still running from the interrupted run ` +
+      `stopped ${count(stopped.length)} still running from the interrupted run ` +
         `(process groups ${stopped.join(', ')}); they run again`,
+    );
+  }
+  if (unsure.length > 0) {
+    warn(
+      `${count(unsure.length)} of the interrupted run may still be running, but jobrun cannot be sure ` +
+        `the process groups ${unsure.join(', ')} are still theirs (their leaders are gone or their start ` +
+        `times unknown), so it did not signal them; they run again: stop those groups yourself if they are leftovers`,
     );
   }
 }

@@ -181,6 +181,52 @@ describe('journal of equal jobs', () => {
   });
 });
 
+describe('journal starts and ends', () => {
+  const spec = (index: number) => ({ name: 'dup', command: 'run dup', index });
+  const end = (index: number) => ({
+    id: `${index + 1}-dup`,
+    name: 'dup',
+    index,
+    command: 'run dup',
+    cwd: '/',
+    priority: 0,
+    needs: [],
+    allowFailure: false,
+    status: 'failed' as const,
+    attempts: [],
+    endedAt: 0,
+  });
+
+  it('pairs per attempt: a retried job that ended leaves no start open', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const j1 = openJournal(file, false);
+    j1.started(spec(0), 101, 5);
+    j1.started(spec(0), 102, 6);
+    j1.started(spec(0), 103, 7);
+    j1.record(end(0));
+    j1.close();
+    const j2 = openJournal(file, true);
+    expect(j2.unfinished).toEqual([]);
+    j2.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('closes the start of the equal job that ended, not the oldest one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const j1 = openJournal(file, false);
+    j1.started(spec(0), 201, 5);
+    j1.started(spec(1), 202, 6);
+    j1.record(end(1));
+    j1.close(); // as if killed: job 1 (pid 201) still runs
+    const j2 = openJournal(file, true);
+    expect(j2.unfinished.map((s) => [s.pid, s.start])).toEqual([[201, 5]]);
+    j2.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
 describe('logPathFor', () => {
   it('names each file after the job id: position first, then the name made safe', () => {
     expect(logPathFor('/l', 'build', 0, 1)).toBe('/l/1-build.log');
