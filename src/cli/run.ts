@@ -18,6 +18,7 @@ import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
+import { claimFolder } from './live-runs.js';
 import { pruneRuns } from './retention.js';
 import {
   applyOverrides,
@@ -95,6 +96,9 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   const runId = newRunId();
   const logDir = path.resolve(options.logs ?? path.join(STATE_DIR, 'logs', runId));
   makeLogDir(logDir, options.logs === undefined);
+  // jobrun's own run folder says who owns it: retention and clean leave it alone meanwhile
+  const releaseFolder = options.logs === undefined ? claimFolder(logDir) : undefined;
+  const unclaimOnExit = releaseFolder && onExit(releaseFolder);
   // only jobrun's own folder is pruned: a --logs folder is the user's to manage
   if (options.logs === undefined && keep !== 'all')
     pruneRuns(path.resolve(STATE_DIR, 'logs'), keep, logDir);
@@ -178,6 +182,8 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     }
     journal.close();
     releaseJournal();
+    releaseFolder?.();
+    unclaimOnExit?.();
     bus.dispose();
     await backend.close();
     if (options.source.stdin) process.stdin.destroy();
