@@ -8,7 +8,8 @@ import type { RunEventMap } from '../model/events.js';
 import { UsageError } from '../errors.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
-import { handleStops, onExit, pipeBroke, reraiseOnExit } from './shutdown.js';
+import { settleReport } from './settle-report.js';
+import { handleStops, onExit, outputWriteError, pipeBroke, reraiseOnExit } from './shutdown.js';
 import { spawnerFallbackNotice } from './notices.js';
 import { openBackend } from '../backends/open.js';
 import { EventBus } from '../reporters/bus.js';
@@ -18,6 +19,7 @@ import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
+import { refuseUnstartable } from './input-checks.js';
 import { claimFolder } from './live-runs.js';
 import { pruneRuns } from './retention.js';
 import {
@@ -64,6 +66,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       );
     selected = selectJobs(jobs, options.only);
   }
+  if (Array.isArray(jobs)) refuseUnstartable(jobs);
   const cpus = os.availableParallelism();
   const workers = options.workers ?? settings.workers ?? { min: cpus, max: cpus };
   const runOrder = options.order ?? settings.order;
@@ -167,6 +170,14 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       code = code === 0 ? 1 : code;
       for (const err of unwritten) warn(`the run ended, but ${err.message} (exit ${code})`);
     }
+    const writeError = outputWriteError();
+    if (writeError !== undefined) {
+      code = code === 0 ? 1 : code;
+      warn(`the run ended, but ${writeError} (exit ${code})`);
+    }
+    // the report says how the process ends, also when that was settled after it was written
+    if (output.report !== undefined && (code !== outcome.exitCode || writeError !== undefined))
+      await settleReport(output.report, code, writeError);
     if (outcome.interrupted !== undefined) reraiseOnExit(outcome.interrupted);
     return code;
   } finally {

@@ -2,6 +2,7 @@ import { mkdirSync, openSync, statfsSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
+import { nulByteProblem } from '../model/nul-bytes.js';
 import { groupAlive, killGroup } from './kill.js';
 import { procStat } from './proc.js';
 import { describeSpawnError } from './spawn-error.js';
@@ -77,6 +78,16 @@ export abstract class GroupAttempt implements RunningAttempt {
     }
     this.stopRequested = true;
     this.terminate(immediate);
+  }
+
+  /**
+   * Ends the attempt before anything starts when the job cannot be started as given (a
+   * NUL byte from a streamed item): true when it did.
+   */
+  protected refused(): boolean {
+    const problem = nulByteProblem(this.job);
+    if (problem !== undefined) this.fail(problem);
+    return problem !== undefined;
   }
 
   /**

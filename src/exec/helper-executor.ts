@@ -95,6 +95,7 @@ class HelperAttempt extends GroupAttempt {
     private readonly fallback: Executor | undefined,
   ) {
     super(request);
+    if (this.refused()) return;
     if (pool.unavailable !== undefined) {
       this.fail(`the job spawner cannot run here: ${pool.unavailable}`);
       return;

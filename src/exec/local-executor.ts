@@ -44,6 +44,7 @@ class LocalAttempt extends GroupAttempt {
 
   /** Open the log, spawn the shell, arm the timeout. */
   private launch(): void {
+    if (this.refused()) return;
     const { job, logPath, onLine, separate } = this.request;
     const piped = needsPipes(this.request);
     let fd: number;

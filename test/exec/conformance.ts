@@ -401,10 +401,15 @@ export function executorConformance(
       expect(lines(readFileSync(req.logPath, 'latin1'))).toEqual(lines(expected));
     });
 
-    it('fails an attempt whose command holds a NUL byte, and starts the next job', async () => {
-      const result = await executor.start(request(makeJob('echo a\0b'))).result;
-      expect(result.error).toMatch(/null byte/);
+    it('fails an attempt whose item holds a NUL byte, naming the item, and starts the next job', async () => {
+      const job = makeJob("echo 'a\0b'", { name: 'a\0b' });
+      const result = await executor.start(request(job)).result;
+      expect(result.error).toBe(
+        'item "a\\0b" holds a NUL byte (\\0), which no command, argument or variable can carry',
+      );
       expect(result.exitCode).toBeUndefined();
+      const env = makeJob('true', { env: { X: 'a\0' } });
+      expect((await executor.start(request(env)).result).error).toMatch(/^env: X holds a NUL byte/);
       const next = await executor.start(request(makeJob('exit 5'))).result;
       expect(next.exitCode).toBe(5);
     });
