@@ -3,15 +3,13 @@ import { dirname } from 'node:path';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
 import { nulByteProblem } from '../model/nul-bytes.js';
-import { groupAlive, killGroup } from './kill.js';
+import { whenGroupGone } from './group-watch.js';
+import { killGroup } from './kill.js';
 import { procStat } from './proc.js';
 import { describeSpawnError } from './spawn-error.js';
 import { readTail } from './tail.js';
 import { startTimer, type CancelTimer } from './timer.js';
 import type { ExecRequest, RunningAttempt } from './types.js';
-
-/** How often a terminated job's process group is checked for leftovers during its grace. */
-const GROUP_POLL_MS = 25;
 
 /**
  * What every executor does around one process group, whoever starts it: the timeout,
@@ -123,7 +121,8 @@ export abstract class GroupAttempt implements RunningAttempt {
     this.cancelTimeout = undefined;
     // When the shell dies of our SIGTERM, the rest of its group got SIGTERM too and
     // keeps its grace to clean up; the attempt ends when the group is gone or killed.
-    if (this.cancelGrace !== undefined) await this.groupGoneOrGraceOver();
+    if (this.cancelGrace !== undefined)
+      await whenGroupGone(this.groupPid, () => this.cancelGrace === undefined);
     this.clearGrace();
     // The shell is gone; its background children and grandchildren go with it.
     killGroup(this.groupPid, 'SIGKILL');
@@ -232,17 +231,6 @@ export abstract class GroupAttempt implements RunningAttempt {
       this.cancelGrace = undefined;
       this.signalGroup('SIGKILL');
     }, this.job.killGraceMs);
-  }
-
-  /** Polls the process group until it is empty, or the grace ran out (SIGKILL sent). */
-  private groupGoneOrGraceOver(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = () => {
-        if (this.cancelGrace === undefined || !groupAlive(this.groupPid)) resolve();
-        else setTimeout(check, GROUP_POLL_MS);
-      };
-      check();
-    });
   }
 
   /** Drop an empty log; attach the tail of a failed attempt's log. Then resolve. */

@@ -67,6 +67,28 @@ export function groupMembers(pgid: number): ProcStat[] | undefined {
   return members;
 }
 
+/**
+ * The process groups that have a member other than a zombie, from one walk of /proc;
+ * undefined without /proc. One walk answers for every group a caller waits on.
+ */
+export function liveGroups(): Set<number> | undefined {
+  if (!procMounted()) return undefined;
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const live = new Set<number>();
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const stat = procStat(Number(name));
+    if (stat !== undefined && stat.state !== 'Z') live.add(stat.pgid);
+  }
+  return live;
+}
+
 /** This boot's id: pids and start times mean nothing across a reboot. Read once. */
 let boot: { id: string | undefined } | undefined;
 

@@ -108,6 +108,34 @@ describe('MedianTracker', () => {
   });
 });
 
+describe('MedianTracker against a sort', () => {
+  it('gives the exact median of its reservoir after every add, also once it replaces samples', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const m = new MedianTracker(101, random);
+    const reservoir: number[] = [];
+    let seen = 0;
+    let mirror = 7;
+    const mirrorRandom = () => (mirror = (mirror * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 2000; i++) {
+      const value = Math.floor(random() * 50) + (i % 3); // many equal values
+      seen++;
+      // the mirror applies the same reservoir rule and sorts, as the tracker once did
+      void mirrorRandom();
+      if (reservoir.length < 101) reservoir.push(value);
+      else {
+        const slot = Math.floor(mirrorRandom() * seen);
+        if (slot < 101) reservoir[slot] = value;
+      }
+      m.add(value);
+      const sorted = [...reservoir].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      const want = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+      expect(m.median()).toBe(want);
+    }
+  });
+});
+
 describe('journal', () => {
   it('resumes only jobs that succeeded with the same command, ignoring a torn line', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
