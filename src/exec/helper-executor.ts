@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GroupAttempt } from './attempt.js';
 import { commandLine } from './command-line.js';
-import { SpawnerProcess, type SpawnReport } from './spawner-process.js';
+import { SpawnerProcess, type SpawnOrder, type SpawnReport } from './spawner-process.js';
 import { needsPipes, type ExecRequest, type Executor, type RunningAttempt } from './types.js';
 
 export interface HelperExecutorOptions {
@@ -72,6 +72,9 @@ class HelperAttempt extends GroupAttempt {
   private spawner: SpawnerProcess | undefined;
   /** The fallback attempt, when this one was handed over before it started. */
   private delegate: RunningAttempt | undefined;
+  private readonly order: SpawnOrder;
+  /** The log folder was made again after the spawner could not open the log in it. */
+  private remadeLogDir = false;
 
   constructor(
     request: ExecRequest,
@@ -79,6 +82,16 @@ class HelperAttempt extends GroupAttempt {
     private readonly fallback: Executor | undefined,
   ) {
     super(request);
+    const { job } = request;
+    const { file, args } = commandLine(job);
+    this.order = {
+      file,
+      argv: [file, ...args],
+      cwd: job.cwd,
+      env: job.env,
+      logPath: request.logPath,
+      killGraceMs: job.killGraceMs,
+    };
     if (pool.unavailable !== undefined) {
       this.fail(`the job spawner cannot run here: ${pool.unavailable}`);
       return;
@@ -87,23 +100,7 @@ class HelperAttempt extends GroupAttempt {
     this.spawner = spawner;
     spawner.onReport = (report) => this.onReport(report);
     spawner.onDeath = (why) => this.onDeath(why);
-    const { job } = request;
-    const { file, args } = commandLine(job);
-    // a log folder deleted while the run goes is made again (the spawner opens the file)
-    const logDir = dirname(request.logPath);
-    try {
-      if (!existsSync(logDir)) mkdirSync(logDir, { recursive: true });
-    } catch {
-      // the spawner's open then fails and names the file and the errno
-    }
-    spawner.send({
-      file,
-      argv: [file, ...args],
-      cwd: job.cwd,
-      env: job.env,
-      logPath: request.logPath,
-      killGraceMs: job.killGraceMs,
-    });
+    spawner.send(this.order);
   }
 
   override get pid(): number | undefined {
@@ -120,6 +117,10 @@ class HelperAttempt extends GroupAttempt {
       this.running(report.pid);
     } else if (report.kind === 'exit') {
       void this.exited(report.code, report.signal).finally(() => this.release());
+    } else if (report.where === 'log' && report.code === 'ENOENT' && this.remakeLogDir()) {
+      // a log folder deleted while the run goes is made again, and the job sent again;
+      // looking for it before every job would cost a system call per job
+      this.spawner?.send(this.order);
     } else {
       this.release();
       if (report.where === 'log')
@@ -149,6 +150,18 @@ class HelperAttempt extends GroupAttempt {
     if (pending !== undefined) delegate.stop(pending);
     void (delegate.started ?? Promise.resolve()).then(() => this.announceStarted());
     void delegate.result.then((result) => this.settle(result));
+  }
+
+  /** Makes the log's folder again, once per attempt; false when that cannot help. */
+  private remakeLogDir(): boolean {
+    if (this.remadeLogDir) return false;
+    this.remadeLogDir = true;
+    try {
+      mkdirSync(dirname(this.request.logPath), { recursive: true });
+      return true;
+    } catch {
+      return false; // the spawner's error names the file and the errno
+    }
   }
 
   private release(): void {
