@@ -37,8 +37,8 @@ export abstract class GroupAttempt implements RunningAttempt {
   private resolve!: (result: AttemptResult) => void;
   private resolveStarted!: () => void;
   private groupPid: number | undefined;
-  private readonly startedAt = Date.now();
-  private readonly t0 = performance.now();
+  private startedAt = Date.now();
+  private t0 = performance.now();
   private ended = false;
   private timedOut = false;
   private stopRequested = false;
@@ -69,6 +69,12 @@ export abstract class GroupAttempt implements RunningAttempt {
     if (!this.stopRequested && procStat(this.groupPid)?.state === 'Z') this.exitedFirst = true;
     this.stopRequested = true;
     this.terminate(immediate);
+  }
+
+  /** An attempt that waited in a queue starts now: its start time and duration count from here. */
+  protected restartClock(): void {
+    this.startedAt = Date.now();
+    this.t0 = performance.now();
   }
 
   /** The job's process group leader is running: arm the timeout, apply an early stop. */

@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { GroupAttempt } from './attempt.js';
 import { commandLine } from './command-line.js';
-import { SpawnerProcess, type SpawnOrder, type SpawnReport } from './spawner-process.js';
+import { SpawnerProcess, type SpawnListener, type SpawnReport } from './spawner-process.js';
 import { needsPipes, type ExecRequest, type Executor, type RunningAttempt } from './types.js';
 
 export interface HelperExecutorOptions {
@@ -34,11 +32,17 @@ export interface HelperExecutorOptions {
 export function createHelperExecutor(options: HelperExecutorOptions): Executor {
   const pool = new SpawnerPool(options.python);
   const { fallback, strict = false } = options;
+  const handOverTo = strict ? undefined : fallback;
   return {
     start(request: ExecRequest): RunningAttempt {
       if (needsPipes(request) || (!strict && pool.unavailable !== undefined))
         return fallback.start(request);
-      return new HelperAttempt(request, pool, strict ? undefined : fallback);
+      return new HelperAttempt(request, pool, handOverTo);
+    },
+    startAfter(request: ExecRequest, after: RunningAttempt): RunningAttempt | undefined {
+      if (needsPipes(request) || pool.unavailable !== undefined) return undefined;
+      const spawner = after instanceof HelperAttempt ? after.spawnerToQueueOn() : undefined;
+      return spawner && new HelperAttempt(request, pool, handOverTo, spawner);
     },
   };
 }
@@ -51,40 +55,44 @@ class SpawnerPool {
 
   constructor(private readonly python: string | undefined) {}
 
+  /** An idle spawner, or a new one; it goes back to the pool each time it is idle again. */
   take(): SpawnerProcess {
     let spawner = this.idle.pop();
-    while (spawner?.dead) spawner = this.idle.pop();
-    spawner ??= new SpawnerProcess(this.python);
-    spawner.setBusy(true);
-    return spawner;
-  }
-
-  give(spawner: SpawnerProcess): void {
-    spawner.onReport = undefined;
-    spawner.onDeath = undefined;
-    if (spawner.dead) return;
-    spawner.setBusy(false);
-    this.idle.push(spawner);
+    while (spawner !== undefined && (spawner.dead || spawner.busy)) spawner = this.idle.pop();
+    if (spawner !== undefined) return spawner;
+    const made = new SpawnerProcess(this.python);
+    made.onIdle = () => this.idle.push(made);
+    return made;
   }
 }
 
-class HelperAttempt extends GroupAttempt {
+class HelperAttempt extends GroupAttempt implements SpawnListener {
+  readonly taken: Promise<boolean>;
+  private resolveTaken!: (started: boolean) => void;
   private spawner: SpawnerProcess | undefined;
+  /** Queued behind another job in its spawner: not started yet, may be withdrawn. */
+  private waiting: boolean;
   /** The fallback attempt, when this one was handed over before it started. */
   private delegate: RunningAttempt | undefined;
-  private readonly order: SpawnOrder;
-  /** The log folder was made again after the spawner could not open the log in it. */
-  private remadeLogDir = false;
 
+  /** With `behind`, the attempt is queued there behind the job it runs (`startAfter`). */
   constructor(
     request: ExecRequest,
     private readonly pool: SpawnerPool,
     private readonly fallback: Executor | undefined,
+    behind?: SpawnerProcess,
   ) {
     super(request);
+    this.taken = new Promise((resolve) => (this.resolveTaken = resolve));
+    this.waiting = behind !== undefined;
+    if (!this.waiting) this.resolveTaken(true);
+    if (pool.unavailable !== undefined) {
+      this.fail(`the job spawner cannot run here: ${pool.unavailable}`);
+      return;
+    }
     const { job } = request;
     const { file, args } = commandLine(job);
-    this.order = {
+    const order = {
       file,
       argv: [file, ...args],
       cwd: job.cwd,
@@ -92,49 +100,69 @@ class HelperAttempt extends GroupAttempt {
       logPath: request.logPath,
       killGraceMs: job.killGraceMs,
     };
-    if (pool.unavailable !== undefined) {
-      this.fail(`the job spawner cannot run here: ${pool.unavailable}`);
-      return;
-    }
-    const spawner = pool.take();
-    this.spawner = spawner;
-    spawner.onReport = (report) => this.onReport(report);
-    spawner.onDeath = (why) => this.onDeath(why);
-    spawner.send(this.order);
+    this.spawner = behind ?? pool.take();
+    if (behind !== undefined) behind.queue(order, this);
+    else this.spawner.start(order, this);
   }
 
   override get pid(): number | undefined {
     return this.delegate !== undefined ? this.delegate.pid : super.pid;
   }
 
-  override stop(immediate = false): void {
-    if (this.delegate !== undefined) this.delegate.stop(immediate);
-    else super.stop(immediate);
+  get canQueue(): boolean {
+    return this.spawnerToQueueOn() !== undefined;
   }
 
-  private onReport(report: SpawnReport): void {
+  /** Its spawner, when a next job may be queued there behind this one. */
+  spawnerToQueueOn(): SpawnerProcess | undefined {
+    const { spawner } = this;
+    if (this.isEnded || spawner === undefined || !spawner.canQueueBehind(this)) return undefined;
+    return spawner;
+  }
+
+  withdraw(): void {
+    if (this.waiting) this.spawner?.withdraw();
+  }
+
+  override stop(immediate = false): void {
+    if (this.delegate !== undefined) return this.delegate.stop(immediate);
+    // a job queued behind this one must not start once this one is stopped (it may trap
+    // the signal and exit 0): the withdrawal reaches the spawner before the signal
+    if (!this.isEnded) this.spawner?.withdraw();
+    super.stop(immediate);
+  }
+
+  report(report: SpawnReport): void {
+    if (report.kind === 'withdrawn') {
+      this.waiting = false;
+      this.resolveTaken(false);
+      return;
+    }
+    if (this.waiting) {
+      this.waiting = false;
+      this.restartClock();
+      this.resolveTaken(true);
+    }
     if (report.kind === 'pid') {
       this.running(report.pid);
     } else if (report.kind === 'exit') {
-      void this.exited(report.code, report.signal).finally(() => this.release());
-    } else if (report.where === 'log' && report.code === 'ENOENT' && this.remakeLogDir()) {
-      // a log folder deleted while the run goes is made again, and the job sent again;
-      // looking for it before every job would cost a system call per job
-      this.spawner?.send(this.order);
+      void this.exited(report.code, report.signal);
+    } else if (report.where === 'log') {
+      this.fail(`cannot open log file ${this.request.logPath}: ${report.code}: ${report.message}`);
     } else {
-      this.release();
-      if (report.where === 'log')
-        this.fail(
-          `cannot open log file ${this.request.logPath}: ${report.code}: ${report.message}`,
-        );
-      else this.failToStart(Object.assign(new Error(report.message), { code: report.code }));
+      this.failToStart(Object.assign(new Error(report.message), { code: report.code }));
     }
   }
 
-  /** The spawner went away: before it ever ran, hand over; mid-job, an attempt error. */
-  private onDeath(why: string): void {
+  /** The spawner went away: queued, the job never started; before it ran, hand over; mid-job, an error. */
+  death(why: string): void {
     const spawner = this.spawner;
-    this.release();
+    this.spawner = undefined;
+    if (this.waiting) {
+      this.waiting = false;
+      this.resolveTaken(false);
+      return;
+    }
     if (spawner !== undefined && !spawner.ready && this.pid === undefined) {
       this.pool.unavailable = why;
       if (this.fallback !== undefined) return this.handOver(this.fallback);
@@ -150,23 +178,5 @@ class HelperAttempt extends GroupAttempt {
     if (pending !== undefined) delegate.stop(pending);
     void (delegate.started ?? Promise.resolve()).then(() => this.announceStarted());
     void delegate.result.then((result) => this.settle(result));
-  }
-
-  /** Makes the log's folder again, once per attempt; false when that cannot help. */
-  private remakeLogDir(): boolean {
-    if (this.remadeLogDir) return false;
-    this.remadeLogDir = true;
-    try {
-      mkdirSync(dirname(this.request.logPath), { recursive: true });
-      return true;
-    } catch {
-      return false; // the spawner's error names the file and the errno
-    }
-  }
-
-  private release(): void {
-    const spawner = this.spawner;
-    this.spawner = undefined;
-    if (spawner !== undefined) this.pool.give(spawner);
   }
 }

@@ -8,23 +8,33 @@
  * without a file to find at run time.
  *
  * Protocol, one line each way per event. jobrun → spawner:
- *   `s GRACE_MS FILE CWD LOG ARGC ARG… ENV…` start a job (one at a time per spawner).
+ *   `s GRACE_MS FILE CWD LOG ARGC ARG… ENV…` start a job now (none is running).
  *   FILE, CWD, LOG, each ARG (argv[0] included) and each ENV (`KEY=VALUE`, laid over the
  *   spawner's own environment) are base64 of the exact bytes.
+ *   `q …` (as `s`) queue the next job, one deep: it starts the moment the running job
+ *   is reaped, before jobrun hears of that end, so no round trip sits between two jobs.
+ *   Only after a job that exited 0: after a failure, a signal or a failed start it is
+ *   handed back (`w`), for jobrun to decide (retry, halt). With no job running it
+ *   starts at once on the same terms.
+ *   `c`                   withdraw the queued job. Input waiting when a job is reaped
+ *   is read before the queued job starts, so a `c` sent before that end always wins.
  * spawner → jobrun:
  *   `r`                   ready (Python is recent enough); a too-old Python exits 3 instead.
  *   `p PID`               the job started; PID leads its own session and process group.
  *   `x CODE` / `k SIGNUM` the job's leader exited with CODE / died of signal SIGNUM.
  *   `e WHERE ERRNO MSG`   the job could not start; WHERE is cwd, log or exec, MSG base64.
+ *   `w`                   the queued job was withdrawn or handed back: it never started.
+ * A queued job says `p` or `e` (it started) or `w` (it did not), exactly one of them.
  *
  * The child gets stdin from /dev/null, stdout and stderr on the log file (opened by the
- * child, truncated), every signal at its default disposition and an empty signal mask.
+ * child, truncated; a log folder deleted while the run goes is made again), every signal at its default disposition and an empty signal mask.
  * The spawner changes into the job's folder before each spawn (posix_spawn has no
  * portable chdir action); it is single-threaded, so that is safe.
  *
  * When jobrun goes away (its end of the pipe closes, even after `kill -9`) or the spawner
  * gets SIGTERM, it sends SIGTERM to the group it started, SIGKILL once the job's kill
- * grace is over, and exits: no job outlives the jobrun that started it.
+ * grace is over, and exits: no job outlives the jobrun that started it, and a queued
+ * job never starts.
  */
 export const SPAWNER_SOURCE = String.raw`
 import binascii, errno, os, select, signal, sys, time
@@ -69,6 +79,15 @@ def fail(where, err):
     say(b'e ' + where + b' ' + name + b' ' + binascii.b2a_base64(os.strerror(err.errno or 0).encode(), newline=False))
 
 
+def remake(log):
+    """A log folder deleted while the run goes is made again (rather than looked for before every job)."""
+    try:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        return True
+    except OSError:
+        return False
+
+
 def spawn(fields):
     grace = int(fields[0]) / 1000.0
     file, cwd, log = b64(fields[1]), b64(fields[2]), b64(fields[3])
@@ -91,33 +110,50 @@ def spawn(fields):
         (os.POSIX_SPAWN_OPEN, 1, log, FLAGS, 0o666),
         (os.POSIX_SPAWN_DUP2, 1, 2),
     ]
-    try:
-        pid = os.posix_spawn(find(file, env), argv, env, file_actions=actions,
-                             setsid=True, setsigmask=(), setsigdef=SIGDEF)
-    except OSError as err:
+    for again in (True, False):
         try:
-            os.close(os.open(log, os.O_WRONLY | os.O_CREAT, 0o666))
-        except OSError as logerr:
-            fail(b'log', logerr)
+            pid = os.posix_spawn(find(file, env), argv, env, file_actions=actions,
+                                 setsid=True, setsigmask=(), setsigdef=SIGDEF)
+            break
+        except OSError as err:
+            try:
+                os.close(os.open(log, os.O_WRONLY | os.O_CREAT, 0o666))
+            except OSError as logerr:
+                if again and logerr.errno == errno.ENOENT and remake(log):
+                    continue
+                fail(b'log', logerr)
+                return None, grace
+            fail(b'exec', err)
             return None, grace
-        fail(b'exec', err)
-        return None, grace
     say(b'p %d' % pid)
     return pid, grace
 
 
 def reap(pid):
+    """None while the job runs; once it ended (reported), whether it exited 0."""
     try:
         got, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return True
-    if got == 0:
         return False
+    if got == 0:
+        return None
     if os.WIFSIGNALED(status):
         say(b'k %d' % os.WTERMSIG(status))
-    else:
-        say(b'x %d' % os.WEXITSTATUS(status))
-    return True
+        return False
+    say(b'x %d' % os.WEXITSTATUS(status))
+    return os.WEXITSTATUS(status) == 0
+
+
+def waiting_input():
+    """What jobrun already sent, without waiting: a withdrawal must win over a queued start."""
+    data = b''
+    while select.select([0], [], [], 0)[0]:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            stopping.append(0)
+            break
+        data += chunk
+    return data
 
 
 def shutdown(child, group, grace):
@@ -157,18 +193,39 @@ def main():
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     say(b'r')
     buf = b''
-    child = group = None
+    child = group = queued = None
     grace = 0.0
+    # the last job exited 0 (a queued job starts only then), and a queued job is due
+    last_ok, due = True, False
     while not stopping:
-        if child is not None and reap(child):
-            group = child if alive(child) else None
-            child = None
+        if child is not None:
+            ended = reap(child)
+            if ended is not None:
+                group = child if alive(child) else None
+                child, last_ok = None, ended
+                if queued is not None:
+                    buf += waiting_input()
+                    due = True
         nl = buf.find(b'\n')
         if nl >= 0:
             line, buf = buf[:nl], buf[nl + 1:]
             if line.startswith(b's '):
                 child, grace = spawn(line[2:].split(b' '))
-                group = child
+                group, last_ok = child, child is not None
+            elif line.startswith(b'q '):
+                queued, due = line[2:], child is None
+            elif line == b'c' and queued is not None:
+                queued = None
+                say(b'w')
+            continue
+        if due:
+            due = False
+            if queued is not None and last_ok:
+                child, grace = spawn(queued.split(b' '))
+                group, last_ok = child, child is not None
+            elif queued is not None:
+                say(b'w')
+            queued = None
             continue
         ready = select.select([0, wake_r], [], [])[0]
         if wake_r in ready:
