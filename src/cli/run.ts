@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
 import { handleStops, onExit, pipeBroke, reraiseOnExit } from './shutdown.js';
+import { spawnerFallbackNotice } from './notices.js';
 import { openBackend } from '../backends/open.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
@@ -17,6 +18,7 @@ import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
+import { claimFolder } from './live-runs.js';
 import { pruneRuns } from './retention.js';
 import {
   applyOverrides,
@@ -86,6 +88,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   if (output.results) makeResultsDir(output.results);
   const backend = await openBackend(options.backend, options.spawner, {
     unreachableLimitMs: options.redisTimeoutMs,
+    onSpawnerFallback: (why) => warn(spawnerFallbackNotice(why)),
   });
   const reporters = pickReporters(output);
   if (options.joblog) reporters.push(new JoblogReporter(options.joblog));
@@ -93,6 +96,9 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   const runId = newRunId();
   const logDir = path.resolve(options.logs ?? path.join(STATE_DIR, 'logs', runId));
   makeLogDir(logDir, options.logs === undefined);
+  // jobrun's own run folder says who owns it: retention and clean leave it alone meanwhile
+  const releaseFolder = options.logs === undefined ? claimFolder(logDir) : undefined;
+  const unclaimOnExit = releaseFolder && onExit(releaseFolder);
   // only jobrun's own folder is pruned: a --logs folder is the user's to manage
   if (options.logs === undefined && keep !== 'all')
     pruneRuns(path.resolve(STATE_DIR, 'logs'), keep, logDir);
@@ -131,7 +137,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
       : undefined,
     linkStreamed: feeder !== undefined,
-    onAttemptStart: (job, pid) => journal.started(job, pid),
+    onAttemptStart: (job, pid, start) => journal.started(job, pid, start),
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
@@ -177,6 +183,8 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     }
     journal.close();
     releaseJournal();
+    releaseFolder?.();
+    unclaimOnExit?.();
     bus.dispose();
     await backend.close();
     if (options.source.stdin) process.stdin.destroy();
@@ -202,11 +210,19 @@ async function stopLeftovers(
   const grace = Array.isArray(jobs)
     ? jobs.reduce((most, j) => Math.max(most, j.killGraceMs), 0)
     : 5000;
-  const stopped = await stopLeftoverGroups(journal.unfinished, grace);
+  const { stopped, unsure } = await stopLeftoverGroups(journal.unfinished, grace);
+  const count = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
   if (stopped.length > 0) {
     warn(
-      `stopped ${stopped.length} job${stopped.length === 1 ? '' : 's'} still running from the interrupted run ` +
+      `stopped ${count(stopped.length)} still running from the interrupted run ` +
         `(process groups ${stopped.join(', ')}); they run again`,
+    );
+  }
+  if (unsure.length > 0) {
+    warn(
+      `${count(unsure.length)} of the interrupted run may still be running, but jobrun cannot be sure ` +
+        `the process groups ${unsure.join(', ')} are still theirs (their leaders are gone or their start ` +
+        `times unknown), so it did not signal them; they run again: stop those groups yourself if they are leftovers`,
     );
   }
 }

@@ -28,7 +28,7 @@ export interface LocalDispatchOptions {
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
   /** Told each attempt's process group as it is known (the journal records it). */
-  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
+  onAttemptStart?: (job: JobSpec, pid: number | undefined, start: number | undefined) => void;
 }
 
 /**
@@ -130,7 +130,7 @@ export class LocalDispatch implements Dispatch {
     const worker = String((entry.slot ?? 0) + 1);
     const announce = () => {
       trackGroup(handle.pid); // so an unplanned exit of jobrun can take the group along
-      options.onAttemptStart?.(spec, handle.pid);
+      options.onAttemptStart?.(spec, handle.pid, handle.startTicks);
       options.emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
     };
     // a spawner process reports the pid a moment later; `started` settles before `result`

@@ -1,5 +1,7 @@
 import { GroupAttempt } from './attempt.js';
 import { commandLine } from './command-line.js';
+import { killGroup } from './kill.js';
+import { signalNumber } from './signals.js';
 import { SpawnerProcess, type SpawnListener, type SpawnReport } from './spawner-process.js';
 import { needsPipes, type ExecRequest, type Executor, type RunningAttempt } from './types.js';
 
@@ -14,6 +16,8 @@ export interface HelperExecutorOptions {
   strict?: boolean;
   /** Interpreter for the spawner (default: `JOBRUN_PYTHON` or `python3`). */
   python?: string;
+  /** Told once, with the reason, when jobs start through the fallback because no spawner can run. */
+  onFallback?: (why: string) => void;
 }
 
 /**
@@ -30,8 +34,8 @@ export interface HelperExecutorOptions {
  *   jobrun reads just the same.
  */
 export function createHelperExecutor(options: HelperExecutorOptions): Executor {
-  const pool = new SpawnerPool(options.python);
   const { fallback, strict = false } = options;
+  const pool = new SpawnerPool(options.python, strict ? undefined : options.onFallback);
   const handOverTo = strict ? undefined : fallback;
   return {
     start(request: ExecRequest): RunningAttempt {
@@ -49,11 +53,23 @@ export function createHelperExecutor(options: HelperExecutorOptions): Executor {
 
 /** Idle spawners, ready for the next job; a spawner that could not run marks the pool. */
 class SpawnerPool {
-  /** Why spawners cannot run here, once one failed before saying it was ready. */
-  unavailable: string | undefined;
+  private why: string | undefined;
   private readonly idle: SpawnerProcess[] = [];
 
-  constructor(private readonly python: string | undefined) {}
+  constructor(
+    private readonly python: string | undefined,
+    private readonly onFallback: ((why: string) => void) | undefined,
+  ) {}
+
+  /** Why spawners cannot run here, once one failed before saying it was ready. */
+  get unavailable(): string | undefined {
+    return this.why;
+  }
+
+  set unavailable(why: string | undefined) {
+    if (this.why === undefined && why !== undefined) this.onFallback?.(why);
+    this.why = why;
+  }
 
   /** An idle spawner, or a new one; it goes back to the pool each time it is idle again. */
   take(): SpawnerProcess {
@@ -109,6 +125,10 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     return this.delegate !== undefined ? this.delegate.pid : super.pid;
   }
 
+  override get startTicks(): number | undefined {
+    return this.delegate !== undefined ? this.delegate.startTicks : super.startTicks;
+  }
+
   get canQueue(): boolean {
     return this.spawnerToQueueOn() !== undefined;
   }
@@ -126,10 +146,8 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
 
   override stop(immediate = false): void {
     if (this.delegate !== undefined) return this.delegate.stop(immediate);
-    // a job queued behind this one must not start once this one is stopped (it may trap
-    // the signal and exit 0): the withdrawal reaches the spawner before the signal
-    if (!this.isEnded) this.spawner?.withdraw();
-    super.stop(immediate);
+    if (this.waiting) this.withdraw();
+    super.stop(immediate); // queued: applied should it have started first
   }
 
   report(report: SpawnReport): void {
@@ -144,7 +162,9 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
       this.resolveTaken(true);
     }
     if (report.kind === 'pid') {
-      this.running(report.pid);
+      this.running(report.pid, report.start);
+    } else if (report.kind === 'signalled') {
+      if (report.pid === this.pid) this.signalLanded();
     } else if (report.kind === 'exit') {
       void this.exited(report.code, report.signal);
     } else if (report.where === 'log') {
@@ -152,6 +172,20 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     } else {
       this.failToStart(Object.assign(new Error(report.message), { code: report.code }));
     }
+  }
+
+  /**
+   * Signals go through the spawner while the job runs: it reaps the job first, so the
+   * order of its reports tells whether the signal reached the job or the job had ended.
+   */
+  protected override signalGroup(signal: NodeJS.Signals): void {
+    const { spawner, pid } = this;
+    if (pid !== undefined && spawner !== undefined && !spawner.dead && !this.isEnded) {
+      // a job stopped or timed out may trap the signal and exit 0: the job queued
+      // behind it must not start then, so its withdrawal goes first
+      spawner.withdraw();
+      spawner.signal(pid, signalNumber(signal));
+    } else killGroup(pid, signal);
   }
 
   /** The spawner went away: queued, the job never started; before it ran, hand over; mid-job, an error. */

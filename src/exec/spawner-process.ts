@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { encodeBytes } from '../model/bytes.js';
+import { baseEnv } from './base-env.js';
+import { signalName } from './signals.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
 
 /** One job for a spawner: strings carry raw bytes the `src/model/bytes.ts` way. */
@@ -12,7 +13,7 @@ export interface SpawnOrder {
   /** The whole argv, argv[0] included. */
   argv: string[];
   cwd: string;
-  /** Laid over the spawner's environment (a snapshot of jobrun's). */
+  /** Laid over the environment every job starts from (jobrun's, see `base-env.ts`). */
   env: Record<string, string>;
   logPath: string;
   killGraceMs: number;
@@ -20,7 +21,10 @@ export interface SpawnOrder {
 
 /** What a spawner says about a job it was given. */
 export type SpawnReport =
-  | { kind: 'pid'; pid: number }
+  /** `start`: the leader's start time in ticks since boot, read before it could be reaped. */
+  | { kind: 'pid'; pid: number; start: number | undefined }
+  /** A signal asked for with `signal()` reached the job while it still ran. */
+  | { kind: 'signalled'; pid: number }
   | { kind: 'exit'; code: number | null; signal: string | null }
   | { kind: 'error'; where: 'cwd' | 'log' | 'exec'; code: string; message: string }
   /** A queued job was withdrawn or handed back: it never started. */
@@ -86,9 +90,6 @@ function isScript(path: string): boolean {
   }
 }
 
-const SIGNAL_NAMES = new Map<number, string>(
-  Object.entries(osConstants.signals).map(([name, num]) => [num, name]),
-);
 /** Last bytes of a spawner's stderr kept to explain its death. */
 const STDERR_KEEP = 2048;
 
@@ -138,6 +139,9 @@ export class SpawnerProcess {
           (this.stderrTail.trim() ? `: ${this.stderrTail.trim().split('\n').at(-1)}` : ''),
       ),
     );
+    // jobs start from jobrun's environment, never from the interpreter's
+    const env = Object.entries(baseEnv()).map(([k, v]) => b64(`${k}=${v}`));
+    this.stdin.write(['b', ...env].join(' ') + '\n');
     this.setBusy(false);
   }
 
@@ -173,6 +177,15 @@ export class SpawnerProcess {
     if (this.withdrawing || !this.jobs.some((job) => job.queued)) return;
     this.withdrawing = true;
     this.stdin.write('c\n');
+  }
+
+  /**
+   * Signal the group of the job `pid`, through the spawner: it first reaps the job if
+   * it ended, so the order of its reports says whether the signal came first (a
+   * `signalled` report) or the job had ended on its own (its exit report first).
+   */
+  signal(pid: number, signum: number): void {
+    this.stdin.write(`t ${pid} ${signum}\n`);
   }
 
   private add(listener: SpawnListener, queued: boolean): void {
@@ -213,10 +226,10 @@ export class SpawnerProcess {
       this.ready = true;
       return;
     }
-    // `x`/`k` are about the running job, `w` about the queued one, `p`/`e` about the
-    // oldest one not started
+    // `x`/`k`/`T` are about the running job, `w` about the queued one, `p`/`e` about
+    // the oldest one not started
     const job =
-      kind === 'x' || kind === 'k'
+      kind === 'x' || kind === 'k' || kind === 'T'
         ? this.jobs[0]
         : kind === 'w'
           ? this.jobs.find((j) => j.queued)
@@ -228,7 +241,7 @@ export class SpawnerProcess {
       job.started = true;
       if (job.queued) this.withdrawing = false;
       job.queued = false;
-    } else {
+    } else if (report.kind !== 'signalled') {
       this.done(job);
     }
     job.listener.report(report);
@@ -242,7 +255,6 @@ export class SpawnerProcess {
 }
 
 function orderLine(kind: 's' | 'q', order: SpawnOrder): string {
-  const b64 = (s: string): string => encodeBytes(s).toString('base64');
   const fields = [
     kind,
     String(order.killGraceMs),
@@ -262,10 +274,11 @@ function parseReport(
   b: string,
   c: string,
 ): SpawnReport | undefined {
-  if (kind === 'p') return { kind: 'pid', pid: Number(a) };
+  if (kind === 'p')
+    return { kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b) };
+  if (kind === 'T') return { kind: 'signalled', pid: Number(a) };
   if (kind === 'x') return { kind: 'exit', code: Number(a), signal: null };
-  if (kind === 'k')
-    return { kind: 'exit', code: null, signal: SIGNAL_NAMES.get(Number(a)) ?? `signal ${a}` };
+  if (kind === 'k') return { kind: 'exit', code: null, signal: signalName(Number(a)) };
   if (kind === 'w') return { kind: 'withdrawn' };
   if (kind === 'e')
     return {
@@ -275,4 +288,8 @@ function parseReport(
       message: Buffer.from(c, 'base64').toString('utf8'),
     };
   return undefined;
+}
+
+function b64(s: string): string {
+  return encodeBytes(s).toString('base64');
 }

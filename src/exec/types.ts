@@ -44,6 +44,12 @@ export interface RunningAttempt {
    * the start failed, always before `result`.
    */
   readonly pid?: number;
+  /**
+   * The leader's start time in clock ticks since boot, read before it could be reaped;
+   * with the boot id it names the process for good (a recycled pid has another one).
+   * Undefined where there is no /proc or the start failed.
+   */
+  readonly startTicks?: number;
   readonly started?: Promise<void>;
   /**
    * Stop the attempt: SIGTERM to its whole process group, SIGKILL after the job's

@@ -176,12 +176,12 @@ describe('journal writes', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
     const file = path.join(dir, 'j.ndjson');
     const journal = openJournal(file, false);
-    journal.started({ name: 'a', command: 'run a' }, process.pid);
+    journal.started({ name: 'a', command: 'run a', index: 0 }, 101, 5);
     expect(lines(file)).toEqual(['running a']);
     journal.record(rec('a'));
     // an end waits for the next write (this turn of the event loop, or the next start)
     expect(lines(file)).toEqual(['running a']);
-    journal.started({ name: 'b', command: 'run b' }, process.pid);
+    journal.started({ name: 'b', command: 'run b', index: 0 }, 102, 6);
     expect(lines(file)).toEqual(['running a', 'succeeded a', 'running b']);
     journal.close();
     fs.rmSync(dir, { recursive: true });
@@ -230,6 +230,52 @@ describe('journal of equal jobs', () => {
     const j3 = openJournal(file, true);
     expect([j3.succeeded(dup), j3.succeeded(dup), j3.succeeded(dup)]).toEqual([true, true, false]);
     j3.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('journal starts and ends', () => {
+  const spec = (index: number) => ({ name: 'dup', command: 'run dup', index });
+  const end = (index: number) => ({
+    id: `${index + 1}-dup`,
+    name: 'dup',
+    index,
+    command: 'run dup',
+    cwd: '/',
+    priority: 0,
+    needs: [],
+    allowFailure: false,
+    status: 'failed' as const,
+    attempts: [],
+    endedAt: 0,
+  });
+
+  it('pairs per attempt: a retried job that ended leaves no start open', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const j1 = openJournal(file, false);
+    j1.started(spec(0), 101, 5);
+    j1.started(spec(0), 102, 6);
+    j1.started(spec(0), 103, 7);
+    j1.record(end(0));
+    j1.close();
+    const j2 = openJournal(file, true);
+    expect(j2.unfinished).toEqual([]);
+    j2.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('closes the start of the equal job that ended, not the oldest one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const j1 = openJournal(file, false);
+    j1.started(spec(0), 201, 5);
+    j1.started(spec(1), 202, 6);
+    j1.record(end(1));
+    j1.close(); // as if killed: job 1 (pid 201) still runs
+    const j2 = openJournal(file, true);
+    expect(j2.unfinished.map((s) => [s.pid, s.start])).toEqual([[201, 5]]);
+    j2.close();
     fs.rmSync(dir, { recursive: true });
   });
 });
