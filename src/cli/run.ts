@@ -184,6 +184,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     stopHandling();
     // a run that ran to its end leaves only what --resume needs: one line per success
     // (before the lock goes with close, so no other run sees it half rewritten)
+    journal.flush();
     if (completed && journal.error === undefined) {
       try {
         compactJournal(journal.path);
