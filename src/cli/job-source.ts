@@ -3,8 +3,10 @@ import { UsageError } from '../errors.js';
 import type { BackoffSpec, JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
 import type { CaptureSpec } from '../model/result.js';
 import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
+import { defaultShell } from '../manifest/default-shell.js';
 import type { Item } from '../manifest/placeholders.js';
 import { readRecordBatches } from '../manifest/records.js';
+import { checkSyntax } from '../manifest/shell-check.js';
 import type { BatchOptions } from '../manifest/batch.js';
 import { combineSources, type InputOptions } from '../manifest/sources.js';
 import { collect, itemJobs, splitSources } from './ad-hoc-jobs.js';
@@ -22,7 +24,7 @@ export interface JobSource {
 export interface SourceOptions {
   readonly glob?: string;
   readonly stdin: boolean;
-  /** The shell for ad-hoc commands (default `/bin/sh`), already checked. */
+  /** The shell for ad-hoc commands (default: bash when installed, else `/bin/sh`), already checked. */
   readonly shell?: string;
   readonly input: InputOptions;
   /** `-n`/`-X`: several items per job. */
@@ -75,7 +77,8 @@ export async function openSource(
     throw new UsageError('--glob, --stdin and ::: need a command after --, e.g. -- gzip -9 {}');
   const { input, batching } = options;
   const template = commandTemplate(command);
-  const base = { cwd, shell: options.shell ?? '/bin/sh' };
+  const base = { cwd, shell: options.shell ?? defaultShell() };
+  if (command.length === 1) checkCommandLine(base.shell, command[0]!);
   const settings: RunSettings = { manifestPath: null, pools: {}, order: 'fifo' };
   const toJobs = (items: AsyncIterable<Item> | Iterable<Item>) =>
     itemJobs(items, batching, template, base);
@@ -103,6 +106,14 @@ export async function openSource(
   const items = combineSources(from, input);
   const inMemory = from.every((s) => 'values' in s);
   return { settings, jobs: inMemory ? await collect(toJobs(items)) : toJobs(items), identity };
+}
+
+/** A one-word command is a shell line: one its shell cannot parse stops the run before it starts. */
+function checkCommandLine(shell: string, line: string): void {
+  const problem = checkSyntax(shell, [line]).get(0);
+  if (problem === undefined) return;
+  const where = line.includes('\n') ? ` (line ${problem.line})` : '';
+  throw new UsageError(`${shell} cannot parse the command after --: ${problem.message}${where}`);
 }
 
 /** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */

@@ -7,8 +7,9 @@ import type { JobSpec, Plan, StageSpec } from '../model/job.js';
 import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
 import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
-import type { IssueList } from './locate.js';
+import type { DocPath, IssueList } from './locate.js';
 import { PlaceChecks } from './places.js';
+import { checkSyntax } from './shell-check.js';
 import type { Parts } from './parts.js';
 import { checkStages, type FoundStage } from './stage-check.js';
 import type { ManifestDoc } from './schema.js';
@@ -49,9 +50,12 @@ export async function expandAll(
   const stages: FoundStage[] = [];
   const places = new PlaceChecks();
   const reported = new Set<string>();
+  const syntax: Template[] = [];
   for (const [source, job] of parts.jobs.entries()) {
     if (!job) continue;
     const settings = resolveSettings(job, defaults, baseDir);
+    if (places.shell(settings.shell) === undefined)
+      syntax.push({ shell: settings.shell, run: job.run, at: ['jobs', source, 'run'] });
     for (const key of ['shell', 'cwd'] as const) {
       const problem = key === 'shell' ? places.shell(settings.shell) : places.cwd(settings.cwd);
       const at = job[key] !== undefined ? ['jobs', source, key] : ['defaults', key];
@@ -102,6 +106,7 @@ export async function expandAll(
     needs: [],
     rawNeeds: [],
   }));
+  checkShellSyntax(syntax, list);
   checkDuplicateNames([...expanded, ...stageUnits], list);
   if (parts.pools) {
     const ownPool = (source: number) => parts.jobs[source]?.pool !== undefined;
@@ -129,6 +134,34 @@ export async function expandAll(
   });
   checkStages(stages, jobs, staticNeeds, templates, list);
   return { jobs, stages: stages.map((s) => s.spec) };
+}
+
+/** A job's `run` as written, the shell that will read it, and where it stands. */
+interface Template {
+  shell: string;
+  run: string;
+  at: DocPath;
+}
+
+/** `shell -n` over every template, one batch per shell: a template it rejects is an issue. */
+function checkShellSyntax(templates: Template[], list: IssueList): void {
+  const byShell = new Map<string, Template[]>();
+  for (const t of templates) {
+    const batch = byShell.get(t.shell);
+    if (batch) batch.push(t);
+    else byShell.set(t.shell, [t]);
+  }
+  for (const [shell, batch] of byShell) {
+    const problems = checkSyntax(
+      shell,
+      batch.map((t) => t.run),
+    );
+    for (const [i, problem] of problems) {
+      const t = batch[i]!;
+      const where = t.run.trimEnd().includes('\n') ? ` (line ${problem.line} of run)` : '';
+      list.add(t.at, `${shell} cannot parse run: ${problem.message}${where}`);
+    }
+  }
 }
 
 export interface Expansion {

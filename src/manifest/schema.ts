@@ -99,7 +99,7 @@ const sharedFields = {
     .string()
     .min(1)
     .optional()
-    .describe('Shell that runs `run` as `shell -c` (default /bin/sh).'),
+    .describe('Shell that runs `run` as `shell -c` (default bash when installed, else /bin/sh).'),
   cwd: z
     .string()
     .min(1)

@@ -27,6 +27,8 @@ export interface ReportJob {
   /** The items of a batch job, each as given. */
   items?: string[];
   cwd: string;
+  /** The shell that ran `command`; absent when the job ran its program directly (no shell). */
+  shell?: string;
   pool?: string;
   priority: number;
   needs: string[];
@@ -93,6 +95,7 @@ export function reportJob(job: JobRecord): ReportJob {
     command: job.command,
     items: job.items,
     cwd: job.cwd,
+    shell: job.shell,
     pool: job.pool,
     priority: job.priority,
     needs: job.needs,

@@ -181,7 +181,10 @@ export function addRunOptions(cmd: Command): Command {
       .argParser(nonBlank("a pattern, e.g. --glob '*.log'"))
       .conflicts('stdin'),
     new Option('--stdin', 'one job per line of stdin; command after --'),
-    new Option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)'),
+    new Option(
+      '--shell <path>',
+      'shell for ad-hoc commands (default: bash when installed, else /bin/sh)',
+    ),
     new Option('-0, --null', 'input items end with NUL, not newline (find -print0)').conflicts(
       'delimiter',
     ),
