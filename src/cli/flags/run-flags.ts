@@ -62,6 +62,7 @@ export interface RunValues {
   dryRun?: boolean;
   glob?: string;
   stdin?: boolean;
+  requireInput?: boolean;
   shell?: string;
   null?: boolean;
   delimiter?: Buffer;
@@ -181,6 +182,10 @@ export function addRunOptions(cmd: Command): Command {
       .argParser(nonBlank("a pattern, e.g. --glob '*.log'"))
       .conflicts('stdin'),
     new Option('--stdin', 'one job per line of stdin; command after --'),
+    new Option(
+      '--require-input',
+      'empty input (no file matches --glob, nothing on stdin) is an error, exit 2; by default it is nothing to do, exit 0',
+    ),
     new Option(
       '--shell <path>',
       'shell for ad-hoc commands (default: bash when installed, else /bin/sh)',
