@@ -12,7 +12,8 @@ import { PlaceChecks } from './places.js';
 import { checkSyntax } from './shell-check.js';
 import type { Parts } from './parts.js';
 import { checkStages, type FoundStage } from './stage-check.js';
-import type { ManifestDoc } from './schema.js';
+import type { JobDoc, ManifestDoc } from './schema.js';
+import { misspeltPlaceholders } from './placeholder-check.js';
 
 /** Where the Plan comes from: how issues name it, its path, the folder it resolves against. */
 export interface PlanSource {
@@ -65,6 +66,7 @@ export async function expandAll(
     }
     const forEach = job.for_each;
     if (forEach !== undefined && typeof forEach === 'object' && 'from' in forEach) {
+      checkPlaceholderNames(job, source, undefined, list);
       const spec = { name: job.name, run: job.run, from: forEach.from, needs: job.needs ?? [] };
       stages.push({ spec: { ...spec, settings }, source });
       continue;
@@ -84,6 +86,7 @@ export async function expandAll(
         items = [];
       }
     }
+    if (forEach !== undefined) checkPlaceholderNames(job, source, items?.[0]?.named, list);
     const jobs = expandJob(job, source, settings, items, (problem) =>
       list.add(
         ['jobs', source, 'run'],
@@ -134,6 +137,24 @@ export async function expandAll(
   });
   checkStages(stages, jobs, staticNeeds, templates, list);
   return { jobs, stages: stages.map((s) => s.spec) };
+}
+
+/** `{itme}` in a for_each job's run, name or needs: an issue at the key, with a "did you mean". */
+function checkPlaceholderNames(
+  job: JobDoc,
+  source: number,
+  named: Record<string, string> | undefined,
+  list: IssueList,
+): void {
+  const columns = Object.keys(named ?? {});
+  const texts: [DocPath, string][] = [
+    [['jobs', source, 'run'], job.run],
+    [['jobs', source, 'name'], job.name],
+    ...(job.needs ?? []).map((n, i): [DocPath, string] => [['jobs', source, 'needs', i], n]),
+  ];
+  for (const [at, text] of texts) {
+    for (const message of misspeltPlaceholders(text, columns)) list.add(at, message);
+  }
 }
 
 /** A job's `run` as written, the shell that will read it, and where it stands. */

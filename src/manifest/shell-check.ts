@@ -44,15 +44,26 @@ export function checkSyntax(
 ): Map<number, SyntaxProblem> {
   const problems = new Map<number, SyntaxProblem>();
   if (!checkable(shell)) return problems;
-  const unique = [...new Set(templates)];
+  const seen = checked.get(shell) ?? new Map<string, SyntaxProblem | null>();
+  checked.set(shell, seen);
+  const unique = [...new Set(templates)].filter((t) => !seen.has(t));
   const found = new Map<string, SyntaxProblem>();
   findBad(shell, unique, found);
+  if (seen.size + unique.length > MAX_REMEMBERED) seen.clear();
+  for (const t of unique) seen.set(t, found.get(t) ?? null);
   templates.forEach((t, i) => {
-    const problem = found.get(t);
+    const problem = found.get(t) ?? seen.get(t);
     if (problem) problems.set(i, problem);
   });
   return problems;
 }
+
+/**
+ * Answers already known in this process, by shell: a template's syntax does not change,
+ * and a manifest is parsed twice when its quick reading was not sure. Bounded.
+ */
+const checked = new Map<string, Map<string, SyntaxProblem | null>>();
+const MAX_REMEMBERED = 10_000;
 
 /** Bisects `batch` down to the templates the shell rejects on their own. */
 function findBad(shell: string, batch: string[], found: Map<string, SyntaxProblem>): void {
