@@ -102,14 +102,22 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
 
   program
     .command('schema')
-    .description("print the manifest's JSON Schema (for editors)")
+    .description("print the manifest's JSON Schema (for editors), or the report's or events'")
+    .option('--report', 'the schema of the report (--json, --report, --results meta.json)')
+    .option('--events', 'the schema of one --events line')
     .addHelpText(
       'after',
-      '\nExample:\n  $ jobrun schema > jobrun.schema.json\n  # then in jobs.yaml: # yaml-language-server: $schema=./jobrun.schema.json',
+      '\nExamples:\n  $ jobrun schema > jobrun.schema.json\n  # then in jobs.yaml: # yaml-language-server: $schema=./jobrun.schema.json\n  $ jobrun schema --report > report.schema.json',
     )
-    .action(async () => {
+    .action(async (flags: { report?: boolean; events?: boolean }) => {
       const { manifestJsonSchema } = await import('../manifest/schema.js');
-      process.stdout.write(JSON.stringify(manifestJsonSchema(), null, 2) + '\n');
+      const { eventsJsonSchema, reportJsonSchema } = await import('../reporters/json-schemas.js');
+      const schema = flags.report
+        ? reportJsonSchema()
+        : flags.events
+          ? eventsJsonSchema()
+          : manifestJsonSchema();
+      process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
     });
 
   const retry = program

@@ -73,7 +73,7 @@ export interface Report {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function reportAttempt(a: AttemptResult): ReportAttempt {
+export function reportAttempt(a: AttemptResult): ReportAttempt {
   return {
     attempt: a.attempt,
     startedAt: iso(a.startedAt),
