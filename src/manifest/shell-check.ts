@@ -29,7 +29,7 @@ export interface SyntaxProblem {
 }
 
 /** Whether `shell` is one whose `-n` this module knows (sh, bash, dash, zsh, …). */
-export function checkable(shell: string): boolean {
+function checkable(shell: string): boolean {
   return CHECKABLE.has(path.basename(shell));
 }
 

@@ -82,7 +82,7 @@ const GROUPS: [heading: string, flags: string[]][] = [
 ];
 
 /** Where an option the table does not list is shown (the help test refuses it). */
-export const UNGROUPED = 'Other options:';
+const UNGROUPED = 'Other options:';
 
 /** The help's width: the terminal's, at most 80 columns (and 80 when not a terminal). */
 export function helpWidth(stream: NodeJS.WriteStream): number {
