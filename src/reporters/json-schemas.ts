@@ -108,6 +108,10 @@ const reportSchema = z
     workers: z.number().int().min(0),
     logDir: z.string(),
     ...runEnd,
+    outputError: z
+      .string()
+      .optional()
+      .describe('jobrun could not write its own stdout or stderr (a full disk); exit 1.'),
     jobs: z.array(job),
   })
   .strict();

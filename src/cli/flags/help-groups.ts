@@ -29,6 +29,7 @@ const GROUPS: [heading: string, flags: string[]][] = [
     [
       '--workers',
       '--dry-run',
+      '--cwd',
       '--retries',
       '--timeout',
       '--fail-fast',
