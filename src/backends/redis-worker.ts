@@ -12,6 +12,7 @@ import { killGroup } from '../exec/kill.js';
 import type { Executor, RunningAttempt } from '../exec/types.js';
 import type { WorkerMetrics } from './metrics.js';
 import { parsePayload, specFromPayload, type JobPayload, type WorkerMessage } from './payload.js';
+import { decodeCancel } from './redis-cancel.js';
 import { bullConnection, describe } from './redis-connect.js';
 import {
   CANCEL_CHANNEL,
@@ -80,6 +81,8 @@ export class JobrunWorker {
   private readonly workers = new Map<string, Worker>();
   private readonly queues = new Map<string, Queue>();
   private readonly running = new Map<string, Running>();
+  /** Jobs fetched and not started yet (waiting for a slot): set when asked to drop them. */
+  private readonly held = new Map<string, { cancelled: boolean }>();
   private readonly slots: WorkerSlots;
   private readonly executor: Executor;
   private readonly label: string;
@@ -230,17 +233,25 @@ export class JobrunWorker {
     }
     const p = parsed.payload;
     const id = job.id ?? '';
-    const slot = await this.slots.acquire();
+    const held = { cancelled: false };
+    this.held.set(id, held);
     try {
-      // checked after the wait for a slot: a run cancelled meanwhile starts nothing more
-      if (await this.runCancelled(p.runKey)) {
-        this.log(`skip ${p.name}: its run was cancelled`);
-        throw new UnrecoverableError('its run was cancelled before a worker started it');
+      const slot = await this.slots.acquire();
+      try {
+        // checked after the wait for a slot, the last thing before the start: a run
+        // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
+        if (held.cancelled || (await this.runCancelled(p.runKey)) || held.cancelled) {
+          this.log(`skip ${p.name}: its run was cancelled`);
+          throw new UnrecoverableError('its run was cancelled before a worker started it');
+        }
+        this.held.delete(id);
+        return await this.runAttempt(job, id, p, slot);
+      } finally {
+        this.running.delete(id);
+        this.slots.release(slot);
       }
-      return await this.runAttempt(job, id, p, slot);
     } finally {
-      this.running.delete(id);
-      this.slots.release(slot);
+      this.held.delete(id);
     }
   }
 
@@ -334,16 +345,15 @@ export class JobrunWorker {
   }
 
   private onCancel(text: string): void {
-    let request: { jobId?: unknown; immediate?: unknown };
-    try {
-      request = JSON.parse(text) as typeof request;
-    } catch {
-      return;
+    const request = decodeCancel(text);
+    for (const id of request?.jobIds ?? []) {
+      const held = this.held.get(id);
+      if (held) held.cancelled = true;
+      const entry = this.running.get(id);
+      if (!entry) continue;
+      entry.cancelled = true;
+      entry.handle.stop(request?.immediate === true);
     }
-    const entry = typeof request.jobId === 'string' ? this.running.get(request.jobId) : undefined;
-    if (!entry) return;
-    entry.cancelled = true;
-    entry.handle.stop(request.immediate === true);
   }
 }
 

@@ -17,6 +17,9 @@ import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
 
 export type { RunOutcome, SchedulerOptions };
 
+/** Jobs that may wait to start (in memory, or in a remote queue) without `maxQueue`. */
+const DEFAULT_MAX_QUEUE = 10_000;
+
 /**
  * The heart of a run, as a state machine: a job enters (`Admission`), is pending until
  * its needs succeed (`Needs`), queued by priority until a slot and its pool have room,
@@ -39,7 +42,12 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? systemClock;
-    this.dispatch = createDispatch({ ...options, clock: this.clock });
+    this.dispatch = createDispatch({
+      ...options,
+      clock: this.clock,
+      maxQueue: options.maxQueue ?? DEFAULT_MAX_QUEUE,
+      onRoom: () => this.pump(),
+    });
     this.queues = new ReadyQueues<Entry>(options.order, (pool) => this.dispatch.poolLimit(pool));
     this.lifecycle = new Lifecycle(options.halt);
     this.admission = new Admission(options, this.needs, {
@@ -48,7 +56,7 @@ export class Scheduler {
       enqueue: (entry) => this.enqueue(entry),
       pump: () => this.pump(),
     });
-    this.feeder = new Feeder(options.maxQueue ?? 10_000, () => this.queues.size);
+    this.feeder = new Feeder(options.maxQueue ?? DEFAULT_MAX_QUEUE, () => this.queues.size);
     this.alarm = new Alarm(this.clock, () => this.pump());
     this.startedAt = this.clock.now();
   }
@@ -179,6 +187,7 @@ export class Scheduler {
   private stop(order: StopOrder | undefined): void {
     if (!order) return;
     if (order.first) {
+      this.dispatch.stopping?.();
       const { reason } = this.lifecycle;
       const cancel = (entry: Entry) =>
         notStarted(entry) &&
