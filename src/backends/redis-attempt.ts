@@ -44,7 +44,7 @@ export class RemoteAttempt implements RunningAttempt {
     if (!m || this.done) return;
     if (m.kind === 'start') {
       if (this.open && this.open.attempt === m.attempt) return; // the same start, read back
-      this.lose('its worker stopped and another took the job');
+      this.lose('another worker took the job');
       this.open = { attempt: m.attempt, worker: m.worker, startedAt: m.startedAt };
       this.attempts = Math.max(this.attempts, m.attempt);
       this.hooks.started(m.attempt, m.worker, m.pid);
@@ -76,7 +76,9 @@ export class RemoteAttempt implements RunningAttempt {
   }
 
   stalled(): void {
-    this.lose('its worker stopped responding (stalled); the job went back to the queue');
+    this.lose(
+      'it stopped renewing the job’s lock (killed, or cut off); the job went back to the queue',
+    );
   }
 
   stop(immediate = false): void {
@@ -119,7 +121,7 @@ export class RemoteAttempt implements RunningAttempt {
 
   private lose(why: string): void {
     if (!this.open) return;
-    const lost = this.failure(`lost: ${why}`);
+    const lost = this.failure(`lost: with its worker ${this.open.worker}: ${why}`);
     this.open = undefined;
     this.hooks.attemptEnded(lost);
   }

@@ -133,8 +133,17 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     await lane.ready;
     if (this.resume && (await this.adopt(attempt, lane.queue))) return;
     if (attempt.isDone) return; // withdrawn while we waited for the queue
-    if (this.stopper.stopped) return attempt.finish(attempt.failure('not enqueued: the run stopped'));
-    const payload = toPayload(this.runKey, job, request.timeoutMs, this.baseDir, this.streaming);
+    if (this.stopper.stopped)
+      return attempt.finish(attempt.failure('not enqueued: the run stopped'));
+    const perWorker = job.pool === undefined ? undefined : this.pools[job.pool]?.perWorker;
+    const payload = toPayload(
+      this.runKey,
+      job,
+      request.timeoutMs,
+      this.baseDir,
+      this.streaming,
+      perWorker,
+    );
     await lane.queue.add(job.name, payload, {
       jobId: attempt.id,
       priority: bullPriority(job.priority),

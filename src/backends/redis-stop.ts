@@ -85,7 +85,8 @@ export class RunStop {
         requests.map((r) => queue.remove(r.attempt.id).catch(() => 0)),
       );
       requests.forEach((r, i) => {
-        if (removed[i] === 1) r.attempt.finish(r.attempt.failure('withdrawn before a worker took it'));
+        if (removed[i] === 1)
+          r.attempt.finish(r.attempt.failure('withdrawn before a worker took it'));
         else held.push(r);
       });
     }

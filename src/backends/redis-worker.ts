@@ -27,6 +27,17 @@ import type { RedisTarget } from './redis-url.js';
 import type { GateOptions } from '../core/gates.js';
 import { OutputWriter } from './redis-output.js';
 import { WorkerSlots } from './worker-slots.js';
+import { DEFAULT_LOST_RETRIES, PoolCaps } from './pool-caps.js';
+
+/**
+ * Defaults that find a dead worker's job within ~13 s: its lock lapses at most 10 s
+ * after the last renewal (renewed every 5 s), and the next stall check (every 3 s)
+ * hands it back to the queue.
+ */
+export const DEFAULT_LOCK_MS = 10_000;
+export const DEFAULT_STALL_CHECK_MS = 3_000;
+/** BullMQ's own limit on losses, above any `lost_retries`: each job's is checked here. */
+const MAX_STALLED = 1000;
 
 export interface WorkerOptions {
   target: RedisTarget;
@@ -42,6 +53,10 @@ export interface WorkerOptions {
   baseDir: string;
   /** How long a job's lock lives without renewal: how soon a dead worker's job moves on. */
   lockDurationMs?: number;
+  /** How often this worker looks for jobs whose lock lapsed (their worker died). */
+  stallCheckMs?: number;
+  /** `--pool cpu=1`: at most this many of a pool's jobs at once on this worker. */
+  poolCaps?: Record<string, number>;
   /** How often `--pool '*'` looks for new pools. */
   discoverMs?: number;
   executor?: Executor;
@@ -84,6 +99,7 @@ export class JobrunWorker {
   /** Jobs fetched and not started yet (waiting for a slot): set when asked to drop them. */
   private readonly held = new Map<string, { cancelled: boolean }>();
   private readonly slots: WorkerSlots;
+  private readonly caps: PoolCaps;
   private readonly executor: Executor;
   private readonly label: string;
   private readonly log: (line: string) => void;
@@ -102,6 +118,7 @@ export class JobrunWorker {
     this.label = options.label ?? `${os.hostname()}:${process.pid}`;
     this.log = options.log ?? (() => {});
     this.slots = new WorkerSlots(options.concurrency, options.gate);
+    this.caps = new PoolCaps(options.poolCaps);
   }
 
   /**
@@ -197,16 +214,17 @@ export class JobrunWorker {
   }
 
   private serve(name: string): void {
-    const lockDuration = this.options.lockDurationMs ?? 30_000;
+    const lockDuration = this.options.lockDurationMs ?? DEFAULT_LOCK_MS;
     const connection = bullConnection(this.options.target);
     const worker = new Worker(name, (job, token) => this.process(name, job, token), {
       connection,
       prefix: PREFIX,
-      // each queue may fill the whole worker; WorkerSlots holds the total to -j
-      concurrency: this.options.concurrency,
+      // each queue may fill the whole worker (or its pool's cap); WorkerSlots holds the
+      // total to -j
+      concurrency: Math.min(this.options.concurrency, this.caps.capOf(poolKey(name), undefined)),
       lockDuration,
-      stalledInterval: lockDuration,
-      maxStalledCount: 2,
+      stalledInterval: this.options.stallCheckMs ?? DEFAULT_STALL_CHECK_MS,
+      maxStalledCount: MAX_STALLED,
       settings: {
         backoffStrategy: (_made: number, _type?: string, err?: Error) =>
           err instanceof AttemptFailed ? err.retryInMs : 0,
@@ -232,9 +250,22 @@ export class JobrunWorker {
       throw new UnrecoverableError(`worker ${this.label} refused the job: ${parsed.reason}`);
     }
     const p = parsed.payload;
+    const lostRetries = p.lostRetries ?? DEFAULT_LOST_RETRIES;
+    if (job.stalledCounter > lostRetries) {
+      this.log(`refused ${p.name}: lost with its worker ${job.stalledCounter} times`);
+      throw new UnrecoverableError(
+        `not run again: lost with its worker ${job.stalledCounter} times (lost_retries: ${lostRetries})`,
+      );
+    }
     const id = job.id ?? '';
     const held = { cancelled: false };
     this.held.set(id, held);
+    const pool = poolKey(queue);
+    const cap = this.caps.capOf(pool, p.perWorker);
+    // fetch no more of this pool than may run here: the rest stay for other workers
+    const worker = this.workers.get(queue);
+    if (worker && cap < worker.concurrency) worker.concurrency = cap;
+    await this.caps.acquire(pool, cap);
     try {
       const slot = await this.slots.acquire();
       try {
@@ -252,6 +283,7 @@ export class JobrunWorker {
       }
     } finally {
       this.held.delete(id);
+      this.caps.release(pool);
     }
   }
 
@@ -355,6 +387,11 @@ export class JobrunWorker {
       entry.handle.stop(request?.immediate === true);
     }
   }
+}
+
+/** The pool a queue serves, as caps name it (`default` for pool-less jobs). */
+function poolKey(queue: string): string {
+  return poolOfQueue(queue) ?? 'default';
 }
 
 /**

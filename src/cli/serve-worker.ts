@@ -23,6 +23,8 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
     executor: createExecutor(options.spawner),
     baseDir: process.cwd(),
     lockDurationMs: options.lockDurationMs,
+    stallCheckMs: options.stallCheckMs,
+    poolCaps: options.poolCaps,
     gate: options.gate,
     metrics,
     log: say,
