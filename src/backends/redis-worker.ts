@@ -28,6 +28,7 @@ import type { GateOptions } from '../core/gates.js';
 import { OutputWriter } from './redis-output.js';
 import { WorkerSlots } from './worker-slots.js';
 import { DEFAULT_LOST_RETRIES, PoolCaps } from './pool-caps.js';
+import { LockWatch } from './lock-watch.js';
 
 /**
  * Defaults that find a dead worker's job within ~13 s: its lock lapses at most 10 s
@@ -107,6 +108,7 @@ export class JobrunWorker {
   /** Commands outside BullMQ: pool discovery, cancel marks, output lines. */
   private registry: Redis | undefined;
   private output: OutputWriter | undefined;
+  private lockWatch: LockWatch | undefined;
   private readonly badPools = new Set<string>();
   private discoverTimer: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
@@ -143,6 +145,11 @@ export class JobrunWorker {
     this.registry = new Redis(connection);
     this.registry.on('error', () => {});
     this.output = new OutputWriter(this.registry);
+    this.lockWatch = new LockWatch(
+      this.registry,
+      this.options.lockDurationMs ?? DEFAULT_LOCK_MS,
+      () => this.lockLost([...this.running.keys()]),
+    );
     const { pools } = this.options;
     if (pools === '*') {
       await this.discover();
@@ -173,6 +180,7 @@ export class JobrunWorker {
    */
   close(force = false): Promise<void> {
     if (this.discoverTimer) clearInterval(this.discoverTimer);
+    this.lockWatch?.stop();
     if (force) {
       this.abandoned = true;
       for (const r of this.running.values()) r.handle.stop(true);
@@ -362,7 +370,7 @@ export class JobrunWorker {
       const entry = this.running.get(id);
       if (!entry || entry.lockLost) continue;
       entry.lockLost = true;
-      entry.handle.stop(true);
+      entry.handle.stop(false); // TERM, then KILL after the job's grace
       this.log(`lost the lock on job ${id}: stopped it; the queue may give it to another worker`);
     }
   }
