@@ -8,6 +8,8 @@ export interface AttemptOwner {
   readonly waiters: Map<string, RemoteAttempt>;
   /** Withdraws the job from its queue, or asks the worker running it to stop. */
   cancel(attempt: RemoteAttempt, immediate: boolean): Promise<void>;
+  /** Where attempt `n`'s output came back to (`--results`), if anywhere. */
+  streamsOf(attempt: RemoteAttempt, n: number): { stdoutPath?: string; stderrPath?: string };
 }
 
 /**
@@ -111,7 +113,7 @@ export class RemoteAttempt implements RunningAttempt {
     this.done = true;
     this.clearTimer();
     this.owner.waiters.delete(this.id);
-    this.resolve(result);
+    this.resolve({ ...result, ...this.owner.streamsOf(this, result.attempt) });
   }
 
   clearTimer(): void {

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { BackendError, bullConnection, checkRedis, describe } from './redis-connect.js';
 import { BullExecutor, CLOSE_WAIT_MS } from './redis-executor.js';
 import { RedisHealth, withTimeout } from './redis-health.js';
+import { StreamFiles } from './redis-stream-files.js';
 import { KEEP_FINISHED_S, badPoolName, newRunKey, runPointerKey } from './redis-names.js';
 import type { RedisTarget } from './redis-url.js';
 import type { StopSignal } from '../model/stop.js';
@@ -73,7 +74,12 @@ class RedisRun implements BackendRun {
       rest.pools,
       this.settings.say,
     );
-    if (captureOutput) executor.streamOutput(rest.emit);
+    // --results: the output comes back to files here, as a local run keeps it
+    if (captureOutput || rest.separateStreams)
+      executor.streamOutput(
+        captureOutput ? rest.emit : undefined,
+        rest.separateStreams ? new StreamFiles(rest.logDir) : undefined,
+      );
     const health = new RedisHealth({
       conn: this.conn,
       target: this.target,

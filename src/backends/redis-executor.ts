@@ -20,6 +20,7 @@ import { OutputReader } from './redis-output.js';
 import type { RedisTarget } from './redis-url.js';
 import { toPayload } from './payload.js';
 import { RunStop } from './redis-stop.js';
+import type { StreamFiles } from './redis-stream-files.js';
 
 /** Events kept per queue stream; enough that a busy run never trims what we still read. */
 const EVENTS_MAX_LEN = 100_000;
@@ -48,6 +49,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   /** Set when the run cannot go on (Redis gone, or lost the run's state). */
   private dead: string | undefined;
   private output: OutputReader | undefined;
+  private files: StreamFiles | undefined;
   private streaming = false;
   private readonly stopper: RunStop;
 
@@ -202,8 +204,9 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
    * `--output stream|grouped`: workers send the run's output lines to a capped Redis
    * stream; they are emitted as the job's own, as a local run would.
    */
-  streamOutput(emit: Emit): void {
+  streamOutput(emit: Emit | undefined, files: StreamFiles | undefined): void {
     this.streaming = true;
+    this.files = files;
     const blocking = new Redis(bullConnection(this.target));
     blocking.on('error', () => {});
     this.output = new OutputReader(blocking, this.conn, outputKey(this.runKey), (l) => {
@@ -211,8 +214,14 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
       if (!waiter) return;
       const { job } = waiter.request;
       const { stream, line, worker } = l;
-      emit('job_output', { id: jobId(job), name: job.name, stream, line, worker });
+      if (l.attempt !== undefined) files?.line(jobId(job), l.attempt, stream, line);
+      emit?.('job_output', { id: jobId(job), name: job.name, stream, line, worker });
     });
+  }
+
+  /** `--results`: the files an attempt's output came back to, if it is kept. */
+  streamsOf(attempt: RemoteAttempt, n: number): { stdoutPath?: string; stderrPath?: string } {
+    return this.files?.paths(jobId(attempt.request.job), n) ?? {};
   }
 
   /** Delivers output lines already in Redis before an attempt's end is handled. */

@@ -316,7 +316,7 @@ export class JobrunWorker {
       logPath: logPathFor(logDir, p.name, p.index, attempt),
       worker,
       onLine: output
-        ? (stream, line) => output.line(p.runKey, id, worker, stream, line)
+        ? (stream, line) => output.line(p.runKey, id, worker, attempt, stream, line)
         : undefined,
     });
     const entry: Running = { handle, cancelled: false, lockLost: false };

@@ -154,6 +154,12 @@ console.log(
     `after start-up ${settled[0]?.toFixed(0)} MB, peak ${Math.max(...settled).toFixed(0)} MB, ` +
     `end ${settled.at(-1)?.toFixed(0)} MB; ${written} lines taken (--max-queue 1000)`,
 );
+console.log(
+  `${'  RSS every 5 s (MB)'.padEnd(34)} ${samples
+    .filter((_, i) => i % 10 === 9)
+    .map((mb) => mb.toFixed(0))
+    .join(' ')}`,
+);
 
 // redis-server and the workers would keep this process alive: stop them, then leave
 cleanup();

@@ -109,6 +109,35 @@ describe.runIf(enabled)(
       expect(mostAtOnce(spans, /^(cpu|gpu)/)).toBe(2);
     });
 
+    it('--results on Redis has each job’s stdout and stderr, from its last attempt', async () => {
+      const cwd = path.join(dir, 'results');
+      writeFiles(cwd, {
+        'm.yaml': manifest([
+          { name: 'both', run: 'echo out1; echo err1 >&2; echo out2' },
+          {
+            name: 'retried',
+            run: `echo try >> ${cwd}/tries; echo "attempt $(wc -l < ${cwd}/tries)"; [ "$(wc -l < ${cwd}/tries)" -ge 2 ]`,
+            extra: ['retries: 1', 'backoff: { delay: 100ms, jitter: false }'],
+          },
+          { name: 'quiet', run: 'true' },
+        ]),
+      });
+      await startWorker(redis.url, ['-j', '2'], cwd);
+      const r = await jobrun(['run', 'm.yaml', '--backend', redis.url, '--results', 'out'], {
+        cwd,
+        timeoutMs: 90_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const read = (job: string, file: string) => fs.readFileSync(path.join(cwd, 'out', job, file));
+      expect(read('1-both', 'stdout').toString()).toBe('out1\nout2\n');
+      expect(read('1-both', 'stderr').toString()).toBe('err1\n');
+      expect(read('2-retried', 'stdout').toString()).toBe('attempt 2\n');
+      expect(read('3-quiet', 'stdout').toString()).toBe('');
+      expect(JSON.parse(read('1-both', 'meta.json').toString())).toMatchObject({
+        status: 'succeeded',
+      });
+    });
+
     it('a worker killed with kill -9 mid-job: another takes the job over within 15 s; the report says it was lost with its worker', async () => {
       const cwd = path.join(dir, 'takeover');
       // first attempt hangs; a second one (the take-over) succeeds at once
