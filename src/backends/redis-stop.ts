@@ -6,7 +6,7 @@ import { withTimeout } from './redis-health.js';
 import { CANCEL_CHANNEL, KEEP_FINISHED_S, cancelledKey } from './redis-names.js';
 
 /** How long a stop may wait on Redis for its mark and withdrawals (Redis may be dead). */
-export const STOP_WAIT_MS = 2000;
+const STOP_WAIT_MS = 2000;
 
 interface Request {
   attempt: RemoteAttempt;

@@ -35,8 +35,8 @@ import { LockWatch } from './lock-watch.js';
  * after the last renewal (renewed every 5 s), and the next stall check (every 3 s)
  * hands it back to the queue.
  */
-export const DEFAULT_LOCK_MS = 10_000;
-export const DEFAULT_STALL_CHECK_MS = 3_000;
+const DEFAULT_LOCK_MS = 10_000;
+const DEFAULT_STALL_CHECK_MS = 3_000;
 /** BullMQ's own limit on losses, above any `lost_retries`: each job's is checked here. */
 const MAX_STALLED = 1000;
 
