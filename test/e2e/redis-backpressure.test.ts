@@ -18,6 +18,12 @@ function rssKB(pid: number): number | undefined {
   }
 }
 
+/**
+ * V8 grows its heap lazily, garbage included, well past what a run retains; with the
+ * heap capped, what is retained must fit, or the coordinator dies of it (asserted).
+ */
+const HEAP = '--max-old-space-size=64';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 180_000 }, () => {
@@ -58,7 +64,11 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
         '--',
         'true {}',
       ],
-      { cwd: dir, stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, CI: 'true' } },
+      {
+        cwd: dir,
+        stdio: ['pipe', 'ignore', 'pipe'],
+        env: { ...process.env, CI: 'true', NODE_OPTIONS: HEAP },
+      },
     );
     coordinator = child;
     let stderr = '';
@@ -86,6 +96,7 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
       if (kb !== undefined) rss.push(kb);
     }
     const consumed = written;
+    const survived = child.exitCode === null && child.signalCode === null;
     stopped = true;
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -93,12 +104,15 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
     await producing.catch(() => {});
 
     expect(stderr).not.toMatch(/error/i);
+    expect(survived, stderr).toBe(true);
     // never more than --max-queue of the run's jobs wait in Redis (a few in flight aside)
     expect(Math.max(...waiting)).toBeLessThanOrEqual(maxQueue);
     // the producer was blocked: a fraction of the stream was taken in 20 s
     expect(consumed).toBeLessThan(total / 2);
-    // flat: after start-up, resident memory grows by less than 40 MB (loose on purpose)
-    const settled = rss.slice(4);
-    expect(Math.max(...settled) - Math.min(...settled)).toBeLessThan(40 * 1024);
+    // flat: once the queues are full (start-up and filling take seconds on a busy
+    // machine), the second half of the samples stays within 30 MB (loose on purpose)
+    const settled = rss.slice(Math.floor(rss.length / 2));
+    expect(settled.length).toBeGreaterThan(5);
+    expect(Math.max(...settled) - Math.min(...settled)).toBeLessThan(30 * 1024);
   });
 });
