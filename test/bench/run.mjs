@@ -15,6 +15,8 @@
 //   stream    RSS of `jobrun run --stdin --max-queue 1000` while 1,000,000 lines stream in
 //   redis     test/bench/redis.mjs (owned separately), its output passed through, killed after 5 min
 //   batching  20,000 small files gzipped: jobrun -X vs xargs -P2 -n 100 (test/bench/batching.mjs)
+//   timeout   the scheduler's per-job cost with timeout: 50% vs a fixed timeout, 20,000 instant
+//             jobs in-process (test/bench/timeout.mjs)
 //
 // Options:
 //   --rounds N          alternated rounds per comparison (default 5)
@@ -76,6 +78,7 @@ const SECTIONS = [
   'stream',
   'redis',
   'batching',
+  'timeout',
 ];
 const NODE = process.execPath;
 
@@ -1121,6 +1124,7 @@ const runners = {
   redis,
   batching: async () =>
     (await import('./batching.mjs')).batching({ rounds: opts.rounds, workers: opts.workers, note }),
+  timeout: async () => (await import('./timeout.mjs')).timeoutBench({ rounds: opts.rounds, note }),
 };
 const started = new Date();
 const results = { machine: await machine(), sections: {} };
