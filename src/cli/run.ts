@@ -40,7 +40,20 @@ export async function runCommand(
   command: string[],
   options: RunOptions,
 ): Promise<number> {
-  return runJobs(await openSource(manifest, command, options.source), options);
+  const source = await openSource(manifest, command, options.source);
+  if (source.empty !== undefined && !wantsDocuments(options)) {
+    // like `xargs -r` and GNU parallel: an empty folder is not an error (cron jobs over one)
+    process.stderr.write(`jobrun: nothing to do: ${source.empty}\n`);
+    return 0;
+  }
+  return runJobs(source, options);
+}
+
+/** Whether the run was asked for a report or stream that must exist even when empty. */
+function wantsDocuments({ output, joblog }: RunOptions): boolean {
+  return Boolean(
+    output.json || output.events || output.report || output.junit || output.html || joblog,
+  );
 }
 
 /** Runs the jobs of `source` under the run's options and returns the exit code. */
@@ -184,6 +197,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     stopHandling();
     // a run that ran to its end leaves only what --resume needs: one line per success
     // (before the lock goes with close, so no other run sees it half rewritten)
+    journal.flush();
     if (completed && journal.error === undefined) {
       try {
         compactJournal(journal.path);

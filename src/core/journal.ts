@@ -25,6 +25,11 @@ import { lockJournal } from './journal-lock.js';
  * A start that no end names was running when jobrun died: `unfinished` lists those,
  * for `--resume` to stop what is left of them before running them again.
  *
+ * Lines are gathered and written together, one `write(2)` for all the lines of a turn
+ * of the event loop, but a start is written before `started` returns: the caller says
+ * a job started (`job_start`) only once its line is safe from a `kill -9`. An end is
+ * written with the next start or once the turn is over, whichever comes first.
+ *
  * Jobs alike in name and command (the same stdin line twice) are told apart by count:
  * each success recorded stands for one of them, so n equal jobs that succeeded n
  * times are all skipped.
@@ -42,13 +47,17 @@ export interface Journal {
   /**
    * A job's attempt started as process group `pid`, whose leader started at `start`
    * (ticks since boot, as its executor read it before the leader could be reaped).
+   * Written, with the lines gathered before it, before it returns.
    */
   started(
     job: Pick<JobSpec, 'name' | 'command' | 'index'>,
     pid: number | undefined,
     start: number | undefined,
   ): void;
+  /** A job ended; written with the next start, or at the end of this turn of the event loop. */
   record(job: JobRecord): void;
+  /** Writes the lines not yet written. */
+  flush(): void;
   /** Jobs the previous run started and never ended (read with `resume` only). */
   readonly unfinished: JournalStart[];
   /** The first write error, if any; the journal is incomplete from there on. */
@@ -143,7 +152,8 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       const pids = open.get(id);
       if (pids === undefined) open.set(id, [pid]);
       else pids.push(pid);
-      write({ ...lineOf(job, 'running'), pid, boot, start });
+      add({ ...lineOf(job, 'running'), pid, boot, start });
+      journal.flush();
     },
     record(job) {
       const pids = open.get(job.id);
@@ -152,10 +162,20 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       // a job cancelled before it started has nothing to close
       if (job.status === 'cancelled' && job.attempts.length === 0) return;
       const time = new Date(job.endedAt).toISOString();
-      write({ ...lineOf(job, job.status), time, ...(pids && { pids }) });
+      add({ ...lineOf(job, job.status), time, ...(pids && { pids }) });
+      flushSoon ??= setImmediate(() => journal.flush());
+    },
+    flush() {
+      if (flushSoon !== undefined) clearImmediate(flushSoon);
+      flushSoon = undefined;
+      if (pending === '') return;
+      const text = pending;
+      pending = '';
+      write(text);
     },
     close() {
       if (closed) return;
+      journal.flush();
       closed = true;
       try {
         fs.closeSync(fd);
@@ -164,10 +184,16 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       }
     },
   };
-  const write = (line: JournalLine | '') => {
+  /** Lines gathered for the next write. */
+  let pending = '';
+  let flushSoon: NodeJS.Immediate | undefined;
+  const add = (line: JournalLine) => {
+    if (journal.error === undefined && !closed) pending += JSON.stringify(line) + '\n';
+  };
+  const write = (text: string) => {
     if (journal.error !== undefined || closed) return;
     try {
-      fs.writeSync(fd, line === '' ? '\n' : JSON.stringify(line) + '\n');
+      fs.writeSync(fd, text);
     } catch (err) {
       const error = new Error(`cannot write the journal ${file}: ${(err as Error).message}`);
       (journal as { error: Error | undefined }).error = error;
@@ -175,7 +201,7 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
     }
   };
   // A torn last line would glue onto the next record; start on a fresh line.
-  if (resume && fs.fstatSync(fd).size > 0) write('');
+  if (resume && fs.fstatSync(fd).size > 0) write('\n');
   return journal;
 }
 

@@ -37,8 +37,8 @@ export abstract class GroupAttempt implements RunningAttempt {
   private resolveStarted!: () => void;
   private groupPid: number | undefined;
   private leaderStart: number | undefined;
-  private readonly startedAt = Date.now();
-  private readonly t0 = performance.now();
+  private startedAt = Date.now();
+  private t0 = performance.now();
   private ended = false;
   private timedOut = false;
   private stopRequested = false;
@@ -76,6 +76,12 @@ export abstract class GroupAttempt implements RunningAttempt {
     }
     this.stopRequested = true;
     this.terminate(immediate);
+  }
+
+  /** An attempt that waited in a queue starts now: its start time and duration count from here. */
+  protected restartClock(): void {
+    this.startedAt = Date.now();
+    this.t0 = performance.now();
   }
 
   /**

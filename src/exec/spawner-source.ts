@@ -14,8 +14,18 @@
  *                                `KEY=VALUE` each), sent once, first. The spawner's own
  *                                environment is never handed on: Python adds to it (its
  *                                C-locale coercion sets `LC_CTYPE`).
- *   `s GRACE_MS FILE CWD LOG ARGC ARG… ENV…` start a job (one at a time per spawner);
+ *   `s GRACE_MS FILE CWD LOG ARGC ARG… ENV…` start a job now (none is running);
  *                                each ENV (`KEY=VALUE`) is laid over the `b` environment.
+ *   `q …` (as `s`)               queue the next job, one deep: it starts the moment the
+ *                                running job is reaped, before jobrun hears of that end,
+ *                                so no round trip sits between two jobs. Only after a
+ *                                job that exited 0: after a failure, a signal or a failed
+ *                                start it is handed back (`w`), for jobrun to decide
+ *                                (retry, halt). With no job running it starts at once on
+ *                                the same terms.
+ *   `c`                          withdraw the queued job. Input already waiting when a
+ *                                job is reaped is read before the queued job starts, so
+ *                                a `c` sent before that end always wins.
  *   `t PID SIGNUM`               signal the job's group, if that job has not ended yet.
  * spawner → jobrun:
  *   `r`                   ready: a probe spawn with every flag a job gets worked. A
@@ -30,15 +40,18 @@
  *   `e WHERE CODE MSG`    the job could not start; WHERE is cwd, log or exec, CODE an
  *                         errno name or, for anything else that went wrong, the
  *                         exception's class; MSG is base64. The spawner carries on.
+ *   `w`                   the queued job was withdrawn or handed back: it never started.
+ * A queued job says `p` or `e` (it started) or `w` (it did not), exactly one of them.
  *
  * The child gets stdin from /dev/null, stdout and stderr on the log file (opened by the
- * child, truncated), every signal at its default disposition and an empty signal mask.
+ * child, truncated; a log folder deleted while the run goes is made again), every signal at its default disposition and an empty signal mask.
  * The spawner changes into the job's folder before each spawn (posix_spawn has no
  * portable chdir action); it is single-threaded, so that is safe.
  *
  * When jobrun goes away (its end of the pipe closes, even after `kill -9`) or the spawner
  * gets SIGTERM, it sends SIGTERM to the group it started, SIGKILL once the job's kill
- * grace is over, and exits: no job outlives the jobrun that started it.
+ * grace is over, and exits: no job outlives the jobrun that started it, and a queued
+ * job never starts.
  */
 export const SPAWNER_SOURCE = String.raw`
 import binascii, errno, os, select, signal, sys, time
@@ -121,6 +134,15 @@ def probe():
     os.waitpid(pid, 0)
 
 
+def remake(log):
+    """A log folder deleted while the run goes is made again (rather than looked for before every job)."""
+    try:
+        os.makedirs(os.path.dirname(log), exist_ok=True)
+        return True
+    except OSError:
+        return False
+
+
 def spawn(fields):
     grace = int(fields[0]) / 1000.0
     file, cwd, log = b64(fields[1]), b64(fields[2]), b64(fields[3])
@@ -135,32 +157,49 @@ def spawn(fields):
     except OSError as err:
         fail(b'cwd', err)
         return None, grace
-    try:
-        pid = posix_spawn(find(file, env), argv, env, log)
-    except OSError as err:
+    for again in (True, False):
         try:
-            os.close(os.open(log, os.O_WRONLY | os.O_CREAT, 0o666))
-        except OSError as logerr:
-            fail(b'log', logerr)
+            pid = posix_spawn(find(file, env), argv, env, log)
+            break
+        except OSError as err:
+            try:
+                os.close(os.open(log, os.O_WRONLY | os.O_CREAT, 0o666))
+            except OSError as logerr:
+                if again and logerr.errno == errno.ENOENT and remake(log):
+                    continue
+                fail(b'log', logerr)
+                return None, grace
+            fail(b'exec', err)
             return None, grace
-        fail(b'exec', err)
-        return None, grace
     say(b'p %d %s' % (pid, start_time(pid)))
     return pid, grace
 
 
 def reap(pid):
+    """None while the job runs; once it ended (and that was said), whether it exited 0."""
     try:
         got, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return True
-    if got == 0:
         return False
+    if got == 0:
+        return None
     if os.WIFSIGNALED(status):
         say(b'k %d' % os.WTERMSIG(status))
-    else:
-        say(b'x %d' % os.WEXITSTATUS(status))
-    return True
+        return False
+    say(b'x %d' % os.WEXITSTATUS(status))
+    return os.WEXITSTATUS(status) == 0
+
+
+def waiting_input():
+    """What jobrun already sent, without waiting for more."""
+    data = b''
+    while select.select([0], [], [], 0)[0]:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            stopping.append(0)
+            break
+        data += chunk
+    return data
 
 
 def shutdown(child, group, grace):
@@ -173,7 +212,7 @@ def shutdown(child, group, grace):
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        if child is not None and reap(child):
+        if child is not None and reap(child) is not None:
             child = None
         if not alive(group):
             return
@@ -193,23 +232,52 @@ class Slot:
     child = None
     group = None
     grace = 0.0
+    queued = None  # the next job's order (q), one deep
+    last_ok = True  # the last job exited 0: only then does a queued job start
+    due = False  # the queued job starts (or goes back) once the input waiting is handled
+
+
+def start(slot, order):
+    try:
+        slot.child, slot.grace = spawn(order.split(b' '))
+    except Exception as err:  # a bad order (a NUL byte, a malformed line) fails that job only
+        slot.child = None
+        fail(b'exec', err)
+    slot.group, slot.last_ok = slot.child, slot.child is not None
+
+
+def ended(slot, ok):
+    """The running job was reaped: what it left is its group's; a queued job is due."""
+    slot.group = slot.child if alive(slot.child) else None
+    slot.child, slot.last_ok = None, ok
+    slot.due = slot.queued is not None
+
+
+def release(slot):
+    order, slot.queued, slot.due = slot.queued, None, False
+    if order is not None and slot.last_ok:
+        start(slot, order)
+    elif order is not None:
+        say(b'w')
 
 
 def handle(line, slot):
     global base
     if line.startswith(b's '):
-        try:
-            slot.child, slot.grace = spawn(line[2:].split(b' '))
-        except Exception as err:  # a bad order (a NUL byte, a malformed line) fails that job only
-            slot.child = None
-            fail(b'exec', err)
-        slot.group = slot.child
+        start(slot, line[2:])
+    elif line.startswith(b'q '):
+        slot.queued, slot.due = line[2:], slot.child is None
+    elif line == b'c':
+        if slot.queued is not None:
+            slot.queued = None
+            say(b'w')
     elif line.startswith(b't '):
         pid, signum = (int(f) for f in line[2:].split(b' '))
         # Reap first: a job that already ended reports its end before any word of the signal.
-        if pid == slot.child and reap(pid):
-            slot.group = pid if alive(pid) else None
-            slot.child = None
+        if pid == slot.child:
+            ok = reap(pid)
+            if ok is not None:
+                ended(slot, ok)
         if pid == slot.child:
             killpg(pid, signum)
             say(b'T %d' % pid)
@@ -244,9 +312,10 @@ def main():
     buf = b''
     slot = Slot()
     while not stopping:
-        if slot.child is not None and reap(slot.child):
-            slot.group = slot.child if alive(slot.child) else None
-            slot.child = None
+        if slot.child is not None:
+            ok = reap(slot.child)
+            if ok is not None:
+                ended(slot, ok)
         nl = buf.find(b'\n')
         if nl >= 0:
             line, buf = buf[:nl], buf[nl + 1:]
@@ -254,6 +323,14 @@ def main():
                 handle(line, slot)
             except Exception:
                 pass  # a malformed control line: nothing to report it to
+            continue
+        if slot.due:
+            # what jobrun sent before the job ended is handled first: a withdrawal wins
+            more = waiting_input()
+            if more:
+                buf += more
+            else:
+                release(slot)
             continue
         ready = select.select([0, wake_r], [], [])[0]
         if wake_r in ready:

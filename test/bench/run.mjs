@@ -17,6 +17,8 @@
 //   batching  20,000 small files gzipped: jobrun -X vs xargs -P2 -n 100 (test/bench/batching.mjs)
 //   timeout   the scheduler's per-job cost with timeout: 50% vs a fixed timeout, 20,000 instant
 //             jobs in-process (test/bench/timeout.mjs)
+//   floor     jobrun's overhead per job over a plain posix_spawn + waitpid loop, at -j 1, beside
+//             xargs -P 1 (test/bench/floor.mjs; --jobs N sets its count, default 1000)
 //
 // Options:
 //   --rounds N          alternated rounds per comparison (default 5)
@@ -79,6 +81,7 @@ const SECTIONS = [
   'redis',
   'batching',
   'timeout',
+  'floor',
 ];
 const NODE = process.execPath;
 
@@ -118,7 +121,7 @@ function parseArgs(argv) {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(1, 33)
+          .slice(1, 35)
           .join('\n')
           .replace(/^\/\/ ?/gm, ''),
       );
@@ -127,6 +130,7 @@ function parseArgs(argv) {
       const v = Number(argv[++i]);
       if (!Number.isInteger(v) || v <= 0) usage(`${a} needs a positive integer`);
       opts[numeric[a]] = v;
+      if (a === '--jobs') opts.jobsGiven = true;
     } else if (a === '--json') {
       opts.json = resolve(argv[++i] ?? usage('--json needs a file'));
     } else if (SECTIONS.includes(a)) {
@@ -1125,6 +1129,12 @@ const runners = {
   batching: async () =>
     (await import('./batching.mjs')).batching({ rounds: opts.rounds, workers: opts.workers, note }),
   timeout: async () => (await import('./timeout.mjs')).timeoutBench({ rounds: opts.rounds, note }),
+  floor: async () =>
+    (await import('./floor.mjs')).floor({
+      rounds: opts.rounds,
+      jobs: opts.jobsGiven ? opts.jobs : 1000,
+      note,
+    }),
 };
 const started = new Date();
 const results = { machine: await machine(), sections: {} };

@@ -176,6 +176,59 @@ describe('journal', () => {
   });
 });
 
+describe('journal writes', () => {
+  const rec = (name: string) => ({
+    id: `1-${name}`,
+    name,
+    index: 0,
+    command: `run ${name}`,
+    cwd: '/',
+    priority: 0,
+    needs: [],
+    allowFailure: false,
+    status: 'succeeded' as const,
+    attempts: [],
+    endedAt: 0,
+  });
+  const lines = (file: string) =>
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const line = JSON.parse(l) as { name: string; status: string };
+        return `${line.status} ${line.name}`;
+      });
+
+  it('a start is on disk when started() returns, with the ends gathered before it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const journal = openJournal(file, false);
+    journal.started({ name: 'a', command: 'run a', index: 0 }, 101, 5);
+    expect(lines(file)).toEqual(['running a']);
+    journal.record(rec('a'));
+    // an end waits for the next write (this turn of the event loop, or the next start)
+    expect(lines(file)).toEqual(['running a']);
+    journal.started({ name: 'b', command: 'run b', index: 0 }, 102, 6);
+    expect(lines(file)).toEqual(['running a', 'succeeded a', 'running b']);
+    journal.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('an end is written by the end of the turn, without another start', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const journal = openJournal(file, false);
+    journal.record(rec('a'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines(file)).toEqual(['succeeded a']);
+    journal.record(rec('b'));
+    journal.close();
+    expect(lines(file)).toEqual(['succeeded a', 'succeeded b']);
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
 describe('journal of equal jobs', () => {
   it('counts successes: each skips one of the jobs alike in name and command', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
