@@ -15,6 +15,7 @@ import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters } from '../reporters/pick.js';
 import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
+import { openRunCache } from './cache-setup.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import { pruneRuns } from './retention.js';
@@ -77,6 +78,20 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     return 0;
   }
 
+  // workers would have to look up and restore on their own machines: not done yet
+  const remote = options.backend.kind === 'redis';
+  const wantsCache =
+    options.cache.use === 'all' || (Array.isArray(jobs) && jobs.some((j) => j.cache));
+  if (remote && wantsCache) warn('the cache is not used with a Redis backend: every job runs');
+  const cacheOptions = remote ? { ...options.cache, use: 'off' as const } : options.cache;
+  const runCache = openRunCache(
+    jobs,
+    settings,
+    cacheOptions,
+    options.source.glob !== undefined,
+    warn,
+  );
+
   checkOutputFiles({
     '--report': output.report,
     '--junit': output.junit,
@@ -136,6 +151,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
     maxQueue: options.maxQueue,
+    cache: runCache.hook,
   });
 
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)
@@ -144,8 +160,9 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   const stopHandling = handleStops((signal) => scheduler.interrupt(signal));
   let completed = false;
   try {
-    const outcome = await scheduler.run(jobs);
+    const outcome = await scheduler.run(runCache.jobs);
     completed = !outcome.interrupted;
+    await runCache.finish();
     const unwritten = await bus.flush();
     if (outcome.inputError !== undefined)
       warn(`${outcome.inputError}; the run was stopped (exit 2)`);

@@ -187,7 +187,8 @@ function readLines(
       continue;
     }
     running.get(key)?.shift();
-    if (entry.status === 'succeeded') done.set(key, (done.get(key) ?? 0) + 1);
+    if (entry.status === 'succeeded' || entry.status === 'cached')
+      done.set(key, (done.get(key) ?? 0) + 1);
   }
 }
 

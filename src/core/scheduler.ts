@@ -12,7 +12,8 @@ import { Lifecycle, type StopOrder } from './lifecycle.js';
 import { MedianTracker, timeoutFor } from './median.js';
 import { Needs } from './needs.js';
 import { ReadyQueues } from './ready-queues.js';
-import { attemptsRecord } from './records.js';
+import type { CacheHit } from './cache-hook.js';
+import { attemptsRecord, cachedRecord } from './records.js';
 import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
 
 export type { RunOutcome, SchedulerOptions };
@@ -127,6 +128,33 @@ export class Scheduler {
   private start(entry: Entry, now: number): void {
     entry.status = 'running';
     this.inFlight.add(entry);
+    const { cache } = this.options;
+    if (cache && entry.spec.cache && entry.attempts.length === 0) {
+      cache
+        .check(entry.spec)
+        .then((hit) => this.checked(entry, hit))
+        .catch((err: unknown) => this.crash(err));
+      return;
+    }
+    this.launch(entry, now);
+  }
+
+  /** A cached job was looked up: a hit ends it `cached`, a miss runs it (`CacheHook`). */
+  private checked(entry: Entry, hit: CacheHit | undefined): void {
+    const now = this.clock.now();
+    if (!hit && !this.lifecycle.stopping) return this.launch(entry, now);
+    this.inFlight.delete(entry);
+    this.queues.release(entry);
+    this.end(
+      entry,
+      hit
+        ? cachedRecord(entry, hit, now)
+        : attemptsRecord(entry, 'cancelled', now, this.lifecycle.reason),
+    );
+    this.pump();
+  }
+
+  private launch(entry: Entry, now: number): void {
     const attempt = entry.attempts.length + 1;
     const timeoutMs = timeoutFor(entry.spec, this.medians);
     this.dispatch.start(entry, { attempt, timeoutMs, now });
@@ -153,7 +181,9 @@ export class Scheduler {
       this.end(entry, attemptsRecord(entry, 'cancelled', now, this.lifecycle.reason));
     } else if (attemptSucceeded(result)) {
       this.medians.add(result.durationMs);
-      this.end(entry, attemptsRecord(entry, 'succeeded', now));
+      const record = attemptsRecord(entry, 'succeeded', now);
+      if (entry.spec.cache) this.options.cache?.succeeded(entry.spec, record);
+      this.end(entry, record);
     } else if (this.lifecycle.stopping || !this.dispatch.retry(entry, retryDue)) {
       this.end(entry, attemptsRecord(entry, result.timedOut ? 'timed_out' : 'failed', now));
     }

@@ -1,3 +1,4 @@
+import { endedWell } from '../model/job.js';
 import { writeFileAtomic } from './atomic.js';
 import { once } from 'node:events';
 import { jobEnding } from '../model/outcome.js';
@@ -49,7 +50,7 @@ function junitHead(report: Report): string {
   const isSkipped = (j: ReportJob) =>
     j.status === 'skipped' ||
     j.status === 'cancelled' ||
-    (j.allowFailure && j.status !== 'succeeded');
+    (j.allowFailure && !endedWell(j.status));
   const totals =
     `tests="${report.jobs.length}" failures="${count(isFailure)}" errors="0" ` +
     `time="${seconds(report.durationMs)}"`;

@@ -58,7 +58,7 @@ export class LiveReporter implements Reporter {
   readonly state: LiveState = {
     startedAt: 0,
     total: null,
-    done: { succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 },
+    done: { succeeded: 0, cached: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 },
     queued: 0,
     retrying: 0,
     workers: 0,
