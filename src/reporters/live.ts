@@ -165,6 +165,7 @@ export function composeFrame(s: LiveState, now: number, rows: number, p: Paint):
   }
   const counts = [
     s.done.succeeded && p('green', `${STATUS_ICON.succeeded} ${s.done.succeeded}`),
+    s.done.cached && p('green', `${STATUS_ICON.cached} ${s.done.cached}`),
     s.done.failed && p('red', `${STATUS_ICON.failed} ${s.done.failed}`),
     s.done.timed_out && p('red', `${STATUS_ICON.timed_out} ${s.done.timed_out}`),
     s.done.skipped && p('yellow', `${STATUS_ICON.skipped} ${s.done.skipped}`),
