@@ -21,6 +21,7 @@ export function keyChanges(before: Record<string, string>, now: Record<string, s
     else if (was === 'missing') lines.push(`${label}: now present`);
     else if (label.startsWith('folder ')) lines.push(`${label}: listing changed`);
     else if (label.startsWith('input ')) lines.push(`${label}: content changed`);
+    else if (label.startsWith('need ')) lines.push(`${label}: changed`);
     else lines.push(`${label}: changed`);
   }
   return lines;

@@ -34,6 +34,8 @@ export interface Explanation {
 export class JobCache implements CacheHook {
   readonly hasher = new FileHasher();
   private readonly keys = new WeakMap<JobSpec, Keyed>();
+  /** The key each job of the run was checked with, by name: part of its dependants' keys. */
+  private readonly keyByName = new Map<string, string>();
   private readonly saving = new Set<Promise<void>>();
 
   constructor(
@@ -44,7 +46,7 @@ export class JobCache implements CacheHook {
   async check(job: JobSpec): Promise<CacheHit | undefined> {
     try {
       if (!job.cache) return undefined;
-      const keyed = await computeKey(job, job.cache, this.hasher, this.options.environ);
+      const keyed = await this.keyOf(job, job.cache);
       this.keys.set(job, keyed);
       const entry = await this.store.read(keyed.key);
       if (entry && (await this.store.restore(entry, job.cwd))) {
@@ -59,10 +61,25 @@ export class JobCache implements CacheHook {
     }
   }
 
-  /** What a run would do with `job`, without restoring anything. */
-  async explain(job: JobSpec): Promise<Explanation> {
+  private async keyOf(job: JobSpec, cache: JobCacheSpec): Promise<Keyed> {
+    const needs: Record<string, string> = {};
+    for (const need of job.needs) needs[need] = this.keyByName.get(need) ?? 'not cached';
+    const keyed = await computeKey(job, cache, this.hasher, this.options.environ, needs);
+    this.keyByName.set(job.name, keyed.key);
+    return keyed;
+  }
+
+  /**
+   * What a run would do with `job`, without restoring anything. `plan` gives its
+   * needs, whose keys are part of its own (each computed once).
+   */
+  async explain(job: JobSpec, plan: Map<string, JobSpec>): Promise<Explanation> {
+    for (const need of job.needs) {
+      const spec = plan.get(need);
+      if (spec?.cache && !this.keyByName.has(need)) await this.explain(spec, plan);
+    }
     const cache = job.cache ?? { inputs: [], outputs: [], env: [], root: job.cwd };
-    const keyed = await computeKey(job, cache, this.hasher, this.options.environ);
+    const keyed = await this.keyOf(job, cache);
     const entry = await this.store.read(keyed.key);
     const { name } = job;
     if (!job.cache) return { name, verdict: 'miss', why: ['cache is off for it'], key: keyed.key };

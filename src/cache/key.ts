@@ -65,8 +65,11 @@ export async function computeKey(
   cache: JobCacheSpec,
   hasher: FileHasher,
   environ: NodeJS.ProcessEnv = process.env,
+  needKeys: Record<string, string> = {},
 ): Promise<Keyed> {
   const parts = jobParts(job, cache, environ);
+  // a need's key stands for what it made: a need that had to run makes its dependants run
+  for (const [name, key] of Object.entries(needKeys)) parts[`need ${name}`] = key;
   const files = await expandInputs(cache.inputs, cache.files ?? [], job.cwd);
   const found: FoundPart[] = [];
   for (const rel of files) await hasher.parts(job.cwd, rel, found);

@@ -30,7 +30,8 @@ export async function explainCommand(
   const store = new CacheStore(cacheDir(options, plan));
   const cache = new JobCache(store, { warn: () => {} });
   const said: Explanation[] = [];
-  for (const job of jobs) said.push(await cache.explain(job));
+  const byName = new Map(plan.jobs.map((j) => [j.name, j]));
+  for (const job of jobs) said.push(await cache.explain(job, byName));
   if (flags.json) {
     process.stdout.write(JSON.stringify({ cacheDir: store.dir, jobs: said }, null, 2) + '\n');
     return 0;

@@ -185,6 +185,48 @@ jobs:
     );
   }, 180_000);
 
+  it('reruns just the jobs whose declared env var, command or symlinked input changed', async () => {
+    const dir = tempDir('jobrun-cache-');
+    const manifest = (word: string) => `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: api
+    run: "echo api >> ran.log"
+    cache_env: [API_URL]
+  - name: say
+    run: "echo say >> ran.log; echo ${word}"
+  - name: linked
+    run: "echo linked >> ran.log"
+    inputs: [current]
+  - name: after-api
+    needs: [api]
+    run: "echo after-api >> ran.log"
+`;
+    writeFiles(dir, { 'jobs.yaml': manifest('hello'), 'v1.txt': 'one', 'v2.txt': 'two' });
+    fs.symlinkSync('v1.txt', path.join(dir, 'current'));
+    const run = async (env: NodeJS.ProcessEnv = {}) => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json'], { cwd: dir, env });
+      expect(r.code, r.stderr).toBe(0);
+      const log = path.join(dir, 'ran.log');
+      const ran = fs.existsSync(log)
+        ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean)
+        : [];
+      fs.rmSync(log, { force: true });
+      return ran.sort();
+    };
+    expect(await run({ API_URL: 'http://a' })).toEqual(['after-api', 'api', 'linked', 'say']);
+    expect(await run({ API_URL: 'http://a' })).toEqual([]);
+    // a need's key is part of its dependants' keys: what needs a rerun job runs too
+    expect(await run({ API_URL: 'http://b' })).toEqual(['after-api', 'api']);
+    expect(await run({ API_URL: undefined })).toEqual(['after-api', 'api']);
+    writeFiles(dir, { 'jobs.yaml': manifest('bye') });
+    expect(await run()).toEqual(['say']);
+    fs.rmSync(path.join(dir, 'current'));
+    fs.symlinkSync('v2.txt', path.join(dir, 'current'));
+    expect(await run()).toEqual(['linked']);
+  }, 120_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
