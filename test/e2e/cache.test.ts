@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jobrun, tempDir, writeFiles, type Result } from './helpers.js';
+import { jobrun, tempDir, waitFor, writeFiles, type Result } from './helpers.js';
 
 /**
  * Incremental batches end to end: every job appends its name to `ran.log` (not an
@@ -155,6 +155,43 @@ jobs:
     const gz = fs.readFileSync(path.join(dir, 'out/f0.gz'));
     expect(gz[0]).toBe(0x1f); // gzip magic, not the damaged bytes
   }, 120_000);
+
+  it('an entry cut short by kill -9 while it is stored is never used', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: big
+    run: "echo big >> ran.log && head -c 100000000 /dev/urandom > big.bin"
+    cache: true
+    outputs: [big.bin]
+`,
+    });
+    const tmp = path.join(dir, '.jobrun/cache/tmp');
+    let killed = false;
+    const r = await jobrun(['run', 'jobs.yaml'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      onSpawn: (child) => {
+        // kill -9 as soon as the output is being copied into the store
+        void waitFor(
+          () => fs.existsSync(tmp) && fs.readdirSync(tmp).length > 0,
+          100_000,
+          'a store write',
+        ).then(() => (killed = child.kill('SIGKILL')));
+      },
+    });
+    expect(killed, r.stderr).toBe(true);
+    expect(r.signal).toBe('SIGKILL');
+    const entries = path.join(dir, '.jobrun/cache/entries');
+    expect(fs.existsSync(entries) ? fs.readdirSync(entries) : []).toEqual([]);
+    fs.writeFileSync(path.join(dir, 'big.bin'), 'not the output');
+    fs.rmSync(path.join(dir, 'ran.log'));
+    const again = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'ran.log'), 'utf8')).toBe('big\n');
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(100_000_000);
+  }, 240_000);
 
   it('two runs sharing one --cache-dir at once both finish with correct outputs', async () => {
     const shared = tempDir('jobrun-shared-cache-');
