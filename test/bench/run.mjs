@@ -15,6 +15,8 @@
 //   stream    RSS of `jobrun run --stdin --max-queue 1000` while 1,000,000 lines stream in
 //   redis     test/bench/redis.mjs (owned separately), its output passed through, killed after 5 min
 //   batching  20,000 small files gzipped: jobrun -X vs xargs -P2 -n 100 (test/bench/batching.mjs)
+//   cache     3,000 gzip jobs with cache: true: first run, unchanged rerun, 10 changed rerun,
+//             next to GNU parallel rerunning everything (test/bench/cache.mjs)
 //
 // Options:
 //   --rounds N          alternated rounds per comparison (default 5)
@@ -76,6 +78,7 @@ const SECTIONS = [
   'stream',
   'redis',
   'batching',
+  'cache',
 ];
 const NODE = process.execPath;
 
@@ -115,7 +118,7 @@ function parseArgs(argv) {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(1, 33)
+          .slice(1, 35)
           .join('\n')
           .replace(/^\/\/ ?/gm, ''),
       );
@@ -1121,6 +1124,13 @@ const runners = {
   redis,
   batching: async () =>
     (await import('./batching.mjs')).batching({ rounds: opts.rounds, workers: opts.workers, note }),
+  cache: async () =>
+    (await import('./cache.mjs')).cache({
+      rounds: Math.min(opts.rounds, 3),
+      files: opts.gzipFiles,
+      workers: opts.workers,
+      note,
+    }),
 };
 const started = new Date();
 const results = { machine: await machine(), sections: {} };
