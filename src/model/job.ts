@@ -17,13 +17,7 @@ export type JobStatus =
   | 'skipped'
   | 'cancelled';
 
-export type FinalStatus =
-  | 'succeeded'
-  | 'cached'
-  | 'failed'
-  | 'timed_out'
-  | 'skipped'
-  | 'cancelled';
+export type FinalStatus = 'succeeded' | 'cached' | 'failed' | 'timed_out' | 'skipped' | 'cancelled';
 
 /**
  * Did the job end well? `cached` is a success whose outputs and result came from

@@ -20,7 +20,8 @@ export class CiDigest {
   private lastLine: number;
   private readonly startedAt: number;
   private readonly counts: Record<FinalStatus, number> = {
-    succeeded: 0, cached: 0,
+    succeeded: 0,
+    cached: 0,
     failed: 0,
     timed_out: 0,
     skipped: 0,
