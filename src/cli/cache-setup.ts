@@ -14,7 +14,7 @@ import type { CacheOptions } from './flags/run-options.js';
 import { mapJobs } from './job-source.js';
 
 /** The folder under which `.jobrun/cache` is made, and a job's folder is keyed from. */
-export function cacheRoot(settings: RunSettings): string {
+function cacheRoot(settings: RunSettings): string {
   return settings.manifestPath === null ? process.cwd() : path.dirname(settings.manifestPath);
 }
 
