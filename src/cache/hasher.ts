@@ -17,8 +17,16 @@ export function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Streams `file` through sha256 (following symlinks). */
-export async function hashFile(file: string): Promise<string> {
+/**
+ * Files up to this size are read in one synchronous call: a lookup is a dozen small
+ * reads, and on a busy machine each trip through libuv's thread pool costs more than
+ * the read itself. Larger files are streamed.
+ */
+export const SMALL_FILE = 1024 * 1024;
+
+/** The sha256 of `file` (following symlinks) of `size` bytes: read at once when small, else streamed. */
+export async function hashFile(file: string, size = Infinity): Promise<string> {
+  if (size <= SMALL_FILE) return sha256(fs.readFileSync(file));
   const hash = createHash('sha256');
   await pipeline(fs.createReadStream(file), hash);
   return hash.digest('hex');
@@ -42,7 +50,7 @@ export class FileHasher {
     let hash = this.memo.get(id);
     if (hash === undefined) {
       this.reads++;
-      hash = hashFile(abs);
+      hash = hashFile(abs, stat.size);
       this.memo.set(id, hash);
       // a failed read is not remembered: the next job tries again and reports it
       hash.catch(() => this.memo.delete(id));
@@ -59,7 +67,7 @@ export class FileHasher {
     const abs = path.resolve(cwd, rel);
     let stat: fs.Stats;
     try {
-      stat = await fs.promises.stat(abs);
+      stat = fs.statSync(abs);
     } catch (err) {
       if (!isMissing(err)) throw err;
       out.push({ label: `input ${rel}`, value: 'missing' });
@@ -77,7 +85,7 @@ export class FileHasher {
     const id = `${stat.dev}:${stat.ino}`;
     if (seen.has(id)) return; // a link back up the tree: its contents are counted once
     seen.add(id);
-    const names = (await fs.promises.readdir(abs)).sort();
+    const names = fs.readdirSync(abs).sort();
     out.push({ label: `folder ${rel}`, value: sha256(names.join('\0')) });
     for (const name of names) await this.parts(cwd, path.join(rel, name), out, seen);
   }

@@ -50,7 +50,7 @@ export class JobCache implements CacheHook {
       this.keys.set(job, keyed);
       const entry = await this.store.read(keyed.key);
       if (entry && (await this.store.restore(entry, job.cwd))) {
-        await this.store.touch(keyed.key);
+        this.store.touch(keyed.key);
         return hitOf(entry);
       }
       if (this.options.explain) this.options.explain(job, await this.why(job.name, keyed, entry));

@@ -45,9 +45,10 @@ function jobParts(
  * does not exist, so that a missing input is part of the key.
  */
 async function expandInputs(globs: string[], files: string[], cwd: string): Promise<string[]> {
-  const { default: fg } = await import('fast-glob');
   // item files are names, never patterns (`a[1].csv` is that file)
   const found = new Set<string>(files.map((f) => path.normalize(f)));
+  if (globs.length === 0) return [...found];
+  const { default: fg } = await import('fast-glob');
   for (const glob of globs) {
     if (!fg.isDynamicPattern(glob)) {
       found.add(path.normalize(glob));

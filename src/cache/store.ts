@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CapturedResult } from '../model/result.js';
-import { hashFile, sha256 } from './hasher.js';
+import { hashFile, sha256, SMALL_FILE } from './hasher.js';
 
 /** One output file of an entry. */
 export interface StoredOutput {
@@ -126,9 +126,13 @@ export class CacheStore {
   }
 
   /** Marks an entry used now: eviction removes the least recently used first. */
-  async touch(key: string): Promise<void> {
+  touch(key: string): void {
     const now = new Date();
-    await fs.promises.utimes(this.entryPath(key), now, now).catch(() => undefined);
+    try {
+      fs.utimesSync(this.entryPath(key), now, now);
+    } catch {
+      // evicted meanwhile by another run: it was restored all the same
+    }
   }
 
   /**
@@ -138,8 +142,7 @@ export class CacheStore {
    */
   async restore(entry: CacheEntry, cwd: string): Promise<boolean> {
     for (const out of entry.outputs) {
-      const stat = await fs.promises.stat(this.blobPath(out.sha)).catch(() => undefined);
-      if (stat?.size !== out.size) return false;
+      if (statOf(this.blobPath(out.sha))?.size !== out.size) return false;
     }
     for (const out of entry.outputs) {
       const dest = path.resolve(cwd, out.path);
@@ -151,12 +154,20 @@ export class CacheStore {
 
   /** Copies a blob to `dest` through a temporary file beside it, checking its hash. */
   private async copyOut(out: StoredOutput, dest: string): Promise<boolean> {
-    await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
     const temp = path.join(
       path.dirname(dest),
       `.${path.basename(dest)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
     );
     try {
+      if (out.size <= SMALL_FILE) {
+        const bytes = fs.readFileSync(this.blobPath(out.sha));
+        if (sha256(bytes) !== out.sha) return false;
+        fs.writeFileSync(temp, bytes, { mode: out.mode });
+        fs.chmodSync(temp, out.mode); // the umask may have taken bits off
+        fs.renameSync(temp, dest);
+        return true;
+      }
       const hash = createHash('sha256');
       const tap = new Transform({
         transform(chunk: Buffer, _enc, done) {
@@ -177,15 +188,26 @@ export class CacheStore {
 
 /** Is `dest` already the output (same size, mode and content)? */
 async function sameFile(dest: string, out: StoredOutput): Promise<boolean> {
-  const stat = await fs.promises.stat(dest).catch(() => undefined);
+  const stat = statOf(dest);
   if (!stat?.isFile() || stat.size !== out.size || (stat.mode & 0o7777) !== out.mode) return false;
-  return (await hashFile(dest)) === out.sha;
+  return (await hashFile(dest, stat.size)) === out.sha;
 }
 
-/** A JSON file that passes `valid`, or undefined (absent, unreadable, not JSON, not valid). */
+function statOf(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A JSON file that passes `valid`, or undefined (absent, unreadable, not JSON, not
+ * valid). Read at once: entries are small, and this is on every lookup's path.
+ */
 async function readJson<T>(file: string, valid: (value: T) => boolean): Promise<T | undefined> {
   try {
-    const value = JSON.parse(await fs.promises.readFile(file, 'utf8')) as T;
+    const value = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
     return value !== null && typeof value === 'object' && valid(value) ? value : undefined;
   } catch {
     return undefined;
