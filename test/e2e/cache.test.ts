@@ -265,6 +265,18 @@ jobs:
     expect(await run()).toEqual(['linked']);
   }, 120_000);
 
+  it('--no-cache runs everything; clean --cache empties the store', async () => {
+    const dir = makeBatch(2);
+    await runBatch(dir);
+    expect((await runBatch(dir, ['--no-cache'])).ran).toEqual(['f0', 'f1', 'total']);
+    expect((await runBatch(dir)).ran).toEqual([]);
+    const clean = await jobrun(['clean', '--cache'], { cwd: dir });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stderr).toContain('3 cache entries');
+    expect(fs.existsSync(path.join(dir, '.jobrun/cache'))).toBe(false);
+    expect((await runBatch(dir)).ran).toEqual(['f0', 'f1', 'total']);
+  }, 120_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
