@@ -49,7 +49,7 @@ export class JobCache implements CacheHook {
       const keyed = await this.keyOf(job, job.cache);
       this.keys.set(job, keyed);
       const entry = await this.store.read(keyed.key);
-      if (entry && (await this.store.restore(entry, job.cwd))) {
+      if (entry && staysInside(entry, job.cache) && (await this.store.restore(entry, job.cwd))) {
         this.store.touch(keyed.key);
         return hitOf(entry);
       }
@@ -131,6 +131,16 @@ export class JobCache implements CacheHook {
       savedAt: Date.now(),
     });
   }
+}
+
+/**
+ * A shared cache is written by other runs and machines: an entry may only restore
+ * files below the job's folder, unless its own `outputs` reach out of it (`../dist`).
+ */
+function staysInside(entry: CacheEntry, cache: JobCacheSpec): boolean {
+  const up = (p: string) => path.isAbsolute(p) || p.split(/[\\/]/).includes('..');
+  if (cache.outputs.some(up)) return true;
+  return !entry.outputs.some((o) => up(o.path));
 }
 
 function hitOf(entry: CacheEntry): CacheHit {
