@@ -42,6 +42,8 @@ Examples:
   $ ls *.txt | jobrun run --stdin --json --capture stdout -- wc -l {} | jq -r '.jobs[].result'
   $ jobrun run --glob '*.json' --capture json --results out/ -- jq .size {}
   $ jobrun run pipeline.yaml --dry-run            a stage shows as "items from JOB"
+  $ jobrun run jobs.yaml --explain                cache: true jobs say why they run
+  $ jobrun run --glob '*.log' --cache --cache-output '{}.gz' -- gzip -kf {}
 
 After --, one argument is a shell command line; several are a program and its
 arguments, run without a shell. Placeholders ({} {.} {/} {//} {/.} {#} {1}…{n}
