@@ -15,7 +15,7 @@ import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters } from '../reporters/pick.js';
 import { StageFeeder } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
-import { openRunCache } from './cache-setup.js';
+import type { RunCache } from './cache-setup.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import { pruneRuns } from './retention.js';
@@ -78,19 +78,24 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     return 0;
   }
 
-  // workers would have to look up and restore on their own machines: not done yet
+  // loaded only when a job may use the cache: hashing is no run's start-up cost
+  const anyCached =
+    options.cache.use === 'all' ||
+    settings.stages?.some((s) => s.settings.cache !== undefined) ||
+    (Array.isArray(source.jobs) && source.jobs.some((j) => j.cache !== undefined));
+  // on Redis, workers would have to look up and restore on their own machines: not done yet
   const remote = options.backend.kind === 'redis';
-  const wantsCache =
-    options.cache.use === 'all' || (Array.isArray(jobs) && jobs.some((j) => j.cache));
-  if (remote && wantsCache) warn('the cache is not used with a Redis backend: every job runs');
-  const cacheOptions = remote ? { ...options.cache, use: 'off' as const } : options.cache;
-  const runCache = openRunCache(
-    jobs,
-    settings,
-    cacheOptions,
-    options.source.glob !== undefined,
-    warn,
-  );
+  if (remote && anyCached && options.cache.use !== 'off')
+    warn('the cache is not used with a Redis backend: every job runs');
+  const runCache: RunCache = anyCached
+    ? (await import('./cache-setup.js')).openRunCache(
+        jobs,
+        settings,
+        remote ? { ...options.cache, use: 'off' } : options.cache,
+        options.source.glob !== undefined,
+        warn,
+      )
+    : { jobs, finish: async () => {} };
 
   checkOutputFiles({
     '--report': output.report,
