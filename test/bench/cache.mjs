@@ -3,7 +3,7 @@
 // next to GNU parallel running the same batch (it reruns everything every time).
 // Each round starts from an empty cache and output folder. Run alone with
 //   node test/bench/cache.mjs [--rounds N] [--files N] [--workers N]
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -52,16 +52,27 @@ jobs:
     const jobrun = (label) => ({
       label,
       cmd: process.execPath,
-      args: [BIN, 'run', 'jobs.yaml', '--progress', 'none'],
+      args: [BIN, 'run', 'jobs.yaml', '--progress', 'none', '--json'],
     });
+    // how many jobs each step must run (the rest restored from the cache)
+    const mustRun = { 'first run': files, 'unchanged rerun': 0, '10 changed rerun': 10 };
     const steps = ['first run', 'unchanged rerun', '10 changed rerun'];
     const times = Object.fromEntries([...steps, 'GNU parallel'].map((s) => [s, []]));
     const failures = [];
     const hasParallel = await onPath('parallel');
     const timed = async (label, cmd, args, stdin) => {
-      const res = await runTimed(cmd, args, { cwd: dir, stdin, timeoutMs: 900_000 });
+      const report = join(dir, 'report.json');
+      const stdout = label in mustRun ? report : undefined;
+      const res = await runTimed(cmd, args, { cwd: dir, stdin, stdout, timeoutMs: 900_000 });
       if (res.code === 0 && !res.timedOut) times[label].push(res.ms);
       else failures.push(`${label}: exit ${res.code ?? res.signal} ${res.stderr.slice(-300)}`);
+      if (stdout !== undefined && res.code === 0) {
+        const { succeeded, cached } = JSON.parse(readFileSync(report, 'utf8')).summary;
+        if (succeeded !== mustRun[label] || succeeded + cached !== files)
+          failures.push(
+            `${label}: ran ${succeeded}, restored ${cached}; expected to run ${mustRun[label]}`,
+          );
+      }
       return res.ms;
     };
     for (let r = 0; r < rounds; r++) {
