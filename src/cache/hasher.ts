@@ -11,6 +11,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { decodeBytes, encodeBytes, hasRawBytes } from '../model/bytes.js';
+
+/** The path as fs takes it: the exact bytes of a name that is not UTF-8 (see `bytes.ts`). */
+export function fsPath(file: string): string | Buffer {
+  return hasRawBytes(file) ? encodeBytes(file) : file;
+}
 
 /** The hash of a string, hex. */
 export function sha256(text: string | Buffer): string {
@@ -26,9 +32,9 @@ export const SMALL_FILE = 1024 * 1024;
 
 /** The sha256 of `file` (following symlinks) of `size` bytes: read at once when small, else streamed. */
 export async function hashFile(file: string, size = Infinity): Promise<string> {
-  if (size <= SMALL_FILE) return sha256(fs.readFileSync(file));
+  if (size <= SMALL_FILE) return sha256(fs.readFileSync(fsPath(file)));
   const hash = createHash('sha256');
-  await pipeline(fs.createReadStream(file), hash);
+  await pipeline(fs.createReadStream(fsPath(file)), hash);
   return hash.digest('hex');
 }
 
@@ -67,7 +73,7 @@ export class FileHasher {
     const abs = path.resolve(cwd, rel);
     let stat: fs.Stats;
     try {
-      stat = fs.statSync(abs);
+      stat = fs.statSync(fsPath(abs));
     } catch (err) {
       if (!isMissing(err)) throw err;
       out.push({ label: `input ${rel}`, value: 'missing' });
@@ -85,7 +91,10 @@ export class FileHasher {
     const id = `${stat.dev}:${stat.ino}`;
     if (seen.has(id)) return; // a link back up the tree: its contents are counted once
     seen.add(id);
-    const names = fs.readdirSync(abs).sort();
+    const names = fs
+      .readdirSync(fsPath(abs), { encoding: 'buffer' })
+      .map((name) => decodeBytes(name))
+      .sort();
     out.push({ label: `folder ${rel}`, value: sha256(names.join('\0')) });
     for (const name of names) await this.parts(cwd, path.join(rel, name), out, seen);
   }

@@ -9,7 +9,8 @@ import type { CacheHit, CacheHook } from '../core/cache-hook.js';
 import type { JobRecord } from '../model/events.js';
 import type { JobCacheSpec, JobSpec } from '../model/job.js';
 import { keyChanges } from './explain.js';
-import { FileHasher } from './hasher.js';
+import { FileHasher, fsPath } from './hasher.js';
+import { recoverRawNames } from '../manifest/raw-names.js';
 import { computeKey, type Keyed } from './key.js';
 import type { CacheEntry, CacheStore, StoredOutput } from './store.js';
 
@@ -164,7 +165,7 @@ async function matchOutputs(
   for (const glob of cache.outputs) {
     let pattern = glob;
     if (!fg.isDynamicPattern(glob)) {
-      const stat = await fs.promises.stat(path.resolve(cwd, glob)).catch(() => undefined);
+      const stat = await fs.promises.stat(fsPath(path.resolve(cwd, glob))).catch(() => undefined);
       if (stat?.isFile()) {
         files.add(path.normalize(glob));
         continue;
@@ -177,7 +178,7 @@ async function matchOutputs(
     }
     const found = await fg(pattern, { cwd, dot: true, onlyFiles: true, followSymbolicLinks: true });
     if (found.length === 0) missing.push(glob);
-    for (const f of found) files.add(path.normalize(f));
+    for (const f of recoverRawNames(found, cwd)) files.add(path.normalize(f));
   }
   return { files: [...files].sort(), missing };
 }

@@ -4,6 +4,7 @@
  * the hash of all the parts.
  */
 import path from 'node:path';
+import { recoverRawNames } from '../manifest/raw-names.js';
 import type { JobCacheSpec, JobSpec } from '../model/job.js';
 import { sha256, type FileHasher, type FoundPart } from './hasher.js';
 
@@ -55,7 +56,7 @@ async function expandInputs(globs: string[], files: string[], cwd: string): Prom
       continue;
     }
     const matches = await fg(glob, { cwd, dot: true, onlyFiles: false, followSymbolicLinks: true });
-    for (const match of matches) found.add(path.normalize(match));
+    for (const match of recoverRawNames(matches, cwd)) found.add(path.normalize(match));
   }
   return [...found].sort();
 }

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CapturedResult } from '../model/result.js';
-import { hashFile, sha256, SMALL_FILE } from './hasher.js';
+import { fsPath, hashFile, sha256, SMALL_FILE } from './hasher.js';
 
 /** One output file of an entry. */
 export interface StoredOutput {
@@ -91,7 +91,7 @@ export class CacheStore {
 
   /** Stores the file at `abs` as a blob (hashed while copied); its output record. */
   async saveBlob(abs: string, rel: string): Promise<StoredOutput> {
-    const stat = await fs.promises.stat(abs);
+    const stat = await fs.promises.stat(fsPath(abs));
     const temp = await this.temp();
     try {
       const hash = createHash('sha256');
@@ -101,7 +101,7 @@ export class CacheStore {
           done(null, chunk);
         },
       });
-      await pipeline(fs.createReadStream(abs), tap, fs.createWriteStream(temp));
+      await pipeline(fs.createReadStream(fsPath(abs)), tap, fs.createWriteStream(temp));
       const sha = hash.digest('hex');
       const blob = this.blobPath(sha);
       if (!fs.existsSync(blob)) {
@@ -154,10 +154,12 @@ export class CacheStore {
 
   /** Copies a blob to `dest` through a temporary file beside it, checking its hash. */
   private async copyOut(out: StoredOutput, dest: string): Promise<boolean> {
-    fs.mkdirSync(path.dirname(dest), { recursive: true });
-    const temp = path.join(
-      path.dirname(dest),
-      `.${path.basename(dest)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+    fs.mkdirSync(fsPath(path.dirname(dest)), { recursive: true });
+    const temp = fsPath(
+      path.join(
+        path.dirname(dest),
+        `.jobrun-restore.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+      ),
     );
     try {
       if (out.size <= SMALL_FILE) {
@@ -165,7 +167,7 @@ export class CacheStore {
         if (sha256(bytes) !== out.sha) return false;
         fs.writeFileSync(temp, bytes, { mode: out.mode });
         fs.chmodSync(temp, out.mode); // the umask may have taken bits off
-        fs.renameSync(temp, dest);
+        fs.renameSync(temp, fsPath(dest));
         return true;
       }
       const hash = createHash('sha256');
@@ -178,7 +180,7 @@ export class CacheStore {
       await pipeline(fs.createReadStream(this.blobPath(out.sha)), tap, fs.createWriteStream(temp));
       if (hash.digest('hex') !== out.sha) return false;
       await fs.promises.chmod(temp, out.mode);
-      await fs.promises.rename(temp, dest);
+      await fs.promises.rename(temp, fsPath(dest));
       return true;
     } finally {
       await fs.promises.rm(temp, { force: true });
@@ -188,12 +190,12 @@ export class CacheStore {
 
 /** Is `dest` already the output (same size, mode and content)? */
 async function sameFile(dest: string, out: StoredOutput): Promise<boolean> {
-  const stat = statOf(dest);
+  const stat = statOf(fsPath(dest));
   if (!stat?.isFile() || stat.size !== out.size || (stat.mode & 0o7777) !== out.mode) return false;
   return (await hashFile(dest, stat.size)) === out.sha;
 }
 
-function statOf(file: string): fs.Stats | undefined {
+function statOf(file: string | Buffer): fs.Stats | undefined {
   try {
     return fs.statSync(file);
   } catch {

@@ -120,6 +120,17 @@ describe('computeKey', () => {
     expect(keyChanges(a.parts, b.parts)).toEqual(['need build: changed']);
   });
 
+  it('hashes the contents of a file whose name is not UTF-8', async () => {
+    const raw = Buffer.concat([Buffer.from(path.join(root, 'data/caf')), Buffer.of(0xe9)]);
+    fs.writeFileSync(raw, 'one');
+    const spec = cached({}, { inputs: ['data/caf*'] });
+    const before = await keyOf(spec);
+    const label = Object.keys(before.parts).find((l) => l.startsWith('input data/caf'));
+    expect(label && before.parts[label]).toMatch(/^[0-9a-f]{64}$/);
+    fs.writeFileSync(raw, 'two');
+    expect((await keyOf(spec)).key).not.toBe(before.key);
+  });
+
   it('reads each file once per run however many jobs name it', async () => {
     const hasher = new FileHasher();
     for (let i = 0; i < 5; i++) {
