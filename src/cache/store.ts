@@ -141,14 +141,15 @@ export class CacheStore {
    * when a blob is missing; false when one turns out damaged as it is copied.
    */
   async restore(entry: CacheEntry, cwd: string): Promise<boolean> {
-    for (const out of entry.outputs) {
-      if (statOf(this.blobPath(out.sha))?.size !== out.size) return false;
-    }
+    const missing: { out: StoredOutput; dest: string }[] = [];
     for (const out of entry.outputs) {
       const dest = path.resolve(cwd, out.path);
-      if (await sameFile(dest, out)) continue;
-      if (!(await this.copyOut(out, dest))) return false;
+      if (!(await sameFile(dest, out))) missing.push({ out, dest });
     }
+    for (const { out } of missing) {
+      if (statOf(this.blobPath(out.sha))?.size !== out.size) return false;
+    }
+    for (const { out, dest } of missing) if (!(await this.copyOut(out, dest))) return false;
     return true;
   }
 
