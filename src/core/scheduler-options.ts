@@ -49,8 +49,11 @@ export interface SchedulerOptions {
   idleMs?: number;
   /** Jobs with `cache` are looked up before they start, and stored after they succeed. */
   cache?: CacheHook;
-  /** Called as a local attempt's process group is known (the journal records it). */
-  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
+  /**
+   * Called as a local attempt's process group is known (the journal records it):
+   * `start` is the leader's start time in ticks, when known.
+   */
+  onAttemptStart?: (job: JobSpec, pid: number | undefined, start: number | undefined) => void;
 }
 
 export interface RunOutcome {
