@@ -16,6 +16,8 @@ export interface JobSource {
   jobs: JobSpec[] | AsyncIterable<JobSpec>;
   /** Names the run for its journal: the same identity resumes the same journal. */
   identity: string;
+  /** Jobs from `--glob`, `--stdin` or `:::` (their output is shown by default). */
+  adHoc: boolean;
 }
 
 /** Where ad-hoc jobs come from (`--glob`, `--stdin`, or `:::` sources) and how input is read. */
@@ -69,7 +71,7 @@ export async function openSource(
     const { loadManifest } = await import('../manifest/load.js'); // zod and yaml: only for manifests
     const plan = await loadManifest(manifest);
     const identity = manifest === '-' ? `stdin-manifest:${cwd}` : path.resolve(manifest);
-    return { settings: plan, jobs: plan.jobs, identity };
+    return { settings: plan, jobs: plan.jobs, identity, adHoc: false };
   }
   if (command.length === 0)
     throw new UsageError('--glob, --stdin and ::: need a command after --, e.g. -- gzip -9 {}');
@@ -82,7 +84,12 @@ export async function openSource(
   if (options.glob !== undefined) {
     const files = await globItems(options.glob, cwd);
     const jobs = await collect(toJobs(files.map((f) => ({ args: [f] }))));
-    return { settings, jobs, identity: `glob:${cwd}:${options.glob}:${words.join('\0')}` };
+    return {
+      settings,
+      jobs,
+      identity: `glob:${cwd}:${options.glob}:${words.join('\0')}`,
+      adHoc: true,
+    };
   }
   const identity = `${sources.length > 0 ? 'sources' : 'stdin'}:${cwd}:${words.join('\0')}`;
   if (sources.length === 0 && batching === undefined && !input.colsep && !input.header) {
@@ -97,12 +104,26 @@ export async function openSource(
         }
       }
     };
-    return { settings, jobs: fromStdin(), identity };
+    noteTerminalInput();
+    return { settings, jobs: fromStdin(), identity, adHoc: true };
   }
   const from = sources.length > 0 ? sources : [{ file: '-' }];
   const items = combineSources(from, input);
   const inMemory = from.every((s) => 'values' in s);
-  return { settings, jobs: inMemory ? await collect(toJobs(items)) : toJobs(items), identity };
+  if (from.some((s) => 'file' in s && s.file === '-')) noteTerminalInput();
+  const jobs = inMemory ? await collect(toJobs(items)) : toJobs(items);
+  return { settings, jobs, identity, adHoc: true };
+}
+
+/**
+ * Input read from a terminal waits for someone to type it: say so, and how to end it,
+ * rather than wait in silence (a forgotten `< file` or pipe looks like a hang).
+ */
+function noteTerminalInput(): void {
+  if (!process.stdin.isTTY) return;
+  process.stderr.write(
+    'jobrun: reading items from the terminal, one per line; press Ctrl-D on a new line to end the input (Ctrl-C to cancel)\n',
+  );
 }
 
 /** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */

@@ -45,6 +45,7 @@ export async function retryCommand(reportPath: string, options: RunOptions): Pro
       settings: settings ?? { manifestPath: report.manifest ?? null, pools: {}, order: 'fifo' },
       jobs,
       identity,
+      adHoc: false,
     },
     options,
   );

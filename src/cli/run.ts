@@ -6,6 +6,7 @@ import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec } from '../model/job.js';
 import type { RunEventMap } from '../model/events.js';
 import { UsageError } from '../errors.js';
+import { shellQuote } from '../manifest/quote.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
 import { handleStops, onExit, pipeBroke, reraiseOnExit } from './shutdown.js';
@@ -87,7 +88,12 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   const backend = await openBackend(options.backend, options.spawner, {
     unreachableLimitMs: options.redisTimeoutMs,
   });
-  const reporters = pickReporters(output);
+  const reporters = pickReporters(output, {
+    adHoc: source.adHoc,
+    manifestOutput: settings.output,
+    resumeCommand: resumeCommand(process.argv.slice(2)),
+    killGraceMs: longestGrace(jobs),
+  });
   if (options.joblog) reporters.push(new JoblogReporter(options.joblog));
   const keep = options.keepLogs;
   const runId = newRunId();
@@ -141,7 +147,12 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)
   bus.onFailure = (err) =>
     setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
-  const stopHandling = handleStops((signal) => scheduler.interrupt(signal));
+  let stops = 0;
+  const stopHandling = handleStops((signal) => {
+    // said before the jobs are signalled: what stops, how long it may take, how to force it
+    bus.stopping({ signal, graceMs: longestGrace(jobs), forced: stops++ > 0 });
+    scheduler.interrupt(signal);
+  });
   let completed = false;
   try {
     const outcome = await scheduler.run(jobs);
@@ -187,6 +198,24 @@ function warn(message: string): void {
   process.stderr.write(`jobrun: ${message}\n`);
 }
 
+/** The most time a job gets between SIGTERM and SIGKILL (streamed jobs: the default). */
+function longestGrace(jobs: JobSpec[] | AsyncIterable<JobSpec>): number {
+  return Array.isArray(jobs) ? jobs.reduce((most, j) => Math.max(most, j.killGraceMs), 0) : 5000;
+}
+
+/**
+ * The command line that resumes this run: jobrun's own arguments as given, quoted for
+ * a shell, with `--resume` added before `--` (where flags end).
+ */
+export function resumeCommand(args: readonly string[]): string {
+  const words = [...args];
+  if (!words.includes('--resume')) {
+    const dash = words.indexOf('--');
+    words.splice(dash === -1 ? words.length : dash, 0, '--resume');
+  }
+  return ['jobrun', ...words.map(shellQuote)].join(' ');
+}
+
 /**
  * `--resume` after jobrun died (kill -9, a crash): jobs the journal saw start and
  * never end may still be running, as orphans. Their groups are stopped (TERM, KILL
@@ -198,10 +227,7 @@ async function stopLeftovers(
   jobs: JobSpec[] | AsyncIterable<JobSpec>,
 ): Promise<void> {
   if (journal.unfinished.length === 0) return;
-  const grace = Array.isArray(jobs)
-    ? jobs.reduce((most, j) => Math.max(most, j.killGraceMs), 0)
-    : 5000;
-  const stopped = await stopLeftoverGroups(journal.unfinished, grace);
+  const stopped = await stopLeftoverGroups(journal.unfinished, longestGrace(jobs));
   if (stopped.length > 0) {
     warn(
       `stopped ${stopped.length} job${stopped.length === 1 ? '' : 's'} still running from the interrupted run ` +
