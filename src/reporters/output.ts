@@ -35,6 +35,11 @@ export interface JobOutputOptions {
    * exactly, as parallel does, without ending each job with a newline.
    */
   exact?: boolean;
+  /**
+   * Fold each grouped job into a GitHub Actions `::group::` (default: under GitHub
+   * Actions). Off for output that is data for the next command.
+   */
+  fold?: boolean;
   /** `--tag`: each line starts with the job's name and a tab (instead of `[name] `). */
   tag?: boolean;
 }
@@ -78,7 +83,7 @@ export class OutputReporter implements Reporter {
     this.errSink = options.errSink ?? options.sink;
     this.needsStreams = options.mode === 'grouped' && this.errSink !== options.sink;
     this.paint = painter(Boolean(options.color));
-    this.github = (options.env ?? process.env).GITHUB_ACTIONS === 'true';
+    this.github = options.fold ?? (options.env ?? process.env).GITHUB_ACTIONS === 'true';
   }
 
   onJobOutput(e: RunEvent<'job_output'>): void {

@@ -98,6 +98,8 @@ export function pickReporters(
       quiet: view === 'none',
       // chosen for a CI log or a pipe, not asked for by name: large runs summarize successes
       summarize: progress === 'auto' && !bar,
+      // an ad-hoc run's lines are its jobs' output, as with parallel; --progress plain lists jobs
+      successLines: !(shape.adHoc && progress === 'auto'),
       env,
       table,
       waitFor,
@@ -109,11 +111,13 @@ export function pickReporters(
     const shareStderr = machineStdout || Boolean(term.stdout.isTTY && term.stderr.isTTY);
     const target = shareStderr ? term.stderr : term.stdout;
     const sink = shareStderr ? peopleSink : stdoutSink;
+    // folds are for a log people read: not for an ad-hoc run's default output (data)
+    const fold = github && (output !== undefined || !shape.adHoc);
     jobOutput = new OutputReporter({
       mode: outputMode,
       sink,
-      // GitHub Actions: a job's stderr goes into its group, in the order it was written
-      errSink: github ? sink : peopleSink,
+      // folded: a job's stderr goes into its group, in the order it was written
+      errSink: fold ? sink : peopleSink,
       color: colorEnabled(target, env),
       // a header per job when asked for by name; by default the output alone, as parallel
       headers: Boolean(target.isTTY) && output === 'grouped' && !tag,
@@ -122,6 +126,7 @@ export function pickReporters(
       keepOrder,
       exact: !shareStderr && !target.isTTY,
       tag,
+      fold,
     });
     reporters.push(jobOutput);
   }
