@@ -19,6 +19,7 @@ import { printPlan } from './dry-run.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import { pruneRuns } from './retention.js';
+import { RunningGraces } from './running-graces.js';
 import {
   applyOverrides,
   mapJobs,
@@ -114,6 +115,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     );
   if (options.resume) await stopLeftovers(journal, jobs);
   const bus = new EventBus(reporters);
+  const graces = new RunningGraces();
   const scheduler = backend.createRun({
     identity: source.identity,
     resume: options.resume,
@@ -125,6 +127,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     order: runOrder,
     emit: (type, payload) => {
       bus.emit(type, payload);
+      if (type === 'attempt_end') graces.ended((payload as RunEventMap['attempt_end']).id);
       if (type !== 'job_end') return;
       const { job } = payload as RunEventMap['job_end'];
       journal.record(job);
@@ -137,7 +140,10 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
       : undefined,
     linkStreamed: feeder !== undefined,
-    onAttemptStart: (job, pid) => journal.started(job, pid),
+    onAttemptStart: (job, pid) => {
+      graces.started(job);
+      journal.started(job, pid);
+    },
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
@@ -150,7 +156,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   let stops = 0;
   const stopHandling = handleStops((signal) => {
     // said before the jobs are signalled: what stops, how long it may take, how to force it
-    bus.stopping({ signal, graceMs: longestGrace(jobs), forced: stops++ > 0 });
+    bus.stopping({ signal, graceMs: graces.longest(longestGrace(jobs)), forced: stops++ > 0 });
     scheduler.interrupt(signal);
   });
   let completed = false;

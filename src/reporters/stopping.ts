@@ -19,12 +19,9 @@ export interface StopNotice {
 export function stoppingLine(n: StopNotice): string {
   const jobs = `${n.running} running job${n.running === 1 ? '' : 's'}`;
   if (n.forced) return `jobrun: stopping now: SIGKILL to ${jobs}`;
-  const again = n.signal === 'SIGINT' ? 'press Ctrl-C again' : `send ${n.signal} again`;
+  const again = n.signal === 'SIGINT' ? 'Ctrl-C' : n.signal;
   if (n.running === 0) return `jobrun: stopping (${n.signal}): nothing new starts`;
-  return (
-    `jobrun: stopping (${n.signal}): SIGTERM to ${jobs}, SIGKILL after ${formatDuration(n.graceMs)}; ` +
-    `${again} to kill them now`
-  );
+  return `jobrun: stopping: SIGTERM to ${jobs}, SIGKILL in ${formatDuration(n.graceMs)} (${again} again: now)`;
 }
 
 /** The last line of an interrupted run: how to run what did not finish. */
