@@ -5,6 +5,7 @@ import { JunitReporter } from '../../src/reporters/junit.js';
 import { LiveReporter } from '../../src/reporters/live.js';
 import { OutputReporter } from '../../src/reporters/output.js';
 import { pickReporters, resolveProgress } from '../../src/reporters/pick.js';
+import { jobOutputMode } from '../../src/reporters/settings.js';
 import { PlainReporter } from '../../src/reporters/plain.js';
 import type { OutputSettings } from '../../src/reporters/settings.js';
 import { capture, settings, shape } from './helpers.js';
@@ -66,5 +67,29 @@ describe('pickReporters', () => {
     const before = process.listenerCount('exit');
     pickReporters(settings({ progress: 'tty', output: 'stream' }), shape(), {}, t);
     expect(process.listenerCount('exit')).toBe(before);
+  });
+});
+
+describe('where job output goes by default', () => {
+  it('ad-hoc runs and pipes: grouped; a manifest on a terminal: its output: or none; JSON: none', () => {
+    const adHoc = shape({ adHoc: true });
+    expect(jobOutputMode(settings(), adHoc, true)).toBe('grouped');
+    expect(jobOutputMode(settings(), shape(), false)).toBe('grouped');
+    expect(jobOutputMode(settings(), shape(), true)).toBe('none');
+    expect(jobOutputMode(settings(), shape({ manifestOutput: 'stream' }), true)).toBe('stream');
+    expect(jobOutputMode(settings({ json: true }), adHoc, false)).toBe('none');
+    expect(jobOutputMode(settings({ json: true, keepOrder: true }), adHoc, false)).toBe('grouped');
+    expect(jobOutputMode(settings({ output: 'none' }), adHoc, false)).toBe('none');
+  });
+
+  it('under GitHub Actions a manifest run folds its jobs; an ad-hoc run keeps its bytes', () => {
+    const env = { GITHUB_ACTIONS: 'true' };
+    const fold = (s: ReturnType<typeof shape>) =>
+      (
+        pickReporters(settings(), s, env, term(false)).find((r) => r instanceof OutputReporter) as
+          { github: boolean } | undefined
+      )?.github;
+    expect(fold(shape())).toBe(true);
+    expect(fold(shape({ adHoc: true }))).toBe(false);
   });
 });
