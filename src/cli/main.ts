@@ -33,6 +33,8 @@ Examples:
   $ jobrun run --glob '*.log' -X -- gzip -9      as many files per gzip as fit
   $ seq 10 | jobrun run --stdin -n 3 -- echo      three items per job
   $ jobrun run --glob '*.txt' -k -- wc -l {}      output in input order
+  $ jobrun run -k --tag -- wc -l ::: a.txt b.txt  each line starts with its job's name
+  $ jobrun run --bar --glob '*.png' -- optipng -q {}   one line of progress
   $ jobrun run --glob '*.png' -j 50% --kill-grace 2s --backoff 1s,2,1m -- optipng {}
   $ jobrun run jobs.yaml --progress plain         every job's line, even in a large CI run
   $ jobrun run jobs.yaml --keep-logs 3            keep only the last 3 runs' logs

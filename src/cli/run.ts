@@ -38,11 +38,19 @@ export async function runCommand(
   command: string[],
   options: RunOptions,
 ): Promise<number> {
-  return runJobs(await openSource(manifest, command, options.source), options);
+  const source = await openSource(manifest, command, options.source);
+  return runJobs(source, options, resumeCommand(process.argv.slice(2)));
 }
 
-/** Runs the jobs of `source` under the run's options and returns the exit code. */
-export async function runJobs(source: JobSource, options: RunOptions): Promise<number> {
+/**
+ * Runs the jobs of `source` under the run's options and returns the exit code.
+ * `resume`: the command line that resumes this run, shown when it is interrupted.
+ */
+export async function runJobs(
+  source: JobSource,
+  options: RunOptions,
+  resume?: string,
+): Promise<number> {
   const { overrides, output } = options;
   const gate = createStartGate(options.gate);
   const settings = source.settings;
@@ -92,7 +100,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   const reporters = pickReporters(output, {
     adHoc: source.adHoc,
     manifestOutput: settings.output,
-    resumeCommand: resumeCommand(process.argv.slice(2)),
+    resumeCommand: resume,
     killGraceMs: longestGrace(jobs),
   });
   if (options.joblog) reporters.push(new JoblogReporter(options.joblog));

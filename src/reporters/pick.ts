@@ -73,7 +73,7 @@ export function pickReporters(
     // an ad-hoc run whose jobs all succeeded ends with its one summary line
     tableFor: (s) =>
       summary === 'table' ||
-      (summary === 'auto' && (!shape.adHoc || s.succeeded + s.skipped < s.total)),
+      (summary === 'auto' && (!shape.adHoc || s.failed + s.timed_out > 0)),
     resumeCommand: shape.resumeCommand,
     // the log folder matters to a manifest's user; an ad-hoc run's output is on screen
     header: !shape.adHoc || progress === 'plain',

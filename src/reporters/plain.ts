@@ -40,7 +40,7 @@ export interface PlainOptions {
   now?: () => number;
   /** Cut every line to this many columns (a terminal's width); job output is never cut. */
   width?: number;
-  /** Print a line for each succeeded job (default true; the live view keeps them out). */
+  /** Print a line for each succeeded and cancelled job (default true; the live view keeps them out). */
   successLines?: boolean;
   /** Print the `jobrun: N jobs, …, logs in …` line at the start (default true). */
   header?: boolean;
@@ -130,7 +130,9 @@ export class PlainReporter implements Reporter {
         ? `[${this.ended}]`
         : `[${String(this.ended).padStart(String(this.total).length)}/${this.total}${this.eta()}]`;
     if (this.digest?.absorb(e.job, progress)) return;
-    if (this.options.successLines === false && e.job.status === 'succeeded') return;
+    // routine endings: counted in the summary (on a stop, every queued job is cancelled)
+    const routine = e.job.status === 'succeeded' || e.job.status === 'cancelled';
+    if (this.options.successLines === false && routine) return;
     for (const line of jobLines(e.job, progress, this.paint, this.github)) this.line(line);
   }
 
