@@ -6,7 +6,6 @@ import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec } from '../model/job.js';
 import type { RunEventMap } from '../model/events.js';
 import { UsageError } from '../errors.js';
-import { shellQuote } from '../manifest/quote.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
 import { settleReport } from './settle-report.js';
@@ -23,7 +22,7 @@ import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js'
 import { refuseUnstartable } from './input-checks.js';
 import { claimFolder } from './live-runs.js';
 import { pruneRuns } from './retention.js';
-import { RunningGraces } from './running-graces.js';
+import { longestGrace, resumeCommand, RunningGraces } from './running-graces.js';
 import {
   applyOverrides,
   mapJobs,
@@ -230,24 +229,6 @@ export async function runJobs(
 /** For people, on stderr; a broken stderr must not turn into a crash. */
 function warn(message: string): void {
   process.stderr.write(`jobrun: ${message}\n`);
-}
-
-/** The most time a job gets between SIGTERM and SIGKILL (streamed jobs: the default). */
-function longestGrace(jobs: JobSpec[] | AsyncIterable<JobSpec>): number {
-  return Array.isArray(jobs) ? jobs.reduce((most, j) => Math.max(most, j.killGraceMs), 0) : 5000;
-}
-
-/**
- * The command line that resumes this run: jobrun's own arguments as given, quoted for
- * a shell, with `--resume` added before `--` (where flags end).
- */
-export function resumeCommand(args: readonly string[]): string {
-  const words = [...args];
-  if (!words.includes('--resume')) {
-    const dash = words.indexOf('--');
-    words.splice(dash === -1 ? words.length : dash, 0, '--resume');
-  }
-  return ['jobrun', ...words.map(shellQuote)].join(' ');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { shellQuote } from '../manifest/quote.js';
 import { jobId, type JobSpec } from '../model/job.js';
 
 /**
@@ -20,4 +21,22 @@ export class RunningGraces {
     if (this.graces.size === 0) return fallback;
     return Math.max(...this.graces.values());
   }
+}
+
+/** The most time a job gets between SIGTERM and SIGKILL (streamed jobs: the default). */
+export function longestGrace(jobs: JobSpec[] | AsyncIterable<JobSpec>): number {
+  return Array.isArray(jobs) ? jobs.reduce((most, j) => Math.max(most, j.killGraceMs), 0) : 5000;
+}
+
+/**
+ * The command line that resumes this run: jobrun's own arguments as given, quoted for
+ * a shell, with `--resume` added before `--` (where flags end).
+ */
+export function resumeCommand(args: readonly string[]): string {
+  const words = [...args];
+  if (!words.includes('--resume')) {
+    const dash = words.indexOf('--');
+    words.splice(dash === -1 ? words.length : dash, 0, '--resume');
+  }
+  return ['jobrun', ...words.map(shellQuote)].join(' ');
 }

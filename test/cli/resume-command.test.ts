@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resumeCommand } from '../../src/cli/run.js';
+import { resumeCommand } from '../../src/cli/running-graces.js';
 
 describe('the --resume hint', () => {
   it('is the command as given, quoted for a shell, with --resume before --', () => {
