@@ -72,8 +72,7 @@ export function pickReporters(
   const lines: Pick<PlainOptions, 'tableFor' | 'resumeCommand' | 'header' | 'eta'> = {
     // an ad-hoc run whose jobs all succeeded ends with its one summary line
     tableFor: (s) =>
-      summary === 'table' ||
-      (summary === 'auto' && (!shape.adHoc || s.failed + s.timed_out > 0)),
+      summary === 'table' || (summary === 'auto' && (!shape.adHoc || s.failed + s.timed_out > 0)),
     resumeCommand: shape.resumeCommand,
     // the log folder matters to a manifest's user; an ad-hoc run's output is on screen
     header: !shape.adHoc || progress === 'plain',
