@@ -42,7 +42,19 @@ export async function runCommand(
   options: RunOptions,
 ): Promise<number> {
   const source = await openSource(manifest, command, options.source);
+  if (source.empty !== undefined && !wantsDocuments(options)) {
+    // like `xargs -r` and GNU parallel: an empty folder is not an error (cron jobs over one)
+    process.stderr.write(`jobrun: nothing to do: ${source.empty}\n`);
+    return 0;
+  }
   return runJobs(source, options, resumeCommand(process.argv.slice(2)));
+}
+
+/** Whether the run was asked for a report or stream that must exist even when empty. */
+function wantsDocuments({ output, joblog }: RunOptions): boolean {
+  return Boolean(
+    output.json || output.events || output.report || output.junit || output.html || joblog,
+  );
 }
 
 /**
