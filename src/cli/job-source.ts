@@ -20,6 +20,8 @@ export interface JobSource {
   jobs: JobSpec[] | AsyncIterable<JobSpec>;
   /** Names the run for its journal: the same identity resumes the same journal. */
   identity: string;
+  /** Jobs from `--glob`, `--stdin` or `:::` (their output is shown by default). */
+  adHoc: boolean;
   /** Set when the ad-hoc input turned out empty: what was empty, for the one line saying so. */
   empty?: string;
 }
@@ -79,7 +81,7 @@ export async function openSource(
     const { loadManifest } = await import('../manifest/load.js'); // zod and yaml: only for manifests
     const plan = await loadManifest(manifest);
     const identity = manifest === '-' ? `stdin-manifest:${cwd}` : path.resolve(manifest);
-    return { settings: plan, jobs: plan.jobs, identity };
+    return { settings: plan, jobs: plan.jobs, identity, adHoc: false };
   }
   if (command.length === 0)
     throw new UsageError('--glob, --stdin and ::: need a command after --, e.g. -- gzip -9 {}');
@@ -98,11 +100,12 @@ export async function openSource(
     const files = await matchFiles(options.glob, cwd);
     const jobs = await collect(toJobs(files.map((f) => ({ args: [f] }))));
     const identity = `glob:${cwd}:${options.glob}:${words.join('\0')}`;
-    if (files.length > 0) return { settings, jobs, identity };
+    if (files.length > 0) return { settings, jobs, identity, adHoc: true };
     return {
       settings,
       jobs,
       identity,
+      adHoc: true,
       empty: noInput(`--glob ${quoted(options.glob)} matched no files`),
     };
   }
@@ -119,12 +122,17 @@ export async function openSource(
         }
       }
     };
-    return nonEmpty({ settings, jobs: fromStdin(), identity }, () => noInput('no input on stdin'));
+    noteTerminalInput();
+    return nonEmpty({ settings, jobs: fromStdin(), identity, adHoc: true }, () =>
+      noInput('no input on stdin'),
+    );
   }
   const from = sources.length > 0 ? sources : [{ file: '-' }];
   const items = combineSources(from, input);
   const inMemory = from.every((s) => 'values' in s);
+  if (from.some((s) => 'file' in s && s.file === '-')) noteTerminalInput();
   const source = {
+    adHoc: true,
     settings,
     jobs: inMemory ? await collect(toJobs(items)) : toJobs(items),
     identity,
@@ -164,6 +172,17 @@ function checkCommandLine(shell: string, line: string): void {
   if (problem === undefined) return;
   const where = line.includes('\n') ? ` (line ${problem.line})` : '';
   throw new UsageError(`${shell} cannot parse the command after --: ${problem.message}${where}`);
+}
+
+/**
+ * Input read from a terminal waits for someone to type it: say so, and how to end it,
+ * rather than wait in silence (a forgotten `< file` or pipe looks like a hang).
+ */
+function noteTerminalInput(): void {
+  if (!process.stdin.isTTY) return;
+  process.stderr.write(
+    'jobrun: reading items from the terminal, one per line; press Ctrl-D on a new line to end the input (Ctrl-C to cancel)\n',
+  );
 }
 
 /** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */

@@ -33,6 +33,8 @@ Examples:
   $ jobrun run jobs.yaml --json | jq '.jobs[] | select(.status != "succeeded")'
   $ jobrun run jobs.yaml --backend redis        on workers, via JOBRUN_REDIS_URL
   $ jobrun run jobs.yaml --explain              say why cached jobs run again
+  $ jobrun run -k --tag -- wc -l ::: a b       lines start with the job's name
+  $ jobrun run --bar --glob '*.png' -- optipng {}   one line of progress
 
 After --, one argument is a shell command line (bash when installed, else
 /bin/sh); several are a program and its arguments, run without a shell.

@@ -51,6 +51,7 @@ export async function retryCommand(
       settings: settings ?? { manifestPath: report.manifest ?? null, pools: {}, order: 'fifo' },
       jobs,
       identity,
+      adHoc: false,
     },
     options,
   );

@@ -23,6 +23,7 @@ import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js'
 import { refuseUnstartable } from './input-checks.js';
 import { claimFolder } from './live-runs.js';
 import { pruneRuns } from './retention.js';
+import { longestGrace, resumeCommand, RunningGraces } from './running-graces.js';
 import {
   applyOverrides,
   mapJobs,
@@ -47,7 +48,7 @@ export async function runCommand(
     process.stderr.write(`jobrun: nothing to do: ${source.empty}\n`);
     return 0;
   }
-  return runJobs(source, options);
+  return runJobs(source, options, resumeCommand(process.argv.slice(2)));
 }
 
 /** Whether the run was asked for a report or stream that must exist even when empty. */
@@ -57,8 +58,15 @@ function wantsDocuments({ output, joblog }: RunOptions): boolean {
   );
 }
 
-/** Runs the jobs of `source` under the run's options and returns the exit code. */
-export async function runJobs(source: JobSource, options: RunOptions): Promise<number> {
+/**
+ * Runs the jobs of `source` under the run's options and returns the exit code.
+ * `resume`: the command line that resumes this run, shown when it is interrupted.
+ */
+export async function runJobs(
+  source: JobSource,
+  options: RunOptions,
+  resume?: string,
+): Promise<number> {
   const { overrides, output } = options;
   const gate = createStartGate(options.gate);
   const settings = source.settings;
@@ -126,7 +134,12 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     unreachableLimitMs: options.redisTimeoutMs,
     onSpawnerFallback: (why) => warn(spawnerFallbackNotice(why)),
   });
-  const reporters = pickReporters(output);
+  const reporters = pickReporters(output, {
+    adHoc: source.adHoc,
+    manifestOutput: settings.output,
+    resumeCommand: resume,
+    killGraceMs: longestGrace(jobs),
+  });
   if (options.joblog) reporters.push(new JoblogReporter(options.joblog));
   const keep = options.keepLogs;
   const runId = newRunId();
@@ -150,6 +163,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     );
   if (options.resume) await stopLeftovers(journal, jobs);
   const bus = new EventBus(reporters);
+  const graces = new RunningGraces();
   const scheduler = backend.createRun({
     identity: source.identity,
     resume: options.resume,
@@ -161,6 +175,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     order: runOrder,
     emit: (type, payload) => {
       bus.emit(type, payload);
+      if (type === 'attempt_end') graces.ended((payload as RunEventMap['attempt_end']).id);
       if (type !== 'job_end') return;
       const { job } = payload as RunEventMap['job_end'];
       journal.record(job);
@@ -173,7 +188,10 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
       : undefined,
     linkStreamed: feeder !== undefined,
-    onAttemptStart: (job, pid, start) => journal.started(job, pid, start),
+    onAttemptStart: (job, pid, start) => {
+      graces.started(job);
+      journal.started(job, pid, start);
+    },
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
@@ -184,7 +202,12 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)
   bus.onFailure = (err) =>
     setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
-  const stopHandling = handleStops((signal) => scheduler.interrupt(signal));
+  let stops = 0;
+  const stopHandling = handleStops((signal) => {
+    // said before the jobs are signalled: what stops, how long it may take, how to force it
+    bus.stopping({ signal, graceMs: graces.longest(longestGrace(jobs)), forced: stops++ > 0 });
+    scheduler.interrupt(signal);
+  });
   let completed = false;
   try {
     const outcome = await scheduler.run(runCache.jobs);
@@ -253,10 +276,7 @@ async function stopLeftovers(
   jobs: JobSpec[] | AsyncIterable<JobSpec>,
 ): Promise<void> {
   if (journal.unfinished.length === 0) return;
-  const grace = Array.isArray(jobs)
-    ? jobs.reduce((most, j) => Math.max(most, j.killGraceMs), 0)
-    : 5000;
-  const { stopped, unsure } = await stopLeftoverGroups(journal.unfinished, grace);
+  const { stopped, unsure } = await stopLeftoverGroups(journal.unfinished, longestGrace(jobs));
   const count = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
   if (stopped.length > 0) {
     warn(

@@ -26,9 +26,10 @@ export interface PlanSource {
 }
 
 export function toPlan(doc: ManifestDoc, { jobs, stages }: Expansion, opts: PlanSource): Plan {
-  const { workers, order, pools } = doc;
+  const { workers, order, pools, output } = doc;
   return {
     ...(stages === undefined ? {} : { stages }),
+    ...(output === undefined ? {} : { output }),
     manifestPath: opts.manifestPath,
     ...(workers === undefined
       ? {}

@@ -316,6 +316,12 @@ export const manifestSchema = z
       .enum(['fifo', 'lifo'], { error: 'expected "fifo" or "lifo"' })
       .optional()
       .describe('Among equal priorities: fifo starts in file order (default), lifo the reverse.'),
+    output: z
+      .enum(['grouped', 'stream', 'none'], { error: 'expected "grouped", "stream" or "none"' })
+      .optional()
+      .describe(
+        'Job output in the terminal (as --output): grouped, stream or none (default: none on a terminal, grouped when stdout is not one).',
+      ),
     defaults: defaultsSchema.optional(),
     pools: poolsSchema.optional(),
     jobs: z

@@ -139,6 +139,8 @@ export interface RunSettings {
   workers?: WorkersSpec;
   pools: Record<string, PoolSpec>;
   order: 'fifo' | 'lifo';
+  /** The manifest's `output:`: job output in the terminal unless `--output` says otherwise. */
+  output?: 'stream' | 'grouped' | 'none';
   /**
    * `for_each: { from: JOB }` stages, expanded once JOB succeeds. Jobs that wait on a
    * stage (their `needs` name it) are held back until it is (see `manifest/stages.ts`).

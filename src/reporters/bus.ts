@@ -1,5 +1,6 @@
 import type { Emit, RunEvent, RunEventMap, RunEventType } from '../model/events.js';
 import { ReportCollector, type Report } from './report.js';
+import type { StopNotice } from './stopping.js';
 import type { Reporter } from './types.js';
 
 const HOOKS = {
@@ -59,6 +60,18 @@ export class EventBus {
   async flush(): Promise<Error[]> {
     const settled = await Promise.allSettled(this.pending);
     return settled.flatMap((s) => (s.status === 'rejected' ? [toError(s.reason)] : []));
+  }
+
+  /** Tells the reporters that show it that the run is stopping (see `stoppingLine`). */
+  stopping(stop: Omit<StopNotice, 'running'>): void {
+    for (const reporter of this.reporters) {
+      if (this.broken.has(reporter)) continue;
+      try {
+        reporter.onStopping?.(stop);
+      } catch {
+        // a line for people must not keep the run from stopping
+      }
+    }
   }
 
   dispose(): void {

@@ -2,7 +2,8 @@ import type { RunEvent } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
 import { colorEnabled, formatDuration, painter, STATUS_ICON, type Paint } from './format.js';
 import { LiveRenderer, type TerminalLike } from './live-renderer.js';
-import { PlainReporter } from './plain.js';
+import { PlainReporter, type PlainOptions } from './plain.js';
+import type { StopNotice } from './stopping.js';
 import type { SummaryTable } from './summary.js';
 import { clean } from './text.js';
 import type { Reporter } from './types.js';
@@ -21,6 +22,10 @@ export interface LiveOptions {
   waitFor?: () => Promise<void>;
   now?: () => number;
   intervalMs?: number;
+  /** `--bar`: the block is one progress line, and nothing else is printed but the summary. */
+  bar?: boolean;
+  /** Passed to the lines printed above the block (see `PlainOptions`). */
+  lines?: Pick<PlainOptions, 'tableFor' | 'resumeCommand' | 'header' | 'eta'>;
 }
 
 interface Running {
@@ -75,11 +80,16 @@ export class LiveReporter implements Reporter {
       color,
     });
     this.plain = new PlainReporter({
+      ...options.lines,
       out,
       sink: this.renderer,
       color,
       env: options.env,
       table: options.table,
+      quiet: options.bar,
+      // finished successes would flood the scrollback: the block counts them
+      successLines: false,
+      width: Math.max(20, this.renderer.columns - 1),
     });
   }
 
@@ -101,10 +111,17 @@ export class LiveReporter implements Reporter {
     if (this.waiting.delete(e.id)) this.state.queued--;
     const running = { name: e.name, since: e.time, attempt: e.attempt, worker: e.worker };
     this.state.running.set(e.id, running);
+    this.plain.onJobStart();
   }
 
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
     this.state.running.delete(e.id);
+    this.plain.onAttemptEnd(e);
+  }
+
+  onStopping(stop: Omit<StopNotice, 'running'>): void {
+    this.plain.onStopping(stop);
+    this.renderer.render(); // shown now, not at the next tick
   }
 
   onJobRetry(e: RunEvent<'job_retry'>): void {
@@ -143,7 +160,9 @@ export class LiveReporter implements Reporter {
 
   /** The block at the bottom: two header lines, then one line per running job. */
   frame(): string[] {
-    return composeFrame(this.state, this.now(), this.renderer.rows, this.paint);
+    const lines = composeFrame(this.state, this.now(), this.renderer.rows, this.paint);
+    // --bar: the progress line alone, with the counts
+    return this.options.bar ? [lines.slice(0, 2).join(this.paint('gray', ' · '))] : lines;
   }
 }
 

@@ -1,17 +1,15 @@
 import { createReadStream, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { StringDecoder } from 'node:string_decoder';
 import type { JobRecord, RunEvent } from '../model/events.js';
+import { LineDecorator } from './decorate.js';
 import { formatDuration, painter, type Paint, type PaintCode } from './format.js';
 import type { LineSink } from './sink.js';
 import { workflowCommand } from './github.js';
-import { clean, cleanOutput, outputCleaner } from './text.js';
+import { clean } from './text.js';
 import type { Reporter } from './types.js';
 
-export type OutputMode = 'stream' | 'grouped' | 'none';
-export const OUTPUT_MODES: readonly OutputMode[] = ['stream', 'grouped', 'none'];
-
-export interface OutputOptions {
+/** How the output reporter shows job output (built by `pickReporters`). */
+export interface JobOutputOptions {
   mode: 'stream' | 'grouped';
   /** Where jobs' stdout goes. */
   sink: LineSink;
@@ -37,6 +35,13 @@ export interface OutputOptions {
    * exactly, as parallel does, without ending each job with a newline.
    */
   exact?: boolean;
+  /**
+   * Fold each grouped job into a GitHub Actions `::group::` (default: under GitHub
+   * Actions). Off for output that is data for the next command.
+   */
+  fold?: boolean;
+  /** `--tag`: each line starts with the job's name and a tab (instead of `[name] `). */
+  tag?: boolean;
 }
 
 const PREFIX_COLORS: readonly PaintCode[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
@@ -73,21 +78,35 @@ export class OutputReporter implements Reporter {
   private readonly waiting = new Map<number, JobRecord>();
   private nextIndex = 0;
 
-  constructor(private readonly options: OutputOptions) {
+  constructor(private readonly options: JobOutputOptions) {
     this.needsOutput = options.mode === 'stream';
     this.errSink = options.errSink ?? options.sink;
     this.needsStreams = options.mode === 'grouped' && this.errSink !== options.sink;
     this.paint = painter(Boolean(options.color));
-    this.github = (options.env ?? process.env).GITHUB_ACTIONS === 'true';
+    this.github = options.fold ?? (options.env ?? process.env).GITHUB_ACTIONS === 'true';
   }
 
   onJobOutput(e: RunEvent<'job_output'>): void {
     if (this.options.mode !== 'stream') return;
     // a remote job's lines also say which worker printed them
     const label = e.worker === undefined ? e.name : `${e.name}@${e.worker}`;
-    const prefix = this.paint(this.prefixColor(e.name), `[${clean(label)}]`);
     const sink = e.stream === 'stderr' ? this.errSink : this.options.sink;
-    sink.line(`${prefix} ${this.options.terminal ? cleanOutput(e.line) : e.line}`);
+    sink.line(this.decorator(label, true).line(e.line));
+  }
+
+  /**
+   * The one decoration of a job's lines, in both modes: `[name] ` in stream mode,
+   * `name<TAB>` with `--tag`, nothing in grouped mode; cleaned for a terminal.
+   */
+  private decorator(label: string, stream: boolean): LineDecorator {
+    const { tag, terminal } = this.options;
+    const name = terminal ? clean(label) : label;
+    const prefix = tag
+      ? `${this.paint(this.prefixColor(label), name)}\t`
+      : stream
+        ? `${this.paint(this.prefixColor(label), `[${clean(label)}]`)} `
+        : '';
+    return new LineDecorator(prefix, Boolean(terminal));
   }
 
   onJobEnd(e: RunEvent<'job_end'>): void {
@@ -146,7 +165,7 @@ export class OutputReporter implements Reporter {
     framed = true,
   ): Promise<void> {
     const p = this.paint;
-    const { headers, terminal } = this.options;
+    const { headers } = this.options;
     const took =
       job.startedAt === undefined ? '' : `, ${formatDuration(job.endedAt - job.startedAt)}`;
     const title = `${clean(job.name)} (${job.status}${took})`; // only ever shown to people
@@ -159,7 +178,12 @@ export class OutputReporter implements Reporter {
       // piped, grouped output is the jobs' own bytes only (GitHub's folds are for people)
       if (files.length > 1 && (headers || this.github))
         await write(out, p('gray', `── attempt ${file.attempt} ──`) + '\n');
-      await copyFile(path, out, Boolean(terminal), !this.options.exact || this.github);
+      await copyFile(
+        path,
+        out,
+        this.decorator(job.name, false),
+        !this.options.exact || this.github,
+      );
     }
     if (fold) await write(out, '::endgroup::\n');
   }
@@ -180,25 +204,21 @@ async function write(out: NodeJS.WritableStream, text: string | Buffer): Promise
 }
 
 /**
- * Copies a log file to `out` with backpressure, ending with a newline when `newline`;
- * for a terminal, cleaned of escapes (`cleanOutput`). A vanished log is skipped.
+ * Copies a log file to `out` with backpressure, each line decorated (`LineDecorator`),
+ * ending with a newline when `newline`. A vanished log is skipped.
  */
 async function copyFile(
   path: string,
   out: NodeJS.WritableStream,
-  terminal: boolean,
+  decorator: LineDecorator,
   newline: boolean,
 ): Promise<void> {
   let last = 0x0a;
-  const decoder = terminal ? new StringDecoder('utf8') : undefined;
-  const cleaner = outputCleaner();
   try {
-    for await (const chunk of createReadStream(path)) {
-      const buf = chunk as Buffer;
+    for await (const buf of decorator.copy(createReadStream(path))) {
       if (buf.length) last = buf[buf.length - 1]!;
-      await write(out, decoder ? cleaner.push(decoder.write(buf)) : buf);
+      await write(out, buf);
     }
-    if (decoder) await write(out, cleaner.push(decoder.end()) + cleaner.end());
   } catch {
     return;
   }

@@ -3,31 +3,19 @@ import { HtmlReporter } from './html.js';
 import { EventsReporter, JsonReporter, ReportFileReporter } from './json.js';
 import { JunitReporter } from './junit.js';
 import { LiveReporter } from './live.js';
-import { OutputReporter, type OutputMode } from './output.js';
-import { PlainReporter } from './plain.js';
+import { OutputReporter } from './output.js';
+import { PlainReporter, type PlainOptions } from './plain.js';
 import { ResultsDirReporter } from './results-dir.js';
+import {
+  jobOutputMode,
+  type OutputSettings,
+  type ProgressMode,
+  type RunShape,
+} from './settings.js';
 import { StreamSink, type LineSink } from './sink.js';
+import { StepSummaryReporter } from './step-summary.js';
 import { SummaryTable } from './summary.js';
 import type { Reporter } from './types.js';
-
-export type ProgressMode = 'auto' | 'tty' | 'plain' | 'none';
-
-/** The output flags, parsed and checked (`cli/flags/`): which reporters a run gets. */
-export interface OutputOptions {
-  /** At most one of `json` and `events`: both would write to stdout. */
-  readonly json?: boolean;
-  readonly events?: boolean;
-  readonly report?: string;
-  readonly progress?: ProgressMode;
-  readonly junit?: string;
-  readonly html?: string;
-  /** Job output in the terminal (default `none`). */
-  readonly output?: OutputMode;
-  /** `-k`: grouped output in input order (only with `output: 'grouped'`). */
-  readonly keepOrder?: boolean;
-  /** `--results DIR`: per-job stdout, stderr and meta.json files. */
-  readonly results?: string;
-}
 
 /** The streams reporters write to; tests pass fakes. */
 export interface Terminal {
@@ -47,41 +35,70 @@ export function resolveProgress(
   return stderr.isTTY && !ci && env.TERM !== 'dumb' ? 'live' : 'plain';
 }
 
+/** Takes the rest of a settings value that was taken apart: it must be empty. */
+function allUsed(rest: Record<string, never>): void {
+  void rest;
+}
+
 /**
- * Chooses the reporters from the output options. stdout carries machine output only when
+ * Chooses the reporters from the output settings. stdout carries machine output only when
  * asked (`--json` or `--events`, one of them); everything for people goes to stderr.
- * Job output (`--output`): jobs' stdout goes to stdout and their stderr to stderr,
- * like GNU parallel's, unless stdout carries JSON (then both go to stderr); when both
- * are terminals it shares the people's stream so it prints above the live view
- * instead of through it.
+ * Job output: jobs' stdout goes to stdout and their stderr to stderr, like GNU
+ * parallel's, unless stdout carries JSON (then both go to stderr); when both are
+ * terminals it shares the people's stream so it prints above the live view instead of
+ * through it. Under GitHub Actions, job output and jobrun's lines share one order, so
+ * with `2>&1` a job's `::group::` holds that job's lines only.
  */
 export function pickReporters(
-  options: OutputOptions,
+  settings: OutputSettings,
+  shape: RunShape,
   env: NodeJS.ProcessEnv = process.env,
   term: Terminal = process,
 ): Reporter[] {
-  const progress = options.progress ?? 'auto';
-  const outputMode = options.output ?? 'none';
-  const view = resolveProgress(progress, term.stderr, env);
-  const machineStdout = Boolean(options.json || options.events);
-  const table = view === 'none' ? undefined : new SummaryTable(term.stderr.columns || 100);
+  // every setting is taken here: a new one that nothing reads does not compile
+  const { json, events, report, junit, html, results, output, keepOrder, tag, ...rest } = settings;
+  const { progress, bar, eta, summary, ...unused } = rest;
+  allUsed(unused);
+  const outputMode = jobOutputMode(settings, shape, Boolean(term.stdout.isTTY));
+  const view = bar
+    ? term.stderr.isTTY
+      ? 'live'
+      : 'none'
+    : resolveProgress(progress, term.stderr, env);
+  const machineStdout = json || events;
+  const github = env.GITHUB_ACTIONS === 'true';
+  const columns = term.stderr.columns || 100;
+  const table = view === 'none' ? undefined : new SummaryTable(view === 'live' ? columns - 1 : 100);
+  const lines: Pick<PlainOptions, 'tableFor' | 'resumeCommand' | 'header' | 'eta'> = {
+    // an ad-hoc run whose jobs all succeeded ends with its one summary line
+    tableFor: (s) =>
+      summary === 'table' || (summary === 'auto' && (!shape.adHoc || s.failed + s.timed_out > 0)),
+    resumeCommand: shape.resumeCommand,
+    // the log folder matters to a manifest's user; an ad-hoc run's output is on screen
+    header: !shape.adHoc || progress === 'plain',
+    eta,
+  };
 
-  let output: OutputReporter | undefined;
-  const waitFor = () => output?.drained() ?? Promise.resolve();
+  let jobOutput: OutputReporter | undefined;
+  const waitFor = () => jobOutput?.drained() ?? Promise.resolve();
   let people: LiveReporter | PlainReporter;
   let peopleSink: LineSink;
+  const stdoutSink = new StreamSink(term.stdout);
   if (view === 'live') {
-    const live = new LiveReporter({ out: term.stderr, env, table, waitFor });
+    const live = new LiveReporter({ out: term.stderr, env, table, waitFor, bar, lines });
     people = live;
     peopleSink = live.renderer;
   } else {
-    peopleSink = new StreamSink(term.stderr);
+    peopleSink = new StreamSink(term.stderr, github ? stdoutSink : undefined);
     people = new PlainReporter({
+      ...lines,
       out: term.stderr,
       sink: peopleSink,
       quiet: view === 'none',
       // chosen for a CI log or a pipe, not asked for by name: large runs summarize successes
-      summarize: progress === 'auto',
+      summarize: progress === 'auto' && !bar,
+      // an ad-hoc run's lines are its jobs' output, as with parallel; --progress plain lists jobs
+      successLines: !(shape.adHoc && progress === 'auto'),
       env,
       table,
       waitFor,
@@ -90,27 +107,36 @@ export function pickReporters(
 
   const reporters: Reporter[] = [];
   if (outputMode !== 'none') {
-    const shareStderr = machineStdout || (term.stdout.isTTY && term.stderr.isTTY);
+    const shareStderr = machineStdout || Boolean(term.stdout.isTTY && term.stderr.isTTY);
     const target = shareStderr ? term.stderr : term.stdout;
-    output = new OutputReporter({
+    const sink = shareStderr ? peopleSink : stdoutSink;
+    // folds are for a log people read: not for an ad-hoc run's default output (data)
+    const fold = github && (output !== undefined || !shape.adHoc);
+    jobOutput = new OutputReporter({
       mode: outputMode,
-      sink: shareStderr ? peopleSink : new StreamSink(term.stdout),
-      errSink: peopleSink,
+      sink,
+      // folded: a job's stderr goes into its group, in the order it was written
+      errSink: fold ? sink : peopleSink,
       color: colorEnabled(target, env),
-      headers: Boolean(target.isTTY),
+      // a header per job when asked for by name; by default the output alone, as parallel
+      headers: Boolean(target.isTTY) && output === 'grouped' && !tag,
       terminal: Boolean(target.isTTY),
       env,
-      keepOrder: Boolean(options.keepOrder),
+      keepOrder,
       exact: !shareStderr && !target.isTTY,
+      tag,
+      fold,
     });
-    reporters.push(output);
+    reporters.push(jobOutput);
   }
   reporters.push(people);
-  if (options.json) reporters.push(new JsonReporter(term.stdout));
-  if (options.events) reporters.push(new EventsReporter(term.stdout));
-  if (options.report) reporters.push(new ReportFileReporter(options.report));
-  if (options.junit) reporters.push(new JunitReporter(options.junit));
-  if (options.html) reporters.push(new HtmlReporter(options.html));
-  if (options.results) reporters.push(new ResultsDirReporter(options.results));
+  if (json) reporters.push(new JsonReporter(term.stdout));
+  if (events) reporters.push(new EventsReporter(term.stdout));
+  if (report) reporters.push(new ReportFileReporter(report));
+  if (junit) reporters.push(new JunitReporter(junit));
+  if (html) reporters.push(new HtmlReporter(html));
+  if (results) reporters.push(new ResultsDirReporter(results));
+  const stepSummary = env.GITHUB_STEP_SUMMARY;
+  if (github && stepSummary) reporters.push(new StepSummaryReporter(stepSummary));
   return reporters;
 }

@@ -1,7 +1,7 @@
 import { endedWell } from '../model/job.js';
 import { attemptSucceeded } from '../model/attempt.js';
 import { CiDigest } from './ci-digest.js';
-import type { JobRecord, RunEvent } from '../model/events.js';
+import type { JobRecord, RunEvent, Summary } from '../model/events.js';
 import { attemptEnding, jobEnding } from '../model/outcome.js';
 import {
   colorEnabled,
@@ -15,8 +15,9 @@ import {
 } from './format.js';
 import { workflowCommand } from './github.js';
 import { StreamSink, type LineSink } from './sink.js';
+import { resumeLine, stoppingLine, type StopNotice } from './stopping.js';
 import type { SummaryTable } from './summary.js';
-import { clean, cleanOutput } from './text.js';
+import { clean, cleanOutput, truncate, wrapLine } from './text.js';
 import type { Reporter } from './types.js';
 
 export interface PlainOptions {
@@ -38,6 +39,18 @@ export interface PlainOptions {
    */
   summarize?: boolean;
   now?: () => number;
+  /** Cut every line to this many columns (a terminal's width); job output is never cut. */
+  width?: number;
+  /** Print a line for each succeeded and cancelled job (default true; the live view keeps them out). */
+  successLines?: boolean;
+  /** Print the `jobrun: N jobs, …, logs in …` line at the start (default true). */
+  header?: boolean;
+  /** Whether the table goes before the summary line (default: whenever there is one). */
+  tableFor?: (summary: Summary) => boolean;
+  /** `--eta`: each progress mark also says how long the rest should take. */
+  eta?: boolean;
+  /** Shown after an interrupted run: the command line that resumes it. */
+  resumeCommand?: string;
 }
 
 /**
@@ -54,6 +67,8 @@ export class PlainReporter implements Reporter {
   /** Why each job's last failed attempt failed (by job id), until its retry line is printed. */
   private readonly lastAttempt = new Map<string, string>();
   private digest: CiDigest | undefined;
+  private running = 0;
+  private startedAt = 0;
 
   constructor(private readonly options: PlainOptions = {}) {
     const out = options.out ?? process.stderr;
@@ -65,7 +80,8 @@ export class PlainReporter implements Reporter {
 
   onRunStart(e: RunEvent<'run_start'>): void {
     this.total = e.total;
-    if (this.options.quiet) return;
+    this.startedAt = e.time;
+    if (this.options.quiet || this.options.header === false) return;
     const jobs = e.total === null ? 'jobs from input' : `${e.total} job${e.total === 1 ? '' : 's'}`;
     this.line(this.paint('gray', `jobrun: ${jobs}, ${e.workers} workers, logs in ${e.logDir}`));
     if (this.options.summarize) {
@@ -79,7 +95,12 @@ export class PlainReporter implements Reporter {
     }
   }
 
+  onJobStart(): void {
+    this.running++;
+  }
+
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
+    this.running = Math.max(0, this.running - 1);
     if (this.options.quiet || attemptSucceeded(e.result)) return;
     this.lastAttempt.set(e.id, attemptEnding(e.result).text);
   }
@@ -108,9 +129,24 @@ export class PlainReporter implements Reporter {
     const progress =
       this.total === null
         ? `[${this.ended}]`
-        : `[${String(this.ended).padStart(String(this.total).length)}/${this.total}]`;
+        : `[${String(this.ended).padStart(String(this.total).length)}/${this.total}${this.eta()}]`;
     if (this.digest?.absorb(e.job, progress)) return;
+    // routine endings: counted in the summary (on a stop, every queued job is cancelled)
+    const routine = e.job.status === 'succeeded' || e.job.status === 'cancelled';
+    if (this.options.successLines === false && routine) return;
     for (const line of jobLines(e.job, progress, this.paint, this.github)) this.line(line);
+  }
+
+  /** ` ETA 12s` with `--eta`, from the mean pace so far. */
+  private eta(): string {
+    if (!this.options.eta || this.total === null || this.ended >= this.total) return '';
+    const elapsed = (this.options.now ?? Date.now)() - this.startedAt;
+    return ` ETA ${formatDuration((elapsed / this.ended) * (this.total - this.ended))}`;
+  }
+
+  onStopping(stop: Omit<StopNotice, 'running'>): void {
+    if (stop.signal === 'SIGPIPE') return; // the reader left; it is not told
+    this.line(this.paint('yellow', stoppingLine({ ...stop, running: this.running })), true);
   }
 
   onRunEnd(e: RunEvent<'run_end'>): void | Promise<void> {
@@ -121,20 +157,34 @@ export class PlainReporter implements Reporter {
   private end(e: RunEvent<'run_end'>): void {
     const p = this.paint;
     this.digest?.flush(`[${this.ended}${this.total === null ? '' : `/${this.total}`}]`);
-    if (this.options.table && !this.options.quiet) this.line(this.options.table.render(p));
     const s = e.summary;
+    const { table, tableFor } = this.options;
+    if (table && !this.options.quiet && (tableFor?.(s) ?? true)) this.line(table.render(p));
     const why = e.interrupted
       ? ` (interrupted by ${e.interrupted})`
       : e.halted
         ? ` (halted by ${e.halted})`
         : '';
+    // the lines that end a run wrap rather than lose their end
     this.line(
       `${p('bold', `${s.total} job${s.total === 1 ? '' : 's'}`)}: ${statusCounts(s, p) || 'none ran'} in ${formatDuration(e.durationMs)}${why}`,
+      true,
     );
+    const resume = this.options.resumeCommand;
+    if (resume && e.interrupted && e.interrupted !== 'SIGPIPE') this.line(resumeLine(resume), true);
   }
 
-  private line(text: string): void {
-    this.sink.line(text);
+  /** A line for people, cut (or with `wrap`, broken) to the terminal's width if any. */
+  private line(text: string, wrap = false): void {
+    const { width } = this.options;
+    if (width === undefined) return this.sink.line(text);
+    const fit = wrap ? wrapLine : truncate;
+    this.sink.line(
+      text
+        .split('\n')
+        .map((l) => fit(l, width))
+        .join('\n'),
+    );
   }
 }
 
@@ -160,7 +210,9 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
     lines.push(p('gray', indentTail(cleanOutput(job.outputTail))));
   if (github && (job.status === 'failed' || job.status === 'timed_out') && !job.allowFailure) {
     const title = `jobrun: ${job.name} ${job.status}`;
-    lines.push(workflowCommand('error', { title }, `${job.name}: ${jobEnding(job).text}`));
+    // the annotation shows the failure's last lines, where people look first
+    const tail = job.outputTail ? `\n${job.outputTail.replace(/\n$/, '')}` : '';
+    lines.push(workflowCommand('error', { title }, `${job.name}: ${jobEnding(job).text}${tail}`));
   }
   return lines;
 }

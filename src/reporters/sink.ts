@@ -16,11 +16,18 @@ export interface LineSink {
 }
 
 type Item =
-  { text: string } | { copy: (out: NodeJS.WritableStream) => Promise<void>; done: () => void };
+  | { text: string; writeLine: (text: string) => void }
+  | {
+      copy: (out: NodeJS.WritableStream) => Promise<void>;
+      out: NodeJS.WritableStream;
+      done: () => void;
+    };
 
 /**
  * The ordering shared by every sink: lines pass straight through while no copy
- * runs; otherwise lines and copies queue in the order they came.
+ * runs; otherwise lines and copies queue in the order they came. Several sinks may
+ * share one order (`StreamSink`'s `order`), each writing to its own stream: with
+ * stdout and stderr merged (`2>&1`) they then reach the reader in the order written.
  */
 export class OrderedOutput {
   private busy = false;
@@ -32,14 +39,14 @@ export class OrderedOutput {
     private readonly hooks: { beforeCopy?: () => void; afterCopy?: () => void } = {},
   ) {}
 
-  line(text: string): void {
-    if (this.busy) this.items.push({ text });
-    else this.writeLine(text);
+  line(text: string, writeLine = this.writeLine): void {
+    if (this.busy) this.items.push({ text, writeLine });
+    else writeLine(text);
   }
 
-  hold(copy: (out: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+  hold(copy: (out: NodeJS.WritableStream) => Promise<void>, out = this.out): Promise<void> {
     return new Promise((done) => {
-      this.items.push({ copy, done });
+      this.items.push({ copy, out, done });
       if (!this.busy) this.drain();
     });
   }
@@ -47,10 +54,10 @@ export class OrderedOutput {
   private drain(): void {
     for (let item = this.items.shift(); item; item = this.items.shift()) {
       if ('text' in item) {
-        this.writeLine(item.text);
+        item.writeLine(item.text);
         continue;
       }
-      const { copy, done } = item;
+      const { copy, out, done } = item;
       this.busy = true;
       this.hooks.beforeCopy?.();
       const next = () => {
@@ -59,7 +66,7 @@ export class OrderedOutput {
         done();
         this.drain();
       };
-      copy(this.out).then(next, next);
+      copy(out).then(next, next);
       return;
     }
   }
@@ -67,16 +74,22 @@ export class OrderedOutput {
 
 export class StreamSink implements LineSink {
   private readonly queue: OrderedOutput;
+  private readonly writeLine: (text: string) => void;
 
-  constructor(readonly out: NodeJS.WritableStream & { isTTY?: boolean }) {
-    this.queue = new OrderedOutput(out, (text) => out.write(text + '\n'));
+  /** `order`: another sink's order to share (see `OrderedOutput`); by default its own. */
+  constructor(
+    readonly out: NodeJS.WritableStream & { isTTY?: boolean },
+    order?: StreamSink,
+  ) {
+    this.writeLine = (text) => out.write(text + '\n');
+    this.queue = order?.queue ?? new OrderedOutput(out, this.writeLine);
   }
 
   line(text: string): void {
-    this.queue.line(text);
+    this.queue.line(text, this.writeLine);
   }
 
   hold(copy: (out: NodeJS.WritableStream) => Promise<void>): Promise<void> {
-    return this.queue.hold(copy);
+    return this.queue.hold(copy, this.out);
   }
 }

@@ -4,7 +4,7 @@ import type { JobRecord } from '../model/events.js';
 import { endedWell, type FinalStatus } from '../model/job.js';
 import { jobEnding } from '../model/outcome.js';
 import { formatDuration, indentTail, STATUS_COLOR, STATUS_ICON, type Paint } from './format.js';
-import { clean, cleanOutput, truncate } from './text.js';
+import { clean, cleanOutput, truncate, visibleWidth } from './text.js';
 
 /** Every job is listed when the run has at most this many. */
 export const LIST_ALL_UP_TO = 30;
@@ -80,44 +80,45 @@ export class SummaryTable {
     return { ...base, all: false, rows: [...failed, ...this.slowest.filter((j) => !shown.has(j))] };
   }
 
+  /**
+   * The table, then the failed jobs' last lines; every line fits in `columns`. Names are
+   * cut with `…` (down to {@link MIN_NAME} columns), then the columns that matter least
+   * go (pool, attempts, duration); a table still too wide is cut.
+   */
   render(p: Paint): string {
     const sel = this.select();
     if (sel.total === 0) return p('gray', 'no jobs ran');
-    const nameWidth = Math.max(16, this.columns - 58);
-    // required at the end of the run, not at start-up: runs that print no table never load it
-    const Table = createRequire(import.meta.url)('cli-table3') as typeof TableType;
-    const table = new Table({
-      head: ['status', 'name', 'pool', 'attempts', 'duration', 'exit'].map((h) => p('bold', h)),
-      style: { head: [], border: [], compact: true },
-      colAligns: ['left', 'left', 'left', 'right', 'right', 'left'],
-    });
-    for (const job of sel.rows) {
-      const d = durationOf(job);
-      table.push([
-        p(
-          STATUS_COLOR[job.status],
-          `${STATUS_ICON[job.status]} ${job.status}${job.allowFailure && !endedWell(job.status) ? ' (allowed)' : ''}`,
-        ),
-        truncate(clean(job.name), nameWidth),
-        job.pool ?? '–',
-        job.attempts.length,
-        d === undefined ? '–' : formatDuration(d),
-        jobEnding(job).short,
-      ]);
+    const longest = Math.max(4, ...sel.rows.map((j) => visibleWidth(clean(j.name))));
+    let shown = COLUMNS.filter((c) => c !== 'pool' || sel.rows.some((j) => j.pool));
+    let table = '';
+    for (;;) {
+      const full = this.table(sel, shown, longest, Infinity, p);
+      const over = widest(full) - this.columns;
+      const nameWidth = Math.max(Math.min(longest, MIN_NAME), longest - Math.max(0, over));
+      table = over > 0 ? this.table(sel, shown, nameWidth, Infinity, p) : full;
+      const droppable = DROP_ORDER.find((c) => shown.includes(c));
+      if (widest(table) <= this.columns) break;
+      if (droppable === undefined) {
+        // last: the endings are cut too (the failed jobs' lines below say them in full)
+        for (let exitWidth = longestExit(sel.rows); exitWidth > MIN_EXIT;) {
+          exitWidth = Math.max(MIN_EXIT, exitWidth - (widest(table) - this.columns));
+          table = this.table(sel, shown, nameWidth, exitWidth, p);
+          if (widest(table) <= this.columns) break;
+        }
+        break;
+      }
+      shown = shown.filter((c) => c !== droppable);
     }
     const scope = sel.all
       ? `${sel.total} job${sel.total === 1 ? '' : 's'}`
       : `${sel.total} jobs (showing ${sel.failedTotal ? 'the failed and ' : ''}the ${SLOWEST} slowest)`;
-    table.push([
-      {
-        colSpan: 6,
-        content: p(
-          'gray',
-          `total: ${scope}, ${this.attempts} attempt${this.attempts === 1 ? '' : 's'}, ${formatDuration(this.jobTimeMs)} of job time`,
-        ),
-      },
-    ]);
-    const parts = [table.toString()];
+    const parts = [
+      table,
+      p(
+        'gray',
+        `total: ${scope}, ${this.attempts} attempt${this.attempts === 1 ? '' : 's'}, ${formatDuration(this.jobTimeMs)} of job time`,
+      ),
+    ];
     for (const job of sel.rows) {
       if (!failedStatus(job.status) || !job.outputTail) continue;
       parts.push(
@@ -130,8 +131,60 @@ export class SummaryTable {
         p('yellow', `+${sel.failedTotal - MAX_FAILED} more failed jobs: see --report or the logs`),
       );
     }
-    return parts.join('\n');
+    return parts
+      .join('\n')
+      .split('\n')
+      .map((line) => truncate(line, this.columns))
+      .join('\n');
   }
+
+  private table(
+    sel: TableSelection,
+    shown: Column[],
+    nameWidth: number,
+    exitWidth: number,
+    p: Paint,
+  ): string {
+    // required at the end of the run, not at start-up: runs that print no table never load it
+    const Table = createRequire(import.meta.url)('cli-table3') as typeof TableType;
+    const table = new Table({
+      head: shown.map((h) => p('bold', h)),
+      style: { head: [], border: [], compact: true },
+      colAligns: shown.map((c) => (c === 'attempts' || c === 'duration' ? 'right' : 'left')),
+    });
+    for (const job of sel.rows) {
+      const d = durationOf(job);
+      const cells: Record<Column, string | number> = {
+        status: p(
+          STATUS_COLOR[job.status],
+          `${STATUS_ICON[job.status]} ${job.status}${job.allowFailure && !endedWell(job.status) ? ' (allowed)' : ''}`,
+        ),
+        name: truncate(clean(job.name), nameWidth),
+        pool: job.pool ?? '–',
+        attempts: job.attempts.length,
+        duration: d === undefined ? '–' : formatDuration(d),
+        exit: truncate(jobEnding(job).short, exitWidth),
+      };
+      table.push(shown.map((c) => cells[c]));
+    }
+    return table.toString();
+  }
+}
+
+type Column = 'status' | 'name' | 'pool' | 'attempts' | 'duration' | 'exit';
+const COLUMNS: readonly Column[] = ['status', 'name', 'pool', 'attempts', 'duration', 'exit'];
+/** Left out, in this order, when the table would not fit the terminal. */
+const DROP_ORDER: readonly Column[] = ['pool', 'attempts', 'duration'];
+/** Names are cut down to this many columns before other columns are left out. */
+const MIN_NAME = 12;
+const MIN_EXIT = 6;
+
+function longestExit(rows: JobRecord[]): number {
+  return Math.max(4, ...rows.map((j) => visibleWidth(jobEnding(j).short)));
+}
+
+function widest(text: string): number {
+  return Math.max(...text.split('\n').map(visibleWidth));
 }
 
 function withoutResult(job: JobRecord): JobRecord {

@@ -33,32 +33,6 @@ export function cleanOutput(text: string): string {
   return text.replace(UNSAFE_OUTPUT, '?');
 }
 
-/** An escape sequence that may be cut at the end of a chunk: it waits for the rest. */
-// eslint-disable-next-line no-control-regex
-const OPEN_ESCAPE = /\u001b(\[[0-9;]{0,30})?$/;
-
-/**
- * `cleanOutput` for output that arrives in chunks (a log file copied to a terminal):
- * a colour sequence cut between two chunks is held back and cleaned whole, so it is
- * kept as a colour rather than shown as `?[31m`.
- */
-export function outputCleaner(): { push(chunk: string): string; end(): string } {
-  let held = '';
-  return {
-    push(chunk) {
-      const text = held + chunk;
-      const cut = OPEN_ESCAPE.exec(text)?.index ?? text.length;
-      held = text.slice(cut);
-      return cleanOutput(text.slice(0, cut));
-    },
-    end() {
-      const rest = cleanOutput(held);
-      held = '';
-      return rest;
-    },
-  };
-}
-
 /**
  * Visible width of a line in terminal columns, as `string-width` counts it: colour
  * sequences take none, emoji (🚀 ✅ ⌛ ☕), ZWJ and skin-tone sequences and East Asian
@@ -81,4 +55,22 @@ export function truncate(text: string, columns: number): string {
   let cut = sliceAnsi(text, 0, end);
   while (end > 0 && stringWidth(cut) > columns - 1) cut = sliceAnsi(text, 0, --end);
   return cut + '…' + (text.includes('\u001b') ? '\u001b[0m' : '');
+}
+
+/**
+ * Breaks a line at spaces so each piece takes at most `columns` (a word longer than
+ * that is cut): for a line that must fit the terminal and lose nothing, like the summary.
+ */
+export function wrapLine(text: string, columns: number): string {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    const next = current === '' ? word : `${current} ${word}`;
+    if (current !== '' && stringWidth(next) > columns) {
+      lines.push(current);
+      current = word;
+    } else current = next;
+  }
+  lines.push(current);
+  return lines.map((l) => truncate(l, columns)).join('\n');
 }

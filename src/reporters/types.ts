@@ -1,5 +1,6 @@
 import type { RunEvent } from '../model/events.js';
 import type { Report } from './report.js';
+import type { StopNotice } from './stopping.js';
 
 /**
  * A reporter is a set of optional hooks over the run's events. It renders; it
@@ -22,6 +23,11 @@ export interface Reporter {
   onJobEnd?(event: RunEvent<'job_end'>): void;
   onWorkersChange?(event: RunEvent<'workers_change'>): void;
   onRunEnd?(event: RunEvent<'run_end'>, report: Report | undefined): void | Promise<void>;
+  /**
+   * A stop was asked for (a signal, or the reader of stdout went away); the jobs are
+   * being stopped. Not a run event: it says what jobrun does, for people.
+   */
+  onStopping?(stop: Omit<StopNotice, 'running'>): void;
   /** Any event, for reporters that forward everything (the NDJSON stream). */
   onEvent?(event: RunEvent): void;
   /** Restore the terminal; called on every exit path, also on crashes. */

@@ -108,7 +108,18 @@ describe('run: each flag becomes its typed value', () => {
       keepLogs: 10,
       spawner: 'auto',
       backend: { kind: 'local' },
-      output: { output: 'none', progress: 'auto', json: false, events: false, keepOrder: false },
+      // job output: undefined leaves it to the run (ad-hoc or piped: grouped)
+      output: {
+        output: undefined,
+        progress: 'auto',
+        json: false,
+        events: false,
+        keepOrder: false,
+        tag: false,
+        bar: false,
+        eta: false,
+        summary: 'auto',
+      },
       source: { stdin: false, batching: undefined },
     });
     expect(Object.values(o.overrides).every((v) => v === undefined)).toBe(true);
@@ -183,6 +194,7 @@ describe('run: each flag becomes its typed value', () => {
       ...['--json', '--report', 'r.json', '--junit', 'j.xml', '--html', 'r.html'],
       ...['--joblog', 'log.tsv', '--results', 'out', '--logs', 'logs'],
       ...['--output', 'stream', '--progress', 'plain', '--keep-logs', 'all'],
+      ...['--tag', '--eta', '--summary', 'table'],
     ]);
     expect(o.output).toEqual({
       json: true,
@@ -194,7 +206,12 @@ describe('run: each flag becomes its typed value', () => {
       progress: 'plain',
       keepOrder: false,
       results: 'out',
+      tag: true,
+      bar: false,
+      eta: true,
+      summary: 'table',
     });
+    expect((await run(['--bar'])).output.bar).toBe(true);
     expect(o).toMatchObject({ joblog: 'log.tsv', logs: 'logs', keepLogs: 'all' });
     expect((await run(['--events', '--keep-logs', '3'])).output.events).toBe(true);
   });
@@ -220,10 +237,11 @@ describe('run: each flag becomes its typed value', () => {
     expect((await ad(['--stdin', '-X'])).batching?.maxBytes).toBeGreaterThanOrEqual(4096);
   });
 
-  it('implications: --csv implies --header, -k implies --output grouped', async () => {
+  it('implications: --csv implies --header; -k orders grouped output', async () => {
     const r = await cli(['run', '--stdin', '--csv'], {}, ['echo', '{name}']);
     expect((r.options as RunOptions).source.input).toMatchObject({ csv: true, header: true });
-    expect((await run(['-k'])).output).toMatchObject({ keepOrder: true, output: 'grouped' });
+    // -k leaves --output unset; the output mode is grouped whatever the run (jobOutputMode)
+    expect((await run(['-k'])).output).toMatchObject({ keepOrder: true, output: undefined });
     expect((await run(['-k', '--output', 'grouped'])).output.output).toBe('grouped');
   });
 

@@ -445,7 +445,19 @@ describe('full disks, deleted folders, atomic reports', () => {
     try {
       writeFiles(dir, { 'm.yaml': manifest(['head -c 1000000 /dev/zero | tr "\\0" x']) });
       const r = await jobrun(
-        ['run', 'm.yaml', '--logs', 'logs', '--report', 'r.json', '--progress', 'none'],
+        // the combined log alone (no per-stream files for shown output)
+        [
+          'run',
+          'm.yaml',
+          '--logs',
+          'logs',
+          '--report',
+          'r.json',
+          '--progress',
+          'none',
+          '--output',
+          'none',
+        ],
         {
           cwd: dir,
         },

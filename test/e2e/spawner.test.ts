@@ -23,11 +23,15 @@ async function expectAllGone(pids: number[]): Promise<void> {
 
 async function parentOf(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const dir = tempDir();
-  const res = await jobrun(['run', '--progress', 'none', ...args, '--', PARENT], {
-    cwd: dir,
-    env,
-    input: 'a\n',
-  });
+  // output shown through jobrun is read by jobrun, with node:child_process: none here
+  const res = await jobrun(
+    ['run', '--progress', 'none', '--output', 'none', ...args, '--', PARENT],
+    {
+      cwd: dir,
+      env,
+      input: 'a\n',
+    },
+  );
   expect(res.stderr).toContain('1 succeeded');
   expect(res.code).toBe(0);
   return readLines(path.join(dir, 'parent'))[0] ?? '';
@@ -90,16 +94,19 @@ describe('kill -9 of jobrun', () => {
     const pids = path.join(dir, 'pids');
     // `: {}` takes the item, which would otherwise be appended to `wait` and end the job at once
     const tree = `: {}; ${TREE}`;
-    const res = await jobrun(['run', '--stdin', '-j', '2', '--progress', 'none', '--', tree], {
-      cwd: dir,
-      input: 'a\nb\nc\n',
-      env: { JOBRUN_SPAWNER: 'helper' },
-      onSpawn: (child) => {
-        void waitFor(() => readLines(pids).length >= 4, 20_000, 'two jobs running').then(() =>
-          child.kill('SIGKILL'),
-        );
+    const res = await jobrun(
+      ['run', '--stdin', '-j', '2', '--progress', 'none', '--output', 'none', '--', tree],
+      {
+        cwd: dir,
+        input: 'a\nb\nc\n',
+        env: { JOBRUN_SPAWNER: 'helper' },
+        onSpawn: (child) => {
+          void waitFor(() => readLines(pids).length >= 4, 20_000, 'two jobs running').then(() =>
+            child.kill('SIGKILL'),
+          );
+        },
       },
-    });
+    );
     expect(res.signal).toBe('SIGKILL');
     const started = readLines(pids).map(Number);
     expect(started).toHaveLength(4);

@@ -89,7 +89,7 @@ describe('GitHub workflow commands', () => {
     expect(lines.some((l) => l.startsWith('::warning'))).toBe(false);
     expect(lines).toContain(
       '::error title=jobrun%3A a%2Cb%3A 100%25%0A%3A%3Awarning%3A%3Ainjected failed::' +
-        'a,b: 100%25%0A::warning::injected: exit 3',
+        'a,b: 100%25%0A::warning::injected: exit 3%0Aout', // with the failure's last lines
     );
     expect(r.stdout).toContain('::group::a,b: 100%25?::warning::injected (failed, ');
   });

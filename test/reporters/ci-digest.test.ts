@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DIGEST_ABOVE } from '../../src/reporters/ci-digest.js';
 import { pickReporters } from '../../src/reporters/pick.js';
 import { PlainReporter } from '../../src/reporters/plain.js';
-import { capture, event, record, stripAnsi, T0 } from './helpers.js';
+import { capture, event, record, settings, shape, stripAnsi, T0 } from './helpers.js';
 
 /** Feeds a run of `total` jobs (every 1,000th fails, one retry) through a plain reporter. */
 async function ciRun(total: number | null, count: number, summarize: boolean) {
@@ -82,8 +82,8 @@ describe('CI log of a large run', () => {
 
   it('--progress auto without a terminal summarizes; --progress plain does not', () => {
     const term = { stdout: capture().stream, stderr: capture().stream };
-    const auto = pickReporters({ progress: 'auto' }, { CI: 'true' }, term);
-    const plain = pickReporters({ progress: 'plain' }, { CI: 'true' }, term);
+    const auto = pickReporters(settings({ progress: 'auto' }), shape(), { CI: 'true' }, term);
+    const plain = pickReporters(settings({ progress: 'plain' }), shape(), { CI: 'true' }, term);
     const opts = (r: unknown) => (r as { options: { summarize?: boolean } }).options;
     expect(opts(auto.find((r) => r instanceof PlainReporter)).summarize).toBe(true);
     expect(opts(plain.find((r) => r instanceof PlainReporter)).summarize).toBe(false);

@@ -4,6 +4,7 @@ import type { AttemptResult } from '../../src/model/attempt.js';
 import type { JobRecord, RunEvent, RunEventMap, RunEventType } from '../../src/model/events.js';
 import type { Report } from '../../src/reporters/report.js';
 import { ReportCollector } from '../../src/reporters/report.js';
+import type { OutputSettings, RunShape } from '../../src/reporters/settings.js';
 
 export const T0 = Date.UTC(2026, 0, 2, 3, 4, 5);
 
@@ -109,3 +110,34 @@ export function capture(tty?: { columns: number; rows: number }) {
 }
 
 export const stripAnsi = (s: string) => stripVTControlCharacters(s);
+
+/** Output settings as the flags give them when none is set, with `changes` applied. */
+export function settings(changes: Partial<OutputSettings> = {}): OutputSettings {
+  return {
+    json: false,
+    events: false,
+    report: undefined,
+    junit: undefined,
+    html: undefined,
+    results: undefined,
+    output: undefined,
+    keepOrder: false,
+    tag: false,
+    progress: 'auto',
+    bar: false,
+    eta: false,
+    summary: 'auto',
+    ...changes,
+  };
+}
+
+/** A manifest run, unless `changes` say otherwise. */
+export function shape(changes: Partial<RunShape> = {}): RunShape {
+  return {
+    adHoc: false,
+    manifestOutput: undefined,
+    resumeCommand: undefined,
+    killGraceMs: 5000,
+    ...changes,
+  };
+}

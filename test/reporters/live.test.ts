@@ -154,7 +154,7 @@ describe('live renderer', () => {
 });
 
 describe('live reporter', () => {
-  it('counts states from events and prints finished jobs in the plain format', async () => {
+  it('counts states from events; prints retries and failures, not routine endings', async () => {
     const out = capture({ columns: 100, rows: 30 });
     const live = new LiveReporter({
       out: out.stream,
@@ -184,8 +184,10 @@ describe('live reporter', () => {
     await live.renderer.ready;
     live.renderer.render();
     const frame = stripAnsi(out.text);
-    expect(frame).toContain('[1/3] ■ cancelled c');
-    expect(frame).toContain('running 1 · queued 1 · workers 4');
+    // a cancelled (or succeeded) job is counted in the block, not printed above it
+    expect(frame).not.toContain('cancelled c');
+    expect(frame).toContain('■ 1 · running 1 · queued 1 · workers 4');
+    expect(frame).toContain('↻ b failed, attempt 2'); // retries stay
     const summary = {
       total: 3,
       succeeded: 0,

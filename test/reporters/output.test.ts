@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { OutputReporter } from '../../src/reporters/output.js';
 import { PlainReporter } from '../../src/reporters/plain.js';
 import { StreamSink } from '../../src/reporters/sink.js';
-import { outputCleaner } from '../../src/reporters/text.js';
+import { LineDecorator } from '../../src/reporters/decorate.js';
 import { capture, event, record, T0 } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jobrun-output-'));
@@ -201,10 +201,26 @@ describe('--output grouped', () => {
 });
 
 describe('terminal text', () => {
-  it('keeps a colour cut between two chunks, cleans every other escape', () => {
-    const c = outputCleaner();
-    const out = [c.push('a \u001b[3'), c.push('1mred\u001b'), c.push(']0;x\u0007'), c.end()];
-    expect(out.join('')).toBe('a \u001b[31mred?]0;x?');
+  it('keeps a colour cut between two chunks, cleans every other escape', async () => {
+    const chunks = ['a \u001b[3', '1mred\u001b', ']0;x\u0007\nb'].map((c) => Buffer.from(c));
+    async function* source() {
+      yield* chunks;
+    }
+    const out: Buffer[] = [];
+    for await (const b of new LineDecorator('', true).copy(source())) out.push(b);
+    expect(Buffer.concat(out).toString()).toBe('a \u001b[31mred?]0;x?\nb');
+  });
+
+  it('--tag prefixes every line of a copy, and keeps bytes that are not UTF-8 when piped', async () => {
+    async function* source() {
+      yield Buffer.from('one\ntw');
+      yield Buffer.from([0x6f, 0xff, 0x0a, 0x74]);
+    }
+    const out: Buffer[] = [];
+    for await (const b of new LineDecorator('n\t', false).copy(source())) out.push(b);
+    expect(Buffer.concat(out)).toEqual(
+      Buffer.from([...Buffer.from('n\tone\nn\ttwo'), 0xff, 0x0a, ...Buffer.from('n\tt')]),
+    );
   });
 
   it('plain lines show a hostile name harmlessly; ::error escapes it by GitHub rules', () => {

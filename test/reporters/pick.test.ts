@@ -5,8 +5,10 @@ import { JunitReporter } from '../../src/reporters/junit.js';
 import { LiveReporter } from '../../src/reporters/live.js';
 import { OutputReporter } from '../../src/reporters/output.js';
 import { pickReporters, resolveProgress } from '../../src/reporters/pick.js';
+import { jobOutputMode } from '../../src/reporters/settings.js';
 import { PlainReporter } from '../../src/reporters/plain.js';
-import { capture } from './helpers.js';
+import type { OutputSettings } from '../../src/reporters/settings.js';
+import { capture, settings, shape } from './helpers.js';
 
 const tty = { isTTY: true };
 const pipe = { isTTY: false };
@@ -37,31 +39,57 @@ describe('progress mode', () => {
 describe('pickReporters', () => {
   it('builds one reporter per flag', () => {
     const kinds = pickReporters(
-      { progress: 'auto', json: true, junit: 'j.xml', html: 'r.html' },
+      settings({ progress: 'auto', json: true, junit: 'j.xml', html: 'r.html' }),
+      shape(),
       {},
       term(true),
     ).map((r) => r.constructor);
     expect(kinds).toEqual([LiveReporter, JsonReporter, JunitReporter, HtmlReporter]);
-    const plain = pickReporters({ events: true, output: 'stream' }, { CI: '1' }, term(true)).map(
-      (r) => r.constructor,
-    );
+    const plain = pickReporters(
+      settings({ events: true, output: 'stream' }),
+      shape(),
+      { CI: '1' },
+      term(true),
+    ).map((r) => r.constructor);
     expect(plain).toEqual([OutputReporter, PlainReporter, EventsReporter]);
   });
 
   it('--output stream makes the run pipe job output; grouped and none do not', () => {
-    expect(pickReporters({ output: 'stream' }, {}, term(false)).some((r) => r.needsOutput)).toBe(
-      true,
-    );
-    expect(pickReporters({ output: 'grouped' }, {}, term(false)).some((r) => r.needsOutput)).toBe(
-      false,
-    );
-    expect(pickReporters({}, {}, term(false)).some((r) => r.needsOutput)).toBe(false);
+    const needs = (s: OutputSettings) =>
+      pickReporters(s, shape(), {}, term(false)).some((r) => r.needsOutput);
+    expect(needs(settings({ output: 'stream' }))).toBe(true);
+    expect(needs(settings({ output: 'grouped' }))).toBe(false);
+    expect(needs(settings())).toBe(false);
   });
 
   it('constructing reporters has no side effects (the CLI builds them once just to validate flags)', () => {
     const t = term(true, true);
     const before = process.listenerCount('exit');
-    pickReporters({ progress: 'tty', output: 'stream' }, {}, t);
+    pickReporters(settings({ progress: 'tty', output: 'stream' }), shape(), {}, t);
     expect(process.listenerCount('exit')).toBe(before);
+  });
+});
+
+describe('where job output goes by default', () => {
+  it('ad-hoc runs and pipes: grouped; a manifest on a terminal: its output: or none; JSON: none', () => {
+    const adHoc = shape({ adHoc: true });
+    expect(jobOutputMode(settings(), adHoc, true)).toBe('grouped');
+    expect(jobOutputMode(settings(), shape(), false)).toBe('grouped');
+    expect(jobOutputMode(settings(), shape(), true)).toBe('none');
+    expect(jobOutputMode(settings(), shape({ manifestOutput: 'stream' }), true)).toBe('stream');
+    expect(jobOutputMode(settings({ json: true }), adHoc, false)).toBe('none');
+    expect(jobOutputMode(settings({ json: true, keepOrder: true }), adHoc, false)).toBe('grouped');
+    expect(jobOutputMode(settings({ output: 'none' }), adHoc, false)).toBe('none');
+  });
+
+  it('under GitHub Actions a manifest run folds its jobs; an ad-hoc run keeps its bytes', () => {
+    const env = { GITHUB_ACTIONS: 'true' };
+    const fold = (s: ReturnType<typeof shape>) =>
+      (
+        pickReporters(settings(), s, env, term(false)).find((r) => r instanceof OutputReporter) as
+          { github: boolean } | undefined
+      )?.github;
+    expect(fold(shape())).toBe(true);
+    expect(fold(shape({ adHoc: true }))).toBe(false);
   });
 });

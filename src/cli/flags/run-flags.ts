@@ -9,8 +9,12 @@ import { UsageError } from '../../errors.js';
 import type { SpawnerChoice } from '../../exec/choose-executor.js';
 import { CAPTURE_MODES, type CaptureMode } from '../../model/result.js';
 import type { BackoffSpec, TimeoutSpec, WorkersSpec } from '../../model/job.js';
-import type { ProgressMode } from '../../reporters/pick.js';
-import { OUTPUT_MODES, type OutputMode } from '../../reporters/output.js';
+import {
+  OUTPUT_MODES,
+  PROGRESS_MODES,
+  SUMMARY_MODES,
+  type OutputSettings,
+} from '../../reporters/settings.js';
 import { groupHelp } from './help-groups.js';
 import {
   gateOptions,
@@ -33,8 +37,11 @@ import {
   timeout,
 } from './values.js';
 
-/** What commander hands the action: each value already typed by its option's parser. */
-export interface RunValues {
+/**
+ * What commander hands the action: each value already typed by its option's parser.
+ * The output flags carry their settings' names and types (`OutputSettings`).
+ */
+export interface RunValues extends Partial<OutputSettings> {
   workers?: WorkersSpec;
   timeout?: TimeoutSpec;
   retries?: number;
@@ -46,17 +53,9 @@ export interface RunValues {
   cacheMax?: number;
   cacheOutput?: string[];
   explain?: boolean;
-  json?: boolean;
-  events?: boolean;
-  report?: string;
-  junit?: string;
-  html?: string;
-  output?: OutputMode;
   joblog?: string;
   capture?: CaptureMode;
   captureMax?: number;
-  results?: string;
-  progress?: ProgressMode;
   logs?: string;
   keepLogs?: number | 'all';
   only?: string[];
@@ -78,7 +77,6 @@ export interface RunValues {
   link?: boolean;
   maxArgs?: number;
   xargs?: boolean;
-  keepOrder?: boolean;
   killGrace?: number;
   backoff?: BackoffSpec;
   backend?: BackendFlag;
@@ -126,13 +124,22 @@ const common = {
   output: () =>
     new Option(
       '--output <mode>',
-      "job output in the terminal: stream ([name] line), grouped (a job's whole output when it ends), none (log files only)",
-    )
-      .choices(OUTPUT_MODES)
-      .default('none'),
+      "job output: grouped (a job's whole output when it ends), stream ([name] line), none (log files only); default: grouped for --glob/--stdin/::: runs and when stdout is not a terminal, else the manifest's output: or none",
+    ).choices(OUTPUT_MODES),
   progress: () =>
-    new Option('--progress <mode>', 'how to show progress')
-      .choices(['auto', 'tty', 'plain', 'none'])
+    new Option('--progress <mode>', 'how to show progress').choices(PROGRESS_MODES).default('auto'),
+  tag: () => new Option('--tag', "start each output line with its job's name and a tab"),
+  bar: () =>
+    new Option('--bar', 'one line of progress on the terminal, nothing else').conflicts([
+      'progress',
+    ]),
+  eta: () => new Option('--eta', 'show the estimated time left, also in plain progress lines'),
+  summary: () =>
+    new Option(
+      '--summary <kind>',
+      'at the end: table, line, or auto (the one line when an ad-hoc run all succeeded)',
+    )
+      .choices(SUMMARY_MODES)
       .default('auto'),
 };
 
@@ -200,6 +207,7 @@ export function addRunOptions(cmd: Command): Command {
     common.junit(),
     common.html(),
     common.output(),
+    common.tag(),
     new Option('--joblog <file>', "write GNU parallel's tab-separated job log"),
     new Option(
       '--capture <mode>',
@@ -214,6 +222,9 @@ export function addRunOptions(cmd: Command): Command {
       "write each job's stdout, stderr and meta.json to <dir>/<job name>/",
     ).argParser(nonBlank('a folder, e.g. --results out')),
     common.progress(),
+    common.bar(),
+    common.eta(),
+    common.summary(),
     logsOption('folder for job logs (default: .jobrun/logs/<run-id>)'),
     keepLogsOption(),
     new Option('--only <name-glob>', 'run only matching jobs (and what they need); repeatable')
@@ -262,10 +273,7 @@ export function addRunOptions(cmd: Command): Command {
       'at most n items per job; {} stands for all of them',
     ).argParser(count(1)),
     new Option('-X, --xargs', "as many items per job as the system's argument limit allows"),
-    new Option(
-      '-k, --keep-order',
-      'grouped output in input order (implies --output grouped)',
-    ).implies({ output: 'grouped' }),
+    new Option('-k, --keep-order', 'grouped output in input order'),
     new Option(
       '--kill-grace <duration>',
       'time between SIGTERM and SIGKILL for every job (default 5s)',

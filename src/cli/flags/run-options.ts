@@ -12,7 +12,7 @@ import { argLimit } from '../../manifest/batch.js';
 import { shellProblem } from '../../manifest/places.js';
 import { DEFAULT_CAPTURE_BYTES } from '../../model/result.js';
 import type { WorkersSpec } from '../../model/job.js';
-import type { OutputOptions } from '../../reporters/pick.js';
+import type { OutputSettings } from '../../reporters/settings.js';
 import type { JobOverrides, SourceOptions } from '../job-source.js';
 import { DEFAULT_KEEP_RUNS } from '../retention.js';
 import { resolveRedisUrl } from '../redis-url-source.js';
@@ -36,7 +36,7 @@ export interface RunOptions {
   readonly dryRun: boolean;
   /** Where ad-hoc jobs come from and how their input is read. */
   readonly source: SourceOptions;
-  readonly output: OutputOptions;
+  readonly output: OutputSettings;
   readonly joblog?: string;
   /** `--logs`: the user's folder, never pruned; undefined: `.jobrun/logs/<run-id>`. */
   readonly logs?: string;
@@ -71,7 +71,7 @@ export function runOptions(values: RunValues, manifest?: string): RunOptions {
     throw new UsageError('--cache-output is for --glob/--stdin commands; a manifest sets outputs:');
   if (values.cacheOutput !== undefined && values.cache !== true)
     throw new UsageError('--cache-output needs --cache');
-  if (values.keepOrder && values.output !== 'grouped') {
+  if (values.keepOrder && values.output !== undefined && values.output !== 'grouped') {
     throw new UsageError(
       `-k keeps grouped output in input order; it does not work with --output ${values.output}`,
     );
@@ -121,17 +121,7 @@ export function runOptions(values: RunValues, manifest?: string): RunOptions {
           ? undefined
           : { maxItems: values.maxArgs, maxBytes: values.xargs ? argLimit() : undefined },
     },
-    output: {
-      json: Boolean(values.json),
-      events: Boolean(values.events),
-      report: values.report,
-      junit: values.junit,
-      html: values.html,
-      output: values.output ?? 'none',
-      progress: values.progress ?? 'auto',
-      keepOrder: Boolean(values.keepOrder),
-      results: values.results,
-    },
+    output: outputSettings(values),
     joblog: values.joblog,
     logs: values.logs,
     keepLogs: values.keepLogs ?? DEFAULT_KEEP_RUNS,
@@ -145,6 +135,25 @@ export function runOptions(values: RunValues, manifest?: string): RunOptions {
       outputs: values.cacheOutput ?? [],
       explain: Boolean(values.explain),
     },
+  };
+}
+
+/** The output flags as settings: every field set here, by name (none has a silent default). */
+function outputSettings(values: RunValues): OutputSettings {
+  return {
+    json: Boolean(values.json),
+    events: Boolean(values.events),
+    report: values.report,
+    junit: values.junit,
+    html: values.html,
+    results: values.results,
+    output: values.output,
+    keepOrder: Boolean(values.keepOrder),
+    tag: Boolean(values.tag),
+    progress: values.progress ?? 'auto',
+    bar: Boolean(values.bar),
+    eta: Boolean(values.eta),
+    summary: values.summary ?? 'auto',
   };
 }
 

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest';
+import { resumeCommand } from '../../src/cli/running-graces.js';
+
+describe('the --resume hint', () => {
+  it('is the command as given, quoted for a shell, with --resume before --', () => {
+    expect(resumeCommand(['run', 'jobs.yaml', '-j', '4'])).toBe(
+      'jobrun run jobs.yaml -j 4 --resume',
+    );
+    expect(resumeCommand(['run', '--glob', '*.txt', '--', 'wc -l {}'])).toBe(
+      "jobrun run --glob '*.txt' --resume -- 'wc -l {}'",
+    );
+    expect(resumeCommand(['run', 'm.yaml', '--resume'])).toBe('jobrun run m.yaml --resume');
+  });
+});
