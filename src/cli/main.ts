@@ -8,6 +8,7 @@ import { rawArgs } from './raw-argv.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
+import { addOperateCommands } from './operate/commands.js';
 import { takeRedisUrlFromEnv } from './redis-url-source.js';
 import { runCommand } from './run.js';
 import { finishExit, installProcessGuards } from './shutdown.js';
@@ -155,6 +156,7 @@ Examples:
     });
 
   addWorkerCommand(program, setExit);
+  addOperateCommands(program, setExit);
 
   return program;
 }

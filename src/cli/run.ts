@@ -4,12 +4,13 @@ import { createStartGate } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
 import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec } from '../model/job.js';
-import type { RunEventMap } from '../model/events.js';
+import type { RunEventMap, Summary } from '../model/events.js';
 import { UsageError } from '../errors.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
 import { handleStops, onExit, pipeBroke, reraiseOnExit } from './shutdown.js';
 import { openBackend } from '../backends/open.js';
+import { RunOperations } from './operate/attach-run.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters } from '../reporters/pick.js';
@@ -89,6 +90,19 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   });
   const reporters = pickReporters(output);
   if (options.joblog) reporters.push(new JoblogReporter(options.joblog));
+  const operations = new RunOperations(
+    {
+      hooks: {
+        alerts: { ...settings.hooks?.alerts, ...options.alerts },
+        onEnd: options.onEnd ?? settings.hooks?.onEnd,
+      },
+      metrics: options.metrics,
+      report: output.report,
+      warn,
+    },
+    () => bus.emit,
+  );
+  reporters.push(...operations.reporters);
   const keep = options.keepLogs;
   const runId = newRunId();
   const logDir = path.resolve(options.logs ?? path.join(STATE_DIR, 'logs', runId));
@@ -136,15 +150,21 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
     maxQueue: options.maxQueue,
+    gracefulMs: options.gracefulMs,
   });
+  await operations.open(runId, describeRun(settings.manifestPath), scheduler.controls);
+  const unregister = onExit(() => operations.removeEntry());
 
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)
   bus.onFailure = (err) =>
     setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
   const stopHandling = handleStops((signal) => scheduler.interrupt(signal));
   let completed = false;
+  let exitCode = 70;
+  let summary: Summary | undefined;
   try {
     const outcome = await scheduler.run(jobs);
+    summary = outcome.summary;
     completed = !outcome.interrupted;
     const unwritten = await bus.flush();
     if (outcome.inputError !== undefined)
@@ -162,9 +182,12 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       for (const err of unwritten) warn(`the run ended, but ${err.message} (exit ${code})`);
     }
     if (outcome.interrupted !== undefined) reraiseOnExit(outcome.interrupted);
+    exitCode = code;
     return code;
   } finally {
     stopHandling();
+    await operations.close(exitCode, summary);
+    unregister();
     // a run that ran to its end leaves only what --resume needs: one line per success
     // (before the lock goes with close, so no other run sees it half rewritten)
     if (completed && journal.error === undefined) {
@@ -180,6 +203,11 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     await backend.close();
     if (options.source.stdin) process.stdin.destroy();
   }
+}
+
+/** What `jobrun ps` shows a run as: its manifest, else how jobrun was started. */
+function describeRun(manifestPath: string | null | undefined): string {
+  return manifestPath ?? `jobrun ${process.argv.slice(2).join(' ')}`;
 }
 
 /** For people, on stderr; a broken stderr must not turn into a crash. */

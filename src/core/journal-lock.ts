@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { bootId, procStat, sameProcess } from '../exec/proc.js';
 
 /** Who holds a lock: a process, named for good by boot id and start time. */
-interface Holder {
+export interface Holder {
   pid: number;
   boot?: string;
   start?: number;
@@ -61,8 +61,8 @@ function readHolder(lockPath: string): Holder | undefined {
   }
 }
 
-/** Is the process that wrote the lock still running (this boot, same start time)? */
-function holderAlive(holder: Holder): boolean {
+/** Is the process that wrote the lock (or a run entry) still running (this boot, same start time)? */
+export function holderAlive(holder: Holder): boolean {
   const same = sameProcess(holder);
   if (same !== undefined) return same;
   try {

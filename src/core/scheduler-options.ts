@@ -46,6 +46,11 @@ export interface SchedulerOptions {
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
+  /**
+   * `--graceful`: on the first stop signal, running jobs get this long to finish before
+   * they are stopped; 0 or undefined stops them at once.
+   */
+  gracefulMs?: number;
   /** Called as a local attempt's process group is known (the journal records it). */
   onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
 }

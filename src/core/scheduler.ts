@@ -14,6 +14,14 @@ import { Needs } from './needs.js';
 import { ReadyQueues } from './ready-queues.js';
 import { attemptsRecord } from './records.js';
 import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
+import { cancelJobs } from './cancel.js';
+import {
+  CANCELLED_BY_USER,
+  DRAINED,
+  Steering,
+  type CancelOutcome,
+  type RunControls,
+} from './steering.js';
 
 export type { RunOutcome, SchedulerOptions };
 
@@ -24,7 +32,7 @@ export type { RunOutcome, SchedulerOptions };
  * one final state, which may halt the run (`Lifecycle`). Every change of state is an
  * event; it writes nothing to the terminal.
  */
-export class Scheduler {
+export class Scheduler implements RunControls {
   private readonly clock: Clock;
   private readonly dispatch: Dispatch;
   private readonly queues: ReadyQueues<Entry>;
@@ -36,11 +44,15 @@ export class Scheduler {
   private readonly inFlight = new Set<Entry>();
   private readonly medians = new MedianTracker();
   private readonly startedAt: number;
+  private readonly steer = new Steering();
+  private graceTimer: unknown;
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? systemClock;
     this.dispatch = createDispatch({ ...options, clock: this.clock });
-    this.queues = new ReadyQueues<Entry>(options.order, (pool) => this.dispatch.poolLimit(pool));
+    this.queues = new ReadyQueues<Entry>(options.order, (pool) =>
+      this.steer.poolLimit(pool, this.dispatch.poolLimit(pool)),
+    );
     this.lifecycle = new Lifecycle(options.halt);
     this.admission = new Admission(options, this.needs, {
       added: () => this.lifecycle.added(),
@@ -71,6 +83,7 @@ export class Scheduler {
     }
     await lifecycle.over;
     this.alarm.clear();
+    if (this.graceTimer !== undefined) this.clock.clearTimeout(this.graceTimer);
     const outcome = lifecycle.outcome(this.clock.now() - this.startedAt);
     emit('run_end', { runId, ...outcome });
     return outcome;
@@ -81,7 +94,69 @@ export class Scheduler {
    * SIGTERM and SIGKILL after their grace. A second call skips the grace.
    */
   interrupt(signal: StopSignal): void {
-    this.stop(this.lifecycle.interrupt(signal));
+    const graceMs = this.options.gracefulMs ?? 0;
+    const order = this.lifecycle.interrupt(signal, graceMs > 0);
+    this.stop(order);
+    if (!order.killRunning) this.waitForRunning(graceMs);
+  }
+
+  /** Says the run waits for its running jobs; with `graceMs`, stops them after it. */
+  private waitForRunning(graceMs?: number): void {
+    if (this.inFlight.size === 0) return;
+    const reason = this.lifecycle.reason ?? 'stopping';
+    this.options.emit('run_stopping', { reason, running: this.inFlight.size, graceMs });
+    if (graceMs === undefined) return;
+    const kill = () => this.stop({ first: false, killRunning: true, immediate: false });
+    this.graceTimer = this.clock.setTimeout(kill, graceMs);
+  }
+
+  /** `jobrun pause/scale/cancel/drain` steer it through these. */
+  get controls(): RunControls {
+    return this;
+  }
+
+  pause(pool?: string): void {
+    this.steer.pause(pool);
+  }
+
+  unpause(pool?: string): void {
+    this.steer.unpause(pool);
+    this.pump();
+  }
+
+  scale({ workers, pools }: { workers?: number; pools?: Record<string, number> }): boolean {
+    if (!this.dispatch.scalable) return false;
+    if (workers !== undefined) this.dispatch.setWorkers(workers);
+    for (const [pool, limit] of Object.entries(pools ?? {})) this.steer.setPoolLimit(pool, limit);
+    this.pump();
+    return true;
+  }
+
+  steering(): ReturnType<Steering['state']> {
+    return this.steer.state();
+  }
+
+  drain(): void {
+    const order = this.lifecycle.drain(DRAINED);
+    this.stop(order);
+    if (order.first) this.waitForRunning();
+  }
+
+  /**
+   * Cancels the jobs named so: waiting ones end `cancelled` now, running ones are
+   * stopped (TERM, KILL after their grace) and end `cancelled`, never retried.
+   */
+  cancel(names: string[]): CancelOutcome {
+    const now = this.clock.now();
+    const outcome = cancelJobs(names, {
+      waiting: [...this.needs.entries()].filter((entry) => entry.status === 'pending'),
+      queues: this.queues,
+      dispatch: this.dispatch,
+      running: this.inFlight,
+      end: (entry) => this.end(entry, attemptsRecord(entry, 'cancelled', now, CANCELLED_BY_USER)),
+    });
+    this.pump();
+    return outcome;
   }
 
   /**
@@ -106,7 +181,7 @@ export class Scheduler {
 
   /** Starts as many ready jobs as the dispatch's slots, pool limits and start gate allow. */
   private pump(): void {
-    if (this.lifecycle.stopping) return;
+    if (this.lifecycle.stopping || this.steer.holding) return;
     const now = this.clock.now();
     const limit = this.dispatch.limit(this.queues.size, this.inFlight.size, now);
     while (this.inFlight.size < limit && this.queues.size > 0) {
@@ -150,7 +225,8 @@ export class Scheduler {
     if (entry.killed && (result.stopped || !attemptSucceeded(result))) {
       // the run stopped it; one that had exited 0 before the stop reached it did
       // finish on its own, so it counts as succeeded below
-      this.end(entry, attemptsRecord(entry, 'cancelled', now, this.lifecycle.reason));
+      const reason = entry.cancelReason ?? this.lifecycle.reason;
+      this.end(entry, attemptsRecord(entry, 'cancelled', now, reason));
     } else if (attemptSucceeded(result)) {
       this.medians.add(result.durationMs);
       this.end(entry, attemptsRecord(entry, 'succeeded', now));

@@ -11,6 +11,8 @@ const HOOKS = {
   job_retry: 'onJobRetry',
   job_end: 'onJobEnd',
   workers_change: 'onWorkersChange',
+  run_stopping: 'onRunStopping',
+  alert: 'onAlert',
   run_end: 'onRunEnd',
 } as const satisfies Record<RunEventType, keyof Reporter>;
 
@@ -59,6 +61,11 @@ export class EventBus {
   async flush(): Promise<Error[]> {
     const settled = await Promise.allSettled(this.pending);
     return settled.flatMap((s) => (s.status === 'rejected' ? [toError(s.reason)] : []));
+  }
+
+  /** Hands on an event stamped elsewhere (`jobrun watch` replays a run's events). */
+  replay(event: RunEvent): void {
+    this.dispatch(event);
   }
 
   dispose(): void {

@@ -1,6 +1,7 @@
 import { attemptSucceeded } from '../model/attempt.js';
 import { CiDigest } from './ci-digest.js';
 import type { JobRecord, RunEvent } from '../model/events.js';
+import type { FinalStatus } from '../model/job.js';
 import { attemptEnding, jobEnding } from '../model/outcome.js';
 import {
   colorEnabled,
@@ -78,6 +79,11 @@ export class PlainReporter implements Reporter {
     }
   }
 
+  /** Joining a run under way (`jobrun watch`): this many jobs ended before. */
+  catchUp(done: Record<FinalStatus, number>): void {
+    this.ended = Object.values(done).reduce((a, b) => a + b, 0);
+  }
+
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
     if (this.options.quiet || attemptSucceeded(e.result)) return;
     this.lastAttempt.set(e.id, attemptEnding(e.result).text);
@@ -96,6 +102,17 @@ export class PlainReporter implements Reporter {
   onWorkersChange(e: RunEvent<'workers_change'>): void {
     if (this.options.quiet) return;
     this.line(this.paint('gray', `workers: ${e.workers}`));
+  }
+
+  onRunStopping(e: RunEvent<'run_stopping'>): void {
+    if (this.options.quiet) return;
+    this.line(this.paint('yellow', stoppingLine(e)));
+  }
+
+  onAlert(e: RunEvent<'alert'>): void {
+    if (this.options.quiet) return;
+    const text = `${e.cleared ? 'alert cleared' : 'ALERT'} ${e.alert}: ${e.message}`;
+    this.line(this.paint(e.cleared ? 'green' : 'red', text));
   }
 
   onJobEnd(e: RunEvent<'job_end'>): void {
@@ -135,6 +152,13 @@ export class PlainReporter implements Reporter {
   private line(text: string): void {
     this.sink.line(text);
   }
+}
+
+/** `stopping: waiting for 3 running jobs, Ctrl-C again to stop them now`. */
+export function stoppingLine(e: RunEvent<'run_stopping'>): string {
+  const jobs = `${e.running} running job${e.running === 1 ? '' : 's'}`;
+  if (e.graceMs === undefined) return `${e.reason}: starting nothing more, waiting for ${jobs}`;
+  return `stopping: waiting for ${jobs} (up to ${formatDuration(e.graceMs)}), Ctrl-C again to stop them now`;
 }
 
 /**

@@ -11,6 +11,7 @@ import { CAPTURE_MODES, type CaptureMode } from '../../model/result.js';
 import type { BackoffSpec, TimeoutSpec, WorkersSpec } from '../../model/job.js';
 import type { ProgressMode } from '../../reporters/pick.js';
 import { OUTPUT_MODES, type OutputMode } from '../../reporters/output.js';
+import { operateOptions, type OperateValues } from './operate-flags.js';
 import {
   gateOptions,
   keepLogsOption,
@@ -33,7 +34,7 @@ import {
 } from './values.js';
 
 /** What commander hands the action: each value already typed by its option's parser. */
-export interface RunValues {
+export interface RunValues extends OperateValues {
   workers?: WorkersSpec;
   timeout?: TimeoutSpec;
   retries?: number;
@@ -225,6 +226,7 @@ export function addRunOptions(cmd: Command): Command {
       'end the run (exit 1) once Redis was unreachable this long (default: 30s)',
     ).argParser(duration()),
     spawnerOption(),
+    ...operateOptions(),
   ];
   for (const option of options) cmd.addOption(option);
   return cmd;

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/**
+ * What a control socket understands: one JSON object per line, each one of these
+ * verbs and nothing else. No message can run a command or name a file: a job is
+ * named by its name, a pool by its name, a count is a bounded integer.
+ */
+const name = z.string().min(1).max(4096);
+const pool = name.optional();
+
+export const requestSchema = z.discriminatedUnion('verb', [
+  z.object({ verb: z.literal('status') }).strict(),
+  z.object({ verb: z.literal('watch') }).strict(),
+  z.object({ verb: z.literal('logs'), job: name }).strict(),
+  z.object({ verb: z.literal('pause'), pool }).strict(),
+  z.object({ verb: z.literal('unpause'), pool }).strict(),
+  z
+    .object({
+      verb: z.literal('scale'),
+      workers: z.number().int().min(1).max(4096).optional(),
+      pools: z.record(name, z.number().int().min(0).max(4096)).optional(),
+    })
+    .strict(),
+  z.object({ verb: z.literal('cancel'), jobs: z.array(name).min(1).max(10_000) }).strict(),
+  z.object({ verb: z.literal('drain') }).strict(),
+]);
+
+export type ControlRequest = z.infer<typeof requestSchema>;
+export type Verb = ControlRequest['verb'];
+
+/** A request line longer than this is refused: no verb needs more. */
+export const MAX_REQUEST_BYTES = 1 << 20;
+
+/** The first (for most verbs, the only) line of every answer. */
+export type ControlReply = ({ ok: true } & Record<string, unknown>) | { ok: false; error: string };
+
+/** Parses one request line; the error says what was wrong, for the client to show. */
+export function parseRequest(line: string): ControlRequest | { error: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { error: 'not JSON' };
+  }
+  const parsed = requestSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  return { error: `not a control request: ${parsed.error.issues[0]?.message ?? 'invalid'}` };
+}
