@@ -51,7 +51,7 @@ export class ControlServer {
     }
     await listening;
     fs.chmodSync(socket, 0o600);
-    this.server.unref();
+    // not unref'd: a paused run with nothing running has only this to keep it alive
   }
 
   /** Forwards one of the run's events to every watcher. */
