@@ -96,8 +96,8 @@ export class Scheduler implements RunControls {
   interrupt(signal: StopSignal): void {
     const graceMs = this.options.gracefulMs ?? 0;
     const order = this.lifecycle.interrupt(signal, graceMs > 0);
+    if (!order.killRunning) this.waitForRunning(graceMs); // said before the cancelled jobs' lines
     this.stop(order);
-    if (!order.killRunning) this.waitForRunning(graceMs);
   }
 
   /** Says the run waits for its running jobs; with `graceMs`, stops them after it. */
@@ -138,8 +138,8 @@ export class Scheduler implements RunControls {
 
   drain(): void {
     const order = this.lifecycle.drain(DRAINED);
-    this.stop(order);
     if (order.first) this.waitForRunning();
+    this.stop(order);
   }
 
   /**

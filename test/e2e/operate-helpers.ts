@@ -51,15 +51,15 @@ export class Batch {
     });
   }
 
-  /** Starts `jobrun watch <args>`; `seen` is what it printed so far (stdout and stderr). */
-  watch(args: string[] = []): {
+  /** Starts `jobrun <args>` (watch, logs -f); `seen` is what it printed so far (stdout and stderr). */
+  follow(args: string[]): {
     result: Promise<Result>;
     seen: () => string;
     pid: () => number | undefined;
   } {
     let seen = '';
     let pid: number | undefined;
-    const result = this.ctl(['watch', ...args], {
+    const result = this.ctl(args, {
       onSpawn: (child) => {
         pid = child.pid;
         child.stdout?.on('data', (d: Buffer) => (seen += d.toString()));

@@ -59,9 +59,9 @@ describe('operating a running batch', () => {
     try {
       void b.start(['-j', '1'], ['a', 'bad', 'c']);
       await b.started('a');
-      const plainWatch = b.watch();
-      const jsonWatch = b.watch(['--json']);
-      const doomed = b.watch();
+      const plainWatch = b.follow(['watch']);
+      const jsonWatch = b.follow(['watch', '--json']);
+      const doomed = b.follow(['watch']);
       for (const w of [plainWatch, jsonWatch, doomed])
         await waitFor(() => /run_start|jobrun: 3 jobs/.test(w.seen()), 30_000, 'a watcher');
       process.kill(doomed.pid() ?? 0, 'SIGKILL');
