@@ -42,6 +42,32 @@ describe('monitoring a running batch', () => {
     }
   });
 
+  it('alerts: and on_end: in a manifest: a failure-rate alert and the end command', async () => {
+    const b = new Batch();
+    const jobs = ['ok1', 'bad1', 'bad2', 'ok2'].map(
+      (n) => `  - { name: ${n}, run: "${n.startsWith('bad') ? 'exit 1' : 'true'}" }`,
+    );
+    fs.writeFileSync(
+      path.join(b.dir, 'm.yaml'),
+      [
+        'version: 1',
+        'workers: 1',
+        'alerts:',
+        '  failure_rate: { above: 40%, last: 3 }',
+        '  run: echo "$JOBRUN_ALERT $JOBRUN_ALERT_VALUE" >> alerts.txt',
+        'on_end: echo "exit=$JOBRUN_EXIT_CODE failed=$JOBRUN_FAILED" > end.txt',
+        'jobs:',
+        ...jobs,
+        '',
+      ].join('\n'),
+    );
+    const r = await b.ctl(['run', 'm.yaml', '--progress', 'plain']);
+    expect(r.code).toBe(1);
+    expect(readLines(path.join(b.dir, 'alerts.txt'))).toEqual(['failure_rate 50']);
+    expect(r.stderr).toMatch(/ALERT failure_rate: 1 of the last 2 jobs failed \(50%, limit 40%\)/);
+    expect(fs.readFileSync(path.join(b.dir, 'end.txt'), 'utf8')).toBe('exit=1 failed=2\n');
+  });
+
   it('--metrics-port serves Prometheus metrics and /healthz while the run runs', async () => {
     const b = new Batch();
     try {

@@ -78,7 +78,7 @@ export class Batch {
   }
 
   /** Waits until the jobs `names` have started. */
-  started(...names: string[]): Promise<true> {
+  started(...names: string[]): Promise<boolean> {
     return waitFor(
       () => names.every((n) => this.events().includes(`start ${n}`)),
       30_000,

@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError, Option } from 'commander';
 import type { AlertsSpec } from '../../model/alerts.js';
+import { parsePercent } from '../../manifest/duration.js';
 import { count, duration, nonBlank } from './values.js';
 
 export interface OperateValues {
@@ -78,9 +79,10 @@ function failureRate(text: string): NonNullable<AlertsSpec['failureRate']> {
 }
 
 /** `20%` (or `20`): a share from 0 to 100. */
-export function percent(text: string): number {
-  const n = Number(text.trim().replace(/%$/, ''));
-  if (text.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100)
-    throw new InvalidArgumentError('must be a percentage from 0 to 100, e.g. 20%');
-  return n;
+function percent(text: string): number {
+  try {
+    return parsePercent(text, '');
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
