@@ -41,6 +41,8 @@ Examples:
   $ ls *.txt | jobrun run --stdin --json --capture stdout -- wc -l {} | jq -r '.jobs[].result'
   $ jobrun run --glob '*.json' --capture json --results out/ -- jq .size {}
   $ jobrun run pipeline.yaml --dry-run            a stage shows as "items from JOB"
+  $ jobrun run jobs.yaml --graceful 5m            first Ctrl-C lets running jobs finish
+  $ jobrun run jobs.yaml --metrics-port 9464 --alert-queue-depth 1000,30s --alert-run ./notify.sh
 
 After --, one argument is a shell command line; several are a program and its
 arguments, run without a shell. Placeholders ({} {.} {/} {//} {/.} {#} {1}…{n}
@@ -66,6 +68,7 @@ Examples:
   $ jobrun run --glob '*.log' -- gzip -9 {}      one job per file
   $ jobrun validate jobs.yaml                    check a manifest, run nothing
   $ jobrun run --help                            every option of run
+  $ jobrun ps                                    live runs; then watch, logs, scale, drain …
 
 Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
 130/143/129/131 stopped by SIGINT/SIGTERM/SIGHUP/SIGQUIT, 141 stdout closed,
