@@ -8,7 +8,7 @@ import { z } from 'zod';
 const name = z.string().min(1).max(4096);
 const pool = name.optional();
 
-export const requestSchema = z.discriminatedUnion('verb', [
+const requestSchema = z.discriminatedUnion('verb', [
   z.object({ verb: z.literal('status') }).strict(),
   z.object({ verb: z.literal('watch') }).strict(),
   z.object({ verb: z.literal('logs'), job: name }).strict(),
@@ -26,7 +26,6 @@ export const requestSchema = z.discriminatedUnion('verb', [
 ]);
 
 export type ControlRequest = z.infer<typeof requestSchema>;
-export type Verb = ControlRequest['verb'];
 
 /** A request line longer than this is refused: no verb needs more. */
 export const MAX_REQUEST_BYTES = 1 << 20;

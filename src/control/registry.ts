@@ -27,7 +27,7 @@ export interface RunEntry {
 }
 
 /** The user's run folder, made (0700) when missing; refused when another user could enter it. */
-export function runsDir(env: NodeJS.ProcessEnv = process.env): string {
+function runsDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_RUNTIME_DIR;
   const uid = process.getuid?.() ?? 0;
   const dir = base ? path.join(base, 'jobrun') : path.join(os.tmpdir(), `jobrun-${uid}`);

@@ -155,7 +155,7 @@ export class PlainReporter implements Reporter {
 }
 
 /** `stopping: waiting for 3 running jobs, Ctrl-C again to stop them now`. */
-export function stoppingLine(e: RunEvent<'run_stopping'>): string {
+function stoppingLine(e: RunEvent<'run_stopping'>): string {
   const jobs = `${e.running} running job${e.running === 1 ? '' : 's'}`;
   if (e.graceMs === undefined) return `${e.reason}: starting nothing more, waiting for ${jobs}`;
   return `stopping: waiting for ${jobs} (up to ${formatDuration(e.graceMs)}), Ctrl-C again to stop them now`;
