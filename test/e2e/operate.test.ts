@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from './helpers.js';
+import { alive, waitFor } from './helpers.js';
 import { Batch, byName } from './operate-helpers.js';
+import { runInPty } from './reporters-helpers.js';
 
 /** Sends one raw line to a socket and returns the answer's first line. */
 function rawRequest(socket: string, line: string): Promise<string> {
@@ -83,6 +84,33 @@ describe('operating a running batch', () => {
       expect(types[0]).toBe('run_start');
       expect(types.at(-1)).toBe('run_end');
       expect(types.filter((t) => t === 'job_end').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('watch in a terminal draws the live view; Ctrl-C ends the watching, not the run', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a', 'b']);
+      await b.started('a');
+      await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
+      let pressed = false;
+      const t = await runInPty(['watch'], {
+        cwd: b.dir,
+        env: { XDG_RUNTIME_DIR: b.xdg },
+        onOutput: (text) => {
+          if (pressed || !/queued \S*1/.test(text)) return undefined;
+          pressed = true;
+          return '\u0003';
+        },
+      });
+      expect(t.text).toMatch(/0\/2/); // the progress block, from the run's state
+      expect(t.text).toMatch(/⠋|⠙|⠹|⠸|⠼|⠴|⠦|⠧|⠇|⠏/); // a running job's spinner line
+      expect(t.code).toBe(130);
+      expect(alive(b.child?.pid ?? 0)).toBe(true);
+      b.release();
+      expect((await b.result)?.code).toBe(0);
     } finally {
       await b.finish();
     }
