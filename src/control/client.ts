@@ -56,8 +56,9 @@ export function converse(
       fail(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? gone(run) : err),
     );
     socket.on('close', () => resolve());
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
+    socket.setEncoding('utf8'); // a character split between two reads stays whole
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
       for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
         const line = buffered.slice(0, nl);
         buffered = buffered.slice(nl + 1);

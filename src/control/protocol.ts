@@ -6,6 +6,8 @@ import { z } from 'zod';
  * named by its name, a pool by its name, a count is a bounded integer.
  */
 const name = z.string().min(1).max(4096);
+/** As many as `-j` allows (the flag's cap). */
+const size = (min: number) => z.number().int().min(min).max(10_000);
 const pool = name.optional();
 
 const requestSchema = z.discriminatedUnion('verb', [
@@ -17,8 +19,8 @@ const requestSchema = z.discriminatedUnion('verb', [
   z
     .object({
       verb: z.literal('scale'),
-      workers: z.number().int().min(1).max(4096).optional(),
-      pools: z.record(name, z.number().int().min(0).max(4096)).optional(),
+      workers: size(1).optional(),
+      pools: z.record(name, size(0)).optional(),
     })
     .strict(),
   z.object({ verb: z.literal('cancel'), jobs: z.array(name).min(1).max(10_000) }).strict(),

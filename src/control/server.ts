@@ -91,8 +91,9 @@ export class ControlServer {
       if (!this.watchers.has(socket)) socket.destroy(); // a client that never asks
     });
     let buffered = '';
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
+    socket.setEncoding('utf8'); // a character split between two reads stays whole
+    const onData = (chunk: string) => {
+      buffered += chunk;
       const newline = buffered.indexOf('\n');
       if (newline === -1) {
         if (buffered.length > MAX_REQUEST_BYTES)

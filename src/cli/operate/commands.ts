@@ -3,7 +3,8 @@ import { ask } from '../../control/client.js';
 import { findRun, liveRuns, requireRun } from '../../control/registry.js';
 import type { CancelOutcome } from '../../core/steering.js';
 import { UsageError } from '../../errors.js';
-import { count } from '../flags/values.js';
+import { clean } from '../../reporters/text.js';
+import { count, WORKER_CAP } from '../flags/values.js';
 
 const RUN_HELP = `
 RUN is a run id (or a unique start of one) or jobrun's pid, as jobrun ps shows;
@@ -68,7 +69,7 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
     .command('scale')
     .description("change the number of workers, or a pool's limit, of a live run")
     .argument('[run]', 'the run (see below)')
-    .option('-j, --workers <n>', 'jobs at once from now on', count(1, 4096))
+    .option('-j, --workers <n>', 'jobs at once from now on', count(1, WORKER_CAP))
     .option('--pool <pool=n>', "a pool's limit from now on; repeatable", poolLimit, {})
     .addHelpText(
       'after',
@@ -104,7 +105,7 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
       if (flags.json) process.stdout.write(JSON.stringify(outcome) + '\n');
       else {
         const say = (what: string, names: string[]) =>
-          names.length && process.stderr.write(`jobrun: ${what}: ${names.join(', ')}\n`);
+          names.length && process.stderr.write(`jobrun: ${what}: ${names.map(clean).join(', ')}\n`);
         say('cancelled', outcome.cancelled);
         say('stopping (they end cancelled)', outcome.stopping);
         say('no such job waiting or running', outcome.unknown);
@@ -129,5 +130,5 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
 function poolLimit(text: string, previous: Record<string, number>): Record<string, number> {
   const eq = text.lastIndexOf('=');
   if (eq <= 0) throw new InvalidArgumentError('use pool=n, e.g. --pool gpu=2');
-  return { ...previous, [text.slice(0, eq)]: count(0, 4096)(text.slice(eq + 1)) };
+  return { ...previous, [text.slice(0, eq)]: count(0, WORKER_CAP)(text.slice(eq + 1)) };
 }

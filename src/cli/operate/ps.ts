@@ -39,7 +39,7 @@ export async function psCommand(json: boolean): Promise<void> {
     String(row.pid),
     row.error === undefined ? progress(row) : 'not answering',
     clean(row.what),
-    row.cwd,
+    clean(row.cwd),
   ]);
   const header = ['RUN', 'PID', 'PROGRESS', 'WHAT', 'FOLDER'];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]?.length ?? 0)));
