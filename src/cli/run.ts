@@ -152,7 +152,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     maxQueue: options.maxQueue,
     gracefulMs: options.gracefulMs,
   });
-  await operations.open(runId, describeRun(settings.manifestPath), scheduler.controls);
+  await operations.open(runId, describeRun(settings.manifestPath), () => scheduler.controls);
   const unregister = onExit(() => operations.removeEntry());
 
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)

@@ -21,7 +21,11 @@ export class RunControl implements Reporter {
   }
 
   /** Registers the run and listens; returns why it could not, if it could not. */
-  async open(runId: string, what: string, controls?: RunControls): Promise<string | undefined> {
+  async open(
+    runId: string,
+    what: string,
+    controls: () => RunControls | undefined,
+  ): Promise<string | undefined> {
     try {
       const { entry, remove } = register(runId, what);
       this.unregister = remove;

@@ -29,7 +29,8 @@ export class ControlServer {
   constructor(
     private readonly entry: RunEntry,
     private readonly state: RunState,
-    private readonly controls: RunControls | undefined,
+    /** Asked at each request: a backend's run may take controls only once it started. */
+    private readonly controlsOf: () => RunControls | undefined,
   ) {
     this.server = net.createServer((socket) => this.connection(socket));
     this.server.on('error', () => {}); // a failing listener must not end the run
@@ -122,7 +123,7 @@ export class ControlServer {
   private obey(request: Exclude<ControlRequest, { verb: 'watch' }>): ControlReply {
     if (request.verb === 'status') return { ok: true, run: this.status() };
     if (request.verb === 'logs') return { ok: true, log: this.state.jobLog(request.job) };
-    const { controls } = this;
+    const controls = this.controlsOf();
     if (controls === undefined || this.state.base.ended)
       return {
         ok: false,
@@ -157,7 +158,7 @@ export class ControlServer {
       what: this.entry.what,
       done,
       ...this.state.counts(),
-      ...(this.controls?.steering() ?? {}),
+      ...(this.controlsOf()?.steering() ?? {}),
     };
   }
 }

@@ -54,7 +54,7 @@ export class RunOperations {
   }
 
   /** Makes the run reachable; a part that cannot open costs only itself, with a warning. */
-  async open(runId: string, what: string, controls: RunControls | undefined): Promise<void> {
+  async open(runId: string, what: string, controls: () => RunControls | undefined): Promise<void> {
     this.runId = runId;
     const { warn, metrics } = this.settings;
     const why = await this.control.open(runId, what, controls);
