@@ -52,9 +52,8 @@ export function converse(
       ),
     );
     socket.on('connect', () => socket.write(JSON.stringify(request) + '\n'));
-    socket.on('error', (err: NodeJS.ErrnoException) =>
-      fail(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? gone(run) : err),
-    );
+    // the run ending under a request shows as ENOENT, ECONNREFUSED, ECONNRESET or EPIPE
+    socket.on('error', () => fail(first ? gone(run) : cutOff(run)));
     socket.on('close', () => resolve());
     socket.setEncoding('utf8'); // a character split between two reads stays whole
     socket.on('data', (chunk: string) => {
@@ -78,6 +77,10 @@ export function converse(
       }
     });
   });
+}
+
+function cutOff(run: RunEntry): ControlError {
+  return new ControlError(`run ${run.runId} (pid ${run.pid}) ended while answering`);
 }
 
 function gone(run: RunEntry): ControlError {

@@ -30,11 +30,12 @@ describe('operating a running batch', () => {
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ pid: b.child?.pid, total: 3, running: 1, queued: 2 });
       const text = await b.ctl(['ps']);
-      expect(text.stdout).toMatch(/0\/3 done, running 1, queued 2, workers 1/);
+      expect(text.stdout).toMatch(/^RUN +PID +STARTED +PROGRESS +WHAT +FOLDER\n/);
+      expect(text.stdout).toMatch(/\d\d:\d\d:\d\d +0\/3 done, running 1, queued 2, workers 1, \d/);
 
       const dir = path.join(b.xdg, 'jobrun');
       expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
-      const socket = String(rows[0]?.socket);
+      const socket = path.join(dir, `${String(rows[0]?.runId)}.sock`);
       expect(fs.statSync(socket).mode & 0o777).toBe(0o600);
 
       // only the verbs: anything else is refused and does nothing

@@ -8,6 +8,7 @@ const STATUS_MS = 2000;
 
 interface Row extends Record<string, unknown> {
   runId: string;
+  startedAt: string;
   pid: number;
   what: string;
   cwd: string;
@@ -20,9 +21,12 @@ export async function psCommand(json: boolean): Promise<void> {
     liveRuns().map(async (run): Promise<Row> => {
       try {
         const { run: status } = await ask(run, { verb: 'status' }, STATUS_MS);
-        return { ...(status as Record<string, unknown>), ...run };
+        const { socket: _socket, boot: _boot, start: _start, ...entry } = run;
+        const { ended: _ended, startedAt: _epoch, ...counts } = status as Record<string, unknown>;
+        return { ...entry, ...counts };
       } catch (err) {
-        return { ...run, error: (err as Error).message };
+        const { socket: _socket, boot: _boot, start: _start, ...entry } = run;
+        return { ...entry, error: (err as Error).message };
       }
     }),
   );
@@ -37,11 +41,12 @@ export async function psCommand(json: boolean): Promise<void> {
   const lines = rows.map((row) => [
     row.runId,
     String(row.pid),
+    started(row.startedAt),
     row.error === undefined ? progress(row) : 'not answering',
     clean(row.what),
     clean(row.cwd),
   ]);
-  const header = ['RUN', 'PID', 'PROGRESS', 'WHAT', 'FOLDER'];
+  const header = ['RUN', 'PID', 'STARTED', 'PROGRESS', 'WHAT', 'FOLDER'];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]?.length ?? 0)));
   for (const line of [header, ...lines])
     process.stdout.write(
@@ -50,6 +55,16 @@ export async function psCommand(json: boolean): Promise<void> {
         .join('  ')
         .trimEnd() + '\n',
     );
+}
+
+/** When the run started: the time today, else the date and time (local). */
+function started(iso: unknown): string {
+  const at = new Date(String(iso));
+  if (Number.isNaN(at.getTime())) return '?';
+  const time = at.toTimeString().slice(0, 8);
+  return at.toDateString() === new Date().toDateString()
+    ? time
+    : `${at.toISOString().slice(0, 10)} ${time}`;
 }
 
 /** `12/100 done, 1 failed, running 4, queued 83, workers 4, 1m20s, paused`. */
@@ -62,7 +77,8 @@ function progress(row: Record<string, unknown>): string {
     if (done[status]) parts.push(`${done[status]} ${status.replace('_', ' ')}`);
   parts.push(`running ${String(row.running)}`, `queued ${String(row.queued)}`);
   parts.push(`workers ${String(row.workers)}`);
-  if (typeof row.startedAt === 'number') parts.push(formatDuration(Date.now() - row.startedAt));
+  const since = Date.parse(String(row.startedAt));
+  if (Number.isFinite(since)) parts.push(formatDuration(Date.now() - since));
   if (row.paused) parts.push('paused');
   const pools = row.pausedPools as string[] | undefined;
   if (pools?.length) parts.push(`paused pools ${pools.join(',')}`);
