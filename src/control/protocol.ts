@@ -29,9 +29,6 @@ const requestSchema = z.discriminatedUnion('verb', [
 
 export type ControlRequest = z.infer<typeof requestSchema>;
 
-/** A request line longer than this is refused: no verb needs more. */
-export const MAX_REQUEST_BYTES = 1 << 20;
-
 /** The first (for most verbs, the only) line of every answer. */
 export type ControlReply = ({ ok: true } & Record<string, unknown>) | { ok: false; error: string };
 

@@ -2,14 +2,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { RunEvent } from '../model/events.js';
 import type { RunControls } from '../core/steering.js';
-import {
-  MAX_REQUEST_BYTES,
-  parseRequest,
-  type ControlReply,
-  type ControlRequest,
-} from './protocol.js';
+import type { ControlReply, ControlRequest } from './protocol.js';
 import type { RunEntry } from './registry.js';
 import type { RunState } from './run-state.js';
+
+/** A request line longer than this is refused: no verb needs more. */
+const MAX_REQUEST_BYTES = 1 << 20;
 
 /** A watcher this far behind is cut off: a slow reader never slows the run or fills its memory. */
 const WATCHER_BACKLOG_BYTES = 8 << 20;
@@ -102,9 +100,14 @@ export class ControlServer {
         return;
       }
       socket.off('data', onData); // one request per connection
-      const request = parseRequest(buffered.slice(0, newline));
-      if ('error' in request) reply(socket, { ok: false, error: request.error }, true);
-      else this.answer(socket, request);
+      const line = buffered.slice(0, newline);
+      // zod loads with the first request, not with every run
+      void import('./protocol.js').then(({ parseRequest }) => {
+        if (socket.destroyed) return;
+        const request = parseRequest(line);
+        if ('error' in request) reply(socket, { ok: false, error: request.error }, true);
+        else this.answer(socket, request);
+      });
     };
     socket.on('data', onData);
   }
