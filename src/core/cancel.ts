@@ -10,6 +10,8 @@ export interface CancelScope {
   queues: ReadyQueues<Entry>;
   dispatch: Pick<Dispatch, 'dropRetries'>;
   running: Iterable<Entry>;
+  /** Jobs queued in a spawner behind a running one (`Prefetch`). */
+  queuedAhead?: { withdraw(pick: (entry: Entry) => boolean): Entry[] };
   end(entry: Entry): void;
 }
 
@@ -33,6 +35,12 @@ export function cancelJobs(names: string[], scope: CancelScope): CancelOutcome {
   [...scope.waiting].filter(pick).forEach(end);
   scope.queues.remove(pick).forEach(end);
   scope.dispatch.dropRetries(pick).forEach(end);
+  // they end cancelled once withdrawn, or are stopped if their start crossed it
+  for (const entry of scope.queuedAhead?.withdraw(pick) ?? []) {
+    entry.cancelReason = CANCELLED_BY_USER;
+    found.add(entry.spec.name);
+    outcome.cancelled.push(entry.spec.name);
+  }
   for (const entry of scope.running) {
     if (!pick(entry) || entry.killed) continue;
     found.add(entry.spec.name);

@@ -21,12 +21,7 @@ export interface Holder {
  */
 export function lockJournal(journal: string, what: string): () => void {
   const lockPath = `${journal}.lock`;
-  const me: Holder = {
-    pid: process.pid,
-    boot: bootId(),
-    start: procStat(process.pid)?.startTicks,
-    since: new Date().toISOString(),
-  };
+  const me = thisProcess();
   const temp = `${lockPath}.${process.pid}.tmp`;
   fs.writeFileSync(temp, JSON.stringify(me) + '\n');
   try {
@@ -52,7 +47,18 @@ export function lockJournal(journal: string, what: string): () => void {
   }
 }
 
-function readHolder(lockPath: string): Holder | undefined {
+/** This jobrun, as a lock or a run folder names its owner. */
+export function thisProcess(): Holder {
+  return {
+    pid: process.pid,
+    boot: bootId(),
+    start: procStat(process.pid)?.startTicks,
+    since: new Date().toISOString(),
+  };
+}
+
+/** Who wrote the holder file `file`; undefined when it is unreadable or gone. */
+export function readHolder(lockPath: string): Holder | undefined {
   try {
     const holder = JSON.parse(fs.readFileSync(lockPath, 'utf8')) as Holder;
     return typeof holder.pid === 'number' ? holder : undefined;

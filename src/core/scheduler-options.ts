@@ -51,8 +51,11 @@ export interface SchedulerOptions {
    * they are stopped; 0 or undefined stops them at once.
    */
   gracefulMs?: number;
-  /** Called as a local attempt's process group is known (the journal records it). */
-  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
+  /**
+   * Called as a local attempt's process group is known (the journal records it):
+   * `start` is the leader's start time in ticks, when known.
+   */
+  onAttemptStart?: (job: JobSpec, pid: number | undefined, start: number | undefined) => void;
 }
 
 export interface RunOutcome {
