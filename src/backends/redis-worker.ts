@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { attemptSucceeded, type AttemptResult } from '../model/attempt.js';
+import { attemptSucceeded, worthRetrying, type AttemptResult } from '../model/attempt.js';
 import { attemptEnding } from '../model/outcome.js';
 import { backoffDelay } from '../core/backoff.js';
 import { logPathFor } from '../core/log-path.js';
@@ -291,9 +291,12 @@ export class JobrunWorker {
       throw new UnrecoverableError('stopped at the coordinator’s request');
     }
     if (attemptSucceeded(result)) return result;
-    const retries = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    const retries = worthRetrying(result) && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     const retryInMs = retries ? backoffDelay(p.backoff, job.attemptsMade + 2) : undefined;
     await this.report(job, { kind: 'end', result, retryInMs });
+    // a command that cannot run (126/127) ends the job whatever attempts are left
+    if (!worthRetrying(result))
+      throw new UnrecoverableError(`${p.name}: ${attemptEnding(result).text}`);
     throw new AttemptFailed(`${p.name}: ${attemptEnding(result).text}`, retryInMs ?? 0);
   }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { defaultShell } from '../manifest/default-shell.js';
 import type { ReportJob } from '../reporters/report.js';
 import type { JobSpec } from '../model/job.js';
 import type { Plan } from '../model/job.js';
@@ -135,7 +136,7 @@ interface ReportShape {
 }
 
 type RetryJob = Pick<ReportJob, 'name' | 'command' | 'status'> &
-  Partial<Pick<ReportJob, 'priority' | 'needs' | 'cwd' | 'allowFailure' | 'excluded'>>;
+  Partial<Pick<ReportJob, 'priority' | 'needs' | 'cwd' | 'shell' | 'allowFailure' | 'excluded'>>;
 
 function fromReport(job: RetryJob, index: number): JobSpec {
   return {
@@ -148,7 +149,7 @@ function fromReport(job: RetryJob, index: number): JobSpec {
     killGraceMs: 5000,
     retries: 0,
     backoff: { delayMs: 1000, factor: 2, maxMs: 60_000, jitter: true },
-    shell: '/bin/sh',
+    shell: job.shell ?? defaultShell(),
     cwd: job.cwd ?? '',
     env: {},
     allowFailure: job.allowFailure ?? false,

@@ -9,11 +9,11 @@ Examples:
   $ JOBRUN_REDIS_URL=redis://:secret@queue:6379 jobrun worker --pool cpu
   $ jobrun worker --redis-url-file /etc/jobrun/redis.url --pool '*' --max-load 6
 
-Pass a password in JOBRUN_REDIS_URL or --redis-url-file, never on the command line
-(ps shows it to everyone); jobs do not inherit JOBRUN_REDIS_URL.
+Pass a password in JOBRUN_REDIS_URL or --redis-url-file, never on the command
+line (ps shows it to everyone); jobs do not inherit JOBRUN_REDIS_URL.
 SIGTERM or Ctrl-C drains: no new jobs, running ones finish, then exit 0.
-A second signal (or SIGHUP) kills running jobs' process groups and exits at once;
-their jobs go back to the queue.`;
+A second signal (or SIGHUP) kills running jobs' process groups and exits at
+once; their jobs go back to the queue.`;
 
 /** Adds `jobrun worker` to the program. */
 export function addWorkerCommand(program: Command, setExit: (code: number) => void): void {

@@ -10,6 +10,7 @@ import type { StartGate } from './gates.js';
 import { logPathFor, streamPathsFor } from './log-path.js';
 import { WorkerScaler } from './scaling.js';
 import { Slots } from './slots.js';
+import { worthRetrying } from '../model/attempt.js';
 
 export interface LocalDispatchOptions {
   executor: Executor;
@@ -140,6 +141,8 @@ export class LocalDispatch implements Dispatch {
 
   retry(entry: Entry, due: () => void): boolean {
     if (entry.attempts.length > entry.spec.retries) return false;
+    const last = entry.attempts.at(-1);
+    if (last && !worthRetrying(last)) return false;
     const nextAttempt = entry.attempts.length + 1;
     const delayMs = backoffDelay(entry.spec.backoff, nextAttempt, this.options.random);
     entry.status = 'retrying';

@@ -16,6 +16,7 @@
  */
 import type { ManifestDoc } from './schema.js';
 import { parseDuration, parsePercent, parseSize, parseTimeout } from './duration.js';
+import { jobsFromMapping, namedInMapping } from './job-map.js';
 
 /** The manifest as the schema outputs it, or undefined when only the schema can tell. */
 export function quickDoc(data: unknown): ManifestDoc | undefined {
@@ -150,7 +151,7 @@ const job = object(
       object({ from: text }, ['from']),
     ),
     batch: whole(1),
-    needs: list(text),
+    needs: either((v) => [text(v)], list(text)),
     ...shared,
   },
   ['name', 'run'],
@@ -179,7 +180,10 @@ const manifest = object(
       run: text,
     }),
     on_end: text,
-    jobs: list(job, 1),
+    jobs: (v) => {
+      need(namedInMapping(v).length === 0);
+      return list(job, 1)(jobsFromMapping(v));
+    },
   },
-  ['version', 'jobs'],
+  ['jobs'],
 );

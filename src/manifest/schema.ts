@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { TimeoutSpec } from '../model/job.js';
 import { parseDuration, parsePercent, parseSize, parseTimeout } from './duration.js';
+import { jobsFromMapping, NAME_IN_MAPPING, namedInMapping } from './job-map.js';
 
 const DURATION_HINT = 'a duration: 500ms, 30s, 5m, 1h, or a number of seconds';
 
@@ -99,7 +100,7 @@ const sharedFields = {
     .string()
     .min(1)
     .optional()
-    .describe('Shell that runs `run` as `shell -c` (default /bin/sh).'),
+    .describe('Shell that runs `run` as `shell -c` (default bash when installed, else /bin/sh).'),
   cwd: z
     .string()
     .min(1)
@@ -205,9 +206,20 @@ export const jobSchema = z
       .optional()
       .describe('With for_each: at most this many items per job; {} stands for all of them.'),
     needs: z
-      .array(z.string().min(1, { error: 'must not be empty' }))
+      .union(
+        [
+          z
+            .string()
+            .min(1, { error: 'must not be empty' })
+            .transform((name) => [name]),
+          z.array(z.string().min(1, { error: 'must not be empty' })),
+        ],
+        { error: 'expected a job name or a list of job names' },
+      )
       .optional()
-      .describe('Jobs that must succeed first. A for_each job’s name template means all its jobs.'),
+      .describe(
+        'Jobs that must succeed first: a name or a list. A for_each job’s name template means all its jobs.',
+      ),
     ...sharedFields,
   })
   .strict();
@@ -287,7 +299,7 @@ const alertsSchema = z
 export const manifestSchema = z
   .object({
     $schema: z.string().optional().describe('URL or path of this JSON Schema (for editors).'),
-    version: z.literal(1).describe('Manifest format version; always 1.'),
+    version: z.literal(1).optional().describe('Manifest format version; 1 (the default).'),
     workers: workersSchema.optional(),
     order: z
       .enum(['fifo', 'lifo'], { error: 'expected "fifo" or "lifo"' })
@@ -304,9 +316,20 @@ export const manifestSchema = z
         'Shell command run when the run ends (JOBRUN_EXIT_CODE, JOBRUN_REPORT and counts in its env).',
       ),
     jobs: z
-      .array(jobSchema)
-      .min(1, { error: 'must list at least one job' })
-      .describe('The jobs to run.'),
+      .preprocess(
+        (jobs, ctx) => {
+          for (const i of namedInMapping(jobs))
+            ctx.addIssue({
+              code: 'custom',
+              message: NAME_IN_MAPPING,
+              path: [i, 'name'],
+              input: jobs,
+            });
+          return jobsFromMapping(jobs);
+        },
+        z.array(jobSchema).min(1, { error: 'must list at least one job' }),
+      )
+      .describe('The jobs to run: a list, or a mapping of name → job (as in GitHub Actions).'),
   })
   .strict();
 
@@ -324,11 +347,34 @@ export function manifestJsonSchema(): Record<string, unknown> {
     target: 'draft-7',
     unrepresentable: 'any',
   }) as Record<string, unknown>;
+  jobsAsListOrMapping(schema);
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://github.com/jobrun/jobrun/manifest.schema.json',
     title: 'jobrun manifest',
     description: 'A batch of shell jobs for jobrun: workers, pools, defaults and jobs.',
     ...schema,
+  };
+}
+
+/**
+ * The JSON Schema of `jobs` as written: a list of jobs, or a mapping of name → job
+ * without `name` (zod describes a preprocessed value only by what it becomes).
+ */
+function jobsAsListOrMapping(schema: Record<string, unknown>): void {
+  const properties = schema.properties as Record<string, Record<string, unknown>>;
+  const list = properties.jobs;
+  if (list === undefined) return;
+  const job = list.items as { properties: Record<string, unknown>; required?: string[] };
+  const { name: _name, ...rest } = job.properties;
+  const entry = {
+    ...job,
+    properties: rest,
+    required: (job.required ?? []).filter((k) => k !== 'name'),
+  };
+  const { description, ...listSchema } = list;
+  properties.jobs = {
+    description,
+    anyOf: [listSchema, { type: 'object', minProperties: 1, additionalProperties: entry }],
   };
 }

@@ -24,6 +24,8 @@ export interface JobRecord {
   /** The items of a batch job (`-n`, `-X`, `batch:`). */
   items?: string[];
   cwd: string;
+  /** The shell that ran `command` (`shell -c`); absent when the job ran its argv directly. */
+  shell?: string;
   pool?: string;
   priority: number;
   needs: string[];
@@ -126,6 +128,7 @@ export function describe(
   | 'command'
   | 'items'
   | 'cwd'
+  | 'shell'
   | 'pool'
   | 'priority'
   | 'needs'
@@ -138,6 +141,7 @@ export function describe(
     command: job.command,
     ...(job.items === undefined ? {} : { items: job.items }),
     cwd: job.cwd,
+    ...(job.argv === undefined ? { shell: job.shell } : {}),
     pool: job.pool,
     priority: job.priority,
     needs: job.needs,

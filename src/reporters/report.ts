@@ -27,6 +27,8 @@ export interface ReportJob {
   /** The items of a batch job, each as given. */
   items?: string[];
   cwd: string;
+  /** The shell that ran `command`; absent when the job ran its program directly (no shell). */
+  shell?: string;
   pool?: string;
   priority: number;
   needs: string[];
@@ -73,7 +75,7 @@ export interface Report {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function reportAttempt(a: AttemptResult): ReportAttempt {
+export function reportAttempt(a: AttemptResult): ReportAttempt {
   return {
     attempt: a.attempt,
     startedAt: iso(a.startedAt),
@@ -95,6 +97,7 @@ export function reportJob(job: JobRecord): ReportJob {
     command: job.command,
     items: job.items,
     cwd: job.cwd,
+    shell: job.shell,
     pool: job.pool,
     priority: job.priority,
     needs: job.needs,

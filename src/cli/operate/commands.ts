@@ -94,7 +94,7 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
     .option('--json', 'print what became of each job as JSON')
     .addHelpText(
       'after',
-      `${RUN_HELP} A first argument that names no live run is a job.\nCancelled jobs end "cancelled" and are not retried.\n\nExample:\n  $ jobrun cancel 4711 encode-3 encode-9`,
+      `${RUN_HELP}\nA first argument that names no live run is a job. Cancelled jobs end\n"cancelled" and are not retried.\n\nExample:\n  $ jobrun cancel 4711 encode-3 encode-9`,
     )
     .action(async (args: string[], flags: { json?: boolean }) => {
       const runs = liveRuns();
