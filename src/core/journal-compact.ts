@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { forEachLine } from './journal-lines.js';
 
 /**
  * Rewrites a closed journal to what `--resume` reads from it: its successes, one line
@@ -8,26 +9,48 @@ import fs from 'node:fs';
  * the new one, never half. Returns the sizes before and after, in bytes.
  */
 export function compactJournal(file: string): { before: number; after: number } {
-  const text = fs.readFileSync(file, 'utf8');
-  let out = '';
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    let entry: { name?: unknown; command?: unknown; status?: unknown };
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue; // a torn line: that job simply runs again, as before
-    }
-    if (
-      entry.status === 'succeeded' &&
-      typeof entry.name === 'string' &&
-      typeof entry.command === 'string'
-    )
-      out +=
-        JSON.stringify({ name: entry.name, command: entry.command, status: 'succeeded' }) + '\n';
-  }
   const tmp = `${file}.compact-${process.pid}`;
-  fs.writeFileSync(tmp, out);
+  const out = fs.openSync(tmp, 'w');
+  let pending = '';
+  let after = 0;
+  let before: number;
+  try {
+    before = forEachLine(file, (line) => {
+      if (!line.trim()) return;
+      let entry: { name?: unknown; command?: unknown; status?: unknown };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return; // a torn line: that job simply runs again, as before
+      }
+      if (
+        entry.status !== 'succeeded' ||
+        typeof entry.name !== 'string' ||
+        typeof entry.command !== 'string'
+      )
+        return;
+      pending +=
+        JSON.stringify({ name: entry.name, command: entry.command, status: 'succeeded' }) + '\n';
+      // written a piece at a time: the compacted journal is never one string either
+      if (pending.length >= WRITE_AT) after += flush();
+    });
+    after += flush();
+  } catch (err) {
+    fs.closeSync(out);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(out);
   fs.renameSync(tmp, file);
-  return { before: Buffer.byteLength(text), after: Buffer.byteLength(out) };
+  return { before, after };
+
+  function flush(): number {
+    const bytes = Buffer.from(pending);
+    pending = '';
+    fs.writeSync(out, bytes);
+    return bytes.length;
+  }
 }
+
+/** How much compacted text is gathered before it is written. */
+const WRITE_AT = 1 << 20;

@@ -56,7 +56,9 @@ export class LocalDispatch implements Dispatch {
   }
 
   poolLimit(pool: string): number {
-    return pool === '' ? Infinity : (this.options.pools[pool]?.workers ?? Infinity);
+    // one machine is one worker: a per-worker cap holds here as well
+    const spec = pool === '' ? undefined : this.options.pools[pool];
+    return Math.min(spec?.workers ?? Infinity, spec?.perWorker ?? Infinity);
   }
 
   limit(ready: number, running: number, now: number): number {

@@ -26,6 +26,9 @@ import {
 
 export type { RunOutcome, SchedulerOptions };
 
+/** Jobs that may wait to start (in memory, or in a remote queue) without `maxQueue`. */
+const DEFAULT_MAX_QUEUE = 10_000;
+
 /**
  * The heart of a run, as a state machine: a job enters (`Admission`), is pending until
  * its needs succeed (`Needs`), queued by priority until a slot and its pool have room,
@@ -51,7 +54,12 @@ export class Scheduler implements RunControls {
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? systemClock;
-    this.dispatch = createDispatch({ ...options, clock: this.clock });
+    this.dispatch = createDispatch({
+      ...options,
+      clock: this.clock,
+      maxQueue: options.maxQueue ?? DEFAULT_MAX_QUEUE,
+      onRoom: () => this.pump(),
+    });
     this.queues = new ReadyQueues<Entry>(options.order, (pool) =>
       this.steer.poolLimit(pool, this.dispatch.poolLimit(pool)),
     );
@@ -62,7 +70,7 @@ export class Scheduler implements RunControls {
       enqueue: (entry) => this.enqueue(entry),
       pump: () => this.pump(),
     });
-    this.feeder = new Feeder(options.maxQueue ?? 10_000, () => this.queues.size);
+    this.feeder = new Feeder(options.maxQueue ?? DEFAULT_MAX_QUEUE, () => this.queues.size);
     this.alarm = new Alarm(this.clock, () => this.pump());
     this.startedAt = this.clock.now();
     // a job queued behind one whose success halts the run would start before the halt
@@ -331,6 +339,7 @@ export class Scheduler implements RunControls {
   private stop(order: StopOrder | undefined): void {
     if (!order) return;
     if (order.first) {
+      this.dispatch.stopping?.();
       const { reason } = this.lifecycle;
       const cancel = (entry: Entry) =>
         notStarted(entry) &&

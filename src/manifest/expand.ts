@@ -56,6 +56,8 @@ export function resolveSettings(
   };
   const pool = job.pool ?? defaults.pool;
   if (pool !== undefined) settings.pool = pool;
+  const lostRetries = job.lost_retries ?? defaults.lost_retries;
+  if (lostRetries !== undefined) settings.lostRetries = lostRetries;
   const timeout = job.timeout ?? defaults.timeout;
   if (timeout !== undefined) settings.timeout = timeout;
   const capture = job.capture ?? defaults.capture;

@@ -36,7 +36,12 @@ export function toPlan(doc: ManifestDoc, { jobs, stages }: Expansion, opts: Plan
     ...(workers === undefined
       ? {}
       : { workers: typeof workers === 'number' ? { min: workers, max: workers } : workers }),
-    pools: pools ?? {},
+    pools: Object.fromEntries(
+      Object.entries(pools ?? {}).map(([name, p]) => [
+        name,
+        { workers: p.workers, ...(p.per_worker === undefined ? {} : { perWorker: p.per_worker }) },
+      ]),
+    ),
     order: order ?? 'fifo',
     jobs,
   };

@@ -119,6 +119,7 @@ const shared: Record<string, Read> = {
   timeout: parsed((v) => parseTimeout(v, '')),
   kill_grace: duration,
   retries: whole(0),
+  lost_retries: whole(0),
   backoff: object({
     delay: duration,
     factor: (v) => (need(finite(v) && v >= 1), v),
@@ -163,6 +164,12 @@ const workers = either(whole(1), (v) => {
   return w;
 });
 
+const pool = (v: unknown) => {
+  const p = object({ workers: whole(1), per_worker: whole(1) })(v) as Record<string, number>;
+  need(p.workers !== undefined || p.per_worker !== undefined);
+  return p;
+};
+
 const manifest = object(
   {
     $schema: anyText,
@@ -170,7 +177,7 @@ const manifest = object(
     workers,
     order: oneOf('fifo', 'lifo'),
     defaults: object(shared),
-    pools: record(object({ workers: whole(1) }, ['workers'])),
+    pools: record(pool),
     alerts: object({
       queue_depth: object({ above: whole(0), for: duration }, ['above']),
       failure_rate: object({ above: parsed((v) => parsePercent(v, '')), last: whole(1) }, [

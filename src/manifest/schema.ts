@@ -95,6 +95,14 @@ const sharedFields = {
     .min(0, { error: 'must be 0 or more' })
     .optional()
     .describe('Extra attempts after the first (default 0).'),
+  lost_retries: z
+    .number()
+    .int({ error: 'expected a whole number' })
+    .min(0, { error: 'must be 0 or more' })
+    .optional()
+    .describe(
+      'Remote runs: how many times a job lost with its worker (killed, cut off) runs again, apart from retries (default 1).',
+    ),
   backoff: backoffSchema.optional(),
   shell: z
     .string()
@@ -255,11 +263,21 @@ const poolSchema = z
       .number()
       .int({ error: 'expected a whole number' })
       .min(1, { error: 'must be at least 1' })
-      .describe('At most this many of the pool’s jobs run at once.'),
+      .optional()
+      .describe('At most this many of the pool’s jobs run at once (across every Redis worker).'),
+    per_worker: z
+      .number()
+      .int({ error: 'expected a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .optional()
+      .describe('At most this many of the pool’s jobs run at once on each Redis worker.'),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.workers !== undefined || p.per_worker !== undefined, {
+    error: 'give workers, per_worker, or both',
+  });
 
-/** `pools`: name → `{ workers }`. */
+/** `pools`: name → `{ workers, per_worker }`. */
 export const poolsSchema = z
   .record(z.string(), poolSchema)
   .describe('Named pools of specialised workers.');

@@ -15,6 +15,8 @@
 //   stream    RSS of `jobrun run --stdin --max-queue 1000` while 1,000,000 lines stream in
 //   redis     test/bench/redis.mjs (owned separately), its output passed through, killed after 5 min
 //   batching  20,000 small files gzipped: jobrun -X vs xargs -P2 -n 100 (test/bench/batching.mjs)
+//   timeout   the scheduler's per-job cost with timeout: 50% vs a fixed timeout, 20,000 instant
+//             jobs in-process (test/bench/timeout.mjs)
 //   floor     jobrun's overhead per job over a plain posix_spawn + waitpid loop, at -j 1, beside
 //             xargs -P 1 (test/bench/floor.mjs; --jobs N sets its count, default 1000)
 //
@@ -78,6 +80,7 @@ const SECTIONS = [
   'stream',
   'redis',
   'batching',
+  'timeout',
   'floor',
 ];
 const NODE = process.execPath;
@@ -1125,6 +1128,7 @@ const runners = {
   redis,
   batching: async () =>
     (await import('./batching.mjs')).batching({ rounds: opts.rounds, workers: opts.workers, note }),
+  timeout: async () => (await import('./timeout.mjs')).timeoutBench({ rounds: opts.rounds, note }),
   floor: async () =>
     (await import('./floor.mjs')).floor({
       rounds: opts.rounds,
