@@ -50,7 +50,7 @@ export class RunState implements Reporter {
     startedAt: 0,
     total: null,
     workers: 0,
-    done: { succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 },
+    done: { succeeded: 0, cached: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 },
     ended: false,
   };
   private readonly waiting = new Map<string, { name: string; retry: boolean }>();

@@ -23,8 +23,9 @@ export function compactJournal(file: string): { before: number; after: number } 
       } catch {
         return; // a torn line: that job simply runs again, as before
       }
+      // a job restored from the cache is as done as one that ran
       if (
-        entry.status !== 'succeeded' ||
+        (entry.status !== 'succeeded' && entry.status !== 'cached') ||
         typeof entry.name !== 'string' ||
         typeof entry.command !== 'string'
       )

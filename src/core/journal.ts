@@ -237,7 +237,8 @@ function readLines(
     const starts = running.get(key);
     closeStarts(starts, entry.pids);
     if (starts?.length === 0) running.delete(key); // what a long journal leaves open stays small
-    if (entry.status === 'succeeded') done.set(key, (done.get(key) ?? 0) + 1);
+    if (entry.status === 'succeeded' || entry.status === 'cached')
+      done.set(key, (done.get(key) ?? 0) + 1);
   });
 }
 

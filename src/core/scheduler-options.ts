@@ -1,6 +1,7 @@
 import type { Emit, Summary } from '../model/events.js';
 import type { JobSpec, PoolSpec, WorkersSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
+import type { CacheHook } from './cache-hook.js';
 import type { Clock } from './clock.js';
 import type { StartGate } from './gates.js';
 import type { HaltPolicy } from './halt.js';
@@ -46,6 +47,8 @@ export interface SchedulerOptions {
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
+  /** Jobs with `cache` are looked up before they start, and stored after they succeed. */
+  cache?: CacheHook;
   /**
    * `--graceful`: on the first stop signal, running jobs get this long to finish before
    * they are stopped; 0 or undefined stops them at once.

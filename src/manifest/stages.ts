@@ -14,7 +14,7 @@
  * which the scheduler skips (`need "JOB" failed`), so the report says what did not run.
  */
 import type { JobRecord } from '../model/events.js';
-import type { JobSpec, Plan, StageSpec } from '../model/job.js';
+import { endedWell, type JobSpec, type Plan, type StageSpec } from '../model/job.js';
 import { resultItems } from '../model/result.js';
 import { expandJob } from './expand.js';
 
@@ -116,10 +116,10 @@ export class StageFeeder {
   private expand(stage: StageSpec): JobSpec[] {
     const source = this.ended.get(stage.from);
     this.ended.delete(stage.from);
-    const items = source?.status === 'succeeded' ? resultItems(source.result) : undefined;
+    const items = source && endedWell(source.status) ? resultItems(source.result) : undefined;
     if (items === undefined) {
       const skipReason =
-        source?.status === 'succeeded'
+        source && endedWell(source.status)
           ? `the result of "${stage.from}" is not a list of items (capture lines, or a JSON array)`
           : undefined;
       const placeholder: JobSpec = {

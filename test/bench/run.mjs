@@ -19,6 +19,8 @@
 //             jobs in-process (test/bench/timeout.mjs)
 //   floor     jobrun's overhead per job over a plain posix_spawn + waitpid loop, at -j 1, beside
 //             xargs -P 1 (test/bench/floor.mjs; --jobs N sets its count, default 1000)
+//   cache     3,000 gzip jobs with cache: true: first run, unchanged rerun, 10 changed rerun,
+//             next to GNU parallel rerunning everything (test/bench/cache.mjs)
 //
 // Options:
 //   --rounds N          alternated rounds per comparison (default 5)
@@ -82,6 +84,7 @@ const SECTIONS = [
   'batching',
   'timeout',
   'floor',
+  'cache',
 ];
 const NODE = process.execPath;
 
@@ -121,7 +124,7 @@ function parseArgs(argv) {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(1, 35)
+          .slice(1, 37)
           .join('\n')
           .replace(/^\/\/ ?/gm, ''),
       );
@@ -1133,6 +1136,13 @@ const runners = {
     (await import('./floor.mjs')).floor({
       rounds: opts.rounds,
       jobs: opts.jobsGiven ? opts.jobs : 1000,
+      note,
+    }),
+  cache: async () =>
+    (await import('./cache.mjs')).cache({
+      rounds: Math.min(opts.rounds, 3),
+      files: opts.gzipFiles,
+      workers: opts.workers,
       note,
     }),
 };

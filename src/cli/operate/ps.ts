@@ -73,7 +73,7 @@ function progress(row: Record<string, unknown>): string {
   const ended = Object.values(done).reduce((a, b) => a + b, 0);
   const total = typeof row.total === 'number' ? `/${row.total}` : '';
   const parts = [`${ended}${total} done`];
-  for (const status of ['failed', 'timed_out', 'skipped', 'cancelled'])
+  for (const status of ['cached', 'failed', 'timed_out', 'skipped', 'cancelled'])
     if (done[status]) parts.push(`${done[status]} ${status.replace('_', ' ')}`);
   parts.push(`running ${String(row.running)}`, `queued ${String(row.queued)}`);
   parts.push(`workers ${String(row.workers)}`);
