@@ -40,3 +40,11 @@ export class ManifestError extends JobrunError {
 export function formatIssue(issue: ManifestIssue): string {
   return `${issue.file}:${issue.line}:${issue.column}: ${issue.message}`;
 }
+
+/** A control request a run refused or could not take (it ended meanwhile); exit 1. */
+export class ControlError extends JobrunError {
+  override readonly exitCode: number = 1;
+  constructor(message: string) {
+    super(message, 'E_CONTROL');
+  }
+}

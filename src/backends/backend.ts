@@ -1,5 +1,6 @@
 import type { RunOutcome, SchedulerOptions } from '../core/scheduler.js';
 import type { JobSpec } from '../model/job.js';
+import type { RunControls } from '../core/steering.js';
 import type { StopSignal } from '../model/stop.js';
 
 /**
@@ -26,6 +27,8 @@ export interface BackendRun {
   interrupt(signal: StopSignal): void;
   /** Stops the run for a reason of jobrun's own (a reporter failed), as an interrupt does. */
   abort(reason: string): void;
+  /** What `jobrun pause/scale/cancel/drain` may do to it; undefined when nothing. */
+  readonly controls?: RunControls;
 }
 
 export interface Backend {

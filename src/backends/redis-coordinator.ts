@@ -9,6 +9,7 @@ import { StreamFiles } from './redis-stream-files.js';
 import { KEEP_FINISHED_S, badPoolName, newRunKey, runPointerKey } from './redis-names.js';
 import type { RedisTarget } from './redis-url.js';
 import type { StopSignal } from '../model/stop.js';
+import type { RunControls } from '../core/steering.js';
 
 export interface RedisBackendOptions {
   /** How long Redis may stay unreachable during a run before the run is given up. */
@@ -98,6 +99,15 @@ class RedisRun implements BackendRun {
       health.stop();
       await executor.close();
     }
+  }
+
+  /**
+   * `jobrun pause/cancel/drain` reach the scheduler once it runs: they act on the jobs
+   * not yet handed to workers (a drain withdraws them as `--halt soon` does); workers'
+   * counts are the workers' own, so `scale` is refused.
+   */
+  get controls(): RunControls | undefined {
+    return this.scheduler?.controls;
   }
 
   /** The scheduler's stop tells the executor, which marks the run cancelled in Redis. */

@@ -10,6 +10,7 @@ import { missingDashHint } from './dash-hint.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
+import { addOperateCommands } from './operate/commands.js';
 import { takeRedisUrlFromEnv } from './redis-url-source.js';
 import { runCommand } from './run.js';
 import { finishExit, installProcessGuards } from './shutdown.js';
@@ -32,6 +33,8 @@ Examples:
   $ jobrun run jobs.yaml --retries 2 --timeout 5m
   $ jobrun run jobs.yaml --json | jq '.jobs[] | select(.status != "succeeded")'
   $ jobrun run jobs.yaml --backend redis        on workers, via JOBRUN_REDIS_URL
+  $ jobrun run jobs.yaml --graceful 5m          Ctrl-C lets running jobs finish
+  $ jobrun run jobs.yaml --metrics-port 9464    Prometheus metrics, /healthz
   $ jobrun run jobs.yaml --explain              say why cached jobs run again
   $ jobrun run -k --tag -- wc -l ::: a b       lines start with the job's name
   $ jobrun run --bar --glob '*.png' -- optipng {}   one line of progress
@@ -61,6 +64,7 @@ Examples:
   $ jobrun run --glob '*.log' -- gzip -9 {}      one job per file
   $ jobrun validate jobs.yaml                    check a manifest, run nothing
   $ jobrun run --help                            every option of run
+  $ jobrun ps                                    live runs (then watch, drain …)
 
 Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
 130/143/129/131 stopped by SIGINT/SIGTERM/SIGHUP/SIGQUIT, 141 stdout closed,
@@ -185,6 +189,7 @@ Examples:
     });
 
   addWorkerCommand(program, setExit);
+  addOperateCommands(program, setExit);
 
   return program;
 }

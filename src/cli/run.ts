@@ -4,7 +4,7 @@ import { createStartGate } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
 import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec } from '../model/job.js';
-import type { RunEventMap } from '../model/events.js';
+import type { RunEventMap, Summary } from '../model/events.js';
 import { UsageError } from '../errors.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
@@ -12,6 +12,7 @@ import { settleReport } from './settle-report.js';
 import { handleStops, onExit, outputWriteError, pipeBroke, reraiseOnExit } from './shutdown.js';
 import { spawnerFallbackNotice } from './notices.js';
 import { openBackend } from '../backends/open.js';
+import { RunOperations } from './operate/attach-run.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters } from '../reporters/pick.js';
@@ -141,6 +142,19 @@ export async function runJobs(
     killGraceMs: longestGrace(jobs),
   });
   if (options.joblog) reporters.push(new JoblogReporter(options.joblog));
+  const operations = new RunOperations(
+    {
+      hooks: {
+        alerts: { ...settings.hooks?.alerts, ...options.alerts },
+        onEnd: options.onEnd ?? settings.hooks?.onEnd,
+      },
+      metrics: options.metrics,
+      report: output.report,
+      warn,
+    },
+    () => bus.emit,
+  );
+  reporters.push(...operations.reporters);
   const keep = options.keepLogs;
   const runId = newRunId();
   const logDir = path.resolve(options.logs ?? path.join(STATE_DIR, 'logs', runId));
@@ -196,21 +210,30 @@ export async function runJobs(
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
     maxQueue: options.maxQueue,
+    gracefulMs: options.gracefulMs,
     cache: runCache.hook,
   });
+  await operations.open(runId, describeRun(settings.manifestPath), () => scheduler.controls);
+  const unregister = onExit(() => operations.removeEntry());
 
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)
   bus.onFailure = (err) =>
     setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
   let stops = 0;
   const stopHandling = handleStops((signal) => {
-    // said before the jobs are signalled: what stops, how long it may take, how to force it
-    bus.stopping({ signal, graceMs: graces.longest(longestGrace(jobs)), forced: stops++ > 0 });
+    // said before the jobs are signalled: what stops, how long it may take, how to force it;
+    // a first signal under --graceful lets jobs finish, which its run_stopping event says
+    const forced = stops++ > 0;
+    if (forced || !options.gracefulMs)
+      bus.stopping({ signal, graceMs: graces.longest(longestGrace(jobs)), forced });
     scheduler.interrupt(signal);
   });
   let completed = false;
+  let exitCode = 70;
+  let summary: Summary | undefined;
   try {
     const outcome = await scheduler.run(runCache.jobs);
+    summary = outcome.summary;
     completed = !outcome.interrupted;
     await runCache.finish();
     const unwritten = await bus.flush();
@@ -237,9 +260,12 @@ export async function runJobs(
     if (output.report !== undefined && (code !== outcome.exitCode || writeError !== undefined))
       await settleReport(output.report, code, writeError);
     if (outcome.interrupted !== undefined) reraiseOnExit(outcome.interrupted);
+    exitCode = code;
     return code;
   } finally {
     stopHandling();
+    await operations.close(exitCode, summary);
+    unregister();
     // a run that ran to its end leaves only what --resume needs: one line per success
     // (before the lock goes with close, so no other run sees it half rewritten)
     journal.flush();
@@ -258,6 +284,11 @@ export async function runJobs(
     await backend.close();
     if (options.source.stdin) process.stdin.destroy();
   }
+}
+
+/** What `jobrun ps` shows a run as: its manifest, else how jobrun was started. */
+function describeRun(manifestPath: string | null | undefined): string {
+  return manifestPath ?? `jobrun ${process.argv.slice(2).join(' ')}`;
 }
 
 /** For people, on stderr; a broken stderr must not turn into a crash. */

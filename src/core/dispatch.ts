@@ -47,6 +47,12 @@ export interface Dispatch {
   retry(entry: Entry, due: () => void): boolean;
   /** Drops every pending retry; returns the jobs that were waiting for one. */
   cancelRetries(): Entry[];
+  /** Drops the pending retries of the jobs `pick` chooses; returns those jobs. */
+  dropRetries(pick: (entry: Entry) => boolean): Entry[];
+  /** Whether worker count and pool limits may change live (`jobrun scale`). */
+  readonly scalable: boolean;
+  /** Sets the worker count live (`jobrun scale -j`), when `scalable`. */
+  setWorkers(workers: number): void;
   /** On a stop that lets running jobs finish, must this one be stopped anyway? */
   withdraws(entry: Entry): boolean;
   /** The run is stopping (any reason): told once, before any job is stopped. */
@@ -133,6 +139,15 @@ export class RemoteDispatch implements Dispatch {
   cancelRetries(): Entry[] {
     return [];
   }
+
+  dropRetries(): Entry[] {
+    return [];
+  }
+
+  /** Workers and pool limits are the workers' business on a remote backend. */
+  readonly scalable = false;
+
+  setWorkers(): void {}
 
   /** A job still waiting in the remote queue has not started: it is withdrawn too. */
   withdraws(entry: Entry): boolean {

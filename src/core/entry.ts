@@ -17,6 +17,8 @@ export interface Entry {
   slot?: number;
   /** Set when the run stopped this job's attempt; its outcome is then `cancelled`. */
   killed?: boolean;
+  /** Why a user cancelled this one job (`jobrun cancel`); the run's stop reason otherwise. */
+  cancelReason?: string;
   /** Remote only: an attempt is running on a worker (not waiting in the queue). */
   remoteActive?: boolean;
 }

@@ -76,13 +76,21 @@ export class Lifecycle {
     this.check();
   }
 
-  /** Stopped from outside; a second signal skips the grace. */
-  interrupt(signal: StopSignal): StopOrder {
+  /**
+   * Stopped from outside; a second signal skips the grace. With `graceful`, the first
+   * signal lets running jobs go on (the caller stops them when its grace runs out).
+   */
+  interrupt(signal: StopSignal, graceful = false): StopOrder {
     const again = this.interrupted !== undefined;
     this.interrupted ??= signal;
-    const order = this.stop(`interrupted by ${signal}`);
+    const order = this.stop(`interrupted by ${signal}`, again || !graceful);
     if (!again) this.why = `interrupted by ${signal}`;
     return { ...order, immediate: again };
+  }
+
+  /** `jobrun drain`: start nothing more, let running jobs finish. */
+  drain(reason: string): StopOrder {
+    return this.stop(reason, false);
   }
 
   /** Stopped for a reason of jobrun's own, as an interrupt stops it. */

@@ -158,10 +158,22 @@ export class LocalDispatch implements Dispatch {
   }
 
   cancelRetries(): Entry[] {
-    const waiting = [...this.timers.keys()];
-    for (const timer of this.timers.values()) this.options.clock.clearTimeout(timer);
-    this.timers.clear();
-    return waiting;
+    return this.dropRetries(() => true);
+  }
+
+  dropRetries(pick: (entry: Entry) => boolean): Entry[] {
+    const dropped = [...this.timers.keys()].filter(pick);
+    for (const entry of dropped) {
+      this.options.clock.clearTimeout(this.timers.get(entry));
+      this.timers.delete(entry);
+    }
+    return dropped;
+  }
+
+  readonly scalable = true;
+
+  setWorkers(workers: number): void {
+    if (this.scaler.fix(workers)) this.options.emit('workers_change', { workers });
   }
 
   withdraws(): boolean {

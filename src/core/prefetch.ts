@@ -97,6 +97,20 @@ export class Prefetch {
     }
   }
 
+  /**
+   * Withdraws the queued jobs `pick` chooses (`jobrun cancel`, and every one on a pause
+   * or a scale, which must not start behind a running job); returns them. Each comes
+   * back through `withdrawn` unless its start crossed the withdrawal.
+   */
+  withdraw(pick: (entry: Entry) => boolean): Entry[] {
+    const picked = [...this.ahead.keys()].filter((q) => !this.withdrawing.has(q) && pick(q));
+    for (const queued of picked) {
+      this.withdrawing.add(queued);
+      queued.running?.withdraw?.();
+    }
+    return picked;
+  }
+
   /** A job that jobs still waiting need: its success may free one that goes first. */
   private holdsBack(entry: Entry): boolean {
     return entry.dependents.some((dependent) => dependent.status === 'pending');

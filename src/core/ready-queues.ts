@@ -72,8 +72,13 @@ export class ReadyQueues<T extends { spec: JobSpec }> {
 
   /** Removes and returns every waiting job. */
   drain(): T[] {
-    const all = [...this.heaps.values()].flatMap((heap) => heap.removeWhere(() => true));
-    this.count = 0;
-    return all;
+    return this.remove(() => true);
+  }
+
+  /** Removes and returns the waiting jobs `pick` chooses. */
+  remove(pick: (item: T) => boolean): T[] {
+    const removed = [...this.heaps.values()].flatMap((heap) => heap.removeWhere(pick));
+    this.count -= removed.length;
+    return removed;
   }
 }

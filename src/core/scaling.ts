@@ -10,7 +10,7 @@ export class WorkerScaler {
   private idleSince: number | undefined;
 
   constructor(
-    private readonly spec: WorkersSpec,
+    private spec: WorkersSpec,
     private readonly idleMs = 2000,
   ) {
     this.current = spec.min;
@@ -18,6 +18,15 @@ export class WorkerScaler {
 
   get workers(): number {
     return this.current;
+  }
+
+  /** Fixes the count at `workers` from now on (`jobrun scale -j`); true when it changed. */
+  fix(workers: number): boolean {
+    const before = this.current;
+    this.spec = { min: workers, max: workers };
+    this.current = workers;
+    this.idleSince = undefined;
+    return this.current !== before;
   }
 
   /**

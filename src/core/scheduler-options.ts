@@ -50,6 +50,11 @@ export interface SchedulerOptions {
   /** Jobs with `cache` are looked up before they start, and stored after they succeed. */
   cache?: CacheHook;
   /**
+   * `--graceful`: on the first stop signal, running jobs get this long to finish before
+   * they are stopped; 0 or undefined stops them at once.
+   */
+  gracefulMs?: number;
+  /**
    * Called as a local attempt's process group is known (the journal records it):
    * `start` is the leader's start time in ticks, when known.
    */

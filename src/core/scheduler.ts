@@ -16,6 +16,14 @@ import { ReadyQueues } from './ready-queues.js';
 import type { CacheHit } from './cache-hook.js';
 import { attemptsRecord, cachedRecord } from './records.js';
 import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
+import { cancelJobs } from './cancel.js';
+import {
+  CANCELLED_BY_USER,
+  DRAINED,
+  Steering,
+  type CancelOutcome,
+  type RunControls,
+} from './steering.js';
 
 export type { RunOutcome, SchedulerOptions };
 
@@ -29,7 +37,7 @@ const DEFAULT_MAX_QUEUE = 10_000;
  * one final state, which may halt the run (`Lifecycle`). Every change of state is an
  * event; it writes nothing to the terminal.
  */
-export class Scheduler {
+export class Scheduler implements RunControls {
   private readonly clock: Clock;
   private readonly dispatch: Dispatch;
   private readonly queues: ReadyQueues<Entry>;
@@ -42,6 +50,8 @@ export class Scheduler {
   private readonly medians = new MedianTracker();
   private readonly prefetch: Prefetch | undefined;
   private readonly startedAt: number;
+  private readonly steer = new Steering();
+  private graceTimer: unknown;
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? systemClock;
@@ -51,7 +61,9 @@ export class Scheduler {
       maxQueue: options.maxQueue ?? DEFAULT_MAX_QUEUE,
       onRoom: () => this.pump(),
     });
-    this.queues = new ReadyQueues<Entry>(options.order, (pool) => this.dispatch.poolLimit(pool));
+    this.queues = new ReadyQueues<Entry>(options.order, (pool) =>
+      this.steer.poolLimit(pool, this.dispatch.poolLimit(pool)),
+    );
     this.lifecycle = new Lifecycle(options.halt);
     this.admission = new Admission(options, this.needs, {
       added: () => this.lifecycle.added(),
@@ -94,6 +106,7 @@ export class Scheduler {
     }
     await lifecycle.over;
     this.alarm.clear();
+    if (this.graceTimer !== undefined) this.clock.clearTimeout(this.graceTimer);
     const outcome = lifecycle.outcome(this.clock.now() - this.startedAt);
     emit('run_end', { runId, ...outcome });
     return outcome;
@@ -104,7 +117,72 @@ export class Scheduler {
    * SIGTERM and SIGKILL after their grace. A second call skips the grace.
    */
   interrupt(signal: StopSignal): void {
-    this.stop(this.lifecycle.interrupt(signal));
+    const graceMs = this.options.gracefulMs ?? 0;
+    const order = this.lifecycle.interrupt(signal, graceMs > 0);
+    if (!order.killRunning) this.waitForRunning(graceMs); // said before the cancelled jobs' lines
+    this.stop(order);
+  }
+
+  /** Says the run waits for its running jobs; with `graceMs`, stops them after it. */
+  private waitForRunning(graceMs?: number): void {
+    if (this.inFlight.size === 0) return;
+    const reason = this.lifecycle.reason ?? 'stopping';
+    this.options.emit('run_stopping', { reason, running: this.inFlight.size, graceMs });
+    if (graceMs === undefined) return;
+    const kill = () => this.stop({ first: false, killRunning: true, immediate: false });
+    this.graceTimer = this.clock.setTimeout(kill, graceMs);
+  }
+
+  /** `jobrun pause/scale/cancel/drain` steer it through these. */
+  get controls(): RunControls {
+    return this;
+  }
+
+  pause(pool?: string): void {
+    this.steer.pause(pool);
+    this.prefetch?.withdraw(() => true); // a job queued behind a running one would start
+  }
+
+  unpause(pool?: string): void {
+    this.steer.unpause(pool);
+    this.pump();
+  }
+
+  scale({ workers, pools }: { workers?: number; pools?: Record<string, number> }): boolean {
+    if (!this.dispatch.scalable) return false;
+    if (workers !== undefined) this.dispatch.setWorkers(workers);
+    this.prefetch?.withdraw(() => true); // queued again within the new limits
+    for (const [pool, limit] of Object.entries(pools ?? {})) this.steer.setPoolLimit(pool, limit);
+    this.pump();
+    return true;
+  }
+
+  steering(): ReturnType<Steering['state']> {
+    return this.steer.state();
+  }
+
+  drain(): void {
+    const order = this.lifecycle.drain(DRAINED);
+    if (order.first) this.waitForRunning();
+    this.stop(order);
+  }
+
+  /**
+   * Cancels the jobs named so: waiting ones end `cancelled` now, running ones are
+   * stopped (TERM, KILL after their grace) and end `cancelled`, never retried.
+   */
+  cancel(names: string[]): CancelOutcome {
+    const now = this.clock.now();
+    const outcome = cancelJobs(names, {
+      waiting: [...this.needs.entries()].filter((entry) => entry.status === 'pending'),
+      queues: this.queues,
+      dispatch: this.dispatch,
+      running: this.inFlight,
+      queuedAhead: this.prefetch,
+      end: (entry) => this.end(entry, attemptsRecord(entry, 'cancelled', now, CANCELLED_BY_USER)),
+    });
+    this.pump();
+    return outcome;
   }
 
   /**
@@ -132,7 +210,7 @@ export class Scheduler {
 
   /** Starts as many ready jobs as the dispatch's slots, pool limits and start gate allow. */
   private pump(): void {
-    if (this.lifecycle.stopping) return;
+    if (this.lifecycle.stopping || this.steer.holding) return;
     const now = this.clock.now();
     const limit = this.dispatch.limit(this.queues.size, this.inFlight.size, now);
     while (this.inFlight.size < limit && this.queues.size > 0) {
@@ -153,8 +231,10 @@ export class Scheduler {
 
   /** Every slot busy: ready jobs wait in the spawners, behind the running ones. */
   private queueAhead(): void {
-    if (this.prefetch !== undefined && this.queues.size > 0 && !this.lifecycle.stopping)
-      this.prefetch.fill(this.inFlight);
+    if (this.prefetch === undefined || this.queues.size === 0 || this.lifecycle.stopping) return;
+    // paused, or scaled below the jobs running: nothing may wait to take over a slot
+    if (this.steer.holding || this.inFlight.size > this.dispatch.workers) return;
+    this.prefetch.fill(this.inFlight);
   }
 
   /** A queued job is no longer a ready one: a stop withdraws it rather than cancel it. */
@@ -227,8 +307,8 @@ export class Scheduler {
     entry.slot = undefined;
     entry.running = undefined;
     this.queues.release(entry);
-    if (this.lifecycle.stopping) {
-      const { reason } = this.lifecycle;
+    if (this.lifecycle.stopping || entry.cancelReason !== undefined) {
+      const reason = entry.cancelReason ?? this.lifecycle.reason;
       this.end(entry, attemptsRecord(entry, 'cancelled', this.clock.now(), reason));
     } else {
       entry.status = 'queued';
@@ -246,6 +326,11 @@ export class Scheduler {
     if (next !== undefined) {
       this.inFlight.add(next);
       this.watch(next);
+      // cancelled while queued, its start crossed the withdrawal: stopped as a running one
+      if (next.cancelReason !== undefined) {
+        next.killed = true;
+        next.running?.stop(false);
+      }
     }
     entry.running = undefined;
     entry.attempts.push(result);
@@ -258,7 +343,8 @@ export class Scheduler {
     if (entry.killed && (result.stopped || !attemptSucceeded(result))) {
       // the run stopped it; one that had exited 0 before the stop reached it did
       // finish on its own, so it counts as succeeded below
-      this.end(entry, attemptsRecord(entry, 'cancelled', now, this.lifecycle.reason));
+      const reason = entry.cancelReason ?? this.lifecycle.reason;
+      this.end(entry, attemptsRecord(entry, 'cancelled', now, reason));
     } else if (attemptSucceeded(result)) {
       this.medians.add(result.durationMs);
       const record = attemptsRecord(entry, 'succeeded', now);

@@ -99,3 +99,13 @@ export function parseSize(v: string | number, what = 'size'): number {
   }
   return Math.round(Number(m[1]) * unit);
 }
+
+/** A share from 0 to 100: `20%`, `"20"` or `20` (`alerts.failure_rate.above`, `--alert-failure-rate`). */
+export function parsePercent(v: string | number, what: string): number {
+  const n = typeof v === 'number' ? v : /^\s*\d+(\.\d+)?\s*%?\s*$/.test(v) ? parseFloat(v) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 100)
+    throw new Error(
+      `${label(what)}expected a percentage from 0 to 100, e.g. 20%, got ${JSON.stringify(v)}`,
+    );
+  return n;
+}

@@ -3,6 +3,7 @@
  * to the Plan: every job expanded, then the checks that need them all (names, pools,
  * needs, cycles, stages). Shared by the loader's quick and careful ways.
  */
+import type { HooksSpec } from '../model/alerts.js';
 import type { JobSpec, Plan, StageSpec } from '../model/job.js';
 import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
@@ -27,9 +28,11 @@ export interface PlanSource {
 
 export function toPlan(doc: ManifestDoc, { jobs, stages }: Expansion, opts: PlanSource): Plan {
   const { workers, order, pools, output } = doc;
+  const hooks = toHooks(doc);
   return {
     ...(stages === undefined ? {} : { stages }),
     ...(output === undefined ? {} : { output }),
+    ...(hooks === undefined ? {} : { hooks }),
     manifestPath: opts.manifestPath,
     ...(workers === undefined
       ? {}
@@ -43,6 +46,22 @@ export function toPlan(doc: ManifestDoc, { jobs, stages }: Expansion, opts: Plan
     order: order ?? 'fifo',
     jobs,
   };
+}
+
+/** `alerts:` and `on_end:` as the run takes them. */
+function toHooks({ alerts, on_end }: ManifestDoc): HooksSpec | undefined {
+  if (alerts === undefined && on_end === undefined) return undefined;
+  const hooks: HooksSpec = {};
+  if (on_end !== undefined) hooks.onEnd = on_end;
+  if (alerts === undefined) return hooks;
+  const { queue_depth: depth, failure_rate: rate, stalled, run } = alerts;
+  hooks.alerts = {
+    ...(depth && { queueDepth: { above: depth.above, forMs: depth.for ?? 0 } }),
+    ...(rate && { failureRate: { abovePercent: rate.above, last: rate.last ?? 50 } }),
+    ...(stalled !== undefined && { stalledMs: stalled }),
+    ...(run !== undefined && { run }),
+  };
+  return hooks;
 }
 
 /** Expands every job, then runs the checks that need them all; returns the JobSpecs. */

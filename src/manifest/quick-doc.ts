@@ -15,7 +15,7 @@
  * both ways give the same plan.
  */
 import type { ManifestDoc } from './schema.js';
-import { parseDuration, parseSize, parseTimeout } from './duration.js';
+import { parseDuration, parsePercent, parseSize, parseTimeout } from './duration.js';
 import { jobsFromMapping, namedInMapping } from './job-map.js';
 
 /** The manifest as the schema outputs it, or undefined when only the schema can tell. */
@@ -182,6 +182,15 @@ const manifest = object(
     order: oneOf('fifo', 'lifo'),
     defaults: object(shared),
     pools: record(pool),
+    alerts: object({
+      queue_depth: object({ above: whole(0), for: duration }, ['above']),
+      failure_rate: object({ above: parsed((v) => parsePercent(v, '')), last: whole(1) }, [
+        'above',
+      ]),
+      stalled: duration,
+      run: text,
+    }),
+    on_end: text,
     jobs: (v) => {
       need(namedInMapping(v).length === 0);
       return list(job, 1)(jobsFromMapping(v));

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { TimeoutSpec } from '../model/job.js';
-import { parseDuration, parseSize, parseTimeout } from './duration.js';
+import { parseDuration, parsePercent, parseSize, parseTimeout } from './duration.js';
 import { jobsFromMapping, NAME_IN_MAPPING, namedInMapping } from './job-map.js';
 
 const DURATION_HINT = 'a duration: 500ms, 30s, 5m, 1h, or a number of seconds';
@@ -306,6 +306,37 @@ export const poolsSchema = z
   .record(z.string(), poolSchema)
   .describe('Named pools of specialised workers.');
 
+/** `alerts:`: when the run raises an alert, and the command that hears of it. */
+const alertsSchema = z
+  .object({
+    queue_depth: z
+      .object({
+        above: z.number().int({ error: 'expected a whole number' }).min(0),
+        for: durationSchema('Only once it stayed above this long (default 0s).').optional(),
+      })
+      .strict()
+      .optional()
+      .describe('Alert when more than `above` jobs wait, for longer than `for`.'),
+    failure_rate: z
+      .object({
+        above: parsedSchema('expected a percentage like 20%', (v) => parsePercent(v, '')),
+        last: z.number().int({ error: 'expected a whole number' }).min(1).optional(),
+      })
+      .strict()
+      .optional()
+      .describe('Alert when more than `above` % of the last `last` jobs (default 50) failed.'),
+    stalled: durationSchema('Alert when no job ended for this long.').optional(),
+    run: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Shell command run on each alert (JOBRUN_ALERT, JOBRUN_ALERT_VALUE, JOBRUN_RUN_ID).',
+      ),
+  })
+  .strict()
+  .describe('Alerts while the run runs: an event, a line, and optionally a command.');
+
 /** The whole manifest. */
 export const manifestSchema = z
   .object({
@@ -324,6 +355,14 @@ export const manifestSchema = z
       ),
     defaults: defaultsSchema.optional(),
     pools: poolsSchema.optional(),
+    alerts: alertsSchema.optional(),
+    on_end: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Shell command run when the run ends (JOBRUN_EXIT_CODE, JOBRUN_REPORT and counts in its env).',
+      ),
     jobs: z
       .preprocess(
         (jobs, ctx) => {

@@ -80,6 +80,13 @@ export interface RunEventMap {
   job_retry: { id: string; name: string; nextAttempt: number; delayMs: number };
   job_end: { job: JobRecord };
   workers_change: { workers: number };
+  /**
+   * The run starts nothing more and waits for its running jobs: a graceful stop
+   * (`graceMs` until they are stopped) or a drain (no limit).
+   */
+  run_stopping: { reason: string; running: number; graceMs?: number };
+  /** An alert began (`cleared` false) or its episode ended (`cleared` true). */
+  alert: { alert: string; value: number; message: string; cleared: boolean };
   run_end: {
     runId: string;
     summary: Summary;

@@ -1,3 +1,4 @@
+import type { HooksSpec } from './alerts.js';
 /**
  * The job model shared by every stage after the manifest: the loader produces
  * `JobSpec`s, the scheduler runs them, backends ship them, reporters describe them.
@@ -146,6 +147,8 @@ export interface RunSettings {
    * stage (their `needs` name it) are held back until it is (see `manifest/stages.ts`).
    */
   stages?: StageSpec[];
+  /** `alerts:` and `on_end:`. */
+  hooks?: HooksSpec;
 }
 
 export interface Plan extends RunSettings {

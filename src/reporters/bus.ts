@@ -12,6 +12,8 @@ const HOOKS = {
   job_retry: 'onJobRetry',
   job_end: 'onJobEnd',
   workers_change: 'onWorkersChange',
+  run_stopping: 'onRunStopping',
+  alert: 'onAlert',
   run_end: 'onRunEnd',
 } as const satisfies Record<RunEventType, keyof Reporter>;
 
@@ -72,6 +74,11 @@ export class EventBus {
         // a line for people must not keep the run from stopping
       }
     }
+  }
+
+  /** Hands on an event stamped elsewhere (`jobrun watch` replays a run's events). */
+  replay(event: RunEvent): void {
+    this.dispatch(event);
   }
 
   dispose(): void {

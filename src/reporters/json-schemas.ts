@@ -152,6 +152,17 @@ const EVENTS: Record<RunEventType, z.ZodRawShape> = {
   job_retry: { ...named, nextAttempt: z.number().int().min(2), delayMs: ms },
   job_end: { job },
   workers_change: { workers: z.number().int().min(0) },
+  run_stopping: {
+    reason: z.string(),
+    running: z.number().int().min(0),
+    graceMs: ms.optional().describe('Absent for a drain: no limit.'),
+  },
+  alert: {
+    alert: z.enum(['queue_depth', 'failure_rate', 'stalled']),
+    value: z.number(),
+    message: z.string(),
+    cleared: z.boolean().describe('True when the episode ended.'),
+  },
   run_end: runEnd,
 };
 

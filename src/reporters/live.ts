@@ -101,6 +101,12 @@ export class LiveReporter implements Reporter {
     this.renderer.start();
   }
 
+  /** Joining a run under way (`jobrun watch`): these jobs ended before. */
+  catchUp(done: Record<FinalStatus, number>): void {
+    Object.assign(this.state.done, done);
+    this.plain.catchUp(done);
+  }
+
   onJobQueued(e: RunEvent<'job_queued'>): void {
     if (this.waiting.get(e.id) === 'retrying') this.state.retrying--;
     this.waiting.set(e.id, 'queued');
@@ -133,6 +139,14 @@ export class LiveReporter implements Reporter {
   onWorkersChange(e: RunEvent<'workers_change'>): void {
     this.state.workers = e.workers;
     this.plain.onWorkersChange(e);
+  }
+
+  onRunStopping(e: RunEvent<'run_stopping'>): void {
+    this.plain.onRunStopping(e);
+  }
+
+  onAlert(e: RunEvent<'alert'>): void {
+    this.plain.onAlert(e);
   }
 
   onJobEnd(e: RunEvent<'job_end'>): void {

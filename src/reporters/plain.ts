@@ -2,6 +2,7 @@ import { endedWell } from '../model/job.js';
 import { attemptSucceeded } from '../model/attempt.js';
 import { CiDigest } from './ci-digest.js';
 import type { JobRecord, RunEvent, Summary } from '../model/events.js';
+import type { FinalStatus } from '../model/job.js';
 import { attemptEnding, jobEnding } from '../model/outcome.js';
 import {
   colorEnabled,
@@ -99,6 +100,11 @@ export class PlainReporter implements Reporter {
     this.running++;
   }
 
+  /** Joining a run under way (`jobrun watch`): this many jobs ended before. */
+  catchUp(done: Record<FinalStatus, number>): void {
+    this.ended = Object.values(done).reduce((a, b) => a + b, 0);
+  }
+
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {
     this.running = Math.max(0, this.running - 1);
     if (this.options.quiet || attemptSucceeded(e.result)) return;
@@ -118,6 +124,17 @@ export class PlainReporter implements Reporter {
   onWorkersChange(e: RunEvent<'workers_change'>): void {
     if (this.options.quiet) return;
     this.line(this.paint('gray', `workers: ${e.workers}`));
+  }
+
+  onRunStopping(e: RunEvent<'run_stopping'>): void {
+    if (this.options.quiet) return;
+    this.line(this.paint('yellow', waitingLine(e)));
+  }
+
+  onAlert(e: RunEvent<'alert'>): void {
+    if (this.options.quiet) return;
+    const text = `${e.cleared ? 'alert cleared' : 'ALERT'} ${e.alert}: ${e.message}`;
+    this.line(this.paint(e.cleared ? 'green' : 'red', text));
   }
 
   onJobEnd(e: RunEvent<'job_end'>): void {
@@ -186,6 +203,13 @@ export class PlainReporter implements Reporter {
         .join('\n'),
     );
   }
+}
+
+/** `stopping: waiting for 3 running jobs, Ctrl-C again to stop them now`. */
+function waitingLine(e: RunEvent<'run_stopping'>): string {
+  const jobs = `${e.running} running job${e.running === 1 ? '' : 's'}`;
+  if (e.graceMs === undefined) return `${e.reason}: starting nothing more, waiting for ${jobs}`;
+  return `stopping: waiting for ${jobs} (up to ${formatDuration(e.graceMs)}), Ctrl-C again to stop them now`;
 }
 
 /**

@@ -22,6 +22,8 @@ export interface Reporter {
   onJobRetry?(event: RunEvent<'job_retry'>): void;
   onJobEnd?(event: RunEvent<'job_end'>): void;
   onWorkersChange?(event: RunEvent<'workers_change'>): void;
+  onRunStopping?(event: RunEvent<'run_stopping'>): void;
+  onAlert?(event: RunEvent<'alert'>): void;
   onRunEnd?(event: RunEvent<'run_end'>, report: Report | undefined): void | Promise<void>;
   /**
    * A stop was asked for (a signal, or the reader of stdout went away); the jobs are

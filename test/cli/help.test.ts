@@ -19,6 +19,7 @@ describe('--help', () => {
       ['retry'],
       ['clean'],
       ['worker'],
+      ...['ps', 'watch', 'logs', 'pause', 'unpause', 'scale', 'cancel', 'drain'].map((c) => [c]),
     ]) {
       const r = await jobrun([...command, '--help'], { env: { COLUMNS: '200' } });
       expect(r.code, command.join(' ')).toBe(0);

@@ -160,6 +160,22 @@ const goodDoc = fc.record(
       fc.record({ workers: fc.integer({ min: 1, max: 4 }) }),
       { maxKeys: 2 },
     ),
+    alerts: fc.record(
+      {
+        queue_depth: fc.record(
+          { above: fc.integer({ min: 0, max: 9 }), for: fc.constantFrom('30s', 5, '1m') },
+          { requiredKeys: ['above'] },
+        ),
+        failure_rate: fc.record(
+          { above: fc.constantFrom('20%', 50, '12.5%', '0'), last: fc.integer({ min: 1, max: 9 }) },
+          { requiredKeys: ['above'] },
+        ),
+        stalled: fc.constantFrom('10m', 30),
+        run: fc.constant('./notify.sh'),
+      },
+      { requiredKeys: [] },
+    ),
+    on_end: fc.constant('./done.sh'),
     jobs: fc.oneof(fc.array(goodJob, { minLength: 1, maxLength: 4 }), jobMapping),
   },
   { requiredKeys: ['jobs'] },

@@ -15,6 +15,7 @@ import {
   SUMMARY_MODES,
   type OutputSettings,
 } from '../../reporters/settings.js';
+import { operateOptions, type OperateValues } from './operate-flags.js';
 import { groupHelp } from './help-groups.js';
 import {
   gateOptions,
@@ -41,7 +42,7 @@ import {
  * What commander hands the action: each value already typed by its option's parser.
  * The output flags carry their settings' names and types (`OutputSettings`).
  */
-export interface RunValues extends Partial<OutputSettings> {
+export interface RunValues extends Partial<OutputSettings>, OperateValues {
   workers?: WorkersSpec;
   timeout?: TimeoutSpec;
   retries?: number;
@@ -292,6 +293,7 @@ export function addRunOptions(cmd: Command): Command {
       'end the run (exit 1) once Redis was unreachable this long (default: 30s)',
     ).argParser(duration()),
     spawnerOption(),
+    ...operateOptions(),
   ];
   for (const option of options) cmd.addOption(option);
   return groupHelp(cmd);

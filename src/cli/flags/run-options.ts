@@ -17,6 +17,8 @@ import type { JobOverrides, SourceOptions } from '../job-source.js';
 import { DEFAULT_KEEP_RUNS } from '../retention.js';
 import { resolveRedisUrl } from '../redis-url-source.js';
 import { DEFAULT_MAX_QUEUE, type BackendFlag, type RunValues } from './run-flags.js';
+import { flagAlerts } from './operate-flags.js';
+import type { AlertsSpec } from '../../model/alerts.js';
 
 /** What a run is told by its flags, every value parsed and checked. */
 export interface RunOptions {
@@ -45,6 +47,14 @@ export interface RunOptions {
   /** How long Redis may stay unreachable before the run is given up. */
   readonly redisTimeoutMs?: number;
   readonly spawner: SpawnerChoice;
+  /** `--graceful`: how long running jobs may finish after the first stop signal. */
+  readonly gracefulMs?: number;
+  /** `--metrics-port`: where to serve Prometheus metrics. */
+  readonly metrics?: { host: string; port: number };
+  /** `--alert-*`: alerts that win over the manifest's. */
+  readonly alerts: AlertsSpec;
+  /** `--on-end`: wins over the manifest's `on_end:`. */
+  readonly onEnd?: string;
   readonly cache: CacheOptions;
 }
 
@@ -128,6 +138,10 @@ export function runOptions(values: RunValues, manifest?: string): RunOptions {
     backend: backendChoice(values.backend, values.redisUrlFile),
     redisTimeoutMs: values.redisTimeout,
     spawner: values.spawner ?? 'auto',
+    gracefulMs: values.graceful,
+    metrics: values.metricsPort,
+    alerts: flagAlerts(values),
+    onEnd: values.onEnd,
     cache: {
       use: values.cache === true ? 'all' : values.cache === false ? 'off' : 'manifest',
       dir: values.cacheDir,

@@ -16,7 +16,7 @@ import type { BackoffSpec, TimeoutSpec, WorkersSpec } from '../../model/job.js';
 export const MAX_WORKERS = 256;
 
 /** The most jobs one jobrun runs at once when asked by number: far beyond what one machine's process table serves well. */
-const WORKER_CAP = 10_000;
+export const WORKER_CAP = 10_000;
 
 /**
  * Runs a grammar that throws a plain `Error` (the manifest's), as an invalid argument.

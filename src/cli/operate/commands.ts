@@ -1,0 +1,134 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { ask } from '../../control/client.js';
+import { findRun, liveRuns, requireRun } from '../../control/registry.js';
+import type { CancelOutcome } from '../../core/steering.js';
+import { UsageError } from '../../errors.js';
+import { clean } from '../../reporters/text.js';
+import { count, WORKER_CAP } from '../flags/values.js';
+
+const RUN_HELP = `
+RUN is a run id (or a unique start of one) or jobrun's pid, as jobrun ps shows;
+it may be left out when only one run is live.`;
+
+/** Adds `ps`, `watch`, `logs`, `pause`, `unpause`, `scale`, `cancel` and `drain`. */
+export function addOperateCommands(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('ps')
+    .description('list your live runs: id, pid, counts by state, workers, manifest, folder')
+    .option('--json', 'print them as a JSON array')
+    .addHelpText('after', '\nExample:\n  $ jobrun ps')
+    .action(async (flags: { json?: boolean }) => {
+      const { psCommand } = await import('./ps.js');
+      await psCommand(Boolean(flags.json));
+    });
+
+  program
+    .command('watch')
+    .description("follow a live run's progress here; exits with the run's exit code")
+    .argument('[run]', 'the run (see below)')
+    .option('--json', 'print its events as NDJSON on stdout')
+    .addOption(
+      new Option('--progress <mode>', 'how to show progress')
+        .choices(['auto', 'tty', 'plain'])
+        .default('auto'),
+    )
+    .addHelpText('after', `${RUN_HELP}\n\nExample:\n  $ jobrun watch || echo "the batch failed"`)
+    .action(async (run: string | undefined, flags: { json?: boolean; progress: 'auto' }) => {
+      const { watchCommand } = await import('./watch.js');
+      setExit(await watchCommand(run, { progress: flags.progress, json: Boolean(flags.json) }));
+    });
+
+  program
+    .command('logs')
+    .description("print a job's output so far (its latest attempt); -f follows it")
+    .argument('<args...>', '[RUN] JOB')
+    .option('-f, --follow', 'keep printing what the job writes until it ends')
+    .addHelpText('after', `${RUN_HELP}\n\nExample:\n  $ jobrun logs encode-42 -f`)
+    .action(async (args: string[], flags: { follow?: boolean }) => {
+      const { logsCommand } = await import('./logs.js');
+      setExit(await logsCommand(args, Boolean(flags.follow)));
+    });
+
+  for (const verb of ['pause', 'unpause'] as const) {
+    program
+      .command(verb)
+      .description(
+        verb === 'pause'
+          ? 'start no more jobs (of one pool with --pool); running jobs go on'
+          : 'start jobs again after pause',
+      )
+      .argument('[run]', 'the run (see below)')
+      .option('--pool <pool>', `${verb} only this pool`)
+      .addHelpText('after', `${RUN_HELP}\n\nExample:\n  $ jobrun ${verb} --pool gpu`)
+      .action(async (run: string | undefined, flags: { pool?: string }) => {
+        await ask(requireRun(run, liveRuns()), { verb, pool: flags.pool });
+      });
+  }
+
+  program
+    .command('scale')
+    .description("change the number of workers, or a pool's limit, of a live run")
+    .argument('[run]', 'the run (see below)')
+    .option('-j, --workers <n>', 'jobs at once from now on', count(1, WORKER_CAP))
+    .option('--pool <pool=n>', "a pool's limit from now on; repeatable", poolLimit, {})
+    .addHelpText(
+      'after',
+      `${RUN_HELP}\nScaling down lets running jobs finish; fewer start after them.\n\nExamples:\n  $ jobrun scale -j 8\n  $ jobrun scale --pool gpu=1`,
+    )
+    .action(
+      async (
+        run: string | undefined,
+        flags: { workers?: number; pool: Record<string, number> },
+      ) => {
+        const pools = Object.keys(flags.pool).length ? flags.pool : undefined;
+        if (flags.workers === undefined && pools === undefined)
+          throw new UsageError('scale needs -j N or --pool P=N');
+        await ask(requireRun(run, liveRuns()), { verb: 'scale', workers: flags.workers, pools });
+      },
+    );
+
+  program
+    .command('cancel')
+    .description('cancel jobs of a live run: waiting ones at once, running ones are stopped')
+    .argument('<args...>', '[RUN] JOB...')
+    .option('--json', 'print what became of each job as JSON')
+    .addHelpText(
+      'after',
+      `${RUN_HELP}\nA first argument that names no live run is a job. Cancelled jobs end\n"cancelled" and are not retried.\n\nExample:\n  $ jobrun cancel 4711 encode-3 encode-9`,
+    )
+    .action(async (args: string[], flags: { json?: boolean }) => {
+      const runs = liveRuns();
+      const named = args.length > 1 ? findRun(args[0], runs) : undefined;
+      const run = named ?? requireRun(undefined, runs);
+      const jobs = named ? args.slice(1) : args;
+      const outcome = (await ask(run, { verb: 'cancel', jobs })) as unknown as CancelOutcome;
+      if (flags.json) process.stdout.write(JSON.stringify(outcome) + '\n');
+      else {
+        const say = (what: string, names: string[]) =>
+          names.length && process.stderr.write(`jobrun: ${what}: ${names.map(clean).join(', ')}\n`);
+        say('cancelled', outcome.cancelled);
+        say('stopping (they end cancelled)', outcome.stopping);
+        say('no such job waiting or running', outcome.unknown);
+      }
+      if (outcome.unknown.length) setExit(1);
+    });
+
+  program
+    .command('drain')
+    .description('start nothing more, let running jobs finish, cancel the rest and end the run')
+    .argument('[run]', 'the run (see below)')
+    .addHelpText(
+      'after',
+      `${RUN_HELP}\nThe rest end "cancelled" (reason "drained"); the report is written.\n\nExample:\n  $ jobrun drain && jobrun watch`,
+    )
+    .action(async (run: string | undefined) => {
+      await ask(requireRun(run, liveRuns()), { verb: 'drain' });
+    });
+}
+
+/** `--pool gpu=2`, repeatable. */
+function poolLimit(text: string, previous: Record<string, number>): Record<string, number> {
+  const eq = text.lastIndexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('use pool=n, e.g. --pool gpu=2');
+  return { ...previous, [text.slice(0, eq)]: count(0, WORKER_CAP)(text.slice(eq + 1)) };
+}

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ask } from '../../control/client.js';
+import { liveRuns, requireRun, type RunEntry } from '../../control/registry.js';
+import type { JobLog } from '../../control/run-state.js';
+import { ControlError, UsageError } from '../../errors.js';
+
+/** How often `logs -f` looks for more output and asks whether the job still runs. */
+const FOLLOW_MS = 250;
+
+/**
+ * `jobrun logs [RUN] JOB [-f]`: the output of the job's latest attempt so far (its
+ * log file, read here: the run only says where it is); with `-f`, then what it
+ * writes until it ends, a retry's attempt after the last.
+ */
+export async function logsCommand(args: string[], follow: boolean): Promise<number> {
+  const runs = liveRuns();
+  const [runArg, job] = args.length >= 2 ? [args[0], args[1]] : [undefined, args[0]];
+  if (job === undefined || args.length > 2)
+    throw new UsageError('usage: jobrun logs [RUN] JOB [-f]');
+  const run = requireRun(runArg, runs);
+  let file: string | undefined;
+  let offset = 0;
+  for (;;) {
+    const log = await where(run, job, follow && file !== undefined);
+    if (log === undefined) {
+      if (file !== undefined) copy(file, offset); // the run ended: whatever it wrote last
+      return 0;
+    }
+    if (log.state === 'unknown')
+      throw new UsageError(`run ${run.runId} has no job "${job}" waiting or started`);
+    if (log.path !== file) {
+      file = log.path;
+      offset = 0;
+    }
+    if (file !== undefined) offset = copy(file, offset);
+    if (!follow) {
+      if (file === undefined) process.stderr.write(`jobrun: ${job} has not started yet\n`);
+      return 0;
+    }
+    if (log.state === 'ended') return 0;
+    await sleep(FOLLOW_MS);
+  }
+}
+
+/** Where the job's log is; undefined when the run ended while following. */
+async function where(run: RunEntry, job: string, following: boolean): Promise<JobLog | undefined> {
+  try {
+    return (await ask(run, { verb: 'logs', job })).log as JobLog;
+  } catch (err) {
+    if (following && err instanceof ControlError) return undefined;
+    throw err;
+  }
+}
+
+/** Writes `file` from `offset` to stdout as bytes (a job's output need not be UTF-8). */
+function copy(file: string, offset: number): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return offset; // not created yet
+  }
+  try {
+    const buffer = Buffer.alloc(1 << 16);
+    for (;;) {
+      const n = fs.readSync(fd, buffer, 0, buffer.length, offset);
+      if (n === 0) return offset;
+      fs.writeSync(1, buffer.subarray(0, n));
+      offset += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}

@@ -1,0 +1,87 @@
+import { ask } from '../../control/client.js';
+import { liveRuns } from '../../control/registry.js';
+import { formatDuration } from '../../reporters/format.js';
+import { clean } from '../../reporters/text.js';
+
+/** How long `ps` waits for one run's answer: a stuck run must not hold the listing up. */
+const STATUS_MS = 2000;
+
+interface Row extends Record<string, unknown> {
+  runId: string;
+  startedAt: string;
+  pid: number;
+  what: string;
+  cwd: string;
+  error?: string;
+}
+
+/** `jobrun ps`: the user's live runs, with their counts; `--json` as an array. */
+export async function psCommand(json: boolean): Promise<void> {
+  const rows: Row[] = await Promise.all(
+    liveRuns().map(async (run): Promise<Row> => {
+      try {
+        const { run: status } = await ask(run, { verb: 'status' }, STATUS_MS);
+        const { socket: _socket, boot: _boot, start: _start, ...entry } = run;
+        const { ended: _ended, startedAt: _epoch, ...counts } = status as Record<string, unknown>;
+        return { ...entry, ...counts };
+      } catch (err) {
+        const { socket: _socket, boot: _boot, start: _start, ...entry } = run;
+        return { ...entry, error: (err as Error).message };
+      }
+    }),
+  );
+  if (json) {
+    process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+    return;
+  }
+  if (rows.length === 0) {
+    process.stderr.write('jobrun: no live runs\n');
+    return;
+  }
+  const lines = rows.map((row) => [
+    row.runId,
+    String(row.pid),
+    started(row.startedAt),
+    row.error === undefined ? progress(row) : 'not answering',
+    clean(row.what),
+    clean(row.cwd),
+  ]);
+  const header = ['RUN', 'PID', 'STARTED', 'PROGRESS', 'WHAT', 'FOLDER'];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]?.length ?? 0)));
+  for (const line of [header, ...lines])
+    process.stdout.write(
+      line
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd() + '\n',
+    );
+}
+
+/** When the run started: the time today, else the date and time (local). */
+function started(iso: unknown): string {
+  const at = new Date(String(iso));
+  if (Number.isNaN(at.getTime())) return '?';
+  const time = at.toTimeString().slice(0, 8);
+  return at.toDateString() === new Date().toDateString()
+    ? time
+    : `${at.toISOString().slice(0, 10)} ${time}`;
+}
+
+/** `12/100 done, 1 failed, running 4, queued 83, workers 4, 1m20s, paused`. */
+function progress(row: Record<string, unknown>): string {
+  const done = (row.done ?? {}) as Record<string, number>;
+  const ended = Object.values(done).reduce((a, b) => a + b, 0);
+  const total = typeof row.total === 'number' ? `/${row.total}` : '';
+  const parts = [`${ended}${total} done`];
+  for (const status of ['cached', 'failed', 'timed_out', 'skipped', 'cancelled'])
+    if (done[status]) parts.push(`${done[status]} ${status.replace('_', ' ')}`);
+  parts.push(`running ${String(row.running)}`, `queued ${String(row.queued)}`);
+  parts.push(`workers ${String(row.workers)}`);
+  const since = Date.parse(String(row.startedAt));
+  if (Number.isFinite(since)) parts.push(formatDuration(Date.now() - since));
+  if (row.paused) parts.push('paused');
+  const pools = row.pausedPools as string[] | undefined;
+  if (pools?.length) parts.push(`paused pools ${pools.join(',')}`);
+  if (typeof row.stopping === 'string') parts.push(`stopping (${row.stopping})`);
+  return parts.join(', ');
+}

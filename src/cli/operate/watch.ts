@@ -1,0 +1,89 @@
+import type { RunEvent } from '../../model/events.js';
+import type { FinalStatus } from '../../model/job.js';
+import { STOP_EXIT_CODES, type StopSignal } from '../../model/stop.js';
+import { converse } from '../../control/client.js';
+import { liveRuns, requireRun } from '../../control/registry.js';
+import type { RunSnapshot } from '../../control/run-state.js';
+import { ControlError } from '../../errors.js';
+import { EventBus } from '../../reporters/bus.js';
+import { pickReporters } from '../../reporters/pick.js';
+import type { ProgressMode } from '../../reporters/settings.js';
+import type { Reporter } from '../../reporters/types.js';
+import { handleStops, reraiseOnExit } from '../shutdown.js';
+
+interface CatchingUp extends Reporter {
+  catchUp?(done: Record<FinalStatus, number>): void;
+}
+
+/**
+ * `jobrun watch [RUN]`: the run's live view (plain lines when stderr is no terminal,
+ * NDJSON events with `--json`) from its current state on, until it ends; exits with
+ * its exit code. Ctrl-C ends only the watching.
+ */
+export async function watchCommand(
+  arg: string | undefined,
+  options: { progress: ProgressMode; json: boolean },
+): Promise<number> {
+  const run = requireRun(arg, liveRuns());
+  // the run's own view, without its job output (that is the run's, or `jobrun logs`)
+  const reporters: CatchingUp[] = pickReporters(
+    {
+      json: false,
+      events: options.json,
+      report: undefined,
+      junit: undefined,
+      html: undefined,
+      results: undefined,
+      output: 'none',
+      keepOrder: false,
+      tag: false,
+      progress: options.progress,
+      bar: false,
+      eta: false,
+      summary: 'table',
+    },
+    { adHoc: false, manifestOutput: undefined, resumeCommand: undefined, killGraceMs: 0 },
+  );
+  const bus = new EventBus(reporters);
+  let exitCode: number | undefined;
+  let stoppedBy: StopSignal | undefined;
+  let hangUp: (() => void) | undefined;
+  const stopHandling = handleStops((signal) => {
+    if (signal !== 'SIGPIPE') stoppedBy = signal;
+    hangUp?.();
+  });
+  try {
+    await converse(run, { verb: 'watch' }, 5000, (message, close) => {
+      hangUp = close;
+      if ('snapshot' in message) catchUp(bus, reporters, message.snapshot as RunSnapshot);
+      else if ('event' in message) bus.replay(message.event as RunEvent);
+      else if (typeof message.exitCode === 'number') exitCode = message.exitCode;
+      return true;
+    });
+    await bus.flush();
+  } finally {
+    stopHandling();
+    bus.dispose();
+  }
+  if (stoppedBy !== undefined) {
+    reraiseOnExit(stoppedBy);
+    return STOP_EXIT_CODES[stoppedBy];
+  }
+  if (exitCode === undefined)
+    throw new ControlError(`run ${run.runId} went away without saying how it ended (killed?)`);
+  return exitCode;
+}
+
+/** Brings fresh reporters to where the run is: started, these waiting and running, these done. */
+function catchUp(bus: EventBus, reporters: CatchingUp[], s: RunSnapshot): void {
+  const { runId, manifestPath, total, workers, logDir } = s;
+  bus.replay({ type: 'run_start', time: s.startedAt, runId, manifestPath, total, workers, logDir });
+  for (const r of reporters) r.catchUp?.(s.done);
+  const now = Date.now();
+  for (const { id, name } of [...s.queued, ...s.retrying])
+    bus.replay({ type: 'job_queued', time: now, id, name, priority: 0 });
+  for (const { id, name, since, attempt, worker } of s.running)
+    bus.replay({ type: 'job_start', time: since, id, name, attempt, worker });
+  if (s.stopping !== undefined)
+    bus.replay({ type: 'run_stopping', time: now, reason: s.stopping, running: s.running.length });
+}

@@ -1,0 +1,149 @@
+import path from 'node:path';
+import type { RunEvent } from '../model/events.js';
+import type { FinalStatus } from '../model/job.js';
+import type { Reporter } from '../reporters/types.js';
+
+interface Running {
+  id: string;
+  name: string;
+  since: number;
+  attempt: number;
+  worker: string;
+}
+
+/** A run as another process sees it: `jobrun ps`, and where `jobrun watch` starts from. */
+export interface RunSnapshot {
+  runId: string;
+  manifestPath: string | null;
+  logDir: string;
+  startedAt: number;
+  total: number | null;
+  workers: number;
+  done: Record<FinalStatus, number>;
+  /** Ids and names of the jobs waiting in a queue or for a retry. */
+  queued: Array<{ id: string; name: string }>;
+  retrying: Array<{ id: string; name: string }>;
+  running: Running[];
+  /** Set once the run starts nothing more (a stop, a drain). */
+  stopping?: string;
+  ended: boolean;
+}
+
+/** Where one job's output is, and whether it may still grow. */
+export interface JobLog {
+  path?: string;
+  attempt?: number;
+  state: 'waiting' | 'running' | 'ended' | 'unknown';
+}
+
+/**
+ * Keeps what the run's events say as counters and small maps, for the control
+ * socket to answer from; it never changes the run. Memory grows with the jobs
+ * waiting and running (as the live view's does) and with the names that started,
+ * for `jobrun logs`.
+ */
+export class RunState implements Reporter {
+  private snapshotBase: Omit<RunSnapshot, 'queued' | 'retrying' | 'running'> = {
+    runId: '',
+    manifestPath: null,
+    logDir: '',
+    startedAt: 0,
+    total: null,
+    workers: 0,
+    done: { succeeded: 0, cached: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 },
+    ended: false,
+  };
+  private readonly waiting = new Map<string, { name: string; retry: boolean }>();
+  private readonly running = new Map<string, Running>();
+  /** By name: the id and attempt of its latest start, and whether it ended. */
+  private readonly logs = new Map<string, { id: string; attempt: number; ended: boolean }>();
+
+  onEvent(e: RunEvent): void {
+    const s = this.snapshotBase;
+    switch (e.type) {
+      case 'run_start':
+        Object.assign(s, {
+          runId: e.runId,
+          manifestPath: e.manifestPath,
+          logDir: e.logDir,
+          startedAt: e.time,
+          total: e.total,
+          workers: e.workers,
+        });
+        break;
+      case 'job_queued':
+        this.waiting.set(e.id, { name: e.name, retry: false });
+        break;
+      case 'job_retry':
+        this.waiting.set(e.id, { name: e.name, retry: true });
+        break;
+      case 'job_start':
+        this.waiting.delete(e.id);
+        this.running.set(e.id, {
+          id: e.id,
+          name: e.name,
+          since: e.time,
+          attempt: e.attempt,
+          worker: e.worker,
+        });
+        this.logs.set(e.name, { id: e.id, attempt: e.attempt, ended: false });
+        break;
+      case 'attempt_end':
+        this.running.delete(e.id);
+        break;
+      case 'job_end': {
+        this.waiting.delete(e.job.id);
+        this.running.delete(e.job.id);
+        s.done[e.job.status]++;
+        const log = this.logs.get(e.job.name);
+        if (log?.id === e.job.id) log.ended = true;
+        break;
+      }
+      case 'workers_change':
+        s.workers = e.workers;
+        break;
+      case 'run_stopping':
+        s.stopping = e.reason;
+        break;
+      case 'run_end':
+        s.ended = true;
+        break;
+      default:
+        break;
+    }
+  }
+
+  snapshot(): RunSnapshot {
+    const waiting = [...this.waiting].map(([id, w]) => ({ id, name: w.name, retry: w.retry }));
+    return {
+      ...this.snapshotBase,
+      done: { ...this.snapshotBase.done },
+      queued: waiting.filter((w) => !w.retry).map(({ id, name }) => ({ id, name })),
+      retrying: waiting.filter((w) => w.retry).map(({ id, name }) => ({ id, name })),
+      running: [...this.running.values()],
+    };
+  }
+
+  /** Counts for `jobrun ps`, without the lists. */
+  counts(): { queued: number; retrying: number; running: number } {
+    let retrying = 0;
+    for (const w of this.waiting.values()) if (w.retry) retrying++;
+    return { queued: this.waiting.size - retrying, retrying, running: this.running.size };
+  }
+
+  get base(): Readonly<Omit<RunSnapshot, 'queued' | 'retrying' | 'running'>> {
+    return this.snapshotBase;
+  }
+
+  /** The latest attempt's log of the job named `name` (the one the run's log folder holds). */
+  jobLog(name: string): JobLog {
+    const log = this.logs.get(name);
+    if (log === undefined) {
+      const waits = [...this.waiting.values()].some((w) => w.name === name);
+      return { state: waits ? 'waiting' : 'unknown' };
+    }
+    const suffix = log.attempt === 1 ? '.log' : `.attempt-${log.attempt}.log`;
+    const file = path.join(this.snapshotBase.logDir, log.id + suffix);
+    return { path: file, attempt: log.attempt, state: log.ended ? 'ended' : 'running' };
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * What a user changes in a running batch from outside (`jobrun pause`, `scale --pool`):
+ * whether new jobs may start at all or in one pool, and pool limits set live. The
+ * scheduler consults it before each start; running jobs are never touched here, so
+ * lowering a limit or pausing lets them finish.
+ */
+export class Steering {
+  private paused = false;
+  private readonly pausedPools = new Set<string>();
+  private readonly poolLimits = new Map<string, number>();
+
+  /** No job of any pool may start. */
+  get holding(): boolean {
+    return this.paused;
+  }
+
+  /** Pauses the run, or only `pool`. */
+  pause(pool?: string): void {
+    if (pool === undefined) this.paused = true;
+    else this.pausedPools.add(pool);
+  }
+
+  /** Unpauses the run, or only `pool`; unpausing the run clears every pool's pause too. */
+  unpause(pool?: string): void {
+    if (pool !== undefined) {
+      this.pausedPools.delete(pool);
+      return;
+    }
+    this.paused = false;
+    this.pausedPools.clear();
+  }
+
+  setPoolLimit(pool: string, limit: number): void {
+    this.poolLimits.set(pool, limit);
+  }
+
+  /** `pool`'s limit now: 0 while it is paused, else the live limit, else `base`. */
+  poolLimit(pool: string, base: number): number {
+    if (this.pausedPools.has(pool)) return 0;
+    return this.poolLimits.get(pool) ?? base;
+  }
+
+  /** What `jobrun ps` shows of it. */
+  state(): { paused: boolean; pausedPools: string[]; poolLimits: Record<string, number> } {
+    return {
+      paused: this.paused,
+      pausedPools: [...this.pausedPools],
+      poolLimits: Object.fromEntries(this.poolLimits),
+    };
+  }
+}
+
+/** The verbs a running batch obeys; the control socket is their only caller. */
+export interface RunControls {
+  pause(pool?: string): void;
+  unpause(pool?: string): void;
+  /** Sets the worker count and/or pools' limits; false when the backend cannot. */
+  scale(change: { workers?: number; pools?: Record<string, number> }): boolean;
+  /** Cancels every job named so; returns what became of each name. */
+  cancel(names: string[]): CancelOutcome;
+  /** Starts nothing more, lets running jobs finish, cancels the rest as "drained". */
+  drain(): void;
+  steering(): ReturnType<Steering['state']>;
+}
+
+export interface CancelOutcome {
+  /** Jobs that were waiting and are now cancelled. */
+  cancelled: string[];
+  /** Running jobs being stopped; they end cancelled. */
+  stopping: string[];
+  /** Names of no job that has not ended. */
+  unknown: string[];
+}
+
+export const CANCELLED_BY_USER = 'cancelled by jobrun cancel';
+export const DRAINED = 'drained';

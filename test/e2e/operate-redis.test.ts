@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
+import { waitFor } from './helpers.js';
+import { Batch, byName } from './operate-helpers.js';
+import { killWorkers, startWorker } from './redis-helpers.js';
+
+const enabled = requireRedisOrWarn('test/e2e/operate-redis.test.ts');
+
+describe.runIf(enabled)('a run on Redis, from another terminal', () => {
+  let redis: RedisServer;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await killWorkers();
+    await redis?.stop();
+  });
+
+  it('is listed by ps and watched; scale is refused; drain lets the running job finish and cancels the rest', async () => {
+    const b = new Batch();
+    try {
+      await startWorker(redis.url, ['-j', '1'], b.dir);
+      void b.start(['--backend', redis.url, '--report', 'r.json'], ['a', 'b', 'c']);
+      await b.started('a');
+      await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
+      const rows = JSON.parse((await b.ctl(['ps', '--json'])).stdout) as Array<
+        Record<string, unknown>
+      >;
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ pid: b.child?.pid, total: 3 });
+      const watch = b.follow(['watch']);
+      await waitFor(() => watch.seen().includes('jobrun: 3 jobs'), 30_000, 'the watcher');
+      const scale = await b.ctl(['scale', '-j', '2']);
+      expect(scale.code).toBe(1);
+      expect(scale.stderr).toMatch(/cannot be scaled \(its workers are on the backend\)/);
+      expect((await b.ctl(['drain'])).code).toBe(0);
+      b.release();
+      expect((await b.result)?.code).toBe(0);
+      const w = await watch.result;
+      expect(w.code).toBe(0);
+      expect(w.stderr).toMatch(/3 jobs: 1 succeeded, 2 cancelled/);
+      const jobs = byName(b.report());
+      expect(jobs.a).toMatchObject({ status: 'succeeded' });
+      expect(jobs.b).toMatchObject({ status: 'cancelled', reason: 'drained' });
+      expect(jobs.c).toMatchObject({ status: 'cancelled', reason: 'drained' });
+      expect(b.count('start')).toBe(1);
+    } finally {
+      await b.finish();
+    }
+  });
+});

@@ -1,0 +1,205 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { alive, waitFor } from './helpers.js';
+import { Batch, byName } from './operate-helpers.js';
+
+describe('stopping a running batch gently', () => {
+  it('drain lets running jobs succeed, cancels the rest as "drained" and writes the report', async () => {
+    const b = new Batch();
+    try {
+      const done = b.start(['-j', '2', '--report', 'r.json'], ['a', 'b', 'c', 'd', 'e']);
+      await b.started('a', 'b');
+      expect((await b.ctl(['drain'])).code).toBe(0);
+      b.release();
+      const r = await done;
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/drained: starting nothing more, waiting for 2 running jobs/);
+      const jobs = byName(b.report());
+      expect(jobs.a).toMatchObject({ status: 'succeeded' });
+      expect(jobs.b).toMatchObject({ status: 'succeeded' });
+      for (const name of ['c', 'd', 'e'])
+        expect(jobs[name]).toMatchObject({ status: 'cancelled', reason: 'drained', attempts: [] });
+      expect(b.count('start')).toBe(2);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('--graceful: the first SIGTERM starts nothing more and lets running jobs finish', async () => {
+    const b = new Batch();
+    try {
+      let stderr = '';
+      const done = b.start(['-j', '2', '--graceful', '60s', '--report', 'r.json'], ['a', 'b', 'c']);
+      await b.started('a', 'b');
+      b.child?.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      b.child?.kill('SIGTERM');
+      await waitFor(() => stderr.includes('stopping:'), 30_000, 'the stopping line');
+      expect(stderr).toMatch(
+        /stopping: waiting for 2 running jobs \(up to 1m00s\), Ctrl-C again to stop them now/,
+      );
+      b.release();
+      const r = await done;
+      expect(r.code === 143 || r.signal === 'SIGTERM').toBe(true);
+      const jobs = byName(b.report());
+      expect(jobs.a).toMatchObject({ status: 'succeeded' });
+      expect(jobs.b).toMatchObject({ status: 'succeeded' });
+      expect(jobs.c).toMatchObject({ status: 'cancelled', reason: 'interrupted by SIGTERM' });
+      expect(b.count('start')).toBe(2);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('--graceful: a second signal stops the running jobs at once', async () => {
+    const b = new Batch();
+    try {
+      let stderr = '';
+      const done = b.start(['-j', '1', '--graceful', '60s', '--report', 'r.json'], ['a', 'b']);
+      await b.started('a');
+      b.child?.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+      b.child?.kill('SIGINT');
+      await waitFor(() => stderr.includes('stopping:'), 30_000, 'the stopping line');
+      b.child?.kill('SIGINT');
+      const r = await done;
+      expect(r.code === 130 || r.signal === 'SIGINT').toBe(true);
+      expect(byName(b.report()).a).toMatchObject({ status: 'cancelled' });
+      expect(b.events()).not.toContain('end a'); // stopped, not finished
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('--graceful: running jobs still running when the grace runs out are stopped', async () => {
+    const b = new Batch();
+    try {
+      const done = b.start(['-j', '1', '--graceful', '1s', '--report', 'r.json'], ['a', 'b']);
+      await b.started('a');
+      b.child?.kill('SIGTERM');
+      const r = await done;
+      expect(r.code === 143 || r.signal === 'SIGTERM').toBe(true);
+      expect(byName(b.report()).a).toMatchObject({ status: 'cancelled' });
+      expect(b.events()).not.toContain('end a');
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('a control command against a run that does not answer fails within its time, never hangs', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a']);
+      await b.started('a');
+      await waitFor(() => b.runFiles().length === 2, 10_000, 'the socket');
+      process.kill(b.child?.pid ?? 0, 'SIGSTOP');
+      try {
+        const r = await b.ctl(['pause']);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toMatch(/did not answer within 5s/);
+      } finally {
+        process.kill(b.child?.pid ?? 0, 'SIGCONT');
+      }
+      b.release();
+      expect((await b.result)?.code).toBe(0);
+      const late = await b.ctl(['drain', String(b.child?.pid)]);
+      expect(late.code).toBe(2);
+      expect(late.stderr).toMatch(/no live run is/);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('a stale entry after kill -9 is recognised and removed', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a']);
+      await b.started('a');
+      expect(b.runFiles()).toHaveLength(2); // entry and socket
+      const pid = b.child?.pid ?? 0;
+      process.kill(pid, 'SIGKILL');
+      await b.result;
+      const ps = await b.ctl(['ps', '--json']);
+      expect(JSON.parse(ps.stdout)).toEqual([]);
+      expect(b.runFiles()).toEqual([]);
+      const gone = await b.ctl(['pause']);
+      expect(gone.code).toBe(2);
+      expect(gone.stderr).toMatch(/no jobrun run is live/);
+    } finally {
+      await b.finish(); // the orphaned job ends once released
+    }
+  });
+
+  it('RUN is an id, a unique prefix or a pid; with two runs live it must be given', async () => {
+    const one = new Batch();
+    const two = new Batch();
+    const xdg = one.xdg;
+    try {
+      void one.start(['-j', '1'], ['a', 'b']);
+      // the second run registers in the first one's runtime folder
+      Object.defineProperty(two, 'xdg', { value: xdg });
+      void two.start(['-j', '1'], ['x', 'y']);
+      await one.started('a');
+      await two.started('x');
+      const bare = await one.ctl(['pause']);
+      expect(bare.code).toBe(2);
+      expect(bare.stderr).toMatch(/2 runs are live; name one/);
+      const rows = JSON.parse((await one.ctl(['ps', '--json'])).stdout) as Array<{
+        runId: string;
+        pid: number;
+      }>;
+      expect(rows).toHaveLength(2);
+      const second = rows.find((r) => r.pid === two.child?.pid);
+      expect(second).toBeDefined();
+      expect((await one.ctl(['pause', String(one.child?.pid)])).code).toBe(0);
+      const prefix = second!.runId.slice(0, -1);
+      const cancel = await one.ctl(['cancel', prefix, 'y']);
+      expect(cancel.code).toBe(0);
+      expect(cancel.stderr).toMatch(/cancelled: y/);
+      const after = JSON.parse((await one.ctl(['ps', '--json'])).stdout) as Array<
+        Record<string, unknown>
+      >;
+      expect(after.find((r) => r.pid === one.child?.pid)).toMatchObject({ paused: true });
+      expect(after.find((r) => r.pid === two.child?.pid)).toMatchObject({
+        paused: false,
+        queued: 0,
+      });
+      const none = await one.ctl(['drain', 'no-such-run']);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/no live run is "no-such-run"; live runs:/);
+    } finally {
+      await one.ctl(['unpause', String(one.child?.pid)]);
+      await Promise.all([one.finish(), two.finish()]);
+    }
+  });
+
+  it('logs prints a job’s output so far and follows it with -f until it ends', async () => {
+    const b = new Batch();
+    try {
+      fs.writeFileSync(
+        path.join(b.dir, 'gate.sh'),
+        fs
+          .readFileSync(path.join(b.dir, 'gate.sh'), 'utf8')
+          .replace('i=0', 'echo "hello from $1"\ni=0')
+          .replace('exit 0', 'echo "bye from $1"\nexit 0'),
+      );
+      void b.start(['-j', '1'], ['a']);
+      await b.started('a');
+      let printed = '';
+      for (let tries = 0; tries < 100 && !printed.includes('hello from a'); tries++) {
+        const r = await b.ctl(['logs', 'a']);
+        expect(r.code).toBe(0);
+        printed = r.stdout;
+      }
+      expect(printed).toBe('hello from a\n');
+      const follow = b.follow(['logs', 'a', '-f']);
+      await waitFor(() => follow.seen().includes('hello from a'), 30_000, 'logs -f to print');
+      b.release();
+      const f = await follow.result;
+      expect(f.code).toBe(0);
+      expect(f.stdout).toBe('hello from a\nbye from a\n');
+      expect(alive(b.child?.pid ?? 0) || (await b.result)?.code === 0).toBe(true);
+    } finally {
+      await b.finish();
+    }
+  });
+});

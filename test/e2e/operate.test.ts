@@ -1,0 +1,192 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { alive, waitFor } from './helpers.js';
+import { Batch, byName } from './operate-helpers.js';
+import { runInPty } from './reporters-helpers.js';
+
+/** Sends one raw line to a socket and returns the answer's first line. */
+function rawRequest(socket: string, line: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const conn = net.createConnection(socket, () => conn.write(line));
+    let data = '';
+    conn.on('data', (d) => (data += d.toString()));
+    conn.on('close', () => resolve(data.split('\n')[0] ?? ''));
+    conn.on('error', reject);
+    conn.setTimeout(10_000, () => conn.destroy(new Error('no answer')));
+  });
+}
+
+describe('operating a running batch', () => {
+  it('ps lists a live run with its counts; private folder and socket, gone when it ends', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a', 'b', 'c']);
+      await b.started('a');
+      const ps = await b.ctl(['ps', '--json']);
+      expect(ps.code).toBe(0);
+      const rows = JSON.parse(ps.stdout) as Array<Record<string, unknown>>;
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ pid: b.child?.pid, total: 3, running: 1, queued: 2 });
+      const text = await b.ctl(['ps']);
+      expect(text.stdout).toMatch(/^RUN +PID +STARTED +PROGRESS +WHAT +FOLDER\n/);
+      expect(text.stdout).toMatch(/\d\d:\d\d:\d\d +0\/3 done, running 1, queued 2, workers 1, \d/);
+
+      const dir = path.join(b.xdg, 'jobrun');
+      expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+      const socket = path.join(dir, `${String(rows[0]?.runId)}.sock`);
+      expect(fs.statSync(socket).mode & 0o777).toBe(0o600);
+
+      // only the verbs: anything else is refused and does nothing
+      const refused = await rawRequest(socket, '{"verb":"exec","cmd":"touch pwned"}\n');
+      expect(JSON.parse(refused)).toMatchObject({ ok: false });
+      const garbage = await rawRequest(socket, '\u0000\u00ff not json\n');
+      expect(JSON.parse(garbage)).toMatchObject({ ok: false, error: 'not JSON' });
+      expect(fs.existsSync(path.join(b.dir, 'pwned'))).toBe(false);
+
+      b.release();
+      const r = await b.result;
+      expect(r?.code).toBe(0);
+      expect(b.runFiles()).toEqual([]);
+      const after = await b.ctl(['ps', '--json']);
+      expect(JSON.parse(after.stdout)).toEqual([]);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it("watch from other processes shows progress and exits with the run's code; a watcher killed does not disturb it", async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a', 'bad', 'c']);
+      await b.started('a');
+      const plainWatch = b.follow(['watch']);
+      const jsonWatch = b.follow(['watch', '--json']);
+      const doomed = b.follow(['watch']);
+      for (const w of [plainWatch, jsonWatch, doomed])
+        await waitFor(() => /run_start|jobrun: 3 jobs/.test(w.seen()), 30_000, 'a watcher');
+      process.kill(doomed.pid() ?? 0, 'SIGKILL');
+      await doomed.result;
+      b.release();
+      const r = await b.result;
+      expect(r?.code).toBe(1);
+      const watchers = [plainWatch.result, jsonWatch.result];
+      const [plain, json] = await Promise.all(watchers);
+      expect(plain?.code).toBe(1);
+      expect(plain?.stderr).toMatch(/failed\s+bad/);
+      expect(plain?.stderr).toMatch(/succeeded c/);
+      expect(plain?.stderr).toMatch(/3 jobs: 2 succeeded, 1 failed/);
+      expect(json?.code).toBe(1);
+      const types = json!.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { type: string }).type);
+      expect(types[0]).toBe('run_start');
+      expect(types.at(-1)).toBe('run_end');
+      expect(types.filter((t) => t === 'job_end').length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('watch in a terminal draws the live view; Ctrl-C ends the watching, not the run', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a', 'b']);
+      await b.started('a');
+      await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
+      let pressed = false;
+      const t = await runInPty(['watch'], {
+        cwd: b.dir,
+        env: { XDG_RUNTIME_DIR: b.xdg },
+        onOutput: (text) => {
+          if (pressed || !/queued \S*1/.test(text)) return undefined;
+          pressed = true;
+          return '\u0003';
+        },
+      });
+      expect(t.text).toMatch(/0\/2/); // the progress block, from the run's state
+      expect(t.text).toMatch(/⠋|⠙|⠹|⠸|⠼|⠴|⠦|⠧|⠇|⠏/); // a running job's spinner line
+      expect(t.code).toBe(130);
+      expect(alive(b.child?.pid ?? 0)).toBe(true);
+      b.release();
+      expect((await b.result)?.code).toBe(0);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('scale -j 4 raises the jobs running at once from 1 to 4', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a', 'b', 'c', 'd', 'e', 'f']);
+      await b.started('a');
+      expect(b.count('start')).toBe(1);
+      const s = await b.ctl(['scale', '-j', '4']);
+      expect(s.code).toBe(0);
+      await waitFor(() => b.count('start') === 4, 30_000, 'four jobs at once');
+      expect(b.count('end')).toBe(0); // all four run together: none has ended
+      b.release();
+      expect((await b.result)?.code).toBe(0);
+      expect(b.count('end')).toBe(6);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('pause holds new starts while running jobs end; unpause starts them again', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '2'], ['a', 'b', 'c', 'd']);
+      await b.started('a', 'b');
+      expect((await b.ctl(['pause'])).code).toBe(0);
+      b.release('a');
+      b.release('b');
+      await waitFor(() => b.count('end') === 2, 30_000, 'a and b to end');
+      await new Promise((r) => setTimeout(r, 2000)); // the pause must hold for 2 s
+      expect(b.count('start')).toBe(2);
+      const ps = JSON.parse((await b.ctl(['ps', '--json'])).stdout) as Array<
+        Record<string, unknown>
+      >;
+      expect(ps[0]).toMatchObject({ paused: true, running: 0, queued: 2 });
+      expect((await b.ctl(['unpause'])).code).toBe(0);
+      await b.started('c', 'd');
+      b.release();
+      expect((await b.result)?.code).toBe(0);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('cancel ends a queued job at once and stops a running one; neither is retried', async () => {
+    const b = new Batch();
+    try {
+      void b.start(
+        ['-j', '1', '--retries', '2', '--report', 'r.json', '--kill-grace', '1s'],
+        ['a', 'b', 'c'],
+      );
+      await b.started('a');
+      const pid = String(b.child?.pid);
+      const queued = await b.ctl(['cancel', pid, 'b', 'nosuch']); // RUN first, by pid
+      expect(queued.code).toBe(1); // one name was no job
+      expect(queued.stderr).toMatch(/cancelled: b/);
+      expect(queued.stderr).toMatch(/no such job waiting or running: nosuch/);
+      const running = await b.ctl(['cancel', 'a', '--json']); // a job name first: the only run
+      expect(running.code).toBe(0);
+      expect(JSON.parse(running.stdout)).toMatchObject({ stopping: ['a'], cancelled: [] });
+      await b.started('c');
+      b.release('c');
+      const r = await b.result;
+      expect(r?.code).toBe(0);
+      const jobs = byName(b.report());
+      expect(jobs.a).toMatchObject({ status: 'cancelled', reason: 'cancelled by jobrun cancel' });
+      expect(jobs.a?.attempts).toHaveLength(1);
+      expect(jobs.b).toMatchObject({ status: 'cancelled', attempts: [] });
+      expect(jobs.c).toMatchObject({ status: 'succeeded' });
+      expect(b.events()).not.toContain('end a'); // stopped, not finished
+    } finally {
+      await b.finish();
+    }
+  });
+});
