@@ -13,7 +13,7 @@ import { openBackend } from '../backends/open.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters } from '../reporters/pick.js';
-import { StageFeeder } from '../manifest/stages.js';
+import { stagePlan } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
@@ -23,6 +23,7 @@ import {
   mapJobs,
   noOverrides,
   openSource,
+  overriddenStage,
   selectJobs,
   type JobSource,
 } from './job-source.js';
@@ -44,18 +45,15 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   const { overrides, output } = options;
   const gate = createStartGate(options.gate);
   const settings = source.settings;
-  // a pipeline's later stages stream in as earlier jobs end
-  const feeder =
-    settings.stages?.length && Array.isArray(source.jobs)
-      ? new StageFeeder({ ...settings, jobs: source.jobs })
-      : undefined;
-  const input = feeder ? feeder.jobs() : source.jobs;
+  // a pipeline's stages expand as their sources end
+  const stages = settings.stages?.length ? settings.stages : undefined;
+  const sources = new Set(stages?.map((s) => s.from));
   const jobs = noOverrides(overrides)
-    ? input
-    : mapJobs(input, (job) => applyOverrides(job, overrides));
+    ? source.jobs
+    : mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
   let selected: Set<string> | undefined;
   if (options.only?.length) {
-    if (feeder) throw new UsageError('--only does not work with stages (for_each: { from })');
+    if (stages) throw new UsageError('--only does not work with stages (for_each: { from })');
     if (!Array.isArray(jobs))
       throw new UsageError(
         '--only works with a manifest, --glob or ::: values, not with streamed input (--stdin, :::: files)',
@@ -67,7 +65,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   const runOrder = options.order ?? settings.order;
 
   if (options.dryRun) {
-    await printPlan(feeder ? (source.jobs as JobSpec[]) : jobs, {
+    await printPlan(jobs, {
       stages: settings.stages,
       pools: settings.pools,
       order: runOrder,
@@ -122,15 +120,14 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       if (type !== 'job_end') return;
       const { job } = payload as RunEventMap['job_end'];
       journal.record(job);
-      feeder?.jobEnded(job);
     },
     halt: options.halt,
     gate,
     // a stage needs its source's result, which the journal does not keep: it runs again
     alreadyDone: options.resume
-      ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
+      ? (job: JobSpec) => !sources.has(job.name) && journal.succeeded(job)
       : undefined,
-    linkStreamed: feeder !== undefined,
+    stages: stages && stagePlan(stages.map((s) => overriddenStage(s, overrides))),
     onAttemptStart: (job, pid) => journal.started(job, pid),
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
@@ -142,6 +139,11 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   bus.onFailure = (err) =>
     setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
   const stopHandling = handleStops((signal) => scheduler.interrupt(signal));
+  // jobrun exiting before the run ended would leave jobs with no final state: never exit 0
+  const unended = onExit(() => {
+    process.exitCode = 70;
+    warn('exited before every job of the run ended (this is a bug in jobrun; exit 70)');
+  });
   let completed = false;
   try {
     const outcome = await scheduler.run(jobs);
@@ -164,6 +166,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     if (outcome.interrupted !== undefined) reraiseOnExit(outcome.interrupted);
     return code;
   } finally {
+    unended();
     stopHandling();
     // a run that ran to its end leaves only what --resume needs: one line per success
     // (before the lock goes with close, so no other run sees it half rewritten)

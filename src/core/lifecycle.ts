@@ -57,6 +57,13 @@ export class Lifecycle {
     this.halt?.added();
   }
 
+  /** A stage's pending entry left the run; its jobs were added first. */
+  withdrawn(): void {
+    this.tally.withdrawn();
+    this.halt?.withdrawn();
+    this.check();
+  }
+
   /**
    * A job ended. Returns the stop the halt policy orders, if it does; jobs that end
    * while the run stops are not judged.

@@ -65,6 +65,12 @@ export class Tally {
     this.unfinished++;
   }
 
+  /** A stage's pending entry left the run: its jobs were added in its place. */
+  withdrawn(): void {
+    this.summary.total--;
+    this.unfinished--;
+  }
+
   ended(record: JobRecord): void {
     this.summary[record.status]++;
     this.unfinished--;

@@ -1,5 +1,5 @@
 import type { Emit, Summary } from '../model/events.js';
-import type { JobSpec, PoolSpec, WorkersSpec } from '../model/job.js';
+import type { JobSpec, PoolSpec, StagePlan, WorkersSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
 import type { Clock } from './clock.js';
 import type { StartGate } from './gates.js';
@@ -36,12 +36,10 @@ export interface SchedulerOptions {
   /** For streamed input: at most this many jobs wait in memory; reading pauses meanwhile. */
   maxQueue?: number;
   /**
-   * Streamed jobs may need jobs streamed before them (the stages of a pipeline, whose
-   * jobs are known only once an earlier job's result is): every job is then kept by
-   * name, and a streamed job's `needs` are honoured. Without it (stdin lines) streamed
-   * jobs are forgotten once they end, so memory stays flat.
+   * A pipeline's stages (`for_each: { from }`), whose jobs are known only once their
+   * source's result is. Only with an array of jobs: they are the plan's other jobs.
    */
-  linkStreamed?: boolean;
+  stages?: StagePlan;
   /** Randomness for backoff jitter, injectable for tests. */
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */

@@ -13,6 +13,7 @@ import { MedianTracker, timeoutFor } from './median.js';
 import { Needs } from './needs.js';
 import { ReadyQueues } from './ready-queues.js';
 import { attemptsRecord } from './records.js';
+import { Stages } from './stages.js';
 import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
 
 export type { RunOutcome, SchedulerOptions };
@@ -32,6 +33,7 @@ export class Scheduler {
   private readonly admission: Admission;
   private readonly lifecycle: Lifecycle;
   private readonly feeder: Feeder;
+  private stages: Stages | undefined;
   private readonly alarm: Alarm;
   private readonly inFlight = new Set<Entry>();
   private readonly medians = new MedianTracker();
@@ -47,6 +49,7 @@ export class Scheduler {
       end: (entry, record) => this.end(entry, record),
       enqueue: (entry) => this.enqueue(entry),
       pump: () => this.pump(),
+      linked: (entries) => this.stages?.adopt(entries),
     });
     this.feeder = new Feeder(options.maxQueue ?? 10_000, () => this.queues.size);
     this.alarm = new Alarm(this.clock, () => this.pump());
@@ -56,15 +59,16 @@ export class Scheduler {
   /** Runs every job from `source` to a final state. Never rejects for a job's failure. */
   async run(source: JobSpec[] | AsyncIterable<JobSpec>): Promise<RunOutcome> {
     const { emit, runId, manifestPath, logDir } = this.options;
-    const total = Array.isArray(source) ? source.length : null;
+    const stages = Array.isArray(source) ? this.stagesOf(source) : undefined;
+    const total = Array.isArray(source) && !stages ? source.length : null;
     emit('run_start', { runId, manifestPath, total, workers: this.dispatch.workers, logDir });
     const { lifecycle } = this;
     if (Array.isArray(source)) {
-      this.admission.all(source, this.clock.now());
+      this.admission.all(stages ? [...source, ...stages.specs()] : source, this.clock.now());
       lifecycle.inputEnded();
     } else {
       this.feeder
-        .feed(source, (spec) => this.admission.one(spec, this.clock.now(), lifecycle.reason))
+        .feed(source, (spec) => this.admission.one(spec, this.clock.now()))
         .catch((err: unknown) => this.stop(lifecycle.inputFailed(err)))
         .then(() => lifecycle.inputEnded())
         .catch((err: unknown) => this.crash(err));
@@ -90,6 +94,31 @@ export class Scheduler {
    */
   abort(reason: string): void {
     this.stop(this.lifecycle.abort(reason));
+  }
+
+  /** The pipeline's stages, as pending entries among `jobs` (see `Stages`). */
+  private stagesOf(jobs: JobSpec[]): Stages | undefined {
+    const plan = this.options.stages;
+    if (!plan?.stages.length) return undefined;
+    this.stages = new Stages(
+      plan,
+      this.needs,
+      {
+        added: () => this.lifecycle.added(),
+        withdrawn: () => this.lifecycle.withdrawn(),
+        admit: (entry) => this.admission.expanded(entry, this.clock.now(), this.lifecycle.reason),
+        end: (entry, record) => this.end(entry, record),
+        ready: (entry) => this.ready(entry),
+      },
+      jobs,
+    );
+    return this.stages;
+  }
+
+  /** A job whose needs all succeeded: queued, or expanded when it is a stage. */
+  private ready(entry: Entry): void {
+    if (this.stages?.isStage(entry)) this.stages.expand(entry, this.clock.now());
+    else this.enqueue(entry);
   }
 
   /** An exception in a promise callback: running jobs are killed and `run` rejects. */
@@ -161,11 +190,12 @@ export class Scheduler {
   }
 
   /** Moves a job to its final state, settles its dependants, and applies the halt policy. */
-  private end(entry: Entry, record: JobRecord): void {
+  private end(entry: Entry, ended: JobRecord): void {
+    const record = this.stages ? this.stages.ending(entry, ended) : ended;
     entry.status = record.status;
     this.options.emit('job_end', { job: record });
     const { ready, blocked } = this.needs.settle(entry, record, this.lifecycle.reason);
-    for (const dependent of ready) this.enqueue(dependent);
+    for (const dependent of ready) this.ready(dependent);
     for (const [dependent, skip] of blocked) {
       // an earlier one's cascade may have ended it already
       if (dependent.status === 'pending') this.end(dependent, skip);

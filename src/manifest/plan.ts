@@ -61,8 +61,10 @@ export async function expandAll(
     }
     const forEach = job.for_each;
     if (forEach !== undefined && typeof forEach === 'object' && 'from' in forEach) {
-      const spec = { name: job.name, run: job.run, from: forEach.from, needs: job.needs ?? [] };
-      stages.push({ spec: { ...spec, settings }, source });
+      const { name, run, batch } = job;
+      const spec = { name, run, from: forEach.from, needs: job.needs ?? [] };
+      if (batch !== undefined) stages.push({ spec: { ...spec, batch, settings }, source });
+      else stages.push({ spec: { ...spec, settings }, source });
       continue;
     }
     let items: Item[] | undefined;

@@ -98,7 +98,7 @@ describe('pipeline stages (for_each: { from: JOB }), end to end', () => {
     const u = await jobrun(['validate', 'unknown.yaml'], { cwd: dir });
     expect(u.code).toBe(2);
     expect(u.stderr).toContain('unknown.yaml:7:');
-    expect(u.stderr).toContain('"lst" is not a job; did you mean "list"?');
+    expect(u.stderr).toContain('"lst" is not a job or a stage; did you mean "list"?');
     const l = await jobrun(['validate', 'loop.yaml'], { cwd: dir });
     expect(l.code).toBe(2);
     expect(l.stderr).toContain('dependency cycle: size-{stem} → list → size-{stem}');
