@@ -34,6 +34,7 @@ export class Lifecycle {
   private interrupted: StopSignal | undefined;
   private halted: string | undefined;
   private inputError: string | undefined;
+  private aborted = false;
   private crashed: { error: unknown } | undefined;
 
   constructor(halt?: HaltPolicy) {
@@ -92,8 +93,9 @@ export class Lifecycle {
     return { ...order, immediate: again };
   }
 
-  /** Stopped for a reason of jobrun's own, as an interrupt stops it. */
+  /** Stopped for a reason of jobrun's own, as an interrupt stops it; never exit 0. */
   abort(reason: string): StopOrder {
+    this.aborted = true;
     return this.stop(reason);
   }
 
@@ -122,7 +124,10 @@ export class Lifecycle {
   /** The run's outcome from its counts and how it stopped; throws a crash's error. */
   outcome(durationMs: number): RunOutcome {
     if (this.crashed) throw this.crashed.error;
-    return this.tally.outcome(durationMs, this.interrupted, this.halted, this.inputError);
+    const outcome = this.tally.outcome(durationMs, this.interrupted, this.halted, this.inputError);
+    // jobs it cancelled did not run: an abort is jobrun's failure (70), unless a signal came
+    if (this.aborted && !this.interrupted) outcome.exitCode = 70;
+    return outcome;
   }
 
   private stop(reason: string, killRunning = true): StopOrder {

@@ -36,6 +36,8 @@ export interface StageHooks {
  */
 export class Stages {
   private readonly pending = new Map<Entry, StageSpec>();
+  /** Stages that expanded: their entries left the run. */
+  private readonly gone = new WeakSet<Entry>();
   /** Held entries: how many of their needs are still deferred. */
   private readonly holds = new Map<Entry, number>();
   /** An expanded stage's name stands for its jobs' names. */
@@ -152,6 +154,7 @@ export class Stages {
       for (const entry of entries) entry.dependents.push(dependent);
     }
     this.pending.delete(stage);
+    this.gone.add(stage);
     this.needs.forget(stage);
     this.release(stage);
     stage.dependents = [];
@@ -159,7 +162,9 @@ export class Stages {
     for (const entry of entries) this.hooks.admit(entry);
     if (entries.length > 0) return; // the waiting jobs are released as the stage's jobs end
     for (const dependent of waiting) {
-      if (dependent.status === 'pending' && dependent.waiting === 0) this.hooks.ready(dependent);
+      // a stage among them may have expanded meanwhile, through another of its needs
+      const left = dependent.status !== 'pending' || this.gone.has(dependent);
+      if (!left && dependent.waiting === 0) this.hooks.ready(dependent);
     }
   }
 

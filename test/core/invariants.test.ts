@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { parseHalt } from '../../src/core/halt.js';
 import { Scheduler } from '../../src/core/scheduler.js';
-import { EventLog, FakeExecutor, job, type Step } from './harness.js';
+import { EventLog, FakeExecutor, job, propertyOptions, type Step } from './harness.js';
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
@@ -58,15 +57,7 @@ it('ends every job exactly once, whatever the graph, outcomes and policies', asy
         const log = new EventLog();
         const executor = new FakeExecutor(script);
         const scheduler = new Scheduler({
-          runId: 'prop',
-          manifestPath: null,
-          logDir: '/tmp',
-          workers: { min: 1, max: workers },
-          pools: { p: { workers: 1 } },
-          order: 'fifo',
-          executor,
-          emit: log.emit,
-          halt: halt ? parseHalt(halt) : undefined,
+          ...propertyOptions(log, executor, workers, halt),
           selected: (j) => !out.has(j.name),
         });
         const done = scheduler.run(specs);
