@@ -47,7 +47,6 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   const settings = source.settings;
   // a pipeline's stages expand as their sources end
   const stages = settings.stages?.length ? settings.stages : undefined;
-  const sources = new Set(stages?.map((s) => s.from));
   const jobs = noOverrides(overrides)
     ? source.jobs
     : mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
@@ -123,10 +122,8 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     },
     halt: options.halt,
     gate,
-    // a stage needs its source's result, which the journal does not keep: it runs again
-    alreadyDone: options.resume
-      ? (job: JobSpec) => !sources.has(job.name) && journal.succeeded(job)
-      : undefined,
+    // the journal keeps each success's result: a resumed stage gets the same items
+    alreadyDone: options.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
     stages: stages && stagePlan(stages.map((s) => overriddenStage(s, overrides))),
     onAttemptStart: (job, pid) => journal.started(job, pid),
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,

@@ -46,7 +46,10 @@ export class Admission {
     const pending = (act: (entry: Entry) => void) =>
       entries.forEach((entry) => entry.status === 'pending' && act(entry));
     pending((e) => selected?.(e.spec) === false && this.to.end(e, excludedRecord(e, now)));
-    pending((e) => alreadyDone?.(e.spec) && this.to.end(e, resumedRecord(e, now)));
+    pending((e) => {
+      const earlier = alreadyDone?.(e.spec);
+      if (earlier) this.to.end(e, resumedRecord(e, now, earlier));
+    });
     pending((e) => e.waiting === 0 && this.to.enqueue(e));
     this.to.pump();
   }
@@ -54,8 +57,9 @@ export class Admission {
   /** One streamed job (a stdin line): it needs nothing and nothing needs it. */
   one(spec: JobSpec, now: number): void {
     const entry = this.entry(spec);
-    if (this.rules.alreadyDone?.(spec)) {
-      this.to.end(entry, resumedRecord(entry, now));
+    const earlier = this.rules.alreadyDone?.(spec);
+    if (earlier) {
+      this.to.end(entry, resumedRecord(entry, now, earlier));
     } else {
       this.to.enqueue(entry);
       this.to.pump();
@@ -69,10 +73,11 @@ export class Admission {
    */
   expanded(entry: Entry, now: number, stopped: string | undefined): void {
     const ended = this.needs.linkOne(entry, now, stopped);
+    const earlier = !ended && this.rules.alreadyDone?.(entry.spec);
     if (ended) {
       this.to.end(entry, ended);
-    } else if (this.rules.alreadyDone?.(entry.spec)) {
-      this.to.end(entry, resumedRecord(entry, now));
+    } else if (earlier) {
+      this.to.end(entry, resumedRecord(entry, now, earlier));
     } else if (entry.waiting === 0) {
       this.to.enqueue(entry);
     }

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
+import type { EarlierSuccess } from '../model/result.js';
+import { earlierSuccess } from './journal.js';
 
 /**
  * Rewrites a closed journal to what `--resume` reads from it: its successes, one line
  * each (each stands for one job, so equal jobs keep their count), in file order,
- * without the time. Failures, which `--resume` does not read, and torn lines go.
+ * with its result but without the time. Failures, which `--resume` does not read, and torn lines go.
  * Written beside the journal, then renamed over it: a crash leaves the old journal or
  * the new one, never half. Returns the sizes before and after, in bytes.
  */
@@ -12,7 +14,7 @@ export function compactJournal(file: string): { before: number; after: number } 
   let out = '';
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
-    let entry: { name?: unknown; command?: unknown; status?: unknown };
+    let entry: { name?: unknown; command?: unknown; status?: unknown } & EarlierSuccess;
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
@@ -24,7 +26,12 @@ export function compactJournal(file: string): { before: number; after: number } 
       typeof entry.command === 'string'
     )
       out +=
-        JSON.stringify({ name: entry.name, command: entry.command, status: 'succeeded' }) + '\n';
+        JSON.stringify({
+          name: entry.name,
+          command: entry.command,
+          status: 'succeeded',
+          ...earlierSuccess(entry),
+        }) + '\n';
   }
   const tmp = `${file}.compact-${process.pid}`;
   fs.writeFileSync(tmp, out);

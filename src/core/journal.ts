@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { JobRecord } from '../model/events.js';
+import type { EarlierSuccess } from '../model/result.js';
 import { UsageError } from '../errors.js';
 import { bootId, procStat } from '../exec/proc.js';
 import { lockJournal } from './journal-lock.js';
@@ -15,7 +16,9 @@ import { lockJournal } from './journal-lock.js';
  * - As a job's process starts: `{"name","command","status":"running","pid","boot","start","time"}`
  *   (its process group is `pid`; `boot` and `start`, the boot id and the process's
  *   start time in ticks, tell a live group of ours from a recycled pid).
- * - As a job ends: `{"name","command","status","time"}`.
+ * - As a job ends: `{"name","command","status","time"}`, and for a success its
+ *   captured `result` (bounded by its `capture_max`, plus `resultTruncated`), so a
+ *   resumed pipeline's stages get the same items without running their source again.
  *
  * A job whose last line is a start was running when jobrun died: `unfinished` lists
  * those, for `--resume` to stop what is left of them before running them again.
@@ -30,10 +33,10 @@ import { lockJournal } from './journal-lock.js';
  */
 export interface Journal {
   /**
-   * Did this job succeed in an earlier run of the same journal? Each recorded success
-   * answers yes once: ask once per job, in run order.
+   * Did this job succeed in an earlier run of the same journal? Then what it left (its
+   * result), else false. Each recorded success answers once: ask once per job, in run order.
    */
-  succeeded(job: { name: string; command: string }): boolean;
+  succeeded(job: { name: string; command: string }): EarlierSuccess | false;
   /** A job's attempt started as process group `pid`. */
   started(job: { name: string; command: string }, pid: number | undefined): void;
   record(job: JobRecord): void;
@@ -55,11 +58,11 @@ interface JournalStart {
   start?: number;
 }
 
-interface JournalLine {
+interface JournalLine extends EarlierSuccess {
   name: string;
   command: string;
   status: string;
-  time: string;
+  time?: string;
   pid?: number;
   boot?: string;
   start?: number;
@@ -89,8 +92,8 @@ export function jobFingerprint(job: { name: string; command: string }): string {
 export function openJournal(file: string, resume: boolean, what = file): Journal {
   let release: () => void;
   let fd: number;
-  /** Successes not yet claimed, by name and command. */
-  const done = new Map<string, number>();
+  /** Successes not yet claimed, by name and command, oldest first. */
+  const done = new Map<string, EarlierSuccess[]>();
   /** Starts not yet ended, oldest first, by name and command. */
   const running = new Map<string, JournalStart[]>();
   try {
@@ -116,10 +119,9 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
     succeeded(job) {
       const key = journalKey(job);
       const left = done.get(key);
-      if (!left) return false;
-      if (left === 1) done.delete(key);
-      else done.set(key, left - 1);
-      return true;
+      const first = left?.shift();
+      if (left?.length === 0) done.delete(key);
+      return first ?? false;
     },
     started(job, pid) {
       if (pid === undefined) return;
@@ -130,7 +132,8 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       if (job.reason === 'succeeded in an earlier run') return;
       // a job cancelled before it started has nothing to close
       if (job.status === 'cancelled' && job.attempts.length === 0) return;
-      write({ ...lineOf(job, job.status), time: new Date(job.endedAt).toISOString() });
+      const line = { ...lineOf(job, job.status), time: new Date(job.endedAt).toISOString() };
+      write(job.status === 'succeeded' ? { ...line, ...earlierSuccess(job) } : line);
     },
     close() {
       if (closed) return;
@@ -157,6 +160,15 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
   return journal;
 }
 
+/** What a success leaves for `--resume`: its captured result, if any. */
+export function earlierSuccess(line: EarlierSuccess): EarlierSuccess {
+  const { result, resultTruncated } = line;
+  return {
+    ...(result === undefined ? {} : { result }),
+    ...(resultTruncated ? { resultTruncated } : {}),
+  };
+}
+
 function lineOf(job: { name: string; command: string }, status: string): JournalLine {
   return { name: job.name, command: job.command, status, time: new Date().toISOString() };
 }
@@ -164,7 +176,7 @@ function lineOf(job: { name: string; command: string }, status: string): Journal
 /** Replays the journal's lines into the set of succeeded jobs and the map of unfinished ones. */
 function readLines(
   text: string,
-  done: Map<string, number>,
+  done: Map<string, EarlierSuccess[]>,
   running: Map<string, JournalStart[]>,
 ): void {
   for (const line of text.split('\n')) {
@@ -187,7 +199,10 @@ function readLines(
       continue;
     }
     running.get(key)?.shift();
-    if (entry.status === 'succeeded') done.set(key, (done.get(key) ?? 0) + 1);
+    if (entry.status !== 'succeeded') continue;
+    const successes = done.get(key) ?? [];
+    successes.push(earlierSuccess(entry));
+    done.set(key, successes);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Emit, Summary } from '../model/events.js';
 import type { JobSpec, PoolSpec, StagePlan, WorkersSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
+import type { EarlierSuccess } from '../model/result.js';
 import type { Clock } from './clock.js';
 import type { StartGate } from './gates.js';
 import type { HaltPolicy } from './halt.js';
@@ -25,8 +26,11 @@ export interface SchedulerOptions {
   clock?: Clock;
   halt?: HaltPolicy;
   gate?: StartGate;
-  /** Jobs already done in an earlier run (the journal): they end succeeded without running. */
-  alreadyDone?: (job: JobSpec) => boolean;
+  /**
+   * Jobs already done in an earlier run (the journal): they end succeeded without
+   * running, with the result they left, if any (a stage reads it).
+   */
+  alreadyDone?: (job: JobSpec) => boolean | EarlierSuccess;
   /** Names picked by `--only` (with their needs); every other job is skipped. */
   selected?: (job: JobSpec) => boolean;
   /** Pipe job output through the runner and emit `job_output` events. */
