@@ -13,6 +13,7 @@ import { MedianTracker, timeoutFor } from './median.js';
 import { Needs } from './needs.js';
 import { ReadyQueues } from './ready-queues.js';
 import { attemptsRecord } from './records.js';
+import { Results } from './results.js';
 import { Stages } from './stages.js';
 import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
 
@@ -34,6 +35,7 @@ export class Scheduler {
   private readonly lifecycle: Lifecycle;
   private readonly feeder: Feeder;
   private stages: Stages | undefined;
+  private readonly results = new Results();
   private readonly alarm: Alarm;
   private readonly inFlight = new Set<Entry>();
   private readonly medians = new MedianTracker();
@@ -60,6 +62,7 @@ export class Scheduler {
   async run(source: JobSpec[] | AsyncIterable<JobSpec>): Promise<RunOutcome> {
     const { emit, runId, manifestPath, logDir } = this.options;
     const stages = Array.isArray(source) ? this.stagesOf(source) : undefined;
+    if (Array.isArray(source)) this.watchInputs(source);
     const total = Array.isArray(source) && !stages ? source.length : null;
     emit('run_start', { runId, manifestPath, total, workers: this.dispatch.workers, logDir });
     const { lifecycle } = this;
@@ -110,9 +113,16 @@ export class Scheduler {
         end: (entry, record) => this.end(entry, record),
         ready: (entry) => this.ready(entry),
       },
+      this.results,
       jobs,
     );
     return this.stages;
+  }
+
+  /** Keeps the results that `stdin: { from }` jobs (of the plan or of its stages) read. */
+  private watchInputs(jobs: JobSpec[]): void {
+    const readers = [...jobs, ...(this.options.stages?.stages.map((s) => s.settings) ?? [])];
+    for (const job of readers) job.stdinFrom?.forEach((name) => this.results.watch(name));
   }
 
   /** A job whose needs all succeeded: queued, or expanded when it is a stage. */
@@ -127,6 +137,11 @@ export class Scheduler {
   }
 
   private enqueue(entry: Entry): void {
+    const { stdinFrom } = entry.spec;
+    if (stdinFrom && entry.spec.stdin === undefined) {
+      const names = this.stages ? this.stages.resolve(stdinFrom) : stdinFrom;
+      entry.spec = { ...entry.spec, stdin: this.results.input(names) };
+    }
     entry.status = 'queued';
     this.queues.push(entry);
     const { name, priority, pool } = entry.spec;
@@ -192,6 +207,7 @@ export class Scheduler {
   /** Moves a job to its final state, settles its dependants, and applies the halt policy. */
   private end(entry: Entry, ended: JobRecord): void {
     const record = this.stages ? this.stages.ending(entry, ended) : ended;
+    this.results.ended(record);
     entry.status = record.status;
     this.options.emit('job_end', { job: record });
     const { ready, blocked } = this.needs.settle(entry, record, this.lifecycle.reason);

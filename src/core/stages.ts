@@ -3,6 +3,7 @@ import { jobId, type JobSpec, type StagePlan, type StageSpec } from '../model/jo
 import { resultItems } from '../model/result.js';
 import { newEntry, type Entry } from './entry.js';
 import type { Needs } from './needs.js';
+import type { Results } from './results.js';
 
 /** What expanding a stage does with the scheduler's help. */
 export interface StageHooks {
@@ -42,9 +43,6 @@ export class Stages {
   private readonly holds = new Map<Entry, number>();
   /** An expanded stage's name stands for its jobs' names. */
   private readonly members = new Map<string, string[]>();
-  /** Names whose final record a stage reads, and the records once they ended. */
-  private readonly read = new Set<string>();
-  private readonly records = new Map<string, JobRecord>();
   private readonly jobNames: ReadonlySet<string>;
   private nextIndex: number;
 
@@ -52,11 +50,12 @@ export class Stages {
     private readonly plan: StagePlan,
     private readonly needs: Needs,
     private readonly hooks: StageHooks,
+    private readonly results: Results,
     jobs: readonly JobSpec[],
   ) {
     this.nextIndex = jobs.reduce((n, j) => Math.max(n, j.index + 1), 0);
     this.jobNames = new Set(jobs.map((j) => j.name));
-    for (const stage of plan.stages) this.read.add(stage.from);
+    for (const stage of plan.stages) results.watch(stage.from);
   }
 
   /** One pending job per stage, to enter the run with the plan's jobs. */
@@ -104,10 +103,9 @@ export class Stages {
 
   /**
    * A job is ending with `record`: returns the record to emit, numbered when the job
-   * was deferred, and keeps it when a stage reads it.
+   * was deferred.
    */
   ending(entry: Entry, record: JobRecord): JobRecord {
-    if (this.read.has(record.name)) this.records.set(record.name, record);
     if (!this.pending.has(entry) && !this.holds.has(entry)) return record;
     this.pending.delete(entry);
     this.holds.delete(entry);
@@ -123,7 +121,7 @@ export class Stages {
     const items: string[] = [];
     const itemSources: string[] = [];
     for (const source of this.members.get(spec.from) ?? [spec.from]) {
-      const record = this.records.get(source);
+      const record = this.results.get(source);
       const got = record?.status === 'succeeded' ? resultItems(record.result) : undefined;
       if (got === undefined) {
         const why = `the result of "${source}" is not a list of items (capture lines, or a JSON array)`;
@@ -144,7 +142,7 @@ export class Stages {
     });
     const names = entries.map((e) => e.spec.name);
     this.members.set(spec.name, names);
-    if (this.read.has(spec.name)) names.forEach((n) => this.read.add(n));
+    if (this.results.watched(spec.name)) names.forEach((n) => this.results.watch(n));
     // the jobs waiting on the stage wait on its jobs now
     const waiting = stage.dependents.filter((d) => d.status === 'pending');
     for (const dependent of waiting) {
@@ -169,7 +167,7 @@ export class Stages {
   }
 
   /** Stage names stand for their jobs. */
-  private resolve(needs: string[]): string[] {
+  resolve(needs: readonly string[]): string[] {
     return needs.flatMap((n) => this.members.get(n) ?? [n]);
   }
 

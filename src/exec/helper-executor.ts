@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GroupAttempt } from './attempt.js';
+import { stdinPathFor } from './stdin-file.js';
 import { commandLine } from './command-line.js';
 import { SpawnerProcess, type SpawnReport } from './spawner-process.js';
 import { needsPipes, type ExecRequest, type Executor, type RunningAttempt } from './types.js';
@@ -96,12 +97,21 @@ class HelperAttempt extends GroupAttempt {
     } catch {
       // the spawner's open then fails and names the file and the errno
     }
+    let stdinPath: string;
+    try {
+      stdinPath = stdinPathFor(request.logPath, job.stdin);
+    } catch (err) {
+      this.release();
+      this.fail(`cannot write the job's stdin: ${(err as Error).message}`);
+      return;
+    }
     spawner.send({
       file,
       argv: [file, ...args],
       cwd: job.cwd,
       env: job.env,
       logPath: request.logPath,
+      stdinPath,
       killGraceMs: job.killGraceMs,
     });
   }

@@ -15,6 +15,8 @@ export interface SpawnOrder {
   /** Laid over the spawner's environment (a snapshot of jobrun's). */
   env: Record<string, string>;
   logPath: string;
+  /** The file the job's stdin is opened from (`/dev/null` for most). */
+  stdinPath: string;
   killGraceMs: number;
 }
 
@@ -131,6 +133,7 @@ export class SpawnerProcess {
       b64(order.file),
       b64(order.cwd),
       b64(order.logPath),
+      b64(order.stdinPath),
       String(order.argv.length),
       ...order.argv.map(b64),
       ...Object.entries(order.env).map(([k, v]) => b64(`${k}=${v}`)),

@@ -8,8 +8,8 @@
  * without a file to find at run time.
  *
  * Protocol, one line each way per event. jobrun → spawner:
- *   `s GRACE_MS FILE CWD LOG ARGC ARG… ENV…` start a job (one at a time per spawner).
- *   FILE, CWD, LOG, each ARG (argv[0] included) and each ENV (`KEY=VALUE`, laid over the
+ *   `s GRACE_MS FILE CWD LOG STDIN ARGC ARG… ENV…` start a job (one at a time per spawner).
+ *   FILE, CWD, LOG, STDIN (the file stdin is opened from), each ARG (argv[0] included) and each ENV (`KEY=VALUE`, laid over the
  *   spawner's own environment) are base64 of the exact bytes.
  * spawner → jobrun:
  *   `r`                   ready (Python is recent enough); a too-old Python exits 3 instead.
@@ -17,7 +17,7 @@
  *   `x CODE` / `k SIGNUM` the job's leader exited with CODE / died of signal SIGNUM.
  *   `e WHERE ERRNO MSG`   the job could not start; WHERE is cwd, log or exec, MSG base64.
  *
- * The child gets stdin from /dev/null, stdout and stderr on the log file (opened by the
+ * The child gets stdin from STDIN (/dev/null for most jobs), stdout and stderr on the log file (opened by the
  * child, truncated), every signal at its default disposition and an empty signal mask.
  * The spawner changes into the job's folder before each spawn (posix_spawn has no
  * portable chdir action); it is single-threaded, so that is safe.
@@ -71,10 +71,10 @@ def fail(where, err):
 
 def spawn(fields):
     grace = int(fields[0]) / 1000.0
-    file, cwd, log = b64(fields[1]), b64(fields[2]), b64(fields[3])
-    argc = int(fields[4])
-    argv = [b64(f) for f in fields[5:5 + argc]]
-    over = fields[5 + argc:]
+    file, cwd, log, stdin = b64(fields[1]), b64(fields[2]), b64(fields[3]), b64(fields[4])
+    argc = int(fields[5])
+    argv = [b64(f) for f in fields[6:6 + argc]]
+    over = fields[6 + argc:]
     env = BASE
     if over:
         env = dict(BASE)
@@ -87,7 +87,7 @@ def spawn(fields):
         fail(b'cwd', err)
         return None, grace
     actions = [
-        (os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 0, stdin, os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, log, FLAGS, 0o666),
         (os.POSIX_SPAWN_DUP2, 1, 2),
     ]

@@ -4,6 +4,7 @@
  * needs, cycles, stages). Shared by the loader's quick and careful ways.
  */
 import type { JobSpec, Plan, StageSpec } from '../model/job.js';
+import { DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
 import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
@@ -11,7 +12,7 @@ import type { IssueList } from './locate.js';
 import { PlaceChecks } from './places.js';
 import type { Parts } from './parts.js';
 import { checkStages, type FoundStage } from './stage-check.js';
-import type { ManifestDoc } from './schema.js';
+import type { JobDoc, ManifestDoc } from './schema.js';
 
 /** Where the Plan comes from: how issues name it, its path, the folder it resolves against. */
 export interface PlanSource {
@@ -49,9 +50,11 @@ export async function expandAll(
   const stages: FoundStage[] = [];
   const places = new PlaceChecks();
   const reported = new Set<string>();
-  for (const [source, job] of parts.jobs.entries()) {
-    if (!job) continue;
+  for (const [source, doc] of parts.jobs.entries()) {
+    if (!doc) continue;
+    const job = withStdinNeed(doc);
     const settings = resolveSettings(job, defaults, baseDir);
+    if (job.stdin) settings.stdinFrom = [job.stdin.from];
     for (const key of ['shell', 'cwd'] as const) {
       const problem = key === 'shell' ? places.shell(settings.shell) : places.cwd(settings.cwd);
       const at = job[key] !== undefined ? ['jobs', source, key] : ['defaults', key];
@@ -120,8 +123,12 @@ export async function expandAll(
     ...(job.members === undefined ? {} : { items: job.members }),
     index,
     ...job.settings,
+    ...(job.settings.stdinFrom && {
+      stdinFrom: job.settings.stdinFrom.flatMap((n) => templates.get(n) ?? [n]),
+    }),
     needs: [...new Set((edges[index] ?? []).map((e) => expanded[e.to]?.name ?? ''))],
   }));
+  captureStdinSources(jobs, stages);
   if (stages.length === 0) return { jobs };
   const stageNames = new Set(stages.map((s) => s.spec.name));
   const staticNeeds = new Map<number, string[]>();
@@ -131,6 +138,25 @@ export async function expandAll(
   });
   checkStages(stages, jobs, staticNeeds, templates, list);
   return { jobs, stages: stages.map((s) => s.spec) };
+}
+
+/** A job (or stage) a `stdin: { from }` reads captures its stdout as lines unless it says otherwise. */
+function captureStdinSources(jobs: JobSpec[], stages: readonly FoundStage[]): void {
+  const byName = new Map<string, { capture?: CaptureSpec }>(jobs.map((j) => [j.name, j]));
+  for (const { spec } of stages) byName.set(spec.name, spec.settings);
+  for (const reader of [...jobs, ...stages.map((s) => s.spec.settings)]) {
+    for (const name of reader.stdinFrom ?? []) {
+      const source = byName.get(name);
+      if (source) source.capture ??= { mode: 'lines', maxBytes: DEFAULT_CAPTURE_BYTES };
+    }
+  }
+}
+
+/** `stdin: { from: X }` needs X: its results are known only once it ended. */
+function withStdinNeed(job: JobDoc): JobDoc {
+  const from = job.stdin?.from;
+  if (from === undefined || job.needs?.includes(from)) return job;
+  return { ...job, needs: [...(job.needs ?? []), from] };
 }
 
 export interface Expansion {

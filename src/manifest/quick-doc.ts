@@ -151,6 +151,7 @@ const job = object(
     ),
     batch: whole(1),
     needs: list(text),
+    stdin: object({ from: text }, ['from']),
     ...shared,
   },
   ['name', 'run'],

@@ -71,6 +71,16 @@ export interface JobSpec {
   allowFailure: boolean;
   /** Keep the job's stdout as its `result` (bounded); absent: nothing is captured. */
   capture?: CaptureSpec;
+  /**
+   * `stdin: { from }`: the jobs, or stages by name template, whose results this job
+   * reads on its standard input (it needs them all). Without it stdin is /dev/null.
+   */
+  stdinFrom?: string[];
+  /**
+   * The job's standard input, filled in by the scheduler as the job becomes ready: one
+   * JSON line `{"name","result"}` per source job that succeeded, in order.
+   */
+  stdin?: string;
 }
 
 /**
