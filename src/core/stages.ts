@@ -65,6 +65,7 @@ export class Stages {
       ...stage.settings,
       name: stage.name,
       command: stage.run,
+      stage: stage.name,
       index: -1,
       // needs with an item's placeholders are known per job, on expansion
       needs: [...new Set([stage.from, ...stage.needs.filter((n) => this.linked(n, names))])],
@@ -138,7 +139,7 @@ export class Stages {
       const name = this.unique(job.name, i, taken);
       const needs = [...new Set([...sources, ...this.resolve(job.needs)])];
       this.hooks.added();
-      return newEntry({ ...job, name, index: this.nextIndex++, needs });
+      return newEntry({ ...job, name, stage: spec.name, index: this.nextIndex++, needs });
     });
     const names = entries.map((e) => e.spec.name);
     this.members.set(spec.name, names);

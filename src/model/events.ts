@@ -21,6 +21,8 @@ export interface JobRecord {
   /** File (or input) order, for sorting reports. */
   index: number;
   command: string;
+  /** For a stage's job: the stage's name template. */
+  stage?: string;
   /** The items of a batch job (`-n`, `-X`, `batch:`). */
   items?: string[];
   cwd: string;
@@ -118,6 +120,7 @@ export function describe(
   | 'index'
   | 'command'
   | 'items'
+  | 'stage'
   | 'cwd'
   | 'pool'
   | 'priority'
@@ -130,6 +133,7 @@ export function describe(
     index: job.index,
     command: job.command,
     ...(job.items === undefined ? {} : { items: job.items }),
+    ...(job.stage === undefined ? {} : { stage: job.stage }),
     cwd: job.cwd,
     pool: job.pool,
     priority: job.priority,

@@ -53,6 +53,11 @@ export interface JobSpec {
   argv?: string[];
   /** The items of a batch (`-n`, `-X`, `batch:`), for reports; absent for one item. */
   items?: string[];
+  /**
+   * For a stage's job: the stage's name template (`retry` rebuilds the job from it).
+   * A stage that never expanded ends as one job whose name is its `stage`.
+   */
+  stage?: string;
   /** Position in file (or input) order, unique within a run; the tiebreak among equal priorities. */
   index: number;
   priority: number;
