@@ -52,6 +52,29 @@ describe('pipelines as a DAG of jobs and stage templates', () => {
       expect(loadStart).toBeGreaterThanOrEqual(Date.parse(jobs[n]!.endedAt));
   });
 
+  it('batch: groups a stage’s items, N per job', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': `version: 1
+jobs:
+  - name: extract
+    run: printf 'a\\nb\\nc\\n'
+  - name: t-{}
+    for_each: { from: extract }
+    batch: 2
+    run: echo {}
+    capture: lines
+`,
+    });
+    const r = await jobrun(['run', 'm.yaml', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const jobs = (JSON.parse(r.stdout) as Report).jobs.filter((j) => j.stage === 't-{}');
+    expect(jobs.map((j) => [j.items, j.result])).toEqual([
+      [['a', 'b'], ['a b']],
+      [undefined, ['c']],
+    ]);
+  });
+
   it('refuses a cycle through stages of stages', async () => {
     const dir = tempDir();
     writeFiles(dir, {
