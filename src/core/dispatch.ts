@@ -1,4 +1,5 @@
 import type { Emit } from '../model/events.js';
+import { jobVariables } from '../model/job-env.js';
 import type { Executor } from '../exec/types.js';
 import type { Entry } from './entry.js';
 import type { StartGate } from './gates.js';
@@ -56,6 +57,7 @@ export class RemoteDispatch implements Dispatch {
     private readonly executor: RemoteExecutor,
     private readonly emit: Emit,
     workers: number,
+    private readonly runId: string,
     private readonly gate?: StartGate,
   ) {
     this.workers = workers;
@@ -81,7 +83,9 @@ export class RemoteDispatch implements Dispatch {
     const { spec, id } = entry;
     const { emit } = this;
     this.gate?.started(now);
-    const request = { job: spec, attempt, timeoutMs, logPath: '', worker: '' };
+    // the worker adds what depends on where the attempt runs (attempt, slot, worker)
+    const job = { ...spec, env: { ...spec.env, ...jobVariables(spec, this.runId) } };
+    const request = { job, attempt, timeoutMs, logPath: '', worker: '' };
     entry.running = this.executor.start(request, {
       started: (attempt, worker, pid) => {
         entry.remoteActive = true;
@@ -117,8 +121,8 @@ export class RemoteDispatch implements Dispatch {
 export function createDispatch(
   options: Omit<LocalDispatchOptions, 'executor'> & { executor: Executor | RemoteExecutor },
 ): Dispatch {
-  const { executor, emit, workers, gate } = options;
+  const { executor, emit, workers, gate, runId } = options;
   return isRemote(executor)
-    ? new RemoteDispatch(executor, emit, workers.min, gate)
+    ? new RemoteDispatch(executor, emit, workers.min, runId, gate)
     : new LocalDispatch({ ...options, executor });
 }

@@ -17,6 +17,7 @@ function local(extra: Partial<ConstructorParameters<typeof LocalDispatch>[0]> = 
   const executor = new FakeExecutor({});
   const log = new EventLog();
   const dispatch = new LocalDispatch({
+    runId: 'r1',
     executor,
     emit: log.emit,
     clock: systemClock,
@@ -54,6 +55,7 @@ describe('LocalDispatch', () => {
     const entry = newEntry(job('a'));
     let seen: unknown;
     const dispatch = new LocalDispatch({
+      runId: 'r1',
       executor,
       emit: () => (seen = entry.running),
       clock: systemClock,
@@ -116,6 +118,7 @@ describe('RemoteDispatch', () => {
     const remote = new Remote();
     const log = new EventLog();
     const dispatch = createDispatch({
+      runId: 'r1',
       executor: remote,
       emit: log.emit,
       clock: systemClock,

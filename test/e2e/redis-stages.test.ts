@@ -77,6 +77,30 @@ jobs:
     worker.child.kill('SIGKILL');
   });
 
+  it('tells a job on a worker who it is, as a local run does, plus JOBRUN_WORKER', async () => {
+    writeFiles(dir, {
+      'env.yaml': [
+        'version: 1',
+        'jobs:',
+        '  - name: who',
+        '    run: echo "$JOBRUN_RUN_ID $JOBRUN_JOB_ID $JOBRUN_JOB_NAME $JOBRUN_ATTEMPT $JOBRUN_SLOT $JOBRUN_WORKER"',
+        '    capture: stdout',
+        '',
+      ].join('\n'),
+    });
+    const worker = await startWorker(redis.url, ['-j', '2'], dir);
+    const r = await jobrun(['run', 'env.yaml', '--backend', redis.url, '--json'], {
+      cwd: dir,
+      timeoutMs: 60_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    const who = report.jobs[0]!;
+    const [label, slot] = who.worker!.split('/');
+    expect(who.result).toBe(`${report.runId} ${who.id} who 1 ${slot} ${label}\n`);
+    worker.child.kill('SIGKILL');
+  });
+
   it('a bad JSON result fails the attempt on the worker, which retries it', async () => {
     writeFiles(dir, {
       'bad.yaml': [
