@@ -13,9 +13,11 @@ export type BackendChoice = { kind: 'local' } | { kind: 'redis'; target: RedisTa
 export async function openBackend(
   choice: BackendChoice,
   spawner: SpawnerChoice = 'auto',
-  redis: { unreachableLimitMs?: number } = {},
+  more: { unreachableLimitMs?: number; onSpawnerFallback?: (why: string) => void } = {},
 ): Promise<Backend> {
-  if (choice.kind === 'local') return createLocalBackend(createExecutor(spawner));
+  const { onSpawnerFallback, ...redis } = more;
+  if (choice.kind === 'local')
+    return createLocalBackend(createExecutor(spawner, onSpawnerFallback));
   const { openRedisBackend } = await import('./redis-coordinator.js');
   return openRedisBackend(choice.target, redis);
 }

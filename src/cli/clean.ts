@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
+import { removeJournals } from './live-runs.js';
 import { pruneRuns } from './retention.js';
 import { STATE_DIR } from './run.js';
 
@@ -12,11 +12,13 @@ export function cleanCommand(flags: { keep: number; journals?: boolean }): void 
   const runs = removed.folders.length;
   const mb = (removed.bytes / 1e6).toFixed(1);
   let text = `jobrun: removed the logs of ${runs} run${runs === 1 ? '' : 's'} (${removed.files} files, ${mb} MB)`;
+  let kept = removed.live.length;
   if (flags.journals) {
-    const dir = path.resolve(STATE_DIR, 'journal');
-    const n = fs.existsSync(dir) ? fs.readdirSync(dir).length : 0;
-    fs.rmSync(dir, { recursive: true, force: true });
+    const journals = removeJournals(path.resolve(STATE_DIR, 'journal'));
+    const n = journals.removed;
     text += ` and ${n} journal${n === 1 ? '' : 's'}`;
+    kept = Math.max(kept, journals.kept);
   }
+  if (kept > 0) text += `; kept the files of ${kept} run${kept === 1 ? '' : 's'} still going`;
   process.stderr.write(text + '\n');
 }

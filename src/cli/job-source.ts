@@ -8,6 +8,7 @@ import { readRecordBatches } from '../manifest/records.js';
 import type { BatchOptions } from '../manifest/batch.js';
 import { combineSources, type InputOptions } from '../manifest/sources.js';
 import { collect, itemJobs, splitSources } from './ad-hoc-jobs.js';
+import { checkStdin } from './input-checks.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
 export interface JobSource {
@@ -61,6 +62,8 @@ export async function openSource(
       'give one of: a manifest, --glob, --stdin or ::: sources (:::: - reads stdin as a source)',
     );
   }
+  if (manifest === '-' || options.stdin || sources.some((s) => 'file' in s && s.file === '-'))
+    checkStdin();
   const cwd = process.cwd();
   if (manifest !== undefined) {
     if (words.length > 0) {

@@ -123,13 +123,15 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .argument('<report>', 'a report written by --report or --json')
     .addHelpText(
       'after',
-      '\nExample:\n  $ jobrun run jobs.yaml --report out.json || jobrun retry out.json',
+      '\nExamples:\n  $ jobrun run jobs.yaml --report out.json || jobrun retry out.json\n' +
+        '  $ jobrun retry out.json --cwd ./checkout   # its folder was removed since',
     )
     .action(async (report: string, values: RunValues, cmd: Command) => {
       setExit(
         await retryCommand(
           report,
           checked(cmd, () => runOptions(values)),
+          values.cwd,
         ),
       );
     });

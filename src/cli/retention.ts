@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { folderInUse } from './live-runs.js';
 
 /** How many runs' log folders stay under `.jobrun/logs/` when nothing says otherwise. */
 export const DEFAULT_KEEP_RUNS = 10;
@@ -24,21 +25,25 @@ function runFolders(root: string): string[] {
 
 export interface Removed {
   folders: string[];
+  /** Folders that were due but whose run is still going: never removed. */
+  live: string[];
   files: number;
   bytes: number;
 }
 
 /**
  * Deletes the run log folders under `root` beyond the newest `keep` (0: all of them),
- * never `spare` (the folder of the run that is starting). Folders that are not run
- * folders are left alone. With `count`, says how many files and bytes went (for
+ * never `spare` (the folder of the run that is starting) nor the folder of a run still
+ * going (see `live-runs.ts`). Folders that are not run folders are left alone. With `count`, says how many files and bytes went (for
  * `jobrun clean`); a run starting does not walk the folders it deletes.
  */
 export function pruneRuns(root: string, keep: number, spare?: string, count = false): Removed {
   const folders = runFolders(root).filter((f) => f !== spare);
   const room = spare === undefined ? keep : Math.max(0, keep - 1);
-  const doomed = folders.slice(0, Math.max(0, folders.length - room));
-  const removed: Removed = { folders: doomed, files: 0, bytes: 0 };
+  const due = folders.slice(0, Math.max(0, folders.length - room));
+  const live = due.filter(folderInUse);
+  const doomed = due.filter((folder) => !live.includes(folder));
+  const removed: Removed = { folders: doomed, live, files: 0, bytes: 0 };
   for (const folder of doomed) {
     if (count) {
       const size = measure(folder);

@@ -17,7 +17,11 @@ const REDRIVE = new Set(['failed', 'timed_out', 'skipped']);
  * succeeded in the earlier run count as met. A stage's job runs its reported command
  * with its stage's settings; a stage that never expanded runs again with its source.
  */
-export async function retryCommand(reportPath: string, options: RunOptions): Promise<number> {
+export async function retryCommand(
+  reportPath: string,
+  options: RunOptions,
+  cwd?: string,
+): Promise<number> {
   const report = await readReport(reportPath);
   const wanted = report.jobs.filter((j) => REDRIVE.has(j.status) && !j.excluded);
   if (wanted.length === 0) {
@@ -41,6 +45,7 @@ export async function retryCommand(reportPath: string, options: RunOptions): Pro
     jobs = wanted.map((j, index) => fromReport(j, index));
     refuseTemplates(wanted);
   }
+  jobs = placeJobs(jobs, cwd);
   const picked = new Set([
     ...jobs.map((j) => j.name),
     ...(settings?.stages ?? []).map((s) => s.name),
@@ -61,6 +66,37 @@ export async function retryCommand(reportPath: string, options: RunOptions): Pro
     },
     options,
   );
+}
+
+/**
+ * Where re-driven jobs run: in `cwd` when given (`--cwd`), else in their own folders,
+ * which must still be there. A job whose folder is gone is refused (exit 2) rather than
+ * run somewhere else: `rm -f data.db; exit 1` run again from another folder deletes
+ * that folder's file.
+ */
+function placeJobs(jobs: JobSpec[], cwd: string | undefined): JobSpec[] {
+  if (cwd !== undefined) {
+    const dir = path.resolve(cwd);
+    if (!isFolder(dir)) throw new UsageError(`--cwd ${cwd}: not a folder`);
+    return jobs.map((job) => ({ ...job, cwd: dir }));
+  }
+  const lost = jobs.find((job) => !isFolder(job.cwd));
+  if (lost !== undefined) {
+    const where =
+      lost.cwd === '' ? 'the report does not say where it ran' : `its folder ${lost.cwd} is gone`;
+    throw new UsageError(
+      `cannot retry job "${lost.name}": ${where}; to run it elsewhere, say where with --cwd DIR`,
+    );
+  }
+  return jobs;
+}
+
+function isFolder(dir: string): boolean {
+  try {
+    return dir !== '' && fs.statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 async function readReport(file: string): Promise<ReportShape> {
@@ -200,7 +236,7 @@ function fromReport(job: RetryJob, index: number): JobSpec {
     retries: 0,
     backoff: { delayMs: 1000, factor: 2, maxMs: 60_000, jitter: true },
     shell: '/bin/sh',
-    cwd: job.cwd && fs.existsSync(job.cwd) ? job.cwd : process.cwd(),
+    cwd: job.cwd ?? '',
     env: {},
     allowFailure: job.allowFailure ?? false,
   };

@@ -8,7 +8,9 @@ import type { RunEventMap } from '../model/events.js';
 import { UsageError } from '../errors.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
-import { handleStops, onExit, pipeBroke, reraiseOnExit } from './shutdown.js';
+import { settleReport } from './settle-report.js';
+import { handleStops, onExit, outputWriteError, pipeBroke, reraiseOnExit } from './shutdown.js';
+import { spawnerFallbackNotice } from './notices.js';
 import { openBackend } from '../backends/open.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
@@ -17,6 +19,8 @@ import { stagePlan } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
+import { refuseUnstartable } from './input-checks.js';
+import { claimFolder } from './live-runs.js';
 import { pruneRuns } from './retention.js';
 import {
   applyOverrides,
@@ -59,6 +63,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       );
     selected = selectJobs(jobs, options.only);
   }
+  if (Array.isArray(jobs)) refuseUnstartable(jobs);
   const cpus = os.availableParallelism();
   const workers = options.workers ?? settings.workers ?? { min: cpus, max: cpus };
   const runOrder = options.order ?? settings.order;
@@ -83,6 +88,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   if (output.results) makeResultsDir(output.results);
   const backend = await openBackend(options.backend, options.spawner, {
     unreachableLimitMs: options.redisTimeoutMs,
+    onSpawnerFallback: (why) => warn(spawnerFallbackNotice(why)),
   });
   const reporters = pickReporters(output);
   if (options.joblog) reporters.push(new JoblogReporter(options.joblog));
@@ -90,6 +96,9 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   const runId = newRunId();
   const logDir = path.resolve(options.logs ?? path.join(STATE_DIR, 'logs', runId));
   makeLogDir(logDir, options.logs === undefined);
+  // jobrun's own run folder says who owns it: retention and clean leave it alone meanwhile
+  const releaseFolder = options.logs === undefined ? claimFolder(logDir) : undefined;
+  const unclaimOnExit = releaseFolder && onExit(releaseFolder);
   // only jobrun's own folder is pruned: a --logs folder is the user's to manage
   if (options.logs === undefined && keep !== 'all')
     pruneRuns(path.resolve(STATE_DIR, 'logs'), keep, logDir);
@@ -125,7 +134,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     // the journal keeps each success's result: a resumed stage gets the same items
     alreadyDone: options.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
     stages: stages && stagePlan(stages.map((s) => overriddenStage(s, overrides))),
-    onAttemptStart: (job, pid) => journal.started(job, pid),
+    onAttemptStart: (job, pid, start) => journal.started(job, pid, start),
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
@@ -160,6 +169,14 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
       code = code === 0 ? 1 : code;
       for (const err of unwritten) warn(`the run ended, but ${err.message} (exit ${code})`);
     }
+    const writeError = outputWriteError();
+    if (writeError !== undefined) {
+      code = code === 0 ? 1 : code;
+      warn(`the run ended, but ${writeError} (exit ${code})`);
+    }
+    // the report says how the process ends, also when that was settled after it was written
+    if (output.report !== undefined && (code !== outcome.exitCode || writeError !== undefined))
+      await settleReport(output.report, code, writeError);
     if (outcome.interrupted !== undefined) reraiseOnExit(outcome.interrupted);
     return code;
   } finally {
@@ -167,6 +184,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     stopHandling();
     // a run that ran to its end leaves only what --resume needs: one line per success
     // (before the lock goes with close, so no other run sees it half rewritten)
+    journal.flush();
     if (completed && journal.error === undefined) {
       try {
         compactJournal(journal.path);
@@ -176,6 +194,8 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     }
     journal.close();
     releaseJournal();
+    releaseFolder?.();
+    unclaimOnExit?.();
     bus.dispose();
     await backend.close();
     if (options.source.stdin) process.stdin.destroy();
@@ -201,11 +221,19 @@ async function stopLeftovers(
   const grace = Array.isArray(jobs)
     ? jobs.reduce((most, j) => Math.max(most, j.killGraceMs), 0)
     : 5000;
-  const stopped = await stopLeftoverGroups(journal.unfinished, grace);
+  const { stopped, unsure } = await stopLeftoverGroups(journal.unfinished, grace);
+  const count = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
   if (stopped.length > 0) {
     warn(
-      `stopped ${stopped.length} job${stopped.length === 1 ? '' : 's'} still running from the interrupted run ` +
+      `stopped ${count(stopped.length)} still running from the interrupted run ` +
         `(process groups ${stopped.join(', ')}); they run again`,
+    );
+  }
+  if (unsure.length > 0) {
+    warn(
+      `${count(unsure.length)} of the interrupted run may still be running, but jobrun cannot be sure ` +
+        `the process groups ${unsure.join(', ')} are still theirs (their leaders are gone or their start ` +
+        `times unknown), so it did not signal them; they run again: stop those groups yourself if they are leftovers`,
     );
   }
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createExecutor } from '../exec/choose-executor.js';
 import type { WorkerOptions } from './flags/worker.js';
+import { spawnerFallbackNotice } from './notices.js';
 import { STATE_DIR } from './run.js';
 
 /** Runs a worker until it is drained by a signal; returns the exit code. */
@@ -20,7 +21,7 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
     concurrency,
     pools,
     logRoot: path.resolve(options.logs ?? path.join(STATE_DIR, 'logs')),
-    executor: createExecutor(options.spawner),
+    executor: createExecutor(options.spawner, (why) => say(spawnerFallbackNotice(why))),
     baseDir: process.cwd(),
     lockDurationMs: options.lockDurationMs,
     gate: options.gate,

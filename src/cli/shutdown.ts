@@ -18,6 +18,8 @@ import type { StopSignal } from '../model/stop.js';
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 let stopRun: ((signal: StopSignal) => void) | undefined;
+/** The first error writing jobrun's own stdout or stderr that was not a reader going away. */
+let writeError: string | undefined;
 let firstStop: StopSignal | undefined;
 let reraise: StopSignal | undefined;
 const exitHooks = new Set<() => void>();
@@ -28,8 +30,18 @@ const exitHooks = new Set<() => void>();
  * `validate`) a broken pipe just ends jobrun quietly with 141.
  */
 export function installProcessGuards(): void {
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', () => {
+  for (const [name, stream] of [
+    ['stdout', process.stdout],
+    ['stderr', process.stderr],
+  ] as const) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      // EPIPE: the reader left. ENOSPC, EIO and the like are the disk's or the
+      // terminal's trouble: the run goes on, and ends with exit 1 saying so.
+      if (err.code !== 'EPIPE') {
+        writeError ??= `cannot write jobrun's ${name}: ${err.code ?? err.message}`;
+        if (stopRun === undefined) process.exitCode = 1;
+        return;
+      }
       if (stopRun === undefined) {
         process.exit(141);
       } else if (firstStop === undefined) {
@@ -53,6 +65,11 @@ function cleanUp(): void {
   }
   exitHooks.clear();
   removePendingTemps();
+}
+
+/** The first error writing stdout or stderr other than EPIPE (a full disk: ENOSPC), if any. */
+export function outputWriteError(): string | undefined {
+  return writeError;
 }
 
 /** Whether stdout or stderr broke (EPIPE) during the last run, even after its jobs ended. */

@@ -35,8 +35,15 @@ export interface Dispatch {
    * anything is emitted: a listener may stop the run from inside `job_start`.
    */
   start(entry: Entry, request: StartRequest): void;
-  /** The attempt of `entry` ended: its slot is free. */
-  ended(entry: Entry): void;
+  /** Can a next attempt wait behind a running one, to start the moment it ends (`startAfter`)? */
+  readonly queuesAhead: boolean;
+  /**
+   * Queues the next attempt of `entry` to start as `running`'s ends, on its slot (see
+   * `prefetch.ts`); false when it cannot wait there. Like `start`, it sets `entry.running`.
+   */
+  startAfter(entry: Entry, running: Entry, request: StartRequest): boolean;
+  /** The attempt of `entry` ended: its slot is free, or `handedOn` to the job queued behind it. */
+  ended(entry: Entry, handedOn?: boolean): void;
   /** Waits the backoff, then calls `due`. False when this dispatch does not retry. */
   retry(entry: Entry, due: () => void): boolean;
   /** Drops every pending retry; returns the jobs that were waiting for one. */
@@ -52,6 +59,7 @@ export interface Dispatch {
  */
 export class RemoteDispatch implements Dispatch {
   readonly workers: number;
+  readonly queuesAhead = false;
 
   constructor(
     private readonly executor: RemoteExecutor,
@@ -99,6 +107,10 @@ export class RemoteDispatch implements Dispatch {
       retrying: (nextAttempt, delayMs) =>
         emit('job_retry', { id, name: spec.name, nextAttempt, delayMs }),
     });
+  }
+
+  startAfter(): boolean {
+    return false;
   }
 
   ended(): void {}

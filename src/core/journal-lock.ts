@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { bootId, procStat, sameProcess } from '../exec/proc.js';
 
 /** Who holds a lock: a process, named for good by boot id and start time. */
-interface Holder {
+export interface Holder {
   pid: number;
   boot?: string;
   start?: number;
@@ -21,12 +21,7 @@ interface Holder {
  */
 export function lockJournal(journal: string, what: string): () => void {
   const lockPath = `${journal}.lock`;
-  const me: Holder = {
-    pid: process.pid,
-    boot: bootId(),
-    start: procStat(process.pid)?.startTicks,
-    since: new Date().toISOString(),
-  };
+  const me = thisProcess();
   const temp = `${lockPath}.${process.pid}.tmp`;
   fs.writeFileSync(temp, JSON.stringify(me) + '\n');
   try {
@@ -52,7 +47,18 @@ export function lockJournal(journal: string, what: string): () => void {
   }
 }
 
-function readHolder(lockPath: string): Holder | undefined {
+/** This jobrun, as a lock or a run folder names its owner. */
+export function thisProcess(): Holder {
+  return {
+    pid: process.pid,
+    boot: bootId(),
+    start: procStat(process.pid)?.startTicks,
+    since: new Date().toISOString(),
+  };
+}
+
+/** Who wrote the holder file `file`; undefined when it is unreadable or gone. */
+export function readHolder(lockPath: string): Holder | undefined {
   try {
     const holder = JSON.parse(fs.readFileSync(lockPath, 'utf8')) as Holder;
     return typeof holder.pid === 'number' ? holder : undefined;
@@ -61,8 +67,8 @@ function readHolder(lockPath: string): Holder | undefined {
   }
 }
 
-/** Is the process that wrote the lock still running (this boot, same start time)? */
-function holderAlive(holder: Holder): boolean {
+/** Is the process that wrote the lock (or a run entry) still running (this boot, same start time)? */
+export function holderAlive(holder: Holder): boolean {
   const same = sameProcess(holder);
   if (same !== undefined) return same;
   try {

@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { JobRecord } from '../model/events.js';
 import type { EarlierSuccess } from '../model/result.js';
+import { jobId, type JobSpec } from '../model/job.js';
 import { UsageError } from '../errors.js';
-import { bootId, procStat } from '../exec/proc.js';
+import { bootId } from '../exec/proc.js';
 import { lockJournal } from './journal-lock.js';
 
 /**
@@ -13,15 +14,23 @@ import { lockJournal } from './journal-lock.js';
  * though not a power cut, for which it would need fsync. A job is known by its name
  * *and* command, so editing a command re-runs the job.
  *
- * - As a job's process starts: `{"name","command","status":"running","pid","boot","start","time"}`
- *   (its process group is `pid`; `boot` and `start`, the boot id and the process's
- *   start time in ticks, tell a live group of ours from a recycled pid).
- * - As a job ends: `{"name","command","status","time"}`, and for a success its
- *   captured `result` (bounded by its `capture_max`, plus `resultTruncated`), so a
- *   resumed pipeline's stages get the same items without running their source again.
+ * - As each attempt's process starts: `{"name","command","status":"running","pid","boot","start","time"}`
+ *   (its process group is `pid`; `boot` and `start`, the boot id and the leader's
+ *   start time in ticks as its executor read it, tell a live group of ours from a
+ *   recycled pid; `start` is absent where it could not be known).
+ * - As a job ends: `{"name","command","status","time","pids"}`, `pids` being the
+ *   groups of all its attempts: starts and ends pair per attempt, so a job that was
+ *   retried leaves no start unpaired. A success also carries its captured `result`
+ *   (bounded by its `capture_max`, plus `resultTruncated`), so a resumed pipeline's
+ *   stages get the same items without running their source again.
  *
- * A job whose last line is a start was running when jobrun died: `unfinished` lists
- * those, for `--resume` to stop what is left of them before running them again.
+ * A start that no end names was running when jobrun died: `unfinished` lists those,
+ * for `--resume` to stop what is left of them before running them again.
+ *
+ * Lines are gathered and written together, one `write(2)` for all the lines of a turn
+ * of the event loop, but a start is written before `started` returns: the caller says
+ * a job started (`job_start`) only once its line is safe from a `kill -9`. An end is
+ * written with the next start or once the turn is over, whichever comes first.
  *
  * Jobs alike in name and command (the same stdin line twice) are told apart by count:
  * each success recorded stands for one of them, so n equal jobs that succeeded n
@@ -37,9 +46,20 @@ export interface Journal {
    * result), else false. Each recorded success answers once: ask once per job, in run order.
    */
   succeeded(job: { name: string; command: string }): EarlierSuccess | false;
-  /** A job's attempt started as process group `pid`. */
-  started(job: { name: string; command: string }, pid: number | undefined): void;
+  /**
+   * A job's attempt started as process group `pid`, whose leader started at `start`
+   * (ticks since boot, as its executor read it before the leader could be reaped).
+   * Written, with the lines gathered before it, before it returns.
+   */
+  started(
+    job: Pick<JobSpec, 'name' | 'command' | 'index'>,
+    pid: number | undefined,
+    start: number | undefined,
+  ): void;
+  /** A job ended; written with the next start, or at the end of this turn of the event loop. */
   record(job: JobRecord): void;
+  /** Writes the lines not yet written. */
+  flush(): void;
   /** Jobs the previous run started and never ended (read with `resume` only). */
   readonly unfinished: JournalStart[];
   /** The first write error, if any; the journal is incomplete from there on. */
@@ -62,10 +82,12 @@ interface JournalLine extends EarlierSuccess {
   name: string;
   command: string;
   status: string;
-  time?: string;
+  time: string;
   pid?: number;
   boot?: string;
   start?: number;
+  /** On an end: the process groups of the job's attempts, each closing its start. */
+  pids?: number[];
 }
 
 /** The journal's key: exact, not hashed, so no collision can ever skip a job. */
@@ -111,6 +133,8 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
     throw new UsageError(`cannot open the journal ${file}: ${(err as Error).message}`);
   }
   const boot = bootId();
+  /** This run's attempts whose job has not ended: job id → their process groups. */
+  const open = new Map<string, number[]>();
   let closed = false;
   const journal: Journal = {
     path: file,
@@ -123,20 +147,37 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       if (left?.length === 0) done.delete(key);
       return first ?? false;
     },
-    started(job, pid) {
+    started(job, pid, start) {
       if (pid === undefined) return;
-      const start = procStat(pid)?.startTicks;
-      write({ ...lineOf(job, 'running'), pid, boot, start });
+      const id = jobId(job);
+      const pids = open.get(id);
+      if (pids === undefined) open.set(id, [pid]);
+      else pids.push(pid);
+      add({ ...lineOf(job, 'running'), pid, boot, start });
+      journal.flush();
     },
     record(job) {
+      const pids = open.get(job.id);
+      open.delete(job.id);
       if (job.reason === 'succeeded in an earlier run') return;
       // a job cancelled before it started has nothing to close
       if (job.status === 'cancelled' && job.attempts.length === 0) return;
-      const line = { ...lineOf(job, job.status), time: new Date(job.endedAt).toISOString() };
-      write(job.status === 'succeeded' ? { ...line, ...earlierSuccess(job) } : line);
+      const time = new Date(job.endedAt).toISOString();
+      const line = { ...lineOf(job, job.status), time, ...(pids && { pids }) };
+      add(job.status === 'succeeded' ? { ...line, ...earlierSuccess(job) } : line);
+      flushSoon ??= setImmediate(() => journal.flush());
+    },
+    flush() {
+      if (flushSoon !== undefined) clearImmediate(flushSoon);
+      flushSoon = undefined;
+      if (pending === '') return;
+      const text = pending;
+      pending = '';
+      write(text);
     },
     close() {
       if (closed) return;
+      journal.flush();
       closed = true;
       try {
         fs.closeSync(fd);
@@ -145,10 +186,16 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       }
     },
   };
-  const write = (line: JournalLine | '') => {
+  /** Lines gathered for the next write. */
+  let pending = '';
+  let flushSoon: NodeJS.Immediate | undefined;
+  const add = (line: JournalLine) => {
+    if (journal.error === undefined && !closed) pending += JSON.stringify(line) + '\n';
+  };
+  const write = (text: string) => {
     if (journal.error !== undefined || closed) return;
     try {
-      fs.writeSync(fd, line === '' ? '\n' : JSON.stringify(line) + '\n');
+      fs.writeSync(fd, text);
     } catch (err) {
       const error = new Error(`cannot write the journal ${file}: ${(err as Error).message}`);
       (journal as { error: Error | undefined }).error = error;
@@ -156,7 +203,7 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
     }
   };
   // A torn last line would glue onto the next record; start on a fresh line.
-  if (resume && fs.fstatSync(fd).size > 0) write('');
+  if (resume && fs.fstatSync(fd).size > 0) write('\n');
   return journal;
 }
 
@@ -198,11 +245,28 @@ function readLines(
       }
       continue;
     }
-    running.get(key)?.shift();
+    closeStarts(running.get(key), entry.pids);
     if (entry.status !== 'succeeded') continue;
     const successes = done.get(key) ?? [];
     successes.push(earlierSuccess(entry));
     done.set(key, successes);
+  }
+}
+
+/**
+ * An end closes the starts of its attempts, by process group; an end that names none
+ * (a journal from an older jobrun) closes the oldest start of its job.
+ */
+function closeStarts(starts: JournalStart[] | undefined, pids: unknown): void {
+  if (starts === undefined) return;
+  if (!Array.isArray(pids)) {
+    starts.shift();
+    return;
+  }
+  for (const pid of pids) {
+    // the latest start with that pid: an older one is another run's, whose pid came back
+    const at = starts.findLastIndex((s) => s.pid === pid);
+    if (at >= 0) starts.splice(at, 1);
   }
 }
 

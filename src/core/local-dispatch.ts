@@ -1,6 +1,6 @@
 import type { Emit } from '../model/events.js';
 import type { JobSpec, PoolSpec, WorkersSpec } from '../model/job.js';
-import type { Executor } from '../exec/types.js';
+import type { ExecRequest, Executor, RunningAttempt } from '../exec/types.js';
 import { trackGroup, untrackGroup } from '../exec/kill.js';
 import { backoffDelay } from './backoff.js';
 import type { Clock } from './clock.js';
@@ -31,7 +31,7 @@ export interface LocalDispatchOptions {
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
   /** Told each attempt's process group as it is known (the journal records it). */
-  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
+  onAttemptStart?: (job: JobSpec, pid: number | undefined, start: number | undefined) => void;
 }
 
 /**
@@ -40,12 +40,17 @@ export interface LocalDispatchOptions {
  * start gate; a failed attempt is tried again after its backoff.
  */
 export class LocalDispatch implements Dispatch {
+  /** Not with a start gate (it spaces starts) nor a worker count that scales. */
+  readonly queuesAhead: boolean;
   private readonly scaler: WorkerScaler;
   private readonly slots = new Slots();
   private readonly timers = new Map<Entry, unknown>();
 
   constructor(private readonly options: LocalDispatchOptions) {
     this.scaler = new WorkerScaler(options.workers, options.idleMs);
+    const { executor, gate, workers } = options;
+    this.queuesAhead =
+      executor.startAfter !== undefined && gate === undefined && workers.min === workers.max;
   }
 
   get workers(): number {
@@ -72,45 +77,73 @@ export class LocalDispatch implements Dispatch {
   }
 
   start(entry: Entry, { attempt, timeoutMs, now }: StartRequest): void {
+    this.options.gate?.started(now);
+    const slot = this.slots.take();
+    entry.slot = slot;
+    const handle = this.options.executor.start(this.request(entry, attempt, timeoutMs, slot));
+    this.running(entry, handle, attempt);
+  }
+
+  startAfter(entry: Entry, running: Entry, { attempt, timeoutMs }: StartRequest): boolean {
+    const { slot } = running;
+    const ahead = running.running;
+    if (!this.queuesAhead || slot === undefined || ahead === undefined) return false;
+    const request = this.request(entry, attempt, timeoutMs, slot);
+    const handle = this.options.executor.startAfter?.(request, ahead);
+    if (handle === undefined) return false;
+    entry.slot = slot;
+    this.running(entry, handle, attempt);
+    return true;
+  }
+
+  ended(entry: Entry, handedOn = false): void {
+    untrackGroup(entry.running?.pid);
+    if (entry.slot !== undefined && !handedOn) this.slots.release(entry.slot);
+    entry.slot = undefined;
+  }
+
+  private request(
+    entry: Entry,
+    attempt: number,
+    timeoutMs: number | undefined,
+    slot: number,
+  ): ExecRequest {
     const { spec, id } = entry;
     const { options } = this;
     const { emit } = options;
-    options.gate?.started(now);
-    const slot = this.slots.take();
-    entry.slot = slot;
-    const worker = String(slot + 1);
     const logPath = logPathFor(options.logDir, spec.name, spec.index, attempt);
     const env = {
       ...spec.env,
       ...jobVariables(spec, options.runId),
       ...attemptVariables(attempt, slot + 1),
     };
-    const handle = options.executor.start({
+    return {
       job: { ...spec, env },
       attempt,
       timeoutMs,
       logPath,
       separate: options.separateStreams ? streamPathsFor(logPath) : undefined,
-      worker,
+      worker: String(slot + 1),
       onLine: options.captureOutput
         ? (stream, line) => emit('job_output', { id, name: spec.name, stream, line })
         : undefined,
-    });
+    };
+  }
+
+  /** `handle` is `entry`'s attempt: `job_start` once its process is known. */
+  private running(entry: Entry, handle: RunningAttempt, attempt: number): void {
+    const { spec, id } = entry;
+    const { options } = this;
     entry.running = handle;
+    const worker = String((entry.slot ?? 0) + 1);
     const announce = () => {
       trackGroup(handle.pid); // so an unplanned exit of jobrun can take the group along
-      options.onAttemptStart?.(spec, handle.pid);
-      emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
+      options.onAttemptStart?.(spec, handle.pid, handle.startTicks);
+      options.emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
     };
     // a spawner process reports the pid a moment later; `started` settles before `result`
     if (handle.started === undefined) announce();
     else void handle.started.then(announce);
-  }
-
-  ended(entry: Entry): void {
-    untrackGroup(entry.running?.pid);
-    if (entry.slot !== undefined) this.slots.release(entry.slot);
-    entry.slot = undefined;
   }
 
   retry(entry: Entry, due: () => void): boolean {

@@ -41,13 +41,18 @@ export class ReadyQueues<T extends { spec: JobSpec }> {
     this.count++;
   }
 
-  /** Removes and returns the best job whose pool has room, counting it as running. */
-  take(): T | undefined {
+  /**
+   * Removes and returns the best job whose pool has room, counting it as running. With
+   * `after`, a running job the taken one is to follow: its seat in its pool counts as free.
+   */
+  take(after?: T): T | undefined {
     let bestPool: string | undefined;
     let best: T | undefined;
+    const seatOf = after && (after.spec.pool ?? NO_POOL);
     for (const [pool, heap] of this.heaps) {
       const top = heap.peek();
-      if (!top || (this.running.get(pool) ?? 0) >= this.limitOf(pool)) continue;
+      const running = (this.running.get(pool) ?? 0) - (pool === seatOf ? 1 : 0);
+      if (!top || running >= this.limitOf(pool)) continue;
       if (!best || this.before(top, best)) {
         best = top;
         bestPool = pool;

@@ -48,8 +48,11 @@ export interface SchedulerOptions {
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
-  /** Called as a local attempt's process group is known (the journal records it). */
-  onAttemptStart?: (job: JobSpec, pid: number | undefined) => void;
+  /**
+   * Called as a local attempt's process group is known (the journal records it):
+   * `start` is the leader's start time in ticks, when known.
+   */
+  onAttemptStart?: (job: JobSpec, pid: number | undefined, start: number | undefined) => void;
 }
 
 export interface RunOutcome {

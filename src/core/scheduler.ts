@@ -5,12 +5,13 @@ import type { StopSignal } from '../model/stop.js';
 import { Admission } from './admission.js';
 import { Alarm } from './alarm.js';
 import { systemClock, type Clock } from './clock.js';
-import { createDispatch, type Dispatch } from './dispatch.js';
+import { createDispatch, type Dispatch, type StartRequest } from './dispatch.js';
 import { notStarted, type Entry } from './entry.js';
 import { Feeder } from './feeder.js';
 import { Lifecycle, type StopOrder } from './lifecycle.js';
 import { MedianTracker, timeoutFor } from './median.js';
 import { Needs } from './needs.js';
+import { Prefetch } from './prefetch.js';
 import { ReadyQueues } from './ready-queues.js';
 import { attemptsRecord } from './records.js';
 import { Results } from './results.js';
@@ -39,6 +40,7 @@ export class Scheduler {
   private readonly alarm: Alarm;
   private readonly inFlight = new Set<Entry>();
   private readonly medians = new MedianTracker();
+  private readonly prefetch: Prefetch | undefined;
   private readonly startedAt: number;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -56,6 +58,18 @@ export class Scheduler {
     this.feeder = new Feeder(options.maxQueue ?? 10_000, () => this.queues.size);
     this.alarm = new Alarm(this.clock, () => this.pump());
     this.startedAt = this.clock.now();
+    // a job queued behind one whose success halts the run would start before the halt
+    if (this.dispatch.queuesAhead && options.halt?.on !== 'success')
+      this.prefetch = new Prefetch({
+        take: (running) => this.queues.take(running),
+        putBack: (entry) => {
+          this.queues.release(entry);
+          this.queues.push(entry);
+        },
+        startAfter: (entry, running) => this.queueBehind(entry, running),
+        withdrawn: (entry, promoted) => this.withdrawn(entry, promoted),
+        before: (a, b) => this.queues.before(a, b),
+      });
   }
 
   /** Runs every job from `source` to a final state. Never rejects for a job's failure. */
@@ -133,7 +147,9 @@ export class Scheduler {
 
   /** An exception in a promise callback: running jobs are killed and `run` rejects. */
   private crash(error: unknown): void {
-    if (this.lifecycle.crash(error)) for (const entry of this.inFlight) entry.running?.stop(true);
+    if (!this.lifecycle.crash(error)) return;
+    this.prefetch?.stop({ first: true, killRunning: true, immediate: true });
+    for (const entry of this.inFlight) entry.running?.stop(true);
   }
 
   private enqueue(entry: Entry): void {
@@ -144,6 +160,7 @@ export class Scheduler {
     }
     entry.status = 'queued';
     this.queues.push(entry);
+    this.prefetch?.overtake(entry);
     const { name, priority, pool } = entry.spec;
     this.options.emit('job_queued', { id: entry.id, name, priority, pool });
   }
@@ -163,26 +180,75 @@ export class Scheduler {
       if (!entry) break;
       this.start(entry, now);
     }
+    if (this.inFlight.size >= limit) this.queueAhead();
     this.feeder.wake(); // what was taken made room
     const recheck = this.dispatch.recheckIn(now);
     if (recheck !== undefined) this.alarm.in(recheck);
   }
 
+  /** Every slot busy: ready jobs wait in the spawners, behind the running ones. */
+  private queueAhead(): void {
+    if (this.prefetch !== undefined && this.queues.size > 0 && !this.lifecycle.stopping)
+      this.prefetch.fill(this.inFlight);
+  }
+
+  /** A queued job is no longer a ready one: a stop withdraws it rather than cancel it. */
+  private queueBehind(entry: Entry, running: Entry): boolean {
+    const request = this.startRequest(entry, this.clock.now());
+    if (!this.dispatch.startAfter(entry, running, request)) return false;
+    entry.status = 'running';
+    return true;
+  }
+
+  private startRequest(entry: Entry, now: number): StartRequest {
+    const attempt = entry.attempts.length + 1;
+    return { attempt, timeoutMs: timeoutFor(entry.spec, this.medians), now };
+  }
+
   private start(entry: Entry, now: number): void {
     entry.status = 'running';
     this.inFlight.add(entry);
-    const attempt = entry.attempts.length + 1;
-    const timeoutMs = timeoutFor(entry.spec, this.medians);
-    this.dispatch.start(entry, { attempt, timeoutMs, now });
+    this.dispatch.start(entry, this.startRequest(entry, now));
+    this.watch(entry);
+  }
+
+  /** Waits for the end of `entry`'s attempt; once it started, something may queue behind it. */
+  private watch(entry: Entry): void {
     entry.running?.result
       .then((result) => this.attemptEnded(entry, result))
       .catch((err: unknown) => this.crash(err));
+    if (this.prefetch !== undefined) void entry.running?.started?.then(() => this.queueAhead());
+  }
+
+  /** A queued job never started: back to the ready queue, or cancelled in a stop. */
+  private withdrawn(entry: Entry, promoted: boolean): void {
+    if (promoted) {
+      this.inFlight.delete(entry);
+      this.dispatch.ended(entry);
+    }
+    entry.slot = undefined;
+    entry.running = undefined;
+    this.queues.release(entry);
+    if (this.lifecycle.stopping) {
+      const { reason } = this.lifecycle;
+      this.end(entry, attemptsRecord(entry, 'cancelled', this.clock.now(), reason));
+    } else {
+      entry.status = 'queued';
+      this.queues.push(entry);
+    }
+    this.pump();
   }
 
   private attemptEnded(entry: Entry, result: AttemptResult): void {
     this.inFlight.delete(entry);
     this.queues.release(entry);
-    this.dispatch.ended(entry);
+    // the job queued behind this one started as it ended, in its slot
+    const next = this.prefetch?.next(entry);
+    this.dispatch.ended(entry, next !== undefined);
+    if (next !== undefined) {
+      this.inFlight.add(next);
+      this.watch(next);
+    }
     entry.running = undefined;
     entry.attempts.push(result);
     this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
@@ -234,6 +300,8 @@ export class Scheduler {
       for (const entry of this.needs.entries()) cancel(entry);
       this.feeder.stop();
     }
+    // withdrawn before any running job is signalled: one may exit 0 on SIGTERM
+    this.prefetch?.stop(order);
     for (const entry of this.inFlight) {
       if (order.killRunning || this.dispatch.withdraws(entry)) {
         entry.killed = true;

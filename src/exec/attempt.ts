@@ -2,15 +2,14 @@ import { mkdirSync, openSync, statfsSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
-import { groupAlive, killGroup } from './kill.js';
+import { nulByteProblem } from '../model/nul-bytes.js';
+import { whenGroupGone } from './group-watch.js';
+import { killGroup } from './kill.js';
 import { procStat } from './proc.js';
 import { describeSpawnError } from './spawn-error.js';
 import { readTail } from './tail.js';
 import { startTimer, type CancelTimer } from './timer.js';
 import type { ExecRequest, RunningAttempt } from './types.js';
-
-/** How often a terminated job's process group is checked for leftovers during its grace. */
-const GROUP_POLL_MS = 25;
 
 /**
  * What every executor does around one process group, whoever starts it: the timeout,
@@ -37,13 +36,18 @@ export abstract class GroupAttempt implements RunningAttempt {
   private resolve!: (result: AttemptResult) => void;
   private resolveStarted!: () => void;
   private groupPid: number | undefined;
-  private readonly startedAt = Date.now();
-  private readonly t0 = performance.now();
+  private leaderStart: number | undefined;
+  private startedAt = Date.now();
+  private t0 = performance.now();
   private ended = false;
   private timedOut = false;
   private stopRequested = false;
-  /** The leader had exited on its own (a zombie not yet reaped) when the first stop came. */
-  private exitedFirst = false;
+  /**
+   * Whether the first signal (a stop or the timeout) reached the job while it still
+   * ran: undefined until one is sent and known. A job that ended on its own first keeps
+   * its own ending (an exit 0 stays a success).
+   */
+  private signalReached: boolean | undefined;
   private pendingStop: boolean | undefined;
   private termSent = false;
   private cancelTimeout: CancelTimer | undefined;
@@ -59,6 +63,10 @@ export abstract class GroupAttempt implements RunningAttempt {
     return this.groupPid;
   }
 
+  get startTicks(): number | undefined {
+    return this.leaderStart;
+  }
+
   stop(immediate = false): void {
     if (this.ended && this.cancelGrace === undefined) return;
     if (this.groupPid === undefined) {
@@ -66,14 +74,33 @@ export abstract class GroupAttempt implements RunningAttempt {
       this.pendingStop = immediate || this.pendingStop === true;
       return;
     }
-    if (!this.stopRequested && procStat(this.groupPid)?.state === 'Z') this.exitedFirst = true;
     this.stopRequested = true;
     this.terminate(immediate);
   }
 
-  /** The job's process group leader is running: arm the timeout, apply an early stop. */
-  protected running(pid: number): void {
+  /** An attempt that waited in a queue starts now: its start time and duration count from here. */
+  protected restartClock(): void {
+    this.startedAt = Date.now();
+    this.t0 = performance.now();
+  }
+
+  /**
+   * Ends the attempt before anything starts when the job cannot be started as given (a
+   * NUL byte from a streamed item): true when it did.
+   */
+  protected refused(): boolean {
+    const problem = nulByteProblem(this.job);
+    if (problem !== undefined) this.fail(problem);
+    return problem !== undefined;
+  }
+
+  /**
+   * The job's process group leader is running: arm the timeout, apply an early stop.
+   * `start` is its start time in ticks, read while it could not have been reaped.
+   */
+  protected running(pid: number, start: number | undefined): void {
     this.groupPid = pid;
+    this.leaderStart = start;
     this.resolveStarted();
     if (this.request.timeoutMs !== undefined) {
       this.cancelTimeout = startTimer(() => {
@@ -100,12 +127,16 @@ export abstract class GroupAttempt implements RunningAttempt {
     this.cancelTimeout = undefined;
     // When the shell dies of our SIGTERM, the rest of its group got SIGTERM too and
     // keeps its grace to clean up; the attempt ends when the group is gone or killed.
-    if (this.cancelGrace !== undefined) await this.groupGoneOrGraceOver();
+    if (this.cancelGrace !== undefined)
+      await whenGroupGone(this.groupPid, () => this.cancelGrace === undefined);
     this.clearGrace();
     // The shell is gone; its background children and grandchildren go with it.
     killGroup(this.groupPid, 'SIGKILL');
+    // a stop or timeout that came after the job had ended does not change its ending
+    this.signalReached ??= false;
+    if (!this.signalReached) this.timedOut = false;
     const result = this.baseResult();
-    if (this.stopRequested && !this.exitedFirst) result.stopped = true;
+    if (this.stopRequested && this.signalReached) result.stopped = true;
     if (code !== null) result.exitCode = code;
     if (signal !== null) result.signal = signal;
     let size: number;
@@ -176,31 +207,36 @@ export abstract class GroupAttempt implements RunningAttempt {
     return this.ended;
   }
 
+  /**
+   * Sends `signal` to the job's group. Here the leader is this process's child: until
+   * Node reaps it (in a later turn of the event loop, which would have ended this
+   * attempt first), a zombie leader means the job had ended before the signal.
+   */
+  protected signalGroup(signal: NodeJS.Signals): void {
+    if (this.signalReached === undefined && this.groupPid !== undefined)
+      this.signalReached = procStat(this.groupPid)?.state !== 'Z';
+    killGroup(this.groupPid, signal);
+  }
+
+  /** The first signal reached the job while it ran (told by whoever sent it). */
+  protected signalLanded(): void {
+    if (!this.ended) this.signalReached ??= true;
+  }
+
   /** SIGTERM to the group with SIGKILL after the grace (or SIGKILL at once). */
   private terminate(immediate: boolean): void {
     if (immediate) {
       this.clearGrace();
-      killGroup(this.groupPid, 'SIGKILL');
+      this.signalGroup('SIGKILL');
       return;
     }
     if (this.termSent) return;
     this.termSent = true;
-    killGroup(this.groupPid, 'SIGTERM');
+    this.signalGroup('SIGTERM');
     this.cancelGrace = startTimer(() => {
       this.cancelGrace = undefined;
-      killGroup(this.groupPid, 'SIGKILL');
+      this.signalGroup('SIGKILL');
     }, this.job.killGraceMs);
-  }
-
-  /** Polls the process group until it is empty, or the grace ran out (SIGKILL sent). */
-  private groupGoneOrGraceOver(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = () => {
-        if (this.cancelGrace === undefined || !groupAlive(this.groupPid)) resolve();
-        else setTimeout(check, GROUP_POLL_MS);
-      };
-      check();
-    });
   }
 
   /** Drop an empty log; attach the tail of a failed attempt's log. Then resolve. */

@@ -15,12 +15,15 @@ const HELPER_PLATFORMS: readonly string[] = ['linux', 'darwin', 'freebsd'];
  *   that cannot run makes each attempt an error.
  * - `child`: `node:child_process`, one fork of jobrun per job.
  * - `auto`: the spawner where the platform allows, falling back to `child` by itself
- *   when the first spawner fails to come up.
+ *   when the first spawner fails to come up (`onFallback` is told why, once).
  * Output piped through jobrun (`--output stream|grouped`) always uses `child`.
  */
-export function createExecutor(choice: SpawnerChoice = 'auto'): Executor {
+export function createExecutor(
+  choice: SpawnerChoice = 'auto',
+  onFallback?: (why: string) => void,
+): Executor {
   const child = createLocalExecutor();
   if (choice === 'child') return child;
   if (choice === 'auto' && !HELPER_PLATFORMS.includes(process.platform)) return child;
-  return createHelperExecutor({ fallback: child, strict: choice === 'helper' });
+  return createHelperExecutor({ fallback: child, strict: choice === 'helper', onFallback });
 }

@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { GroupAttempt } from './attempt.js';
-import { stdinPathFor } from './stdin-file.js';
 import { commandLine } from './command-line.js';
-import { SpawnerProcess, type SpawnReport } from './spawner-process.js';
+import { killGroup } from './kill.js';
+import { signalNumber } from './signals.js';
+import { stdinPathFor } from './stdin-file.js';
+import { SpawnerProcess, type SpawnListener, type SpawnReport } from './spawner-process.js';
 import { needsPipes, type ExecRequest, type Executor, type RunningAttempt } from './types.js';
 
 export interface HelperExecutorOptions {
@@ -17,6 +17,8 @@ export interface HelperExecutorOptions {
   strict?: boolean;
   /** Interpreter for the spawner (default: `JOBRUN_PYTHON` or `python3`). */
   python?: string;
+  /** Told once, with the reason, when jobs start through the fallback because no spawner can run. */
+  onFallback?: (why: string) => void;
 }
 
 /**
@@ -33,79 +35,94 @@ export interface HelperExecutorOptions {
  *   jobrun reads just the same.
  */
 export function createHelperExecutor(options: HelperExecutorOptions): Executor {
-  const pool = new SpawnerPool(options.python);
   const { fallback, strict = false } = options;
+  const pool = new SpawnerPool(options.python, strict ? undefined : options.onFallback);
+  const handOverTo = strict ? undefined : fallback;
   return {
     start(request: ExecRequest): RunningAttempt {
       if (needsPipes(request) || (!strict && pool.unavailable !== undefined))
         return fallback.start(request);
-      return new HelperAttempt(request, pool, strict ? undefined : fallback);
+      return new HelperAttempt(request, pool, handOverTo);
+    },
+    startAfter(request: ExecRequest, after: RunningAttempt): RunningAttempt | undefined {
+      if (needsPipes(request) || pool.unavailable !== undefined) return undefined;
+      const spawner = after instanceof HelperAttempt ? after.spawnerToQueueOn() : undefined;
+      return spawner && new HelperAttempt(request, pool, handOverTo, spawner);
     },
   };
 }
 
 /** Idle spawners, ready for the next job; a spawner that could not run marks the pool. */
 class SpawnerPool {
-  /** Why spawners cannot run here, once one failed before saying it was ready. */
-  unavailable: string | undefined;
+  private why: string | undefined;
   private readonly idle: SpawnerProcess[] = [];
 
-  constructor(private readonly python: string | undefined) {}
+  constructor(
+    private readonly python: string | undefined,
+    private readonly onFallback: ((why: string) => void) | undefined,
+  ) {}
 
-  take(): SpawnerProcess {
-    let spawner = this.idle.pop();
-    while (spawner?.dead) spawner = this.idle.pop();
-    spawner ??= new SpawnerProcess(this.python);
-    spawner.setBusy(true);
-    return spawner;
+  /** Why spawners cannot run here, once one failed before saying it was ready. */
+  get unavailable(): string | undefined {
+    return this.why;
   }
 
-  give(spawner: SpawnerProcess): void {
-    spawner.onReport = undefined;
-    spawner.onDeath = undefined;
-    if (spawner.dead) return;
-    spawner.setBusy(false);
-    this.idle.push(spawner);
+  set unavailable(why: string | undefined) {
+    if (this.why === undefined && why !== undefined) this.onFallback?.(why);
+    this.why = why;
+  }
+
+  /** An idle spawner, or a new one; it goes back to the pool each time it is idle again. */
+  take(): SpawnerProcess {
+    let spawner = this.idle.pop();
+    while (spawner !== undefined && (spawner.dead || spawner.busy)) spawner = this.idle.pop();
+    if (spawner !== undefined) return spawner;
+    const made = new SpawnerProcess(this.python);
+    made.onIdle = () => this.idle.push(made);
+    return made;
   }
 }
 
-class HelperAttempt extends GroupAttempt {
+class HelperAttempt extends GroupAttempt implements SpawnListener {
+  readonly taken: Promise<boolean>;
+  private resolveTaken!: (started: boolean) => void;
   private spawner: SpawnerProcess | undefined;
+  /** Queued behind another job in its spawner: not started yet, may be withdrawn. */
+  private waiting: boolean;
   /** The fallback attempt, when this one was handed over before it started. */
   private delegate: RunningAttempt | undefined;
 
+  /** With `behind`, the attempt is queued there behind the job it runs (`startAfter`). */
   constructor(
     request: ExecRequest,
     private readonly pool: SpawnerPool,
     private readonly fallback: Executor | undefined,
+    behind?: SpawnerProcess,
   ) {
     super(request);
+    this.taken = new Promise((resolve) => (this.resolveTaken = resolve));
+    this.waiting = behind !== undefined;
+    if (this.refused()) {
+      // ended before it could start: not withdrawn, so it counts as taken
+      this.waiting = false;
+      this.resolveTaken(true);
+      return;
+    }
+    if (!this.waiting) this.resolveTaken(true);
     if (pool.unavailable !== undefined) {
       this.fail(`the job spawner cannot run here: ${pool.unavailable}`);
       return;
     }
-    const spawner = pool.take();
-    this.spawner = spawner;
-    spawner.onReport = (report) => this.onReport(report);
-    spawner.onDeath = (why) => this.onDeath(why);
     const { job } = request;
     const { file, args } = commandLine(job);
-    // a log folder deleted while the run goes is made again (the spawner opens the file)
-    const logDir = dirname(request.logPath);
-    try {
-      if (!existsSync(logDir)) mkdirSync(logDir, { recursive: true });
-    } catch {
-      // the spawner's open then fails and names the file and the errno
-    }
     let stdinPath: string;
     try {
       stdinPath = stdinPathFor(request.logPath, job.stdin);
     } catch (err) {
-      this.release();
       this.fail(`cannot write the job's stdin: ${(err as Error).message}`);
       return;
     }
-    spawner.send({
+    const order = {
       file,
       argv: [file, ...args],
       cwd: job.cwd,
@@ -113,37 +130,88 @@ class HelperAttempt extends GroupAttempt {
       logPath: request.logPath,
       stdinPath,
       killGraceMs: job.killGraceMs,
-    });
+    };
+    this.spawner = behind ?? pool.take();
+    if (behind !== undefined) behind.queue(order, this);
+    else this.spawner.start(order, this);
   }
 
   override get pid(): number | undefined {
     return this.delegate !== undefined ? this.delegate.pid : super.pid;
   }
 
-  override stop(immediate = false): void {
-    if (this.delegate !== undefined) this.delegate.stop(immediate);
-    else super.stop(immediate);
+  override get startTicks(): number | undefined {
+    return this.delegate !== undefined ? this.delegate.startTicks : super.startTicks;
   }
 
-  private onReport(report: SpawnReport): void {
+  get canQueue(): boolean {
+    return this.spawnerToQueueOn() !== undefined;
+  }
+
+  /** Its spawner, when a next job may be queued there behind this one. */
+  spawnerToQueueOn(): SpawnerProcess | undefined {
+    const { spawner } = this;
+    if (this.isEnded || spawner === undefined || !spawner.canQueueBehind(this)) return undefined;
+    return spawner;
+  }
+
+  withdraw(): void {
+    if (this.waiting) this.spawner?.withdraw();
+  }
+
+  override stop(immediate = false): void {
+    if (this.delegate !== undefined) return this.delegate.stop(immediate);
+    if (this.waiting) this.withdraw();
+    super.stop(immediate); // queued: applied should it have started first
+  }
+
+  report(report: SpawnReport): void {
+    if (report.kind === 'withdrawn') {
+      this.waiting = false;
+      this.resolveTaken(false);
+      return;
+    }
+    if (this.waiting) {
+      this.waiting = false;
+      this.restartClock();
+      this.resolveTaken(true);
+    }
     if (report.kind === 'pid') {
-      this.running(report.pid);
+      this.running(report.pid, report.start);
+    } else if (report.kind === 'signalled') {
+      if (report.pid === this.pid) this.signalLanded();
     } else if (report.kind === 'exit') {
-      void this.exited(report.code, report.signal).finally(() => this.release());
+      void this.exited(report.code, report.signal);
+    } else if (report.where === 'log') {
+      this.fail(`cannot open log file ${this.request.logPath}: ${report.code}: ${report.message}`);
     } else {
-      this.release();
-      if (report.where === 'log')
-        this.fail(
-          `cannot open log file ${this.request.logPath}: ${report.code}: ${report.message}`,
-        );
-      else this.failToStart(Object.assign(new Error(report.message), { code: report.code }));
+      this.failToStart(Object.assign(new Error(report.message), { code: report.code }));
     }
   }
 
-  /** The spawner went away: before it ever ran, hand over; mid-job, an attempt error. */
-  private onDeath(why: string): void {
+  /**
+   * Signals go through the spawner while the job runs: it reaps the job first, so the
+   * order of its reports tells whether the signal reached the job or the job had ended.
+   */
+  protected override signalGroup(signal: NodeJS.Signals): void {
+    const { spawner, pid } = this;
+    if (pid !== undefined && spawner !== undefined && !spawner.dead && !this.isEnded) {
+      // a job stopped or timed out may trap the signal and exit 0: the job queued
+      // behind it must not start then, so its withdrawal goes first
+      spawner.withdraw();
+      spawner.signal(pid, signalNumber(signal));
+    } else killGroup(pid, signal);
+  }
+
+  /** The spawner went away: queued, the job never started; before it ran, hand over; mid-job, an error. */
+  death(why: string): void {
     const spawner = this.spawner;
-    this.release();
+    this.spawner = undefined;
+    if (this.waiting) {
+      this.waiting = false;
+      this.resolveTaken(false);
+      return;
+    }
     if (spawner !== undefined && !spawner.ready && this.pid === undefined) {
       this.pool.unavailable = why;
       if (this.fallback !== undefined) return this.handOver(this.fallback);
@@ -159,11 +227,5 @@ class HelperAttempt extends GroupAttempt {
     if (pending !== undefined) delegate.stop(pending);
     void (delegate.started ?? Promise.resolve()).then(() => this.announceStarted());
     void delegate.result.then((result) => this.settle(result));
-  }
-
-  private release(): void {
-    const spawner = this.spawner;
-    this.spawner = undefined;
-    if (spawner !== undefined) this.pool.give(spawner);
   }
 }

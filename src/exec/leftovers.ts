@@ -1,5 +1,5 @@
 import { groupAlive, killGroup } from './kill.js';
-import { sameProcess } from './proc.js';
+import { bootId, procStat } from './proc.js';
 
 /** A job's process group as an earlier jobrun recorded it. */
 export interface RecordedGroup {
@@ -11,25 +11,52 @@ export interface RecordedGroup {
 }
 
 /**
- * Is the recorded group still there and still ours? Linux does not hand out a pid
- * while a group of that id exists, so a live group whose leader is gone is the
- * recorded one; a live leader must also have the recorded start time.
+ * What a recorded group is now:
+ * - `ours`: this boot, and its leader still runs with the recorded start time. Only
+ *   such a group is ever signalled.
+ * - `gone`: another boot, a recycled pid (its process started at another time), or no
+ *   process left in a group of that id.
+ * - `unsure`: a group of that id lives, but nothing proves it is the recorded one: its
+ *   leader is gone (a later process that got the pid may have made a group of the same
+ *   id), or no start time or boot id was recorded, or there is no /proc to ask.
  */
-function stillRunning(group: RecordedGroup): boolean {
-  return sameProcess(group) !== false && groupAlive(group.pid);
+export type GroupIdentity = 'ours' | 'gone' | 'unsure';
+
+export function identify(group: RecordedGroup): GroupIdentity {
+  const here = bootId();
+  if (group.boot !== undefined && here !== undefined && group.boot !== here) return 'gone';
+  const leader = procStat(group.pid);
+  if (leader !== undefined && group.start !== undefined && leader.startTicks !== group.start)
+    return 'gone';
+  if (!groupAlive(group.pid)) return 'gone';
+  // a zombie leader with the recorded start still holds its pid: the group is ours
+  const sure =
+    leader !== undefined &&
+    group.start !== undefined &&
+    group.boot !== undefined &&
+    group.boot === here;
+  return sure ? 'ours' : 'unsure';
 }
 
 /**
  * Stops groups left running by an earlier jobrun that died (kill -9): SIGTERM, then
- * SIGKILL to whatever is left after `graceMs`. Resolves with the pids it stopped,
- * once every one of them is gone, so a job is never run again beside its leftover.
+ * SIGKILL to whatever is left after `graceMs`, and only groups known for sure to be
+ * the recorded ones (see {@link identify}). Resolves once every stopped group is gone,
+ * so a job is never run again beside its leftover, with the pids it stopped and those
+ * it left alone because it could not be sure.
  */
 export async function stopLeftoverGroups(
   groups: RecordedGroup[],
   graceMs: number,
   pollMs = 25,
-): Promise<number[]> {
-  const live = groups.filter(stillRunning).map((g) => g.pid);
+): Promise<{ stopped: number[]; unsure: number[] }> {
+  const live: number[] = [];
+  const unsure: number[] = [];
+  for (const group of groups) {
+    const identity = identify(group);
+    if (identity === 'ours') live.push(group.pid);
+    else if (identity === 'unsure') unsure.push(group.pid);
+  }
   for (const pid of live) killGroup(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   let left = live;
@@ -43,5 +70,5 @@ export async function stopLeftoverGroups(
     await new Promise((resolve) => setTimeout(resolve, pollMs));
     left = left.filter((pid) => groupAlive(pid));
   }
-  return live;
+  return { stopped: live, unsure };
 }

@@ -3,8 +3,10 @@ import { closeSync, openSync } from 'node:fs';
 import type { AttemptResult } from '../model/attempt.js';
 import { captureResult } from '../model/result.js';
 import { GroupAttempt, openLog } from './attempt.js';
+import { jobEnvironment } from './base-env.js';
 import { textCommandLine } from './command-line.js';
 import { PipeOutput } from './pipe-output.js';
+import { procStat } from './proc.js';
 import { stdinPathFor } from './stdin-file.js';
 import { needsPipes, type ExecRequest, type Executor } from './types.js';
 
@@ -43,6 +45,7 @@ class LocalAttempt extends GroupAttempt {
 
   /** Open the log, spawn the shell, arm the timeout. */
   private launch(): void {
+    if (this.refused()) return;
     const { job, logPath, onLine, separate } = this.request;
     const piped = needsPipes(this.request);
     let fd: number;
@@ -59,7 +62,7 @@ class LocalAttempt extends GroupAttempt {
       if (job.stdin !== undefined) input = openSync(stdinPathFor(logPath, job.stdin), 'r');
       child = spawn(file, args, {
         cwd: job.cwd,
-        env: jobEnv(job.env),
+        env: jobEnvironment(job.env),
         detached: true,
         stdio: piped ? [input, 'pipe', 'pipe'] : [input, fd, fd],
       });
@@ -90,7 +93,8 @@ class LocalAttempt extends GroupAttempt {
       // Only a failed spawn has no pid; other errors are followed by 'exit'.
       if (child.pid === undefined) void this.onSpawnError(err);
     });
-    if (child.pid !== undefined) this.running(child.pid);
+    // read now: Node reaps its children in a later turn of the event loop, not before
+    if (child.pid !== undefined) this.running(child.pid, procStat(child.pid)?.startTicks);
   }
 
   protected override logWriteError(): NodeJS.ErrnoException | undefined {
@@ -121,16 +125,4 @@ class LocalAttempt extends GroupAttempt {
     if (this.output !== undefined) await this.output.finish().catch(() => 0);
     this.failToStart(err);
   }
-}
-
-/**
- * A plain-object snapshot of this process's environment, taken once: spawn walks the
- * env it is given on every call, and walking `process.env` (which asks the OS for
- * each variable) costs more per job than the fork itself on small jobs.
- */
-let baseEnv: NodeJS.ProcessEnv | undefined;
-
-function jobEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  baseEnv ??= { ...process.env };
-  return Object.keys(env).length === 0 ? baseEnv : { ...baseEnv, ...env };
 }

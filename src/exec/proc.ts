@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 
 /**
  * What Linux's /proc says about processes. Elsewhere (no /proc) every function
@@ -15,13 +15,25 @@ export interface ProcStat {
   startTicks: number;
 }
 
+/**
+ * One buffer for every read: `readFileSync` of a /proc file (whose size it cannot know)
+ * allocates 64 KiB and copies it for each call, which on a run of small jobs is most of
+ * what reading a process's start costs. A stat line is far shorter than this buffer.
+ */
+const statBuffer = Buffer.allocUnsafe(4096);
+
 /** Parses `/proc/<pid>/stat`; undefined when the process is gone. */
 export function procStat(pid: number): ProcStat | undefined {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    fd = openSync(`/proc/${pid}/stat`, 'r');
+    const size = readSync(fd, statBuffer, 0, statBuffer.length, 0);
+    text = statBuffer.toString('latin1', 0, size);
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   // the command name sits in parentheses and may itself hold ")" and spaces
   const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -65,6 +77,28 @@ export function groupMembers(pgid: number): ProcStat[] | undefined {
     if (stat?.pgid === pgid) members.push(stat);
   }
   return members;
+}
+
+/**
+ * The process groups that have a member other than a zombie, from one walk of /proc;
+ * undefined without /proc. One walk answers for every group a caller waits on.
+ */
+export function liveGroups(): Set<number> | undefined {
+  if (!procMounted()) return undefined;
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const live = new Set<number>();
+  for (const name of names) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const stat = procStat(Number(name));
+    if (stat !== undefined && stat.state !== 'Z') live.add(stat.pgid);
+  }
+  return live;
 }
 
 /** This boot's id: pids and start times mean nothing across a reboot. Read once. */

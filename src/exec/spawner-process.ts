@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { delimiter, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { encodeBytes } from '../model/bytes.js';
+import { baseEnv } from './base-env.js';
+import { signalName } from './signals.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
 
 /** One job for a spawner: strings carry raw bytes the `src/model/bytes.ts` way. */
@@ -12,7 +13,7 @@ export interface SpawnOrder {
   /** The whole argv, argv[0] included. */
   argv: string[];
   cwd: string;
-  /** Laid over the spawner's environment (a snapshot of jobrun's). */
+  /** Laid over the environment every job starts from (jobrun's, see `base-env.ts`). */
   env: Record<string, string>;
   logPath: string;
   /** The file the job's stdin is opened from (`/dev/null` for most). */
@@ -20,11 +21,31 @@ export interface SpawnOrder {
   killGraceMs: number;
 }
 
-/** What a spawner says about the job it was given. */
+/** What a spawner says about a job it was given. */
 export type SpawnReport =
-  | { kind: 'pid'; pid: number }
+  /** `start`: the leader's start time in ticks since boot, read before it could be reaped. */
+  | { kind: 'pid'; pid: number; start: number | undefined }
+  /** A signal asked for with `signal()` reached the job while it still ran. */
+  | { kind: 'signalled'; pid: number }
   | { kind: 'exit'; code: number | null; signal: string | null }
-  | { kind: 'error'; where: 'cwd' | 'log' | 'exec'; code: string; message: string };
+  | { kind: 'error'; where: 'cwd' | 'log' | 'exec'; code: string; message: string }
+  /** A queued job was withdrawn or handed back: it never started. */
+  | { kind: 'withdrawn' };
+
+/** Who hears about one job given to a spawner. */
+export interface SpawnListener {
+  report(report: SpawnReport): void;
+  /** The spawner went away before the job's end was reported; `why` is for an error. */
+  death(why: string): void;
+}
+
+/** A job given to a spawner and not yet done with. */
+interface SpawnerJob {
+  listener: SpawnListener;
+  /** Sent with `q`, and not yet started (`p`/`e`) nor handed back (`w`). */
+  queued: boolean;
+  started: boolean;
+}
 
 let found: string | undefined;
 
@@ -71,29 +92,28 @@ function isScript(path: string): boolean {
   }
 }
 
-const SIGNAL_NAMES = new Map<number, string>(
-  Object.entries(osConstants.signals).map(([name, num]) => [num, name]),
-);
 /** Last bytes of a spawner's stderr kept to explain its death. */
 const STDERR_KEEP = 2048;
 
 /**
  * One spawner process (see `spawner-source.ts`) and its pipes. It runs one job at a
- * time. While idle its handles are unref'd, so an idle spawner never keeps jobrun
- * alive; when jobrun exits, the spawner sees its pipe close and exits too.
+ * time, and may hold one more, queued to start as the running one ends. While idle its
+ * handles are unref'd, so an idle spawner never keeps jobrun alive; when jobrun exits,
+ * the spawner sees its pipe close and exits too.
  */
 export class SpawnerProcess {
   /** Set once the spawner said it is ready: before that a death means "cannot run here". */
   ready = false;
   dead = false;
-  /** Receives the reports about the current job. */
-  onReport: ((report: SpawnReport) => void) | undefined;
-  /** Called once when the process goes away; `why` is for an attempt's error. */
-  onDeath: ((why: string) => void) | undefined;
+  /** Called each time its last job is done with (ended, failed to start or withdrawn). */
+  onIdle: (() => void) | undefined;
 
   private readonly child: ChildProcess;
   private readonly stdin: Writable;
   private readonly stdout: Readable;
+  /** Oldest first: the running job (or the one being started), then the queued one. */
+  private readonly jobs: SpawnerJob[] = [];
+  private withdrawing = false;
   private pending = '';
   private stderrTail = '';
 
@@ -121,28 +141,70 @@ export class SpawnerProcess {
           (this.stderrTail.trim() ? `: ${this.stderrTail.trim().split('\n').at(-1)}` : ''),
       ),
     );
+    // jobs start from jobrun's environment, never from the interpreter's
+    const env = Object.entries(baseEnv()).map(([k, v]) => b64(`${k}=${v}`));
+    this.stdin.write(['b', ...env].join(' ') + '\n');
     this.setBusy(false);
   }
 
-  /** Ask for a job to be started; the reports arrive through `onReport`. */
-  send(order: SpawnOrder): void {
-    const b64 = (s: string): string => encodeBytes(s).toString('base64');
-    const fields = [
-      's',
-      String(order.killGraceMs),
-      b64(order.file),
-      b64(order.cwd),
-      b64(order.logPath),
-      b64(order.stdinPath),
-      String(order.argv.length),
-      ...order.argv.map(b64),
-      ...Object.entries(order.env).map(([k, v]) => b64(`${k}=${v}`)),
-    ];
-    this.stdin.write(fields.join(' ') + '\n');
+  /** Whether it holds a job (running, starting or queued). */
+  get busy(): boolean {
+    return this.jobs.length > 0;
+  }
+
+  /** Start a job now; it must hold none. The reports go to `listener`. */
+  start(order: SpawnOrder, listener: SpawnListener): void {
+    this.add(listener, false);
+    this.stdin.write(orderLine('s', order));
+  }
+
+  /** May a job be queued behind `listener`'s, the only one it holds? */
+  canQueueBehind(listener: SpawnListener): boolean {
+    const only = this.jobs.length === 1 ? this.jobs[0] : undefined;
+    return !this.dead && only?.listener === listener && !only.queued;
+  }
+
+  /**
+   * Queue a job to start the moment the running one is reaped, if that one exited 0
+   * (see `canQueueBehind`). `listener` hears `pid` or `error` when it starts, or
+   * `withdrawn` when it is handed back.
+   */
+  queue(order: SpawnOrder, listener: SpawnListener): void {
+    this.add(listener, true);
+    this.stdin.write(orderLine('q', order));
+  }
+
+  /** Withdraw the queued job, if any: it hears `withdrawn`, or `pid` when it started first. */
+  withdraw(): void {
+    if (this.withdrawing || !this.jobs.some((job) => job.queued)) return;
+    this.withdrawing = true;
+    this.stdin.write('c\n');
+  }
+
+  /**
+   * Signal the group of the job `pid`, through the spawner: it first reaps the job if
+   * it ended, so the order of its reports says whether the signal came first (a
+   * `signalled` report) or the job had ended on its own (its exit report first).
+   */
+  signal(pid: number, signum: number): void {
+    this.stdin.write(`t ${pid} ${signum}\n`);
+  }
+
+  private add(listener: SpawnListener, queued: boolean): void {
+    if (this.jobs.length === 0) this.setBusy(true);
+    this.jobs.push({ listener, queued, started: false });
+  }
+
+  private done(job: SpawnerJob): void {
+    this.jobs.splice(this.jobs.indexOf(job), 1);
+    if (job.queued) this.withdrawing = false;
+    if (this.jobs.length > 0) return;
+    this.setBusy(false);
+    this.onIdle?.();
   }
 
   /** A busy spawner keeps jobrun alive until its job reports back; an idle one does not. */
-  setBusy(busy: boolean): void {
+  private setBusy(busy: boolean): void {
     for (const handle of [this.child, this.stdout, this.child.stderr, this.stdin] as const) {
       const h = handle as unknown as { ref?: () => void; unref?: () => void };
       if (busy) h.ref?.();
@@ -162,27 +224,75 @@ export class SpawnerProcess {
 
   private onLine(line: string): void {
     const [kind, a = '', b = '', c = ''] = line.split(' ');
-    if (kind === 'r') this.ready = true;
-    else if (kind === 'p') this.onReport?.({ kind: 'pid', pid: Number(a) });
-    else if (kind === 'x') this.onReport?.({ kind: 'exit', code: Number(a), signal: null });
-    else if (kind === 'k')
-      this.onReport?.({
-        kind: 'exit',
-        code: null,
-        signal: SIGNAL_NAMES.get(Number(a)) ?? `signal ${a}`,
-      });
-    else if (kind === 'e')
-      this.onReport?.({
-        kind: 'error',
-        where: a as 'cwd' | 'log' | 'exec',
-        code: b,
-        message: Buffer.from(c, 'base64').toString('utf8'),
-      });
+    if (kind === 'r') {
+      this.ready = true;
+      return;
+    }
+    // `x`/`k`/`T` are about the running job, `w` about the queued one, `p`/`e` about
+    // the oldest one not started
+    const job =
+      kind === 'x' || kind === 'k' || kind === 'T'
+        ? this.jobs[0]
+        : kind === 'w'
+          ? this.jobs.find((j) => j.queued)
+          : this.jobs.find((j) => !j.started);
+    if (job === undefined) return;
+    const report = parseReport(kind, a, b, c);
+    if (report === undefined) return;
+    if (report.kind === 'pid') {
+      job.started = true;
+      if (job.queued) this.withdrawing = false;
+      job.queued = false;
+    } else if (report.kind !== 'signalled') {
+      this.done(job);
+    }
+    job.listener.report(report);
   }
 
   private die(why: string): void {
     if (this.dead) return;
     this.dead = true;
-    this.onDeath?.(why);
+    for (const job of this.jobs.splice(0)) job.listener.death(why);
   }
+}
+
+function orderLine(kind: 's' | 'q', order: SpawnOrder): string {
+  const fields = [
+    kind,
+    String(order.killGraceMs),
+    b64(order.file),
+    b64(order.cwd),
+    b64(order.logPath),
+    b64(order.stdinPath),
+    String(order.argv.length),
+    ...order.argv.map(b64),
+    ...Object.entries(order.env).map(([k, v]) => b64(`${k}=${v}`)),
+  ];
+  return fields.join(' ') + '\n';
+}
+
+function parseReport(
+  kind: string | undefined,
+  a: string,
+  b: string,
+  c: string,
+): SpawnReport | undefined {
+  if (kind === 'p')
+    return { kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b) };
+  if (kind === 'T') return { kind: 'signalled', pid: Number(a) };
+  if (kind === 'x') return { kind: 'exit', code: Number(a), signal: null };
+  if (kind === 'k') return { kind: 'exit', code: null, signal: signalName(Number(a)) };
+  if (kind === 'w') return { kind: 'withdrawn' };
+  if (kind === 'e')
+    return {
+      kind: 'error',
+      where: a as 'cwd' | 'log' | 'exec',
+      code: b,
+      message: Buffer.from(c, 'base64').toString('utf8'),
+    };
+  return undefined;
+}
+
+function b64(s: string): string {
+  return encodeBytes(s).toString('base64');
 }

@@ -44,6 +44,12 @@ export interface RunningAttempt {
    * the start failed, always before `result`.
    */
   readonly pid?: number;
+  /**
+   * The leader's start time in clock ticks since boot, read before it could be reaped;
+   * with the boot id it names the process for good (a recycled pid has another one).
+   * Undefined where there is no /proc or the start failed.
+   */
+  readonly startTicks?: number;
   readonly started?: Promise<void>;
   /**
    * Stop the attempt: SIGTERM to its whole process group, SIGKILL after the job's
@@ -51,11 +57,29 @@ export interface RunningAttempt {
    * `immediate` escalates.
    */
   stop(immediate?: boolean): void;
+  /** A next attempt may now be queued behind this one (`Executor.startAfter`). */
+  readonly canQueue?: boolean;
+  /**
+   * Only for an attempt queued behind another: resolves true once it left the queue and
+   * started (or failed to start: `started` and `result` follow as for any attempt),
+   * false when it was withdrawn or handed back and never started (`result` then never
+   * settles). Before that, `stop()` withdraws it (and stops it, should it have started
+   * first).
+   */
+  readonly taken?: Promise<boolean>;
+  /** Asks that a queued attempt not start; `taken` tells whether that came in time. */
+  withdraw?(): void;
 }
 
 /** Runs attempts. The local implementation spawns child processes; tests pass fakes. */
 export interface Executor {
   start(request: ExecRequest): RunningAttempt;
+  /**
+   * Queues `request` to start the moment `after` ends (its process reaped, before its
+   * end reaches jobrun), if `after` exits 0; else it is handed back (`taken` false).
+   * Undefined where it cannot be queued (`after.canQueue` false, piped output, …).
+   */
+  startAfter?(request: ExecRequest, after: RunningAttempt): RunningAttempt | undefined;
 }
 
 /** Attempts whose output jobrun must read itself: lines, streams apart, a captured result. */

@@ -65,6 +65,8 @@ export interface Report {
   exitCode: number;
   interrupted?: string;
   halted?: string;
+  /** jobrun could not write its own stdout or stderr (a full disk): the run went on, exit 1. */
+  outputError?: string;
   workers: number;
   logDir: string;
   summary: Summary;

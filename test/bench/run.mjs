@@ -15,6 +15,8 @@
 //   stream    RSS of `jobrun run --stdin --max-queue 1000` while 1,000,000 lines stream in
 //   redis     test/bench/redis.mjs (owned separately), its output passed through, killed after 5 min
 //   batching  20,000 small files gzipped: jobrun -X vs xargs -P2 -n 100 (test/bench/batching.mjs)
+//   floor     jobrun's overhead per job over a plain posix_spawn + waitpid loop, at -j 1, beside
+//             xargs -P 1 (test/bench/floor.mjs; --jobs N sets its count, default 1000)
 //
 // Options:
 //   --rounds N          alternated rounds per comparison (default 5)
@@ -76,6 +78,7 @@ const SECTIONS = [
   'stream',
   'redis',
   'batching',
+  'floor',
 ];
 const NODE = process.execPath;
 
@@ -115,7 +118,7 @@ function parseArgs(argv) {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(1, 33)
+          .slice(1, 35)
           .join('\n')
           .replace(/^\/\/ ?/gm, ''),
       );
@@ -124,6 +127,7 @@ function parseArgs(argv) {
       const v = Number(argv[++i]);
       if (!Number.isInteger(v) || v <= 0) usage(`${a} needs a positive integer`);
       opts[numeric[a]] = v;
+      if (a === '--jobs') opts.jobsGiven = true;
     } else if (a === '--json') {
       opts.json = resolve(argv[++i] ?? usage('--json needs a file'));
     } else if (SECTIONS.includes(a)) {
@@ -1121,6 +1125,12 @@ const runners = {
   redis,
   batching: async () =>
     (await import('./batching.mjs')).batching({ rounds: opts.rounds, workers: opts.workers, note }),
+  floor: async () =>
+    (await import('./floor.mjs')).floor({
+      rounds: opts.rounds,
+      jobs: opts.jobsGiven ? opts.jobs : 1000,
+      note,
+    }),
 };
 const started = new Date();
 const results = { machine: await machine(), sections: {} };

@@ -2,7 +2,7 @@ import { parseHalt } from '../../src/core/halt.js';
 import type { AttemptResult } from '../../src/model/attempt.js';
 import type { RunEvent, RunEventMap, RunEventType } from '../../src/model/events.js';
 import type { JobSpec } from '../../src/model/job.js';
-import type { ExecRequest, Executor } from '../../src/exec/types.js';
+import type { ExecRequest, Executor, RunningAttempt } from '../../src/exec/types.js';
 
 /** One scripted attempt: how long it "runs" and how it ends. */
 export interface Step {
@@ -49,7 +49,7 @@ export class FakeExecutor implements Executor {
 
   constructor(private readonly script: Record<string, Step[]> = {}) {}
 
-  start(req: ExecRequest) {
+  start(req: ExecRequest): RunningAttempt {
     const name = req.job.name;
     this.starts.push(name);
     this.requests.push(req);
@@ -129,4 +129,67 @@ export function propertyOptions(log: EventLog, executor: Executor, workers: numb
     emit: log.emit,
     halt: halt ? parseHalt(halt) : undefined,
   };
+}
+
+/**
+ * A FakeExecutor that queues an attempt behind a running one, as the spawner does: it
+ * starts as that one ends with exit 0, else it is handed back (`taken` false); `stop()`
+ * or `withdraw()` before then withdraw it.
+ */
+export class QueueingFakeExecutor extends FakeExecutor {
+  private readonly behind = new Set<RunningAttempt>();
+  /** Attempts that were queued behind another. */
+  queued = 0;
+
+  override start(req: ExecRequest): RunningAttempt {
+    const attempt = super.start(req);
+    let ended = false;
+    void attempt.result.then(() => (ended = true));
+    const behind = this.behind;
+    return {
+      ...attempt,
+      get canQueue() {
+        return !ended && !behind.has(attempt);
+      },
+    };
+  }
+
+  startAfter(req: ExecRequest, after: RunningAttempt): RunningAttempt | undefined {
+    if (after.canQueue !== true) return undefined;
+    this.behind.add(after);
+    this.queued++;
+    let inner: RunningAttempt | undefined;
+    let out = false;
+    let settle!: (result: AttemptResult) => void;
+    let resolveTaken!: (started: boolean) => void;
+    let resolveStarted!: () => void;
+    const withdraw = () => {
+      if (inner !== undefined || out) return;
+      out = true;
+      resolveTaken(false);
+    };
+    const queued: RunningAttempt = {
+      result: new Promise((resolve) => (settle = resolve)),
+      started: new Promise((resolve) => (resolveStarted = resolve)),
+      taken: new Promise((resolve) => (resolveTaken = resolve)),
+      get pid() {
+        return inner?.pid;
+      },
+      get canQueue() {
+        return inner?.canQueue === true;
+      },
+      withdraw,
+      stop: (immediate) => (inner !== undefined ? inner.stop(immediate) : withdraw()),
+    };
+    void after.result.then((ahead) => {
+      this.behind.delete(after);
+      if (out) return;
+      if (ahead.exitCode !== 0 || ahead.timedOut) return withdraw();
+      inner = this.start(req);
+      resolveTaken(true);
+      resolveStarted();
+      void inner.result.then(settle);
+    });
+    return queued;
+  }
 }

@@ -1,13 +1,22 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { parseHalt } from '../../src/core/halt.js';
 import { Scheduler } from '../../src/core/scheduler.js';
-import { EventLog, FakeExecutor, job, propertyOptions, type Step } from './harness.js';
+import { EventLog, FakeExecutor, QueueingFakeExecutor, job, type Step } from './harness.js';
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
 /** The first reliability promise: every job ends in exactly one final state. */
-it('ends every job exactly once, whatever the graph, outcomes and policies', async () => {
+it('ends every job exactly once, whatever the graph, outcomes and policies', () =>
+  endsEveryJobOnce(false));
+
+/** The same with jobs queued behind running ones (the spawner's one-deep queue). */
+it('ends every job exactly once with jobs queued ahead, within workers and pools', () =>
+  endsEveryJobOnce(true));
+
+async function endsEveryJobOnce(queueing: boolean): Promise<void> {
+  let queuedAhead = 0;
   const jobArb = fc.record({
     priority: fc.integer({ min: -2, max: 2 }),
     retries: fc.integer({ min: 0, max: 2 }),
@@ -55,9 +64,18 @@ it('ends every job exactly once, whatever the graph, outcomes and policies', asy
           list.map((j, i) => [`j${i}`, j.steps]),
         );
         const log = new EventLog();
-        const executor = new FakeExecutor(script);
+        const executor = queueing ? new QueueingFakeExecutor(script) : new FakeExecutor(script);
         const scheduler = new Scheduler({
-          ...propertyOptions(log, executor, workers, halt),
+          runId: 'prop',
+          manifestPath: null,
+          logDir: '/tmp',
+          // a scaling worker count queues nothing ahead
+          workers: { min: queueing ? workers : 1, max: workers },
+          pools: { p: { workers: 1 } },
+          order: 'fifo',
+          executor,
+          emit: log.emit,
+          halt: halt ? parseHalt(halt) : undefined,
           selected: (j) => !out.has(j.name),
         });
         const done = scheduler.run(specs);
@@ -76,6 +94,9 @@ it('ends every job exactly once, whatever the graph, outcomes and policies', asy
         const s = outcome.summary;
         expect(s.succeeded + s.failed + s.timed_out + s.skipped + s.cancelled).toBe(specs.length);
         expect(executor.running).toBe(0);
+        if (executor instanceof QueueingFakeExecutor) queuedAhead += executor.queued;
+        expect(executor.peak).toBeLessThanOrEqual(workers);
+        expect(executor.peakByPool.get('p') ?? 0).toBeLessThanOrEqual(1);
         for (const e of log.of('job_end')) {
           // a job never starts before its needs succeeded
           for (const need of e.job.needs) {
@@ -89,4 +110,6 @@ it('ends every job exactly once, whatever the graph, outcomes and policies', asy
     ),
     { numRuns: 150 },
   );
-});
+  // the property did exercise the queue
+  if (queueing) expect(queuedAhead).toBeGreaterThan(20);
+}

@@ -109,6 +109,34 @@ describe('MedianTracker', () => {
   });
 });
 
+describe('MedianTracker against a sort', () => {
+  it('gives the exact median of its reservoir after every add, also once it replaces samples', () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const m = new MedianTracker(101, random);
+    const reservoir: number[] = [];
+    let seen = 0;
+    let mirror = 7;
+    const mirrorRandom = () => (mirror = (mirror * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 2000; i++) {
+      const value = Math.floor(random() * 50) + (i % 3); // many equal values
+      seen++;
+      // the mirror applies the same reservoir rule and sorts, as the tracker once did
+      void mirrorRandom();
+      if (reservoir.length < 101) reservoir.push(value);
+      else {
+        const slot = Math.floor(mirrorRandom() * seen);
+        if (slot < 101) reservoir[slot] = value;
+      }
+      m.add(value);
+      const sorted = [...reservoir].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      const want = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+      expect(m.median()).toBe(want);
+    }
+  });
+});
+
 describe('journal', () => {
   it('resumes only jobs that succeeded with the same command, ignoring a torn line', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
@@ -146,6 +174,59 @@ describe('journal', () => {
     const j4 = openJournal(file, false);
     expect(j4.succeeded({ name: 'a', command: 'echo a' })).toBe(false);
     j4.close();
+  });
+});
+
+describe('journal writes', () => {
+  const rec = (name: string) => ({
+    id: `1-${name}`,
+    name,
+    index: 0,
+    command: `run ${name}`,
+    cwd: '/',
+    priority: 0,
+    needs: [],
+    allowFailure: false,
+    status: 'succeeded' as const,
+    attempts: [],
+    endedAt: 0,
+  });
+  const lines = (file: string) =>
+    fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const line = JSON.parse(l) as { name: string; status: string };
+        return `${line.status} ${line.name}`;
+      });
+
+  it('a start is on disk when started() returns, with the ends gathered before it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const journal = openJournal(file, false);
+    journal.started({ name: 'a', command: 'run a', index: 0 }, 101, 5);
+    expect(lines(file)).toEqual(['running a']);
+    journal.record(rec('a'));
+    // an end waits for the next write (this turn of the event loop, or the next start)
+    expect(lines(file)).toEqual(['running a']);
+    journal.started({ name: 'b', command: 'run b', index: 0 }, 102, 6);
+    expect(lines(file)).toEqual(['running a', 'succeeded a', 'running b']);
+    journal.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('an end is written by the end of the turn, without another start', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const journal = openJournal(file, false);
+    journal.record(rec('a'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines(file)).toEqual(['succeeded a']);
+    journal.record(rec('b'));
+    journal.close();
+    expect(lines(file)).toEqual(['succeeded a', 'succeeded b']);
+    fs.rmSync(dir, { recursive: true });
   });
 });
 
@@ -210,6 +291,52 @@ describe('journal of equal jobs', () => {
       { result: ['a', 'b'] },
       { result: ['c'], resultTruncated: true },
     ]);
+    j2.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('journal starts and ends', () => {
+  const spec = (index: number) => ({ name: 'dup', command: 'run dup', index });
+  const end = (index: number) => ({
+    id: `${index + 1}-dup`,
+    name: 'dup',
+    index,
+    command: 'run dup',
+    cwd: '/',
+    priority: 0,
+    needs: [],
+    allowFailure: false,
+    status: 'failed' as const,
+    attempts: [],
+    endedAt: 0,
+  });
+
+  it('pairs per attempt: a retried job that ended leaves no start open', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const j1 = openJournal(file, false);
+    j1.started(spec(0), 101, 5);
+    j1.started(spec(0), 102, 6);
+    j1.started(spec(0), 103, 7);
+    j1.record(end(0));
+    j1.close();
+    const j2 = openJournal(file, true);
+    expect(j2.unfinished).toEqual([]);
+    j2.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('closes the start of the equal job that ended, not the oldest one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const j1 = openJournal(file, false);
+    j1.started(spec(0), 201, 5);
+    j1.started(spec(1), 202, 6);
+    j1.record(end(1));
+    j1.close(); // as if killed: job 1 (pid 201) still runs
+    const j2 = openJournal(file, true);
+    expect(j2.unfinished.map((s) => [s.pid, s.start])).toEqual([[201, 5]]);
     j2.close();
     fs.rmSync(dir, { recursive: true });
   });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis } from '../backends/redis-server.js';
 import { isGone } from '../exec/helpers.js';
-import { jobrun, readLines, tempDir, waitFor, writeFiles } from './helpers.js';
+import { jobrun, readLines, ROOT, tempDir, waitFor, writeFiles } from './helpers.js';
 import { killWorkers, manifest, startWorker } from './redis-helpers.js';
 
 /** The name of the process that started the job: the spawner (python) or jobrun (node). */
@@ -54,6 +54,22 @@ describe.runIf(process.platform === 'linux')('how jobs are started', () => {
     });
     expect(res.code).toBe(1);
     expect(res.stdout).toContain('the job spawner cannot run here');
+  });
+
+  it('falls back with one notice when the spawner cannot start a session (no setsid)', async () => {
+    const dir = tempDir();
+    const wrapper = path.join(ROOT, 'fixtures/scripts/python-without-setsid.sh');
+    const res = await jobrun(['run', '--stdin', '-j', '3', '--json', '--', PARENT], {
+      cwd: dir,
+      env: { JOBRUN_PYTHON: wrapper, JOBRUN_SPAWNER: undefined },
+      input: 'a\nb\nc\nd\n',
+    });
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout).summary.succeeded).toBe(4);
+    expect(readLines(path.join(dir, 'parent'))[0]).toBe('node');
+    const notices = res.stderr.split('\n').filter((l) => l.includes('cannot run here'));
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain('NotImplementedError');
   });
 
   it('rejects an unknown JOBRUN_SPAWNER as a usage error', async () => {

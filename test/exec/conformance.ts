@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -358,6 +359,97 @@ export function executorConformance(
       const pids = reqs.map((r) => Number(readFileSync(r.logPath, 'utf8')));
       expect(new Set(pids).size).toBe(3);
       expect(pids).toEqual(runs.map((r) => r.pid));
+    });
+  });
+
+  describe(`${label}: process facts`, () => {
+    // Node names signal 6 SIGABRT; Python's first name for it is SIGIOT
+    it('names a death by signal the way both executors do (SIGABRT, not SIGIOT)', async () => {
+      const result = await executor.start(request(makeJob('kill -ABRT $$'))).result;
+      expect(result.signal).toBe('SIGABRT');
+    });
+
+    it("knows the leader's start time, also of a job that ended at once", async () => {
+      const req = request(makeJob('cut -d" " -f22 /proc/$$/stat'));
+      const run = executor.start(req);
+      await run.result;
+      expect(run.startTicks).toBe(Number(readFileSync(req.logPath, 'utf8')));
+      const quick = await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const r = executor.start(request(makeJob('exit 0')));
+          await r.result;
+          return r.startTicks;
+        }),
+      );
+      expect(quick.every((t) => typeof t === 'number' && t > 0)).toBe(true);
+    });
+
+    it("hands the job exactly jobrun's environment with job.env over it", async () => {
+      const req = request(makeJob('env'));
+      req.job.env = { JR_EXTRA: 'x y', HOME: '/elsewhere' };
+      const result = await executor.start(req).result;
+      expect(result.exitCode).toBe(0);
+      const expected = spawnSync('/bin/sh', ['-c', 'env'], {
+        cwd: req.job.cwd,
+        env: { ...process.env, ...req.job.env },
+      }).stdout.toString('latin1');
+      const lines = (text: string) =>
+        text
+          .split('\n')
+          .filter((l) => l !== '' && !l.startsWith('JOBRUN_'))
+          .sort();
+      expect(lines(readFileSync(req.logPath, 'latin1'))).toEqual(lines(expected));
+    });
+
+    it('fails an attempt whose item holds a NUL byte, naming the item, and starts the next job', async () => {
+      const job = makeJob("echo 'a\0b'", { name: 'a\0b' });
+      const result = await executor.start(request(job)).result;
+      expect(result.error).toBe(
+        'item "a\\0b" holds a NUL byte (\\0), which no command, argument or variable can carry',
+      );
+      expect(result.exitCode).toBeUndefined();
+      const env = makeJob('true', { env: { X: 'a\0' } });
+      expect((await executor.start(request(env)).result).error).toMatch(/^env: X holds a NUL byte/);
+      const next = await executor.start(request(makeJob('exit 5'))).result;
+      expect(next.exitCode).toBe(5);
+    });
+  });
+
+  describe(`${label}: a stop that comes after the job ended`, () => {
+    /**
+     * Blocks this thread until the job's leader has exited: while it is blocked, the
+     * executor cannot hear of the end, so the stop that follows comes "too late".
+     */
+    function blockUntilExited(pid: number): void {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const state = readOrEmpty(`/proc/${pid}/stat`).split(') ')[1]?.[0];
+        if (state === undefined || state === 'Z' || Date.now() > deadline) return;
+        spawnSync('sleep', ['0.01']);
+      }
+    }
+
+    it('keeps the exit 0 of a job that ended before the stop reached it', async () => {
+      for (const timeoutMs of [undefined, 1]) {
+        const run = executor.start(request(makeJob('exit 0'), { timeoutMs }));
+        await run.started;
+        blockUntilExited(run.pid ?? 0);
+        run.stop();
+        const result = await run.result;
+        expect(result.exitCode).toBe(0);
+        expect(result.stopped).toBeUndefined();
+        expect(result.timedOut).toBe(false);
+      }
+    });
+
+    it('marks a job the stop reached as stopped, even when it then exits 0', async () => {
+      const req = request(makeJob("trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"));
+      const run = executor.start(req);
+      expect(await waitFor(() => readOrEmpty(req.logPath).includes('ready'))).toBe(true);
+      run.stop();
+      const result = await run.result;
+      expect(result.exitCode).toBe(0);
+      expect(result.stopped).toBe(true);
     });
   });
 

@@ -11,6 +11,7 @@ import {
   makeJob,
   readOrEmpty,
   requestIn,
+  script,
   tempDirs,
   waitFor,
 } from './helpers.js';
@@ -91,5 +92,69 @@ describe('spawner executor: fallback and spawner deaths', () => {
     expect(await waitFor(() => pids.every(isGone))).toBe(true);
     const next = await executor.start(requestIn(dirs.make(), makeJob('exit 4'))).result;
     expect(next.exitCode).toBe(4);
+  });
+});
+
+describe('spawner executor: what the spawner proves and hands on', () => {
+  it('falls back with one notice when posix_spawn cannot start a session', async () => {
+    const fallback = countingFallback();
+    const notices: string[] = [];
+    const executor = createHelperExecutor({
+      fallback,
+      python: script('python-without-setsid.sh'),
+      onFallback: (why) => notices.push(why),
+    });
+    const results = await Promise.all(
+      [0, 1, 2].map((n) => executor.start(requestIn(dirs.make(), makeJob(`exit ${n}`))).result),
+    );
+    expect(results.map((r) => [r.exitCode, r.error])).toEqual([
+      [0, undefined],
+      [1, undefined],
+      [2, undefined],
+    ]);
+    expect(fallback.started).toBe(3);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toMatch(/NotImplementedError: posix_spawn: setsid is unavailable/);
+  });
+
+  it('fails each attempt with the reason when that spawner is forced', async () => {
+    const executor = createHelperExecutor({
+      fallback: countingFallback(),
+      strict: true,
+      python: script('python-without-setsid.sh'),
+    });
+    const result = await executor.start(requestIn(dirs.make(), makeJob('true'))).result;
+    expect(result.error).toMatch(/^the job spawner cannot run here: .*NotImplementedError/);
+  });
+
+  it("hands jobs jobrun's environment, not the interpreter's (no LC_CTYPE coercion, no PYTHON*)", async () => {
+    const executor = createHelperExecutor({
+      fallback: countingFallback(),
+      strict: true,
+      python: script('python-c-locale.sh'),
+    });
+    const req = requestIn(dirs.make(), makeJob('env'));
+    expect((await executor.start(req).result).exitCode).toBe(0);
+    const env = readFileSync(req.logPath, 'latin1').split('\n');
+    expect(env).not.toContain('PYTHONWRAPPED=1');
+    expect(env.filter((l) => l.startsWith('LC_CTYPE='))).toEqual(
+      process.env.LC_CTYPE === undefined ? [] : [`LC_CTYPE=${process.env.LC_CTYPE}`],
+    );
+    if (process.env.LANG !== undefined) expect(env).toContain(`LANG=${process.env.LANG}`);
+  });
+
+  it('turns a bad order into an attempt error and keeps the same spawner', async () => {
+    const executor = createHelperExecutor({ fallback: countingFallback(), strict: true });
+    const parent = async (): Promise<string> => {
+      const req = requestIn(dirs.make(), makeJob('echo $PPID'));
+      expect((await executor.start(req).result).exitCode).toBe(0);
+      return readFileSync(req.logPath, 'utf8');
+    };
+    const before = await parent();
+    const bad = requestIn(dirs.make(), makeJob('true'));
+    bad.job.env = { '': 'no name' }; // Python's posix_spawn raises ValueError for it
+    const result = await executor.start(bad).result;
+    expect(result.error).toBe('could not start shell /bin/sh: illegal environment variable name');
+    expect(await parent()).toBe(before);
   });
 });

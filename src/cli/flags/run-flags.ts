@@ -78,6 +78,8 @@ export interface RunValues {
   redisUrlFile?: string;
   redisTimeout?: number;
   spawner?: SpawnerChoice;
+  /** `retry` only: where to run the re-driven jobs. */
+  cwd?: string;
 }
 
 /** `--backend` as written: the URL is resolved and checked with `--redis-url-file`. */
@@ -235,6 +237,12 @@ export function addRetryOptions(cmd: Command): Command {
   for (const make of Object.values(common)) cmd.addOption(make());
   cmd.addOption(keepLogsOption());
   cmd.addOption(spawnerOption());
+  cmd.addOption(
+    new Option(
+      '--cwd <dir>',
+      'run the jobs in DIR instead of the folders the report recorded (needed when one of those is gone)',
+    ),
+  );
   return cmd;
 }
 

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import { UsageError } from '../errors.js';
+import type { JobSpec } from '../model/job.js';
+import { nulByteProblem } from '../model/nul-bytes.js';
+
+/**
+ * Jobs known before the run starts (a manifest, `:::` values, `--glob`) that no
+ * executor could start are a usage error (exit 2), named by their item, before any job
+ * runs. A streamed job with the same problem fails on its own with the same reason.
+ */
+export function refuseUnstartable(jobs: readonly JobSpec[]): void {
+  for (const job of jobs) {
+    const problem = nulByteProblem(job);
+    if (problem === undefined) continue;
+    // an item names the job well enough; anything else says which job
+    throw new UsageError(
+      problem.startsWith('item ') ? problem : `job ${jobLabel(job)}: ${problem}`,
+    );
+  }
+}
+
+function jobLabel(job: JobSpec): string {
+  return `"${job.name.replaceAll('\0', '\\0')}"`;
+}
+
+/**
+ * A stdin the run is to read must be readable: Node reads a directory given as stdin
+ * (`< /`) as empty, which would run no job and exit 0, and a closed stdin as nothing.
+ */
+export function checkStdin(): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.fstatSync(0);
+  } catch (err) {
+    throw new UsageError(`cannot read stdin: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  if (stat.isDirectory()) throw new UsageError('cannot read stdin: it is a directory (EISDIR)');
+}

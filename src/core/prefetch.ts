@@ -1,0 +1,114 @@
+import type { Entry } from './entry.js';
+import type { StopOrder } from './lifecycle.js';
+
+/** What the one-deep queue needs from the scheduler. */
+export interface PrefetchHost {
+  /** Takes the best ready job that may wait behind `running` (whose pool seat it may inherit). */
+  take(running: Entry): Entry | undefined;
+  /** Puts back a job from `take` that could not be queued after all. */
+  putBack(entry: Entry): void;
+  /** Queues `entry`'s next attempt behind `running`'s; false when the executor cannot. */
+  startAfter(entry: Entry, running: Entry): boolean;
+  /** `entry` was withdrawn or handed back and never started; `promoted`: it held a slot. */
+  withdrawn(entry: Entry, promoted: boolean): void;
+  /** Does `a` start before `b` (priority, then order)? */
+  before(a: Entry, b: Entry): boolean;
+}
+
+/**
+ * The one-deep queue per slot: while a slot's job runs, the next ready job already
+ * waits in its spawner, which starts it the moment the running one is reaped, so no
+ * round trip through jobrun sits between two jobs of a slot. Starting stays exact:
+ *
+ * - The spawner starts the queued job only after a job that exited 0; after a failure
+ *   (a retry, a halt may follow) it hands it back, and jobrun decides as without a queue.
+ * - No job waits behind one whose success would free jobs that need it: those may go first.
+ * - A job that arrives with a higher priority than a queued one withdraws it.
+ * - A stop withdraws every queued job before it signals a running one; the spawner reads
+ *   a withdrawal before it starts anything, so a queued job never starts after a stop.
+ * - A withdrawn job goes back to the ready queue (or is cancelled, in a stop) as if it
+ *   had never left it: it had no `job_start`, no attempt.
+ *
+ * A queued job is not in flight: it holds no slot until the job ahead of it ends, when
+ * it takes over that slot (`next`) and counts as running, even before its start is heard
+ * of. Its pool seat is taken as it is queued (sharing the seat of the job ahead when in
+ * the same pool), and the scheduler no longer counts it as ready: a stop withdraws it.
+ */
+export class Prefetch {
+  /** Running job → the job queued behind it. */
+  private readonly behind = new Map<Entry, Entry>();
+  /** Queued job → the running job it waits behind. */
+  private readonly ahead = new Map<Entry, Entry>();
+  private readonly withdrawing = new Set<Entry>();
+
+  constructor(private readonly host: PrefetchHost) {}
+
+  /** Queues a job behind each running one that has none, while ready jobs last. */
+  fill(running: Iterable<Entry>): void {
+    for (const entry of running) {
+      if (this.behind.has(entry) || entry.running?.canQueue !== true || this.holdsBack(entry))
+        continue;
+      const next = this.host.take(entry);
+      if (next === undefined) return;
+      if (!this.host.startAfter(next, entry)) {
+        this.host.putBack(next);
+        continue;
+      }
+      this.behind.set(entry, next);
+      this.ahead.set(next, entry);
+      void next.running?.taken?.then((started) => started || this.gone(next));
+    }
+  }
+
+  /** `entry`'s attempt ended: the job queued behind it, now in its slot, if any. */
+  next(entry: Entry): Entry | undefined {
+    const next = this.behind.get(entry);
+    if (next === undefined) return undefined;
+    this.behind.delete(entry);
+    this.ahead.delete(next);
+    return next;
+  }
+
+  /** `entry` became ready: it withdraws the last queued job it should start before. */
+  overtake(entry: Entry): void {
+    let worst: Entry | undefined;
+    for (const queued of this.ahead.keys()) {
+      if (this.withdrawing.has(queued) || !this.host.before(entry, queued)) continue;
+      if (worst === undefined || this.host.before(worst, queued)) worst = queued;
+    }
+    if (worst === undefined) return;
+    this.withdrawing.add(worst);
+    worst.running?.withdraw?.();
+  }
+
+  /**
+   * A stop: every queued job is withdrawn; one that started first (its start crossed the
+   * withdrawal) is then stopped with the running ones, or left to finish under `--halt soon`.
+   */
+  stop(order: StopOrder): void {
+    for (const queued of this.ahead.keys()) {
+      this.withdrawing.add(queued);
+      if (order.killRunning) {
+        queued.killed = true;
+        queued.running?.stop(order.immediate);
+      } else {
+        queued.running?.withdraw?.();
+      }
+    }
+  }
+
+  /** A job that jobs still waiting need: its success may free one that goes first. */
+  private holdsBack(entry: Entry): boolean {
+    return entry.dependents.some((dependent) => dependent.status === 'pending');
+  }
+
+  private gone(entry: Entry): void {
+    this.withdrawing.delete(entry);
+    const running = this.ahead.get(entry);
+    if (running !== undefined) {
+      this.ahead.delete(entry);
+      this.behind.delete(running);
+    }
+    this.host.withdrawn(entry, running === undefined);
+  }
+}

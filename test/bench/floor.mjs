@@ -1,0 +1,179 @@
+// The floor row of `npm run bench`: what jobrun adds per job over the operating system's
+// own cost of starting and reaping one, which does not depend on how fast the machine
+// creates processes. The same N × `true ITEM` go through
+//   (a) a plain loop in Python: posix_spawn (own session, stdin /dev/null, stdout and
+//       stderr on a per-job file, as jobrun's spawner does) + waitpid, one job at a time;
+//   (b) jobrun -j 1 (the spawner, and --spawner child);
+//   (c) xargs -P 1 -n 1.
+// Each peer also runs 1 job, so its start-up (Node, Python) is taken out: per job is
+// (T(N) − T(1)) / (N − 1). Run alone with
+//   node test/bench/floor.mjs [--rounds N] [--jobs N]
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { BIN, fmtMs, makeTempDir, median, removeTempDir, round, runTimed, table } from './lib.mjs';
+
+/** posix_spawn + waitpid of `true ITEM` for each line of stdin; the floor jobrun is held to. */
+const LOOP = String.raw`
+import os, shutil, sys
+logs = sys.argv[1]
+true = shutil.which('true').encode()
+env = dict(os.environb)
+for i, line in enumerate(sys.stdin.buffer.read().split()):
+    log = os.path.join(logs.encode(), b'%d.log' % i)
+    actions = [(os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0),
+               (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666),
+               (os.POSIX_SPAWN_DUP2, 1, 2)]
+    pid = os.posix_spawn(true, [b'true', line], env, file_actions=actions, setsid=True)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        sys.exit(1)
+    os.unlink(log)
+`;
+
+const LOOP_NAME = 'posix_spawn loop';
+const JOBRUN = 'jobrun -j 1';
+const JOBRUN_CHILD = 'jobrun -j 1 --spawner child';
+const XARGS = 'xargs -P 1';
+
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+
+/** Runs the comparison; returns the section's results for bench.json. */
+export async function floor({ rounds = 5, jobs = 1000, note = console.error } = {}) {
+  const dir = makeTempDir('floor');
+  try {
+    const inputs = { [jobs]: join(dir, 'n.txt'), 1: join(dir, 'one.txt') };
+    writeFileSync(inputs[jobs], Array.from({ length: jobs }, (_, i) => i + 1).join('\n') + '\n');
+    writeFileSync(inputs[1], '1\n');
+    const peers = [
+      { name: LOOP_NAME, run: (input) => plain('python3', ['-c', LOOP, dir], input) },
+      { name: JOBRUN, run: (input) => jobrun(input, dir, 'helper') },
+      { name: JOBRUN_CHILD, run: (input) => jobrun(input, dir, 'child') },
+      { name: XARGS, run: (input) => plain('xargs', ['-P', '1', '-n', '1', 'true'], input) },
+    ];
+    note(
+      `${jobs} × \`true ITEM\`, one at a time; each peer also runs 1 job to take its start-up out`,
+    );
+    note(
+      `${LOOP_NAME}: python3 -c (posix_spawn with setsid, stdout+stderr on a per-job file) + waitpid`,
+    );
+    note(`${JOBRUN}: node bin/jobrun.js run --stdin -j 1 --progress none --logs <tmp> -- true`);
+    note(`${XARGS}: xargs -P 1 -n 1 true`);
+    /** name → [{ perJobMs, totalMs, load }] */
+    const samples = Object.fromEntries(peers.map((p) => [p.name, []]));
+    const failures = [];
+    for (let r = 0; r < rounds; r++) {
+      const line = [];
+      for (const peer of peers.map((_, i) => peers[(i + r) % peers.length])) {
+        const one = await peer.run(inputs[1]);
+        const all = await peer.run(inputs[jobs]);
+        if (!one.ok || !all.ok) {
+          failures.push(`${peer.name} round ${r + 1}: ${(one.ok ? all : one).why}`);
+          line.push(`${peer.name} FAILED`);
+          continue;
+        }
+        const perJobMs = (all.ms - one.ms) / (jobs - 1);
+        samples[peer.name].push({ perJobMs, totalMs: all.ms, load: loadavg()[0] });
+        line.push(`${peer.name} ${(perJobMs * 1000).toFixed(0)} µs`);
+      }
+      note(`floor round ${r + 1}/${rounds}: ${line.join(', ')}  (load ${load()})`);
+    }
+    for (const f of failures) note(`!! ${f}`);
+    return summarize(samples, jobs, rounds, failures, note);
+  } finally {
+    removeTempDir(dir);
+  }
+}
+
+/** Per peer the best and the median per-job time; jobrun's overhead over the loop, both ways. */
+function summarize(samples, jobs, rounds, failures, note) {
+  const best = (name) => Math.min(...samples[name].map((s) => s.perJobMs));
+  const mid = (name) => median(samples[name].map((s) => s.perJobMs));
+  /** Per round: the peer's time minus the loop's of the same round, so load swings cancel. */
+  const paired = (name) =>
+    median(
+      samples[name]
+        .slice(0, samples[LOOP_NAME].length)
+        .map((s, i) => s.perJobMs - samples[LOOP_NAME][i].perJobMs),
+    );
+  const us = (ms) => (Number.isFinite(ms) ? `${(ms * 1000).toFixed(0)} µs` : 'n/a');
+  const floorBest = best(LOOP_NAME);
+  const names = Object.keys(samples).filter((n) => samples[n].length > 0);
+  table(
+    [
+      'peer',
+      'best per job',
+      'median per job',
+      'over loop (best)',
+      'paired over loop',
+      'vs loop (best)',
+      'best total',
+    ],
+    names.map((n) => [
+      n,
+      us(best(n)),
+      us(mid(n)),
+      n === LOOP_NAME ? '' : us(best(n) - floorBest),
+      n === LOOP_NAME ? '' : us(paired(n)),
+      n === LOOP_NAME ? '' : `${(best(n) / floorBest).toFixed(2)}×`,
+      fmtMs(Math.min(...samples[n].map((s) => s.totalMs))),
+    ]),
+  );
+  const overhead = best(JOBRUN) - floorBest;
+  const met = overhead <= 0.3;
+  note(
+    `jobrun's overhead per job over the loop (best runs): ${us(overhead)}, bar ≤ 300 µs: ${met ? 'MET' : 'MISSED'}  (load ${load()})`,
+  );
+  return {
+    jobs,
+    rounds,
+    perJobUs: Object.fromEntries(
+      names.map((n) => [n, samples[n].map((s) => round(s.perJobMs * 1000, 0))]),
+    ),
+    loadavg1: Object.fromEntries(names.map((n) => [n, samples[n].map((s) => round(s.load, 2))])),
+    bestPerJobUs: Object.fromEntries(names.map((n) => [n, round(best(n) * 1000, 0)])),
+    overheadUs: { best: round(overhead * 1000, 0), paired: round(paired(JOBRUN) * 1000, 0) },
+    bar: { overheadUs: 300, met },
+    failures,
+  };
+}
+
+async function plain(cmd, args, input) {
+  const res = await runTimed(cmd, args, { stdin: input, timeoutMs: 600_000 });
+  if (res.timedOut) return { ok: false, why: 'timed out' };
+  if (res.code !== 0)
+    return { ok: false, why: `exit ${res.code ?? res.signal}: ${res.stderr.slice(-200)}` };
+  return { ok: true, ms: res.ms };
+}
+
+async function jobrun(input, dir, spawner) {
+  const logs = makeTempDir('floor-logs');
+  try {
+    const args = ['run', '--stdin', '-j', '1', '--progress', 'none', '--logs', logs, '--', 'true'];
+    const res = await runTimed(process.execPath, [BIN, ...args], {
+      stdin: input,
+      cwd: dir,
+      env: { ...process.env, JOBRUN_SPAWNER: spawner },
+      timeoutMs: 600_000,
+    });
+    if (res.timedOut) return { ok: false, why: 'timed out' };
+    if (res.code !== 0)
+      return { ok: false, why: `exit ${res.code ?? res.signal}: ${res.stderr.slice(-200)}` };
+    return { ok: true, ms: res.ms };
+  } finally {
+    removeTempDir(logs);
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const argv = process.argv.slice(2);
+  const num = (flag, dflt) => {
+    const i = argv.indexOf(flag);
+    return i === -1 ? dflt : Number(argv[i + 1]);
+  };
+  await floor({ rounds: num('--rounds', 5), jobs: num('--jobs', 1000), note: console.log });
+}

@@ -1,0 +1,92 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Report } from '../../src/reporters/report.js';
+import { BIN, jobrun, tempDir, writeFiles } from './helpers.js';
+
+/** Runs the built bin through `bash -c` so its streams can be pointed anywhere. */
+function shell(
+  script: string,
+  cwd: string,
+): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync('bash', ['-c', script], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, CI: 'true', NO_COLOR: '1', JOBRUN: `${process.execPath} ${BIN}` },
+  });
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+const report = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as Report;
+
+describe('bytes that cannot be an argument', () => {
+  it('a streamed item with a NUL byte fails its job with the reason; the others run', async () => {
+    const r = await jobrun(['run', '--stdin', '--json', '--', 'echo {}'], {
+      cwd: tempDir(),
+      input: 'good\nba\0d\nalso good\n',
+    });
+    expect(r.code).toBe(1);
+    const rep = JSON.parse(r.stdout) as Report;
+    expect(rep.summary).toMatchObject({ succeeded: 2, failed: 1 });
+    const bad = rep.jobs.find((j) => j.status === 'failed');
+    expect(bad?.attempts[0]?.error).toBe(
+      'item "ba\\0d" holds a NUL byte (\\0), which no command, argument or variable can carry',
+    );
+  });
+
+  it('an item known before the run with a NUL byte is a usage error: nothing runs', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml':
+        'version: 1\njobs:\n  - { name: first, run: touch ran }\n' +
+        '  - name: x\n    for_each: ["a\\0b"]\n    run: echo {item}\n    needs: [first]\n',
+    });
+    const r = await jobrun(['run', 'm.yaml'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('holds a NUL byte');
+    expect(r.stderr).toContain('a\\0b');
+    expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
+  });
+});
+
+describe("jobrun's own streams", () => {
+  it('a stdin that cannot be read (a directory) is exit 2, not an empty run', () => {
+    const r = shell('$JOBRUN run --stdin -- echo {} < /', tempDir());
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('cannot read stdin: it is a directory (EISDIR)');
+  });
+
+  it('a full disk under stderr or stdout is a write error: jobs keep their states, exit 1', () => {
+    const dir = tempDir();
+    for (const [stream, redirect] of [
+      ['stderr', '--progress=plain 2>/dev/full'],
+      ['stdout', '--json >/dev/full'],
+    ] as const) {
+      const [flag, into] = redirect.split(' ');
+      const r = shell(
+        `$JOBRUN run --report r.json ${flag} -- 'sleep 0.1; echo {}' ::: a b c ${into}`,
+        dir,
+      );
+      expect(r.status).toBe(1);
+      const rep = report(path.join(dir, 'r.json'));
+      expect(rep.summary).toMatchObject({ succeeded: 3, cancelled: 0 });
+      expect(rep.interrupted).toBeUndefined();
+      expect(rep.exitCode).toBe(1);
+      expect(rep.outputError).toBe(`cannot write jobrun's ${stream}: ENOSPC`);
+    }
+  });
+
+  it("the report's exitCode is the process's, also when the reader leaves (--json | head -c1)", () => {
+    const dir = tempDir();
+    // failures carry their output tails: a report larger than a pipe's buffer
+    const r = shell(
+      `$JOBRUN run --report r.json --json -- 'head -c 5000 /dev/zero | tr "\\0" x; exit {}' ` +
+        `::: $(seq 1 30) 2>/dev/null | head -c1 >/dev/null; echo "\${PIPESTATUS[0]}"`,
+      dir,
+    );
+    expect(r.stdout.trim()).toBe('141');
+    expect(report(path.join(dir, 'r.json')).exitCode).toBe(141);
+  });
+});

@@ -1,0 +1,115 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createHelperExecutor } from '../../src/exec/helper-executor.js';
+import { createLocalExecutor } from '../../src/exec/local-executor.js';
+import type { RunningAttempt } from '../../src/exec/types.js';
+import { killQuietly, makeJob, readOrEmpty, requestIn, tempDirs, waitFor } from './helpers.js';
+
+const dirs = tempDirs();
+const leftovers: number[] = [];
+afterEach(() => killQuietly(leftovers.splice(0)));
+afterAll(() => dirs.cleanup());
+
+const executor = createHelperExecutor({ fallback: createLocalExecutor(), strict: true });
+
+/** A job that notes its start in `order`, then waits for the file `go` (bounded: 20 s). */
+const waiting = (name: string, then = 'exit 0', before = '') =>
+  makeJob(
+    `${before}echo ${name} >> order; i=0; until [ -f go ] || [ $i -ge 1000 ]; do sleep 0.02; i=$((i+1)); done; ${then}`,
+  );
+
+/** Starts a job that waits for `go`, once it runs, and the attempt queued behind it. */
+async function runningAndQueued(
+  dir: string,
+  first = waiting('a'),
+  second = makeJob('echo b >> order'),
+) {
+  const a = executor.start(requestIn(dir, first, { worker: '1' }));
+  await a.started;
+  if (a.pid !== undefined) leftovers.push(a.pid);
+  expect(await waitFor(() => readOrEmpty(join(dir, 'order')) === 'a\n')).toBe(true);
+  expect(a.canQueue).toBe(true);
+  const b = executor.startAfter?.(
+    requestIn(dir, second, { worker: '1', logPath: join(dir, 'b.log') }),
+    a,
+  );
+  if (b === undefined) throw new Error('the spawner executor did not queue the attempt');
+  expect(a.canQueue).toBe(false); // one deep
+  return { a, b };
+}
+
+/** The spawner has read everything sent before: another job through it has run. */
+async function drained(dir: string): Promise<void> {
+  const result = await executor.start(
+    requestIn(dir, makeJob('echo c >> order'), { logPath: join(dir, 'c.log') }),
+  ).result;
+  expect(result.exitCode).toBe(0);
+}
+
+const pending = (attempt: RunningAttempt) =>
+  Promise.race([
+    attempt.taken,
+    new Promise((resolve) => setTimeout(() => resolve('pending'), 300)),
+  ]);
+
+describe('spawner executor: one job queued behind the running one', () => {
+  it('starts the queued job as the running one ends, not before', async () => {
+    const dir = dirs.make();
+    const { a, b } = await runningAndQueued(dir);
+    expect(await pending(b)).toBe('pending');
+    expect(readOrEmpty(join(dir, 'order'))).toBe('a\n');
+    writeFileSync(join(dir, 'go'), '');
+    const endA = await a.result;
+    expect(await b.taken).toBe(true);
+    const endB = await b.result;
+    expect(endA.exitCode).toBe(0);
+    expect(endB.exitCode).toBe(0);
+    expect(readOrEmpty(join(dir, 'order'))).toBe('a\nb\n');
+    // its clock starts when it leaves the queue, not when it was queued
+    expect(endB.startedAt).toBeGreaterThanOrEqual(endA.startedAt + endA.durationMs - 5);
+  });
+
+  it('a withdrawn job never starts', async () => {
+    const dir = dirs.make();
+    const { a, b } = await runningAndQueued(dir);
+    b.withdraw?.();
+    expect(await b.taken).toBe(false);
+    writeFileSync(join(dir, 'go'), '');
+    expect((await a.result).exitCode).toBe(0);
+    await drained(dir);
+    expect(readOrEmpty(join(dir, 'order'))).toBe('a\nc\n');
+  });
+
+  it('hands the queued job back when the running one fails', async () => {
+    const dir = dirs.make();
+    const { a, b } = await runningAndQueued(dir, waiting('a', 'exit 3'));
+    writeFileSync(join(dir, 'go'), '');
+    expect((await a.result).exitCode).toBe(3);
+    expect(await b.taken).toBe(false);
+    await drained(dir);
+    expect(readOrEmpty(join(dir, 'order'))).toBe('a\nc\n');
+  });
+
+  it('stopping the running job withdraws the queued one, even when it exits 0 on TERM', async () => {
+    const dir = dirs.make();
+    const { a, b } = await runningAndQueued(dir, waiting('a', 'exit 0', 'trap "exit 0" TERM; '));
+    a.stop();
+    expect((await a.result).exitCode).toBe(0);
+    expect(await b.taken).toBe(false);
+    await drained(dir);
+    expect(readOrEmpty(join(dir, 'order'))).toBe('a\nc\n');
+  });
+
+  it('stop() of a queued job withdraws it', async () => {
+    const dir = dirs.make();
+    const { a, b } = await runningAndQueued(dir);
+    b.stop();
+    expect(await b.taken).toBe(false);
+    writeFileSync(join(dir, 'go'), '');
+    expect((await a.result).exitCode).toBe(0);
+    await drained(dir);
+    expect(readOrEmpty(join(dir, 'order'))).toBe('a\nc\n');
+    expect(existsSync(join(dir, 'go'))).toBe(true);
+  });
+});
