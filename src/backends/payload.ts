@@ -33,6 +33,10 @@ const payloadSchema = z
     pool: z.string().min(1).max(200).optional(),
     timeoutMs: z.number().int().positive().optional(),
     killGraceMs: z.number().int().nonnegative(),
+    /** The pool's `per_worker` cap: at most this many of its jobs at once on one worker. */
+    perWorker: z.number().int().positive().optional(),
+    /** Re-runs after the job was lost with its worker (`lost_retries`). */
+    lostRetries: z.number().int().nonnegative().optional(),
     /** Stream output lines back to the coordinator (`--output stream|grouped`). */
     output: z.boolean().optional(),
     backoff: z.object({
@@ -61,6 +65,7 @@ export function toPayload(
   timeoutMs: number | undefined,
   baseDir: string,
   output = false,
+  perWorker?: number,
 ): JobPayload {
   const rel = path.relative(baseDir, job.cwd);
   const cwd = rel === '' ? '.' : rel.startsWith('..') || path.isAbsolute(rel) ? job.cwd : rel;
@@ -77,6 +82,8 @@ export function toPayload(
     ...(job.pool === undefined ? {} : { pool: job.pool }),
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     killGraceMs: job.killGraceMs,
+    ...(perWorker === undefined ? {} : { perWorker }),
+    ...(job.lostRetries === undefined ? {} : { lostRetries: job.lostRetries }),
     ...(output ? { output } : {}),
     backoff: job.backoff,
     ...(job.capture === undefined ? {} : { capture: job.capture }),

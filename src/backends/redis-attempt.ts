@@ -8,6 +8,8 @@ export interface AttemptOwner {
   readonly waiters: Map<string, RemoteAttempt>;
   /** Withdraws the job from its queue, or asks the worker running it to stop. */
   cancel(attempt: RemoteAttempt, immediate: boolean): Promise<void>;
+  /** Where attempt `n`'s output came back to (`--results`), if anywhere. */
+  streamsOf(attempt: RemoteAttempt, n: number): { stdoutPath?: string; stderrPath?: string };
 }
 
 /**
@@ -44,7 +46,7 @@ export class RemoteAttempt implements RunningAttempt {
     if (!m || this.done) return;
     if (m.kind === 'start') {
       if (this.open && this.open.attempt === m.attempt) return; // the same start, read back
-      this.lose('its worker stopped and another took the job');
+      this.lose('another worker took the job');
       this.open = { attempt: m.attempt, worker: m.worker, startedAt: m.startedAt };
       this.attempts = Math.max(this.attempts, m.attempt);
       this.hooks.started(m.attempt, m.worker, m.pid);
@@ -76,7 +78,9 @@ export class RemoteAttempt implements RunningAttempt {
   }
 
   stalled(): void {
-    this.lose('its worker stopped responding (stalled); the job went back to the queue');
+    this.lose(
+      'it stopped renewing the job’s lock (killed, or cut off); the job went back to the queue',
+    );
   }
 
   stop(immediate = false): void {
@@ -109,7 +113,7 @@ export class RemoteAttempt implements RunningAttempt {
     this.done = true;
     this.clearTimer();
     this.owner.waiters.delete(this.id);
-    this.resolve(result);
+    this.resolve({ ...result, ...this.owner.streamsOf(this, result.attempt) });
   }
 
   clearTimer(): void {
@@ -119,7 +123,7 @@ export class RemoteAttempt implements RunningAttempt {
 
   private lose(why: string): void {
     if (!this.open) return;
-    const lost = this.failure(`lost: ${why}`);
+    const lost = this.failure(`lost: with its worker ${this.open.worker}: ${why}`);
     this.open = undefined;
     this.hooks.attemptEnded(lost);
   }

@@ -5,13 +5,8 @@ import { UsageError } from '../errors.js';
 import { BackendError, bullConnection, checkRedis, describe } from './redis-connect.js';
 import { BullExecutor, CLOSE_WAIT_MS } from './redis-executor.js';
 import { RedisHealth, withTimeout } from './redis-health.js';
-import {
-  KEEP_FINISHED_S,
-  badPoolName,
-  cancelledKey,
-  newRunKey,
-  runPointerKey,
-} from './redis-names.js';
+import { StreamFiles } from './redis-stream-files.js';
+import { KEEP_FINISHED_S, badPoolName, newRunKey, runPointerKey } from './redis-names.js';
 import type { RedisTarget } from './redis-url.js';
 import type { StopSignal } from '../model/stop.js';
 
@@ -52,8 +47,6 @@ export async function openRedisBackend(
 class RedisRun implements BackendRun {
   private scheduler: Scheduler | undefined;
   private pendingSignal: StopSignal | undefined;
-  private runKey: string | undefined;
-  private cancelMarked = false;
 
   constructor(
     private readonly target: RedisTarget,
@@ -73,9 +66,20 @@ class RedisRun implements BackendRun {
         `cannot start the run on ${this.target.safe}: ${describe(err, this.target)}`,
       );
     });
-    this.runKey = runKey;
-    const executor = new BullExecutor(this.target, this.conn, runKey, resume, rest.pools);
-    if (captureOutput) executor.streamOutput(rest.emit);
+    const executor = new BullExecutor(
+      this.target,
+      this.conn,
+      runKey,
+      resume,
+      rest.pools,
+      this.settings.say,
+    );
+    // --results: the output comes back to files here, as a local run keeps it
+    if (captureOutput || rest.separateStreams)
+      executor.streamOutput(
+        captureOutput ? rest.emit : undefined,
+        rest.separateStreams ? new StreamFiles(rest.logDir) : undefined,
+      );
     const health = new RedisHealth({
       conn: this.conn,
       target: this.target,
@@ -96,33 +100,16 @@ class RedisRun implements BackendRun {
     }
   }
 
+  /** The scheduler's stop tells the executor, which marks the run cancelled in Redis. */
   interrupt(signal: StopSignal): void {
     if (!this.scheduler) {
       this.pendingSignal ??= signal;
       return;
     }
-    this.markCancelled();
     this.scheduler.interrupt(signal);
   }
 
-  /**
-   * Marks the run cancelled in Redis, so that no worker starts one of its jobs later
-   * (a worker that was down, or one holding a job it has not started yet): jobs the
-   * report calls cancelled never run afterwards.
-   */
-  private markCancelled(): void {
-    if (this.cancelMarked || !this.runKey) return;
-    this.cancelMarked = true;
-    void withTimeout(
-      this.conn.set(cancelledKey(this.runKey), '1', 'EX', KEEP_FINISHED_S),
-      CLOSE_WAIT_MS,
-    ).catch(() => {
-      this.settings.say(`could not mark the run cancelled on ${this.target.safe}`);
-    });
-  }
-
   abort(reason: string): void {
-    this.markCancelled();
     this.scheduler?.abort(reason);
   }
 

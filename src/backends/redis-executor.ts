@@ -8,7 +8,6 @@ import { RemoteAttempt, type AttemptOwner } from './redis-attempt.js';
 import { bullConnection, describe } from './redis-connect.js';
 import { withTimeout } from './redis-health.js';
 import {
-  CANCEL_CHANNEL,
   KEEP_FINISHED_S,
   POOLS_KEY,
   PREFIX,
@@ -20,10 +19,11 @@ import {
 import { OutputReader } from './redis-output.js';
 import type { RedisTarget } from './redis-url.js';
 import { toPayload } from './payload.js';
+import { RunStop } from './redis-stop.js';
+import type { StreamFiles } from './redis-stream-files.js';
 
 /** Events kept per queue stream; enough that a busy run never trims what we still read. */
 const EVENTS_MAX_LEN = 100_000;
-const WAITING_STATES = new Set(['waiting', 'wait', 'delayed', 'prioritized', 'waiting-children']);
 
 /** How long closing a connection may take before it is dropped (Redis may be dead). */
 export const CLOSE_WAIT_MS = 2000;
@@ -49,7 +49,9 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   /** Set when the run cannot go on (Redis gone, or lost the run's state). */
   private dead: string | undefined;
   private output: OutputReader | undefined;
+  private files: StreamFiles | undefined;
   private streaming = false;
+  private readonly stopper: RunStop;
 
   constructor(
     private readonly target: RedisTarget,
@@ -57,7 +59,19 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     private readonly runKey: string,
     private readonly resume: boolean,
     private readonly pools: Record<string, PoolSpec>,
-  ) {}
+    say: (line: string) => void,
+  ) {
+    this.stopper = new RunStop({
+      conn,
+      runKey,
+      say,
+      queueOf: async (attempt) => {
+        const lane = this.lane(attempt.request.job.pool);
+        await lane.ready;
+        return lane.queue;
+      },
+    });
+  }
 
   start(request: ExecRequest, hooks: AttemptHooks): RunningAttempt {
     const id = jobIdFor(this.runKey, request.job);
@@ -121,7 +135,17 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     await lane.ready;
     if (this.resume && (await this.adopt(attempt, lane.queue))) return;
     if (attempt.isDone) return; // withdrawn while we waited for the queue
-    const payload = toPayload(this.runKey, job, request.timeoutMs, this.baseDir, this.streaming);
+    if (this.stopper.stopped)
+      return attempt.finish(attempt.failure('not enqueued: the run stopped'));
+    const perWorker = job.pool === undefined ? undefined : this.pools[job.pool]?.perWorker;
+    const payload = toPayload(
+      this.runKey,
+      job,
+      request.timeoutMs,
+      this.baseDir,
+      this.streaming,
+      perWorker,
+    );
     await lane.queue.add(job.name, payload, {
       jobId: attempt.id,
       priority: bullPriority(job.priority),
@@ -153,22 +177,15 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     return true;
   }
 
-  /** Withdraws a job still in its queue, or asks the worker running it to stop it. */
-  async cancel(attempt: RemoteAttempt, immediate: boolean): Promise<void> {
-    const lane = this.lane(attempt.request.job.pool);
-    await lane.ready;
-    const job: Job | undefined = await lane.queue.getJob(attempt.id);
-    if (!job) return attempt.finish(attempt.failure('withdrawn before a worker took it'));
-    const state = await job.getState();
-    if (WAITING_STATES.has(state)) {
-      try {
-        await job.remove();
-        return attempt.finish(attempt.failure('withdrawn before a worker took it'));
-      } catch {
-        // a worker took it meanwhile: ask it to stop
-      }
-    }
-    await this.conn.publish(CANCEL_CHANNEL, JSON.stringify({ jobId: attempt.id, immediate }));
+  /** Withdraws a job still in its queue, or asks the worker holding it to stop it. */
+  cancel(attempt: RemoteAttempt, immediate: boolean): Promise<void> {
+    this.stopper.cancel(attempt, immediate);
+    return Promise.resolve();
+  }
+
+  /** See `RunStop`: whatever stops the run comes through here first. */
+  stopRun(): void {
+    this.stopper.stop();
   }
 
   /**
@@ -178,6 +195,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
    */
   abandon(reason: string): void {
     this.dead = reason;
+    this.stopRun();
     for (const attempt of [...this.waiters.values()])
       attempt.finish(attempt.failure(`lost: ${reason}`));
   }
@@ -186,8 +204,9 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
    * `--output stream|grouped`: workers send the run's output lines to a capped Redis
    * stream; they are emitted as the job's own, as a local run would.
    */
-  streamOutput(emit: Emit): void {
+  streamOutput(emit: Emit | undefined, files: StreamFiles | undefined): void {
     this.streaming = true;
+    this.files = files;
     const blocking = new Redis(bullConnection(this.target));
     blocking.on('error', () => {});
     this.output = new OutputReader(blocking, this.conn, outputKey(this.runKey), (l) => {
@@ -195,8 +214,14 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
       if (!waiter) return;
       const { job } = waiter.request;
       const { stream, line, worker } = l;
-      emit('job_output', { id: jobId(job), name: job.name, stream, line, worker });
+      if (l.attempt !== undefined) files?.line(jobId(job), l.attempt, stream, line);
+      emit?.('job_output', { id: jobId(job), name: job.name, stream, line, worker });
     });
+  }
+
+  /** `--results`: the files an attempt's output came back to, if it is kept. */
+  streamsOf(attempt: RemoteAttempt, n: number): { stdoutPath?: string; stderrPath?: string } {
+    return this.files?.paths(jobId(attempt.request.job), n) ?? {};
   }
 
   /** Delivers output lines already in Redis before an attempt's end is handled. */
@@ -208,6 +233,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
 
   /** Bounded: with Redis dead, BullMQ's close would wait for a reconnect forever. */
   async close(): Promise<void> {
+    await this.stopper.settled();
     for (const attempt of this.waiters.values()) attempt.clearTimer();
     const closing = Promise.all([
       this.output?.stop(),

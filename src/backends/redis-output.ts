@@ -28,13 +28,22 @@ export class OutputWriter {
 
   constructor(private readonly conn: Redis) {}
 
-  line(runKey: string, jobId: string, worker: string, stream: OutputStream, line: string): void {
+  line(
+    runKey: string,
+    jobId: string,
+    worker: string,
+    attempt: number,
+    stream: OutputStream,
+    line: string,
+  ): void {
     // the line's raw bytes, not its UTF-8 re-encoding: non-UTF-8 output stays as it was
     const fields = [
       'j',
       jobId,
       'w',
       worker,
+      'a',
+      String(attempt),
       's',
       stream === 'stderr' ? 'e' : 'o',
       'l',
@@ -72,6 +81,8 @@ export class OutputWriter {
 export interface OutputLine {
   jobId: string;
   worker?: string;
+  /** The attempt that printed it (absent from workers that do not say). */
+  attempt?: number;
   stream: OutputStream;
   line: string;
 }
@@ -138,7 +149,8 @@ export class OutputReader {
       if (jobId === undefined || line === undefined) continue;
       const stream = f.get('s')?.toString() === 'e' ? 'stderr' : 'stdout';
       const worker = f.get('w')?.toString();
-      this.onLine({ jobId, worker, stream, line: decodeBytes(line) });
+      const attempt = Number(f.get('a')?.toString()) || undefined;
+      this.onLine({ jobId, worker, attempt, stream, line: decodeBytes(line) });
     }
   }
 }

@@ -16,6 +16,22 @@ export interface RedisTarget {
  * wholesale after its scheme rather than risk printing a secret.
  */
 export function redactUrl(text: string): string {
+  return redactQuery(redactUserInfo(text));
+}
+
+/**
+ * Every value after `?` or `#` (`?password=…`, `?auth=…`, a token in a fragment): a URL's
+ * parameters are not worth printing at the risk of one being a secret.
+ */
+function redactQuery(text: string): string {
+  const hash = text.indexOf('#');
+  const head = hash === -1 ? text : `${text.slice(0, hash)}#***`;
+  const q = head.indexOf('?');
+  if (q === -1) return head;
+  return head.slice(0, q) + head.slice(q).replace(/([?&;][^=&;#]*=)[^&;#]*/g, '$1***');
+}
+
+function redactUserInfo(text: string): string {
   let url: URL | undefined;
   try {
     url = new URL(text);
@@ -67,7 +83,9 @@ export function parseRedisUrl(text: string): RedisTarget {
   if (!/^\d*$/.test(dbText) || !Number.isSafeInteger(db)) {
     throw new UsageError(`"${safe}": the database after the port must be a number, e.g. /0`);
   }
-  const password = url.password ? decodeURIComponent(url.password) : undefined;
+  // `?password=` (as ioredis and other clients accept) counts as the URL's password
+  const query = url.searchParams.get('password') ?? undefined;
+  const password = url.password ? decodeURIComponent(url.password) : query || undefined;
   const options: RedisOptions = {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
     port: url.port ? Number(url.port) : 6379,
@@ -76,5 +94,6 @@ export function parseRedisUrl(text: string): RedisTarget {
     password,
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
   };
-  return { safe, options, secrets: password ? [password] : [] };
+  const secrets = [password, query].filter((s): s is string => Boolean(s));
+  return { safe, options, secrets };
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { attemptSucceeded, type AttemptResult } from '../model/attempt.js';
+import { attemptSucceeded, worthRetrying, type AttemptResult } from '../model/attempt.js';
 import { attemptEnding } from '../model/outcome.js';
 import { backoffDelay } from '../core/backoff.js';
 import { logPathFor } from '../core/log-path.js';
@@ -13,6 +13,7 @@ import type { Executor, RunningAttempt } from '../exec/types.js';
 import type { WorkerMetrics } from './metrics.js';
 import { attemptVariables } from '../model/job-env.js';
 import { parsePayload, specFromPayload, type JobPayload, type WorkerMessage } from './payload.js';
+import { decodeCancel } from './redis-cancel.js';
 import { bullConnection, describe } from './redis-connect.js';
 import {
   CANCEL_CHANNEL,
@@ -27,6 +28,18 @@ import type { RedisTarget } from './redis-url.js';
 import type { GateOptions } from '../core/gates.js';
 import { OutputWriter } from './redis-output.js';
 import { WorkerSlots } from './worker-slots.js';
+import { DEFAULT_LOST_RETRIES, PoolCaps } from './pool-caps.js';
+import { LockWatch } from './lock-watch.js';
+
+/**
+ * Defaults that find a dead worker's job within ~13 s: its lock lapses at most 10 s
+ * after the last renewal (renewed every 5 s), and the next stall check (every 3 s)
+ * hands it back to the queue.
+ */
+const DEFAULT_LOCK_MS = 10_000;
+const DEFAULT_STALL_CHECK_MS = 3_000;
+/** BullMQ's own limit on losses, above any `lost_retries`: each job's is checked here. */
+const MAX_STALLED = 1000;
 
 export interface WorkerOptions {
   target: RedisTarget;
@@ -42,6 +55,10 @@ export interface WorkerOptions {
   baseDir: string;
   /** How long a job's lock lives without renewal: how soon a dead worker's job moves on. */
   lockDurationMs?: number;
+  /** How often this worker looks for jobs whose lock lapsed (their worker died). */
+  stallCheckMs?: number;
+  /** `--pool cpu=1`: at most this many of a pool's jobs at once on this worker. */
+  poolCaps?: Record<string, number>;
   /** How often `--pool '*'` looks for new pools. */
   discoverMs?: number;
   executor?: Executor;
@@ -81,7 +98,10 @@ export class JobrunWorker {
   private readonly workers = new Map<string, Worker>();
   private readonly queues = new Map<string, Queue>();
   private readonly running = new Map<string, Running>();
+  /** Jobs fetched and not started yet (waiting for a slot): set when asked to drop them. */
+  private readonly held = new Map<string, { cancelled: boolean }>();
   private readonly slots: WorkerSlots;
+  private readonly caps: PoolCaps;
   private readonly executor: Executor;
   private readonly label: string;
   private readonly log: (line: string) => void;
@@ -89,6 +109,7 @@ export class JobrunWorker {
   /** Commands outside BullMQ: pool discovery, cancel marks, output lines. */
   private registry: Redis | undefined;
   private output: OutputWriter | undefined;
+  private lockWatch: LockWatch | undefined;
   private readonly badPools = new Set<string>();
   private discoverTimer: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
@@ -100,6 +121,7 @@ export class JobrunWorker {
     this.label = options.label ?? `${os.hostname()}:${process.pid}`;
     this.log = options.log ?? (() => {});
     this.slots = new WorkerSlots(options.concurrency, options.gate);
+    this.caps = new PoolCaps(options.poolCaps);
   }
 
   /**
@@ -124,6 +146,11 @@ export class JobrunWorker {
     this.registry = new Redis(connection);
     this.registry.on('error', () => {});
     this.output = new OutputWriter(this.registry);
+    this.lockWatch = new LockWatch(
+      this.registry,
+      this.options.lockDurationMs ?? DEFAULT_LOCK_MS,
+      () => this.lockLost([...this.running.keys()]),
+    );
     const { pools } = this.options;
     if (pools === '*') {
       await this.discover();
@@ -154,6 +181,7 @@ export class JobrunWorker {
    */
   close(force = false): Promise<void> {
     if (this.discoverTimer) clearInterval(this.discoverTimer);
+    this.lockWatch?.stop();
     if (force) {
       this.abandoned = true;
       for (const r of this.running.values()) r.handle.stop(true);
@@ -195,16 +223,17 @@ export class JobrunWorker {
   }
 
   private serve(name: string): void {
-    const lockDuration = this.options.lockDurationMs ?? 30_000;
+    const lockDuration = this.options.lockDurationMs ?? DEFAULT_LOCK_MS;
     const connection = bullConnection(this.options.target);
     const worker = new Worker(name, (job, token) => this.process(name, job, token), {
       connection,
       prefix: PREFIX,
-      // each queue may fill the whole worker; WorkerSlots holds the total to -j
-      concurrency: this.options.concurrency,
+      // each queue may fill the whole worker (or its pool's cap); WorkerSlots holds the
+      // total to -j
+      concurrency: Math.min(this.options.concurrency, this.caps.capOf(poolKey(name), undefined)),
       lockDuration,
-      stalledInterval: lockDuration,
-      maxStalledCount: 2,
+      stalledInterval: this.options.stallCheckMs ?? DEFAULT_STALL_CHECK_MS,
+      maxStalledCount: MAX_STALLED,
       settings: {
         backoffStrategy: (_made: number, _type?: string, err?: Error) =>
           err instanceof AttemptFailed ? err.retryInMs : 0,
@@ -230,18 +259,40 @@ export class JobrunWorker {
       throw new UnrecoverableError(`worker ${this.label} refused the job: ${parsed.reason}`);
     }
     const p = parsed.payload;
+    const lostRetries = p.lostRetries ?? DEFAULT_LOST_RETRIES;
+    if (job.stalledCounter > lostRetries) {
+      this.log(`refused ${p.name}: lost with its worker ${job.stalledCounter} times`);
+      throw new UnrecoverableError(
+        `not run again: lost with its worker ${job.stalledCounter} times (lost_retries: ${lostRetries})`,
+      );
+    }
     const id = job.id ?? '';
-    const slot = await this.slots.acquire();
+    const held = { cancelled: false };
+    this.held.set(id, held);
+    const pool = poolKey(queue);
+    const cap = this.caps.capOf(pool, p.perWorker);
+    // fetch no more of this pool than may run here: the rest stay for other workers
+    const worker = this.workers.get(queue);
+    if (worker && cap < worker.concurrency) worker.concurrency = cap;
+    await this.caps.acquire(pool, cap);
     try {
-      // checked after the wait for a slot: a run cancelled meanwhile starts nothing more
-      if (await this.runCancelled(p.runKey)) {
-        this.log(`skip ${p.name}: its run was cancelled`);
-        throw new UnrecoverableError('its run was cancelled before a worker started it');
+      const slot = await this.slots.acquire();
+      try {
+        // checked after the wait for a slot, the last thing before the start: a run
+        // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
+        if (held.cancelled || (await this.runCancelled(p.runKey)) || held.cancelled) {
+          this.log(`skip ${p.name}: its run was cancelled`);
+          throw new UnrecoverableError('its run was cancelled before a worker started it');
+        }
+        this.held.delete(id);
+        return await this.runAttempt(job, id, p, slot);
+      } finally {
+        this.running.delete(id);
+        this.slots.release(slot);
       }
-      return await this.runAttempt(job, id, p, slot);
     } finally {
-      this.running.delete(id);
-      this.slots.release(slot);
+      this.held.delete(id);
+      this.caps.release(pool);
     }
   }
 
@@ -268,7 +319,7 @@ export class JobrunWorker {
       logPath: logPathFor(logDir, p.name, p.index, attempt),
       worker,
       onLine: output
-        ? (stream, line) => output.line(p.runKey, id, worker, stream, line)
+        ? (stream, line) => output.line(p.runKey, id, worker, attempt, stream, line)
         : undefined,
     });
     const entry: Running = { handle, cancelled: false, lockLost: false };
@@ -294,9 +345,12 @@ export class JobrunWorker {
       throw new UnrecoverableError('stopped at the coordinator’s request');
     }
     if (attemptSucceeded(result)) return result;
-    const retries = job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+    const retries = worthRetrying(result) && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     const retryInMs = retries ? backoffDelay(p.backoff, job.attemptsMade + 2) : undefined;
     await this.report(job, { kind: 'end', result, retryInMs });
+    // a command that cannot run (126/127) ends the job whatever attempts are left
+    if (!worthRetrying(result))
+      throw new UnrecoverableError(`${p.name}: ${attemptEnding(result).text}`);
     throw new AttemptFailed(`${p.name}: ${attemptEnding(result).text}`, retryInMs ?? 0);
   }
 
@@ -322,7 +376,7 @@ export class JobrunWorker {
       const entry = this.running.get(id);
       if (!entry || entry.lockLost) continue;
       entry.lockLost = true;
-      entry.handle.stop(true);
+      entry.handle.stop(false); // TERM, then KILL after the job's grace
       this.log(`lost the lock on job ${id}: stopped it; the queue may give it to another worker`);
     }
   }
@@ -337,17 +391,21 @@ export class JobrunWorker {
   }
 
   private onCancel(text: string): void {
-    let request: { jobId?: unknown; immediate?: unknown };
-    try {
-      request = JSON.parse(text) as typeof request;
-    } catch {
-      return;
+    const request = decodeCancel(text);
+    for (const id of request?.jobIds ?? []) {
+      const held = this.held.get(id);
+      if (held) held.cancelled = true;
+      const entry = this.running.get(id);
+      if (!entry) continue;
+      entry.cancelled = true;
+      entry.handle.stop(request?.immediate === true);
     }
-    const entry = typeof request.jobId === 'string' ? this.running.get(request.jobId) : undefined;
-    if (!entry) return;
-    entry.cancelled = true;
-    entry.handle.stop(request.immediate === true);
   }
+}
+
+/** The pool a queue serves, as caps name it (`default` for pool-less jobs). */
+function poolKey(queue: string): string {
+  return poolOfQueue(queue) ?? 'default';
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Scheduler } from '../core/scheduler.js';
 import { jobId, type JobSpec, type PoolSpec, type StageSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
+import { defaultShell } from '../manifest/default-shell.js';
 
 interface PlanOptions {
   pools: Record<string, PoolSpec>;
@@ -43,6 +44,7 @@ export async function printPlan(
   }
   const specs = new Map<string, JobSpec>();
   const ordered: JobSpec[] = [];
+  const shells = new Set<string | undefined>();
   const emitLine = (job: JobSpec, n: number) => {
     if (options.json) {
       out.write(
@@ -54,11 +56,15 @@ export async function printPlan(
           needs: job.needs,
           command: job.command,
           cwd: job.cwd,
+          shell: shellOf(job) ?? null,
         }) + '\n',
       );
       return;
     }
+    const shell = shellOf(job);
+    shells.add(shell);
     const meta = [
+      shell !== undefined && shell !== defaultShell() ? `shell=${shell}` : '',
       job.pool ? `pool=${job.pool}` : '',
       job.priority ? `priority=${job.priority}` : '',
       job.needs.length ? `needs=${job.needs.join(',')}` : '',
@@ -96,6 +102,20 @@ export async function printPlan(
   });
   await scheduler.run(track);
   if (stages.length) printStages(stages, later, options.json, out);
+  if (!options.json && shells.size > 0) out.write(shellLine(shells));
+}
+
+/** The shell that runs `job.command`, or undefined when the job runs its argv directly. */
+function shellOf(job: JobSpec): string | undefined {
+  return job.argv === undefined ? job.shell : undefined;
+}
+
+/** The plan's last line: which shell runs the commands (jobs with another one say so). */
+function shellLine(shells: Set<string | undefined>): string {
+  const named = [...shells].filter((s) => s !== undefined);
+  if (named.length === 0) return 'no shell: each job runs its program directly\n';
+  const shell = named.length === 1 ? named[0] : defaultShell();
+  return `shell: ${shell} -c${named.length > 1 ? ' (unless shell= says otherwise)' : ''}\n`;
 }
 
 /** Jobs known up front and runnable without any stage, and the rest (they wait on one). */

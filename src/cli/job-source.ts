@@ -2,9 +2,12 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { BackoffSpec, JobSpec, RunSettings, StageSpec, TimeoutSpec } from '../model/job.js';
 import type { CaptureSpec } from '../model/result.js';
-import { adHocJob, commandTemplate, globItems } from '../manifest/adhoc.js';
+import { adHocJob, commandTemplate } from '../manifest/adhoc.js';
+import { matchFiles } from '../manifest/expand.js';
+import { defaultShell } from '../manifest/default-shell.js';
 import type { Item } from '../manifest/placeholders.js';
 import { readRecordBatches } from '../manifest/records.js';
+import { checkSyntax } from '../manifest/shell-check.js';
 import type { BatchOptions } from '../manifest/batch.js';
 import { combineSources, type InputOptions } from '../manifest/sources.js';
 import { collect, itemJobs, splitSources } from './ad-hoc-jobs.js';
@@ -17,17 +20,21 @@ export interface JobSource {
   jobs: JobSpec[] | AsyncIterable<JobSpec>;
   /** Names the run for its journal: the same identity resumes the same journal. */
   identity: string;
+  /** Set when the ad-hoc input turned out empty: what was empty, for the one line saying so. */
+  empty?: string;
 }
 
 /** Where ad-hoc jobs come from (`--glob`, `--stdin`, or `:::` sources) and how input is read. */
 export interface SourceOptions {
   readonly glob?: string;
   readonly stdin: boolean;
-  /** The shell for ad-hoc commands (default `/bin/sh`), already checked. */
+  /** The shell for ad-hoc commands (default: bash when installed, else `/bin/sh`), already checked. */
   readonly shell?: string;
   readonly input: InputOptions;
   /** `-n`/`-X`: several items per job. */
   readonly batching?: BatchOptions;
+  /** `--require-input`: empty input is a usage error (exit 2), not "nothing to do". */
+  readonly requireInput?: boolean;
 }
 
 /** Settings from flags that win over the manifest for every job. */
@@ -78,14 +85,26 @@ export async function openSource(
     throw new UsageError('--glob, --stdin and ::: need a command after --, e.g. -- gzip -9 {}');
   const { input, batching } = options;
   const template = commandTemplate(command);
-  const base = { cwd, shell: options.shell ?? '/bin/sh' };
+  const base = { cwd, shell: options.shell ?? defaultShell() };
+  if (command.length === 1) checkCommandLine(base.shell, command[0]!);
   const settings: RunSettings = { manifestPath: null, pools: {}, order: 'fifo' };
   const toJobs = (items: AsyncIterable<Item> | Iterable<Item>) =>
     itemJobs(items, batching, template, base);
+  const noInput = (what: string): string => {
+    if (options.requireInput) throw new UsageError(`${what} (--require-input)`);
+    return what;
+  };
   if (options.glob !== undefined) {
-    const files = await globItems(options.glob, cwd);
+    const files = await matchFiles(options.glob, cwd);
     const jobs = await collect(toJobs(files.map((f) => ({ args: [f] }))));
-    return { settings, jobs, identity: `glob:${cwd}:${options.glob}:${words.join('\0')}` };
+    const identity = `glob:${cwd}:${options.glob}:${words.join('\0')}`;
+    if (files.length > 0) return { settings, jobs, identity };
+    return {
+      settings,
+      jobs,
+      identity,
+      empty: noInput(`--glob ${quoted(options.glob)} matched no files`),
+    };
   }
   const identity = `${sources.length > 0 ? 'sources' : 'stdin'}:${cwd}:${words.join('\0')}`;
   if (sources.length === 0 && batching === undefined && !input.colsep && !input.header) {
@@ -100,12 +119,51 @@ export async function openSource(
         }
       }
     };
-    return { settings, jobs: fromStdin(), identity };
+    return nonEmpty({ settings, jobs: fromStdin(), identity }, () => noInput('no input on stdin'));
   }
   const from = sources.length > 0 ? sources : [{ file: '-' }];
   const items = combineSources(from, input);
   const inMemory = from.every((s) => 'values' in s);
-  return { settings, jobs: inMemory ? await collect(toJobs(items)) : toJobs(items), identity };
+  const source = {
+    settings,
+    jobs: inMemory ? await collect(toJobs(items)) : toJobs(items),
+    identity,
+  };
+  return nonEmpty(source, () =>
+    noInput(sources.length > 0 ? 'the input sources are empty' : 'no input on stdin'),
+  );
+}
+
+/**
+ * `source` as it was, or marked `empty` when it has no job: a stream is read up to its
+ * first job to know (the run would wait for that job anyway), then handed on whole.
+ */
+async function nonEmpty(source: JobSource, empty: () => string): Promise<JobSource> {
+  const { jobs } = source;
+  if (Array.isArray(jobs)) return jobs.length > 0 ? source : { ...source, empty: empty() };
+  const it = jobs[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return { ...source, jobs: [], empty: empty() };
+  const rest = { [Symbol.asyncIterator]: () => it };
+  return {
+    ...source,
+    jobs: (async function* () {
+      yield first.value;
+      yield* rest;
+    })(),
+  };
+}
+
+function quoted(pattern: string): string {
+  return /^[\w./*?-]+$/.test(pattern) ? `'${pattern}'` : JSON.stringify(pattern);
+}
+
+/** A one-word command is a shell line: one its shell cannot parse stops the run before it starts. */
+function checkCommandLine(shell: string, line: string): void {
+  const problem = checkSyntax(shell, [line]).get(0);
+  if (problem === undefined) return;
+  const where = line.includes('\n') ? ` (line ${problem.line})` : '';
+  throw new UsageError(`${shell} cannot parse the command after --: ${problem.message}${where}`);
 }
 
 /** True when the flags change nothing, so the jobs need no extra pass (or generator layer). */

@@ -3,8 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { addRetryOptions, addRunOptions, type RunValues } from './flags/run-flags.js';
 import { runOptions } from './flags/run-options.js';
 import { checked, cleanOptions, forgetBlankEnv } from './flags/shared.js';
+import { helpWidth } from './flags/help-groups.js';
 import { JobrunError, ManifestError } from '../errors.js';
 import { rawArgs } from './raw-argv.js';
+import { missingDashHint } from './dash-hint.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
@@ -16,38 +18,27 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 
 const RUN_EXAMPLES = `
 Examples:
-  $ jobrun run jobs.yaml                          run a manifest, live progress
-  $ jobrun run jobs.yaml -j 8 --retries 2         8 workers, two extra attempts per job
-  $ jobrun run jobs.yaml --json | jq '.jobs[] | select(.status != "succeeded")'
-  $ jobrun run --glob 'img/**/*.png' -j 4 -- convert {} {.}.webp
+  $ jobrun run jobs.yaml                        run a manifest
+  $ jobrun run jobs.yaml --dry-run              print the plan, run nothing
+  $ jobrun run --glob '*.txt' -- wc -l {}       one job per file
   $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
-  $ jobrun run --glob '*.txt' -- 'wc -l "{}" > "out/{/.}.count"'
-  $ jobrun run jobs.yaml --dry-run                print the plan, run nothing
-  $ jobrun run jobs.yaml --backend redis          on jobrun workers; URL from JOBRUN_REDIS_URL
-  $ find . -print0 | jobrun run --stdin -0 -- wc -c {}           NUL-separated names
-  $ jobrun run -- echo {1} {2} ::: a b ::: x y    every combination (--link: pairs)
-  $ jobrun run --link -- diff {1} {2} :::: old.txt new.txt       pairs, line by line
-  $ jobrun run --stdin --colsep , -- echo {2} {1} < pairs.txt
+  $ jobrun run -j 8 -- echo {1} {2} ::: a b ::: x y   every combination
+  $ jobrun run --glob '*.txt' -- 'wc -l {} > {.}.count'   a shell line
+  $ find . -print0 | jobrun run --stdin -0 -- wc -c {}  NUL-separated names
   $ jobrun run --stdin --csv -- useradd -c {comment} {login} < users.csv
-  $ jobrun run --stdin --header : --colsep '\\t' -- echo {host}:{port} < hosts.tsv
-  $ jobrun run --glob '*.log' -X -- gzip -9      as many files per gzip as fit
-  $ seq 10 | jobrun run --stdin -n 3 -- echo      three items per job
-  $ jobrun run --glob '*.txt' -k -- wc -l {}      output in input order
-  $ jobrun run --glob '*.png' -j 50% --kill-grace 2s --backoff 1s,2,1m -- optipng {}
-  $ jobrun run jobs.yaml --progress plain         every job's line, even in a large CI run
-  $ jobrun run jobs.yaml --keep-logs 3            keep only the last 3 runs' logs
-  $ jobrun run jobs.yaml --spawner child          start jobs with node:child_process
-  $ ls *.txt | jobrun run --stdin --json --capture stdout -- wc -l {} | jq -r '.jobs[].result'
-  $ jobrun run --glob '*.json' --capture json --results out/ -- jq .size {}
-  $ jobrun run pipeline.yaml --dry-run            a stage shows as "items from JOB"
+  $ seq 10 | jobrun run --stdin -n 3 -- echo    three items per job
+  $ jobrun run jobs.yaml --retries 2 --timeout 5m
+  $ jobrun run jobs.yaml --json | jq '.jobs[] | select(.status != "succeeded")'
+  $ jobrun run jobs.yaml --backend redis        on workers, via JOBRUN_REDIS_URL
 
-After --, one argument is a shell command line; several are a program and its
-arguments, run without a shell. Placeholders ({} {.} {/} {//} {/.} {#} {1}…{n}
-{1.} {name} {file} {stem} ...) are quoted for where they stand (a bare word, '...',
-"..." or $(...)), so each item reaches the program exactly; backticks, \${...} and
-here-documents are refused. Without a placeholder, the item is appended as the last
-argument. ::: values and :::: files (- is stdin) after the command are input
-sources, as in GNU parallel.`;
+After --, one argument is a shell command line (bash when installed, else
+/bin/sh); several are a program and its arguments, run without a shell.
+Placeholders ({} {.} {/} {//} {/.} {#} {1}…{n} {name} {file} {stem} …) are
+quoted for where they stand (a bare word, '…', "…" or $(…)), so each item
+reaches the program exactly; backticks, \${…} and here-documents are refused.
+Without a placeholder, the item is appended as the last argument. ::: values
+and :::: files (- is stdin) after the command are input sources, as in GNU
+parallel.`;
 
 /** Builds the commander program. `rest` is what followed `--` on the command line. */
 export function buildProgram(rest: string[], setExit: (code: number) => void): Command {
@@ -71,6 +62,10 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
 70 internal error.`,
     )
     .exitOverride()
+    .configureOutput({
+      getOutHelpWidth: () => helpWidth(process.stdout),
+      getErrHelpWidth: () => helpWidth(process.stderr),
+    })
     .hook('preSubcommand', () => forgetBlankEnv());
 
   const run = program
@@ -107,14 +102,22 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
 
   program
     .command('schema')
-    .description("print the manifest's JSON Schema (for editors)")
+    .description("print the manifest's JSON Schema (for editors), or the report's or events'")
+    .option('--report', 'the schema of the report (--json, --report, --results meta.json)')
+    .option('--events', 'the schema of one --events line')
     .addHelpText(
       'after',
-      '\nExample:\n  $ jobrun schema > jobrun.schema.json\n  # then in jobs.yaml: # yaml-language-server: $schema=./jobrun.schema.json',
+      '\nExamples:\n  $ jobrun schema > jobrun.schema.json\n  # then in jobs.yaml: # yaml-language-server: $schema=./jobrun.schema.json\n  $ jobrun schema --report > report.schema.json',
     )
-    .action(async () => {
+    .action(async (flags: { report?: boolean; events?: boolean }) => {
       const { manifestJsonSchema } = await import('../manifest/schema.js');
-      process.stdout.write(JSON.stringify(manifestJsonSchema(), null, 2) + '\n');
+      const { eventsJsonSchema, reportJsonSchema } = await import('../reporters/json-schemas.js');
+      const schema = flags.report
+        ? reportJsonSchema()
+        : flags.events
+          ? eventsJsonSchema()
+          : manifestJsonSchema();
+      process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
     });
 
   const retry = program
@@ -145,7 +148,8 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .addHelpText(
       'after',
       `
-Runs keep the logs of the last ${DEFAULT_KEEP_RUNS} runs by themselves (run --keep-logs, JOBRUN_KEEP_LOGS).
+Runs keep the logs of the last ${DEFAULT_KEEP_RUNS} runs by themselves
+(run --keep-logs, JOBRUN_KEEP_LOGS).
 
 Examples:
   $ jobrun clean                 delete every run's logs, keep the journals
@@ -174,10 +178,16 @@ export async function main(argv: string[]): Promise<void> {
   const setExit = (code: number) => {
     process.exitCode = code;
   };
+  const program = buildProgram(rest, setExit);
   try {
-    await buildProgram(rest, setExit).parseAsync(own, { from: 'user' });
+    await program.parseAsync(own, { from: 'user' });
   } catch (err) {
     process.exitCode = reportError(err);
+    if (dash === -1 && own[0] === 'run' && process.exitCode === 2) {
+      const run = program.commands.find((c) => c.name() === 'run');
+      const hint = run && missingDashHint(run, own.slice(1));
+      if (hint) process.stderr.write(`${hint}\n`);
+    }
   }
   finishExit();
 }

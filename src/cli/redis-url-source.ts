@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
+import { scrubEnvironBlock } from './scrub-environ.js';
 
 /** The environment variable that carries a Redis URL (and its password) out of argv. */
 const REDIS_URL_ENV = 'JOBRUN_REDIS_URL';
@@ -10,14 +11,15 @@ let taken = false;
 /**
  * Reads `JOBRUN_REDIS_URL` once and removes it from this process's environment, so no
  * job (whose environment is a copy of ours) can read the password, nor any child
- * process started later. Call it before anything is spawned; later calls return the
- * value read the first time.
+ * process started later, nor a job reading `/proc/<our pid>/environ`. Call it before
+ * anything is spawned; later calls return the value read the first time.
  */
 export function takeRedisUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (!taken) {
     taken = true;
     const value = env[REDIS_URL_ENV]?.trim();
     fromEnv = value ? value : undefined;
+    if (env === process.env && env[REDIS_URL_ENV] !== undefined) scrubEnvironBlock(REDIS_URL_ENV);
     delete env[REDIS_URL_ENV];
   }
   return fromEnv;

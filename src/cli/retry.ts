@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { defaultShell } from '../manifest/default-shell.js';
 import type { ReportJob } from '../reporters/report.js';
 import type { JobSpec } from '../model/job.js';
 import type { Plan, StageSpec } from '../model/job.js';
@@ -222,7 +223,9 @@ interface ReportShape {
 }
 
 type RetryJob = Pick<ReportJob, 'name' | 'command' | 'status'> &
-  Partial<Pick<ReportJob, 'priority' | 'needs' | 'cwd' | 'allowFailure' | 'excluded' | 'stage'>>;
+  Partial<
+    Pick<ReportJob, 'priority' | 'needs' | 'cwd' | 'shell' | 'allowFailure' | 'excluded' | 'stage'>
+  >;
 
 function fromReport(job: RetryJob, index: number): JobSpec {
   return {
@@ -235,7 +238,7 @@ function fromReport(job: RetryJob, index: number): JobSpec {
     killGraceMs: 5000,
     retries: 0,
     backoff: { delayMs: 1000, factor: 2, maxMs: 60_000, jitter: true },
-    shell: '/bin/sh',
+    shell: job.shell ?? defaultShell(),
     cwd: job.cwd ?? '',
     env: {},
     allowFailure: job.allowFailure ?? false,

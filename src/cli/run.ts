@@ -41,7 +41,20 @@ export async function runCommand(
   command: string[],
   options: RunOptions,
 ): Promise<number> {
-  return runJobs(await openSource(manifest, command, options.source), options);
+  const source = await openSource(manifest, command, options.source);
+  if (source.empty !== undefined && !wantsDocuments(options)) {
+    // like `xargs -r` and GNU parallel: an empty folder is not an error (cron jobs over one)
+    process.stderr.write(`jobrun: nothing to do: ${source.empty}\n`);
+    return 0;
+  }
+  return runJobs(source, options);
+}
+
+/** Whether the run was asked for a report or stream that must exist even when empty. */
+function wantsDocuments({ output, joblog }: RunOptions): boolean {
+  return Boolean(
+    output.json || output.events || output.report || output.junit || output.html || joblog,
+  );
 }
 
 /** Runs the jobs of `source` under the run's options and returns the exit code. */

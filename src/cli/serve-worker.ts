@@ -24,6 +24,8 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
     executor: createExecutor(options.spawner, (why) => say(spawnerFallbackNotice(why))),
     baseDir: process.cwd(),
     lockDurationMs: options.lockDurationMs,
+    stallCheckMs: options.stallCheckMs,
+    poolCaps: options.poolCaps,
     gate: options.gate,
     metrics,
     log: say,

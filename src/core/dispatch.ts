@@ -50,21 +50,30 @@ export interface Dispatch {
   cancelRetries(): Entry[];
   /** On a stop that lets running jobs finish, must this one be stopped anyway? */
   withdraws(entry: Entry): boolean;
+  /** The run is stopping (any reason): told once, before any job is stopped. */
+  stopping?(): void;
 }
 
 /**
- * The remote dispatch (Redis): every ready job goes to the backend at once; workers
- * and pool limits are the workers' business, and the backend retries. The start gate
- * still spaces the hand-overs.
+ * The remote dispatch (Redis): ready jobs go to the backend as long as at most
+ * `maxQueue` of them wait there untaken (backpressure across the wire: the rest wait
+ * here, and a streamed input is read no further); workers and pool limits are the
+ * workers' business, and the backend retries. The start gate still spaces the
+ * hand-overs.
  */
 export class RemoteDispatch implements Dispatch {
   readonly workers: number;
   readonly queuesAhead = false;
+  /** Handed to the backend and not running on a worker: waiting in its queue. */
+  private readonly waiting = new Set<Entry>();
 
   constructor(
     private readonly executor: RemoteExecutor,
     private readonly emit: Emit,
     workers: number,
+    private readonly maxQueue: number,
+    /** A worker took a job: room for another hand-over. */
+    private readonly onRoom: () => void,
     private readonly runId: string,
     private readonly gate?: StartGate,
   ) {
@@ -75,8 +84,9 @@ export class RemoteDispatch implements Dispatch {
     return Infinity;
   }
 
-  limit(): number {
-    return Infinity;
+  /** Every job running remotely, plus at most `maxQueue` waiting in the backend's queue. */
+  limit(_ready: number, running: number): number {
+    return running - this.waiting.size + this.maxQueue;
   }
 
   gateWait(now: number): number {
@@ -94,13 +104,16 @@ export class RemoteDispatch implements Dispatch {
     // the worker adds what depends on where the attempt runs (attempt, slot, worker)
     const job = { ...spec, env: { ...spec.env, ...jobVariables(spec, this.runId) } };
     const request = { job, attempt, timeoutMs, logPath: '', worker: '' };
+    this.waiting.add(entry);
     entry.running = this.executor.start(request, {
       started: (attempt, worker, pid) => {
         entry.remoteActive = true;
         emit('job_start', { id, name: spec.name, attempt, worker, pid });
+        if (this.waiting.delete(entry)) this.onRoom();
       },
       attemptEnded: (result) => {
         entry.remoteActive = false;
+        this.waiting.add(entry); // back in the queue, for its retry
         entry.attempts.push(result);
         emit('attempt_end', { id, name: spec.name, result });
       },
@@ -113,7 +126,9 @@ export class RemoteDispatch implements Dispatch {
     return false;
   }
 
-  ended(): void {}
+  ended(entry: Entry): void {
+    this.waiting.delete(entry);
+  }
 
   retry(): boolean {
     return false;
@@ -127,14 +142,22 @@ export class RemoteDispatch implements Dispatch {
   withdraws(entry: Entry): boolean {
     return !entry.remoteActive;
   }
+
+  stopping(): void {
+    this.executor.stopRun();
+  }
 }
 
 /** The remote dispatch for a remote executor, else the local one. */
 export function createDispatch(
-  options: Omit<LocalDispatchOptions, 'executor'> & { executor: Executor | RemoteExecutor },
+  options: Omit<LocalDispatchOptions, 'executor'> & {
+    executor: Executor | RemoteExecutor;
+    maxQueue: number;
+    onRoom: () => void;
+  },
 ): Dispatch {
   const { executor, emit, workers, gate, runId } = options;
   return isRemote(executor)
-    ? new RemoteDispatch(executor, emit, workers.min, runId, gate)
+    ? new RemoteDispatch(executor, emit, workers.min, options.maxQueue, options.onRoom, runId, gate)
     : new LocalDispatch({ ...options, executor });
 }

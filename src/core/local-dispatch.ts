@@ -11,6 +11,7 @@ import { attemptVariables, jobVariables } from '../model/job-env.js';
 import { logPathFor, streamPathsFor } from './log-path.js';
 import { WorkerScaler } from './scaling.js';
 import { Slots } from './slots.js';
+import { worthRetrying } from '../model/attempt.js';
 
 export interface LocalDispatchOptions {
   /** The run's id, for the job's `JOBRUN_RUN_ID`. */
@@ -58,7 +59,9 @@ export class LocalDispatch implements Dispatch {
   }
 
   poolLimit(pool: string): number {
-    return pool === '' ? Infinity : (this.options.pools[pool]?.workers ?? Infinity);
+    // one machine is one worker: a per-worker cap holds here as well
+    const spec = pool === '' ? undefined : this.options.pools[pool];
+    return Math.min(spec?.workers ?? Infinity, spec?.perWorker ?? Infinity);
   }
 
   limit(ready: number, running: number, now: number): number {
@@ -148,6 +151,8 @@ export class LocalDispatch implements Dispatch {
 
   retry(entry: Entry, due: () => void): boolean {
     if (entry.attempts.length > entry.spec.retries) return false;
+    const last = entry.attempts.at(-1);
+    if (last && !worthRetrying(last)) return false;
     const nextAttempt = entry.attempts.length + 1;
     const delayMs = backoffDelay(entry.spec.backoff, nextAttempt, this.options.random);
     entry.status = 'retrying';

@@ -24,6 +24,11 @@ export interface AttemptHooks {
 export interface RemoteExecutor {
   readonly remote: true;
   start(request: ExecRequest, hooks: AttemptHooks): RunningAttempt;
+  /**
+   * The run is stopping, whatever the reason (signal, halt, a reporter's failure): no
+   * worker may start one of its jobs any more, and jobs still queued are withdrawn.
+   */
+  stopRun(): void;
 }
 
 export function isRemote(executor: Executor | RemoteExecutor): executor is RemoteExecutor {

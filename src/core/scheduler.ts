@@ -20,6 +20,9 @@ import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
 
 export type { RunOutcome, SchedulerOptions };
 
+/** Jobs that may wait to start (in memory, or in a remote queue) without `maxQueue`. */
+const DEFAULT_MAX_QUEUE = 10_000;
+
 /**
  * The heart of a run, as a state machine: a job enters (`Admission`), is pending until
  * its needs succeed (`Needs`), queued by priority until a slot and its pool have room,
@@ -45,7 +48,12 @@ export class Scheduler {
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? systemClock;
-    this.dispatch = createDispatch({ ...options, clock: this.clock });
+    this.dispatch = createDispatch({
+      ...options,
+      clock: this.clock,
+      maxQueue: options.maxQueue ?? DEFAULT_MAX_QUEUE,
+      onRoom: () => this.pump(),
+    });
     this.queues = new ReadyQueues<Entry>(options.order, (pool) => this.dispatch.poolLimit(pool));
     this.lifecycle = new Lifecycle(options.halt);
     this.admission = new Admission(options, this.needs, {
@@ -55,7 +63,7 @@ export class Scheduler {
       pump: () => this.pump(),
       linked: (entries) => this.stages?.adopt(entries),
     });
-    this.feeder = new Feeder(options.maxQueue ?? 10_000, () => this.queues.size);
+    this.feeder = new Feeder(options.maxQueue ?? DEFAULT_MAX_QUEUE, () => this.queues.size);
     this.alarm = new Alarm(this.clock, () => this.pump());
     this.startedAt = this.clock.now();
     // a job queued behind one whose success halts the run would start before the halt
@@ -291,6 +299,7 @@ export class Scheduler {
   private stop(order: StopOrder | undefined): void {
     if (!order) return;
     if (order.first) {
+      this.dispatch.stopping?.();
       const { reason } = this.lifecycle;
       const cancel = (entry: Entry) =>
         notStarted(entry) &&

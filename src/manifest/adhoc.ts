@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { JobSpec } from '../model/job.js';
 import { UsageError } from '../errors.js';
-import { JOB_DEFAULTS, matchFiles, type JobSettings } from './expand.js';
+import { JOB_DEFAULTS, type JobSettings } from './expand.js';
 import { hasPlaceholder, placeholders, placeholderValues } from './placeholders.js';
 import type { Item, Placeholder } from './placeholders.js';
 import { compileAppending, compileCommand, shellQuote, TemplateProblem } from './quote.js';
@@ -144,15 +144,4 @@ export function adHocJob(
   if (base.pool !== undefined) job.pool = base.pool;
   if (base.timeout !== undefined) job.timeout = base.timeout;
   return job;
-}
-
-/**
- * The files `pattern` matches under `cwd` (fast-glob, files only, no dotfiles), sorted,
- * as paths relative to `cwd`. Throws a `UsageError` when nothing matches.
- */
-export async function globItems(pattern: string, cwd: string): Promise<string[]> {
-  const files = await matchFiles(pattern, cwd);
-  if (files.length === 0)
-    throw new UsageError(`--glob ${JSON.stringify(pattern)} matched no files`);
-  return files;
 }

@@ -11,7 +11,14 @@ import { IssueList } from './locate.js';
 import { wholeParts } from './parts.js';
 import { expandAll, sortIssues, toPlan, type PlanSource } from './plan.js';
 import { salvage } from './salvage.js';
+import { quoteBraceHint } from './yaml-hints.js';
 import { manifestSchema } from './schema.js';
+
+/** The offset of the first non-blank character of `offset`'s line. */
+function lineStart(source: string, offset: number): number {
+  const start = source.lastIndexOf('\n', Math.max(offset - 1, 0)) + 1;
+  return start + (/^\s*/.exec(source.slice(start))?.[0].length ?? 0);
+}
 
 /** The Plan of a valid manifest, or a `ManifestError` with every issue in it. */
 export async function carefulPlan(source: string, opts: PlanSource): Promise<Plan> {
@@ -25,9 +32,15 @@ export async function carefulPlan(source: string, opts: PlanSource): Promise<Pla
     logLevel: 'error', // no process warnings; problems become issues
   });
   const list = new IssueList(opts.file, { doc, lineCounter, yaml });
+  const hinted = new Set<string>();
   for (const err of doc.errors) {
     const message = (err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
-    list.addAt(err.pos[0], `syntax error: ${message}`);
+    const hint = quoteBraceHint(source, err.pos[0]);
+    if (hint === undefined) list.addAt(err.pos[0], `syntax error: ${message}`);
+    else if (!hinted.has(hint)) {
+      hinted.add(hint); // one line can give several errors: one hint for them
+      list.addAt(lineStart(source, err.pos[0]), `syntax error: ${hint}`);
+    }
   }
   if (list.issues.length) throw new ManifestError(list.issues);
 

@@ -12,6 +12,7 @@ import { batchName, type Batch } from './batch.js';
 import type { Item } from './placeholders.js';
 import { compileCommand, hasPlaceholder, substitute, TemplateProblem } from './quote.js';
 import { combineSources } from './sources.js';
+import { defaultShell } from './default-shell.js';
 import { recoverRawNames } from './raw-names.js';
 import type { DefaultsDoc, JobDoc } from './schema.js';
 
@@ -21,7 +22,6 @@ export const JOB_DEFAULTS = {
   killGraceMs: 5_000,
   retries: 0,
   backoff: { delayMs: 1_000, factor: 2, maxMs: 60_000, jitter: true } satisfies BackoffSpec,
-  shell: '/bin/sh',
   allowFailure: false,
 } as const;
 
@@ -49,13 +49,15 @@ export function resolveSettings(
       maxMs: backoff.max ?? JOB_DEFAULTS.backoff.maxMs,
       jitter: backoff.jitter ?? JOB_DEFAULTS.backoff.jitter,
     },
-    shell: job.shell ?? defaults.shell ?? JOB_DEFAULTS.shell,
+    shell: job.shell ?? defaults.shell ?? defaultShell(),
     cwd: path.resolve(baseDir, job.cwd ?? defaults.cwd ?? '.'),
     env: { ...defaults.env, ...job.env },
     allowFailure: job.allow_failure ?? defaults.allow_failure ?? JOB_DEFAULTS.allowFailure,
   };
   const pool = job.pool ?? defaults.pool;
   if (pool !== undefined) settings.pool = pool;
+  const lostRetries = job.lost_retries ?? defaults.lost_retries;
+  if (lostRetries !== undefined) settings.lostRetries = lostRetries;
   const timeout = job.timeout ?? defaults.timeout;
   if (timeout !== undefined) settings.timeout = timeout;
   const capture = job.capture ?? defaults.capture;

@@ -6,4 +6,4 @@ export { parseDuration, parseSize, parseTimeout } from './duration.js';
 export { shellQuote, substitute, hasPlaceholder } from './quote.js';
 export { manifestJsonSchema } from './schema.js';
 export { loadManifest, parseManifest } from './load.js';
-export { adHocJob, commandTemplate, globItems } from './adhoc.js';
+export { adHocJob, commandTemplate } from './adhoc.js';

@@ -29,6 +29,32 @@ function describeValue(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/** Keys other tools use for what jobrun calls otherwise (GitHub Actions, compose, Makefiles). */
+const ALIASES: Record<string, string> = {
+  command: 'run',
+  cmd: 'run',
+  script: 'run',
+  exec: 'run',
+  shell_command: 'run',
+  depends_on: 'needs',
+  dependencies: 'needs',
+  'depends-on': 'needs',
+  'timeout-minutes': 'timeout',
+  'working-directory': 'cwd',
+  working_dir: 'cwd',
+  environment: 'env',
+  matrix: 'for_each',
+  'continue-on-error': 'allow_failure',
+};
+
+/** `; did you mean "run"?` for `command:` where `run` is a valid key there. */
+function aliasHint(key: string, valid: string[]): string | undefined {
+  const alias = ALIASES[key];
+  return alias !== undefined && valid.includes(alias)
+    ? `; did you mean ${JSON.stringify(alias)}?`
+    : undefined;
+}
+
 /** The message of a missing required key, replaced by `missing required key "…"`. */
 const REQUIRED = 'is required';
 
@@ -66,7 +92,19 @@ export const errorMap: z.core.$ZodErrorMap = (iss) => {
 
 /** Adds every zod issue to `list`, positioned at the node it concerns. */
 export function addZodIssues(error: z.ZodError, list: IssueList): void {
-  for (const iss of error.issues) addIssue(iss, [], list);
+  // `command:` where `run:` was meant: the "did you mean" says it; "missing run" would repeat it
+  const meant = new Set<string>();
+  for (const iss of error.issues) {
+    if (iss.code !== 'unrecognized_keys') continue;
+    for (const key of iss.keys) {
+      const alias = ALIASES[key];
+      if (alias !== undefined) meant.add(pathLabel([...iss.path, alias]));
+    }
+  }
+  for (const iss of error.issues) {
+    if (iss.message === REQUIRED && meant.has(pathLabel(iss.path))) continue;
+    addIssue(iss, [], list);
+  }
 }
 
 function addIssue(iss: z.core.$ZodIssue, prefix: DocPath, list: IssueList): void {
@@ -78,7 +116,7 @@ function addIssue(iss: z.core.$ZodIssue, prefix: DocPath, list: IssueList): void
       for (const key of iss.keys) {
         list.add(
           [...path, key],
-          `unknown key ${JSON.stringify(key)}${didYouMean(key, valid)}`,
+          `unknown key ${JSON.stringify(key)}${aliasHint(key, valid) ?? didYouMean(key, valid)}`,
           true,
         );
       }

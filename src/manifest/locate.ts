@@ -73,7 +73,13 @@ export class IssueList {
     let node: unknown = this.resolve(this.source.doc.contents);
     let key: unknown;
     for (const seg of path) {
-      if (isMap(node)) {
+      if (isMap(node) && typeof seg === 'number') {
+        // `jobs:` as a mapping is read as a list (`job-map.ts`): the i-th job is the i-th entry
+        const pair = node.items[seg];
+        if (!pair) return { node, key, found: false };
+        key = pair.key;
+        node = this.resolve(pair.value ?? pair.key);
+      } else if (isMap(node)) {
         const pair =
           node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg)) ??
           node.items.find(

@@ -67,6 +67,9 @@ const NAMED: Record<string, (value: string) => string> = {
   },
 };
 
+/** jobrun's placeholder names, which every item has: `{file}`, `{stem}`, `{index}`, … */
+export const PLACEHOLDER_NAMES: readonly string[] = [...Object.keys(NAMED), 'index'];
+
 /**
  * The placeholders a command template knows, for `shell-scan.ts` (group 1 is the key):
  * the positional forms, `{#}`, jobrun's names and the given column `names`. Other

@@ -8,11 +8,13 @@ import { DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
 import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
-import type { IssueList } from './locate.js';
+import type { DocPath, IssueList } from './locate.js';
 import { PlaceChecks } from './places.js';
+import { checkSyntax } from './shell-check.js';
 import type { Parts } from './parts.js';
 import { checkStages, type FoundStage } from './stage-check.js';
 import type { JobDoc, ManifestDoc } from './schema.js';
+import { misspeltPlaceholders } from './placeholder-check.js';
 
 /** Where the Plan comes from: how issues name it, its path, the folder it resolves against. */
 export interface PlanSource {
@@ -32,7 +34,12 @@ export function toPlan(doc: ManifestDoc, { jobs, stages }: Expansion, opts: Plan
     ...(workers === undefined
       ? {}
       : { workers: typeof workers === 'number' ? { min: workers, max: workers } : workers }),
-    pools: pools ?? {},
+    pools: Object.fromEntries(
+      Object.entries(pools ?? {}).map(([name, p]) => [
+        name,
+        { workers: p.workers, ...(p.per_worker === undefined ? {} : { perWorker: p.per_worker }) },
+      ]),
+    ),
     order: order ?? 'fifo',
     jobs,
   };
@@ -50,11 +57,14 @@ export async function expandAll(
   const stages: FoundStage[] = [];
   const places = new PlaceChecks();
   const reported = new Set<string>();
+  const syntax: Template[] = [];
   for (const [source, doc] of parts.jobs.entries()) {
     if (!doc) continue;
     const job = withStdinNeed(doc);
     const settings = resolveSettings(job, defaults, baseDir);
     if (job.stdin) settings.stdinFrom = [job.stdin.from];
+    if (places.shell(settings.shell) === undefined)
+      syntax.push({ shell: settings.shell, run: job.run, at: ['jobs', source, 'run'] });
     for (const key of ['shell', 'cwd'] as const) {
       const problem = key === 'shell' ? places.shell(settings.shell) : places.cwd(settings.cwd);
       const at = job[key] !== undefined ? ['jobs', source, key] : ['defaults', key];
@@ -64,6 +74,7 @@ export async function expandAll(
     }
     const forEach = job.for_each;
     if (forEach !== undefined && typeof forEach === 'object' && 'from' in forEach) {
+      checkPlaceholderNames(job, source, undefined, list);
       const { name, run, batch } = job;
       const spec = { name, run, from: forEach.from, needs: job.needs ?? [] };
       if (batch !== undefined) stages.push({ spec: { ...spec, batch, settings }, source });
@@ -85,6 +96,7 @@ export async function expandAll(
         items = [];
       }
     }
+    if (forEach !== undefined) checkPlaceholderNames(job, source, items?.[0]?.named, list);
     const jobs = expandJob(job, source, settings, items, (problem) =>
       list.add(
         ['jobs', source, 'run'],
@@ -107,6 +119,7 @@ export async function expandAll(
     needs: [],
     rawNeeds: [],
   }));
+  checkShellSyntax(syntax, list);
   checkDuplicateNames([...expanded, ...stageUnits], list);
   if (parts.pools) {
     const ownPool = (source: number) => parts.jobs[source]?.pool !== undefined;
@@ -148,6 +161,52 @@ function captureStdinSources(jobs: JobSpec[], stages: readonly FoundStage[]): vo
     for (const name of reader.stdinFrom ?? []) {
       const source = byName.get(name);
       if (source) source.capture ??= { mode: 'lines', maxBytes: DEFAULT_CAPTURE_BYTES };
+    }
+  }
+}
+
+/** `{itme}` in a for_each job's run, name or needs: an issue at the key, with a "did you mean". */
+function checkPlaceholderNames(
+  job: JobDoc,
+  source: number,
+  named: Record<string, string> | undefined,
+  list: IssueList,
+): void {
+  const columns = Object.keys(named ?? {});
+  const texts: [DocPath, string][] = [
+    [['jobs', source, 'run'], job.run],
+    [['jobs', source, 'name'], job.name],
+    ...(job.needs ?? []).map((n, i): [DocPath, string] => [['jobs', source, 'needs', i], n]),
+  ];
+  for (const [at, text] of texts) {
+    for (const message of misspeltPlaceholders(text, columns)) list.add(at, message);
+  }
+}
+
+/** A job's `run` as written, the shell that will read it, and where it stands. */
+interface Template {
+  shell: string;
+  run: string;
+  at: DocPath;
+}
+
+/** `shell -n` over every template, one batch per shell: a template it rejects is an issue. */
+function checkShellSyntax(templates: Template[], list: IssueList): void {
+  const byShell = new Map<string, Template[]>();
+  for (const t of templates) {
+    const batch = byShell.get(t.shell);
+    if (batch) batch.push(t);
+    else byShell.set(t.shell, [t]);
+  }
+  for (const [shell, batch] of byShell) {
+    const problems = checkSyntax(
+      shell,
+      batch.map((t) => t.run),
+    );
+    for (const [i, problem] of problems) {
+      const t = batch[i]!;
+      const where = t.run.trimEnd().includes('\n') ? ` (line ${problem.line} of run)` : '';
+      list.add(t.at, `${shell} cannot parse run: ${problem.message}${where}`);
     }
   }
 }

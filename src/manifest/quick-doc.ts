@@ -16,6 +16,7 @@
  */
 import type { ManifestDoc } from './schema.js';
 import { parseDuration, parseSize, parseTimeout } from './duration.js';
+import { jobsFromMapping, namedInMapping } from './job-map.js';
 
 /** The manifest as the schema outputs it, or undefined when only the schema can tell. */
 export function quickDoc(data: unknown): ManifestDoc | undefined {
@@ -118,6 +119,7 @@ const shared: Record<string, Read> = {
   timeout: parsed((v) => parseTimeout(v, '')),
   kill_grace: duration,
   retries: whole(0),
+  lost_retries: whole(0),
   backoff: object({
     delay: duration,
     factor: (v) => (need(finite(v) && v >= 1), v),
@@ -150,7 +152,7 @@ const job = object(
       object({ from: text }, ['from']),
     ),
     batch: whole(1),
-    needs: list(text),
+    needs: either((v) => [text(v)], list(text)),
     stdin: object({ from: text }, ['from']),
     ...shared,
   },
@@ -163,6 +165,12 @@ const workers = either(whole(1), (v) => {
   return w;
 });
 
+const pool = (v: unknown) => {
+  const p = object({ workers: whole(1), per_worker: whole(1) })(v) as Record<string, number>;
+  need(p.workers !== undefined || p.per_worker !== undefined);
+  return p;
+};
+
 const manifest = object(
   {
     $schema: anyText,
@@ -170,8 +178,11 @@ const manifest = object(
     workers,
     order: oneOf('fifo', 'lifo'),
     defaults: object(shared),
-    pools: record(object({ workers: whole(1) }, ['workers'])),
-    jobs: list(job, 1),
+    pools: record(pool),
+    jobs: (v) => {
+      need(namedInMapping(v).length === 0);
+      return list(job, 1)(jobsFromMapping(v));
+    },
   },
-  ['version', 'jobs'],
+  ['jobs'],
 );

@@ -4,6 +4,7 @@
  * loader reports schema and semantic problems together.
  */
 import type { z } from 'zod';
+import { jobsFromMapping } from './job-map.js';
 import type { Parts } from './parts.js';
 import { defaultsSchema, jobSchema, poolsSchema } from './schema.js';
 
@@ -20,7 +21,8 @@ const IDENTITY_KEYS = new Set(['name', 'run', 'for_each', 'needs']);
 export function salvage(data: unknown, issues: readonly z.core.$ZodIssue[]): Parts | undefined {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
   const raw = data as Record<string, unknown>;
-  if (!Array.isArray(raw.jobs)) return undefined;
+  const jobs = jobsFromMapping(raw.jobs);
+  if (!Array.isArray(jobs)) return undefined;
   const bad = badKeys(issues);
   const defaults = defaultsSchema.safeParse(withoutKeys(raw.defaults ?? {}, bad.get('defaults')));
   if (!defaults.success) return undefined;
@@ -33,7 +35,7 @@ export function salvage(data: unknown, issues: readonly z.core.$ZodIssue[]): Par
   };
   if (pools.success) parts.pools = pools.data;
   else if (isPlainObject(raw.pools)) parts.pools = raw.pools; // only the names matter
-  raw.jobs.forEach((job: unknown, i) => {
+  jobs.forEach((job: unknown, i) => {
     const keys = bad.get(`jobs.${i}`);
     const usable = ![...(keys ?? [])].some((k) => IDENTITY_KEYS.has(k));
     const one = usable ? jobSchema.safeParse(withoutKeys(job, keys)) : undefined;

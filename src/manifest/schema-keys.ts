@@ -15,8 +15,11 @@ function unwrap(schema: z.core.$ZodType | undefined): Def | undefined {
   for (let def = defOf(schema); def;) {
     if (def.type === 'optional' || def.type === 'default')
       def = defOf(def.innerType as z.core.$ZodType);
-    else if (def.type === 'pipe') def = defOf(def.in as z.core.$ZodType);
-    else if (def.type === 'union') {
+    else if (def.type === 'pipe') {
+      // a transform reads its output's shape; a preprocess (`jobs`) is a transform then a schema
+      const input = defOf(def.in as z.core.$ZodType);
+      def = input?.type === 'transform' ? defOf(def.out as z.core.$ZodType) : input;
+    } else if (def.type === 'union') {
       const options = def.options as z.core.$ZodType[];
       def = defOf(options.find((o) => ['object', 'array', 'record'].includes(o._zod.def.type)));
     } else return def;

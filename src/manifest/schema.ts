@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { TimeoutSpec } from '../model/job.js';
 import { parseDuration, parseSize, parseTimeout } from './duration.js';
+import { jobsFromMapping, NAME_IN_MAPPING, namedInMapping } from './job-map.js';
 
 const DURATION_HINT = 'a duration: 500ms, 30s, 5m, 1h, or a number of seconds';
 
@@ -94,12 +95,20 @@ const sharedFields = {
     .min(0, { error: 'must be 0 or more' })
     .optional()
     .describe('Extra attempts after the first (default 0).'),
+  lost_retries: z
+    .number()
+    .int({ error: 'expected a whole number' })
+    .min(0, { error: 'must be 0 or more' })
+    .optional()
+    .describe(
+      'Remote runs: how many times a job lost with its worker (killed, cut off) runs again, apart from retries (default 1).',
+    ),
   backoff: backoffSchema.optional(),
   shell: z
     .string()
     .min(1)
     .optional()
-    .describe('Shell that runs `run` as `shell -c` (default /bin/sh).'),
+    .describe('Shell that runs `run` as `shell -c` (default bash when installed, else /bin/sh).'),
   cwd: z
     .string()
     .min(1)
@@ -205,9 +214,20 @@ export const jobSchema = z
       .optional()
       .describe('With for_each: at most this many items per job; {} stands for all of them.'),
     needs: z
-      .array(z.string().min(1, { error: 'must not be empty' }))
+      .union(
+        [
+          z
+            .string()
+            .min(1, { error: 'must not be empty' })
+            .transform((name) => [name]),
+          z.array(z.string().min(1, { error: 'must not be empty' })),
+        ],
+        { error: 'expected a job name or a list of job names' },
+      )
       .optional()
-      .describe('Jobs that must succeed first. A for_each job’s name template means all its jobs.'),
+      .describe(
+        'Jobs that must succeed first: a name or a list. A for_each job’s name template means all its jobs.',
+      ),
     stdin: z
       .object({
         from: z
@@ -256,11 +276,21 @@ const poolSchema = z
       .number()
       .int({ error: 'expected a whole number' })
       .min(1, { error: 'must be at least 1' })
-      .describe('At most this many of the pool’s jobs run at once.'),
+      .optional()
+      .describe('At most this many of the pool’s jobs run at once (across every Redis worker).'),
+    per_worker: z
+      .number()
+      .int({ error: 'expected a whole number' })
+      .min(1, { error: 'must be at least 1' })
+      .optional()
+      .describe('At most this many of the pool’s jobs run at once on each Redis worker.'),
   })
-  .strict();
+  .strict()
+  .refine((p) => p.workers !== undefined || p.per_worker !== undefined, {
+    error: 'give workers, per_worker, or both',
+  });
 
-/** `pools`: name → `{ workers }`. */
+/** `pools`: name → `{ workers, per_worker }`. */
 export const poolsSchema = z
   .record(z.string(), poolSchema)
   .describe('Named pools of specialised workers.');
@@ -269,7 +299,7 @@ export const poolsSchema = z
 export const manifestSchema = z
   .object({
     $schema: z.string().optional().describe('URL or path of this JSON Schema (for editors).'),
-    version: z.literal(1).describe('Manifest format version; always 1.'),
+    version: z.literal(1).optional().describe('Manifest format version; 1 (the default).'),
     workers: workersSchema.optional(),
     order: z
       .enum(['fifo', 'lifo'], { error: 'expected "fifo" or "lifo"' })
@@ -278,9 +308,20 @@ export const manifestSchema = z
     defaults: defaultsSchema.optional(),
     pools: poolsSchema.optional(),
     jobs: z
-      .array(jobSchema)
-      .min(1, { error: 'must list at least one job' })
-      .describe('The jobs to run.'),
+      .preprocess(
+        (jobs, ctx) => {
+          for (const i of namedInMapping(jobs))
+            ctx.addIssue({
+              code: 'custom',
+              message: NAME_IN_MAPPING,
+              path: [i, 'name'],
+              input: jobs,
+            });
+          return jobsFromMapping(jobs);
+        },
+        z.array(jobSchema).min(1, { error: 'must list at least one job' }),
+      )
+      .describe('The jobs to run: a list, or a mapping of name → job (as in GitHub Actions).'),
   })
   .strict();
 
@@ -298,11 +339,34 @@ export function manifestJsonSchema(): Record<string, unknown> {
     target: 'draft-7',
     unrepresentable: 'any',
   }) as Record<string, unknown>;
+  jobsAsListOrMapping(schema);
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://github.com/jobrun/jobrun/manifest.schema.json',
     title: 'jobrun manifest',
     description: 'A batch of shell jobs for jobrun: workers, pools, defaults and jobs.',
     ...schema,
+  };
+}
+
+/**
+ * The JSON Schema of `jobs` as written: a list of jobs, or a mapping of name → job
+ * without `name` (zod describes a preprocessed value only by what it becomes).
+ */
+function jobsAsListOrMapping(schema: Record<string, unknown>): void {
+  const properties = schema.properties as Record<string, Record<string, unknown>>;
+  const list = properties.jobs;
+  if (list === undefined) return;
+  const job = list.items as { properties: Record<string, unknown>; required?: string[] };
+  const { name: _name, ...rest } = job.properties;
+  const entry = {
+    ...job,
+    properties: rest,
+    required: (job.required ?? []).filter((k) => k !== 'name'),
+  };
+  const { description, ...listSchema } = list;
+  properties.jobs = {
+    description,
+    anyOf: [listSchema, { type: 'object', minProperties: 1, additionalProperties: entry }],
   };
 }

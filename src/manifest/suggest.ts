@@ -30,10 +30,14 @@ function editDistance(a: string, b: string): number {
 
 /**
  * The candidate nearest to `word`, if it is close enough to be a plausible typo: at
- * most 2 edits (1 for words of three characters or fewer), compared case-insensitively.
+ * most `limit` edits (by default 2, 1 for words of three characters or fewer), compared
+ * case-insensitively.
  */
-function nearest(word: string, candidates: Iterable<string>): string | undefined {
-  const limit = word.length <= 3 ? 1 : 2;
+export function nearest(
+  word: string,
+  candidates: Iterable<string>,
+  limit = word.length <= 3 ? 1 : 2,
+): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {

@@ -43,3 +43,15 @@ export interface AttemptResult {
 export function attemptSucceeded(a: AttemptResult): boolean {
   return a.exitCode === 0 && !a.timedOut && a.error === undefined;
 }
+
+/**
+ * Exit codes with which a shell says the command could not run at all: 126 (found but
+ * not executable) and 127 (not found). Another attempt would end the same way, so such
+ * an attempt is never retried, whatever `retries` says.
+ */
+const CANNOT_RUN = new Set([126, 127]);
+
+/** Whether another attempt could end differently (see `CANNOT_RUN`). */
+export function worthRetrying(a: AttemptResult): boolean {
+  return a.exitCode === undefined || !CANNOT_RUN.has(a.exitCode);
+}

@@ -26,6 +26,8 @@ export interface JobRecord {
   /** The items of a batch job (`-n`, `-X`, `batch:`). */
   items?: string[];
   cwd: string;
+  /** The shell that ran `command` (`shell -c`); absent when the job ran its argv directly. */
+  shell?: string;
   pool?: string;
   priority: number;
   needs: string[];
@@ -122,6 +124,7 @@ export function describe(
   | 'items'
   | 'stage'
   | 'cwd'
+  | 'shell'
   | 'pool'
   | 'priority'
   | 'needs'
@@ -135,6 +138,7 @@ export function describe(
     ...(job.items === undefined ? {} : { items: job.items }),
     ...(job.stage === undefined ? {} : { stage: job.stage }),
     cwd: job.cwd,
+    ...(job.argv === undefined ? { shell: job.shell } : {}),
     pool: job.pool,
     priority: job.priority,
     needs: job.needs,

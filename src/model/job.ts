@@ -67,6 +67,8 @@ export interface JobSpec {
   killGraceMs: number;
   /** Extra attempts after the first. */
   retries: number;
+  /** Remote runs: re-runs of an attempt lost with its worker, apart from `retries` (default 1). */
+  lostRetries?: number;
   backoff: BackoffSpec;
   shell: string;
   /** Absolute working directory. */
@@ -103,8 +105,13 @@ export interface WorkersSpec {
   max: number;
 }
 
+/**
+ * A pool's limits: `workers` holds across the whole run (locally, and across every Redis
+ * worker together); `perWorker` holds on each Redis worker (locally: the same as `workers`).
+ */
 export interface PoolSpec {
-  workers: number;
+  workers?: number;
+  perWorker?: number;
 }
 
 /** A whole validated manifest, before or without its jobs (jobs may stream in). */

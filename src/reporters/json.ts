@@ -2,6 +2,7 @@ import { writeFileAtomic } from './atomic.js';
 import type { RunEvent } from '../model/events.js';
 import type { Report } from './report.js';
 import type { Reporter } from './types.js';
+import { eventJson } from './event-json.js';
 
 /** `--json`: the whole report as one JSON document on stdout, and nothing else there. */
 export class JsonReporter implements Reporter {
@@ -26,13 +27,13 @@ export class ReportFileReporter implements Reporter {
 }
 
 /**
- * `--events`: every event as one NDJSON line on stdout while the run goes.
- * `time` is an ISO timestamp; attempt times inside are epoch milliseconds.
+ * `--events`: every event as one NDJSON line on stdout while the run goes, in the
+ * report's vocabulary (`event-json.ts`; its JSON Schema: `jobrun schema --events`).
  */
 export class EventsReporter implements Reporter {
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
 
   onEvent(event: RunEvent): void {
-    this.out.write(JSON.stringify({ ...event, time: new Date(event.time).toISOString() }) + '\n');
+    this.out.write(JSON.stringify(eventJson(event)) + '\n');
   }
 }

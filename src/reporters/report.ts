@@ -29,6 +29,8 @@ export interface ReportJob {
   /** For a stage's job: the stage's name template. */
   stage?: string;
   cwd: string;
+  /** The shell that ran `command`; absent when the job ran its program directly (no shell). */
+  shell?: string;
   pool?: string;
   priority: number;
   needs: string[];
@@ -75,7 +77,7 @@ export interface Report {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-function reportAttempt(a: AttemptResult): ReportAttempt {
+export function reportAttempt(a: AttemptResult): ReportAttempt {
   return {
     attempt: a.attempt,
     startedAt: iso(a.startedAt),
@@ -98,6 +100,7 @@ export function reportJob(job: JobRecord): ReportJob {
     items: job.items,
     stage: job.stage,
     cwd: job.cwd,
+    shell: job.shell,
     pool: job.pool,
     priority: job.priority,
     needs: job.needs,

@@ -129,6 +129,19 @@ export function conformance(label: string, setup: () => Promise<BackendFixture>)
       expect(outcome.exitCode).toBe(1);
     });
 
+    it('does not retry a command that cannot run (126, 127)', async () => {
+      const backoff = { delayMs: 10, factor: 1, maxMs: 10, jitter: false };
+      const { log } = await run([
+        spec('c-missing', 'no-such-command-here', { retries: 2, backoff }),
+        spec('c-noexec', 'exit 126', { retries: 2, backoff }, 1),
+        spec('c-other', 'exit 125', { retries: 1, backoff }, 2),
+      ]);
+      expect(log.ended('c-missing')).toMatchObject({ status: 'failed', exitCode: 127 });
+      expect(log.ended('c-missing').attempts).toHaveLength(1);
+      expect(log.ended('c-noexec').attempts).toHaveLength(1);
+      expect(log.ended('c-other').attempts).toHaveLength(2);
+    });
+
     it('exits 0 when every job that counts succeeded', async () => {
       const { outcome } = await run([
         spec('z-ok', 'true'),

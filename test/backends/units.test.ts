@@ -29,6 +29,28 @@ describe('redactUrl', () => {
     }
   });
 
+  it('redacts every URL form: ?password=, other parameters, a fragment, and on a URL that does not parse', () => {
+    const forms = [
+      'redis://h:1?password=s3cret',
+      'redis://h:1/0?db=1&password=s3cret',
+      'redis://:pw@h:1/x?password=s3cret',
+      'redis//h?password=s3cret',
+      'redis://h:1#s3cret',
+      'redis://h:1/?auth=s3cret;x=1',
+    ];
+    for (const form of forms) expect(redactUrl(form), form).not.toContain('s3cret');
+    expect(redactUrl('redis://h:1/0?password=s3cret')).toBe('redis://h:1/0?password=***');
+    try {
+      parseRedisUrl('redis://h:1/x?password=s3cret');
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).not.toContain('s3cret');
+    }
+    const t = parseRedisUrl('redis://h:1?password=s3%40cret');
+    expect(t.options.password).toBe('s3@cret');
+    expect(t.secrets).toContain('s3@cret');
+  });
+
   it('scrubs raw and URL-encoded secrets from messages', () => {
     expect(scrub('auth p@ss and p%40ss failed', ['p@ss'])).toBe('auth *** and *** failed');
   });

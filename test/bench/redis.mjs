@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Jobs per second through Redis vs local mode, in the same run of this script:
-//   npm run build && node test/bench/redis.mjs [jobs=1000] [perWorker=4]
+// Jobs per second through Redis vs local mode, in the same run of this script, and the
+// coordinator's memory on an endless stream (backpressure over the wire):
+//   npm run build && node test/bench/redis.mjs [jobs=2000] [perWorker=4] [streamSeconds=20]
 // Starts its own redis-server on a free 127.0.0.1 port (no persistence), two local
 // `jobrun worker -j perWorker`, and runs the same manifest of trivial jobs (`true`)
-// locally with -j 2*perWorker and then with --backend. Everything it starts is killed.
+// locally with -j 2*perWorker and then with --backend. Then it pipes 200,000 lines into
+// `jobrun run --stdin --backend … --max-queue 1000` for streamSeconds and samples the
+// coordinator's RSS. Everything it starts is killed.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,8 +16,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'jobrun.js');
-const jobs = Number(process.argv[2] ?? 1000);
+const jobs = Number(process.argv[2] ?? 2000);
 const perWorker = Number(process.argv[3] ?? 4);
+const streamSeconds = Number(process.argv[4] ?? 20);
 const children = [];
 const dir = mkdtempSync(join(tmpdir(), 'jobrun-bench-redis-'));
 
@@ -95,6 +99,67 @@ console.log(
 );
 console.log(row(`local -j ${2 * perWorker}`, local));
 console.log(row(`redis, 2 workers × -j ${perWorker}`, redis));
+const ratio = local / redis;
+console.log(
+  `${'throughput: redis / local'.padEnd(34)} ${(100 * ratio).toFixed(0).padStart(7)} %  (target ≥ 60 %)${ratio < 0.6 ? '  !! below target' : ''}`,
+);
+
+// memory: a producer that never ends, held back by --max-queue over the wire
+const rssMB = (pid) => {
+  try {
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+    return kb / 1024;
+  } catch {
+    return undefined;
+  }
+};
+const streamLines = 200_000;
+const coordinator = spawn(
+  process.execPath,
+  [
+    BIN,
+    'run',
+    '--stdin',
+    '--backend',
+    url,
+    '--max-queue',
+    '1000',
+    '--progress',
+    'none',
+    '--',
+    'true {}',
+  ],
+  { cwd: dir, stdio: ['pipe', 'ignore', 'ignore'] },
+);
+children.push(coordinator);
+coordinator.stdin.on('error', () => {});
+let written = 0;
+let feeding = true;
+(async () => {
+  while (feeding && written < streamLines) {
+    const ok = coordinator.stdin.write(`${written++}\n`);
+    if (!ok) await new Promise((r) => coordinator.stdin.once('drain', r).once('close', r));
+  }
+})();
+const samples = [];
+for (let i = 0; i < streamSeconds * 2 && coordinator.exitCode === null; i++) {
+  await new Promise((r) => setTimeout(r, 500));
+  const mb = rssMB(coordinator.pid);
+  if (mb !== undefined) samples.push(mb);
+}
+feeding = false;
+const settled = samples.slice(4);
+console.log(
+  `${`memory: coordinator RSS, ${streamSeconds} s of a ${streamLines}-line stream`.padEnd(34)} ` +
+    `after start-up ${settled[0]?.toFixed(0)} MB, peak ${Math.max(...settled).toFixed(0)} MB, ` +
+    `end ${settled.at(-1)?.toFixed(0)} MB; ${written} lines taken (--max-queue 1000)`,
+);
+console.log(
+  `${'  RSS every 5 s (MB)'.padEnd(34)} ${samples
+    .filter((_, i) => i % 10 === 9)
+    .map((mb) => mb.toFixed(0))
+    .join(' ')}`,
+);
 
 // redis-server and the workers would keep this process alive: stop them, then leave
 cleanup();

@@ -112,11 +112,16 @@ describe('RemoteDispatch', () => {
       this.hooks = hooks;
       return { result: new Promise<AttemptResult>(() => {}), stop: () => {} };
     }
+    stops = 0;
+    stopRun() {
+      this.stops++;
+    }
   }
 
-  it('has no limits, never retries, and records attempts reported by the backend', () => {
+  it('ignores pool limits, never retries, and records attempts reported by the backend', () => {
     const remote = new Remote();
     const log = new EventLog();
+    let room = 0;
     const dispatch = createDispatch({
       runId: 'r1',
       executor: remote,
@@ -125,21 +130,37 @@ describe('RemoteDispatch', () => {
       workers: { min: 3, max: 3 },
       pools: { cpu: { workers: 1 } },
       logDir: '/logs',
+      maxQueue: 2,
+      onRoom: () => room++,
     });
     expect(dispatch).toBeInstanceOf(RemoteDispatch);
-    expect([dispatch.workers, dispatch.poolLimit('cpu'), dispatch.limit(9, 9, 0)]).toEqual([
-      3,
-      Infinity,
-      Infinity,
-    ]);
+    expect([dispatch.workers, dispatch.poolLimit('cpu')]).toEqual([3, Infinity]);
     const entry = newEntry(job('a', { retries: 5 }));
     dispatch.start(entry, { attempt: 1, timeoutMs: undefined, now: 0 });
     expect(dispatch.withdraws(entry)).toBe(true); // still queued remotely
     remote.hooks!.started(1, 'h:1/1', 7);
+    expect(room).toBe(1);
     expect(dispatch.withdraws(entry)).toBe(false);
     remote.hooks!.attemptEnded({ attempt: 1, startedAt: 0, durationMs: 1, timedOut: false });
     expect(entry.attempts).toHaveLength(1);
     expect(log.events.map((e) => e.type)).toEqual(['job_start', 'attempt_end']);
     expect(dispatch.retry(entry, () => {})).toBe(false);
+    dispatch.stopping?.();
+    expect(remote.stops).toBe(1);
+  });
+
+  it('keeps at most maxQueue jobs waiting in the backend; a job taken by a worker makes room', () => {
+    const remote = new Remote();
+    let room = 0;
+    const dispatch = new RemoteDispatch(remote, new EventLog().emit, 1, 2, () => room++, 'r1');
+    const started: AttemptHooks[] = [];
+    for (const name of ['a', 'b']) {
+      dispatch.start(newEntry(job(name)), { attempt: 1, timeoutMs: undefined, now: 0 });
+      started.push(remote.hooks!);
+    }
+    expect(dispatch.limit(0, 2)).toBe(2); // two in flight, both waiting: full
+    started[0]!.started(1, 'h:1/1');
+    expect(room).toBe(1);
+    expect(dispatch.limit(0, 2)).toBe(3); // one running, one waiting: one more may go
   });
 });

@@ -12,6 +12,11 @@ class ManualRemote implements RemoteExecutor {
   readonly remote = true;
   readonly pending = new Map<string, { hooks: AttemptHooks; settle: (r: AttemptResult) => void }>();
   readonly stopped: string[] = [];
+  runStops = 0;
+
+  stopRun() {
+    this.runStops++;
+  }
 
   start(request: ExecRequest, hooks: AttemptHooks) {
     let settle!: (r: AttemptResult) => void;
@@ -100,6 +105,7 @@ describe('scheduler with a remote executor', () => {
     t.executor.pending.get('a')!.settle(res(1, { exitCode: 1 }));
     await tick();
     expect(t.executor.stopped).toEqual(['c']);
+    expect(t.executor.runStops).toBe(1); // a halt stops the run on the backend, once
     t.executor.pending.get('b')!.settle(res(1));
     await t.done;
     expect(t.log.ended('b').status).toBe('succeeded');

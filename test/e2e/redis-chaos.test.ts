@@ -70,7 +70,7 @@ describe.runIf(enabled)('Redis without surprises (built bin)', { timeout: 120_00
   const pidsOf = (cwd: string, name: string) =>
     readLines(path.join(cwd, `${name}.start`)).map(Number);
 
-  it('a password passed in JOBRUN_REDIS_URL or a file is in no argv and no job environment', async () => {
+  it('a password passed in JOBRUN_REDIS_URL or a file is in no argv, no job environment, no worker /proc/<pid>/environ', async () => {
     const cwd = path.join(dir, 'secret');
     const token = 'tok-secret';
     writeFiles(cwd, {
@@ -98,6 +98,11 @@ describe.runIf(enabled)('Redis without surprises (built bin)', { timeout: 120_00
       }
     }
     expect(leaking).toEqual([]);
+    // nor in the worker's environment block, which its jobs (same user) could read
+    const environ = fs.readFileSync(`/proc/${w.pid}/environ`);
+    expect(environ.includes(PASSWORD)).toBe(false);
+    expect(environ.includes('JOBRUN_REDIS_URL=')).toBe(false);
+    expect(environ.includes('PATH=')).toBe(true); // the rest is intact
     const r = await run;
     expect(r.code, r.stderr).toBe(0);
     expect(parseReport(r.stdout).summary).toMatchObject({ total: 4, succeeded: 4 });

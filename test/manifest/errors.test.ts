@@ -105,9 +105,7 @@ describe('YAML problems', () => {
     expect(await inline('version: 1\njobs:\n  - name: a\n    retries: 1\n')).toEqual([
       'm.yaml:3:5: jobs[0]: missing required key "run"',
     ]);
-    expect(await inline('jobs:\n  - { name: a, run: x }\n')).toEqual([
-      'm.yaml:1:1: missing required key "version"',
-    ]);
+    expect(await inline('version: 1\n')).toEqual(['m.yaml:1:1: missing required key "jobs"']);
   });
 
   it('reports an empty or non-mapping document at 1:1', async () => {
@@ -141,7 +139,7 @@ describe('YAML problems', () => {
       '    for_each: []',
       '    priority: 1.5',
       '    timeout: 0%',
-      '    needs: a',
+      '    needs: 3',
     ].join('\n');
     expect(await inline(text)).toEqual([
       'm.yaml:2:8: order: expected "fifo" or "lifo"',
@@ -153,7 +151,7 @@ describe('YAML problems', () => {
       'm.yaml:11:15: jobs[0].for_each: must not be empty',
       'm.yaml:12:15: jobs[0].priority: expected an integer',
       'm.yaml:13:14: jobs[0].timeout: invalid percentage "0%" (use e.g. 300%)',
-      'm.yaml:14:12: jobs[0].needs: expected a list, got string "a"',
+      'm.yaml:14:12: jobs[0].needs: expected a job name or a list of job names',
     ]);
   });
 

@@ -179,7 +179,7 @@ describe('job settings', () => {
           killGraceMs: 5000,
           retries: 0,
           backoff: { delayMs: 1000, factor: 2, maxMs: 60_000, jitter: true },
-          shell: '/bin/sh',
+          shell: 'bash', // installed here; else /bin/sh (test/manifest/shell.test.ts)
           cwd: dir,
           env: {},
           allowFailure: false,

@@ -125,16 +125,23 @@ const forEach = fc.oneof(
   ),
   fc.record({ from: fc.constant('a') }),
 );
+const jobKeys = {
+  run: fc.constantFrom('echo {}', 'true'),
+  for_each: forEach,
+  batch: fc.integer({ min: 1, max: 4 }),
+  // a name or a list of names
+  needs: fc.oneof(fc.constantFrom('a', 'b'), fc.array(fc.constantFrom('a', 'b'), { maxLength: 2 })),
+  ...shared,
+};
 const goodJob = fc.record(
-  {
-    name: fc.constantFrom('a', 'b', 't-{item}'),
-    run: fc.constantFrom('echo {}', 'true'),
-    for_each: forEach,
-    batch: fc.integer({ min: 1, max: 4 }),
-    needs: fc.array(fc.constantFrom('a', 'b'), { maxLength: 2 }),
-    ...shared,
-  },
+  { name: fc.constantFrom('a', 'b', 't-{item}'), ...jobKeys },
   { requiredKeys: ['name', 'run'] },
+);
+/** `jobs:` as a mapping of name → job (the key names the job). */
+const jobMapping = fc.dictionary(
+  fc.constantFrom('a', 'b', 't-{item}'),
+  fc.record(jobKeys, { requiredKeys: ['run'] }),
+  { minKeys: 1, maxKeys: 3 },
 );
 const goodDoc = fc.record(
   {
@@ -153,9 +160,9 @@ const goodDoc = fc.record(
       fc.record({ workers: fc.integer({ min: 1, max: 4 }) }),
       { maxKeys: 2 },
     ),
-    jobs: fc.array(goodJob, { minLength: 1, maxLength: 4 }),
+    jobs: fc.oneof(fc.array(goodJob, { minLength: 1, maxLength: 4 }), jobMapping),
   },
-  { requiredKeys: ['version', 'jobs'] },
+  { requiredKeys: ['jobs'] },
 );
 
 /** A valid document with some of its values (at any depth) replaced by hostile ones. */
@@ -181,7 +188,9 @@ const hostileDoc = fc.oneof(
     .tuple(goodDoc, fc.array(fc.nat(40), { maxLength: 3 }), fc.array(value, { maxLength: 3 }))
     .map(([doc, picks, swaps]) => spoil(doc, picks, swaps)),
   fc.tuple(goodDoc, extraKey, value, fc.boolean()).map(([doc, key, v, inJob]) => {
-    const target = (inJob ? (doc.jobs as object[])[0] : doc) as Record<string, unknown>;
+    const jobs = doc.jobs as object[] | Record<string, object>;
+    const first = Array.isArray(jobs) ? jobs[0] : Object.values(jobs)[0];
+    const target = (inJob ? first : doc) as Record<string, unknown>;
     Object.defineProperty(target, key, {
       value: v,
       enumerable: true,
@@ -256,6 +265,9 @@ describe('quickDoc', () => {
       doc({}, { capture_max: 'lots' }),
       { version: 1, jobs: [] },
       { version: 1 },
+      { jobs: {} },
+      { jobs: { a: { name: 'b', run: 'true' } } },
+      { jobs: { a: { run: 'true', needs: '' } } },
     ]) {
       expect(manifestSchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
       expect(quickDoc(bad), JSON.stringify(bad)).toBeUndefined();

@@ -11,6 +11,7 @@ import { CAPTURE_MODES, type CaptureMode } from '../../model/result.js';
 import type { BackoffSpec, TimeoutSpec, WorkersSpec } from '../../model/job.js';
 import type { ProgressMode } from '../../reporters/pick.js';
 import { OUTPUT_MODES, type OutputMode } from '../../reporters/output.js';
+import { groupHelp } from './help-groups.js';
 import {
   gateOptions,
   keepLogsOption,
@@ -62,6 +63,7 @@ export interface RunValues {
   dryRun?: boolean;
   glob?: string;
   stdin?: boolean;
+  requireInput?: boolean;
   shell?: string;
   null?: boolean;
   delimiter?: Buffer;
@@ -93,7 +95,7 @@ const common = {
   workers: () =>
     new Option(
       '-j, --workers <n|min:max>',
-      'jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs)',
+      'jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs; also --jobs, -P, --max-procs)',
     ).argParser((text) => parseWorkers(text)),
   timeout: () =>
     new Option(
@@ -129,10 +131,25 @@ const common = {
       .default('auto'),
 };
 
-/** Adds every option of `jobrun run`, in the order `--help` lists them. */
+/**
+ * `-j` as other tools spell it: `--jobs` (GNU parallel, make), `-P`/`--max-procs`
+ * (xargs, parallel). Hidden from `--help` (the `-j` line names them); each sets `workers`.
+ */
+class WorkersAlias extends Option {
+  override attributeName(): string {
+    return 'workers';
+  }
+}
+const workerAliases = () =>
+  ['--jobs <n>', '-P, --max-procs <n>'].map((flags) =>
+    new WorkersAlias(flags, 'same as -j').argParser((text) => parseWorkers(text)).hideHelp(),
+  );
+
+/** Adds every option of `jobrun run`; `--help` shows them in groups (`help-groups.ts`). */
 export function addRunOptions(cmd: Command): Command {
   const options = [
     common.workers(),
+    ...workerAliases(),
     common.timeout(),
     common.retries(),
     new Option(
@@ -141,7 +158,7 @@ export function addRunOptions(cmd: Command): Command {
     ).conflicts('halt'),
     new Option(
       '--halt <policy>',
-      'now|soon[,fail=N|fail=N%|success=N|success=N%], as in GNU parallel',
+      "GNU parallel's: now or soon, then ,fail=N ,fail=N% ,success=N or ,success=N%",
     ).argParser(halt),
     new Option('--resume', "skip jobs that succeeded in this manifest's last run (its journal)"),
     common.json(),
@@ -183,7 +200,14 @@ export function addRunOptions(cmd: Command): Command {
       .argParser(nonBlank("a pattern, e.g. --glob '*.log'"))
       .conflicts('stdin'),
     new Option('--stdin', 'one job per line of stdin; command after --'),
-    new Option('--shell <path>', 'shell for ad-hoc commands (default: /bin/sh)'),
+    new Option(
+      '--require-input',
+      'empty input (no file matches --glob, nothing on stdin) is an error, exit 2; by default it is nothing to do, exit 0',
+    ),
+    new Option(
+      '--shell <path>',
+      'shell for ad-hoc commands (default: bash when installed, else /bin/sh)',
+    ),
     new Option('-0, --null', 'input items end with NUL, not newline (find -print0)').conflicts(
       'delimiter',
     ),
@@ -214,8 +238,8 @@ export function addRunOptions(cmd: Command): Command {
       'time between SIGTERM and SIGKILL for every job (default 5s)',
     ).argParser(duration()),
     new Option(
-      '--backoff <delay[,factor[,max]]>',
-      'wait between attempts for every job, e.g. 1s,2,1m',
+      '--backoff <spec>',
+      'wait between attempts for every job: delay[,factor[,max]], e.g. 1s,2,1m',
     ).argParser(parseBackoff),
     new Option(
       '--backend <url>',
@@ -229,12 +253,13 @@ export function addRunOptions(cmd: Command): Command {
     spawnerOption(),
   ];
   for (const option of options) cmd.addOption(option);
-  return cmd;
+  return groupHelp(cmd);
 }
 
 /** Adds the options of `jobrun retry`: the run's settings that make sense for a re-drive. */
 export function addRetryOptions(cmd: Command): Command {
   for (const make of Object.values(common)) cmd.addOption(make());
+  for (const alias of workerAliases()) cmd.addOption(alias);
   cmd.addOption(keepLogsOption());
   cmd.addOption(spawnerOption());
   cmd.addOption(
@@ -243,7 +268,7 @@ export function addRetryOptions(cmd: Command): Command {
       'run the jobs in DIR instead of the folders the report recorded (needed when one of those is gone)',
     ),
   );
-  return cmd;
+  return groupHelp(cmd);
 }
 
 /**

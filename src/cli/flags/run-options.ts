@@ -91,6 +91,7 @@ export function runOptions(values: RunValues, manifest?: string): RunOptions {
       glob: values.glob,
       stdin: Boolean(values.stdin),
       shell: values.shell,
+      requireInput: Boolean(values.requireInput),
       input: {
         delimiter: values.null ? Buffer.of(0) : values.delimiter,
         colsep: values.colsep,

@@ -22,6 +22,9 @@ export interface WorkerOptions {
   readonly metricsPort?: number;
   readonly metricsHost?: string;
   readonly lockDurationMs?: number;
+  readonly stallCheckMs?: number;
+  /** `--pool cpu=1`: per-worker caps by pool name. */
+  readonly poolCaps: Record<string, number>;
   /** Root of the job logs; undefined: `.jobrun/logs`. */
   readonly logs?: string;
   readonly gate: GateOptions;
@@ -35,6 +38,7 @@ export interface WorkerValues {
   metricsPort?: number;
   metricsHost?: string;
   lockDuration?: number;
+  stallCheck?: number;
   logs?: string;
   delay?: number;
   maxLoad?: number;
@@ -59,8 +63,8 @@ export function addWorkerOptions(cmd: Command): Command {
       .argParser(count(1))
       .default(1),
     new Option(
-      '--pool <name…>',
-      "pools to serve (repeatable, or a,b); '*' serves every queue",
+      '--pool <name[=n]…>',
+      "pools to serve (repeatable, or a,b); '*' serves every queue; name=n: at most n of that pool's jobs at once on this worker",
     ).argParser(pools),
     new Option(
       '--metrics-port <port>',
@@ -72,8 +76,12 @@ export function addWorkerOptions(cmd: Command): Command {
     ).argParser(nonBlank('a host, e.g. 127.0.0.1')),
     new Option(
       '--lock-duration <duration>',
-      "how soon a dead worker's job goes to another (default: 30s)",
+      "how long a job's lock lives unrenewed: how soon a dead worker's job goes to another; a worker that cannot renew a lock this long stops the job (default: 10s)",
     ).argParser(duration(1000)),
+    new Option(
+      '--stall-check <duration>',
+      'how often to look for jobs whose worker died (lock lapsed) (default: 3s)',
+    ).argParser(duration(100)),
     logsOption('folder for job logs (default: .jobrun/logs/<run>)'),
     ...gateOptions({
       delay: 'wait this long between job starts on this worker',
@@ -91,10 +99,18 @@ export function workerOptions(url: string | undefined, values: WorkerValues): Wo
   const say = (line: string) => process.stderr.write(`jobrun worker: ${line}\n`);
   // first: a password on the command line draws its warning whatever else is wrong
   const target = parseRedisUrl(resolveRedisUrl(url, values.redisUrlFile, say, '<redis-url>'));
-  const names = values.pool ?? [];
-  for (const name of names) {
+  const names: string[] = [];
+  const poolCaps: Record<string, number> = {};
+  for (const given of values.pool ?? []) {
+    const [name = '', cap] = given.split('=', 2);
     const bad = name === '*' ? undefined : badPoolName(name);
     if (bad) throw new UsageError(`--pool: ${bad}`);
+    if (cap !== undefined) {
+      if (!/^[1-9]\d{0,5}$/.test(cap) || name === '*')
+        throw new UsageError(`--pool ${given}: give a pool name and a whole number, e.g. cpu=1`);
+      poolCaps[name] = Number(cap);
+    }
+    names.push(name);
   }
   return {
     target,
@@ -103,6 +119,8 @@ export function workerOptions(url: string | undefined, values: WorkerValues): Wo
     metricsPort: values.metricsPort,
     metricsHost: values.metricsHost,
     lockDurationMs: values.lockDuration,
+    stallCheckMs: values.stallCheck,
+    poolCaps,
     logs: values.logs,
     gate: { delayMs: values.delay, maxLoad: values.maxLoad, minFreeMemBytes: values.minFreeMem },
     spawner: values.spawner,

@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { encodeBytes } from '../model/bytes.js';
+import type { OutputStream } from '../exec/types.js';
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * `--results DIR` on Redis: a remote job's stdout and stderr come back as output lines
+ * over the run's capped stream (see `OutputWriter`) and are written here, one file per
+ * job, attempt and stream, under the coordinator's log folder; the attempt's result
+ * then names these files, as a local attempt names its own. Bounded as that stream is:
+ * a coordinator more than 10,000 lines behind misses the oldest.
+ */
+export class StreamFiles {
+  constructor(private readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  line(jobKey: string, attempt: number, stream: OutputStream, line: string): void {
+    // raw bytes, as the job printed them (non-UTF-8 included)
+    fs.appendFileSync(
+      this.pathOf(jobKey, attempt, stream),
+      Buffer.concat([encodeBytes(line), NEWLINE]),
+    );
+  }
+
+  /** The files of one attempt (absent when it printed nothing on that stream). */
+  paths(jobKey: string, attempt: number): { stdoutPath: string; stderrPath: string } {
+    return {
+      stdoutPath: this.pathOf(jobKey, attempt, 'stdout'),
+      stderrPath: this.pathOf(jobKey, attempt, 'stderr'),
+    };
+  }
+
+  private pathOf(jobKey: string, attempt: number, stream: OutputStream): string {
+    return path.join(this.dir, `${jobKey}.${attempt}.remote.${stream}`);
+  }
+}

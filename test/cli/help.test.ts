@@ -1,0 +1,102 @@
+/**
+ * The flags people bring from GNU parallel and xargs, the hint for a missing `--`, and a
+ * `--help` that can be scanned: grouped, everyday options first, 80 columns. Through the
+ * built bin, as a user meets them.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Report } from '../../src/reporters/report.js';
+import { jobrun, tempDir } from '../e2e/helpers.js';
+
+const width = (line: string) => [...line].length;
+
+describe('--help', () => {
+  it('fits 80 columns for every command, whatever the terminal says', async () => {
+    for (const command of [
+      [],
+      ['run'],
+      ['validate'],
+      ['schema'],
+      ['retry'],
+      ['clean'],
+      ['worker'],
+    ]) {
+      const r = await jobrun([...command, '--help'], { env: { COLUMNS: '200' } });
+      expect(r.code, command.join(' ')).toBe(0);
+      const wide = r.stdout.split('\n').filter((line) => width(line) > 80);
+      expect(wide, command.join(' ')).toEqual([]);
+    }
+  });
+
+  it('groups run’s options: input, running, output, reports, distributed; everyday first', async () => {
+    const r = await jobrun(['run', '--help']);
+    const headings = r.stdout.split('\n').filter((l) => /^[A-Z][\w ]*:$/.test(l));
+    expect(headings).toEqual([
+      'Arguments:',
+      'Input:',
+      'Running:',
+      'Output:',
+      'Reports:',
+      'Distributed:',
+      'Options:',
+      'Examples:',
+    ]);
+    const first = (heading: string, n: number) => {
+      const lines = r.stdout.split('\n');
+      const at = lines.indexOf(heading);
+      return lines
+        .slice(at + 1)
+        .filter((l) => /^ {2}-/.test(l))
+        .slice(0, n)
+        .map((l) => l.trim().split(/\s{2,}/)[0]);
+    };
+    expect(first('Input:', 2)).toEqual(['--glob <pattern>', '--stdin']);
+    expect(first('Running:', 2)).toEqual(['-j, --workers <n|min:max>', '--dry-run']);
+    expect(first('Options:', 1)).toEqual(['-h, --help']);
+    expect(r.stdout).not.toContain('Other options:');
+  });
+});
+
+describe('flags people already know', () => {
+  it('--jobs, -P and --max-procs set the worker count as -j does', async () => {
+    const dir = tempDir();
+    for (const flags of [
+      ['-j', '3'],
+      ['--jobs', '3'],
+      ['-P', '3'],
+      ['--max-procs', '3'],
+      ['-P3'],
+    ]) {
+      const r = await jobrun(['run', ...flags, '--json', '--', 'true', ':::', 'a'], { cwd: dir });
+      expect(r.code, flags.join(' ')).toBe(0);
+      expect((JSON.parse(r.stdout) as Report).workers, flags.join(' ')).toBe(3);
+    }
+    const bad = await jobrun(['run', '-P', 'many', '--', 'true', ':::', 'a'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('not a worker count');
+  });
+
+  it('a command without -- gets the fixed command line', async () => {
+    const dir = tempDir();
+    const cases: [string[], string][] = [
+      [['--glob', '*.txt', 'wc', '-l', '{}'], "jobrun run --glob '*.txt' -- wc -l {}"],
+      [['--stdin', 'echo', '{}'], 'jobrun run --stdin -- echo {}'],
+      [['-j4', '--stdin', 'gzip', '-9'], 'jobrun run -j4 --stdin -- gzip -9'],
+      [['echo', '{}', ':::', 'a', 'b'], 'jobrun run -- echo {} ::: a b'],
+      [['--glob', '*.c', 'cc -c {} > {.}.o'], "jobrun run --glob '*.c' -- 'cc -c {} > {.}.o'"],
+    ];
+    for (const [args, fixed] of cases) {
+      const r = await jobrun(['run', ...args], { cwd: dir, input: '' });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr.trimEnd().split('\n').at(-1), args.join(' ')).toBe(`did you mean: ${fixed}`);
+    }
+    // a manifest with a stray word, or a real unknown option: no such hint
+    for (const args of [
+      ['m.yaml', 'extra'],
+      ['--nope', 'x'],
+    ]) {
+      const r = await jobrun(['run', ...args], { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stderr).not.toContain('did you mean: jobrun');
+    }
+  });
+});

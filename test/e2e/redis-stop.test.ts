@@ -1,0 +1,133 @@
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
+import { jobrun, tempDir, waitFor, writeFiles } from './helpers.js';
+import { killWorkers, manifest, parseReport, startWorker } from './redis-helpers.js';
+
+const enabled = requireRedisOrWarn('test/e2e/redis-stop.test.ts');
+
+/** Polls an async check every 50 ms until it is truthy, for at most `ms`. */
+async function until<T>(check: () => Promise<T>, ms: number, what: string): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.runIf(enabled)('one stop path on Redis (built bin)', { timeout: 240_000 }, () => {
+  let redis: RedisServer;
+  let client: Redis;
+  let dir: string;
+  const coordinators: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.port, '127.0.0.1');
+    dir = tempDir('jobrun-redis-stop-');
+  });
+  afterEach(async () => {
+    for (const c of coordinators) if (c.exitCode === null) c.kill('SIGKILL');
+    await killWorkers();
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a job reported cancelled by --fail-fast never starts later, though a busy worker held it (10 runs)', async () => {
+    const env = { JOBRUN_REDIS_URL: redis.url };
+    // `busy` holds pools a and b with one slot: `victim` (pool b, queued once `slow`
+    // started) is fetched by it and waits for the slot `slow` (pool a) holds; `fail`,
+    // on the other worker, then ends the run
+    const busy = await startWorker(undefined, ['--pool', 'a,b', '-j', '1'], dir, env);
+    await startWorker(undefined, ['-j', '2'], dir, env);
+    const waitFile = (file: string) =>
+      `i=0; while [ ! -f ${file} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
+    for (let rep = 0; rep < 10; rep++) {
+      const cwd = path.join(dir, `rep${rep}`);
+      writeFiles(cwd, {
+        'm.yaml': manifest(
+          [
+            { name: `slow${rep}`, run: `touch ${cwd}/slow.start; sleep 2`, extra: ['pool: a'] },
+            { name: `after${rep}`, run: waitFile(`${cwd}/slow.start`) },
+            {
+              name: `victim${rep}`,
+              run: `touch ${cwd}/victim.ran`,
+              extra: ['pool: b', `needs: [after${rep}]`],
+            },
+            // bounded: at most 60 s for the test's go-ahead
+            { name: `fail${rep}`, run: `${waitFile(`${cwd}/go`)}; exit 1` },
+          ],
+          ['pools:', '  a: { workers: 1 }', '  b: { workers: 1 }'],
+        ),
+      });
+      const run = jobrun(['run', 'm.yaml', '--backend', 'redis', '--fail-fast', '--json'], {
+        cwd,
+        env,
+        timeoutMs: 90_000,
+        onSpawn: (child) => coordinators.push(child),
+      });
+      // victim is in the busy worker's hands (active), not started
+      await until(async () => (await client.llen('jobrun:pool.b:active')) === 1, 30_000, 'fetch');
+      fs.writeFileSync(path.join(cwd, 'go'), '');
+      const r = await run;
+      expect(r.code, r.stderr).toBe(1);
+      const victim = parseReport(r.stdout).jobs.find((j) => j.name === `victim${rep}`);
+      expect(victim?.status).toBe('cancelled');
+      // the worker's verdict on victim, whenever its slot frees
+      const verdict = new RegExp(`(skip|start) victim${rep}[: ]`);
+      await waitFor(() => verdict.test(busy.stderr()), 30_000, 'the worker to decide on victim');
+      expect(busy.stderr()).toContain(`skip victim${rep}: its run was cancelled`);
+      expect(busy.stderr()).not.toContain(`start victim${rep} `);
+      expect(fs.existsSync(path.join(cwd, 'victim.ran'))).toBe(false);
+    }
+  });
+
+  it('a halt removes the run’s waiting jobs from Redis in bulk and marks the run cancelled', async () => {
+    const cwd = path.join(dir, 'bulk');
+    const n = 3000;
+    await startWorker(redis.url, ['-j', '1'], dir);
+    // a pool nobody serves: every job but `bad` waits in Redis
+    const bad = `i=0; while [ ! -f ${cwd}/go ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done; exit 1`;
+    writeFiles(cwd, {
+      'm.yaml': manifest(
+        [
+          { name: 'bad', run: bad },
+          ...Array.from({ length: n }, (_, i) => ({
+            name: `j${i}`,
+            run: 'true',
+            extra: ['pool: idle'],
+          })),
+        ],
+        ['pools:', '  idle: { workers: 1 }'],
+      ),
+    });
+    const run = jobrun(
+      ['run', 'm.yaml', '--backend', redis.url, '--halt', 'now,fail=1', '--json'],
+      { cwd, timeoutMs: 120_000, onSpawn: (child) => coordinators.push(child) },
+    );
+    await until(
+      async () => (await client.zcard('jobrun:pool.idle:prioritized')) === n,
+      90_000,
+      'every job queued',
+    );
+    const marks = (await client.keys('jobrun:meta:cancelled:*')).length;
+    const t0 = Date.now();
+    fs.writeFileSync(path.join(cwd, 'go'), '');
+    const r = await run;
+    const stopMs = Date.now() - t0;
+    expect(parseReport(r.stdout).summary).toMatchObject({ total: n + 1, failed: 1, cancelled: n });
+    // gone from Redis by the time the coordinator exits
+    expect(await client.zcard('jobrun:pool.idle:prioritized')).toBe(0);
+    expect(await client.keys('jobrun:meta:cancelled:*')).toHaveLength(marks + 1);
+    // loose: a job at a time would be far slower on a busy machine too
+    expect(stopMs).toBeLessThan(30_000);
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * Manifests as people write them, coming from GitHub Actions or compose: `jobs:` as a
+ * mapping, `needs:` as one name, no `version:`; and the hints for the first mistakes.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseManifest } from '../../src/manifest/index.js';
+import { cleanTempDirs, formattedIssues, tempDir } from './helpers.js';
+
+afterAll(cleanTempDirs);
+
+const both = async (text: string) => {
+  const baseDir = tempDir();
+  const opts = { file: 'm.yaml', manifestPath: null, baseDir };
+  const quick = await parseManifest(text, opts);
+  const careful = await parseManifest(text, { ...opts, fast: false });
+  expect(quick).toEqual(careful);
+  return quick;
+};
+const issues = (text: string) =>
+  formattedIssues(parseManifest(text, { file: 'm.yaml', manifestPath: null, baseDir: tempDir() }));
+
+describe('manifest forms', () => {
+  it('reads jobs: as a mapping of name → job, needs: as one name, without version:', async () => {
+    const mapping = await both(
+      [
+        'jobs:',
+        '  build:',
+        '    run: make',
+        '  test:',
+        '    needs: build',
+        '    run: make test',
+        '',
+      ].join('\n'),
+    );
+    const list = await both(
+      [
+        'version: 1',
+        'jobs:',
+        '  - { name: build, run: make }',
+        '  - { name: test, needs: [build], run: make test }',
+        '',
+      ].join('\n'),
+    );
+    expect(mapping.jobs.map((j) => [j.name, j.command, j.needs])).toEqual([
+      ['build', 'make', []],
+      ['test', 'make test', ['build']],
+    ]);
+    const noCwd = ({ cwd: _cwd, ...job }: (typeof list.jobs)[number]) => job;
+    expect(mapping.jobs.map(noCwd)).toEqual(list.jobs.map(noCwd));
+  });
+
+  it('places issues of a mapping job at its own lines', async () => {
+    expect(await issues('jobs:\n  a:\n    run: x\n  b:\n    run: y\n    retries: -1\n')).toEqual([
+      'm.yaml:6:14: jobs[1].retries: must be 0 or more',
+    ]);
+    expect(await issues('jobs:\n  a:\n    name: other\n    run: x\n')).toEqual([
+      'm.yaml:3:11: jobs[0].name: a job in a jobs: mapping is named by its key; drop name: here',
+    ]);
+  });
+
+  it('says "did you mean run" for command:, cmd: and script:, without "missing run" too', async () => {
+    expect(
+      await issues(
+        'jobs:\n  a: { command: x }\n  b: { cmd: x }\n  c: { script: x, depends_on: a }\n',
+      ),
+    ).toEqual([
+      'm.yaml:2:8: unknown key "command"; did you mean "run"?',
+      'm.yaml:3:8: unknown key "cmd"; did you mean "run"?',
+      'm.yaml:4:8: unknown key "script"; did you mean "run"?',
+      'm.yaml:4:19: unknown key "depends_on"; did you mean "needs"?',
+    ]);
+  });
+
+  it('says to quote a value that YAML reads as a mapping because of {', async () => {
+    const job = (line: string) => issues(`jobs:\n  - name: a-{}\n    for_each: [x]\n    ${line}\n`);
+    expect(await job('needs: [count-{stem}]')).toEqual([
+      'm.yaml:4:5: syntax error: a list item with { in it must be quoted (YAML reads { as a mapping); write: needs: ["count-{stem}"]',
+    ]);
+    expect(await job('run: {} --verbose')).toEqual([
+      'm.yaml:4:5: syntax error: a value that starts with { must be quoted (YAML reads { as a mapping); write: run: "{} --verbose"',
+    ]);
+  });
+
+  it('checks placeholder names at validate, with "did you mean"', async () => {
+    const text = [
+      'jobs:',
+      '  - name: "t-{stme}"',
+      '    for_each: { matrix: { os: [a, b] } }',
+      '    run: echo {itme} {os} {Os}',
+      '    needs: ["u-{oss}"]',
+      '  - { name: "u-{os}", for_each: { matrix: { os: [a, b] } }, run: "echo {os}" }',
+      '',
+    ].join('\n');
+    expect(await issues(text)).toEqual([
+      'm.yaml:2:11: unknown placeholder {stme}; did you mean {stem}?',
+      'm.yaml:4:10: unknown placeholder {itme}; did you mean {item}?',
+      'm.yaml:4:10: unknown placeholder {Os}; did you mean {os}?',
+      'm.yaml:5:13: unknown placeholder {oss}; did you mean {os}?',
+      'm.yaml:5:13: needs unknown job "u-{oss}"; did you mean "u-{os}"?',
+    ]);
+  });
+
+  it('leaves braces alone that are far from any placeholder (jq, awk) or outside for_each', async () => {
+    const plan = await both(
+      [
+        'jobs:',
+        '  - { name: q, for_each: "*.json", run: "jq \'{name}\' {} | awk \'{print}\'" }',
+        '  - { name: lone, run: "echo {itme}" }',
+        '',
+      ]
+        .join('\n')
+        .replace('"*.json"', '[a.json]'),
+    );
+    expect(plan.jobs.map((j) => j.command)).toEqual([
+      "jq '{name}' a.json | awk '{print}'",
+      'echo {itme}',
+    ]);
+  });
+});
