@@ -223,7 +223,7 @@ export function selectJobs(jobs: JobSpec[], patterns: readonly string[]): Set<st
 }
 
 /** A name pattern: `*` matches any run of characters, `?` one character. */
-function nameGlob(pattern: string): RegExp {
+export function nameGlob(pattern: string): RegExp {
   const body = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replace(/\*/g, '.*')

@@ -13,6 +13,8 @@ import { addWorkerCommand } from './worker.js';
 import { takeRedisUrlFromEnv } from './redis-url-source.js';
 import { runCommand } from './run.js';
 import { finishExit, installProcessGuards } from './shutdown.js';
+import type { CleanFlags } from './clean.js';
+import type { ExplainFlags } from './explain.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -30,6 +32,7 @@ Examples:
   $ jobrun run jobs.yaml --retries 2 --timeout 5m
   $ jobrun run jobs.yaml --json | jq '.jobs[] | select(.status != "succeeded")'
   $ jobrun run jobs.yaml --backend redis        on workers, via JOBRUN_REDIS_URL
+  $ jobrun run jobs.yaml --explain              say why cached jobs run again
 
 After --, one argument is a shell command line (bash when installed, else
 /bin/sh); several are a program and its arguments, run without a shell.
@@ -120,6 +123,22 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
       process.stdout.write(JSON.stringify(schema, null, 2) + '\n');
     });
 
+  program
+    .command('explain')
+    .description('say whether a job would be restored from the cache or run, and why')
+    .argument('<manifest>', 'YAML or JSON job manifest')
+    .argument('<job>', 'a job name (or a name glob: convert-*)')
+    .option('--json', 'print the answer as JSON')
+    .option('--cache-dir <dir>', 'the cache folder (default: .jobrun/cache beside the manifest)')
+    .addHelpText(
+      'after',
+      "\nExample:\n  $ jobrun explain jobs.yaml 'convert-*'\n  convert-a: runs\n    input data/a.csv: content changed",
+    )
+    .action(async (manifest: string, job: string, flags: ExplainFlags) => {
+      const { explainCommand } = await import('./explain.js');
+      setExit(await explainCommand(manifest, job, flags));
+    });
+
   const retry = program
     .command('retry')
     .description('re-run only the jobs that failed, timed out or were skipped in an earlier report')
@@ -145,6 +164,8 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .description("delete old runs' job logs from .jobrun/logs (and, if asked, the journals)")
     .addOption(cleanOptions.keep())
     .addOption(cleanOptions.journals())
+    .addOption(cleanOptions.cache())
+    .addOption(cleanOptions.cacheDir())
     .addHelpText(
       'after',
       `
@@ -153,9 +174,10 @@ Runs keep the logs of the last ${DEFAULT_KEEP_RUNS} runs by themselves
 
 Examples:
   $ jobrun clean                 delete every run's logs, keep the journals
-  $ jobrun clean --keep 3        keep the newest three runs' logs`,
+  $ jobrun clean --keep 3        keep the newest three runs' logs
+  $ jobrun clean --cache         also empty .jobrun/cache (every job runs again)`,
     )
-    .action(async (flags: { keep: number; journals?: boolean }) => {
+    .action(async (flags: CleanFlags) => {
       const { cleanCommand } = await import('./clean.js');
       cleanCommand(flags);
     });

@@ -116,7 +116,7 @@ async function readReport(file: string): Promise<ReportShape> {
     throw new UsageError(`${file} is not a jobrun report (not JSON)`);
   }
   const { z } = await import('zod'); // loaded only when a report is read
-  const status = z.enum(['succeeded', 'failed', 'timed_out', 'skipped', 'cancelled']);
+  const status = z.enum(['succeeded', 'cached', 'failed', 'timed_out', 'skipped', 'cancelled']);
   const schema = z.object({
     version: z.literal(1),
     manifest: z.string().nullable().optional(),

@@ -17,6 +17,7 @@ import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters } from '../reporters/pick.js';
 import { stagePlan } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
+import type { RunCache } from './cache-setup.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import { refuseUnstartable } from './input-checks.js';
@@ -92,6 +93,25 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     return 0;
   }
 
+  // loaded only when a job may use the cache: hashing is no run's start-up cost
+  const anyCached =
+    options.cache.use === 'all' ||
+    settings.stages?.some((s) => s.settings.cache !== undefined) ||
+    (Array.isArray(source.jobs) && source.jobs.some((j) => j.cache !== undefined));
+  // on Redis, workers would have to look up and restore on their own machines: not done yet
+  const remote = options.backend.kind === 'redis';
+  if (remote && anyCached && options.cache.use !== 'off')
+    warn('the cache is not used with a Redis backend: every job runs');
+  const runCache: RunCache = anyCached
+    ? (await import('./cache-setup.js')).openRunCache(
+        jobs,
+        settings,
+        remote ? { ...options.cache, use: 'off' } : options.cache,
+        options.source.glob !== undefined,
+        warn,
+      )
+    : { jobs, finish: async () => {} };
+
   checkOutputFiles({
     '--report': output.report,
     '--junit': output.junit,
@@ -152,6 +172,7 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
     maxQueue: options.maxQueue,
+    cache: runCache.hook,
   });
 
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)
@@ -165,8 +186,9 @@ export async function runJobs(source: JobSource, options: RunOptions): Promise<n
   });
   let completed = false;
   try {
-    const outcome = await scheduler.run(jobs);
+    const outcome = await scheduler.run(runCache.jobs);
     completed = !outcome.interrupted;
+    await runCache.finish();
     const unwritten = await bus.flush();
     if (outcome.inputError !== undefined)
       warn(`${outcome.inputError}; the run was stopped (exit 2)`);

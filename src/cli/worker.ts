@@ -8,7 +8,8 @@ Examples:
   $ jobrun worker redis://127.0.0.1:6379 -j 8             jobs without a pool
   $ JOBRUN_REDIS_URL=redis://:secret@queue:6379 jobrun worker --pool cpu
   $ jobrun worker --redis-url-file /etc/jobrun/redis.url --pool '*' --max-load 6
-  $ jobrun worker redis://127.0.0.1:6379 -j 8 --pool cpu=1,net   one cpu job at a time here
+  $ jobrun worker redis://127.0.0.1:6379 -j 8 --pool cpu=1,net
+                              (at most one cpu job at a time on this worker)
 
 Pass a password in JOBRUN_REDIS_URL or --redis-url-file, never on the command
 line (ps shows it to everyone); jobs do not inherit JOBRUN_REDIS_URL.

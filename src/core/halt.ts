@@ -1,3 +1,4 @@
+import { endedWell } from '../model/job.js';
 import { UsageError } from '../errors.js';
 import type { JobRecord } from '../model/events.js';
 
@@ -87,7 +88,8 @@ export class HaltTracker {
    * without running (skipped, cancelled, resumed, left out) never trigger it.
    */
   jobEnded(record: JobRecord): boolean {
-    const resumed = record.status === 'succeeded' && record.attempts.length === 0;
+    // resumed or restored from the cache: it never ran
+    const resumed = endedWell(record.status) && record.attempts.length === 0;
     if (record.excluded || resumed) {
       this.willRun--;
       return false;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { EarlierSuccess } from '../model/result.js';
 import { earlierSuccess } from './journal.js';
+import { forEachLine } from './journal-lines.js';
 
 /**
  * Rewrites a closed journal to what `--resume` reads from it: its successes, one line
@@ -10,31 +11,50 @@ import { earlierSuccess } from './journal.js';
  * the new one, never half. Returns the sizes before and after, in bytes.
  */
 export function compactJournal(file: string): { before: number; after: number } {
-  const text = fs.readFileSync(file, 'utf8');
-  let out = '';
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    let entry: { name?: unknown; command?: unknown; status?: unknown } & EarlierSuccess;
-    try {
-      entry = JSON.parse(line) as typeof entry;
-    } catch {
-      continue; // a torn line: that job simply runs again, as before
-    }
-    if (
-      entry.status === 'succeeded' &&
-      typeof entry.name === 'string' &&
-      typeof entry.command === 'string'
-    )
-      out +=
-        JSON.stringify({
-          name: entry.name,
-          command: entry.command,
-          status: 'succeeded',
-          ...earlierSuccess(entry),
-        }) + '\n';
-  }
   const tmp = `${file}.compact-${process.pid}`;
-  fs.writeFileSync(tmp, out);
+  const out = fs.openSync(tmp, 'w');
+  let pending = '';
+  let after = 0;
+  let before: number;
+  try {
+    before = forEachLine(file, (line) => {
+      if (!line.trim()) return;
+      let entry: { name?: unknown; command?: unknown; status?: unknown } & EarlierSuccess;
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        return; // a torn line: that job simply runs again, as before
+      }
+      // a job restored from the cache is as done as one that ran
+      if (
+        (entry.status !== 'succeeded' && entry.status !== 'cached') ||
+        typeof entry.name !== 'string' ||
+        typeof entry.command !== 'string'
+      )
+        return;
+      const { name, command } = entry;
+      pending +=
+        JSON.stringify({ name, command, status: 'succeeded', ...earlierSuccess(entry) }) + '\n';
+      // written a piece at a time: the compacted journal is never one string either
+      if (pending.length >= WRITE_AT) after += flush();
+    });
+    after += flush();
+  } catch (err) {
+    fs.closeSync(out);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(out);
   fs.renameSync(tmp, file);
-  return { before: Buffer.byteLength(text), after: Buffer.byteLength(out) };
+  return { before, after };
+
+  function flush(): number {
+    const bytes = Buffer.from(pending);
+    pending = '';
+    fs.writeSync(out, bytes);
+    return bytes.length;
+  }
 }
+
+/** How much compacted text is gathered before it is written. */
+const WRITE_AT = 1 << 20;

@@ -6,6 +6,7 @@ import type { EarlierSuccess } from '../model/result.js';
 import { jobId, type JobSpec } from '../model/job.js';
 import { UsageError } from '../errors.js';
 import { bootId } from '../exec/proc.js';
+import { forEachLine } from './journal-lines.js';
 import { lockJournal } from './journal-lock.js';
 
 /**
@@ -126,7 +127,7 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
     throw new UsageError(`cannot open the journal ${file}: ${(err as Error).message}`);
   }
   try {
-    if (resume && fs.existsSync(file)) readLines(fs.readFileSync(file, 'utf8'), done, running);
+    if (resume && fs.existsSync(file)) readLines(file, done, running);
     fd = fs.openSync(file, resume ? 'a' : 'w');
   } catch (err) {
     release();
@@ -222,19 +223,19 @@ function lineOf(job: { name: string; command: string }, status: string): Journal
 
 /** Replays the journal's lines into the set of succeeded jobs and the map of unfinished ones. */
 function readLines(
-  text: string,
+  file: string,
   done: Map<string, EarlierSuccess[]>,
   running: Map<string, JournalStart[]>,
 ): void {
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
+  forEachLine(file, (line) => {
+    if (!line.trim()) return;
     let entry: JournalLine;
     try {
       entry = JSON.parse(line) as JournalLine;
     } catch {
-      continue; // a line torn by a crash: that job is simply run again
+      return; // a line torn by a crash: that job is simply run again
     }
-    if (!entry.status) continue;
+    if (!entry.status) return;
     const key = journalKey(entry);
     if (entry.status === 'running') {
       if (typeof entry.pid === 'number') {
@@ -243,14 +244,16 @@ function readLines(
         starts.push({ name, command, pid, boot, start });
         running.set(key, starts);
       }
-      continue;
+      return;
     }
-    closeStarts(running.get(key), entry.pids);
-    if (entry.status !== 'succeeded') continue;
+    const starts = running.get(key);
+    closeStarts(starts, entry.pids);
+    if (starts?.length === 0) running.delete(key); // what a long journal leaves open stays small
+    if (entry.status !== 'succeeded' && entry.status !== 'cached') return;
     const successes = done.get(key) ?? [];
     successes.push(earlierSuccess(entry));
     done.set(key, successes);
-  }
+  });
 }
 
 /**

@@ -1,9 +1,10 @@
 import { unranRecord, type JobRecord } from '../model/events.js';
-import type { FinalStatus, JobStatus } from '../model/job.js';
+import { endedWell, type FinalStatus, type JobStatus } from '../model/job.js';
 import type { Entry } from './entry.js';
 
 const FINAL: ReadonlySet<JobStatus> = new Set([
   'succeeded',
+  'cached',
   'failed',
   'timed_out',
   'skipped',
@@ -58,7 +59,7 @@ export class Needs {
       const dep = this.byName.get(need);
       if (dep === undefined)
         return unranRecord(spec, 'skipped', `needs unknown job "${need}"`, now);
-      if (dep.status === 'succeeded') continue;
+      if (endedWell(dep.status)) continue;
       if (FINAL.has(dep.status))
         return blockedRecord(entry, need, dep.status as FinalStatus, now, stopped);
       dep.dependents.push(entry);
@@ -95,7 +96,7 @@ export class Needs {
     const blocked: Array<[Entry, JobRecord]> = [];
     for (const dependent of entry.dependents) {
       if (dependent.status !== 'pending') continue;
-      if (record.status === 'succeeded') {
+      if (endedWell(record.status)) {
         if (--dependent.waiting === 0) ready.push(dependent);
         continue;
       }

@@ -8,6 +8,7 @@ import {
 import type { FinalStatus } from '../model/job.js';
 import type { EarlierSuccess } from '../model/result.js';
 import { STOP_EXIT_CODES, type StopSignal } from '../model/stop.js';
+import type { CacheHit } from './cache-hook.js';
 import type { Entry } from './entry.js';
 import type { RunOutcome } from './scheduler-options.js';
 
@@ -49,6 +50,20 @@ export function resumedRecord(
     reason: 'succeeded in an earlier run',
     attempts: [],
     ...(typeof earlier === 'object' ? earlier : {}),
+    endedAt,
+  };
+}
+
+/** The record of a job whose outputs and result came from the cache: it did not run. */
+export function cachedRecord(entry: Entry, hit: CacheHit, endedAt: number): JobRecord {
+  const { reason, result, resultTruncated } = hit;
+  return {
+    ...describe(entry.spec),
+    status: 'cached',
+    reason,
+    attempts: [],
+    ...(result === undefined ? {} : { result }),
+    ...(resultTruncated ? { resultTruncated } : {}),
     endedAt,
   };
 }

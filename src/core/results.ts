@@ -1,4 +1,5 @@
 import type { JobRecord } from '../model/events.js';
+import { endedWell } from '../model/job.js';
 
 /**
  * The final records of the jobs whose results other jobs read: a stage's source (its
@@ -32,7 +33,7 @@ export class Results {
     let text = '';
     for (const name of names) {
       const record = this.records.get(name);
-      if (record?.status !== 'succeeded') continue;
+      if (!record || !endedWell(record.status)) continue;
       text += JSON.stringify({ name, result: record.result ?? null }) + '\n';
     }
     return text;

@@ -2,6 +2,7 @@ import type { Emit, Summary } from '../model/events.js';
 import type { JobSpec, PoolSpec, StagePlan, WorkersSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
 import type { EarlierSuccess } from '../model/result.js';
+import type { CacheHook } from './cache-hook.js';
 import type { Clock } from './clock.js';
 import type { StartGate } from './gates.js';
 import type { HaltPolicy } from './halt.js';
@@ -48,6 +49,8 @@ export interface SchedulerOptions {
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
+  /** Jobs with `cache` are looked up before they start, and stored after they succeed. */
+  cache?: CacheHook;
   /**
    * Called as a local attempt's process group is known (the journal records it):
    * `start` is the leader's start time in ticks, when known.

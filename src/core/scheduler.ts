@@ -13,7 +13,8 @@ import { MedianTracker, timeoutFor } from './median.js';
 import { Needs } from './needs.js';
 import { Prefetch } from './prefetch.js';
 import { ReadyQueues } from './ready-queues.js';
-import { attemptsRecord } from './records.js';
+import type { CacheHit } from './cache-hook.js';
+import { attemptsRecord, cachedRecord } from './records.js';
 import { Results } from './results.js';
 import { Stages } from './stages.js';
 import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
@@ -202,6 +203,8 @@ export class Scheduler {
 
   /** A queued job is no longer a ready one: a stop withdraws it rather than cancel it. */
   private queueBehind(entry: Entry, running: Entry): boolean {
+    // a job not yet looked up in the cache may not need to run at all
+    if (this.needsLookup(entry)) return false;
     const request = this.startRequest(entry, this.clock.now());
     if (!this.dispatch.startAfter(entry, running, request)) return false;
     entry.status = 'running';
@@ -216,6 +219,37 @@ export class Scheduler {
   private start(entry: Entry, now: number): void {
     entry.status = 'running';
     this.inFlight.add(entry);
+    if (this.needsLookup(entry)) {
+      this.options.cache
+        ?.check(entry.spec)
+        .then((hit) => this.checked(entry, hit))
+        .catch((err: unknown) => this.crash(err));
+      return;
+    }
+    this.launch(entry, now);
+  }
+
+  /** A job with `cache` is looked up before its first attempt (`CacheHook`). */
+  private needsLookup(entry: Entry): boolean {
+    return !!this.options.cache && !!entry.spec.cache && entry.attempts.length === 0;
+  }
+
+  /** A cached job was looked up: a hit ends it `cached`, a miss runs it. */
+  private checked(entry: Entry, hit: CacheHit | undefined): void {
+    const now = this.clock.now();
+    if (!hit && !this.lifecycle.stopping) return this.launch(entry, now);
+    this.inFlight.delete(entry);
+    this.queues.release(entry);
+    this.end(
+      entry,
+      hit
+        ? cachedRecord(entry, hit, now)
+        : attemptsRecord(entry, 'cancelled', now, this.lifecycle.reason),
+    );
+    this.pump();
+  }
+
+  private launch(entry: Entry, now: number): void {
     this.dispatch.start(entry, this.startRequest(entry, now));
     this.watch(entry);
   }
@@ -271,7 +305,9 @@ export class Scheduler {
       this.end(entry, attemptsRecord(entry, 'cancelled', now, this.lifecycle.reason));
     } else if (attemptSucceeded(result)) {
       this.medians.add(result.durationMs);
-      this.end(entry, attemptsRecord(entry, 'succeeded', now));
+      const record = attemptsRecord(entry, 'succeeded', now);
+      if (entry.spec.cache) this.options.cache?.succeeded(entry.spec, record);
+      this.end(entry, record);
     } else if (this.lifecycle.stopping || !this.dispatch.retry(entry, retryDue)) {
       this.end(entry, attemptsRecord(entry, result.timedOut ? 'timed_out' : 'failed', now));
     }

@@ -1,5 +1,5 @@
 import { unranRecord, type JobRecord } from '../model/events.js';
-import { jobId, type JobSpec, type StagePlan, type StageSpec } from '../model/job.js';
+import { endedWell, jobId, type JobSpec, type StagePlan, type StageSpec } from '../model/job.js';
 import { resultItems } from '../model/result.js';
 import { newEntry, type Entry } from './entry.js';
 import type { Needs } from './needs.js';
@@ -123,7 +123,7 @@ export class Stages {
     const itemSources: string[] = [];
     for (const source of this.members.get(spec.from) ?? [spec.from]) {
       const record = this.results.get(source);
-      const got = record?.status === 'succeeded' ? resultItems(record.result) : undefined;
+      const got = record && endedWell(record.status) ? resultItems(record.result) : undefined;
       if (got === undefined) {
         const why = `the result of "${source}" is not a list of items (capture lines, or a JSON array)`;
         this.hooks.end(stage, unranRecord(stage.spec, 'skipped', why, now));

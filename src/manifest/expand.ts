@@ -6,7 +6,7 @@
  * `needs`). Linking `needs` to job names is done by `link.ts`, once every job is known.
  */
 import path from 'node:path';
-import type { BackoffSpec, JobSpec } from '../model/job.js';
+import type { BackoffSpec, JobCacheSpec, JobSpec } from '../model/job.js';
 import { DEFAULT_CAPTURE_BYTES } from '../model/result.js';
 import { batchName, type Batch } from './batch.js';
 import type { Item } from './placeholders.js';
@@ -64,6 +64,14 @@ export function resolveSettings(
   if (capture !== undefined) {
     const maxBytes = job.capture_max ?? defaults.capture_max ?? DEFAULT_CAPTURE_BYTES;
     settings.capture = { mode: capture, maxBytes };
+  }
+  if (job.cache ?? defaults.cache) {
+    settings.cache = {
+      inputs: job.inputs ?? defaults.inputs ?? [],
+      outputs: job.outputs ?? defaults.outputs ?? [],
+      env: job.cache_env ?? defaults.cache_env ?? [],
+      root: baseDir,
+    };
   }
   return settings;
 }
@@ -182,6 +190,7 @@ export function expandJob(
     onProblem(err);
     fill = () => job.run;
   }
+  const fromFiles = typeof job.for_each === 'string';
   // every item of a for_each has the same columns, so the name is templated for all or none
   const templated = hasPlaceholder(job.name, units[0]?.named);
   return units.map((item, i) => {
@@ -189,7 +198,9 @@ export function expandJob(
     const expanded: ExpandedJob = {
       name: templated ? substitute(job.name, item, i + 1, false) : `${job.name}:${label}`,
       command: fill(item, i + 1),
-      settings,
+      settings: settings.cache
+        ? { ...settings, cache: cacheFor(settings.cache, item, i + 1, fromFiles) }
+        : settings,
       source,
       item: { value: label, index: i + 1 },
       needs: rawNeeds.map((need) => substitute(need, item, i + 1, false)),
@@ -198,6 +209,21 @@ export function expandJob(
     if (item.members && item.members.length > 1) expanded.members = item.members;
     return expanded;
   });
+}
+
+/**
+ * One item's cache settings: placeholders in `inputs` and `outputs` substituted, and the
+ * files of a glob item keyed like inputs.
+ */
+function cacheFor(
+  cache: JobCacheSpec,
+  item: Item,
+  index: number,
+  fromFiles: boolean,
+): JobCacheSpec {
+  const fill = (globs: string[]) => globs.map((g) => substitute(g, item, index, false));
+  const own = { ...cache, inputs: fill(cache.inputs), outputs: fill(cache.outputs) };
+  return fromFiles ? { ...own, files: item.args } : own;
 }
 
 /** Batches of at most `size` items; a batch's args are all its items' args. */

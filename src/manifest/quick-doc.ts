@@ -135,6 +135,10 @@ const shared: Record<string, Read> = {
   allow_failure: flag,
   capture: oneOf('stdout', 'json', 'lines'),
   capture_max: parsed((v) => parseSize(v, '')),
+  cache: flag,
+  inputs: list(text),
+  outputs: list(text),
+  cache_env: list((v) => (need(typeof v === 'string' && /^[^=\0]+$/.test(v)), v)),
 };
 
 const values = list(textOrNumber, 1);

@@ -129,7 +129,31 @@ const sharedFields = {
   capture_max: parsedSchema('expected a size: 64k, 1M, or bytes', (v) => parseSize(v, ''))
     .optional()
     .describe('Most bytes of stdout a captured result keeps (default 1M); beyond, it is cut.'),
+  cache: z
+    .boolean()
+    .optional()
+    .describe(
+      'Skip the job when its key (command, shell, folder, env, cache_env values, inputs’ ' +
+        'contents) matches an earlier success, restoring its outputs and result (default false).',
+    ),
+  inputs: globList(
+    'Files whose contents are part of the cache key: globs relative to cwd, placeholders allowed; a folder counts with all it holds.',
+  ),
+  outputs: globList(
+    'Files saved after a success and restored byte for byte on a cache hit: globs relative to cwd, placeholders allowed.',
+  ),
+  cache_env: z
+    .array(z.string().regex(/^[^=\0]+$/, { error: 'expected an environment variable name' }))
+    .optional()
+    .describe('Environment variables whose values (or absence) are part of the cache key.'),
 };
+
+function globList(description: string) {
+  return z
+    .array(z.string().min(1, { error: 'must not be empty' }))
+    .optional()
+    .describe(description);
+}
 
 /** `defaults`: every job key except name, run, for_each and needs. */
 export const defaultsSchema = z

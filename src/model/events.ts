@@ -7,6 +7,8 @@ import type { StopSignal } from './stop.js';
 export interface Summary {
   total: number;
   succeeded: number;
+  /** Jobs not run because an earlier success with the same key was restored from the cache. */
+  cached: number;
   failed: number;
   timed_out: number;
   skipped: number;
@@ -100,7 +102,7 @@ export type RunEvent<K extends RunEventType = RunEventType> = {
 export type Emit = <K extends RunEventType>(type: K, payload: RunEventMap[K]) => void;
 
 export function emptySummary(): Summary {
-  return { total: 0, succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 };
+  return { total: 0, succeeded: 0, cached: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 };
 }
 
 /** The record a job gets when it ends without ever running. */

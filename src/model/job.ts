@@ -11,12 +11,21 @@ export type JobStatus =
   | 'running'
   | 'retrying'
   | 'succeeded'
+  | 'cached'
   | 'failed'
   | 'timed_out'
   | 'skipped'
   | 'cancelled';
 
-export type FinalStatus = 'succeeded' | 'failed' | 'timed_out' | 'skipped' | 'cancelled';
+export type FinalStatus = 'succeeded' | 'cached' | 'failed' | 'timed_out' | 'skipped' | 'cancelled';
+
+/**
+ * Did the job end well? `cached` is a success whose outputs and result came from
+ * the cache instead of a run: its dependants proceed as after `succeeded`.
+ */
+export function endedWell(status: JobStatus): boolean {
+  return status === 'succeeded' || status === 'cached';
+}
 
 /** Exponential backoff between attempts; all durations in milliseconds. */
 export interface BackoffSpec {
@@ -88,6 +97,25 @@ export interface JobSpec {
    * JSON line `{"name","result"}` per source job that succeeded, in order.
    */
   stdin?: string;
+  /** Set when the job may be skipped if its key matches an earlier success (`cache: true`). */
+  cache?: JobCacheSpec;
+}
+
+/**
+ * What a cached job's key covers beyond the job itself, and what a hit restores.
+ * Globs and paths are relative to the job's `cwd`, placeholders already substituted.
+ */
+export interface JobCacheSpec {
+  /** Files (and folders) whose contents are part of the key. */
+  inputs: string[];
+  /** Files saved after a success and restored on a hit. */
+  outputs: string[];
+  /** Names of environment variables whose values (or absence) are part of the key. */
+  env: string[];
+  /** The files the job was made from (a glob's items), part of the key like inputs. */
+  files?: string[];
+  /** The folder `cwd` is keyed relative to: the manifest's folder (or the run's folder). */
+  root: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { JobRecord } from '../model/events.js';
-import type { FinalStatus } from '../model/job.js';
+import { endedWell, type FinalStatus } from '../model/job.js';
 import { formatDuration, statusCounts, type Paint } from './format.js';
 
 /** Runs up to this many jobs print every job's line; larger ones summarize successes. */
@@ -21,6 +21,7 @@ export class CiDigest {
   private readonly startedAt: number;
   private readonly counts: Record<FinalStatus, number> = {
     succeeded: 0,
+    cached: 0,
     failed: 0,
     timed_out: 0,
     skipped: 0,
@@ -50,7 +51,7 @@ export class CiDigest {
   absorb(job: JobRecord, progress: string): boolean {
     this.ended++;
     this.counts[job.status]++;
-    const routine = job.status === 'succeeded' || job.status === 'cancelled';
+    const routine = endedWell(job.status) || job.status === 'cancelled';
     if (!routine || !this.active()) return false;
     this.hidden++;
     if (this.now() - this.lastLine >= DIGEST_EVERY_MS) this.flush(progress);

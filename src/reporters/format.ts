@@ -41,6 +41,7 @@ export function painter(enabled: boolean): Paint {
 
 export const STATUS_ICON: Record<FinalStatus, string> = {
   succeeded: '✔',
+  cached: '↺',
   failed: '✖',
   timed_out: '⏱',
   skipped: '↷',
@@ -49,6 +50,7 @@ export const STATUS_ICON: Record<FinalStatus, string> = {
 
 export const STATUS_COLOR: Record<FinalStatus, Parameters<Paint>[0]> = {
   succeeded: 'green',
+  cached: 'green',
   failed: 'red',
   timed_out: 'red',
   skipped: 'yellow',
@@ -57,6 +59,7 @@ export const STATUS_COLOR: Record<FinalStatus, Parameters<Paint>[0]> = {
 
 const STATUS_WORDS: Record<FinalStatus, string> = {
   succeeded: 'succeeded',
+  cached: 'cached',
   failed: 'failed',
   timed_out: 'timed out',
   skipped: 'skipped',

@@ -15,7 +15,7 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 0; }
 .meta { color: var(--muted); font-size: 13px; margin-bottom: 10px; word-break: break-all; }
 .chips { display: flex; gap: 8px; flex-wrap: wrap; margin-bottom: 18px; }
 .chip { border-radius: 999px; padding: 2px 12px; font-weight: 600; color: #fff; background: var(--muted); }
-.chip.succeeded { background: var(--ok); } .chip.failed { background: var(--fail); }
+.chip.succeeded, .chip.cached { background: var(--ok); } .chip.failed { background: var(--fail); }
 .chip.timed_out { background: var(--timeout); } .chip.skipped { background: var(--skip); }
 .chip.cancelled { background: var(--cancel); } .chip.total { background: var(--fg); }
 .toolbar { display: flex; align-items: center; gap: 16px; margin: 8px 0; }
@@ -53,7 +53,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eaeef2; }
 th { color: var(--muted); font-weight: 600; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tbody tr { cursor: pointer; } tbody tr:hover { background: var(--panel); }
-.st { font-weight: 600; } .st.succeeded { color: var(--ok); } .st.failed { color: var(--fail); }
+.st { font-weight: 600; } .st.succeeded, .st.cached { color: var(--ok); } .st.failed { color: var(--fail); }
 .st.timed_out { color: var(--timeout); } .st.skipped { color: var(--skip); } .st.cancelled { color: var(--cancel); }
 #filter { padding: 3px 8px; border: 1px solid var(--line); border-radius: 6px; min-width: 240px; }
 `;
@@ -62,7 +62,7 @@ export const HTML_SCRIPT = String.raw`
 (function () {
   'use strict';
   var data = JSON.parse(document.getElementById('jobrun-data').textContent);
-  var LANE = 26, LABELS = { succeeded: 'succeeded', failed: 'failed', timed_out: 'timed out', skipped: 'skipped', cancelled: 'cancelled' };
+  var LANE = 26, LABELS = { succeeded: 'succeeded', cached: 'cached', failed: 'failed', timed_out: 'timed out', skipped: 'skipped', cancelled: 'cancelled' };
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = String(text); return e; }
   function dur(ms) {
     if (ms == null) return '–';
@@ -80,7 +80,7 @@ export const HTML_SCRIPT = String.raw`
     ' · ' + dur(data.durationMs) + ' · ' + data.workers + ' workers · exit code ' + data.exitCode + why));
   var chips = el('div', 'chips');
   chips.appendChild(el('span', 'chip total', data.summary.total + ' jobs'));
-  ['succeeded', 'failed', 'timed_out', 'skipped', 'cancelled'].forEach(function (k) {
+  ['succeeded', 'cached', 'failed', 'timed_out', 'skipped', 'cancelled'].forEach(function (k) {
     if (data.summary[k]) chips.appendChild(el('span', 'chip ' + k, data.summary[k] + ' ' + LABELS[k]));
   });
   head.appendChild(chips);
@@ -135,7 +135,7 @@ export const HTML_SCRIPT = String.raw`
     var job = x.job, a = x.a;
     target.appendChild(el('b', null, job.name));
     var lines = [
-      'status: ' + LABELS[job.status] + (job.allowFailure && job.status !== 'succeeded' ? ' (allowed to fail)' : ''),
+      'status: ' + LABELS[job.status] + (job.allowFailure && job.status !== 'succeeded' && job.status !== 'cached' ? ' (allowed to fail)' : ''),
       a ? 'attempt ' + a.attempt + ' of ' + job.attempts.length + ' · worker ' + a.worker + ' · ' + LABELS[a.outcome] : 'never ran' + (job.reason ? ': ' + job.reason : ''),
       a ? 'duration ' + dur(a.duration) + ' · exit ' + (a.exit || '–') + ' · started +' + dur(a.start) : null,
       'pool: ' + (job.pool || '–')

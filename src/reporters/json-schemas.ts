@@ -15,6 +15,8 @@ import type { StopSignal } from '../model/stop.js';
 
 const STATUSES: Record<FinalStatus, string> = {
   succeeded: 'exited 0 (on some attempt)',
+  cached:
+    'not run: its cache key matched an earlier success, whose outputs and result were restored; counts as a success',
   failed: 'its last attempt failed',
   timed_out: 'its last attempt ran out of time',
   skipped: 'never ran: a job it needs did not succeed, or --only left it out',

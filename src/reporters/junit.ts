@@ -1,3 +1,4 @@
+import { endedWell } from '../model/job.js';
 import { writeFileAtomic } from './atomic.js';
 import { once } from 'node:events';
 import { jobEnding } from '../model/outcome.js';
@@ -47,9 +48,7 @@ function junitHead(report: Report): string {
   const isFailure = (j: ReportJob) =>
     (j.status === 'failed' || j.status === 'timed_out') && !j.allowFailure;
   const isSkipped = (j: ReportJob) =>
-    j.status === 'skipped' ||
-    j.status === 'cancelled' ||
-    (j.allowFailure && j.status !== 'succeeded');
+    j.status === 'skipped' || j.status === 'cancelled' || (j.allowFailure && !endedWell(j.status));
   const totals =
     `tests="${report.jobs.length}" failures="${count(isFailure)}" errors="0" ` +
     `time="${seconds(report.durationMs)}"`;

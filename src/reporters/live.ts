@@ -58,7 +58,7 @@ export class LiveReporter implements Reporter {
   readonly state: LiveState = {
     startedAt: 0,
     total: null,
-    done: { succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 },
+    done: { succeeded: 0, cached: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 },
     queued: 0,
     retrying: 0,
     workers: 0,
@@ -165,6 +165,7 @@ export function composeFrame(s: LiveState, now: number, rows: number, p: Paint):
   }
   const counts = [
     s.done.succeeded && p('green', `${STATUS_ICON.succeeded} ${s.done.succeeded}`),
+    s.done.cached && p('green', `${STATUS_ICON.cached} ${s.done.cached}`),
     s.done.failed && p('red', `${STATUS_ICON.failed} ${s.done.failed}`),
     s.done.timed_out && p('red', `${STATUS_ICON.timed_out} ${s.done.timed_out}`),
     s.done.skipped && p('yellow', `${STATUS_ICON.skipped} ${s.done.skipped}`),

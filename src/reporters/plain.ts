@@ -1,3 +1,4 @@
+import { endedWell } from '../model/job.js';
 import { attemptSucceeded } from '../model/attempt.js';
 import { CiDigest } from './ci-digest.js';
 import type { JobRecord, RunEvent } from '../model/events.js';
@@ -145,9 +146,9 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
   const dur = job.startedAt === undefined ? '' : formatDuration(job.endedAt - job.startedAt);
   const attempts = job.attempts.length > 1 ? `${job.attempts.length} attempts` : '';
   const detail = [
-    job.status === 'succeeded' ? '' : jobEnding(job).text,
+    endedWell(job.status) ? '' : jobEnding(job).text,
     attempts,
-    job.allowFailure && job.status !== 'succeeded' ? 'allowed to fail' : '',
+    job.allowFailure && !endedWell(job.status) ? 'allowed to fail' : '',
   ]
     .filter(Boolean)
     .join(', ');
@@ -155,7 +156,7 @@ export function jobLines(job: JobRecord, progress: string, p: Paint, github: boo
   const lines = [
     `${p('gray', progress)} ${status} ${p('bold', clean(job.name))} ${p('gray', [dur, detail].filter(Boolean).join('  '))}`,
   ];
-  if (job.outputTail && job.status !== 'succeeded')
+  if (job.outputTail && !endedWell(job.status))
     lines.push(p('gray', indentTail(cleanOutput(job.outputTail))));
   if (github && (job.status === 'failed' || job.status === 'timed_out') && !job.allowFailure) {
     const title = `jobrun: ${job.name} ${job.status}`;

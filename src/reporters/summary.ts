@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type TableType from 'cli-table3';
 import type { JobRecord } from '../model/events.js';
-import type { FinalStatus } from '../model/job.js';
+import { endedWell, type FinalStatus } from '../model/job.js';
 import { jobEnding } from '../model/outcome.js';
 import { formatDuration, indentTail, STATUS_COLOR, STATUS_ICON, type Paint } from './format.js';
 import { clean, cleanOutput, truncate } from './text.js';
@@ -96,7 +96,7 @@ export class SummaryTable {
       table.push([
         p(
           STATUS_COLOR[job.status],
-          `${STATUS_ICON[job.status]} ${job.status}${job.allowFailure && job.status !== 'succeeded' ? ' (allowed)' : ''}`,
+          `${STATUS_ICON[job.status]} ${job.status}${job.allowFailure && !endedWell(job.status) ? ' (allowed)' : ''}`,
         ),
         truncate(clean(job.name), nameWidth),
         job.pool ?? '–',

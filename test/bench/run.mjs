@@ -15,8 +15,12 @@
 //   stream    RSS of `jobrun run --stdin --max-queue 1000` while 1,000,000 lines stream in
 //   redis     test/bench/redis.mjs (owned separately), its output passed through, killed after 5 min
 //   batching  20,000 small files gzipped: jobrun -X vs xargs -P2 -n 100 (test/bench/batching.mjs)
+//   timeout   the scheduler's per-job cost with timeout: 50% vs a fixed timeout, 20,000 instant
+//             jobs in-process (test/bench/timeout.mjs)
 //   floor     jobrun's overhead per job over a plain posix_spawn + waitpid loop, at -j 1, beside
 //             xargs -P 1 (test/bench/floor.mjs; --jobs N sets its count, default 1000)
+//   cache     3,000 gzip jobs with cache: true: first run, unchanged rerun, 10 changed rerun,
+//             next to GNU parallel rerunning everything (test/bench/cache.mjs)
 //
 // Options:
 //   --rounds N          alternated rounds per comparison (default 5)
@@ -78,7 +82,9 @@ const SECTIONS = [
   'stream',
   'redis',
   'batching',
+  'timeout',
   'floor',
+  'cache',
 ];
 const NODE = process.execPath;
 
@@ -118,7 +124,7 @@ function parseArgs(argv) {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(1, 35)
+          .slice(1, 37)
           .join('\n')
           .replace(/^\/\/ ?/gm, ''),
       );
@@ -1125,10 +1131,18 @@ const runners = {
   redis,
   batching: async () =>
     (await import('./batching.mjs')).batching({ rounds: opts.rounds, workers: opts.workers, note }),
+  timeout: async () => (await import('./timeout.mjs')).timeoutBench({ rounds: opts.rounds, note }),
   floor: async () =>
     (await import('./floor.mjs')).floor({
       rounds: opts.rounds,
       jobs: opts.jobsGiven ? opts.jobs : 1000,
+      note,
+    }),
+  cache: async () =>
+    (await import('./cache.mjs')).cache({
+      rounds: Math.min(opts.rounds, 3),
+      files: opts.gzipFiles,
+      workers: opts.workers,
       note,
     }),
 };

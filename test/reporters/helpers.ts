@@ -70,6 +70,7 @@ export function reportOf(jobs: JobRecord[], durationMs = 1000): Report {
   const summary = {
     total: jobs.length,
     succeeded: 0,
+    cached: 0,
     failed: 0,
     timed_out: 0,
     skipped: 0,

@@ -101,3 +101,18 @@ describe('JUnit report', () => {
     expect(readFileSync(file, 'utf8')).toBe(xml);
   });
 });
+
+describe('a job restored from the cache', () => {
+  it('is a passed testcase, also when it may fail', async () => {
+    const jobs = [
+      record('restored', 0, { status: 'cached', attempts: [], reason: 'unchanged since …' }),
+      record('restored too', 1, { status: 'cached', attempts: [], allowFailure: true }),
+    ];
+    const doc = await parseJunit(junitXml(reportOf(jobs)));
+    expect(doc.failures).toBe(0);
+    expect(doc.testsuite![0]!.skipped).toBe(0);
+    const cases = testcases(doc);
+    expect(cases.get('restored')).toEqual({ name: 'restored', classname: 'jobrun', time: 0 });
+    expect(cases.get('restored too')!.skipped).toBeUndefined();
+  });
+});

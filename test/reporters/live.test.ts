@@ -12,7 +12,7 @@ function state(over: Partial<LiveState> = {}): LiveState {
   return {
     startedAt: T0,
     total: 10,
-    done: { succeeded: 3, failed: 1, timed_out: 0, skipped: 1, cancelled: 0 },
+    done: { succeeded: 3, cached: 0, failed: 1, timed_out: 0, skipped: 1, cancelled: 0 },
     queued: 2,
     retrying: 0,
     workers: 3,
@@ -186,7 +186,15 @@ describe('live reporter', () => {
     const frame = stripAnsi(out.text);
     expect(frame).toContain('[1/3] ■ cancelled c');
     expect(frame).toContain('running 1 · queued 1 · workers 4');
-    const summary = { total: 3, succeeded: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 3 };
+    const summary = {
+      total: 3,
+      succeeded: 0,
+      cached: 0,
+      failed: 0,
+      timed_out: 0,
+      skipped: 0,
+      cancelled: 3,
+    };
     await live.onRunEnd(event('run_end', { runId: 'r', summary, durationMs: 500, exitCode: 130 }));
     expect(out.text.lastIndexOf('\u001b[?25h')).toBeGreaterThan(
       out.text.lastIndexOf('\u001b[?25l'),

@@ -17,7 +17,15 @@ function log(name: string, text: string): string {
   return file;
 }
 
-const summary = { total: 2, succeeded: 2, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 };
+const summary = {
+  total: 2,
+  succeeded: 2,
+  cached: 0,
+  failed: 0,
+  timed_out: 0,
+  skipped: 0,
+  cancelled: 0,
+};
 const runEnd = event('run_end', { runId: 'r', summary, durationMs: 10, exitCode: 0 });
 
 describe('--output stream', () => {

@@ -41,6 +41,11 @@ export interface RunValues {
   failFast?: boolean;
   halt?: HaltPolicy;
   resume?: boolean;
+  cache?: boolean;
+  cacheDir?: string;
+  cacheMax?: number;
+  cacheOutput?: string[];
+  explain?: boolean;
   json?: boolean;
   events?: boolean;
   report?: string;
@@ -131,6 +136,33 @@ const common = {
       .default('auto'),
 };
 
+/** `--cache` and its company: skip jobs whose key matches an earlier success. */
+function cacheOptions(): Option[] {
+  return [
+    new Option(
+      '--cache',
+      'skip every job whose command, folder, env and input files match an earlier success (as cache: true)',
+    ),
+    new Option('--no-cache', 'look nothing up in the cache and store nothing: every job runs'),
+    new Option(
+      '--cache-dir <dir>',
+      'the cache folder, may be shared by runs and machines (default: .jobrun/cache beside the manifest)',
+    ).argParser(nonBlank('a folder, e.g. --cache-dir /shared/cache')),
+    new Option(
+      '--cache-max <size>',
+      'after the run, drop the least recently used entries until the cache fits, e.g. 5G',
+    ).argParser(size),
+    new Option(
+      '--cache-output <glob>',
+      'with --cache: files a job makes, stored and restored on a hit ({} placeholders allowed); repeatable',
+    ).argParser((text: string, previous: string[] = []) => [...previous, text]),
+    new Option(
+      '--explain',
+      'say on stderr why each cached job runs (which part of its key changed)',
+    ),
+  ];
+}
+
 /**
  * `-j` as other tools spell it: `--jobs` (GNU parallel, make), `-P`/`--max-procs`
  * (xargs, parallel). Hidden from `--help` (the `-j` line names them); each sets `workers`.
@@ -161,6 +193,7 @@ export function addRunOptions(cmd: Command): Command {
       "GNU parallel's: now or soon, then ,fail=N ,fail=N% ,success=N or ,success=N%",
     ).argParser(halt),
     new Option('--resume', "skip jobs that succeeded in this manifest's last run (its journal)"),
+    ...cacheOptions(),
     common.json(),
     new Option('--events', 'stream events as NDJSON on stdout'),
     common.report(),

@@ -45,6 +45,19 @@ export interface RunOptions {
   /** How long Redis may stay unreachable before the run is given up. */
   readonly redisTimeoutMs?: number;
   readonly spawner: SpawnerChoice;
+  readonly cache: CacheOptions;
+}
+
+/** How a run uses the cache. */
+export interface CacheOptions {
+  /** `manifest`: as each job says (`cache:`); `all`: every job (`--cache`); `off`: none (`--no-cache`). */
+  readonly use: 'manifest' | 'all' | 'off';
+  /** `--cache-dir`; undefined: `.jobrun/cache` beside the manifest (or here, for ad-hoc jobs). */
+  readonly dir?: string;
+  readonly maxBytes?: number;
+  /** `--cache-output`: ad-hoc jobs' outputs. */
+  readonly outputs: readonly string[];
+  readonly explain: boolean;
 }
 
 /**
@@ -54,6 +67,10 @@ export interface RunOptions {
 export function runOptions(values: RunValues, manifest?: string): RunOptions {
   if (values.captureMax !== undefined && values.capture === undefined)
     throw new UsageError('--capture-max needs --capture stdout|json|lines');
+  if (values.cacheOutput !== undefined && manifest !== undefined)
+    throw new UsageError('--cache-output is for --glob/--stdin commands; a manifest sets outputs:');
+  if (values.cacheOutput !== undefined && values.cache !== true)
+    throw new UsageError('--cache-output needs --cache');
   if (values.keepOrder && values.output !== 'grouped') {
     throw new UsageError(
       `-k keeps grouped output in input order; it does not work with --output ${values.output}`,
@@ -121,6 +138,13 @@ export function runOptions(values: RunValues, manifest?: string): RunOptions {
     backend: backendChoice(values.backend, values.redisUrlFile),
     redisTimeoutMs: values.redisTimeout,
     spawner: values.spawner ?? 'auto',
+    cache: {
+      use: values.cache === true ? 'all' : values.cache === false ? 'off' : 'manifest',
+      dir: values.cacheDir,
+      maxBytes: values.cacheMax,
+      outputs: values.cacheOutput ?? [],
+      explain: Boolean(values.explain),
+    },
   };
 }
 

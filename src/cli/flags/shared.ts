@@ -46,6 +46,8 @@ export const cleanOptions = {
     new Option('--keep <n>', 'keep the logs of the newest n runs').argParser(count(0)).default(0),
   journals: () =>
     new Option('--journals', 'also delete the journals (--resume then starts afresh)'),
+  cache: () => new Option('--cache', 'also empty the cache (.jobrun/cache, or --cache-dir)'),
+  cacheDir: () => new Option('--cache-dir <dir>', 'the cache folder --cache empties'),
 };
 
 /** `--delay`, `--max-load`, `--min-free-mem`: the start gates, checked on this machine. */

@@ -1,0 +1,188 @@
+/**
+ * The cache as the scheduler sees it (`CacheHook`): looks a job's key up before it
+ * starts (restoring its outputs on a hit), says why it runs on a miss, and stores
+ * its outputs and result after it succeeds.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CacheHit, CacheHook } from '../core/cache-hook.js';
+import type { JobRecord } from '../model/events.js';
+import type { JobCacheSpec, JobSpec } from '../model/job.js';
+import { keyChanges } from './explain.js';
+import { FileHasher, fsPath } from './hasher.js';
+import { recoverRawNames } from '../manifest/raw-names.js';
+import { computeKey, type Keyed } from './key.js';
+import type { CacheEntry, CacheStore, StoredOutput } from './store.js';
+
+export interface JobCacheOptions {
+  /** Told why each cached job runs (`--explain`). */
+  explain?: (job: JobSpec, why: string[]) => void;
+  /** Told what could not be cached, or looked up, and why. */
+  warn: (message: string) => void;
+  /** Where `cache_env` values are read (the runner's environment). */
+  environ?: NodeJS.ProcessEnv;
+}
+
+/** What `jobrun explain` says of one job. */
+export interface Explanation {
+  name: string;
+  /** `hit`: it would be restored; `miss`: it would run, for `why`. */
+  verdict: 'hit' | 'miss';
+  why: string[];
+  key: string;
+}
+
+export class JobCache implements CacheHook {
+  readonly hasher = new FileHasher();
+  private readonly keys = new WeakMap<JobSpec, Keyed>();
+  /** The key each job of the run was checked with, by name: part of its dependants' keys. */
+  private readonly keyByName = new Map<string, string>();
+  private readonly saving = new Set<Promise<void>>();
+
+  constructor(
+    readonly store: CacheStore,
+    private readonly options: JobCacheOptions,
+  ) {}
+
+  async check(job: JobSpec): Promise<CacheHit | undefined> {
+    try {
+      if (!job.cache) return undefined;
+      const keyed = await this.keyOf(job, job.cache);
+      this.keys.set(job, keyed);
+      const entry = await this.store.read(keyed.key);
+      if (entry && staysInside(entry, job.cache) && (await this.store.restore(entry, job.cwd))) {
+        this.store.touch(keyed.key);
+        return hitOf(entry);
+      }
+      if (this.options.explain) this.options.explain(job, await this.why(job.name, keyed, entry));
+      return undefined;
+    } catch (err) {
+      this.options.warn(`${job.name}: the cache could not be checked (${message(err)}); it runs`);
+      return undefined;
+    }
+  }
+
+  private async keyOf(job: JobSpec, cache: JobCacheSpec): Promise<Keyed> {
+    const needs: Record<string, string> = {};
+    for (const need of job.needs) needs[need] = this.keyByName.get(need) ?? 'not cached';
+    const keyed = await computeKey(job, cache, this.hasher, this.options.environ, needs);
+    this.keyByName.set(job.name, keyed.key);
+    return keyed;
+  }
+
+  /**
+   * What a run would do with `job`, without restoring anything. `plan` gives its
+   * needs, whose keys are part of its own (each computed once).
+   */
+  async explain(job: JobSpec, plan: Map<string, JobSpec>): Promise<Explanation> {
+    for (const need of job.needs) {
+      const spec = plan.get(need);
+      if (spec?.cache && !this.keyByName.has(need)) await this.explain(spec, plan);
+    }
+    const cache = job.cache ?? { inputs: [], outputs: [], env: [], root: job.cwd };
+    const keyed = await this.keyOf(job, cache);
+    const entry = await this.store.read(keyed.key);
+    const { name } = job;
+    if (!job.cache) return { name, verdict: 'miss', why: ['cache is off for it'], key: keyed.key };
+    if (entry && entry.outputs.every((o) => fs.existsSync(this.store.blobPath(o.sha)))) {
+      return { name, verdict: 'hit', why: [hitOf(entry).reason], key: keyed.key };
+    }
+    return { name, verdict: 'miss', why: await this.why(name, keyed, entry), key: keyed.key };
+  }
+
+  private async why(name: string, keyed: Keyed, entry: CacheEntry | undefined): Promise<string[]> {
+    if (entry) return ['its cache entry lost stored outputs (evicted or damaged)'];
+    const last = await this.store.last(name);
+    if (!last) return ['no earlier entry'];
+    const changes = keyChanges(last.parts, keyed.parts);
+    return changes.length > 0 ? changes : ['no entry with this key (evicted)'];
+  }
+
+  succeeded(job: JobSpec, record: JobRecord): void {
+    const saved = this.save(job, record)
+      .catch((err: unknown) => this.options.warn(`${job.name}: not cached: ${message(err)}`))
+      .finally(() => this.saving.delete(saved));
+    this.saving.add(saved);
+  }
+
+  /** Resolves once every success of the run is stored (or given up on). */
+  async settle(): Promise<void> {
+    while (this.saving.size > 0) await Promise.all([...this.saving]);
+  }
+
+  private async save(job: JobSpec, record: JobRecord): Promise<void> {
+    const keyed = this.keys.get(job);
+    if (!keyed || !job.cache) return;
+    const { files, missing } = await matchOutputs(job.cache, job.cwd);
+    if (missing.length > 0) {
+      const list = missing.join(', ');
+      this.options.warn(`${job.name}: not cached: output ${list} was never produced`);
+      return;
+    }
+    const outputs: StoredOutput[] = [];
+    for (const rel of files)
+      outputs.push(await this.store.saveBlob(path.resolve(job.cwd, rel), rel));
+    await this.store.write({
+      version: 1,
+      name: job.name,
+      ...keyed,
+      outputs,
+      ...(record.result === undefined ? {} : { result: record.result }),
+      ...(record.resultTruncated ? { resultTruncated: true } : {}),
+      savedAt: Date.now(),
+    });
+  }
+}
+
+/**
+ * A shared cache is written by other runs and machines: an entry may only restore
+ * files below the job's folder, unless its own `outputs` reach out of it (`../dist`).
+ */
+function staysInside(entry: CacheEntry, cache: JobCacheSpec): boolean {
+  const up = (p: string) => path.isAbsolute(p) || p.split(/[\\/]/).includes('..');
+  if (cache.outputs.some(up)) return true;
+  return !entry.outputs.some((o) => up(o.path));
+}
+
+function hitOf(entry: CacheEntry): CacheHit {
+  const hit: CacheHit = { reason: `unchanged since ${new Date(entry.savedAt).toISOString()}` };
+  if (entry.result !== undefined) hit.result = entry.result;
+  if (entry.resultTruncated) hit.resultTruncated = true;
+  return hit;
+}
+
+/**
+ * The files `outputs` name under `cwd`: a plain path must be a file (or a folder, for
+ * all it holds), a glob must match at least one file; those that do not are `missing`.
+ */
+async function matchOutputs(
+  cache: JobCacheSpec,
+  cwd: string,
+): Promise<{ files: string[]; missing: string[] }> {
+  const { default: fg } = await import('fast-glob');
+  const files = new Set<string>();
+  const missing: string[] = [];
+  for (const glob of cache.outputs) {
+    let pattern = glob;
+    if (!fg.isDynamicPattern(glob)) {
+      const stat = await fs.promises.stat(fsPath(path.resolve(cwd, glob))).catch(() => undefined);
+      if (stat?.isFile()) {
+        files.add(path.normalize(glob));
+        continue;
+      }
+      if (!stat?.isDirectory()) {
+        missing.push(glob);
+        continue;
+      }
+      pattern = `${fg.escapePath(glob)}/**`;
+    }
+    const found = await fg(pattern, { cwd, dot: true, onlyFiles: true, followSymbolicLinks: true });
+    if (found.length === 0) missing.push(glob);
+    for (const f of recoverRawNames(found, cwd)) files.add(path.normalize(f));
+  }
+  return { files: [...files].sort(), missing };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

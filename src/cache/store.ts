@@ -1,0 +1,218 @@
+/**
+ * The cache on disk, content-addressed and safe to share between runs and machines:
+ *
+ *   entries/<key>.json   what a success left: its outputs (path, mode, blob) and result
+ *   blobs/<sha256>       output contents, stored once however many entries name them
+ *   names/<sha256>.json  the key parts of the last entry stored for a job name (explain)
+ *   tmp/                 files being written
+ *
+ * Every file is written under a unique temporary name in `tmp/` and renamed into
+ * place when complete, so a reader sees a whole file or none: an entry cut short by
+ * a crash or kill -9 is never read. An entry is renamed into place only after all of
+ * its blobs are, and a blob is checked against its hash as it is restored, so a
+ * damaged or evicted blob makes a miss, never a wrong output.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { CapturedResult } from '../model/result.js';
+import { fsPath, hashFile, sha256, SMALL_FILE } from './hasher.js';
+
+/** One output file of an entry. */
+export interface StoredOutput {
+  /** Relative to the job's folder. */
+  path: string;
+  mode: number;
+  sha: string;
+  size: number;
+}
+
+export interface CacheEntry {
+  version: 1;
+  name: string;
+  key: string;
+  parts: Record<string, string>;
+  outputs: StoredOutput[];
+  result?: CapturedResult;
+  resultTruncated?: true;
+  /** Epoch ms the success was stored. */
+  savedAt: number;
+}
+
+const HOST = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+
+export class CacheStore {
+  constructor(readonly dir: string) {}
+
+  private entryPath(key: string): string {
+    return path.join(this.dir, 'entries', `${key}.json`);
+  }
+
+  blobPath(sha: string): string {
+    return path.join(this.dir, 'blobs', sha);
+  }
+
+  private namePath(name: string): string {
+    return path.join(this.dir, 'names', `${sha256(name)}.json`);
+  }
+
+  /** A unique temporary file in `tmp/`, unique across processes and machines. */
+  private async temp(): Promise<string> {
+    const dir = path.join(this.dir, 'tmp');
+    await fs.promises.mkdir(dir, { recursive: true });
+    return path.join(dir, `${HOST}.${process.pid}.${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Writes `text` to `file` whole or not at all. */
+  private async writeWhole(file: string, text: string): Promise<void> {
+    const temp = await this.temp();
+    try {
+      await fs.promises.writeFile(temp, text);
+      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      await fs.promises.rename(temp, file);
+    } finally {
+      await fs.promises.rm(temp, { force: true });
+    }
+  }
+
+  /** The entry stored under `key`; undefined when there is none or it cannot be read. */
+  async read(key: string): Promise<CacheEntry | undefined> {
+    return readJson<CacheEntry>(this.entryPath(key), (e) => e.version === 1 && e.key === key);
+  }
+
+  /** The key parts of the last entry stored for a job named `name`. */
+  async last(name: string): Promise<Pick<CacheEntry, 'key' | 'parts'> | undefined> {
+    const file = this.namePath(name);
+    return readJson<CacheEntry>(file, (e) => e.version === 1 && e.name === name);
+  }
+
+  /** Stores the file at `abs` as a blob (hashed while copied); its output record. */
+  async saveBlob(abs: string, rel: string): Promise<StoredOutput> {
+    const stat = await fs.promises.stat(fsPath(abs));
+    const temp = await this.temp();
+    try {
+      const hash = createHash('sha256');
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      await pipeline(fs.createReadStream(fsPath(abs)), tap, fs.createWriteStream(temp));
+      const sha = hash.digest('hex');
+      const blob = this.blobPath(sha);
+      if (!fs.existsSync(blob)) {
+        await fs.promises.mkdir(path.dirname(blob), { recursive: true });
+        await fs.promises.rename(temp, blob);
+      }
+      return { path: rel, mode: stat.mode & 0o7777, sha, size: stat.size };
+    } finally {
+      await fs.promises.rm(temp, { force: true });
+    }
+  }
+
+  /** Stores `entry` (its blobs are in place already) and makes it its name's last. */
+  async write(entry: CacheEntry): Promise<void> {
+    const text = JSON.stringify(entry);
+    await this.writeWhole(this.entryPath(entry.key), text);
+    const { version, name, key, parts, savedAt } = entry;
+    await this.writeWhole(
+      this.namePath(name),
+      JSON.stringify({ version, name, key, parts, savedAt }),
+    );
+  }
+
+  /** Marks an entry used now: eviction removes the least recently used first. */
+  touch(key: string): void {
+    const now = new Date();
+    try {
+      fs.utimesSync(this.entryPath(key), now, now);
+    } catch {
+      // evicted meanwhile by another run: it was restored all the same
+    }
+  }
+
+  /**
+   * Puts `entry`'s outputs back under `cwd`, byte for byte with their modes. An output
+   * already there with the same content is left alone. False (and nothing changed)
+   * when a blob is missing; false when one turns out damaged as it is copied.
+   */
+  async restore(entry: CacheEntry, cwd: string): Promise<boolean> {
+    const missing: { out: StoredOutput; dest: string }[] = [];
+    for (const out of entry.outputs) {
+      const dest = path.resolve(cwd, out.path);
+      if (!(await sameFile(dest, out))) missing.push({ out, dest });
+    }
+    for (const { out } of missing) {
+      if (statOf(this.blobPath(out.sha))?.size !== out.size) return false;
+    }
+    for (const { out, dest } of missing) if (!(await this.copyOut(out, dest))) return false;
+    return true;
+  }
+
+  /** Copies a blob to `dest` through a temporary file beside it, checking its hash. */
+  private async copyOut(out: StoredOutput, dest: string): Promise<boolean> {
+    fs.mkdirSync(fsPath(path.dirname(dest)), { recursive: true });
+    const temp = fsPath(
+      path.join(
+        path.dirname(dest),
+        `.jobrun-restore.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+      ),
+    );
+    try {
+      if (out.size <= SMALL_FILE) {
+        const bytes = fs.readFileSync(this.blobPath(out.sha));
+        if (sha256(bytes) !== out.sha) return false;
+        fs.writeFileSync(temp, bytes, { mode: out.mode });
+        fs.chmodSync(temp, out.mode); // the umask may have taken bits off
+        fs.renameSync(temp, fsPath(dest));
+        return true;
+      }
+      const hash = createHash('sha256');
+      const tap = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          hash.update(chunk);
+          done(null, chunk);
+        },
+      });
+      await pipeline(fs.createReadStream(this.blobPath(out.sha)), tap, fs.createWriteStream(temp));
+      if (hash.digest('hex') !== out.sha) return false;
+      await fs.promises.chmod(temp, out.mode);
+      await fs.promises.rename(temp, fsPath(dest));
+      return true;
+    } finally {
+      await fs.promises.rm(temp, { force: true });
+    }
+  }
+}
+
+/** Is `dest` already the output (same size, mode and content)? */
+async function sameFile(dest: string, out: StoredOutput): Promise<boolean> {
+  const stat = statOf(fsPath(dest));
+  if (!stat?.isFile() || stat.size !== out.size || (stat.mode & 0o7777) !== out.mode) return false;
+  return (await hashFile(dest, stat.size)) === out.sha;
+}
+
+function statOf(file: string | Buffer): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A JSON file that passes `valid`, or undefined (absent, unreadable, not JSON, not
+ * valid). Read at once: entries are small, and this is on every lookup's path.
+ */
+async function readJson<T>(file: string, valid: (value: T) => boolean): Promise<T | undefined> {
+  try {
+    const value = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+    return value !== null && typeof value === 'object' && valid(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}

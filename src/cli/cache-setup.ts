@@ -1,0 +1,80 @@
+/**
+ * The cache of a run, from its flags: which jobs use it (`cache:`, `--cache`,
+ * `--no-cache`), where it lives, and what happens to it once the run ended (pending
+ * stores finish, `--cache-max` evicts).
+ */
+import path from 'node:path';
+import { evict } from '../cache/evict.js';
+import { JobCache } from '../cache/job-cache.js';
+import { CacheStore } from '../cache/store.js';
+import type { CacheHook } from '../core/cache-hook.js';
+import { substitute } from '../manifest/quote.js';
+import type { JobSpec, RunSettings } from '../model/job.js';
+import type { CacheOptions } from './flags/run-options.js';
+import { mapJobs } from './job-source.js';
+
+/** The folder under which `.jobrun/cache` is made, and a job's folder is keyed from. */
+function cacheRoot(settings: RunSettings): string {
+  return settings.manifestPath === null ? process.cwd() : path.dirname(settings.manifestPath);
+}
+
+export function cacheDir(options: CacheOptions, settings: RunSettings): string {
+  return path.resolve(options.dir ?? path.join(cacheRoot(settings), '.jobrun', 'cache'));
+}
+
+export interface RunCache {
+  jobs: JobSpec[] | AsyncIterable<JobSpec>;
+  /** Undefined when no job can use the cache. */
+  hook?: CacheHook;
+  /** Waits for the run's stores, then applies `--cache-max`. */
+  finish(): Promise<void>;
+}
+
+/**
+ * The jobs as the cache options make them (every job cached with `--cache`, none with
+ * `--no-cache`), and the hook the scheduler looks them up with.
+ */
+export function openRunCache(
+  jobs: JobSpec[] | AsyncIterable<JobSpec>,
+  settings: RunSettings,
+  options: CacheOptions,
+  fromGlob: boolean,
+  warn: (message: string) => void,
+): RunCache {
+  const none: RunCache = { jobs, finish: async () => {} };
+  if (options.use === 'off') return { ...none, jobs: mapJobs(jobs, withoutCache) };
+  if (Array.isArray(jobs) && options.use === 'manifest' && !jobs.some((j) => j.cache)) {
+    return none;
+  }
+  const root = cacheRoot(settings);
+  const cached =
+    options.use === 'all' ? mapJobs(jobs, (job) => cacheAll(job, root, options, fromGlob)) : jobs;
+  const store = new CacheStore(cacheDir(options, settings));
+  const explain = options.explain
+    ? (job: JobSpec, why: string[]) => warn(`${job.name} runs: ${why.join('; ')}`)
+    : undefined;
+  const cache = new JobCache(store, { warn, explain });
+  return {
+    jobs: cached,
+    hook: cache,
+    finish: async () => {
+      await cache.settle();
+      if (options.maxBytes !== undefined) await evict(store, options.maxBytes);
+    },
+  };
+}
+
+function withoutCache(job: JobSpec): JobSpec {
+  if (!job.cache) return job;
+  const { cache: _cache, ...rest } = job;
+  return rest;
+}
+
+/** `--cache`: a job without `cache:` gets it, keyed on its glob item and `--cache-output`. */
+function cacheAll(job: JobSpec, root: string, options: CacheOptions, fromGlob: boolean): JobSpec {
+  if (job.cache) return job;
+  const item = { args: job.items ?? [job.name] };
+  const outputs = options.outputs.map((glob) => substitute(glob, item, job.index + 1, false));
+  const files = fromGlob ? { files: item.args } : {};
+  return { ...job, cache: { inputs: [], outputs, env: [], root, ...files } };
+}

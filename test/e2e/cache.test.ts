@@ -1,0 +1,295 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { jobrun, tempDir, waitFor, writeFiles, type Result } from './helpers.js';
+
+/**
+ * Incremental batches end to end: every job appends its name to `ran.log` (not an
+ * output), so "ran" is what processes did, not what the report claims.
+ */
+const MANIFEST = `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: "gz-{stem}"
+    for_each: "data/*.txt"
+    run: "echo {stem} >> ran.log && mkdir -p out && gzip -c {} > out/{stem}.gz"
+    outputs: ["out/{stem}.gz"]
+  - name: total
+    needs: ["gz-{stem}"]
+    run: "echo total >> ran.log && cat out/*.gz | wc -c"
+    inputs: ["out"]
+    capture: stdout
+`;
+
+interface Report {
+  summary: Record<string, number>;
+  jobs: { name: string; status: string; result?: unknown }[];
+}
+
+function makeBatch(files: number): string {
+  const dir = tempDir('jobrun-cache-');
+  const content: Record<string, string> = { 'jobs.yaml': MANIFEST };
+  for (let i = 0; i < files; i++) content[`data/f${i}.txt`] = `line ${i}\n`.repeat(20);
+  writeFiles(dir, content);
+  return dir;
+}
+
+/** Runs the manifest; returns the report and the jobs that actually ran (and clears the log). */
+async function runBatch(
+  dir: string,
+  extra: string[] = [],
+): Promise<{ report: Report; ran: string[]; r: Result }> {
+  const r = await jobrun(['run', 'jobs.yaml', '--json', '-j', '4', ...extra], {
+    cwd: dir,
+    timeoutMs: 120_000,
+  });
+  expect(r.code, r.stderr).toBe(0);
+  const log = path.join(dir, 'ran.log');
+  const ran = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+  fs.rmSync(log, { force: true });
+  return { report: JSON.parse(r.stdout) as Report, ran: ran.sort(), r };
+}
+
+describe('cache: true', () => {
+  it('reruns nothing unchanged, nothing merely touched, and exactly the changed jobs and their dependants', async () => {
+    const dir = makeBatch(300);
+    const first = await runBatch(dir);
+    expect(first.ran).toHaveLength(301);
+    const before = fs.readFileSync(path.join(dir, 'out/f7.gz'));
+
+    const unchanged = await runBatch(dir);
+    expect(unchanged.ran).toEqual([]);
+    expect(unchanged.report.summary).toMatchObject({ total: 301, cached: 301, succeeded: 0 });
+    // the captured result comes back with the hit
+    const total = unchanged.report.jobs.find((j) => j.name === 'total');
+    expect(total?.result).toBe(first.report.jobs.find((j) => j.name === 'total')?.result);
+
+    // new times, same bytes: no job runs
+    const later = new Date(Date.now() + 60_000);
+    for (let i = 0; i < 300; i++) fs.utimesSync(path.join(dir, `data/f${i}.txt`), later, later);
+    expect((await runBatch(dir)).ran).toEqual([]);
+
+    for (const i of [3, 150, 299]) fs.appendFileSync(path.join(dir, `data/f${i}.txt`), 'more\n');
+    const changed = await runBatch(dir);
+    expect(changed.ran).toEqual(['f150', 'f299', 'f3', 'total']);
+    expect(changed.report.summary).toMatchObject({ cached: 297, succeeded: 4 });
+    expect(fs.readFileSync(path.join(dir, 'out/f7.gz'))).toEqual(before);
+  }, 300_000);
+
+  it('restores deleted outputs byte for byte, with their modes, without running', async () => {
+    const dir = makeBatch(3);
+    await runBatch(dir);
+    const gz = path.join(dir, 'out/f1.gz');
+    const bytes = fs.readFileSync(gz);
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+    const again = await runBatch(dir);
+    expect(again.ran).toEqual([]);
+    expect(fs.readFileSync(gz)).toEqual(bytes);
+    expect(fs.readdirSync(path.join(dir, 'out')).sort()).toEqual(['f0.gz', 'f1.gz', 'f2.gz']);
+
+    writeFiles(dir, {
+      'tool.yaml': `version: 1
+jobs:
+  - name: tool
+    run: "echo tool >> ran.log && mkdir -p bin && printf '#!/bin/sh\\n' > bin/tool && chmod 750 bin/tool"
+    cache: true
+    outputs: ["bin/*"]
+`,
+    });
+    const tool = async () => {
+      const r = await jobrun(['run', 'tool.yaml'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+    };
+    await tool();
+    fs.rmSync(path.join(dir, 'bin'), { recursive: true });
+    fs.rmSync(path.join(dir, 'ran.log'));
+    await tool();
+    expect(fs.existsSync(path.join(dir, 'ran.log'))).toBe(false);
+    expect(fs.statSync(path.join(dir, 'bin/tool')).mode & 0o777).toBe(0o750);
+  }, 120_000);
+
+  it('explains a miss by the input that changed, in explain and with --explain', async () => {
+    const dir = makeBatch(3);
+    await runBatch(dir);
+    fs.writeFileSync(path.join(dir, 'data/f2.txt'), 'other\n');
+    const said = await jobrun(['explain', 'jobs.yaml', 'gz-f2'], { cwd: dir });
+    expect(said.code, said.stderr).toBe(0);
+    expect(said.stdout).toContain('gz-f2: runs\n  input data/f2.txt: content changed');
+    const json = await jobrun(['explain', '--json', 'jobs.yaml', 'gz-*'], { cwd: dir });
+    const verdicts = (JSON.parse(json.stdout) as { jobs: { name: string; verdict: string }[] })
+      .jobs;
+    expect(verdicts.map((j) => `${j.name} ${j.verdict}`)).toEqual([
+      'gz-f0 hit',
+      'gz-f1 hit',
+      'gz-f2 miss',
+    ]);
+    const run = await runBatch(dir, ['--explain']);
+    expect(run.r.stderr).toContain('gz-f2 runs: input data/f2.txt: content changed');
+    expect(run.r.stderr).toContain('total runs: input out/f2.gz: content changed');
+  }, 120_000);
+
+  it('never uses an entry cut short or a damaged blob: the job runs and its output is right', async () => {
+    const dir = makeBatch(2);
+    await runBatch(dir);
+    const cache = path.join(dir, '.jobrun/cache');
+    const entries = fs.readdirSync(path.join(cache, 'entries'));
+    // what a kill -9 in the middle of a write would leave if writes were not atomic
+    for (const name of entries) {
+      const file = path.join(cache, 'entries', name);
+      const text = fs.readFileSync(file, 'utf8');
+      fs.writeFileSync(file, text.slice(0, text.length >> 1));
+    }
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+    const again = await runBatch(dir);
+    expect(again.ran).toEqual(['f0', 'f1', 'total']);
+    // now damage the blobs (same size, other bytes): a restore must not trust them
+    for (const blob of fs.readdirSync(path.join(cache, 'blobs'))) {
+      const file = path.join(cache, 'blobs', blob);
+      const bytes = fs.readFileSync(file);
+      fs.writeFileSync(file, Buffer.alloc(bytes.length, 0x41));
+    }
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+    const third = await runBatch(dir);
+    expect(third.ran).toContain('f0');
+    const gz = fs.readFileSync(path.join(dir, 'out/f0.gz'));
+    expect(gz[0]).toBe(0x1f); // gzip magic, not the damaged bytes
+  }, 120_000);
+
+  it('an entry cut short by kill -9 while it is stored is never used', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: big
+    run: "echo big >> ran.log && head -c 100000000 /dev/urandom > big.bin"
+    cache: true
+    outputs: [big.bin]
+`,
+    });
+    const tmp = path.join(dir, '.jobrun/cache/tmp');
+    let killed = false;
+    const r = await jobrun(['run', 'jobs.yaml'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      onSpawn: (child) => {
+        // kill -9 as soon as the output is being copied into the store
+        void waitFor(
+          () => fs.existsSync(tmp) && fs.readdirSync(tmp).length > 0,
+          100_000,
+          'a store write',
+        ).then(() => (killed = child.kill('SIGKILL')));
+      },
+    });
+    expect(killed, r.stderr).toBe(true);
+    expect(r.signal).toBe('SIGKILL');
+    const entries = path.join(dir, '.jobrun/cache/entries');
+    expect(fs.existsSync(entries) ? fs.readdirSync(entries) : []).toEqual([]);
+    fs.writeFileSync(path.join(dir, 'big.bin'), 'not the output');
+    fs.rmSync(path.join(dir, 'ran.log'));
+    const again = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'ran.log'), 'utf8')).toBe('big\n');
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(100_000_000);
+    fs.rmSync(dir, { recursive: true, force: true }); // 300 MB: not left for the next test
+  }, 240_000);
+
+  it('two runs sharing one --cache-dir at once both finish with correct outputs', async () => {
+    const shared = tempDir('jobrun-shared-cache-');
+    const a = makeBatch(40);
+    const b = makeBatch(40);
+    const both = await Promise.all(
+      [a, b].map((dir) =>
+        jobrun(['run', 'jobs.yaml', '--json', '-j', '3', '--cache-dir', shared], {
+          cwd: dir,
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
+    for (const r of both) expect(r.code, r.stderr).toBe(0);
+    for (const dir of [a, b]) {
+      for (let i = 0; i < 40; i++) {
+        const gz = fs.readFileSync(path.join(dir, `out/f${i}.gz`));
+        expect(gz[0]).toBe(0x1f);
+      }
+    }
+    expect(fs.readdirSync(path.join(shared, 'tmp'))).toEqual([]);
+    // and a third folder is served entirely from what they stored
+    const c = makeBatch(40);
+    const third = await runBatch(c, ['--cache-dir', shared]);
+    expect(third.ran).toEqual([]);
+    expect(fs.readFileSync(path.join(c, 'out/f5.gz'))).toEqual(
+      fs.readFileSync(path.join(a, 'out/f5.gz')),
+    );
+  }, 180_000);
+
+  it('reruns just the jobs whose declared env var, command or symlinked input changed', async () => {
+    const dir = tempDir('jobrun-cache-');
+    const manifest = (word: string) => `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: api
+    run: "echo api >> ran.log"
+    cache_env: [API_URL]
+  - name: say
+    run: "echo say >> ran.log; echo ${word}"
+  - name: linked
+    run: "echo linked >> ran.log"
+    inputs: [current]
+  - name: after-api
+    needs: [api]
+    run: "echo after-api >> ran.log"
+`;
+    writeFiles(dir, { 'jobs.yaml': manifest('hello'), 'v1.txt': 'one', 'v2.txt': 'two' });
+    fs.symlinkSync('v1.txt', path.join(dir, 'current'));
+    const run = async (env: NodeJS.ProcessEnv = {}) => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json'], { cwd: dir, env });
+      expect(r.code, r.stderr).toBe(0);
+      const log = path.join(dir, 'ran.log');
+      const ran = fs.existsSync(log)
+        ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean)
+        : [];
+      fs.rmSync(log, { force: true });
+      return ran.sort();
+    };
+    expect(await run({ API_URL: 'http://a' })).toEqual(['after-api', 'api', 'linked', 'say']);
+    expect(await run({ API_URL: 'http://a' })).toEqual([]);
+    // a need's key is part of its dependants' keys: what needs a rerun job runs too
+    expect(await run({ API_URL: 'http://b' })).toEqual(['after-api', 'api']);
+    expect(await run({ API_URL: undefined })).toEqual(['after-api', 'api']);
+    writeFiles(dir, { 'jobs.yaml': manifest('bye') });
+    expect(await run()).toEqual(['say']);
+    fs.rmSync(path.join(dir, 'current'));
+    fs.symlinkSync('v2.txt', path.join(dir, 'current'));
+    expect(await run()).toEqual(['linked']);
+  }, 120_000);
+
+  it('--no-cache runs everything; clean --cache empties the store', async () => {
+    const dir = makeBatch(2);
+    await runBatch(dir);
+    expect((await runBatch(dir, ['--no-cache'])).ran).toEqual(['f0', 'f1', 'total']);
+    expect((await runBatch(dir)).ran).toEqual([]);
+    const clean = await jobrun(['clean', '--cache'], { cwd: dir });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stderr).toContain('3 cache entries');
+    expect(fs.existsSync(path.join(dir, '.jobrun/cache'))).toBe(false);
+    expect((await runBatch(dir)).ran).toEqual(['f0', 'f1', 'total']);
+  }, 120_000);
+
+  it('warns and stores nothing for a job whose declared output was never produced', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: forgetful
+    run: "echo ran >> ran.log"
+    cache: true
+    outputs: ["never.txt"]
+`,
+    });
+    const first = await runBatch(dir);
+    expect(first.r.stderr).toContain('forgetful: not cached: output never.txt was never produced');
+    expect((await runBatch(dir)).ran).toEqual(['ran']);
+  }, 60_000);
+});
