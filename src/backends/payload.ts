@@ -52,6 +52,8 @@ const payloadSchema = z
         maxBytes: z.number().int().positive().max(MAX_CAPTURE_BYTES),
       })
       .optional(),
+    /** A fan-in's standard input (`stdin: { from }`), NDJSON of its sources' results. */
+    stdin: z.string().optional(),
   })
   .strict();
 
@@ -85,6 +87,7 @@ export function toPayload(
     ...(output ? { output } : {}),
     backoff: job.backoff,
     ...(job.capture === undefined ? {} : { capture: job.capture }),
+    ...(job.stdin === undefined ? {} : { stdin: job.stdin }),
   };
 }
 
@@ -115,6 +118,7 @@ export function specFromPayload(p: JobPayload, workerDir: string): JobSpec {
     env: p.env,
     allowFailure: false,
     ...(p.capture === undefined ? {} : { capture: p.capture }),
+    ...(p.stdin === undefined ? {} : { stdin: p.stdin }),
   };
 }
 

@@ -11,6 +11,7 @@ import { createLocalExecutor } from '../exec/local-executor.js';
 import { killGroup } from '../exec/kill.js';
 import type { Executor, RunningAttempt } from '../exec/types.js';
 import type { WorkerMetrics } from './metrics.js';
+import { attemptVariables } from '../model/job-env.js';
 import { parsePayload, specFromPayload, type JobPayload, type WorkerMessage } from './payload.js';
 import { decodeCancel } from './redis-cancel.js';
 import { bullConnection, describe } from './redis-connect.js';
@@ -302,8 +303,10 @@ export class JobrunWorker {
     slot: number,
   ): Promise<AttemptResult> {
     const pool = p.pool ?? 'default';
-    const spec = specFromPayload(p, this.options.baseDir);
+    const payloadSpec = specFromPayload(p, this.options.baseDir);
     const attempt = Math.max(1, job.attemptsStarted);
+    const env = { ...payloadSpec.env, ...attemptVariables(attempt, slot + 1, this.label) };
+    const spec = { ...payloadSpec, env };
     const worker = `${this.label}/${slot + 1}`;
     const logDir = logDirFor(this.options.logRoot, p.runKey);
     fs.mkdirSync(logDir, { recursive: true });

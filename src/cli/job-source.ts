@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import type { BackoffSpec, JobSpec, RunSettings, TimeoutSpec } from '../model/job.js';
+import type { BackoffSpec, JobSpec, RunSettings, StageSpec, TimeoutSpec } from '../model/job.js';
 import type { CaptureSpec } from '../model/result.js';
 import { adHocJob, commandTemplate } from '../manifest/adhoc.js';
 import { matchFiles } from '../manifest/expand.js';
@@ -190,7 +190,9 @@ export function noOverrides(overrides: JobOverrides): boolean {
   return Object.values(overrides).every((v) => v === undefined);
 }
 
-export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {
+type Overridable = Pick<JobSpec, 'timeout' | 'retries' | 'capture' | 'killGraceMs' | 'backoff'>;
+
+export function applyOverrides<T extends Overridable>(job: T, overrides: JobOverrides): T {
   if (noOverrides(overrides)) return job;
   const { timeout, retries, capture, killGraceMs, backoff } = overrides;
   return {
@@ -201,6 +203,12 @@ export function applyOverrides(job: JobSpec, overrides: JobOverrides): JobSpec {
     killGraceMs: killGraceMs ?? job.killGraceMs,
     backoff: backoff ?? job.backoff,
   };
+}
+
+/** The flags win over a stage's settings too, so its jobs get them as they expand. */
+export function overriddenStage(stage: StageSpec, overrides: JobOverrides): StageSpec {
+  if (noOverrides(overrides)) return stage;
+  return { ...stage, settings: applyOverrides(stage.settings, overrides) };
 }
 
 export function mapJobs(

@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { defaultShell } from '../manifest/default-shell.js';
 import type { ReportJob } from '../reporters/report.js';
 import type { JobSpec } from '../model/job.js';
-import type { Plan } from '../model/job.js';
+import type { Plan, StageSpec } from '../model/job.js';
 import type { RunOptions } from './flags/run-options.js';
 import { runJobs } from './run.js';
 
@@ -15,7 +15,8 @@ const REDRIVE = new Set(['failed', 'timed_out', 'skipped']);
  * `jobrun retry report.json`: the dead-letter re-drive. Re-runs the jobs that
  * failed, timed out, or were skipped because a need failed, with their settings
  * from the manifest when it is still there (else from the report). Needs that
- * succeeded in the earlier run count as met.
+ * succeeded in the earlier run count as met. A stage's job runs its reported command
+ * with its stage's settings; a stage that never expanded runs again with its source.
  */
 export async function retryCommand(
   reportPath: string,
@@ -34,16 +35,28 @@ export async function retryCommand(
   if (report.manifest && report.manifest !== '-' && fs.existsSync(report.manifest)) {
     const { loadManifest } = await import('../manifest/load.js');
     settings = await loadManifest(report.manifest);
-    jobs = settings.jobs.filter((j) => names.has(j.name));
+    const plan = settings;
+    jobs = plan.jobs.filter((j) => names.has(j.name));
+    const known = new Set(jobs.map((j) => j.name));
+    const rest = wanted.filter((j) => !known.has(j.name));
+    const stages = retriedStages(rest, plan, known);
+    jobs.push(...stageJobs(rest, plan));
+    settings = { ...plan, stages };
   } else {
     jobs = wanted.map((j, index) => fromReport(j, index));
+    refuseTemplates(wanted);
   }
   jobs = placeJobs(jobs, cwd);
-  const picked = new Set(jobs.map((j) => j.name));
+  const picked = new Set([
+    ...jobs.map((j) => j.name),
+    ...(settings?.stages ?? []).map((s) => s.name),
+  ]);
+  const members = stageMembers(jobs);
   jobs = jobs.map((job, index) => ({
     ...job,
     index,
-    needs: job.needs.filter((n) => picked.has(n)),
+    // a need on a stage that is not run again waits on its retried jobs
+    needs: job.needs.flatMap((n) => (picked.has(n) ? [n] : (members.get(n) ?? []))),
   }));
   const identity = `retry:${path.resolve(reportPath)}`;
   return runJobs(
@@ -118,6 +131,7 @@ async function readReport(file: string): Promise<ReportShape> {
         cwd: z.string().optional(),
         allowFailure: z.boolean().optional(),
         excluded: z.boolean().optional(),
+        stage: z.string().optional(),
       }),
     ),
   });
@@ -130,6 +144,79 @@ async function readReport(file: string): Promise<ReportShape> {
   return parsed.data;
 }
 
+/**
+ * The stages a re-drive runs again: those reported under their name template (they
+ * never expanded) whose source runs again too, so their items come anew. Any other
+ * such stage cannot be rebuilt: an error naming it.
+ */
+function retriedStages(rest: RetryJob[], plan: Plan, picked: Set<string>): StageSpec[] {
+  const stages: StageSpec[] = [];
+  // in manifest order, so a stage of a stage follows its source
+  for (const stage of plan.stages ?? []) {
+    if (!rest.some((j) => j.name === stage.name)) continue;
+    if (!picked.has(stage.from)) {
+      throw new UsageError(
+        `cannot retry "${stage.name}": its jobs were never known, and its source "${stage.from}" ` +
+          'is not retried; run the manifest again',
+      );
+    }
+    stages.push(stage);
+    picked.add(stage.name);
+  }
+  for (const job of rest) {
+    const expanded = job.stage !== undefined && job.stage !== job.name;
+    if (expanded || picked.has(job.name)) continue;
+    throw new UsageError(
+      `cannot retry "${job.name}": no job or stage of that name in ${plan.manifestPath}`,
+    );
+  }
+  return stages;
+}
+
+/** Jobs of a stage that did expand: the command is the report's, the settings the stage's. */
+function stageJobs(rest: RetryJob[], plan: Plan): JobSpec[] {
+  const byName = new Map((plan.stages ?? []).map((s) => [s.name, s]));
+  return rest.flatMap((job, i) => {
+    if (job.stage === undefined || job.stage === job.name) return [];
+    const stage = byName.get(job.stage);
+    if (!stage) {
+      throw new UsageError(
+        `cannot retry "${job.name}": its stage "${job.stage}" is no longer in ${plan.manifestPath}`,
+      );
+    }
+    return [
+      {
+        ...stage.settings,
+        name: job.name,
+        command: job.command,
+        stage: stage.name,
+        index: i,
+        needs: job.needs ?? [],
+      },
+    ];
+  });
+}
+
+/** The retried jobs of each stage that did expand, by the stage's name template. */
+function stageMembers(jobs: JobSpec[]): Map<string, string[]> {
+  const members = new Map<string, string[]>();
+  for (const { stage, name } of jobs) {
+    if (stage !== undefined && stage !== name)
+      members.set(stage, [...(members.get(stage) ?? []), name]);
+  }
+  return members;
+}
+
+/** Without the manifest a stage that never expanded has no jobs to run: an error naming it. */
+function refuseTemplates(wanted: RetryJob[]): void {
+  const template = wanted.find((j) => j.stage === j.name);
+  if (template) {
+    throw new UsageError(
+      `cannot retry "${template.name}": a stage whose jobs were never known, and the manifest is gone`,
+    );
+  }
+}
+
 /** What a re-drive reads of a report: checked, so a hand-edited file cannot crash it. */
 interface ReportShape {
   manifest?: string | null;
@@ -137,7 +224,9 @@ interface ReportShape {
 }
 
 type RetryJob = Pick<ReportJob, 'name' | 'command' | 'status'> &
-  Partial<Pick<ReportJob, 'priority' | 'needs' | 'cwd' | 'shell' | 'allowFailure' | 'excluded'>>;
+  Partial<
+    Pick<ReportJob, 'priority' | 'needs' | 'cwd' | 'shell' | 'allowFailure' | 'excluded' | 'stage'>
+  >;
 
 function fromReport(job: RetryJob, index: number): JobSpec {
   return {

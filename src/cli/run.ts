@@ -16,7 +16,7 @@ import { RunOperations } from './operate/attach-run.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { pickReporters } from '../reporters/pick.js';
-import { StageFeeder } from '../manifest/stages.js';
+import { stagePlan } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
 import type { RunCache } from './cache-setup.js';
 import type { RunOptions } from './flags/run-options.js';
@@ -30,6 +30,7 @@ import {
   mapJobs,
   noOverrides,
   openSource,
+  overriddenStage,
   selectJobs,
   type JobSource,
 } from './job-source.js';
@@ -71,18 +72,14 @@ export async function runJobs(
   const { overrides, output } = options;
   const gate = createStartGate(options.gate);
   const settings = source.settings;
-  // a pipeline's later stages stream in as earlier jobs end
-  const feeder =
-    settings.stages?.length && Array.isArray(source.jobs)
-      ? new StageFeeder({ ...settings, jobs: source.jobs })
-      : undefined;
-  const input = feeder ? feeder.jobs() : source.jobs;
+  // a pipeline's stages expand as their sources end
+  const stages = settings.stages?.length ? settings.stages : undefined;
   const jobs = noOverrides(overrides)
-    ? input
-    : mapJobs(input, (job) => applyOverrides(job, overrides));
+    ? source.jobs
+    : mapJobs(source.jobs, (job) => applyOverrides(job, overrides));
   let selected: Set<string> | undefined;
   if (options.only?.length) {
-    if (feeder) throw new UsageError('--only does not work with stages (for_each: { from })');
+    if (stages) throw new UsageError('--only does not work with stages (for_each: { from })');
     if (!Array.isArray(jobs))
       throw new UsageError(
         '--only works with a manifest, --glob or ::: values, not with streamed input (--stdin, :::: files)',
@@ -95,7 +92,7 @@ export async function runJobs(
   const runOrder = options.order ?? settings.order;
 
   if (options.dryRun) {
-    await printPlan(feeder ? (source.jobs as JobSpec[]) : jobs, {
+    await printPlan(jobs, {
       stages: settings.stages,
       pools: settings.pools,
       order: runOrder,
@@ -193,15 +190,12 @@ export async function runJobs(
       if (type !== 'job_end') return;
       const { job } = payload as RunEventMap['job_end'];
       journal.record(job);
-      feeder?.jobEnded(job);
     },
     halt: options.halt,
     gate,
-    // a stage needs its source's result, which the journal does not keep: it runs again
-    alreadyDone: options.resume
-      ? (job: JobSpec) => !feeder?.sources.has(job.name) && journal.succeeded(job)
-      : undefined,
-    linkStreamed: feeder !== undefined,
+    // the journal keeps each success's result: a resumed stage gets the same items
+    alreadyDone: options.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
+    stages: stages && stagePlan(stages.map((s) => overriddenStage(s, overrides))),
     onAttemptStart: (job, pid, start) => {
       graces.started(job);
       journal.started(job, pid, start);
@@ -227,6 +221,11 @@ export async function runJobs(
     if (forced || !options.gracefulMs)
       bus.stopping({ signal, graceMs: graces.longest(longestGrace(jobs)), forced });
     scheduler.interrupt(signal);
+  });
+  // jobrun exiting before the run ended would leave jobs with no final state: never exit 0
+  const unended = onExit(() => {
+    process.exitCode = 70;
+    warn('exited before every job of the run ended (this is a bug in jobrun; exit 70)');
   });
   let completed = false;
   let exitCode = 70;
@@ -263,6 +262,7 @@ export async function runJobs(
     exitCode = code;
     return code;
   } finally {
+    unended();
     stopHandling();
     await operations.close(exitCode, summary);
     unregister();

@@ -15,9 +15,11 @@ export interface Admit {
   enqueue(entry: Entry): void;
   /** Starts what may, after jobs were queued. */
   pump(): void;
+  /** The first jobs are linked, before any of them ends or is queued. */
+  linked?(entries: Entry[]): void;
 }
 
-type AdmissionRules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'linkStreamed'>;
+type AdmissionRules = Pick<SchedulerOptions, 'selected' | 'alreadyDone'>;
 
 /**
  * How jobs enter the run. A job left out by `--only` ends skipped (and never counts
@@ -39,30 +41,45 @@ export class Admission {
   all(specs: JobSpec[], now: number): void {
     const entries = specs.map((spec) => this.entry(spec));
     this.needs.link(entries);
+    this.to.linked?.(entries);
     const { selected, alreadyDone } = this.rules;
     const pending = (act: (entry: Entry) => void) =>
       entries.forEach((entry) => entry.status === 'pending' && act(entry));
     pending((e) => selected?.(e.spec) === false && this.to.end(e, excludedRecord(e, now)));
-    pending((e) => alreadyDone?.(e.spec) && this.to.end(e, resumedRecord(e, now)));
+    pending((e) => {
+      const earlier = alreadyDone?.(e.spec);
+      if (earlier) this.to.end(e, resumedRecord(e, now, earlier));
+    });
     pending((e) => e.waiting === 0 && this.to.enqueue(e));
     this.to.pump();
   }
 
-  /**
-   * One streamed job; with `linkStreamed`, it may need jobs streamed before it.
-   * `stopped` is the stop's reason while the run stops: a need that ended meanwhile
-   * cancels the job rather than skipping it.
-   */
-  one(spec: JobSpec, now: number, stopped: string | undefined): void {
+  /** One streamed job (a stdin line): it needs nothing and nothing needs it. */
+  one(spec: JobSpec, now: number): void {
     const entry = this.entry(spec);
-    const ended = this.rules.linkStreamed ? this.needs.linkOne(entry, now, stopped) : undefined;
-    if (ended) {
-      this.to.end(entry, ended);
-    } else if (this.rules.alreadyDone?.(spec)) {
-      this.to.end(entry, resumedRecord(entry, now));
-    } else if (entry.waiting === 0) {
+    const earlier = this.rules.alreadyDone?.(spec);
+    if (earlier) {
+      this.to.end(entry, resumedRecord(entry, now, earlier));
+    } else {
       this.to.enqueue(entry);
       this.to.pump();
+    }
+  }
+
+  /**
+   * A job of a stage that just expanded (counted already), linked by name to the jobs
+   * it needs. `stopped` is the stop's reason while the run stops: a need that ended
+   * meanwhile cancels the job rather than skipping it. The caller starts what may.
+   */
+  expanded(entry: Entry, now: number, stopped: string | undefined): void {
+    const ended = this.needs.linkOne(entry, now, stopped);
+    const earlier = !ended && this.rules.alreadyDone?.(entry.spec);
+    if (ended) {
+      this.to.end(entry, ended);
+    } else if (earlier) {
+      this.to.end(entry, resumedRecord(entry, now, earlier));
+    } else if (entry.waiting === 0) {
+      this.to.enqueue(entry);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Emit } from '../model/events.js';
+import { jobVariables } from '../model/job-env.js';
 import type { Executor } from '../exec/types.js';
 import type { Entry } from './entry.js';
 import type { StartGate } from './gates.js';
@@ -79,6 +80,7 @@ export class RemoteDispatch implements Dispatch {
     private readonly maxQueue: number,
     /** A worker took a job: room for another hand-over. */
     private readonly onRoom: () => void,
+    private readonly runId: string,
     private readonly gate?: StartGate,
   ) {
     this.workers = workers;
@@ -105,7 +107,9 @@ export class RemoteDispatch implements Dispatch {
     const { spec, id } = entry;
     const { emit } = this;
     this.gate?.started(now);
-    const request = { job: spec, attempt, timeoutMs, logPath: '', worker: '' };
+    // the worker adds what depends on where the attempt runs (attempt, slot, worker)
+    const job = { ...spec, env: { ...spec.env, ...jobVariables(spec, this.runId) } };
+    const request = { job, attempt, timeoutMs, logPath: '', worker: '' };
     this.waiting.add(entry);
     entry.running = this.executor.start(request, {
       started: (attempt, worker, pid) => {
@@ -167,8 +171,8 @@ export function createDispatch(
     onRoom: () => void;
   },
 ): Dispatch {
-  const { executor, emit, workers, gate } = options;
+  const { executor, emit, workers, gate, runId } = options;
   return isRemote(executor)
-    ? new RemoteDispatch(executor, emit, workers.min, options.maxQueue, options.onRoom, gate)
+    ? new RemoteDispatch(executor, emit, workers.min, options.maxQueue, options.onRoom, runId, gate)
     : new LocalDispatch({ ...options, executor });
 }

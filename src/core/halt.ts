@@ -78,6 +78,11 @@ export class HaltTracker {
     this.willRun++;
   }
 
+  /** A job left the run without ending (a stage, replaced by its jobs). */
+  withdrawn(): void {
+    this.willRun--;
+  }
+
   /**
    * A job ended. Returns true when the policy says the run halts now. Jobs that end
    * without running (skipped, cancelled, resumed, left out) never trigger it.

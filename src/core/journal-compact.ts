@@ -1,10 +1,12 @@
 import fs from 'node:fs';
+import type { EarlierSuccess } from '../model/result.js';
+import { earlierSuccess } from './journal.js';
 import { forEachLine } from './journal-lines.js';
 
 /**
  * Rewrites a closed journal to what `--resume` reads from it: its successes, one line
  * each (each stands for one job, so equal jobs keep their count), in file order,
- * without the time. Failures, which `--resume` does not read, and torn lines go.
+ * with its result but without the time. Failures, which `--resume` does not read, and torn lines go.
  * Written beside the journal, then renamed over it: a crash leaves the old journal or
  * the new one, never half. Returns the sizes before and after, in bytes.
  */
@@ -17,7 +19,7 @@ export function compactJournal(file: string): { before: number; after: number } 
   try {
     before = forEachLine(file, (line) => {
       if (!line.trim()) return;
-      let entry: { name?: unknown; command?: unknown; status?: unknown };
+      let entry: { name?: unknown; command?: unknown; status?: unknown } & EarlierSuccess;
       try {
         entry = JSON.parse(line) as typeof entry;
       } catch {
@@ -30,8 +32,9 @@ export function compactJournal(file: string): { before: number; after: number } 
         typeof entry.command !== 'string'
       )
         return;
+      const { name, command } = entry;
       pending +=
-        JSON.stringify({ name: entry.name, command: entry.command, status: 'succeeded' }) + '\n';
+        JSON.stringify({ name, command, status: 'succeeded', ...earlierSuccess(entry) }) + '\n';
       // written a piece at a time: the compacted journal is never one string either
       if (pending.length >= WRITE_AT) after += flush();
     });

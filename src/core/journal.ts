@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { JobRecord } from '../model/events.js';
+import type { EarlierSuccess } from '../model/result.js';
 import { jobId, type JobSpec } from '../model/job.js';
 import { UsageError } from '../errors.js';
 import { bootId } from '../exec/proc.js';
@@ -20,7 +21,9 @@ import { lockJournal } from './journal-lock.js';
  *   recycled pid; `start` is absent where it could not be known).
  * - As a job ends: `{"name","command","status","time","pids"}`, `pids` being the
  *   groups of all its attempts: starts and ends pair per attempt, so a job that was
- *   retried leaves no start unpaired.
+ *   retried leaves no start unpaired. A success also carries its captured `result`
+ *   (bounded by its `capture_max`, plus `resultTruncated`), so a resumed pipeline's
+ *   stages get the same items without running their source again.
  *
  * A start that no end names was running when jobrun died: `unfinished` lists those,
  * for `--resume` to stop what is left of them before running them again.
@@ -40,10 +43,10 @@ import { lockJournal } from './journal-lock.js';
  */
 export interface Journal {
   /**
-   * Did this job succeed in an earlier run of the same journal? Each recorded success
-   * answers yes once: ask once per job, in run order.
+   * Did this job succeed in an earlier run of the same journal? Then what it left (its
+   * result), else false. Each recorded success answers once: ask once per job, in run order.
    */
-  succeeded(job: { name: string; command: string }): boolean;
+  succeeded(job: { name: string; command: string }): EarlierSuccess | false;
   /**
    * A job's attempt started as process group `pid`, whose leader started at `start`
    * (ticks since boot, as its executor read it before the leader could be reaped).
@@ -76,7 +79,7 @@ interface JournalStart {
   start?: number;
 }
 
-interface JournalLine {
+interface JournalLine extends EarlierSuccess {
   name: string;
   command: string;
   status: string;
@@ -112,8 +115,8 @@ export function jobFingerprint(job: { name: string; command: string }): string {
 export function openJournal(file: string, resume: boolean, what = file): Journal {
   let release: () => void;
   let fd: number;
-  /** Successes not yet claimed, by name and command. */
-  const done = new Map<string, number>();
+  /** Successes not yet claimed, by name and command, oldest first. */
+  const done = new Map<string, EarlierSuccess[]>();
   /** Starts not yet ended, oldest first, by name and command. */
   const running = new Map<string, JournalStart[]>();
   try {
@@ -141,10 +144,9 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
     succeeded(job) {
       const key = journalKey(job);
       const left = done.get(key);
-      if (!left) return false;
-      if (left === 1) done.delete(key);
-      else done.set(key, left - 1);
-      return true;
+      const first = left?.shift();
+      if (left?.length === 0) done.delete(key);
+      return first ?? false;
     },
     started(job, pid, start) {
       if (pid === undefined) return;
@@ -162,7 +164,8 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       // a job cancelled before it started has nothing to close
       if (job.status === 'cancelled' && job.attempts.length === 0) return;
       const time = new Date(job.endedAt).toISOString();
-      add({ ...lineOf(job, job.status), time, ...(pids && { pids }) });
+      const line = { ...lineOf(job, job.status), time, ...(pids && { pids }) };
+      add(job.status === 'succeeded' ? { ...line, ...earlierSuccess(job) } : line);
       flushSoon ??= setImmediate(() => journal.flush());
     },
     flush() {
@@ -205,6 +208,15 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
   return journal;
 }
 
+/** What a success leaves for `--resume`: its captured result, if any. */
+export function earlierSuccess(line: EarlierSuccess): EarlierSuccess {
+  const { result, resultTruncated } = line;
+  return {
+    ...(result === undefined ? {} : { result }),
+    ...(resultTruncated ? { resultTruncated } : {}),
+  };
+}
+
 function lineOf(job: { name: string; command: string }, status: string): JournalLine {
   return { name: job.name, command: job.command, status, time: new Date().toISOString() };
 }
@@ -212,7 +224,7 @@ function lineOf(job: { name: string; command: string }, status: string): Journal
 /** Replays the journal's lines into the set of succeeded jobs and the map of unfinished ones. */
 function readLines(
   file: string,
-  done: Map<string, number>,
+  done: Map<string, EarlierSuccess[]>,
   running: Map<string, JournalStart[]>,
 ): void {
   forEachLine(file, (line) => {
@@ -237,8 +249,10 @@ function readLines(
     const starts = running.get(key);
     closeStarts(starts, entry.pids);
     if (starts?.length === 0) running.delete(key); // what a long journal leaves open stays small
-    if (entry.status === 'succeeded' || entry.status === 'cached')
-      done.set(key, (done.get(key) ?? 0) + 1);
+    if (entry.status !== 'succeeded' && entry.status !== 'cached') return;
+    const successes = done.get(key) ?? [];
+    successes.push(earlierSuccess(entry));
+    done.set(key, successes);
   });
 }
 

@@ -34,6 +34,7 @@ export class Lifecycle {
   private interrupted: StopSignal | undefined;
   private halted: string | undefined;
   private inputError: string | undefined;
+  private aborted = false;
   private crashed: { error: unknown } | undefined;
 
   constructor(halt?: HaltPolicy) {
@@ -55,6 +56,13 @@ export class Lifecycle {
   added(): void {
     this.tally.added();
     this.halt?.added();
+  }
+
+  /** A stage's pending entry left the run; its jobs were added first. */
+  withdrawn(): void {
+    this.tally.withdrawn();
+    this.halt?.withdrawn();
+    this.check();
   }
 
   /**
@@ -93,8 +101,9 @@ export class Lifecycle {
     return this.stop(reason, false);
   }
 
-  /** Stopped for a reason of jobrun's own, as an interrupt stops it. */
+  /** Stopped for a reason of jobrun's own, as an interrupt stops it; never exit 0. */
   abort(reason: string): StopOrder {
+    this.aborted = true;
     return this.stop(reason);
   }
 
@@ -123,7 +132,10 @@ export class Lifecycle {
   /** The run's outcome from its counts and how it stopped; throws a crash's error. */
   outcome(durationMs: number): RunOutcome {
     if (this.crashed) throw this.crashed.error;
-    return this.tally.outcome(durationMs, this.interrupted, this.halted, this.inputError);
+    const outcome = this.tally.outcome(durationMs, this.interrupted, this.halted, this.inputError);
+    // jobs it cancelled did not run: an abort is jobrun's failure (70), unless a signal came
+    if (this.aborted && !this.interrupted) outcome.exitCode = 70;
+    return outcome;
   }
 
   private stop(reason: string, killRunning = true): StopOrder {

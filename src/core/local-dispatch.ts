@@ -7,12 +7,15 @@ import type { Clock } from './clock.js';
 import type { Dispatch, StartRequest } from './dispatch.js';
 import type { Entry } from './entry.js';
 import type { StartGate } from './gates.js';
+import { attemptVariables, jobVariables } from '../model/job-env.js';
 import { logPathFor, streamPathsFor } from './log-path.js';
 import { WorkerScaler } from './scaling.js';
 import { Slots } from './slots.js';
 import { worthRetrying } from '../model/attempt.js';
 
 export interface LocalDispatchOptions {
+  /** The run's id, for the job's `JOBRUN_RUN_ID`. */
+  runId: string;
   executor: Executor;
   emit: Emit;
   clock: Clock;
@@ -112,8 +115,13 @@ export class LocalDispatch implements Dispatch {
     const { options } = this;
     const { emit } = options;
     const logPath = logPathFor(options.logDir, spec.name, spec.index, attempt);
+    const env = {
+      ...spec.env,
+      ...jobVariables(spec, options.runId),
+      ...attemptVariables(attempt, slot + 1),
+    };
     return {
-      job: spec,
+      job: { ...spec, env },
       attempt,
       timeoutMs,
       logPath,

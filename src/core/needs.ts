@@ -28,8 +28,8 @@ function blockedRecord(
  * The dependency graph of a manifest's jobs: who needs whom. A job becomes ready
  * once every need succeeded; when a need ends any other way, the job ends without
  * running (skipped, or cancelled while the run stops), and so do its own dependants.
- * Streamed jobs are linked only for pipeline stages (`linkOne`); stdin lines never
- * are: they cannot be needed, and memory must stay flat.
+ * The jobs of a pipeline's stages are linked as they become known (`linkOne`); stdin
+ * lines never are: they cannot be needed, and memory must stay flat.
  */
 export class Needs {
   private readonly byName = new Map<string, Entry>();
@@ -48,15 +48,13 @@ export class Needs {
   }
 
   /**
-   * Links one streamed job to the jobs it needs, which came before it, and keeps it
+   * Links one job of a stage to the jobs it needs, which came before it, and keeps it
    * by name for the jobs after it. Returns the record it ends with at once when it
-   * cannot run: a need already ended without success, or names no job, or the job
-   * says why (`skipReason`, a stage whose source gave no items).
+   * cannot run: a need already ended without success, or names no job.
    */
   linkOne(entry: Entry, now: number, stopped: string | undefined): JobRecord | undefined {
     const { spec } = entry;
     this.byName.set(spec.name, entry);
-    if (spec.skipReason !== undefined) return unranRecord(spec, 'skipped', spec.skipReason, now);
     for (const need of spec.needs) {
       const dep = this.byName.get(need);
       if (dep === undefined)
@@ -68,6 +66,16 @@ export class Needs {
       entry.waiting++;
     }
     return undefined;
+  }
+
+  /** The job of that name, if one is linked. */
+  get(name: string): Entry | undefined {
+    return this.byName.get(name);
+  }
+
+  /** A stage's entry, once its jobs stand for it. */
+  forget(entry: Entry): void {
+    if (this.byName.get(entry.spec.name) === entry) this.byName.delete(entry.spec.name);
   }
 
   /** Every linked job, for a stop that cancels what has not started. */

@@ -6,6 +6,7 @@ import {
   type JobRecord,
 } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
+import type { EarlierSuccess } from '../model/result.js';
 import { STOP_EXIT_CODES, type StopSignal } from '../model/stop.js';
 import type { CacheHit } from './cache-hook.js';
 import type { Entry } from './entry.js';
@@ -38,12 +39,17 @@ export function attemptsRecord(
 }
 
 /** The record of a job the journal says succeeded in an earlier run: it does not run again. */
-export function resumedRecord(entry: Entry, endedAt: number): JobRecord {
+export function resumedRecord(
+  entry: Entry,
+  endedAt: number,
+  earlier: boolean | EarlierSuccess = true,
+): JobRecord {
   return {
     ...describe(entry.spec),
     status: 'succeeded',
     reason: 'succeeded in an earlier run',
     attempts: [],
+    ...(typeof earlier === 'object' ? earlier : {}),
     endedAt,
   };
 }
@@ -78,6 +84,12 @@ export class Tally {
   added(): void {
     this.summary.total++;
     this.unfinished++;
+  }
+
+  /** A stage's pending entry left the run: its jobs were added in its place. */
+  withdrawn(): void {
+    this.summary.total--;
+    this.unfinished--;
   }
 
   ended(record: JobRecord): void {

@@ -1,6 +1,7 @@
 import type { Emit, Summary } from '../model/events.js';
-import type { JobSpec, PoolSpec, WorkersSpec } from '../model/job.js';
+import type { JobSpec, PoolSpec, StagePlan, WorkersSpec } from '../model/job.js';
 import type { Executor } from '../exec/types.js';
+import type { EarlierSuccess } from '../model/result.js';
 import type { CacheHook } from './cache-hook.js';
 import type { Clock } from './clock.js';
 import type { StartGate } from './gates.js';
@@ -26,8 +27,11 @@ export interface SchedulerOptions {
   clock?: Clock;
   halt?: HaltPolicy;
   gate?: StartGate;
-  /** Jobs already done in an earlier run (the journal): they end succeeded without running. */
-  alreadyDone?: (job: JobSpec) => boolean;
+  /**
+   * Jobs already done in an earlier run (the journal): they end succeeded without
+   * running, with the result they left, if any (a stage reads it).
+   */
+  alreadyDone?: (job: JobSpec) => boolean | EarlierSuccess;
   /** Names picked by `--only` (with their needs); every other job is skipped. */
   selected?: (job: JobSpec) => boolean;
   /** Pipe job output through the runner and emit `job_output` events. */
@@ -37,12 +41,10 @@ export interface SchedulerOptions {
   /** For streamed input: at most this many jobs wait in memory; reading pauses meanwhile. */
   maxQueue?: number;
   /**
-   * Streamed jobs may need jobs streamed before them (the stages of a pipeline, whose
-   * jobs are known only once an earlier job's result is): every job is then kept by
-   * name, and a streamed job's `needs` are honoured. Without it (stdin lines) streamed
-   * jobs are forgotten once they end, so memory stays flat.
+   * A pipeline's stages (`for_each: { from }`), whose jobs are known only once their
+   * source's result is. Only with an array of jobs: they are the plan's other jobs.
    */
-  linkStreamed?: boolean;
+  stages?: StagePlan;
   /** Randomness for backoff jitter, injectable for tests. */
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */

@@ -15,6 +15,8 @@ import { Prefetch } from './prefetch.js';
 import { ReadyQueues } from './ready-queues.js';
 import type { CacheHit } from './cache-hook.js';
 import { attemptsRecord, cachedRecord } from './records.js';
+import { Results } from './results.js';
+import { Stages } from './stages.js';
 import type { RunOutcome, SchedulerOptions } from './scheduler-options.js';
 import { cancelJobs } from './cancel.js';
 import {
@@ -45,6 +47,8 @@ export class Scheduler implements RunControls {
   private readonly admission: Admission;
   private readonly lifecycle: Lifecycle;
   private readonly feeder: Feeder;
+  private stages: Stages | undefined;
+  private readonly results = new Results();
   private readonly alarm: Alarm;
   private readonly inFlight = new Set<Entry>();
   private readonly medians = new MedianTracker();
@@ -70,6 +74,7 @@ export class Scheduler implements RunControls {
       end: (entry, record) => this.end(entry, record),
       enqueue: (entry) => this.enqueue(entry),
       pump: () => this.pump(),
+      linked: (entries) => this.stages?.adopt(entries),
     });
     this.feeder = new Feeder(options.maxQueue ?? DEFAULT_MAX_QUEUE, () => this.queues.size);
     this.alarm = new Alarm(this.clock, () => this.pump());
@@ -91,15 +96,17 @@ export class Scheduler implements RunControls {
   /** Runs every job from `source` to a final state. Never rejects for a job's failure. */
   async run(source: JobSpec[] | AsyncIterable<JobSpec>): Promise<RunOutcome> {
     const { emit, runId, manifestPath, logDir } = this.options;
-    const total = Array.isArray(source) ? source.length : null;
+    const stages = Array.isArray(source) ? this.stagesOf(source) : undefined;
+    if (Array.isArray(source)) this.watchInputs(source);
+    const total = Array.isArray(source) && !stages ? source.length : null;
     emit('run_start', { runId, manifestPath, total, workers: this.dispatch.workers, logDir });
     const { lifecycle } = this;
     if (Array.isArray(source)) {
-      this.admission.all(source, this.clock.now());
+      this.admission.all(stages ? [...source, ...stages.specs()] : source, this.clock.now());
       lifecycle.inputEnded();
     } else {
       this.feeder
-        .feed(source, (spec) => this.admission.one(spec, this.clock.now(), lifecycle.reason))
+        .feed(source, (spec) => this.admission.one(spec, this.clock.now()))
         .catch((err: unknown) => this.stop(lifecycle.inputFailed(err)))
         .then(() => lifecycle.inputEnded())
         .catch((err: unknown) => this.crash(err));
@@ -193,6 +200,38 @@ export class Scheduler implements RunControls {
     this.stop(this.lifecycle.abort(reason));
   }
 
+  /** The pipeline's stages, as pending entries among `jobs` (see `Stages`). */
+  private stagesOf(jobs: JobSpec[]): Stages | undefined {
+    const plan = this.options.stages;
+    if (!plan?.stages.length) return undefined;
+    this.stages = new Stages(
+      plan,
+      this.needs,
+      {
+        added: () => this.lifecycle.added(),
+        withdrawn: () => this.lifecycle.withdrawn(),
+        admit: (entry) => this.admission.expanded(entry, this.clock.now(), this.lifecycle.reason),
+        end: (entry, record) => this.end(entry, record),
+        ready: (entry) => this.ready(entry),
+      },
+      this.results,
+      jobs,
+    );
+    return this.stages;
+  }
+
+  /** Keeps the results that `stdin: { from }` jobs (of the plan or of its stages) read. */
+  private watchInputs(jobs: JobSpec[]): void {
+    const readers = [...jobs, ...(this.options.stages?.stages.map((s) => s.settings) ?? [])];
+    for (const job of readers) job.stdinFrom?.forEach((name) => this.results.watch(name));
+  }
+
+  /** A job whose needs all succeeded: queued, or expanded when it is a stage. */
+  private ready(entry: Entry): void {
+    if (this.stages?.isStage(entry)) this.stages.expand(entry, this.clock.now());
+    else this.enqueue(entry);
+  }
+
   /** An exception in a promise callback: running jobs are killed and `run` rejects. */
   private crash(error: unknown): void {
     if (!this.lifecycle.crash(error)) return;
@@ -201,6 +240,11 @@ export class Scheduler implements RunControls {
   }
 
   private enqueue(entry: Entry): void {
+    const { stdinFrom } = entry.spec;
+    if (stdinFrom && entry.spec.stdin === undefined) {
+      const names = this.stages ? this.stages.resolve(stdinFrom) : stdinFrom;
+      entry.spec = { ...entry.spec, stdin: this.results.input(names) };
+    }
     entry.status = 'queued';
     this.queues.push(entry);
     this.prefetch?.overtake(entry);
@@ -357,11 +401,13 @@ export class Scheduler implements RunControls {
   }
 
   /** Moves a job to its final state, settles its dependants, and applies the halt policy. */
-  private end(entry: Entry, record: JobRecord): void {
+  private end(entry: Entry, ended: JobRecord): void {
+    const record = this.stages ? this.stages.ending(entry, ended) : ended;
+    this.results.ended(record);
     entry.status = record.status;
     this.options.emit('job_end', { job: record });
     const { ready, blocked } = this.needs.settle(entry, record, this.lifecycle.reason);
-    for (const dependent of ready) this.enqueue(dependent);
+    for (const dependent of ready) this.ready(dependent);
     for (const [dependent, skip] of blocked) {
       // an earlier one's cascade may have ended it already
       if (dependent.status === 'pending') this.end(dependent, skip);

@@ -2,6 +2,7 @@ import { GroupAttempt } from './attempt.js';
 import { commandLine } from './command-line.js';
 import { killGroup } from './kill.js';
 import { signalNumber } from './signals.js';
+import { stdinPathFor } from './stdin-file.js';
 import { SpawnerProcess, type SpawnListener, type SpawnReport } from './spawner-process.js';
 import { needsPipes, type ExecRequest, type Executor, type RunningAttempt } from './types.js';
 
@@ -114,12 +115,20 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     }
     const { job } = request;
     const { file, args } = commandLine(job);
+    let stdinPath: string;
+    try {
+      stdinPath = stdinPathFor(request.logPath, job.stdin);
+    } catch (err) {
+      this.fail(`cannot write the job's stdin: ${(err as Error).message}`);
+      return;
+    }
     const order = {
       file,
       argv: [file, ...args],
       cwd: job.cwd,
       env: job.env,
       logPath: request.logPath,
+      stdinPath,
       killGraceMs: job.killGraceMs,
     };
     this.spawner = behind ?? pool.take();

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import type { AttemptResult } from '../model/attempt.js';
 import { captureResult } from '../model/result.js';
 import { GroupAttempt, openLog } from './attempt.js';
@@ -7,6 +7,7 @@ import { jobEnvironment } from './base-env.js';
 import { textCommandLine } from './command-line.js';
 import { PipeOutput } from './pipe-output.js';
 import { procStat } from './proc.js';
+import { stdinPathFor } from './stdin-file.js';
 import { needsPipes, type ExecRequest, type Executor } from './types.js';
 
 /**
@@ -17,7 +18,7 @@ import { needsPipes, type ExecRequest, type Executor } from './types.js';
  * - Each attempt is `job.shell -c job.command`, or `job.argv` run directly (see
  *   `command-line.ts`, which also carries raw bytes through), leading its own session
  *   and process group (`detached`), in `job.cwd`, with `job.env` over this process's
- *   environment and stdin on /dev/null.
+ *   environment and stdin on /dev/null (or the file of `job.stdin`).
  * - Without `onLine`, `separate` or `job.capture`, the log file's descriptor is
  *   the child's stdout and stderr: the runner never sees the bytes, so memory
  *   stays flat whatever the output, and stdout/stderr interleave in the file
@@ -56,18 +57,22 @@ class LocalAttempt extends GroupAttempt {
     }
     const { file, args } = textCommandLine(job);
     let child: ChildProcess;
+    let input: number | 'ignore' = 'ignore';
     try {
+      if (job.stdin !== undefined) input = openSync(stdinPathFor(logPath, job.stdin), 'r');
       child = spawn(file, args, {
         cwd: job.cwd,
         env: jobEnvironment(job.env),
         detached: true,
-        stdio: piped ? ['ignore', 'pipe', 'pipe'] : ['ignore', fd, fd],
+        stdio: piped ? [input, 'pipe', 'pipe'] : [input, fd, fd],
       });
     } catch (err) {
       closeSync(fd);
+      if (input !== 'ignore') closeSync(input);
       this.failToStart(err);
       return;
     }
+    if (input !== 'ignore') closeSync(input);
     this.child = child;
     if (!piped) {
       closeSync(fd);

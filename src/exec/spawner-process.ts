@@ -15,6 +15,8 @@ export interface SpawnOrder {
   /** Laid over the environment every job starts from (jobrun's, see `base-env.ts`). */
   env: Record<string, string>;
   logPath: string;
+  /** The file the job's stdin is opened from (`/dev/null` for most). */
+  stdinPath: string;
   killGraceMs: number;
 }
 
@@ -215,6 +217,7 @@ function orderLine(kind: 's' | 'q', order: SpawnOrder): string {
     b64(order.file),
     b64(order.cwd),
     b64(order.logPath),
+    b64(order.stdinPath),
     String(order.argv.length),
     ...order.argv.map(b64),
     ...Object.entries(order.env).map(([k, v]) => b64(`${k}=${v}`)),

@@ -14,7 +14,8 @@
  *                                `KEY=VALUE` each), sent once, first. The spawner's own
  *                                environment is never handed on: Python adds to it (its
  *                                C-locale coercion sets `LC_CTYPE`).
- *   `s GRACE_MS FILE CWD LOG ARGC ARG… ENV…` start a job now (none is running);
+ *   `s GRACE_MS FILE CWD LOG STDIN ARGC ARG… ENV…` start a job now (none is running);
+ *                                STDIN is the file its stdin is opened from;
  *                                each ENV (`KEY=VALUE`) is laid over the `b` environment.
  *   `q …` (as `s`)               queue the next job, one deep: it starts the moment the
  *                                running job is reaped, before jobrun hears of that end,
@@ -43,7 +44,7 @@
  *   `w`                   the queued job was withdrawn or handed back: it never started.
  * A queued job says `p` or `e` (it started) or `w` (it did not), exactly one of them.
  *
- * The child gets stdin from /dev/null, stdout and stderr on the log file (opened by the
+ * The child gets stdin from STDIN (/dev/null for most jobs), stdout and stderr on the log file (opened by the
  * child, truncated; a log folder deleted while the run goes is made again), every signal at its default disposition and an empty signal mask.
  * The spawner changes into the job's folder before each spawn (posix_spawn has no
  * portable chdir action); it is single-threaded, so that is safe.
@@ -112,9 +113,9 @@ def start_time(pid):
         return b'-'
 
 
-def posix_spawn(path, argv, env, log):
+def posix_spawn(path, argv, env, log, stdin=b'/dev/null'):
     actions = [
-        (os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 0, stdin, os.O_RDONLY, 0),
         (os.POSIX_SPAWN_OPEN, 1, log, FLAGS, 0o666),
         (os.POSIX_SPAWN_DUP2, 1, 2),
     ]
@@ -145,11 +146,11 @@ def remake(log):
 
 def spawn(fields):
     grace = int(fields[0]) / 1000.0
-    file, cwd, log = b64(fields[1]), b64(fields[2]), b64(fields[3])
-    argc = int(fields[4])
-    argv = [b64(f) for f in fields[5:5 + argc]]
+    file, cwd, log, stdin = b64(fields[1]), b64(fields[2]), b64(fields[3]), b64(fields[4])
+    argc = int(fields[5])
+    argv = [b64(f) for f in fields[6:6 + argc]]
     env = dict(base)
-    for kv in fields[5 + argc:]:
+    for kv in fields[6 + argc:]:
         k, _, v = b64(kv).partition(b'=')
         env[k] = v
     try:
@@ -159,7 +160,7 @@ def spawn(fields):
         return None, grace
     for again in (True, False):
         try:
-            pid = posix_spawn(find(file, env), argv, env, log)
+            pid = posix_spawn(find(file, env), argv, env, log, stdin)
             break
         except OSError as err:
             try:

@@ -5,6 +5,7 @@
  */
 import type { HooksSpec } from '../model/alerts.js';
 import type { JobSpec, Plan, StageSpec } from '../model/job.js';
+import { DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
 import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
@@ -77,9 +78,11 @@ export async function expandAll(
   const places = new PlaceChecks();
   const reported = new Set<string>();
   const syntax: Template[] = [];
-  for (const [source, job] of parts.jobs.entries()) {
-    if (!job) continue;
+  for (const [source, doc] of parts.jobs.entries()) {
+    if (!doc) continue;
+    const job = withStdinNeed(doc);
     const settings = resolveSettings(job, defaults, baseDir);
+    if (job.stdin) settings.stdinFrom = [job.stdin.from];
     if (places.shell(settings.shell) === undefined)
       syntax.push({ shell: settings.shell, run: job.run, at: ['jobs', source, 'run'] });
     for (const key of ['shell', 'cwd'] as const) {
@@ -92,8 +95,10 @@ export async function expandAll(
     const forEach = job.for_each;
     if (forEach !== undefined && typeof forEach === 'object' && 'from' in forEach) {
       checkPlaceholderNames(job, source, undefined, list);
-      const spec = { name: job.name, run: job.run, from: forEach.from, needs: job.needs ?? [] };
-      stages.push({ spec: { ...spec, settings }, source });
+      const { name, run, batch } = job;
+      const spec = { name, run, from: forEach.from, needs: job.needs ?? [] };
+      if (batch !== undefined) stages.push({ spec: { ...spec, batch, settings }, source });
+      else stages.push({ spec: { ...spec, settings }, source });
       continue;
     }
     let items: Item[] | undefined;
@@ -151,8 +156,12 @@ export async function expandAll(
     ...(job.members === undefined ? {} : { items: job.members }),
     index,
     ...job.settings,
+    ...(job.settings.stdinFrom && {
+      stdinFrom: job.settings.stdinFrom.flatMap((n) => templates.get(n) ?? [n]),
+    }),
     needs: [...new Set((edges[index] ?? []).map((e) => expanded[e.to]?.name ?? ''))],
   }));
+  captureStdinSources(jobs, stages);
   if (stages.length === 0) return { jobs };
   const stageNames = new Set(stages.map((s) => s.spec.name));
   const staticNeeds = new Map<number, string[]>();
@@ -162,6 +171,18 @@ export async function expandAll(
   });
   checkStages(stages, jobs, staticNeeds, templates, list);
   return { jobs, stages: stages.map((s) => s.spec) };
+}
+
+/** A job (or stage) a `stdin: { from }` reads captures its stdout as lines unless it says otherwise. */
+function captureStdinSources(jobs: JobSpec[], stages: readonly FoundStage[]): void {
+  const byName = new Map<string, { capture?: CaptureSpec }>(jobs.map((j) => [j.name, j]));
+  for (const { spec } of stages) byName.set(spec.name, spec.settings);
+  for (const reader of [...jobs, ...stages.map((s) => s.spec.settings)]) {
+    for (const name of reader.stdinFrom ?? []) {
+      const source = byName.get(name);
+      if (source) source.capture ??= { mode: 'lines', maxBytes: DEFAULT_CAPTURE_BYTES };
+    }
+  }
 }
 
 /** `{itme}` in a for_each job's run, name or needs: an issue at the key, with a "did you mean". */
@@ -208,6 +229,13 @@ function checkShellSyntax(templates: Template[], list: IssueList): void {
       list.add(t.at, `${shell} cannot parse run: ${problem.message}${where}`);
     }
   }
+}
+
+/** `stdin: { from: X }` needs X: its results are known only once it ended. */
+function withStdinNeed(job: JobDoc): JobDoc {
+  const from = job.stdin?.from;
+  if (from === undefined || job.needs?.includes(from)) return job;
+  return { ...job, needs: [...(job.needs ?? []), from] };
 }
 
 export interface Expansion {

@@ -157,6 +157,7 @@ const job = object(
     ),
     batch: whole(1),
     needs: either((v) => [text(v)], list(text)),
+    stdin: object({ from: text }, ['from']),
     ...shared,
   },
   ['name', 'run'],

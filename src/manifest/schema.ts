@@ -252,6 +252,19 @@ export const jobSchema = z
       .describe(
         'Jobs that must succeed first: a name or a list. A for_each job’s name template means all its jobs.',
       ),
+    stdin: z
+      .object({
+        from: z
+          .string()
+          .min(1, { error: 'must not be empty' })
+          .describe('A job, or a for_each or stage name template (all of its jobs).'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Fan-in: the job needs these jobs and reads their results on stdin, one JSON line ' +
+          '{"name", "result"} per job that succeeded, in order. Without it stdin is /dev/null.',
+      ),
     ...sharedFields,
   })
   .strict();

@@ -1,8 +1,8 @@
 /**
- * Load-time checks of pipeline stages (`for_each: { from: JOB }`): the source job
- * exists and is a single job, the stage's needs are known, and no chain of needs and
- * sources loops back on itself (which would wait forever). The source job captures
- * its stdout as `lines` unless it says otherwise: a stage needs its result.
+ * Load-time checks of pipeline stages (`for_each: { from: JOB_OR_STAGE }`): the source
+ * is a job or a stage, the stage's needs are known, and no chain of needs and sources
+ * loops back on itself (which would wait forever). The source (each job of a source
+ * stage) captures its stdout as `lines` unless it says otherwise: a stage needs its result.
  */
 import type { JobSpec, StageSpec } from '../model/job.js';
 import { DEFAULT_CAPTURE_BYTES } from '../model/result.js';
@@ -35,13 +35,16 @@ export function checkStages(
     const job = jobs[index];
     if (job) job.needs = [...job.needs, ...names];
   }
+  const stageByName = new Map(stages.map((s) => [s.spec.name, s.spec]));
   for (const { spec, source } of stages) {
-    const from = byName.get(spec.from);
+    // the source is a job, or a stage: then the items are those of all its jobs' results
+    const from = byName.get(spec.from) ?? stageByName.get(spec.from)?.settings;
     if (!from) {
-      const why = stageNames.has(spec.from)
-        ? ` is a stage; its jobs are known only when it runs, so name one job`
-        : ` is not a job${didYouMean(spec.from, byName.keys())}`;
-      list.add(['jobs', source, 'for_each', 'from'], `${JSON.stringify(spec.from)}${why}`);
+      const hint = didYouMean(spec.from, [...byName.keys(), ...stageNames]);
+      list.add(
+        ['jobs', source, 'for_each', 'from'],
+        `${JSON.stringify(spec.from)} is not a job or a stage${hint}`,
+      );
       continue;
     }
     from.capture ??= { mode: 'lines', maxBytes: DEFAULT_CAPTURE_BYTES };

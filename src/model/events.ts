@@ -23,6 +23,8 @@ export interface JobRecord {
   /** File (or input) order, for sorting reports. */
   index: number;
   command: string;
+  /** For a stage's job: the stage's name template. */
+  stage?: string;
   /** The items of a batch job (`-n`, `-X`, `batch:`). */
   items?: string[];
   cwd: string;
@@ -129,6 +131,7 @@ export function describe(
   | 'index'
   | 'command'
   | 'items'
+  | 'stage'
   | 'cwd'
   | 'shell'
   | 'pool'
@@ -142,6 +145,7 @@ export function describe(
     index: job.index,
     command: job.command,
     ...(job.items === undefined ? {} : { items: job.items }),
+    ...(job.stage === undefined ? {} : { stage: job.stage }),
     cwd: job.cwd,
     ...(job.argv === undefined ? { shell: job.shell } : {}),
     pool: job.pool,

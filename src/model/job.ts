@@ -63,6 +63,11 @@ export interface JobSpec {
   argv?: string[];
   /** The items of a batch (`-n`, `-X`, `batch:`), for reports; absent for one item. */
   items?: string[];
+  /**
+   * For a stage's job: the stage's name template (`retry` rebuilds the job from it).
+   * A stage that never expanded ends as one job whose name is its `stage`.
+   */
+  stage?: string;
   /** Position in file (or input) order, unique within a run; the tiebreak among equal priorities. */
   index: number;
   priority: number;
@@ -84,10 +89,15 @@ export interface JobSpec {
   /** Keep the job's stdout as its `result` (bounded); absent: nothing is captured. */
   capture?: CaptureSpec;
   /**
-   * Set when the job cannot run and ends skipped with this reason as soon as it is
-   * known: a pipeline stage whose source job's result gave no list of items.
+   * `stdin: { from }`: the jobs, or stages by name template, whose results this job
+   * reads on its standard input (it needs them all). Without it stdin is /dev/null.
    */
-  skipReason?: string;
+  stdinFrom?: string[];
+  /**
+   * The job's standard input, filled in by the scheduler as the job becomes ready: one
+   * JSON line `{"name","result"}` per source job that succeeded, in order.
+   */
+  stdin?: string;
   /** Set when the job may be skipped if its key matches an earlier success (`cache: true`). */
   cache?: JobCacheSpec;
 }
@@ -144,7 +154,7 @@ export interface RunSettings {
   output?: 'stream' | 'grouped' | 'none';
   /**
    * `for_each: { from: JOB }` stages, expanded once JOB succeeds. Jobs that wait on a
-   * stage (their `needs` name it) are held back until it is (see `manifest/stages.ts`).
+   * stage (their `needs` name it) wait on its jobs once it is (see `core/stages.ts`).
    */
   stages?: StageSpec[];
   /** `alerts:` and `on_end:`. */
@@ -158,16 +168,36 @@ export interface Plan extends RunSettings {
 /**
  * A stage of a pipeline: a job template whose items are another job's captured result
  * (its lines, or the elements of its JSON array), known only once that job succeeded.
+ * The source may be a stage itself: its items are then those of all of its jobs'
+ * results, in the stage's job order.
  */
 export interface StageSpec {
   /** The `name` template as written: how `needs` refer to all of the stage's jobs. */
   name: string;
   /** The `run` template as written. */
   run: string;
-  /** The job whose result gives the items. */
+  /** The job, or the stage (its name template), whose result gives the items. */
   from: string;
+  /** `batch: N`: at most N items per job. */
+  batch?: number;
   /** `needs` as written (placeholders substituted per item on expansion). */
   needs: string[];
   /** Everything else a job of the stage gets (priority, pool, timeout, …). */
   settings: Omit<JobSpec, 'name' | 'command' | 'index' | 'needs'>;
+}
+
+/** A stage's job once its items are known, before the run numbers it. */
+export type StageJob = Omit<JobSpec, 'index'>;
+
+/**
+ * A pipeline's deferred work, as the scheduler receives it: the stage templates, and
+ * how one expands into jobs once its items are known (the manifest's placeholders).
+ */
+export interface StagePlan {
+  readonly stages: readonly StageSpec[];
+  /**
+   * The jobs of `stage` for `items`, in item order (with `batch`, one per batch of
+   * items). Their `needs` are the stage's needs with each item's placeholders filled in.
+   */
+  expand(stage: StageSpec, items: string[]): StageJob[];
 }

@@ -24,6 +24,12 @@ type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string
 /** A captured result: a string (`stdout`), lines (`lines`) or any JSON value (`json`). */
 export type CapturedResult = JsonValue;
 
+/** What a job that succeeded in an earlier run (`--resume`) left: its result, if it captured one. */
+export interface EarlierSuccess {
+  result?: CapturedResult;
+  resultTruncated?: true;
+}
+
 /** The outcome of turning stdout into a result. */
 export interface Captured {
   result?: CapturedResult;

@@ -26,6 +26,8 @@ export interface ReportJob {
   command: string;
   /** The items of a batch job, each as given. */
   items?: string[];
+  /** For a stage's job: the stage's name template. */
+  stage?: string;
   cwd: string;
   /** The shell that ran `command`; absent when the job ran its program directly (no shell). */
   shell?: string;
@@ -96,6 +98,7 @@ export function reportJob(job: JobRecord): ReportJob {
     name: job.name,
     command: job.command,
     items: job.items,
+    stage: job.stage,
     cwd: job.cwd,
     shell: job.shell,
     pool: job.pool,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Admission, type Admit } from '../../src/core/admission.js';
-import type { Entry } from '../../src/core/entry.js';
+import { newEntry, type Entry } from '../../src/core/entry.js';
 import { Needs } from '../../src/core/needs.js';
 import type { SchedulerOptions } from '../../src/core/scheduler-options.js';
 import type { JobRecord } from '../../src/model/events.js';
 import { job, jobs } from './harness.js';
 
-type Rules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'linkStreamed'>;
+type Rules = Pick<SchedulerOptions, 'selected' | 'alreadyDone'>;
 
 /** Admission over real needs, with a host that ends jobs (and their dependants) as the scheduler does. */
 function setup(rules: Rules = {}) {
@@ -65,35 +65,35 @@ describe('Admission of a manifest', () => {
   });
 });
 
-describe('Admission of streamed jobs', () => {
-  it('queues and starts a ready job, resumes a done one, and holds one that waits', () => {
-    const t = setup({ linkStreamed: true, alreadyDone: (spec) => spec.name === 'done' });
-    t.admission.one(job('a'), 0, undefined);
-    expect(t.log).toMatchObject({ added: 1, queued: ['a'], pumps: 1 });
-    t.admission.one(job('b', { needs: ['a'] }), 0, undefined);
-    t.admission.one(job('done'), 3, undefined);
-    expect(t.log).toMatchObject({ added: 3, queued: ['a'], pumps: 1 });
+describe('Admission of a stage’s jobs and of streamed jobs', () => {
+  it('queues a ready stage job, resumes a done one, and holds one that waits', () => {
+    const t = setup({ alreadyDone: (spec) => spec.name === 'done' });
+    t.admission.expanded(newEntry(job('a')), 0, undefined);
+    expect(t.log).toMatchObject({ queued: ['a'], pumps: 0 });
+    t.admission.expanded(newEntry(job('b', { needs: ['a'] })), 0, undefined);
+    t.admission.expanded(newEntry(job('done')), 3, undefined);
+    expect(t.log).toMatchObject({ queued: ['a'], pumps: 0 });
     expect(t.ended('done')).toMatchObject({ status: 'succeeded', endedAt: 3 });
     expect(t.ended('b')).toBeUndefined();
   });
 
-  it('ends a job whose need already failed: skipped, or cancelled while the run stops', () => {
-    const t = setup({ linkStreamed: true });
-    t.admission.one(job('a'), 0, undefined);
+  it('ends a stage job whose need already failed: skipped, or cancelled while the run stops', () => {
+    const t = setup();
+    t.admission.expanded(newEntry(job('a')), 0, undefined);
     t.byName.get('a')!.status = 'failed';
-    t.admission.one(job('b', { needs: ['a'] }), 1, undefined);
-    t.admission.one(job('c', { needs: ['a'] }), 2, 'interrupted by SIGINT');
-    t.admission.one(job('d', { needs: ['nope'] }), 3, undefined);
+    t.admission.expanded(newEntry(job('b', { needs: ['a'] })), 1, undefined);
+    t.admission.expanded(newEntry(job('c', { needs: ['a'] })), 2, 'interrupted by SIGINT');
+    t.admission.expanded(newEntry(job('d', { needs: ['nope'] })), 3, undefined);
     expect(t.ended('b')).toMatchObject({ status: 'skipped', reason: 'need "a" failed' });
     expect(t.ended('c')).toMatchObject({ status: 'cancelled', reason: 'interrupted by SIGINT' });
     expect(t.ended('d')).toMatchObject({ status: 'skipped', reason: 'needs unknown job "nope"' });
     expect(t.log.queued).toEqual(['a']);
   });
 
-  it('without linkStreamed (stdin lines) keeps no job by name, so memory stays flat', () => {
+  it('keeps no streamed job (stdin lines) by name, so memory stays flat', () => {
     const t = setup();
-    for (let i = 0; i < 3; i++) t.admission.one(job(`line${i}`), 0, undefined);
-    expect(t.log.queued).toEqual(['line0', 'line1', 'line2']);
+    for (let i = 0; i < 3; i++) t.admission.one(job(`line${i}`), 0);
+    expect(t.log).toMatchObject({ added: 3, queued: ['line0', 'line1', 'line2'], pumps: 3 });
     expect([...t.needs.entries()]).toEqual([]);
   });
 });

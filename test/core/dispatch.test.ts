@@ -17,6 +17,7 @@ function local(extra: Partial<ConstructorParameters<typeof LocalDispatch>[0]> = 
   const executor = new FakeExecutor({});
   const log = new EventLog();
   const dispatch = new LocalDispatch({
+    runId: 'r1',
     executor,
     emit: log.emit,
     clock: systemClock,
@@ -54,6 +55,7 @@ describe('LocalDispatch', () => {
     const entry = newEntry(job('a'));
     let seen: unknown;
     const dispatch = new LocalDispatch({
+      runId: 'r1',
       executor,
       emit: () => (seen = entry.running),
       clock: systemClock,
@@ -121,6 +123,7 @@ describe('RemoteDispatch', () => {
     const log = new EventLog();
     let room = 0;
     const dispatch = createDispatch({
+      runId: 'r1',
       executor: remote,
       emit: log.emit,
       clock: systemClock,
@@ -149,7 +152,7 @@ describe('RemoteDispatch', () => {
   it('keeps at most maxQueue jobs waiting in the backend; a job taken by a worker makes room', () => {
     const remote = new Remote();
     let room = 0;
-    const dispatch = new RemoteDispatch(remote, new EventLog().emit, 1, 2, () => room++);
+    const dispatch = new RemoteDispatch(remote, new EventLog().emit, 1, 2, () => room++, 'r1');
     const started: AttemptHooks[] = [];
     for (const name of ['a', 'b']) {
       dispatch.start(newEntry(job(name)), { attempt: 1, timeoutMs: undefined, now: 0 });

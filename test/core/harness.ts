@@ -1,3 +1,4 @@
+import { parseHalt } from '../../src/core/halt.js';
 import type { AttemptResult } from '../../src/model/attempt.js';
 import type { RunEvent, RunEventMap, RunEventType } from '../../src/model/events.js';
 import type { JobSpec } from '../../src/model/job.js';
@@ -113,6 +114,21 @@ export class EventLog {
     if (!e) throw new Error(`job ${name} never ended`);
     return e.job;
   }
+}
+
+/** Scheduler options every property test shares: a small pool `p`, fifo, one event log. */
+export function propertyOptions(log: EventLog, executor: Executor, workers: number, halt?: string) {
+  return {
+    runId: 'prop',
+    manifestPath: null,
+    logDir: '/tmp',
+    workers: { min: 1, max: workers },
+    pools: { p: { workers: 1 } },
+    order: 'fifo' as const,
+    executor,
+    emit: log.emit,
+    halt: halt ? parseHalt(halt) : undefined,
+  };
 }
 
 /**

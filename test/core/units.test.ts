@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../src/core/backoff.js';
 import { parseHalt, shouldHalt } from '../../src/core/halt.js';
+import { compactJournal } from '../../src/core/journal-compact.js';
 import { openJournal } from '../../src/core/journal.js';
 import { logPathFor } from '../../src/core/log-path.js';
 import { MedianTracker } from '../../src/core/median.js';
@@ -160,14 +161,14 @@ describe('journal', () => {
     j1.close();
     fs.appendFileSync(file, '{"key":"tor');
     const j2 = openJournal(file, true);
-    expect(j2.succeeded({ name: 'a', command: 'echo a' })).toBe(true);
+    expect(j2.succeeded({ name: 'a', command: 'echo a' })).toBeTruthy();
     expect(j2.succeeded({ name: 'a', command: 'echo A' })).toBe(false);
     expect(j2.succeeded({ name: 'b', command: 'echo b' })).toBe(false);
     j2.record(rec('b', 'echo b', 'succeeded'));
     j2.close();
     const j3 = openJournal(file, true);
-    expect(j3.succeeded({ name: 'b', command: 'echo b' })).toBe(true);
-    expect(j3.succeeded({ name: 'c', command: 'echo c' })).toBe(true);
+    expect(j3.succeeded({ name: 'b', command: 'echo b' })).toBeTruthy();
+    expect(j3.succeeded({ name: 'c', command: 'echo c' })).toBeTruthy();
     j3.close();
     // without --resume the journal starts over
     const j4 = openJournal(file, false);
@@ -252,12 +253,45 @@ describe('journal of equal jobs', () => {
     j1.close();
     const j2 = openJournal(file, true);
     const dup = { name: 'dup', command: 'run dup' };
-    expect([j2.succeeded(dup), j2.succeeded(dup), j2.succeeded(dup)]).toEqual([true, false, false]);
+    expect([j2.succeeded(dup), j2.succeeded(dup), j2.succeeded(dup)]).toEqual([{}, false, false]);
     j2.record(rec('succeeded'));
     j2.close();
     const j3 = openJournal(file, true);
-    expect([j3.succeeded(dup), j3.succeeded(dup), j3.succeeded(dup)]).toEqual([true, true, false]);
+    expect([j3.succeeded(dup), j3.succeeded(dup), j3.succeeded(dup)]).toEqual([{}, {}, false]);
     j3.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('keeps each success’s result, in order, through compaction', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const rec = (result: string[], truncated?: true) => ({
+      id: '1-src',
+      name: 'src',
+      index: 0,
+      command: 'ls',
+      cwd: '/',
+      priority: 0,
+      needs: [],
+      allowFailure: false,
+      status: 'succeeded' as const,
+      attempts: [],
+      endedAt: 0,
+      result,
+      ...(truncated ? { resultTruncated: truncated } : {}),
+    });
+    const j1 = openJournal(file, false);
+    j1.record(rec(['a', 'b']));
+    j1.record(rec(['c'], true));
+    j1.close();
+    compactJournal(file);
+    const j2 = openJournal(file, true);
+    const src = { name: 'src', command: 'ls' };
+    expect([j2.succeeded(src), j2.succeeded(src)]).toEqual([
+      { result: ['a', 'b'] },
+      { result: ['c'], resultTruncated: true },
+    ]);
+    j2.close();
     fs.rmSync(dir, { recursive: true });
   });
 });

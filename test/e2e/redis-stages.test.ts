@@ -42,6 +42,65 @@ describe.runIf(enabled)('results and stages on Redis workers (built bin)', () =>
     worker.child.kill('SIGKILL');
   });
 
+  it('a stage of a stage and a stdin fan-in run on the workers', async () => {
+    writeFiles(dir, {
+      'fan.yaml': `version: 1
+jobs:
+  - name: extract
+    run: printf 'a\\nb\\n'
+  - name: t-{item}
+    for_each: { from: extract }
+    run: printf '{item}1\\n{item}2\\n'
+  - name: u-{item}
+    for_each: { from: "t-{item}" }
+    run: echo {item}
+  - name: load
+    stdin: { from: "u-{item}" }
+    run: cat; readlink /proc/$$/fd/0 | grep -c '[.]stdin$'
+    capture: lines
+`,
+    });
+    const worker = await startWorker(redis.url, ['-j', '2'], dir);
+    const r = await jobrun(['run', 'fan.yaml', '--backend', redis.url, '--json'], {
+      cwd: dir,
+      timeoutMs: 60_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const jobs = byName(JSON.parse(r.stdout) as Report);
+    expect(jobs.load!.result).toEqual([
+      '{"name":"u-a1","result":["a1"]}',
+      '{"name":"u-a2","result":["a2"]}',
+      '{"name":"u-b1","result":["b1"]}',
+      '{"name":"u-b2","result":["b2"]}',
+      '1',
+    ]);
+    worker.child.kill('SIGKILL');
+  });
+
+  it('tells a job on a worker who it is, as a local run does, plus JOBRUN_WORKER', async () => {
+    writeFiles(dir, {
+      'env.yaml': [
+        'version: 1',
+        'jobs:',
+        '  - name: who',
+        '    run: echo "$JOBRUN_RUN_ID $JOBRUN_JOB_ID $JOBRUN_JOB_NAME $JOBRUN_ATTEMPT $JOBRUN_SLOT $JOBRUN_WORKER"',
+        '    capture: stdout',
+        '',
+      ].join('\n'),
+    });
+    const worker = await startWorker(redis.url, ['-j', '2'], dir);
+    const r = await jobrun(['run', 'env.yaml', '--backend', redis.url, '--json'], {
+      cwd: dir,
+      timeoutMs: 60_000,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    const who = report.jobs[0]!;
+    const [label, slot] = who.worker!.split('/');
+    expect(who.result).toBe(`${report.runId} ${who.id} who 1 ${slot} ${label}\n`);
+    worker.child.kill('SIGKILL');
+  });
+
   it('a bad JSON result fails the attempt on the worker, which retries it', async () => {
     writeFiles(dir, {
       'bad.yaml': [

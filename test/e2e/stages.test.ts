@@ -44,6 +44,31 @@ describe('pipeline stages (for_each: { from: JOB }), end to end', () => {
     expect(jobs.total!.result).toBe(counts.reduce((a, b) => a + b, 0));
   });
 
+  it('runs the README three-level ETL: split, count per chunk, load with a fan-in', async () => {
+    const r = await jobrun(['run', 'etl.yaml', '--json'], {
+      cwd: path.resolve('fixtures/examples'),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    const counts = report.jobs.filter((j) => j.stage === 'count-{stem}');
+    expect(counts.map((j) => j.name)).toEqual([
+      'count-chunk-aa',
+      'count-chunk-ab',
+      'count-chunk-ac',
+      'count-chunk-ad',
+      'count-chunk-ae',
+    ]);
+    const words = counts.reduce((sum, j) => sum + (j.result as number), 0);
+    // the fixture's texts hold 20,350 words; the load step adds up what its stdin carried
+    expect(words).toBe(20350);
+    expect(byName(report).load!.result).toEqual({ chunks: 5, words });
+    // as the README prints it
+    const v = await jobrun(['validate', 'etl.yaml'], { cwd: path.resolve('fixtures/examples') });
+    expect(v.stdout).toBe(
+      'etl.yaml: ok, 2 jobs, 1 stage\n  stage count-{stem}: items from split\n    wc -w < {file}\n',
+    );
+  });
+
   it('skips the stage and what waits on it when the source fails, and says why', async () => {
     const dir = tempDir();
     writeFiles(dir, { 'm.yaml': PIPELINE.replace("printf 'a.txt", "exit 3; printf 'a.txt") });
@@ -98,7 +123,7 @@ describe('pipeline stages (for_each: { from: JOB }), end to end', () => {
     const u = await jobrun(['validate', 'unknown.yaml'], { cwd: dir });
     expect(u.code).toBe(2);
     expect(u.stderr).toContain('unknown.yaml:7:');
-    expect(u.stderr).toContain('"lst" is not a job; did you mean "list"?');
+    expect(u.stderr).toContain('"lst" is not a job or a stage; did you mean "list"?');
     const l = await jobrun(['validate', 'loop.yaml'], { cwd: dir });
     expect(l.code).toBe(2);
     expect(l.stderr).toContain('dependency cycle: size-{stem} → list → size-{stem}');
