@@ -70,7 +70,10 @@ export async function runJobs(
   resume?: string,
 ): Promise<number> {
   const { overrides, output } = options;
-  const gate = createStartGate(options.gate);
+  // no gate unless a flag asks for one: a gate spaces starts, so it turns off queueing ahead
+  const { delayMs, maxLoad, minFreeMemBytes } = options.gate;
+  const gated = delayMs !== undefined || maxLoad !== undefined || minFreeMemBytes !== undefined;
+  const gate = gated ? createStartGate(options.gate) : undefined;
   const settings = source.settings;
   // a pipeline's stages expand as their sources end
   const stages = settings.stages?.length ? settings.stages : undefined;
