@@ -29,12 +29,14 @@ function attemptSpans(stdout: string): Interval[] {
     .map((l) => JSON.parse(l) as { type: string; name: string; result?: Record<string, number> })
     .filter((e) => e.type === 'attempt_end' && e.result)
     .map((e) => {
-      const r = e.result as unknown as { worker: string; startedAt: number; durationMs: number };
+      // events speak the report's vocabulary: ISO start times
+      const r = e.result as unknown as { worker: string; startedAt: string; durationMs: number };
+      const from = Date.parse(r.startedAt);
       return {
         name: e.name,
         process: r.worker.replace(/\/\d+$/, ''),
-        from: r.startedAt,
-        to: r.startedAt + r.durationMs,
+        from,
+        to: from + r.durationMs,
       };
     });
 }
