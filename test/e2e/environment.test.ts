@@ -27,7 +27,20 @@ function shellEnv(env: NodeJS.ProcessEnv, cwd: string): string[] {
 function jobEnv(env: NodeJS.ProcessEnv, cwd: string): { lines: string[]; parent: string } {
   const res = spawnSync(
     process.execPath,
-    [BIN, 'run', '--stdin', '--shell', '/bin/sh', '--progress', 'none', '--', JOB],
+    // --output none: shown job output goes through node:child_process, whatever the spawner
+    [
+      BIN,
+      'run',
+      '--stdin',
+      '--shell',
+      '/bin/sh',
+      '--progress',
+      'none',
+      '--output',
+      'none',
+      '--',
+      JOB,
+    ],
     { env, cwd, input: 'a\n', encoding: 'utf8', timeout: 60_000 },
   );
   expect(res.status, res.stderr).toBe(0);
