@@ -62,21 +62,7 @@ function procMounted(): boolean {
 
 /** Every process in the group `pgid`, zombies included; undefined without /proc. */
 export function groupMembers(pgid: number): ProcStat[] | undefined {
-  if (!procMounted()) return undefined;
-  let names: string[];
-  try {
-    names = readdirSync('/proc');
-  } catch {
-    return undefined;
-  }
-  const members: ProcStat[] = [];
-  for (const name of names) {
-    const c = name.charCodeAt(0);
-    if (c < 48 || c > 57) continue;
-    const stat = procStat(Number(name));
-    if (stat?.pgid === pgid) members.push(stat);
-  }
-  return members;
+  return processes()?.filter((stat) => stat.pgid === pgid);
 }
 
 /**
@@ -84,6 +70,13 @@ export function groupMembers(pgid: number): ProcStat[] | undefined {
  * undefined without /proc. One walk answers for every group a caller waits on.
  */
 export function liveGroups(): Set<number> | undefined {
+  const all = processes();
+  if (all === undefined) return undefined;
+  return new Set(all.filter((stat) => stat.state !== 'Z').map((stat) => stat.pgid));
+}
+
+/** One walk of /proc: every process's stat; undefined without /proc. */
+function processes(): ProcStat[] | undefined {
   if (!procMounted()) return undefined;
   let names: string[];
   try {
@@ -91,14 +84,14 @@ export function liveGroups(): Set<number> | undefined {
   } catch {
     return undefined;
   }
-  const live = new Set<number>();
+  const all: ProcStat[] = [];
   for (const name of names) {
     const c = name.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     const stat = procStat(Number(name));
-    if (stat !== undefined && stat.state !== 'Z') live.add(stat.pgid);
+    if (stat !== undefined) all.push(stat);
   }
-  return live;
+  return all;
 }
 
 /** This boot's id: pids and start times mean nothing across a reboot. Read once. */
