@@ -30,6 +30,7 @@ import { OutputWriter } from './redis-output.js';
 import { WorkerSlots } from './worker-slots.js';
 import { DEFAULT_LOST_RETRIES, PoolCaps } from './pool-caps.js';
 import { LockWatch } from './lock-watch.js';
+import { RunCaps } from './redis-run-cap.js';
 
 /**
  * Defaults that find a dead worker's job within ~13 s: its lock lapses at most 10 s
@@ -110,6 +111,7 @@ export class JobrunWorker {
   private registry: Redis | undefined;
   private output: OutputWriter | undefined;
   private lockWatch: LockWatch | undefined;
+  private runCaps: RunCaps | undefined;
   private readonly badPools = new Set<string>();
   private discoverTimer: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
@@ -146,6 +148,7 @@ export class JobrunWorker {
     this.registry = new Redis(connection);
     this.registry.on('error', () => {});
     this.output = new OutputWriter(this.registry);
+    this.runCaps = new RunCaps(this.registry, this.options.lockDurationMs ?? DEFAULT_LOCK_MS);
     this.lockWatch = new LockWatch(
       this.registry,
       this.options.lockDurationMs ?? DEFAULT_LOCK_MS,
@@ -182,6 +185,7 @@ export class JobrunWorker {
   close(force = false): Promise<void> {
     if (this.discoverTimer) clearInterval(this.discoverTimer);
     this.lockWatch?.stop();
+    this.runCaps?.stop();
     if (force) {
       this.abandoned = true;
       for (const r of this.running.values()) r.handle.stop(true);
@@ -276,6 +280,7 @@ export class JobrunWorker {
     if (worker && cap < worker.concurrency) worker.concurrency = cap;
     await this.caps.acquire(pool, cap);
     try {
+      await this.runCaps?.acquire(p.runKey, id, () => held.cancelled); // `jobrun scale -j`
       const slot = await this.slots.acquire();
       try {
         // checked after the wait for a slot, the last thing before the start: a run
@@ -293,6 +298,7 @@ export class JobrunWorker {
     } finally {
       this.held.delete(id);
       this.caps.release(pool);
+      this.runCaps?.release(id);
     }
   }
 

@@ -210,7 +210,13 @@ export async function runJobs(
     gracefulMs: options.gracefulMs,
     cache: runCache.hook,
   });
-  await operations.open(runId, describeRun(settings.manifestPath), () => scheduler.controls);
+  const viaRedis = options.backend.kind === 'redis' ? options.backend.target : undefined;
+  await operations.open(
+    runId,
+    describeRun(settings.manifestPath),
+    () => scheduler.controls,
+    viaRedis,
+  );
   const unregister = onExit(() => operations.removeEntry());
 
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)
