@@ -22,6 +22,7 @@ export class RunControl implements Reporter {
   onEvent(event: RunEvent): void {
     this.state.onEvent(event);
     this.server?.onEvent(event);
+    this.redis?.onEvent(event);
   }
 
   /** Registers the run and listens; returns why it could not, if it could not. */

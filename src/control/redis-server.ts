@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { RunControls } from '../core/steering.js';
+import type { RunEvent } from '../model/events.js';
 import { bullConnection } from '../backends/redis-connect.js';
 import { withTimeout } from '../backends/redis-health.js';
 import type { RedisTarget } from '../backends/redis-url.js';
@@ -44,6 +45,7 @@ export class RedisControlServer {
   private readonly sub: Redis;
   private timer: ReturnType<typeof setInterval> | undefined;
   private beating = false;
+  private again = false;
   private closed = false;
 
   constructor(
@@ -66,6 +68,16 @@ export class RedisControlServer {
     this.timer.unref();
   }
 
+  /** The run started, scaled or began to stop: the listing says so now, not at the next beat. */
+  onEvent(event: RunEvent): void {
+    if (
+      event.type === 'run_start' ||
+      event.type === 'workers_change' ||
+      event.type === 'run_stopping'
+    )
+      void this.beat();
+  }
+
   /** Stops answering first (a request sent now is told the run ended), then removes the entry. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -81,8 +93,13 @@ export class RedisControlServer {
   }
 
   private async beat(): Promise<void> {
-    if (this.beating || this.closed) return;
+    if (this.closed) return;
+    if (this.beating) {
+      this.again = true; // what changed meanwhile is written right after
+      return;
+    }
     this.beating = true;
+    this.again = false;
     const { runId, startedAt, ...who } = this.entry;
     const status = runStatus(who, this.state, this.controlsOf());
     const value = JSON.stringify({ ...this.entry, status });
@@ -100,6 +117,7 @@ export class RedisControlServer {
     } finally {
       this.beating = false;
     }
+    if (this.again) void this.beat();
   }
 
   private async onMessage(text: string): Promise<void> {

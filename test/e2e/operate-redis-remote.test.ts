@@ -122,7 +122,7 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
       b.child?.kill('SIGINT');
       await b.finish();
     }
-  });
+  }, 120_000);
 
   it('scale -j through Redis raises the jobs running at once across two workers from 1 to 3', async () => {
     const b = new Batch();
@@ -163,7 +163,7 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
       await b.finish();
       await killWorkers();
     }
-  });
+  }, 120_000);
 
   it('drain through Redis lets the running job succeed and cancels the rest, report written', async () => {
     const b = new Batch();
@@ -191,7 +191,7 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
       await b.finish();
       await killWorkers();
     }
-  });
+  }, 120_000);
 
   it('a coordinator killed with -9 is refused at once and leaves the listing within its TTL', async () => {
     const b = new Batch();
@@ -214,5 +214,5 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
     } finally {
       await b.finish();
     }
-  });
+  }, 120_000);
 });
