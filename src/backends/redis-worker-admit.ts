@@ -27,8 +27,8 @@ export interface AdmissionOptions {
  * What a worker does with each job BullMQ hands it, up to the start: it decides whether
  * and when the attempt runs. An invalid payload, or a job lost with its worker more
  * often than its `lost_retries`, is refused at once; otherwise the job waits for its
- * pool's cap on this worker, its run's limit across workers (`jobrun scale -j`) and for a slot, is dropped if its run was cancelled
- * meanwhile, and only then runs.
+ * pool's cap on this worker, for its run's limit across workers (`jobrun scale -j`)
+ * and for a slot, is dropped if its run was cancelled meanwhile, and only then runs.
  */
 export class Admission {
   constructor(private readonly o: AdmissionOptions) {}
