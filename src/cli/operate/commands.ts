@@ -80,7 +80,7 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
     .option('--pool <pool=n>', "a pool's limit from now on; repeatable", poolLimit, {})
     .addHelpText(
       'after',
-      `${RUN_HELP}\nScaling down lets running jobs finish; fewer start after them.\n\nExamples:\n  $ jobrun scale -j 8\n  $ jobrun scale --pool gpu=1`,
+      `${RUN_HELP}\nScaling down lets running jobs finish; fewer start after them. On Redis, -j N is\nthe most of the run's jobs at once across all its workers, --pool P=N the\npool's limit across all workers (as pools.P.workers).\n\nExamples:\n  $ jobrun scale -j 8\n  $ jobrun scale --pool gpu=1\n  $ jobrun scale --backend redis -j 2`,
     )
     .action(
       async (
