@@ -97,7 +97,7 @@ export interface ReachValues {
 }
 
 /** How long a control command waits on Redis (to connect, and for the run's answer). */
-export const CONTROL_REDIS_TIMEOUT_MS = 5000;
+const CONTROL_REDIS_TIMEOUT_MS = 5000;
 
 export function reachOptions(): Option[] {
   return [

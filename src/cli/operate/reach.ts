@@ -5,7 +5,7 @@ import type { ReachValues } from '../flags/operate-flags.js';
 import { backendChoice } from '../flags/run-options.js';
 
 /** A live run a control command can talk to, here (its socket) or through Redis. */
-export interface ReachableRun extends RunLike {
+interface ReachableRun extends RunLike {
   startedAt: string;
   /** Set for runs listed in Redis: the machine the run's coordinator is on. */
   host?: string;
