@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
 import { jobrun, tempDir, type Result } from './helpers.js';
 import { Batch, byName } from './operate-helpers.js';
-import { killWorkers, startWorker } from './redis-helpers.js';
+import { killWorkers, manifest, startWorker } from './redis-helpers.js';
 
 const enabled = requireRedisOrWarn('test/e2e/operate-redis-remote.test.ts');
 
@@ -161,6 +161,56 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
       expect(mostAtOnce(b.events())).toBe(3);
     } finally {
       await b.finish();
+      await killWorkers();
+    }
+  }, 120_000);
+
+  it("scale --pool through Redis raises a pool's limit across workers from 1 to 2", async () => {
+    const b = new Batch();
+    let run: Promise<Result> | undefined;
+    try {
+      const jobs = ['a', 'b', 'c', 'd'].map((n) => ({
+        name: n,
+        run: `sh gate.sh ${n}`,
+        extra: ['pool: p'],
+      }));
+      fs.writeFileSync(
+        path.join(b.dir, 'm.yaml'),
+        manifest(jobs, ['pools:', '  p: { workers: 1 }']),
+      );
+      for (let i = 0; i < 2; i++) await startWorker(undefined, ['-j', '2', '--pool', 'p'], b.dir);
+      run = jobrun(['run', 'm.yaml', '--backend', 'redis', '--progress', 'plain'], {
+        cwd: b.dir,
+        env: { XDG_RUNTIME_DIR: b.xdg },
+        timeoutMs: 90_000,
+      });
+      const first = await until(
+        () => Promise.resolve(b.events()[0]?.replace('start ', '')),
+        30_000,
+        'a first job',
+      );
+      b.release(first);
+      await until(
+        () => Promise.resolve(b.count('start') >= 2 ? true : undefined),
+        30_000,
+        'the next job after the first ended',
+      );
+      expect(mostAtOnce(b.events())).toBe(1);
+      const two = await elsewhere(url, ['scale', '--backend', 'redis', '--pool', 'p=2']);
+      expect(two.code, two.stderr).toBe(0);
+      await until(
+        () => Promise.resolve(b.count('start') - b.count('end') >= 2 ? true : undefined),
+        30_000,
+        'two jobs of the pool at once',
+      );
+      expect((await listedWhen(url, () => true, 'the run')).poolLimits).toEqual({ p: 2 });
+      b.release();
+      const done = await run;
+      expect(done.code, done.stderr).toBe(0);
+      expect(mostAtOnce(b.events())).toBe(2);
+    } finally {
+      b.release();
+      await run?.catch(() => undefined);
       await killWorkers();
     }
   }, 120_000);
