@@ -16,18 +16,22 @@ const PASSWORD = 'S3cr3t-7f1c';
  * the run's local socket and registry are out of its sight) and only the Redis URL,
  * in `JOBRUN_REDIS_URL`.
  */
-function elsewhere(url: string, args: string[]): Promise<Result> {
+async function elsewhere(url: string, args: string[]): Promise<Result> {
   const home = tempDir('jobrun-elsewhere-');
   for (const sub of ['xdg', 'tmp']) fs.mkdirSync(path.join(home, sub));
-  return jobrun(args, {
-    cwd: home,
-    env: {
-      XDG_RUNTIME_DIR: path.join(home, 'xdg'),
-      TMPDIR: path.join(home, 'tmp'),
-      JOBRUN_REDIS_URL: url,
-    },
-    timeoutMs: 60_000,
-  });
+  try {
+    return await jobrun(args, {
+      cwd: home,
+      env: {
+        XDG_RUNTIME_DIR: path.join(home, 'xdg'),
+        TMPDIR: path.join(home, 'tmp'),
+        JOBRUN_REDIS_URL: url,
+      },
+      timeoutMs: 60_000,
+    });
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
 }
 
 /** Polls an asynchronous check every 100 ms, for at most `ms`. */
