@@ -19,6 +19,7 @@ import {
 import { OutputReader } from './redis-output.js';
 import type { RedisTarget } from './redis-url.js';
 import { toPayload } from './payload.js';
+import type { RemoteCache } from './redis-cache.js';
 import { RunStop } from './redis-stop.js';
 import type { StreamFiles } from './redis-stream-files.js';
 
@@ -60,6 +61,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     private readonly resume: boolean,
     private readonly pools: Record<string, PoolSpec>,
     say: (line: string) => void,
+    readonly cache?: RemoteCache,
   ) {
     this.stopper = new RunStop({
       conn,
@@ -146,7 +148,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
       this.streaming,
       perWorker,
     );
-    await lane.queue.add(job.name, payload, {
+    await lane.queue.add(job.name, { ...payload, ...this.cache?.payloadOf(job) }, {
       jobId: attempt.id,
       priority: bullPriority(job.priority),
       attempts: job.retries + 1,

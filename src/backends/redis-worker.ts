@@ -30,6 +30,7 @@ import { OutputWriter } from './redis-output.js';
 import { WorkerSlots } from './worker-slots.js';
 import { DEFAULT_LOST_RETRIES, PoolCaps } from './pool-caps.js';
 import { LockWatch } from './lock-watch.js';
+import type { CacheLookup, WorkerCache } from './worker-cache.js';
 
 /**
  * Defaults that find a dead worker's job within ~13 s: its lock lapses at most 10 s
@@ -67,6 +68,8 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   /** `host:pid`; the slot number is appended per attempt. */
   label?: string;
+  /** `--cache-dir`: where jobs with `cache` are looked up and stored (`worker-cache.ts`). */
+  cache?: WorkerCache;
 }
 
 /** The failure of one attempt, carrying the backoff the worker chose for the retry. */
@@ -278,6 +281,9 @@ export class JobrunWorker {
     try {
       const slot = await this.slots.acquire();
       try {
+        const attempt = Math.max(1, job.attemptsStarted);
+        const lookup = await this.options.cache?.lookup(p, attempt, `${this.label}/${slot + 1}`);
+        if (lookup?.hit) return lookup.hit;
         // checked after the wait for a slot, the last thing before the start: a run
         // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
         if (held.cancelled || (await this.runCancelled(p.runKey)) || held.cancelled) {
@@ -285,7 +291,7 @@ export class JobrunWorker {
           throw new UnrecoverableError('its run was cancelled before a worker started it');
         }
         this.held.delete(id);
-        return await this.runAttempt(job, id, p, slot);
+        return await this.runAttempt(job, id, p, slot, lookup);
       } finally {
         this.running.delete(id);
         this.slots.release(slot);
@@ -301,6 +307,7 @@ export class JobrunWorker {
     id: string,
     p: JobPayload,
     slot: number,
+    lookup?: CacheLookup,
   ): Promise<AttemptResult> {
     const pool = p.pool ?? 'default';
     const payloadSpec = specFromPayload(p, this.options.baseDir);
@@ -326,7 +333,8 @@ export class JobrunWorker {
     this.running.set(id, entry);
     this.options.metrics?.attemptStarted(pool);
     await handle.started; // a spawner process tells the pid a moment later
-    await this.report(job, { kind: 'start', attempt, worker, pid: handle.pid, startedAt });
+    const why = lookup?.why ? { why: lookup.why } : {};
+    await this.report(job, { kind: 'start', attempt, worker, pid: handle.pid, startedAt, ...why });
     // after the report: once this line shows, the coordinator has been told
     this.log(`start ${p.name} (attempt ${attempt}) on ${worker}`);
     const result = await handle.result;
@@ -344,7 +352,7 @@ export class JobrunWorker {
       await this.report(job, { kind: 'end', result });
       throw new UnrecoverableError('stopped at the coordinator’s request');
     }
-    if (attemptSucceeded(result)) return result;
+    if (attemptSucceeded(result)) return lookup ? await lookup.stored(result) : result;
     const retries = worthRetrying(result) && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     const retryInMs = retries ? backoffDelay(p.backoff, job.attemptsMade + 2) : undefined;
     await this.report(job, { kind: 'end', result, retryInMs });

@@ -13,7 +13,7 @@ import { MedianTracker, timeoutFor } from './median.js';
 import { Needs } from './needs.js';
 import { Prefetch } from './prefetch.js';
 import { ReadyQueues } from './ready-queues.js';
-import type { CacheHit } from './cache-hook.js';
+import { remoteHit, type CacheHit } from './cache-hook.js';
 import { attemptsRecord, cachedRecord } from './records.js';
 import { Results } from './results.js';
 import { Stages } from './stages.js';
@@ -377,9 +377,15 @@ export class Scheduler implements RunControls {
       }
     }
     entry.running = undefined;
+    // a Redis worker restored it from its cache: it never ran, as a local hit
+    const hit = remoteHit(result);
+    const now = this.clock.now();
+    if (hit) {
+      this.end(entry, cachedRecord(entry, hit, now));
+      return this.pump();
+    }
     entry.attempts.push(result);
     this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
-    const now = this.clock.now();
     const retryDue = () => {
       this.enqueue(entry);
       this.pump();

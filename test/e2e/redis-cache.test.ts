@@ -1,0 +1,206 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
+import { jobrun, tempDir, writeFiles, type Result } from './helpers.js';
+import { killWorkers, startWorker, type WorkerProcess } from './redis-helpers.js';
+
+/**
+ * `cache: true` on Redis: the worker that takes a job looks it up in its own
+ * `--cache-dir`. Every job appends its name to `ran.log` (not an output), so "ran" is
+ * what processes did on the worker, not what the report claims.
+ */
+const enabled = requireRedisOrWarn('test/e2e/redis-cache.test.ts');
+
+const MANIFEST = `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: "gz-{stem}"
+    for_each: "data/*.txt"
+    run: "echo {stem} >> ran.log && mkdir -p out && gzip -c {} > out/{stem}.gz && chmod 640 out/{stem}.gz"
+    outputs: ["out/{stem}.gz"]
+  - name: total
+    needs: ["gz-{stem}"]
+    run: "echo total >> ran.log && cat out/*.gz | wc -c"
+    inputs: ["out"]
+    capture: stdout
+  - name: list
+    run: "echo list >> ran.log && printf 'x\\\\ny\\\\n'"
+    capture: lines
+  - name: "per-{item}"
+    for_each: { from: list }
+    run: "echo per-{item} >> ran.log && echo {item}"
+`;
+
+interface Report {
+  summary: Record<string, number>;
+  jobs: { name: string; status: string; result?: unknown; worker?: string; reason?: string }[];
+}
+
+function makeBatch(files: number): string {
+  const dir = tempDir('jobrun-redis-cache-');
+  const content: Record<string, string> = { 'jobs.yaml': MANIFEST };
+  for (let i = 0; i < files; i++) content[`data/f${i}.txt`] = `line ${i}\n`.repeat(20);
+  writeFiles(dir, content);
+  return dir;
+}
+
+/** What ran since the last call (and clears the log). */
+function takeRan(dir: string): string[] {
+  const log = path.join(dir, 'ran.log');
+  const ran = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+  fs.rmSync(log, { force: true });
+  return ran.sort();
+}
+
+describe.runIf(enabled)('cache: true on Redis workers (built bin)', () => {
+  let redis: RedisServer;
+  const dirs: string[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  // a worker left by a failed test would take the next test's jobs in its own folder
+  afterEach(killWorkers);
+  afterAll(async () => {
+    await redis?.stop();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const batch = (files: number) => {
+    const dir = makeBatch(files);
+    dirs.push(dir);
+    return dir;
+  };
+
+  /** Runs `jobs.yaml` in `dir` on Redis; the report, what ran, and the process's result. */
+  async function run(
+    dir: string,
+    extra: string[] = [],
+    code = 0,
+  ): Promise<{ report: Report; ran: string[]; r: Result }> {
+    const r = await jobrun(['run', 'jobs.yaml', '--backend', redis.url, '--json', ...extra], {
+      cwd: dir,
+      timeoutMs: 120_000,
+    });
+    expect(r.code, r.stderr).toBe(code);
+    return { report: JSON.parse(r.stdout) as Report, ran: takeRan(dir), r };
+  }
+
+  const statuses = (report: Report) =>
+    Object.fromEntries(report.jobs.map((j) => [j.name, j.status]));
+
+  it('an unchanged rerun runs nothing and restores deleted outputs from the worker’s cache', async () => {
+    const dir = batch(4);
+    const worker = await startWorker(redis.url, ['-j', '3'], dir);
+    const first = await run(dir);
+    expect(first.ran).toHaveLength(8); // 4 gz, total, list, per-x, per-y
+    expect(first.r.stderr).not.toContain('cache is not used');
+    expect(first.report.summary).toMatchObject({ total: 8, succeeded: 8 });
+    // the default is the worker's own folder's .jobrun/cache
+    expect(fs.readdirSync(path.join(dir, '.jobrun/cache/entries'))).toHaveLength(8);
+    const bytes = fs.readFileSync(path.join(dir, 'out/f1.gz'));
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+
+    const junit = path.join(dir, 'junit.xml');
+    const again = await run(dir, ['--junit', junit]);
+    expect(again.ran).toEqual([]);
+    expect(again.report.summary).toMatchObject({ total: 8, cached: 8, succeeded: 0 });
+    expect(Object.values(statuses(again.report))).toEqual(Array(8).fill('cached'));
+    // byte for byte, with its mode, restored on the worker's machine
+    expect(fs.readFileSync(path.join(dir, 'out/f1.gz'))).toEqual(bytes);
+    expect(fs.statSync(path.join(dir, 'out/f1.gz')).mode & 0o777).toBe(0o640);
+    // the captured result comes back with the hit; the stage's items are made from it
+    const byName = Object.fromEntries(again.report.jobs.map((j) => [j.name, j]));
+    expect(byName.total?.result).toBe(first.report.jobs.find((j) => j.name === 'total')?.result);
+    expect(byName.list?.result).toEqual(['x', 'y']);
+    expect(byName['per-y']?.status).toBe('cached');
+    expect(byName.total?.worker).toContain(`:${worker.pid}/`);
+    expect(byName.total?.reason).toMatch(/^unchanged since /);
+    const xml = fs.readFileSync(junit, 'utf8');
+    expect(xml).toContain('tests="8"');
+    expect(xml).toContain('failures="0"');
+    expect(worker.stderr()).toContain('cached gz-f1: unchanged since');
+
+    // one changed input: exactly its job and the job that needs it run, and --explain says why
+    fs.appendFileSync(path.join(dir, 'data/f2.txt'), 'more\n');
+    const changed = await run(dir, ['--explain']);
+    expect(changed.ran).toEqual(['f2', 'total']);
+    expect(changed.report.summary).toMatchObject({ cached: 6, succeeded: 2 });
+    expect(changed.r.stderr).toContain('gz-f2 runs: input data/f2.txt: content changed');
+    expect(changed.r.stderr).toContain('total runs: input out/f2.gz: content changed');
+    expect(changed.r.stderr).not.toContain('gz-f1 runs');
+    worker.child.kill('SIGKILL');
+    await worker.exited;
+  }, 300_000);
+
+  it('two workers with their own --cache-dir: a hit only on the worker whose cache has the entry', async () => {
+    const dir = batch(2);
+    const cacheA = path.join(dir, 'cache-a');
+    const cacheB = path.join(dir, 'cache-b');
+    const only = ['--only', 'gz-*'];
+    writeFiles(dir, { 'jobs.yaml': MANIFEST.slice(0, MANIFEST.indexOf('  - name: list')) });
+    const serve = (cache: string) => startWorker(redis.url, ['--cache-dir', cache], dir);
+    const stop = async (w: WorkerProcess) => {
+      w.child.kill('SIGTERM');
+      expect(await w.exited).toBe(0);
+    };
+
+    let a = await serve(cacheA);
+    expect((await run(dir, only)).ran).toEqual(['f0', 'f1']);
+    await stop(a);
+    // B's cache has nothing: the jobs run there, whatever A stored
+    const b = await serve(cacheB);
+    const onB = await run(dir, only);
+    expect(onB.ran).toEqual(['f0', 'f1']);
+    expect(onB.report.summary).toMatchObject({ succeeded: 2 });
+    // the run's own folder is no worker's cache: nothing was stored beside the manifest
+    expect(fs.existsSync(path.join(dir, '.jobrun/cache'))).toBe(false);
+    const hitOnB = await run(dir, only);
+    expect(hitOnB.ran).toEqual([]);
+    expect(hitOnB.report.jobs.find((j) => j.name === 'gz-f0')?.worker).toContain(`:${b.pid}/`);
+    await stop(b);
+    a = await serve(cacheA);
+    const hitOnA = await run(dir, only);
+    expect(hitOnA.ran).toEqual([]);
+    expect(hitOnA.report.summary).toMatchObject({ cached: 2 });
+    expect(hitOnA.report.jobs.find((j) => j.name === 'gz-f1')?.worker).toContain(`:${a.pid}/`);
+    await stop(a);
+  }, 300_000);
+
+  it('never caches a failed job, and says on the coordinator what a worker could not store', async () => {
+    const dir = tempDir('jobrun-redis-cache-');
+    dirs.push(dir);
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: flaky
+    run: "echo flaky >> ran.log; test -f ok"
+    cache: true
+  - name: forgetful
+    run: "echo forgetful >> ran.log"
+    cache: true
+    outputs: ["never.txt"]
+`,
+    });
+    const worker = await startWorker(redis.url, ['-j', '2'], dir);
+    const first = await run(dir, [], 1);
+    expect(first.ran).toEqual(['flaky', 'forgetful']);
+    expect(statuses(first.report)).toEqual({ flaky: 'failed', forgetful: 'succeeded' });
+    expect(first.r.stderr).toMatch(
+      /forgetful: not cached: output never\.txt was never produced \(on [^)]+:\d+\/\d\)/,
+    );
+    const second = await run(dir, [], 1);
+    expect(second.ran).toEqual(['flaky', 'forgetful']);
+    expect(statuses(second.report).flaky).toBe('failed');
+    // now it succeeds: stored, and the next run restores it
+    fs.writeFileSync(path.join(dir, 'ok'), '');
+    expect((await run(dir)).ran).toEqual(['flaky', 'forgetful']);
+    const third = await run(dir);
+    expect(third.ran).toEqual(['forgetful']);
+    expect(statuses(third.report)).toEqual({ flaky: 'cached', forgetful: 'succeeded' });
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  }, 300_000);
+});
