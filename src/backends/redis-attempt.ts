@@ -67,7 +67,8 @@ export class RemoteAttempt implements RunningAttempt {
 
   completed(returnvalue: unknown): void {
     const parsed = parseResult(returnvalue);
-    const result = parsed && this.owner.cache ? this.owner.cache.ended(this.request.job, parsed) : parsed;
+    const result =
+      parsed && this.owner.cache ? this.owner.cache.ended(this.request.job, parsed) : parsed;
     this.open = undefined;
     this.finish(
       result ?? {

@@ -148,7 +148,8 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
       this.streaming,
       perWorker,
     );
-    await lane.queue.add(job.name, { ...payload, ...this.cache?.payloadOf(job) }, {
+    Object.assign(payload, this.cache?.payloadOf(job));
+    await lane.queue.add(job.name, payload, {
       jobId: attempt.id,
       priority: bullPriority(job.priority),
       attempts: job.retries + 1,

@@ -59,7 +59,9 @@ export function openRunCache(
   // the workers look up, store and evict in their own --cache-dir
   if (where.remote) {
     if (options.dir !== undefined || options.maxBytes !== undefined)
-      warn('--cache-dir and --cache-max are not used on Redis: each worker uses its own (jobrun worker --cache-dir)');
+      warn(
+        '--cache-dir and --cache-max are not used on Redis: each worker uses its own (jobrun worker --cache-dir)',
+      );
     return { jobs: cached, explain, finish: async () => {} };
   }
   const store = new CacheStore(cacheDir(options, settings));

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
-import { jobrun, tempDir, writeFiles, type Result } from './helpers.js';
+import { jobrun, tempDir, waitFor, writeFiles, type Result } from './helpers.js';
 import { killWorkers, startWorker, type WorkerProcess } from './redis-helpers.js';
 
 /**
@@ -202,5 +202,65 @@ jobs:
     expect(statuses(third.report)).toEqual({ flaky: 'cached', forgetful: 'succeeded' });
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
+  }, 300_000);
+  it('workers sharing one --cache-dir share hits, for an ad-hoc --cache run too; --cache-max evicts there', async () => {
+    const dir = batch(6);
+    const shared = path.join(dir, 'shared-cache');
+    const adHoc = (extra: string[] = []) =>
+      jobrun(
+        [
+          'run',
+          '--backend',
+          redis.url,
+          '--json',
+          '--cache',
+          '--glob',
+          'data/*.txt',
+          '--cache-output',
+          'out/{stem}.gz',
+          ...extra,
+          '--',
+          'sh',
+          '-c',
+          'echo "$1" >> ran.log && mkdir -p out && gzip -c "$1" > out/"$2".gz',
+          'sh',
+          '{}',
+          '{stem}',
+        ],
+        { cwd: dir, timeoutMs: 120_000 },
+      );
+    const one = await startWorker(redis.url, ['-j', '2', '--cache-dir', shared], dir);
+    const two = await startWorker(redis.url, ['-j', '2', '--cache-dir', shared], dir);
+    const first = await adHoc();
+    expect(first.code, first.stderr).toBe(0);
+    expect(takeRan(dir)).toHaveLength(6);
+    expect(fs.readdirSync(path.join(shared, 'entries'))).toHaveLength(6);
+    expect(fs.readdirSync(path.join(shared, 'tmp'))).toEqual([]);
+    const gz = fs.readFileSync(path.join(dir, 'out/f3.gz'));
+    // one worker left, with a size limit: it hits what either stored
+    one.child.kill('SIGTERM');
+    expect(await one.exited).toBe(0);
+    two.child.kill('SIGTERM');
+    expect(await two.exited).toBe(0);
+    const small = await startWorker(redis.url, ['--cache-dir', shared, '--cache-max', '1'], dir);
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+    const second = await adHoc(['--cache-dir', path.join(dir, 'unused')]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toContain('--cache-dir and --cache-max are not used on Redis');
+    expect(takeRan(dir)).toEqual([]);
+    expect((JSON.parse(second.stdout) as Report).summary).toMatchObject({ cached: 6 });
+    expect(fs.readFileSync(path.join(dir, 'out/f3.gz'))).toEqual(gz);
+    expect(fs.existsSync(path.join(dir, 'unused'))).toBe(false);
+    // a store makes the worker apply --cache-max: 1 byte keeps no entry
+    fs.appendFileSync(path.join(dir, 'data/f0.txt'), 'more\n');
+    const third = await adHoc();
+    expect(third.code, third.stderr).toBe(0);
+    expect(takeRan(dir)).toEqual(['data/f0.txt']);
+    await waitFor(
+      () => fs.readdirSync(path.join(shared, 'entries')).length === 0,
+      30_000,
+      'eviction',
+    );
+    expect(small.stderr()).toContain('--cache-max: dropped 7 cache entries');
   }, 300_000);
 });
