@@ -34,7 +34,7 @@ export interface WorkerCacheOptions {
 }
 
 /** A job's end as the worker reports it: the attempt, and what its cache did. */
-export type CacheEnded = AttemptResult & { cache?: CacheReport };
+type CacheEnded = AttemptResult & { cache?: CacheReport };
 
 /** One job's lookup on this worker. */
 export interface CacheLookup {
