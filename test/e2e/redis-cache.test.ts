@@ -131,6 +131,20 @@ describe.runIf(enabled)('cache: true on Redis workers (built bin)', () => {
     expect(changed.r.stderr).toContain('gz-f2 runs: input data/f2.txt: content changed');
     expect(changed.r.stderr).toContain('total runs: input out/f2.gz: content changed');
     expect(changed.r.stderr).not.toContain('gz-f1 runs');
+    // the event stream says it as locally: no job_start, a job_end with status cached
+    const events = await jobrun(['run', 'jobs.yaml', '--backend', redis.url, '--events'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+    });
+    expect(events.code, events.stderr).toBe(0);
+    const lines = events.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; job?: { status: string } });
+    expect(lines.filter((e) => e.type === 'job_start')).toEqual([]);
+    const ends = lines.filter((e) => e.type === 'job_end').map((e) => e.job?.status);
+    expect(ends).toEqual(Array(8).fill('cached'));
+    expect(takeRan(dir)).toEqual([]);
     worker.child.kill('SIGKILL');
     await worker.exited;
   }, 300_000);
@@ -262,5 +276,45 @@ jobs:
       'eviction',
     );
     expect(small.stderr()).toContain('--cache-max: dropped 7 cache entries');
+  }, 300_000);
+  it('an entry cut short by kill -9 of its worker while storing is never used; the job runs again elsewhere', async () => {
+    const dir = tempDir('jobrun-redis-cache-');
+    dirs.push(dir);
+    const shared = path.join(dir, 'shared');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: big
+    run: "echo big >> ran.log && head -c 100000000 /dev/urandom > big.bin"
+    cache: true
+    outputs: [big.bin]
+`,
+    });
+    const lock = ['--lock-duration', '2s', '--cache-dir', shared];
+    const a = await startWorker(redis.url, lock, dir);
+    const pending = run(dir);
+    const tmp = path.join(shared, 'tmp');
+    // kill -9 as soon as the output is being copied into the store
+    await waitFor(
+      () => fs.existsSync(tmp) && fs.readdirSync(tmp).length > 0,
+      100_000,
+      'a store write',
+    );
+    a.child.kill('SIGKILL');
+    await a.exited;
+    expect(fs.existsSync(path.join(shared, 'entries'))).toBe(false);
+    fs.writeFileSync(path.join(dir, 'big.bin'), 'not the output');
+    const b = await startWorker(redis.url, lock, dir);
+    const { report, ran } = await pending;
+    expect(ran).toEqual(['big', 'big']);
+    expect(report.jobs[0]).toMatchObject({ status: 'succeeded' });
+    expect(report.jobs[0]?.worker).toContain(`:${b.pid}/`);
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(100_000_000);
+    // what B stored is whole: the next run restores it
+    fs.rmSync(path.join(dir, 'big.bin'));
+    const again = await run(dir);
+    expect(again.ran).toEqual([]);
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(100_000_000);
+    fs.rmSync(dir, { recursive: true, force: true }); // 300 MB: not left for the next test
   }, 300_000);
 });
