@@ -32,12 +32,14 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
     gate: options.gate,
     metrics,
     log: say,
-    cache: new WorkerCache({
-      dir: cacheDir,
-      maxBytes: options.cacheMaxBytes,
-      baseDir: process.cwd(),
-      log: say,
-    }),
+    cache: options.cache
+      ? new WorkerCache({
+          dir: cacheDir,
+          maxBytes: options.cacheMaxBytes,
+          baseDir: process.cwd(),
+          log: say,
+        })
+      : undefined,
   });
   const server =
     metricsPort === undefined
@@ -84,7 +86,7 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
   say(
     `serving ${serving} from ${target.safe}, ${concurrency} at once` +
       (server ? `; metrics on ${server.url}/metrics` : '') +
-      `; cache in ${cacheDir}`,
+      (options.cache ? `; cache in ${cacheDir}` : '; no cache'),
   );
   await done;
   if (code !== 0) {

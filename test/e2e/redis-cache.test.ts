@@ -216,6 +216,10 @@ jobs:
     expect(statuses(third.report)).toEqual({ flaky: 'cached', forgetful: 'succeeded' });
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
+    // a worker told --no-cache runs them, whatever its folder holds
+    const plain = await startWorker(redis.url, ['--no-cache'], dir);
+    expect(plain.stderr()).toContain('; no cache');
+    expect((await run(dir)).ran).toEqual(['flaky', 'forgetful']);
   }, 300_000);
   it('workers sharing one --cache-dir share hits, for an ad-hoc --cache run too; --cache-max evicts there', async () => {
     const dir = batch(6);

@@ -29,6 +29,8 @@ export interface WorkerOptions {
   readonly logs?: string;
   readonly gate: GateOptions;
   readonly spawner: SpawnerChoice;
+  /** `--no-cache`: jobs with `cache` run and nothing is stored. */
+  readonly cache: boolean;
   /** Where jobs with `cache` are looked up; undefined: `.jobrun/cache` in the worker's folder. */
   readonly cacheDir?: string;
   /** `--cache-max` in bytes. */
@@ -48,6 +50,7 @@ export interface WorkerValues {
   maxLoad?: number;
   minFreeMem?: number;
   spawner: SpawnerChoice;
+  cache: boolean;
   cacheDir?: string;
   cacheMax?: number;
 }
@@ -103,6 +106,7 @@ export function addWorkerOptions(cmd: Command): Command {
       '--cache-max <size>',
       'keep the cache under this size, dropping the least recently used entries after stores, e.g. 5G',
     ).argParser(size),
+    new Option('--no-cache', 'look nothing up and store nothing here: jobs with cache: true run'),
   ];
   for (const option of options) cmd.addOption(option);
   return cmd;
@@ -138,6 +142,7 @@ export function workerOptions(url: string | undefined, values: WorkerValues): Wo
     logs: values.logs,
     gate: { delayMs: values.delay, maxLoad: values.maxLoad, minFreeMemBytes: values.minFreeMem },
     spawner: values.spawner,
+    cache: values.cache,
     cacheDir: values.cacheDir,
     cacheMaxBytes: values.cacheMax,
   };
