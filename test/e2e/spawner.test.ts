@@ -112,6 +112,27 @@ describe('kill -9 of jobrun', () => {
     expect(started).toHaveLength(4);
     await expectAllGone(started);
   });
+
+  it('leaves no job running when the run shows job output (grouped, stdout a pipe)', async () => {
+    const dir = tempDir();
+    const pids = path.join(dir, 'pids');
+    // prints on both streams, so its output must come back apart: the default for a pipe
+    const tree = `: {}; echo out; echo err >&2; ${TREE}`;
+    const res = await jobrun(['run', '--stdin', '-j', '2', '--progress', 'none', '--', tree], {
+      cwd: dir,
+      input: 'a\nb\nc\n',
+      env: { JOBRUN_SPAWNER: undefined },
+      onSpawn: (child) => {
+        void waitFor(() => readLines(pids).length >= 4, 20_000, 'two jobs running').then(() =>
+          child.kill('SIGKILL'),
+        );
+      },
+    });
+    expect(res.signal).toBe('SIGKILL');
+    const started = readLines(pids).map(Number);
+    expect(started).toHaveLength(4);
+    await expectAllGone(started);
+  });
 });
 
 describe.runIf(requireRedisOrWarn('test/e2e/spawner.test.ts'))('kill -9 of a jobrun worker', () => {

@@ -1,14 +1,38 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { decodeBytes } from '../../src/model/bytes.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createHelperExecutor } from '../../src/exec/helper-executor.js';
 import { createLocalExecutor } from '../../src/exec/local-executor.js';
-import type { ExecRequest } from '../../src/exec/types.js';
+import type { ExecRequest, Executor } from '../../src/exec/types.js';
 import type { JobSpec } from '../../src/model/job.js';
-import { makeJob, requestIn, tempDirs } from './helpers.js';
+import {
+  isGone,
+  killQuietly,
+  makeJob,
+  readPids,
+  requestIn,
+  script,
+  tempDirs,
+  waitFor,
+} from './helpers.js';
 
 const dirs = tempDirs();
+const leftovers: number[] = [];
+afterEach(() => killQuietly(leftovers.splice(0)));
 afterAll(() => dirs.cleanup());
-const executor = createLocalExecutor();
+
+/** A fallback that must not be used: the spawner runs these jobs itself. */
+const refusingFallback: Executor = {
+  start(request) {
+    throw new Error(`the fallback was asked to run ${request.job.command}`);
+  },
+};
+
+const EXECUTORS: [string, Executor][] = [
+  ['node:child_process', createLocalExecutor()],
+  ['spawner', createHelperExecutor({ fallback: refusingFallback, strict: true })],
+];
 
 function request(job: JobSpec, separate = false): ExecRequest {
   const dir = dirs.make();
@@ -18,7 +42,7 @@ function request(job: JobSpec, separate = false): ExecRequest {
   return requestIn(dir, job, extra);
 }
 
-describe('executor: streams apart and captured results', () => {
+describe.each(EXECUTORS)('%s: streams apart and captured results', (_label, executor) => {
   it('separate: each file holds only its stream; the log holds both, in order', async () => {
     const req = request(makeJob('echo out1; echo err1 >&2; sleep 0.05; echo out2'), true);
     const r = await executor.start(req).result;
@@ -61,5 +85,48 @@ describe('executor: streams apart and captured results', () => {
     ).result;
     expect(r.exitCode).toBe(3);
     expect(r.error).toBeUndefined();
+  });
+
+  it('ends an attempt whose pipes a process outside the group holds open', async () => {
+    const req = request(makeJob(''), true);
+    const pidFile = join(req.job.cwd, 'pid');
+    req.job.command = `${script('escaped-child.sh')} ${pidFile}`;
+    const result = await executor.start(req).result;
+    const pids = readPids(pidFile);
+    leftovers.push(...pids);
+    expect(result.exitCode).toBe(0);
+    // it really escaped the group, and so held the pipes open past the exit
+    expect(pids.length === 1 && pids.every((pid) => !isGone(pid))).toBe(true);
+    expect(readFileSync(req.logPath, 'utf8')).toBe('done\n');
+    expect(readFileSync(result.stdoutPath!, 'utf8')).toBe('done\n');
+  });
+
+  it('kills a background child left behind, with the streams apart too', async () => {
+    const req = request(makeJob(''), true);
+    const pidFile = join(req.job.cwd, 'pid');
+    req.job.command = `${script('background-child.sh')} ${pidFile}`;
+    const result = await executor.start(req).result;
+    const pids = readPids(pidFile);
+    leftovers.push(...pids);
+    expect(result.exitCode).toBe(0);
+    expect(await waitFor(() => pids.every(isGone))).toBe(true);
+  });
+
+  it('deletes the log and stream files of a job that printed nothing', async () => {
+    const req = request(makeJob('true'), true);
+    const result = await executor.start(req).result;
+    expect(result.exitCode).toBe(0);
+    expect(result.logPath).toBeUndefined();
+    expect(result.stdoutPath).toBeUndefined();
+    for (const path of [req.logPath, req.separate!.stdoutPath, req.separate!.stderrPath])
+      expect(() => readFileSync(path)).toThrow(/ENOENT/);
+  });
+
+  it('keeps a captured result made of bytes that are not UTF-8, and an empty one', async () => {
+    const job = makeJob("printf 'a\\377b'", { capture: { mode: 'stdout', maxBytes: 100 } });
+    const r = await executor.start(request(job)).result;
+    expect(r.result).toBe(decodeBytes(Buffer.from([0x61, 0xff, 0x62])));
+    const none = makeJob('true', { capture: { mode: 'lines', maxBytes: 100 } });
+    expect((await executor.start(request(none)).result).result).toEqual([]);
   });
 });
