@@ -360,6 +360,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    global SIGDEF
+    # exec resets caught signals by itself: only ignored ones would reach a job, and
+    # each signal reset is a system call in every child before it runs
+    SIGDEF = [s for s in SIGDEF if signal.getsignal(s) == signal.SIG_IGN]
     say(b'r')
     buf = b''
     slot = Slot()
