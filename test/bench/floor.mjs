@@ -13,8 +13,17 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { BIN, fmtMs, makeTempDir, median, removeTempDir, round, runTimed, table } from './lib.mjs';
+import {
+  BIN,
+  fmtMs,
+  makeTempDir,
+  median,
+  removeTempDir,
+  round,
+  runTimed,
+  table,
+  whenMain,
+} from './lib.mjs';
 
 /** posix_spawn + waitpid of `true ITEM` for each line of stdin; the floor jobrun is held to. */
 const LOOP = String.raw`
@@ -200,12 +209,8 @@ async function jobrun(bin, input, dir, spawner, extra = []) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+await whenMain(import.meta.url, async (num) => {
   const argv = process.argv.slice(2);
-  const num = (flag, dflt) => {
-    const i = argv.indexOf(flag);
-    return i === -1 ? dflt : Number(argv[i + 1]);
-  };
   const old = argv.includes('--old') ? argv[argv.indexOf('--old') + 1] : undefined;
   await floor({ rounds: num('--rounds', 5), jobs: num('--jobs', 1000), old, note: console.log });
-}
+});
