@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis } from '../backends/redis-server.js';
-import { isGone } from '../exec/helpers.js';
+import { isGone, killQuietly } from '../exec/helpers.js';
 import { jobrun, readLines, ROOT, tempDir, waitFor, writeFiles } from './helpers.js';
 import { killWorkers, manifest, startWorker } from './redis-helpers.js';
 
@@ -17,7 +17,8 @@ async function expectAllGone(pids: number[]): Promise<void> {
   try {
     await waitFor(() => pids.every(isGone), 10_000, 'the jobs to be killed');
   } finally {
-    for (const pid of pids) if (!isGone(pid)) process.kill(pid, 'SIGKILL');
+    // one that dies between the look and the kill is gone as well (ESRCH): quietly
+    killQuietly(pids.filter((pid) => !isGone(pid)));
   }
 }
 
