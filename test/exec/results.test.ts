@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeBytes } from '../../src/model/bytes.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -128,5 +128,46 @@ describe.each(EXECUTORS)('%s: streams apart and captured results', (_label, exec
     expect(r.result).toBe(decodeBytes(Buffer.from([0x61, 0xff, 0x62])));
     const none = makeJob('true', { capture: { mode: 'lines', maxBytes: 100 } });
     expect((await executor.start(request(none)).result).result).toEqual([]);
+  });
+
+  it('reports a log that cannot be opened and remakes a deleted log folder, streams apart', async () => {
+    const bad = request(makeJob('echo hi'), true);
+    writeFileSync(join(bad.job.cwd, 'not-a-dir'), '');
+    bad.logPath = join(bad.job.cwd, 'not-a-dir', 'job.log');
+    const failed = await executor.start(bad).result;
+    expect(failed.error).toMatch(/^cannot open log file .*not-a-dir\/job\.log: .*ENOTDIR/);
+    expect(failed.exitCode).toBeUndefined();
+    const gone = request(makeJob('echo hi'), true);
+    gone.logPath = join(gone.job.cwd, 'deleted-dir', 'job.log');
+    const made = await executor.start(gone).result;
+    expect(made.exitCode).toBe(0);
+    expect(readFileSync(gone.logPath, 'utf8')).toBe('hi\n');
+  });
+});
+
+describe('spawner: a job with streams apart queued behind another', () => {
+  const executor = EXECUTORS[1]![1];
+  it('starts as the first ends, and each keeps its own output and result', async () => {
+    const dir = dirs.make();
+    const streams = (name: string) => ({
+      logPath: join(dir, `${name}.log`),
+      separate: { stdoutPath: join(dir, `${name}.out`), stderrPath: join(dir, `${name}.err`) },
+    });
+    const capture = { capture: { mode: 'lines' as const, maxBytes: 100 } };
+    const a = executor.start(
+      requestIn(dir, makeJob('echo a1; sleep 0.2; echo a2 >&2', capture), streams('a')),
+    );
+    await a.started;
+    const b = executor.startAfter?.(
+      requestIn(dir, makeJob('echo b1; echo b2 >&2', capture), streams('b')),
+      a,
+    );
+    if (b === undefined) throw new Error('the spawner did not queue the attempt');
+    expect(await b.taken).toBe(true);
+    const [ra, rb] = await Promise.all([a.result, b.result]);
+    expect([ra.result, rb.result]).toEqual([['a1'], ['b1']]);
+    expect(readFileSync(ra.stderrPath!, 'utf8')).toBe('a2\n');
+    expect(readFileSync(rb.stdoutPath!, 'utf8')).toBe('b1\n');
+    expect(readFileSync(rb.logPath!, 'utf8').split('\n').sort()).toEqual(['', 'b1', 'b2']);
   });
 });
