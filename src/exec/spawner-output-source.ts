@@ -12,6 +12,7 @@
  */
 export const SPAWNER_OUTPUT_SOURCE = String.raw`
 IDLE, LINGER = 0.2, 2.0
+SPIN = 50  # quick looks for a job's exit once its pipes closed (see closing)
 
 
 def write_all(fd, data):
@@ -47,6 +48,7 @@ class Output:
         self.cut = False
         self.size = 0
         self.ended_at = None  # when the leader was reaped
+        self.spun = False  # its exit was looked for as its pipes closed
         self.last = 0.0
 
     def started(self):

@@ -305,6 +305,21 @@ def ended(slot, ok):
         slot.output = None
 
 
+def closing(slot):
+    """The running job's pipes all closed: its leader is most likely exiting, and its exit
+    follows the pipes' end by a moment. A few quick looks for it save a sleep and a
+    wake-up per job (each a wait for a CPU on a busy machine); a job that closed its
+    output and runs on is looked at only this once."""
+    output = slot.output
+    for _ in range(SPIN):
+        ok = reap(slot.child)
+        if ok is not None:
+            ended(slot, ok)
+            return
+        os.sched_yield()
+    output.spun = True
+
+
 def release(slot):
     order, slot.queued, slot.due = slot.queued, None, False
     if order is not None and slot.last_ok:
@@ -392,6 +407,8 @@ def main():
         pipes = [fd for output in slot.outputs for fd in output.open]
         ready = select.select([0, wake_r] + pipes, [], [], wait)[0]
         pump_outputs(slot.outputs, ready)
+        if slot.output is not None and not slot.output.open and not slot.output.spun:
+            closing(slot)
         if wake_r in ready:
             try:
                 while os.read(wake_r, 512):

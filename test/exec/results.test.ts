@@ -130,6 +130,14 @@ describe.each(EXECUTORS)('%s: streams apart and captured results', (_label, exec
     expect((await executor.start(request(none)).result).result).toEqual([]);
   });
 
+  it('ends a job that closed its output and ran on, with its own exit code', async () => {
+    const req = request(makeJob('echo early; exec >&- 2>&-; sleep 0.3; exit 4'), true);
+    const result = await executor.start(req).result;
+    expect(result.exitCode).toBe(4);
+    expect(result.durationMs).toBeGreaterThanOrEqual(250);
+    expect(readFileSync(result.stdoutPath!, 'utf8')).toBe('early\n');
+  });
+
   it('reports a log that cannot be opened and remakes a deleted log folder, streams apart', async () => {
     const bad = request(makeJob('echo hi'), true);
     writeFileSync(join(bad.job.cwd, 'not-a-dir'), '');
