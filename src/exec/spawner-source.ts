@@ -167,7 +167,12 @@ def piped(log, fields):
     keep = -1 if fields[2] == b'-' else int(fields[2])
     if out_path is None and err_path is None and keep < 0:
         return None
-    return Output(open_log(log), out_path, err_path, keep)
+    fd = open_log(log)
+    try:
+        return Output(fd, out_path, err_path, keep)
+    except OSError:
+        os.close(fd)  # no pipes (EMFILE): the job cannot start
+        raise
 
 
 def spawn(fields):
@@ -193,7 +198,7 @@ def spawn(fields):
     if output is not None:
         try:
             pid = posix_spawn(find(file, env), argv, env, log, stdin, output)
-        except OSError as err:
+        except Exception as err:  # also a bad argument (ValueError): its pipes are closed
             output.close()
             fail(b'exec', err)
             return None, grace, None
