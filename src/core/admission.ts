@@ -50,7 +50,10 @@ export class Admission {
       const earlier = alreadyDone?.(e.spec);
       if (earlier) this.to.end(e, resumedRecord(e, now, earlier));
     });
-    pending((e) => e.waiting === 0 && this.to.enqueue(e));
+    // a stage whose resumed source ended above has expanded and left the run (its jobs
+    // stand for it), though its entry is still pending here: it must not run as a job
+    const linked = (e: Entry) => this.needs.get(e.spec.name) === e;
+    pending((e) => e.waiting === 0 && linked(e) && this.to.enqueue(e));
     this.to.pump();
   }
 
