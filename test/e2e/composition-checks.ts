@@ -52,7 +52,12 @@ function processExitCode(exit: Exit): number | null {
  * one final record per job of the plan, the exit code that follows from them, and
  * markers that agree with the records.
  */
-export function checkRecords(s: Scenario, facts: RunFacts, stopped: boolean): void {
+export function checkRecords(
+  s: Scenario,
+  facts: RunFacts,
+  stopped: boolean,
+  slots = s.workers,
+): void {
   const { report, exit } = facts;
   const jobs = report.jobs;
   const byName = new Map(jobs.map((j) => [j.name, j]));
@@ -83,7 +88,7 @@ export function checkRecords(s: Scenario, facts: RunFacts, stopped: boolean): vo
   }
   checkAttempts(s, facts, byName, stopped);
   checkNeeds(facts, byName);
-  checkPools(s, facts);
+  checkPools(s, facts, slots);
   checkFanIn(s, facts, byName);
 }
 
@@ -180,9 +185,9 @@ function checkNeeds(facts: RunFacts, byName: Map<string, ReportJob>): void {
  * At no moment more attempts running than the workers, or a pool's limit, by the
  * markers; an attempt with no end marker was stopped, so nothing starts after it.
  */
-function checkPools(s: Scenario, facts: RunFacts): void {
+function checkPools(s: Scenario, facts: RunFacts, slots: number): void {
   const limits: Array<[string, number, (m: Marker) => boolean]> = [
-    ['workers', s.workers, () => true],
+    ['workers', slots, () => true],
     ['pool a', 1, (m) => nodeOf(s, m.name).pool === 'a'],
     ['pool b', 2, (m) => nodeOf(s, m.name).pool === 'b'],
   ];

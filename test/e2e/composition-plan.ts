@@ -220,9 +220,11 @@ const FAN: Node = {
 /**
  * Every job of the plan and its final state, for a run that went to its end: a job
  * runs when all it needs succeeded and then succeeds unless more attempts fail than
- * it has retries; a stage expands once its source's jobs all succeeded (a stage
- * template in `needs` means all of its jobs; one with no items has none), else it is
- * one skipped record under its template name.
+ * it has retries; a stage expands once its source's jobs and its needs all succeeded
+ * (a stage template in `needs` means all of its jobs; one with no items has none),
+ * else it is one skipped record under its template name. In a stage's jobs, a need
+ * on another stage pairs with the same item's job, as in any `for_each` job: a job
+ * whose item that stage does not have is skipped (the need names no job).
  */
 export function expectedStates(s: Scenario): Map<string, string> {
   const states = new Map<string, string>();
@@ -232,18 +234,22 @@ export function expectedStates(s: Scenario): Map<string, string> {
   s.nodes.forEach((n, i) => {
     const deps = n.needs.flatMap((k) => jobsOf[k] ?? []);
     const sources = n.stage ? (jobsOf[n.from] ?? []) : [];
+    const source = s.nodes[n.from];
     if (!ran([...deps, ...sources])) {
       jobsOf[i] = [nodeName(s, i)];
       states.set(nodeName(s, i), 'skipped');
-      return;
+    } else if (n.stage && source) {
+      const items = sources.flatMap((src) => itemsOf(src, source.items));
+      jobsOf[i] = items.map((item) => `s${i}-${item}`);
+      const paired = n.needs.filter((k) => s.nodes[k]?.stage);
+      items.forEach((item) => {
+        const known = paired.every((k) => jobsOf[k]?.includes(`s${k}-${item}`));
+        states.set(`s${i}-${item}`, known ? outcome(n) : 'skipped');
+      });
+    } else {
+      jobsOf[i] = [nodeName(s, i)];
+      states.set(nodeName(s, i), outcome(n));
     }
-    const source = s.nodes[n.from];
-    const names =
-      n.stage && source
-        ? sources.flatMap((src) => itemsOf(src, source.items)).map((item) => `s${i}-${item}`)
-        : [nodeName(s, i)];
-    jobsOf[i] = names;
-    for (const name of names) states.set(name, outcome(n));
   });
   if (s.fanIn !== null) states.set('fan', ran(jobsOf[s.fanIn] ?? []) ? 'succeeded' : 'skipped');
   return states;
