@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
+import type { Report } from '../../src/reporters/report.js';
 import { checkNothingAfter, checkRecords, readFacts } from './composition-checks.js';
 import { JOB_SCRIPT, manifestOf, type Scenario } from './composition-plan.js';
 import { readMarkers, type Exit } from './composition-run.js';
@@ -45,7 +46,28 @@ export async function inCaseDir(
     e.message += `\n\nJOBRUN_PROP_SEED=${seed}; its files: ${dir}; ${how}\n${manifestOf(s)}`;
     throw e;
   }
+  logCase(dir, s);
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** With `JOBRUN_PROP_LOG=FILE`, one line per case: its ending and what each run reported. */
+function logCase(dir: string, s: Scenario): void {
+  const log = process.env.JOBRUN_PROP_LOG;
+  if (!log) return;
+  const runs = fs
+    .readdirSync(dir)
+    .filter((f) => /^report-\d+\.json$/.test(f))
+    .map((f) => {
+      const r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Report;
+      return {
+        run: f,
+        exitCode: r.exitCode,
+        interrupted: r.interrupted,
+        halted: r.halted,
+        ...r.summary,
+      };
+    });
+  fs.appendFileSync(log, JSON.stringify({ ending: s.ending.kind, runs }) + '\n');
 }
 
 /** Checks run `run`, which ended by itself, by a halt or by a signal. */

@@ -56,7 +56,7 @@ const nodeArb: fc.Arbitrary<Node> = fc.record({
   from: fc.nat(8),
   needs: fc.array(fc.nat(8), { maxLength: 2 }),
   retries: fc.integer({ min: 0, max: 2 }),
-  failFirst: fc.constantFrom(0, 0, 0, 0, 1, 1, 2, 3),
+  failFirst: fc.constantFrom(0, 0, 0, 0, 0, 0, 1, 1, 2, 3),
   allowFailure: fc.nat(4).map((n) => n === 0),
   pool: fc.constantFrom('', '', 'a', 'b'),
   priority: fc.integer({ min: 0, max: 2 }),
