@@ -132,7 +132,7 @@ function mostJobs(nodes: Node[]): number {
 export const nodeName = (s: Scenario, i: number) => (s.nodes[i]?.stage ? `s${i}-{item}` : `j${i}`);
 
 /** The items a job prints when it succeeds: its name, file-safe, and a number. */
-export function itemsOf(name: string, count: number): string[] {
+function itemsOf(name: string, count: number): string[] {
   const tag = name.replace(/[^a-z0-9]/g, '');
   return Array.from({ length: count }, (_, k) => `${tag}x${k}`);
 }

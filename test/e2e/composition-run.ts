@@ -28,10 +28,10 @@ export interface Exit {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const markerDir = (dir: string, run: number) => path.join(dir, 'ran', String(run));
+const markerDir = (dir: string, run: number) => path.join(dir, 'ran', String(run));
 
 /** Every marker file of a run (sorted), to compare before and after jobrun's exit. */
-export function markerFiles(dir: string, run: number): string[] {
+function markerFiles(dir: string, run: number): string[] {
   const d = markerDir(dir, run);
   return fs.existsSync(d) ? fs.readdirSync(d).sort() : [];
 }
