@@ -1,5 +1,6 @@
 import type { JobRecord } from '../model/events.js';
 import type { JobSpec } from '../model/job.js';
+import type { EarlierSuccess } from '../model/result.js';
 import { newEntry, type Entry } from './entry.js';
 import type { Needs } from './needs.js';
 import { excludedRecord, resumedRecord } from './records.js';
@@ -46,11 +47,20 @@ export class Admission {
     const pending = (act: (entry: Entry) => void) =>
       entries.forEach((entry) => entry.status === 'pending' && act(entry));
     pending((e) => selected?.(e.spec) === false && this.to.end(e, excludedRecord(e, now)));
+    const resumed: Array<[Entry, true | EarlierSuccess]> = [];
     pending((e) => {
       const earlier = alreadyDone?.(e.spec);
-      if (earlier) this.to.end(e, resumedRecord(e, now, earlier));
+      if (earlier) resumed.push([e, earlier]);
     });
-    pending((e) => e.waiting === 0 && this.to.enqueue(e));
+    // each waits on itself too: a resumed job's end releases its dependants, and one
+    // of them that succeeded before as well must end as resumed, not be queued to run
+    for (const [e] of resumed) e.waiting++;
+    for (const [e, earlier] of resumed)
+      if (e.status === 'pending') this.to.end(e, resumedRecord(e, now, earlier));
+    // a stage whose resumed source ended above has expanded and left the run (its jobs
+    // stand for it), though its entry is still pending here: it must not run as a job
+    const linked = (e: Entry) => this.needs.get(e.spec.name) === e;
+    pending((e) => e.waiting === 0 && linked(e) && this.to.enqueue(e));
     this.to.pump();
   }
 
