@@ -90,7 +90,9 @@ describe('priority, pool and timeout filled in per item, end to end', () => {
         '    run: echo after >> started.txt',
       ].join('\n'),
     });
-    const r = await jobrun(['run', 'm.yaml', '-j', '1', '--json'], { cwd: dir });
+    const r = await jobrun(['run', 'm.yaml', '-j', '1', '--json', '--report', 'r.json'], {
+      cwd: dir,
+    });
     expect(r.code, r.stderr).toBe(1);
     expect(readLines(path.join(dir, 'started.txt'))).toEqual(['s-7', 's-3', 's-1']);
     const jobs = byName(JSON.parse(r.stdout) as Report);
@@ -108,5 +110,38 @@ describe('priority, pool and timeout filled in per item, end to end', () => {
     expect(jobs['s-7']).toMatchObject({ status: 'succeeded', priority: 7, pool: 'gpu' });
     expect(jobs.after).toMatchObject({ status: 'skipped' });
     expect(r.stderr).toContain('s-high');
+    // a retry does not run a refused job with a default either
+    const again = await jobrun(['retry', 'r.json'], { cwd: dir });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(
+      'cannot retry "s-high": it never ran: priority "{//}" of job s-high: "high" is not an integer',
+    );
+  });
+
+  it('retries a failed stage job with the priority and pool its item gave it', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': [
+        'version: 1',
+        ...POOLS,
+        'jobs:',
+        '  - name: list',
+        '    capture: lines',
+        "    run: printf '5/gpu\\n2/cpu\\n'",
+        '  - name: s-{//}',
+        '    for_each: { from: list }',
+        '    priority: "{//}"',
+        '    pool: "{/}"',
+        '    run: test -e ok',
+      ].join('\n'),
+    });
+    const first = await jobrun(['run', 'm.yaml', '--report', 'r.json'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(1);
+    fs.writeFileSync(path.join(dir, 'ok'), '');
+    const r = await jobrun(['retry', 'r.json', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const jobs = byName(JSON.parse(r.stdout) as Report);
+    expect(jobs['s-5']).toMatchObject({ status: 'succeeded', priority: 5, pool: 'gpu' });
+    expect(jobs['s-2']).toMatchObject({ status: 'succeeded', priority: 2, pool: 'cpu' });
   });
 });
