@@ -4,7 +4,9 @@ import type { Backend, BackendRun, RunOptions } from './backend.js';
 import { UsageError } from '../errors.js';
 import { BackendError, bullConnection, checkRedis, describe } from './redis-connect.js';
 import { BullExecutor, CLOSE_WAIT_MS } from './redis-executor.js';
+import { RemoteCache } from './redis-cache.js';
 import { RedisHealth, withTimeout } from './redis-health.js';
+import { RedisScale } from './redis-scale.js';
 import { StreamFiles } from './redis-stream-files.js';
 import { KEEP_FINISHED_S, badPoolName, newRunKey, runPointerKey } from './redis-names.js';
 import type { RedisTarget } from './redis-url.js';
@@ -47,6 +49,7 @@ export async function openRedisBackend(
  */
 class RedisRun implements BackendRun {
   private scheduler: Scheduler | undefined;
+  private scaler: RedisScale | undefined;
   private pendingSignal: StopSignal | undefined;
 
   constructor(
@@ -57,7 +60,7 @@ class RedisRun implements BackendRun {
   ) {}
 
   async run(source: Parameters<BackendRun['run']>[0]) {
-    const { identity, resume, gate: _gate, captureOutput, ...rest } = this.options;
+    const { identity, resume, gate: _gate, captureOutput, cacheExplain, ...rest } = this.options;
     for (const pool of Object.keys(rest.pools)) {
       const bad = badPoolName(pool);
       if (bad) throw new UsageError(bad);
@@ -74,6 +77,7 @@ class RedisRun implements BackendRun {
       resume,
       rest.pools,
       this.settings.say,
+      new RemoteCache({ explain: cacheExplain, warn: this.settings.say }),
     );
     // --results: the output comes back to files here, as a local run keeps it
     if (captureOutput || rest.separateStreams)
@@ -89,25 +93,40 @@ class RedisRun implements BackendRun {
       say: this.settings.say,
       onDead: (reason) => executor.abandon(reason),
     });
+    const scaler = new RedisScale({
+      conn: this.conn,
+      runKey,
+      pools: Object.keys(rest.pools),
+      queueOf: async (pool) => {
+        const lane = executor.lane(pool);
+        await lane.ready;
+        return lane.queue;
+      },
+      emit: rest.emit,
+    });
+    // a resumed run starts without a limit; Redis trouble is the health check's to say
+    await withTimeout(scaler.forget(), 10_000).catch(() => {});
     const scheduler = new Scheduler({ ...rest, executor });
     this.scheduler = scheduler;
+    this.scaler = scaler;
     try {
       const done = scheduler.run(source);
       if (this.pendingSignal) this.interrupt(this.pendingSignal);
       return await done;
     } finally {
       health.stop();
+      await withTimeout(scaler.forget(), CLOSE_WAIT_MS).catch(() => {});
       await executor.close();
     }
   }
 
   /**
    * `jobrun pause/cancel/drain` reach the scheduler once it runs: they act on the jobs
-   * not yet handed to workers (a drain withdraws them as `--halt soon` does); workers'
-   * counts are the workers' own, so `scale` is refused.
+   * not yet handed to workers (a drain withdraws them as `--halt soon` does); `scale`
+   * sets limits the workers read (see `RedisScale`).
    */
   get controls(): RunControls | undefined {
-    return this.scheduler?.controls;
+    return this.scheduler && this.scaler?.controls(this.scheduler.controls);
   }
 
   /** The scheduler's stop tells the executor, which marks the run cancelled in Redis. */

@@ -12,10 +12,13 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
   const { checkRedis } = await import('../backends/redis-connect.js');
   const { JobrunWorker } = await import('../backends/redis-worker.js');
   const { WorkerMetrics, serveMetrics } = await import('../backends/metrics.js');
+  const { WorkerCache } = await import('../backends/worker-cache.js');
   await checkRedis(target);
 
   // the gauge reads queue depth only when scraped, after `w` exists
   const metrics: InstanceType<typeof WorkerMetrics> = new WorkerMetrics(() => w.depth());
+  // as a local run's default, in this worker's folder: the cache is this machine's
+  const cacheDir = path.resolve(options.cacheDir ?? path.join(STATE_DIR, 'cache'));
   const w = new JobrunWorker({
     target,
     concurrency,
@@ -29,6 +32,14 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
     gate: options.gate,
     metrics,
     log: say,
+    cache: options.cache
+      ? new WorkerCache({
+          dir: cacheDir,
+          maxBytes: options.cacheMaxBytes,
+          baseDir: process.cwd(),
+          log: say,
+        })
+      : undefined,
   });
   const server =
     metricsPort === undefined
@@ -74,7 +85,8 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
         : 'jobs without a pool';
   say(
     `serving ${serving} from ${target.safe}, ${concurrency} at once` +
-      (server ? `; metrics on ${server.url}/metrics` : ''),
+      (server ? `; metrics on ${server.url}/metrics` : '') +
+      (options.cache ? `; cache in ${cacheDir}` : '; no cache'),
   );
   await done;
   if (code !== 0) {

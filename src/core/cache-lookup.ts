@@ -1,5 +1,6 @@
 import type { JobRecord } from '../model/events.js';
-import type { CacheHit, CacheHook } from './cache-hook.js';
+import type { AttemptResult } from '../model/attempt.js';
+import { remoteHit, type CacheHit, type CacheHook } from './cache-hook.js';
 import type { Entry } from './entry.js';
 import { attemptsRecord, cachedRecord } from './records.js';
 import type { SchedulerCore } from './scheduler-core.js';
@@ -27,6 +28,16 @@ export class CacheLookup {
       ?.check(entry.spec)
       .then((hit) => this.checked(entry, hit))
       .catch((err: unknown) => this.core.crash(err));
+  }
+
+  /**
+   * Did a Redis worker find the job in its own cache (`AttemptResult.cached`)? Then it
+   * ends `cached`, with the stored result and no attempt, as a local hit does.
+   */
+  restoredRemotely(entry: Entry, result: AttemptResult): boolean {
+    const hit = remoteHit(result);
+    if (hit) this.core.end(entry, cachedRecord(entry, hit, this.core.clock.now()));
+    return hit !== undefined;
   }
 
   /** A job that succeeded: a cached one's outputs are stored. */

@@ -232,6 +232,8 @@ export class Scheduler implements RunControls {
     if (this.ahead) this.ahead.handOver(entry);
     else this.dispatch.ended(entry, false);
     entry.running = undefined;
+    // a Redis worker restored it from its own cache: it never ran, as a local hit
+    if (this.lookup.restoredRemotely(entry, result)) return this.pump();
     entry.attempts.push(result);
     this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
     const now = this.clock.now();

@@ -1,0 +1,92 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import type { AttemptResult } from '../model/attempt.js';
+import { parsePayload } from './payload.js';
+import { DEFAULT_LOST_RETRIES, type PoolCaps } from './pool-caps.js';
+import { poolOfQueue } from './redis-names.js';
+import type { RunCaps } from './redis-run-cap.js';
+import type { AttemptRunner } from './redis-worker-attempt.js';
+import type { WorkerJobs } from './redis-worker-jobs.js';
+import type { WorkerCache } from './worker-cache.js';
+import type { WorkerSlots } from './worker-slots.js';
+
+export interface AdmissionOptions {
+  label: string;
+  caps: PoolCaps;
+  slots: WorkerSlots;
+  jobs: WorkerJobs;
+  runner: AttemptRunner;
+  /** Whether the coordinator marked the run cancelled (throws when Redis cannot say). */
+  runCancelled: (runKey: string) => Promise<boolean>;
+  /** `jobrun scale -j` on Redis: the run's limit across every worker. */
+  runCaps?: RunCaps;
+  /** Lowers how many of the queue's jobs BullMQ fetches at once for this worker. */
+  lowerFetch: (queue: string, cap: number) => void;
+  log: (line: string) => void;
+  /** Looks jobs with `cache` up before they start (`worker-cache.ts`). */
+  cache?: WorkerCache;
+}
+
+/**
+ * What a worker does with each job BullMQ hands it, up to the start: it decides whether
+ * and when the attempt runs. An invalid payload, or a job lost with its worker more
+ * often than its `lost_retries`, is refused at once; otherwise the job waits for its
+ * pool's cap on this worker, for its run's limit across workers (`jobrun scale -j`)
+ * and for a slot, is dropped if its run was cancelled meanwhile, and only then runs.
+ */
+export class Admission {
+  constructor(private readonly o: AdmissionOptions) {}
+
+  async process(queue: string, job: Job): Promise<AttemptResult> {
+    const { caps, slots, jobs, log } = this.o;
+    const parsed = parsePayload(job.data);
+    if ('reason' in parsed) {
+      log(`refused job ${job.id ?? '?'} from ${queue}: ${parsed.reason}`);
+      throw new UnrecoverableError(`worker ${this.o.label} refused the job: ${parsed.reason}`);
+    }
+    const p = parsed.payload;
+    const lostRetries = p.lostRetries ?? DEFAULT_LOST_RETRIES;
+    if (job.stalledCounter > lostRetries) {
+      log(`refused ${p.name}: lost with its worker ${job.stalledCounter} times`);
+      throw new UnrecoverableError(
+        `not run again: lost with its worker ${job.stalledCounter} times (lost_retries: ${lostRetries})`,
+      );
+    }
+    const id = job.id ?? '';
+    const held = jobs.hold(id);
+    const pool = poolKey(queue);
+    const cap = caps.capOf(pool, p.perWorker);
+    // fetch no more of this pool than may run here: the rest stay for other workers
+    this.o.lowerFetch(queue, cap);
+    await caps.acquire(pool, cap);
+    try {
+      await this.o.runCaps?.acquire(p.runKey, id, () => held.cancelled);
+      const slot = await slots.acquire();
+      try {
+        // in the slot, as a local lookup holds one; a hit ends the job without a run
+        const attempt = Math.max(1, job.attemptsStarted);
+        const lookup = await this.o.cache?.lookup(p, attempt, `${this.o.label}/${slot + 1}`);
+        if (lookup?.hit) return lookup.hit;
+        // checked after the wait for a slot, the last thing before the start: a run
+        // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
+        if (held.cancelled || (await this.o.runCancelled(p.runKey)) || held.cancelled) {
+          log(`skip ${p.name}: its run was cancelled`);
+          throw new UnrecoverableError('its run was cancelled before a worker started it');
+        }
+        jobs.release(id);
+        return await this.o.runner.run(job, id, p, slot, lookup);
+      } finally {
+        jobs.running.delete(id);
+        slots.release(slot);
+      }
+    } finally {
+      jobs.release(id);
+      caps.release(pool);
+      this.o.runCaps?.release(id);
+    }
+  }
+}
+
+/** The pool a queue serves, as caps name it (`default` for pool-less jobs). */
+export function poolKey(queue: string): string {
+  return poolOfQueue(queue) ?? 'default';
+}
