@@ -197,7 +197,12 @@ export async function runJobs(
     gate,
     // the journal keeps each success's result: a resumed stage gets the same items
     alreadyDone: options.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
-    stages: stages && stagePlan(stages.map((s) => overriddenStage(s, overrides))),
+    stages:
+      stages &&
+      stagePlan(
+        stages.map((s) => overriddenStage(s, overrides)),
+        Object.keys(settings.pools),
+      ),
     onAttemptStart: (job, pid, start) => {
       graces.started(job);
       journal.started(job, pid, start);

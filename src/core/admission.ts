@@ -3,7 +3,7 @@ import type { JobSpec } from '../model/job.js';
 import type { EarlierSuccess } from '../model/result.js';
 import { newEntry, type Entry } from './entry.js';
 import type { Needs } from './needs.js';
-import { excludedRecord, resumedRecord } from './records.js';
+import { excludedRecord, refusedRecord, resumedRecord } from './records.js';
 import type { SchedulerOptions } from './scheduler-options.js';
 
 /** What admission does with the scheduler's help. */
@@ -79,13 +79,17 @@ export class Admission {
   /**
    * A job of a stage that just expanded (counted already), linked by name to the jobs
    * it needs. `stopped` is the stop's reason while the run stops: a need that ended
-   * meanwhile cancels the job rather than skipping it. The caller starts what may.
+   * meanwhile cancels the job rather than skipping it. A job its item made `refused`
+   * ends failed at once. The caller starts what may.
    */
   expanded(entry: Entry, now: number, stopped: string | undefined): void {
     const ended = this.needs.linkOne(entry, now, stopped);
     const earlier = !ended && this.rules.alreadyDone?.(entry.spec);
     if (ended) {
       this.to.end(entry, ended);
+    } else if (entry.spec.refused !== undefined) {
+      // its item filled a setting in badly: it cannot run, and it is no one's to skip
+      this.to.end(entry, refusedRecord(entry, now));
     } else if (earlier) {
       this.to.end(entry, resumedRecord(entry, now, earlier));
     } else if (entry.waiting === 0) {

@@ -3,18 +3,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
 import { jobrun, readLines, tempDir, waitFor, writeFiles } from './helpers.js';
-import { byName } from './stages-helpers.js';
+import { byName, EXTRACT_THEN_T } from './stages-helpers.js';
 
 /** extract → t-* and u-* (both from extract) → v-* (from the stage t-*) → load (needs v-* and u-*). */
 const DAG = `version: 1
 workers: 2
 jobs:
-  - name: extract
-    run: printf 'a\\nb\\n'
-  - name: t-{item}
-    for_each: { from: extract }
-    run: printf '{item}1\\n{item}2\\n'
-  - name: u-{item}
+${EXTRACT_THEN_T}  - name: u-{item}
     for_each: { from: extract }
     run: echo u {item}
   - name: v-{item}
