@@ -96,7 +96,12 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
     try {
       // the URL on the command line: the run's listed command line must not carry it
       void b.start(['--backend', url, '--report', 'r.json'], ['a', 'b', 'c']);
-      const row = await listedWhen(url, (r) => r.total === 3, 'the run to be listed in Redis');
+      // the run lists itself as it starts, before its jobs are queued: wait for the counts
+      const row = await listedWhen(
+        url,
+        (r) => r.total === 3 && r.queued === 3,
+        'the run to be listed in Redis with its jobs queued',
+      );
       expect(row).toMatchObject({
         pid: b.child?.pid,
         cwd: fs.realpathSync(b.dir),
