@@ -14,6 +14,11 @@ export interface RunOptions extends Omit<SchedulerOptions, 'executor'> {
   identity: string;
   /** `--resume`: re-attach to the unfinished run instead of starting a fresh one. */
   resume: boolean;
+  /**
+   * `--explain` on Redis, where the workers look jobs up in their caches (`cache` is a
+   * local run's): told why a cached job runs, as its worker found.
+   */
+  cacheExplain?: (job: JobSpec, why: string[]) => void;
 }
 
 /** One run on a backend. Shaped like the scheduler so the CLI drives both the same way. */

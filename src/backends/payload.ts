@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
 import { CAPTURE_MODES } from '../model/result.js';
+import { cachePayloadSchema } from './cache-payload.js';
 
 /**
  * What the coordinator ships to a worker for one job: the command and how to run it.
@@ -60,6 +61,8 @@ const payloadSchema = z
       .optional(),
     /** A fan-in's standard input (`stdin: { from }`), NDJSON of its sources' results. */
     stdin: z.string().optional(),
+    /** `cache: true`: what the worker needs to look the job up in its own cache. */
+    cache: cachePayloadSchema.optional(),
   })
   .strict();
 
@@ -137,7 +140,15 @@ export function specFromPayload(p: JobPayload, workerDir: string): JobSpec {
 
 /** Messages a worker publishes as job progress, in order, on the queue's event stream. */
 export type WorkerMessage =
-  | { kind: 'start'; attempt: number; worker: string; pid?: number; startedAt: number }
+  | {
+      kind: 'start';
+      attempt: number;
+      worker: string;
+      pid?: number;
+      startedAt: number;
+      /** `--explain`: why the worker's cache did not have the job. */
+      why?: string[];
+    }
   | { kind: 'end'; result: AttemptResult; retryInMs?: number };
 
 const resultSchema = z
@@ -152,6 +163,7 @@ const resultSchema = z
     worker: z.string().optional(),
     outputTail: z.string().optional(),
     logPath: z.string().optional(),
+    cached: z.string().max(10_000).optional(),
   })
   .passthrough();
 
@@ -162,6 +174,7 @@ const messageSchema = z.discriminatedUnion('kind', [
     worker: z.string(),
     pid: z.number().optional(),
     startedAt: z.number(),
+    why: z.array(z.string().max(10_000)).max(1000).optional(),
   }),
   z.object({ kind: z.literal('end'), result: resultSchema, retryInMs: z.number().optional() }),
 ]);

@@ -2,6 +2,7 @@ import type { AttemptResult } from '../model/attempt.js';
 import type { AttemptHooks } from '../core/remote.js';
 import type { ExecRequest, RunningAttempt } from '../exec/types.js';
 import { parseResult, parseWorkerMessage } from './payload.js';
+import type { RemoteCache } from './redis-cache.js';
 
 /** What an attempt needs from the executor that created it. */
 export interface AttemptOwner {
@@ -10,6 +11,8 @@ export interface AttemptOwner {
   cancel(attempt: RemoteAttempt, immediate: boolean): Promise<void>;
   /** Where attempt `n`'s output came back to (`--results`), if anywhere. */
   streamsOf(attempt: RemoteAttempt, n: number): { stdoutPath?: string; stderrPath?: string };
+  /** The run's cache, when its jobs may use one. */
+  readonly cache?: RemoteCache;
 }
 
 /**
@@ -49,6 +52,7 @@ export class RemoteAttempt implements RunningAttempt {
       this.lose('another worker took the job');
       this.open = { attempt: m.attempt, worker: m.worker, startedAt: m.startedAt };
       this.attempts = Math.max(this.attempts, m.attempt);
+      if (m.why) this.owner.cache?.why(this.request.job, m.why);
       this.hooks.started(m.attempt, m.worker, m.pid);
       return;
     }
@@ -62,7 +66,9 @@ export class RemoteAttempt implements RunningAttempt {
   }
 
   completed(returnvalue: unknown): void {
-    const result = parseResult(returnvalue);
+    const parsed = parseResult(returnvalue);
+    const result =
+      parsed && this.owner.cache ? this.owner.cache.ended(this.request.job, parsed) : parsed;
     this.open = undefined;
     this.finish(
       result ?? {

@@ -4,6 +4,7 @@ import type { Backend, BackendRun, RunOptions } from './backend.js';
 import { UsageError } from '../errors.js';
 import { BackendError, bullConnection, checkRedis, describe } from './redis-connect.js';
 import { BullExecutor, CLOSE_WAIT_MS } from './redis-executor.js';
+import { RemoteCache } from './redis-cache.js';
 import { RedisHealth, withTimeout } from './redis-health.js';
 import { StreamFiles } from './redis-stream-files.js';
 import { KEEP_FINISHED_S, badPoolName, newRunKey, runPointerKey } from './redis-names.js';
@@ -57,7 +58,7 @@ class RedisRun implements BackendRun {
   ) {}
 
   async run(source: Parameters<BackendRun['run']>[0]) {
-    const { identity, resume, gate: _gate, captureOutput, ...rest } = this.options;
+    const { identity, resume, gate: _gate, captureOutput, cacheExplain, ...rest } = this.options;
     for (const pool of Object.keys(rest.pools)) {
       const bad = badPoolName(pool);
       if (bad) throw new UsageError(bad);
@@ -74,6 +75,7 @@ class RedisRun implements BackendRun {
       resume,
       rest.pools,
       this.settings.say,
+      new RemoteCache({ explain: cacheExplain, warn: this.settings.say }),
     );
     // --results: the output comes back to files here, as a local run keeps it
     if (captureOutput || rest.separateStreams)

@@ -19,6 +19,7 @@ import {
 import { OutputReader } from './redis-output.js';
 import type { RedisTarget } from './redis-url.js';
 import { toPayload, type OutputReturn } from './payload.js';
+import type { RemoteCache } from './redis-cache.js';
 import { RunStop } from './redis-stop.js';
 import type { StreamFiles } from './redis-stream-files.js';
 
@@ -60,6 +61,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     private readonly resume: boolean,
     private readonly pools: Record<string, PoolSpec>,
     say: (line: string) => void,
+    readonly cache?: RemoteCache,
   ) {
     this.stopper = new RunStop({
       conn,
@@ -146,6 +148,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
       this.streaming,
       perWorker,
     );
+    Object.assign(payload, this.cache?.payloadOf(job));
     await lane.queue.add(job.name, payload, {
       jobId: attempt.id,
       priority: bullPriority(job.priority),

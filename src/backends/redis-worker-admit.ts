@@ -5,6 +5,7 @@ import { DEFAULT_LOST_RETRIES, type PoolCaps } from './pool-caps.js';
 import { poolOfQueue } from './redis-names.js';
 import type { AttemptRunner } from './redis-worker-attempt.js';
 import type { WorkerJobs } from './redis-worker-jobs.js';
+import type { WorkerCache } from './worker-cache.js';
 import type { WorkerSlots } from './worker-slots.js';
 
 export interface AdmissionOptions {
@@ -18,6 +19,8 @@ export interface AdmissionOptions {
   /** Lowers how many of the queue's jobs BullMQ fetches at once for this worker. */
   lowerFetch: (queue: string, cap: number) => void;
   log: (line: string) => void;
+  /** Looks jobs with `cache` up before they start (`worker-cache.ts`). */
+  cache?: WorkerCache;
 }
 
 /**
@@ -55,6 +58,10 @@ export class Admission {
     try {
       const slot = await slots.acquire();
       try {
+        // in the slot, as a local lookup holds one; a hit ends the job without a run
+        const attempt = Math.max(1, job.attemptsStarted);
+        const lookup = await this.o.cache?.lookup(p, attempt, `${this.o.label}/${slot + 1}`);
+        if (lookup?.hit) return lookup.hit;
         // checked after the wait for a slot, the last thing before the start: a run
         // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
         if (held.cancelled || (await this.o.runCancelled(p.runKey)) || held.cancelled) {
@@ -62,7 +69,7 @@ export class Admission {
           throw new UnrecoverableError('its run was cancelled before a worker started it');
         }
         jobs.release(id);
-        return await this.o.runner.run(job, id, p, slot);
+        return await this.o.runner.run(job, id, p, slot, lookup);
       } finally {
         jobs.running.delete(id);
         slots.release(slot);

@@ -14,6 +14,7 @@ import type { OutputWriter } from './redis-output.js';
 import type { RedisTarget } from './redis-url.js';
 import type { WorkerJobs } from './redis-worker-jobs.js';
 import { sendStreams } from './redis-worker-streams.js';
+import type { CacheLookup } from './worker-cache.js';
 
 /** The failure of one attempt, carrying the backoff the worker chose for the retry. */
 export class AttemptFailed extends Error {
@@ -49,7 +50,13 @@ export interface AttemptRunnerOptions {
 export class AttemptRunner {
   constructor(private readonly o: AttemptRunnerOptions) {}
 
-  async run(job: Job, id: string, p: JobPayload, slot: number): Promise<AttemptResult> {
+  async run(
+    job: Job,
+    id: string,
+    p: JobPayload,
+    slot: number,
+    lookup?: CacheLookup,
+  ): Promise<AttemptResult> {
     const { jobs, metrics } = this.o;
     const pool = p.pool ?? 'default';
     const payloadSpec = specFromPayload(p, this.o.baseDir);
@@ -81,7 +88,8 @@ export class AttemptRunner {
     jobs.running.set(id, entry);
     metrics?.attemptStarted(pool);
     await handle.started; // a spawner process tells the pid a moment later
-    await this.report(job, { kind: 'start', attempt, worker, pid: handle.pid, startedAt });
+    const why = lookup?.why ? { why: lookup.why } : {};
+    await this.report(job, { kind: 'start', attempt, worker, pid: handle.pid, startedAt, ...why });
     // after the report: once this line shows, the coordinator has been told
     this.o.log(`start ${p.name} (attempt ${attempt}) on ${worker}`);
     const result = await handle.result;
@@ -106,7 +114,7 @@ export class AttemptRunner {
       await this.report(job, { kind: 'end', result });
       throw new UnrecoverableError('stopped at the coordinator’s request');
     }
-    if (attemptSucceeded(result)) return result;
+    if (attemptSucceeded(result)) return lookup ? await lookup.stored(result) : result;
     const retries = worthRetrying(result) && job.attemptsMade + 1 < (job.opts.attempts ?? 1);
     const retryInMs = retries ? backoffDelay(p.backoff, job.attemptsMade + 2) : undefined;
     await this.report(job, { kind: 'end', result, retryInMs });

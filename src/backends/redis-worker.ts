@@ -15,6 +15,7 @@ import { Admission, poolKey } from './redis-worker-admit.js';
 import { AttemptRunner } from './redis-worker-attempt.js';
 import { WorkerJobs, listenForControl } from './redis-worker-jobs.js';
 import { DEFAULT_LOCK_MS, ServedQueues } from './redis-worker-queues.js';
+import type { WorkerCache } from './worker-cache.js';
 
 export { logDirFor } from './redis-worker-attempt.js';
 
@@ -44,6 +45,8 @@ export interface WorkerOptions {
   log?: (line: string) => void;
   /** `host:pid`; the slot number is appended per attempt. */
   label?: string;
+  /** `--cache-dir`: where jobs with `cache` are looked up and stored (`worker-cache.ts`). */
+  cache?: WorkerCache;
 }
 
 /**
@@ -134,6 +137,7 @@ export class JobrunWorker {
       runCancelled: (runKey) => this.runCancelled(registry, runKey),
       lowerFetch: (queue, cap) => this.served.lowerFetch(queue, cap),
       log: this.log,
+      cache: options.cache,
     });
     this.lockWatch = new LockWatch(registry, options.lockDurationMs ?? DEFAULT_LOCK_MS, () =>
       this.jobs.lockLost(this.jobs.runningIds()),

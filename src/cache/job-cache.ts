@@ -21,6 +21,10 @@ export interface JobCacheOptions {
   warn: (message: string) => void;
   /** Where `cache_env` values are read (the runner's environment). */
   environ?: NodeJS.ProcessEnv;
+  /** Hashes shared with other lookups of the same run (a Redis worker's, made per job). */
+  hasher?: FileHasher;
+  /** Keys of needs checked elsewhere (by the Redis worker that ran them), by name. */
+  needKeys?: Record<string, string>;
 }
 
 /** What `jobrun explain` says of one job. */
@@ -32,8 +36,11 @@ export interface Explanation {
   key: string;
 }
 
+/** What a success leaves besides its outputs. */
+type Done = Pick<JobRecord, 'result' | 'resultTruncated'>;
+
 export class JobCache implements CacheHook {
-  readonly hasher = new FileHasher();
+  readonly hasher: FileHasher;
   private readonly keys = new WeakMap<JobSpec, Keyed>();
   /** The key each job of the run was checked with, by name: part of its dependants' keys. */
   private readonly keyByName = new Map<string, string>();
@@ -42,12 +49,19 @@ export class JobCache implements CacheHook {
   constructor(
     readonly store: CacheStore,
     private readonly options: JobCacheOptions,
-  ) {}
+  ) {
+    this.hasher = options.hasher ?? new FileHasher();
+  }
+
+  /** The key `job` was last checked with, if it was. */
+  keyOf(job: JobSpec): string | undefined {
+    return this.keys.get(job)?.key;
+  }
 
   async check(job: JobSpec): Promise<CacheHit | undefined> {
     try {
       if (!job.cache) return undefined;
-      const keyed = await this.keyOf(job, job.cache);
+      const keyed = await this.makeKey(job, job.cache);
       this.keys.set(job, keyed);
       const entry = await this.store.read(keyed.key);
       if (entry && staysInside(entry, job.cache) && (await this.store.restore(entry, job.cwd))) {
@@ -62,9 +76,10 @@ export class JobCache implements CacheHook {
     }
   }
 
-  private async keyOf(job: JobSpec, cache: JobCacheSpec): Promise<Keyed> {
+  private async makeKey(job: JobSpec, cache: JobCacheSpec): Promise<Keyed> {
     const needs: Record<string, string> = {};
-    for (const need of job.needs) needs[need] = this.keyByName.get(need) ?? 'not cached';
+    for (const need of job.needs)
+      needs[need] = this.keyByName.get(need) ?? this.options.needKeys?.[need] ?? 'not cached';
     const keyed = await computeKey(job, cache, this.hasher, this.options.environ, needs);
     this.keyByName.set(job.name, keyed.key);
     return keyed;
@@ -80,7 +95,7 @@ export class JobCache implements CacheHook {
       if (spec?.cache && !this.keyByName.has(need)) await this.explain(spec, plan);
     }
     const cache = job.cache ?? { inputs: [], outputs: [], env: [], root: job.cwd };
-    const keyed = await this.keyOf(job, cache);
+    const keyed = await this.makeKey(job, cache);
     const entry = await this.store.read(keyed.key);
     const { name } = job;
     if (!job.cache) return { name, verdict: 'miss', why: ['cache is off for it'], key: keyed.key };
@@ -98,7 +113,7 @@ export class JobCache implements CacheHook {
     return changes.length > 0 ? changes : ['no entry with this key (evicted)'];
   }
 
-  succeeded(job: JobSpec, record: JobRecord): void {
+  succeeded(job: JobSpec, record: Done): void {
     const saved = this.save(job, record)
       .catch((err: unknown) => this.options.warn(`${job.name}: not cached: ${message(err)}`))
       .finally(() => this.saving.delete(saved));
@@ -110,7 +125,7 @@ export class JobCache implements CacheHook {
     while (this.saving.size > 0) await Promise.all([...this.saving]);
   }
 
-  private async save(job: JobSpec, record: JobRecord): Promise<void> {
+  private async save(job: JobSpec, record: Done): Promise<void> {
     const keyed = this.keys.get(job);
     if (!keyed || !job.cache) return;
     const { files, missing } = await matchOutputs(job.cache, job.cwd);

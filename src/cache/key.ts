@@ -17,6 +17,11 @@ export interface Keyed {
   parts: Record<string, string>;
 }
 
+/** The key's folder part: `cwd` relative to the run's folder, `/`-separated. */
+export function keyFolder(cache: JobCacheSpec, cwd: string): string {
+  return cache.folder ?? (path.relative(cache.root, cwd).split(path.sep).join('/') || '.');
+}
+
 /** The parts of the job itself, without reading a file. */
 function jobParts(
   job: JobSpec,
@@ -27,7 +32,7 @@ function jobParts(
     version: KEY_VERSION,
     command: sha256(job.argv ? JSON.stringify(job.argv) : job.command),
     shell: job.shell,
-    folder: path.relative(cache.root, job.cwd).split(path.sep).join('/') || '.',
+    folder: keyFolder(cache, job.cwd),
     outputs: sha256(JSON.stringify(cache.outputs)),
     capture: job.capture ? `${job.capture.mode} ${job.capture.maxBytes}` : 'none',
   };

@@ -24,8 +24,10 @@ export function cacheDir(options: CacheOptions, settings: RunSettings): string {
 
 export interface RunCache {
   jobs: JobSpec[] | AsyncIterable<JobSpec>;
-  /** Undefined when no job can use the cache. */
+  /** Undefined when no job can use the cache here (none, or on Redis, the workers'). */
   hook?: CacheHook;
+  /** `--explain`: says why a cached job runs. */
+  explain?: (job: JobSpec, why: string[]) => void;
   /** Waits for the run's stores, then applies `--cache-max`. */
   finish(): Promise<void>;
 }
@@ -38,7 +40,7 @@ export function openRunCache(
   jobs: JobSpec[] | AsyncIterable<JobSpec>,
   settings: RunSettings,
   options: CacheOptions,
-  fromGlob: boolean,
+  where: { fromGlob: boolean; remote: boolean },
   warn: (message: string) => void,
 ): RunCache {
   const none: RunCache = { jobs, finish: async () => {} };
@@ -48,11 +50,21 @@ export function openRunCache(
   }
   const root = cacheRoot(settings);
   const cached =
-    options.use === 'all' ? mapJobs(jobs, (job) => cacheAll(job, root, options, fromGlob)) : jobs;
-  const store = new CacheStore(cacheDir(options, settings));
+    options.use === 'all'
+      ? mapJobs(jobs, (job) => cacheAll(job, root, options, where.fromGlob))
+      : jobs;
   const explain = options.explain
     ? (job: JobSpec, why: string[]) => warn(`${job.name} runs: ${why.join('; ')}`)
     : undefined;
+  // the workers look up, store and evict in their own --cache-dir
+  if (where.remote) {
+    if (options.dir !== undefined || options.maxBytes !== undefined)
+      warn(
+        '--cache-dir and --cache-max are not used on Redis: each worker uses its own (jobrun worker --cache-dir)',
+      );
+    return { jobs: cached, explain, finish: async () => {} };
+  }
+  const store = new CacheStore(cacheDir(options, settings));
   const cache = new JobCache(store, { warn, explain });
   return {
     jobs: cached,

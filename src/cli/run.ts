@@ -110,16 +110,14 @@ export async function runJobs(
     options.cache.use === 'all' ||
     settings.stages?.some((s) => s.settings.cache !== undefined) ||
     (Array.isArray(source.jobs) && source.jobs.some((j) => j.cache !== undefined));
-  // on Redis, workers would have to look up and restore on their own machines: not done yet
+  // on Redis, the worker that takes a job looks it up in its own cache (`worker --cache-dir`)
   const remote = options.backend.kind === 'redis';
-  if (remote && anyCached && options.cache.use !== 'off')
-    warn('the cache is not used with a Redis backend: every job runs');
   const runCache: RunCache = anyCached
     ? (await import('./cache-setup.js')).openRunCache(
         jobs,
         settings,
-        remote ? { ...options.cache, use: 'off' } : options.cache,
-        options.source.glob !== undefined,
+        options.cache,
+        { fromGlob: options.source.glob !== undefined, remote },
         warn,
       )
     : { jobs, finish: async () => {} };
@@ -180,6 +178,7 @@ export async function runJobs(
   const graces = new RunningGraces();
   const scheduler = backend.createRun({
     identity: source.identity,
+    cacheExplain: runCache.explain,
     resume: options.resume,
     runId,
     manifestPath: settings.manifestPath,

@@ -14,11 +14,14 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
   const { JobrunWorker } = await import('../backends/redis-worker.js');
   // prom-client and the per-job counting only when something can read them
   const exported = metricsPort === undefined ? undefined : await import('../backends/metrics.js');
+  const { WorkerCache } = await import('../backends/worker-cache.js');
   await checkRedis(target);
 
   // the gauge reads queue depth only when scraped, after `w` exists
   const metrics: WorkerMetrics | undefined =
     exported && new exported.WorkerMetrics(() => w.depth());
+  // as a local run's default, in this worker's folder: the cache is this machine's
+  const cacheDir = path.resolve(options.cacheDir ?? path.join(STATE_DIR, 'cache'));
   const w = new JobrunWorker({
     target,
     concurrency,
@@ -32,6 +35,14 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
     gate: options.gate,
     metrics,
     log: say,
+    cache: options.cache
+      ? new WorkerCache({
+          dir: cacheDir,
+          maxBytes: options.cacheMaxBytes,
+          baseDir: process.cwd(),
+          log: say,
+        })
+      : undefined,
   });
   const server =
     metricsPort === undefined || !exported || !metrics
@@ -77,7 +88,8 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
         : 'jobs without a pool';
   say(
     `serving ${serving} from ${target.safe}, ${concurrency} at once` +
-      (server ? `; metrics on ${server.url}/metrics` : ''),
+      (server ? `; metrics on ${server.url}/metrics` : '') +
+      (options.cache ? `; cache in ${cacheDir}` : '; no cache'),
   );
   await done;
   if (code !== 0) {

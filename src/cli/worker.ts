@@ -10,6 +10,9 @@ Examples:
   $ jobrun worker --redis-url-file /etc/jobrun/redis.url --pool '*' --max-load 6
   $ jobrun worker redis://127.0.0.1:6379 -j 8 --pool cpu=1,net
                               (at most one cpu job at a time on this worker)
+  $ jobrun worker --cache-dir /shared/jobrun-cache --cache-max 20G
+                              (jobs with cache: true are looked up and stored
+                              there; default: .jobrun/cache in this folder)
 
 Pass a password in JOBRUN_REDIS_URL or --redis-url-file, never on the command
 line (ps shows it to everyone); jobs do not inherit JOBRUN_REDIS_URL.

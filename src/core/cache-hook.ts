@@ -1,3 +1,4 @@
+import type { AttemptResult } from '../model/attempt.js';
 import type { JobRecord } from '../model/events.js';
 import type { JobSpec } from '../model/job.js';
 import type { CapturedResult } from '../model/result.js';
@@ -8,6 +9,20 @@ export interface CacheHit {
   reason: string;
   result?: CapturedResult;
   resultTruncated?: true;
+  /** The Redis worker whose cache it came from. */
+  worker?: string;
+}
+
+/** A Redis worker's attempt that came from its cache (`AttemptResult.cached`), as a hit. */
+export function remoteHit(result: AttemptResult): CacheHit | undefined {
+  if (result.cached === undefined) return undefined;
+  const { cached: reason, result: captured, resultTruncated, worker } = result;
+  return {
+    reason,
+    ...(captured === undefined ? {} : { result: captured }),
+    ...(resultTruncated ? { resultTruncated } : {}),
+    ...(worker === undefined ? {} : { worker }),
+  };
 }
 
 /**
@@ -20,5 +35,5 @@ export interface CacheHook {
   /** Never rejects: a check that cannot be made is a miss. */
   check(job: JobSpec): Promise<CacheHit | undefined>;
   /** A checked job succeeded: its outputs and result are stored in the background. */
-  succeeded(job: JobSpec, record: JobRecord): void;
+  succeeded(job: JobSpec, record: Pick<JobRecord, 'result' | 'resultTruncated'>): void;
 }

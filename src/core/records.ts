@@ -56,12 +56,13 @@ export function resumedRecord(
 
 /** The record of a job whose outputs and result came from the cache: it did not run. */
 export function cachedRecord(entry: Entry, hit: CacheHit, endedAt: number): JobRecord {
-  const { reason, result, resultTruncated } = hit;
+  const { reason, result, resultTruncated, worker } = hit;
   return {
     ...describe(entry.spec),
     status: 'cached',
     reason,
     attempts: [],
+    ...(worker === undefined ? {} : { worker }),
     ...(result === undefined ? {} : { result }),
     ...(resultTruncated ? { resultTruncated } : {}),
     endedAt,

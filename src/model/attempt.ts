@@ -37,6 +37,11 @@ export interface AttemptResult {
   /** Files with only this attempt's stdout / stderr, when the request asked to `separate`. */
   stdoutPath?: string;
   stderrPath?: string;
+  /**
+   * Set by a Redis worker that found the job in its cache instead of running it: why
+   * (`unchanged since …`). Its outputs were restored there and `result` is the stored one.
+   */
+  cached?: string;
 }
 
 /** An attempt succeeded when its process exited 0 without timing out. */

@@ -117,6 +117,11 @@ export interface JobCacheSpec {
   files?: string[];
   /** The folder `cwd` is keyed relative to: the manifest's folder (or the run's folder). */
   root: string;
+  /**
+   * The key's folder part as the run's machine made it (`cwd` relative to `root`): set
+   * on a Redis worker, where `root` is not known, so both machines make the same key.
+   */
+  folder?: string;
 }
 
 /**

@@ -5,7 +5,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   BIN,
   fmtMs,
@@ -16,6 +15,7 @@ import {
   round,
   runTimed,
   table,
+  whenMain,
 } from './lib.mjs';
 
 /** Runs the comparison; returns the section's results for bench.json. */
@@ -109,11 +109,7 @@ export async function batching({
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const arg = (flag, fallback) => {
-    const i = process.argv.indexOf(flag);
-    return i === -1 ? fallback : Number(process.argv[i + 1]);
-  };
-  const res = await batching({ rounds: arg('--rounds', 5), files: arg('--files', 20_000) });
+await whenMain(import.meta.url, async (num) => {
+  const res = await batching({ rounds: num('--rounds', 5), files: num('--files', 20_000) });
   process.exitCode = res.failures.length ? 1 : 0;
-}
+});

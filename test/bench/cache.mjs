@@ -6,7 +6,6 @@
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import {
   BIN,
   fmtMs,
@@ -18,6 +17,7 @@ import {
   round,
   runTimed,
   table,
+  whenMain,
 } from './lib.mjs';
 
 const load = () =>
@@ -125,15 +125,11 @@ jobs:
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const arg = (flag, fallback) => {
-    const i = process.argv.indexOf(flag);
-    return i === -1 ? fallback : Number(process.argv[i + 1]);
-  };
+await whenMain(import.meta.url, async (num) => {
   const res = await cache({
-    rounds: arg('--rounds', 3),
-    files: arg('--files', 3000),
-    workers: arg('--workers', 2),
+    rounds: num('--rounds', 3),
+    files: num('--files', 3000),
+    workers: num('--workers', 2),
   });
   process.exitCode = res.failures.length ? 1 : 0;
-}
+});

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'jobrun.js');
@@ -201,3 +201,18 @@ export async function onPath(name) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs `main(num)` when the module at `moduleUrl` is the script node was started with,
+ * so each benchmark is both a module of `run.mjs` and a command of its own.
+ * `num('--flag', fallback)` reads a numeric flag from the command line.
+ */
+export async function whenMain(moduleUrl, main) {
+  if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  const argv = process.argv.slice(2);
+  const num = (flag, fallback) => {
+    const i = argv.indexOf(flag);
+    return i === -1 ? fallback : Number(argv[i + 1]);
+  };
+  await main(num);
+}

@@ -6,7 +6,7 @@
 //   node test/bench/timeout.mjs [--rounds N] [--jobs N]
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { fmtRatio, median, round, table, ROOT } from './lib.mjs';
+import { fmtRatio, median, round, table, ROOT, whenMain } from './lib.mjs';
 
 const { Scheduler } = await import(pathToFileURL(join(ROOT, 'dist/core/scheduler.js')).href);
 
@@ -93,13 +93,8 @@ export async function timeoutBench({ rounds = 5, jobs = 20_000, note = console.e
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const opt = (name, def) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? Number(args[i + 1]) : def;
-  };
+await whenMain(import.meta.url, async (num) => {
   console.log(
-    JSON.stringify(await timeoutBench({ rounds: opt('--rounds', 5), jobs: opt('--jobs', 20_000) })),
+    JSON.stringify(await timeoutBench({ rounds: num('--rounds', 5), jobs: num('--jobs', 20_000) })),
   );
-}
+});

@@ -111,4 +111,25 @@ describe('scheduler with a remote executor', () => {
     expect(t.log.ended('b').status).toBe('succeeded');
     expect(t.log.ended('c').status).toBe('cancelled');
   });
+  it('a job its worker restored from its cache ends cached, as a local hit, and its dependants proceed', async () => {
+    const t = setup(
+      jobs(['a', { capture: { mode: 'lines', maxBytes: 100 } }], ['b', { needs: ['a'] }]),
+    );
+    t.executor.pending.get('a')!.settle(res(1, { cached: 'unchanged since then', result: ['x'] }));
+    await tick();
+    expect(t.executor.pending.has('b')).toBe(true);
+    t.executor.pending.get('b')!.settle(res(1));
+    const outcome = await t.done;
+    expect(t.log.ended('a')).toMatchObject({
+      status: 'cached',
+      reason: 'unchanged since then',
+      result: ['x'],
+      attempts: [],
+      worker: 'h:1/1',
+    });
+    // it never ran: no attempt of it is reported
+    expect(t.log.of('attempt_end').map((e) => e.name)).toEqual(['b']);
+    expect(outcome.summary).toMatchObject({ cached: 1, succeeded: 1 });
+    expect(outcome.exitCode).toBe(0);
+  });
 });

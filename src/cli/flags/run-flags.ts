@@ -154,7 +154,7 @@ function cacheOptions(): Option[] {
     new Option('--no-cache', 'look nothing up in the cache and store nothing: every job runs'),
     new Option(
       '--cache-dir <dir>',
-      'the cache folder, may be shared by runs and machines (default: .jobrun/cache beside the manifest)',
+      "the cache folder, may be shared by runs and machines (default: .jobrun/cache beside the manifest; on Redis, each worker's --cache-dir)",
     ).argParser(nonBlank('a folder, e.g. --cache-dir /shared/cache')),
     new Option(
       '--cache-max <size>',

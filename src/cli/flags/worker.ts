@@ -10,7 +10,7 @@ import { parseRedisUrl, type RedisTarget } from '../../backends/redis-url.js';
 import type { SpawnerChoice } from '../../exec/choose-executor.js';
 import { resolveRedisUrl } from '../redis-url-source.js';
 import { gateOptions, logsOption, redisUrlFileOption, spawnerOption } from './shared.js';
-import { count, duration, nonBlank } from './values.js';
+import { count, duration, nonBlank, size } from './values.js';
 
 /** What a worker is told by its arguments, every value parsed and checked. */
 export interface WorkerOptions {
@@ -29,6 +29,12 @@ export interface WorkerOptions {
   readonly logs?: string;
   readonly gate: GateOptions;
   readonly spawner: SpawnerChoice;
+  /** `--no-cache`: jobs with `cache` run and nothing is stored. */
+  readonly cache: boolean;
+  /** Where jobs with `cache` are looked up; undefined: `.jobrun/cache` in the worker's folder. */
+  readonly cacheDir?: string;
+  /** `--cache-max` in bytes. */
+  readonly cacheMaxBytes?: number;
 }
 
 export interface WorkerValues {
@@ -44,6 +50,9 @@ export interface WorkerValues {
   maxLoad?: number;
   minFreeMem?: number;
   spawner: SpawnerChoice;
+  cache: boolean;
+  cacheDir?: string;
+  cacheMax?: number;
 }
 
 /** `--pool a,b --pool c`: the names, checked in `workerOptions` (after the URL's warning). */
@@ -89,6 +98,15 @@ export function addWorkerOptions(cmd: Command): Command {
       minFreeMem: 'start nothing while this machine has less free memory',
     }),
     spawnerOption(),
+    new Option(
+      '--cache-dir <dir>',
+      "where this worker looks up and stores jobs with cache: true, on this machine; may be shared by workers and runs (default: .jobrun/cache in the worker's folder)",
+    ).argParser(nonBlank('a folder, e.g. --cache-dir /shared/cache')),
+    new Option(
+      '--cache-max <size>',
+      'keep the cache under this size, dropping the least recently used entries after stores, e.g. 5G',
+    ).argParser(size),
+    new Option('--no-cache', 'look nothing up and store nothing here: jobs with cache: true run'),
   ];
   for (const option of options) cmd.addOption(option);
   return cmd;
@@ -124,5 +142,8 @@ export function workerOptions(url: string | undefined, values: WorkerValues): Wo
     logs: values.logs,
     gate: { delayMs: values.delay, maxLoad: values.maxLoad, minFreeMemBytes: values.minFreeMem },
     spawner: values.spawner,
+    cache: values.cache,
+    cacheDir: values.cacheDir,
+    cacheMaxBytes: values.cacheMax,
   };
 }
