@@ -15,13 +15,9 @@ export function bullConnection(target: RedisTarget): ConnectionOptions & RedisOp
   return { ...target.options, maxRetriesPerRequest: null } as ConnectionOptions & RedisOptions;
 }
 
-/**
- * Connects once, pings and disconnects, failing fast with a clear message: a wrong
- * host, port or password is reported before anything is enqueued, never as an
- * endless reconnect loop. The message names the redacted URL only.
- */
-export async function checkRedis(target: RedisTarget, timeoutMs = 5000): Promise<void> {
-  const probe = new Redis({
+/** A connection that fails at once instead of retrying: for a check, or a short command. */
+export function oneShot(target: RedisTarget, timeoutMs: number): RedisOptions {
+  return {
     ...target.options,
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -30,7 +26,16 @@ export async function checkRedis(target: RedisTarget, timeoutMs = 5000): Promise
     retryStrategy: () => null,
     // ioredis otherwise keeps a failed connection's process alive for 2 s
     disconnectTimeout: 10,
-  });
+  };
+}
+
+/**
+ * Connects once, pings and disconnects, failing fast with a clear message: a wrong
+ * host, port or password is reported before anything is enqueued, never as an
+ * endless reconnect loop. The message names the redacted URL only.
+ */
+export async function checkRedis(target: RedisTarget, timeoutMs = 5000): Promise<void> {
+  const probe = new Redis(oneShot(target, timeoutMs));
   let lastError: Error | undefined;
   probe.on('error', (err: Error) => (lastError = err));
   try {

@@ -6,6 +6,7 @@ import { BackendError, bullConnection, checkRedis, describe } from './redis-conn
 import { BullExecutor, CLOSE_WAIT_MS } from './redis-executor.js';
 import { RemoteCache } from './redis-cache.js';
 import { RedisHealth, withTimeout } from './redis-health.js';
+import { RedisScale } from './redis-scale.js';
 import { StreamFiles } from './redis-stream-files.js';
 import { KEEP_FINISHED_S, badPoolName, newRunKey, runPointerKey } from './redis-names.js';
 import type { RedisTarget } from './redis-url.js';
@@ -48,6 +49,7 @@ export async function openRedisBackend(
  */
 class RedisRun implements BackendRun {
   private scheduler: Scheduler | undefined;
+  private scaler: RedisScale | undefined;
   private pendingSignal: StopSignal | undefined;
 
   constructor(
@@ -91,25 +93,40 @@ class RedisRun implements BackendRun {
       say: this.settings.say,
       onDead: (reason) => executor.abandon(reason),
     });
+    const scaler = new RedisScale({
+      conn: this.conn,
+      runKey,
+      pools: Object.keys(rest.pools),
+      queueOf: async (pool) => {
+        const lane = executor.lane(pool);
+        await lane.ready;
+        return lane.queue;
+      },
+      emit: rest.emit,
+    });
+    // a resumed run starts without a limit; Redis trouble is the health check's to say
+    await withTimeout(scaler.forget(), 10_000).catch(() => {});
     const scheduler = new Scheduler({ ...rest, executor });
     this.scheduler = scheduler;
+    this.scaler = scaler;
     try {
       const done = scheduler.run(source);
       if (this.pendingSignal) this.interrupt(this.pendingSignal);
       return await done;
     } finally {
       health.stop();
+      await withTimeout(scaler.forget(), CLOSE_WAIT_MS).catch(() => {});
       await executor.close();
     }
   }
 
   /**
    * `jobrun pause/cancel/drain` reach the scheduler once it runs: they act on the jobs
-   * not yet handed to workers (a drain withdraws them as `--halt soon` does); workers'
-   * counts are the workers' own, so `scale` is refused.
+   * not yet handed to workers (a drain withdraws them as `--halt soon` does); `scale`
+   * sets limits the workers read (see `RedisScale`).
    */
   get controls(): RunControls | undefined {
-    return this.scheduler?.controls;
+    return this.scheduler && this.scaler?.controls(this.scheduler.controls);
   }
 
   /** The scheduler's stop tells the executor, which marks the run cancelled in Redis. */

@@ -3,6 +3,7 @@ import type { AttemptResult } from '../model/attempt.js';
 import { parsePayload } from './payload.js';
 import { DEFAULT_LOST_RETRIES, type PoolCaps } from './pool-caps.js';
 import { poolOfQueue } from './redis-names.js';
+import type { RunCaps } from './redis-run-cap.js';
 import type { AttemptRunner } from './redis-worker-attempt.js';
 import type { WorkerJobs } from './redis-worker-jobs.js';
 import type { WorkerCache } from './worker-cache.js';
@@ -16,6 +17,8 @@ export interface AdmissionOptions {
   runner: AttemptRunner;
   /** Whether the coordinator marked the run cancelled (throws when Redis cannot say). */
   runCancelled: (runKey: string) => Promise<boolean>;
+  /** `jobrun scale -j` on Redis: the run's limit across every worker. */
+  runCaps?: RunCaps;
   /** Lowers how many of the queue's jobs BullMQ fetches at once for this worker. */
   lowerFetch: (queue: string, cap: number) => void;
   log: (line: string) => void;
@@ -27,8 +30,8 @@ export interface AdmissionOptions {
  * What a worker does with each job BullMQ hands it, up to the start: it decides whether
  * and when the attempt runs. An invalid payload, or a job lost with its worker more
  * often than its `lost_retries`, is refused at once; otherwise the job waits for its
- * pool's cap on this worker and for a slot, is dropped if its run was cancelled
- * meanwhile, and only then runs.
+ * pool's cap on this worker, for its run's limit across workers (`jobrun scale -j`)
+ * and for a slot, is dropped if its run was cancelled meanwhile, and only then runs.
  */
 export class Admission {
   constructor(private readonly o: AdmissionOptions) {}
@@ -56,6 +59,7 @@ export class Admission {
     this.o.lowerFetch(queue, cap);
     await caps.acquire(pool, cap);
     try {
+      await this.o.runCaps?.acquire(p.runKey, id, () => held.cancelled);
       const slot = await slots.acquire();
       try {
         // in the slot, as a local lookup holds one; a hit ends the job without a run
@@ -77,6 +81,7 @@ export class Admission {
     } finally {
       jobs.release(id);
       caps.release(pool);
+      this.o.runCaps?.release(id);
     }
   }
 }

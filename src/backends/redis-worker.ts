@@ -11,6 +11,7 @@ import { OutputWriter } from './redis-output.js';
 import { WorkerSlots } from './worker-slots.js';
 import { PoolCaps } from './pool-caps.js';
 import { LockWatch } from './lock-watch.js';
+import { RunCaps } from './redis-run-cap.js';
 import { Admission, poolKey } from './redis-worker-admit.js';
 import { AttemptRunner } from './redis-worker-attempt.js';
 import { WorkerJobs, listenForControl } from './redis-worker-jobs.js';
@@ -69,6 +70,7 @@ export class JobrunWorker {
   /** Commands outside BullMQ: pool discovery, cancel marks, output lines. */
   private registry: Redis | undefined;
   private lockWatch: LockWatch | undefined;
+  private runCaps: RunCaps | undefined;
   private discoverTimer: ReturnType<typeof setInterval> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -128,6 +130,7 @@ export class JobrunWorker {
       metrics: options.metrics,
       log: this.log,
     });
+    this.runCaps = new RunCaps(registry, options.lockDurationMs ?? DEFAULT_LOCK_MS);
     this.admission = new Admission({
       label: this.label,
       caps: this.caps,
@@ -135,6 +138,7 @@ export class JobrunWorker {
       jobs: this.jobs,
       runner,
       runCancelled: (runKey) => this.runCancelled(registry, runKey),
+      runCaps: this.runCaps,
       lowerFetch: (queue, cap) => this.served.lowerFetch(queue, cap),
       log: this.log,
       cache: options.cache,
@@ -167,6 +171,7 @@ export class JobrunWorker {
   close(force = false): Promise<void> {
     if (this.discoverTimer) clearInterval(this.discoverTimer);
     this.lockWatch?.stop();
+    this.runCaps?.stop();
     if (force) this.jobs.abandonAll();
     const previous = this.closing;
     this.closing = (async () => {

@@ -208,7 +208,11 @@ export function applyOverrides<T extends Overridable>(job: T, overrides: JobOver
 /** The flags win over a stage's settings too, so its jobs get them as they expand. */
 export function overriddenStage(stage: StageSpec, overrides: JobOverrides): StageSpec {
   if (noOverrides(overrides)) return stage;
-  return { ...stage, settings: applyOverrides(stage.settings, overrides) };
+  const overridden = { ...stage, settings: applyOverrides(stage.settings, overrides) };
+  // `--timeout` wins over a timeout each item fills in, too
+  if (overrides.timeout === undefined || stage.perItem?.timeout === undefined) return overridden;
+  const { timeout: _timeout, ...perItem } = stage.perItem;
+  return { ...overridden, perItem };
 }
 
 export function mapJobs(

@@ -127,6 +127,8 @@ async function readReport(file: string): Promise<ReportShape> {
         command: z.string(),
         status,
         priority: z.number().int().optional(),
+        pool: z.string().optional(),
+        reason: z.string().optional(),
         needs: z.array(z.string()).optional(),
         cwd: z.string().optional(),
         allowFailure: z.boolean().optional(),
@@ -187,6 +189,7 @@ function stageJobs(rest: RetryJob[], plan: Plan): JobSpec[] {
     return [
       {
         ...stage.settings,
+        ...filledIn(job, stage),
         name: job.name,
         command: job.command,
         stage: stage.name,
@@ -195,6 +198,25 @@ function stageJobs(rest: RetryJob[], plan: Plan): JobSpec[] {
       },
     ];
   });
+}
+
+/**
+ * What a stage job's item filled in (`priority: "{prio}"`): the report's priority and
+ * pool. A job refused for a bad value is refused again rather than run with a default,
+ * and a timeout from an item is not in the report: both are errors naming the job.
+ */
+function filledIn(job: RetryJob, stage: StageSpec): Partial<JobSpec> {
+  if (stage.perItem === undefined) return {};
+  if (job.status === 'failed' && job.reason !== undefined)
+    throw new UsageError(`cannot retry "${job.name}": it never ran: ${job.reason}`);
+  const { timeout } = stage.perItem;
+  if (timeout !== undefined) {
+    throw new UsageError(
+      `cannot retry "${job.name}": its timeout ${JSON.stringify(timeout)} came from its item, which the report does not keep`,
+    );
+  }
+  const pool = job.pool ?? stage.settings.pool;
+  return { priority: job.priority ?? stage.settings.priority, ...(pool !== undefined && { pool }) };
 }
 
 /** The retried jobs of each stage that did expand, by the stage's name template. */
@@ -225,7 +247,18 @@ interface ReportShape {
 
 type RetryJob = Pick<ReportJob, 'name' | 'command' | 'status'> &
   Partial<
-    Pick<ReportJob, 'priority' | 'needs' | 'cwd' | 'shell' | 'allowFailure' | 'excluded' | 'stage'>
+    Pick<
+      ReportJob,
+      | 'priority'
+      | 'pool'
+      | 'reason'
+      | 'needs'
+      | 'cwd'
+      | 'shell'
+      | 'allowFailure'
+      | 'excluded'
+      | 'stage'
+    >
   >;
 
 function fromReport(job: RetryJob, index: number): JobSpec {

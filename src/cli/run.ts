@@ -197,7 +197,12 @@ export async function runJobs(
     gate,
     // the journal keeps each success's result: a resumed stage gets the same items
     alreadyDone: options.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
-    stages: stages && stagePlan(stages.map((s) => overriddenStage(s, overrides))),
+    stages:
+      stages &&
+      stagePlan(
+        stages.map((s) => overriddenStage(s, overrides)),
+        Object.keys(settings.pools),
+      ),
     onAttemptStart: (job, pid, start) => {
       graces.started(job);
       journal.started(job, pid, start);
@@ -209,7 +214,13 @@ export async function runJobs(
     gracefulMs: options.gracefulMs,
     cache: runCache.hook,
   });
-  await operations.open(runId, describeRun(settings.manifestPath), () => scheduler.controls);
+  const viaRedis = options.backend.kind === 'redis' ? options.backend.target : undefined;
+  await operations.open(
+    runId,
+    describeRun(settings.manifestPath),
+    () => scheduler.controls,
+    viaRedis,
+  );
   const unregister = onExit(() => operations.removeEntry());
 
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)

@@ -1,8 +1,11 @@
+import os from 'node:os';
+import { scrub, type RedisTarget } from '../backends/redis-url.js';
 import type { RunEvent } from '../model/events.js';
 import type { RunControls } from '../core/steering.js';
 import type { Reporter } from '../reporters/types.js';
 import { register } from './registry.js';
 import { RunState } from './run-state.js';
+import type { RedisControlServer } from './redis-server.js';
 import { ControlServer } from './server.js';
 
 /**
@@ -14,10 +17,12 @@ export class RunControl implements Reporter {
   readonly state = new RunState();
   private server: ControlServer | undefined;
   private unregister: (() => void) | undefined;
+  private redis: RedisControlServer | undefined;
 
   onEvent(event: RunEvent): void {
     this.state.onEvent(event);
     this.server?.onEvent(event);
+    this.redis?.onEvent(event);
   }
 
   /** Registers the run and listens; returns why it could not, if it could not. */
@@ -39,6 +44,38 @@ export class RunControl implements Reporter {
     }
   }
 
+  /**
+   * A run on Redis is also listed there and takes requests from it (`jobrun ps
+   * --backend …` on any machine); returns why it could not, if it could not.
+   */
+  async openRedis(
+    target: RedisTarget,
+    runId: string,
+    what: string,
+    controls: () => RunControls | undefined,
+  ): Promise<string | undefined> {
+    try {
+      const { RedisControlServer } = await import('./redis-server.js');
+      const entry = {
+        runId,
+        pid: process.pid,
+        host: os.hostname(),
+        cwd: process.cwd(),
+        // an ad-hoc run's command line may hold the URL: its password never leaves here
+        what: scrub(what, target.secrets),
+        startedAt: new Date().toISOString(),
+      };
+      const server = new RedisControlServer(target, entry, this.state, controls);
+      this.redis = server;
+      await server.open();
+      return undefined;
+    } catch (err) {
+      await this.redis?.close();
+      this.redis = undefined;
+      return (err as Error).message;
+    }
+  }
+
   /** Removes the registry entry and socket; synchronous, for the exit hook. */
   remove(): void {
     this.unregister?.();
@@ -50,6 +87,6 @@ export class RunControl implements Reporter {
     const { server } = this;
     this.server = undefined;
     this.remove(); // first: no new client finds a run that is ending
-    await server?.close(exitCode);
+    await Promise.all([server?.close(exitCode), this.redis?.close()]);
   }
 }

@@ -26,6 +26,9 @@ export interface RunEntry {
   socket: string;
 }
 
+/** What a RUN argument is matched against: here, or a run listed in Redis. */
+export type RunLike = Pick<RunEntry, 'runId' | 'pid' | 'what' | 'cwd'>;
+
 /** The user's run folder, made (0700) when missing; refused when another user could enter it. */
 function runsDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_RUNTIME_DIR;
@@ -100,10 +103,14 @@ function readEntry(file: string): RunEntry | undefined {
  * `arg`, the only live run. Undefined when `arg` names none (a caller that takes job
  * names then reads it as one); a usage error when it is ambiguous or no run is live.
  */
-export function findRun(arg: string | undefined, runs: RunEntry[]): RunEntry | undefined {
+export function findRun<T extends RunLike>(
+  arg: string | undefined,
+  runs: T[],
+  where = 'for this user',
+): T | undefined {
   if (arg === undefined) {
     if (runs.length === 1) return runs[0];
-    if (runs.length === 0) throw new UsageError('no jobrun run is live (for this user)');
+    if (runs.length === 0) throw new UsageError(`no jobrun run is live (${where})`);
     throw new UsageError(`${runs.length} runs are live; name one:\n${listing(runs)}`);
   }
   const byPid = runs.find((r) => String(r.pid) === arg);
@@ -118,13 +125,17 @@ export function findRun(arg: string | undefined, runs: RunEntry[]): RunEntry | u
 }
 
 /** Like `findRun`, but `arg` must name a run. */
-export function requireRun(arg: string | undefined, runs: RunEntry[]): RunEntry {
-  const run = findRun(arg, runs);
+export function requireRun<T extends RunLike>(
+  arg: string | undefined,
+  runs: T[],
+  where?: string,
+): T {
+  const run = findRun(arg, runs, where);
   if (run) return run;
   const live = runs.length ? `; live runs:\n${listing(runs)}` : '; no run is live';
   throw new UsageError(`no live run is "${arg}"${live}`);
 }
 
-function listing(runs: RunEntry[]): string {
+function listing(runs: RunLike[]): string {
   return runs.map((r) => `  ${r.runId}  pid ${r.pid}  ${r.what}  (${r.cwd})`).join('\n');
 }

@@ -1,4 +1,4 @@
-import { serveMetrics, WorkerMetrics } from '../backends/metrics.js';
+import type { WorkerMetrics } from '../backends/metrics.js';
 import type { RunEvent } from '../model/events.js';
 import type { Reporter } from '../reporters/types.js';
 
@@ -8,19 +8,23 @@ import type { Reporter } from '../reporters/types.js';
  * from the run's events, and `/healthz` (ok until the run ends).
  */
 export class RunMetrics implements Reporter {
-  private readonly metrics: WorkerMetrics;
+  /**
+   * Loaded when serving starts, before any job does: prom-client (and what it loads)
+   * stays out of runs without `--metrics-port`, which keeps jobrun small, and a smaller
+   * process forks faster for every job under `--spawner child`.
+   */
+  private metrics: WorkerMetrics | undefined;
   /** Pool of every job that has not ended; `default` for pool-less jobs, as on a worker. */
   private readonly pools = new Map<string, string>();
   private readonly waiting = new Set<string>();
   private ended = false;
 
-  constructor() {
-    this.metrics = new WorkerMetrics(() => Promise.resolve(this.depths()));
-  }
-
   /** Starts serving; returns the URL (the port may have been picked). */
   async serve(host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
-    return serveMetrics(this.metrics, () => !this.ended, port, host);
+    const { WorkerMetrics, serveMetrics } = await import('../backends/metrics.js');
+    const metrics = new WorkerMetrics(() => Promise.resolve(this.depths()));
+    this.metrics = metrics;
+    return serveMetrics(metrics, () => !this.ended, port, host);
   }
 
   onEvent(e: RunEvent): void {
@@ -34,10 +38,10 @@ export class RunMetrics implements Reporter {
         break;
       case 'job_start':
         this.waiting.delete(e.id);
-        this.metrics.attemptStarted(this.pool(e.id));
+        this.metrics?.attemptStarted(this.pool(e.id));
         break;
       case 'attempt_end':
-        this.metrics.attemptEnded(this.pool(e.id), e.result);
+        this.metrics?.attemptEnded(this.pool(e.id), e.result);
         break;
       case 'job_end':
         this.waiting.delete(e.job.id);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { RunEvent } from '../model/events.js';
 import type { RunControls } from '../core/steering.js';
+import { obey } from './obey.js';
 import type { ControlReply, ControlRequest } from './protocol.js';
 import type { RunEntry } from './registry.js';
 import type { RunState } from './run-state.js';
@@ -120,49 +121,10 @@ export class ControlServer {
       else this.watchers.add(socket);
       return;
     }
-    reply(socket, this.obey(request), true);
-  }
-
-  private obey(request: Exclude<ControlRequest, { verb: 'watch' }>): ControlReply {
-    if (request.verb === 'status') return { ok: true, run: this.status() };
-    if (request.verb === 'logs') return { ok: true, log: this.state.jobLog(request.job) };
-    const controls = this.controlsOf();
-    if (controls === undefined || this.state.base.ended)
-      return {
-        ok: false,
-        error:
-          'this run takes no control requests (it is ending, or runs on a backend that cannot)',
-      };
-    switch (request.verb) {
-      case 'pause':
-        controls.pause(request.pool);
-        return { ok: true };
-      case 'unpause':
-        controls.unpause(request.pool);
-        return { ok: true };
-      case 'scale':
-        return controls.scale(request)
-          ? { ok: true }
-          : { ok: false, error: 'this run cannot be scaled (its workers are on the backend)' };
-      case 'cancel':
-        return { ok: true, ...controls.cancel(request.jobs) };
-      case 'drain':
-        controls.drain();
-        return { ok: true };
-    }
-  }
-
-  private status(): Record<string, unknown> {
-    const { done, ...base } = this.state.base;
-    return {
-      ...base,
-      pid: this.entry.pid,
-      cwd: this.entry.cwd,
-      what: this.entry.what,
-      done,
-      ...this.state.counts(),
-      ...(this.controlsOf()?.steering() ?? {}),
-    };
+    const { pid, cwd, what } = this.entry;
+    void obey(request, { pid, cwd, what }, this.state, this.controlsOf()).then((answer) =>
+      reply(socket, answer, true),
+    );
   }
 }
 

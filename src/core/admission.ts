@@ -1,8 +1,9 @@
 import type { JobRecord } from '../model/events.js';
 import type { JobSpec } from '../model/job.js';
+import type { EarlierSuccess } from '../model/result.js';
 import { newEntry, type Entry } from './entry.js';
 import type { Needs } from './needs.js';
-import { excludedRecord, resumedRecord } from './records.js';
+import { excludedRecord, refusedRecord, resumedRecord } from './records.js';
 import type { SchedulerOptions } from './scheduler-options.js';
 
 /** What admission does with the scheduler's help. */
@@ -46,11 +47,20 @@ export class Admission {
     const pending = (act: (entry: Entry) => void) =>
       entries.forEach((entry) => entry.status === 'pending' && act(entry));
     pending((e) => selected?.(e.spec) === false && this.to.end(e, excludedRecord(e, now)));
+    const resumed: Array<[Entry, true | EarlierSuccess]> = [];
     pending((e) => {
       const earlier = alreadyDone?.(e.spec);
-      if (earlier) this.to.end(e, resumedRecord(e, now, earlier));
+      if (earlier) resumed.push([e, earlier]);
     });
-    pending((e) => e.waiting === 0 && this.to.enqueue(e));
+    // each waits on itself too: a resumed job's end releases its dependants, and one
+    // of them that succeeded before as well must end as resumed, not be queued to run
+    for (const [e] of resumed) e.waiting++;
+    for (const [e, earlier] of resumed)
+      if (e.status === 'pending') this.to.end(e, resumedRecord(e, now, earlier));
+    // a stage whose resumed source ended above has expanded and left the run (its jobs
+    // stand for it), though its entry is still pending here: it must not run as a job
+    const linked = (e: Entry) => this.needs.get(e.spec.name) === e;
+    pending((e) => e.waiting === 0 && linked(e) && this.to.enqueue(e));
     this.to.pump();
   }
 
@@ -69,13 +79,17 @@ export class Admission {
   /**
    * A job of a stage that just expanded (counted already), linked by name to the jobs
    * it needs. `stopped` is the stop's reason while the run stops: a need that ended
-   * meanwhile cancels the job rather than skipping it. The caller starts what may.
+   * meanwhile cancels the job rather than skipping it. A job its item made `refused`
+   * ends failed at once. The caller starts what may.
    */
   expanded(entry: Entry, now: number, stopped: string | undefined): void {
     const ended = this.needs.linkOne(entry, now, stopped);
     const earlier = !ended && this.rules.alreadyDone?.(entry.spec);
     if (ended) {
       this.to.end(entry, ended);
+    } else if (entry.spec.refused !== undefined) {
+      // its item filled a setting in badly: it cannot run, and it is no one's to skip
+      this.to.end(entry, refusedRecord(entry, now));
     } else if (earlier) {
       this.to.end(entry, resumedRecord(entry, now, earlier));
     } else if (entry.waiting === 0) {

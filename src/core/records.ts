@@ -69,6 +69,15 @@ export function cachedRecord(entry: Entry, hit: CacheHit, endedAt: number): JobR
   };
 }
 
+/**
+ * The record of a job that cannot run as given (`JobSpec.refused`): failed, without an
+ * attempt, its reason saying which setting its item filled in badly.
+ */
+export function refusedRecord(entry: Entry, endedAt: number): JobRecord {
+  const reason = entry.spec.refused ?? 'refused';
+  return { ...describe(entry.spec), status: 'failed', reason, attempts: [], endedAt };
+}
+
 /** The record of a job left out by `--only`: skipped, but never against the run. */
 export function excludedRecord(entry: Entry, endedAt: number): JobRecord {
   const record = unranRecord(entry.spec, 'skipped', 'not selected by --only', endedAt);

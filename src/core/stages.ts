@@ -137,7 +137,10 @@ export class Stages {
     const entries = this.plan.expand(spec, items).map((job, i) => {
       const sources = itemSources.slice(i * per, (i + 1) * per);
       const name = this.unique(job.name, i, taken);
-      const needs = [...new Set([...sources, ...this.resolve(job.needs)])];
+      // a stage's name template among the needs means all of its jobs (known by now: this
+      // stage waited for it), never one item's job; other templates name this item's job
+      const own = spec.needs.flatMap((raw, k) => this.members.get(raw) ?? [job.needs[k] ?? raw]);
+      const needs = [...new Set([...sources, ...this.resolve(own)])];
       this.hooks.added();
       return newEntry({ ...job, name, stage: spec.name, index: this.nextIndex++, needs });
     });

@@ -54,8 +54,11 @@ export class Steering {
 export interface RunControls {
   pause(pool?: string): void;
   unpause(pool?: string): void;
-  /** Sets the worker count and/or pools' limits; false when the backend cannot. */
-  scale(change: { workers?: number; pools?: Record<string, number> }): boolean;
+  /**
+   * Sets the worker count and/or pools' limits; false when the backend cannot. A
+   * backend that must tell its workers answers once they can see the change.
+   */
+  scale(change: { workers?: number; pools?: Record<string, number> }): boolean | Promise<boolean>;
   /** Cancels every job named so; returns what became of each name. */
   cancel(names: string[]): CancelOutcome;
   /** Starts nothing more, lets running jobs finish, cancels the rest as "drained". */

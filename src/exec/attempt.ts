@@ -243,8 +243,8 @@ export abstract class GroupAttempt implements RunningAttempt {
   private settleLog(result: AttemptResult, size: number, failed: boolean): void {
     const { logPath } = this.request;
     if (size === 0) {
+      // no byte, so no stream file either: each is made at its stream's first byte
       removeFile(logPath);
-      this.removeStreamFiles();
       delete result.stdoutPath;
       delete result.stderrPath;
     } else {

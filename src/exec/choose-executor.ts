@@ -16,7 +16,8 @@ const HELPER_PLATFORMS: readonly string[] = ['linux', 'darwin', 'freebsd'];
  * - `child`: `node:child_process`, one fork of jobrun per job.
  * - `auto`: the spawner where the platform allows, falling back to `child` by itself
  *   when the first spawner fails to come up (`onFallback` is told why, once).
- * Output piped through jobrun (`--output stream|grouped`) always uses `child`.
+ * Output shown line by line (`--output stream`) always uses `child`; streams kept apart
+ * (`--output grouped`, `--results`, captured results) stay with the spawner.
  */
 export function createExecutor(
   choice: SpawnerChoice = 'auto',

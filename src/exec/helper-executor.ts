@@ -1,14 +1,22 @@
+import { statSync } from 'node:fs';
+import type { AttemptResult } from '../model/attempt.js';
 import { GroupAttempt } from './attempt.js';
 import { commandLine } from './command-line.js';
 import { killGroup } from './kill.js';
 import { signalNumber } from './signals.js';
 import { stdinPathFor } from './stdin-file.js';
-import { SpawnerProcess, type SpawnListener, type SpawnReport } from './spawner-process.js';
-import { needsPipes, type ExecRequest, type Executor, type RunningAttempt } from './types.js';
+import {
+  SpawnerProcess,
+  type SpawnListener,
+  type SpawnOrder,
+  type SpawnReport,
+} from './spawner-process.js';
+import { addStreamOutputs } from './stream-outputs.js';
+import type { ExecRequest, Executor, RunningAttempt } from './types.js';
 
 export interface HelperExecutorOptions {
   /**
-   * Runs the attempts whose output is piped through jobrun (`onLine`) and, unless
+   * Runs the attempts whose lines go through jobrun (`onLine`) and, unless
    * `strict`, every attempt once a spawner failed to come up (no python3, too old a
    * Python): the `node:child_process` executor.
    */
@@ -29,10 +37,11 @@ export interface HelperExecutorOptions {
  *
  * - A spawner that dies mid-job ends that attempt with an `error` (retried per the
  *   job's policy) and is replaced by a new one for the next job.
- * - Runs that stream output (`onLine`), keep stdout and stderr apart (`separate`) or
- *   capture a result (`job.capture`) use the fallback: their bytes go through
- *   jobrun's pipes anyway, and a spawner would need a pipe or FIFO per stream that
- *   jobrun reads just the same.
+ * - Jobs whose streams must come back apart (`separate`, `job.capture`) stay the
+ *   spawner's: it reads their pipes into the log and the per-stream files and keeps
+ *   the start of stdout, so they die with jobrun as any job does.
+ * - Runs that stream output line by line (`onLine`) use the fallback: jobrun reads
+ *   and splits every line there, live.
  */
 export function createHelperExecutor(options: HelperExecutorOptions): Executor {
   const { fallback, strict = false } = options;
@@ -40,12 +49,12 @@ export function createHelperExecutor(options: HelperExecutorOptions): Executor {
   const handOverTo = strict ? undefined : fallback;
   return {
     start(request: ExecRequest): RunningAttempt {
-      if (needsPipes(request) || (!strict && pool.unavailable !== undefined))
+      if (request.onLine !== undefined || (!strict && pool.unavailable !== undefined))
         return fallback.start(request);
       return new HelperAttempt(request, pool, handOverTo);
     },
     startAfter(request: ExecRequest, after: RunningAttempt): RunningAttempt | undefined {
-      if (needsPipes(request) || pool.unavailable !== undefined) return undefined;
+      if (request.onLine !== undefined || pool.unavailable !== undefined) return undefined;
       const spawner = after instanceof HelperAttempt ? after.spawnerToQueueOn() : undefined;
       return spawner && new HelperAttempt(request, pool, handOverTo, spawner);
     },
@@ -91,6 +100,10 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
   private waiting: boolean;
   /** The fallback attempt, when this one was handed over before it started. */
   private delegate: RunningAttempt | undefined;
+  /** With the streams apart: what the spawner read, once its `output` report came. */
+  private output: Extract<SpawnReport, { kind: 'output' }> | undefined;
+  /** Settles the wait for the `output` report after the end (with the output's size). */
+  private outputRead: ((bytes: number) => void) | undefined;
 
   /** With `behind`, the attempt is queued there behind the job it runs (`startAfter`). */
   constructor(
@@ -122,7 +135,7 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
       this.fail(`cannot write the job's stdin: ${(err as Error).message}`);
       return;
     }
-    const order = {
+    const order: SpawnOrder = {
       file,
       argv: [file, ...args],
       cwd: job.cwd,
@@ -131,6 +144,8 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
       stdinPath,
       killGraceMs: job.killGraceMs,
     };
+    if (request.separate !== undefined || job.capture !== undefined)
+      order.streams = { ...request.separate, keepBytes: job.capture?.maxBytes };
     this.spawner = behind ?? pool.take();
     if (behind !== undefined) behind.queue(order, this);
     else this.spawner.start(order, this);
@@ -181,7 +196,11 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     } else if (report.kind === 'signalled') {
       if (report.pid === this.pid) this.signalLanded();
     } else if (report.kind === 'exit') {
-      void this.exited(report.code, report.signal);
+      void this.exited(report.code, report.signal, this.outputSize());
+    } else if (report.kind === 'output') {
+      this.output = report;
+      this.outputRead?.(report.bytes);
+      this.outputRead = undefined;
     } else if (report.where === 'log') {
       this.fail(`cannot open log file ${this.request.logPath}: ${report.code}: ${report.message}`);
     } else {
@@ -203,10 +222,34 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     } else killGroup(pid, signal);
   }
 
+  /**
+   * With the streams apart, the size of the output once the spawner read it all (the
+   * attempt ends then, so the files are complete when reporters read them).
+   */
+  private outputSize(): (() => Promise<number>) | undefined {
+    if (this.request.separate === undefined && this.job.capture === undefined) return undefined;
+    const read = new Promise<number>((resolve) => (this.outputRead = resolve));
+    return () => read;
+  }
+
+  protected override addOutputs(result: AttemptResult): void {
+    addStreamOutputs(this.request, result, this.output);
+  }
+
+  protected override logWriteError(): NodeJS.ErrnoException | undefined {
+    const code = this.output?.logError;
+    return code === undefined ? undefined : Object.assign(new Error(code), { code });
+  }
+
   /** The spawner went away: queued, the job never started; before it ran, hand over; mid-job, an error. */
   death(why: string): void {
     const spawner = this.spawner;
     this.spawner = undefined;
+    if (this.outputRead !== undefined) {
+      // it ended, and the spawner died reading its output: the log holds what was read
+      this.outputRead(sizeOf(this.request.logPath));
+      return;
+    }
     if (this.waiting) {
       this.waiting = false;
       this.resolveTaken(false);
@@ -227,5 +270,13 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     if (pending !== undefined) delegate.stop(pending);
     void (delegate.started ?? Promise.resolve()).then(() => this.announceStarted());
     void delegate.result.then((result) => this.settle(result));
+  }
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
   }
 }

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { AttemptResult } from '../model/attempt.js';
-import { captureResult } from '../model/result.js';
 import { GroupAttempt, openLog } from './attempt.js';
 import { jobEnvironment } from './base-env.js';
 import { textCommandLine } from './command-line.js';
 import { PipeOutput } from './pipe-output.js';
 import { procStat } from './proc.js';
 import { stdinPathFor } from './stdin-file.js';
+import { addStreamOutputs } from './stream-outputs.js';
 import { needsPipes, type ExecRequest, type Executor } from './types.js';
 
 /**
@@ -103,19 +103,8 @@ class LocalAttempt extends GroupAttempt {
 
   /** The captured result and the per-stream files, once the pipes are read to the end. */
   protected override addOutputs(result: AttemptResult): void {
-    const { job, separate } = this.request;
-    if (separate) {
-      result.stdoutPath = separate.stdoutPath;
-      result.stderrPath = separate.stderrPath;
-    }
-    if (!job.capture || !this.output) return;
-    const { bytes, cut } = this.output.captured();
-    const made = captureResult(job.capture, bytes, cut);
-    if (made.result !== undefined) result.result = made.result;
-    if (made.truncated) result.resultTruncated = true;
-    // a job that failed anyway keeps its own reason
-    if (made.error !== undefined && result.exitCode === 0 && !result.timedOut)
-      result.error = made.error;
+    const captured = this.output?.captured();
+    addStreamOutputs(this.request, result, captured && { kept: captured.bytes, cut: captured.cut });
   }
 
   private async onSpawnError(err: unknown): Promise<void> {

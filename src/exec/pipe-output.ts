@@ -12,7 +12,7 @@ const PIPE_MAX_MS = 2_000;
 export interface PipeUses {
   /** Each whole line of either stream. */
   onLine?: (stream: OutputStream, line: string) => void;
-  /** Files that get only stdout / only stderr (the log still gets both). */
+  /** Files that get only stdout / only stderr (the log still gets both), each made at its stream's first byte. */
   separate?: { stdoutPath: string; stderrPath: string };
   /** Keep the first this-many bytes of stdout in memory (see `captured`). */
   captureBytes?: number;
@@ -58,11 +58,6 @@ export class PipeOutput {
       this.logError ??= err;
       this.drained(this.log);
     });
-    const { separate } = uses;
-    if (separate) {
-      this.openFile('stdout', separate.stdoutPath);
-      this.openFile('stderr', separate.stderrPath);
-    }
   }
 
   /** The kept start of stdout, and whether stdout went on beyond it. */
@@ -85,12 +80,15 @@ export class PipeOutput {
       this.open--;
       if (this.open === 0) this.onQuiet?.();
     };
-    const file = this.files.get(name);
+    const path = this.uses.separate?.[name === 'stdout' ? 'stdoutPath' : 'stderrPath'];
+    let file: WriteStream | undefined;
     pipe.on('data', (chunk: Buffer) => {
       this.bytes += chunk.length;
       this.lastData = performance.now();
       if (!this.logFailed && !this.log.write(chunk)) this.block(this.log);
-      if (file && this.files.has(name) && !file.write(chunk)) this.block(file);
+      // made at the stream's first byte: a silent job costs no files to open and remove
+      if (file === undefined && path !== undefined) file = this.openFile(name, path);
+      if (this.files.get(name) === file && file?.write(chunk) === false) this.block(file);
       if (name === 'stdout' && this.uses.captureBytes !== undefined) this.keep(chunk);
       splitter?.push(chunk);
     });
@@ -112,7 +110,7 @@ export class PipeOutput {
     return this.bytes;
   }
 
-  private openFile(name: OutputStream, path: string): void {
+  private openFile(name: OutputStream, path: string): WriteStream {
     const file = createWriteStream(path);
     file.on('drain', () => this.drained(file));
     file.on('error', () => {
@@ -121,6 +119,7 @@ export class PipeOutput {
       this.drained(file);
     });
     this.files.set(name, file);
+    return file;
   }
 
   /** Keeps stdout's first `captureBytes` bytes; notes when there was more. */

@@ -18,6 +18,12 @@ export interface SpawnOrder {
   /** The file the job's stdin is opened from (`/dev/null` for most). */
   stdinPath: string;
   killGraceMs: number;
+  /**
+   * The streams come back apart: the spawner reads the job's pipes, copies both to the
+   * log, stdout to `stdoutPath` and stderr to `stderrPath` (each made at its first
+   * byte), and keeps stdout's first `keepBytes` bytes; its `output` report follows the end.
+   */
+  streams?: { stdoutPath?: string; stderrPath?: string; keepBytes?: number };
 }
 
 /** What a spawner says about a job it was given. */
@@ -29,7 +35,13 @@ export type SpawnReport =
   | { kind: 'exit'; code: number | null; signal: string | null }
   | { kind: 'error'; where: 'cwd' | 'log' | 'exec'; code: string; message: string }
   /** A queued job was withdrawn or handed back: it never started. */
-  | { kind: 'withdrawn' };
+  | { kind: 'withdrawn' }
+  /**
+   * After the end of a job with `streams`: its output is all read. `logError`: the errno
+   * name of a failed log write; `kept`: stdout's first `keepBytes` bytes, `cut` when
+   * there was more.
+   */
+  | { kind: 'output'; bytes: number; logError?: string; kept: Buffer; cut: boolean };
 
 /** Who hears about one job given to a spawner. */
 export interface SpawnListener {
@@ -44,6 +56,10 @@ interface SpawnerJob {
   /** Sent with `q`, and not yet started (`p`/`e`) nor handed back (`w`). */
   queued: boolean;
   started: boolean;
+  /** Its streams come back apart: an `output` report follows its end. */
+  piped: boolean;
+  /** Its end was reported; with `piped`, its output is still being read. */
+  exited: boolean;
 }
 
 /** Last bytes of a spawner's stderr kept to explain its death. */
@@ -108,13 +124,14 @@ export class SpawnerProcess {
 
   /** Start a job now; it must hold none. The reports go to `listener`. */
   start(order: SpawnOrder, listener: SpawnListener): void {
-    this.add(listener, false);
+    this.add(listener, false, order.streams !== undefined);
     this.stdin.write(orderLine('s', order));
   }
 
   /** May a job be queued behind `listener`'s, the only one it holds? */
   canQueueBehind(listener: SpawnListener): boolean {
-    const only = this.jobs.length === 1 ? this.jobs[0] : undefined;
+    const live = this.jobs.filter((job) => !job.exited);
+    const only = live.length === 1 ? live[0] : undefined;
     return !this.dead && only?.listener === listener && !only.queued;
   }
 
@@ -124,7 +141,7 @@ export class SpawnerProcess {
    * `withdrawn` when it is handed back.
    */
   queue(order: SpawnOrder, listener: SpawnListener): void {
-    this.add(listener, true);
+    this.add(listener, true, order.streams !== undefined);
     this.stdin.write(orderLine('q', order));
   }
 
@@ -144,9 +161,9 @@ export class SpawnerProcess {
     this.stdin.write(`t ${pid} ${signum}\n`);
   }
 
-  private add(listener: SpawnListener, queued: boolean): void {
+  private add(listener: SpawnListener, queued: boolean, piped: boolean): void {
     if (this.jobs.length === 0) this.setBusy(true);
-    this.jobs.push({ listener, queued, started: false });
+    this.jobs.push({ listener, queued, started: false, piped, exited: false });
   }
 
   private done(job: SpawnerJob): void {
@@ -177,30 +194,37 @@ export class SpawnerProcess {
   }
 
   private onLine(line: string): void {
-    const [kind, a = '', b = '', c = ''] = line.split(' ');
+    const [kind, a = '', b = '', c = '', d = '-'] = line.split(' ');
     if (kind === 'r') {
       this.ready = true;
       return;
     }
-    // `x`/`k`/`T` are about the running job, `w` about the queued one, `p`/`e` about
-    // the oldest one not started
-    const job =
-      kind === 'x' || kind === 'k' || kind === 'T'
-        ? this.jobs[0]
-        : kind === 'w'
-          ? this.jobs.find((j) => j.queued)
-          : this.jobs.find((j) => !j.started);
+    const job = this.jobFor(kind);
     if (job === undefined) return;
-    const report = parseReport(kind, a, b, c);
+    const report = parseReport(kind, a, b, c, d);
     if (report === undefined) return;
     if (report.kind === 'pid') {
       job.started = true;
       if (job.queued) this.withdrawing = false;
       job.queued = false;
+    } else if (report.kind === 'exit' && job.piped) {
+      job.exited = true; // done with once its output is read
     } else if (report.kind !== 'signalled') {
       this.done(job);
     }
     job.listener.report(report);
+  }
+
+  /**
+   * `x`/`k`/`T` are about the running job, `w` about the queued one, `o` about the
+   * oldest ended one, `p`/`e` about the oldest one not started.
+   */
+  private jobFor(kind: string | undefined): SpawnerJob | undefined {
+    if (kind === 'x' || kind === 'k' || kind === 'T')
+      return this.jobs.find((j) => j.started && !j.exited);
+    if (kind === 'w') return this.jobs.find((j) => j.queued);
+    if (kind === 'o') return this.jobs.find((j) => j.exited);
+    return this.jobs.find((j) => !j.started);
   }
 
   private die(why: string): void {
@@ -218,6 +242,9 @@ function orderLine(kind: 's' | 'q', order: SpawnOrder): string {
     b64(order.cwd),
     b64(order.logPath),
     b64(order.stdinPath),
+    optional(order.streams?.stdoutPath),
+    optional(order.streams?.stderrPath),
+    order.streams?.keepBytes === undefined ? '-' : String(order.streams.keepBytes),
     String(order.argv.length),
     ...order.argv.map(b64),
     ...Object.entries(order.env).map(([k, v]) => b64(`${k}=${v}`)),
@@ -230,7 +257,17 @@ function parseReport(
   a: string,
   b: string,
   c: string,
+  kept: string,
 ): SpawnReport | undefined {
+  if (kind === 'o') {
+    return {
+      kind: 'output',
+      bytes: Number(a),
+      ...(b === '-' ? {} : { logError: b }),
+      cut: c === '1',
+      kept: kept === '-' ? Buffer.alloc(0) : Buffer.from(kept, 'base64'),
+    };
+  }
   if (kind === 'p')
     return { kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b) };
   if (kind === 'T') return { kind: 'signalled', pid: Number(a) };
@@ -245,6 +282,10 @@ function parseReport(
       message: Buffer.from(c, 'base64').toString('utf8'),
     };
   return undefined;
+}
+
+function optional(s: string | undefined): string {
+  return s === undefined ? '-' : b64(s);
 }
 
 function b64(s: string): string {

@@ -1,3 +1,5 @@
+import { SPAWNER_OUTPUT_SOURCE } from './spawner-output-source.js';
+
 /**
  * The job spawner: a small Python 3 (≥ 3.8) program, one per worker slot, that starts
  * each job with `os.posix_spawn`. posix_spawn creates the child without copying the
@@ -14,9 +16,14 @@
  *                                `KEY=VALUE` each), sent once, first. The spawner's own
  *                                environment is never handed on: Python adds to it (its
  *                                C-locale coercion sets `LC_CTYPE`).
- *   `s GRACE_MS FILE CWD LOG STDIN ARGC ARG… ENV…` start a job now (none is running);
- *                                STDIN is the file its stdin is opened from;
+ *   `s GRACE_MS FILE CWD LOG STDIN OUT ERR KEEP ARGC ARG… ENV…` start a job now (none is
+ *                                running); STDIN is the file its stdin is opened from;
  *                                each ENV (`KEY=VALUE`) is laid over the `b` environment.
+ *                                OUT, ERR (paths) and KEEP (a byte count) are `-`, or ask
+ *                                for the streams apart: the job then writes into pipes the
+ *                                spawner reads (see `spawner-output-source.ts`), copying
+ *                                both to LOG, stdout to OUT, stderr to ERR, and keeping
+ *                                stdout's first KEEP bytes.
  *   `q …` (as `s`)               queue the next job, one deep: it starts the moment the
  *                                running job is reaped, before jobrun hears of that end,
  *                                so no round trip sits between two jobs. Only after a
@@ -42,10 +49,14 @@
  *                         errno name or, for anything else that went wrong, the
  *                         exception's class; MSG is base64. The spawner carries on.
  *   `w`                   the queued job was withdrawn or handed back: it never started.
+ *   `o BYTES LOGERR CUT KEPT` after `x`/`k` of a job with OUT/ERR/KEEP (jobs end in
+ *                         order): its output is complete. BYTES of output in all; LOGERR
+ *                         the errno name of a failed log write or `-`; CUT 1 when stdout
+ *                         went beyond KEEP; KEPT base64 of stdout's first KEEP bytes or `-`.
  * A queued job says `p` or `e` (it started) or `w` (it did not), exactly one of them.
  *
  * The child gets stdin from STDIN (/dev/null for most jobs), stdout and stderr on the log file (opened by the
- * child, truncated; a log folder deleted while the run goes is made again), every signal at its default disposition and an empty signal mask.
+ * child, truncated; or the spawner's pipes, as above; a log folder deleted while the run goes is made again), every signal at its default disposition and an empty signal mask.
  * The spawner changes into the job's folder before each spawn (posix_spawn has no
  * portable chdir action); it is single-threaded, so that is safe.
  *
@@ -113,12 +124,14 @@ def start_time(pid):
         return b'-'
 
 
-def posix_spawn(path, argv, env, log, stdin=b'/dev/null'):
-    actions = [
-        (os.POSIX_SPAWN_OPEN, 0, stdin, os.O_RDONLY, 0),
-        (os.POSIX_SPAWN_OPEN, 1, log, FLAGS, 0o666),
-        (os.POSIX_SPAWN_DUP2, 1, 2),
-    ]
+def posix_spawn(path, argv, env, log, stdin=b'/dev/null', output=None):
+    """stdout and stderr on the log, opened by the child, or on the pipes of 'output'."""
+    actions = [(os.POSIX_SPAWN_OPEN, 0, stdin, os.O_RDONLY, 0)]
+    if output is None:
+        actions += [(os.POSIX_SPAWN_OPEN, 1, log, FLAGS, 0o666), (os.POSIX_SPAWN_DUP2, 1, 2)]
+    else:
+        actions += [(os.POSIX_SPAWN_DUP2, output.ends[0], 1),
+                    (os.POSIX_SPAWN_DUP2, output.ends[1], 2)]
     return os.posix_spawn(path, argv, env, file_actions=actions,
                           setsid=True, setsigmask=(), setsigdef=SIGDEF)
 
@@ -144,20 +157,54 @@ def remake(log):
         return False
 
 
+def optional(field):
+    return None if field == b'-' else b64(field)
+
+
+def piped(log, fields):
+    """The job's Output when its streams come back apart (OUT, ERR, KEEP), else None."""
+    out_path, err_path = optional(fields[0]), optional(fields[1])
+    keep = -1 if fields[2] == b'-' else int(fields[2])
+    if out_path is None and err_path is None and keep < 0:
+        return None
+    fd = open_log(log)
+    try:
+        return Output(fd, out_path, err_path, keep)
+    except OSError:
+        os.close(fd)  # no pipes (EMFILE): the job cannot start
+        raise
+
+
 def spawn(fields):
+    """Starts a job; returns its pid (None when it could not start), grace and Output."""
     grace = int(fields[0]) / 1000.0
     file, cwd, log, stdin = b64(fields[1]), b64(fields[2]), b64(fields[3]), b64(fields[4])
-    argc = int(fields[5])
-    argv = [b64(f) for f in fields[6:6 + argc]]
+    argc = int(fields[8])
+    argv = [b64(f) for f in fields[9:9 + argc]]
     env = dict(base)
-    for kv in fields[6 + argc:]:
+    for kv in fields[9 + argc:]:
         k, _, v = b64(kv).partition(b'=')
         env[k] = v
     try:
         os.chdir(cwd)
     except OSError as err:
         fail(b'cwd', err)
-        return None, grace
+        return None, grace, None
+    try:
+        output = piped(log, fields[5:8])
+    except OSError as err:
+        fail(b'log', err)
+        return None, grace, None
+    if output is not None:
+        try:
+            pid = posix_spawn(find(file, env), argv, env, log, stdin, output)
+        except Exception as err:  # also a bad argument (ValueError): its pipes are closed
+            output.close()
+            fail(b'exec', err)
+            return None, grace, None
+        output.started()
+        say(b'p %d %s' % (pid, start_time(pid)))
+        return pid, grace, output
     for again in (True, False):
         try:
             pid = posix_spawn(find(file, env), argv, env, log, stdin)
@@ -169,11 +216,11 @@ def spawn(fields):
                 if again and logerr.errno == errno.ENOENT and remake(log):
                     continue
                 fail(b'log', logerr)
-                return None, grace
+                return None, grace, None
             fail(b'exec', err)
-            return None, grace
+            return None, grace, None
     say(b'p %d %s' % (pid, start_time(pid)))
-    return pid, grace
+    return pid, grace, None
 
 
 def reap(pid):
@@ -236,14 +283,20 @@ class Slot:
     queued = None  # the next job's order (q), one deep
     last_ok = True  # the last job exited 0: only then does a queued job start
     due = False  # the queued job starts (or goes back) once the input waiting is handled
+    output = None  # the running job's Output, when its pipes are read here
+
+    def __init__(self):
+        self.outputs = []  # Outputs not reported yet: the running job's, and ended jobs' still read
 
 
 def start(slot, order):
     try:
-        slot.child, slot.grace = spawn(order.split(b' '))
+        slot.child, slot.grace, slot.output = spawn(order.split(b' '))
     except Exception as err:  # a bad order (a NUL byte, a malformed line) fails that job only
-        slot.child = None
+        slot.child, slot.output = None, None
         fail(b'exec', err)
+    if slot.output is not None:
+        slot.outputs.append(slot.output)
     slot.group, slot.last_ok = slot.child, slot.child is not None
 
 
@@ -252,6 +305,24 @@ def ended(slot, ok):
     slot.group = slot.child if alive(slot.child) else None
     slot.child, slot.last_ok = None, ok
     slot.due = slot.queued is not None
+    if slot.output is not None:
+        slot.output.ended_at = slot.output.last = time.monotonic()
+        slot.output = None
+
+
+def closing(slot):
+    """The running job's pipes all closed: its leader is most likely exiting, and its exit
+    follows the pipes' end by a moment. A few quick looks for it save a sleep and a
+    wake-up per job (each a wait for a CPU on a busy machine); a job that closed its
+    output and runs on is looked at only this once."""
+    output = slot.output
+    for _ in range(SPIN):
+        ok = reap(slot.child)
+        if ok is not None:
+            ended(slot, ok)
+            return
+        os.sched_yield()
+    output.spun = True
 
 
 def release(slot):
@@ -309,6 +380,10 @@ def main():
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    global SIGDEF
+    # exec resets caught signals by itself: only ignored ones would reach a job, and
+    # each signal reset is a system call in every child before it runs
+    SIGDEF = [s for s in SIGDEF if signal.getsignal(s) == signal.SIG_IGN]
     say(b'r')
     buf = b''
     slot = Slot()
@@ -317,6 +392,7 @@ def main():
             ok = reap(slot.child)
             if ok is not None:
                 ended(slot, ok)
+        wait = finish_outputs(slot.outputs)
         nl = buf.find(b'\n')
         if nl >= 0:
             line, buf = buf[:nl], buf[nl + 1:]
@@ -333,7 +409,11 @@ def main():
             else:
                 release(slot)
             continue
-        ready = select.select([0, wake_r], [], [])[0]
+        pipes = [fd for output in slot.outputs for fd in output.open]
+        ready = select.select([0, wake_r] + pipes, [], [], wait)[0]
+        pump_outputs(slot.outputs, ready)
+        if slot.output is not None and not slot.output.open and not slot.output.spun:
+            closing(slot)
         if wake_r in ready:
             try:
                 while os.read(wake_r, 512):
@@ -347,6 +427,8 @@ def main():
             buf += data
     shutdown(slot.child, slot.group, slot.grace)
 
+
+${SPAWNER_OUTPUT_SOURCE}
 
 main()
 `;

@@ -27,9 +27,9 @@ export interface ExecRequest {
    * `stdoutPath`/`stderrPath`.
    *
    * Together with `job.capture` (keep the start of stdout as `result`), this says
-   * which streams must come back to the runner apart. An executor that can only hand
-   * the child one descriptor for both must fall back to one that pipes when either
-   * is asked for.
+   * which streams must come back to the runner apart: the executor reads them through
+   * pipes (jobrun's own, or the spawner's) and the attempt ends once they are read.
+   * A stream that printed nothing may have no file.
    */
   separate?: { stdoutPath: string; stderrPath: string };
 }

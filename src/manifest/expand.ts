@@ -6,10 +6,11 @@
  * `needs`). Linking `needs` to job names is done by `link.ts`, once every job is known.
  */
 import path from 'node:path';
-import type { BackoffSpec, JobCacheSpec, JobSpec } from '../model/job.js';
+import type { BackoffSpec, ItemSettings, JobCacheSpec, JobSpec } from '../model/job.js';
 import { DEFAULT_CAPTURE_BYTES } from '../model/result.js';
 import { batchName, type Batch } from './batch.js';
-import type { Item } from './placeholders.js';
+import { fillSettings, type ItemProblem } from './item-settings.js';
+import { isTemplate, type Item } from './placeholders.js';
 import { compileCommand, hasPlaceholder, substitute, TemplateProblem } from './quote.js';
 import { combineSources } from './sources.js';
 import { defaultShell } from './default-shell.js';
@@ -31,16 +32,20 @@ export type JobSettings = Omit<JobSpec, 'name' | 'command' | 'index' | 'needs'>;
 /**
  * Merges a job over `defaults` over `JOB_DEFAULTS`. Job keys win; `env` and `backoff`
  * merge key by key. `cwd` is resolved against `baseDir` (the manifest's folder), so the
- * result is absolute.
+ * result is absolute. With `perItem` (a job with items), settings written as
+ * placeholders are left out: each item fills them in (`itemSettings`).
  */
 export function resolveSettings(
   job: DefaultsDoc,
   defaults: DefaultsDoc,
   baseDir: string,
+  perItem = false,
 ): JobSettings {
   const backoff = { ...defaults.backoff, ...job.backoff };
+  // a placeholder (`itemSettings`) is filled in per item, over these settings
+  const priority = job.priority ?? defaults.priority;
   const settings: JobSettings = {
-    priority: job.priority ?? defaults.priority ?? JOB_DEFAULTS.priority,
+    priority: typeof priority === 'number' ? priority : JOB_DEFAULTS.priority,
     killGraceMs: job.kill_grace ?? defaults.kill_grace ?? JOB_DEFAULTS.killGraceMs,
     retries: job.retries ?? defaults.retries ?? JOB_DEFAULTS.retries,
     backoff: {
@@ -55,11 +60,11 @@ export function resolveSettings(
     allowFailure: job.allow_failure ?? defaults.allow_failure ?? JOB_DEFAULTS.allowFailure,
   };
   const pool = job.pool ?? defaults.pool;
-  if (pool !== undefined) settings.pool = pool;
+  if (pool !== undefined && !(perItem && isTemplate(pool))) settings.pool = pool;
   const lostRetries = job.lost_retries ?? defaults.lost_retries;
   if (lostRetries !== undefined) settings.lostRetries = lostRetries;
   const timeout = job.timeout ?? defaults.timeout;
-  if (timeout !== undefined) settings.timeout = timeout;
+  if (timeout !== undefined && typeof timeout !== 'string') settings.timeout = timeout;
   const capture = job.capture ?? defaults.capture;
   if (capture !== undefined) {
     const maxBytes = job.capture_max ?? defaults.capture_max ?? DEFAULT_CAPTURE_BYTES;
@@ -158,6 +163,15 @@ export interface ExpandedJob {
   needs: string[];
   /** `needs` exactly as written, for "all expansions of a for_each job" matching. */
   rawNeeds: string[];
+  /** Settings its item filled in badly (see `ExpandOptions.perItem`). */
+  problems?: ItemProblem[];
+}
+
+export interface ExpandOptions {
+  /** Called for a `run` whose placeholders cannot be quoted safely (see `expandJob`). */
+  onProblem?: (problem: TemplateProblem) => void;
+  /** Settings each item fills in, and the pools a filled-in `pool` must name (if known). */
+  perItem?: { written: ItemSettings; pools: readonly string[] | undefined };
 }
 
 /**
@@ -166,14 +180,15 @@ export interface ExpandedJob {
  * `batch` items) gives a job whose name is the substituted `name`, or `<name>:<item>`
  * when `name` has no placeholder. A `run` whose placeholders cannot be quoted safely is
  * passed to `onProblem` (and left unsubstituted) when given, else thrown as a
- * `TemplateProblem`.
+ * `TemplateProblem`. Settings written as placeholders (`perItem`) are filled in per job;
+ * a bad value leaves the setting as it was and is among the job's `problems`.
  */
 export function expandJob(
   job: JobDoc,
   source: number,
   settings: JobSettings,
   given?: (Item | string)[],
-  onProblem?: (problem: TemplateProblem) => void,
+  { onProblem, perItem }: ExpandOptions = {},
 ): ExpandedJob[] {
   const rawNeeds = job.needs ?? [];
   if (given === undefined) {
@@ -195,18 +210,21 @@ export function expandJob(
   const templated = hasPlaceholder(job.name, units[0]?.named);
   return units.map((item, i) => {
     const label = item.members ? batchName(item.members) : item.args.join(' ');
+    const name = templated ? substitute(job.name, item, i + 1, false) : `${job.name}:${label}`;
+    const own = perItem && fillSettings(perItem.written, item, i + 1, name, perItem.pools);
+    const cache = settings.cache && cacheFor(settings.cache, item, i + 1, fromFiles);
     const expanded: ExpandedJob = {
-      name: templated ? substitute(job.name, item, i + 1, false) : `${job.name}:${label}`,
+      name,
       command: fill(item, i + 1),
-      settings: settings.cache
-        ? { ...settings, cache: cacheFor(settings.cache, item, i + 1, fromFiles) }
-        : settings,
+      // shared by every job of the for_each unless its item changes them
+      settings: own || cache ? { ...settings, ...own?.values, ...(cache && { cache }) } : settings,
       source,
       item: { value: label, index: i + 1 },
       needs: rawNeeds.map((need) => substitute(need, item, i + 1, false)),
       rawNeeds,
     };
     if (item.members && item.members.length > 1) expanded.members = item.members;
+    if (own && own.problems.length > 0) expanded.problems = own.problems;
     return expanded;
   });
 }

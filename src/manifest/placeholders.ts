@@ -29,6 +29,14 @@ export interface Item {
 /** A placeholder: `{}` `{.}` `{3/.}` `{#}` `{name}`; groups: position, form, `#`, name. */
 const PLACEHOLDER = /\{(?:(\d*)(\/\/|\/\.|\/|\.|)|(#)|([A-Za-z_][\w.-]*))\}/g;
 
+/** Matches text that holds a placeholder: a template, not a value. */
+export const PLACEHOLDER_IN = new RegExp(PLACEHOLDER.source);
+
+/** True when `text` holds a placeholder (a template, not a value). */
+export function isTemplate(text: string): boolean {
+  return PLACEHOLDER_IN.test(text);
+}
+
 /** One placeholder found in a template. */
 export interface Placeholder {
   /** The text matched, e.g. `{2/.}`. */

@@ -4,10 +4,12 @@
  * needs, cycles, stages). Shared by the loader's quick and careful ways.
  */
 import type { HooksSpec } from '../model/alerts.js';
-import type { JobSpec, Plan, StageSpec } from '../model/job.js';
+import type { ItemSettings, JobSpec, Plan, StageSpec } from '../model/job.js';
 import { DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
+import { perItemOf, reportItemProblems, writtenTexts } from './item-checks.js';
+import type { TemplateProblem } from './quote.js';
 import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
 import type { DocPath, IssueList } from './locate.js';
 import { PlaceChecks } from './places.js';
@@ -81,7 +83,8 @@ export async function expandAll(
   for (const [source, doc] of parts.jobs.entries()) {
     if (!doc) continue;
     const job = withStdinNeed(doc);
-    const settings = resolveSettings(job, defaults, baseDir);
+    const settings = resolveSettings(job, defaults, baseDir, job.for_each !== undefined);
+    const perItem = perItemOf(job, defaults, source, parts.pools, list, reported);
     if (job.stdin) settings.stdinFrom = [job.stdin.from];
     if (places.shell(settings.shell) === undefined)
       syntax.push({ shell: settings.shell, run: job.run, at: ['jobs', source, 'run'] });
@@ -94,9 +97,15 @@ export async function expandAll(
     }
     const forEach = job.for_each;
     if (forEach !== undefined && typeof forEach === 'object' && 'from' in forEach) {
-      checkPlaceholderNames(job, source, undefined, list);
+      checkPlaceholderNames(job, source, undefined, list, perItem?.written);
       const { name, run, batch } = job;
-      const spec = { name, run, from: forEach.from, needs: job.needs ?? [] };
+      const spec = {
+        name,
+        run,
+        from: forEach.from,
+        needs: job.needs ?? [],
+        ...(perItem && { perItem: perItem.written }),
+      };
       if (batch !== undefined) stages.push({ spec: { ...spec, batch, settings }, source });
       else stages.push({ spec: { ...spec, settings }, source });
       continue;
@@ -116,13 +125,15 @@ export async function expandAll(
         items = [];
       }
     }
-    if (forEach !== undefined) checkPlaceholderNames(job, source, items?.[0]?.named, list);
-    const jobs = expandJob(job, source, settings, items, (problem) =>
+    if (forEach !== undefined)
+      checkPlaceholderNames(job, source, items?.[0]?.named, list, perItem?.written);
+    const onProblem = (problem: TemplateProblem) =>
       list.add(
         ['jobs', source, 'run'],
         `${problem.message} (character ${problem.offset + 1} of run)`,
-      ),
-    );
+      );
+    const jobs = expandJob(job, source, settings, items, { onProblem, perItem });
+    reportItemProblems(jobs, job, source, list);
     if (items !== undefined)
       templates.set(
         job.name,
@@ -185,18 +196,23 @@ function captureStdinSources(jobs: JobSpec[], stages: readonly FoundStage[]): vo
   }
 }
 
-/** `{itme}` in a for_each job's run, name or needs: an issue at the key, with a "did you mean". */
+/**
+ * `{itme}` in a for_each job's run, name, needs or settings filled in per item: an issue
+ * at the key, with a "did you mean".
+ */
 function checkPlaceholderNames(
   job: JobDoc,
   source: number,
   named: Record<string, string> | undefined,
   list: IssueList,
+  written: ItemSettings | undefined,
 ): void {
   const columns = Object.keys(named ?? {});
   const texts: [DocPath, string][] = [
     [['jobs', source, 'run'], job.run],
     [['jobs', source, 'name'], job.name],
     ...(job.needs ?? []).map((n, i): [DocPath, string] => [['jobs', source, 'needs', i], n]),
+    ...writtenTexts(job, source, written),
   ];
   for (const [at, text] of texts) {
     for (const message of misspeltPlaceholders(text, columns)) list.add(at, message);

@@ -17,6 +17,7 @@
 import type { ManifestDoc } from './schema.js';
 import { parseDuration, parsePercent, parseSize, parseTimeout } from './duration.js';
 import { jobsFromMapping, namedInMapping } from './job-map.js';
+import { isTemplate } from './placeholders.js';
 
 /** The manifest as the schema outputs it, or undefined when only the schema can tell. */
 export function quickDoc(data: unknown): ManifestDoc | undefined {
@@ -111,12 +112,17 @@ const either =
   };
 
 const textOrNumber = either(anyText, number);
+/** A setting written as a placeholder, which each item fills in (`item-settings.ts`). */
+const template: Read = (v) => (need(typeof v === 'string' && isTemplate(v)), v);
 const duration = parsed((v) => parseDuration(v, ''));
 
 const shared: Record<string, Read> = {
-  priority: whole(Number.MIN_SAFE_INTEGER),
+  priority: either(whole(Number.MIN_SAFE_INTEGER), template),
   pool: text,
-  timeout: parsed((v) => parseTimeout(v, '')),
+  timeout: either(
+    template,
+    parsed((v) => parseTimeout(v, '')),
+  ),
   kill_grace: duration,
   retries: whole(0),
   lost_retries: whole(0),

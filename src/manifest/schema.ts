@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { TimeoutSpec } from '../model/job.js';
 import { parseDuration, parsePercent, parseSize, parseTimeout } from './duration.js';
 import { jobsFromMapping, NAME_IN_MAPPING, namedInMapping } from './job-map.js';
+import { isTemplate, PLACEHOLDER_IN } from './placeholders.js';
 
 const DURATION_HINT = 'a duration: 500ms, 30s, 5m, 1h, or a number of seconds';
 
@@ -34,12 +35,14 @@ function durationSchema(description: string) {
   );
 }
 
+/** A timeout, or a placeholder (`"{t}"`) each item fills in and `item-settings.ts` checks. */
 const timeoutSchema = parsedSchema(
   `expected ${DURATION_HINT}, or a percentage like 300%`,
-  (v): TimeoutSpec => parseTimeout(v, ''),
+  (v): TimeoutSpec | string => (typeof v === 'string' && isTemplate(v) ? v : parseTimeout(v, '')),
 ).describe(
   'Stop the job after this long (SIGTERM to its process group, SIGKILL after kill_grace). ' +
-    'A duration (30s, 10m) or N% of the median run time of the jobs that already succeeded.',
+    'A duration (30s, 10m) or N% of the median run time of the jobs that already succeeded; ' +
+    'or a placeholder ("{timeout}") that each item of a for_each or stage fills in.',
 );
 
 const backoffSchema = z
@@ -76,15 +79,33 @@ const envSchema = z
 /** Keys a job shares with `defaults`. */
 const sharedFields = {
   priority: z
-    .number()
-    .int({ error: 'expected an integer' })
+    .union(
+      [
+        z.number().int({ error: 'expected an integer' }),
+        z.string().regex(PLACEHOLDER_IN, {
+          error: 'expected an integer, or a placeholder such as "{prio}" that each item fills in',
+        }),
+      ],
+      {
+        error: (issue) =>
+          typeof issue.input === 'number'
+            ? 'expected an integer'
+            : 'expected an integer, or a placeholder such as "{prio}"',
+      },
+    )
     .optional()
-    .describe('Higher starts first; equal priorities start in file order (default 0).'),
+    .describe(
+      'Higher starts first; equal priorities start in file order (default 0). ' +
+        'A placeholder ("{prio}") takes each item\'s value, which must be an integer.',
+    ),
   pool: z
     .string()
     .min(1)
     .optional()
-    .describe('Name of a pool in `pools`: caps how many of its jobs run at once.'),
+    .describe(
+      'Name of a pool in `pools`: caps how many of its jobs run at once. ' +
+        'A placeholder ("{pool}") takes each item\'s value, which must name a pool in `pools`.',
+    ),
   timeout: timeoutSchema.optional(),
   kill_grace: durationSchema(
     'Time between SIGTERM and SIGKILL on timeout or interrupt (default 5s).',

@@ -6,17 +6,23 @@
 import type { StageJob, StagePlan, StageSpec } from '../model/job.js';
 import { expandJob } from './expand.js';
 
-export function stagePlan(stages: readonly StageSpec[]): StagePlan {
-  return { stages, expand: expandStage };
+/** The plan of `stages`; a pool an item names must be one of `pools` (the manifest's). */
+export function stagePlan(stages: readonly StageSpec[], pools: readonly string[] = []): StagePlan {
+  return { stages, expand: (stage, items) => expandStage(stage, items, pools) };
 }
 
-/** The stage's jobs for `items`, in item order (one per batch with `batch:`). */
-function expandStage(stage: StageSpec, items: string[]): StageJob[] {
-  return expandJob(stage, -1, stage.settings, items).map((job) => ({
+/**
+ * The stage's jobs for `items`, in item order (one per batch with `batch:`). A job whose
+ * item filled a setting in badly is `refused`: it ends failed, the others run.
+ */
+function expandStage(stage: StageSpec, items: string[], pools: readonly string[]): StageJob[] {
+  const perItem = stage.perItem && { written: stage.perItem, pools };
+  return expandJob(stage, -1, stage.settings, items, { perItem }).map((job) => ({
     ...job.settings,
     name: job.name,
     command: job.command,
     ...(job.members === undefined ? {} : { items: job.members }),
     needs: job.needs,
+    ...(job.problems && { refused: job.problems.map((p) => p.message).join('; ') }),
   }));
 }

@@ -35,7 +35,7 @@ export interface JobRecord {
   needs: string[];
   allowFailure: boolean;
   status: FinalStatus;
-  /** Why a job was skipped or cancelled, e.g. `need "build" failed`. */
+  /** Why a job was skipped or cancelled (e.g. `need "build" failed`), or failed without running. */
   reason?: string;
   /** Left out by `--only`: reported as skipped but never counts against the run. */
   excluded?: boolean;

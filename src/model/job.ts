@@ -100,6 +100,23 @@ export interface JobSpec {
   stdin?: string;
   /** Set when the job may be skipped if its key matches an earlier success (`cache: true`). */
   cache?: JobCacheSpec;
+  /**
+   * Why the job cannot run as given: a setting filled in per item (`priority: "{prio}"`)
+   * got a bad value from an item known only during the run (a stage's). It ends
+   * `failed` with this reason, without an attempt.
+   */
+  refused?: string;
+}
+
+/**
+ * Settings written as placeholders (`priority: "{prio}"`, `pool: "{pool}"`,
+ * `timeout: "{t}"`), as written: each job of a `for_each` or a stage fills them in from
+ * its item, and its values are checked then (an integer, a declared pool, a timeout).
+ */
+export interface ItemSettings {
+  priority?: string;
+  pool?: string;
+  timeout?: string;
 }
 
 /**
@@ -189,6 +206,8 @@ export interface StageSpec {
   needs: string[];
   /** Everything else a job of the stage gets (priority, pool, timeout, …). */
   settings: Omit<JobSpec, 'name' | 'command' | 'index' | 'needs'>;
+  /** Settings each job fills in from its item; they win over `settings`. */
+  perItem?: ItemSettings;
 }
 
 /** A stage's job once its items are known, before the run numbers it. */

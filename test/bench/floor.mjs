@@ -3,16 +3,27 @@
 // creates processes. The same N × `true ITEM` go through
 //   (a) a plain loop in Python: posix_spawn (own session, stdin /dev/null, stdout and
 //       stderr on a per-job file, as jobrun's spawner does) + waitpid, one job at a time;
-//   (b) jobrun -j 1 (the spawner, and --spawner child);
+//   (b) jobrun -j 1: its default output (shown, grouped, as stdout is a pipe), with
+//       --output none (logs only), and with --spawner child;
 //   (c) xargs -P 1 -n 1.
 // Each peer also runs 1 job, so its start-up (Node, Python) is taken out: per job is
-// (T(N) − T(1)) / (N − 1). Run alone with
-//   node test/bench/floor.mjs [--rounds N] [--jobs N]
+// (T(N) − T(1)) / (N − 1). `--old BIN` adds the same jobrun rows for another build
+// (e.g. a copy of an earlier dist/), alternated with the others. Run alone with
+//   node test/bench/floor.mjs [--rounds N] [--jobs N] [--old path/to/bin/jobrun.js]
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { BIN, fmtMs, makeTempDir, median, removeTempDir, round, runTimed, table } from './lib.mjs';
+import {
+  BIN,
+  fmtMs,
+  makeTempDir,
+  median,
+  removeTempDir,
+  round,
+  runTimed,
+  table,
+  whenMain,
+} from './lib.mjs';
 
 /** posix_spawn + waitpid of `true ITEM` for each line of stdin; the floor jobrun is held to. */
 const LOOP = String.raw`
@@ -34,6 +45,7 @@ for i, line in enumerate(sys.stdin.buffer.read().split()):
 
 const LOOP_NAME = 'posix_spawn loop';
 const JOBRUN = 'jobrun -j 1';
+const JOBRUN_NONE = 'jobrun -j 1 --output none';
 const JOBRUN_CHILD = 'jobrun -j 1 --spawner child';
 const XARGS = 'xargs -P 1';
 
@@ -43,7 +55,7 @@ const load = () =>
     .join(' ');
 
 /** Runs the comparison; returns the section's results for bench.json. */
-export async function floor({ rounds = 5, jobs = 1000, note = console.error } = {}) {
+export async function floor({ rounds = 5, jobs = 1000, old, note = console.error } = {}) {
   const dir = makeTempDir('floor');
   try {
     const inputs = { [jobs]: join(dir, 'n.txt'), 1: join(dir, 'one.txt') };
@@ -51,8 +63,8 @@ export async function floor({ rounds = 5, jobs = 1000, note = console.error } = 
     writeFileSync(inputs[1], '1\n');
     const peers = [
       { name: LOOP_NAME, run: (input) => plain('python3', ['-c', LOOP, dir], input) },
-      { name: JOBRUN, run: (input) => jobrun(input, dir, 'helper') },
-      { name: JOBRUN_CHILD, run: (input) => jobrun(input, dir, 'child') },
+      ...jobrunPeers(BIN, '', dir),
+      ...(old ? jobrunPeers(old, 'old ', dir) : []),
       { name: XARGS, run: (input) => plain('xargs', ['-P', '1', '-n', '1', 'true'], input) },
     ];
     note(
@@ -62,6 +74,7 @@ export async function floor({ rounds = 5, jobs = 1000, note = console.error } = 
       `${LOOP_NAME}: python3 -c (posix_spawn with setsid, stdout+stderr on a per-job file) + waitpid`,
     );
     note(`${JOBRUN}: node bin/jobrun.js run --stdin -j 1 --progress none --logs <tmp> -- true`);
+    if (old) note(`old …: the same with ${old}`);
     note(`${XARGS}: xargs -P 1 -n 1 true`);
     /** name → [{ perJobMs, totalMs, load }] */
     const samples = Object.fromEntries(peers.map((p) => [p.name, []]));
@@ -77,7 +90,7 @@ export async function floor({ rounds = 5, jobs = 1000, note = console.error } = 
           continue;
         }
         const perJobMs = (all.ms - one.ms) / (jobs - 1);
-        samples[peer.name].push({ perJobMs, totalMs: all.ms, load: loadavg()[0] });
+        samples[peer.name].push({ perJobMs, totalMs: all.ms, oneMs: one.ms, load: loadavg()[0] });
         line.push(`${peer.name} ${(perJobMs * 1000).toFixed(0)} µs`);
       }
       note(`floor round ${r + 1}/${rounds}: ${line.join(', ')}  (load ${load()})`);
@@ -103,6 +116,7 @@ function summarize(samples, jobs, rounds, failures, note) {
   const us = (ms) => (Number.isFinite(ms) ? `${(ms * 1000).toFixed(0)} µs` : 'n/a');
   const floorBest = best(LOOP_NAME);
   const names = Object.keys(samples).filter((n) => samples[n].length > 0);
+  const xargs = samples[XARGS].length > 0 ? best(XARGS) : NaN;
   table(
     [
       'peer',
@@ -111,7 +125,8 @@ function summarize(samples, jobs, rounds, failures, note) {
       'over loop (best)',
       'paired over loop',
       'vs loop (best)',
-      'best total',
+      'vs xargs (best)',
+      'start-up (1 job)',
     ],
     names.map((n) => [
       n,
@@ -120,13 +135,14 @@ function summarize(samples, jobs, rounds, failures, note) {
       n === LOOP_NAME ? '' : us(best(n) - floorBest),
       n === LOOP_NAME ? '' : us(paired(n)),
       n === LOOP_NAME ? '' : `${(best(n) / floorBest).toFixed(2)}×`,
-      fmtMs(Math.min(...samples[n].map((s) => s.totalMs))),
+      n === XARGS ? '' : `${(best(n) / xargs).toFixed(2)}× (xargs ${us(xargs)})`,
+      fmtMs(Math.min(...samples[n].map((s) => s.oneMs))),
     ]),
   );
   const overhead = best(JOBRUN) - floorBest;
   const met = overhead <= 0.3;
   note(
-    `jobrun's overhead per job over the loop (best runs): ${us(overhead)}, bar ≤ 300 µs: ${met ? 'MET' : 'MISSED'}  (load ${load()})`,
+    `jobrun's overhead per job over the loop (best runs, start-up taken out): ${us(overhead)}, bar ≤ 300 µs: ${met ? 'MET' : 'MISSED'}  (load ${load()})`,
   );
   return {
     jobs,
@@ -150,11 +166,35 @@ async function plain(cmd, args, input) {
   return { ok: true, ms: res.ms };
 }
 
-async function jobrun(input, dir, spawner) {
+/** The jobrun rows of one build: default output, `--output none`, `--spawner child`. */
+function jobrunPeers(bin, label, dir) {
+  return [
+    { name: label + JOBRUN, run: (input) => jobrun(bin, input, dir, 'helper') },
+    {
+      name: label + JOBRUN_NONE,
+      run: (input) => jobrun(bin, input, dir, 'helper', ['--output', 'none']),
+    },
+    { name: label + JOBRUN_CHILD, run: (input) => jobrun(bin, input, dir, 'child') },
+  ];
+}
+
+async function jobrun(bin, input, dir, spawner, extra = []) {
   const logs = makeTempDir('floor-logs');
   try {
-    const args = ['run', '--stdin', '-j', '1', '--progress', 'none', '--logs', logs, '--', 'true'];
-    const res = await runTimed(process.execPath, [BIN, ...args], {
+    const args = [
+      'run',
+      '--stdin',
+      '-j',
+      '1',
+      '--progress',
+      'none',
+      '--logs',
+      logs,
+      ...extra,
+      '--',
+      'true',
+    ];
+    const res = await runTimed(process.execPath, [bin, ...args], {
       stdin: input,
       cwd: dir,
       env: { ...process.env, JOBRUN_SPAWNER: spawner },
@@ -169,11 +209,8 @@ async function jobrun(input, dir, spawner) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+await whenMain(import.meta.url, async (num) => {
   const argv = process.argv.slice(2);
-  const num = (flag, dflt) => {
-    const i = argv.indexOf(flag);
-    return i === -1 ? dflt : Number(argv[i + 1]);
-  };
-  await floor({ rounds: num('--rounds', 5), jobs: num('--jobs', 1000), note: console.log });
-}
+  const old = argv.includes('--old') ? argv[argv.indexOf('--old') + 1] : undefined;
+  await floor({ rounds: num('--rounds', 5), jobs: num('--jobs', 1000), old, note: console.log });
+});

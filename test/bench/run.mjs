@@ -33,6 +33,7 @@
 //   --stream-timeout S  seconds before the stream section stops feeding (default 900)
 //   --capture MODE      stream section: each job echoes its line and jobrun captures it
 //                       (--capture MODE); the row then also counts job_end events with a result
+//   --old BIN           floor section: also the jobrun rows of another build (bin/jobrun.js)
 //   --json FILE         where to write results (default test-results/bench.json; merged per section)
 //
 // Peers are measured alternately in one run (A B C, B C A, …) because the machine may
@@ -120,11 +121,15 @@ function parseArgs(argv) {
       opts.capture = argv[++i];
       continue;
     }
+    if (a === '--old') {
+      opts.old = resolve(argv[++i] ?? usage('--old needs a bin/jobrun.js'));
+      continue;
+    }
     if (a === '-h' || a === '--help') {
       console.log(
         readFileSync(new URL(import.meta.url), 'utf8')
           .split('\n')
-          .slice(1, 37)
+          .slice(1, 38)
           .join('\n')
           .replace(/^\/\/ ?/gm, ''),
       );
@@ -1136,6 +1141,7 @@ const runners = {
     (await import('./floor.mjs')).floor({
       rounds: opts.rounds,
       jobs: opts.jobsGiven ? opts.jobs : 1000,
+      old: opts.old,
       note,
     }),
   cache: async () =>

@@ -90,6 +90,17 @@ describe('Admission of a stage’s jobs and of streamed jobs', () => {
     expect(t.log.queued).toEqual(['a']);
   });
 
+  it('ends a stage job its item made refused: failed, with the message, and never queued', () => {
+    const t = setup();
+    const why = 'priority "{}" of job s-high: "high" is not an integer';
+    t.admission.expanded(newEntry(job('s-high', { refused: why })), 4, undefined);
+    t.admission.expanded(newEntry(job('after', { needs: ['s-high'] })), 5, undefined);
+    t.admission.expanded(newEntry(job('s-1')), 6, undefined);
+    expect(t.ended('s-high')).toMatchObject({ status: 'failed', reason: why, attempts: [] });
+    expect(t.ended('after')).toMatchObject({ status: 'skipped', reason: 'need "s-high" failed' });
+    expect(t.log.queued).toEqual(['s-1']);
+  });
+
   it('keeps no streamed job (stdin lines) by name, so memory stays flat', () => {
     const t = setup();
     for (let i = 0; i < 3; i++) t.admission.one(job(`line${i}`), 0);

@@ -1,4 +1,6 @@
+import { vi } from 'vitest';
 import { parseHalt } from '../../src/core/halt.js';
+import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js';
 import type { AttemptResult } from '../../src/model/attempt.js';
 import type { RunEvent, RunEventMap, RunEventType } from '../../src/model/events.js';
 import type { JobSpec } from '../../src/model/job.js';
@@ -192,4 +194,41 @@ export class QueueingFakeExecutor extends FakeExecutor {
     });
     return queued;
   }
+}
+
+/**
+ * A running Scheduler over a FakeExecutor following `script`: one worker, fifo, no pools
+ * unless `options` say otherwise. `before` steers it before its first jobs start.
+ */
+export function startRun(
+  specs: JobSpec[] | AsyncIterable<JobSpec>,
+  script: Record<string, Step[]> = {},
+  options: Partial<SchedulerOptions> = {},
+  before?: (scheduler: Scheduler) => void,
+) {
+  const executor = new FakeExecutor(script);
+  const log = new EventLog();
+  const scheduler = new Scheduler({
+    runId: 'test',
+    manifestPath: null,
+    logDir: '/tmp/jobrun-test-logs',
+    workers: { min: 1, max: 1 },
+    pools: {},
+    order: 'fifo',
+    executor,
+    emit: log.emit,
+    ...options,
+  });
+  before?.(scheduler);
+  const done = scheduler.run(specs);
+  return { executor, log, scheduler, done };
+}
+
+/** Runs fake time forward until the run ends (bounded). */
+export async function finish<T>(done: Promise<T>): Promise<T> {
+  let settled = false;
+  void done.then(() => (settled = true));
+  for (let i = 0; i < 10_000 && !settled; i++) await vi.advanceTimersByTimeAsync(50);
+  if (!settled) throw new Error('run did not finish in fake time');
+  return done;
 }

@@ -1,41 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseHalt } from '../../src/core/halt.js';
 import { createStartGate } from '../../src/core/gates.js';
-import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js';
-import type { JobSpec } from '../../src/model/job.js';
 import type { ExecRequest } from '../../src/exec/types.js';
-import { EventLog, FakeExecutor, job, jobs, type Step } from './harness.js';
-
-function setup(
-  specs: JobSpec[] | AsyncIterable<JobSpec>,
-  script: Record<string, Step[]> = {},
-  options: Partial<SchedulerOptions> = {},
-) {
-  const executor = new FakeExecutor(script);
-  const log = new EventLog();
-  const scheduler = new Scheduler({
-    runId: 'test',
-    manifestPath: null,
-    logDir: '/tmp/jobrun-test-logs',
-    workers: { min: 1, max: 1 },
-    pools: {},
-    order: 'fifo',
-    executor,
-    emit: log.emit,
-    ...options,
-  });
-  const done = scheduler.run(specs);
-  return { executor, log, scheduler, done };
-}
-
-/** Runs fake time forward until the run ends (bounded). */
-async function finish<T>(done: Promise<T>): Promise<T> {
-  let settled = false;
-  void done.then(() => (settled = true));
-  for (let i = 0; i < 10_000 && !settled; i++) await vi.advanceTimersByTimeAsync(50);
-  if (!settled) throw new Error('run did not finish in fake time');
-  return done;
-}
+import { FakeExecutor, finish, job, jobs, startRun as setup } from './harness.js';
 
 beforeEach(() => {
   vi.useFakeTimers();

@@ -1,39 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js';
-import type { JobSpec } from '../../src/model/job.js';
-import { EventLog, FakeExecutor, jobs, type Step } from './harness.js';
-
-function setup(
-  specs: JobSpec[],
-  script: Record<string, Step[]> = {},
-  options: Partial<SchedulerOptions> = {},
-  before?: (scheduler: Scheduler) => void,
-) {
-  const executor = new FakeExecutor(script);
-  const log = new EventLog();
-  const scheduler = new Scheduler({
-    runId: 'test',
-    manifestPath: null,
-    logDir: '/tmp/jobrun-test-logs',
-    workers: { min: 1, max: 1 },
-    pools: {},
-    order: 'fifo',
-    executor,
-    emit: log.emit,
-    ...options,
-  });
-  before?.(scheduler); // steered before its first jobs start
-  const done = scheduler.run(specs);
-  return { executor, log, scheduler, done };
-}
-
-async function finish<T>(done: Promise<T>): Promise<T> {
-  let settled = false;
-  void done.then(() => (settled = true));
-  for (let i = 0; i < 10_000 && !settled; i++) await vi.advanceTimersByTimeAsync(50);
-  if (!settled) throw new Error('run did not finish in fake time');
-  return done;
-}
+import { finish, jobs, startRun as setup } from './harness.js';
 
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());

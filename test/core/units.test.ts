@@ -12,6 +12,7 @@ import { MedianTracker } from '../../src/core/median.js';
 import { PriorityQueue } from '../../src/core/priority-queue.js';
 import { WorkerScaler } from '../../src/core/scaling.js';
 import { UsageError } from '../../src/errors.js';
+import type { JobRecord } from '../../src/model/events.js';
 
 describe('PriorityQueue', () => {
   it('pops in the same order as a stable sort by priority', () => {
@@ -137,23 +138,34 @@ describe('MedianTracker against a sort', () => {
   });
 });
 
+/**
+ * A final record as the journal takes it: job `name` (`run NAME`, the first of its name)
+ * ending succeeded, unless `extra` says otherwise.
+ */
+function endRecord(name: string, extra: Partial<JobRecord> = {}): JobRecord {
+  const index = extra.index ?? 0;
+  return {
+    id: `${index + 1}-${name}`,
+    name,
+    index,
+    command: `run ${name}`,
+    cwd: '/',
+    priority: 0,
+    needs: [],
+    allowFailure: false,
+    status: 'succeeded',
+    attempts: [],
+    endedAt: 0,
+    ...extra,
+  };
+}
+
 describe('journal', () => {
   it('resumes only jobs that succeeded with the same command, ignoring a torn line', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
     const file = path.join(dir, 'j.ndjson');
-    const rec = (name: string, command: string, status: 'succeeded' | 'failed') => ({
-      id: `1-${name}`,
-      name,
-      index: 0,
-      command,
-      cwd: '/',
-      priority: 0,
-      needs: [],
-      allowFailure: false,
-      status,
-      attempts: [],
-      endedAt: 0,
-    });
+    const rec = (name: string, command: string, status: 'succeeded' | 'failed') =>
+      endRecord(name, { command, status });
     const j1 = openJournal(file, false);
     j1.record(rec('a', 'echo a', 'succeeded'));
     j1.record(rec('b', 'echo b', 'failed'));
@@ -178,19 +190,7 @@ describe('journal', () => {
 });
 
 describe('journal writes', () => {
-  const rec = (name: string) => ({
-    id: `1-${name}`,
-    name,
-    index: 0,
-    command: `run ${name}`,
-    cwd: '/',
-    priority: 0,
-    needs: [],
-    allowFailure: false,
-    status: 'succeeded' as const,
-    attempts: [],
-    endedAt: 0,
-  });
+  const rec = (name: string) => endRecord(name);
   const lines = (file: string) =>
     fs
       .readFileSync(file, 'utf8')
@@ -234,19 +234,7 @@ describe('journal of equal jobs', () => {
   it('counts successes: each skips one of the jobs alike in name and command', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
     const file = path.join(dir, 'j.ndjson');
-    const rec = (status: 'succeeded' | 'failed') => ({
-      id: '1-dup',
-      name: 'dup',
-      index: 0,
-      command: 'run dup',
-      cwd: '/',
-      priority: 0,
-      needs: [],
-      allowFailure: false,
-      status,
-      attempts: [],
-      endedAt: 0,
-    });
+    const rec = (status: 'succeeded' | 'failed') => endRecord('dup', { status });
     const j1 = openJournal(file, false);
     j1.record(rec('failed'));
     j1.record(rec('succeeded'));
@@ -265,21 +253,12 @@ describe('journal of equal jobs', () => {
   it('keeps each success’s result, in order, through compaction', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
     const file = path.join(dir, 'j.ndjson');
-    const rec = (result: string[], truncated?: true) => ({
-      id: '1-src',
-      name: 'src',
-      index: 0,
-      command: 'ls',
-      cwd: '/',
-      priority: 0,
-      needs: [],
-      allowFailure: false,
-      status: 'succeeded' as const,
-      attempts: [],
-      endedAt: 0,
-      result,
-      ...(truncated ? { resultTruncated: truncated } : {}),
-    });
+    const rec = (result: string[], truncated?: true) =>
+      endRecord('src', {
+        command: 'ls',
+        result,
+        ...(truncated ? { resultTruncated: truncated } : {}),
+      });
     const j1 = openJournal(file, false);
     j1.record(rec(['a', 'b']));
     j1.record(rec(['c'], true));
@@ -298,19 +277,7 @@ describe('journal of equal jobs', () => {
 
 describe('journal starts and ends', () => {
   const spec = (index: number) => ({ name: 'dup', command: 'run dup', index });
-  const end = (index: number) => ({
-    id: `${index + 1}-dup`,
-    name: 'dup',
-    index,
-    command: 'run dup',
-    cwd: '/',
-    priority: 0,
-    needs: [],
-    allowFailure: false,
-    status: 'failed' as const,
-    attempts: [],
-    endedAt: 0,
-  });
+  const end = (index: number) => endRecord('dup', { index, status: 'failed' });
 
   it('pairs per attempt: a retried job that ended leaves no start open', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));

@@ -17,7 +17,7 @@ describe.runIf(enabled)('a run on Redis, from another terminal', () => {
     await redis?.stop();
   });
 
-  it('is listed by ps and watched; scale is refused; drain lets the running job finish and cancels the rest', async () => {
+  it('is listed by ps and watched; scaled; drain lets the running job finish and cancels the rest', async () => {
     const b = new Batch();
     try {
       await startWorker(redis.url, ['-j', '1'], b.dir);
@@ -31,9 +31,15 @@ describe.runIf(enabled)('a run on Redis, from another terminal', () => {
       expect(rows[0]).toMatchObject({ pid: b.child?.pid, total: 3 });
       const watch = b.follow(['watch']);
       await waitFor(() => watch.seen().includes('jobrun: 3 jobs'), 30_000, 'the watcher');
-      const scale = await b.ctl(['scale', '-j', '2']);
-      expect(scale.code).toBe(1);
-      expect(scale.stderr).toMatch(/cannot be scaled \(its workers are on the backend\)/);
+      // scaled: the run's limit across its workers (see operate-redis-remote.test.ts)
+      expect((await b.ctl(['scale', '-j', '2'])).code).toBe(0);
+      const after = JSON.parse((await b.ctl(['ps', '--json'])).stdout) as Array<
+        Record<string, unknown>
+      >;
+      expect(after[0]).toMatchObject({ workers: 2 });
+      const nope = await b.ctl(['scale', '--pool', 'nope=1']);
+      expect(nope.code).toBe(1);
+      expect(nope.stderr).toMatch(/could not scale: this run has no pool "nope"/);
       expect((await b.ctl(['drain'])).code).toBe(0);
       b.release();
       expect((await b.result)?.code).toBe(0);

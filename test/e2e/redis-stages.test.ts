@@ -4,7 +4,7 @@ import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/re
 import type { Report } from '../../src/reporters/report.js';
 import { jobrun, tempDir, writeFiles } from './helpers.js';
 import { killWorkers, startWorker } from './redis-helpers.js';
-import { PIPELINE, PIPELINE_FILES, byName } from './stages-helpers.js';
+import { EXTRACT_THEN_T, PIPELINE, PIPELINE_FILES, byName } from './stages-helpers.js';
 
 const enabled = requireRedisOrWarn('test/e2e/redis-stages.test.ts');
 
@@ -46,12 +46,7 @@ describe.runIf(enabled)('results and stages on Redis workers (built bin)', () =>
     writeFiles(dir, {
       'fan.yaml': `version: 1
 jobs:
-  - name: extract
-    run: printf 'a\\nb\\n'
-  - name: t-{item}
-    for_each: { from: extract }
-    run: printf '{item}1\\n{item}2\\n'
-  - name: u-{item}
+${EXTRACT_THEN_T}  - name: u-{item}
     for_each: { from: "t-{item}" }
     run: echo {item}
   - name: load

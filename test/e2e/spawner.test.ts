@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis } from '../backends/redis-server.js';
-import { isGone } from '../exec/helpers.js';
+import { isGone, killQuietly } from '../exec/helpers.js';
 import { jobrun, readLines, ROOT, tempDir, waitFor, writeFiles } from './helpers.js';
 import { killWorkers, manifest, startWorker } from './redis-helpers.js';
 
@@ -17,7 +17,8 @@ async function expectAllGone(pids: number[]): Promise<void> {
   try {
     await waitFor(() => pids.every(isGone), 10_000, 'the jobs to be killed');
   } finally {
-    for (const pid of pids) if (!isGone(pid)) process.kill(pid, 'SIGKILL');
+    // one that dies between the look and the kill is gone as well (ESRCH): quietly
+    killQuietly(pids.filter((pid) => !isGone(pid)));
   }
 }
 
@@ -107,6 +108,27 @@ describe('kill -9 of jobrun', () => {
         },
       },
     );
+    expect(res.signal).toBe('SIGKILL');
+    const started = readLines(pids).map(Number);
+    expect(started).toHaveLength(4);
+    await expectAllGone(started);
+  });
+
+  it('leaves no job running when the run shows job output (grouped, stdout a pipe)', async () => {
+    const dir = tempDir();
+    const pids = path.join(dir, 'pids');
+    // prints on both streams, so its output must come back apart: the default for a pipe
+    const tree = `: {}; echo out; echo err >&2; ${TREE}`;
+    const res = await jobrun(['run', '--stdin', '-j', '2', '--progress', 'none', '--', tree], {
+      cwd: dir,
+      input: 'a\nb\nc\n',
+      env: { JOBRUN_SPAWNER: undefined },
+      onSpawn: (child) => {
+        void waitFor(() => readLines(pids).length >= 4, 20_000, 'two jobs running').then(() =>
+          child.kill('SIGKILL'),
+        );
+      },
+    });
     expect(res.signal).toBe('SIGKILL');
     const started = readLines(pids).map(Number);
     expect(started).toHaveLength(4);

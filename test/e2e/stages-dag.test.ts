@@ -3,18 +3,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
 import { jobrun, readLines, tempDir, waitFor, writeFiles } from './helpers.js';
-import { byName } from './stages-helpers.js';
+import { byName, EXTRACT_THEN_T } from './stages-helpers.js';
 
 /** extract → t-* and u-* (both from extract) → v-* (from the stage t-*) → load (needs v-* and u-*). */
 const DAG = `version: 1
 workers: 2
 jobs:
-  - name: extract
-    run: printf 'a\\nb\\n'
-  - name: t-{item}
-    for_each: { from: extract }
-    run: printf '{item}1\\n{item}2\\n'
-  - name: u-{item}
+${EXTRACT_THEN_T}  - name: u-{item}
     for_each: { from: extract }
     run: echo u {item}
   - name: v-{item}
@@ -50,6 +45,37 @@ describe('pipelines as a DAG of jobs and stage templates', () => {
     const loadStart = Date.parse(jobs.load!.startedAt!);
     for (const n of ['v-a1', 'v-b2', 'u-a', 'u-b'])
       expect(loadStart).toBeGreaterThanOrEqual(Date.parse(jobs[n]!.endedAt));
+  });
+
+  // a stage's jobs once filled the template with their own item ("sa-x"), named no
+  // job and were skipped: the run exited 1 though the manifest validated
+  it('a stage whose needs name another stage waits for all of its jobs', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': `version: 1
+jobs:
+  - name: a
+    run: printf '1\\n2\\n'
+  - name: b
+    run: printf 'x\\ny\\n'
+  - name: sa-{item}
+    for_each: { from: a }
+    run: echo sa {item}
+  - name: sb-{item}
+    for_each: { from: b }
+    needs: ["sa-{item}"]
+    run: echo sb {item}
+`,
+    });
+    const r = await jobrun(['run', 'm.yaml', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const jobs = byName(JSON.parse(r.stdout) as Report);
+    expect(jobs['sb-x']).toMatchObject({ status: 'succeeded', needs: ['b', 'sa-1', 'sa-2'] });
+    expect(jobs['sb-y']).toMatchObject({ status: 'succeeded', needs: ['b', 'sa-1', 'sa-2'] });
+    for (const n of ['sa-1', 'sa-2'])
+      expect(Date.parse(jobs['sb-x']!.startedAt!)).toBeGreaterThanOrEqual(
+        Date.parse(jobs[n]!.endedAt),
+      );
   });
 
   it('batch: groups a stage’s items, N per job', async () => {

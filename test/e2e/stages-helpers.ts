@@ -22,5 +22,17 @@ export const PIPELINE_FILES = {
   'c.txt': 'x'.repeat(7),
 };
 
+/**
+ * The head of a stage-of-a-stage pipeline, as lines under `jobs:`: `extract` prints a and
+ * b, and the stage `t-{item}` prints {item}1 and {item}2 for each, so a stage from
+ * "t-{item}" gets a1, a2, b1 and b2, in that job order.
+ */
+export const EXTRACT_THEN_T = `  - name: extract
+    run: printf 'a\\nb\\n'
+  - name: t-{item}
+    for_each: { from: extract }
+    run: printf '{item}1\\n{item}2\\n'
+`;
+
 /** The report's jobs by name. */
 export const byName = (report: Report) => Object.fromEntries(report.jobs.map((j) => [j.name, j]));

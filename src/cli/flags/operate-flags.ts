@@ -5,6 +5,8 @@
 import { InvalidArgumentError, Option } from 'commander';
 import type { AlertsSpec } from '../../model/alerts.js';
 import { parsePercent } from '../../manifest/duration.js';
+import { backendFlag, type BackendFlag } from './run-flags.js';
+import { redisUrlFileOption } from './shared.js';
 import { count, duration, nonBlank } from './values.js';
 
 export interface OperateValues {
@@ -85,4 +87,30 @@ function percent(text: string): number {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+}
+
+/** `--backend` & co. on `ps`, `scale`, `drain`…: reach runs through their Redis. */
+export interface ReachValues {
+  backend?: BackendFlag;
+  redisUrlFile?: string;
+  redisTimeout: number;
+}
+
+/** How long a control command waits on Redis (to connect, and for the run's answer). */
+const CONTROL_REDIS_TIMEOUT_MS = 5000;
+
+export function reachOptions(): Option[] {
+  return [
+    new Option(
+      '--backend <url>',
+      "reach runs through this Redis (redis://…, or redis: the URL from JOBRUN_REDIS_URL), from any machine; default: this user's runs here",
+    ).argParser(backendFlag),
+    redisUrlFileOption(),
+    new Option(
+      '--redis-timeout <duration>',
+      'how long to wait for Redis and for the run to answer through it',
+    )
+      .argParser(duration(1))
+      .default(CONTROL_REDIS_TIMEOUT_MS, '5s'),
+  ];
 }

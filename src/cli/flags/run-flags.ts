@@ -318,7 +318,7 @@ export function addRetryOptions(cmd: Command): Command {
  * `--backend local|redis|redis://…`. A bad value is refused without echoing it, as a
  * URL may carry a password.
  */
-function backendFlag(text: string): BackendFlag {
+export function backendFlag(text: string): BackendFlag {
   if (text === 'local') return { kind: 'local' };
   if (text === 'redis') return { kind: 'redis' };
   if (/^rediss?:\/\//i.test(text)) return { kind: 'redis', url: text };

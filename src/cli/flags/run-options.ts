@@ -175,7 +175,10 @@ function outputSettings(values: RunValues): OutputSettings {
  * `--backend` with `--redis-url-file`: local, or a Redis URL from (in this order) the
  * flag, the file, or `JOBRUN_REDIS_URL`; `--redis-url-file` alone means Redis.
  */
-function backendChoice(flag: BackendFlag | undefined, urlFile: string | undefined): BackendChoice {
+export function backendChoice(
+  flag: BackendFlag | undefined,
+  urlFile: string | undefined,
+): BackendChoice {
   if (flag?.kind === 'local' || (flag === undefined && urlFile === undefined)) {
     if (urlFile !== undefined) throw new UsageError('--redis-url-file needs a Redis backend');
     return { kind: 'local' };

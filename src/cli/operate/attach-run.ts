@@ -2,6 +2,7 @@ import { AlertWatcher } from '../../control/alerts.js';
 import { RunControl } from '../../control/attach.js';
 import { runHook } from '../../control/hooks.js';
 import { RunMetrics } from '../../control/run-metrics.js';
+import type { RedisTarget } from '../../backends/redis-url.js';
 import type { RunControls } from '../../core/steering.js';
 import type { HooksSpec } from '../../model/alerts.js';
 import type { Emit, RunEventMap, Summary } from '../../model/events.js';
@@ -53,13 +54,24 @@ export class RunOperations {
     }
   }
 
-  /** Makes the run reachable; a part that cannot open costs only itself, with a warning. */
-  async open(runId: string, what: string, controls: () => RunControls | undefined): Promise<void> {
+  /**
+   * Makes the run reachable (on Redis, also through `redis`); a part that cannot open
+   * costs only itself, with a warning.
+   */
+  async open(
+    runId: string,
+    what: string,
+    controls: () => RunControls | undefined,
+    redis?: RedisTarget,
+  ): Promise<void> {
     this.runId = runId;
     const { warn, metrics } = this.settings;
     const why = await this.control.open(runId, what, controls);
     if (why !== undefined)
       warn(`${why}; the run goes on, but jobrun ps/watch/scale cannot reach it`);
+    const viaRedis = redis && (await this.control.openRedis(redis, runId, what, controls));
+    if (viaRedis)
+      warn(`${viaRedis}; the run goes on, but jobrun ps --backend … cannot reach it through Redis`);
     if (metrics && this.metrics) {
       try {
         const served = await this.metrics.serve(metrics.host, metrics.port);

@@ -1,14 +1,18 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { ask } from '../../control/client.js';
-import { findRun, liveRuns, requireRun } from '../../control/registry.js';
+import type { ControlRequest } from '../../control/protocol.js';
+import { findRun, requireRun } from '../../control/registry.js';
 import type { CancelOutcome } from '../../core/steering.js';
 import { UsageError } from '../../errors.js';
 import { clean } from '../../reporters/text.js';
+import { reachOptions, type ReachValues } from '../flags/operate-flags.js';
 import { count, WORKER_CAP } from '../flags/values.js';
+import { reachRuns, type Reach } from './reach.js';
 
 const RUN_HELP = `
 RUN is a run id (or a unique start of one) or jobrun's pid, as jobrun ps shows;
-it may be left out when only one run is live.`;
+it may be left out when only one run is live. With --backend redis://… (or
+--backend redis and JOBRUN_REDIS_URL) the runs are those on that Redis, reached
+from any machine: anyone who can reach the Redis can steer its runs.`;
 
 /** Adds `ps`, `watch`, `logs`, `pause`, `unpause`, `scale`, `cancel` and `drain`. */
 export function addOperateCommands(program: Command, setExit: (code: number) => void): void {
@@ -16,10 +20,13 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
     .command('ps')
     .description('list your live runs: id, pid, counts by state, workers, manifest, folder')
     .option('--json', 'print them as a JSON array')
-    .addHelpText('after', '\nExample:\n  $ jobrun ps')
-    .action(async (flags: { json?: boolean }) => {
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ jobrun ps\n  $ JOBRUN_REDIS_URL=redis://queue:6379 jobrun ps --backend redis',
+    )
+    .action(async (flags: { json?: boolean } & ReachValues) => {
       const { psCommand } = await import('./ps.js');
-      await psCommand(Boolean(flags.json));
+      await withReach(flags, (reach) => psCommand(reach, Boolean(flags.json)));
     });
 
   program
@@ -60,8 +67,8 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
       .argument('[run]', 'the run (see below)')
       .option('--pool <pool>', `${verb} only this pool`)
       .addHelpText('after', `${RUN_HELP}\n\nExample:\n  $ jobrun ${verb} --pool gpu`)
-      .action(async (run: string | undefined, flags: { pool?: string }) => {
-        await ask(requireRun(run, liveRuns()), { verb, pool: flags.pool });
+      .action(async (run: string | undefined, flags: { pool?: string } & ReachValues) => {
+        await askRun(run, flags, { verb, pool: flags.pool });
       });
   }
 
@@ -73,17 +80,17 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
     .option('--pool <pool=n>', "a pool's limit from now on; repeatable", poolLimit, {})
     .addHelpText(
       'after',
-      `${RUN_HELP}\nScaling down lets running jobs finish; fewer start after them.\n\nExamples:\n  $ jobrun scale -j 8\n  $ jobrun scale --pool gpu=1`,
+      `${RUN_HELP}\nScaling down lets running jobs finish; fewer start after them. On Redis, -j N is\nthe most of the run's jobs at once across all its workers, --pool P=N the\npool's limit across all workers (as pools.P.workers).\n\nExamples:\n  $ jobrun scale -j 8\n  $ jobrun scale --pool gpu=1\n  $ jobrun scale --backend redis -j 2`,
     )
     .action(
       async (
         run: string | undefined,
-        flags: { workers?: number; pool: Record<string, number> },
+        flags: { workers?: number; pool: Record<string, number> } & ReachValues,
       ) => {
         const pools = Object.keys(flags.pool).length ? flags.pool : undefined;
         if (flags.workers === undefined && pools === undefined)
           throw new UsageError('scale needs -j N or --pool P=N');
-        await ask(requireRun(run, liveRuns()), { verb: 'scale', workers: flags.workers, pools });
+        await askRun(run, flags, { verb: 'scale', workers: flags.workers, pools });
       },
     );
 
@@ -96,12 +103,13 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
       'after',
       `${RUN_HELP}\nA first argument that names no live run is a job. Cancelled jobs end\n"cancelled" and are not retried.\n\nExample:\n  $ jobrun cancel 4711 encode-3 encode-9`,
     )
-    .action(async (args: string[], flags: { json?: boolean }) => {
-      const runs = liveRuns();
-      const named = args.length > 1 ? findRun(args[0], runs) : undefined;
-      const run = named ?? requireRun(undefined, runs);
-      const jobs = named ? args.slice(1) : args;
-      const outcome = (await ask(run, { verb: 'cancel', jobs })) as unknown as CancelOutcome;
+    .action(async (args: string[], flags: { json?: boolean } & ReachValues) => {
+      const outcome = await withReach(flags, async ({ runs, where }) => {
+        const named = args.length > 1 ? findRun(args[0], runs, where) : undefined;
+        const run = named ?? requireRun(undefined, runs, where);
+        const jobs = named ? args.slice(1) : args;
+        return (await run.ask({ verb: 'cancel', jobs })) as unknown as CancelOutcome;
+      });
       if (flags.json) process.stdout.write(JSON.stringify(outcome) + '\n');
       else {
         const say = (what: string, names: string[]) =>
@@ -121,9 +129,44 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
       'after',
       `${RUN_HELP}\nThe rest end "cancelled" (reason "drained"); the report is written.\n\nExample:\n  $ jobrun drain && jobrun watch`,
     )
-    .action(async (run: string | undefined) => {
-      await ask(requireRun(run, liveRuns()), { verb: 'drain' });
+    .action(async (run: string | undefined, flags: ReachValues) => {
+      await askRun(run, flags, { verb: 'drain' });
     });
+
+  // reached through Redis too: every command but watch and logs (whose output is local)
+  for (const cmd of program.commands) {
+    if (['ps', 'pause', 'unpause', 'scale', 'cancel', 'drain'].includes(cmd.name()))
+      for (const option of reachOptions()) cmd.addOption(option);
+    if (['watch', 'logs'].includes(cmd.name()))
+      cmd.addOption(
+        new Option('--backend <url>', 'not through Redis yet: see jobrun ps --backend').argParser(
+          () => {
+            throw new UsageError(
+              `jobrun ${cmd.name()} does not work through Redis yet: run it on the machine of the run (jobrun ps --backend … shows its HOST)`,
+            );
+          },
+        ),
+      );
+  }
+}
+
+/** Runs `use` with the runs `flags` reach, and lets go of Redis afterwards. */
+async function withReach<T>(flags: ReachValues, use: (reach: Reach) => Promise<T>): Promise<T> {
+  const reach = await reachRuns(flags);
+  try {
+    return await use(reach);
+  } finally {
+    reach.close();
+  }
+}
+
+/** Sends `request` to the run `arg` names (or the only one) among those `flags` reach. */
+function askRun(
+  arg: string | undefined,
+  flags: ReachValues,
+  request: ControlRequest,
+): Promise<Record<string, unknown>> {
+  return withReach(flags, ({ runs, where }) => requireRun(arg, runs, where).ask(request));
 }
 
 /** `--pool gpu=2`, repeatable. */

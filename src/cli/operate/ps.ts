@@ -1,31 +1,29 @@
-import { ask } from '../../control/client.js';
-import { liveRuns } from '../../control/registry.js';
 import { formatDuration } from '../../reporters/format.js';
 import { clean } from '../../reporters/text.js';
-
-/** How long `ps` waits for one run's answer: a stuck run must not hold the listing up. */
-const STATUS_MS = 2000;
+import type { Reach } from './reach.js';
 
 interface Row extends Record<string, unknown> {
   runId: string;
   startedAt: string;
   pid: number;
+  /** Runs listed in Redis: the coordinator's machine. */
+  host?: string;
   what: string;
   cwd: string;
   error?: string;
 }
 
-/** `jobrun ps`: the user's live runs, with their counts; `--json` as an array. */
-export async function psCommand(json: boolean): Promise<void> {
+/**
+ * `jobrun ps`: the live runs (the user's here, or those on a Redis, with their host),
+ * with their counts; `--json` as an array.
+ */
+export async function psCommand({ runs }: Reach, json: boolean): Promise<void> {
   const rows: Row[] = await Promise.all(
-    liveRuns().map(async (run): Promise<Row> => {
+    runs.map(async ({ ask: _ask, status, ...entry }): Promise<Row> => {
       try {
-        const { run: status } = await ask(run, { verb: 'status' }, STATUS_MS);
-        const { socket: _socket, boot: _boot, start: _start, ...entry } = run;
-        const { ended: _ended, startedAt: _epoch, ...counts } = status as Record<string, unknown>;
-        return { ...entry, ...counts };
+        const { ended: _ended, startedAt: _epoch, ...counts } = await status();
+        return { ...counts, ...entry }; // the entry's id and ISO start, also before run_start
       } catch (err) {
-        const { socket: _socket, boot: _boot, start: _start, ...entry } = run;
         return { ...entry, error: (err as Error).message };
       }
     }),
@@ -38,15 +36,25 @@ export async function psCommand(json: boolean): Promise<void> {
     process.stderr.write('jobrun: no live runs\n');
     return;
   }
+  const hosts = rows.some((row) => row.host !== undefined);
   const lines = rows.map((row) => [
     row.runId,
+    ...(hosts ? [clean(row.host ?? '')] : []),
     String(row.pid),
     started(row.startedAt),
     row.error === undefined ? progress(row) : 'not answering',
     clean(row.what),
     clean(row.cwd),
   ]);
-  const header = ['RUN', 'PID', 'STARTED', 'PROGRESS', 'WHAT', 'FOLDER'];
+  const header = [
+    'RUN',
+    ...(hosts ? ['HOST'] : []),
+    'PID',
+    'STARTED',
+    'PROGRESS',
+    'WHAT',
+    'FOLDER',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]?.length ?? 0)));
   for (const line of [header, ...lines])
     process.stdout.write(

@@ -1,0 +1,65 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RunControls } from '../core/steering.js';
+import type { Emit } from '../model/events.js';
+import { KEEP_FINISHED_S } from './redis-names.js';
+import { capKey } from './redis-run-cap.js';
+
+/**
+ * What `jobrun scale` means for a run on Redis, where the workers run the jobs:
+ * - `-j N`: at most N of this run's jobs at once, across every worker (each worker's
+ *   own `-j` still holds); workers take a lease per job before it starts (see
+ *   `RunCaps`), so a change holds for the next start, on every worker;
+ * - `--pool P=N`: pool P's limit across every worker, the manifest's `pools.P.workers`
+ *   (BullMQ's global concurrency on the pool's queue: shared by every run using P).
+ * Scaling down stops nothing: running jobs finish, fewer start after them.
+ */
+export class RedisScale {
+  private readonly limits: Record<string, number> = {};
+
+  constructor(
+    private readonly o: {
+      conn: Redis;
+      runKey: string;
+      /** The run's pools: a pool it does not have is refused, not created. */
+      pools: readonly string[];
+      queueOf: (pool: string) => Promise<Queue>;
+      emit: Emit;
+    },
+  ) {}
+
+  async scale({ workers, pools }: { workers?: number; pools?: Record<string, number> }) {
+    const unknown = Object.keys(pools ?? {}).filter((p) => !this.o.pools.includes(p));
+    if (unknown.length)
+      throw new Error(`this run has no pool ${unknown.map((p) => `"${p}"`).join(', ')}`);
+    if (workers !== undefined) {
+      await this.o.conn.set(capKey(this.o.runKey), String(workers), 'EX', KEEP_FINISHED_S);
+      this.o.emit('workers_change', { workers });
+    }
+    for (const [pool, limit] of Object.entries(pools ?? {})) {
+      await (await this.o.queueOf(pool)).setGlobalConcurrency(limit);
+      this.limits[pool] = limit;
+    }
+    return true;
+  }
+
+  /** The run's steering as `jobrun ps` shows it: the pools' limits are these. */
+  controls(scheduler: RunControls): RunControls {
+    return {
+      pause: (pool) => scheduler.pause(pool),
+      unpause: (pool) => scheduler.unpause(pool),
+      cancel: (names) => scheduler.cancel(names),
+      drain: () => scheduler.drain(),
+      scale: (change) => this.scale(change),
+      steering: () => {
+        const state = scheduler.steering();
+        return { ...state, poolLimits: { ...state.poolLimits, ...this.limits } };
+      },
+    };
+  }
+
+  /** The limit ends with the run (a `--resume` starts without one). */
+  async forget(): Promise<void> {
+    await this.o.conn.del(capKey(this.o.runKey));
+  }
+}

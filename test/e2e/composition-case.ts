@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import type { Report } from '../../src/reporters/report.js';
+import { checkNothingAfter, checkRecords, readFacts } from './composition-checks.js';
+import { JOB_SCRIPT, manifestOf, type Scenario } from './composition-plan.js';
+import { readMarkers, type Exit } from './composition-run.js';
+import { tempDir, writeFiles } from './helpers.js';
+
+/**
+ * How many cases, from which seed: `JOBRUN_PROP_SEED` replays a failure (its seed is
+ * printed), `JOBRUN_PROP_PATH` (fast-check's path, printed with it) that case alone,
+ * `JOBRUN_PROP_RUNS` soaks.
+ */
+export function propSettings(runs: number) {
+  const seed = Number(process.env.JOBRUN_PROP_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  const path = process.env.JOBRUN_PROP_PATH;
+  return {
+    seed,
+    numRuns: Number(process.env.JOBRUN_PROP_RUNS ?? runs),
+    // a case is a few real runs: replaying the seed beats shrinking through hundreds of them
+    endOnFailure: true,
+    ...(path ? { path } : {}),
+  };
+}
+
+/** `jobrun run` of the case's manifest, its reports named after the run. */
+export function runArgs(s: Scenario, run: number): string[] {
+  const reports = ['--report', `report-${run}.json`, '--junit', `junit-${run}.xml`];
+  return ['run', 'm.yaml', '--json', ...reports, '--output', s.output];
+}
+
+/** Runs `check` in a folder of the case's own files, removed when it passes and named when it fails. */
+export async function inCaseDir(
+  s: Scenario,
+  seed: number,
+  check: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = tempDir('jobrun-prop-');
+  writeFiles(dir, { 'm.yaml': manifestOf(s), 'job.sh': JOB_SCRIPT });
+  try {
+    await check(dir);
+  } catch (err) {
+    const e = err as Error;
+    const how = `ending ${JSON.stringify(s.ending)}, --output ${s.output}`;
+    e.message += `\n\nJOBRUN_PROP_SEED=${seed}; its files: ${dir}; ${how}\n${manifestOf(s)}`;
+    throw e;
+  }
+  logCase(dir, s);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** With `JOBRUN_PROP_LOG=FILE`, one line per case: its ending and what each run reported. */
+function logCase(dir: string, s: Scenario): void {
+  const log = process.env.JOBRUN_PROP_LOG;
+  if (!log) return;
+  const runs = fs
+    .readdirSync(dir)
+    .filter((f) => /^report-\d+\.json$/.test(f))
+    .map((f) => {
+      const r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Report;
+      return {
+        run: f,
+        exitCode: r.exitCode,
+        interrupted: r.interrupted,
+        halted: r.halted,
+        ...r.summary,
+      };
+    });
+  fs.appendFileSync(log, JSON.stringify({ ending: s.ending.kind, runs }) + '\n');
+}
+
+/** Checks run `run`, which ended by itself, by a halt or by a signal. */
+export async function checkEnded(
+  dir: string,
+  s: Scenario,
+  run: number,
+  exit: Exit,
+  slots = s.workers,
+): Promise<void> {
+  const reported = fs.existsSync(path.join(dir, `report-${run}.json`));
+  if (s.ending.kind === 'signal' && exit.signal === s.ending.signal && !reported) {
+    // a signal before jobrun set its handlers (Node still starting) ends it by default:
+    // acceptable only while nothing ran
+    const markers = [...readMarkers(dir, run).values()];
+    expect(markers, `no report, but jobs ran\n${exit.stderr}`).toEqual([]);
+    await checkNothingAfter(dir, [{ exit, markers }], exit);
+    return;
+  }
+  const facts = await readFacts(dir, run, exit);
+  const stopped = s.ending.kind !== 'normal' && s.ending.kind !== 'kill9';
+  checkRecords(s, facts, stopped, slots);
+  await checkNothingAfter(dir, [facts], exit);
+}

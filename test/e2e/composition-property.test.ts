@@ -1,0 +1,54 @@
+import fc from 'fast-check';
+import { expect, it } from 'vitest';
+import { checkEnded, inCaseDir, propSettings, runArgs } from './composition-case.js';
+import {
+  checkNothingAfter,
+  checkRecords,
+  journaledSuccesses,
+  readFacts,
+} from './composition-checks.js';
+import { endingFlags, scenarioArb, type Scenario } from './composition-plan.js';
+import { readMarkers, runJobrun } from './composition-run.js';
+
+/**
+ * The whole product, through the built bin and real processes: random pipelines
+ * (jobs, stages of stages, needs, pools, retries, allow_failure, a fan-in) under
+ * random endings (to the end, --fail-fast, --halt, SIGINT/SIGTERM with or without
+ * --graceful, kill -9 then --resume), checked against the invariants of the README.
+ * See `propSettings` for replaying a failure and soaking.
+ */
+const settings = propSettings(12);
+
+async function checkCase(dir: string, s: Scenario): Promise<void> {
+  const first = await runJobrun(dir, [...runArgs(s, 1), ...endingFlags(s.ending)], 1, s.ending);
+  if (first.signal !== 'SIGKILL') return checkEnded(dir, s, 1, first);
+  // killed with -9: --resume runs what the journal does not hold as succeeded, to the end
+  const journaled = journaledSuccesses(dir);
+  const before = { exit: first, markers: [...readMarkers(dir, 1).values()] };
+  const second = await runJobrun(dir, [...runArgs(s, 2), '--resume'], 2, { kind: 'normal' });
+  const facts = await readFacts(dir, 2, second);
+  checkRecords(s, facts, false);
+  for (const name of journaled) {
+    expect(
+      facts.markers.filter((m) => m.name === name),
+      `${name} ran again`,
+    ).toEqual([]);
+    const record = facts.report.jobs.find((j) => j.name === name);
+    expect(record, `${name} succeeded before`).toMatchObject({ status: 'succeeded', attempts: [] });
+  }
+  await checkNothingAfter(dir, [before, facts], second);
+}
+
+it(
+  `keeps every promise on random pipelines, stops and resumes (seed ${settings.seed})`,
+  async () => {
+    console.log(
+      `composition property: JOBRUN_PROP_SEED=${settings.seed}, ${settings.numRuns} runs`,
+    );
+    await fc.assert(
+      fc.asyncProperty(scenarioArb, (s) => inCaseDir(s, settings.seed, (dir) => checkCase(dir, s))),
+      settings,
+    );
+  },
+  30_000 + settings.numRuns * 20_000,
+);

@@ -1,0 +1,158 @@
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Ending } from './composition-plan.js';
+import { BIN } from './helpers.js';
+
+/** One attempt as its markers tell it: when it started, in which group, how it ended. */
+export interface Marker {
+  name: string;
+  attempt: number;
+  start: number;
+  group: number;
+  end?: { at: number; code: number };
+  /** The fan-in job's standard input. */
+  stdin?: string;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** jobrun's pid: it leads its own process group (its spawners are in it). */
+  pid: number;
+  /** The marker files (of every run) that existed as the test saw jobrun exit. */
+  filesAtExit: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const markerDir = (dir: string, run: number) => path.join(dir, 'ran', String(run));
+
+/** Every marker file of a run (sorted), to compare before and after jobrun's exit. */
+function markerFiles(dir: string, run: number): string[] {
+  const d = markerDir(dir, run);
+  return fs.existsSync(d) ? fs.readdirSync(d).sort() : [];
+}
+
+/** Every marker file of every run (`run/file`), to compare before and after jobrun's exit. */
+export function allMarkerFiles(dir: string): string[] {
+  const root = path.join(dir, 'ran');
+  return fs
+    .readdirSync(root)
+    .flatMap((run) => markerFiles(dir, Number(run)).map((f) => `${run}/${f}`));
+}
+
+/** The attempts that left a start marker in run `run`, keyed `name.attempt`. */
+export function readMarkers(dir: string, run: number): Map<string, Marker> {
+  const d = markerDir(dir, run);
+  const out = new Map<string, Marker>();
+  for (const file of markerFiles(dir, run)) {
+    const m = /^(.+)\.(\d+)\.(start|end|stdin)$/.exec(file);
+    if (!m?.[1] || !m[2] || !m[3]) continue;
+    const key = `${m[1]}.${m[2]}`;
+    const text = fs.readFileSync(path.join(d, file), 'utf8');
+    const [a = NaN, b = NaN] = text.trim().split(' ').map(Number);
+    const marker = out.get(key) ?? { name: m[1], attempt: Number(m[2]), start: NaN, group: NaN };
+    if (m[3] === 'start') Object.assign(marker, { start: a, group: b });
+    else if (m[3] === 'end') marker.end = { at: a, code: b };
+    else marker.stdin = text;
+    out.set(key, marker);
+  }
+  // an end or stdin file without its start is kept (start NaN): the checks name it
+  return out;
+}
+
+/** Live (not zombie) processes in any of `groups`, as `pid pgid state` lines. */
+export function liveInGroups(groups: Set<number>): string[] {
+  const ps = execFileSync('ps', ['-eo', 'pid=,pgid=,stat=,args='], { encoding: 'utf8' });
+  return ps
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => {
+      const [, pgid, stat] = l.split(/\s+/);
+      return pgid !== undefined && groups.has(Number(pgid)) && !stat?.startsWith('Z');
+    });
+}
+
+/** Polls `check` every 25 ms until it is true or `ms` passed; returns its last value. */
+export async function eventually(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await sleep(25);
+  }
+  return true;
+}
+
+/**
+ * Runs the built bin in its own process group, in `dir`, with `PROP_RUN=run` (the
+ * jobs' marker folder), and ends it as `ending` says: a signal (twice for a graceful
+ * stop told twice) or kill -9 once `afterStarts` attempts started (or at once, if the
+ * run ends first). Killed with its group after `timeoutMs`, which fails the test.
+ */
+export function runJobrun(
+  dir: string,
+  args: string[],
+  run: number,
+  ending: Ending,
+  timeoutMs = 45_000,
+): Promise<Exit> {
+  fs.mkdirSync(markerDir(dir, run), { recursive: true });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    detached: true,
+    env: {
+      ...process.env,
+      CI: 'true',
+      NO_COLOR: '1',
+      FORCE_COLOR: undefined,
+      PROP_RUN: String(run),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pid = child.pid ?? -1;
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let exited = false;
+  let filesAtExit: string[] = [];
+  const done = new Promise<Exit>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+      reject(new Error(`jobrun ${args.join(' ')} did not end in ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', () => {
+      exited = true;
+      filesAtExit = allMarkerFiles(dir);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, pid, filesAtExit });
+    });
+  });
+  if (ending.kind === 'signal' || ending.kind === 'kill9') void stopLater(ending);
+  return done;
+
+  async function stopLater(e: Extract<Ending, { kind: 'signal' | 'kill9' }>): Promise<void> {
+    const starts = () => markerFiles(dir, run).filter((f) => f.endsWith('.start')).length;
+    await eventually(() => exited || starts() >= e.afterStarts, timeoutMs / 2);
+    await sleep(e.delayMs);
+    if (exited) return;
+    if (e.kind === 'kill9') {
+      child.kill('SIGKILL');
+      return;
+    }
+    child.kill(e.signal);
+    if (!e.graceful?.twice) return;
+    await sleep(e.graceful.gapMs);
+    if (!exited) child.kill(e.signal);
+  }
+}

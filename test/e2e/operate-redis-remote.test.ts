@@ -1,0 +1,272 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
+import { jobrun, tempDir, type Result } from './helpers.js';
+import { Batch, byName } from './operate-helpers.js';
+import { killWorkers, manifest, startWorker } from './redis-helpers.js';
+
+const enabled = requireRedisOrWarn('test/e2e/operate-redis-remote.test.ts');
+
+/** The password of this file's Redis: it must never show in any output. */
+const PASSWORD = 'S3cr3t-7f1c';
+
+/**
+ * Runs `jobrun <args>` as if on another machine: its own runtime and temp folders (so
+ * the run's local socket and registry are out of its sight) and only the Redis URL,
+ * in `JOBRUN_REDIS_URL`.
+ */
+async function elsewhere(url: string, args: string[]): Promise<Result> {
+  const home = tempDir('jobrun-elsewhere-');
+  for (const sub of ['xdg', 'tmp']) fs.mkdirSync(path.join(home, sub));
+  try {
+    return await jobrun(args, {
+      cwd: home,
+      env: {
+        XDG_RUNTIME_DIR: path.join(home, 'xdg'),
+        TMPDIR: path.join(home, 'tmp'),
+        JOBRUN_REDIS_URL: url,
+      },
+      timeoutMs: 60_000,
+    });
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** Polls an asynchronous check every 100 ms, for at most `ms`. */
+async function until<T>(check: () => Promise<T | undefined>, ms: number, what: string) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+type Row = Record<string, unknown>;
+
+async function listed(url: string): Promise<Row[]> {
+  const ps = await elsewhere(url, ['ps', '--backend', 'redis', '--json']);
+  expect(ps.code, ps.stderr).toBe(0);
+  return JSON.parse(ps.stdout) as Row[];
+}
+
+/** Waits until `ps --backend` lists one run for which `ok` holds; returns it. */
+function listedWhen(url: string, ok: (row: Row) => boolean, what: string): Promise<Row> {
+  return until(
+    async () => {
+      const [row] = await listed(url);
+      return row && ok(row) ? row : undefined;
+    },
+    30_000,
+    what,
+  );
+}
+
+/** The most jobs the events file shows running at once. */
+function mostAtOnce(events: string[]): number {
+  let running = 0;
+  let most = 0;
+  for (const e of events) {
+    running += e.startsWith('start ') ? 1 : e.startsWith('end ') ? -1 : 0;
+    most = Math.max(most, running);
+  }
+  return most;
+}
+
+describe.runIf(enabled)('a run on Redis, steered from another machine through Redis', () => {
+  let redis: RedisServer;
+  let url = '';
+
+  beforeAll(async () => {
+    redis = await startRedis(['--requirepass', PASSWORD]);
+    url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
+    process.env.JOBRUN_REDIS_URL = url; // for the runs and workers this file starts
+  });
+  afterAll(async () => {
+    delete process.env.JOBRUN_REDIS_URL;
+    await killWorkers();
+    await redis?.stop();
+  });
+
+  it('ps --backend lists the run with its host and counts, and never prints the password', async () => {
+    const b = new Batch();
+    try {
+      // the URL on the command line: the run's listed command line must not carry it
+      void b.start(['--backend', url, '--report', 'r.json'], ['a', 'b', 'c']);
+      const row = await listedWhen(url, (r) => r.total === 3, 'the run to be listed in Redis');
+      expect(row).toMatchObject({
+        pid: b.child?.pid,
+        cwd: fs.realpathSync(b.dir),
+        total: 3,
+        queued: 3,
+        running: 0,
+        done: { succeeded: 0 },
+      });
+      expect(typeof row.host).toBe('string');
+      expect(String(row.what)).toContain('--backend redis://:***@127.0.0.1');
+      const table = await elsewhere(url, ['ps', '--backend', 'redis']);
+      expect(table.stdout).toMatch(/^RUN\s+HOST\s+PID\s+STARTED\s+PROGRESS/);
+      expect(table.stdout).toContain(`0/3 done, running 0, queued 3`);
+      // that machine has no run of its own: the listing came through Redis
+      expect((await elsewhere(url, ['ps'])).stderr).toContain('no live runs');
+      const wrong = await elsewhere(`redis://:nope-${PASSWORD}@127.0.0.1:${redis.port}`, [
+        'ps',
+        '--backend',
+        'redis',
+      ]);
+      expect(wrong.code).toBe(2);
+      for (const out of [table, wrong]) expect(out.stdout + out.stderr).not.toContain(PASSWORD);
+      expect((await elsewhere(url, ['watch', '--backend', 'redis'])).stderr).toMatch(
+        /watch does not work through Redis yet/,
+      );
+    } finally {
+      b.child?.kill('SIGINT');
+      await b.finish();
+    }
+  }, 120_000);
+
+  it('scale -j through Redis raises the jobs running at once across two workers from 1 to 3', async () => {
+    const b = new Batch();
+    try {
+      const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+      void b.start(['--backend', 'redis', '--report', 'r.json'], names);
+      await listedWhen(url, (r) => r.total === 6, 'the run to start');
+      const one = await elsewhere(url, ['scale', '--backend', 'redis', '-j', '1']);
+      expect(one.code, one.stderr).toBe(0);
+      // four slots in all: without the run's limit, four jobs would start at once
+      for (let i = 0; i < 2; i++) await startWorker(undefined, ['-j', '2'], b.dir);
+      const first = await until(
+        () => Promise.resolve(b.events()[0]?.replace('start ', '')),
+        30_000,
+        'a first job',
+      );
+      b.release(first);
+      await until(
+        () => Promise.resolve(b.count('start') >= 2 ? true : undefined),
+        30_000,
+        'the next job after the first ended',
+      );
+      expect(mostAtOnce(b.events())).toBe(1);
+      const three = await elsewhere(url, ['scale', '--backend', 'redis', '-j', '3']);
+      expect(three.code, three.stderr).toBe(0);
+      await until(
+        () => Promise.resolve(b.count('start') - b.count('end') >= 3 ? true : undefined),
+        30_000,
+        'three jobs at once',
+      );
+      await listedWhen(url, (r) => r.workers === 3 && r.running === 3, 'the new limit in ps');
+      b.release();
+      const run = await b.result;
+      expect(run?.code, run?.stderr).toBe(0);
+      expect(b.count('end')).toBe(6);
+      expect(mostAtOnce(b.events())).toBe(3);
+    } finally {
+      await b.finish();
+      await killWorkers();
+    }
+  }, 120_000);
+
+  it("scale --pool through Redis raises a pool's limit across workers from 1 to 2", async () => {
+    const b = new Batch();
+    let run: Promise<Result> | undefined;
+    try {
+      const jobs = ['a', 'b', 'c', 'd'].map((n) => ({
+        name: n,
+        run: `sh gate.sh ${n}`,
+        extra: ['pool: p'],
+      }));
+      fs.writeFileSync(
+        path.join(b.dir, 'm.yaml'),
+        manifest(jobs, ['pools:', '  p: { workers: 1 }']),
+      );
+      for (let i = 0; i < 2; i++) await startWorker(undefined, ['-j', '2', '--pool', 'p'], b.dir);
+      run = jobrun(['run', 'm.yaml', '--backend', 'redis', '--progress', 'plain'], {
+        cwd: b.dir,
+        env: { XDG_RUNTIME_DIR: b.xdg },
+        timeoutMs: 90_000,
+      });
+      const first = await until(
+        () => Promise.resolve(b.events()[0]?.replace('start ', '')),
+        30_000,
+        'a first job',
+      );
+      b.release(first);
+      await until(
+        () => Promise.resolve(b.count('start') >= 2 ? true : undefined),
+        30_000,
+        'the next job after the first ended',
+      );
+      expect(mostAtOnce(b.events())).toBe(1);
+      const two = await elsewhere(url, ['scale', '--backend', 'redis', '--pool', 'p=2']);
+      expect(two.code, two.stderr).toBe(0);
+      await until(
+        () => Promise.resolve(b.count('start') - b.count('end') >= 2 ? true : undefined),
+        30_000,
+        'two jobs of the pool at once',
+      );
+      expect((await listedWhen(url, () => true, 'the run')).poolLimits).toEqual({ p: 2 });
+      b.release();
+      const done = await run;
+      expect(done.code, done.stderr).toBe(0);
+      expect(mostAtOnce(b.events())).toBe(2);
+    } finally {
+      b.release();
+      await run?.catch(() => undefined);
+      await killWorkers();
+    }
+  }, 120_000);
+
+  it('drain through Redis lets the running job succeed and cancels the rest, report written', async () => {
+    const b = new Batch();
+    try {
+      await startWorker(undefined, ['-j', '1'], b.dir);
+      void b.start(['--backend', 'redis', '--report', 'r.json'], ['a', 'b', 'c']);
+      await b.started('a');
+      await listedWhen(url, (r) => r.running === 1, 'the run to show its running job');
+      const drain = await elsewhere(url, ['drain', '--backend', 'redis']);
+      expect(drain.code, drain.stderr).toBe(0);
+      b.release();
+      const run = await b.result;
+      expect(run?.code, run?.stderr).toBe(0);
+      const jobs = byName(b.report());
+      expect(jobs.a).toMatchObject({ status: 'succeeded' });
+      expect(jobs.b).toMatchObject({ status: 'cancelled', reason: 'drained' });
+      expect(jobs.c).toMatchObject({ status: 'cancelled', reason: 'drained' });
+      expect(b.count('start')).toBe(1);
+      // gone from the listing at its end, and a late request says so
+      expect(await listed(url)).toEqual([]);
+      const late = await elsewhere(url, ['drain', '--backend', 'redis']);
+      expect(late.code).toBe(2);
+      expect(late.stderr).toMatch(/no jobrun run is live \(on redis:\/\/:\*\*\*@127\.0\.0\.1/);
+    } finally {
+      await b.finish();
+      await killWorkers();
+    }
+  }, 120_000);
+
+  it('a coordinator killed with -9 is refused at once and leaves the listing within its TTL', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['--backend', 'redis'], ['a']);
+      const row = await listedWhen(url, (r) => r.total === 1, 'the run to be listed');
+      b.child?.kill('SIGKILL');
+      await b.result;
+      const drain = await elsewhere(url, ['drain', '--backend', 'redis', String(row.runId)]);
+      expect(drain.code).toBe(1);
+      expect(drain.stderr).toMatch(/has ended; nothing was done/);
+      const started = Date.now();
+      await until(
+        async () => ((await listed(url)).length === 0 ? true : undefined),
+        60_000,
+        'the entry to lapse',
+      );
+      // the entry lives 10 s after its last renewal; a busy machine adds to that
+      expect(Date.now() - started).toBeLessThan(45_000);
+    } finally {
+      await b.finish();
+    }
+  }, 120_000);
+});
