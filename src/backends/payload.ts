@@ -38,8 +38,14 @@ const payloadSchema = z
     perWorker: z.number().int().positive().optional(),
     /** Re-runs after the job was lost with its worker (`lost_retries`). */
     lostRetries: z.number().int().nonnegative().optional(),
-    /** Stream output lines back to the coordinator (`--output stream|grouped`). */
+    /** Stream output lines back to the coordinator as they come (`--output stream`). */
     output: z.boolean().optional(),
+    /**
+     * Send stdout and stderr back apart once the attempt ends (`--output grouped`,
+     * `--results`): no line needs jobrun's pipes while the job runs, so the worker
+     * may start it through its spawner.
+     */
+    streams: z.boolean().optional(),
     backoff: z.object({
       delayMs: z.number().nonnegative(),
       factor: z.number().positive(),
@@ -62,12 +68,19 @@ const payloadSchema = z
 
 export type JobPayload = z.infer<typeof payloadSchema>;
 
+/**
+ * How a job's output comes back from its worker: line by line as it is printed
+ * (`lines`, for `--output stream`), or each stream whole after the attempt
+ * (`streams`, for grouped output and `--results`).
+ */
+export type OutputReturn = 'lines' | 'streams';
+
 export function toPayload(
   runKey: string,
   job: JobSpec,
   timeoutMs: number | undefined,
   baseDir: string,
-  output = false,
+  output?: OutputReturn,
   perWorker?: number,
 ): JobPayload {
   const rel = path.relative(baseDir, job.cwd);
@@ -87,7 +100,7 @@ export function toPayload(
     killGraceMs: job.killGraceMs,
     ...(perWorker === undefined ? {} : { perWorker }),
     ...(job.lostRetries === undefined ? {} : { lostRetries: job.lostRetries }),
-    ...(output ? { output } : {}),
+    ...(output === 'lines' ? { output: true } : output === 'streams' ? { streams: true } : {}),
     backoff: job.backoff,
     ...(job.capture === undefined ? {} : { capture: job.capture }),
     ...(job.stdin === undefined ? {} : { stdin: job.stdin }),

@@ -18,7 +18,7 @@ import {
 } from './redis-names.js';
 import { OutputReader } from './redis-output.js';
 import type { RedisTarget } from './redis-url.js';
-import { toPayload } from './payload.js';
+import { toPayload, type OutputReturn } from './payload.js';
 import type { RemoteCache } from './redis-cache.js';
 import { RunStop } from './redis-stop.js';
 import type { StreamFiles } from './redis-stream-files.js';
@@ -51,7 +51,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   private dead: string | undefined;
   private output: OutputReader | undefined;
   private files: StreamFiles | undefined;
-  private streaming = false;
+  private streaming: OutputReturn | undefined;
   private readonly stopper: RunStop;
 
   constructor(
@@ -204,11 +204,12 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   }
 
   /**
-   * `--output stream|grouped`: workers send the run's output lines to a capped Redis
-   * stream; they are emitted as the job's own, as a local run would.
+   * `--output stream|grouped`, `--results`: workers send the run's output lines to a
+   * capped Redis stream; they are emitted as the job's own, as a local run would.
    */
   streamOutput(emit: Emit | undefined, files: StreamFiles | undefined): void {
-    this.streaming = true;
+    // lines as they come only where they are shown live; else each stream after its attempt
+    this.streaming = emit ? 'lines' : 'streams';
     this.files = files;
     const blocking = new Redis(bullConnection(this.target));
     blocking.on('error', () => {});

@@ -5,14 +5,15 @@ import { attemptSucceeded, worthRetrying, type AttemptResult } from '../model/at
 import { attemptEnding } from '../model/outcome.js';
 import { attemptVariables } from '../model/job-env.js';
 import { backoffDelay } from '../core/backoff.js';
-import { logPathFor } from '../core/log-path.js';
-import type { Executor } from '../exec/types.js';
+import { logPathFor, streamPathsFor } from '../core/log-path.js';
+import type { Executor, OutputStream } from '../exec/types.js';
 import type { WorkerMetrics } from './metrics.js';
 import { specFromPayload, type JobPayload, type WorkerMessage } from './payload.js';
 import { describe } from './redis-connect.js';
 import type { OutputWriter } from './redis-output.js';
 import type { RedisTarget } from './redis-url.js';
 import type { WorkerJobs } from './redis-worker-jobs.js';
+import { sendStreams } from './redis-worker-streams.js';
 import type { CacheLookup } from './worker-cache.js';
 
 /** The failure of one attempt, carrying the backoff the worker chose for the retry. */
@@ -66,16 +67,22 @@ export class AttemptRunner {
     const logDir = logDirFor(this.o.logRoot, p.runKey);
     fs.mkdirSync(logDir, { recursive: true });
     const startedAt = Date.now();
-    const output = p.output ? this.o.output : undefined;
+    const output = p.output || p.streams ? this.o.output : undefined;
+    const sendLine = output
+      ? (stream: OutputStream, line: string) =>
+          output.line(p.runKey, id, worker, attempt, stream, line)
+      : undefined;
+    const logPath = logPathFor(logDir, p.name, p.index, attempt);
+    // streams wanted after the end only: to files, so no pipe of ours holds the job
+    const separate = p.streams && !p.output ? streamPathsFor(logPath) : undefined;
     const handle = this.o.executor.start({
       job: spec,
       attempt,
       timeoutMs: p.timeoutMs,
-      logPath: logPathFor(logDir, p.name, p.index, attempt),
+      logPath,
       worker,
-      onLine: output
-        ? (stream, line) => output.line(p.runKey, id, worker, attempt, stream, line)
-        : undefined,
+      onLine: separate ? undefined : sendLine,
+      separate,
     });
     const entry = { handle, cancelled: false, lockLost: false };
     jobs.running.set(id, entry);
@@ -86,6 +93,13 @@ export class AttemptRunner {
     // after the report: once this line shows, the coordinator has been told
     this.o.log(`start ${p.name} (attempt ${attempt}) on ${worker}`);
     const result = await handle.result;
+    // no paths in the result: the job printed nothing, so there is nothing to send
+    if (separate && output && sendLine && (result.stdoutPath || result.stderrPath)) {
+      await sendStreams(separate, { line: sendLine, flush: () => output.flush() });
+      // they named files on this worker, now removed: the coordinator names its own
+      delete result.stdoutPath;
+      delete result.stderrPath;
+    }
     await output?.flush();
     // never settle: the lock lapses and another worker gets the job
     if (jobs.abandoned) return await new Promise<never>(() => {});

@@ -3,6 +3,7 @@ import { createExecutor } from '../exec/choose-executor.js';
 import type { WorkerOptions } from './flags/worker.js';
 import { spawnerFallbackNotice } from './notices.js';
 import { STATE_DIR } from './run.js';
+import type { WorkerMetrics } from '../backends/metrics.js';
 
 /** Runs a worker until it is drained by a signal; returns the exit code. */
 export async function serveWorker(options: WorkerOptions): Promise<number> {
@@ -11,12 +12,14 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
   // loaded here, not at the top: `jobrun run` should not pay for BullMQ's import
   const { checkRedis } = await import('../backends/redis-connect.js');
   const { JobrunWorker } = await import('../backends/redis-worker.js');
-  const { WorkerMetrics, serveMetrics } = await import('../backends/metrics.js');
+  // prom-client and the per-job counting only when something can read them
+  const exported = metricsPort === undefined ? undefined : await import('../backends/metrics.js');
   const { WorkerCache } = await import('../backends/worker-cache.js');
   await checkRedis(target);
 
   // the gauge reads queue depth only when scraped, after `w` exists
-  const metrics: InstanceType<typeof WorkerMetrics> = new WorkerMetrics(() => w.depth());
+  const metrics: WorkerMetrics | undefined =
+    exported && new exported.WorkerMetrics(() => w.depth());
   // as a local run's default, in this worker's folder: the cache is this machine's
   const cacheDir = path.resolve(options.cacheDir ?? path.join(STATE_DIR, 'cache'));
   const w = new JobrunWorker({
@@ -42,9 +45,9 @@ export async function serveWorker(options: WorkerOptions): Promise<number> {
       : undefined,
   });
   const server =
-    metricsPort === undefined
+    metricsPort === undefined || !exported || !metrics
       ? undefined
-      : await serveMetrics(metrics, () => !w.draining, metricsPort, options.metricsHost);
+      : await exported.serveMetrics(metrics, () => !w.draining, metricsPort, options.metricsHost);
 
   // whatever ends this process, no job process group outlives it (and later runs twice)
   process.on('exit', () => w.killAll());

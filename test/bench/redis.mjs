@@ -2,23 +2,36 @@
 // Jobs per second through Redis vs local mode, in the same run of this script, and the
 // coordinator's memory on an endless stream (backpressure over the wire):
 //   npm run build && node test/bench/redis.mjs [jobs=2000] [perWorker=4] [streamSeconds=20]
-// Starts its own redis-server on a free 127.0.0.1 port (no persistence), two local
-// `jobrun worker -j perWorker`, and runs the same manifest of trivial jobs (`true`)
-// locally with -j 2*perWorker and then with --backend. Then it pipes 200,000 lines into
+//       [--rounds N] [--baseline DIR]
+// Each round starts its own redis-server on a free 127.0.0.1 port (no persistence) and
+// two local `jobrun worker -j perWorker`, and runs the same manifest of trivial jobs
+// (`true`) locally with -j 2*perWorker and then with --backend; the rows are medians
+// over the rounds (default 3). `--baseline DIR` (a copy of another build: DIR/bin/jobrun.js
+// beside DIR/dist) is measured in the same rounds, alternating, for a before/after on
+// a busy machine. Then it pipes 200,000 lines into
 // `jobrun run --stdin --backend … --max-queue 1000` for streamSeconds and samples the
 // coordinator's RSS. Everything it starts is killed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'jobrun.js');
-const jobs = Number(process.argv[2] ?? 2000);
-const perWorker = Number(process.argv[3] ?? 4);
-const streamSeconds = Number(process.argv[4] ?? 20);
+const positional = [];
+let rounds = 3;
+let baseline;
+for (let i = 2; i < process.argv.length; i++) {
+  const arg = process.argv[i];
+  if (arg === '--rounds') rounds = Number(process.argv[++i]);
+  else if (arg === '--baseline') baseline = resolve(process.argv[++i]);
+  else positional.push(arg);
+}
+const jobs = Number(positional[0] ?? 2000);
+const perWorker = Number(positional[1] ?? 4);
+const streamSeconds = Number(positional[2] ?? 20);
 const children = [];
 const dir = mkdtempSync(join(tmpdir(), 'jobrun-bench-redis-'));
 
@@ -60,9 +73,9 @@ async function until(check, ms, what) {
   }
 }
 
-async function timed(args) {
+async function timed(bin, args) {
   const t0 = performance.now();
-  const { child, err } = start(process.execPath, [BIN, ...args]);
+  const { child, err } = start(process.execPath, [bin, ...args]);
   const code = await new Promise((res) => child.once('exit', res));
   if (code !== 0) throw new Error(`jobrun ${args.join(' ')} exited ${code}: ${err()}`);
   return (performance.now() - t0) / 1000;
@@ -72,39 +85,85 @@ const lines = ['version: 1', 'jobs:'];
 for (let i = 0; i < jobs; i++) lines.push(`  - name: j${i}`, '    run: "true"');
 writeFileSync(join(dir, 'm.yaml'), lines.join('\n') + '\n');
 
-const port = await freePort();
-start('redis-server', [
-  '--port',
-  String(port),
-  '--bind',
-  '127.0.0.1',
-  '--save',
-  '',
-  '--appendonly',
-  'no',
-]);
-await until(() => connectable(port), 5000, 'redis-server');
-const url = `redis://127.0.0.1:${port}`;
-const workers = [0, 1].map(() =>
-  start(process.execPath, [BIN, 'worker', url, '-j', String(perWorker)]),
-);
-await until(() => workers.every((w) => w.err().includes('serving')), 15_000, 'workers');
+async function startRedis() {
+  const port = await freePort();
+  const server = start('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
+  await until(() => connectable(port), 5000, 'redis-server');
+  return { url: `redis://127.0.0.1:${port}`, server };
+}
 
-const local = await timed(['run', 'm.yaml', '-j', String(2 * perWorker), '--progress', 'none']);
-const redis = await timed(['run', 'm.yaml', '--backend', url, '--progress', 'none']);
-const row = (label, s) =>
-  `${label.padEnd(34)} ${s.toFixed(2).padStart(7)} s ${(jobs / s).toFixed(0).padStart(7)} jobs/s`;
+/** One round for one build: a fresh Redis and two workers, the local run, the remote run. */
+async function measure(bin) {
+  const { url, server } = await startRedis();
+  const workers = [0, 1].map(() =>
+    start(process.execPath, [bin, 'worker', url, '-j', String(perWorker)]),
+  );
+  await until(() => workers.every((w) => w.err().includes('serving')), 15_000, 'workers');
+  const local = await timed(bin, [
+    'run',
+    'm.yaml',
+    '-j',
+    String(2 * perWorker),
+    '--progress',
+    'none',
+  ]);
+  const redis = await timed(bin, ['run', 'm.yaml', '--backend', url, '--progress', 'none']);
+  for (const { child } of [...workers, server]) child.kill('SIGKILL');
+  return { local, redis };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const builds = baseline
+  ? { baseline: join(baseline, 'bin', 'jobrun.js'), current: BIN }
+  : { current: BIN };
+const times = Object.fromEntries(Object.keys(builds).map((k) => [k, []]));
+for (let r = 0; r < rounds; r++) {
+  // alternate which build goes first, so a load change does not favour one of them
+  const order = Object.keys(builds);
+  if (r % 2) order.reverse();
+  for (const name of order) times[name].push(await measure(builds[name]));
+}
+
 console.log(
-  `${jobs} trivial jobs (true), ${2 * perWorker} at once, wall time including jobrun's start-up`,
+  `${jobs} trivial jobs (true), ${2 * perWorker} at once, wall time including jobrun's start-up; ` +
+    `medians of ${rounds} round(s); load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
 );
-console.log(row(`local -j ${2 * perWorker}`, local));
-console.log(row(`redis, 2 workers × -j ${perWorker}`, redis));
-const ratio = local / redis;
-console.log(
-  `${'throughput: redis / local'.padEnd(34)} ${(100 * ratio).toFixed(0).padStart(7)} %  (target ≥ 60 %)${ratio < 0.6 ? '  !! below target' : ''}`,
-);
+const rate = (s) => `${(jobs / s).toFixed(0).padStart(6)} jobs/s`;
+for (const [name, rows] of Object.entries(times)) {
+  const local = median(rows.map((t) => t.local));
+  const redis = median(rows.map((t) => t.redis));
+  // the ratio of each round, then their median: steadier than a ratio of medians under load
+  const ratio = median(rows.map((t) => t.local / t.redis));
+  const label = baseline ? `${name}: ` : '';
+  console.log(
+    `${`${label}throughput: redis / local`.padEnd(36)} ${(100 * ratio).toFixed(0).padStart(4)} %  ` +
+      `redis ${rate(redis)} (${redis.toFixed(2)} s, 2 workers × -j ${perWorker}), ` +
+      `local ${rate(local)} (${local.toFixed(2)} s, -j ${2 * perWorker})  (target ≥ 60 %)` +
+      `${ratio < 0.6 ? '  !! below target' : ''}`,
+  );
+  console.log(
+    `${'  per round: redis / local'.padEnd(36)} ` +
+      rows.map((t) => `${t.redis.toFixed(2)}/${t.local.toFixed(2)} s`).join('  '),
+  );
+}
 
 // memory: a producer that never ends, held back by --max-queue over the wire
+const { url } = await startRedis();
+for (let i = 0; i < 2; i++) start(process.execPath, [BIN, 'worker', url, '-j', String(perWorker)]);
 const rssMB = (pid) => {
   try {
     const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
