@@ -51,7 +51,11 @@ export function followRun(
     };
     const close = () => finish();
     const lost = () =>
-      finish(new BackendError(`lost Redis at ${target.safe}: ${describe(lastError, target)}`));
+      finish(
+        new BackendError(
+          `lost Redis at ${target.safe}: ${describe(lastError ?? 'connection closed', target)}`,
+        ),
+      );
     const deliver = (m: Published) => {
       if (typeof m.exitCode === 'number') {
         onMessage({ exitCode: m.exitCode }, close);

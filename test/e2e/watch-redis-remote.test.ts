@@ -147,5 +147,25 @@ describe.runIf(enabled)(
         await b.finish();
       }
     }, 150_000);
+
+    it('a Redis that goes away ends the watcher with a clear message within --redis-timeout', async () => {
+      const own = await startRedis();
+      const b = new Batch();
+      try {
+        const ownUrl = `redis://127.0.0.1:${own.port}`;
+        void b.start(['--backend', ownUrl, '--redis-timeout', '2s'], ['a']);
+        const watch = await watchElsewhere(ownUrl, ['--redis-timeout', '2s']);
+        await waitFor(() => /jobrun: 1 job/.test(watch.seen()), 30_000, 'the snapshot');
+        const started = Date.now();
+        await own.stop();
+        const shown = await watch.result;
+        expect(shown.code).toBe(2);
+        expect(shown.stderr).toMatch(/lost Redis at redis:\/\/127\.0\.0\.1/);
+        expect(Date.now() - started).toBeLessThan(30_000);
+      } finally {
+        await b.finish();
+        await own.stop();
+      }
+    }, 150_000);
   },
 );
