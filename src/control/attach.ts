@@ -87,6 +87,6 @@ export class RunControl implements Reporter {
     const { server } = this;
     this.server = undefined;
     this.remove(); // first: no new client finds a run that is ending
-    await Promise.all([server?.close(exitCode), this.redis?.close()]);
+    await Promise.all([server?.close(exitCode), this.redis?.close(exitCode)]);
   }
 }

@@ -92,6 +92,11 @@ export class RedisRuns {
     return answer;
   }
 
+  /** Whether the run's entry is still renewed: a coordinator killed with -9 lets it lapse. */
+  async alive(run: ListedRun): Promise<boolean> {
+    return (await this.bounded(this.conn.exists(entryKey(run.runId)))) === 1;
+  }
+
   close(): void {
     this.conn.disconnect();
   }

@@ -29,6 +29,11 @@ export function controlChannel(runId: string): string {
   return `${PREFIX}:meta:ctl:${runId}`;
 }
 
+/** Where a run publishes its events while someone watches it (`jobrun watch --backend …`). */
+export function eventsChannel(runId: string): string {
+  return `${PREFIX}:meta:events:${runId}`;
+}
+
 /** Prefix of the reply lists of `runId`'s requests: the only keys a request may name. */
 export function replyPrefix(runId: string): string {
   return `${PREFIX}:meta:ctl-reply:${runId}:`;

@@ -13,6 +13,7 @@ import {
   RUNS_KEY,
   controlChannel,
   entryKey,
+  eventsChannel,
   isReplyKey,
 } from './redis-keys.js';
 import type { RunState } from './run-state.js';
@@ -47,6 +48,12 @@ export class RedisControlServer {
   private beating = false;
   private again = false;
   private closed = false;
+  /** Counts the run's events (not job output): a watcher's snapshot says which it holds. */
+  private seq = 0;
+  /** Whether to publish events: from a watch request until a publish reaches nobody. */
+  private watched = false;
+  /** Bumped by each watch request, so a late "nobody heard" does not undo a newer one. */
+  private watchGeneration = 0;
 
   constructor(
     target: RedisTarget,
@@ -68,8 +75,15 @@ export class RedisControlServer {
     this.timer.unref();
   }
 
-  /** The run started, scaled or began to stop: the listing says so now, not at the next beat. */
+  /**
+   * Publishes the event while someone watches (fire and forget: a watcher never slows
+   * the run; with none, an event costs a counter). The run started, scaled or began to
+   * stop: the listing says so now, not at the next beat.
+   */
   onEvent(event: RunEvent): void {
+    if (event.type === 'job_output') return;
+    this.seq++;
+    if (this.watched && !this.closed) this.publish({ seq: this.seq, event });
     if (
       event.type === 'run_start' ||
       event.type === 'workers_change' ||
@@ -78,17 +92,22 @@ export class RedisControlServer {
       void this.beat();
   }
 
-  /** Stops answering first (a request sent now is told the run ended), then removes the entry. */
-  async close(): Promise<void> {
+  /**
+   * Stops answering first (a request sent now is told the run ended), tells watchers
+   * the exit code (when the run got that far), then removes the entry.
+   */
+  async close(exitCode?: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
     this.sub.disconnect();
     const { runId } = this.entry;
-    await withTimeout(
-      this.conn.multi().del(entryKey(runId)).zrem(RUNS_KEY, runId).exec(),
-      CLOSE_WAIT_MS,
-    ).catch(() => {}); // left to lapse
+    const last = JSON.stringify({ seq: this.seq, exitCode });
+    const multi = this.conn.multi();
+    if (exitCode !== undefined) multi.publish(eventsChannel(runId), last);
+    await withTimeout(multi.del(entryKey(runId)).zrem(RUNS_KEY, runId).exec(), CLOSE_WAIT_MS).catch(
+      () => {},
+    ); // left to lapse
     this.conn.disconnect();
   }
 
@@ -120,6 +139,23 @@ export class RedisControlServer {
     if (this.again) void this.beat();
   }
 
+  /** The run as it is now, and the number of its last event: later ones come on the channel. */
+  private watch(): ControlReply {
+    this.watched = true;
+    this.watchGeneration++;
+    return { ok: true, snapshot: this.state.snapshot(), seq: this.seq };
+  }
+
+  private publish(message: { seq: number; event: RunEvent }): void {
+    const generation = this.watchGeneration;
+    this.conn.publish(eventsChannel(this.entry.runId), JSON.stringify(message)).then(
+      (heard) => {
+        if (heard === 0 && generation === this.watchGeneration) this.watched = false;
+      },
+      () => {}, // Redis away: the watcher notices by itself
+    );
+  }
+
   private async onMessage(text: string): Promise<void> {
     if (this.closed || text.length > MAX_MESSAGE_BYTES) return;
     let envelope: { reply?: unknown; request?: unknown };
@@ -134,10 +170,11 @@ export class RedisControlServer {
       typeof request === 'string' ? parseRequest(request) : { error: 'not a control request' };
     let answer: ControlReply;
     if ('error' in parsed) answer = { ok: false, error: parsed.error };
-    else if (parsed.verb === 'watch' || parsed.verb === 'logs')
+    else if (parsed.verb === 'watch') answer = this.watch();
+    else if (parsed.verb === 'logs')
       answer = {
         ok: false,
-        error: `jobrun ${parsed.verb} does not work through Redis yet: run it on ${this.entry.host}, where the run is`,
+        error: `jobrun logs does not work through Redis: job output is on the workers`,
       };
     else {
       const { runId: _id, startedAt: _at, ...who } = this.entry;

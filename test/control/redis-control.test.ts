@@ -2,10 +2,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRedisUrl } from '../../src/backends/redis-url.js';
 import { RedisRuns } from '../../src/control/redis-client.js';
-import { controlChannel, replyPrefix } from '../../src/control/redis-keys.js';
+import { controlChannel, eventsChannel, replyPrefix } from '../../src/control/redis-keys.js';
 import { RedisControlServer } from '../../src/control/redis-server.js';
 import { RunState } from '../../src/control/run-state.js';
 import type { RunControls } from '../../src/core/steering.js';
+import type { RunEvent } from '../../src/model/events.js';
 import { ControlError } from '../../src/errors.js';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
 
@@ -83,8 +84,13 @@ describe.runIf(enabled)('the control channel of a run on Redis', () => {
         cancelled: ['x'],
       });
       expect(controls.calls).toEqual(['scale {"verb":"scale","workers":3}', 'drain', 'cancel x']);
-      await expect(runs.ask(run!, { verb: 'watch' })).rejects.toThrow(
-        /watch does not work through Redis yet/,
+      expect(await runs.ask(run!, { verb: 'watch' })).toMatchObject({
+        ok: true,
+        seq: 0,
+        snapshot: { runId: 'r1', total: 2, ended: false },
+      });
+      await expect(runs.ask(run!, { verb: 'logs', job: 'x' })).rejects.toThrow(
+        /job output is on the workers/,
       );
       await server.close();
       expect(await runs.list()).toEqual([]);
@@ -92,6 +98,58 @@ describe.runIf(enabled)('the control channel of a run on Redis', () => {
         /has ended; nothing was done/,
       );
     } finally {
+      runs.close();
+      await server.close();
+    }
+  });
+
+  it('publishes numbered events (never job output) after a watch, only while someone listens', async () => {
+    const { server, state } = await serve('r-watch');
+    const runs = await RedisRuns.connect(target(), 5000);
+    const sub = new Redis(redis.url, { lazyConnect: true });
+    await sub.connect();
+    const heard: Array<Record<string, unknown>> = [];
+    sub.on('message', (_c: string, text: string) => heard.push(JSON.parse(text) as never));
+    const emit = (event: RunEvent) => {
+      state.onEvent(event);
+      server.onEvent(event);
+    };
+    const queued = (name: string): RunEvent => ({
+      type: 'job_queued',
+      time: 1,
+      id: name,
+      name,
+      priority: 0,
+    });
+    const heardAll = async (n: number) => {
+      for (let i = 0; heard.length < n; i++) {
+        if (i === 200) throw new Error(`heard ${heard.length} of ${n} messages`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      const run = (await runs.list()).find((r) => r.runId === 'r-watch');
+      emit(queued('a')); // 1: nobody watches
+      await sub.subscribe(eventsChannel('r-watch'));
+      emit(queued('b')); // 2: a listener, but no watch request yet
+      const answer = await runs.ask(run!, { verb: 'watch' });
+      expect(answer).toMatchObject({ seq: 2 });
+      expect((answer.snapshot as { queued: unknown[] }).queued).toHaveLength(2);
+      emit({ type: 'job_output', time: 1, id: 'c', name: 'c', stream: 'stdout', line: 'x' });
+      emit(queued('c')); // 3
+      await heardAll(1);
+      expect(heard).toEqual([{ seq: 3, event: queued('c') }]);
+      // nobody listens any more: the next publish reaches no one and publishing stops
+      await sub.unsubscribe(eventsChannel('r-watch'));
+      emit(queued('d')); // 4, heard by no one
+      await runs.ask(run!, { verb: 'status' }); // answered after that publish returned
+      await sub.subscribe(eventsChannel('r-watch'));
+      emit(queued('e')); // 5: not published (no watch since)
+      await server.close(1);
+      await heardAll(2);
+      expect(heard.slice(1)).toEqual([{ seq: 5, exitCode: 1 }]);
+    } finally {
+      sub.disconnect();
       runs.close();
       await server.close();
     }

@@ -124,9 +124,6 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
       ]);
       expect(wrong.code).toBe(2);
       for (const out of [table, wrong]) expect(out.stdout + out.stderr).not.toContain(PASSWORD);
-      expect((await elsewhere(url, ['watch', '--backend', 'redis'])).stderr).toMatch(
-        /watch does not work through Redis yet/,
-      );
     } finally {
       b.child?.kill('SIGINT');
       await b.finish();

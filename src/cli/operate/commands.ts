@@ -39,11 +39,19 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
         .choices(['auto', 'tty', 'plain'])
         .default('auto'),
     )
-    .addHelpText('after', `${RUN_HELP}\n\nExample:\n  $ jobrun watch || echo "the batch failed"`)
-    .action(async (run: string | undefined, flags: { json?: boolean; progress: 'auto' }) => {
-      const { watchCommand } = await import('./watch.js');
-      setExit(await watchCommand(run, { progress: flags.progress, json: Boolean(flags.json) }));
-    });
+    .addHelpText(
+      'after',
+      `${RUN_HELP}\n\nExamples:\n  $ jobrun watch || echo "the batch failed"\n  $ JOBRUN_REDIS_URL=redis://queue:6379 jobrun watch --backend redis`,
+    )
+    .action(
+      async (
+        run: string | undefined,
+        flags: { json?: boolean; progress: 'auto' } & ReachValues,
+      ) => {
+        const { watchCommand } = await import('./watch.js');
+        setExit(await watchCommand(run, { ...flags, json: Boolean(flags.json) }));
+      },
+    );
 
   program
     .command('logs')
@@ -133,16 +141,16 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
       await askRun(run, flags, { verb: 'drain' });
     });
 
-  // reached through Redis too: every command but watch and logs (whose output is local)
+  // reached through Redis too: every command but logs (job output is on the workers)
   for (const cmd of program.commands) {
-    if (['ps', 'pause', 'unpause', 'scale', 'cancel', 'drain'].includes(cmd.name()))
+    if (['ps', 'watch', 'pause', 'unpause', 'scale', 'cancel', 'drain'].includes(cmd.name()))
       for (const option of reachOptions()) cmd.addOption(option);
-    if (['watch', 'logs'].includes(cmd.name()))
+    if (cmd.name() === 'logs')
       cmd.addOption(
-        new Option('--backend <url>', 'not through Redis yet: see jobrun ps --backend').argParser(
+        new Option('--backend <url>', 'not through Redis: job output is on the workers').argParser(
           () => {
             throw new UsageError(
-              `jobrun ${cmd.name()} does not work through Redis yet: run it on the machine of the run (jobrun ps --backend … shows its HOST)`,
+              'jobrun logs does not work through Redis: job output is kept on the workers that ran the job (its --logs folder there)',
             );
           },
         ),

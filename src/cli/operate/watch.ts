@@ -1,15 +1,15 @@
 import type { RunEvent } from '../../model/events.js';
 import type { FinalStatus } from '../../model/job.js';
 import { STOP_EXIT_CODES, type StopSignal } from '../../model/stop.js';
-import { converse } from '../../control/client.js';
-import { liveRuns, requireRun } from '../../control/registry.js';
 import type { RunSnapshot } from '../../control/run-state.js';
 import { ControlError } from '../../errors.js';
 import { EventBus } from '../../reporters/bus.js';
 import { pickReporters } from '../../reporters/pick.js';
 import type { ProgressMode } from '../../reporters/settings.js';
 import type { Reporter } from '../../reporters/types.js';
+import type { ReachValues } from '../flags/operate-flags.js';
 import { handleStops, reraiseOnExit } from '../shutdown.js';
+import { watchSource } from './watch-source.js';
 
 interface CatchingUp extends Reporter {
   catchUp?(done: Record<FinalStatus, number>): void;
@@ -18,13 +18,14 @@ interface CatchingUp extends Reporter {
 /**
  * `jobrun watch [RUN]`: the run's live view (plain lines when stderr is no terminal,
  * NDJSON events with `--json`) from its current state on, until it ends; exits with
- * its exit code. Ctrl-C ends only the watching.
+ * its exit code. Ctrl-C ends only the watching. The run is here, or with `--backend`
+ * on the Redis it runs on: both give the same messages to the same reporters.
  */
 export async function watchCommand(
   arg: string | undefined,
-  options: { progress: ProgressMode; json: boolean },
+  options: { progress: ProgressMode; json: boolean } & ReachValues,
 ): Promise<number> {
-  const run = requireRun(arg, liveRuns());
+  const run = await watchSource(arg, options);
   // the run's own view, without its job output (that is the run's, or `jobrun logs`)
   const reporters: CatchingUp[] = pickReporters(
     {
@@ -53,7 +54,7 @@ export async function watchCommand(
     hangUp?.();
   });
   try {
-    await converse(run, { verb: 'watch' }, 5000, (message, close) => {
+    await run.follow((message, close) => {
       hangUp = close;
       if ('snapshot' in message) catchUp(bus, reporters, message.snapshot as RunSnapshot);
       else if ('event' in message) bus.replay(message.event as RunEvent);
@@ -64,6 +65,7 @@ export async function watchCommand(
   } finally {
     stopHandling();
     bus.dispose();
+    run.close();
   }
   if (stoppedBy !== undefined) {
     reraiseOnExit(stoppedBy);
