@@ -18,6 +18,7 @@ import {
   fmtMs,
   makeTempDir,
   median,
+  onPath,
   removeTempDir,
   round,
   runTimed,
@@ -25,18 +26,20 @@ import {
   whenMain,
 } from './lib.mjs';
 
-/** posix_spawn + waitpid of `true ITEM` for each line of stdin; the floor jobrun is held to. */
+/**
+ * posix_spawn + waitpid of `SHELL -c 'true ITEM'` for each line of stdin, with the shell
+ * jobrun runs every job with: the floor jobrun is held to, the same processes and nothing else.
+ */
 const LOOP = String.raw`
-import os, shutil, sys
-logs = sys.argv[1]
-true = shutil.which('true').encode()
+import os, sys
+logs, shell = sys.argv[1], sys.argv[2].encode()
 env = dict(os.environb)
 for i, line in enumerate(sys.stdin.buffer.read().split()):
     log = os.path.join(logs.encode(), b'%d.log' % i)
     actions = [(os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0),
                (os.POSIX_SPAWN_OPEN, 1, log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666),
                (os.POSIX_SPAWN_DUP2, 1, 2)]
-    pid = os.posix_spawn(true, [b'true', line], env, file_actions=actions, setsid=True)
+    pid = os.posix_spawn(shell, [shell, b'-c', b'true ' + line], env, file_actions=actions, setsid=True)
     _, status = os.waitpid(pid, 0)
     if status != 0:
         sys.exit(1)
@@ -61,8 +64,10 @@ export async function floor({ rounds = 5, jobs = 1000, old, note = console.error
     const inputs = { [jobs]: join(dir, 'n.txt'), 1: join(dir, 'one.txt') };
     writeFileSync(inputs[jobs], Array.from({ length: jobs }, (_, i) => i + 1).join('\n') + '\n');
     writeFileSync(inputs[1], '1\n');
+    // jobrun's default shell (bash when installed): the loop runs each job with it too
+    const shell = (await onPath('bash')) ?? '/bin/sh';
     const peers = [
-      { name: LOOP_NAME, run: (input) => plain('python3', ['-c', LOOP, dir], input) },
+      { name: LOOP_NAME, run: (input) => plain('python3', ['-c', LOOP, dir, shell], input) },
       ...jobrunPeers(BIN, '', dir),
       ...(old ? jobrunPeers(old, 'old ', dir) : []),
       { name: XARGS, run: (input) => plain('xargs', ['-P', '1', '-n', '1', 'true'], input) },
@@ -71,11 +76,11 @@ export async function floor({ rounds = 5, jobs = 1000, old, note = console.error
       `${jobs} × \`true ITEM\`, one at a time; each peer also runs 1 job to take its start-up out`,
     );
     note(
-      `${LOOP_NAME}: python3 -c (posix_spawn with setsid, stdout+stderr on a per-job file) + waitpid`,
+      `${LOOP_NAME}: python3 -c (posix_spawn of ${shell} -c 'true ITEM' with setsid, stdout+stderr on a per-job file) + waitpid`,
     );
     note(`${JOBRUN}: node bin/jobrun.js run --stdin -j 1 --progress none --logs <tmp> -- true`);
     if (old) note(`old …: the same with ${old}`);
-    note(`${XARGS}: xargs -P 1 -n 1 true`);
+    note(`${XARGS}: xargs -P 1 -n 1 true (runs true itself, no shell)`);
     /** name → [{ perJobMs, totalMs, load }] */
     const samples = Object.fromEntries(peers.map((p) => [p.name, []]));
     const failures = [];
