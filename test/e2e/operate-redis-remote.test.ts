@@ -1,38 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
-import { jobrun, tempDir, type Result } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { requireRedisOrWarn } from '../backends/redis-server.js';
+import { jobrun, type Result } from './helpers.js';
 import { Batch, byName } from './operate-helpers.js';
+import { elsewhere, redisWithPassword } from './redis-elsewhere.js';
 import { killWorkers, manifest, startWorker } from './redis-helpers.js';
 
 const enabled = requireRedisOrWarn('test/e2e/operate-redis-remote.test.ts');
 
 /** The password of this file's Redis: it must never show in any output. */
 const PASSWORD = 'S3cr3t-7f1c';
-
-/**
- * Runs `jobrun <args>` as if on another machine: its own runtime and temp folders (so
- * the run's local socket and registry are out of its sight) and only the Redis URL,
- * in `JOBRUN_REDIS_URL`.
- */
-async function elsewhere(url: string, args: string[]): Promise<Result> {
-  const home = tempDir('jobrun-elsewhere-');
-  for (const sub of ['xdg', 'tmp']) fs.mkdirSync(path.join(home, sub));
-  try {
-    return await jobrun(args, {
-      cwd: home,
-      env: {
-        XDG_RUNTIME_DIR: path.join(home, 'xdg'),
-        TMPDIR: path.join(home, 'tmp'),
-        JOBRUN_REDIS_URL: url,
-      },
-      timeoutMs: 60_000,
-    });
-  } finally {
-    fs.rmSync(home, { recursive: true, force: true });
-  }
-}
 
 /** Polls an asynchronous check every 100 ms, for at most `ms`. */
 async function until<T>(check: () => Promise<T | undefined>, ms: number, what: string) {
@@ -77,18 +55,10 @@ function mostAtOnce(events: string[]): number {
 }
 
 describe.runIf(enabled)('a run on Redis, steered from another machine through Redis', () => {
-  let redis: RedisServer;
+  const redisUrl = redisWithPassword(PASSWORD);
   let url = '';
-
-  beforeAll(async () => {
-    redis = await startRedis(['--requirepass', PASSWORD]);
-    url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
-    process.env.JOBRUN_REDIS_URL = url; // for the runs and workers this file starts
-  });
-  afterAll(async () => {
-    delete process.env.JOBRUN_REDIS_URL;
-    await killWorkers();
-    await redis?.stop();
+  beforeAll(() => {
+    url = redisUrl();
   });
 
   it('ps --backend lists the run with its host and counts, and never prints the password', async () => {
@@ -117,7 +87,7 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
       expect(table.stdout).toContain(`0/3 done, running 0, queued 3`);
       // that machine has no run of its own: the listing came through Redis
       expect((await elsewhere(url, ['ps'])).stderr).toContain('no live runs');
-      const wrong = await elsewhere(`redis://:nope-${PASSWORD}@127.0.0.1:${redis.port}`, [
+      const wrong = await elsewhere(url.replace(PASSWORD, `nope-${PASSWORD}`), [
         'ps',
         '--backend',
         'redis',

@@ -1,10 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
-import { jobrun, tempDir, waitFor, type Result } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { requireRedisOrWarn, startRedis } from '../backends/redis-server.js';
+import { waitFor } from './helpers.js';
 import { Batch } from './operate-helpers.js';
+import { elsewhere, redisWithPassword, startElsewhere, type Elsewhere } from './redis-elsewhere.js';
 import { killWorkers, startWorker } from './redis-helpers.js';
 
 const enabled = requireRedisOrWarn('test/e2e/watch-redis-remote.test.ts');
@@ -12,66 +10,21 @@ const enabled = requireRedisOrWarn('test/e2e/watch-redis-remote.test.ts');
 /** The password of this file's Redis: it must never show in any output. */
 const PASSWORD = 'W4tch-9d2e';
 
-interface Watcher {
-  result: Promise<Result>;
-  seen: () => string;
-  child: () => ChildProcess | undefined;
-}
-
-/**
- * Starts `jobrun <args>` as if on another machine: its own runtime and temp folders (the
- * run's socket and registry are out of its sight) and only the Redis URL, in
- * `JOBRUN_REDIS_URL`; `seen` is what it printed so far.
- */
-function elsewhere(url: string, args: string[]): Watcher {
-  const home = tempDir('jobrun-elsewhere-');
-  for (const sub of ['xdg', 'tmp']) fs.mkdirSync(path.join(home, sub));
-  let seen = '';
-  let child: ChildProcess | undefined;
-  const result = jobrun(args, {
-    cwd: home,
-    env: {
-      XDG_RUNTIME_DIR: path.join(home, 'xdg'),
-      TMPDIR: path.join(home, 'tmp'),
-      JOBRUN_REDIS_URL: url,
-    },
-    onSpawn: (c) => {
-      child = c;
-      c.stdout?.on('data', (d: Buffer) => (seen += d.toString()));
-      c.stderr?.on('data', (d: Buffer) => (seen += d.toString()));
-    },
-    timeoutMs: 90_000,
-  }).finally(() => fs.rmSync(home, { recursive: true, force: true }));
-  return { result, seen: () => seen, child: () => child };
-}
-
 /** Starts `jobrun watch --backend redis` elsewhere once the run is listed there. */
-async function watchElsewhere(url: string, extra: string[] = []): Promise<Watcher> {
+async function watchElsewhere(url: string, extra: string[] = []): Promise<Elsewhere> {
   for (let tries = 0; ; tries++) {
-    const ps = await elsewhere(url, ['ps', '--backend', 'redis', '--json']).result;
+    const ps = await elsewhere(url, ['ps', '--backend', 'redis', '--json']);
     if (ps.code === 0 && (JSON.parse(ps.stdout) as unknown[]).length === 1) break;
     if (tries === 100) throw new Error(`the run was never listed in Redis: ${ps.stderr}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  return elsewhere(url, ['watch', '--backend', 'redis', '--progress', 'plain', ...extra]);
+  return startElsewhere(url, ['watch', '--backend', 'redis', '--progress', 'plain', ...extra]);
 }
 
 describe.runIf(enabled)(
   'jobrun watch --backend: a run on Redis watched from another machine',
   () => {
-    let redis: RedisServer;
-    let url = '';
-
-    beforeAll(async () => {
-      redis = await startRedis(['--requirepass', PASSWORD]);
-      url = `redis://:${PASSWORD}@127.0.0.1:${redis.port}`;
-      process.env.JOBRUN_REDIS_URL = url; // for the runs and workers this file starts
-    });
-    afterAll(async () => {
-      delete process.env.JOBRUN_REDIS_URL;
-      await killWorkers();
-      await redis?.stop();
-    });
+    const redisUrl = redisWithPassword(PASSWORD);
 
     it("shows the run's progress live and exits 0 with a run that succeeds", async () => {
       const b = new Batch();
@@ -79,8 +32,8 @@ describe.runIf(enabled)(
         await startWorker(undefined, ['-j', '2'], b.dir);
         void b.start(['--backend', 'redis'], ['a', 'b']);
         await b.started('a', 'b');
-        const plain = await watchElsewhere(url);
-        const json = await watchElsewhere(url, ['--json']);
+        const plain = await watchElsewhere(redisUrl());
+        const json = await watchElsewhere(redisUrl(), ['--json']);
         await waitFor(() => plain.seen().includes('jobrun: 2 jobs'), 30_000, 'the snapshot');
         await waitFor(() => json.seen().includes('"run_start"'), 30_000, 'the json snapshot');
         // an event after the snapshot reaches the watcher while the run goes on
@@ -101,7 +54,7 @@ describe.runIf(enabled)(
         expect(types.at(-1)).toBe('run_end');
         for (const out of [shown, events]) expect(out.stdout + out.stderr).not.toContain(PASSWORD);
         // logs stays refused, saying why
-        const logs = await elsewhere(url, ['logs', '--backend', 'redis', 'a']).result;
+        const logs = await elsewhere(redisUrl(), ['logs', '--backend', 'redis', 'a']);
         expect(logs.code).toBe(2);
         expect(logs.stderr).toMatch(/job output is kept on the workers/);
       } finally {
@@ -116,7 +69,7 @@ describe.runIf(enabled)(
         await startWorker(undefined, ['-j', '2'], b.dir);
         void b.start(['--backend', 'redis'], ['bad', 'c']);
         await b.started('bad', 'c');
-        const watch = await watchElsewhere(url);
+        const watch = await watchElsewhere(redisUrl());
         await waitFor(() => watch.seen().includes('jobrun: 2 jobs'), 30_000, 'the snapshot');
         b.release();
         const [run, shown] = await Promise.all([b.result, watch.result]);
@@ -134,7 +87,7 @@ describe.runIf(enabled)(
       const b = new Batch();
       try {
         void b.start(['--backend', 'redis'], ['a']);
-        const watch = await watchElsewhere(url);
+        const watch = await watchElsewhere(redisUrl());
         await waitFor(() => /jobrun: 1 job/.test(watch.seen()), 30_000, 'the snapshot');
         const started = Date.now();
         b.child?.kill('SIGKILL');
