@@ -222,9 +222,8 @@ const FAN: Node = {
  * runs when all it needs succeeded and then succeeds unless more attempts fail than
  * it has retries; a stage expands once its source's jobs and its needs all succeeded
  * (a stage template in `needs` means all of its jobs; one with no items has none),
- * else it is one skipped record under its template name. In a stage's jobs, a need
- * on another stage pairs with the same item's job, as in any `for_each` job: a job
- * whose item that stage does not have is skipped (the need names no job).
+ * else it is one skipped record under its template name. A stage's need on another
+ * stage means all of that stage's jobs, for each of its own jobs, as the README says.
  */
 export function expectedStates(s: Scenario): Map<string, string> {
   const states = new Map<string, string>();
@@ -241,11 +240,7 @@ export function expectedStates(s: Scenario): Map<string, string> {
     } else if (n.stage && source) {
       const items = sources.flatMap((src) => itemsOf(src, source.items));
       jobsOf[i] = items.map((item) => `s${i}-${item}`);
-      const paired = n.needs.filter((k) => s.nodes[k]?.stage);
-      items.forEach((item) => {
-        const known = paired.every((k) => jobsOf[k]?.includes(`s${k}-${item}`));
-        states.set(`s${i}-${item}`, known ? outcome(n) : 'skipped');
-      });
+      items.forEach((item) => states.set(`s${i}-${item}`, outcome(n)));
     } else {
       jobsOf[i] = [nodeName(s, i)];
       states.set(nodeName(s, i), outcome(n));
