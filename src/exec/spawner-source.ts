@@ -235,9 +235,9 @@ def ended(slot, reaped):
 
 def closing(slot):
     """The running job's pipes all closed: its leader is most likely exiting, and its exit
-    follows the pipes' end by a moment. A few quick looks for it save a sleep and a
-    wake-up per job (each a wait for a CPU on a busy machine); a job that closed its
-    output and runs on is looked at only this once."""
+    follows the pipes' end by a moment. Where a job's end comes only as SIGCHLD, a few
+    quick looks for it save a sleep and a wake-up per job (each a wait for a CPU on a
+    busy machine); a job that closed its output and runs on is looked at only this once."""
     output = slot.output
     for _ in range(SPIN):
         reaped = reap(slot.child)
@@ -343,8 +343,8 @@ def main():
             wait, signalled = POLL if wait is None else min(wait, POLL), True
         ready = select.select(fds, [], [], wait)[0]
         pump_outputs(slot.outputs, ready)
-        if slot.output is not None and not slot.output.open and not slot.output.spun:
-            closing(slot)
+        if slot.output is not None and not slot.output.open and not slot.output.spun and not WATCH:
+            closing(slot)  # with a pidfd the wait above ends with the job, no looking needed
         if slot.watch is not None and slot.watch in ready:
             signalled = True
         if wake_r in ready:

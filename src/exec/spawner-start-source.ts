@@ -6,12 +6,23 @@
  * spawner says it is ready, that a job can start here at all.
  */
 export const SPAWNER_START_SOURCE = String.raw`
+found = {}  # (file, PATH) -> where it was found last, when that is an absolute path
+
+
 def find(file, env):
+    """The program a PATH search finds (as execvp would). The last answer is kept and only
+    checked again, one call rather than one per folder before it (the shell, each job)."""
     if b'/' in file:
         return file
-    for d in env.get(b'PATH', b'/usr/bin:/bin').split(b':'):
+    search = env.get(b'PATH', b'/usr/bin:/bin')
+    last = found.get((file, search))
+    if last is not None and os.access(last, os.X_OK):
+        return last
+    for d in search.split(b':'):
         path = os.path.join(d or b'.', file)
         if os.access(path, os.X_OK) and not os.path.isdir(path):
+            if path.startswith(b'/'):
+                found[(file, search)] = path  # a relative one depends on the job's folder
             return path
     raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
@@ -88,5 +88,29 @@ describe.each([
       expect(exitOf(reports)).toMatchObject({ code: 0 });
       expect(pidOf(reports)?.start).toBe(Number(readFileSync(join(dir, `${i}.log`), 'utf8')));
     });
+  });
+
+  it('finds a program on PATH again after the one it found last is gone', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    for (const where of ['a', 'b']) {
+      mkdirSync(join(dir, where));
+      writeFileSync(join(dir, where, 'prog'), `#!/bin/sh\necho ${where}\n`);
+      chmodSync(join(dir, where, 'prog'), 0o755);
+    }
+    const prog = (log: string): SpawnOrder => ({
+      ...order(dir, '', log),
+      file: 'prog',
+      argv: ['prog'],
+      env: { PATH: `${join(dir, 'a')}:${join(dir, 'b')}` },
+    });
+    expect(exitOf(await run(spawner, prog('1.log')).done)).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, '1.log'), 'utf8')).toBe('a\n');
+    rmSync(join(dir, 'a', 'prog'));
+    expect(exitOf(await run(spawner, prog('2.log')).done)).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, '2.log'), 'utf8')).toBe('b\n');
+    rmSync(join(dir, 'b', 'prog'));
+    const gone = await run(spawner, prog('3.log')).done;
+    expect(gone.find((r) => r.kind === 'error')).toMatchObject({ where: 'exec', code: 'ENOENT' });
   });
 });
