@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { encodeBytes } from '../model/bytes.js';
 import { baseEnv } from './base-env.js';
 import { pythonCommand } from './python-command.js';
@@ -81,6 +81,8 @@ export class SpawnerProcess {
 
   private readonly child: ChildProcess;
   private readonly stdin: Writable;
+  /** Rung after every line but `q`: while a job runs, the spawner reads input only then. */
+  private readonly doorbell: Writable;
   private readonly stdout: Readable;
   /** Oldest first: the running job (or the one being started), then the queued one. */
   private readonly jobs: SpawnerJob[] = [];
@@ -92,9 +94,13 @@ export class SpawnerProcess {
     this.child = spawn(python, ['-I', '-S', '-c', SPAWNER_SOURCE], {
       // its own session: Ctrl-C and terminal hangups go to jobrun, which stops jobs itself
       detached: true,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
     });
     this.stdin = this.child.stdin!;
+    const doorbell = this.child.stdio[3] as Duplex;
+    // read (nothing comes) so that its end is seen: the child's 'close' waits for it
+    doorbell.resume();
+    this.doorbell = doorbell;
     this.stdout = this.child.stdout!;
     this.stdout.setEncoding('latin1');
     this.stdout.on('data', (chunk: string) => this.onData(chunk));
@@ -102,9 +108,10 @@ export class SpawnerProcess {
     this.child.stderr!.on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_KEEP);
     });
-    this.stdin.on('error', () => {
-      // EPIPE: the spawner died; 'exit' or 'error' tells the rest
-    });
+    for (const pipe of [this.stdin, this.doorbell])
+      pipe.on('error', () => {
+        // EPIPE: the spawner died; 'exit' or 'error' tells the rest
+      });
     this.child.once('error', (err) => this.die(`cannot start ${python}: ${err.message}`));
     this.child.once('close', (code, signal) =>
       this.die(
@@ -114,7 +121,7 @@ export class SpawnerProcess {
     );
     // jobs start from jobrun's environment, never from the interpreter's
     const env = Object.entries(baseEnv()).map(([k, v]) => b64(`${k}=${v}`));
-    this.stdin.write(['b', ...env].join(' ') + '\n');
+    this.send(['b', ...env].join(' ') + '\n');
     this.setBusy(false);
   }
 
@@ -126,7 +133,7 @@ export class SpawnerProcess {
   /** Start a job now; it must hold none. The reports go to `listener`. */
   start(order: SpawnOrder, listener: SpawnListener): void {
     this.add(listener, false, order.streams !== undefined);
-    this.stdin.write(orderLine('s', order));
+    this.send(orderLine('s', order));
   }
 
   /** May a job be queued behind `listener`'s, the only one it holds? */
@@ -143,6 +150,7 @@ export class SpawnerProcess {
    */
   queue(order: SpawnOrder, listener: SpawnListener): void {
     this.add(listener, true, order.streams !== undefined);
+    // no ring: the spawner needs it only when the running job ends, and reads it then
     this.stdin.write(orderLine('q', order));
   }
 
@@ -150,7 +158,7 @@ export class SpawnerProcess {
   withdraw(): void {
     if (this.withdrawing || !this.jobs.some((job) => job.queued)) return;
     this.withdrawing = true;
-    this.stdin.write('c\n');
+    this.send('c\n');
   }
 
   /**
@@ -159,7 +167,13 @@ export class SpawnerProcess {
    * `signalled` report) or the job had ended on its own (its exit report first).
    */
   signal(pid: number, signum: number): void {
-    this.stdin.write(`t ${pid} ${signum}\n`);
+    this.send(`t ${pid} ${signum}\n`);
+  }
+
+  /** A line the spawner must read now, even while a job runs: written, then the doorbell rung. */
+  private send(line: string): void {
+    this.stdin.write(line);
+    this.doorbell.write('\n');
   }
 
   private add(listener: SpawnListener, queued: boolean, piped: boolean): void {
@@ -177,7 +191,13 @@ export class SpawnerProcess {
 
   /** A busy spawner keeps jobrun alive until its job reports back; an idle one does not. */
   private setBusy(busy: boolean): void {
-    for (const handle of [this.child, this.stdout, this.child.stderr, this.stdin] as const) {
+    for (const handle of [
+      this.child,
+      this.stdout,
+      this.child.stderr,
+      this.stdin,
+      this.doorbell,
+    ] as const) {
       const h = handle as unknown as { ref?: () => void; unref?: () => void };
       if (busy) h.ref?.();
       else h.unref?.();

@@ -12,7 +12,10 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  * what it does.
  *
  * Protocol, one line each way per event; every path, argument and variable is base64
- * of the exact bytes. jobrun → spawner:
+ * of the exact bytes. jobrun → spawner, on its stdin; after every line but `q` jobrun
+ * also writes a byte to fd 3, the doorbell: while a job runs the spawner waits only for
+ * the job, its pipes and the doorbell, so the next job's order wakes nobody (on a
+ * virtual machine, a wake-up is much of a small job's cost) and is read as the job ends:
  *   `b ENV…`                     the environment every job starts from (jobrun's own,
  *                                `KEY=VALUE` each), sent once, first. The spawner's own
  *                                environment is never handed on: Python adds to it (its
@@ -69,7 +72,7 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  * The spawner changes into the job's folder before each spawn (posix_spawn has no
  * portable chdir action); it is single-threaded, so that is safe.
  *
- * When jobrun goes away (its end of the pipe closes, even after `kill -9`) or the spawner
+ * When jobrun goes away (its ends of the pipes close, even after `kill -9`) or the spawner
  * gets SIGTERM, it sends SIGTERM to the group it started, SIGKILL once the job's kill
  * grace is over, and exits: no job outlives the jobrun that started it, and a queued
  * job never starts.
@@ -89,6 +92,7 @@ TICK_NS = 10 ** 9 // os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 0
 BOOT_CLOCK = getattr(time, 'CLOCK_BOOTTIME', None)
 POLL = 0.05  # how often a job's end is looked for when it cannot be watched (see watch)
 WATCH = False  # jobs' ends come as a readable pidfd, not as SIGCHLD (see can_watch)
+DOORBELL = None  # fd 3, rung by jobrun after every line but 'q' (see main)
 base = {}
 stopping = []
 out = []  # lines for jobrun not written yet (see flush)
@@ -218,12 +222,16 @@ def ended(slot, reaped, go_on=True):
     mark = len(out)
     slot.due = slot.queued is not None
     released = False
-    if go_on and slot.due and ok and b'\n' not in slot.buf:
-        more = waiting_input()
-        slot.buf += more
-        if not more:
+    if go_on and ok:
+        # the lines jobrun sent while the job ran (the next job's order, unread as it
+        # needs no wake-up, see main; a withdrawal) are handled first, in order
+        slot.buf += waiting_input()
+        while slot.child is None and b'\n' in slot.buf:
+            sent, _, slot.buf = slot.buf.partition(b'\n')
+            handle_safely(sent, slot)
+        if slot.due and slot.child is None:
             release(slot)
-            released = True
+        released = slot.child is not None
     if watched is not None:
         os.close(watched)
     lives = alive(child)
@@ -282,6 +290,13 @@ def handle(line, slot):
         base = dict(b64(kv).partition(b'=')[::2] for kv in line[2:].split(b' ') if kv)
 
 
+def handle_safely(line, slot):
+    try:
+        handle(line, slot)
+    except Exception:
+        pass  # a malformed control line: nothing to report it to
+
+
 def killpg(group, signum):
     try:
         os.killpg(group, signum)
@@ -290,6 +305,13 @@ def killpg(group, signum):
 
 
 def main():
+    global DOORBELL
+    try:
+        os.set_blocking(3, False)  # before anything here opens a descriptor that could be 3
+        os.set_inheritable(3, False)  # no job holds it (nor sees it)
+        DOORBELL = 3
+    except OSError:
+        DOORBELL = None  # no doorbell: input is listened to all the time
     try:
         probe()
     except Exception as err:
@@ -322,10 +344,7 @@ def main():
         nl = slot.buf.find(b'\n')
         if nl >= 0:
             line, slot.buf = slot.buf[:nl], slot.buf[nl + 1:]
-            try:
-                handle(line, slot)
-            except Exception:
-                pass  # a malformed control line: nothing to report it to
+            handle_safely(line, slot)
             continue
         if slot.due:
             # what jobrun sent before the job ended is handled first: a withdrawal wins
@@ -336,7 +355,13 @@ def main():
                 release(slot)
             continue
         flush()
-        fds = [0, wake_r] + [fd for output in slot.outputs for fd in output.open]
+        # While a job runs, input is read when the doorbell rings or the job ends: the next
+        # job's order ('q', the only line sent without a ring) then wakes nobody; jobrun's
+        # end closes the doorbell too.
+        listen = slot.child is None or DOORBELL is None
+        fds = ([0] if listen else []) + [wake_r] + [fd for output in slot.outputs for fd in output.open]
+        if DOORBELL is not None:
+            fds.append(DOORBELL)
         if slot.watch is not None:
             fds.append(slot.watch)
         elif WATCH and slot.child is not None:
@@ -353,11 +378,15 @@ def main():
                 os.read(wake_r, 512)  # one byte per signal; any left wakes the next wait at once
             except OSError:
                 pass
-        if 0 in ready:
-            data = os.read(0, 65536)
-            if not data:
-                break
-            slot.buf += data
+        rung = DOORBELL is not None and DOORBELL in ready
+        if rung:
+            try:
+                if not os.read(DOORBELL, 512):
+                    break  # jobrun is gone
+            except OSError:
+                pass
+        if rung or 0 in ready:
+            slot.buf += waiting_input()  # at jobrun's end of input, stopping says so
     flush()
     shutdown(slot.child, slot.group, slot.grace)
 

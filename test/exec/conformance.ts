@@ -384,6 +384,16 @@ export function executorConformance(
       expect(quick.every((t) => typeof t === 'number' && t > 0)).toBe(true);
     });
 
+    it('hands the job no descriptor but stdin, stdout and stderr', async () => {
+      // the shell's own: 0-2, and any it opened for itself (above 9)
+      const req = request(makeJob('ls /proc/$$/fd'));
+      const result = await executor.start(req).result;
+      expect(result.exitCode).toBe(0);
+      const fds = readFileSync(req.logPath, 'utf8').trim().split('\n').map(Number);
+      expect(fds.slice(0, 3)).toEqual([0, 1, 2]);
+      expect(fds.filter((fd) => fd > 2 && fd < 10)).toEqual([]);
+    });
+
     it("hands the job exactly jobrun's environment with job.env over it", async () => {
       const req = request(makeJob('env'));
       req.job.env = { JR_EXTRA: 'x y', HOME: '/elsewhere' };
