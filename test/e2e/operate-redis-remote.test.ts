@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn } from '../backends/redis-server.js';
 import { jobrun, type Result } from './helpers.js';
@@ -43,14 +44,14 @@ function listedWhen(url: string, ok: (row: Row) => boolean, what: string): Promi
   );
 }
 
-/** The most jobs the events file shows running at once. */
-function mostAtOnce(events: string[]): number {
+/** The most jobs the events file shows running at once (counted from event `from` on). */
+function mostAtOnce(events: string[], from = 0): number {
   let running = 0;
   let most = 0;
-  for (const e of events) {
+  events.forEach((e, i) => {
     running += e.startsWith('start ') ? 1 : e.startsWith('end ') ? -1 : 0;
-    most = Math.max(most, running);
-  }
+    if (i >= from) most = Math.max(most, running);
+  });
   return most;
 }
 
@@ -135,6 +136,62 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
       expect(run?.code, run?.stderr).toBe(0);
       expect(b.count('end')).toBe(6);
       expect(mostAtOnce(b.events())).toBe(3);
+    } finally {
+      await b.finish();
+      await killWorkers();
+    }
+  }, 120_000);
+
+  it('a run without a limit takes no lease: no job touches the run-limit keys', async () => {
+    const b = new Batch();
+    const monitor = await new Redis(url).monitor();
+    const touched: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      // the scripts are given the keys' names; what counts is a command acting on them
+      if (!/^eval/i.test(args[0] ?? '') && args.some((a) => /meta:(leases|unleased):/.test(a)))
+        touched.push(args.join(' '));
+    });
+    try {
+      for (let i = 0; i < 2; i++) await startWorker(undefined, ['-j', '2'], b.dir);
+      b.release();
+      const run = await b.start(['--backend', 'redis'], ['a', 'b', 'c', 'd', 'e', 'f']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(b.count('end')).toBe(6);
+      // only the run's own clean-up at its start and end, whatever its number of jobs
+      expect(touched.filter((c) => !c.startsWith('del '))).toEqual([]);
+    } finally {
+      await monitor.disconnect();
+      await b.finish();
+      await killWorkers();
+    }
+  }, 120_000);
+
+  it('scale -j set while more jobs run than it allows: no job starts until they are under it', async () => {
+    const b = new Batch();
+    try {
+      for (let i = 0; i < 2; i++) await startWorker(undefined, ['-j', '2'], b.dir);
+      const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+      void b.start(['--backend', 'redis', '--report', 'r.json'], names);
+      // four slots in all, four jobs running without a lease
+      await until(() => Promise.resolve(b.count('start') === 4 || undefined), 30_000, '4 jobs');
+      const before = b.events().map((e) => e.replace('start ', ''));
+      const two = await elsewhere(url, ['scale', '--backend', 'redis', '-j', '2']);
+      expect(two.code, two.stderr).toBe(0);
+      // one ends: three still run, over the limit of two, so its slot stays empty
+      b.release(before[0]);
+      await until(() => Promise.resolve(b.count('end') === 1 || undefined), 30_000, 'an end');
+      await listedWhen(url, (r) => r.workers === 2, 'the new limit in ps');
+      b.release(before[1]);
+      b.release(before[2]);
+      await until(() => Promise.resolve(b.count('start') >= 5 || undefined), 30_000, 'a 5th job');
+      b.release();
+      const run = await b.result;
+      expect(run?.code, run?.stderr).toBe(0);
+      expect(b.count('end')).toBe(7);
+      // from the first start after the scale on, never more than two at once
+      const events = b.events();
+      const starts = events.flatMap((e, i) => (e.startsWith('start ') ? [i] : []));
+      expect(mostAtOnce(events, starts[4])).toBeLessThanOrEqual(2);
     } finally {
       await b.finish();
       await killWorkers();
