@@ -121,15 +121,7 @@ export class RunCaps {
    * order with this worker's other lease commands (`acquire` relies on it).
    */
   async check(runKey: string, id: string): Promise<StartCheck> {
-    const said = await this.conn.jobrunCapCheck(
-      cancelledKey(runKey),
-      capKey(runKey),
-      leasesKey(runKey),
-      unleasedKey(runKey),
-      this.leaseMs,
-      id,
-      this.keepMs,
-    );
+    const said = await this.conn.jobrunCapCheck(cancelledKey(runKey), ...this.args(runKey, id));
     if (said === 1) this.held.set(id, runKey);
     return said < 0 ? 'cancelled' : said === 0 ? 'held' : 'go';
   }
@@ -148,15 +140,7 @@ export class RunCaps {
     notStarted: () => string[] = () => [],
   ): Promise<void> {
     for (let wait = FIRST_LOOK_MS; ; wait = Math.min(wait * 2, LAST_LOOK_MS)) {
-      const got = await this.conn.jobrunCapAcquire(
-        capKey(runKey),
-        leasesKey(runKey),
-        unleasedKey(runKey),
-        this.leaseMs,
-        id,
-        this.keepMs,
-        ...notStarted(),
-      );
+      const got = await this.conn.jobrunCapAcquire(...this.args(runKey, id), ...notStarted());
       if (got === 1) {
         this.held.set(id, runKey);
         return;
@@ -172,6 +156,12 @@ export class RunCaps {
     if (runKey === undefined) return;
     this.held.delete(id);
     this.conn.zrem(leasesKey(runKey), id).catch(() => {});
+  }
+
+  /** What both scripts take after their own first key: the run's keys, then the lease. */
+  private args(runKey: string, id: string) {
+    const keys = [capKey(runKey), leasesKey(runKey), unleasedKey(runKey)] as const;
+    return [...keys, this.leaseMs, id, this.keepMs] as const;
   }
 
   /** The leases set outlives its last lease by this much, then goes with the run. */
