@@ -61,7 +61,8 @@ describe.runIf(enabled)("a run's limit across workers (jobrun scale -j on Redis)
   });
   it('a run without a limit: the look before a start reads two keys and writes nothing', async () => {
     const w = worker();
-    const monitor = await new Redis(redis.url).monitor();
+    const client = new Redis(redis.url);
+    const monitor = await client.monitor(); // a connection of its own
     const seen: string[][] = [];
     monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
     await conns[0]!.ping('before'); // MONITOR is on once this shows
@@ -72,7 +73,8 @@ describe.runIf(enabled)("a run's limit across workers (jobrun scale -j on Redis)
     await conns[0]!.ping('after');
     for (let i = 0; i < 100 && !seen.some((a) => a.includes('after')); i++)
       await new Promise((r) => setTimeout(r, 20));
-    await monitor.disconnect();
+    monitor.disconnect();
+    client.disconnect();
     const between = seen.slice(
       seen.findIndex((a) => a.includes('before')) + 1,
       seen.findIndex((a) => a.includes('after')),
