@@ -1,15 +1,26 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { PREFIX } from './redis-names.js';
+import { PREFIX, cancelledKey } from './redis-names.js';
+import { ACQUIRE, CHECK, LIMIT, RENEW } from './redis-run-cap-scripts.js';
 
 /**
  * `jobrun scale -j N` on Redis: at most N of a run's jobs run at once, across every
- * worker. The limit is one Redis key per run (absent: no limit but the workers' own);
- * each running job holds a lease in the run's sorted set, scored with the time (Redis
- * server time, so machines' clocks do not matter) it lapses unless its worker renews
- * it. A worker killed with -9 stops renewing, and its leases lapse within a lock
- * duration. Leases are taken whether or not a limit is set, so a limit set while jobs
- * run counts them.
+ * worker. The limit is one Redis key per run (absent: no limit but the workers' own).
+ * A run without a limit costs its jobs nothing: the check every job makes before it
+ * starts (is the run cancelled?) reads the limit in the same script, and only when
+ * there is one does the job take a lease in the run's sorted set, scored with the time
+ * (Redis server time, so machines' clocks do not matter) it lapses unless its worker
+ * renews it. A worker killed with -9 stops renewing, and its leases lapse within a lock
+ * duration.
+ *
+ * Jobs that started before the limit was set hold no lease, so setting it also notes,
+ * in the same script, every job of the run the queues hold as active, with its BullMQ
+ * lock: each counts as running until it holds a lease or its lock is gone (its job
+ * ended, or its worker died). That list is a superset of the running jobs (a job a
+ * worker fetched but has not started is active too), and every job that passed its
+ * check before the limit was set is on it, so the limit is never exceeded. A job not
+ * yet started leaves the list when it or a job of its run on its worker asks for a
+ * lease.
  */
 export function capKey(runKey: string): string {
   return `${PREFIX}:meta:cap:${runKey}`;
@@ -19,28 +30,41 @@ function leasesKey(runKey: string): string {
   return `${PREFIX}:meta:leases:${runKey}`;
 }
 
-/** KEYS: cap, leases. ARGV: lease ms, member, keep ms. 1 when the lease is held now. */
-const ACQUIRE = `
-redis.replicate_commands()
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local cap = tonumber(redis.call('GET', KEYS[1]) or '')
-if cap and not redis.call('ZSCORE', KEYS[2], ARGV[2]) and redis.call('ZCARD', KEYS[2]) >= cap then
-  return 0
-end
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[1]), ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return 1`;
+/** Job id → its BullMQ lock key, for the jobs that were active when the limit was set. */
+function unleasedKey(runKey: string): string {
+  return `${PREFIX}:meta:unleased:${runKey}`;
+}
 
-/** KEYS: leases. ARGV: lease ms, keep ms, members…: pushes the members' lapse time on. */
-const RENEW = `
-redis.replicate_commands()
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-for i = 3, #ARGV do redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 0`;
+/**
+ * Sets run `runKey`'s limit to `limit` (for `seconds`), noting its jobs active in the
+ * queues whose BullMQ key prefixes (`jobrun:<queue>:`) are `queuePrefixes`.
+ */
+export async function setRunCap(
+  conn: Redis,
+  runKey: string,
+  limit: number,
+  seconds: number,
+  queuePrefixes: readonly string[],
+): Promise<void> {
+  await conn.eval(
+    LIMIT,
+    2,
+    capKey(runKey),
+    unleasedKey(runKey),
+    String(limit),
+    String(seconds),
+    `${runKey}.`,
+    ...queuePrefixes,
+  );
+}
+
+/** The limit ends with the run (a `--resume` starts without one). */
+export async function forgetRunCap(conn: Redis, runKey: string): Promise<void> {
+  await conn.del(capKey(runKey), unleasedKey(runKey));
+}
+
+/** What the last look before a start says. */
+export type StartCheck = 'cancelled' | 'held' | 'go';
 
 /** A job held back by its run's limit looks again this often at most (then at least once a second). */
 const FIRST_LOOK_MS = 100;
@@ -50,6 +74,17 @@ type CapRedis = Redis & {
   jobrunCapAcquire(
     cap: string,
     leases: string,
+    unleased: string,
+    ms: number,
+    member: string,
+    keep: number,
+    ...notStarted: string[]
+  ): Promise<number>;
+  jobrunCapCheck(
+    cancelled: string,
+    cap: string,
+    leases: string,
+    unleased: string,
     ms: number,
     member: string,
     keep: number,
@@ -57,7 +92,10 @@ type CapRedis = Redis & {
   jobrunCapRenew(leases: string, ms: number, keep: number, ...members: string[]): Promise<number>;
 };
 
-/** A worker's side of the run limit: waits for a lease before a job starts, renews, returns it. */
+/**
+ * A worker's side of the run limit: the check before a job starts, a wait for a lease
+ * when the run is at its limit, renewals, and the lease's return.
+ */
 export class RunCaps {
   private readonly conn: CapRedis;
   /** Job id → run key, for the leases this worker holds. */
@@ -68,7 +106,8 @@ export class RunCaps {
     conn: Redis,
     private readonly leaseMs: number,
   ) {
-    conn.defineCommand('jobrunCapAcquire', { numberOfKeys: 2, lua: ACQUIRE });
+    conn.defineCommand('jobrunCapAcquire', { numberOfKeys: 3, lua: ACQUIRE });
+    conn.defineCommand('jobrunCapCheck', { numberOfKeys: 4, lua: CHECK });
     conn.defineCommand('jobrunCapRenew', { numberOfKeys: 1, lua: RENEW });
     this.conn = conn as CapRedis;
     this.timer = setInterval(() => void this.renew(), Math.max(100, leaseMs / 3));
@@ -76,19 +115,32 @@ export class RunCaps {
   }
 
   /**
-   * Resolves once job `id` of run `runKey` holds a lease (the run is under its limit),
-   * or early when `gaveUp()` says the job will not start anyway. A Redis error rejects,
-   * as the worker's other checks before a start do.
+   * The last look before job `id` of run `runKey` starts, one round trip: whether the
+   * run was cancelled and, only when the run has a limit, a lease under it (`held`: the
+   * run is at its limit; wait in `acquire`, then check again). Sent at once, in call
+   * order with this worker's other lease commands (`acquire` relies on it).
    */
-  async acquire(runKey: string, id: string, gaveUp: () => boolean): Promise<void> {
+  async check(runKey: string, id: string): Promise<StartCheck> {
+    const said = await this.conn.jobrunCapCheck(cancelledKey(runKey), ...this.args(runKey, id));
+    if (said === 1) this.held.set(id, runKey);
+    return said < 0 ? 'cancelled' : said === 0 ? 'held' : 'go';
+  }
+
+  /**
+   * Resolves once job `id` of run `runKey` holds a lease (the run is under its limit),
+   * or early when `gaveUp()` says the job will not start anyway. `notStarted()`: the
+   * ids of this worker's jobs of the run whose `check` was not sent yet, which are not
+   * running, so need not count. A Redis error rejects, as the worker's other checks
+   * before a start do.
+   */
+  async acquire(
+    runKey: string,
+    id: string,
+    gaveUp: () => boolean,
+    notStarted: () => string[] = () => [],
+  ): Promise<void> {
     for (let wait = FIRST_LOOK_MS; ; wait = Math.min(wait * 2, LAST_LOOK_MS)) {
-      const got = await this.conn.jobrunCapAcquire(
-        capKey(runKey),
-        leasesKey(runKey),
-        this.leaseMs,
-        id,
-        this.keepMs,
-      );
+      const got = await this.conn.jobrunCapAcquire(...this.args(runKey, id), ...notStarted());
       if (got === 1) {
         this.held.set(id, runKey);
         return;
@@ -104,6 +156,12 @@ export class RunCaps {
     if (runKey === undefined) return;
     this.held.delete(id);
     this.conn.zrem(leasesKey(runKey), id).catch(() => {});
+  }
+
+  /** What both scripts take after their own first key: the run's keys, then the lease. */
+  private args(runKey: string, id: string) {
+    const keys = [capKey(runKey), leasesKey(runKey), unleasedKey(runKey)] as const;
+    return [...keys, this.leaseMs, id, this.keepMs] as const;
   }
 
   /** The leases set outlives its last lease by this much, then goes with the run. */

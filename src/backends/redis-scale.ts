@@ -2,14 +2,15 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RunControls } from '../core/steering.js';
 import type { Emit } from '../model/events.js';
-import { KEEP_FINISHED_S } from './redis-names.js';
-import { capKey } from './redis-run-cap.js';
+import { KEEP_FINISHED_S, PREFIX, queueName } from './redis-names.js';
+import { forgetRunCap, setRunCap } from './redis-run-cap.js';
 
 /**
  * What `jobrun scale` means for a run on Redis, where the workers run the jobs:
  * - `-j N`: at most N of this run's jobs at once, across every worker (each worker's
- *   own `-j` still holds); workers take a lease per job before it starts (see
- *   `RunCaps`), so a change holds for the next start, on every worker;
+ *   own `-j` still holds); once a run has a limit, workers take a lease per job
+ *   before it starts (see `RunCaps`), so a change holds for the next start, on every
+ *   worker;
  * - `--pool P=N`: pool P's limit across every worker, the manifest's `pools.P.workers`
  *   (BullMQ's global concurrency on the pool's queue: shared by every run using P).
  * Scaling down stops nothing: running jobs finish, fewer start after them.
@@ -33,7 +34,9 @@ export class RedisScale {
     if (unknown.length)
       throw new Error(`this run has no pool ${unknown.map((p) => `"${p}"`).join(', ')}`);
     if (workers !== undefined) {
-      await this.o.conn.set(capKey(this.o.runKey), String(workers), 'EX', KEEP_FINISHED_S);
+      // the run's queues: the default one (jobs without a pool) and its pools'
+      const queues = [undefined, ...this.o.pools].map((p) => `${PREFIX}:${queueName(p)}:`);
+      await setRunCap(this.o.conn, this.o.runKey, workers, KEEP_FINISHED_S, queues);
       this.o.emit('workers_change', { workers });
     }
     for (const [pool, limit] of Object.entries(pools ?? {})) {
@@ -60,6 +63,6 @@ export class RedisScale {
 
   /** The limit ends with the run (a `--resume` starts without one). */
   async forget(): Promise<void> {
-    await this.o.conn.del(capKey(this.o.runKey));
+    await forgetRunCap(this.o.conn, this.o.runKey);
   }
 }

@@ -3,9 +3,9 @@ import type { AttemptResult } from '../model/attempt.js';
 import { parsePayload } from './payload.js';
 import { DEFAULT_LOST_RETRIES, type PoolCaps } from './pool-caps.js';
 import { poolOfQueue } from './redis-names.js';
-import type { RunCaps } from './redis-run-cap.js';
+import type { RunCaps, StartCheck } from './redis-run-cap.js';
 import type { AttemptRunner } from './redis-worker-attempt.js';
-import type { WorkerJobs } from './redis-worker-jobs.js';
+import type { HeldJob, WorkerJobs } from './redis-worker-jobs.js';
 import type { WorkerCache } from './worker-cache.js';
 import type { WorkerSlots } from './worker-slots.js';
 
@@ -15,10 +15,10 @@ export interface AdmissionOptions {
   slots: WorkerSlots;
   jobs: WorkerJobs;
   runner: AttemptRunner;
-  /** Whether the coordinator marked the run cancelled (throws when Redis cannot say). */
-  runCancelled: (runKey: string) => Promise<boolean>;
-  /** `jobrun scale -j` on Redis: the run's limit across every worker. */
-  runCaps?: RunCaps;
+  /** The run's cancel mark and `jobrun scale -j` limit across every worker. */
+  runCaps: RunCaps;
+  /** A Redis error, as the worker's log says it (no password). */
+  describe: (err: unknown) => string;
   /** Lowers how many of the queue's jobs BullMQ fetches at once for this worker. */
   lowerFetch: (queue: string, cap: number) => void;
   log: (line: string) => void;
@@ -30,8 +30,9 @@ export interface AdmissionOptions {
  * What a worker does with each job BullMQ hands it, up to the start: it decides whether
  * and when the attempt runs. An invalid payload, or a job lost with its worker more
  * often than its `lost_retries`, is refused at once; otherwise the job waits for its
- * pool's cap on this worker, for its run's limit across workers (`jobrun scale -j`)
- * and for a slot, is dropped if its run was cancelled meanwhile, and only then runs.
+ * pool's cap on this worker and for a slot, is dropped if its run was cancelled
+ * meanwhile, and runs unless its run is at its limit across workers (`jobrun scale
+ * -j`): then it gives its slot back, waits for a place under the limit, and goes again.
  */
 export class Admission {
   constructor(private readonly o: AdmissionOptions) {}
@@ -59,30 +60,50 @@ export class Admission {
     this.o.lowerFetch(queue, cap);
     await caps.acquire(pool, cap);
     try {
-      await this.o.runCaps?.acquire(p.runKey, id, () => held.cancelled);
-      const slot = await slots.acquire();
-      try {
-        // in the slot, as a local lookup holds one; a hit ends the job without a run
-        const attempt = Math.max(1, job.attemptsStarted);
-        const lookup = await this.o.cache?.lookup(p, attempt, `${this.o.label}/${slot + 1}`);
-        if (lookup?.hit) return lookup.hit;
-        // checked after the wait for a slot, the last thing before the start: a run
-        // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
-        if (held.cancelled || (await this.o.runCancelled(p.runKey)) || held.cancelled) {
-          log(`skip ${p.name}: its run was cancelled`);
-          throw new UnrecoverableError('its run was cancelled before a worker started it');
+      for (;;) {
+        const slot = await slots.acquire();
+        try {
+          // in the slot, as a local lookup holds one; a hit ends the job without a run
+          const attempt = Math.max(1, job.attemptsStarted);
+          const lookup = await this.o.cache?.lookup(p, attempt, `${this.o.label}/${slot + 1}`);
+          if (lookup?.hit) return lookup.hit;
+          // checked after the wait for a slot, the last thing before the start: a run
+          // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
+          const said = held.cancelled ? 'cancelled' : await this.check(p.runKey, id, held);
+          if (said === 'cancelled' || held.cancelled) {
+            log(`skip ${p.name}: its run was cancelled`);
+            throw new UnrecoverableError('its run was cancelled before a worker started it');
+          }
+          if (said === 'go') {
+            jobs.release(id);
+            return await this.o.runner.run(job, id, p, slot, lookup);
+          }
+        } finally {
+          jobs.running.delete(id);
+          slots.release(slot);
         }
-        jobs.release(id);
-        return await this.o.runner.run(job, id, p, slot, lookup);
-      } finally {
-        jobs.running.delete(id);
-        slots.release(slot);
+        // the run is at its limit (`jobrun scale -j`): wait for a place, not in a slot
+        await this.o.runCaps.acquire(
+          p.runKey,
+          id,
+          () => held.cancelled,
+          () => jobs.notChecked(`${p.runKey}.`),
+        );
       }
     } finally {
       jobs.release(id);
       caps.release(pool);
-      this.o.runCaps?.release(id);
+      this.o.runCaps.release(id);
     }
+  }
+
+  /** The run's cancel mark and limit, in one round trip (`RunCaps.check`). */
+  private check(runKey: string, id: string, held: HeldJob): Promise<StartCheck> {
+    held.checked = true; // before the send: see `WorkerJobs.notChecked`
+    return this.o.runCaps.check(runKey, id).catch((err: unknown) => {
+      this.o.log(`cannot check whether run ${runKey} was cancelled: ${this.o.describe(err)}`);
+      throw err;
+    });
   }
 }
 

@@ -7,6 +7,8 @@ import { decodeCancel } from './redis-cancel.js';
 export interface HeldJob {
   /** The coordinator asked to drop it: it must never start. */
   cancelled: boolean;
+  /** Its last look before the start was sent: it may be running from then on. */
+  checked: boolean;
 }
 
 /** A job whose attempt runs on this worker. */
@@ -33,13 +35,24 @@ export class WorkerJobs {
 
   /** Registers a fetched job until it starts or is dropped; see `release`. */
   hold(id: string): HeldJob {
-    const held: HeldJob = { cancelled: false };
+    const held: HeldJob = { cancelled: false, checked: false };
     this.held.set(id, held);
     return held;
   }
 
   release(id: string): void {
     this.held.delete(id);
+  }
+
+  /**
+   * The held jobs whose id starts with `prefix` (a run's) and whose last look before
+   * the start was not sent: none of them runs, and any look sent later on the same
+   * connection comes after what the caller sends now.
+   */
+  notChecked(prefix: string): string[] {
+    const ids: string[] = [];
+    for (const [id, held] of this.held) if (!held.checked && id.startsWith(prefix)) ids.push(id);
+    return ids;
   }
 
   /** A message on the control channel. */

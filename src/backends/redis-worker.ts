@@ -5,7 +5,7 @@ import type { Executor } from '../exec/types.js';
 import type { GateOptions } from '../core/gates.js';
 import type { WorkerMetrics } from './metrics.js';
 import { bullConnection, describe } from './redis-connect.js';
-import { CANCEL_CHANNEL, cancelledKey, queueName } from './redis-names.js';
+import { CANCEL_CHANNEL, queueName } from './redis-names.js';
 import type { RedisTarget } from './redis-url.js';
 import { OutputWriter } from './redis-output.js';
 import { WorkerSlots } from './worker-slots.js';
@@ -137,8 +137,8 @@ export class JobrunWorker {
       slots: this.slots,
       jobs: this.jobs,
       runner,
-      runCancelled: (runKey) => this.runCancelled(registry, runKey),
       runCaps: this.runCaps,
+      describe: (err) => describe(err, options.target),
       lowerFetch: (queue, cap) => this.served.lowerFetch(queue, cap),
       log: this.log,
       cache: options.cache,
@@ -185,20 +185,5 @@ export class JobrunWorker {
   private async discover(): Promise<void> {
     if (this.closing || !this.registry) return;
     await this.served.discover(this.registry, () => this.closing !== undefined);
-  }
-
-  /**
-   * Whether the coordinator marked the run cancelled; throws when Redis cannot say, so
-   * nothing starts unchecked.
-   */
-  private async runCancelled(registry: Redis, runKey: string): Promise<boolean> {
-    try {
-      return (await registry.exists(cancelledKey(runKey))) === 1;
-    } catch (err) {
-      this.log(
-        `cannot check whether run ${runKey} was cancelled: ${describe(err, this.options.target)}`,
-      );
-      throw err;
-    }
   }
 }

@@ -9,7 +9,8 @@ import type { Plan } from '../model/job.js';
 import { ManifestError, UsageError } from '../errors.js';
 import { IssueList } from './locate.js';
 import { wholeParts } from './parts.js';
-import { expandAll, toPlan, type PlanSource } from './plan.js';
+import { expandAll } from './plan.js';
+import { toPlan, type PlanSource } from './to-plan.js';
 import { quickDoc } from './quick-doc.js';
 import { mayDiffer, quickYaml } from './quick-yaml.js';
 

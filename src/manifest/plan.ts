@@ -1,10 +1,10 @@
 /**
  * From a manifest that passed the schema (or the parts salvaged from one that did not)
- * to the Plan: every job expanded, then the checks that need them all (names, pools,
- * needs, cycles, stages). Shared by the loader's quick and careful ways.
+ * to the Plan's jobs: every job expanded, then the checks that need them all (names,
+ * pools, needs, cycles, stages). Shared by the loader's quick and careful ways, which
+ * then make the Plan with `toPlan` (`to-plan.ts`).
  */
-import type { HooksSpec } from '../model/alerts.js';
-import type { ItemSettings, JobSpec, Plan, StageSpec } from '../model/job.js';
+import type { ItemSettings, JobSpec, StageSpec } from '../model/job.js';
 import { DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
@@ -16,56 +16,8 @@ import { PlaceChecks } from './places.js';
 import { checkSyntax } from './shell-check.js';
 import type { Parts } from './parts.js';
 import { checkStages, type FoundStage } from './stage-check.js';
-import type { JobDoc, ManifestDoc } from './schema.js';
+import type { JobDoc } from './schema.js';
 import { misspeltPlaceholders } from './placeholder-check.js';
-
-/** Where the Plan comes from: how issues name it, its path, the folder it resolves against. */
-export interface PlanSource {
-  /** How issues name the source, e.g. the path as the user typed it. */
-  file: string;
-  /** Goes into the Plan: the absolute path, or null. */
-  manifestPath: string | null;
-  /** The folder relative `cwd`s and globs are resolved against. */
-  baseDir: string;
-}
-
-export function toPlan(doc: ManifestDoc, { jobs, stages }: Expansion, opts: PlanSource): Plan {
-  const { workers, order, pools, output } = doc;
-  const hooks = toHooks(doc);
-  return {
-    ...(stages === undefined ? {} : { stages }),
-    ...(output === undefined ? {} : { output }),
-    ...(hooks === undefined ? {} : { hooks }),
-    manifestPath: opts.manifestPath,
-    ...(workers === undefined
-      ? {}
-      : { workers: typeof workers === 'number' ? { min: workers, max: workers } : workers }),
-    pools: Object.fromEntries(
-      Object.entries(pools ?? {}).map(([name, p]) => [
-        name,
-        { workers: p.workers, ...(p.per_worker === undefined ? {} : { perWorker: p.per_worker }) },
-      ]),
-    ),
-    order: order ?? 'fifo',
-    jobs,
-  };
-}
-
-/** `alerts:` and `on_end:` as the run takes them. */
-function toHooks({ alerts, on_end }: ManifestDoc): HooksSpec | undefined {
-  if (alerts === undefined && on_end === undefined) return undefined;
-  const hooks: HooksSpec = {};
-  if (on_end !== undefined) hooks.onEnd = on_end;
-  if (alerts === undefined) return hooks;
-  const { queue_depth: depth, failure_rate: rate, stalled, run } = alerts;
-  hooks.alerts = {
-    ...(depth && { queueDepth: { above: depth.above, forMs: depth.for ?? 0 } }),
-    ...(rate && { failureRate: { abovePercent: rate.above, last: rate.last ?? 50 } }),
-    ...(stalled !== undefined && { stalledMs: stalled }),
-    ...(run !== undefined && { run }),
-  };
-  return hooks;
-}
 
 /** Expands every job, then runs the checks that need them all; returns the JobSpecs. */
 export async function expandAll(

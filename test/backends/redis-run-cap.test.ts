@@ -1,7 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunCaps, capKey } from '../../src/backends/redis-run-cap.js';
+import { RunCaps, capKey, setRunCap } from '../../src/backends/redis-run-cap.js';
 import { requireRedisOrWarn, startRedis, type RedisServer } from './redis-server.js';
+
+/** The keys of the default queue as BullMQ names them (prefix `jobrun`). */
+const QUEUE = 'jobrun:default:';
 
 const enabled = requireRedisOrWarn('test/backends/redis-run-cap.test.ts');
 
@@ -55,5 +58,106 @@ describe.runIf(enabled)("a run's limit across workers (jobrun scale -j on Redis)
     const started = Date.now();
     await worker().acquire('run-c', 'y', () => false);
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+  });
+  it('a run without a limit: the look before a start reads two keys and writes nothing', async () => {
+    const w = worker();
+    const client = new Redis(redis.url);
+    const monitor = await client.monitor(); // a connection of its own
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
+    await conns[0]!.ping('before'); // MONITOR is on once this shows
+    for (let i = 0; i < 50 && !seen.some((a) => a.includes('before')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(await w.check('run-free', 'run-free.j1')).toBe('go');
+    w.release('run-free.j1');
+    await conns[0]!.ping('after');
+    for (let i = 0; i < 100 && !seen.some((a) => a.includes('after')); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    monitor.disconnect();
+    client.disconnect();
+    const between = seen.slice(
+      seen.findIndex((a) => a.includes('before')) + 1,
+      seen.findIndex((a) => a.includes('after')),
+    );
+    const names = between.map((a) => a[0]?.toLowerCase());
+    // one script call (EVALSHA, or EVAL the first time) and the two reads it makes
+    expect(names.filter((n) => n === 'exists' || n === 'get')).toHaveLength(2);
+    expect(names.every((n) => ['evalsha', 'eval', 'exists', 'get'].includes(n ?? ''))).toBe(true);
+    // the script is given the lease keys' names, but no command touches them
+    const commands = between.filter((a) => !/^eval/i.test(a[0] ?? ''));
+    expect(commands.flat().some((a) => /meta:(leases|unleased):/.test(a))).toBe(false);
+  });
+
+  it('a limit set while jobs run counts the ones that started without a lease', async () => {
+    const [one, two] = [worker(), worker()];
+    const conn = conns[0]!;
+    // two jobs fetched (active, locked, as BullMQ does), checked before the limit: they run
+    const fetch = (id: string) =>
+      conn.multi().lpush(`${QUEUE}active`, id).set(`${QUEUE}${id}:lock`, 'token').exec();
+    const end = (id: string) =>
+      conn.multi().lrem(`${QUEUE}active`, 0, id).del(`${QUEUE}${id}:lock`).exec();
+    for (const id of ['run-d.a', 'run-d.b', 'run-d.c']) await fetch(id);
+    expect(await one.check('run-d', 'run-d.a')).toBe('go');
+    expect(await two.check('run-d', 'run-d.b')).toBe('go');
+    await setRunCap(conn, 'run-d', 2, 60, [QUEUE]);
+    // run-d.c was fetched but had not started: it counts only until it asks
+    expect(await two.check('run-d', 'run-d.c')).toBe('held');
+    await end('run-d.a');
+    expect(await two.check('run-d', 'run-d.c')).toBe('go');
+    await fetch('run-d.d');
+    expect(await one.check('run-d', 'run-d.d')).toBe('held');
+    // a job of the run fetched but not checked on this worker does not hold its peers back
+    await end('run-d.b');
+    await fetch('run-d.e');
+    await setRunCap(conn, 'run-d', 2, 60, [QUEUE]); // notes run-d.e as possibly running
+    await one.acquire(
+      'run-d',
+      'run-d.d',
+      () => false,
+      () => ['run-d.e'],
+    );
+    expect(await one.check('run-d', 'run-d.d')).toBe('go');
+  });
+
+  it('never more than the limit once it is set, however the starts interleave with it', async () => {
+    const LIMIT = 2;
+    const conn = conns[0]!;
+    const workers = [worker(), worker(), worker()];
+    const running = new Set<string>();
+    let setDone = false;
+    let postSetStarted = false;
+    let worst = 0;
+    let seq = 0;
+    const runOne = async (w: RunCaps): Promise<void> => {
+      const id = `run-e.${seq++}`;
+      await conn.multi().lpush(`${QUEUE}active`, id).set(`${QUEUE}${id}:lock`, 't').exec();
+      for (let tries = 0; tries < 200; tries++) {
+        const afterSet = setDone;
+        const said = await w.check('run-e', id);
+        if (said === 'go') {
+          running.add(id);
+          if (afterSet) postSetStarted = true;
+          if (postSetStarted) worst = Math.max(worst, running.size);
+          await new Promise((r) => setTimeout(r, Math.random() * 15));
+          running.delete(id);
+          w.release(id);
+          await conn.multi().lrem(`${QUEUE}active`, 0, id).del(`${QUEUE}${id}:lock`).exec();
+          return;
+        }
+        await w.acquire('run-e', id, () => false);
+      }
+      throw new Error(`job ${id} never started`);
+    };
+    const lanes = workers.flatMap((w) =>
+      [0, 1, 2].map(async () => {
+        for (let i = 0; i < 8; i++) await runOne(w);
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    await setRunCap(conn, 'run-e', LIMIT, 60, [QUEUE]);
+    setDone = true;
+    await Promise.all(lanes);
+    expect(postSetStarted).toBe(true);
+    expect(worst).toBeLessThanOrEqual(LIMIT);
   });
 });

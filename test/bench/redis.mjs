@@ -8,9 +8,9 @@
 // (`true`) locally with -j 2*perWorker and then with --backend; the rows are medians
 // over the rounds (default 3). `--baseline DIR` (a copy of another build: DIR/bin/jobrun.js
 // beside DIR/dist) is measured in the same rounds, alternating, for a before/after on
-// a busy machine. Then it pipes 200,000 lines into
-// `jobrun run --stdin --backend … --max-queue 1000` for streamSeconds and samples the
-// coordinator's RSS. Everything it starts is killed.
+// a busy machine. Each build's rows also say how many Redis commands a job cost (from
+// INFO commandstats: steady under load). Then it pipes 200,000 lines into `jobrun run
+// --stdin --backend … --max-queue 1000` for streamSeconds and samples the coordinator's RSS. Everything it starts is killed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -117,8 +117,20 @@ async function measure(bin) {
     'none',
   ]);
   const redis = await timed(bin, ['run', 'm.yaml', '--backend', url, '--progress', 'none']);
+  const commands = await redisCommands(url);
   for (const { child } of [...workers, server]) child.kill('SIGKILL');
-  return { local, redis };
+  return { local, redis, commands };
+}
+
+/** Every command the server ran so far, those inside scripts included (INFO commandstats). */
+async function redisCommands(url) {
+  const cli = start('redis-cli', ['-u', url, 'INFO', 'commandstats'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  cli.child.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  await new Promise((res) => cli.child.once('exit', res));
+  return [...out.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 const median = (xs) => {
@@ -159,6 +171,9 @@ for (const [name, rows] of Object.entries(times)) {
     `${'  per round: redis / local'.padEnd(36)} ` +
       rows.map((t) => `${t.redis.toFixed(2)}/${t.local.toFixed(2)} s`).join('  '),
   );
+  // independent of the load: what each job costs Redis (workers idling count a little)
+  const perJob = median(rows.map((t) => t.commands / jobs));
+  console.log(`${'  Redis commands per job'.padEnd(36)} ${perJob.toFixed(1)} (inside scripts too)`);
 }
 
 // memory: a producer that never ends, held back by --max-queue over the wire

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CacheHit, CacheHook } from '../../src/core/cache-hook.js';
-import { Scheduler } from '../../src/core/scheduler.js';
 import type { JobSpec } from '../../src/model/job.js';
-import { EventLog, FakeExecutor, jobs } from './harness.js';
+import { FakeExecutor, jobs, startScheduler } from './harness.js';
 
 const CACHE = { inputs: [], outputs: [], env: [], root: '/' };
 
@@ -27,20 +26,7 @@ class ScriptedCache implements CacheHook {
 }
 
 function setup(specs: JobSpec[], cache: ScriptedCache) {
-  const executor = new FakeExecutor({});
-  const log = new EventLog();
-  const scheduler = new Scheduler({
-    runId: 't',
-    manifestPath: null,
-    logDir: '/tmp/jobrun-test-logs',
-    workers: { min: 2, max: 2 },
-    pools: {},
-    order: 'fifo',
-    executor,
-    emit: log.emit,
-    cache,
-  });
-  return { executor, log, scheduler, done: scheduler.run(specs) };
+  return startScheduler(specs, new FakeExecutor({}), { workers: { min: 2, max: 2 }, cache });
 }
 
 const tick = () => new Promise((r) => setImmediate(r));

@@ -197,16 +197,15 @@ export class QueueingFakeExecutor extends FakeExecutor {
 }
 
 /**
- * A running Scheduler over a FakeExecutor following `script`: one worker, fifo, no pools
- * unless `options` say otherwise. `before` steers it before its first jobs start.
+ * A running Scheduler over `executor`: one worker, fifo, no pools unless `options` say
+ * otherwise. `before` steers it before its first jobs start.
  */
-export function startRun(
+export function startScheduler<E extends SchedulerOptions['executor']>(
   specs: JobSpec[] | AsyncIterable<JobSpec>,
-  script: Record<string, Step[]> = {},
+  executor: E,
   options: Partial<SchedulerOptions> = {},
   before?: (scheduler: Scheduler) => void,
 ) {
-  const executor = new FakeExecutor(script);
   const log = new EventLog();
   const scheduler = new Scheduler({
     runId: 'test',
@@ -222,6 +221,16 @@ export function startRun(
   before?.(scheduler);
   const done = scheduler.run(specs);
   return { executor, log, scheduler, done };
+}
+
+/** `startScheduler` over a FakeExecutor following `script`. */
+export function startRun(
+  specs: JobSpec[] | AsyncIterable<JobSpec>,
+  script: Record<string, Step[]> = {},
+  options: Partial<SchedulerOptions> = {},
+  before?: (scheduler: Scheduler) => void,
+) {
+  return startScheduler(specs, new FakeExecutor(script), options, before);
 }
 
 /** Runs fake time forward until the run ends (bounded). */

@@ -2,13 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseHalt } from '../../src/core/halt.js';
-import { Scheduler, type SchedulerOptions } from '../../src/core/scheduler.js';
+import type { SchedulerOptions } from '../../src/core/scheduler.js';
 import { createHelperExecutor } from '../../src/exec/helper-executor.js';
 import { createLocalExecutor } from '../../src/exec/local-executor.js';
 import type { Executor } from '../../src/exec/types.js';
 import type { JobSpec } from '../../src/model/job.js';
 import { readOrEmpty, tempDirs, waitFor } from '../exec/helpers.js';
-import { EventLog, job } from './harness.js';
+import { job, startScheduler } from './harness.js';
 
 // The one-deep queue per slot with real spawners: a slot's next job waits in its
 // spawner and starts as the running one is reaped; a stop, a higher priority or a
@@ -31,7 +31,6 @@ function run(
   source: JobSpec[] | AsyncIterable<JobSpec>,
   options: Partial<SchedulerOptions> = {},
 ) {
-  const log = new EventLog();
   const helper = createHelperExecutor({ fallback: createLocalExecutor(), strict: true });
   /** The jobs queued behind another, in order. */
   const queued: string[] = [];
@@ -43,18 +42,12 @@ function run(
       return attempt;
     },
   };
-  const scheduler = new Scheduler({
+  const { log, scheduler, done } = startScheduler(source, executor, {
     runId: 'prefetch',
-    manifestPath: null,
     logDir: join(dir, 'logs'),
-    workers: { min: 1, max: 1 },
-    pools: {},
-    order: 'fifo',
-    executor,
-    emit: log.emit,
     ...options,
   });
-  return { log, scheduler, queued, done: scheduler.run(source) };
+  return { log, scheduler, queued, done };
 }
 
 const order = (dir: string) => readOrEmpty(join(dir, 'order')).split('\n').filter(Boolean);

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { AttemptResult } from '../../src/model/attempt.js';
 import type { AttemptHooks, RemoteExecutor } from '../../src/core/remote.js';
-import { Scheduler } from '../../src/core/scheduler.js';
 import { parseHalt } from '../../src/core/halt.js';
 import type { JobSpec } from '../../src/model/job.js';
 import type { ExecRequest } from '../../src/exec/types.js';
-import { EventLog, jobs } from './harness.js';
+import { jobs, startScheduler } from './harness.js';
 
 /** A remote executor driven by hand: each job waits until the test settles it. */
 class ManualRemote implements RemoteExecutor {
@@ -45,20 +44,11 @@ const res = (attempt: number, extra: Partial<AttemptResult> = {}): AttemptResult
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 function setup(specs: JobSpec[], extra: { halt?: string } = {}) {
-  const executor = new ManualRemote();
-  const log = new EventLog();
-  const scheduler = new Scheduler({
-    runId: 't',
-    manifestPath: null,
+  return startScheduler(specs, new ManualRemote(), {
     logDir: '/tmp',
-    workers: { min: 1, max: 1 },
     pools: { cpu: { workers: 1 } },
-    order: 'fifo',
-    executor,
-    emit: log.emit,
     halt: extra.halt ? parseHalt(extra.halt) : undefined,
   });
-  return { executor, log, done: scheduler.run(specs) };
 }
 
 describe('scheduler with a remote executor', () => {

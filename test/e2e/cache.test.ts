@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jobrun, tempDir, waitFor, writeFiles, type Result } from './helpers.js';
+import { BIG_BYTES, storeWriteStarted, writeBigEntryBatch } from './cache-helpers.js';
+import { jobrun, tempDir, writeFiles, type Result } from './helpers.js';
 
 /**
  * Incremental batches end to end: every job appends its name to `ran.log` (not an
@@ -158,27 +159,16 @@ jobs:
 
   it('an entry cut short by kill -9 while it is stored is never used', async () => {
     const dir = tempDir('jobrun-cache-');
-    writeFiles(dir, {
-      'jobs.yaml': `version: 1
-jobs:
-  - name: big
-    run: "echo big >> ran.log && head -c 100000000 /dev/urandom > big.bin"
-    cache: true
-    outputs: [big.bin]
-`,
-    });
-    const tmp = path.join(dir, '.jobrun/cache/tmp');
+    writeBigEntryBatch(dir);
     let killed = false;
     const r = await jobrun(['run', 'jobs.yaml'], {
       cwd: dir,
       timeoutMs: 120_000,
       onSpawn: (child) => {
         // kill -9 as soon as the output is being copied into the store
-        void waitFor(
-          () => fs.existsSync(tmp) && fs.readdirSync(tmp).length > 0,
-          100_000,
-          'a store write',
-        ).then(() => (killed = child.kill('SIGKILL')));
+        void storeWriteStarted(path.join(dir, '.jobrun/cache')).then(
+          () => (killed = child.kill('SIGKILL')),
+        );
       },
     });
     expect(killed, r.stderr).toBe(true);
@@ -190,7 +180,7 @@ jobs:
     const again = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
     expect(again.code, again.stderr).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'ran.log'), 'utf8')).toBe('big\n');
-    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(100_000_000);
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(BIG_BYTES);
     fs.rmSync(dir, { recursive: true, force: true }); // 300 MB: not left for the next test
   }, 240_000);
 

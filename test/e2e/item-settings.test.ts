@@ -29,6 +29,32 @@ function csvRun(csv: string, ...settings: string[]): string {
   return dir;
 }
 
+/**
+ * A folder holding m.yaml: stage `list` prints `items` (`priority/pool` each), and
+ * `s-{//}` runs `run` once per item, with the priority and pool its item gives;
+ * `after`: lines of further jobs.
+ */
+function stageRun(items: string[], run: string, ...after: string[]): string {
+  const dir = tempDir();
+  writeFiles(dir, {
+    'm.yaml': [
+      'version: 1',
+      ...POOLS,
+      'jobs:',
+      '  - name: list',
+      '    capture: lines',
+      `    run: printf '${items.join('\\n')}\\n'`,
+      '  - name: s-{//}',
+      '    for_each: { from: list }',
+      '    priority: "{//}"',
+      '    pool: "{/}"',
+      `    run: ${run}`,
+      ...after,
+    ].join('\n'),
+  });
+  return dir;
+}
+
 describe('priority, pool and timeout filled in per item, end to end', () => {
   it('starts a CSV for_each by each row’s priority, in its pool, with its timeout', async () => {
     const dir = csvRun(
@@ -70,26 +96,14 @@ describe('priority, pool and timeout filled in per item, end to end', () => {
   });
 
   it('fails only the stage job whose item is bad, and runs the rest by their priorities', async () => {
-    const dir = tempDir();
-    writeFiles(dir, {
-      'm.yaml': [
-        'version: 1',
-        ...POOLS,
-        'jobs:',
-        '  - name: list',
-        '    capture: lines',
-        // priority/pool per line; "high" is no priority, "tpu" no pool
-        "    run: printf '1/cpu\\nhigh/cpu\\n7/gpu\\n4/tpu\\n3/cpu\\n'",
-        '  - name: s-{//}',
-        '    for_each: { from: list }',
-        '    priority: "{//}"',
-        '    pool: "{/}"',
-        '    run: echo s-{//} >> started.txt',
-        '  - name: after',
-        '    needs: s-{//}',
-        '    run: echo after >> started.txt',
-      ].join('\n'),
-    });
+    // priority/pool per item; "high" is no priority, "tpu" no pool
+    const dir = stageRun(
+      ['1/cpu', 'high/cpu', '7/gpu', '4/tpu', '3/cpu'],
+      'echo s-{//} >> started.txt',
+      '  - name: after',
+      '    needs: s-{//}',
+      '    run: echo after >> started.txt',
+    );
     const r = await jobrun(['run', 'm.yaml', '-j', '1', '--json', '--report', 'r.json'], {
       cwd: dir,
     });
@@ -119,22 +133,7 @@ describe('priority, pool and timeout filled in per item, end to end', () => {
   });
 
   it('retries a failed stage job with the priority and pool its item gave it', async () => {
-    const dir = tempDir();
-    writeFiles(dir, {
-      'm.yaml': [
-        'version: 1',
-        ...POOLS,
-        'jobs:',
-        '  - name: list',
-        '    capture: lines',
-        "    run: printf '5/gpu\\n2/cpu\\n'",
-        '  - name: s-{//}',
-        '    for_each: { from: list }',
-        '    priority: "{//}"',
-        '    pool: "{/}"',
-        '    run: test -e ok',
-      ].join('\n'),
-    });
+    const dir = stageRun(['5/gpu', '2/cpu'], 'test -e ok');
     const first = await jobrun(['run', 'm.yaml', '--report', 'r.json'], { cwd: dir });
     expect(first.code, first.stderr).toBe(1);
     fs.writeFileSync(path.join(dir, 'ok'), '');

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn } from '../backends/redis-server.js';
 import { jobrun, type Result } from './helpers.js';
@@ -23,6 +24,11 @@ async function until<T>(check: () => Promise<T | undefined>, ms: number, what: s
   }
 }
 
+/** Waits (30 s at most) until `check` holds of the files a batch wrote. */
+function when(check: () => boolean, what: string): Promise<true> {
+  return until(() => Promise.resolve(check() || undefined), 30_000, what);
+}
+
 type Row = Record<string, unknown>;
 
 async function listed(url: string): Promise<Row[]> {
@@ -43,15 +49,34 @@ function listedWhen(url: string, ok: (row: Row) => boolean, what: string): Promi
   );
 }
 
-/** The most jobs the events file shows running at once. */
-function mostAtOnce(events: string[]): number {
+/** The most jobs the events file shows running at once (counted from event `from` on). */
+function mostAtOnce(events: string[], from = 0): number {
   let running = 0;
   let most = 0;
-  for (const e of events) {
+  events.forEach((e, i) => {
     running += e.startsWith('start ') ? 1 : e.startsWith('end ') ? -1 : 0;
-    most = Math.max(most, running);
-  }
+    if (i >= from) most = Math.max(most, running);
+  });
   return most;
+}
+
+/**
+ * What both scale tests do: the jobs run one at a time (the first ends, the next
+ * starts, never two at once), then `jobrun scale --backend redis <change>` from another
+ * machine, then a wait until `n` jobs run at once.
+ */
+async function oneAtATimeThenScale(b: Batch, url: string, change: string[], n: number) {
+  const first = await until(
+    () => Promise.resolve(b.events()[0]?.replace('start ', '')),
+    30_000,
+    'a first job',
+  );
+  b.release(first);
+  await when(() => b.count('start') >= 2, 'the next job after the first ended');
+  expect(mostAtOnce(b.events())).toBe(1);
+  const scaled = await elsewhere(url, ['scale', '--backend', 'redis', ...change]);
+  expect(scaled.code, scaled.stderr).toBe(0);
+  await when(() => b.count('start') - b.count('end') >= n, `${n} jobs at once`);
 }
 
 describe.runIf(enabled)('a run on Redis, steered from another machine through Redis', () => {
@@ -110,31 +135,71 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
       expect(one.code, one.stderr).toBe(0);
       // four slots in all: without the run's limit, four jobs would start at once
       for (let i = 0; i < 2; i++) await startWorker(undefined, ['-j', '2'], b.dir);
-      const first = await until(
-        () => Promise.resolve(b.events()[0]?.replace('start ', '')),
-        30_000,
-        'a first job',
-      );
-      b.release(first);
-      await until(
-        () => Promise.resolve(b.count('start') >= 2 ? true : undefined),
-        30_000,
-        'the next job after the first ended',
-      );
-      expect(mostAtOnce(b.events())).toBe(1);
-      const three = await elsewhere(url, ['scale', '--backend', 'redis', '-j', '3']);
-      expect(three.code, three.stderr).toBe(0);
-      await until(
-        () => Promise.resolve(b.count('start') - b.count('end') >= 3 ? true : undefined),
-        30_000,
-        'three jobs at once',
-      );
+      await oneAtATimeThenScale(b, url, ['-j', '3'], 3);
       await listedWhen(url, (r) => r.workers === 3 && r.running === 3, 'the new limit in ps');
       b.release();
       const run = await b.result;
       expect(run?.code, run?.stderr).toBe(0);
       expect(b.count('end')).toBe(6);
       expect(mostAtOnce(b.events())).toBe(3);
+    } finally {
+      await b.finish();
+      await killWorkers();
+    }
+  }, 120_000);
+
+  it('a run without a limit takes no lease: no job touches the run-limit keys', async () => {
+    const b = new Batch();
+    const client = new Redis(url);
+    const monitor = await client.monitor(); // a connection of its own
+    const touched: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      // the scripts are given the keys' names; what counts is a command acting on them
+      if (!/^eval/i.test(args[0] ?? '') && args.some((a) => /meta:(leases|unleased):/.test(a)))
+        touched.push(args.join(' '));
+    });
+    try {
+      for (let i = 0; i < 2; i++) await startWorker(undefined, ['-j', '2'], b.dir);
+      b.release();
+      const run = await b.start(['--backend', 'redis'], ['a', 'b', 'c', 'd', 'e', 'f']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(b.count('end')).toBe(6);
+      // only the run's own clean-up at its start and end, whatever its number of jobs
+      expect(touched.filter((c) => !c.startsWith('del '))).toEqual([]);
+    } finally {
+      monitor.disconnect();
+      client.disconnect();
+      await b.finish();
+      await killWorkers();
+    }
+  }, 120_000);
+
+  it('scale -j set while more jobs run than it allows: no job starts until they are under it', async () => {
+    const b = new Batch();
+    try {
+      for (let i = 0; i < 2; i++) await startWorker(undefined, ['-j', '2'], b.dir);
+      const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+      void b.start(['--backend', 'redis', '--report', 'r.json'], names);
+      // four slots in all, four jobs running without a lease
+      await when(() => b.count('start') === 4, 'four jobs');
+      const before = b.events().map((e) => e.replace('start ', ''));
+      const two = await elsewhere(url, ['scale', '--backend', 'redis', '-j', '2']);
+      expect(two.code, two.stderr).toBe(0);
+      // one ends: three still run, over the limit of two, so its slot stays empty
+      b.release(before[0]);
+      await when(() => b.count('end') === 1, 'an end');
+      await listedWhen(url, (r) => r.workers === 2, 'the new limit in ps');
+      b.release(before[1]);
+      b.release(before[2]);
+      await when(() => b.count('start') >= 5, 'a fifth job');
+      b.release();
+      const run = await b.result;
+      expect(run?.code, run?.stderr).toBe(0);
+      expect(b.count('end')).toBe(7);
+      // from the first start after the scale on, never more than two at once
+      const events = b.events();
+      const starts = events.flatMap((e, i) => (e.startsWith('start ') ? [i] : []));
+      expect(mostAtOnce(events, starts[4])).toBeLessThanOrEqual(2);
     } finally {
       await b.finish();
       await killWorkers();
@@ -160,25 +225,7 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
         env: { XDG_RUNTIME_DIR: b.xdg },
         timeoutMs: 90_000,
       });
-      const first = await until(
-        () => Promise.resolve(b.events()[0]?.replace('start ', '')),
-        30_000,
-        'a first job',
-      );
-      b.release(first);
-      await until(
-        () => Promise.resolve(b.count('start') >= 2 ? true : undefined),
-        30_000,
-        'the next job after the first ended',
-      );
-      expect(mostAtOnce(b.events())).toBe(1);
-      const two = await elsewhere(url, ['scale', '--backend', 'redis', '--pool', 'p=2']);
-      expect(two.code, two.stderr).toBe(0);
-      await until(
-        () => Promise.resolve(b.count('start') - b.count('end') >= 2 ? true : undefined),
-        30_000,
-        'two jobs of the pool at once',
-      );
+      await oneAtATimeThenScale(b, url, ['--pool', 'p=2'], 2);
       expect((await listedWhen(url, () => true, 'the run')).poolLimits).toEqual({ p: 2 });
       b.release();
       const done = await run;

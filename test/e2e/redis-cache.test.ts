@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
+import { BIG_BYTES, storeWriteStarted, writeBigEntryBatch } from './cache-helpers.js';
 import { jobrun, tempDir, waitFor, writeFiles, type Result } from './helpers.js';
 import { killWorkers, startWorker, type WorkerProcess } from './redis-helpers.js';
 
@@ -285,25 +286,12 @@ jobs:
     const dir = tempDir('jobrun-redis-cache-');
     dirs.push(dir);
     const shared = path.join(dir, 'shared');
-    writeFiles(dir, {
-      'jobs.yaml': `version: 1
-jobs:
-  - name: big
-    run: "echo big >> ran.log && head -c 100000000 /dev/urandom > big.bin"
-    cache: true
-    outputs: [big.bin]
-`,
-    });
+    writeBigEntryBatch(dir);
     const lock = ['--lock-duration', '2s', '--cache-dir', shared];
     const a = await startWorker(redis.url, lock, dir);
     const pending = run(dir);
-    const tmp = path.join(shared, 'tmp');
     // kill -9 as soon as the output is being copied into the store
-    await waitFor(
-      () => fs.existsSync(tmp) && fs.readdirSync(tmp).length > 0,
-      100_000,
-      'a store write',
-    );
+    await storeWriteStarted(shared);
     a.child.kill('SIGKILL');
     await a.exited;
     expect(fs.existsSync(path.join(shared, 'entries'))).toBe(false);
@@ -313,12 +301,12 @@ jobs:
     expect(ran).toEqual(['big', 'big']);
     expect(report.jobs[0]).toMatchObject({ status: 'succeeded' });
     expect(report.jobs[0]?.worker).toContain(`:${b.pid}/`);
-    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(100_000_000);
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(BIG_BYTES);
     // what B stored is whole: the next run restores it
     fs.rmSync(path.join(dir, 'big.bin'));
     const again = await run(dir);
     expect(again.ran).toEqual([]);
-    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(100_000_000);
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(BIG_BYTES);
     fs.rmSync(dir, { recursive: true, force: true }); // 300 MB: not left for the next test
   }, 300_000);
 });

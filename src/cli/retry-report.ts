@@ -1,0 +1,96 @@
+/**
+ * What `jobrun retry` reads of a report: the file checked against the report's shape,
+ * so a hand-edited one is a clear error (exit 2) rather than a crash, and a job as the
+ * report alone describes it, for when the manifest is gone.
+ */
+import fs from 'node:fs';
+import { UsageError } from '../errors.js';
+import { defaultShell } from '../manifest/default-shell.js';
+import type { JobSpec } from '../model/job.js';
+import type { ReportJob } from '../reporters/report.js';
+
+export async function readReport(file: string): Promise<ReportShape> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(
+      `cannot read report ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new UsageError(`${file} is not a jobrun report (not JSON)`);
+  }
+  const { z } = await import('zod'); // loaded only when a report is read
+  const status = z.enum(['succeeded', 'cached', 'failed', 'timed_out', 'skipped', 'cancelled']);
+  const schema = z.object({
+    version: z.literal(1),
+    manifest: z.string().nullable().optional(),
+    jobs: z.array(
+      z.object({
+        name: z.string(),
+        command: z.string(),
+        status,
+        priority: z.number().int().optional(),
+        pool: z.string().optional(),
+        reason: z.string().optional(),
+        needs: z.array(z.string()).optional(),
+        cwd: z.string().optional(),
+        allowFailure: z.boolean().optional(),
+        excluded: z.boolean().optional(),
+        stage: z.string().optional(),
+      }),
+    ),
+  });
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join('.') : 'the document';
+    throw new UsageError(`${file} is not a jobrun report: ${where}: ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+/** What a re-drive reads of a report: checked, so a hand-edited file cannot crash it. */
+export interface ReportShape {
+  manifest?: string | null;
+  jobs: RetryJob[];
+}
+
+export type RetryJob = Pick<ReportJob, 'name' | 'command' | 'status'> &
+  Partial<
+    Pick<
+      ReportJob,
+      | 'priority'
+      | 'pool'
+      | 'reason'
+      | 'needs'
+      | 'cwd'
+      | 'shell'
+      | 'allowFailure'
+      | 'excluded'
+      | 'stage'
+    >
+  >;
+
+/** A reported job run again without its manifest: the report's fields, defaults for the rest. */
+export function fromReport(job: RetryJob, index: number): JobSpec {
+  return {
+    name: job.name,
+    command: job.command,
+    index,
+    priority: job.priority ?? 0,
+    pool: undefined,
+    needs: job.needs ?? [],
+    killGraceMs: 5000,
+    retries: 0,
+    backoff: { delayMs: 1000, factor: 2, maxMs: 60_000, jitter: true },
+    shell: job.shell ?? defaultShell(),
+    cwd: job.cwd ?? '',
+    env: {},
+    allowFailure: job.allowFailure ?? false,
+  };
+}
