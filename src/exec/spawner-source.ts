@@ -204,11 +204,11 @@ def start(slot, parsed):
         slot.watch = watch(slot.child)
 
 
-def ended(slot, reaped):
+def ended(slot, reaped, go_on=True):
     """The running job was reaped. Its line says whether its group lives on (1) or is
-    gone (0), so jobrun need not signal it. A queued job starts at once when the job
-    exited 0 and no input is waiting (a 'c' sent before this end is read first): before
-    this end is said, whose line goes first in the next write."""
+    gone (0), so jobrun need not signal it. With go_on, a queued job starts at once when
+    the job exited 0 and no input is waiting (a 'c' sent before this end is read first):
+    before this end is said, whose line goes first in the next write."""
     ok, line = reaped
     child, watched = slot.child, slot.watch
     slot.child, slot.watch, slot.last_ok = None, None, ok
@@ -218,7 +218,7 @@ def ended(slot, reaped):
     mark = len(out)
     slot.due = slot.queued is not None
     released = False
-    if slot.due and ok and b'\n' not in slot.buf:
+    if go_on and slot.due and ok and b'\n' not in slot.buf:
         more = waiting_input()
         slot.buf += more
         if not more:
@@ -272,7 +272,7 @@ def handle(line, slot):
         if pid == slot.child:
             reaped = reap(pid)
             if reaped is not None:
-                ended(slot, reaped)
+                ended(slot, reaped, go_on=False)  # what it left gets the signal below
         if pid == slot.child:
             killpg(pid, signum)
             say(b'T %d' % pid)
