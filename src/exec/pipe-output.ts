@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, type WriteStream } from 'node:fs';
 import { finished, type Readable } from 'node:stream';
 import { LineSplitter } from './line-splitter.js';
 import type { OutputStream } from './types.js';
@@ -27,7 +27,8 @@ export interface PipeUses {
  * for any amount of output.
  */
 export class PipeOutput {
-  private readonly log: WriteStream;
+  /** Made at the first byte: a silent job's log descriptor is just closed, at once. */
+  private log: WriteStream | undefined;
   private readonly files = new Map<OutputStream, WriteStream>();
   private readonly kept: Buffer[] = [];
   private keptBytes = 0;
@@ -44,20 +45,27 @@ export class PipeOutput {
   private bytes = 0;
   private lastData = 0;
   private onQuiet: (() => void) | undefined;
+  private fdClosed = false;
 
   constructor(
-    fd: number,
-    logPath: string,
+    private readonly fd: number,
+    private readonly logPath: string,
     private readonly uses: PipeUses,
-  ) {
-    this.log = createWriteStream(logPath, { fd });
-    this.log.on('drain', () => this.drained(this.log));
-    this.log.on('error', (err: NodeJS.ErrnoException) => {
+  ) {}
+
+  /** The log as a stream, made once; most small jobs never write a byte. */
+  private logStream(): WriteStream {
+    if (this.log !== undefined) return this.log;
+    const log = createWriteStream(this.logPath, { fd: this.fd });
+    log.on('drain', () => this.drained(log));
+    log.on('error', (err: NodeJS.ErrnoException) => {
       // A full disk must not stop the job: keep feeding onLine, drop the log.
       this.logFailed = true;
       this.logError ??= err;
-      this.drained(this.log);
+      this.drained(log);
     });
+    this.log = log;
+    return log;
   }
 
   /** The kept start of stdout, and whether stdout went on beyond it. */
@@ -85,7 +93,10 @@ export class PipeOutput {
     pipe.on('data', (chunk: Buffer) => {
       this.bytes += chunk.length;
       this.lastData = performance.now();
-      if (!this.logFailed && !this.log.write(chunk)) this.block(this.log);
+      if (!this.logFailed) {
+        const log = this.logStream();
+        if (!log.write(chunk)) this.block(log);
+      }
       // made at the stream's first byte: a silent job costs no files to open and remove
       if (file === undefined && path !== undefined) file = this.openFile(name, path);
       if (this.files.get(name) === file && file?.write(chunk) === false) this.block(file);
@@ -106,8 +117,22 @@ export class PipeOutput {
     await this.drainPipes();
     for (const pipe of this.pipes) pipe.destroy();
     for (const splitter of this.splitters) splitter.end();
-    await Promise.all([this.log, ...this.files.values()].map(endStream));
+    if (this.log === undefined) this.closeUnusedLog();
+    const streams = [...this.files.values()];
+    if (this.log !== undefined) streams.push(this.log);
+    await Promise.all(streams.map(endStream));
     return this.bytes;
+  }
+
+  /** No byte came: the descriptor is closed here, once (no stream owns it). */
+  private closeUnusedLog(): void {
+    if (this.fdClosed) return;
+    this.fdClosed = true;
+    try {
+      closeSync(this.fd);
+    } catch {
+      // nothing was written through it: there is nothing to lose
+    }
   }
 
   private openFile(name: OutputStream, path: string): WriteStream {

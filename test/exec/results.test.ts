@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeBytes } from '../../src/model/bytes.js';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -122,6 +122,15 @@ describe.each(EXECUTORS)('%s: streams apart and captured results', (_label, exec
     expect(result.stdoutPath).toBeUndefined();
     for (const path of [req.logPath, req.separate!.stdoutPath, req.separate!.stderrPath])
       expect(() => readFileSync(path)).toThrow(/ENOENT/);
+  });
+
+  it('leaves no descriptor open after jobs that printed nothing, or something', async () => {
+    const run = async (command: string) =>
+      expect((await executor.start(request(makeJob(command), true)).result).exitCode).toBe(0);
+    await run('true'); // a spawner's own pipes open with its first job
+    const before = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 10; i++) await run(i % 2 === 0 ? 'true' : 'echo out; echo err >&2');
+    expect(readdirSync('/proc/self/fd').length).toBe(before);
   });
 
   it('keeps a captured result made of bytes that are not UTF-8, and an empty one', async () => {
