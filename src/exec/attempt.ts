@@ -114,12 +114,14 @@ export abstract class GroupAttempt implements RunningAttempt {
 
   /**
    * The leader exited (or died of `signal`). `outputSize` says how many bytes of
-   * output there were; by default the log file's size.
+   * output there were; by default the log file's size. `groupGone`: whoever reaped the
+   * leader saw its group empty, so there is nothing left to kill.
    */
   protected async exited(
     code: number | null,
     signal: string | null,
     outputSize?: () => Promise<number>,
+    groupGone = false,
   ): Promise<void> {
     if (this.ended) return;
     this.ended = true;
@@ -130,8 +132,9 @@ export abstract class GroupAttempt implements RunningAttempt {
     if (this.cancelGrace !== undefined)
       await whenGroupGone(this.groupPid, () => this.cancelGrace === undefined);
     this.clearGrace();
-    // The shell is gone; its background children and grandchildren go with it.
-    killGroup(this.groupPid, 'SIGKILL');
+    // The shell is gone; its background children and grandchildren go with it. (A group
+    // seen empty stays empty: no process can join a group that has none.)
+    if (!groupGone) killGroup(this.groupPid, 'SIGKILL');
     // a stop or timeout that came after the job had ended does not change its ending
     this.signalReached ??= false;
     if (!this.signalReached) this.timedOut = false;

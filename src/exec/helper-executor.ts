@@ -196,7 +196,7 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     } else if (report.kind === 'signalled') {
       if (report.pid === this.pid) this.signalLanded();
     } else if (report.kind === 'exit') {
-      void this.exited(report.code, report.signal, this.outputSize());
+      void this.exited(report.code, report.signal, this.outputSize(), report.groupGone);
     } else if (report.kind === 'output') {
       this.output = report;
       this.outputRead?.(report.bytes);

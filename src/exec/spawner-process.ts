@@ -32,7 +32,8 @@ export type SpawnReport =
   | { kind: 'pid'; pid: number; start: number | undefined }
   /** A signal asked for with `signal()` reached the job while it still ran. */
   | { kind: 'signalled'; pid: number }
-  | { kind: 'exit'; code: number | null; signal: string | null }
+  /** `groupGone`: the job's process group had no process left when its leader was reaped. */
+  | { kind: 'exit'; code: number | null; signal: string | null; groupGone: boolean }
   | { kind: 'error'; where: 'cwd' | 'log' | 'exec'; code: string; message: string }
   /** A queued job was withdrawn or handed back: it never started. */
   | { kind: 'withdrawn' }
@@ -271,8 +272,9 @@ function parseReport(
   if (kind === 'p')
     return { kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b) };
   if (kind === 'T') return { kind: 'signalled', pid: Number(a) };
-  if (kind === 'x') return { kind: 'exit', code: Number(a), signal: null };
-  if (kind === 'k') return { kind: 'exit', code: null, signal: signalName(Number(a)) };
+  if (kind === 'x') return { kind: 'exit', code: Number(a), signal: null, groupGone: b === '0' };
+  if (kind === 'k')
+    return { kind: 'exit', code: null, signal: signalName(Number(a)), groupGone: b === '0' };
   if (kind === 'w') return { kind: 'withdrawn' };
   if (kind === 'e')
     return {

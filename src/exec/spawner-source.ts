@@ -1,4 +1,5 @@
 import { SPAWNER_OUTPUT_SOURCE } from './spawner-output-source.js';
+import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
 
 /**
  * The job spawner: a small Python 3 (≥ 3.8) program, one per worker slot, that starts
@@ -26,7 +27,9 @@ import { SPAWNER_OUTPUT_SOURCE } from './spawner-output-source.js';
  *                                stdout's first KEEP bytes.
  *   `q …` (as `s`)               queue the next job, one deep: it starts the moment the
  *                                running job is reaped, before jobrun hears of that end,
- *                                so no round trip sits between two jobs. Only after a
+ *                                so no round trip sits between two jobs (the order is
+ *                                decoded as it comes, while the job before it runs).
+ *                                Only after a
  *                                job that exited 0: after a failure, a signal or a failed
  *                                start it is handed back (`w`), for jobrun to decide
  *                                (retry, halt). With no job running it starts at once on
@@ -40,11 +43,15 @@ import { SPAWNER_OUTPUT_SOURCE } from './spawner-output-source.js';
  *                         Python too old exits 3; one whose posix_spawn cannot start a
  *                         job here (no setsid support) exits 4, saying why on stderr.
  *   `p PID START`         the job started; PID leads its own session and process group;
- *                         START is its start time in clock ticks since boot, read before
- *                         the spawner could reap it (`-` where there is no /proc).
+ *                         START is its start time in clock ticks since boot, as
+ *                         /proc/PID/stat gives it: known from the boot clock read around
+ *                         the spawn when both reads fall in one tick, else read there
+ *                         before the spawner could reap it (`-` where there is no /proc).
  *   `T PID`               a `t` reached the job while it still ran. An `x`/`k` line
  *                         before it says the job had ended on its own first.
- *   `x CODE` / `k SIGNUM` the job's leader exited with CODE / died of signal SIGNUM.
+ *   `x CODE G` / `k SIGNUM G` the job's leader exited with CODE / died of signal SIGNUM;
+ *                         G is 1 while its process group lives on (what it left in the
+ *                         background), 0 when the group is gone: nothing to signal.
  *   `e WHERE CODE MSG`    the job could not start; WHERE is cwd, log or exec, CODE an
  *                         errno name or, for anything else that went wrong, the
  *                         exception's class; MSG is base64. The spawner carries on.
@@ -54,6 +61,8 @@ import { SPAWNER_OUTPUT_SOURCE } from './spawner-output-source.js';
  *                         the errno name of a failed log write or `-`; CUT 1 when stdout
  *                         went beyond KEEP; KEPT base64 of stdout's first KEEP bytes or `-`.
  * A queued job says `p` or `e` (it started) or `w` (it did not), exactly one of them.
+ * The spawner gathers what it says and writes it before it waits again: a job's end
+ * and the start of the queued one reach jobrun in one write, in that order.
  *
  * The child gets stdin from STDIN (/dev/null for most jobs), stdout and stderr on the log file (opened by the
  * child, truncated; or the spawner's pipes, as above; a log folder deleted while the run goes is made again), every signal at its default disposition and an empty signal mask.
@@ -75,13 +84,30 @@ b64 = binascii.a2b_base64
 SIGDEF = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
 FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 NOT_EXEC = (errno.ENOENT, errno.EACCES, errno.ENOEXEC, errno.ENOTDIR)
+# clock ticks (USER_HZ) in nanoseconds: /proc/PID/stat counts a process's start in them
+TICK_NS = 10 ** 9 // os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 0
+BOOT_CLOCK = getattr(time, 'CLOCK_BOOTTIME', None)
+POLL = 0.05  # how often a job's end is looked for when it cannot be watched (see watch)
+WATCH = False  # jobs' ends come as a readable pidfd, not as SIGCHLD (see can_watch)
 base = {}
 stopping = []
+out = []  # lines for jobrun not written yet (see flush)
 
 
 def say(line):
+    out.append(line)
+
+
+def flush():
+    """Writes the lines said since the last flush, in one write: it runs before every wait,
+    so jobrun hears each line as soon as the spawner has nothing else to do, and the end of
+    a job and the start of the next one cost jobrun one wake-up."""
+    if not out:
+        return
+    data = b'\n'.join(out) + b'\n'
+    del out[:]
     try:
-        os.write(1, line + b'\n')
+        write_all(1, data)
     except OSError:
         pass
 
@@ -94,148 +120,20 @@ def alive(group):
         return False
 
 
-def find(file, env):
-    if b'/' in file:
-        return file
-    for d in env.get(b'PATH', b'/usr/bin:/bin').split(b':'):
-        path = os.path.join(d or b'.', file)
-        if os.access(path, os.X_OK) and not os.path.isdir(path):
-            return path
-    raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
-
-
-def fail(where, err):
-    if isinstance(err, OSError) and err.errno:
-        name = errno.errorcode.get(err.errno, 'E%d' % err.errno)
-        text = os.strerror(err.errno)
-    else:
-        name, text = type(err).__name__, str(err) or type(err).__name__
-    say(b'e ' + where + b' ' + name.encode() + b' ' +
-        binascii.b2a_base64(text.encode('utf-8', 'replace'), newline=False))
-
-
-def start_time(pid):
-    """The child's start in ticks since boot, read while it cannot be reaped (we are its parent)."""
-    try:
-        with open('/proc/%d/stat' % pid, 'rb') as f:
-            stat = f.read()
-        return stat[stat.rindex(b')') + 2:].split(b' ')[19]
-    except (OSError, ValueError, IndexError):
-        return b'-'
-
-
-def posix_spawn(path, argv, env, log, stdin=b'/dev/null', output=None):
-    """stdout and stderr on the log, opened by the child, or on the pipes of 'output'."""
-    actions = [(os.POSIX_SPAWN_OPEN, 0, stdin, os.O_RDONLY, 0)]
-    if output is None:
-        actions += [(os.POSIX_SPAWN_OPEN, 1, log, FLAGS, 0o666), (os.POSIX_SPAWN_DUP2, 1, 2)]
-    else:
-        actions += [(os.POSIX_SPAWN_DUP2, output.ends[0], 1),
-                    (os.POSIX_SPAWN_DUP2, output.ends[1], 2)]
-    return os.posix_spawn(path, argv, env, file_actions=actions,
-                          setsid=True, setsigmask=(), setsigdef=SIGDEF)
-
-
-def probe():
-    """Start one process the way every job starts: a Python whose posix_spawn lacks
-    setsid (glibc before 2.26) raises here, before 'r', so jobrun can fall back."""
-    try:
-        pid = posix_spawn(b'/bin/sh', [b'sh', b'-c', b':'], {}, b'/dev/null')
-    except OSError as err:
-        if err.errno in NOT_EXEC:
-            return  # the flags were applied and only exec failed: spawning works
-        raise
-    os.waitpid(pid, 0)
-
-
-def remake(log):
-    """A log folder deleted while the run goes is made again (rather than looked for before every job)."""
-    try:
-        os.makedirs(os.path.dirname(log), exist_ok=True)
-        return True
-    except OSError:
-        return False
-
-
-def optional(field):
-    return None if field == b'-' else b64(field)
-
-
-def piped(log, fields):
-    """The job's Output when its streams come back apart (OUT, ERR, KEEP), else None."""
-    out_path, err_path = optional(fields[0]), optional(fields[1])
-    keep = -1 if fields[2] == b'-' else int(fields[2])
-    if out_path is None and err_path is None and keep < 0:
-        return None
-    fd = open_log(log)
-    try:
-        return Output(fd, out_path, err_path, keep)
-    except OSError:
-        os.close(fd)  # no pipes (EMFILE): the job cannot start
-        raise
-
-
-def spawn(fields):
-    """Starts a job; returns its pid (None when it could not start), grace and Output."""
-    grace = int(fields[0]) / 1000.0
-    file, cwd, log, stdin = b64(fields[1]), b64(fields[2]), b64(fields[3]), b64(fields[4])
-    argc = int(fields[8])
-    argv = [b64(f) for f in fields[9:9 + argc]]
-    env = dict(base)
-    for kv in fields[9 + argc:]:
-        k, _, v = b64(kv).partition(b'=')
-        env[k] = v
-    try:
-        os.chdir(cwd)
-    except OSError as err:
-        fail(b'cwd', err)
-        return None, grace, None
-    try:
-        output = piped(log, fields[5:8])
-    except OSError as err:
-        fail(b'log', err)
-        return None, grace, None
-    if output is not None:
-        try:
-            pid = posix_spawn(find(file, env), argv, env, log, stdin, output)
-        except Exception as err:  # also a bad argument (ValueError): its pipes are closed
-            output.close()
-            fail(b'exec', err)
-            return None, grace, None
-        output.started()
-        say(b'p %d %s' % (pid, start_time(pid)))
-        return pid, grace, output
-    for again in (True, False):
-        try:
-            pid = posix_spawn(find(file, env), argv, env, log, stdin)
-            break
-        except OSError as err:
-            try:
-                os.close(os.open(log, os.O_WRONLY | os.O_CREAT, 0o666))
-            except OSError as logerr:
-                if again and logerr.errno == errno.ENOENT and remake(log):
-                    continue
-                fail(b'log', logerr)
-                return None, grace, None
-            fail(b'exec', err)
-            return None, grace, None
-    say(b'p %d %s' % (pid, start_time(pid)))
-    return pid, grace, None
+${SPAWNER_START_SOURCE}
 
 
 def reap(pid):
-    """None while the job runs; once it ended (and that was said), whether it exited 0."""
+    """None while the job runs; once it ended, whether it exited 0 and the line to say so."""
     try:
         got, status = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return False
+        return False, None
     if got == 0:
         return None
     if os.WIFSIGNALED(status):
-        say(b'k %d' % os.WTERMSIG(status))
-        return False
-    say(b'x %d' % os.WEXITSTATUS(status))
-    return os.WEXITSTATUS(status) == 0
+        return False, b'k %d' % os.WTERMSIG(status)
+    return os.WEXITSTATUS(status) == 0, b'x %d' % os.WEXITSTATUS(status)
 
 
 def waiting_input():
@@ -261,7 +159,7 @@ def shutdown(child, group, grace):
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         if child is not None and reap(child) is not None:
-            child = None
+            child = None  # jobrun is gone: nobody to tell
         if not alive(group):
             return
         time.sleep(0.02)
@@ -280,46 +178,71 @@ class Slot:
     child = None
     group = None
     grace = 0.0
-    queued = None  # the next job's order (q), one deep
+    queued = None  # the next job's order (q), one deep, parsed (see prepare)
     last_ok = True  # the last job exited 0: only then does a queued job start
     due = False  # the queued job starts (or goes back) once the input waiting is handled
     output = None  # the running job's Output, when its pipes are read here
+    watch = None  # the running job's pidfd (see watch)
+    buf = b''  # input from jobrun not handled yet
 
     def __init__(self):
         self.outputs = []  # Outputs not reported yet: the running job's, and ended jobs' still read
 
 
-def start(slot, order):
+def start(slot, parsed):
     try:
-        slot.child, slot.grace, slot.output = spawn(order.split(b' '))
+        if isinstance(parsed, Exception):
+            raise parsed
+        slot.child, slot.grace, slot.output = spawn(parsed)
     except Exception as err:  # a bad order (a NUL byte, a malformed line) fails that job only
         slot.child, slot.output = None, None
         fail(b'exec', err)
     if slot.output is not None:
         slot.outputs.append(slot.output)
     slot.group, slot.last_ok = slot.child, slot.child is not None
+    if slot.child is not None:
+        slot.watch = watch(slot.child)
 
 
-def ended(slot, ok):
-    """The running job was reaped: what it left is its group's; a queued job is due."""
-    slot.group = slot.child if alive(slot.child) else None
-    slot.child, slot.last_ok = None, ok
-    slot.due = slot.queued is not None
+def ended(slot, reaped, go_on=True):
+    """The running job was reaped. Its line says whether its group lives on (1) or is
+    gone (0), so jobrun need not signal it. With go_on, a queued job starts at once when
+    the job exited 0 and no input is waiting (a 'c' sent before this end is read first):
+    before this end is said, whose line goes first in the next write."""
+    ok, line = reaped
+    child, watched = slot.child, slot.watch
+    slot.child, slot.watch, slot.last_ok = None, None, ok
     if slot.output is not None:
         slot.output.ended_at = slot.output.last = time.monotonic()
         slot.output = None
+    mark = len(out)
+    slot.due = slot.queued is not None
+    released = False
+    if go_on and slot.due and ok and b'\n' not in slot.buf:
+        more = waiting_input()
+        slot.buf += more
+        if not more:
+            release(slot)
+            released = True
+    if watched is not None:
+        os.close(watched)
+    lives = alive(child)
+    if not released:
+        slot.group = child if lives else None
+    if line is not None:
+        out.insert(mark, line + (b' 1' if lives else b' 0'))
 
 
 def closing(slot):
     """The running job's pipes all closed: its leader is most likely exiting, and its exit
-    follows the pipes' end by a moment. A few quick looks for it save a sleep and a
-    wake-up per job (each a wait for a CPU on a busy machine); a job that closed its
-    output and runs on is looked at only this once."""
+    follows the pipes' end by a moment. Where a job's end comes only as SIGCHLD, a few
+    quick looks for it save a sleep and a wake-up per job (each a wait for a CPU on a
+    busy machine); a job that closed its output and runs on is looked at only this once."""
     output = slot.output
     for _ in range(SPIN):
-        ok = reap(slot.child)
-        if ok is not None:
-            ended(slot, ok)
+        reaped = reap(slot.child)
+        if reaped is not None:
+            ended(slot, reaped)
             return
         os.sched_yield()
     output.spun = True
@@ -336,9 +259,9 @@ def release(slot):
 def handle(line, slot):
     global base
     if line.startswith(b's '):
-        start(slot, line[2:])
+        start(slot, prepare(line[2:]))
     elif line.startswith(b'q '):
-        slot.queued, slot.due = line[2:], slot.child is None
+        slot.queued, slot.due = prepare(line[2:]), slot.child is None
     elif line == b'c':
         if slot.queued is not None:
             slot.queued = None
@@ -347,9 +270,9 @@ def handle(line, slot):
         pid, signum = (int(f) for f in line[2:].split(b' '))
         # Reap first: a job that already ended reports its end before any word of the signal.
         if pid == slot.child:
-            ok = reap(pid)
-            if ok is not None:
-                ended(slot, ok)
+            reaped = reap(pid)
+            if reaped is not None:
+                ended(slot, reaped, go_on=False)  # what it left gets the signal below
         if pid == slot.child:
             killpg(pid, signum)
             say(b'T %d' % pid)
@@ -376,7 +299,9 @@ def main():
     os.set_blocking(wake_r, False)
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda s, f: None)
+    global WATCH
+    WATCH = can_watch()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL if WATCH else lambda s, f: None)
     signal.signal(signal.SIGTERM, lambda s, f: stopping.append(s))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -385,17 +310,18 @@ def main():
     # each signal reset is a system call in every child before it runs
     SIGDEF = [s for s in SIGDEF if signal.getsignal(s) == signal.SIG_IGN]
     say(b'r')
-    buf = b''
     slot = Slot()
+    signalled = False  # the job's pidfd or a signal (SIGCHLD) woke us: look whether it ended
     while not stopping:
-        if slot.child is not None:
-            ok = reap(slot.child)
-            if ok is not None:
-                ended(slot, ok)
+        if signalled and slot.child is not None:
+            signalled = False
+            reaped = reap(slot.child)
+            if reaped is not None:
+                ended(slot, reaped)
         wait = finish_outputs(slot.outputs)
-        nl = buf.find(b'\n')
+        nl = slot.buf.find(b'\n')
         if nl >= 0:
-            line, buf = buf[:nl], buf[nl + 1:]
+            line, slot.buf = slot.buf[:nl], slot.buf[nl + 1:]
             try:
                 handle(line, slot)
             except Exception:
@@ -405,26 +331,34 @@ def main():
             # what jobrun sent before the job ended is handled first: a withdrawal wins
             more = waiting_input()
             if more:
-                buf += more
+                slot.buf += more
             else:
                 release(slot)
             continue
-        pipes = [fd for output in slot.outputs for fd in output.open]
-        ready = select.select([0, wake_r] + pipes, [], [], wait)[0]
+        flush()
+        fds = [0, wake_r] + [fd for output in slot.outputs for fd in output.open]
+        if slot.watch is not None:
+            fds.append(slot.watch)
+        elif WATCH and slot.child is not None:
+            wait, signalled = POLL if wait is None else min(wait, POLL), True
+        ready = select.select(fds, [], [], wait)[0]
         pump_outputs(slot.outputs, ready)
-        if slot.output is not None and not slot.output.open and not slot.output.spun:
-            closing(slot)
+        if slot.output is not None and not slot.output.open and not slot.output.spun and not WATCH:
+            closing(slot)  # with a pidfd the wait above ends with the job, no looking needed
+        if slot.watch is not None and slot.watch in ready:
+            signalled = True
         if wake_r in ready:
+            signalled = True
             try:
-                while os.read(wake_r, 512):
-                    pass
+                os.read(wake_r, 512)  # one byte per signal; any left wakes the next wait at once
             except OSError:
                 pass
         if 0 in ready:
             data = os.read(0, 65536)
             if not data:
                 break
-            buf += data
+            slot.buf += data
+    flush()
     shutdown(slot.child, slot.group, slot.grace)
 
 

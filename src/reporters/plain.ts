@@ -83,7 +83,13 @@ export class PlainReporter implements Reporter {
     this.total = e.total;
     this.startedAt = e.time;
     if (this.options.quiet || this.options.header === false) return;
-    const jobs = e.total === null ? 'jobs from input' : `${e.total} job${e.total === 1 ? '' : 's'}`;
+    // no total: jobs stream in (stdin), or a manifest's stages make them as their sources end
+    const jobs =
+      e.total !== null
+        ? `${e.total} job${e.total === 1 ? '' : 's'}`
+        : e.manifestPath !== null
+          ? 'jobs as its stages make them'
+          : 'jobs from input';
     this.line(this.paint('gray', `jobrun: ${jobs}, ${e.workers} workers, logs in ${e.logDir}`));
     if (this.options.summarize) {
       this.digest = new CiDigest(

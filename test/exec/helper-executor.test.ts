@@ -22,6 +22,18 @@ executorConformance(
   { rawBytes: true },
 );
 
+// where there is no pidfd (Linux before 5.3, Python 3.8), the spawner waits for SIGCHLD
+executorConformance(
+  'spawner executor without pidfd',
+  () =>
+    createHelperExecutor({
+      fallback: createLocalExecutor(),
+      strict: true,
+      python: script('python-without-pidfd.sh'),
+    }),
+  { rawBytes: true },
+);
+
 const dirs = tempDirs();
 const leftovers: number[] = [];
 afterEach(() => killQuietly(leftovers.splice(0)));

@@ -1,17 +1,25 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHelperExecutor } from '../../src/exec/helper-executor.js';
 import { createLocalExecutor } from '../../src/exec/local-executor.js';
-import type { RunningAttempt } from '../../src/exec/types.js';
-import { killQuietly, makeJob, readOrEmpty, requestIn, tempDirs, waitFor } from './helpers.js';
+import type { Executor, RunningAttempt } from '../../src/exec/types.js';
+import {
+  killQuietly,
+  makeJob,
+  readOrEmpty,
+  requestIn,
+  script,
+  tempDirs,
+  waitFor,
+} from './helpers.js';
 
 const dirs = tempDirs();
 const leftovers: number[] = [];
 afterEach(() => killQuietly(leftovers.splice(0)));
 afterAll(() => dirs.cleanup());
 
-const executor = createHelperExecutor({ fallback: createLocalExecutor(), strict: true });
+let executor: Executor;
 
 /** A job that notes its start in `order`, then waits for the file `go` (bounded: 20 s). */
 const waiting = (name: string, then = 'exit 0', before = '') =>
@@ -53,7 +61,15 @@ const pending = (attempt: RunningAttempt) =>
     new Promise((resolve) => setTimeout(() => resolve('pending'), 300)),
   ]);
 
-describe('spawner executor: one job queued behind the running one', () => {
+// the spawner hears of a job's end from a pidfd where it can, else from SIGCHLD: both ways
+describe.each([
+  ['pidfd', undefined],
+  ['SIGCHLD', script('python-without-pidfd.sh')],
+])('spawner executor (%s): one job queued behind the running one', (_how, python) => {
+  beforeAll(() => {
+    executor = createHelperExecutor({ fallback: createLocalExecutor(), strict: true, python });
+  });
+
   it('starts the queued job as the running one ends, not before', async () => {
     const dir = dirs.make();
     const { a, b } = await runningAndQueued(dir);

@@ -44,7 +44,9 @@ function request(job: JobSpec, separate = false): ExecRequest {
 
 describe.each(EXECUTORS)('%s: streams apart and captured results', (_label, executor) => {
   it('separate: each file holds only its stream; the log holds both, in order', async () => {
-    const req = request(makeJob('echo out1; echo err1 >&2; sleep 0.05; echo out2'), true);
+    const req = request(makeJob(''), true);
+    // out2 only once err1 is in the log (bounded: 10 s), so the order read is known
+    req.job.command = `echo out1; echo err1 >&2; i=0; until grep -q err1 '${req.logPath}' || [ $i -ge 1000 ]; do sleep 0.01; i=$((i+1)); done; echo out2`;
     const r = await executor.start(req).result;
     expect(r.exitCode).toBe(0);
     expect(readFileSync(r.stdoutPath!, 'utf8')).toBe('out1\nout2\n');

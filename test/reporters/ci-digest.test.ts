@@ -89,3 +89,23 @@ describe('CI log of a large run', () => {
     expect(opts(plain.find((r) => r instanceof PlainReporter)).summarize).toBe(false);
   });
 });
+
+describe('the first line', () => {
+  const first = (total: number | null, manifestPath: string | null) => {
+    const out = capture();
+    const plain = new PlainReporter({ out: out.stream, color: false, env: {} });
+    plain.onRunStart(
+      event('run_start', { runId: 'r', manifestPath, total, workers: 2, logDir: '/l' }),
+    );
+    return stripAnsi(out.text).split('\n')[0];
+  };
+
+  it('counts the jobs when they are known, and says where they come from when not', () => {
+    expect(first(3, 'm.yaml')).toBe('jobrun: 3 jobs, 2 workers, logs in /l');
+    expect(first(1, null)).toBe('jobrun: 1 job, 2 workers, logs in /l');
+    expect(first(null, null)).toBe('jobrun: jobs from input, 2 workers, logs in /l');
+    expect(first(null, 'etl.yaml')).toBe(
+      'jobrun: jobs as its stages make them, 2 workers, logs in /l',
+    );
+  });
+});

@@ -1,0 +1,116 @@
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  SpawnerProcess,
+  type SpawnOrder,
+  type SpawnReport,
+} from '../../src/exec/spawner-process.js';
+import { isGone, killQuietly, script, tempDirs, waitFor } from './helpers.js';
+
+const dirs = tempDirs();
+const leftovers: number[] = [];
+afterEach(() => killQuietly(leftovers.splice(0)));
+afterAll(() => dirs.cleanup());
+
+function order(dir: string, command: string, log = 'job.log'): SpawnOrder {
+  return {
+    file: '/bin/sh',
+    argv: ['/bin/sh', '-c', command],
+    cwd: dir,
+    env: {},
+    logPath: join(dir, log),
+    stdinPath: '/dev/null',
+    killGraceMs: 200,
+  };
+}
+
+/** Gives `job` to `spawner`, queued behind its running job with `queued`; `done` once it ended. */
+function run(
+  spawner: SpawnerProcess,
+  job: SpawnOrder,
+  queued = false,
+): { reports: SpawnReport[]; done: Promise<SpawnReport[]> } {
+  const reports: SpawnReport[] = [];
+  let settle!: (r: SpawnReport[]) => void;
+  const done = new Promise<SpawnReport[]>((resolve) => (settle = resolve));
+  const listener = {
+    report(report: SpawnReport) {
+      reports.push(report);
+      if (report.kind === 'pid') leftovers.push(report.pid);
+      if (report.kind !== 'pid' && report.kind !== 'signalled') settle(reports);
+    },
+    death: (why: string) =>
+      settle([...reports, { kind: 'error', where: 'exec', code: 'death', message: why }]),
+  };
+  if (queued) spawner.queue(job, listener);
+  else spawner.start(job, listener);
+  return { reports, done };
+}
+
+const exitOf = (reports: SpawnReport[]) => reports.find((r) => r.kind === 'exit');
+const pidOf = (reports: SpawnReport[]) => {
+  const p = reports.find((r) => r.kind === 'pid');
+  return p?.kind === 'pid' ? p : undefined;
+};
+
+describe.each([
+  ['pidfd', undefined],
+  ['SIGCHLD', script('python-without-pidfd.sh')],
+])('the spawner (%s)', (_how, python) => {
+  it("says whether a job's group lives on when its leader ends", async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    const alone = await run(spawner, order(dir, 'exit 3')).done;
+    expect(exitOf(alone)).toMatchObject({ kind: 'exit', code: 3, groupGone: true });
+    const left = await run(spawner, order(dir, 'sleep 30 & echo $! > bg; exit 0', 'b.log')).done;
+    expect(exitOf(left)).toMatchObject({ kind: 'exit', code: 0, groupGone: false });
+    const bg = Number(readFileSync(join(dir, 'bg'), 'utf8'));
+    leftovers.push(bg);
+    expect(isGone(bg)).toBe(false); // the spawner only looked; the attempt kills what is left
+  });
+
+  it('gives each job the start time /proc shows, for many quick jobs in a row', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    // each job queued behind the one before, as runs do: the queued ones start in the spawner
+    const jobs = Array.from({ length: 60 }, (_, i) =>
+      order(dir, `cut -d" " -f22 /proc/$$/stat`, `${i}.log`),
+    );
+    const all = [run(spawner, jobs[0]!)];
+    for (const job of jobs.slice(1)) {
+      const before = all.at(-1)!;
+      expect(await waitFor(() => pidOf(before.reports) !== undefined)).toBe(true);
+      all.push(run(spawner, job, true)); // starts as the one before ends (at once if it has)
+    }
+    const ends = await Promise.all(all.map((r) => r.done));
+    ends.forEach((reports, i) => {
+      expect(exitOf(reports)).toMatchObject({ code: 0 });
+      expect(pidOf(reports)?.start).toBe(Number(readFileSync(join(dir, `${i}.log`), 'utf8')));
+    });
+  });
+
+  it('finds a program on PATH again after the one it found last is gone', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    for (const where of ['a', 'b']) {
+      mkdirSync(join(dir, where));
+      writeFileSync(join(dir, where, 'prog'), `#!/bin/sh\necho ${where}\n`);
+      chmodSync(join(dir, where, 'prog'), 0o755);
+    }
+    const prog = (log: string): SpawnOrder => ({
+      ...order(dir, '', log),
+      file: 'prog',
+      argv: ['prog'],
+      env: { PATH: `${join(dir, 'a')}:${join(dir, 'b')}` },
+    });
+    expect(exitOf(await run(spawner, prog('1.log')).done)).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, '1.log'), 'utf8')).toBe('a\n');
+    rmSync(join(dir, 'a', 'prog'));
+    expect(exitOf(await run(spawner, prog('2.log')).done)).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, '2.log'), 'utf8')).toBe('b\n');
+    rmSync(join(dir, 'b', 'prog'));
+    const gone = await run(spawner, prog('3.log')).done;
+    expect(gone.find((r) => r.kind === 'error')).toMatchObject({ where: 'exec', code: 'ENOENT' });
+  });
+});
