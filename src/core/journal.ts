@@ -154,7 +154,8 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       const pids = open.get(id);
       if (pids === undefined) open.set(id, [pid]);
       else pids.push(pid);
-      add({ ...lineOf(job, 'running'), pid, boot, start });
+      const { name, command } = job;
+      add({ name, command, status: 'running', time: new Date().toISOString(), pid, boot, start });
       journal.flush();
     },
     record(job) {
@@ -163,9 +164,17 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       if (job.reason === 'succeeded in an earlier run') return;
       // a job cancelled before it started has nothing to close
       if (job.status === 'cancelled' && job.attempts.length === 0) return;
-      const time = new Date(job.endedAt).toISOString();
-      const line = { ...lineOf(job, job.status), time, ...(pids && { pids }) };
-      add(job.status === 'succeeded' ? { ...line, ...earlierSuccess(job) } : line);
+      // one literal of one shape, no spreads: a line is made per job (undefined keys are left out)
+      const succeeded = job.status === 'succeeded';
+      add({
+        name: job.name,
+        command: job.command,
+        status: job.status,
+        time: new Date(job.endedAt).toISOString(),
+        pids,
+        result: succeeded ? job.result : undefined,
+        resultTruncated: succeeded && job.resultTruncated ? true : undefined,
+      });
       flushSoon ??= setImmediate(() => journal.flush());
     },
     flush() {
@@ -215,10 +224,6 @@ export function earlierSuccess(line: EarlierSuccess): EarlierSuccess {
     ...(result === undefined ? {} : { result }),
     ...(resultTruncated ? { resultTruncated } : {}),
   };
-}
-
-function lineOf(job: { name: string; command: string }, status: string): JournalLine {
-  return { name: job.name, command: job.command, status, time: new Date().toISOString() };
 }
 
 /** Replays the journal's lines into the set of succeeded jobs and the map of unfinished ones. */

@@ -12,30 +12,32 @@ import type { CacheHit } from './cache-hook.js';
 import type { Entry } from './entry.js';
 import type { RunOutcome } from './scheduler-options.js';
 
-/** The record of a job that ran: its attempts, and the last one's exit, worker and log. */
+/**
+ * The record of a job that ran: its attempts, and the last one's exit, worker and log.
+ * Built key by key (see `describe`): one is made per job.
+ */
 export function attemptsRecord(
   entry: Entry,
   status: FinalStatus,
   endedAt: number,
   reason?: string,
 ): JobRecord {
-  const first = entry.attempts[0];
-  const last = entry.attempts.at(-1);
-  return {
-    ...describe(entry.spec),
-    status,
-    reason,
-    exitCode: last?.exitCode,
-    signal: last?.signal,
-    attempts: entry.attempts,
-    worker: last?.worker,
-    logPath: last?.logPath,
-    outputTail: status === 'succeeded' ? undefined : last?.outputTail,
-    result: last?.result,
-    resultTruncated: last?.resultTruncated,
-    startedAt: first?.startedAt,
-    endedAt,
-  };
+  const { attempts } = entry;
+  const last = attempts.length > 0 ? attempts[attempts.length - 1] : undefined;
+  const record = describe(entry.spec) as JobRecord;
+  record.status = status;
+  record.reason = reason;
+  record.exitCode = last?.exitCode;
+  record.signal = last?.signal;
+  record.attempts = attempts;
+  record.worker = last?.worker;
+  record.logPath = last?.logPath;
+  record.outputTail = status === 'succeeded' ? undefined : last?.outputTail;
+  record.result = last?.result;
+  record.resultTruncated = last?.resultTruncated;
+  record.startedAt = attempts[0]?.startedAt;
+  record.endedAt = endedAt;
+  return record;
 }
 
 /** The record of a job the journal says succeeded in an earlier run: it does not run again. */

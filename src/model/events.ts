@@ -119,12 +119,15 @@ export function unranRecord(
   reason: string,
   at: number,
 ): JobRecord {
-  return { ...describe(job), status, reason, attempts: [], endedAt: at };
+  const record = describe(job) as JobRecord;
+  record.status = status;
+  record.reason = reason;
+  record.attempts = [];
+  record.endedAt = at;
+  return record;
 }
 
-export function describe(
-  job: JobSpec,
-): Pick<
+export type JobDescription = Pick<
   JobRecord,
   | 'id'
   | 'name'
@@ -138,21 +141,29 @@ export function describe(
   | 'priority'
   | 'needs'
   | 'allowFailure'
-> {
-  return {
+>;
+
+/**
+ * What a record says of its job, in the key order every report and event has. Built key
+ * by key, never spread: spreading an object and adding keys after it costs V8 tens of
+ * microseconds per record, once per job.
+ */
+export function describe(job: JobSpec): JobDescription {
+  const described: JobDescription = {
     id: jobId(job),
     name: job.name,
     index: job.index,
     command: job.command,
-    ...(job.items === undefined ? {} : { items: job.items }),
-    ...(job.stage === undefined ? {} : { stage: job.stage }),
-    cwd: job.cwd,
-    ...(job.argv === undefined ? { shell: job.shell } : {}),
-    pool: job.pool,
-    priority: job.priority,
-    needs: job.needs,
-    allowFailure: job.allowFailure,
-  };
+  } as JobDescription;
+  if (job.items !== undefined) described.items = job.items;
+  if (job.stage !== undefined) described.stage = job.stage;
+  described.cwd = job.cwd;
+  if (job.argv === undefined) described.shell = job.shell;
+  described.pool = job.pool;
+  described.priority = job.priority;
+  described.needs = job.needs;
+  described.allowFailure = job.allowFailure;
+  return described;
 }
 
 /** Does this job's outcome make the run fail? */

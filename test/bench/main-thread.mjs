@@ -1,0 +1,151 @@
+// The CPU jobrun's own process spends per job at -j 1, apart from the jobs themselves: the
+// spawner is replaced by a stand-in that starts no process (each job "runs" 1 ms and leaves
+// an empty log, as `true` does), so what is measured is jobrun's main thread alone (the
+// protocol lines, journal, events, reporters, logs), on any machine and with little noise
+// from how fast it creates processes. Each build runs N jobs and 1 job; per job is
+// (CPU(N) − CPU(1)) / (N − 1), user + system, of the node process only (process.cpuUsage).
+// `--old BIN` adds another build (e.g. a copy of an earlier dist/), alternated with this one.
+//   node test/bench/main-thread.mjs [--rounds 3] [--jobs 2000] [--old path/to/bin/jobrun.js]
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BIN, makeTempDir, median, removeTempDir, table } from './lib.mjs';
+
+/** The spawner's protocol (see src/exec/spawner-process.ts), answered without any process. */
+const STAND_IN = String.raw`
+import base64, os, select, time
+out, running, queued, n, piped = [], None, None, 0, False
+def start(fields):
+    global running, n, piped
+    parts = fields.split(b' ')
+    log = base64.b64decode(parts[3])
+    piped = parts[5:8] != [b'-', b'-', b'-']  # its streams come back apart: an 'o' follows
+    os.close(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
+    n += 1
+    out.append(b'p %d 1' % (4190000 + n % 4000))  # beyond pid_max: a kill finds nothing
+    running = time.monotonic() + 0.001
+out.append(b'r')
+buf = b''
+while True:
+    if out:
+        os.write(1, b'\n'.join(out) + b'\n')
+        del out[:]
+    wait = None if running is None else max(0.0, running - time.monotonic())
+    if select.select([0], [], [], wait)[0]:
+        data = os.read(0, 65536)
+        if not data:
+            break
+        buf += data
+        while b'\n' in buf:
+            line, buf = buf.split(b'\n', 1)
+            if line.startswith(b's ') or (line.startswith(b'q ') and running is None):
+                start(line[2:])
+            elif line.startswith(b'q '):
+                queued = line[2:]
+            elif line == b'c' and queued is not None:
+                queued = None
+                out.append(b'w')
+    if running is not None and time.monotonic() >= running:
+        running = None
+        out.append(b'x 0')
+        if piped:
+            out.append(b'o 0 - 0 -')
+        if queued is not None:
+            start(queued)
+            queued = None
+`;
+
+const PRELOAD = `import { appendFileSync } from 'node:fs';
+process.on('exit', () => {
+  const { user, system } = process.cpuUsage();
+  appendFileSync(process.env.CPU_OUT, (user + system) / 1000 + '\\n');
+});
+`;
+
+const MODES = {
+  'output none': ['--output', 'none'],
+  'grouped (default, to a pipe)': [],
+  '--json': ['--json'],
+};
+
+/** Node CPU ms of one run of `jobs` jobs. */
+function cpuOf(bin, args, jobs, dir) {
+  const cpuFile = join(dir, 'cpu.txt');
+  rmSync(cpuFile, { force: true });
+  rmSync(join(dir, 'logs'), { recursive: true, force: true });
+  const input = Array.from({ length: jobs }, (_, i) => i + 1).join('\n') + '\n';
+  const run = spawnSync(
+    process.execPath,
+    ['--import', join(dir, 'preload.mjs'), bin, 'run', '--stdin', '-j', '1'].concat([
+      '--progress',
+      'none',
+      '--logs',
+      join(dir, 'logs'),
+      ...args,
+      '--',
+      'true',
+    ]),
+    {
+      cwd: dir,
+      input,
+      env: { ...process.env, JOBRUN_PYTHON: join(dir, 'python'), CPU_OUT: cpuFile },
+      maxBuffer: 1 << 28,
+      timeout: 600_000,
+    },
+  );
+  if (run.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${run.status}`);
+  return Number(readFileSync(cpuFile, 'utf8'));
+}
+
+export async function mainThread({ rounds = 3, jobs = 2000, old, note = console.error } = {}) {
+  const dir = makeTempDir('main-thread');
+  try {
+    writeFileSync(join(dir, 'stand-in.py'), STAND_IN);
+    writeFileSync(join(dir, 'python'), `#!/bin/sh\nexec python3 ${join(dir, 'stand-in.py')}\n`, {
+      mode: 0o755,
+    });
+    writeFileSync(join(dir, 'preload.mjs'), PRELOAD);
+    const builds = { this: BIN, ...(old ? { old } : {}) };
+    const perJob = {};
+    for (let r = 0; r < rounds; r++) {
+      for (const [mode, args] of Object.entries(MODES)) {
+        for (const [build, bin] of Object.entries(builds)) {
+          const key = `${build}\t${mode}`;
+          const many = cpuOf(bin, args, jobs, dir);
+          const one = cpuOf(bin, args, 1, dir);
+          (perJob[key] ??= []).push(((many - one) * 1000) / (jobs - 1));
+        }
+      }
+      note(`round ${r + 1}/${rounds} done, load ${loadavg().map((x) => x.toFixed(2))}`);
+    }
+    const rows = Object.entries(perJob).map(([key, values]) => {
+      const [build, mode] = key.split('\t');
+      return [build, mode, `${Math.round(median(values))} µs`, values.map(Math.round).join(' ')];
+    });
+    console.log(
+      `${jobs} jobs at -j 1, stand-in spawner (1 ms jobs); node CPU per job, median of ${rounds}`,
+    );
+    table(['build', 'output', 'CPU per job', 'rounds'], rows);
+    console.log(
+      `load average: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
+    return Object.fromEntries(Object.entries(perJob).map(([k, v]) => [k, median(v)]));
+  } finally {
+    removeTempDir(dir);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: { rounds: { type: 'string' }, jobs: { type: 'string' }, old: { type: 'string' } },
+  });
+  await mainThread({
+    rounds: Number(values.rounds ?? 3),
+    jobs: Number(values.jobs ?? 2000),
+    old: values.old,
+  });
+}
