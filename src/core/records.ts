@@ -1,6 +1,6 @@
 import {
   countsAsFailure,
-  describe,
+  jobRecord,
   emptySummary,
   unranRecord,
   type JobRecord,
@@ -12,10 +12,7 @@ import type { CacheHit } from './cache-hook.js';
 import type { Entry } from './entry.js';
 import type { RunOutcome } from './scheduler-options.js';
 
-/**
- * The record of a job that ran: its attempts, and the last one's exit, worker and log.
- * Built key by key (see `describe`): one is made per job.
- */
+/** The record of a job that ran: its attempts, and the last one's exit, worker and log. */
 export function attemptsRecord(
   entry: Entry,
   status: FinalStatus,
@@ -24,20 +21,20 @@ export function attemptsRecord(
 ): JobRecord {
   const { attempts } = entry;
   const last = attempts.length > 0 ? attempts[attempts.length - 1] : undefined;
-  const record = describe(entry.spec) as JobRecord;
-  record.status = status;
-  record.reason = reason;
-  record.exitCode = last?.exitCode;
-  record.signal = last?.signal;
-  record.attempts = attempts;
-  record.worker = last?.worker;
-  record.logPath = last?.logPath;
-  record.outputTail = status === 'succeeded' ? undefined : last?.outputTail;
-  record.result = last?.result;
-  record.resultTruncated = last?.resultTruncated;
-  record.startedAt = attempts[0]?.startedAt;
-  record.endedAt = endedAt;
-  return record;
+  return jobRecord(entry.spec, {
+    status,
+    reason,
+    exitCode: last?.exitCode,
+    signal: last?.signal,
+    attempts,
+    worker: last?.worker,
+    logPath: last?.logPath,
+    outputTail: status === 'succeeded' ? undefined : last?.outputTail,
+    result: last?.result,
+    resultTruncated: last?.resultTruncated,
+    startedAt: attempts[0]?.startedAt,
+    endedAt,
+  });
 }
 
 /** The record of a job the journal says succeeded in an earlier run: it does not run again. */
@@ -46,29 +43,29 @@ export function resumedRecord(
   endedAt: number,
   earlier: boolean | EarlierSuccess = true,
 ): JobRecord {
-  return {
-    ...describe(entry.spec),
+  const left = typeof earlier === 'object' ? earlier : undefined;
+  return jobRecord(entry.spec, {
     status: 'succeeded',
     reason: 'succeeded in an earlier run',
     attempts: [],
-    ...(typeof earlier === 'object' ? earlier : {}),
+    result: left?.result,
+    resultTruncated: left?.resultTruncated,
     endedAt,
-  };
+  });
 }
 
 /** The record of a job whose outputs and result came from the cache: it did not run. */
 export function cachedRecord(entry: Entry, hit: CacheHit, endedAt: number): JobRecord {
   const { reason, result, resultTruncated, worker } = hit;
-  return {
-    ...describe(entry.spec),
+  return jobRecord(entry.spec, {
     status: 'cached',
     reason,
     attempts: [],
-    ...(worker === undefined ? {} : { worker }),
-    ...(result === undefined ? {} : { result }),
-    ...(resultTruncated ? { resultTruncated } : {}),
+    worker,
+    result,
+    resultTruncated,
     endedAt,
-  };
+  });
 }
 
 /**
@@ -77,7 +74,7 @@ export function cachedRecord(entry: Entry, hit: CacheHit, endedAt: number): JobR
  */
 export function refusedRecord(entry: Entry, endedAt: number): JobRecord {
   const reason = entry.spec.refused ?? 'refused';
-  return { ...describe(entry.spec), status: 'failed', reason, attempts: [], endedAt };
+  return jobRecord(entry.spec, { status: 'failed', reason, attempts: [], endedAt });
 }
 
 /** The record of a job left out by `--only`: skipped, but never against the run. */

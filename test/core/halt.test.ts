@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { HaltTracker, parseHalt, shouldHalt } from '../../src/core/halt.js';
-import { describe as describeJob, unranRecord, type JobRecord } from '../../src/model/events.js';
+import { jobRecord, unranRecord, type JobRecord } from '../../src/model/events.js';
 import { job } from './harness.js';
 
 const attempt = { attempt: 1, startedAt: 0, durationMs: 1, timedOut: false, exitCode: 0 };
 
 const ran = (status: JobRecord['status'], extra: Partial<JobRecord> = {}): JobRecord => ({
-  ...describeJob(job('x')),
-  status,
-  attempts: [attempt],
-  endedAt: 0,
+  ...jobRecord(job('x'), { status, attempts: [attempt], endedAt: 0 }),
   ...extra,
 });
 
