@@ -123,7 +123,7 @@ export function unranRecord(
 }
 
 /** What a record says of its job itself; the rest (`RecordEnd`) says how it ended. */
-export type JobDescription = Pick<
+type JobDescription = Pick<
   JobRecord,
   | 'id'
   | 'name'
