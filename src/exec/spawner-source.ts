@@ -210,9 +210,10 @@ def start(slot, parsed):
 
 def ended(slot, reaped, go_on=True):
     """The running job was reaped. Its line says whether its group lives on (1) or is
-    gone (0), so jobrun need not signal it. With go_on, a queued job starts at once when
-    the job exited 0 and no input is waiting (a 'c' sent before this end is read first):
-    before this end is said, whose line goes first in the next write."""
+    gone (0), so jobrun need not signal it. With go_on and a job that exited 0, what
+    jobrun sent while it ran is handled first, in order (so a 'c' sent before this end
+    wins), and then the queued job starts at once: before this end is said, whose line
+    goes first in the next write."""
     ok, line = reaped
     child, watched = slot.child, slot.watch
     slot.child, slot.watch, slot.last_ok = None, None, ok
