@@ -89,50 +89,48 @@ describe.runIf(process.platform === 'linux')('how jobs are started', () => {
   });
 });
 
-describe('kill -9 of jobrun', () => {
-  it('leaves no job process running: the spawners kill what they started', async () => {
-    const dir = tempDir();
-    const pids = path.join(dir, 'pids');
-    // `: {}` takes the item, which would otherwise be appended to `wait` and end the job at once
-    const tree = `: {}; ${TREE}`;
-    const res = await jobrun(
-      ['run', '--stdin', '-j', '2', '--progress', 'none', '--output', 'none', '--', tree],
-      {
-        cwd: dir,
-        input: 'a\nb\nc\n',
-        env: { JOBRUN_SPAWNER: 'helper' },
-        onSpawn: (child) => {
-          void waitFor(() => readLines(pids).length >= 4, 20_000, 'two jobs running').then(() =>
-            child.kill('SIGKILL'),
-          );
-        },
-      },
-    );
-    expect(res.signal).toBe('SIGKILL');
-    const started = readLines(pids).map(Number);
-    expect(started).toHaveLength(4);
-    await expectAllGone(started);
-  });
-
-  it('leaves no job running when the run shows job output (grouped, stdout a pipe)', async () => {
-    const dir = tempDir();
-    const pids = path.join(dir, 'pids');
-    // prints on both streams, so its output must come back apart: the default for a pipe
-    const tree = `: {}; echo out; echo err >&2; ${TREE}`;
-    const res = await jobrun(['run', '--stdin', '-j', '2', '--progress', 'none', '--', tree], {
+/**
+ * Runs `tree` (each job leaves a process tree, writing its pids to `pids`) for three
+ * stdin lines at -j 2, kills jobrun with -9 once two jobs run, and checks that none of
+ * their processes is left.
+ */
+async function killedWithTwoRunning(
+  tree: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+) {
+  const dir = tempDir();
+  const pids = path.join(dir, 'pids');
+  const res = await jobrun(
+    ['run', '--stdin', '-j', '2', '--progress', 'none', ...args, '--', tree],
+    {
       cwd: dir,
       input: 'a\nb\nc\n',
-      env: { JOBRUN_SPAWNER: undefined },
+      env,
       onSpawn: (child) => {
         void waitFor(() => readLines(pids).length >= 4, 20_000, 'two jobs running').then(() =>
           child.kill('SIGKILL'),
         );
       },
+    },
+  );
+  expect(res.signal).toBe('SIGKILL');
+  const started = readLines(pids).map(Number);
+  expect(started).toHaveLength(4);
+  await expectAllGone(started);
+}
+
+describe('kill -9 of jobrun', () => {
+  it('leaves no job process running: the spawners kill what they started', async () => {
+    // `: {}` takes the item, which would otherwise be appended to `wait` and end the job at once
+    await killedWithTwoRunning(`: {}; ${TREE}`, ['--output', 'none'], { JOBRUN_SPAWNER: 'helper' });
+  });
+
+  it('leaves no job running when the run shows job output (grouped, stdout a pipe)', async () => {
+    // prints on both streams, so its output must come back apart: the default for a pipe
+    await killedWithTwoRunning(`: {}; echo out; echo err >&2; ${TREE}`, [], {
+      JOBRUN_SPAWNER: undefined,
     });
-    expect(res.signal).toBe('SIGKILL');
-    const started = readLines(pids).map(Number);
-    expect(started).toHaveLength(4);
-    await expectAllGone(started);
   });
 });
 
