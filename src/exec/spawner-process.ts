@@ -81,7 +81,7 @@ export class SpawnerProcess {
 
   private readonly child: ChildProcess;
   private readonly stdin: Writable;
-  /** Rung after every line but `q`: while a job runs, the spawner reads input only then. */
+  /** Rung after `c` and `t`: while a job runs, the spawner reads input only then. */
   private readonly doorbell: Writable;
   private readonly stdout: Readable;
   /** Oldest first: the running job (or the one being started), then the queued one. */
@@ -121,7 +121,8 @@ export class SpawnerProcess {
     );
     // jobs start from jobrun's environment, never from the interpreter's
     const env = Object.entries(baseEnv()).map(([k, v]) => b64(`${k}=${v}`));
-    this.send(['b', ...env].join(' ') + '\n');
+    // no job yet: the spawner listens on stdin, no ring needed (see `send`)
+    this.stdin.write(['b', ...env].join(' ') + '\n');
     this.setBusy(false);
   }
 
@@ -130,10 +131,13 @@ export class SpawnerProcess {
     return this.jobs.length > 0;
   }
 
-  /** Start a job now; it must hold none. The reports go to `listener`. */
+  /**
+   * Start a job now; it must hold none. The reports go to `listener`. Holding none, the
+   * spawner runs no job (it said the last one's end), so it listens on stdin: no ring.
+   */
   start(order: SpawnOrder, listener: SpawnListener): void {
     this.add(listener, false, order.streams !== undefined);
-    this.send(orderLine('s', order));
+    this.stdin.write(orderLine('s', order));
   }
 
   /** May a job be queued behind `listener`'s, the only one it holds? */

@@ -12,10 +12,12 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  * what it does.
  *
  * Protocol, one line each way per event; every path, argument and variable is base64
- * of the exact bytes. jobrun → spawner, on its stdin; after every line but `q` jobrun
- * also writes a byte to fd 3, the doorbell: while a job runs the spawner waits only for
- * the job, its pipes and the doorbell, so the next job's order wakes nobody (on a
- * virtual machine, a wake-up is much of a small job's cost) and is read as the job ends:
+ * of the exact bytes. jobrun → spawner, on its stdin; after `c` and `t`, the lines that
+ * must be read while a job runs, jobrun also writes a byte to fd 3, the doorbell: while a
+ * job runs the spawner waits only for the job, its pipes and the doorbell, so the next
+ * job's order wakes nobody (on a virtual machine, a wake-up is much of a small job's
+ * cost) and is read as the job ends. With no job running it listens on stdin, so `b`
+ * and `s` (sent only then) need no ring:
  *   `b ENV…`                     the environment every job starts from (jobrun's own,
  *                                `KEY=VALUE` each), sent once, first. The spawner's own
  *                                environment is never handed on: Python adds to it (its
@@ -92,7 +94,7 @@ TICK_NS = 10 ** 9 // os.sysconf('SC_CLK_TCK') if hasattr(os, 'sysconf') else 0
 BOOT_CLOCK = getattr(time, 'CLOCK_BOOTTIME', None)
 POLL = 0.05  # how often a job's end is looked for when it cannot be watched (see watch)
 WATCH = False  # jobs' ends come as a readable pidfd, not as SIGCHLD (see can_watch)
-DOORBELL = None  # fd 3, rung by jobrun after every line but 'q' (see main)
+DOORBELL = None  # fd 3, rung by jobrun after 'c' and 't' (see main)
 base = {}
 stopping = []
 out = []  # lines for jobrun not written yet (see flush)
@@ -356,9 +358,9 @@ def main():
                 release(slot)
             continue
         flush()
-        # While a job runs, input is read when the doorbell rings or the job ends: the next
-        # job's order ('q', the only line sent without a ring) then wakes nobody; jobrun's
-        # end closes the doorbell too.
+        # While a job runs, input is read when the doorbell rings ('c', 't') or the job
+        # ends: the next job's order ('q') then wakes nobody; jobrun's end closes the
+        # doorbell too. With no job running, input is listened to ('b', 's' come then).
         listen = slot.child is None or DOORBELL is None
         fds = ([0] if listen else []) + [wake_r] + [fd for output in slot.outputs for fd in output.open]
         if DOORBELL is not None:

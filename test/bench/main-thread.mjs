@@ -1,11 +1,13 @@
 // The CPU jobrun's own process spends per job at -j 1, apart from the jobs themselves: the
-// spawner is replaced by a stand-in that starts no process (each job "runs" 1 ms and leaves
-// an empty log, as `true` does), so what is measured is jobrun's main thread alone (the
-// protocol lines, journal, events, reporters, logs), on any machine and with little noise
-// from how fast it creates processes. Each build runs N jobs and 1 job; per job is
-// (CPU(N) − CPU(1)) / (N − 1), user + system, of the node process only (process.cpuUsage).
+// spawner is replaced by a stand-in that starts no process (each job "runs" --job-ms, 1 ms
+// by default, and leaves an empty log, as `true` does), so what is measured is jobrun's
+// main thread alone (the protocol lines, journal, events, reporters, logs), with little
+// noise from how fast the machine creates processes. Each build runs N jobs and 1 job; per
+// job is (CPU(N) − CPU(1)) / (N − 1), user + system, of the node process only
+// (process.cpuUsage). The same work costs more CPU the longer the main thread sleeps between
+// jobs (caches, and a virtual CPU's wake-up): `--job-ms 1,5,10` shows by how much here.
 // `--old BIN` adds another build (e.g. a copy of an earlier dist/), alternated with this one.
-//   node test/bench/main-thread.mjs [--rounds 3] [--jobs 2000] [--old path/to/bin/jobrun.js]
+//   node test/bench/main-thread.mjs [--rounds 3] [--jobs 2000] [--job-ms 1] [--old path/to/bin/jobrun.js]
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -17,6 +19,7 @@ import { BIN, makeTempDir, median, removeTempDir, table } from './lib.mjs';
 const STAND_IN = String.raw`
 import base64, os, select, time
 out, running, queued, n, piped = [], None, None, 0, False
+JOB_S = float(os.environ['JOB_MS']) / 1000
 def start(fields):
     global running, n, piped
     parts = fields.split(b' ')
@@ -25,7 +28,7 @@ def start(fields):
     os.close(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
     n += 1
     out.append(b'p %d 1' % (4190000 + n % 4000))  # beyond pid_max: a kill finds nothing
-    running = time.monotonic() + 0.001
+    running = time.monotonic() + JOB_S
 out.append(b'r')
 buf = b''
 while True:
@@ -33,7 +36,10 @@ while True:
         os.write(1, b'\n'.join(out) + b'\n')
         del out[:]
     wait = None if running is None else max(0.0, running - time.monotonic())
-    if select.select([0], [], [], wait)[0]:
+    ready = select.select([0, 3], [], [], wait)[0]
+    if 3 in ready:
+        os.read(3, 65536)  # the doorbell: rung after every line but 'q'
+    if 0 in ready:
         data = os.read(0, 65536)
         if not data:
             break
@@ -49,7 +55,7 @@ while True:
                 out.append(b'w')
     if running is not None and time.monotonic() >= running:
         running = None
-        out.append(b'x 0')
+        out.append(b'x 0 0')  # exit 0, its group gone: jobrun signals nothing
         if piped:
             out.append(b'o 0 - 0 -')
         if queued is not None:
@@ -71,7 +77,7 @@ const MODES = {
 };
 
 /** Node CPU ms of one run of `jobs` jobs. */
-function cpuOf(bin, args, jobs, dir) {
+function cpuOf(bin, args, jobs, jobMs, dir) {
   const cpuFile = join(dir, 'cpu.txt');
   rmSync(cpuFile, { force: true });
   rmSync(join(dir, 'logs'), { recursive: true, force: true });
@@ -90,7 +96,12 @@ function cpuOf(bin, args, jobs, dir) {
     {
       cwd: dir,
       input,
-      env: { ...process.env, JOBRUN_PYTHON: join(dir, 'python'), CPU_OUT: cpuFile },
+      env: {
+        ...process.env,
+        JOBRUN_PYTHON: join(dir, 'python'),
+        CPU_OUT: cpuFile,
+        JOB_MS: String(jobMs),
+      },
       maxBuffer: 1 << 28,
       timeout: 600_000,
     },
@@ -99,7 +110,13 @@ function cpuOf(bin, args, jobs, dir) {
   return Number(readFileSync(cpuFile, 'utf8'));
 }
 
-export async function mainThread({ rounds = 3, jobs = 2000, old, note = console.error } = {}) {
+export async function mainThread({
+  rounds = 3,
+  jobs = 2000,
+  jobMs = [1],
+  old,
+  note = console.error,
+} = {}) {
   const dir = makeTempDir('main-thread');
   try {
     writeFileSync(join(dir, 'stand-in.py'), STAND_IN);
@@ -110,24 +127,30 @@ export async function mainThread({ rounds = 3, jobs = 2000, old, note = console.
     const builds = { this: BIN, ...(old ? { old } : {}) };
     const perJob = {};
     for (let r = 0; r < rounds; r++) {
-      for (const [mode, args] of Object.entries(MODES)) {
-        for (const [build, bin] of Object.entries(builds)) {
-          const key = `${build}\t${mode}`;
-          const many = cpuOf(bin, args, jobs, dir);
-          const one = cpuOf(bin, args, 1, dir);
-          (perJob[key] ??= []).push(((many - one) * 1000) / (jobs - 1));
+      for (const ms of jobMs) {
+        for (const [mode, args] of Object.entries(MODES)) {
+          for (const [build, bin] of Object.entries(builds)) {
+            const key = `${build}\t${mode}\t${ms} ms`;
+            const many = cpuOf(bin, args, jobs, ms, dir);
+            const one = cpuOf(bin, args, 1, ms, dir);
+            (perJob[key] ??= []).push(((many - one) * 1000) / (jobs - 1));
+          }
         }
       }
       note(`round ${r + 1}/${rounds} done, load ${loadavg().map((x) => x.toFixed(2))}`);
     }
     const rows = Object.entries(perJob).map(([key, values]) => {
-      const [build, mode] = key.split('\t');
-      return [build, mode, `${Math.round(median(values))} µs`, values.map(Math.round).join(' ')];
+      const [build, mode, ms] = key.split('\t');
+      return [
+        build,
+        mode,
+        ms,
+        `${Math.round(median(values))} µs`,
+        values.map(Math.round).join(' '),
+      ];
     });
-    console.log(
-      `${jobs} jobs at -j 1, stand-in spawner (1 ms jobs); node CPU per job, median of ${rounds}`,
-    );
-    table(['build', 'output', 'CPU per job', 'rounds'], rows);
+    console.log(`${jobs} jobs at -j 1, stand-in spawner; node CPU per job, median of ${rounds}`);
+    table(['build', 'output', 'job length', 'CPU per job', 'rounds'], rows);
     console.log(
       `load average: ${loadavg()
         .map((x) => x.toFixed(2))
@@ -141,11 +164,17 @@ export async function mainThread({ rounds = 3, jobs = 2000, old, note = console.
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
-    options: { rounds: { type: 'string' }, jobs: { type: 'string' }, old: { type: 'string' } },
+    options: {
+      rounds: { type: 'string' },
+      jobs: { type: 'string' },
+      'job-ms': { type: 'string' },
+      old: { type: 'string' },
+    },
   });
   await mainThread({
     rounds: Number(values.rounds ?? 3),
     jobs: Number(values.jobs ?? 2000),
+    jobMs: (values['job-ms'] ?? '1').split(',').map(Number),
     old: values.old,
   });
 }
