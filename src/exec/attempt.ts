@@ -114,13 +114,14 @@ export abstract class GroupAttempt implements RunningAttempt {
 
   /**
    * The leader exited (or died of `signal`). `outputSize` says how many bytes of
-   * output there were; by default the log file's size. `groupGone`: whoever reaped the
-   * leader saw its group empty, so there is nothing left to kill.
+   * output there were (known now, or once the output is read); by default the log
+   * file's size. `groupGone`: whoever reaped the leader saw its group empty, so there is
+   * nothing left to kill. With the size known now, the attempt settles before this returns.
    */
   protected async exited(
     code: number | null,
     signal: string | null,
-    outputSize?: () => Promise<number>,
+    outputSize?: number | (() => Promise<number>),
     groupGone = false,
   ): Promise<void> {
     if (this.ended) return;
@@ -144,7 +145,12 @@ export abstract class GroupAttempt implements RunningAttempt {
     if (signal !== null) result.signal = signal;
     let size: number;
     try {
-      size = outputSize !== undefined ? await outputSize() : statSync(this.request.logPath).size;
+      size =
+        typeof outputSize === 'number'
+          ? outputSize
+          : outputSize !== undefined
+            ? await outputSize()
+            : statSync(this.request.logPath).size;
     } catch {
       size = 0;
     }
@@ -206,6 +212,11 @@ export abstract class GroupAttempt implements RunningAttempt {
     return undefined;
   }
 
+  /** The runner removed the log itself when no byte came (the spawner, for piped output). */
+  protected emptyLogRemoved(): boolean {
+    return false;
+  }
+
   protected get isEnded(): boolean {
     return this.ended;
   }
@@ -247,7 +258,7 @@ export abstract class GroupAttempt implements RunningAttempt {
     const { logPath } = this.request;
     if (size === 0) {
       // no byte, so no stream file either: each is made at its stream's first byte
-      removeFile(logPath);
+      if (!this.emptyLogRemoved()) removeFile(logPath);
       delete result.stdoutPath;
       delete result.stderrPath;
     } else {

@@ -104,6 +104,8 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
   private output: Extract<SpawnReport, { kind: 'output' }> | undefined;
   /** Settles the wait for the `output` report after the end (with the output's size). */
   private outputRead: ((bytes: number) => void) | undefined;
+  /** Without pipes: the log's size at the end, when the spawner could tell it. */
+  private logSize: number | undefined;
 
   /** With `behind`, the attempt is queued there behind the job it runs (`startAfter`). */
   constructor(
@@ -196,6 +198,7 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     } else if (report.kind === 'signalled') {
       if (report.pid === this.pid) this.signalLanded();
     } else if (report.kind === 'exit') {
+      this.logSize = report.logSize;
       void this.exited(report.code, report.signal, this.outputSize(), report.groupGone);
     } else if (report.kind === 'output') {
       this.output = report;
@@ -224,16 +227,23 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
 
   /**
    * With the streams apart, the size of the output once the spawner read it all (the
-   * attempt ends then, so the files are complete when reporters read them).
+   * attempt ends then, so the files are complete when reporters read them). Else the
+   * log's size as the spawner saw it (the attempt then ends at once, and its end goes
+   * into the journal with the next job's start), or (when it could not tell) the file's.
    */
-  private outputSize(): (() => Promise<number>) | undefined {
-    if (this.request.separate === undefined && this.job.capture === undefined) return undefined;
+  private outputSize(): number | (() => Promise<number>) | undefined {
+    if (this.request.separate === undefined && this.job.capture === undefined) return this.logSize;
     const read = new Promise<number>((resolve) => (this.outputRead = resolve));
     return () => read;
   }
 
   protected override addOutputs(result: AttemptResult): void {
     addStreamOutputs(this.request, result, this.output);
+  }
+
+  /** The spawner removed an empty log as it said so (`o 0 …`, or `x … 0` for a log the job wrote). */
+  protected override emptyLogRemoved(): boolean {
+    return this.output !== undefined || this.logSize !== undefined;
   }
 
   protected override logWriteError(): NodeJS.ErrnoException | undefined {

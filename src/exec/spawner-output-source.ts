@@ -8,7 +8,9 @@
  *
  * After the job's leader is reaped its pipes are read until they close, or stay silent
  * for IDLE seconds (a process that left the job's group may hold them), and at most
- * LINGER seconds in all; then `o BYTES LOGERR CUT KEPT` says the output is complete.
+ * LINGER seconds in all; then `o BYTES LOGERR CUT KEPT` says the output is complete. A
+ * log that got no byte is removed first (jobrun keeps no empty log), here rather than on
+ * jobrun's main thread, and after the next job started.
  */
 export const SPAWNER_OUTPUT_SOURCE = String.raw`
 IDLE, LINGER = 0.2, 2.0
@@ -34,8 +36,9 @@ def open_log(log):
 class Output:
     """One job's two pipes, read into its log, its stream files and the kept result."""
 
-    def __init__(self, log, out_path, err_path, keep):
+    def __init__(self, log, log_path, out_path, err_path, keep):
         self.log = log
+        self.log_path = log_path
         self.log_error = b'-'
         self.out_r, out_w = os.pipe()
         self.err_r, err_w = os.pipe()
@@ -116,8 +119,13 @@ class Output:
 
     def report(self):
         kept = binascii.b2a_base64(bytes(self.kept), newline=False) if self.keep >= 0 else b'-'
-        say(b'o %d %s %d %s' % (self.size, self.log_error, self.cut, kept or b'-'))
         self.close()
+        if self.size == 0:
+            try:
+                os.unlink(self.log_path)
+            except OSError:
+                pass
+        say(b'o %d %s %d %s' % (self.size, self.log_error, self.cut, kept or b'-'))
 
 
 def pump_outputs(outputs, ready):

@@ -32,8 +32,17 @@ export type SpawnReport =
   | { kind: 'pid'; pid: number; start: number | undefined }
   /** A signal asked for with `signal()` reached the job while it still ran. */
   | { kind: 'signalled'; pid: number }
-  /** `groupGone`: the job's process group had no process left when its leader was reaped. */
-  | { kind: 'exit'; code: number | null; signal: string | null; groupGone: boolean }
+  /**
+   * `groupGone`: the job's process group had no process left when its leader was reaped.
+   * `logSize`: the size of the log the job wrote itself (not piped), the log removed if 0.
+   */
+  | {
+      kind: 'exit';
+      code: number | null;
+      signal: string | null;
+      groupGone: boolean;
+      logSize?: number;
+    }
   | { kind: 'error'; where: 'cwd' | 'log' | 'exec'; code: string; message: string }
   /** A queued job was withdrawn or handed back: it never started. */
   | { kind: 'withdrawn' }
@@ -296,9 +305,12 @@ function parseReport(
   if (kind === 'p')
     return { kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b) };
   if (kind === 'T') return { kind: 'signalled', pid: Number(a) };
-  if (kind === 'x') return { kind: 'exit', code: Number(a), signal: null, groupGone: b === '0' };
-  if (kind === 'k')
-    return { kind: 'exit', code: null, signal: signalName(Number(a)), groupGone: b === '0' };
+  if (kind === 'x' || kind === 'k') {
+    const code = kind === 'x' ? Number(a) : null;
+    const signal = kind === 'k' ? signalName(Number(a)) : null;
+    const exit = { kind: 'exit', code, signal, groupGone: b === '0' } as const;
+    return c === '' ? exit : { ...exit, logSize: Number(c) };
+  }
   if (kind === 'w') return { kind: 'withdrawn' };
   if (kind === 'e')
     return {

@@ -54,9 +54,13 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  *                         before the spawner could reap it (`-` where there is no /proc).
  *   `T PID`               a `t` reached the job while it still ran. An `x`/`k` line
  *                         before it says the job had ended on its own first.
- *   `x CODE G` / `k SIGNUM G` the job's leader exited with CODE / died of signal SIGNUM;
- *                         G is 1 while its process group lives on (what it left in the
- *                         background), 0 when the group is gone: nothing to signal.
+ *   `x CODE G [SIZE]` / `k SIGNUM G [SIZE]` the job's leader exited with CODE / died of
+ *                         signal SIGNUM; G is 1 while its process group lives on (what
+ *                         it left in the background), 0 when the group is gone: nothing
+ *                         to signal. SIZE, for a job that wrote its log itself (no OUT,
+ *                         ERR or KEEP) and left no group to write more: the log's size,
+ *                         the log removed when it is 0 (jobrun keeps no empty log; done
+ *                         here, after the next job started, not on jobrun's main thread).
  *   `e WHERE CODE MSG`    the job could not start; WHERE is cwd, log or exec, CODE an
  *                         errno name or, for anything else that went wrong, the
  *                         exception's class; MSG is base64. The spawner carries on.
@@ -65,6 +69,7 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  *                         order): its output is complete. BYTES of output in all; LOGERR
  *                         the errno name of a failed log write or `-`; CUT 1 when stdout
  *                         went beyond KEEP; KEPT base64 of stdout's first KEEP bytes or `-`.
+ *                         With BYTES 0 the spawner has removed the (empty) log.
  * A queued job says `p` or `e` (it started) or `w` (it did not), exactly one of them.
  * The spawner gathers what it says and writes it before it waits again: a job's end
  * and the start of the queued one reach jobrun in one write, in that order.
@@ -188,6 +193,7 @@ class Slot:
     last_ok = True  # the last job exited 0: only then does a queued job start
     due = False  # the queued job starts (or goes back) once the input waiting is handled
     output = None  # the running job's Output, when its pipes are read here
+    log = None  # the running job's log, when it writes the log itself (no Output)
     watch = None  # the running job's pidfd (see watch)
     buf = b''  # input from jobrun not handled yet
 
@@ -205,6 +211,8 @@ def start(slot, parsed):
         fail(b'exec', err)
     if slot.output is not None:
         slot.outputs.append(slot.output)
+    elif slot.child is not None:
+        slot.log = parsed[3]
     slot.group, slot.last_ok = slot.child, slot.child is not None
     if slot.child is not None:
         slot.watch = watch(slot.child)
@@ -217,8 +225,8 @@ def ended(slot, reaped, go_on=True):
     wins), and then the queued job starts at once: before this end is said, whose line
     goes first in the next write."""
     ok, line = reaped
-    child, watched = slot.child, slot.watch
-    slot.child, slot.watch, slot.last_ok = None, None, ok
+    child, watched, log = slot.child, slot.watch, slot.log
+    slot.child, slot.watch, slot.last_ok, slot.log = None, None, ok, None
     if slot.output is not None:
         slot.output.ended_at = slot.output.last = time.monotonic()
         slot.output = None
@@ -241,7 +249,19 @@ def ended(slot, reaped, go_on=True):
     if not released:
         slot.group = child if lives else None
     if line is not None:
-        out.insert(mark, line + (b' 1' if lives else b' 0'))
+        size = b'' if lives or log is None else log_size(log)
+        out.insert(mark, line + (b' 1' if lives else b' 0') + size)
+
+
+def log_size(log):
+    """' SIZE' of a log its job wrote itself, the log removed when empty; b'' if unknown."""
+    try:
+        size = os.stat(log).st_size
+        if size == 0:
+            os.unlink(log)
+    except OSError:
+        return b''
+    return b' %d' % size
 
 
 def closing(slot):

@@ -133,7 +133,7 @@ def piped(log, fields):
         return None
     fd = open_log(log)
     try:
-        return Output(fd, out_path, err_path, keep)
+        return Output(fd, log, out_path, err_path, keep)
     except OSError:
         os.close(fd)  # no pipes (EMFILE): the job cannot start
         raise

@@ -7,7 +7,9 @@
 // (process.cpuUsage). The same work costs more CPU the longer the main thread sleeps between
 // jobs (caches, and a virtual CPU's wake-up): `--job-ms 1,5,10` shows by how much here.
 // `--old BIN` adds another build (e.g. a copy of an earlier dist/), alternated with this one.
-//   node test/bench/main-thread.mjs [--rounds 3] [--jobs 2000] [--job-ms 1] [--old path/to/bin/jobrun.js]
+// `-j 2` runs two slots: its wall time per job against job length / 2 is the `-j 2` row of
+// a machine where starting a process costs nothing, as far as jobrun's own work goes.
+//   node test/bench/main-thread.mjs [--rounds 3] [--jobs 2000] [--job-ms 1] [-j 1] [--old path/to/bin/jobrun.js]
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -18,10 +20,10 @@ import { BIN, makeTempDir, median, removeTempDir, table } from './lib.mjs';
 /** The spawner's protocol (see src/exec/spawner-process.ts), answered without any process. */
 const STAND_IN = String.raw`
 import base64, os, select, time
-out, running, queued, n, piped = [], None, None, 0, False
+out, running, queued, n, piped, log = [], None, None, 0, False, None
 JOB_S = float(os.environ['JOB_MS']) / 1000
 def start(fields):
-    global running, n, piped
+    global running, n, piped, log
     parts = fields.split(b' ')
     log = base64.b64decode(parts[3])
     piped = parts[5:8] != [b'-', b'-', b'-']  # its streams come back apart: an 'o' follows
@@ -57,6 +59,7 @@ while True:
         running = None
         out.append(b'x 0 0')  # exit 0, its group gone: jobrun signals nothing
         if piped:
+            os.unlink(log)  # no byte came: as the spawner does, the empty log goes
             out.append(b'o 0 - 0 -')
         if queued is not None:
             start(queued)
@@ -76,15 +79,16 @@ const MODES = {
   '--json': ['--json'],
 };
 
-/** Node CPU ms of one run of `jobs` jobs. */
-function cpuOf(bin, args, jobs, jobMs, dir) {
+/** Node CPU ms and wall ms of one run of `jobs` jobs at `-j workers`. */
+function cpuOf(bin, args, jobs, jobMs, workers, dir) {
   const cpuFile = join(dir, 'cpu.txt');
   rmSync(cpuFile, { force: true });
   rmSync(join(dir, 'logs'), { recursive: true, force: true });
   const input = Array.from({ length: jobs }, (_, i) => i + 1).join('\n') + '\n';
+  const t0 = performance.now();
   const run = spawnSync(
     process.execPath,
-    ['--import', join(dir, 'preload.mjs'), bin, 'run', '--stdin', '-j', '1'].concat([
+    ['--import', join(dir, 'preload.mjs'), bin, 'run', '--stdin', '-j', String(workers)].concat([
       '--progress',
       'none',
       '--logs',
@@ -106,14 +110,16 @@ function cpuOf(bin, args, jobs, jobMs, dir) {
       timeout: 600_000,
     },
   );
+  const wall = performance.now() - t0;
   if (run.status !== 0) throw new Error(`${bin} ${args.join(' ')}: exit ${run.status}`);
-  return Number(readFileSync(cpuFile, 'utf8'));
+  return { cpu: Number(readFileSync(cpuFile, 'utf8')), wall };
 }
 
 export async function mainThread({
   rounds = 3,
   jobs = 2000,
   jobMs = [1],
+  workers = 1,
   old,
   note = console.error,
 } = {}) {
@@ -131,9 +137,10 @@ export async function mainThread({
         for (const [mode, args] of Object.entries(MODES)) {
           for (const [build, bin] of Object.entries(builds)) {
             const key = `${build}\t${mode}\t${ms} ms`;
-            const many = cpuOf(bin, args, jobs, ms, dir);
-            const one = cpuOf(bin, args, 1, ms, dir);
-            (perJob[key] ??= []).push(((many - one) * 1000) / (jobs - 1));
+            const many = cpuOf(bin, args, jobs, ms, workers, dir);
+            const one = cpuOf(bin, args, 1, ms, workers, dir);
+            const per = (k) => ((many[k] - one[k]) * 1000) / (jobs - 1);
+            (perJob[key] ??= []).push({ cpu: per('cpu'), wall: per('wall') });
           }
         }
       }
@@ -141,22 +148,32 @@ export async function mainThread({
     }
     const rows = Object.entries(perJob).map(([key, values]) => {
       const [build, mode, ms] = key.split('\t');
+      const cpu = values.map((v) => v.cpu);
+      const wall = median(values.map((v) => v.wall));
+      // with no process to start, a slot's jobs could follow each other at job length / -j
+      const ideal = (parseFloat(ms) * 1000) / workers;
       return [
         build,
         mode,
         ms,
-        `${Math.round(median(values))} µs`,
-        values.map(Math.round).join(' '),
+        `${Math.round(median(cpu))} µs`,
+        cpu.map(Math.round).join(' '),
+        `${Math.round(wall)} µs`,
+        ideal > 0 ? `${(wall / ideal).toFixed(2)}×` : '–',
       ];
     });
-    console.log(`${jobs} jobs at -j 1, stand-in spawner; node CPU per job, median of ${rounds}`);
-    table(['build', 'output', 'job length', 'CPU per job', 'rounds'], rows);
+    console.log(
+      `${jobs} jobs at -j ${workers}, stand-in spawner; per job, median of ${rounds}: node's CPU, and the wall time against job length / -j`,
+    );
+    table(['build', 'output', 'job length', 'CPU', 'CPU by round', 'wall', 'vs ideal'], rows);
     console.log(
       `load average: ${loadavg()
         .map((x) => x.toFixed(2))
         .join(' ')}`,
     );
-    return Object.fromEntries(Object.entries(perJob).map(([k, v]) => [k, median(v)]));
+    return Object.fromEntries(
+      Object.entries(perJob).map(([k, v]) => [k, median(v.map((x) => x.cpu))]),
+    );
   } finally {
     removeTempDir(dir);
   }
@@ -168,6 +185,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       rounds: { type: 'string' },
       jobs: { type: 'string' },
       'job-ms': { type: 'string' },
+      workers: { type: 'string', short: 'j' },
       old: { type: 'string' },
     },
   });
@@ -175,6 +193,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     rounds: Number(values.rounds ?? 3),
     jobs: Number(values.jobs ?? 2000),
     jobMs: (values['job-ms'] ?? '1').split(',').map(Number),
+    workers: Number(values.workers ?? 1),
     old: values.old,
   });
 }

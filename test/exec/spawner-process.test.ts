@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
@@ -68,6 +68,30 @@ describe.each([
     const bg = Number(readFileSync(join(dir, 'bg'), 'utf8'));
     leftovers.push(bg);
     expect(isGone(bg)).toBe(false); // the spawner only looked; the attempt kills what is left
+  });
+
+  it('sizes the log at the end and removes an empty one itself, not while the group lives', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    const said = await run(spawner, order(dir, 'printf hello', 'said.log')).done;
+    expect(exitOf(said)).toMatchObject({ groupGone: true, logSize: 5 });
+    expect(readFileSync(join(dir, 'said.log'), 'utf8')).toBe('hello');
+    const silent = await run(spawner, order(dir, 'exit 2', 'silent.log')).done;
+    expect(exitOf(silent)).toMatchObject({ code: 2, groupGone: true, logSize: 0 });
+    expect(existsSync(join(dir, 'silent.log'))).toBe(false);
+    // what it left may still write: the size is not known yet, the log stays for jobrun
+    const left = await run(spawner, order(dir, 'sleep 30 & echo $! > bg', 'left.log')).done;
+    leftovers.push(Number(readFileSync(join(dir, 'bg'), 'utf8')));
+    expect(exitOf(left)).toMatchObject({ groupGone: false });
+    expect(exitOf(left)).not.toHaveProperty('logSize');
+    expect(existsSync(join(dir, 'left.log'))).toBe(true);
+    // streams apart: the spawner read the output, and says 0 bytes with the empty log gone
+    const streams = { stdoutPath: join(dir, 'p.out'), stderrPath: join(dir, 'p.err') };
+    const piped = run(spawner, { ...order(dir, 'true', 'piped.log'), streams });
+    expect(exitOf(await piped.done)).not.toHaveProperty('logSize');
+    expect(await waitFor(() => piped.reports.some((r) => r.kind === 'output'))).toBe(true);
+    expect(piped.reports.at(-1)).toMatchObject({ kind: 'output', bytes: 0 });
+    expect(existsSync(join(dir, 'piped.log'))).toBe(false);
   });
 
   it('gives each job the start time /proc shows, for many quick jobs in a row', async () => {
