@@ -197,6 +197,11 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
       this.running(report.pid, report.start);
     } else if (report.kind === 'signalled') {
       if (report.pid === this.pid) this.signalLanded();
+    } else if (report.kind === 'exit' && report.output !== undefined) {
+      // its output was complete as it ended: settled now, so its end goes into the
+      // journal with the next job's start
+      this.output = report.output;
+      void this.exited(report.code, report.signal, report.output.bytes, report.groupGone);
     } else if (report.kind === 'exit') {
       this.logSize = report.logSize;
       void this.exited(report.code, report.signal, this.outputSize(), report.groupGone);

@@ -117,7 +117,8 @@ class Output:
             return now
         return min(self.last + IDLE, self.ended_at + LINGER)
 
-    def report(self):
+    def finish(self):
+        """Closes it and says what it was: 'BYTES LOGERR CUT KEPT' (see the 'o' line)."""
         kept = binascii.b2a_base64(bytes(self.kept), newline=False) if self.keep >= 0 else b'-'
         self.close()
         if self.size == 0:
@@ -125,7 +126,10 @@ class Output:
                 os.unlink(self.log_path)
             except OSError:
                 pass
-        say(b'o %d %s %d %s' % (self.size, self.log_error, self.cut, kept or b'-'))
+        return b'%d %s %d %s' % (self.size, self.log_error, self.cut, kept or b'-')
+
+    def report(self):
+        say(b'o ' + self.finish())
 
 
 def pump_outputs(outputs, ready):

@@ -35,6 +35,7 @@ export type SpawnReport =
   /**
    * `groupGone`: the job's process group had no process left when its leader was reaped.
    * `logSize`: the size of the log the job wrote itself (not piped), the log removed if 0.
+   * `output`: a piped job's output, complete as it ended (no `output` report follows).
    */
   | {
       kind: 'exit';
@@ -42,16 +43,25 @@ export type SpawnReport =
       signal: string | null;
       groupGone: boolean;
       logSize?: number;
+      output?: OutputReport;
     }
   | { kind: 'error'; where: 'cwd' | 'log' | 'exec'; code: string; message: string }
   /** A queued job was withdrawn or handed back: it never started. */
   | { kind: 'withdrawn' }
-  /**
-   * After the end of a job with `streams`: its output is all read. `logError`: the errno
-   * name of a failed log write; `kept`: stdout's first `keepBytes` bytes, `cut` when
-   * there was more.
-   */
-  | { kind: 'output'; bytes: number; logError?: string; kept: Buffer; cut: boolean };
+  | OutputReport;
+
+/**
+ * After the end of a job with `streams`: its output is all read. `logError`: the errno
+ * name of a failed log write; `kept`: stdout's first `keepBytes` bytes, `cut` when there
+ * was more. The spawner has removed the log when `bytes` is 0.
+ */
+interface OutputReport {
+  kind: 'output';
+  bytes: number;
+  logError?: string;
+  kept: Buffer;
+  cut: boolean;
+}
 
 /** Who hears about one job given to a spawner. */
 export interface SpawnListener {
@@ -228,20 +238,21 @@ export class SpawnerProcess {
   }
 
   private onLine(line: string): void {
-    const [kind, a = '', b = '', c = '', d = '-'] = line.split(' ');
+    const fields = line.split(' ');
+    const kind = fields[0];
     if (kind === 'r') {
       this.ready = true;
       return;
     }
     const job = this.jobFor(kind);
     if (job === undefined) return;
-    const report = parseReport(kind, a, b, c, d);
+    const report = parseReport(fields);
     if (report === undefined) return;
     if (report.kind === 'pid') {
       job.started = true;
       if (job.queued) this.withdrawing = false;
       job.queued = false;
-    } else if (report.kind === 'exit' && job.piped) {
+    } else if (report.kind === 'exit' && job.piped && report.output === undefined) {
       job.exited = true; // done with once its output is read
     } else if (report.kind !== 'signalled') {
       this.done(job);
@@ -286,22 +297,9 @@ function orderLine(kind: 's' | 'q', order: SpawnOrder): string {
   return fields.join(' ') + '\n';
 }
 
-function parseReport(
-  kind: string | undefined,
-  a: string,
-  b: string,
-  c: string,
-  kept: string,
-): SpawnReport | undefined {
-  if (kind === 'o') {
-    return {
-      kind: 'output',
-      bytes: Number(a),
-      ...(b === '-' ? {} : { logError: b }),
-      cut: c === '1',
-      kept: kept === '-' ? Buffer.alloc(0) : Buffer.from(kept, 'base64'),
-    };
-  }
+function parseReport(fields: string[]): SpawnReport | undefined {
+  const [kind, a = '', b = '', c = ''] = fields;
+  if (kind === 'o') return parseOutput(fields, 1);
   if (kind === 'p')
     return { kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b) };
   if (kind === 'T') return { kind: 'signalled', pid: Number(a) };
@@ -309,6 +307,7 @@ function parseReport(
     const code = kind === 'x' ? Number(a) : null;
     const signal = kind === 'k' ? signalName(Number(a)) : null;
     const exit = { kind: 'exit', code, signal, groupGone: b === '0' } as const;
+    if (c === '-') return { ...exit, output: parseOutput(fields, 4) };
     return c === '' ? exit : { ...exit, logSize: Number(c) };
   }
   if (kind === 'w') return { kind: 'withdrawn' };
@@ -320,6 +319,18 @@ function parseReport(
       message: Buffer.from(c, 'base64').toString('utf8'),
     };
   return undefined;
+}
+
+/** `BYTES LOGERR CUT KEPT` from `fields[at]` on (an `o` line, or the tail of an end). */
+function parseOutput(fields: string[], at: number): OutputReport {
+  const [bytes = '0', logError = '-', cut = '0', kept = '-'] = fields.slice(at);
+  return {
+    kind: 'output',
+    bytes: Number(bytes),
+    ...(logError === '-' ? {} : { logError }),
+    cut: cut === '1',
+    kept: kept === '-' ? Buffer.alloc(0) : Buffer.from(kept, 'base64'),
+  };
 }
 
 function optional(s: string | undefined): string {

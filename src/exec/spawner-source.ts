@@ -61,12 +61,14 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  *                         ERR or KEEP) and left no group to write more: the log's size,
  *                         the log removed when it is 0 (jobrun keeps no empty log; done
  *                         here, after the next job started, not on jobrun's main thread).
+ *                         For a job whose pipes had all closed by then, `- BYTES LOGERR
+ *                         CUT KEPT` instead: its output, complete (no `o` line follows).
  *   `e WHERE CODE MSG`    the job could not start; WHERE is cwd, log or exec, CODE an
  *                         errno name or, for anything else that went wrong, the
  *                         exception's class; MSG is base64. The spawner carries on.
  *   `w`                   the queued job was withdrawn or handed back: it never started.
- *   `o BYTES LOGERR CUT KEPT` after `x`/`k` of a job with OUT/ERR/KEEP (jobs end in
- *                         order): its output is complete. BYTES of output in all; LOGERR
+ *   `o BYTES LOGERR CUT KEPT` after `x`/`k` of a job with OUT/ERR/KEEP whose end did not
+ *                         carry it (jobs end in order): its output is complete. BYTES of output in all; LOGERR
  *                         the errno name of a failed log write or `-`; CUT 1 when stdout
  *                         went beyond KEEP; KEPT base64 of stdout's first KEEP bytes or `-`.
  *                         With BYTES 0 the spawner has removed the (empty) log.
@@ -225,10 +227,10 @@ def ended(slot, reaped, go_on=True):
     wins), and then the queued job starts at once: before this end is said, whose line
     goes first in the next write."""
     ok, line = reaped
-    child, watched, log = slot.child, slot.watch, slot.log
+    child, watched, log, output = slot.child, slot.watch, slot.log, slot.output
     slot.child, slot.watch, slot.last_ok, slot.log = None, None, ok, None
-    if slot.output is not None:
-        slot.output.ended_at = slot.output.last = time.monotonic()
+    if output is not None:
+        output.ended_at = output.last = time.monotonic()
         slot.output = None
     mark = len(out)
     slot.due = slot.queued is not None
@@ -248,9 +250,16 @@ def ended(slot, reaped, go_on=True):
     lives = alive(child)
     if not released:
         slot.group = child if lives else None
-    if line is not None:
-        size = b'' if lives or log is None else log_size(log)
-        out.insert(mark, line + (b' 1' if lives else b' 0') + size)
+    if line is None:
+        return
+    line += b' 1' if lives else b' 0'
+    if output is not None and not output.open:
+        # its pipes closed before it was reaped: the end carries the output, complete
+        slot.outputs.remove(output)
+        line += b' - ' + output.finish()
+    elif log is not None and not lives:
+        line += log_size(log)
+    out.insert(mark, line)
 
 
 def log_size(log):

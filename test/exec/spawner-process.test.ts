@@ -85,13 +85,29 @@ describe.each([
     expect(exitOf(left)).toMatchObject({ groupGone: false });
     expect(exitOf(left)).not.toHaveProperty('logSize');
     expect(existsSync(join(dir, 'left.log'))).toBe(true);
-    // streams apart: the spawner read the output, and says 0 bytes with the empty log gone
+  });
+
+  it("carries a job's output on its end when its pipes closed first, else says it after", async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
     const streams = { stdoutPath: join(dir, 'p.out'), stderrPath: join(dir, 'p.err') };
-    const piped = run(spawner, { ...order(dir, 'true', 'piped.log'), streams });
-    expect(exitOf(await piped.done)).not.toHaveProperty('logSize');
-    expect(await waitFor(() => piped.reports.some((r) => r.kind === 'output'))).toBe(true);
-    expect(piped.reports.at(-1)).toMatchObject({ kind: 'output', bytes: 0 });
-    expect(existsSync(join(dir, 'piped.log'))).toBe(false);
+    // its pipes closed as it exited: the end carries the output, the empty log is gone
+    const silent = await run(spawner, { ...order(dir, 'true', 'silent.log'), streams }).done;
+    expect(exitOf(silent)).toMatchObject({ groupGone: true, output: { kind: 'output', bytes: 0 } });
+    expect(existsSync(join(dir, 'silent.log'))).toBe(false);
+    // a child holds its stdout a while after it exits: the output follows, complete
+    const late = run(spawner, {
+      ...order(dir, '(sleep 0.05; echo late) & echo $! > bg; echo now', 'late.log'),
+      streams,
+    });
+    const end = exitOf(await late.done);
+    leftovers.push(Number(readFileSync(join(dir, 'bg'), 'utf8')));
+    expect(end).not.toHaveProperty('output');
+    expect(await waitFor(() => late.reports.some((r) => r.kind === 'output'))).toBe(true);
+    // what came within its idle wait (0.2 s): 'late' too on a machine that keeps up
+    const log = readFileSync(join(dir, 'late.log'), 'utf8');
+    expect(log).toMatch(/^now\n(late\n)?$/);
+    expect(late.reports.at(-1)).toMatchObject({ kind: 'output', bytes: log.length });
   });
 
   it('gives each job the start time /proc shows, for many quick jobs in a row', async () => {
