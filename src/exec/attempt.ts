@@ -212,7 +212,7 @@ export abstract class GroupAttempt implements RunningAttempt {
     return undefined;
   }
 
-  /** The runner removed the log itself when no byte came (the spawner, for piped output). */
+  /** The runner removed the log itself when no byte came (the spawner, when it said so). */
   protected emptyLogRemoved(): boolean {
     return false;
   }
