@@ -139,17 +139,16 @@ def pump_outputs(outputs, ready):
 
 
 def finish_outputs(outputs):
-    """Reports the outputs that are complete; returns how long the next may wait."""
+    """Reports the outputs that are complete, in the order their jobs ended (jobrun gives
+    an 'o' to the oldest job still waiting for one); returns how long the next may wait.
+    An output complete behind one that is not waits for it, its pipes read meanwhile."""
     now = time.monotonic()
-    wait = None
-    for output in list(outputs):
-        due = output.due(now)
+    while outputs:
+        due = outputs[0].due(now)
         if due is None:
-            continue
-        if due <= now:
-            outputs.remove(output)
-            output.report()
-        else:
-            wait = due - now if wait is None else min(wait, due - now)
-    return wait
+            return None  # the running job's: nothing after it
+        if due > now:
+            return due - now
+        outputs.pop(0).report()
+    return None
 `;

@@ -110,6 +110,35 @@ describe.each([
     expect(late.reports.at(-1)).toMatchObject({ kind: 'output', bytes: log.length });
   });
 
+  it("says each output for its own job when a later job's output is complete first", async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    const streams = (name: string) => ({
+      stdoutPath: join(dir, `${name}.out`),
+      stderrPath: join(dir, `${name}.err`),
+    });
+    // a child holds the first job's pipes past its idle wait (0.2 s of silence); the
+    // second, queued behind it, lets go of its pipes 50 ms after it ends
+    const hold = '(sleep 1) & echo $! >> bg;';
+    const first = run(spawner, {
+      ...order(dir, `${hold} echo aaaa`, 'a.log'),
+      streams: streams('a'),
+    });
+    await waitFor(() => pidOf(first.reports) !== undefined);
+    const second = run(
+      spawner,
+      { ...order(dir, '(sleep 0.05) & echo b', 'b.log'), streams: streams('b') },
+      true,
+    );
+    const outputOf = (r: SpawnReport[]) => r.find((x) => x.kind === 'output') ?? exitOf(r);
+    await waitFor(() => outputOf(first.reports)?.kind === 'output');
+    await waitFor(() => outputOf(second.reports)?.kind === 'output');
+    for (const pid of readFileSync(join(dir, 'bg'), 'utf8').split('\n').filter(Boolean))
+      leftovers.push(Number(pid));
+    expect(outputOf(first.reports)).toMatchObject({ kind: 'output', bytes: 5 });
+    expect(outputOf(second.reports)).toMatchObject({ kind: 'output', bytes: 2 });
+  });
+
   it('gives each job the start time /proc shows, for many quick jobs in a row', async () => {
     const spawner = new SpawnerProcess(python);
     const dir = dirs.make();
