@@ -95,14 +95,13 @@ describe.each([
     const silent = await run(spawner, { ...order(dir, 'true', 'silent.log'), streams }).done;
     expect(exitOf(silent)).toMatchObject({ groupGone: true, output: { kind: 'output', bytes: 0 } });
     expect(existsSync(join(dir, 'silent.log'))).toBe(false);
-    // a child holds its stdout a while after it exits: the output follows, complete
-    const late = run(spawner, {
-      ...order(dir, '(sleep 0.05; echo late) & echo $! > bg; echo now', 'late.log'),
-      streams,
-    });
+    // a child holds its stdout until told to go on, after the end: the output follows
+    const hold = '(while [ ! -e go ]; do sleep 0.01; done; echo late) & echo $! > bg;';
+    const late = run(spawner, { ...order(dir, `${hold} echo now`, 'late.log'), streams });
     const end = exitOf(await late.done);
     leftovers.push(Number(readFileSync(join(dir, 'bg'), 'utf8')));
     expect(end).not.toHaveProperty('output');
+    writeFileSync(join(dir, 'go'), '');
     expect(await waitFor(() => late.reports.some((r) => r.kind === 'output'))).toBe(true);
     // what came within its idle wait (0.2 s): 'late' too on a machine that keeps up
     const log = readFileSync(join(dir, 'late.log'), 'utf8');
@@ -130,9 +129,13 @@ describe.each([
       { ...order(dir, '(sleep 0.05) & echo b', 'b.log'), streams: streams('b') },
       true,
     );
-    const outputOf = (r: SpawnReport[]) => r.find((x) => x.kind === 'output') ?? exitOf(r);
-    await waitFor(() => outputOf(first.reports)?.kind === 'output');
-    await waitFor(() => outputOf(second.reports)?.kind === 'output');
+    // said after the end, or with it when the pipes closed first (a slow machine)
+    const outputOf = (r: SpawnReport[]) => {
+      const end = exitOf(r);
+      return end?.kind === 'exit' && end.output ? end.output : r.find((x) => x.kind === 'output');
+    };
+    await waitFor(() => outputOf(first.reports) !== undefined);
+    await waitFor(() => outputOf(second.reports) !== undefined);
     for (const pid of readFileSync(join(dir, 'bg'), 'utf8').split('\n').filter(Boolean))
       leftovers.push(Number(pid));
     expect(outputOf(first.reports)).toMatchObject({ kind: 'output', bytes: 5 });
