@@ -197,13 +197,9 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
       this.running(report.pid, report.start);
     } else if (report.kind === 'signalled') {
       if (report.pid === this.pid) this.signalLanded();
-    } else if (report.kind === 'exit' && report.output !== undefined) {
-      // its output was complete as it ended: settled now, so its end goes into the
-      // journal with the next job's start
-      this.output = report.output;
-      void this.exited(report.code, report.signal, report.output.bytes, report.groupGone);
     } else if (report.kind === 'exit') {
       this.logSize = report.logSize;
+      this.output = report.output; // its output, when it was complete as the job ended
       void this.exited(report.code, report.signal, this.outputSize(), report.groupGone);
     } else if (report.kind === 'output') {
       this.output = report;
@@ -232,11 +228,13 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
 
   /**
    * With the streams apart, the size of the output once the spawner read it all (the
-   * attempt ends then, so the files are complete when reporters read them). Else the
-   * log's size as the spawner saw it (the attempt then ends at once, and its end goes
-   * into the journal with the next job's start), or (when it could not tell) the file's.
+   * attempt ends then, so the files are complete when reporters read them). A size the
+   * spawner said with the end (the output read, or the log the job wrote) ends the
+   * attempt at once, so its end goes into the journal with the next job's start. Else
+   * the log file's.
    */
   private outputSize(): number | (() => Promise<number>) | undefined {
+    if (this.output !== undefined) return this.output.bytes;
     if (this.request.separate === undefined && this.job.capture === undefined) return this.logSize;
     const read = new Promise<number>((resolve) => (this.outputRead = resolve));
     return () => read;
