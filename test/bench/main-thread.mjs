@@ -20,50 +20,58 @@ import { BIN, makeTempDir, median, removeTempDir, table } from './lib.mjs';
 /** The spawner's protocol (see src/exec/spawner-process.ts), answered without any process. */
 const STAND_IN = String.raw`
 import base64, os, select, time
-out, running, queued, n, piped, log = [], None, None, 0, False, None
+out, running, queued, n, piped, log, buf, eof = [], None, None, 0, False, None, b'', False
 JOB_S = float(os.environ['JOB_MS']) / 1000
 def start(fields):
     global running, n, piped, log
     parts = fields.split(b' ')
     log = base64.b64decode(parts[3])
-    piped = parts[5:8] != [b'-', b'-', b'-']  # its streams come back apart: an 'o' follows
+    piped = parts[5:8] != [b'-', b'-', b'-']  # its streams come back apart
     os.close(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
     n += 1
     out.append(b'p %d 1' % (4190000 + n % 4000))  # beyond pid_max: a kill finds nothing
     running = time.monotonic() + JOB_S
+def take_input(ending=False):
+    """What jobrun sent, without waiting for more, handled in order. A 'q' starts at once
+    with no job running, but as a job ends only queues: a 'c' after it still withdraws it."""
+    global buf, queued, eof
+    while not eof and select.select([0], [], [], 0)[0]:
+        data = os.read(0, 65536)
+        eof = not data
+        buf += data
+    while b'\n' in buf:
+        line, buf = buf.split(b'\n', 1)
+        if line.startswith(b's ') or (line.startswith(b'q ') and running is None and not ending):
+            start(line[2:])
+        elif line.startswith(b'q '):
+            queued = line[2:]
+        elif line == b'c' and queued is not None:
+            queued = None
+            out.append(b'w')
 out.append(b'r')
-buf = b''
-while True:
+while not (eof and running is None):
     if out:
         os.write(1, b'\n'.join(out) + b'\n')
         del out[:]
+    # as the spawner does: while a job runs, only the doorbell ('c', 't') wakes it, so
+    # the next job's order wakes nobody and is read as the job ends
     wait = None if running is None else max(0.0, running - time.monotonic())
-    ready = select.select([0, 3], [], [], wait)[0]
+    ready = select.select([3] if running is not None else [0, 3], [], [], wait)[0]
     if 3 in ready:
-        os.read(3, 65536)  # the doorbell: rung after every line but 'q'
-    if 0 in ready:
-        data = os.read(0, 65536)
-        if not data:
-            break
-        buf += data
-        while b'\n' in buf:
-            line, buf = buf.split(b'\n', 1)
-            if line.startswith(b's ') or (line.startswith(b'q ') and running is None):
-                start(line[2:])
-            elif line.startswith(b'q '):
-                queued = line[2:]
-            elif line == b'c' and queued is not None:
-                queued = None
-                out.append(b'w')
+        os.read(3, 65536)
+    if ready:
+        take_input()
     if running is not None and time.monotonic() >= running:
         running = None
-        out.append(b'x 0 0')  # exit 0, its group gone: jobrun signals nothing
-        if piped:
-            os.unlink(log)  # no byte came: as the spawner does, the empty log goes
-            out.append(b'o 0 - 0 -')
-        if queued is not None:
+        # exit 0, its group gone (jobrun signals nothing), no byte of output: the empty
+        # log goes, and the end says so (with the pipes closed, it carries the output)
+        os.unlink(log)
+        mark = len(out)
+        take_input(ending=True)
+        if running is None and queued is not None:
             start(queued)
             queued = None
+        out.insert(mark, b'x 0 0 - 0 - 0 -' if piped else b'x 0 0 0')
 `;
 
 const PRELOAD = `import { appendFileSync } from 'node:fs';
