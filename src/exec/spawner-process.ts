@@ -108,6 +108,7 @@ export class SpawnerProcess {
   private withdrawing = false;
   private pending = '';
   private stderrTail = '';
+  private readonly orders = new OrderEncoder();
 
   constructor(python = pythonCommand()) {
     this.child = spawn(python, ['-I', '-S', '-c', SPAWNER_SOURCE], {
@@ -156,7 +157,7 @@ export class SpawnerProcess {
    */
   start(order: SpawnOrder, listener: SpawnListener): void {
     this.add(listener, false, order.streams !== undefined);
-    this.stdin.write(orderLine('s', order));
+    this.stdin.write(this.orders.line('s', order));
   }
 
   /** May a job be queued behind `listener`'s, the only one it holds? */
@@ -174,7 +175,7 @@ export class SpawnerProcess {
   queue(order: SpawnOrder, listener: SpawnListener): void {
     this.add(listener, true, order.streams !== undefined);
     // no ring: the spawner needs it only when the running job ends, and reads it then
-    this.stdin.write(orderLine('q', order));
+    this.stdin.write(this.orders.line('q', order));
   }
 
   /** Withdraw the queued job, if any: it hears `withdrawn`, or `pid` when it started first. */
@@ -279,22 +280,60 @@ export class SpawnerProcess {
   }
 }
 
-function orderLine(kind: 's' | 'q', order: SpawnOrder): string {
-  const fields = [
-    kind,
-    String(order.killGraceMs),
-    b64(order.file),
-    b64(order.cwd),
-    b64(order.logPath),
-    b64(order.stdinPath),
-    optional(order.streams?.stdoutPath),
-    optional(order.streams?.stderrPath),
-    order.streams?.keepBytes === undefined ? '-' : String(order.streams.keepBytes),
-    String(order.argv.length),
-    ...order.argv.map(b64),
-    ...Object.entries(order.env).map(([k, v]) => b64(`${k}=${v}`)),
-  ];
-  return fields.join(' ') + '\n';
+/** A field's last text and its base64. */
+interface Encoded {
+  text: string;
+  b64: string;
+}
+
+/**
+ * Writes orders, each field in base64 encoded again only when it changed since the
+ * last order: most repeat from job to job (the shell, the folder, `/dev/null`, the
+ * run's id, the slot), so a job costs the encoding of what is its own (its log, name
+ * and command).
+ */
+class OrderEncoder {
+  private readonly fields = new Map<string, Encoded>();
+  private readonly argv: Encoded[] = [];
+  /** By variable name: the last value and the base64 of `name=value`. */
+  private readonly env = new Map<string, Encoded>();
+
+  line(kind: 's' | 'q', order: SpawnOrder): string {
+    const { streams, argv, env } = order;
+    let line = `${kind} ${order.killGraceMs} ${this.field('file', order.file)} ${this.field('cwd', order.cwd)}`;
+    line += ` ${this.field('log', order.logPath)} ${this.field('stdin', order.stdinPath)}`;
+    line += ` ${this.optional('stdout', streams?.stdoutPath)} ${this.optional('stderr', streams?.stderrPath)}`;
+    line += ` ${streams?.keepBytes ?? '-'} ${argv.length}`;
+    for (let i = 0; i < argv.length; i++) line += ` ${this.arg(i, argv[i]!)}`;
+    for (const name in env) line += ` ${this.variable(name, env[name]!)}`;
+    return line + '\n';
+  }
+
+  private field(field: string, text: string): string {
+    const last = this.fields.get(field);
+    if (last?.text === text) return last.b64;
+    const encoded = { text, b64: b64(text) };
+    this.fields.set(field, encoded);
+    return encoded.b64;
+  }
+
+  private optional(field: string, text: string | undefined): string {
+    return text === undefined ? '-' : this.field(field, text);
+  }
+
+  private arg(i: number, text: string): string {
+    const last = this.argv[i];
+    if (last?.text === text) return last.b64;
+    return (this.argv[i] = { text, b64: b64(text) }).b64;
+  }
+
+  private variable(name: string, value: string): string {
+    const last = this.env.get(name);
+    if (last?.text === value) return last.b64;
+    const encoded = { text: value, b64: b64(`${name}=${value}`) };
+    this.env.set(name, encoded);
+    return encoded.b64;
+  }
 }
 
 function parseReport(fields: string[]): SpawnReport | undefined {
@@ -331,10 +370,6 @@ function parseOutput(fields: string[], at: number): OutputReport {
     cut: cut === '1',
     kept: kept === '-' ? Buffer.alloc(0) : Buffer.from(kept, 'base64'),
   };
-}
-
-function optional(s: string | undefined): string {
-  return s === undefined ? '-' : b64(s);
 }
 
 function b64(s: string): string {
