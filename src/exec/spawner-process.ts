@@ -300,13 +300,21 @@ class OrderEncoder {
 
   line(kind: 's' | 'q', order: SpawnOrder): string {
     const { streams, argv, env } = order;
-    let line = `${kind} ${order.killGraceMs} ${this.field('file', order.file)} ${this.field('cwd', order.cwd)}`;
-    line += ` ${this.field('log', order.logPath)} ${this.field('stdin', order.stdinPath)}`;
-    line += ` ${this.optional('stdout', streams?.stdoutPath)} ${this.optional('stderr', streams?.stderrPath)}`;
-    line += ` ${streams?.keepBytes ?? '-'} ${argv.length}`;
-    for (let i = 0; i < argv.length; i++) line += ` ${this.arg(i, argv[i]!)}`;
-    for (const name in env) line += ` ${this.variable(name, env[name]!)}`;
-    return line + '\n';
+    const fields = [
+      kind,
+      String(order.killGraceMs),
+      this.field('file', order.file),
+      this.field('cwd', order.cwd),
+      this.field('log', order.logPath),
+      this.field('stdin', order.stdinPath),
+      this.optional('stdout', streams?.stdoutPath),
+      this.optional('stderr', streams?.stderrPath),
+      streams?.keepBytes === undefined ? '-' : String(streams.keepBytes),
+      String(argv.length),
+    ];
+    for (let i = 0; i < argv.length; i++) fields.push(this.arg(i, argv[i]!));
+    for (const name in env) fields.push(this.variable(name, env[name]!));
+    return fields.join(' ') + '\n';
   }
 
   private field(field: string, text: string): string {
