@@ -280,12 +280,6 @@ export class SpawnerProcess {
   }
 }
 
-/** A field's last text and its base64. */
-interface Encoded {
-  text: string;
-  b64: string;
-}
-
 /**
  * Writes orders, each field in base64 encoded again only when it changed since the
  * last order: most repeat from job to job (the shell, the folder, `/dev/null`, the
@@ -293,53 +287,33 @@ interface Encoded {
  * and command).
  */
 class OrderEncoder {
-  private readonly fields = new Map<string, Encoded>();
-  private readonly argv: Encoded[] = [];
-  /** By variable name: the last value and the base64 of `name=value`. */
-  private readonly env = new Map<string, Encoded>();
+  /** By field (`log`, `argv 1`, `env JOBRUN_SLOT`…): its last text and that in base64. */
+  private readonly last = new Map<string, { text: string; b64: string }>();
 
   line(kind: 's' | 'q', order: SpawnOrder): string {
     const { streams, argv, env } = order;
     const fields = [
       kind,
       String(order.killGraceMs),
-      this.field('file', order.file),
-      this.field('cwd', order.cwd),
-      this.field('log', order.logPath),
-      this.field('stdin', order.stdinPath),
-      this.optional('stdout', streams?.stdoutPath),
-      this.optional('stderr', streams?.stderrPath),
+      this.encoded('file', order.file),
+      this.encoded('cwd', order.cwd),
+      this.encoded('log', order.logPath),
+      this.encoded('stdin', order.stdinPath),
+      streams?.stdoutPath === undefined ? '-' : this.encoded('stdout', streams.stdoutPath),
+      streams?.stderrPath === undefined ? '-' : this.encoded('stderr', streams.stderrPath),
       streams?.keepBytes === undefined ? '-' : String(streams.keepBytes),
       String(argv.length),
     ];
-    for (let i = 0; i < argv.length; i++) fields.push(this.arg(i, argv[i]!));
-    for (const name in env) fields.push(this.variable(name, env[name]!));
+    argv.forEach((arg, i) => fields.push(this.encoded(`argv ${i}`, arg)));
+    for (const name in env) fields.push(this.encoded(`env ${name}`, `${name}=${env[name]}`));
     return fields.join(' ') + '\n';
   }
 
-  private field(field: string, text: string): string {
-    const last = this.fields.get(field);
+  private encoded(field: string, text: string): string {
+    const last = this.last.get(field);
     if (last?.text === text) return last.b64;
     const encoded = { text, b64: b64(text) };
-    this.fields.set(field, encoded);
-    return encoded.b64;
-  }
-
-  private optional(field: string, text: string | undefined): string {
-    return text === undefined ? '-' : this.field(field, text);
-  }
-
-  private arg(i: number, text: string): string {
-    const last = this.argv[i];
-    if (last?.text === text) return last.b64;
-    return (this.argv[i] = { text, b64: b64(text) }).b64;
-  }
-
-  private variable(name: string, value: string): string {
-    const last = this.env.get(name);
-    if (last?.text === value) return last.b64;
-    const encoded = { text: value, b64: b64(`${name}=${value}`) };
-    this.env.set(name, encoded);
+    this.last.set(field, encoded);
     return encoded.b64;
   }
 }

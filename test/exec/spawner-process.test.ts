@@ -162,6 +162,36 @@ describe.each([
     });
   });
 
+  it('gives each job its own folder, arguments and variables, whatever the job before had', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    for (const sub of ['x', 'y']) mkdirSync(join(dir, sub));
+    // fields repeat, change, and go away from one order to the next (orders encode
+    // only what changed): each job must see exactly its own
+    const job = (cwd: string, args: string[], env: Record<string, string>, log: string) => ({
+      ...order(join(dir, cwd), 'echo "$(pwd) $# $* ${A-unset} ${B-unset}"', join('..', log)),
+      argv: ['/bin/sh', '-c', 'echo "$(pwd) $# $* ${A-unset} ${B-unset}"', 'sh', ...args],
+      env,
+    });
+    const jobs = [
+      job('x', ['1', '2'], { A: 'a1', B: 'b1' }, '1.log'),
+      job('x', ['1', '2'], { A: 'a1', B: 'b1' }, '2.log'),
+      job('y', ['1'], { A: 'a2' }, '3.log'),
+      job('x', ['3', '2'], { B: 'b1', A: 'a1' }, '4.log'),
+      job('x', [], {}, '5.log'),
+    ];
+    for (const each of jobs)
+      expect(exitOf(await run(spawner, each).done)).toMatchObject({ code: 0 });
+    const seen = ['1', '2', '3', '4', '5'].map((i) => readFileSync(join(dir, `${i}.log`), 'utf8'));
+    expect(seen).toEqual([
+      `${dir}/x 2 1 2 a1 b1\n`,
+      `${dir}/x 2 1 2 a1 b1\n`,
+      `${dir}/y 1 1 a2 unset\n`,
+      `${dir}/x 2 3 2 a1 b1\n`,
+      `${dir}/x 0  unset unset\n`,
+    ]);
+  });
+
   it('finds a program on PATH again after the one it found last is gone', async () => {
     const spawner = new SpawnerProcess(python);
     const dir = dirs.make();
