@@ -7,11 +7,13 @@
 // (process.cpuUsage). The same work costs more CPU the longer the main thread sleeps between
 // jobs (caches, and a virtual CPU's wake-up): `--job-ms 1,5,10` shows by how much here.
 // `--old BIN` adds another build (e.g. a copy of an earlier dist/), alternated with this one.
-// `-j 2` runs two slots: its wall time per job against job length / 2 is the `-j 2` row of
-// a machine where starting a process costs nothing, as far as jobrun's own work goes.
+// `-j 2` runs two slots: a machine where starting a process costs nothing, as far as
+// jobrun's own work goes. The wall time per job is set against the stand-ins' own, driven
+// by a minimal loop with no jobrun (Python's work and wake-ups: ~0.3 ms a job here), so
+// `vs stand-in alone` near 1× says jobrun's main thread kept the slots busy.
 //   node test/bench/main-thread.mjs [--rounds 3] [--jobs 2000] [--job-ms 1] [-j 1] [--old path/to/bin/jobrun.js]
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -87,6 +89,48 @@ const MODES = {
   '--json': ['--json'],
 };
 
+/**
+ * Wall ms for `jobs` jobs through `workers` stand-ins driven by a minimal loop (each next
+ * job queued with `q` as the one before reports its start, as jobrun does): what the
+ * stand-in itself takes per job, Python's own work and wake-ups, with no jobrun at all.
+ */
+function standInAlone(jobs, jobMs, workers, dir) {
+  const logs = join(dir, 'alone');
+  rmSync(logs, { recursive: true, force: true });
+  mkdirSync(logs);
+  const b64 = (s) => Buffer.from(s).toString('base64');
+  const order = (kind, i) =>
+    `${kind} 5000 ${b64('/bin/sh')} ${b64(dir)} ${b64(join(logs, `${i}.log`))} ${b64('/dev/null')} - - - 1 ${b64('true')}\n`;
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let ended = 0;
+    const t0 = performance.now();
+    const children = Array.from({ length: workers }, () => {
+      const child = spawn(join(dir, 'python'), [], {
+        stdio: ['pipe', 'pipe', 'inherit', 'pipe'],
+        env: { ...process.env, JOB_MS: String(jobMs) },
+      });
+      let buf = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk) => {
+        buf += chunk;
+        for (let nl; (nl = buf.indexOf('\n')) !== -1; buf = buf.slice(nl + 1)) {
+          const kind = buf[0];
+          if ((kind === 'r' || kind === 'p') && sent < jobs)
+            child.stdin.write(order(kind === 'r' ? 's' : 'q', sent++));
+          if (kind === 'x' && ++ended === jobs) {
+            const wall = performance.now() - t0;
+            for (const c of children) c.stdin.end();
+            resolve(wall);
+          }
+        }
+      });
+      child.on('error', reject);
+      return child;
+    });
+  });
+}
+
 /** Node CPU ms and wall ms of one run of `jobs` jobs at `-j workers`. */
 function cpuOf(bin, args, jobs, jobMs, workers, dir) {
   const cpuFile = join(dir, 'cpu.txt');
@@ -140,8 +184,15 @@ export async function mainThread({
     writeFileSync(join(dir, 'preload.mjs'), PRELOAD);
     const builds = { this: BIN, ...(old ? { old } : {}) };
     const perJob = {};
+    /** The stand-in alone, per job length: the floor jobrun's wall time is held to. */
+    const alone = {};
     for (let r = 0; r < rounds; r++) {
       for (const ms of jobMs) {
+        const [many, one] = [
+          await standInAlone(jobs, ms, workers, dir),
+          await standInAlone(1, ms, workers, dir),
+        ];
+        (alone[ms] ??= []).push(((many - one) * 1000) / (jobs - 1));
         for (const [mode, args] of Object.entries(MODES)) {
           for (const [build, bin] of Object.entries(builds)) {
             const key = `${build}\t${mode}\t${ms} ms`;
@@ -158,8 +209,7 @@ export async function mainThread({
       const [build, mode, ms] = key.split('\t');
       const cpu = values.map((v) => v.cpu);
       const wall = median(values.map((v) => v.wall));
-      // with no process to start, a slot's jobs could follow each other at job length / -j
-      const ideal = (parseFloat(ms) * 1000) / workers;
+      const floor = median(alone[parseFloat(ms)]);
       return [
         build,
         mode,
@@ -167,13 +217,16 @@ export async function mainThread({
         `${Math.round(median(cpu))} µs`,
         cpu.map(Math.round).join(' '),
         `${Math.round(wall)} µs`,
-        ideal > 0 ? `${(wall / ideal).toFixed(2)}×` : '–',
+        `${(wall / floor).toFixed(2)}× (${Math.round(floor)} µs)`,
       ];
     });
     console.log(
-      `${jobs} jobs at -j ${workers}, stand-in spawner; per job, median of ${rounds}: node's CPU, and the wall time against job length / -j`,
+      `${jobs} jobs at -j ${workers}, stand-in spawner; per job, median of ${rounds}: node's CPU, and the wall time against the stand-ins driven by a minimal loop (no jobrun)`,
     );
-    table(['build', 'output', 'job length', 'CPU', 'CPU by round', 'wall', 'vs ideal'], rows);
+    table(
+      ['build', 'output', 'job length', 'CPU', 'CPU by round', 'wall', 'vs stand-in alone'],
+      rows,
+    );
     console.log(
       `load average: ${loadavg()
         .map((x) => x.toFixed(2))
