@@ -87,6 +87,27 @@ describe.each([
     expect(existsSync(join(dir, 'left.log'))).toBe(true);
   });
 
+  it('kills what an earlier job left when it goes away, after starting another job', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    // the first job leaves a child that ignores SIGTERM, as a timed-out job's child in
+    // its kill grace: jobrun kills it after the grace, unless jobrun dies first
+    const left = await run(
+      spawner,
+      order(dir, "(trap '' TERM; exec sleep 30) & echo $! > bg", 'a.log'),
+    ).done;
+    expect(exitOf(left)).toMatchObject({ code: 0, groupGone: false });
+    const bg = Number(readFileSync(join(dir, 'bg'), 'utf8'));
+    leftovers.push(bg);
+    // the same spawner starts the next job; its parent (the spawner) then gets SIGTERM,
+    // as when jobrun goes away
+    const next = run(spawner, order(dir, 'echo $PPID > spawner; exec sleep 30', 'b.log'));
+    expect(await waitFor(() => existsSync(join(dir, 'spawner')))).toBe(true);
+    process.kill(Number(readFileSync(join(dir, 'spawner'), 'utf8')), 'SIGTERM');
+    expect(exitOf(await next.done)).toBeUndefined(); // it died with the job unreported
+    expect(await waitFor(() => isGone(bg), 3000)).toBe(true);
+  });
+
   it("carries a job's output on its end when its pipes closed first, else says it after", async () => {
     const spawner = new SpawnerProcess(python);
     const dir = dirs.make();
