@@ -6,7 +6,10 @@ import { pythonCommand } from './python-command.js';
 import { signalName } from './signals.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
 
-/** One job for a spawner: strings carry raw bytes the `src/model/bytes.ts` way. */
+/**
+ * One job for a spawner: strings carry raw bytes the `src/model/bytes.ts` way, except
+ * the paths of files jobrun opens too (log, stdin, streams): those go as `node:fs` names them.
+ */
 export interface SpawnOrder {
   file: string;
   /** The whole argv, argv[0] included. */
@@ -285,8 +288,8 @@ function orderLine(kind: 's' | 'q', order: SpawnOrder): string {
     String(order.killGraceMs),
     b64(order.file),
     b64(order.cwd),
-    b64(order.logPath),
-    b64(order.stdinPath),
+    b64File(order.logPath),
+    b64File(order.stdinPath),
     optional(order.streams?.stdoutPath),
     optional(order.streams?.stderrPath),
     order.streams?.keepBytes === undefined ? '-' : String(order.streams.keepBytes),
@@ -333,8 +336,17 @@ function parseOutput(fields: string[], at: number): OutputReport {
   };
 }
 
-function optional(s: string | undefined): string {
-  return s === undefined ? '-' : b64(s);
+function optional(path: string | undefined): string {
+  return path === undefined ? '-' : b64File(path);
+}
+
+/**
+ * A file jobrun itself writes or reads too (the log, the stream files, the stdin file):
+ * named as `node:fs` names a string path, where a byte kept as a lone surrogate (an
+ * argument read raw, see `decodeBytes`) becomes U+FFFD, so both mean the same file.
+ */
+function b64File(path: string): string {
+  return Buffer.from(path, 'utf8').toString('base64');
 }
 
 function b64(s: string): string {

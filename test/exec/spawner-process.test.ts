@@ -87,6 +87,33 @@ describe.each([
     expect(existsSync(join(dir, 'left.log'))).toBe(true);
   });
 
+  it('writes the log and stream files jobrun reads when their path is not valid UTF-8', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    // a byte that is not UTF-8 (from `--logs` read raw) stands alone as U+DCE9; node:fs
+    // makes U+FFFD of it, and jobrun reads the files where node:fs says they are
+    const raw = join(dir, 'caf\uDCE9');
+    const streams = { stdoutPath: `${raw}.out`, stderrPath: `${raw}.err` };
+    const plain = await run(spawner, order(dir, 'echo plain', 'caf\uDCE9.log')).done;
+    expect(exitOf(plain)).toMatchObject({ code: 0, logSize: 6 });
+    expect(readFileSync(`${raw}.log`, 'utf8')).toBe('plain\n');
+    const piped = run(spawner, {
+      ...order(dir, 'echo out; echo err >&2', 'caf\uDCE9.2.log'),
+      streams,
+    });
+    // said with the end when the pipes closed first, else after it
+    const outputOf = () => {
+      const end = exitOf(piped.reports);
+      return end?.kind === 'exit' && end.output ? end.output : piped.reports.at(-1);
+    };
+    await piped.done;
+    expect(await waitFor(() => outputOf()?.kind === 'output')).toBe(true);
+    expect(outputOf()).toMatchObject({ bytes: 8 });
+    expect(readFileSync(`${raw}.2.log`, 'utf8')).toBe('out\nerr\n');
+    expect(readFileSync(streams.stdoutPath, 'utf8')).toBe('out\n');
+    expect(readFileSync(streams.stderrPath, 'utf8')).toBe('err\n');
+  });
+
   it('kills what an earlier job left when it goes away, after starting another job', async () => {
     const spawner = new SpawnerProcess(python);
     const dir = dirs.make();
