@@ -192,6 +192,7 @@ class Slot:
     log = None  # the running job's log, when it writes the log itself (no Output)
     watch = None  # the running job's pidfd (see watch)
     buf = b''  # input from jobrun not handled yet
+    rings = 0  # doorbell rings whose line ('c', 't') is not read yet (below 0: read first)
 
     def __init__(self):
         self.outputs = []  # Outputs not reported yet: the running job's, and ended jobs' still read
@@ -303,10 +304,12 @@ def handle(line, slot):
     elif line.startswith(b'q '):
         slot.queued, slot.due = prepare(line[2:]), slot.child is None
     elif line == b'c':
+        slot.rings -= 1
         if slot.queued is not None:
             slot.queued = None
             say(b'w')
     elif line.startswith(b't '):
+        slot.rings -= 1
         pid, signum = (int(f) for f in line[2:].split(b' '))
         # Reap first: a job that already ended reports its end before any word of the signal.
         if pid == slot.child:
@@ -389,8 +392,10 @@ def main():
         flush()
         # While a job runs, input is read when the doorbell rings ('c', 't') or the job
         # ends: the next job's order ('q') then wakes nobody; jobrun's end closes the
-        # doorbell too. With no job running, input is listened to ('b', 's' come then).
-        listen = slot.child is None or DOORBELL is None
+        # doorbell too. With no job running, input is listened to ('b', 's' come then),
+        # and so it is until each ring's line came: an order too big for the pipe may
+        # hold it up in jobrun, to be written only as the spawner reads.
+        listen = slot.child is None or DOORBELL is None or slot.rings > 0
         fds = ([0] if listen else []) + [wake_r] + [fd for output in slot.outputs for fd in output.open]
         if DOORBELL is not None:
             fds.append(DOORBELL)
@@ -413,8 +418,10 @@ def main():
         rung = DOORBELL is not None and DOORBELL in ready
         if rung:
             try:
-                if not os.read(DOORBELL, 512):
+                rings = os.read(DOORBELL, 512)
+                if not rings:
                     break  # jobrun is gone
+                slot.rings += len(rings)
             except OSError:
                 pass
         if rung or 0 in ready:

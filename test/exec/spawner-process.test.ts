@@ -114,6 +114,30 @@ describe.each([
     expect(readFileSync(streams.stderrPath, 'utf8')).toBe('err\n');
   });
 
+  it('hears a signal rung while a queued order too big for its pipe is still being written', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    const running = run(spawner, order(dir, "trap 'exit 0' TERM; sleep 10 & wait", 'a.log'));
+    expect(await waitFor(() => pidOf(running.reports) !== undefined)).toBe(true);
+    const pid = pidOf(running.reports)!.pid;
+    // its order (an -X batch) fills the pipe: the rest waits in jobrun until the spawner
+    // reads, which it does only as the job ends or the doorbell rings
+    const big = {
+      ...order(dir, 'true', 'b.log'),
+      argv: ['/bin/sh', '-c', 'true', 'x'.repeat(300_000)],
+    };
+    const queued = run(spawner, big, true);
+    spawner.withdraw();
+    spawner.signal(pid, 15);
+    // jobrun busy for a moment (a loaded run): the rest of the order, the withdrawal and
+    // the signal reach the pipe only after the spawner woke up to the rings
+    const busy = Date.now() + 300;
+    while (Date.now() < busy);
+    expect(await waitFor(() => exitOf(running.reports) !== undefined, 3000)).toBe(true);
+    expect(running.reports.map((r) => r.kind)).toEqual(['pid', 'signalled', 'exit']);
+    expect(await queued.done).toEqual([{ kind: 'withdrawn' }]);
+  });
+
   it('kills what an earlier job left when it goes away, after starting another job', async () => {
     const spawner = new SpawnerProcess(python);
     const dir = dirs.make();
