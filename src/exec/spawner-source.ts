@@ -12,12 +12,13 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  * what it does.
  *
  * Protocol, one line each way per event; every path, argument and variable is base64
- * of the exact bytes. jobrun → spawner, on its stdin; after `c` and `t`, the lines that
- * must be read while a job runs, jobrun also writes a byte to fd 3, the doorbell: while a
- * job runs the spawner waits only for the job, its pipes and the doorbell, so the next
- * job's order wakes nobody (on a virtual machine, a wake-up is much of a small job's
- * cost) and is read as the job ends. With no job running it listens on stdin, so `b`
- * and `s` (sent only then) need no ring:
+ * of the exact bytes (a file jobrun opens too: as `node:fs` names it). jobrun → spawner,
+ * on its stdin; after `c` and `t`, the lines that must be read while a job runs, jobrun
+ * also writes a byte to fd 3, the doorbell: while a job runs the spawner waits only for
+ * the job, its pipes and the doorbell (and, after a ring, stdin until the rung line
+ * came), so the next job's order wakes nobody (on a virtual machine, a wake-up is much
+ * of a small job's cost) and is read as the job ends. With no job running it listens
+ * on stdin, so `b` and `s` (sent only then) need no ring:
  *   `b ENV…`                     the environment every job starts from (jobrun's own,
  *                                `KEY=VALUE` each), sent once, first. The spawner's own
  *                                environment is never handed on: Python adds to it (its
