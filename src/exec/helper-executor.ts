@@ -165,11 +165,16 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     return this.spawnerToQueueOn() !== undefined;
   }
 
-  /** Its spawner, when a next job may be queued there behind this one. */
+  /**
+   * Its spawner, when a next job may be queued there behind this one. Not behind a job
+   * whose captured JSON decides its success: the spawner starts a queued job on an exit
+   * 0, and that one may still fail (a start after a failure, under --fail-fast or --halt).
+   */
   spawnerToQueueOn(): SpawnerProcess | undefined {
     const { spawner } = this;
-    if (this.isEnded || spawner === undefined || !spawner.canQueueBehind(this)) return undefined;
-    return spawner;
+    if (this.isEnded || spawner === undefined || this.job.capture?.mode === 'json')
+      return undefined;
+    return spawner.canQueueBehind(this) ? spawner : undefined;
   }
 
   withdraw(): void {

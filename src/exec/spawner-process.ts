@@ -6,7 +6,10 @@ import { pythonCommand } from './python-command.js';
 import { signalName } from './signals.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
 
-/** One job for a spawner: strings carry raw bytes the `src/model/bytes.ts` way. */
+/**
+ * One job for a spawner: strings carry raw bytes the `src/model/bytes.ts` way, except
+ * the paths of files jobrun opens too (log, stdin, streams): those go as `node:fs` names them.
+ */
 export interface SpawnOrder {
   file: string;
   /** The whole argv, argv[0] included. */
@@ -297,10 +300,10 @@ class OrderEncoder {
       String(order.killGraceMs),
       this.encoded('file', order.file),
       this.encoded('cwd', order.cwd),
-      this.encoded('log', order.logPath),
-      this.encoded('stdin', order.stdinPath),
-      streams?.stdoutPath === undefined ? '-' : this.encoded('stdout', streams.stdoutPath),
-      streams?.stderrPath === undefined ? '-' : this.encoded('stderr', streams.stderrPath),
+      this.encoded('log', order.logPath, b64File),
+      this.encoded('stdin', order.stdinPath, b64File),
+      streams?.stdoutPath === undefined ? '-' : this.encoded('stdout', streams.stdoutPath, b64File),
+      streams?.stderrPath === undefined ? '-' : this.encoded('stderr', streams.stderrPath, b64File),
       streams?.keepBytes === undefined ? '-' : String(streams.keepBytes),
       String(argv.length),
     ];
@@ -309,10 +312,10 @@ class OrderEncoder {
     return fields.join(' ') + '\n';
   }
 
-  private encoded(field: string, text: string): string {
+  private encoded(field: string, text: string, encode = b64): string {
     const last = this.last.get(field);
     if (last?.text === text) return last.b64;
-    const encoded = { text, b64: b64(text) };
+    const encoded = { text, b64: encode(text) };
     this.last.set(field, encoded);
     return encoded.b64;
   }
@@ -352,6 +355,15 @@ function parseOutput(fields: string[], at: number): OutputReport {
     cut: cut === '1',
     kept: kept === '-' ? Buffer.alloc(0) : Buffer.from(kept, 'base64'),
   };
+}
+
+/**
+ * A file jobrun itself writes or reads too (the log, the stream files, the stdin file):
+ * named as `node:fs` names a string path, where a byte kept as a lone surrogate (an
+ * argument read raw, see `decodeBytes`) becomes U+FFFD, so both mean the same file.
+ */
+function b64File(path: string): string {
+  return Buffer.from(path, 'utf8').toString('base64');
 }
 
 function b64(s: string): string {

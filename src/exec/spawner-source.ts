@@ -12,12 +12,13 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  * what it does.
  *
  * Protocol, one line each way per event; every path, argument and variable is base64
- * of the exact bytes. jobrun → spawner, on its stdin; after `c` and `t`, the lines that
- * must be read while a job runs, jobrun also writes a byte to fd 3, the doorbell: while a
- * job runs the spawner waits only for the job, its pipes and the doorbell, so the next
- * job's order wakes nobody (on a virtual machine, a wake-up is much of a small job's
- * cost) and is read as the job ends. With no job running it listens on stdin, so `b`
- * and `s` (sent only then) need no ring:
+ * of the exact bytes (a file jobrun opens too: as `node:fs` names it). jobrun → spawner,
+ * on its stdin; after `c` and `t`, the lines that must be read while a job runs, jobrun
+ * also writes a byte to fd 3, the doorbell: while a job runs the spawner waits only for
+ * the job, its pipes and the doorbell (and, after a ring, stdin until the rung line
+ * came), so the next job's order wakes nobody (on a virtual machine, a wake-up is much
+ * of a small job's cost) and is read as the job ends. With no job running it listens
+ * on stdin, so `b` and `s` (sent only then) need no ring:
  *   `b ENV…`                     the environment every job starts from (jobrun's own,
  *                                `KEY=VALUE` each), sent once, first. The spawner's own
  *                                environment is never handed on: Python adds to it (its
@@ -82,9 +83,10 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  * portable chdir action); it is single-threaded, so that is safe.
  *
  * When jobrun goes away (its ends of the pipes close, even after `kill -9`) or the spawner
- * gets SIGTERM, it sends SIGTERM to the group it started, SIGKILL once the job's kill
- * grace is over, and exits: no job outlives the jobrun that started it, and a queued
- * job never starts.
+ * gets SIGTERM, it sends SIGTERM to every group it started that lives (the running job's,
+ * and what an earlier job left that jobrun had not killed yet, e.g. in a timed-out job's
+ * kill grace), SIGKILL once the kill grace is over, and exits: no job outlives the jobrun
+ * that started it, and a queued job never starts.
  */
 export const SPAWNER_SOURCE = String.raw`
 import binascii, errno, os, select, signal, sys, time
@@ -161,25 +163,19 @@ def waiting_input():
     return data
 
 
-def shutdown(child, group, grace):
-    """jobrun is gone: TERM the group we started, KILL it after its grace."""
-    if group is None:
-        return
-    try:
-        os.killpg(group, signal.SIGTERM)
-    except OSError:
-        return
+def shutdown(child, groups, grace):
+    """jobrun is gone: TERM the groups we started that live, KILL them after the grace."""
+    for group in groups:
+        killpg(group, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
+    while groups and time.monotonic() < deadline:
         if child is not None and reap(child) is not None:
             child = None  # jobrun is gone: nobody to tell
-        if not alive(group):
-            return
-        time.sleep(0.02)
-    try:
-        os.killpg(group, signal.SIGKILL)
-    except OSError:
-        pass
+        groups = [group for group in groups if alive(group)]
+        if groups:
+            time.sleep(0.02)
+    for group in groups:
+        killpg(group, signal.SIGKILL)
     if child is not None:
         try:
             os.waitpid(child, 0)
@@ -189,7 +185,6 @@ def shutdown(child, group, grace):
 
 class Slot:
     child = None
-    group = None
     grace = 0.0
     queued = None  # the next job's order (q), one deep, parsed (see prepare)
     last_ok = True  # the last job exited 0: only then does a queued job start
@@ -198,9 +193,14 @@ class Slot:
     log = None  # the running job's log, when it writes the log itself (no Output)
     watch = None  # the running job's pidfd (see watch)
     buf = b''  # input from jobrun not handled yet
+    rings = 0  # doorbell rings whose line ('c', 't') is not read yet (below 0: read first)
 
     def __init__(self):
         self.outputs = []  # Outputs not reported yet: the running job's, and ended jobs' still read
+        # Groups it started that may live: the running job's, and those of ended jobs that
+        # lived on at their end (jobrun kills them, after their kill grace if it signalled
+        # the job). A 't' reaches each, and so does the shutdown, whatever ran since.
+        self.groups = []
 
 
 def start(slot, parsed):
@@ -215,8 +215,9 @@ def start(slot, parsed):
         slot.outputs.append(slot.output)
     elif slot.child is not None:
         slot.log = parsed[3]
-    slot.group, slot.last_ok = slot.child, slot.child is not None
+    slot.last_ok = slot.child is not None
     if slot.child is not None:
+        slot.groups.append(slot.child)
         slot.watch = watch(slot.child)
 
 
@@ -234,7 +235,6 @@ def ended(slot, reaped, go_on=True):
         slot.output = None
     mark = len(out)
     slot.due = slot.queued is not None
-    released = False
     if go_on and ok:
         # the lines jobrun sent while the job ran (the next job's order, unread as it
         # needs no wake-up, see main; a withdrawal) are handled first, in order
@@ -244,12 +244,14 @@ def ended(slot, reaped, go_on=True):
             handle_safely(sent, slot)
         if slot.due and slot.child is None:
             release(slot)
-        released = slot.child is not None
     if watched is not None:
         os.close(watched)
     lives = alive(child)
-    if not released:
-        slot.group = child if lives else None
+    # what may live now: the running job's group, earlier leftovers jobrun has not
+    # killed yet, and what this job left
+    slot.groups = [g for g in slot.groups if g == slot.child or (g != child and alive(g))]
+    if lives:
+        slot.groups.append(child)
     if line is None:
         return
     line += b' 1' if lives else b' 0'
@@ -303,10 +305,12 @@ def handle(line, slot):
     elif line.startswith(b'q '):
         slot.queued, slot.due = prepare(line[2:]), slot.child is None
     elif line == b'c':
+        slot.rings -= 1
         if slot.queued is not None:
             slot.queued = None
             say(b'w')
     elif line.startswith(b't '):
+        slot.rings -= 1
         pid, signum = (int(f) for f in line[2:].split(b' '))
         # Reap first: a job that already ended reports its end before any word of the signal.
         if pid == slot.child:
@@ -316,7 +320,7 @@ def handle(line, slot):
         if pid == slot.child:
             killpg(pid, signum)
             say(b'T %d' % pid)
-        elif pid == slot.group:
+        elif pid in slot.groups:
             killpg(pid, signum)  # what the job left behind
     elif line == b'b' or line.startswith(b'b '):
         base = dict(b64(kv).partition(b'=')[::2] for kv in line[2:].split(b' ') if kv)
@@ -389,8 +393,10 @@ def main():
         flush()
         # While a job runs, input is read when the doorbell rings ('c', 't') or the job
         # ends: the next job's order ('q') then wakes nobody; jobrun's end closes the
-        # doorbell too. With no job running, input is listened to ('b', 's' come then).
-        listen = slot.child is None or DOORBELL is None
+        # doorbell too. With no job running, input is listened to ('b', 's' come then),
+        # and so it is until each ring's line came: an order too big for the pipe may
+        # hold it up in jobrun, to be written only as the spawner reads.
+        listen = slot.child is None or DOORBELL is None or slot.rings > 0
         fds = ([0] if listen else []) + [wake_r] + [fd for output in slot.outputs for fd in output.open]
         if DOORBELL is not None:
             fds.append(DOORBELL)
@@ -413,14 +419,16 @@ def main():
         rung = DOORBELL is not None and DOORBELL in ready
         if rung:
             try:
-                if not os.read(DOORBELL, 512):
+                rings = os.read(DOORBELL, 512)
+                if not rings:
                     break  # jobrun is gone
+                slot.rings += len(rings)
             except OSError:
                 pass
         if rung or 0 in ready:
             slot.buf += waiting_input()  # at jobrun's end of input, stopping says so
     flush()
-    shutdown(slot.child, slot.group, slot.grace)
+    shutdown(slot.child, slot.groups, slot.grace)
 
 
 ${SPAWNER_OUTPUT_SOURCE}

@@ -117,6 +117,30 @@ describe.each([
     expect(readOrEmpty(join(dir, 'order'))).toBe('a\nc\n');
   });
 
+  it('queues nothing behind a job whose captured JSON decides its success', async () => {
+    const dir = dirs.make();
+    // it exits 0 and still fails (its stdout is not JSON): the spawner, which starts a
+    // queued job on an exit 0, would start one after a failure (--fail-fast, --halt)
+    const job = waiting('a', 'echo notjson');
+    job.capture = { mode: 'json', maxBytes: 1000 };
+    const a = executor.start(requestIn(dir, job, { worker: '1' }));
+    await a.started;
+    if (a.pid !== undefined) leftovers.push(a.pid);
+    expect(await waitFor(() => readOrEmpty(join(dir, 'order')) === 'a\n')).toBe(true);
+    expect(a.canQueue).toBe(false);
+    const b = executor.startAfter?.(
+      requestIn(dir, makeJob('echo b >> order'), { worker: '1', logPath: join(dir, 'b.log') }),
+      a,
+    );
+    expect(b).toBeUndefined();
+    writeFileSync(join(dir, 'go'), '');
+    const end = await a.result;
+    expect(end.exitCode).toBe(0);
+    expect(end.error).toContain('capture json');
+    await drained(dir);
+    expect(readOrEmpty(join(dir, 'order'))).toBe('a\nc\n');
+  });
+
   it('stop() of a queued job withdraws it', async () => {
     const dir = dirs.make();
     const { a, b } = await runningAndQueued(dir);

@@ -87,6 +87,78 @@ describe.each([
     expect(existsSync(join(dir, 'left.log'))).toBe(true);
   });
 
+  it('writes the log and stream files jobrun reads when their path is not valid UTF-8', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    // a byte that is not UTF-8 (from `--logs` read raw) stands alone as U+DCE9; node:fs
+    // makes U+FFFD of it, and jobrun reads the files where node:fs says they are
+    const raw = join(dir, 'caf\uDCE9');
+    const streams = { stdoutPath: `${raw}.out`, stderrPath: `${raw}.err` };
+    const plain = await run(spawner, order(dir, 'echo plain', 'caf\uDCE9.log')).done;
+    expect(exitOf(plain)).toMatchObject({ code: 0, logSize: 6 });
+    expect(readFileSync(`${raw}.log`, 'utf8')).toBe('plain\n');
+    const piped = run(spawner, {
+      ...order(dir, 'echo out; echo err >&2', 'caf\uDCE9.2.log'),
+      streams,
+    });
+    // said with the end when the pipes closed first, else after it
+    const outputOf = () => {
+      const end = exitOf(piped.reports);
+      return end?.kind === 'exit' && end.output ? end.output : piped.reports.at(-1);
+    };
+    await piped.done;
+    expect(await waitFor(() => outputOf()?.kind === 'output')).toBe(true);
+    expect(outputOf()).toMatchObject({ bytes: 8 });
+    expect(readFileSync(`${raw}.2.log`, 'utf8')).toBe('out\nerr\n');
+    expect(readFileSync(streams.stdoutPath, 'utf8')).toBe('out\n');
+    expect(readFileSync(streams.stderrPath, 'utf8')).toBe('err\n');
+  });
+
+  it('hears a signal rung while a queued order too big for its pipe is still being written', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    const running = run(spawner, order(dir, "trap 'exit 0' TERM; sleep 10 & wait", 'a.log'));
+    expect(await waitFor(() => pidOf(running.reports) !== undefined)).toBe(true);
+    const pid = pidOf(running.reports)!.pid;
+    // its order (an -X batch) fills the pipe: the rest waits in jobrun until the spawner
+    // reads, which it does only as the job ends or the doorbell rings
+    const big = {
+      ...order(dir, 'true', 'b.log'),
+      argv: ['/bin/sh', '-c', 'true', 'x'.repeat(300_000)],
+    };
+    const queued = run(spawner, big, true);
+    spawner.withdraw();
+    spawner.signal(pid, 15);
+    // jobrun busy for a moment (a loaded run): the rest of the order, the withdrawal and
+    // the signal reach the pipe only after the spawner woke up to the rings
+    const busy = Date.now() + 300;
+    while (Date.now() < busy);
+    expect(await waitFor(() => exitOf(running.reports) !== undefined, 3000)).toBe(true);
+    expect(running.reports.map((r) => r.kind)).toEqual(['pid', 'signalled', 'exit']);
+    expect(await queued.done).toEqual([{ kind: 'withdrawn' }]);
+  });
+
+  it('kills what an earlier job left when it goes away, after starting another job', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    // the first job leaves a child that ignores SIGTERM, as a timed-out job's child in
+    // its kill grace: jobrun kills it after the grace, unless jobrun dies first
+    const left = await run(
+      spawner,
+      order(dir, "(trap '' TERM; exec sleep 30) & echo $! > bg", 'a.log'),
+    ).done;
+    expect(exitOf(left)).toMatchObject({ code: 0, groupGone: false });
+    const bg = Number(readFileSync(join(dir, 'bg'), 'utf8'));
+    leftovers.push(bg);
+    // the same spawner starts the next job; its parent (the spawner) then gets SIGTERM,
+    // as when jobrun goes away
+    const next = run(spawner, order(dir, 'echo $PPID > spawner; exec sleep 30', 'b.log'));
+    expect(await waitFor(() => existsSync(join(dir, 'spawner')))).toBe(true);
+    process.kill(Number(readFileSync(join(dir, 'spawner'), 'utf8')), 'SIGTERM');
+    expect(exitOf(await next.done)).toBeUndefined(); // it died with the job unreported
+    expect(await waitFor(() => isGone(bg), 3000)).toBe(true);
+  });
+
   it("carries a job's output on its end when its pipes closed first, else says it after", async () => {
     const spawner = new SpawnerProcess(python);
     const dir = dirs.make();
