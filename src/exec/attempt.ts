@@ -155,8 +155,11 @@ export abstract class GroupAttempt implements RunningAttempt {
       size = 0;
     }
     this.addOutputs(result);
-    if ((code !== 0 || this.timedOut) && result.error === undefined) {
-      const problem = logProblem(this.request.logPath, this.logWriteError());
+    // output jobrun could not keep fails the attempt even after an exit 0: shown output,
+    // results and a stage's items would miss what it printed (a full disk)
+    const writeError = this.logWriteError();
+    if ((writeError !== undefined || code !== 0 || this.timedOut) && result.error === undefined) {
+      const problem = logProblem(this.request.logPath, writeError);
       if (problem !== undefined) result.error = problem;
     }
     this.settleLog(result, size, code !== 0 || this.timedOut || result.error !== undefined);

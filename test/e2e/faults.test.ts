@@ -472,6 +472,35 @@ describe('full disks, deleted folders, atomic reports', () => {
     }
   });
 
+  it.skipIf(!canMount)(
+    'a full log disk under shown output fails the job that exited 0: its output is not all kept',
+    async () => {
+      const dir = tempDir();
+      const logs = path.join(dir, 'logs');
+      fs.mkdirSync(logs);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', logs]);
+      try {
+        // the job writes into pipes, so it never sees the full disk and exits 0
+        writeFiles(dir, { 'm.yaml': manifest(['head -c 1000000 /dev/zero | tr "\\0" x']) });
+        for (const spawner of ['helper', 'child']) {
+          const r = await jobrun(
+            ['run', 'm.yaml', '--logs', 'logs', '--report', 'r.json', '--progress', 'none'],
+            { cwd: dir, env: { JOBRUN_SPAWNER: spawner } },
+          );
+          expect(r.code, spawner).toBe(1);
+          const [job] = report(path.join(dir, 'r.json')).jobs;
+          expect(job!.status, spawner).toBe('failed');
+          expect(job!.attempts[0]!.exitCode, spawner).toBe(0);
+          expect(job!.attempts[0]!.error, spawner).toMatch(
+            /cannot write log file .*j1\.log: ENOSPC/,
+          );
+        }
+      } finally {
+        spawnSync('umount', [logs]);
+      }
+    },
+  );
+
   it('report files are whole or untouched: kill -9 leaves the previous ones as they were', async () => {
     const dir = tempDir();
     writeFiles(dir, {
