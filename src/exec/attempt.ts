@@ -176,19 +176,23 @@ export abstract class GroupAttempt implements RunningAttempt {
     this.clearTimers();
     removeFile(this.request.logPath);
     this.removeStreamFiles();
-    this.fail(describeSpawnError(this.job, err));
+    const { error, exitCode } = describeSpawnError(this.job, err);
+    this.fail(error, exitCode);
   }
 
   /**
-   * The attempt ends without an exit status (`error` says why). A group that may
+   * The attempt ends without an exit status of its own (`error` says why; `exitCode`
+   * where a shell would have given one, see `describeSpawnError`). A group that may
    * still run is SIGKILLed: nothing could report its end any more.
    */
-  protected fail(error: string): void {
+  protected fail(error: string, exitCode?: number): void {
     if (this.ended) return;
     this.ended = true;
     this.clearTimers();
     killGroup(this.groupPid, 'SIGKILL');
-    this.settle({ ...this.baseResult(), error });
+    const result: AttemptResult = { ...this.baseResult(), error };
+    if (exitCode !== undefined) result.exitCode = exitCode;
+    this.settle(result);
   }
 
   /** End with `result` (also one made elsewhere, by a fallback executor). */

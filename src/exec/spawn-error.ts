@@ -2,24 +2,26 @@ import { accessSync, constants, statSync } from 'node:fs';
 import type { JobSpec } from '../model/job.js';
 
 /**
- * A clear, one-line reason why a job's shell could not be started. Node reports
- * a missing working directory as `spawn /bin/sh ENOENT`, blaming the shell, so
- * the directory is checked first, only once spawning has failed (keeping the
- * success path free of extra system calls).
+ * A clear, one-line reason why a job's shell (or program) could not be started. Node
+ * reports a missing working directory as `spawn /bin/sh ENOENT`, blaming the shell, so
+ * the directory is checked first, only once spawning has failed (keeping the success
+ * path free of extra system calls). A program or shell that is not there or cannot be
+ * executed gets the exit code a shell (and xargs) gives it, 127 or 126: another attempt
+ * would end the same way, so it is not retried (see `worthRetrying`).
  */
-export function describeSpawnError(job: JobSpec, err: unknown): string {
+export function describeSpawnError(
+  job: JobSpec,
+  err: unknown,
+): { error: string; exitCode?: 126 | 127 } {
   const cwdProblem = checkDirectory(job.cwd);
-  if (cwdProblem !== undefined) return cwdProblem;
+  if (cwdProblem !== undefined) return { error: cwdProblem };
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  const program = job.argv?.[0];
-  if (program !== undefined) {
-    if (code === 'ENOENT') return `program ${program} not found`;
-    if (code === 'EACCES') return `program ${program} cannot be executed (permission denied)`;
-  }
-  if (code === 'ENOENT') return `shell ${job.shell} not found`;
-  if (code === 'EACCES') return `shell ${job.shell} cannot be executed (permission denied)`;
+  const what = job.argv?.[0] !== undefined ? `program ${job.argv[0]}` : `shell ${job.shell}`;
+  if (code === 'ENOENT') return { error: `${what} not found`, exitCode: 127 };
+  if (code === 'EACCES')
+    return { error: `${what} cannot be executed (permission denied)`, exitCode: 126 };
   const message = err instanceof Error ? err.message : String(err);
-  return `could not start shell ${job.shell}: ${message}`;
+  return { error: `could not start ${what}: ${message}` };
 }
 
 function checkDirectory(dir: string): string | undefined {

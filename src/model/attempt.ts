@@ -7,7 +7,10 @@ export interface AttemptResult {
   /** Epoch milliseconds. */
   startedAt: number;
   durationMs: number;
-  /** Absent when the process was killed by a signal or never started. */
+  /**
+   * Absent when the process was killed by a signal or never started, but for a program
+   * (or shell) not found or not executable: 127 or 126 then, as a shell and xargs say.
+   */
   exitCode?: number;
   signal?: string;
   timedOut: boolean;

@@ -293,10 +293,27 @@ describe('direct exec (item 9)', () => {
     await expectOutput(['-k', '--', 'echo {} | tr a-z A-Z', ':::', 'abc'], dir, 'ABC\n');
   });
 
-  it('a missing program is a failed job with a clear reason', async () => {
-    const r = await run(['--json', '--', 'no-such-program-xyz', '{}', ':::', 'a'], dir);
-    expect(r.code).toBe(1);
-    expect(r.stdout.toString()).toContain('program no-such-program-xyz not found');
+  it('a missing or unrunnable program fails at once with a clear reason and 127 or 126', async () => {
+    fs.writeFileSync(path.join(dir, 'not-executable'), 'echo hi\n', { mode: 0o644 });
+    for (const [program, exitCode, error] of [
+      ['no-such-program-xyz', 127, 'program no-such-program-xyz not found'],
+      ['./not-executable', 126, 'program ./not-executable cannot be executed (permission denied)'],
+    ] as const) {
+      for (const spawner of ['helper', 'child']) {
+        // as with a shell's 127 and 126: another attempt would end the same way
+        const r = await run(
+          ['--json', '--retries', '2', '--spawner', spawner, '--', program, '{}', ':::', 'a'],
+          dir,
+        );
+        expect(r.code).toBe(1);
+        const report = JSON.parse(r.stdout.toString()) as {
+          jobs: { attempts: { exitCode?: number; error?: string }[] }[];
+        };
+        expect(report.jobs[0]!.attempts, `${program} ${spawner}`).toEqual([
+          expect.objectContaining({ exitCode, error }),
+        ]);
+      }
+    }
   });
 });
 

@@ -151,7 +151,7 @@ export function executorConformance(
         expect(run.pid).toBeUndefined();
         const result = await run.result;
         expect(result.error).toBe('shell /no/such/shell not found');
-        expect(result.exitCode).toBeUndefined();
+        expect(result.exitCode).toBe(127); // as a shell says of a command it cannot find
         expect(result.timedOut).toBe(false);
         expect(existsSync(req.logPath)).toBe(false);
       }
