@@ -87,6 +87,7 @@ export function checkRecords(
     expect(states, 'final states of a run to its end').toEqual(expectedStates(s));
   }
   checkAttempts(s, facts, byName, stopped);
+  checkSucceededBeforeTheStop(facts, byName);
   checkNeeds(facts, byName);
   checkPools(s, facts, slots);
   checkFanIn(s, facts, byName);
@@ -165,6 +166,29 @@ function checkAttempts(
       expect(ran.length, `${j.name}: markers vs attempts`).toBe(j.attempts.length);
       expect(j.attempts.length).toBe(Math.min(node.failFirst, node.retries) + 1);
     }
+  }
+}
+
+/** How long before the stop an attempt's exit 0 surely reached jobrun first. */
+const WELL_BEFORE_MS = 500;
+
+/**
+ * "A job that had exited 0 before the stop reached it is `succeeded`, not `cancelled`"
+ * (README). The stop came no earlier than the test's signal, or than the first attempt
+ * that failed (what a halt or --fail-fast judges): an exit 0 well before that is no
+ * cancelled job's.
+ */
+function checkSucceededBeforeTheStop(facts: RunFacts, byName: Map<string, ReportJob>): void {
+  const failedAt = facts.markers.flatMap((m) => (m.end && m.end.code !== 0 ? [m.end.at] : []));
+  const stopAt = facts.exit.signalledAt ?? Math.min(Infinity, ...failedAt);
+  for (const j of byName.values()) {
+    if (j.status !== 'cancelled') continue;
+    for (const m of markersOf(facts, j.name))
+      if (m.end?.code === 0)
+        expect(
+          m.end.at,
+          `${j.name}.${m.attempt} exited 0 ${stopAt - m.end.at} ms before the stop, yet is cancelled`,
+        ).toBeGreaterThan(stopAt - WELL_BEFORE_MS);
   }
 }
 

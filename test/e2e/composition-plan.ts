@@ -46,8 +46,14 @@ export interface Scenario {
   /** The node whose results a last job, `fan`, reads on stdin; null: no fan-in job. */
   fanIn: number | null;
   workers: number;
-  /** `none` keeps the spawner; `grouped` pipes output through jobrun on node:child_process. */
-  output: 'none' | 'grouped';
+  /**
+   * `--output`, or none given (`default`: with `--json`, logs only). `none` and
+   * `grouped` keep a job's streams with the spawner; `stream` reads them line by line
+   * in jobrun, on node:child_process.
+   */
+  output: 'none' | 'grouped' | 'stream' | 'default';
+  /** `--spawner`: the per-slot spawners where they can run (`auto`), or node:child_process. */
+  spawner: 'auto' | 'child';
   ending: Ending;
 }
 
@@ -98,7 +104,13 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
     nodes: fc.array(nodeArb, { minLength: 2, maxLength: 8 }),
     fanIn: fc.option(fc.nat(8), { nil: null }),
     workers: fc.integer({ min: 1, max: 3 }),
-    output: fc.constantFrom('none' as const, 'grouped' as const),
+    output: fc.constantFrom(
+      'none' as const,
+      'grouped' as const,
+      'stream' as const,
+      'default' as const,
+    ),
+    spawner: fc.constantFrom('auto' as const, 'child' as const),
     ending: endingArb,
   })
   .map(bounded);
@@ -132,14 +144,18 @@ function mostJobs(nodes: Node[]): number {
 export const nodeName = (s: Scenario, i: number) => (s.nodes[i]?.stage ? `s${i}-{item}` : `j${i}`);
 
 /** The items a job prints when it succeeds: its name, file-safe, and a number. */
-function itemsOf(name: string, count: number): string[] {
+export function itemsOf(name: string, count: number): string[] {
   const tag = name.replace(/[^a-z0-9]/g, '');
   return Array.from({ length: count }, (_, k) => `${tag}x${k}`);
 }
 
+/** The one line an attempt that fails prints, on stderr: whose it is. */
+export const failLine = (name: string, attempt: number) => `fail ${name}.${attempt}`;
+
 /**
  * The job's whole life, as markers: start (time, process group), then after its
- * sleep its items on stdout and end (time, exit code). `fanin` keeps its stdin.
+ * sleep its items on stdout (or, failing, its `failLine` on stderr) and end (time,
+ * exit code). So a log tells whose it is. `fanin` keeps its stdin.
  */
 export const JOB_SCRIPT = `d="ran/$PROP_RUN"; n="$d/$JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT"
 echo "$(date +%s%3N) $(cut -d' ' -f5 /proc/$$/stat)" > "$n.start"
@@ -151,6 +167,8 @@ if [ "$JOBRUN_ATTEMPT" -le "$1" ]; then code=1; fi
 if [ $code = 0 ]; then
   tag=$(printf %s "$JOBRUN_JOB_NAME" | tr -cd 'a-z0-9'); k=0
   while [ $k -lt "$3" ]; do echo "\${tag}x$k"; k=$((k+1)); done
+else
+  echo "fail $JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT" >&2
 fi
 echo "$(date +%s%3N) $code" > "$n.end"
 exit $code

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { checkEnded, inCaseDir, propSettings, runArgs } from './composition-case.js';
+import {
+  checkEnded,
+  checkLeftBehind,
+  inCaseDir,
+  propSettings,
+  runArgs,
+  spawnerArgs,
+} from './composition-case.js';
 import {
   checkNothingAfter,
   checkRecords,
@@ -20,14 +27,16 @@ import { readMarkers, runJobrun } from './composition-run.js';
 const settings = propSettings(12);
 
 async function checkCase(dir: string, s: Scenario): Promise<void> {
-  const first = await runJobrun(dir, [...runArgs(s, 1), ...endingFlags(s.ending)], 1, s.ending);
+  const args = (run: number) => [...runArgs(s, run), ...spawnerArgs(s)];
+  const first = await runJobrun(dir, [...args(1), ...endingFlags(s.ending)], 1, s.ending);
   if (first.signal !== 'SIGKILL') return checkEnded(dir, s, 1, first);
   // killed with -9: --resume runs what the journal does not hold as succeeded, to the end
   const journaled = journaledSuccesses(dir);
   const before = { exit: first, markers: [...readMarkers(dir, 1).values()] };
-  const second = await runJobrun(dir, [...runArgs(s, 2), '--resume'], 2, { kind: 'normal' });
+  const second = await runJobrun(dir, [...args(2), '--resume'], 2, { kind: 'normal' });
   const facts = await readFacts(dir, 2, second);
   checkRecords(s, facts, false);
+  checkLeftBehind(dir, s, facts, false);
   for (const name of journaled) {
     expect(
       facts.markers.filter((m) => m.name === name),

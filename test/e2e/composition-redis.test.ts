@@ -36,7 +36,7 @@ describe.runIf(enabled)('the composition property on Redis workers (built bin)',
     try {
       const args = [...runArgs(s, 1), '--backend', redis.url, ...endingFlags(s.ending)];
       const exit = await runJobrun(dir, args, 1, s.ending, 90_000);
-      await checkEnded(dir, s, 1, exit, WORKERS * SLOTS);
+      await checkEnded(dir, s, 1, exit, WORKERS * SLOTS, false);
     } finally {
       await killWorkers();
     }

@@ -24,6 +24,8 @@ export interface Exit {
   pid: number;
   /** The marker files (of every run) that existed as the test saw jobrun exit. */
   filesAtExit: string[];
+  /** When the test sent its first signal (ms since the epoch), if it sent one. */
+  signalledAt?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,6 +121,7 @@ export function runJobrun(
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let exited = false;
   let filesAtExit: string[] = [];
+  let signalledAt: number | undefined;
   const done = new Promise<Exit>((resolve, reject) => {
     const timer = setTimeout(() => {
       try {
@@ -135,7 +138,7 @@ export function runJobrun(
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, pid, filesAtExit });
+      resolve({ code, signal, stdout, stderr, pid, filesAtExit, signalledAt });
     });
   });
   if (ending.kind === 'signal' || ending.kind === 'kill9') void stopLater(ending);
@@ -146,6 +149,7 @@ export function runJobrun(
     await eventually(() => exited || starts() >= e.afterStarts, timeoutMs / 2);
     await sleep(e.delayMs);
     if (exited) return;
+    signalledAt = Date.now();
     if (e.kind === 'kill9') {
       child.kill('SIGKILL');
       return;
