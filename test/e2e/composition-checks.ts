@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { countsAsFailure } from '../../src/model/events.js';
 import { STOP_EXIT_CODES, type StopSignal } from '../../src/model/stop.js';
-import type { Report, ReportJob } from '../../src/reporters/report.js';
+import type { Report, ReportAttempt, ReportJob } from '../../src/reporters/report.js';
 import { parseJunit, schemaErrors, testcases } from '../junit/check.js';
 import { expectedStates, nodeName, nodeOf, type Scenario } from './composition-plan.js';
 import {
@@ -89,7 +89,7 @@ export function checkRecords(
   checkAttempts(s, facts, byName, stopped);
   checkSucceededBeforeTheStop(facts, byName);
   checkNeeds(facts, byName);
-  checkPools(s, facts, slots);
+  checkPools(s, facts, slots, byName);
   checkFanIn(s, facts, byName);
 }
 
@@ -162,6 +162,10 @@ function checkAttempts(
       const last = ran.at(-1);
       if (last) expect(last.end?.code, `${j.name}: succeeded without exit 0`).toBe(0);
     }
+    if (j.status === 'timed_out') {
+      expect(node.hang, `${j.name} timed out but never hangs`).toBe(true);
+      expect(ran.at(-1)?.end, `${j.name} timed out after it ended`).toBeUndefined();
+    }
     if (!stopped && j.attempts.length > 0) {
       expect(ran.length, `${j.name}: markers vs attempts`).toBe(j.attempts.length);
       expect(j.attempts.length).toBe(Math.min(node.failFirst, node.retries) + 1);
@@ -180,6 +184,8 @@ const WELL_BEFORE_MS = 500;
  */
 function checkSucceededBeforeTheStop(facts: RunFacts, byName: Map<string, ReportJob>): void {
   const failedAt = facts.markers.flatMap((m) => (m.end && m.end.code !== 0 ? [m.end.at] : []));
+  for (const j of byName.values())
+    for (const a of j.attempts) if (a.timedOut) failedAt.push(attemptEnd(a));
   const stopAt = facts.exit.signalledAt ?? Math.min(Infinity, ...failedAt);
   for (const j of byName.values()) {
     if (j.status !== 'cancelled') continue;
@@ -205,11 +211,24 @@ function checkNeeds(facts: RunFacts, byName: Map<string, ReportJob>): void {
   }
 }
 
+/** When jobrun saw an attempt end (ms since the epoch). */
+const attemptEnd = (a: ReportAttempt) => Date.parse(a.startedAt) + a.durationMs;
+
 /**
  * At no moment more attempts running than the workers, or a pool's limit, by the
- * markers; an attempt with no end marker was stopped, so nothing starts after it.
+ * markers; an attempt with no end marker was stopped (by a timeout or the run's
+ * stop), so it ended as jobrun saw it end, or, unreported, never.
  */
-function checkPools(s: Scenario, facts: RunFacts, slots: number): void {
+function checkPools(
+  s: Scenario,
+  facts: RunFacts,
+  slots: number,
+  byName: Map<string, ReportJob>,
+): void {
+  const endOf = (m: Marker) => {
+    const a = byName.get(m.name)?.attempts.find((x) => x.attempt === m.attempt);
+    return m.end?.at ?? (a ? attemptEnd(a) : Infinity);
+  };
   const limits: Array<[string, number, (m: Marker) => boolean]> = [
     ['workers', slots, () => true],
     ['pool a', 1, (m) => nodeOf(s, m.name).pool === 'a'],
@@ -220,7 +239,7 @@ function checkPools(s: Scenario, facts: RunFacts, slots: number): void {
       .filter(member)
       .flatMap((m) => [
         { at: m.start, d: 1, m },
-        { at: m.end?.at ?? Infinity, d: -1, m },
+        { at: endOf(m), d: -1, m },
       ])
       .sort((a, b) => a.at - b.at || a.d - b.d);
     let running = 0;

@@ -24,6 +24,8 @@ export interface Node {
   items: number;
   /** Leaves a background `sleep` behind, which jobrun must kill with the job. */
   leaveChild: boolean;
+  /** Its failing attempts hang instead of exiting 1, until its `timeout` (HANG_TIMEOUT). */
+  hang: boolean;
 }
 
 /** How the run ends. `afterStarts`: the stop comes once that many attempts started. */
@@ -69,6 +71,7 @@ const nodeArb: fc.Arbitrary<Node> = fc.record({
   ms: fc.integer({ min: 0, max: 150 }),
   items: fc.constantFrom(0, 1, 2, 2, 3),
   leaveChild: fc.nat(5).map((n) => n === 0),
+  hang: fc.nat(3).map((n) => n === 0),
 });
 
 const endingArb: fc.Arbitrary<Ending> = fc.oneof(
@@ -164,6 +167,7 @@ if [ "$5" = fanin ]; then cat > "$n.stdin"; fi
 if [ "$2" != 0 ]; then sleep "$2"; fi
 code=0
 if [ "$JOBRUN_ATTEMPT" -le "$1" ]; then code=1; fi
+if [ $code = 1 ] && [ "$6" = 1 ]; then echo "fail $JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT" >&2; exec sleep 30; fi
 if [ $code = 0 ]; then
   tag=$(printf %s "$JOBRUN_JOB_NAME" | tr -cd 'a-z0-9'); k=0
   while [ $k -lt "$3" ]; do echo "\${tag}x$k"; k=$((k+1)); done
@@ -174,9 +178,13 @@ echo "$(date +%s%3N) $code" > "$n.end"
 exit $code
 `;
 
+/** The timeout of a node whose failing attempts hang: far above a succeeding attempt's time. */
+const HANG_TIMEOUT = '800ms';
+
 function command(n: Node, mode: string): string {
   const seconds = (n.ms / 1000).toFixed(3);
-  return `sh job.sh ${n.failFirst} ${n.ms === 0 ? 0 : seconds} ${n.items} ${n.leaveChild ? 1 : 0} ${mode}`;
+  const flags = `${n.leaveChild ? 1 : 0} ${mode} ${n.hang ? 1 : 0}`;
+  return `sh job.sh ${n.failFirst} ${n.ms === 0 ? 0 : seconds} ${n.items} ${flags}`;
 }
 
 /** The manifest (YAML; every value JSON-quoted, so no name needs YAML's care). */
@@ -202,6 +210,7 @@ export function manifestOf(s: Scenario): string {
     if (n.retries > 0) lines.push(`    retries: ${n.retries}`);
     if (n.allowFailure) lines.push('    allow_failure: true');
     if (n.pool) lines.push(`    pool: ${n.pool}`);
+    if (n.hang) lines.push(`    timeout: ${HANG_TIMEOUT}`);
     if (n.priority > 0) lines.push(`    priority: ${n.priority}`);
   });
   if (s.fanIn !== null) {
@@ -233,6 +242,7 @@ const FAN: Node = {
   ms: 0,
   items: 0,
   leaveChild: false,
+  hang: false,
 };
 
 /**
@@ -247,7 +257,8 @@ export function expectedStates(s: Scenario): Map<string, string> {
   const states = new Map<string, string>();
   const jobsOf: string[][] = [];
   const ran = (deps: string[]) => deps.every((d) => states.get(d) === 'succeeded');
-  const outcome = (n: Node) => (n.failFirst <= n.retries ? 'succeeded' : 'failed');
+  const outcome = (n: Node) =>
+    n.failFirst <= n.retries ? 'succeeded' : n.hang ? 'timed_out' : 'failed';
   s.nodes.forEach((n, i) => {
     const deps = n.needs.flatMap((k) => jobsOf[k] ?? []);
     const sources = n.stage ? (jobsOf[n.from] ?? []) : [];
