@@ -3,6 +3,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { countsAsFailure } from '../../src/model/events.js';
 import { STOP_EXIT_CODES, type StopSignal } from '../../src/model/stop.js';
+import { CANCELLED_BY_USER, DRAINED } from '../../src/core/steering.js';
 import type { Report, ReportAttempt, ReportJob } from '../../src/reporters/report.js';
 import { parseJunit, schemaErrors, testcases } from '../junit/check.js';
 import { expectedStates, nodeName, nodeOf, type Scenario } from './composition-plan.js';
@@ -78,8 +79,13 @@ export function checkRecords(
   const interrupted = report.interrupted as StopSignal | undefined;
   const expected = interrupted ? STOP_EXIT_CODES[interrupted] : jobs.some(countsAsFailure) ? 1 : 0;
   expect(report.exitCode).toBe(expected);
+  // a job its operator called off (`jobrun drain`, `jobrun cancel`) does not fail the
+  // run: its exit code is that of the jobs that ran (README)
+  const calledOff = (j: ReportJob) =>
+    j.status === 'cancelled' && [DRAINED, CANCELLED_BY_USER].includes(j.reason ?? '');
   if (report.exitCode === 0)
-    for (const j of jobs) expect(j.status === 'succeeded' || j.allowFailure, j.name).toBe(true);
+    for (const j of jobs)
+      expect(j.status === 'succeeded' || j.allowFailure || calledOff(j), j.name).toBe(true);
   if (!stopped) {
     expect(report.interrupted).toBeUndefined();
     expect(report.halted).toBeUndefined();
@@ -88,6 +94,7 @@ export function checkRecords(
   }
   checkAttempts(s, facts, byName, stopped);
   checkSucceededBeforeTheStop(facts, byName);
+  checkSteered(s, facts, byName);
   checkNeeds(facts, byName);
   checkPools(s, facts, slots, byName);
   checkFanIn(s, facts, byName);
@@ -195,6 +202,41 @@ function checkSucceededBeforeTheStop(facts: RunFacts, byName: Map<string, Report
           m.end.at,
           `${j.name}.${m.attempt} exited 0 ${stopAt - m.end.at} ms before the stop, yet is cancelled`,
         ).toBeGreaterThan(stopAt - WELL_BEFORE_MS);
+  }
+}
+
+/**
+ * Stops from outside, as the README says: `jobrun drain` and a `--graceful` signal
+ * told once let running jobs finish (every attempt ended by itself or by its timeout),
+ * and cancel the rest (`drained`); `jobrun cancel JOB` cancels that job alone, which
+ * is not retried once the command returned.
+ */
+function checkSteered(s: Scenario, facts: RunFacts, byName: Map<string, ReportJob>): void {
+  const e = s.ending;
+  const gentle = e.kind === 'drain' || (e.kind === 'signal' && e.graceful && !e.graceful.twice);
+  if (gentle)
+    for (const j of byName.values())
+      for (const a of j.attempts) {
+        const m = markersOf(facts, j.name).find((x) => x.attempt === a.attempt);
+        expect(
+          m?.end !== undefined || a.timedOut,
+          `${j.name}.${a.attempt} was stopped by a stop that lets running jobs finish`,
+        ).toBe(true);
+      }
+  const steered = facts.exit.steered;
+  const obeyed = steered?.reply.startsWith('{"ok":true') === true;
+  if (e.kind === 'drain' && obeyed)
+    for (const j of byName.values())
+      if (j.status === 'cancelled') expect(j.reason, j.name).toBe('drained');
+  if (e.kind === 'cancel') {
+    const target = obeyed ? steered?.job : undefined;
+    for (const j of byName.values())
+      if (j.status === 'cancelled')
+        expect(j.name, `${j.name} cancelled, not ${target}`).toBe(target);
+    for (const m of markersOf(facts, target ?? ''))
+      expect(m.start, `${m.name}.${m.attempt} started after jobrun cancel`).toBeLessThanOrEqual(
+        steered?.doneAt ?? 0,
+      );
   }
 }
 

@@ -41,7 +41,9 @@ export type Ending =
       /** `--graceful`: and whether a second signal follows. */
       graceful?: { twice: boolean; gapMs: number };
     }
-  | { kind: 'kill9'; afterStarts: number; delayMs: number };
+  | { kind: 'kill9'; afterStarts: number; delayMs: number }
+  /** `jobrun drain`, or `jobrun cancel` of the job that started last, from outside. */
+  | { kind: 'drain' | 'cancel'; afterStarts: number; delayMs: number };
 
 export interface Scenario {
   nodes: Node[];
@@ -97,6 +99,12 @@ const endingArb: fc.Arbitrary<Ending> = fc.oneof(
     afterStarts: fc.integer({ min: 0, max: 12 }),
     delayMs: fc.integer({ min: 0, max: 120 }),
   }),
+  // sent on the run's socket once it listens; early, or most runs are over by then
+  fc.record({
+    kind: fc.constantFrom('drain' as const, 'cancel' as const),
+    afterStarts: fc.integer({ min: 0, max: 4 }),
+    delayMs: fc.integer({ min: 0, max: 60 }),
+  }),
 );
 
 /** At most this many jobs in a plan, whatever the items: each run stays short. */
@@ -118,10 +126,16 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
   })
   .map(bounded);
 
-/** Node 0 is a job, sources and needs point backwards (so the graph is acyclic), and the plan stays small. */
+/**
+ * Node 0 is a job, sources and needs point backwards (so the graph is acyclic), the
+ * plan stays small, and a drain or cancel finds jobs running.
+ */
 function bounded(s: Scenario): Scenario {
+  // a drain or cancel needs jobs still running when it comes
+  const slower = s.ending.kind === 'drain' || s.ending.kind === 'cancel' ? 200 : 0;
   const nodes = s.nodes.map((n, i) => ({
     ...n,
+    ms: n.ms + slower,
     stage: i > 0 && n.stage,
     from: i > 0 ? n.from % i : 0,
     needs: i > 0 ? [...new Set(n.needs.map((k) => k % i))] : [],

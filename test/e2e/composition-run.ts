@@ -1,5 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Ending } from './composition-plan.js';
 import { BIN } from './helpers.js';
@@ -26,6 +27,8 @@ export interface Exit {
   filesAtExit: string[];
   /** When the test sent its first signal (ms since the epoch), if it sent one. */
   signalledAt?: number;
+  /** The drain or cancel of `job` the test sent the run, its answer, and when that came. */
+  steered?: { reply: string; job: string; doneAt: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -78,6 +81,37 @@ export function liveInGroups(groups: Set<number>): string[] {
     });
 }
 
+/** The case's own `XDG_RUNTIME_DIR`, where its run registers its control socket. */
+const runtimeDir = (dir: string) => {
+  const d = path.join(dir, 'xdg');
+  fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  return d;
+};
+
+/**
+ * Sends one control request (`jobrun drain`, `jobrun cancel`'s message) to the run's
+ * socket, as soon as the run listens: the verbs' CLI costs a Node start, by which time
+ * most of these short runs are over. Returns the answer's first line, or why none came.
+ */
+async function control(dir: string, request: object): Promise<string> {
+  const folder = path.join(runtimeDir(dir), 'jobrun');
+  const socket = () =>
+    fs.existsSync(folder) ? fs.readdirSync(folder).find((f) => f.endsWith('.sock')) : undefined;
+  if (!(await eventually(() => socket() !== undefined, 5000))) return 'no socket';
+  return new Promise((resolve) => {
+    let answer = '';
+    const conn = net.connect(path.join(folder, socket() ?? ''));
+    conn.setEncoding('utf8');
+    conn.on('connect', () => conn.write(JSON.stringify(request) + '\n'));
+    conn.on('data', (d: string) => {
+      answer += d;
+      if (answer.includes('\n')) conn.end();
+    });
+    conn.on('error', (err) => resolve(`error: ${err.message}`));
+    conn.on('close', () => resolve(answer.split('\n')[0] ?? ''));
+  });
+}
+
 /** Polls `check` every 25 ms until it is true or `ms` passed; returns its last value. */
 export async function eventually(check: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
@@ -111,6 +145,7 @@ export function runJobrun(
       NO_COLOR: '1',
       FORCE_COLOR: undefined,
       PROP_RUN: String(run),
+      XDG_RUNTIME_DIR: runtimeDir(dir),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -141,14 +176,33 @@ export function runJobrun(
       resolve({ code, signal, stdout, stderr, pid, filesAtExit, signalledAt });
     });
   });
-  if (ending.kind === 'signal' || ending.kind === 'kill9') void stopLater(ending);
-  return done;
+  const steering =
+    ending.kind === 'normal' || ending.kind === 'fail-fast' || ending.kind === 'halt'
+      ? undefined
+      : stopLater(ending);
+  return done.then(async (exit) => ({ ...exit, steered: await steering }));
 
-  async function stopLater(e: Extract<Ending, { kind: 'signal' | 'kill9' }>): Promise<void> {
-    const starts = () => markerFiles(dir, run).filter((f) => f.endsWith('.start')).length;
-    await eventually(() => exited || starts() >= e.afterStarts, timeoutMs / 2);
+  async function stopLater(
+    e: Exclude<Ending, { kind: 'normal' | 'fail-fast' | 'halt' }>,
+  ): Promise<Exit['steered']> {
+    const starts = () => markerFiles(dir, run).filter((f) => f.endsWith('.start'));
+    await eventually(() => exited || starts().length >= e.afterStarts, timeoutMs / 2);
     await sleep(e.delayMs);
     if (exited) return;
+    if (e.kind !== 'signal' && e.kind !== 'kill9') {
+      // cancel the job whose attempt started last (running, unless it just ended)
+      const last = starts()
+        .map((f) => ({
+          f,
+          at: Number(fs.readFileSync(path.join(markerDir(dir, run), f), 'utf8').split(' ')[0]),
+        }))
+        .sort((a, b) => a.at - b.at)
+        .at(-1);
+      const job = last?.f.replace(/\.\d+\.start$/, '') ?? 'j0';
+      const request = e.kind === 'drain' ? { verb: 'drain' } : { verb: 'cancel', jobs: [job] };
+      const reply = await control(dir, request);
+      return { reply, job, doneAt: Date.now() };
+    }
     signalledAt = Date.now();
     if (e.kind === 'kill9') {
       child.kill('SIGKILL');
