@@ -59,6 +59,8 @@ export interface Scenario {
   /** `--spawner`: the per-slot spawners where they can run (`auto`), or node:child_process. */
   spawner: 'auto' | 'child';
   ending: Ending;
+  /** After a stop other than kill -9 (which always is), `--resume` runs the rest. */
+  resume: boolean;
 }
 
 const nodeArb: fc.Arbitrary<Node> = fc.record({
@@ -123,6 +125,7 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
     ),
     spawner: fc.constantFrom('auto' as const, 'child' as const),
     ending: endingArb,
+    resume: fc.boolean(),
   })
   .map(bounded);
 
