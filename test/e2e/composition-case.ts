@@ -102,7 +102,7 @@ export async function checkEnded(
   }
   const facts = await readFacts(dir, run, exit);
   const stopped = s.ending.kind !== 'normal' && s.ending.kind !== 'kill9';
-  checkRecords(s, facts, stopped, slots);
+  checkRecords(s, facts, stopped, slots, local);
   if (local) checkLeftBehind(dir, s, facts, stopped);
   await checkNothingAfter(dir, [facts], exit);
 }

@@ -58,6 +58,7 @@ export function checkRecords(
   facts: RunFacts,
   stopped: boolean,
   slots = s.workers,
+  local = true,
 ): void {
   const { report, exit } = facts;
   const jobs = report.jobs;
@@ -97,6 +98,7 @@ export function checkRecords(
   checkSteered(s, facts, byName);
   checkNeeds(facts, byName);
   checkPools(s, facts, slots, byName);
+  if (local) checkSlots(facts, slots, byName);
   checkFanIn(s, facts, byName);
 }
 
@@ -169,6 +171,12 @@ function checkAttempts(
       const last = ran.at(-1);
       if (last) expect(last.end?.code, `${j.name}: succeeded without exit 0`).toBe(0);
     }
+    for (const a of j.attempts) {
+      const end = ran.find((m) => m.attempt === a.attempt)?.end;
+      if (end && !a.timedOut && j.status !== 'cancelled')
+        expect(a.exitCode, `${j.name}.${a.attempt}: exit code vs its marker`).toBe(end.code);
+      if (a.timedOut) expect(node.hang, `${j.name}.${a.attempt} timed out`).toBe(true);
+    }
     if (j.status === 'timed_out') {
       expect(node.hang, `${j.name} timed out but never hangs`).toBe(true);
       expect(ran.at(-1)?.end, `${j.name} timed out after it ended`).toBeUndefined();
@@ -206,14 +214,19 @@ function checkSucceededBeforeTheStop(facts: RunFacts, byName: Map<string, Report
 }
 
 /**
- * Stops from outside, as the README says: `jobrun drain` and a `--graceful` signal
- * told once let running jobs finish (every attempt ended by itself or by its timeout),
- * and cancel the rest (`drained`); `jobrun cancel JOB` cancels that job alone, which
- * is not retried once the command returned.
+ * Stops, as the README says: `jobrun drain`, `--fail-fast`, `--halt soon` and a
+ * `--graceful` signal told once let running jobs finish (every attempt ended by itself
+ * or by its timeout), `jobrun drain` cancels the rest as `drained`; `jobrun cancel JOB`
+ * cancels that job alone, which is not retried once the command returned. A halt is
+ * the halt policy's doing, after a failure that counts: exit 1.
  */
 function checkSteered(s: Scenario, facts: RunFacts, byName: Map<string, ReportJob>): void {
   const e = s.ending;
-  const gentle = e.kind === 'drain' || (e.kind === 'signal' && e.graceful && !e.graceful.twice);
+  const gentle =
+    e.kind === 'drain' ||
+    e.kind === 'fail-fast' ||
+    (e.kind === 'halt' && e.policy.startsWith('soon')) ||
+    (e.kind === 'signal' && e.graceful && !e.graceful.twice);
   if (gentle)
     for (const j of byName.values())
       for (const a of j.attempts) {
@@ -223,6 +236,11 @@ function checkSteered(s: Scenario, facts: RunFacts, byName: Map<string, ReportJo
           `${j.name}.${a.attempt} was stopped by a stop that lets running jobs finish`,
         ).toBe(true);
       }
+  if (facts.report.halted !== undefined) {
+    expect(['halt', 'fail-fast'], `halted by ${facts.report.halted}`).toContain(e.kind);
+    expect(facts.report.exitCode, 'exit code of a halt').toBe(1);
+    expect([...byName.values()].some(countsAsFailure), 'halted with no failure').toBe(true);
+  }
   const steered = facts.exit.steered;
   const obeyed = steered?.reply.startsWith('{"ok":true') === true;
   if (e.kind === 'drain' && obeyed)
@@ -256,6 +274,12 @@ function checkNeeds(facts: RunFacts, byName: Map<string, ReportJob>): void {
 /** When jobrun saw an attempt end (ms since the epoch). */
 const attemptEnd = (a: ReportAttempt) => Date.parse(a.startedAt) + a.durationMs;
 
+/** When an attempt ended: by its marker, else as jobrun saw it end, else (unreported) never. */
+const markerEnd = (byName: Map<string, ReportJob>) => (m: Marker) => {
+  const a = byName.get(m.name)?.attempts.find((x) => x.attempt === m.attempt);
+  return m.end?.at ?? (a ? attemptEnd(a) : Infinity);
+};
+
 /**
  * At no moment more attempts running than the workers, or a pool's limit, by the
  * markers; an attempt with no end marker was stopped (by a timeout or the run's
@@ -267,10 +291,7 @@ function checkPools(
   slots: number,
   byName: Map<string, ReportJob>,
 ): void {
-  const endOf = (m: Marker) => {
-    const a = byName.get(m.name)?.attempts.find((x) => x.attempt === m.attempt);
-    return m.end?.at ?? (a ? attemptEnd(a) : Infinity);
-  };
+  const endOf = markerEnd(byName);
   const limits: Array<[string, number, (m: Marker) => boolean]> = [
     ['workers', slots, () => true],
     ['pool a', 1, (m) => nodeOf(s, m.name).pool === 'a'],
@@ -292,6 +313,27 @@ function checkPools(
         `${what}: ${e.m.name}.${e.m.attempt} started beyond ${limit}`,
       ).toBeLessThanOrEqual(limit);
     }
+  }
+}
+
+/** `JOBRUN_SLOT` is 1..N, reused only as slots free (README); a Redis worker has its own. */
+function checkSlots(facts: RunFacts, slots: number, byName: Map<string, ReportJob>): void {
+  const endOf = markerEnd(byName);
+  const bySlot = new Map<number, Marker[]>();
+  for (const m of facts.markers) {
+    expect(m.slot, `${m.name}.${m.attempt}'s JOBRUN_SLOT`).toBeGreaterThanOrEqual(1);
+    expect(m.slot, `${m.name}.${m.attempt}'s JOBRUN_SLOT`).toBeLessThanOrEqual(slots);
+    bySlot.set(m.slot, [...(bySlot.get(m.slot) ?? []), m]);
+  }
+  for (const [slot, ms] of bySlot) {
+    const sorted = ms.sort((a, b) => a.start - b.start);
+    sorted.slice(1).forEach((m, k) => {
+      const prev = sorted[k] as Marker;
+      expect(
+        endOf(prev),
+        `slot ${slot}: ${m.name}.${m.attempt} started while ${prev.name}.${prev.attempt} ran`,
+      ).toBeLessThanOrEqual(m.start);
+    });
   }
 }
 

@@ -173,12 +173,12 @@ export function itemsOf(name: string, count: number): string[] {
 export const failLine = (name: string, attempt: number) => `fail ${name}.${attempt}`;
 
 /**
- * The job's whole life, as markers: start (time, process group), then after its
+ * The job's whole life, as markers: start (time, process group, slot), then after its
  * sleep its items on stdout (or, failing, its `failLine` on stderr) and end (time,
  * exit code). So a log tells whose it is. `fanin` keeps its stdin.
  */
 export const JOB_SCRIPT = `d="ran/$PROP_RUN"; n="$d/$JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT"
-echo "$(date +%s%3N) $(cut -d' ' -f5 /proc/$$/stat)" > "$n.start"
+echo "$(date +%s%3N) $(cut -d' ' -f5 /proc/$$/stat) $JOBRUN_SLOT" > "$n.start"
 if [ "$4" = 1 ]; then sleep 5 & fi
 if [ "$5" = fanin ]; then cat > "$n.stdin"; fi
 if [ "$2" != 0 ]; then sleep "$2"; fi

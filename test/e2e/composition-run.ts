@@ -5,12 +5,14 @@ import path from 'node:path';
 import type { Ending } from './composition-plan.js';
 import { BIN } from './helpers.js';
 
-/** One attempt as its markers tell it: when it started, in which group, how it ended. */
+/** One attempt as its markers tell it: when it started, in which group and slot, how it ended. */
 export interface Marker {
   name: string;
   attempt: number;
   start: number;
   group: number;
+  /** `JOBRUN_SLOT`. */
+  slot: number;
   end?: { at: number; code: number };
   /** The fan-in job's standard input. */
   stdin?: string;
@@ -58,9 +60,15 @@ export function readMarkers(dir: string, run: number): Map<string, Marker> {
     if (!m?.[1] || !m[2] || !m[3]) continue;
     const key = `${m[1]}.${m[2]}`;
     const text = fs.readFileSync(path.join(d, file), 'utf8');
-    const [a = NaN, b = NaN] = text.trim().split(' ').map(Number);
-    const marker = out.get(key) ?? { name: m[1], attempt: Number(m[2]), start: NaN, group: NaN };
-    if (m[3] === 'start') Object.assign(marker, { start: a, group: b });
+    const [a = NaN, b = NaN, c = NaN] = text.trim().split(' ').map(Number);
+    const marker = out.get(key) ?? {
+      name: m[1],
+      attempt: Number(m[2]),
+      start: NaN,
+      group: NaN,
+      slot: NaN,
+    };
+    if (m[3] === 'start') Object.assign(marker, { start: a, group: b, slot: c });
     else if (m[3] === 'end') marker.end = { at: a, code: b };
     else marker.stdin = text;
     out.set(key, marker);
