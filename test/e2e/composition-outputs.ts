@@ -105,7 +105,7 @@ interface JournalLine {
 }
 
 /** The journal's lines (one journal per manifest), torn ones left out. */
-export function readJournal(dir: string): JournalLine[] {
+function readJournal(dir: string): JournalLine[] {
   const journals = path.join(dir, '.jobrun/journal');
   if (!fs.existsSync(journals)) return [];
   const files = fs.readdirSync(journals).filter((f) => f.endsWith('.ndjson'));
