@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
-import { checkNothingAfter, checkRecords, readFacts } from './composition-checks.js';
+import { checkNothingAfter, checkRecords, readFacts, type RunFacts } from './composition-checks.js';
+import { checkJournal, checkLogs, checkShownOutput } from './composition-outputs.js';
 import { JOB_SCRIPT, manifestOf, type Scenario } from './composition-plan.js';
 import { readMarkers, type Exit } from './composition-run.js';
 import { tempDir, writeFiles } from './helpers.js';
@@ -27,7 +28,18 @@ export function propSettings(runs: number) {
 /** `jobrun run` of the case's manifest, its reports named after the run. */
 export function runArgs(s: Scenario, run: number): string[] {
   const reports = ['--report', `report-${run}.json`, '--junit', `junit-${run}.xml`];
-  return ['run', 'm.yaml', '--json', ...reports, '--output', s.output];
+  const output = s.output === 'default' ? [] : ['--output', s.output];
+  return ['run', 'm.yaml', '--json', ...reports, ...output];
+}
+
+/** How a local run starts its jobs. */
+export const spawnerArgs = (s: Scenario) => ['--spawner', s.spawner];
+
+/** What a local run leaves beside its report: logs, shown output, journal. */
+export function checkLeftBehind(dir: string, s: Scenario, facts: RunFacts, stopped: boolean): void {
+  checkLogs(s, facts);
+  checkShownOutput(s, facts, stopped);
+  checkJournal(dir, facts);
 }
 
 /** Runs `check` in a folder of the case's own files, removed when it passes and named when it fails. */
@@ -42,7 +54,7 @@ export async function inCaseDir(
     await check(dir);
   } catch (err) {
     const e = err as Error;
-    const how = `ending ${JSON.stringify(s.ending)}, --output ${s.output}`;
+    const how = `ending ${JSON.stringify(s.ending)}, --output ${s.output}, --spawner ${s.spawner}`;
     e.message += `\n\nJOBRUN_PROP_SEED=${seed}; its files: ${dir}; ${how}\n${manifestOf(s)}`;
     throw e;
   }
@@ -77,6 +89,7 @@ export async function checkEnded(
   run: number,
   exit: Exit,
   slots = s.workers,
+  local = true,
 ): Promise<void> {
   const reported = fs.existsSync(path.join(dir, `report-${run}.json`));
   if (s.ending.kind === 'signal' && exit.signal === s.ending.signal && !reported) {
@@ -89,6 +102,7 @@ export async function checkEnded(
   }
   const facts = await readFacts(dir, run, exit);
   const stopped = s.ending.kind !== 'normal' && s.ending.kind !== 'kill9';
-  checkRecords(s, facts, stopped, slots);
+  checkRecords(s, facts, stopped, slots, local);
+  if (local) checkLeftBehind(dir, s, facts, stopped);
   await checkNothingAfter(dir, [facts], exit);
 }

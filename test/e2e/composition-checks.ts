@@ -3,7 +3,8 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { countsAsFailure } from '../../src/model/events.js';
 import { STOP_EXIT_CODES, type StopSignal } from '../../src/model/stop.js';
-import type { Report, ReportJob } from '../../src/reporters/report.js';
+import { CANCELLED_BY_USER, DRAINED } from '../../src/core/steering.js';
+import type { Report, ReportAttempt, ReportJob } from '../../src/reporters/report.js';
 import { parseJunit, schemaErrors, testcases } from '../junit/check.js';
 import { expectedStates, nodeName, nodeOf, type Scenario } from './composition-plan.js';
 import {
@@ -57,6 +58,7 @@ export function checkRecords(
   facts: RunFacts,
   stopped: boolean,
   slots = s.workers,
+  local = true,
 ): void {
   const { report, exit } = facts;
   const jobs = report.jobs;
@@ -78,8 +80,13 @@ export function checkRecords(
   const interrupted = report.interrupted as StopSignal | undefined;
   const expected = interrupted ? STOP_EXIT_CODES[interrupted] : jobs.some(countsAsFailure) ? 1 : 0;
   expect(report.exitCode).toBe(expected);
+  // a job its operator called off (`jobrun drain`, `jobrun cancel`) does not fail the
+  // run: its exit code is that of the jobs that ran (README)
+  const calledOff = (j: ReportJob) =>
+    j.status === 'cancelled' && [DRAINED, CANCELLED_BY_USER].includes(j.reason ?? '');
   if (report.exitCode === 0)
-    for (const j of jobs) expect(j.status === 'succeeded' || j.allowFailure, j.name).toBe(true);
+    for (const j of jobs)
+      expect(j.status === 'succeeded' || j.allowFailure || calledOff(j), j.name).toBe(true);
   if (!stopped) {
     expect(report.interrupted).toBeUndefined();
     expect(report.halted).toBeUndefined();
@@ -87,8 +94,11 @@ export function checkRecords(
     expect(states, 'final states of a run to its end').toEqual(expectedStates(s));
   }
   checkAttempts(s, facts, byName, stopped);
+  checkSucceededBeforeTheStop(facts, byName);
+  checkSteered(s, facts, byName);
   checkNeeds(facts, byName);
-  checkPools(s, facts, slots);
+  checkPools(s, facts, slots, byName);
+  if (local) checkSlots(facts, slots, byName);
   checkFanIn(s, facts, byName);
 }
 
@@ -161,10 +171,90 @@ function checkAttempts(
       const last = ran.at(-1);
       if (last) expect(last.end?.code, `${j.name}: succeeded without exit 0`).toBe(0);
     }
+    for (const a of j.attempts) {
+      const end = ran.find((m) => m.attempt === a.attempt)?.end;
+      if (end && !a.timedOut && j.status !== 'cancelled')
+        expect(a.exitCode, `${j.name}.${a.attempt}: exit code vs its marker`).toBe(end.code);
+      if (a.timedOut) expect(node.hang, `${j.name}.${a.attempt} timed out`).toBe(true);
+    }
+    if (j.status === 'timed_out') {
+      expect(node.hang, `${j.name} timed out but never hangs`).toBe(true);
+      expect(ran.at(-1)?.end, `${j.name} timed out after it ended`).toBeUndefined();
+    }
     if (!stopped && j.attempts.length > 0) {
       expect(ran.length, `${j.name}: markers vs attempts`).toBe(j.attempts.length);
       expect(j.attempts.length).toBe(Math.min(node.failFirst, node.retries) + 1);
     }
+  }
+}
+
+/** How long before the stop an attempt's exit 0 surely reached jobrun first. */
+const WELL_BEFORE_MS = 500;
+
+/**
+ * "A job that had exited 0 before the stop reached it is `succeeded`, not `cancelled`"
+ * (README). The stop came no earlier than the test's signal, or than the first attempt
+ * that failed (what a halt or --fail-fast judges): an exit 0 well before that is no
+ * cancelled job's.
+ */
+function checkSucceededBeforeTheStop(facts: RunFacts, byName: Map<string, ReportJob>): void {
+  const failedAt = facts.markers.flatMap((m) => (m.end && m.end.code !== 0 ? [m.end.at] : []));
+  for (const j of byName.values())
+    for (const a of j.attempts) if (a.timedOut) failedAt.push(attemptEnd(a));
+  const stopAt = facts.exit.signalledAt ?? Math.min(Infinity, ...failedAt);
+  for (const j of byName.values()) {
+    if (j.status !== 'cancelled') continue;
+    for (const m of markersOf(facts, j.name))
+      if (m.end?.code === 0)
+        expect(
+          m.end.at,
+          `${j.name}.${m.attempt} exited 0 ${stopAt - m.end.at} ms before the stop, yet is cancelled`,
+        ).toBeGreaterThan(stopAt - WELL_BEFORE_MS);
+  }
+}
+
+/**
+ * Stops, as the README says: `jobrun drain`, `--fail-fast`, `--halt soon` and a
+ * `--graceful` signal told once let running jobs finish (every attempt ended by itself
+ * or by its timeout), `jobrun drain` cancels the rest as `drained`; `jobrun cancel JOB`
+ * cancels that job alone, which is not retried once the command returned. A halt is
+ * the halt policy's doing, after a failure that counts: exit 1.
+ */
+function checkSteered(s: Scenario, facts: RunFacts, byName: Map<string, ReportJob>): void {
+  const e = s.ending;
+  const gentle =
+    e.kind === 'drain' ||
+    e.kind === 'fail-fast' ||
+    (e.kind === 'halt' && e.policy.startsWith('soon')) ||
+    (e.kind === 'signal' && e.graceful && !e.graceful.twice);
+  if (gentle)
+    for (const j of byName.values())
+      for (const a of j.attempts) {
+        const m = markersOf(facts, j.name).find((x) => x.attempt === a.attempt);
+        expect(
+          m?.end !== undefined || a.timedOut,
+          `${j.name}.${a.attempt} was stopped by a stop that lets running jobs finish`,
+        ).toBe(true);
+      }
+  if (facts.report.halted !== undefined) {
+    expect(['halt', 'fail-fast'], `halted by ${facts.report.halted}`).toContain(e.kind);
+    expect(facts.report.exitCode, 'exit code of a halt').toBe(1);
+    expect([...byName.values()].some(countsAsFailure), 'halted with no failure').toBe(true);
+  }
+  const steered = facts.exit.steered;
+  const obeyed = steered?.reply.startsWith('{"ok":true') === true;
+  if (e.kind === 'drain' && obeyed)
+    for (const j of byName.values())
+      if (j.status === 'cancelled') expect(j.reason, j.name).toBe('drained');
+  if (e.kind === 'cancel') {
+    const target = obeyed ? steered?.job : undefined;
+    for (const j of byName.values())
+      if (j.status === 'cancelled')
+        expect(j.name, `${j.name} cancelled, not ${target}`).toBe(target);
+    for (const m of markersOf(facts, target ?? ''))
+      expect(m.start, `${m.name}.${m.attempt} started after jobrun cancel`).toBeLessThanOrEqual(
+        steered?.doneAt ?? 0,
+      );
   }
 }
 
@@ -181,11 +271,27 @@ function checkNeeds(facts: RunFacts, byName: Map<string, ReportJob>): void {
   }
 }
 
+/** When jobrun saw an attempt end (ms since the epoch). */
+const attemptEnd = (a: ReportAttempt) => Date.parse(a.startedAt) + a.durationMs;
+
+/** When an attempt ended: by its marker, else as jobrun saw it end, else (unreported) never. */
+const markerEnd = (byName: Map<string, ReportJob>) => (m: Marker) => {
+  const a = byName.get(m.name)?.attempts.find((x) => x.attempt === m.attempt);
+  return m.end?.at ?? (a ? attemptEnd(a) : Infinity);
+};
+
 /**
  * At no moment more attempts running than the workers, or a pool's limit, by the
- * markers; an attempt with no end marker was stopped, so nothing starts after it.
+ * markers; an attempt with no end marker was stopped (by a timeout or the run's
+ * stop), so it ended as jobrun saw it end, or, unreported, never.
  */
-function checkPools(s: Scenario, facts: RunFacts, slots: number): void {
+function checkPools(
+  s: Scenario,
+  facts: RunFacts,
+  slots: number,
+  byName: Map<string, ReportJob>,
+): void {
+  const endOf = markerEnd(byName);
   const limits: Array<[string, number, (m: Marker) => boolean]> = [
     ['workers', slots, () => true],
     ['pool a', 1, (m) => nodeOf(s, m.name).pool === 'a'],
@@ -196,7 +302,7 @@ function checkPools(s: Scenario, facts: RunFacts, slots: number): void {
       .filter(member)
       .flatMap((m) => [
         { at: m.start, d: 1, m },
-        { at: m.end?.at ?? Infinity, d: -1, m },
+        { at: endOf(m), d: -1, m },
       ])
       .sort((a, b) => a.at - b.at || a.d - b.d);
     let running = 0;
@@ -207,6 +313,27 @@ function checkPools(s: Scenario, facts: RunFacts, slots: number): void {
         `${what}: ${e.m.name}.${e.m.attempt} started beyond ${limit}`,
       ).toBeLessThanOrEqual(limit);
     }
+  }
+}
+
+/** `JOBRUN_SLOT` is 1..N, reused only as slots free (README); a Redis worker has its own. */
+function checkSlots(facts: RunFacts, slots: number, byName: Map<string, ReportJob>): void {
+  const endOf = markerEnd(byName);
+  const bySlot = new Map<number, Marker[]>();
+  for (const m of facts.markers) {
+    expect(m.slot, `${m.name}.${m.attempt}'s JOBRUN_SLOT`).toBeGreaterThanOrEqual(1);
+    expect(m.slot, `${m.name}.${m.attempt}'s JOBRUN_SLOT`).toBeLessThanOrEqual(slots);
+    bySlot.set(m.slot, [...(bySlot.get(m.slot) ?? []), m]);
+  }
+  for (const [slot, ms] of bySlot) {
+    const sorted = ms.sort((a, b) => a.start - b.start);
+    sorted.slice(1).forEach((m, k) => {
+      const prev = sorted[k] as Marker;
+      expect(
+        endOf(prev),
+        `slot ${slot}: ${m.name}.${m.attempt} started while ${prev.name}.${prev.attempt} ran`,
+      ).toBeLessThanOrEqual(m.start);
+    });
   }
 }
 

@@ -24,6 +24,8 @@ export interface Node {
   items: number;
   /** Leaves a background `sleep` behind, which jobrun must kill with the job. */
   leaveChild: boolean;
+  /** Its failing attempts hang instead of exiting 1, until its `timeout` (HANG_TIMEOUT). */
+  hang: boolean;
 }
 
 /** How the run ends. `afterStarts`: the stop comes once that many attempts started. */
@@ -39,16 +41,26 @@ export type Ending =
       /** `--graceful`: and whether a second signal follows. */
       graceful?: { twice: boolean; gapMs: number };
     }
-  | { kind: 'kill9'; afterStarts: number; delayMs: number };
+  | { kind: 'kill9'; afterStarts: number; delayMs: number }
+  /** `jobrun drain`, or `jobrun cancel` of the job that started last, from outside. */
+  | { kind: 'drain' | 'cancel'; afterStarts: number; delayMs: number };
 
 export interface Scenario {
   nodes: Node[];
   /** The node whose results a last job, `fan`, reads on stdin; null: no fan-in job. */
   fanIn: number | null;
   workers: number;
-  /** `none` keeps the spawner; `grouped` pipes output through jobrun on node:child_process. */
-  output: 'none' | 'grouped';
+  /**
+   * `--output`, or none given (`default`: with `--json`, logs only). `none` and
+   * `grouped` keep a job's streams with the spawner; `stream` reads them line by line
+   * in jobrun, on node:child_process.
+   */
+  output: 'none' | 'grouped' | 'stream' | 'default';
+  /** `--spawner`: the per-slot spawners where they can run (`auto`), or node:child_process. */
+  spawner: 'auto' | 'child';
   ending: Ending;
+  /** After a stop other than kill -9 (which always is), `--resume` runs the rest. */
+  resume: boolean;
 }
 
 const nodeArb: fc.Arbitrary<Node> = fc.record({
@@ -63,6 +75,7 @@ const nodeArb: fc.Arbitrary<Node> = fc.record({
   ms: fc.integer({ min: 0, max: 150 }),
   items: fc.constantFrom(0, 1, 2, 2, 3),
   leaveChild: fc.nat(5).map((n) => n === 0),
+  hang: fc.nat(3).map((n) => n === 0),
 });
 
 const endingArb: fc.Arbitrary<Ending> = fc.oneof(
@@ -88,6 +101,12 @@ const endingArb: fc.Arbitrary<Ending> = fc.oneof(
     afterStarts: fc.integer({ min: 0, max: 12 }),
     delayMs: fc.integer({ min: 0, max: 120 }),
   }),
+  // sent on the run's socket once it listens; early, or most runs are over by then
+  fc.record({
+    kind: fc.constantFrom('drain' as const, 'cancel' as const),
+    afterStarts: fc.integer({ min: 0, max: 4 }),
+    delayMs: fc.integer({ min: 0, max: 60 }),
+  }),
 );
 
 /** At most this many jobs in a plan, whatever the items: each run stays short. */
@@ -98,15 +117,28 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
     nodes: fc.array(nodeArb, { minLength: 2, maxLength: 8 }),
     fanIn: fc.option(fc.nat(8), { nil: null }),
     workers: fc.integer({ min: 1, max: 3 }),
-    output: fc.constantFrom('none' as const, 'grouped' as const),
+    output: fc.constantFrom(
+      'none' as const,
+      'grouped' as const,
+      'stream' as const,
+      'default' as const,
+    ),
+    spawner: fc.constantFrom('auto' as const, 'child' as const),
     ending: endingArb,
+    resume: fc.boolean(),
   })
   .map(bounded);
 
-/** Node 0 is a job, sources and needs point backwards (so the graph is acyclic), and the plan stays small. */
+/**
+ * Node 0 is a job, sources and needs point backwards (so the graph is acyclic), the
+ * plan stays small, and a drain or cancel finds jobs running.
+ */
 function bounded(s: Scenario): Scenario {
+  // a drain or cancel needs jobs still running when it comes
+  const slower = s.ending.kind === 'drain' || s.ending.kind === 'cancel' ? 200 : 0;
   const nodes = s.nodes.map((n, i) => ({
     ...n,
+    ms: n.ms + slower,
     stage: i > 0 && n.stage,
     from: i > 0 ? n.from % i : 0,
     needs: i > 0 ? [...new Set(n.needs.map((k) => k % i))] : [],
@@ -132,33 +164,44 @@ function mostJobs(nodes: Node[]): number {
 export const nodeName = (s: Scenario, i: number) => (s.nodes[i]?.stage ? `s${i}-{item}` : `j${i}`);
 
 /** The items a job prints when it succeeds: its name, file-safe, and a number. */
-function itemsOf(name: string, count: number): string[] {
+export function itemsOf(name: string, count: number): string[] {
   const tag = name.replace(/[^a-z0-9]/g, '');
   return Array.from({ length: count }, (_, k) => `${tag}x${k}`);
 }
 
+/** The one line an attempt that fails prints, on stderr: whose it is. */
+export const failLine = (name: string, attempt: number) => `fail ${name}.${attempt}`;
+
 /**
- * The job's whole life, as markers: start (time, process group), then after its
- * sleep its items on stdout and end (time, exit code). `fanin` keeps its stdin.
+ * The job's whole life, as markers: start (time, process group, slot), then after its
+ * sleep its items on stdout (or, failing, its `failLine` on stderr) and end (time,
+ * exit code). So a log tells whose it is. `fanin` keeps its stdin.
  */
 export const JOB_SCRIPT = `d="ran/$PROP_RUN"; n="$d/$JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT"
-echo "$(date +%s%3N) $(cut -d' ' -f5 /proc/$$/stat)" > "$n.start"
+echo "$(date +%s%3N) $(cut -d' ' -f5 /proc/$$/stat) $JOBRUN_SLOT" > "$n.start"
 if [ "$4" = 1 ]; then sleep 5 & fi
 if [ "$5" = fanin ]; then cat > "$n.stdin"; fi
 if [ "$2" != 0 ]; then sleep "$2"; fi
 code=0
 if [ "$JOBRUN_ATTEMPT" -le "$1" ]; then code=1; fi
+if [ $code = 1 ] && [ "$6" = 1 ]; then echo "fail $JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT" >&2; exec sleep 30; fi
 if [ $code = 0 ]; then
   tag=$(printf %s "$JOBRUN_JOB_NAME" | tr -cd 'a-z0-9'); k=0
   while [ $k -lt "$3" ]; do echo "\${tag}x$k"; k=$((k+1)); done
+else
+  echo "fail $JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT" >&2
 fi
 echo "$(date +%s%3N) $code" > "$n.end"
 exit $code
 `;
 
+/** The timeout of a node whose failing attempts hang: far above a succeeding attempt's time. */
+const HANG_TIMEOUT = '800ms';
+
 function command(n: Node, mode: string): string {
   const seconds = (n.ms / 1000).toFixed(3);
-  return `sh job.sh ${n.failFirst} ${n.ms === 0 ? 0 : seconds} ${n.items} ${n.leaveChild ? 1 : 0} ${mode}`;
+  const flags = `${n.leaveChild ? 1 : 0} ${mode} ${n.hang ? 1 : 0}`;
+  return `sh job.sh ${n.failFirst} ${n.ms === 0 ? 0 : seconds} ${n.items} ${flags}`;
 }
 
 /** The manifest (YAML; every value JSON-quoted, so no name needs YAML's care). */
@@ -184,6 +227,7 @@ export function manifestOf(s: Scenario): string {
     if (n.retries > 0) lines.push(`    retries: ${n.retries}`);
     if (n.allowFailure) lines.push('    allow_failure: true');
     if (n.pool) lines.push(`    pool: ${n.pool}`);
+    if (n.hang) lines.push(`    timeout: ${HANG_TIMEOUT}`);
     if (n.priority > 0) lines.push(`    priority: ${n.priority}`);
   });
   if (s.fanIn !== null) {
@@ -215,6 +259,7 @@ const FAN: Node = {
   ms: 0,
   items: 0,
   leaveChild: false,
+  hang: false,
 };
 
 /**
@@ -229,7 +274,8 @@ export function expectedStates(s: Scenario): Map<string, string> {
   const states = new Map<string, string>();
   const jobsOf: string[][] = [];
   const ran = (deps: string[]) => deps.every((d) => states.get(d) === 'succeeded');
-  const outcome = (n: Node) => (n.failFirst <= n.retries ? 'succeeded' : 'failed');
+  const outcome = (n: Node) =>
+    n.failFirst <= n.retries ? 'succeeded' : n.hang ? 'timed_out' : 'failed';
   s.nodes.forEach((n, i) => {
     const deps = n.needs.flatMap((k) => jobsOf[k] ?? []);
     const sources = n.stage ? (jobsOf[n.from] ?? []) : [];

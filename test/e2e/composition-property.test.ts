@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { checkEnded, inCaseDir, propSettings, runArgs } from './composition-case.js';
+import {
+  checkEnded,
+  checkLeftBehind,
+  inCaseDir,
+  propSettings,
+  runArgs,
+  spawnerArgs,
+} from './composition-case.js';
 import {
   checkNothingAfter,
   checkRecords,
@@ -14,20 +21,26 @@ import { readMarkers, runJobrun } from './composition-run.js';
  * The whole product, through the built bin and real processes: random pipelines
  * (jobs, stages of stages, needs, pools, retries, allow_failure, a fan-in) under
  * random endings (to the end, --fail-fast, --halt, SIGINT/SIGTERM with or without
- * --graceful, kill -9 then --resume), checked against the invariants of the README.
+ * --graceful, drain, cancel, kill -9), after a stop maybe --resume, checked against
+ * the invariants of the README.
  * See `propSettings` for replaying a failure and soaking.
  */
 const settings = propSettings(12);
 
 async function checkCase(dir: string, s: Scenario): Promise<void> {
-  const first = await runJobrun(dir, [...runArgs(s, 1), ...endingFlags(s.ending)], 1, s.ending);
-  if (first.signal !== 'SIGKILL') return checkEnded(dir, s, 1, first);
-  // killed with -9: --resume runs what the journal does not hold as succeeded, to the end
+  const args = (run: number) => [...runArgs(s, run), ...spawnerArgs(s)];
+  const first = await runJobrun(dir, [...args(1), ...endingFlags(s.ending)], 1, s.ending);
+  if (first.signal !== 'SIGKILL') {
+    await checkEnded(dir, s, 1, first);
+    if (!s.resume || s.ending.kind === 'normal') return;
+  }
+  // killed with -9 or stopped: --resume runs what the journal does not hold as succeeded, to the end
   const journaled = journaledSuccesses(dir);
   const before = { exit: first, markers: [...readMarkers(dir, 1).values()] };
-  const second = await runJobrun(dir, [...runArgs(s, 2), '--resume'], 2, { kind: 'normal' });
+  const second = await runJobrun(dir, [...args(2), '--resume'], 2, { kind: 'normal' });
   const facts = await readFacts(dir, 2, second);
   checkRecords(s, facts, false);
+  checkLeftBehind(dir, s, facts, false);
   for (const name of journaled) {
     expect(
       facts.markers.filter((m) => m.name === name),

@@ -1,15 +1,18 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import type { Ending } from './composition-plan.js';
 import { BIN } from './helpers.js';
 
-/** One attempt as its markers tell it: when it started, in which group, how it ended. */
+/** One attempt as its markers tell it: when it started, in which group and slot, how it ended. */
 export interface Marker {
   name: string;
   attempt: number;
   start: number;
   group: number;
+  /** `JOBRUN_SLOT`. */
+  slot: number;
   end?: { at: number; code: number };
   /** The fan-in job's standard input. */
   stdin?: string;
@@ -24,6 +27,10 @@ export interface Exit {
   pid: number;
   /** The marker files (of every run) that existed as the test saw jobrun exit. */
   filesAtExit: string[];
+  /** When the test sent its first signal (ms since the epoch), if it sent one. */
+  signalledAt?: number;
+  /** The drain or cancel of `job` the test sent the run, its answer, and when that came. */
+  steered?: { reply: string; job: string; doneAt: number };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,9 +60,15 @@ export function readMarkers(dir: string, run: number): Map<string, Marker> {
     if (!m?.[1] || !m[2] || !m[3]) continue;
     const key = `${m[1]}.${m[2]}`;
     const text = fs.readFileSync(path.join(d, file), 'utf8');
-    const [a = NaN, b = NaN] = text.trim().split(' ').map(Number);
-    const marker = out.get(key) ?? { name: m[1], attempt: Number(m[2]), start: NaN, group: NaN };
-    if (m[3] === 'start') Object.assign(marker, { start: a, group: b });
+    const [a = NaN, b = NaN, c = NaN] = text.trim().split(' ').map(Number);
+    const marker = out.get(key) ?? {
+      name: m[1],
+      attempt: Number(m[2]),
+      start: NaN,
+      group: NaN,
+      slot: NaN,
+    };
+    if (m[3] === 'start') Object.assign(marker, { start: a, group: b, slot: c });
     else if (m[3] === 'end') marker.end = { at: a, code: b };
     else marker.stdin = text;
     out.set(key, marker);
@@ -74,6 +87,37 @@ export function liveInGroups(groups: Set<number>): string[] {
       const [, pgid, stat] = l.split(/\s+/);
       return pgid !== undefined && groups.has(Number(pgid)) && !stat?.startsWith('Z');
     });
+}
+
+/** The case's own `XDG_RUNTIME_DIR`, where its run registers its control socket. */
+const runtimeDir = (dir: string) => {
+  const d = path.join(dir, 'xdg');
+  fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  return d;
+};
+
+/**
+ * Sends one control request (`jobrun drain`, `jobrun cancel`'s message) to the run's
+ * socket, as soon as the run listens: the verbs' CLI costs a Node start, by which time
+ * most of these short runs are over. Returns the answer's first line, or why none came.
+ */
+async function control(dir: string, request: object): Promise<string> {
+  const folder = path.join(runtimeDir(dir), 'jobrun');
+  const socket = () =>
+    fs.existsSync(folder) ? fs.readdirSync(folder).find((f) => f.endsWith('.sock')) : undefined;
+  if (!(await eventually(() => socket() !== undefined, 5000))) return 'no socket';
+  return new Promise((resolve) => {
+    let answer = '';
+    const conn = net.connect(path.join(folder, socket() ?? ''));
+    conn.setEncoding('utf8');
+    conn.on('connect', () => conn.write(JSON.stringify(request) + '\n'));
+    conn.on('data', (d: string) => {
+      answer += d;
+      if (answer.includes('\n')) conn.end();
+    });
+    conn.on('error', (err) => resolve(`error: ${err.message}`));
+    conn.on('close', () => resolve(answer.split('\n')[0] ?? ''));
+  });
 }
 
 /** Polls `check` every 25 ms until it is true or `ms` passed; returns its last value. */
@@ -109,6 +153,7 @@ export function runJobrun(
       NO_COLOR: '1',
       FORCE_COLOR: undefined,
       PROP_RUN: String(run),
+      XDG_RUNTIME_DIR: runtimeDir(dir),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -119,6 +164,7 @@ export function runJobrun(
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let exited = false;
   let filesAtExit: string[] = [];
+  let signalledAt: number | undefined;
   const done = new Promise<Exit>((resolve, reject) => {
     const timer = setTimeout(() => {
       try {
@@ -135,17 +181,37 @@ export function runJobrun(
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, pid, filesAtExit });
+      resolve({ code, signal, stdout, stderr, pid, filesAtExit, signalledAt });
     });
   });
-  if (ending.kind === 'signal' || ending.kind === 'kill9') void stopLater(ending);
-  return done;
+  const steering =
+    ending.kind === 'normal' || ending.kind === 'fail-fast' || ending.kind === 'halt'
+      ? undefined
+      : stopLater(ending);
+  return done.then(async (exit) => ({ ...exit, steered: await steering }));
 
-  async function stopLater(e: Extract<Ending, { kind: 'signal' | 'kill9' }>): Promise<void> {
-    const starts = () => markerFiles(dir, run).filter((f) => f.endsWith('.start')).length;
-    await eventually(() => exited || starts() >= e.afterStarts, timeoutMs / 2);
+  async function stopLater(
+    e: Exclude<Ending, { kind: 'normal' | 'fail-fast' | 'halt' }>,
+  ): Promise<Exit['steered']> {
+    const starts = () => markerFiles(dir, run).filter((f) => f.endsWith('.start'));
+    await eventually(() => exited || starts().length >= e.afterStarts, timeoutMs / 2);
     await sleep(e.delayMs);
     if (exited) return;
+    if (e.kind !== 'signal' && e.kind !== 'kill9') {
+      // cancel the job whose attempt started last (running, unless it just ended)
+      const last = starts()
+        .map((f) => ({
+          f,
+          at: Number(fs.readFileSync(path.join(markerDir(dir, run), f), 'utf8').split(' ')[0]),
+        }))
+        .sort((a, b) => a.at - b.at)
+        .at(-1);
+      const job = last?.f.replace(/\.\d+\.start$/, '') ?? 'j0';
+      const request = e.kind === 'drain' ? { verb: 'drain' } : { verb: 'cancel', jobs: [job] };
+      const reply = await control(dir, request);
+      return { reply, job, doneAt: Date.now() };
+    }
+    signalledAt = Date.now();
     if (e.kind === 'kill9') {
       child.kill('SIGKILL');
       return;
