@@ -189,7 +189,7 @@ function checkAttempts(
 }
 
 /** How long before the stop an attempt's exit 0 surely reached jobrun first. */
-const WELL_BEFORE_MS = 500;
+const WELL_BEFORE_MS = 1000;
 
 /**
  * "A job that had exited 0 before the stop reached it is `succeeded`, not `cancelled`"
