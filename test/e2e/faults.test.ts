@@ -439,15 +439,27 @@ describe('full disks, deleted folders, atomic reports', () => {
     return ok;
   })();
 
-  it.skipIf(!canMount)('a full log disk: the attempt says which file and ENOSPC', async () => {
+  /**
+   * A folder `dir` whose `logs` is a 64 KB tmpfs and whose one job prints 1 MB (`m.yaml`),
+   * for `use`; unmounted after.
+   */
+  async function withFullLogDisk(use: (dir: string) => Promise<void>): Promise<void> {
     const dir = tempDir();
     const logs = path.join(dir, 'logs');
     fs.mkdirSync(logs);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', logs]);
     try {
       writeFiles(dir, { 'm.yaml': manifest(['head -c 1000000 /dev/zero | tr "\\0" x']) });
+      await use(dir);
+    } finally {
+      spawnSync('umount', [logs]);
+    }
+  }
+
+  it.skipIf(!canMount)('a full log disk: the attempt says which file and ENOSPC', () =>
+    withFullLogDisk(async (dir) => {
+      // the combined log alone (no per-stream files for shown output)
       const r = await jobrun(
-        // the combined log alone (no per-stream files for shown output)
         [
           'run',
           'm.yaml',
@@ -460,28 +472,19 @@ describe('full disks, deleted folders, atomic reports', () => {
           '--output',
           'none',
         ],
-        {
-          cwd: dir,
-        },
+        { cwd: dir },
       );
       expect(r.code).toBe(1);
       const attempt = report(path.join(dir, 'r.json')).jobs[0]!.attempts[0]!;
       expect(attempt.error).toMatch(/log file .*j1\.log: ENOSPC/);
-    } finally {
-      spawnSync('umount', [logs]);
-    }
-  });
+    }),
+  );
 
   it.skipIf(!canMount)(
     'a full log disk under shown output fails the job that exited 0: its output is not all kept',
-    async () => {
-      const dir = tempDir();
-      const logs = path.join(dir, 'logs');
-      fs.mkdirSync(logs);
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', logs]);
-      try {
+    () =>
+      withFullLogDisk(async (dir) => {
         // the job writes into pipes, so it never sees the full disk and exits 0
-        writeFiles(dir, { 'm.yaml': manifest(['head -c 1000000 /dev/zero | tr "\\0" x']) });
         for (const spawner of ['helper', 'child']) {
           const r = await jobrun(
             ['run', 'm.yaml', '--logs', 'logs', '--report', 'r.json', '--progress', 'none'],
@@ -495,10 +498,7 @@ describe('full disks, deleted folders, atomic reports', () => {
             /cannot write log file .*j1\.log: ENOSPC/,
           );
         }
-      } finally {
-        spawnSync('umount', [logs]);
-      }
-    },
+      }),
   );
 
   it('report files are whole or untouched: kill -9 leaves the previous ones as they were', async () => {
