@@ -62,7 +62,28 @@ const NODE_PROPERTY = /(?:^[ \t]*|[?-][ \t]+|[[{,:][ \t]*)(?:[&*]|![^\s])/m;
 
 /** Whether the quick reader might read `source` otherwise than `yaml` does. */
 export function mayDiffer(source: string): boolean {
-  return NODE_PROPERTY.test(source);
+  return NODE_PROPERTY.test(source) || flowGoesOn(source);
+}
+
+/**
+ * In a block document, a line that leaves a flow collection (`{`, `[`) open: it goes on
+ * below, where js-yaml takes lines that `yaml` refuses as not indented enough. A `{` of
+ * a command's own (a shell function's) only costs the careful way. A document that is
+ * one flow collection (JSON) has no block for its lines to be indented under.
+ */
+function flowGoesOn(source: string): boolean {
+  if (/^\s*[{[]/.test(source)) return false;
+  let open = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '{' || c === '[') open++;
+    else if (c === '}' || c === ']') open--;
+    else if (c === '\n') {
+      if (open > 0) return true;
+      open = 0;
+    }
+  }
+  return false;
 }
 
 /** The document as YAML 1.2's core schema reads it; throws on any syntax error. */

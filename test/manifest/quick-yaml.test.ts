@@ -41,6 +41,15 @@ describe('quickYaml', () => {
     );
   });
 
+  it('sends a flow collection that goes on to the next line of a block the careful way', () => {
+    // yaml refuses the second line as not indented enough; js-yaml takes it
+    for (const text of ['env: {\n  A: 1 }', 'jobs:\n  - needs: [a,\n  b]', 'k: [\n]'])
+      expect(mayDiffer(text), text).toBe(true);
+    const json = JSON.stringify({ jobs: [{ name: 'a', run: 'echo {}', needs: [] }] }, null, 2);
+    for (const text of [json, 'run: echo {} | tr a-z A-Z', 'env: { A: 1 }', 'k: } {'])
+      expect(mayDiffer(text), text).toBe(false);
+  });
+
   it('sends anchors, aliases and explicit tags the careful way', () => {
     const careful = ['a: &x 1', 'b: *x', 'c: !!int "3"', 'd: !local x', '- !!str 3', 'k:\n  *x'];
     careful.push('- - *x', '[a, *x]', '{ k: *x }', '? *x', '--- !!map', '-\t&a x', '[a,\n*x]');
