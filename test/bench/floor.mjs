@@ -10,11 +10,13 @@
 // (T(N) − T(1)) / (N − 1). `--old BIN` adds the same jobrun rows for another build
 // (e.g. a copy of an earlier dist/), alternated with the others. Run alone with
 //   node test/bench/floor.mjs [--rounds N] [--jobs N] [--old path/to/bin/jobrun.js]
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   BIN,
+  ROOT,
   fmtMs,
   makeTempDir,
   median,
@@ -46,6 +48,7 @@ for i, line in enumerate(sys.stdin.buffer.read().split()):
     os.unlink(log)
 `;
 
+const CPU_PRELOAD = join(ROOT, 'test', 'bench', 'thread-cpu.mjs');
 const LOOP_NAME = 'posix_spawn loop';
 const JOBRUN = 'jobrun -j 1';
 const JOBRUN_NONE = 'jobrun -j 1 --output none';
@@ -95,7 +98,15 @@ export async function floor({ rounds = 5, jobs = 1000, old, note = console.error
           continue;
         }
         const perJobMs = (all.ms - one.ms) / (jobs - 1);
-        samples[peer.name].push({ perJobMs, totalMs: all.ms, oneMs: one.ms, load: loadavg()[0] });
+        // jobrun's main thread: its CPU per job, start-up taken out the same way
+        const cpuUs = all.cpuNs === undefined ? NaN : (all.cpuNs - one.cpuNs) / 1e3 / (jobs - 1);
+        samples[peer.name].push({
+          perJobMs,
+          cpuUs,
+          totalMs: all.ms,
+          oneMs: one.ms,
+          load: loadavg()[0],
+        });
         line.push(`${peer.name} ${(perJobMs * 1000).toFixed(0)} µs`);
       }
       note(`floor round ${r + 1}/${rounds}: ${line.join(', ')}  (load ${load()})`);
@@ -132,6 +143,7 @@ function summarize(samples, jobs, rounds, failures, note) {
       'vs loop (best)',
       'vs xargs (best)',
       'start-up (1 job)',
+      'main thread CPU per job',
     ],
     names.map((n) => [
       n,
@@ -142,6 +154,7 @@ function summarize(samples, jobs, rounds, failures, note) {
       n === LOOP_NAME ? '' : `${(best(n) / floorBest).toFixed(2)}×`,
       n === XARGS ? '' : `${(best(n) / xargs).toFixed(2)}× (xargs ${us(xargs)})`,
       fmtMs(Math.min(...samples[n].map((s) => s.oneMs))),
+      us(median(samples[n].map((s) => s.cpuUs)) / 1000),
     ]),
   );
   const overhead = best(JOBRUN) - floorBest;
@@ -158,6 +171,9 @@ function summarize(samples, jobs, rounds, failures, note) {
     loadavg1: Object.fromEntries(names.map((n) => [n, samples[n].map((s) => round(s.load, 2))])),
     bestPerJobUs: Object.fromEntries(names.map((n) => [n, round(best(n) * 1000, 0)])),
     overheadUs: { best: round(overhead * 1000, 0), paired: round(paired(JOBRUN) * 1000, 0) },
+    mainThreadCpuUs: Object.fromEntries(
+      names.map((n) => [n, samples[n].map((s) => round(s.cpuUs, 0))]),
+    ),
     bar: { overheadUs: 300, met },
     failures,
   };
@@ -183,6 +199,17 @@ function jobrunPeers(bin, label, dir) {
   ];
 }
 
+/** The main thread's CPU (ns) that `thread-cpu.mjs` wrote at jobrun's exit, if any. */
+function readCpu(file) {
+  try {
+    return Number(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
 async function jobrun(bin, input, dir, spawner, extra = []) {
   const logs = makeTempDir('floor-logs');
   try {
@@ -199,16 +226,21 @@ async function jobrun(bin, input, dir, spawner, extra = []) {
       '--',
       'true',
     ];
-    const res = await runTimed(process.execPath, [bin, ...args], {
-      stdin: input,
-      cwd: dir,
-      env: { ...process.env, JOBRUN_SPAWNER: spawner },
-      timeoutMs: 600_000,
-    });
+    const cpuFile = join(logs, '..', `${basename(logs)}.cpu`);
+    const res = await runTimed(
+      process.execPath,
+      ['--import', pathToFileURL(CPU_PRELOAD).href, bin, ...args],
+      {
+        stdin: input,
+        cwd: dir,
+        env: { ...process.env, JOBRUN_SPAWNER: spawner, JOBRUN_BENCH_CPU_FILE: cpuFile },
+        timeoutMs: 600_000,
+      },
+    );
     if (res.timedOut) return { ok: false, why: 'timed out' };
     if (res.code !== 0)
       return { ok: false, why: `exit ${res.code ?? res.signal}: ${res.stderr.slice(-200)}` };
-    return { ok: true, ms: res.ms };
+    return { ok: true, ms: res.ms, cpuNs: readCpu(cpuFile) };
   } finally {
     removeTempDir(logs);
   }
