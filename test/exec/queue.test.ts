@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createHelperExecutor } from '../../src/exec/helper-executor.js';
 import { createLocalExecutor } from '../../src/exec/local-executor.js';
 import type { Executor, RunningAttempt } from '../../src/exec/types.js';
+import type { JobSpec } from '../../src/model/job.js';
 import {
   killQuietly,
   makeJob,
@@ -27,21 +28,24 @@ const waiting = (name: string, then = 'exit 0', before = '') =>
     `${before}echo ${name} >> order; i=0; until [ -f go ] || [ $i -ge 1000 ]; do sleep 0.02; i=$((i+1)); done; ${then}`,
   );
 
-/** Starts a job that waits for `go`, once it runs, and the attempt queued behind it. */
-async function runningAndQueued(
-  dir: string,
-  first = waiting('a'),
-  second = makeJob('echo b >> order'),
-) {
-  const a = executor.start(requestIn(dir, first, { worker: '1' }));
+/** Starts `job` (one of `waiting`, named a) and returns its attempt once it runs. */
+async function startWaiting(dir: string, job: JobSpec): Promise<RunningAttempt> {
+  const a = executor.start(requestIn(dir, job, { worker: '1' }));
   await a.started;
   if (a.pid !== undefined) leftovers.push(a.pid);
   expect(await waitFor(() => readOrEmpty(join(dir, 'order')) === 'a\n')).toBe(true);
+  return a;
+}
+
+/** The attempt of `second` queued behind `a` (undefined when the executor refused). */
+const queueBehind = (dir: string, a: RunningAttempt, second = makeJob('echo b >> order')) =>
+  executor.startAfter?.(requestIn(dir, second, { worker: '1', logPath: join(dir, 'b.log') }), a);
+
+/** Starts a job that waits for `go`, once it runs, and the attempt queued behind it. */
+async function runningAndQueued(dir: string, first = waiting('a'), second?: JobSpec) {
+  const a = await startWaiting(dir, first);
   expect(a.canQueue).toBe(true);
-  const b = executor.startAfter?.(
-    requestIn(dir, second, { worker: '1', logPath: join(dir, 'b.log') }),
-    a,
-  );
+  const b = queueBehind(dir, a, second);
   if (b === undefined) throw new Error('the spawner executor did not queue the attempt');
   expect(a.canQueue).toBe(false); // one deep
   return { a, b };
@@ -123,16 +127,9 @@ describe.each([
     // queued job on an exit 0, would start one after a failure (--fail-fast, --halt)
     const job = waiting('a', 'echo notjson');
     job.capture = { mode: 'json', maxBytes: 1000 };
-    const a = executor.start(requestIn(dir, job, { worker: '1' }));
-    await a.started;
-    if (a.pid !== undefined) leftovers.push(a.pid);
-    expect(await waitFor(() => readOrEmpty(join(dir, 'order')) === 'a\n')).toBe(true);
+    const a = await startWaiting(dir, job);
     expect(a.canQueue).toBe(false);
-    const b = executor.startAfter?.(
-      requestIn(dir, makeJob('echo b >> order'), { worker: '1', logPath: join(dir, 'b.log') }),
-      a,
-    );
-    expect(b).toBeUndefined();
+    expect(queueBehind(dir, a)).toBeUndefined();
     writeFileSync(join(dir, 'go'), '');
     const end = await a.result;
     expect(end.exitCode).toBe(0);
