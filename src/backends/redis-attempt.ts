@@ -2,13 +2,17 @@ import type { AttemptResult } from '../model/attempt.js';
 import type { AttemptHooks } from '../core/remote.js';
 import type { ExecRequest, RunningAttempt } from '../exec/types.js';
 import { parseResult, parseWorkerMessage } from './payload.js';
+import { DROPPED_UNSTARTED } from './redis-cancel.js';
 import type { RemoteCache } from './redis-cache.js';
 
 /** What an attempt needs from the executor that created it. */
 export interface AttemptOwner {
   readonly waiters: Map<string, RemoteAttempt>;
-  /** Withdraws the job from its queue, or asks the worker running it to stop. */
-  cancel(attempt: RemoteAttempt, immediate: boolean): Promise<void>;
+  /**
+   * Withdraws the job from its queue, or asks the worker holding it to drop it and,
+   * unless `unstarted`, to stop it if it runs.
+   */
+  cancel(attempt: RemoteAttempt, immediate: boolean, unstarted?: boolean): Promise<void>;
   /** Where attempt `n`'s output came back to (`--results`), if anywhere. */
   streamsOf(attempt: RemoteAttempt, n: number): { stdoutPath?: string; stderrPath?: string };
   /** The run's cache, when its jobs may use one. */
@@ -80,7 +84,9 @@ export class RemoteAttempt implements RunningAttempt {
   }
 
   failed(reason: string): void {
-    this.finish(this.last ?? this.failure(reason));
+    // a worker dropped it unstarted at a stop: no attempt, unless one ended before
+    const none = reason === DROPPED_UNSTARTED ? this.unstarted(reason) : undefined;
+    this.finish(this.last ?? none ?? this.failure(reason));
   }
 
   stalled(): void {
@@ -99,6 +105,22 @@ export class RemoteAttempt implements RunningAttempt {
       this.timer.unref?.();
     }
     this.owner.cancel(this, immediate).catch(() => {});
+  }
+
+  /**
+   * A stop that lets running jobs finish, of a job not heard to start: withdrawn from
+   * its queue, or dropped by the worker holding it, unless that worker started it
+   * already; then it runs on, and its end is reported as any other. Nothing is waited
+   * for here: the result comes from the queue, the worker, or a stall.
+   */
+  dropUnlessStarted(): void {
+    if (this.done) return;
+    this.owner.cancel(this, false, true).catch(() => {});
+  }
+
+  /** The result of an attempt no worker started, withdrawn at a stop (see `AttemptResult.unstarted`). */
+  unstarted(why: string): AttemptResult {
+    return { ...this.failure(why), unstarted: true };
   }
 
   /** A result for an attempt that ended without a worker's report of it. */

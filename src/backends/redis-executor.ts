@@ -138,7 +138,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     if (this.resume && (await this.adopt(attempt, lane.queue))) return;
     if (attempt.isDone) return; // withdrawn while we waited for the queue
     if (this.stopper.stopped)
-      return attempt.finish(attempt.failure('not enqueued: the run stopped'));
+      return attempt.finish(attempt.unstarted('not enqueued: the run stopped'));
     const perWorker = job.pool === undefined ? undefined : this.pools[job.pool]?.perWorker;
     const payload = toPayload(
       this.runKey,
@@ -181,8 +181,8 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   }
 
   /** Withdraws a job still in its queue, or asks the worker holding it to stop it. */
-  cancel(attempt: RemoteAttempt, immediate: boolean): Promise<void> {
-    this.stopper.cancel(attempt, immediate);
+  cancel(attempt: RemoteAttempt, immediate: boolean, unstarted = false): Promise<void> {
+    this.stopper.cancel(attempt, immediate, unstarted);
     return Promise.resolve();
   }
 

@@ -11,6 +11,8 @@ const STOP_WAIT_MS = 2000;
 interface Request {
   attempt: RemoteAttempt;
   immediate: boolean;
+  /** Only if no worker started it yet (see `CancelRequest.unstarted`). */
+  unstarted: boolean;
 }
 
 export interface RunStopOptions {
@@ -23,13 +25,16 @@ export interface RunStopOptions {
 
 /**
  * The one stop path of a Redis run, whatever stopped it (signal, halt, a reporter's
- * failure, Redis losing the run's state):
+ * failure, Redis losing the run's state; `jobrun cancel JOB` takes steps 2 and 3 for
+ * that job alone):
  * 1. the run is marked cancelled in Redis first: a worker checks the mark after it
  *    gets a slot, right before it starts a job, so none of the run's jobs starts later;
  * 2. the run's jobs still waiting are removed in bulk (one pipelined batch per queue,
  *    not a round trip per job);
  * 3. jobs a worker already holds get one cancel message per batch: the worker stops
- *    them, or drops them unstarted if they wait for a slot.
+ *    them, or drops them unstarted if they wait for a slot. A withdrawal (`unstarted`:
+ *    a stop that lets running jobs finish) only drops them: one the worker started
+ *    before the mark runs on to its end.
  */
 export class RunStop {
   private marked: Promise<void> | undefined;
@@ -53,10 +58,14 @@ export class RunStop {
     );
   }
 
-  /** Withdraws the attempt's job, or asks the worker holding it to drop it; batched per tick. */
-  cancel(attempt: RemoteAttempt, immediate: boolean): void {
-    this.stop();
-    this.batch.push({ attempt, immediate });
+  /**
+   * Withdraws the attempt's job, or asks the worker holding it to drop it (and, unless
+   * `unstarted`, to stop it if it runs); batched per tick. The run is not marked: a stop
+   * of the whole run marks it first (`stop`), while `jobrun cancel JOB` stops that job
+   * alone, and the run's other jobs go on starting.
+   */
+  cancel(attempt: RemoteAttempt, immediate: boolean, unstarted = false): void {
+    this.batch.push({ attempt, immediate, unstarted });
     if (this.batch.length === 1) setImmediate(() => this.flush());
   }
 
@@ -86,14 +95,18 @@ export class RunStop {
       );
       requests.forEach((r, i) => {
         if (removed[i] === 1)
-          r.attempt.finish(r.attempt.failure('withdrawn before a worker took it'));
+          r.attempt.finish(r.attempt.unstarted('withdrawn before a worker took it'));
         else held.push(r);
       });
     }
-    for (const immediate of [false, true]) {
-      const jobIds = held.filter((r) => r.immediate === immediate).map((r) => r.attempt.id);
-      if (jobIds.length > 0)
-        await this.o.conn.publish(CANCEL_CHANNEL, encodeCancel({ jobIds, immediate }));
-    }
+    for (const immediate of [false, true])
+      for (const unstarted of [false, true]) {
+        const jobIds = held
+          .filter((r) => r.immediate === immediate && r.unstarted === unstarted)
+          .map((r) => r.attempt.id);
+        if (jobIds.length === 0) continue;
+        const request = unstarted ? { jobIds, immediate, unstarted } : { jobIds, immediate };
+        await this.o.conn.publish(CANCEL_CHANNEL, encodeCancel(request));
+      }
   }
 }

@@ -2,6 +2,7 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import type { AttemptResult } from '../model/attempt.js';
 import { parsePayload } from './payload.js';
 import { DEFAULT_LOST_RETRIES, type PoolCaps } from './pool-caps.js';
+import { DROPPED_UNSTARTED } from './redis-cancel.js';
 import { poolOfQueue } from './redis-names.js';
 import type { RunCaps, StartCheck } from './redis-run-cap.js';
 import type { AttemptRunner } from './redis-worker-attempt.js';
@@ -72,7 +73,7 @@ export class Admission {
           const said = held.cancelled ? 'cancelled' : await this.check(p.runKey, id, held);
           if (said === 'cancelled' || held.cancelled) {
             log(`skip ${p.name}: its run was cancelled`);
-            throw new UnrecoverableError('its run was cancelled before a worker started it');
+            throw new UnrecoverableError(DROPPED_UNSTARTED);
           }
           if (said === 'go') {
             jobs.release(id);

@@ -55,14 +55,18 @@ export class WorkerJobs {
     return ids;
   }
 
-  /** A message on the control channel. */
+  /**
+   * A message on the control channel: held jobs are dropped; running ones are stopped,
+   * unless the message asks only for what has not started (a stop that lets running
+   * jobs finish): those run on to their own end and report it.
+   */
   onMessage(text: string): void {
     const request = decodeCancel(text);
     for (const id of request?.jobIds ?? []) {
       const held = this.held.get(id);
       if (held) held.cancelled = true;
       const entry = this.running.get(id);
-      if (!entry) continue;
+      if (!entry || request?.unstarted === true) continue;
       entry.cancelled = true;
       entry.handle.stop(request?.immediate === true);
     }

@@ -165,7 +165,9 @@ export class Scheduler implements RunControls {
 
   /** An exception in a promise callback: running jobs are killed and `run` rejects. */
   private crash(error: unknown): void {
+    const stopping = this.lifecycle.stopping;
     if (!this.lifecycle.crash(error)) return;
+    if (!stopping) this.dispatch.stopping?.(); // on a backend: none of the run's jobs starts
     this.ahead?.stop({ first: true, killRunning: true, immediate: true });
     for (const entry of this.inFlight) entry.running?.stop(true);
   }
@@ -234,6 +236,12 @@ export class Scheduler implements RunControls {
     entry.running = undefined;
     // a Redis worker restored it from its own cache: it never ran, as a local hit
     if (this.lookup.restoredRemotely(entry, result)) return this.pump();
+    if (result.unstarted) {
+      // no worker started it, a stop withdrew it: no attempt, as a local job not started
+      const reason = entry.cancelReason ?? this.lifecycle.reason;
+      this.end(entry, attemptsRecord(entry, 'cancelled', this.clock.now(), reason));
+      return this.pump();
+    }
     entry.attempts.push(result);
     this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
     const now = this.clock.now();
@@ -290,7 +298,11 @@ export class Scheduler implements RunControls {
     // withdrawn before any running job is signalled: one may exit 0 on SIGTERM
     this.ahead?.stop(order);
     for (const entry of this.inFlight) {
-      if (order.killRunning || this.dispatch.withdraws(entry)) {
+      const drop = !order.killRunning && this.dispatch.withdraws(entry);
+      if (drop && entry.running?.dropUnlessStarted !== undefined) {
+        // not heard to start: its worker may have started it meanwhile, then it runs on
+        entry.running.dropUnlessStarted();
+      } else if (order.killRunning || drop) {
         entry.killed = true;
         entry.running?.stop(order.immediate);
       }

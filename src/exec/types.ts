@@ -69,6 +69,12 @@ export interface RunningAttempt {
   readonly taken?: Promise<boolean>;
   /** Asks that a queued attempt not start; `taken` tells whether that came in time. */
   withdraw?(): void;
+  /**
+   * For an attempt handed to a backend that may or may not have started it (Redis): it
+   * must not start now, but if it did already it runs on to its end. `result` settles
+   * either way: with `unstarted` set when it never ran.
+   */
+  dropUnlessStarted?(): void;
 }
 
 /** Runs attempts. The local implementation spawns child processes; tests pass fakes. */

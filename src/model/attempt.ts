@@ -45,6 +45,12 @@ export interface AttemptResult {
    * (`unchanged since …`). Its outputs were restored there and `result` is the stored one.
    */
   cached?: string;
+  /**
+   * Set on a remote attempt that no worker started: withdrawn from its queue, or dropped
+   * by the worker holding it, at a stop. It is no attempt: the scheduler records none,
+   * and the job ends as a local one that never started would.
+   */
+  unstarted?: true;
 }
 
 /** An attempt succeeded when its process exited 0 without timing out. */

@@ -21,7 +21,7 @@ export interface Ending {
 
 export function attemptEnding(a: AttemptEnd): Ending {
   if (a.error !== undefined) {
-    // the error says what happened ("lost: …", "withdrawn before a worker took it"),
+    // the error says what happened ("lost: …", "no worker confirmed the stop"),
     // its head is the column
     return { text: a.error, short: a.error.split(':')[0] ?? a.error };
   }

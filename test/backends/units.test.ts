@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parsePayload, specFromPayload, toPayload } from '../../src/backends/payload.js';
+import { decodeCancel, encodeCancel } from '../../src/backends/redis-cancel.js';
+import { WorkerJobs } from '../../src/backends/redis-worker-jobs.js';
+import type { RunningAttempt } from '../../src/exec/types.js';
 import { bullPriority, jobIdFor, queueName, poolOfQueue } from '../../src/backends/redis-names.js';
 import { parseRedisUrl, redactUrl, scrub } from '../../src/backends/redis-url.js';
 import { UsageError } from '../../src/errors.js';
@@ -136,5 +139,59 @@ describe('payload', () => {
     expect(
       'reason' in parsePayload({ ...toPayload('rk', spec, undefined, '/repo'), extra: 1 }),
     ).toBe(true);
+  });
+});
+
+describe('cancel messages on a worker', () => {
+  /** A worker holding `held` (waiting for a slot) and running `running`, whose stops are noted. */
+  function worker() {
+    const jobs = new WorkerJobs(() => {});
+    const stops: boolean[] = [];
+    const held = jobs.hold('run1.held');
+    const handle = { stop: (immediate?: boolean) => stops.push(immediate === true) };
+    const running = {
+      handle: handle as unknown as RunningAttempt,
+      cancelled: false,
+      lockLost: false,
+    };
+    jobs.running.set('run1.running', running);
+    return { jobs, stops, held, running };
+  }
+
+  it('a stop drops what waits and stops what runs', () => {
+    const w = worker();
+    w.jobs.onMessage(encodeCancel({ jobIds: ['run1.held', 'run1.running'], immediate: true }));
+    expect(w.held.cancelled).toBe(true);
+    expect(w.running.cancelled).toBe(true);
+    expect(w.stops).toEqual([true]);
+  });
+
+  it('a withdrawal (a stop that lets running jobs finish) drops what waits and leaves what runs', () => {
+    const w = worker();
+    const text = encodeCancel({
+      jobIds: ['run1.held', 'run1.running'],
+      immediate: false,
+      unstarted: true,
+    });
+    expect(decodeCancel(text)).toEqual({
+      jobIds: ['run1.held', 'run1.running'],
+      immediate: false,
+      unstarted: true,
+    });
+    w.jobs.onMessage(text);
+    expect(w.held.cancelled).toBe(true);
+    expect(w.running.cancelled).toBe(false);
+    expect(w.stops).toEqual([]);
+  });
+
+  it('reads the message of an earlier coordinator (one job, no withdrawal) as a stop', () => {
+    expect(decodeCancel('{"jobId":"run1.a","immediate":false}')).toEqual({
+      jobIds: ['run1.a'],
+      immediate: false,
+    });
+    expect(decodeCancel('{"jobIds":["run1.a"],"unstarted":"yes"}')).toEqual({
+      jobIds: ['run1.a'],
+      immediate: false,
+    });
   });
 });

@@ -11,7 +11,12 @@ class ManualRemote implements RemoteExecutor {
   readonly remote = true;
   readonly pending = new Map<string, { hooks: AttemptHooks; settle: (r: AttemptResult) => void }>();
   readonly stopped: string[] = [];
+  /** With `dropping`: the jobs a gentle stop asked to drop unless started (nothing settles). */
+  readonly dropped: string[] = [];
   runStops = 0;
+
+  /** `dropping`: its attempts can be dropped unless started, as Redis ones can. */
+  constructor(private readonly dropping = false) {}
 
   stopRun() {
     this.runStops++;
@@ -21,13 +26,12 @@ class ManualRemote implements RemoteExecutor {
     let settle!: (r: AttemptResult) => void;
     const result = new Promise<AttemptResult>((resolve) => (settle = resolve));
     this.pending.set(request.job.name, { hooks, settle });
-    return {
-      result,
-      stop: () => {
-        this.stopped.push(request.job.name);
-        settle(res(1, { error: 'withdrawn' }));
-      },
+    const stop = () => {
+      this.stopped.push(request.job.name);
+      settle(res(1, { error: 'withdrawn' }));
     };
+    if (!this.dropping) return { result, stop };
+    return { result, stop, dropUnlessStarted: () => this.dropped.push(request.job.name) };
   }
 }
 
@@ -43,8 +47,8 @@ const res = (attempt: number, extra: Partial<AttemptResult> = {}): AttemptResult
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
-function setup(specs: JobSpec[], extra: { halt?: string } = {}) {
-  return startScheduler(specs, new ManualRemote(), {
+function setup(specs: JobSpec[], extra: { halt?: string; dropping?: boolean } = {}) {
+  return startScheduler(specs, new ManualRemote(extra.dropping), {
     logDir: '/tmp',
     pools: { cpu: { workers: 1 } },
     halt: extra.halt ? parseHalt(extra.halt) : undefined,
@@ -101,6 +105,41 @@ describe('scheduler with a remote executor', () => {
     expect(t.log.ended('b').status).toBe('succeeded');
     expect(t.log.ended('c').status).toBe('cancelled');
   });
+  it('a gentle stop drops jobs not heard to start; one a worker had started runs on and ends as it ended', async () => {
+    const t = setup(jobs(['a'], ['b'], ['c'], ['d']), { halt: 'soon,fail=1', dropping: true });
+    t.executor.pending.get('a')!.settle(res(1, { exitCode: 1 }));
+    await tick();
+    // none heard to start: dropped unless started, none stopped
+    expect(t.executor.dropped).toEqual(['b', 'c', 'd']);
+    expect(t.executor.stopped).toEqual([]);
+    // b and d had started on a worker before the stop reached it; c had not
+    t.executor.pending.get('b')!.settle(res(1));
+    t.executor.pending.get('d')!.settle(res(1, { exitCode: 2 }));
+    const dropped = { exitCode: undefined, error: 'dropped', unstarted: true as const };
+    t.executor.pending.get('c')!.settle(res(1, dropped));
+    const outcome = await t.done;
+    expect(t.log.ended('b').status).toBe('succeeded');
+    expect(t.log.ended('d')).toMatchObject({ status: 'failed', exitCode: 2 });
+    // no worker started it: no attempt, as a local job the halt cancelled before its start
+    expect(t.log.ended('c')).toMatchObject({ status: 'cancelled', attempts: [] });
+    expect(t.log.ended('c').reason).toContain('halted');
+    expect(outcome.exitCode).toBe(1);
+  });
+
+  it('a job whose retry a stop dropped on its worker ends cancelled with the attempts that ran', async () => {
+    const t = setup(jobs(['a'], ['b', { retries: 2 }]), { halt: 'soon,fail=1', dropping: true });
+    const b = t.executor.pending.get('b')!;
+    b.hooks.started(1, 'h:1/1');
+    b.hooks.attemptEnded(res(1, { exitCode: 3 }));
+    b.hooks.retrying(2, 100);
+    t.executor.pending.get('a')!.settle(res(1, { exitCode: 1 }));
+    await tick();
+    b.settle(res(2, { exitCode: undefined, error: 'dropped', unstarted: true }));
+    await t.done;
+    expect(t.log.ended('b')).toMatchObject({ status: 'cancelled' });
+    expect(t.log.ended('b').attempts.map((x) => x.exitCode)).toEqual([3]);
+  });
+
   it('a job its worker restored from its cache ends cached, as a local hit, and its dependants proceed', async () => {
     const t = setup(
       jobs(['a', { capture: { mode: 'lines', maxBytes: 100 } }], ['b', { needs: ['a'] }]),

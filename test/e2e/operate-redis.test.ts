@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
 import { waitFor } from './helpers.js';
 import { Batch, byName } from './operate-helpers.js';
@@ -12,18 +12,26 @@ describe.runIf(enabled)('a run on Redis, from another terminal', () => {
   beforeAll(async () => {
     redis = await startRedis();
   });
-  afterAll(async () => {
+  // a worker runs jobs in its own folder: each case's workers serve that case alone
+  afterEach(async () => {
     await killWorkers();
+  });
+  afterAll(async () => {
     await redis?.stop();
   });
+
+  /** Runs jobs a, b and c on one worker of one slot; returns once a runs and the run registered. */
+  async function running(b: Batch): Promise<void> {
+    await startWorker(redis.url, ['-j', '1'], b.dir);
+    void b.start(['--backend', redis.url, '--report', 'r.json'], ['a', 'b', 'c']);
+    await b.started('a');
+    await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
+  }
 
   it('is listed by ps and watched; scaled; drain lets the running job finish and cancels the rest', async () => {
     const b = new Batch();
     try {
-      await startWorker(redis.url, ['-j', '1'], b.dir);
-      void b.start(['--backend', redis.url, '--report', 'r.json'], ['a', 'b', 'c']);
-      await b.started('a');
-      await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
+      await running(b);
       const rows = JSON.parse((await b.ctl(['ps', '--json'])).stdout) as Array<
         Record<string, unknown>
       >;
@@ -51,6 +59,26 @@ describe.runIf(enabled)('a run on Redis, from another terminal', () => {
       expect(jobs.b).toMatchObject({ status: 'cancelled', reason: 'drained' });
       expect(jobs.c).toMatchObject({ status: 'cancelled', reason: 'drained' });
       expect(b.count('start')).toBe(1);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('jobrun cancel stops that running job alone: the run’s other jobs still start on the workers', async () => {
+    const b = new Batch();
+    try {
+      await running(b);
+      expect((await b.ctl(['cancel', 'a'])).code).toBe(0);
+      await b.started('b');
+      b.release('b');
+      await b.started('c');
+      b.release('c');
+      // called off by its operator: no failure of the run
+      expect((await b.result)?.code).toBe(0);
+      const jobs = byName(b.report());
+      expect(jobs.a).toMatchObject({ status: 'cancelled', reason: 'cancelled by jobrun cancel' });
+      expect(jobs.b).toMatchObject({ status: 'succeeded' });
+      expect(jobs.c).toMatchObject({ status: 'succeeded' });
     } finally {
       await b.finish();
     }

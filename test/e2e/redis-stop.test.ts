@@ -90,6 +90,37 @@ describe.runIf(enabled)('one stop path on Redis (built bin)', { timeout: 240_000
     }
   });
 
+  it('a job a worker started before --fail-fast reached it runs to its end, though the coordinator had not heard it start (5 runs)', async () => {
+    // one slot: as `bad` fails, the worker takes `next` at once, and its start reaches
+    // the coordinator after the failure that halts the run
+    await startWorker(redis.url, ['-j', '1'], dir);
+    for (let rep = 0; rep < 5; rep++) {
+      const cwd = path.join(dir, `ran-on${rep}`);
+      writeFiles(cwd, {
+        'm.yaml': manifest([
+          { name: `bad${rep}`, run: 'sleep 0.3; exit 1', extra: ['priority: 2'] },
+          // the worker runs it in its own folder: the marks name the case's
+          {
+            name: `next${rep}`,
+            run: `touch ${cwd}/next.start; sleep 1; touch ${cwd}/next.end`,
+          },
+        ]),
+      });
+      const r = await jobrun(['run', 'm.yaml', '--backend', redis.url, '--fail-fast', '--json'], {
+        cwd,
+        timeoutMs: 60_000,
+        onSpawn: (child) => coordinators.push(child),
+      });
+      expect(r.code, r.stderr).toBe(1);
+      const next = parseReport(r.stdout).jobs.find((j) => j.name === `next${rep}`);
+      if (fs.existsSync(path.join(cwd, 'next.start'))) {
+        // it ran: a stop that lets running jobs finish did, and says how it ended
+        expect(fs.existsSync(path.join(cwd, 'next.end')), `next${rep} was stopped`).toBe(true);
+        expect(next?.status, `next${rep}`).toBe('succeeded');
+      } else expect(next?.status, `next${rep}`).toBe('cancelled');
+    }
+  });
+
   it('a halt removes the run’s waiting jobs from Redis in bulk and marks the run cancelled', async () => {
     const cwd = path.join(dir, 'bulk');
     const n = 3000;

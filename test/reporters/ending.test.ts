@@ -21,7 +21,7 @@ const attempt = (extra: Partial<AttemptResult>): AttemptResult => ({
 /** Attempts that ended without an exit status, and the job status each leaves. */
 const noExit: Array<[JobRecord['status'], string]> = [
   ['failed', 'lost: worker h:1 stopped renewing its lock'],
-  ['cancelled', 'withdrawn before a worker took it'],
+  ['failed', 'could not enqueue: connect ECONNREFUSED 127.0.0.1:6379'],
   ['cancelled', 'no worker confirmed the stop'],
   ['failed', 'shell /bin/nope not found'],
 ];
