@@ -34,6 +34,8 @@ export class RemoteAttempt implements RunningAttempt {
   private attempts = 0;
   private done = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Withdrawn unless started (`dropUnlessStarted`), and no start heard since. */
+  private dropping = false;
 
   constructor(
     private readonly owner: AttemptOwner,
@@ -54,6 +56,11 @@ export class RemoteAttempt implements RunningAttempt {
     if (m.kind === 'start') {
       if (this.open && this.open.attempt === m.attempt) return; // the same start, read back
       this.lose('another worker took the job');
+      if (this.dropping) {
+        // a worker started it before the withdrawal reached it: it runs on to its end
+        this.dropping = false;
+        this.clearTimer();
+      }
       this.open = { attempt: m.attempt, worker: m.worker, startedAt: m.startedAt };
       this.attempts = Math.max(this.attempts, m.attempt);
       if (m.why) this.owner.cache?.why(this.request.job, m.why);
@@ -110,12 +117,20 @@ export class RemoteAttempt implements RunningAttempt {
   /**
    * A stop that lets running jobs finish, of a job not heard to start: withdrawn from
    * its queue, or dropped by the worker holding it, unless that worker started it
-   * already; then it runs on, and its end is reported as any other. Nothing is waited
-   * for here: the result comes from the queue, the worker, or a stall.
+   * already; then it runs on, and its end is reported as any other. The wait for a word
+   * (its start, or a result) is bounded as a stop's is: a worker that held it may be
+   * gone, and then no worker starts it any more (the run is marked cancelled).
    */
   dropUnlessStarted(): void {
     if (this.done) return;
     this.owner.cancel(this, false, true).catch(() => {});
+    if (this.open !== undefined || this.timer !== undefined) return; // it runs, or a stop waits
+    this.dropping = true;
+    this.timer = setTimeout(
+      () => this.finish(this.unstarted('withdrawn: no worker said it started')),
+      this.request.job.killGraceMs + 5000,
+    );
+    this.timer.unref?.();
   }
 
   /** The result of an attempt no worker started, withdrawn at a stop (see `AttemptResult.unstarted`). */

@@ -1,0 +1,49 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RemoteAttempt, type AttemptOwner } from '../../src/backends/redis-attempt.js';
+import type { AttemptResult } from '../../src/model/attempt.js';
+import { makeJob, requestIn } from '../exec/helpers.js';
+
+/** A remote attempt whose owner notes each cancel it is asked for. */
+function attempt() {
+  const cancels: Array<[boolean, boolean | undefined]> = [];
+  const owner: AttemptOwner = {
+    waiters: new Map(),
+    cancel: (_a, immediate, unstarted) => {
+      cancels.push([immediate, unstarted]);
+      return Promise.resolve();
+    },
+    streamsOf: () => ({}),
+  };
+  const hooks = { started: () => {}, attemptEnded: () => {}, retrying: () => {} };
+  const job = makeJob('true', { killGraceMs: 1000 });
+  const a = new RemoteAttempt(owner, 'run.j', requestIn('/tmp', job), hooks);
+  let settled: AttemptResult | undefined;
+  void a.result.then((r) => (settled = r));
+  return { a, cancels, settled: () => settled };
+}
+
+describe('a remote attempt withdrawn by a stop that lets running jobs finish', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('asks only that it be dropped unstarted, and is no attempt when nobody answers', async () => {
+    const t = attempt();
+    t.a.dropUnlessStarted();
+    expect(t.cancels).toEqual([[false, true]]);
+    // a worker that held it may be gone: the wait is bounded, as a stop's is
+    await vi.advanceTimersByTimeAsync(6_500);
+    expect(t.settled()).toMatchObject({ unstarted: true });
+  });
+
+  it('waits for the end of one a worker had started, however long it runs', async () => {
+    const t = attempt();
+    t.a.dropUnlessStarted();
+    t.a.message({ kind: 'start', attempt: 1, worker: 'h:1/1', startedAt: Date.now() });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(t.settled()).toBeUndefined();
+    t.a.completed({ attempt: 1, startedAt: 0, durationMs: 60_000, timedOut: false, exitCode: 0 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.settled()).toMatchObject({ exitCode: 0 });
+    expect(t.settled()?.unstarted).toBeUndefined();
+  });
+});
