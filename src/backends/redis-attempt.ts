@@ -104,6 +104,11 @@ export class RemoteAttempt implements RunningAttempt {
 
   stop(immediate = false): void {
     if (this.done) return;
+    if (this.dropping) {
+      // a withdrawal became a stop (a second Ctrl-C): its bound, which a start would lift, goes
+      this.dropping = false;
+      this.clearTimer();
+    }
     if (!this.timer || immediate) {
       // give the worker the job's kill grace to confirm, then stop waiting for it
       this.clearTimer();

@@ -35,6 +35,20 @@ describe('a remote attempt withdrawn by a stop that lets running jobs finish', (
     expect(t.settled()).toMatchObject({ unstarted: true });
   });
 
+  it('a withdrawal that becomes a stop keeps the stop’s bound, even once a start is heard', async () => {
+    const t = attempt();
+    t.a.dropUnlessStarted();
+    t.a.stop();
+    expect(t.cancels).toEqual([
+      [false, true],
+      [false, undefined],
+    ]);
+    t.a.message({ kind: 'start', attempt: 1, worker: 'h:1/1', startedAt: Date.now() });
+    await vi.advanceTimersByTimeAsync(6_500);
+    expect(t.settled()).toMatchObject({ error: 'no worker confirmed the stop' });
+    expect(t.settled()?.unstarted).toBeUndefined();
+  });
+
   it('waits for the end of one a worker had started, however long it runs', async () => {
     const t = attempt();
     t.a.dropUnlessStarted();
