@@ -46,7 +46,7 @@ export function checkSyntax(
   if (!checkable(shell)) return problems;
   const seen = checked.get(shell) ?? new Map<string, SyntaxProblem | null>();
   checked.set(shell, seen);
-  const unique = [...new Set(templates)].filter((t) => !seen.has(t));
+  const unique = [...new Set(templates)].filter((t) => !seen.has(t) && !plainlyParses(t));
   const found = new Map<string, SyntaxProblem>();
   findBad(shell, unique, found);
   if (seen.size + unique.length > MAX_REMEMBERED) seen.clear();
@@ -56,6 +56,29 @@ export function checkSyntax(
     if (problem) problems.set(i, problem);
   });
   return problems;
+}
+
+/**
+ * Words the shell reads as syntax when they stand alone (bash's reserved words and the
+ * brackets of `[[ … ]]`): a template of plain words among them may still not parse.
+ */
+const RESERVED = new Set(
+  '! { } [[ ]] case coproc do done elif else esac fi for function if in select then time until while'.split(
+    ' ',
+  ),
+);
+
+/** A word with no quote, operator, expansion or redirection in it (`{}` and `{.}` are words). */
+const PLAIN_WORD = /^[\w./:,@%+=#{}~^-]+$/;
+
+/**
+ * A one-line template of plain words, none of them reserved (`gzip -9 {}`, `true`),
+ * parses in any shell: checking it would cost a process for nothing, on every ad-hoc run.
+ */
+function plainlyParses(template: string): boolean {
+  return template
+    .split(/[ \t]+/)
+    .every((word) => word === '' || (PLAIN_WORD.test(word) && !RESERVED.has(word)));
 }
 
 /**

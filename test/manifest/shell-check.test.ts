@@ -39,6 +39,16 @@ describe('shell -n over command templates', () => {
     expect(calls()).toBeLessThanOrEqual(1 + 2 * 2 * Math.ceil(Math.log2(100)));
   });
 
+  it('spends no process on templates of plain words, but checks a reserved word', () => {
+    const { shell, calls } = countingShell();
+    const plain = ['true', 'gzip -9 {}', 'wc -l {.} {/} {#}  {1}', 'cp {} out/{/.}.bak a=b,c:d'];
+    expect(checkSyntax(shell, plain).size).toBe(0);
+    expect(calls()).toBe(0);
+    const problems = checkSyntax(shell, ['done', 'echo then fi', 'echo "open']);
+    expect([...problems.keys()].sort()).toEqual([0, 2]);
+    expect(calls()).toBeGreaterThan(0);
+  });
+
   it('does not let one template close another (a trailing && or a comment alone)', () => {
     const problems = checkSyntax('/bin/sh', ['echo a &&', 'echo b', '# only a comment']);
     expect([...problems.keys()]).toEqual([0]);
