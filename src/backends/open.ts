@@ -1,4 +1,5 @@
-import { createExecutor, type SpawnerChoice } from '../exec/choose-executor.js';
+import { createExecutor } from '../exec/choose-executor.js';
+import type { SpawnerChoice } from '../exec/spawner-choice.js';
 import type { Backend } from './backend.js';
 import { createLocalBackend } from './local.js';
 import type { RedisTarget } from './redis-url.js';

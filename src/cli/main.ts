@@ -8,11 +8,9 @@ import { JobrunError, ManifestError } from '../errors.js';
 import { rawArgs } from './raw-argv.js';
 import { missingDashHint } from './dash-hint.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
-import { retryCommand } from './retry.js';
 import { addWorkerCommand } from './worker.js';
 import { addOperateCommands } from './operate/commands.js';
 import { takeRedisUrlFromEnv } from './redis-url-source.js';
-import { runCommand } from './run.js';
 import { finishExit, installProcessGuards } from './shutdown.js';
 import type { CleanFlags } from './clean.js';
 import type { ExplainFlags } from './explain.js';
@@ -84,6 +82,7 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (manifest: string | undefined, values: RunValues, cmd: Command) => {
       const options = checked(cmd, () => runOptions(values, manifest));
+      const { runCommand } = await import('./run.js');
       setExit(await runCommand(manifest, rest, options));
     });
   addRunOptions(run);
@@ -155,13 +154,9 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
         '  $ jobrun retry out.json --cwd ./checkout   # its folder was removed since',
     )
     .action(async (report: string, values: RunValues, cmd: Command) => {
-      setExit(
-        await retryCommand(
-          report,
-          checked(cmd, () => runOptions(values)),
-          values.cwd,
-        ),
-      );
+      const options = checked(cmd, () => runOptions(values));
+      const { retryCommand } = await import('./retry.js');
+      setExit(await retryCommand(report, options, values.cwd));
     });
   addRetryOptions(retry);
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { checked } from './flags/shared.js';
 import { addWorkerOptions, workerOptions, type WorkerValues } from './flags/worker.js';
-import { serveWorker } from './serve-worker.js';
 
 const EXAMPLES = `
 Examples:
@@ -33,7 +32,9 @@ export function addWorkerCommand(program: Command, setExit: (code: number) => vo
     )
     .addHelpText('after', EXAMPLES)
     .action(async (url: string | undefined, values: WorkerValues, cmd: Command) => {
-      setExit(await serveWorker(checked(cmd, () => workerOptions(url, values))));
+      const options = checked(cmd, () => workerOptions(url, values));
+      const { serveWorker } = await import('./serve-worker.js');
+      setExit(await serveWorker(options));
     });
   addWorkerOptions(worker);
 }

@@ -1,10 +1,7 @@
 import { createHelperExecutor } from './helper-executor.js';
 import { createLocalExecutor } from './local-executor.js';
+import type { SpawnerChoice } from './spawner-choice.js';
 import type { Executor } from './types.js';
-
-/** How jobs are started: `--spawner` or `JOBRUN_SPAWNER`. */
-export type SpawnerChoice = 'auto' | 'helper' | 'child';
-export const SPAWNER_CHOICES: readonly SpawnerChoice[] = ['auto', 'helper', 'child'];
 
 /** Platforms where the Python spawner's posix_spawn with setsid is known to work. */
 const HELPER_PLATFORMS: readonly string[] = ['linux', 'darwin', 'freebsd'];

@@ -19,6 +19,8 @@
 //             jobs in-process (test/bench/timeout.mjs)
 //   floor     jobrun's overhead per job over a plain posix_spawn + waitpid loop, at -j 1, beside
 //             xargs -P 1 (test/bench/floor.mjs; --jobs N sets its count, default 1000)
+//   startup   jobrun's start-up: --version, a run of one job, a manifest's --dry-run, over bare
+//             node (test/bench/startup.mjs; --old BIN adds another build's rows)
 //   cache     3,000 gzip jobs with cache: true: first run, unchanged rerun, 10 changed rerun,
 //             next to GNU parallel rerunning everything (test/bench/cache.mjs)
 //
@@ -33,7 +35,7 @@
 //   --stream-timeout S  seconds before the stream section stops feeding (default 900)
 //   --capture MODE      stream section: each job echoes its line and jobrun captures it
 //                       (--capture MODE); the row then also counts job_end events with a result
-//   --old BIN           floor section: also the jobrun rows of another build (bin/jobrun.js)
+//   --old BIN           floor and startup sections: also the jobrun rows of another build (bin/jobrun.js)
 //   --json FILE         where to write results (default test-results/bench.json; merged per section)
 //
 // Peers are measured alternately in one run (A B C, B C A, …) because the machine may
@@ -85,6 +87,7 @@ const SECTIONS = [
   'batching',
   'timeout',
   'floor',
+  'startup',
   'cache',
 ];
 const NODE = process.execPath;
@@ -1141,6 +1144,12 @@ const runners = {
     (await import('./floor.mjs')).floor({
       rounds: opts.rounds,
       jobs: opts.jobsGiven ? opts.jobs : 1000,
+      old: opts.old,
+      note,
+    }),
+  startup: async () =>
+    (await import('./startup.mjs')).startup({
+      rounds: Math.max(opts.rounds, 9),
       old: opts.old,
       note,
     }),

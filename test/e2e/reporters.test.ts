@@ -170,7 +170,7 @@ describe('reports from a real run', () => {
     const none = runBin(['run', f.manifest, '--progress', 'none'], { cwd: f.dir, env });
     expect(none.status).toBe(1);
     const loaded = readFileSync(trace, 'utf8');
-    expect(loaded).toContain('/dist/reporters/live-renderer.js'); // the trace works
+    expect(loaded).toContain('/dist/bundle/jobrun.js'); // the trace works
     expect(loaded).not.toMatch(/\/node_modules\/ora\//);
     rmSync(trace);
     const live = await runInPty(['run', f.manifest, '--progress', 'tty'], { cwd: f.dir, env });

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
 import { alive, jobrun, readLines, ROOT, tempDir, waitFor, writeFiles } from './helpers.js';
@@ -253,7 +254,7 @@ describe('what a run from a manifest loads', () => {
     const ok = await jobrun(['run', 'ok.yaml', '--progress', 'none'], { cwd: dir, env });
     expect(ok.code).toBe(0);
     const loaded = fs.readFileSync(env.JOBRUN_IMPORT_TRACE, 'utf8');
-    expect(loaded).toContain('/dist/manifest/quick-doc.js'); // the trace works
+    expect(loaded).toContain('/dist/bundle/jobrun.js'); // the trace works
     expect(loaded).toContain('/node_modules/js-yaml/');
     expect(loaded).not.toMatch(/\/node_modules\/(zod|yaml)\//);
     fs.rmSync(env.JOBRUN_IMPORT_TRACE);
@@ -264,5 +265,21 @@ describe('what a run from a manifest loads', () => {
     const careful = fs.readFileSync(env.JOBRUN_IMPORT_TRACE, 'utf8');
     expect(careful).toMatch(/\/node_modules\/zod\//);
     expect(careful).toMatch(/\/node_modules\/yaml\//);
+  });
+
+  it("the bin loads jobrun as one bundle, not dist/'s modules one by one", async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'ok.yaml': manifest('  - { name: a, run: "true" }\n') });
+    const env = trace(dir);
+    const ok = await jobrun(['run', 'ok.yaml', '--progress', 'none'], { cwd: dir, env });
+    expect(ok.code).toBe(0);
+    const dist = pathToFileURL(path.join(ROOT, 'dist')).href;
+    const own = fs
+      .readFileSync(env.JOBRUN_IMPORT_TRACE, 'utf8')
+      .split('\n')
+      .filter((url) => url.startsWith(`${dist}/`));
+    expect(own).toContain(`${dist}/bundle/jobrun.js`);
+    expect(own.filter((url) => !url.startsWith(`${dist}/bundle/`))).toEqual([]);
+    expect(new Set(own).size).toBeLessThan(40); // the entry and its chunks, not ~180 modules
   });
 });

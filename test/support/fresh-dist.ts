@@ -1,8 +1,9 @@
 /**
- * The end-to-end tests run the built bin (`dist/`), not the sources. A source changed
- * after the last build would be tested as it was before the change, and a test would
- * pass or fail for the wrong code: so an e2e test file refuses to start while any
- * `src/**.ts` is newer than its `dist/**.js` (or has none). `npm test` builds first.
+ * The end-to-end tests run the built bin (`dist/bundle/`, bundled from `dist/`), not the
+ * sources. A source changed after the last build would be tested as it was before the
+ * change, and a test would pass or fail for the wrong code: so an e2e test file refuses
+ * to start while any `src/**.ts` is newer than its `dist/**.js` (or has none) or than the
+ * bundle. `npm test` builds first.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,6 +15,12 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The first source whose build output is missing or older, or undefined when all are fresh. */
 export function staleSource(root = ROOT): string | undefined {
   const src = join(root, 'src');
+  let bundledAt = 0;
+  try {
+    bundledAt = statSync(join(root, 'dist', 'bundle', 'jobrun.js')).mtimeMs;
+  } catch {
+    return 'src/ (there is no dist/bundle/jobrun.js)';
+  }
   for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) continue;
     const file = join(entry.parentPath, entry.name);
@@ -24,7 +31,8 @@ export function staleSource(root = ROOT): string | undefined {
     } catch {
       return relative(root, file);
     }
-    if (statSync(file).mtimeMs > builtAt) return relative(root, file);
+    const changedAt = statSync(file).mtimeMs;
+    if (changedAt > builtAt || changedAt > bundledAt) return relative(root, file);
   }
   return undefined;
 }

@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import type { HaltPolicy } from '../../core/halt.js';
 import { UsageError } from '../../errors.js';
-import type { SpawnerChoice } from '../../exec/choose-executor.js';
+import type { SpawnerChoice } from '../../exec/spawner-choice.js';
 import { CAPTURE_MODES, type CaptureMode } from '../../model/result.js';
 import type { BackoffSpec, TimeoutSpec, WorkersSpec } from '../../model/job.js';
 import {

@@ -7,7 +7,7 @@ import type { GateOptions } from '../../core/gates.js';
 import type { BackendChoice } from '../../backends/open.js';
 import { parseRedisUrl } from '../../backends/redis-url.js';
 import { UsageError } from '../../errors.js';
-import type { SpawnerChoice } from '../../exec/choose-executor.js';
+import type { SpawnerChoice } from '../../exec/spawner-choice.js';
 import { argLimit } from '../../manifest/batch.js';
 import { shellProblem } from '../../manifest/places.js';
 import { DEFAULT_CAPTURE_BYTES } from '../../model/result.js';

@@ -4,7 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { SPAWNER_CHOICES } from '../../exec/choose-executor.js';
+import { SPAWNER_CHOICES } from '../../exec/spawner-choice.js';
 import { DEFAULT_KEEP_RUNS } from '../retention.js';
 import { count, duration, folder, keepRuns, positive, sizeOrZero } from './values.js';
 

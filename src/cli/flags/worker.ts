@@ -7,7 +7,7 @@ import { UsageError } from '../../errors.js';
 import type { GateOptions } from '../../core/gates.js';
 import { badPoolName } from '../../backends/redis-names.js';
 import { parseRedisUrl, type RedisTarget } from '../../backends/redis-url.js';
-import type { SpawnerChoice } from '../../exec/choose-executor.js';
+import type { SpawnerChoice } from '../../exec/spawner-choice.js';
 import { resolveRedisUrl } from '../redis-url-source.js';
 import { gateOptions, logsOption, redisUrlFileOption, spawnerOption } from './shared.js';
 import { count, duration, nonBlank, size } from './values.js';
