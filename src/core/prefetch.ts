@@ -24,6 +24,8 @@ export interface PrefetchHost {
  *   (a retry, a halt may follow) it hands it back, and jobrun decides as without a queue.
  * - No job waits behind one whose success would free jobs that need it: those may go first.
  * - A job that arrives with a higher priority than a queued one withdraws it.
+ * - A slot that falls free with no ready job for it withdraws the best queued job, which
+ *   then starts there: a short job never waits behind a long one while a slot is idle.
  * - A stop withdraws every queued job before it signals a running one; the spawner reads
  *   a withdrawal before it starts anything, so a queued job never starts after a stop.
  * - A withdrawn job goes back to the ready queue (or is cancelled, in a stop) as if it
@@ -40,6 +42,8 @@ export class Prefetch {
   /** Queued job → the running job it waits behind. */
   private readonly ahead = new Map<Entry, Entry>();
   private readonly withdrawing = new Set<Entry>();
+  /** Withdrawn by `reclaim`, on their way back to start in a free slot. */
+  private readonly reclaiming = new Set<Entry>();
 
   constructor(private readonly host: PrefetchHost) {}
 
@@ -66,7 +70,29 @@ export class Prefetch {
     if (next === undefined) return undefined;
     this.behind.delete(entry);
     this.ahead.delete(next);
+    // a withdrawal it crossed is over: it started
+    this.withdrawing.delete(next);
+    this.reclaiming.delete(next);
     return next;
+  }
+
+  /**
+   * A slot is free and no ready job can take it: the best queued jobs `may` start there
+   * (up to `free`, less those already on their way back) are withdrawn, to start in it
+   * at once instead of waiting for the job ahead of them, which may run for long.
+   */
+  reclaim(free: number, may: (entry: Entry) => boolean): void {
+    const wanted = free - this.reclaiming.size;
+    if (wanted <= 0) return;
+    const best = [...this.ahead.keys()]
+      .filter((queued) => !this.withdrawing.has(queued) && may(queued))
+      .sort((a, b) => (this.host.before(a, b) ? -1 : this.host.before(b, a) ? 1 : 0))
+      .slice(0, wanted);
+    for (const queued of best) {
+      this.withdrawing.add(queued);
+      this.reclaiming.add(queued);
+      queued.running?.withdraw?.();
+    }
   }
 
   /** `entry` became ready: it withdraws the last queued job it should start before. */
@@ -118,6 +144,7 @@ export class Prefetch {
 
   private gone(entry: Entry): void {
     this.withdrawing.delete(entry);
+    this.reclaiming.delete(entry);
     const running = this.ahead.get(entry);
     if (running !== undefined) {
       this.ahead.delete(entry);

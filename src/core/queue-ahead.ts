@@ -78,6 +78,11 @@ export class QueueAhead {
     }
   }
 
+  /** `free` slots and no ready job for them: queued jobs come back to start there. */
+  reclaim(free: number): void {
+    this.prefetch.reclaim(free, (entry) => this.core.queues.roomWithout(entry));
+  }
+
   /** A ready job: it withdraws a queued one it should start before. */
   overtake(entry: Entry): void {
     this.prefetch.overtake(entry);

@@ -64,6 +64,12 @@ export class ReadyQueues<T extends { spec: JobSpec }> {
     return this.heaps.get(bestPool)?.pop();
   }
 
+  /** Would `item`'s pool have room for it once it gave back the seat `take` gave it? */
+  roomWithout(item: T): boolean {
+    const pool = item.spec.pool ?? NO_POOL;
+    return (this.running.get(pool) ?? 1) - 1 < this.limitOf(pool);
+  }
+
   /** A job returned by `take` stopped running. */
   release(item: T): void {
     const pool = item.spec.pool ?? NO_POOL;

@@ -186,9 +186,11 @@ export class Scheduler implements RunControls {
     if (this.lifecycle.stopping || this.steer.holding) return;
     const now = this.clock.now();
     const limit = this.dispatch.limit(this.queues.size, this.inFlight.size, now);
+    let gated = false;
     while (this.inFlight.size < limit && this.queues.size > 0) {
       const wait = this.dispatch.gateWait(now);
-      if (wait > 0) {
+      gated = wait > 0;
+      if (gated) {
         this.alarm.in(wait);
         break;
       }
@@ -197,6 +199,8 @@ export class Scheduler implements RunControls {
       this.start(entry, now);
     }
     if (this.inFlight.size >= limit) this.ahead?.fill();
+    // a slot free that no ready job can take: one queued behind a running job may
+    else if (!gated) this.ahead?.reclaim(limit - this.inFlight.size);
     this.intake.wake(); // what was taken made room
     const recheck = this.dispatch.recheckIn(now);
     if (recheck !== undefined) this.alarm.in(recheck);

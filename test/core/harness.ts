@@ -142,6 +142,8 @@ export class QueueingFakeExecutor extends FakeExecutor {
   private readonly behind = new Set<RunningAttempt>();
   /** Attempts that were queued behind another. */
   queued = 0;
+  /** Queued attempts jobrun withdrew (`withdraw()`), by job name. */
+  readonly withdrawn: string[] = [];
 
   override start(req: ExecRequest): RunningAttempt {
     const attempt = super.start(req);
@@ -180,7 +182,10 @@ export class QueueingFakeExecutor extends FakeExecutor {
       get canQueue() {
         return inner?.canQueue === true;
       },
-      withdraw,
+      withdraw: () => {
+        if (inner === undefined && !out) this.withdrawn.push(req.job.name);
+        withdraw();
+      },
       stop: (immediate) => (inner !== undefined ? inner.stop(immediate) : withdraw()),
     };
     void after.result.then((ahead) => {

@@ -119,6 +119,25 @@ describe('prefetch: the next job waits in the spawner', () => {
     expect(t.queued.slice(0, 2)).toEqual(['b', 'c']);
   });
 
+  it('a slot that falls free takes back a job queued behind a long one, which starts there', async () => {
+    const dir = dirs.make();
+    // a waits for c (up to 8 s); b ends first, with c queued behind a by then
+    const untilC = 'i=0; until [ -f go ] || [ $i -ge 400 ]; do sleep 0.02; i=$((i+1)); done';
+    const source = [
+      step(dir, 'a', untilC),
+      step(dir, 'b', 'sleep 0.3'),
+      step(dir, 'c', 'touch go'),
+    ];
+    const t = run(dir, source, { workers: { min: 2, max: 2 } });
+    const outcome = await t.done;
+    expect(outcome.summary).toMatchObject({ total: 3, succeeded: 3 });
+    expect(t.queued).toEqual(['c']); // c did wait in a's spawner, behind a
+    // c started in b's slot, not after a's 8 s: a saw its file
+    expect(t.log.ended('a')!.attempts[0]!.durationMs).toBeLessThan(6_000);
+    const slots = t.log.of('job_start').map((e) => [e.name, e.worker]);
+    expect(slots).toContainEqual(['c', slots.find(([name]) => name === 'b')![1]]);
+  });
+
   it('after a failure the queued job is handed back: --halt now,fail=1 starts nothing more', async () => {
     const dir = dirs.make();
     const source = [step(dir, 'a', 'sleep 0.2; exit 1'), step(dir, 'b'), step(dir, 'c')];
