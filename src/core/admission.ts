@@ -59,8 +59,7 @@ export class Admission {
       if (e.status === 'pending') this.to.end(e, resumedRecord(e, now, earlier));
     // a stage whose resumed source ended above has expanded and left the run (its jobs
     // stand for it), though its entry is still pending here: it must not run as a job
-    const linked = (e: Entry) => this.needs.get(e.spec.name) === e;
-    pending((e) => e.waiting === 0 && linked(e) && this.to.enqueue(e));
+    pending((e) => e.waiting === 0 && this.needs.has(e) && this.to.enqueue(e));
     this.to.pump();
   }
 

@@ -33,10 +33,18 @@ function blockedRecord(
  */
 export class Needs {
   private readonly byName = new Map<string, Entry>();
+  /**
+   * Every linked job: names are not always unique (`::: x x` makes two jobs named x,
+   * which nothing can need), so a job is linked by itself, not by its name.
+   */
+  private readonly linked = new Set<Entry>();
 
   /** Links a manifest's jobs to their needs. Throws on a need that names no job. */
   link(entries: Entry[]): void {
-    for (const entry of entries) this.byName.set(entry.spec.name, entry);
+    for (const entry of entries) {
+      this.byName.set(entry.spec.name, entry);
+      this.linked.add(entry);
+    }
     for (const entry of entries) {
       for (const need of entry.spec.needs) {
         const dep = this.byName.get(need);
@@ -55,6 +63,7 @@ export class Needs {
   linkOne(entry: Entry, now: number, stopped: string | undefined): JobRecord | undefined {
     const { spec } = entry;
     this.byName.set(spec.name, entry);
+    this.linked.add(entry);
     for (const need of spec.needs) {
       const dep = this.byName.get(need);
       if (dep === undefined)
@@ -76,11 +85,17 @@ export class Needs {
   /** A stage's entry, once its jobs stand for it. */
   forget(entry: Entry): void {
     if (this.byName.get(entry.spec.name) === entry) this.byName.delete(entry.spec.name);
+    this.linked.delete(entry);
+  }
+
+  /** Is `entry` linked (and not forgotten)? */
+  has(entry: Entry): boolean {
+    return this.linked.has(entry);
   }
 
   /** Every linked job, for a stop that cancels what has not started. */
   entries(): Iterable<Entry> {
-    return this.byName.values();
+    return this.linked.values();
   }
 
   /**

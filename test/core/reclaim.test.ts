@@ -71,7 +71,7 @@ describe('a free slot takes back a queued job', () => {
         ['e', { priority: 2 }],
       ),
       executor,
-      { workers: { min: 3, max: 3 }, order: 'priority' },
+      { workers: { min: 3, max: 3 } },
     );
     const outcome = await finish(done);
     expect(outcome.summary).toMatchObject({ total: 5, succeeded: 5 });

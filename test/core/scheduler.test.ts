@@ -36,6 +36,27 @@ describe('ordering', () => {
   });
 });
 
+describe('jobs that share a name (::: x x)', () => {
+  const twins = () => [job('x', {}, 0), job('x', {}, 1), job('x', {}, 2)];
+
+  it('runs each of them, and the run ends', async () => {
+    const t = setup(twins(), {}, { workers: { min: 2, max: 2 } });
+    const outcome = await finish(t.done);
+    expect(t.executor.starts).toEqual(['x', 'x', 'x']);
+    expect(outcome.summary).toMatchObject({ total: 3, succeeded: 3 });
+    expect(t.log.of('job_end')).toHaveLength(3);
+  });
+
+  it('a stop cancels every one that had not started, and the run ends', async () => {
+    const t = setup(twins(), { x: [{ ms: 500 }] }, { workers: { min: 1, max: 1 } });
+    await vi.advanceTimersByTimeAsync(100);
+    t.scheduler.interrupt('SIGTERM');
+    const outcome = await finish(t.done);
+    expect(outcome.summary).toMatchObject({ total: 3, cancelled: 3 });
+    expect(t.log.of('job_end')).toHaveLength(3);
+  });
+});
+
 describe('pools', () => {
   it('caps a pool inside the global worker count', async () => {
     const specs = jobs(

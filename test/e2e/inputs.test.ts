@@ -125,6 +125,16 @@ describe('several input sources (item 3)', () => {
     await expectOutput(['-k', '--', 'echo', ':::', 'a', 'b', ':::', 'x'], dir, 'a x\nb x\n');
   });
 
+  it('equal values are jobs of their own: each runs, and a halt still ends the run', async () => {
+    await expectOutput(['-k', '--', 'echo', ':::', 'x', 'x', 'y', 'x'], dir, 'x\nx\ny\nx\n');
+    const halted = await run(
+      ['-j', '1', '--fail-fast', '--', 'exit {}', ':::', '1', '0', '0'],
+      dir,
+    );
+    expect(halted.code).toBe(1);
+    expect(halted.stderr).toMatch(/3 jobs: 1 failed, 2 cancelled/);
+  });
+
   it('--link pairs the sources, the shorter one wrapping around', async () => {
     await expectOutput(
       ['-k', '--link', '--', 'echo', '{2}', '{1}', ':::', 'a', 'b', 'c', ':::', 'x', 'y'],
