@@ -9,7 +9,7 @@ import { DEFAULT_CAPTURE_BYTES, type CaptureSpec } from '../model/result.js';
 import type { Item } from './placeholders.js';
 import { expandJob, forEachItems, resolveSettings, type ExpandedJob } from './expand.js';
 import { perItemOf, reportItemProblems, writtenTexts } from './item-checks.js';
-import type { TemplateProblem } from './quote.js';
+import { compileCommand, TemplateProblem } from './quote.js';
 import { checkCycles, checkDuplicateNames, checkPools, linkNeeds } from './link.js';
 import type { DocPath, IssueList } from './locate.js';
 import { PlaceChecks } from './places.js';
@@ -47,9 +47,22 @@ export async function expandAll(
       reported.add(at.join('.'));
       list.add(at, problem);
     }
+    const onProblem = (problem: TemplateProblem) =>
+      list.add(
+        ['jobs', source, 'run'],
+        `${problem.message} (character ${problem.offset + 1} of run)`,
+      );
     const forEach = job.for_each;
     if (forEach !== undefined && typeof forEach === 'object' && 'from' in forEach) {
       checkPlaceholderNames(job, source, undefined, list, perItem?.written);
+      // its jobs are made once its items are known: a template that cannot take them
+      // safely is refused now, as a for_each list's is, not when the run is under way
+      try {
+        compileCommand(job.run);
+      } catch (err) {
+        if (!(err instanceof TemplateProblem)) throw err;
+        onProblem(err);
+      }
       const { name, run, batch } = job;
       const spec = {
         name,
@@ -79,11 +92,6 @@ export async function expandAll(
     }
     if (forEach !== undefined)
       checkPlaceholderNames(job, source, items?.[0]?.named, list, perItem?.written);
-    const onProblem = (problem: TemplateProblem) =>
-      list.add(
-        ['jobs', source, 'run'],
-        `${problem.message} (character ${problem.offset + 1} of run)`,
-      );
     const jobs = expandJob(job, source, settings, items, { onProblem, perItem });
     reportItemProblems(jobs, job, source, list);
     if (items !== undefined)

@@ -190,3 +190,22 @@ describe('a stage fills its settings in as it expands', () => {
     expect(only).toMatchObject({ priority: 2, timeout: { ms: 5000 } });
   });
 });
+
+describe('a stage template', () => {
+  it('is refused when read, not when its items come, if a placeholder cannot go where it stands', async () => {
+    const lines = [
+      'version: 1',
+      'jobs:',
+      '  - name: src',
+      '    run: seq 1 3',
+      '  - name: s-{}',
+      '    for_each: { from: src }',
+      '    run: "echo $(( {} + 1 ))"',
+    ];
+    expect(await issues(lines)).toEqual([
+      expect.stringMatching(/^m\.yaml:7:\d+: .*inside \$\(\(…\)\)/),
+    ]);
+    const ok = lines.with(6, '    run: "echo $(( $(cat {}) + 1 ))"');
+    expect((await plan(ok)).stages?.map((s) => s.name)).toEqual(['s-{}']);
+  });
+});
