@@ -12,6 +12,7 @@ import { evict } from '../cache/evict.js';
 import { FileHasher } from '../cache/hasher.js';
 import { JobCache } from '../cache/job-cache.js';
 import { CacheStore } from '../cache/store.js';
+import { baseEnv } from '../exec/base-env.js';
 import type { AttemptResult } from '../model/attempt.js';
 import { jobVariables } from '../model/job-env.js';
 import type { JobSpec } from '../model/job.js';
@@ -69,6 +70,7 @@ export class WorkerCache {
       explain: p.cache.explain ? (_job, lines) => (why = lines) : undefined,
       hasher: this.hasherOf(p.runKey),
       needKeys: p.cache.needs,
+      environ: baseEnv(), // as the job gets them: byte for byte
     });
     const job = keyedJob(p, this.options.baseDir);
     const startedAt = Date.now();

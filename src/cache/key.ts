@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { recoverRawNames } from '../manifest/raw-names.js';
+import { encodeBytes } from '../model/bytes.js';
 import type { JobCacheSpec, JobSpec } from '../model/job.js';
 import { sha256, type FileHasher, type FoundPart } from './hasher.js';
 
@@ -36,11 +37,14 @@ function jobParts(
     outputs: sha256(JSON.stringify(cache.outputs)),
     capture: job.capture ? `${job.capture.mode} ${job.capture.maxBytes}` : 'none',
   };
-  for (const [name, value] of Object.entries(job.env)) parts[`env ${name}`] = sha256(value);
+  // a value's bytes (as the job gets them), not its text: two values that are not UTF-8
+  // would both hash as U+FFFD
+  const hash = (value: string) => sha256(encodeBytes(value));
+  for (const [name, value] of Object.entries(job.env)) parts[`env ${name}`] = hash(value);
   for (const name of cache.env) {
     if (Object.hasOwn(job.env, name)) continue; // the job sets it: its value is keyed above
     const value = environ[name];
-    parts[`env ${name}`] = value === undefined ? 'missing' : sha256(value);
+    parts[`env ${name}`] = value === undefined ? 'missing' : hash(value);
   }
   return parts;
 }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { evict } from '../cache/evict.js';
 import { JobCache } from '../cache/job-cache.js';
 import { CacheStore } from '../cache/store.js';
+import { baseEnv } from '../exec/base-env.js';
 import type { CacheHook } from '../core/cache-hook.js';
 import { substitute } from '../manifest/quote.js';
 import type { JobSpec, RunSettings } from '../model/job.js';
@@ -65,7 +66,8 @@ export function openRunCache(
     return { jobs: cached, explain, finish: async () => {} };
   }
   const store = new CacheStore(cacheDir(options, settings));
-  const cache = new JobCache(store, { warn, explain });
+  // cache_env values as the jobs get them: byte for byte (see base-env.ts)
+  const cache = new JobCache(store, { warn, explain, environ: baseEnv() });
   return {
     jobs: cached,
     hook: cache,

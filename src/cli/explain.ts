@@ -6,6 +6,7 @@
 import { JobCache, type Explanation } from '../cache/job-cache.js';
 import { CacheStore } from '../cache/store.js';
 import { UsageError } from '../errors.js';
+import { baseEnv } from '../exec/base-env.js';
 import { cacheDir } from './cache-setup.js';
 import { nameGlob } from './job-source.js';
 
@@ -28,7 +29,7 @@ export async function explainCommand(
     throw new UsageError(`${manifest} has no job named ${JSON.stringify(name)}`);
   const options = { use: 'manifest', dir: flags.cacheDir, outputs: [], explain: false } as const;
   const store = new CacheStore(cacheDir(options, plan));
-  const cache = new JobCache(store, { warn: () => {} });
+  const cache = new JobCache(store, { warn: () => {}, environ: baseEnv() }); // as a run keys it
   const said: Explanation[] = [];
   const byName = new Map(plan.jobs.map((j) => [j.name, j]));
   for (const job of jobs) said.push(await cache.explain(job, byName));

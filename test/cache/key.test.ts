@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { keyChanges } from '../../src/cache/explain.js';
-import { FileHasher } from '../../src/cache/hasher.js';
+import { FileHasher, sha256 } from '../../src/cache/hasher.js';
 import { computeKey } from '../../src/cache/key.js';
 import type { JobCacheSpec, JobSpec } from '../../src/model/job.js';
 import { job } from '../core/harness.js';
@@ -74,6 +74,18 @@ describe('computeKey', () => {
     expect(await changes(spec, spec, { API_URL: 'x' }, {})).toEqual(['env API_URL: now missing']);
     // a variable that is not declared is not part of the key
     expect(await changes(spec, spec, { OTHER: '1' }, { OTHER: '2' })).toEqual([]);
+  });
+
+  it('keys a value by its bytes: two that are not UTF-8 differ, a UTF-8 one keys as before', async () => {
+    const spec = cached();
+    // \uDCFF and \uDCFE: the bytes 0xff and 0xfe as base-env.ts restores them
+    const [ff, fe] = [{ API_URL: 'a\uDCFF' }, { API_URL: 'a\uDCFE' }];
+    expect(await changes(spec, spec, ff, fe)).toEqual(['env API_URL: changed']);
+    expect(
+      await changes(cached({ env: { M: '\uDCFF' } }), cached({ env: { M: '\uDCFE' } })),
+    ).toEqual(['env M: changed']);
+    const text = await keyOf(spec, { API_URL: 'café' });
+    expect(text.parts['env API_URL']).toBe(sha256('café'));
   });
 
   it('follows a symlink to its target’s contents', async () => {

@@ -3,7 +3,7 @@
  * their exact output (bytes, not text: names that are not UTF-8 must come back as
  * they went in). `-k` keeps the output in input order so it can be compared whole.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -82,6 +82,25 @@ describe('raw bytes (item 1)', () => {
     const r = await run(['m.yaml', '--json'], dir);
     const report = JSON.parse(r.stdout.toString('utf8')) as { jobs: { name: string }[] };
     expect(report.jobs.map((j) => j.name)).toEqual(['count-caf\uDCE9.txt']);
+  });
+});
+
+describe('an environment that is not UTF-8', () => {
+  it('reaches the job byte for byte: a value, and a name Node leaves out of process.env', () => {
+    // a shell sets them: node:child_process could not hand these bytes to jobrun either
+    const script = `WEIRD="$(printf 'a\\377b')" exec env "$(printf 'N\\376M')=v" "$@"`;
+    // Python prints what it got (bash would drop a name that is not an identifier)
+    const show = String.raw`import os, sys; e = os.environb; sys.stdout.buffer.write(e[b'WEIRD'] + b'|' + e[b'N\xfeM'])`;
+    const run = [process.execPath, BIN, 'run', '--progress', 'none', '--'];
+    const out = execFileSync(
+      'sh',
+      ['-c', script, 'sh', ...run, 'python3', '-c', show, ':::', '1'],
+      {
+        cwd: tempDir(),
+        env: { ...process.env, CI: 'true' },
+      },
+    );
+    expect(out).toEqual(Buffer.from('a\xffb|v', 'latin1'));
   });
 });
 
