@@ -196,7 +196,9 @@ export async function main(argv: string[]): Promise<void> {
   process.on('unhandledRejection', internalError);
   takeRedisUrlFromEnv(); // before anything runs: no job may inherit the password
   const args = rawArgs(argv.slice(2));
-  const dash = args.indexOf('--');
+  // run's `--` starts the command line of its jobs; for the others it only ends the
+  // options, as usual (`jobrun cancel RUN -- -x` cancels the job named -x)
+  const dash = args[0] === 'run' ? args.indexOf('--') : -1;
   const own = dash === -1 ? args : args.slice(0, dash);
   const rest = dash === -1 ? [] : args.slice(dash + 1);
   const setExit = (code: number) => {

@@ -159,6 +159,23 @@ describe('operating a running batch', () => {
     }
   });
 
+  it('cancel takes a job whose name starts with a dash after --', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1', '--report', 'r.json', '--kill-grace', '1s'], ['-x', 'y']);
+      await b.started('-x');
+      const cancel = await b.ctl(['cancel', String(b.child?.pid), '--', '-x']);
+      expect(cancel.code).toBe(0);
+      expect(cancel.stderr).toMatch(/stopping \(they end cancelled\): -x/);
+      await b.started('y');
+      b.release('y');
+      expect((await b.result)?.code).toBe(0);
+      expect(byName(b.report())['-x']).toMatchObject({ status: 'cancelled' });
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('cancel ends a queued job at once and stops a running one; neither is retried', async () => {
     const b = new Batch();
     try {

@@ -109,7 +109,7 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
     .option('--json', 'print what became of each job as JSON')
     .addHelpText(
       'after',
-      `${RUN_HELP}\nA first argument that names no live run is a job. Cancelled jobs end\n"cancelled" and are not retried.\n\nExample:\n  $ jobrun cancel 4711 encode-3 encode-9`,
+      `${RUN_HELP}\nA first argument that names no live run is a job. Cancelled jobs end\n"cancelled" and are not retried. A name that starts with - goes after --.\n\nExamples:\n  $ jobrun cancel 4711 encode-3 encode-9\n  $ jobrun cancel 4711 -- -x`,
     )
     .action(async (args: string[], flags: { json?: boolean } & ReachValues) => {
       const outcome = await withReach(flags, async ({ runs, where }) => {
