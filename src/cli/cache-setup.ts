@@ -8,7 +8,7 @@ import { evict } from '../cache/evict.js';
 import { JobCache } from '../cache/job-cache.js';
 import { CacheStore } from '../cache/store.js';
 import type { CacheHook } from '../core/cache-hook.js';
-import { substitute } from '../manifest/quote.js';
+import { substituteGlob } from '../manifest/quote.js';
 import type { JobSpec, RunSettings } from '../model/job.js';
 import type { CacheOptions } from './flags/run-options.js';
 import { mapJobs } from './job-source.js';
@@ -86,7 +86,7 @@ function withoutCache(job: JobSpec): JobSpec {
 function cacheAll(job: JobSpec, root: string, options: CacheOptions, fromGlob: boolean): JobSpec {
   if (job.cache) return job;
   const item = { args: job.items ?? [job.name] };
-  const outputs = options.outputs.map((glob) => substitute(glob, item, job.index + 1, false));
+  const outputs = options.outputs.map((glob) => substituteGlob(glob, item, job.index + 1));
   const files = fromGlob ? { files: item.args } : {};
   return { ...job, cache: { inputs: [], outputs, env: [], root, ...files } };
 }

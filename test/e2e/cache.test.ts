@@ -282,4 +282,47 @@ jobs:
     expect(first.r.stderr).toContain('forgetful: not cached: output never.txt was never produced');
     expect((await runBatch(dir)).ran).toEqual(['ran']);
   }, 60_000);
+
+  it('takes an item’s glob characters literally in outputs: no job stores or restores another’s file', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: c-{base}
+    for_each: "d/*"
+    cache: true
+    run: "mkdir -p out && wc -c < {} > out/{base}.n"
+    outputs: ["out/{base}.n"]
+`,
+      'd/a1': 'x\n',
+      'd/a?': 'y\n',
+      'e/a1.txt': 'x\n',
+      'e/a?.txt': 'y\n',
+    });
+    const read = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim();
+    const run = async (args: string[]) => {
+      const r = await jobrun(args, { cwd: dir, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+    };
+    const manifest = ['run', 'jobs.yaml', '-j', '1'];
+    const adHoc = ['run', '--glob', 'e/*.txt', '--cache', '--cache-output', '{}.n', '-j', '1'];
+    adHoc.push('--', 'sh', '-c', 'wc -c < "$1" > "$1.n"', 'sh', '{}');
+    await run(manifest);
+    await run(adHoc);
+    fs.writeFileSync(path.join(dir, 'd/a1'), 'much longer content\n');
+    fs.writeFileSync(path.join(dir, 'e/a1.txt'), 'much longer content\n');
+    await run(manifest);
+    await run(adHoc);
+    // c-a? hits and restores its own output only
+    expect(read('out/a1.n')).toBe('20');
+    expect(read('e/a1.txt.n')).toBe('20');
+    // and what was stored for a1 is its fresh output
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+    fs.rmSync(path.join(dir, 'e/a1.txt.n'));
+    await run(manifest);
+    await run(adHoc);
+    expect(read('out/a1.n')).toBe('20');
+    expect(read('out/a?.n')).toBe('2');
+    expect(read('e/a1.txt.n')).toBe('20');
+  }, 120_000);
 });
