@@ -66,10 +66,13 @@ export function openRunCache(
   }
   const store = new CacheStore(cacheDir(options, settings));
   const cache = new JobCache(store, { warn, explain });
+  // what a run killed mid-store left behind, cleared while this one starts
+  const swept = store.removeDeadTemps().catch(() => undefined);
   return {
     jobs: cached,
     hook: cache,
     finish: async () => {
+      await swept;
       await cache.settle();
       if (options.maxBytes !== undefined) await evict(store, options.maxBytes);
     },

@@ -161,10 +161,12 @@ jobs:
     const dir = tempDir('jobrun-cache-');
     writeBigEntryBatch(dir);
     let killed = false;
+    let pid: number | undefined;
     const r = await jobrun(['run', 'jobs.yaml'], {
       cwd: dir,
       timeoutMs: 120_000,
       onSpawn: (child) => {
+        pid = child.pid;
         // kill -9 as soon as the output is being copied into the store
         void storeWriteStarted(path.join(dir, '.jobrun/cache')).then(
           () => (killed = child.kill('SIGKILL')),
@@ -175,12 +177,18 @@ jobs:
     expect(r.signal).toBe('SIGKILL');
     const entries = path.join(dir, '.jobrun/cache/entries');
     expect(fs.existsSync(entries) ? fs.readdirSync(entries) : []).toEqual([]);
+    // the write cut short is left in tmp/ under the dead pid's name
+    const temps = path.join(dir, '.jobrun/cache/tmp');
+    const left = fs.readdirSync(temps);
+    expect(left.some((name) => name.includes(`.${pid}.`))).toBe(true);
     fs.writeFileSync(path.join(dir, 'big.bin'), 'not the output');
     fs.rmSync(path.join(dir, 'ran.log'));
     const again = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
     expect(again.code, again.stderr).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'ran.log'), 'utf8')).toBe('big\n');
     expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(BIG_BYTES);
+    // the next run removed it: its writer is dead
+    expect(fs.readdirSync(temps)).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true }); // 300 MB: not left for the next test
   }, 240_000);
 
@@ -260,9 +268,11 @@ jobs:
     await runBatch(dir);
     expect((await runBatch(dir, ['--no-cache'])).ran).toEqual(['f0', 'f1', 'total']);
     expect((await runBatch(dir)).ran).toEqual([]);
+    // a write cut short by a kill -9 of a run elsewhere
+    fs.writeFileSync(path.join(dir, '.jobrun/cache/tmp/other-host.12.0123456789ab'), 'x');
     const clean = await jobrun(['clean', '--cache'], { cwd: dir });
     expect(clean.code, clean.stderr).toBe(0);
-    expect(clean.stderr).toContain('3 cache entries');
+    expect(clean.stderr).toContain('3 cache entries and 1 unfinished cache write');
     expect(fs.existsSync(path.join(dir, '.jobrun/cache'))).toBe(false);
     expect((await runBatch(dir)).ran).toEqual(['f0', 'f1', 'total']);
   }, 120_000);
