@@ -55,6 +55,10 @@ export class WorkerCache {
 
   constructor(private readonly options: WorkerCacheOptions) {
     this.store = new CacheStore(options.dir);
+    // what a worker killed mid-store left behind
+    this.store
+      .removeDeadTemps()
+      .catch((err: unknown) => options.log(`cache: ${(err as Error).message}`));
   }
 
   /** Looks the job of `p` up; undefined when it has no `cache`. Never rejects. */

@@ -1,13 +1,12 @@
 /**
  * `--cache-max`: keeps the cache under a size by dropping the least recently used
  * entries (an entry is used when stored or restored), and the blobs no entry left
- * names. Leftover temporary files of writers that died are removed after a day.
+ * names. Leftover temporary files of writers that died are removed first (not counted:
+ * what is left there is being written, and counts once it is stored).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CacheEntry, CacheStore } from './store.js';
-
-const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
 
 interface Listed {
   file: string;
@@ -18,7 +17,7 @@ interface Listed {
 
 /** Shrinks the cache in `store` to at most `maxBytes`; returns how many entries went. */
 export async function evict(store: CacheStore, maxBytes: number): Promise<number> {
-  await removeStaleTemps(path.join(store.dir, 'tmp'));
+  await store.removeDeadTemps();
   const entries = await listEntries(path.join(store.dir, 'entries'));
   const blobSizes = new Map<string, number>();
   for (const name of await readdir(path.join(store.dir, 'blobs'))) {
@@ -61,15 +60,6 @@ async function listEntries(dir: string): Promise<Listed[]> {
     }
   }
   return out;
-}
-
-async function removeStaleTemps(dir: string): Promise<void> {
-  const now = Date.now();
-  for (const name of await readdir(dir)) {
-    const file = path.join(dir, name);
-    const stat = await fs.promises.stat(file).catch(() => undefined);
-    if (stat && now - stat.mtimeMs > STALE_TEMP_MS) await fs.promises.rm(file, { force: true });
-  }
 }
 
 async function readdir(dir: string): Promise<string[]> {

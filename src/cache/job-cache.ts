@@ -8,7 +8,9 @@ import path from 'node:path';
 import type { CacheHit, CacheHook } from '../core/cache-hook.js';
 import type { JobRecord } from '../model/events.js';
 import type { JobCacheSpec, JobSpec } from '../model/job.js';
+import { escapeGlob } from '../manifest/quote.js';
 import { keyChanges } from './explain.js';
+import { literalPath } from './globs.js';
 import { FileHasher, fsPath } from './hasher.js';
 import { recoverRawNames } from '../manifest/raw-names.js';
 import { computeKey, type Keyed } from './key.js';
@@ -167,8 +169,9 @@ function hitOf(entry: CacheEntry): CacheHit {
 }
 
 /**
- * The files `outputs` name under `cwd`: a plain path must be a file (or a folder, for
- * all it holds), a glob must match at least one file; those that do not are `missing`.
+ * The files `outputs` name under `cwd`: a plain path (escaped glob characters are
+ * part of a name, see `literalPath`) must be a file (or a folder, for all it holds), a
+ * glob must match at least one file; those that do not are `missing`.
  */
 async function matchOutputs(
   cache: JobCacheSpec,
@@ -179,17 +182,18 @@ async function matchOutputs(
   const missing: string[] = [];
   for (const glob of cache.outputs) {
     let pattern = glob;
-    if (!fg.isDynamicPattern(glob)) {
-      const stat = await fs.promises.stat(fsPath(path.resolve(cwd, glob))).catch(() => undefined);
+    const plain = literalPath(glob, fg.isDynamicPattern);
+    if (plain !== undefined) {
+      const stat = await fs.promises.stat(fsPath(path.resolve(cwd, plain))).catch(() => undefined);
       if (stat?.isFile()) {
-        files.add(path.normalize(glob));
+        files.add(path.normalize(plain));
         continue;
       }
       if (!stat?.isDirectory()) {
-        missing.push(glob);
+        missing.push(plain);
         continue;
       }
-      pattern = `${fg.escapePath(glob)}/**`;
+      pattern = `${escapeGlob(plain)}/**`;
     }
     const found = await fg(pattern, { cwd, dot: true, onlyFiles: true, followSymbolicLinks: true });
     if (found.length === 0) missing.push(glob);

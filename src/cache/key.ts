@@ -7,6 +7,7 @@ import path from 'node:path';
 import { recoverRawNames } from '../manifest/raw-names.js';
 import { encodeBytes } from '../model/bytes.js';
 import type { JobCacheSpec, JobSpec } from '../model/job.js';
+import { literalPath } from './globs.js';
 import { sha256, type FileHasher, type FoundPart } from './hasher.js';
 
 /** Bumped when what a key covers changes, so old entries are never taken for new ones. */
@@ -51,8 +52,9 @@ function jobParts(
 
 /**
  * The paths `files` and `globs` (relative to `cwd`) stand for: what each glob matches (files and
- * folders, dotfiles too, links followed), and a plain path as itself even when it
- * does not exist, so that a missing input is part of the key.
+ * folders, dotfiles too, links followed), and a plain path (escaped glob characters
+ * being part of a name, see `literalPath`) as itself even when it does not exist, so
+ * that a missing input is part of the key.
  */
 async function expandInputs(globs: string[], files: string[], cwd: string): Promise<string[]> {
   // item files are names, never patterns (`a[1].csv` is that file)
@@ -60,8 +62,9 @@ async function expandInputs(globs: string[], files: string[], cwd: string): Prom
   if (globs.length === 0) return [...found];
   const { default: fg } = await import('fast-glob');
   for (const glob of globs) {
-    if (!fg.isDynamicPattern(glob)) {
-      found.add(path.normalize(glob));
+    const plain = literalPath(glob, fg.isDynamicPattern);
+    if (plain !== undefined) {
+      found.add(path.normalize(plain));
       continue;
     }
     const matches = await fg(glob, { cwd, dot: true, onlyFiles: false, followSymbolicLinks: true });

@@ -8,7 +8,8 @@
  *
  * Every file is written under a unique temporary name in `tmp/` and renamed into
  * place when complete, so a reader sees a whole file or none: an entry cut short by
- * a crash or kill -9 is never read. An entry is renamed into place only after all of
+ * a crash or kill -9 is never read (its temporary file is removed by the next run
+ * that opens the cache, see `removeDeadTemps`). An entry is renamed into place only after all of
  * its blobs are, and a blob is checked against its hash as it is restored, so a
  * damaged or evicted blob makes a miss, never a wrong output.
  */
@@ -18,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { holderAlive } from '../core/journal-lock.js';
 import type { CapturedResult } from '../model/result.js';
 import { fsPath, hashFile, sha256, SMALL_FILE } from './hasher.js';
 
@@ -44,6 +46,18 @@ export interface CacheEntry {
 
 const HOST = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
 
+/**
+ * A temporary file of a writer on another machine (or whose pid was reused) is only
+ * known to be abandoned by its age: no store takes this long.
+ */
+const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+
+/** What `removeDeadTemps` removed. */
+export interface RemovedTemps {
+  files: number;
+  bytes: number;
+}
+
 export class CacheStore {
   constructor(readonly dir: string) {}
 
@@ -59,11 +73,42 @@ export class CacheStore {
     return path.join(this.dir, 'names', `${sha256(name)}.json`);
   }
 
-  /** A unique temporary file in `tmp/`, unique across processes and machines. */
+  /**
+   * A unique temporary file in `tmp/`, unique across processes and machines: named
+   * `<host>.<pid>.<random>`, so that its writer can be told dead (`removeDeadTemps`).
+   */
   private async temp(): Promise<string> {
     const dir = path.join(this.dir, 'tmp');
     await fs.promises.mkdir(dir, { recursive: true });
     return path.join(dir, `${HOST}.${process.pid}.${randomBytes(6).toString('hex')}`);
+  }
+
+  /**
+   * Removes the temporary files of writers that died mid-store (`kill -9`, a crash):
+   * those of a process of this machine that is gone, and any older than a day (a
+   * writer elsewhere cannot be asked). A live writer's are left alone; one removed
+   * under a writer that was alive after all only makes its store fail (not cached).
+   */
+  async removeDeadTemps(now = Date.now()): Promise<RemovedTemps> {
+    const dir = path.join(this.dir, 'tmp');
+    const removed: RemovedTemps = { files: 0, bytes: 0 };
+    const alive = new Map<number, boolean>();
+    for (const name of await fs.promises.readdir(dir).catch(() => [])) {
+      const file = path.join(dir, name);
+      const stat = await fs.promises.stat(file).catch(() => undefined);
+      if (!stat) continue; // renamed into place meanwhile
+      const pid = ownPid(name);
+      let dead = now - stat.mtimeMs > STALE_TEMP_MS;
+      if (!dead && pid !== undefined) {
+        if (!alive.has(pid)) alive.set(pid, holderAlive({ pid }));
+        dead = alive.get(pid) === false;
+      }
+      if (!dead) continue;
+      await fs.promises.rm(file, { force: true });
+      removed.files++;
+      removed.bytes += stat.size;
+    }
+    return removed;
   }
 
   /** Writes `text` to `file` whole or not at all. */
@@ -187,6 +232,14 @@ export class CacheStore {
       await fs.promises.rm(temp, { force: true });
     }
   }
+}
+
+/** The pid in a temporary file's name when its writer ran on this machine. */
+function ownPid(name: string): number | undefined {
+  const match = /^(.*)\.(\d+)\.[0-9a-f]{12}$/.exec(name);
+  if (!match || match[1] !== HOST) return undefined;
+  const pid = Number(match[2]);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** Is `dest` already the output (same size, mode and content)? */

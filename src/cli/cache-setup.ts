@@ -9,7 +9,7 @@ import { JobCache } from '../cache/job-cache.js';
 import { CacheStore } from '../cache/store.js';
 import { baseEnv } from '../exec/base-env.js';
 import type { CacheHook } from '../core/cache-hook.js';
-import { substitute } from '../manifest/quote.js';
+import { substituteGlob } from '../manifest/quote.js';
 import type { JobSpec, RunSettings } from '../model/job.js';
 import type { CacheOptions } from './flags/run-options.js';
 import { mapJobs } from './job-source.js';
@@ -68,10 +68,13 @@ export function openRunCache(
   const store = new CacheStore(cacheDir(options, settings));
   // cache_env values as the jobs get them: byte for byte (see base-env.ts)
   const cache = new JobCache(store, { warn, explain, environ: baseEnv() });
+  // what a run killed mid-store left behind, cleared while this one starts
+  const swept = store.removeDeadTemps().catch(() => undefined);
   return {
     jobs: cached,
     hook: cache,
     finish: async () => {
+      await swept;
       await cache.settle();
       if (options.maxBytes !== undefined) await evict(store, options.maxBytes);
     },
@@ -88,7 +91,7 @@ function withoutCache(job: JobSpec): JobSpec {
 function cacheAll(job: JobSpec, root: string, options: CacheOptions, fromGlob: boolean): JobSpec {
   if (job.cache) return job;
   const item = { args: job.items ?? [job.name] };
-  const outputs = options.outputs.map((glob) => substitute(glob, item, job.index + 1, false));
+  const outputs = options.outputs.map((glob) => substituteGlob(glob, item, job.index + 1));
   const files = fromGlob ? { files: item.args } : {};
   return { ...job, cache: { inputs: [], outputs, env: [], root, ...files } };
 }

@@ -29,11 +29,18 @@ export function cleanCommand(flags: CleanFlags): void {
   }
   if (flags.cache) {
     const dir = path.resolve(flags.cacheDir ?? path.join(STATE_DIR, 'cache'));
-    const entries = path.join(dir, 'entries');
-    const n = fs.existsSync(entries) ? fs.readdirSync(entries).length : 0;
+    const n = countFiles(path.join(dir, 'entries'));
+    // writes cut short by a kill -9: nothing names them, but they take room
+    const temps = countFiles(path.join(dir, 'tmp'));
     fs.rmSync(dir, { recursive: true, force: true });
-    text += ` and ${n} cache entr${n === 1 ? 'y' : 'ies'} (${dir})`;
+    text += ` and ${n} cache entr${n === 1 ? 'y' : 'ies'}`;
+    if (temps > 0) text += ` and ${temps} unfinished cache write${temps === 1 ? '' : 's'}`;
+    text += ` (${dir})`;
   }
   if (kept > 0) text += `; kept the files of ${kept} run${kept === 1 ? '' : 's'} still going`;
   process.stderr.write(text + '\n');
+}
+
+function countFiles(dir: string): number {
+  return fs.existsSync(dir) ? fs.readdirSync(dir).length : 0;
 }

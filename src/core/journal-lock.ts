@@ -17,20 +17,28 @@ export interface Holder {
  * it is made under a temporary name and hard-linked into place, which either
  * succeeds whole or fails with EEXIST, so two runs can never both take it. A lock
  * whose holder is gone (kill -9, a reboot, a recycled pid) is stale and taken over.
- * Returns the release function.
+ * A lock that cannot be written (a full disk, a read-only folder) refuses the run
+ * too: without it nothing keeps a second run out. Returns the release function.
  */
 export function lockJournal(journal: string, what: string): () => void {
   const lockPath = `${journal}.lock`;
   const me = thisProcess();
   const temp = `${lockPath}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, JSON.stringify(me) + '\n');
+  const cannot = (err: unknown) =>
+    new UsageError(`cannot write the lock ${lockPath}: ${(err as Error).message}`);
   try {
+    // inside the try: a write that fails half way (ENOSPC) still made the file
+    try {
+      fs.writeFileSync(temp, JSON.stringify(me) + '\n');
+    } catch (err) {
+      throw cannot(err);
+    }
     for (let tries = 0; tries < 3; tries++) {
       try {
         fs.linkSync(temp, lockPath);
         return () => releaseIfMine(lockPath, me);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannot(err);
       }
       const holder = readHolder(lockPath);
       if (holder !== undefined && holderAlive(holder)) {

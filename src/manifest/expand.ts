@@ -11,7 +11,13 @@ import { DEFAULT_CAPTURE_BYTES } from '../model/result.js';
 import { batchName, type Batch } from './batch.js';
 import { fillSettings, type ItemProblem } from './item-settings.js';
 import { isTemplate, type Item } from './placeholders.js';
-import { compileCommand, hasPlaceholder, substitute, TemplateProblem } from './quote.js';
+import {
+  compileCommand,
+  hasPlaceholder,
+  substitute,
+  substituteGlob,
+  TemplateProblem,
+} from './quote.js';
 import { combineSources } from './sources.js';
 import { defaultShell } from './default-shell.js';
 import { recoverRawNames } from './raw-names.js';
@@ -230,8 +236,8 @@ export function expandJob(
 }
 
 /**
- * One item's cache settings: placeholders in `inputs` and `outputs` substituted, and the
- * files of a glob item keyed like inputs.
+ * One item's cache settings: placeholders in `inputs` and `outputs` substituted (the
+ * values' glob characters escaped), and the files of a glob item keyed like inputs.
  */
 function cacheFor(
   cache: JobCacheSpec,
@@ -239,7 +245,8 @@ function cacheFor(
   index: number,
   fromFiles: boolean,
 ): JobCacheSpec {
-  const fill = (globs: string[]) => globs.map((g) => substitute(g, item, index, false));
+  // an item's value is a name: its `?` or `[` must not match other jobs' files
+  const fill = (globs: string[]) => globs.map((g) => substituteGlob(g, item, index));
   const own = { ...cache, inputs: fill(cache.inputs), outputs: fill(cache.outputs) };
   return fromFiles ? { ...own, files: item.args } : own;
 }

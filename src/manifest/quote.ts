@@ -116,14 +116,15 @@ function filler(pieces: readonly Piece[]): (item: Item | string, index: number) 
  * Replaces every placeholder in `template` with its value for `item` (`index` is
  * 1-based). With `quote`, the template is a command line and each value is quoted for
  * its shell context (`compileCommand`; may throw `TemplateProblem`); without, values
- * are inserted raw (for job names and needs), several separated by spaces. Unknown
- * `{…}` sequences are kept as is.
+ * are inserted raw (for job names and needs), or as `escape` makes them, several
+ * separated by spaces. Unknown `{…}` sequences are kept as is.
  */
 export function substitute(
   template: string,
   item: Item | string,
   index: number,
   quote: boolean,
+  escape: (value: string) => string = (value) => value,
 ): string {
   const it = asItem(item);
   if (quote) return compileCommand(template, Object.keys(it.named ?? {}))(it, index);
@@ -132,8 +133,28 @@ export function substitute(
   for (const p of placeholders(template)) {
     const values = placeholderValues(p, it, index);
     if (values === undefined) continue;
-    out += template.slice(last, p.at) + values.join(' ');
+    out += template.slice(last, p.at) + values.map(escape).join(' ');
     last = p.at + p.raw.length;
   }
   return out + template.slice(last);
+}
+
+/**
+ * A glob template (`outputs`, `inputs`, `--cache-output`) filled in for `item`: the
+ * template's own glob characters stay globs, but a value is a name, so its glob
+ * characters are escaped (`out/{base}.n` for the file `a?` is `out/a\?.n`, which
+ * matches that file and not `out/a1.n`). The cache reads a glob whose only glob
+ * characters are escaped ones as a plain path (`cache/globs.ts`).
+ */
+export function substituteGlob(template: string, item: Item | string, index: number): string {
+  return substitute(template, item, index, false, escapeGlob);
+}
+
+/**
+ * Backslashes the characters fast-glob reads as syntax: wildcards, classes, braces,
+ * groups, a leading `!` and the backslash itself (POSIX names: `\` is no separator).
+ * `+` and `@` only mean something before a `(`, which is escaped.
+ */
+export function escapeGlob(value: string): string {
+  return value.replace(/[\\*?[\]{}()|!]/g, '\\$&');
 }

@@ -54,4 +54,30 @@ describe('JobCache', () => {
     expect(await cache.check(spec)).toBeUndefined();
     expect(fs.existsSync(path.join(root, 'evil.txt'))).toBe(false);
   });
+
+  it('stores the one file an escaped item name names, never a sibling it would match as a glob', async () => {
+    const { root, work, cache } = setup();
+    fs.mkdirSync(path.join(work, 'out'));
+    fs.mkdirSync(path.join(work, 'out', 'd[1]'));
+    for (const name of ['a1.n', 'a?.n', 'ab.n', 'd[1]/x', 'd1']) {
+      fs.writeFileSync(path.join(work, 'out', name), name);
+    }
+    const stored = async (outputs: string[]) => {
+      const spec = job(`make ${outputs.join()}`, {
+        cwd: work,
+        cache: { inputs: [], outputs, env: [], root: work },
+      });
+      await cache.check(spec);
+      cache.succeeded(spec, record);
+      await cache.settle();
+      const entry = await cache.store.read(cache.keyOf(spec) ?? '');
+      return entry?.outputs.map((o) => o.path);
+    };
+    // what substituteGlob makes of out/{base}.n for the item a?, and of out/{base} for d[1]
+    expect(await stored(['out/a\\?.n'])).toEqual(['out/a?.n']);
+    expect(await stored(['out/d\\[1\\]'])).toEqual(['out/d[1]/x']);
+    // the template's own glob characters stay globs
+    expect(await stored(['out/a?.n'])).toEqual(['out/a1.n', 'out/a?.n', 'out/ab.n']);
+    expect(fs.readdirSync(path.join(root, 'cache', 'tmp'))).toEqual([]);
+  });
 });

@@ -116,6 +116,12 @@ describe('computeKey', () => {
     ]);
   });
 
+  it('keys an input whose item name has escaped glob characters as that one file', async () => {
+    fs.writeFileSync(path.join(root, 'data/a?.csv'), 'q\n');
+    const { parts } = await keyOf(cached({}, { inputs: ['data/a\\?.csv'] }));
+    expect(Object.keys(parts).filter((p) => p.startsWith('input '))).toEqual(['input data/a?.csv']);
+  });
+
   it('keys a missing input as missing, and a glob item file as an input', async () => {
     const spec = cached({}, { inputs: ['nothing.txt'], files: ['data/b.csv'] });
     const { parts } = await keyOf(spec);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -50,5 +51,41 @@ describe('evict (--cache-max)', () => {
     await evict(store, entryBytes + 'same bytes'.length);
     expect(await store.read('two')).toBeDefined();
     expect(fs.readdirSync(path.join(store.dir, 'blobs'))).toHaveLength(1);
+  });
+});
+
+describe('temporary files of writers that died', () => {
+  const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+  /** A pid of this machine that is gone: a process that ran and was reaped. */
+  const deadPid = () => spawnSync('true').pid;
+
+  it('removes those of a dead process of this machine, and any a day old, at once', async () => {
+    const store = new CacheStore(tmp());
+    const temps = path.join(store.dir, 'tmp');
+    fs.mkdirSync(temps);
+    const dead = deadPid();
+    const files = {
+      dead: `${host}.${dead}.0123456789ab`,
+      mine: `${host}.${process.pid}.0123456789ab`,
+      elsewhere: `other-host.${dead}.0123456789ab`,
+      old: `other-host.${dead}.ba9876543210`,
+    };
+    for (const name of Object.values(files))
+      fs.writeFileSync(path.join(temps, name), 'x'.repeat(1000));
+    const twoDays = new Date(Date.now() - 2 * 86_400_000);
+    fs.utimesSync(path.join(temps, files.old), twoDays, twoDays);
+    expect(await store.removeDeadTemps()).toEqual({ files: 2, bytes: 2000 });
+    expect(fs.readdirSync(temps).sort()).toEqual([files.mine, files.elsewhere].sort());
+  });
+
+  it('are removed by --cache-max, which counts only what is stored', async () => {
+    const store = new CacheStore(tmp());
+    const work = tmp();
+    await put(store, work, 'kept', 'k', 10);
+    const leftover = path.join(store.dir, 'tmp', `${host}.${deadPid()}.0123456789ab`);
+    fs.writeFileSync(leftover, 'x'.repeat(100_000));
+    expect(await evict(store, 10_000)).toBe(0);
+    expect(fs.existsSync(leftover)).toBe(false);
+    expect(await store.read('kept')).toBeDefined();
   });
 });

@@ -161,10 +161,12 @@ jobs:
     const dir = tempDir('jobrun-cache-');
     writeBigEntryBatch(dir);
     let killed = false;
+    let pid: number | undefined;
     const r = await jobrun(['run', 'jobs.yaml'], {
       cwd: dir,
       timeoutMs: 120_000,
       onSpawn: (child) => {
+        pid = child.pid;
         // kill -9 as soon as the output is being copied into the store
         void storeWriteStarted(path.join(dir, '.jobrun/cache')).then(
           () => (killed = child.kill('SIGKILL')),
@@ -175,12 +177,18 @@ jobs:
     expect(r.signal).toBe('SIGKILL');
     const entries = path.join(dir, '.jobrun/cache/entries');
     expect(fs.existsSync(entries) ? fs.readdirSync(entries) : []).toEqual([]);
+    // the write cut short is left in tmp/ under the dead pid's name
+    const temps = path.join(dir, '.jobrun/cache/tmp');
+    const left = fs.readdirSync(temps);
+    expect(left.some((name) => name.includes(`.${pid}.`))).toBe(true);
     fs.writeFileSync(path.join(dir, 'big.bin'), 'not the output');
     fs.rmSync(path.join(dir, 'ran.log'));
     const again = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
     expect(again.code, again.stderr).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'ran.log'), 'utf8')).toBe('big\n');
     expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(BIG_BYTES);
+    // the next run removed it: its writer is dead
+    expect(fs.readdirSync(temps)).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true }); // 300 MB: not left for the next test
   }, 240_000);
 
@@ -260,9 +268,11 @@ jobs:
     await runBatch(dir);
     expect((await runBatch(dir, ['--no-cache'])).ran).toEqual(['f0', 'f1', 'total']);
     expect((await runBatch(dir)).ran).toEqual([]);
+    // a write cut short by a kill -9 of a run elsewhere
+    fs.writeFileSync(path.join(dir, '.jobrun/cache/tmp/other-host.12.0123456789ab'), 'x');
     const clean = await jobrun(['clean', '--cache'], { cwd: dir });
     expect(clean.code, clean.stderr).toBe(0);
-    expect(clean.stderr).toContain('3 cache entries');
+    expect(clean.stderr).toContain('3 cache entries and 1 unfinished cache write');
     expect(fs.existsSync(path.join(dir, '.jobrun/cache'))).toBe(false);
     expect((await runBatch(dir)).ran).toEqual(['f0', 'f1', 'total']);
   }, 120_000);
@@ -282,4 +292,47 @@ jobs:
     expect(first.r.stderr).toContain('forgetful: not cached: output never.txt was never produced');
     expect((await runBatch(dir)).ran).toEqual(['ran']);
   }, 60_000);
+
+  it('takes an item’s glob characters literally in outputs: no job stores or restores another’s file', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: c-{base}
+    for_each: "d/*"
+    cache: true
+    run: "mkdir -p out && wc -c < {} > out/{base}.n"
+    outputs: ["out/{base}.n"]
+`,
+      'd/a1': 'x\n',
+      'd/a?': 'y\n',
+      'e/a1.txt': 'x\n',
+      'e/a?.txt': 'y\n',
+    });
+    const read = (file: string) => fs.readFileSync(path.join(dir, file), 'utf8').trim();
+    const run = async (args: string[]) => {
+      const r = await jobrun(args, { cwd: dir, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+    };
+    const manifest = ['run', 'jobs.yaml', '-j', '1'];
+    const adHoc = ['run', '--glob', 'e/*.txt', '--cache', '--cache-output', '{}.n', '-j', '1'];
+    adHoc.push('--', 'sh', '-c', 'wc -c < "$1" > "$1.n"', 'sh', '{}');
+    await run(manifest);
+    await run(adHoc);
+    fs.writeFileSync(path.join(dir, 'd/a1'), 'much longer content\n');
+    fs.writeFileSync(path.join(dir, 'e/a1.txt'), 'much longer content\n');
+    await run(manifest);
+    await run(adHoc);
+    // c-a? hits and restores its own output only
+    expect(read('out/a1.n')).toBe('20');
+    expect(read('e/a1.txt.n')).toBe('20');
+    // and what was stored for a1 is its fresh output
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+    fs.rmSync(path.join(dir, 'e/a1.txt.n'));
+    await run(manifest);
+    await run(adHoc);
+    expect(read('out/a1.n')).toBe('20');
+    expect(read('out/a?.n')).toBe('2');
+    expect(read('e/a1.txt.n')).toBe('20');
+  }, 120_000);
 });

@@ -481,6 +481,29 @@ describe('full disks, deleted folders, atomic reports', () => {
   );
 
   it.skipIf(!canMount)(
+    'a full disk at start: the run is refused, naming the lock it could not write, and leaves nothing',
+    async () => {
+      const dir = tempDir();
+      writeFiles(dir, { 'm.yaml': manifest(['true']) });
+      const folder = path.dirname(journalOf(dir, 'm.yaml'));
+      fs.mkdirSync(folder, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', folder]);
+      try {
+        spawnSync('sh', ['-c', 'head -c 100000 /dev/zero > fill'], { cwd: folder });
+        for (let i = 0; i < 2; i++) {
+          const r = await jobrun(['run', 'm.yaml', '--progress', 'none'], { cwd: dir });
+          expect(r.code).toBe(2);
+          expect(r.stderr).toMatch(/cannot write the lock .*\.ndjson\.lock: ENOSPC/);
+          expect(r.stderr).not.toMatch(NO_TRACE);
+          expect(fs.readdirSync(folder)).toEqual(['fill']);
+        }
+      } finally {
+        spawnSync('umount', [folder]);
+      }
+    },
+  );
+
+  it.skipIf(!canMount)(
     'a full log disk under shown output fails the job that exited 0: its output is not all kept',
     () =>
       withFullLogDisk(async (dir) => {

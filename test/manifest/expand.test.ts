@@ -74,6 +74,31 @@ describe('for_each over a glob', () => {
     );
     expect(plan.jobs.map((j) => j.name)).toEqual(['t:img/a.png', 't:img/b.png']);
   });
+
+  it('escapes the glob characters an item puts into outputs and inputs, not the template’s own', async () => {
+    const { plan } = await load(
+      [
+        'version: 1',
+        'jobs:',
+        '  - name: c-{base}',
+        '    for_each: "d/*"',
+        '    cache: true',
+        '    run: wc -c < {} > out/{base}.n',
+        '    outputs: ["out/{base}.n", "logs/{base}-*.log"]',
+        '    inputs: ["conf/{base}.cfg"]',
+      ].join('\n'),
+      { 'd/a1': '', 'd/a?': '', 'd/[b]': '' },
+    );
+    const caches = Object.fromEntries(plan.jobs.map((j) => [j.name, j.cache]));
+    expect(caches['c-a?']).toMatchObject({
+      outputs: ['out/a\\?.n', 'logs/a\\?-*.log'],
+      inputs: ['conf/a\\?.cfg'],
+      files: ['d/a?'],
+    });
+    expect(caches['c-[b]']?.outputs).toEqual(['out/\\[b\\].n', 'logs/\\[b\\]-*.log']);
+    // a name without glob characters is as written, so its key is as before
+    expect(caches['c-a1']?.outputs).toEqual(['out/a1.n', 'logs/a1-*.log']);
+  });
 });
 
 describe('for_each over a list', () => {

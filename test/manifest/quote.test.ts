@@ -3,6 +3,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasPlaceholder, loadManifest, shellQuote, substitute } from '../../src/manifest/index.js';
+import { substituteGlob } from '../../src/manifest/quote.js';
 import { cleanTempDirs, sh, tempDir } from './helpers.js';
 
 afterAll(cleanTempDirs);
@@ -135,6 +136,13 @@ describe('substitute', () => {
     expect(sh(`printf '%s\\n' ${substitute('out/{/.}.webp', item, 1, true)}`)).toBe(
       'out/beach day.tar.webp\n',
     );
+  });
+
+  it('escapes a value’s glob characters in a glob template, keeping the template’s own', () => {
+    expect(substituteGlob('out/{base}-*.n', 'd/!a?[1]{x}(y)|\\z*', 1)).toBe(
+      'out/\\!a\\?\\[1\\]\\{x\\}\\(y\\)\\|\\\\z\\*-*.n',
+    );
+    expect(substituteGlob('out/{base}.n', 'd/a+b@c,d.txt', 1)).toBe('out/a+b@c,d.txt.n');
   });
 
   it('handles items without folder or extension, and dotfiles', () => {
