@@ -236,6 +236,34 @@ describe('stopping a running batch gently', () => {
     }
   });
 
+  it('a full disk under watch or logs is exit 1, not the 0 of a run that succeeded', async () => {
+    const b = new Batch();
+    try {
+      const gate = path.join(b.dir, 'gate.sh');
+      fs.writeFileSync(
+        gate,
+        fs.readFileSync(gate, 'utf8').replace('i=0', 'echo "hello from $1"\ni=0'),
+      );
+      const done = b.start(['-j', '1'], ['a']);
+      await b.started('a');
+      const logs = await piped(b, '$JOBRUN logs a -f > /dev/full').done;
+      expect(logs.status).toBe('1');
+      // its progress lines still reach stderr: they say when it watches
+      const watch = piped(b, '$JOBRUN watch --json > /dev/full 2> watch.err');
+      const err = path.join(b.dir, 'watch.err');
+      await waitFor(
+        () => fs.existsSync(err) && fs.readFileSync(err, 'utf8').includes('1 job'),
+        30_000,
+        'watch to start',
+      );
+      b.release();
+      expect((await done).code).toBe(0);
+      expect((await watch.done).status).toBe('1');
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('logs prints a job’s output so far and follows it with -f until it ends', async () => {
     const b = new Batch();
     try {
