@@ -11,7 +11,7 @@ import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { addWorkerCommand } from './worker.js';
 import { addOperateCommands } from './operate/commands.js';
 import { takeRedisUrlFromEnv } from './redis-url-source.js';
-import { finishExit, installProcessGuards } from './shutdown.js';
+import { finishExit, installProcessGuards, outputWriteError } from './shutdown.js';
 import type { CleanFlags } from './clean.js';
 import type { ExplainFlags } from './explain.js';
 
@@ -202,7 +202,8 @@ export async function main(argv: string[]): Promise<void> {
   const own = dash === -1 ? args : args.slice(0, dash);
   const rest = dash === -1 ? [] : args.slice(dash + 1);
   const setExit = (code: number) => {
-    process.exitCode = code;
+    // output lost to a full disk fails the command, whatever else it says (`logs > full`)
+    process.exitCode = code === 0 && outputWriteError() !== undefined ? 1 : code;
   };
   const program = buildProgram(rest, setExit);
   try {

@@ -1,6 +1,7 @@
 import { killLiveGroups } from '../exec/kill.js';
 import { removePendingTemps } from '../reporters/atomic.js';
 import type { StopSignal } from '../model/stop.js';
+import { writeWhole } from './whole-writes.js';
 
 /**
  * Every way a run can be ended from outside goes through one path: SIGINT, SIGTERM,
@@ -34,6 +35,7 @@ export function installProcessGuards(): void {
     ['stdout', process.stdout],
     ['stderr', process.stderr],
   ] as const) {
+    writeWhole(stream); // a file's short write is an error too, not bytes lost quietly
     stream.on('error', (err: NodeJS.ErrnoException) => {
       // EPIPE: the reader left. ENOSPC, EIO and the like are the disk's or the
       // terminal's trouble: the run goes on, and ends with exit 1 saying so.

@@ -1,8 +1,45 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, waitFor } from './helpers.js';
+import { alive, BIN, waitFor } from './helpers.js';
 import { Batch, byName } from './operate-helpers.js';
+
+/**
+ * Runs `$JOBRUN …` piped into something (`| head -1`) through bash against `b`'s runs;
+ * `status` is jobrun's own exit status (PIPESTATUS), `seen` what came out of the pipe.
+ * Bounded: rejects after `ms`.
+ */
+function piped(
+  b: Batch,
+  script: string,
+  ms = 20_000,
+): { done: Promise<{ status: string }>; seen: () => string } {
+  let out = '';
+  const child = spawn('bash', ['-c', `${script}; echo "status=\${PIPESTATUS[0]}"`], {
+    cwd: b.dir,
+    env: {
+      ...process.env,
+      CI: 'true',
+      NO_COLOR: '1',
+      XDG_RUNTIME_DIR: b.xdg,
+      JOBRUN: `${process.execPath} ${BIN}`,
+    },
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<{ status: string }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not end in ${ms} ms; printed: ${out}`));
+    }, ms);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ status: /status=(\d+)/.exec(out)?.[1] ?? '?' });
+    });
+  });
+  return { done, seen: () => out };
+}
 
 describe('stopping a running batch gently', () => {
   it('drain lets running jobs succeed, cancels the rest as "drained" and writes the report', async () => {
@@ -169,6 +206,61 @@ describe('stopping a running batch gently', () => {
     } finally {
       await one.ctl(['unpause', String(one.child?.pid)]);
       await Promise.all([one.finish(), two.finish()]);
+    }
+  });
+
+  it('a reader gone (watch --json | head -1, logs -f | head -1) ends the follower with 141; the run goes on', async () => {
+    const b = new Batch();
+    try {
+      const gate = path.join(b.dir, 'gate.sh');
+      // each job prints a line every 50 ms while it waits: logs -f always has more to write
+      fs.writeFileSync(
+        gate,
+        fs.readFileSync(gate, 'utf8').replace('do sleep 0.05;', 'do echo "tick $i"; sleep 0.05;'),
+      );
+      void b.start(['-j', '1'], ['a', 'b']);
+      await b.started('a');
+      // once head has gone, the next copy meets EPIPE: 141, not an internal error (70)
+      const logs = await piped(b, '$JOBRUN logs a -f | head -1').done;
+      expect(logs.status).toBe('141');
+      // the watcher writes only when the run says something: a job ending
+      const watch = piped(b, '$JOBRUN watch --json | head -1');
+      await waitFor(() => watch.seen().includes('run_start'), 30_000, 'watch to print');
+      b.release('a');
+      // at once, not when the run ends saying it "went away (killed?)" with exit 1
+      expect((await watch.done).status).toBe('141');
+      expect(alive(b.child?.pid ?? 0)).toBe(true);
+      expect(b.events()).not.toContain('end b');
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('a full disk under watch or logs is exit 1, not the 0 of a run that succeeded', async () => {
+    const b = new Batch();
+    try {
+      const gate = path.join(b.dir, 'gate.sh');
+      fs.writeFileSync(
+        gate,
+        fs.readFileSync(gate, 'utf8').replace('i=0', 'echo "hello from $1"\ni=0'),
+      );
+      const done = b.start(['-j', '1'], ['a']);
+      await b.started('a');
+      const logs = await piped(b, '$JOBRUN logs a -f > /dev/full').done;
+      expect(logs.status).toBe('1');
+      // its progress lines still reach stderr: they say when it watches
+      const watch = piped(b, '$JOBRUN watch --json > /dev/full 2> watch.err');
+      const err = path.join(b.dir, 'watch.err');
+      await waitFor(
+        () => fs.existsSync(err) && fs.readFileSync(err, 'utf8').includes('1 job'),
+        30_000,
+        'watch to start',
+      );
+      b.release();
+      expect((await done).code).toBe(0);
+      expect((await watch.done).status).toBe('1');
+    } finally {
+      await b.finish();
     }
   });
 

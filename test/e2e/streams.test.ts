@@ -78,6 +78,32 @@ describe("jobrun's own streams", () => {
     }
   });
 
+  it('a file that takes only part of a write (ulimit -f) is a write error, not output cut quietly', () => {
+    // Past `ulimit -f`, as on a nearly full disk, write(2) takes what fits and the next
+    // one fails (EFBIG, or ENOSPC): Node's file stdout dropped the rest and exited 0.
+    // The files start 100 bytes short of the limit; jobs' logs and reports start empty.
+    const limitKiB = 200;
+    for (const [stream, args, redirect] of [
+      ['stdout', `--json -- 'true {}' ::: $(seq 1 40)`, '>>'],
+      ['stdout', `-- 'head -c 20000 /dev/zero | tr "\\0" b; : {}' ::: 1`, '>>'],
+      ['stdout', `--output stream -- 'seq 1 500; : {}' ::: 1`, '>>'],
+      ['stderr', `--progress=plain -- 'true {}' ::: $(seq 1 40)`, '2>>'],
+    ] as const) {
+      const dir = tempDir();
+      const out = path.join(dir, 'out');
+      fs.writeFileSync(out, Buffer.alloc(limitKiB * 1024 - 100));
+      const r = shell(
+        `(ulimit -f ${limitKiB} && exec $JOBRUN run --report r.json ${args}) ${redirect} out`,
+        dir,
+      );
+      expect(fs.statSync(out).size, args).toBe(limitKiB * 1024); // the part that fit
+      expect(r.status, args).toBe(1);
+      const rep = report(path.join(dir, 'r.json'));
+      expect(rep.summary.failed, args).toBe(0);
+      expect(rep.outputError, args).toBe(`cannot write jobrun's ${stream}: EFBIG`);
+    }
+  });
+
   it("the report's exitCode is the process's, also when the reader leaves (--json | head -c1)", () => {
     const dir = tempDir();
     // failures carry their output tails: a report larger than a pipe's buffer

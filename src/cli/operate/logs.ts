@@ -1,9 +1,11 @@
+import { once } from 'node:events';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ask } from '../../control/client.js';
 import { liveRuns, requireRun, type RunEntry } from '../../control/registry.js';
 import type { JobLog } from '../../control/run-state.js';
 import { ControlError, UsageError } from '../../errors.js';
+import { outputWriteError } from '../shutdown.js';
 
 /** How often `logs -f` looks for more output and asks whether the job still runs. */
 const FOLLOW_MS = 250;
@@ -24,7 +26,7 @@ export async function logsCommand(args: string[], follow: boolean): Promise<numb
   for (;;) {
     const log = await where(run, job, follow && file !== undefined);
     if (log === undefined) {
-      if (file !== undefined) copy(file, offset); // the run ended: whatever it wrote last
+      if (file !== undefined) await copy(file, offset); // the run ended: whatever it wrote last
       return 0;
     }
     if (log.state === 'unknown')
@@ -33,7 +35,8 @@ export async function logsCommand(args: string[], follow: boolean): Promise<numb
       file = log.path;
       offset = 0;
     }
-    if (file !== undefined) offset = copy(file, offset);
+    if (file !== undefined) offset = await copy(file, offset);
+    if (outputWriteError() !== undefined) return 1; // stdout failed: nothing more to follow
     if (!follow) {
       if (file === undefined) process.stderr.write(`jobrun: ${job} has not started yet\n`);
       return 0;
@@ -53,22 +56,30 @@ async function where(run: RunEntry, job: string, following: boolean): Promise<Jo
   }
 }
 
-/** Writes `file` from `offset` to stdout as bytes (a job's output need not be UTF-8). */
-function copy(file: string, offset: number): number {
+/**
+ * Writes `file` from `offset` to stdout as bytes (a job's output need not be UTF-8),
+ * through the guarded stream, with backpressure: a reader gone (`logs -f | head -1`)
+ * ends jobrun with 141, a full disk is exit 1 (`installProcessGuards`). Either stops
+ * the copy; a write(2) of its own would throw EPIPE (or EAGAIN on a full pipe).
+ */
+async function copy(file: string, offset: number): Promise<number> {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch {
     return offset; // not created yet
   }
+  const out = process.stdout;
   try {
-    const buffer = Buffer.alloc(1 << 16);
-    for (;;) {
+    while (outputWriteError() === undefined) {
+      const buffer = Buffer.allocUnsafe(1 << 16); // a new one: a queued write holds it
       const n = fs.readSync(fd, buffer, 0, buffer.length, offset);
-      if (n === 0) return offset;
-      fs.writeSync(1, buffer.subarray(0, n));
+      if (n === 0) break;
       offset += n;
+      // a failed write returns false too; its 'error' (seen by the guards first) ends the wait
+      if (!out.write(buffer.subarray(0, n))) await once(out, 'drain').catch(() => {});
     }
+    return offset;
   } finally {
     fs.closeSync(fd);
   }

@@ -49,8 +49,10 @@ export async function watchCommand(
   let exitCode: number | undefined;
   let stoppedBy: StopSignal | undefined;
   let hangUp: (() => void) | undefined;
+  // a reader gone (`watch --json | head -1`, seen at the next write) ends the watching
+  // with 141 as it does `jobrun run`: not a run that went away without an exit code
   const stopHandling = handleStops((signal) => {
-    if (signal !== 'SIGPIPE') stoppedBy = signal;
+    stoppedBy = signal;
     hangUp?.();
   });
   try {
