@@ -4,7 +4,8 @@
 // dist/ (types, and the modules the tests and benches import); bin/jobrun.js loads this.
 // Packages from node_modules stay outside, loaded as they are.
 export default {
-  input: { jobrun: 'dist/cli/main.js' },
+  // early-stops on its own, loaded first: it holds stop signals while the rest loads
+  input: { jobrun: 'dist/cli/main.js', 'early-stops': 'dist/cli/early-stops.js' },
   platform: 'node',
   external: (id) => !id.startsWith('.') && !id.startsWith('/'),
   output: {

@@ -11,7 +11,13 @@ import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { addWorkerCommand } from './worker.js';
 import { addOperateCommands } from './operate/commands.js';
 import { takeRedisUrlFromEnv } from './redis-url-source.js';
-import { finishExit, installProcessGuards, outputWriteError } from './shutdown.js';
+import {
+  finishExit,
+  holdingStops,
+  installProcessGuards,
+  outputWriteError,
+  releaseStops,
+} from './shutdown.js';
 import type { CleanFlags } from './clean.js';
 import type { ExplainFlags } from './explain.js';
 
@@ -82,8 +88,12 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (manifest: string | undefined, values: RunValues, cmd: Command) => {
       const options = checked(cmd, () => runOptions(values, manifest));
-      const { runCommand } = await import('./run.js');
-      setExit(await runCommand(manifest, rest, options));
+      // a signal held since start-up waits for the run, which stops with it (shutdown.ts)
+      const code = await holdingStops(async () => {
+        const { runCommand } = await import('./run.js');
+        return runCommand(manifest, rest, options);
+      });
+      setExit(code);
     });
   addRunOptions(run);
 
@@ -155,8 +165,11 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     )
     .action(async (report: string, values: RunValues, cmd: Command) => {
       const options = checked(cmd, () => runOptions(values));
-      const { retryCommand } = await import('./retry.js');
-      setExit(await retryCommand(report, options, values.cwd));
+      const code = await holdingStops(async () => {
+        const { retryCommand } = await import('./retry.js');
+        return retryCommand(report, options, values.cwd);
+      });
+      setExit(code);
     });
   addRetryOptions(retry);
 
@@ -206,6 +219,10 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = code === 0 && outputWriteError() !== undefined ? 1 : code;
   };
   const program = buildProgram(rest, setExit);
+  // only run and retry keep a signal held since start-up for their run; others die of it
+  program.hook('preAction', (_program, action) => {
+    if (action.name() !== 'run' && action.name() !== 'retry') releaseStops();
+  });
   try {
     await program.parseAsync(own, { from: 'user' });
   } catch (err) {
@@ -216,6 +233,7 @@ export async function main(argv: string[]): Promise<void> {
       if (hint) process.stderr.write(`${hint}\n`);
     }
   }
+  releaseStops(); // --help, --version, a usage error: a signal held meanwhile ends jobrun now
   finishExit();
 }
 

@@ -8,8 +8,10 @@ import type { RunEventMap, Summary } from '../model/events.js';
 import { UsageError } from '../errors.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
+import type { StopSignal } from '../model/stop.js';
 import { settleReport } from './settle-report.js';
 import { handleStops, onExit, outputWriteError, pipeBroke, reraiseOnExit } from './shutdown.js';
+import { heldStop } from './early-stops.js';
 import { spawnerFallbackNotice } from './notices.js';
 import { openBackend } from '../backends/open.js';
 import { RunOperations } from './operate/attach-run.js';
@@ -227,14 +229,19 @@ export async function runJobs(
   bus.onFailure = (err) =>
     setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
   let stops = 0;
-  const stopHandling = handleStops((signal) => {
+  const stop = (signal: StopSignal) => {
     // said before the jobs are signalled: what stops, how long it may take, how to force it;
     // a first signal under --graceful lets jobs finish, which its run_stopping event says
     const forced = stops++ > 0;
     if (forced || !options.gracefulMs)
       bus.stopping({ signal, graceMs: graces.longest(longestGrace(jobs)), forced });
     scheduler.interrupt(signal);
-  });
+  };
+  // a signal that came while the run was set up: it starts paused, so no job starts, and
+  // stops once its jobs are in, each cancelled in its reports
+  const early = heldStop();
+  if (early !== undefined) scheduler.controls?.pause();
+  const stopHandling = handleStops(stop);
   // jobrun exiting before the run ended would leave jobs with no final state: never exit 0
   const unended = onExit(() => {
     process.exitCode = 70;
@@ -244,7 +251,9 @@ export async function runJobs(
   let exitCode = 70;
   let summary: Summary | undefined;
   try {
-    const outcome = await scheduler.run(runCache.jobs);
+    const running = scheduler.run(runCache.jobs);
+    if (early !== undefined) stop(early);
+    const outcome = await running;
     summary = outcome.summary;
     completed = !outcome.interrupted;
     await runCache.finish();

@@ -1,6 +1,7 @@
 import { killLiveGroups } from '../exec/kill.js';
 import { removePendingTemps } from '../reporters/atomic.js';
-import type { StopSignal } from '../model/stop.js';
+import { STOP_EXIT_CODES, type StopSignal } from '../model/stop.js';
+import { heldStop, holdStops, onStops, STOP_SIGNALS, unhold } from './early-stops.js';
 import { writeWhole } from './whole-writes.js';
 
 /**
@@ -11,12 +12,16 @@ import { writeWhole } from './whole-writes.js';
  * write its report and journal. A second *signal* skips the grace; a broken pipe
  * after a stop is only the same event seen again, not a second request.
  *
+ * Until a run can stop, the signals are held (`early-stops.ts`, from jobrun's first line
+ * on): the first waits for the run to start, which then stops at once with its reports
+ * written (every job cancelled), or, if no run comes, ends jobrun saying nothing ran.
+ * Without the hold a signal while jobrun loads, reads the manifest or opens the backend
+ * killed it by default, with no report.
+ *
  * Unplanned deaths are covered by `installProcessGuards`: whatever ends the process,
  * the `exit` hook SIGKILLs every job group still alive and removes half-written
  * report files, so no job outlives jobrun.
  */
-
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
 
 let stopRun: ((signal: StopSignal) => void) | undefined;
 /** The first error writing jobrun's own stdout or stderr that was not a reader going away. */
@@ -85,11 +90,13 @@ export function onExit(hook: () => void): () => void {
   return () => exitHooks.delete(hook);
 }
 
-/** Routes every stop signal to `stop` until the returned function is called. */
+/**
+ * Routes every stop signal to `stop` until the returned function is called. A signal
+ * held before (`heldStop`) counts as the first: the caller applies it once its run began.
+ */
 export function handleStops(stop: (signal: StopSignal) => void): () => void {
-  firstStop = undefined;
   stopRun = stop;
-  const handlers = SIGNALS.map((signal) => {
+  const handlers = STOP_SIGNALS.map((signal) => {
     const handler = () => {
       firstStop ??= signal;
       stop(signal);
@@ -97,10 +104,71 @@ export function handleStops(stop: (signal: StopSignal) => void): () => void {
     process.on(signal, handler);
     return [signal, handler] as const;
   });
+  // installed before the hold goes: a signal with no listener would kill jobrun by default
+  firstStop = unhold();
   return () => {
     stopRun = undefined;
     for (const [signal, handler] of handlers) process.off(signal, handler);
   };
+}
+
+/**
+ * Runs `command` (`run`, `retry`) with the stop signals held until its run handles them
+ * (`handleStops`). A second signal ends jobrun at once. If the command ends without a
+ * run (a dry run, a manifest error), a held signal ends jobrun then, saying nothing ran.
+ */
+export async function holdingStops(command: () => Promise<number>): Promise<number> {
+  holdStops(); // a no-op when the bin holds them already, from its first line
+  // the run may take a while to start (a manifest on stdin, a Redis to reach): say so
+  const held = (signal: StopSignal) =>
+    process.stderr.write(
+      `jobrun: ${signal}: the run stops as soon as it has started (${signal} again: at once)\n`,
+    );
+  onStops({
+    first: held,
+    second: (signal) => {
+      process.stderr.write(
+        `jobrun: ${signal} again before the run started: stopped at once; nothing ran, no report was written\n`,
+      );
+      endNow(signal);
+    },
+  });
+  const early = heldStop();
+  if (early !== undefined) held(early);
+  try {
+    const code = await command();
+    return endHold() ?? code;
+  } catch (err) {
+    endHold();
+    throw err;
+  }
+}
+
+/** Ends the hold; a signal still held came before any run: jobrun dies of it, saying so. */
+function endHold(): number | undefined {
+  const signal = unhold();
+  if (signal === undefined) return undefined;
+  process.stderr.write(
+    `jobrun: interrupted by ${signal} before the run started: nothing ran, no report was written\n`,
+  );
+  reraiseOnExit(signal);
+  return STOP_EXIT_CODES[signal];
+}
+
+/**
+ * Outside `run` and `retry` (help, validate, a worker) a held signal does what it would
+ * have done unheld: jobrun dies of it.
+ */
+export function releaseStops(): void {
+  const signal = unhold();
+  if (signal !== undefined) endNow(signal);
+}
+
+/** Ends jobrun now, of `signal`: exit hooks run, half-written reports go. */
+function endNow(signal: StopSignal): never {
+  reraise = signal;
+  finishExit();
+  process.exit(STOP_EXIT_CODES[signal]);
 }
 
 /** Asks `finishExit` to die of `signal` once everything is written. */

@@ -170,6 +170,97 @@ describe('SIGHUP, SIGQUIT and Ctrl-C with stdin open (items 4, 8)', () => {
   });
 });
 
+describe('a signal while the run starts', () => {
+  /**
+   * jobrun holds the stop signals from its bin's first line: before that only node's own
+   * start-up runs. A caught SIGHUP (bit 0 of SigCgt) says the hold is in place; node
+   * catches no SIGHUP of its own.
+   */
+  const holding = (pid: number) => {
+    try {
+      const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(
+        fs.readFileSync(`/proc/${pid}/status`, 'utf8'),
+      );
+      return caught !== null && (BigInt(`0x${caught[1]}`) & 1n) === 1n;
+    } catch {
+      return false;
+    }
+  };
+
+  /** jobrun reading its manifest from stdin (`run -`), which stays open until `end`. */
+  const starting = async (args: string[]) => {
+    const dir = tempDir();
+    const child = spawnBin(['run', '-', '--progress', 'plain', ...args], dir);
+    const done = collect(child);
+    await waitFor(() => holding(child.pid!), 10_000, 'signals held');
+    const end = () => child.stdin!.end(manifest([LONG, LONG, LONG]));
+    let stderr = '';
+    child.stderr!.on('data', (d: string) => (stderr += d));
+    const said = (text: string) => waitFor(() => stderr.includes(text), 10_000, text);
+    return { dir, child, done, end, said };
+  };
+
+  it('a stop before the manifest is read stops the run once it starts: reports written, no job started', async () => {
+    const { dir, child, done, end, said } = await starting(['--report', 'r.json', '--events']);
+    child.kill('SIGINT');
+    await said('jobrun: SIGINT: the run stops as soon as it has started (SIGINT again: at once)');
+    end();
+    const r = await done;
+    expect(r.signal).toBe('SIGINT');
+    const rep = report(path.join(dir, 'r.json'));
+    expect(rep).toMatchObject({ interrupted: 'SIGINT', exitCode: 130 });
+    expect(rep.summary).toMatchObject({ total: 3, cancelled: 3 });
+    expect(fs.existsSync(path.join(dir, 'pids'))).toBe(false); // no job ever ran
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
+    expect(events.at(-1)?.type).toBe('run_end');
+  });
+
+  it('a stop before a run that never comes (--dry-run) says nothing ran, and dies of it', async () => {
+    const { child, done, end, said } = await starting(['--dry-run']);
+    child.kill('SIGTERM');
+    await said('jobrun: SIGTERM: the run stops as soon as it has started');
+    end();
+    const r = await done;
+    expect(r.signal).toBe('SIGTERM');
+    expect(r.stderr).toContain(
+      'jobrun: interrupted by SIGTERM before the run started: nothing ran, no report was written',
+    );
+  });
+
+  it('a second signal before the run started ends jobrun at once', async () => {
+    const { dir, child, done, said } = await starting(['--report', 'r.json']);
+    child.kill('SIGINT');
+    await said('jobrun: SIGINT: the run stops as soon as it has started');
+    child.kill('SIGINT'); // and the manifest never comes
+    const r = await done;
+    expect(r.signal).toBe('SIGINT');
+    expect(r.stderr).toContain('jobrun: SIGINT again before the run started: stopped at once');
+    expect(fs.existsSync(path.join(dir, 'r.json'))).toBe(false);
+  });
+
+  it('a stop at any early point from the hold on leaves a report, and no job behind', async () => {
+    for (const delayMs of [0, 40, 120, 300]) {
+      const dir = tempDir();
+      writeFiles(dir, { 'm.yaml': manifest([LONG, LONG, LONG]) });
+      const child = spawnBin(['run', 'm.yaml', '--report', 'r.json', '--progress', 'none'], dir);
+      child.stdin!.end();
+      const done = collect(child);
+      await waitFor(() => holding(child.pid!), 10_000, 'signals held');
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      child.kill('SIGINT');
+      const r = await done;
+      expect(r.signal, `SIGINT ${delayMs} ms after the hold`).toBe('SIGINT');
+      const rep = report(path.join(dir, 'r.json'));
+      expect(rep.interrupted).toBe('SIGINT');
+      expect(rep.summary).toMatchObject({ total: 3, cancelled: 3 });
+      if (fs.existsSync(path.join(dir, 'pids'))) await noOrphans(dir);
+    }
+  });
+});
+
 describe('unplanned deaths take the job groups along (item 5)', () => {
   /** A preload that breaks jobrun from inside once two jobs run. */
   const crashWhenUp = (dir: string, how: string) => {
