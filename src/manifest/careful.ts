@@ -32,7 +32,7 @@ export async function carefulPlan(source: string, opts: PlanSource): Promise<Pla
     uniqueKeys: true,
     logLevel: 'error', // no process warnings; problems become issues
   });
-  const list = new IssueList(opts.file, { doc, lineCounter, yaml });
+  const list = new IssueList(opts.file, { text: source, doc, lineCounter, yaml });
   const hinted = new Set<string>();
   for (const err of doc.errors) {
     const message = (err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
