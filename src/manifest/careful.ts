@@ -56,7 +56,7 @@ export async function carefulPlan(source: string, opts: PlanSource): Promise<Pla
   const parsed = manifestSchema.safeParse(data, { error: errorMap });
   if (!parsed.success) addZodIssues(parsed.error, list);
   const parts = parsed.success ? wholeParts(parsed.data) : salvage(data, parsed.error.issues);
-  const expansion = parts ? await expandAll(parts, opts.baseDir, list) : { jobs: [] };
+  const expansion = parts ? await expandAll(parts, opts, list) : { jobs: [] };
   if (!parsed.success || list.issues.length) throw new ManifestError(sortIssues(list.issues));
   return toPlan(parsed.data, expansion, opts);
 }
