@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { RunControls } from '../core/steering.js';
+import { refuseUnknownPools, type RunControls } from '../core/steering.js';
 import type { Emit } from '../model/events.js';
 import { KEEP_FINISHED_S, PREFIX, queueName } from './redis-names.js';
 import { forgetRunCap, setRunCap } from './redis-run-cap.js';
@@ -30,9 +30,7 @@ export class RedisScale {
   ) {}
 
   async scale({ workers, pools }: { workers?: number; pools?: Record<string, number> }) {
-    const unknown = Object.keys(pools ?? {}).filter((p) => !this.o.pools.includes(p));
-    if (unknown.length)
-      throw new Error(`this run has no pool ${unknown.map((p) => `"${p}"`).join(', ')}`);
+    refuseUnknownPools(this.o.pools, Object.keys(pools ?? {}));
     if (workers !== undefined) {
       // the run's queues: the default one (jobs without a pool) and its pools'
       const queues = [undefined, ...this.o.pools].map((p) => `${PREFIX}:${queueName(p)}:`);

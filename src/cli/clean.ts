@@ -19,7 +19,7 @@ export function cleanCommand(flags: CleanFlags): void {
   const removed = pruneRuns(path.resolve(STATE_DIR, 'logs'), flags.keep, undefined, true);
   const runs = removed.folders.length;
   const mb = (removed.bytes / 1e6).toFixed(1);
-  let text = `jobrun: removed the logs of ${runs} run${runs === 1 ? '' : 's'} (${removed.files} files, ${mb} MB)`;
+  let text = `jobrun: removed the logs of ${runs} run${runs === 1 ? '' : 's'} (${removed.files} file${removed.files === 1 ? '' : 's'}, ${mb} MB)`;
   let kept = removed.live.length;
   if (flags.journals) {
     const journals = removeJournals(path.resolve(STATE_DIR, 'journal'));

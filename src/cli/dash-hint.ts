@@ -4,6 +4,7 @@
  * of the fix. This finds where the command starts (the first word that is neither one
  * of `run`'s options nor its value) and shows the line with `--` put there.
  */
+import fs from 'node:fs';
 import type { Command, Option } from 'commander';
 
 /**
@@ -11,13 +12,15 @@ import type { Command, Option } from 'commander';
  * among them) do not look like an ad-hoc command missing its `--`.
  */
 export function missingDashHint(run: Command, args: readonly string[]): string | undefined {
-  const adHoc = args.some((a) => a === ':::' || a === '::::');
+  const separator = args.find((a) => a === ':::' || a === '::::');
   let sawInput = false;
   for (let i = 0; i < args.length; i++) {
     const word = args[i]!;
     if (word === '-' || !word.startsWith('-')) {
       // a manifest comes first, alone; with --glob/--stdin/::: the first word is the command
-      if (!adHoc && !sawInput) return undefined;
+      if (separator === undefined && !sawInput) return undefined;
+      // `jobrun run jobs.yaml ::: a b`: putting -- there would run the manifest as a command
+      if (separator !== undefined && isManifest(word)) return manifestHint(word, separator);
       return `did you mean: jobrun run ${[...args.slice(0, i), '--', ...args.slice(i)].map(shown).join(' ')}`;
     }
     const option = findOption(run, word);
@@ -26,6 +29,20 @@ export function missingDashHint(run: Command, args: readonly string[]): string |
     if ((option.required || option.optional) && !word.includes('=') && !attached(option, word)) i++;
   }
   return undefined;
+}
+
+/** A file that is there and named as a manifest is (`.yaml`, `.yml`, `.json`). */
+function isManifest(word: string): boolean {
+  return (
+    /\.(ya?ml|json)$/i.test(word) && fs.statSync(word, { throwIfNoEntry: false })?.isFile() === true
+  );
+}
+
+function manifestHint(manifest: string, separator: string): string {
+  return (
+    `${shown(manifest)} is a manifest, which brings its own commands: ${separator} input goes with a command after --\n` +
+    `(e.g. jobrun run -- echo {} ${separator} …); for a job per item in a manifest, use for_each`
+  );
 }
 
 function findOption(run: Command, word: string): Option | undefined {

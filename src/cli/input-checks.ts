@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
+import type { Source } from '../manifest/sources.js';
 import type { JobSpec } from '../model/job.js';
 import { nulByteProblem } from '../model/nul-bytes.js';
 
@@ -36,3 +37,34 @@ export function checkStdin(): void {
   }
   if (stat.isDirectory()) throw new UsageError('cannot read stdin: it is a directory (EISDIR)');
 }
+
+/**
+ * Every `:::: file` must be there to read before the run starts: the error Node gives
+ * halfway through reading one would surface as an internal bug. Only the path is
+ * checked, not opened: a FIFO (`:::: <(cmd)`) must wait for its writer as it streams.
+ */
+export function checkSourceFiles(sources: readonly Source[]): void {
+  for (const source of sources) {
+    if (!('file' in source) || source.file === '-') continue;
+    const why = unreadable(source.file);
+    if (why !== undefined) throw new UsageError(`cannot read :::: ${source.file}: ${why}`);
+  }
+}
+
+function unreadable(file: string): string | undefined {
+  try {
+    if (fs.statSync(file).isDirectory()) return 'it is a directory (EISDIR)';
+    fs.accessSync(file, fs.constants.R_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    const why = REASONS[code];
+    return why === undefined ? code : `${why} (${code})`;
+  }
+}
+
+const REASONS: Record<string, string> = {
+  ENOENT: 'no such file',
+  ENOTDIR: 'no such file',
+  EACCES: 'permission denied',
+};

@@ -11,7 +11,7 @@ import { checkSyntax } from '../manifest/shell-check.js';
 import type { BatchOptions } from '../manifest/batch.js';
 import { combineSources, type InputOptions } from '../manifest/sources.js';
 import { collect, itemJobs, splitSources } from './ad-hoc-jobs.js';
-import { checkStdin } from './input-checks.js';
+import { checkSourceFiles, checkStdin } from './input-checks.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
 export interface JobSource {
@@ -73,6 +73,7 @@ export async function openSource(
   }
   if (manifest === '-' || options.stdin || sources.some((s) => 'file' in s && s.file === '-'))
     checkStdin();
+  checkSourceFiles(sources);
   const cwd = process.cwd();
   if (manifest !== undefined) {
     if (words.length > 0) {

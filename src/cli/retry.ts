@@ -33,7 +33,8 @@ export async function retryCommand(
   let settings: Plan | undefined;
   if (report.manifest && report.manifest !== '-' && fs.existsSync(report.manifest)) {
     const { loadManifest } = await import('../manifest/load.js');
-    settings = await loadManifest(report.manifest);
+    // a job's folder may be gone: placeJobs says so, naming the job, or --cwd moves it
+    settings = await loadManifest(report.manifest, { checkCwd: false });
     const plan = settings;
     jobs = plan.jobs.filter((j) => names.has(j.name));
     const known = new Set(jobs.map((j) => j.name));

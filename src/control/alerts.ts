@@ -78,7 +78,7 @@ export class AlertWatcher implements Reporter {
       this.deepSince = undefined;
       clearTimeout(this.deepTimer);
       this.deepTimer = undefined;
-      this.set('queue_depth', false, depth, `${depth} jobs waiting (limit ${rule.above})`);
+      this.set('queue_depth', false, depth, `${waitingJobs(depth)} (limit ${rule.above})`);
       return;
     }
     if (this.deepSince !== undefined) return;
@@ -90,7 +90,7 @@ export class AlertWatcher implements Reporter {
           'queue_depth',
           true,
           held,
-          `${held} jobs waiting, above ${rule.above} for ${rule.forMs / 1000}s`,
+          `${waitingJobs(held)}, above ${rule.above} for ${rule.forMs / 1000}s`,
         );
     };
     if (rule.forMs === 0) fire();
@@ -131,4 +131,8 @@ export class AlertWatcher implements Reporter {
     this.sink.emit(payload);
     if (on) this.sink.run(payload);
   }
+}
+
+function waitingJobs(n: number): string {
+  return `${n} job${n === 1 ? '' : 's'} waiting`;
 }

@@ -47,11 +47,13 @@ export async function obey(
     };
   switch (request.verb) {
     case 'pause':
-      controls.pause(request.pool);
-      return { ok: true };
     case 'unpause':
-      controls.unpause(request.pool);
-      return { ok: true };
+      try {
+        controls[request.verb](request.pool);
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, error: `could not ${request.verb}: ${(err as Error).message}` };
+      }
     case 'scale':
       try {
         return (await controls.scale(request))

@@ -12,7 +12,7 @@ export interface HaltPolicy {
   on: 'fail' | 'success';
   count?: number;
   percent?: number;
-  /** The flag as written, for the report. */
+  /** The flag as the user wrote it, for the report: `--halt soon,fail=3` or `--fail-fast`. */
   text: string;
 }
 
@@ -24,17 +24,19 @@ export function parseHalt(text: string): HaltPolicy {
     );
   if (!m) throw bad();
   const when = m[1] as 'soon' | 'now';
-  if (!m[2]) return { when, on: 'fail', count: 1, text };
+  const flag = `--halt ${text}`;
+  if (!m[2]) return { when, on: 'fail', count: 1, text: flag };
   const value = Number(m[3]);
   if (m[4] === '%') {
     if (!(value > 0 && value <= 100)) throw bad();
-    return { when, on: m[2] as 'fail' | 'success', percent: value, text };
+    return { when, on: m[2] as 'fail' | 'success', percent: value, text: flag };
   }
   if (!Number.isInteger(value) || value < 1) throw bad();
-  return { when, on: m[2] as 'fail' | 'success', count: value, text };
+  return { when, on: m[2] as 'fail' | 'success', count: value, text: flag };
 }
 
-export const FAIL_FAST: HaltPolicy = { when: 'soon', on: 'fail', count: 1, text: 'soon,fail=1' };
+/** `--halt soon,fail=1`, named as the user wrote it. */
+export const FAIL_FAST: HaltPolicy = { when: 'soon', on: 'fail', count: 1, text: '--fail-fast' };
 
 /**
  * Should the run halt, given the counts so far? A percentage compares against

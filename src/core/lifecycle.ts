@@ -74,7 +74,7 @@ export class Lifecycle {
     this.check();
     const { halt } = this;
     if (!halt || this.stopping || !halt.jobEnded(record)) return undefined;
-    this.halted = `--halt ${halt.policy.text}`;
+    this.halted = halt.policy.text;
     return this.stop(`halted by ${this.halted}`, halt.policy.when === 'now');
   }
 

@@ -57,6 +57,7 @@ export class Controls implements RunControls {
   scale({ workers, pools }: { workers?: number; pools?: Record<string, number> }): boolean {
     const { dispatch } = this.core;
     if (!dispatch.scalable) return false;
+    this.steer.checkPools(Object.keys(pools ?? {})); // all or nothing
     if (workers !== undefined) dispatch.setWorkers(workers);
     this.queuedAhead?.withdraw(() => true); // queued again within the new limits
     for (const [pool, limit] of Object.entries(pools ?? {})) this.steer.setPoolLimit(pool, limit);

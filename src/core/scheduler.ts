@@ -51,7 +51,7 @@ export class Scheduler implements RunControls {
   private readonly inFlight = new Set<Entry>();
   private readonly medians = new MedianTracker();
   private readonly startedAt: number;
-  private readonly steer = new Steering();
+  private readonly steer: Steering;
   private readonly pipeline: Pipeline;
   private readonly lookup: CacheLookup;
   private readonly ahead: QueueAhead | undefined;
@@ -59,6 +59,7 @@ export class Scheduler implements RunControls {
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.steer = new Steering(Object.keys(options.pools));
     this.dispatch = createDispatch({
       ...options,
       clock: this.clock,

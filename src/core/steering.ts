@@ -9,20 +9,32 @@ export class Steering {
   private readonly pausedPools = new Set<string>();
   private readonly poolLimits = new Map<string, number>();
 
+  /** `pools`: the run's own; a pool it does not have is refused, not created. */
+  constructor(private readonly pools: readonly string[]) {}
+
   /** No job of any pool may start. */
   get holding(): boolean {
     return this.paused;
   }
 
+  /** Throws for a pool the run does not have (before anything is changed). */
+  checkPools(pools: readonly string[]): void {
+    refuseUnknownPools(this.pools, pools);
+  }
+
   /** Pauses the run, or only `pool`. */
   pause(pool?: string): void {
     if (pool === undefined) this.paused = true;
-    else this.pausedPools.add(pool);
+    else {
+      this.checkPools([pool]);
+      this.pausedPools.add(pool);
+    }
   }
 
   /** Unpauses the run, or only `pool`; unpausing the run clears every pool's pause too. */
   unpause(pool?: string): void {
     if (pool !== undefined) {
+      this.checkPools([pool]);
       this.pausedPools.delete(pool);
       return;
     }
@@ -31,6 +43,7 @@ export class Steering {
   }
 
   setPoolLimit(pool: string, limit: number): void {
+    this.checkPools([pool]);
     this.poolLimits.set(pool, limit);
   }
 
@@ -50,8 +63,19 @@ export class Steering {
   }
 }
 
+/**
+ * Throws when `asked` names a pool not among `known`: pausing or scaling it would
+ * change nothing that runs, and `jobrun ps` would show a pool the run does not have.
+ */
+export function refuseUnknownPools(known: readonly string[], asked: readonly string[]): void {
+  const unknown = asked.filter((p) => !known.includes(p));
+  if (unknown.length)
+    throw new Error(`this run has no pool ${unknown.map((p) => `"${p}"`).join(', ')}`);
+}
+
 /** The verbs a running batch obeys; the control socket is their only caller. */
 export interface RunControls {
+  /** Throws for a pool the run does not have, as `unpause` and `scale` do. */
   pause(pool?: string): void;
   unpause(pool?: string): void;
   /**

@@ -32,7 +32,7 @@ export async function carefulPlan(source: string, opts: PlanSource): Promise<Pla
     uniqueKeys: true,
     logLevel: 'error', // no process warnings; problems become issues
   });
-  const list = new IssueList(opts.file, { doc, lineCounter, yaml });
+  const list = new IssueList(opts.file, { text: source, doc, lineCounter, yaml });
   const hinted = new Set<string>();
   for (const err of doc.errors) {
     const message = (err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
@@ -56,7 +56,7 @@ export async function carefulPlan(source: string, opts: PlanSource): Promise<Pla
   const parsed = manifestSchema.safeParse(data, { error: errorMap });
   if (!parsed.success) addZodIssues(parsed.error, list);
   const parts = parsed.success ? wholeParts(parsed.data) : salvage(data, parsed.error.issues);
-  const expansion = parts ? await expandAll(parts, opts.baseDir, list) : { jobs: [] };
+  const expansion = parts ? await expandAll(parts, opts, list) : { jobs: [] };
   if (!parsed.success || list.issues.length) throw new ManifestError(sortIssues(list.issues));
   return toPlan(parsed.data, expansion, opts);
 }

@@ -150,6 +150,14 @@ function addIssue(iss: z.core.$ZodIssue, prefix: DocPath, list: IssueList): void
         list.add(path, `${parent ? `${parent}: ` : ''}missing required key ${key}`);
         return;
       }
+      if (iss.code === 'invalid_type' && iss.expected !== 'object' && iss.expected !== 'record') {
+        // `run: {file}`: YAML made a mapping of a placeholder; say how to quote it
+        const hint = list.braceHint(path);
+        if (hint !== undefined) {
+          list.add(path, label ? `${label}: ${hint}` : hint);
+          return;
+        }
+      }
       break;
   }
   list.add(path, label ? `${label}: ${iss.message}` : iss.message);

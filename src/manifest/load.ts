@@ -19,6 +19,8 @@ export interface LoadOptions {
   cwd?: string;
   /** Where `-` reads from (default: process.stdin). */
   stdin?: NodeJS.ReadableStream;
+  /** Whether each job's `cwd` must exist (default true; see `PlanSource`). */
+  checkCwd?: boolean;
 }
 
 /**
@@ -31,9 +33,10 @@ export interface LoadOptions {
  */
 export async function loadManifest(source: string, opts: LoadOptions = {}): Promise<Plan> {
   const cwd = opts.cwd ?? process.cwd();
+  const { checkCwd } = opts;
   if (source === '-') {
     const text = await readStream(opts.stdin ?? process.stdin);
-    return parseManifest(text, { file: '<stdin>', manifestPath: null, baseDir: cwd });
+    return parseManifest(text, { file: '<stdin>', manifestPath: null, baseDir: cwd, checkCwd });
   }
   const abs = path.resolve(cwd, source);
   let text: string;
@@ -49,7 +52,12 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
     throw new UsageError(readProblem(source, err));
   }
   if (/\.json$/i.test(source)) checkStrictJson(text, source);
-  return parseManifest(text, { file: source, manifestPath: abs, baseDir: path.dirname(abs) });
+  return parseManifest(text, {
+    file: source,
+    manifestPath: abs,
+    baseDir: path.dirname(abs),
+    checkCwd,
+  });
 }
 
 /** The largest manifest read (a 100,000-job manifest is about 10 MB). */
@@ -120,7 +128,7 @@ async function quickPlan(source: string, opts: ParseOptions): Promise<Plan | und
   const doc = quickDoc(data);
   if (doc === undefined) return undefined;
   const list = new IssueList(opts.file);
-  const expansion = await expandAll(wholeParts(doc), opts.baseDir, list);
+  const expansion = await expandAll(wholeParts(doc), opts, list);
   return list.issues.length ? undefined : toPlan(doc, expansion, opts);
 }
 

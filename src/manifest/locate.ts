@@ -4,6 +4,7 @@
  */
 import type * as Yaml from 'yaml';
 import type { ManifestIssue } from '../errors.js';
+import { quoteBraceHint } from './yaml-hints.js';
 
 /** A path into the manifest as parsed: object keys and array indexes. */
 export type DocPath = readonly PropertyKey[];
@@ -22,6 +23,8 @@ interface Located {
  * in, so that valid manifests (read by the fast pass) never load `yaml` at all.
  */
 export interface PositionedDoc {
+  /** The manifest's text, for hints that show a line of it rewritten. */
+  text: string;
   doc: Yaml.Document;
   lineCounter: Yaml.LineCounter;
   yaml: typeof Yaml;
@@ -65,6 +68,20 @@ export class IssueList {
     return offset === undefined || this.source === undefined
       ? 1
       : this.source.lineCounter.linePos(offset).line;
+  }
+
+  /**
+   * The "must be quoted" hint when the node at `path` is a flow mapping of bare words:
+   * YAML reads `run: {file}` as the mapping `{file: null}`, though a placeholder was
+   * meant. A mapping with values (`{a: 1}`) was meant as one: no hint.
+   */
+  braceHint(path: DocPath): string | undefined {
+    if (this.source === undefined) return undefined;
+    const { node, found } = this.locate(path);
+    if (!found || !this.source.yaml.isMap(node) || !node.flow) return undefined;
+    if (node.items.some((pair) => pair.value !== null)) return undefined;
+    const offset = rangeStart(node);
+    return offset === undefined ? undefined : quoteBraceHint(this.source.text, offset);
   }
 
   private locate(path: DocPath): Located {

@@ -17,12 +17,13 @@ import { checkSyntax } from './shell-check.js';
 import type { Parts } from './parts.js';
 import { checkStages, type FoundStage } from './stage-check.js';
 import type { JobDoc } from './schema.js';
+import type { PlanSource } from './to-plan.js';
 import { misspeltPlaceholders } from './placeholder-check.js';
 
 /** Expands every job, then runs the checks that need them all; returns the JobSpecs. */
 export async function expandAll(
   parts: Parts,
-  baseDir: string,
+  { baseDir, checkCwd = true }: Pick<PlanSource, 'baseDir' | 'checkCwd'>,
   list: IssueList,
 ): Promise<Expansion> {
   const { defaults } = parts;
@@ -40,7 +41,7 @@ export async function expandAll(
     if (job.stdin) settings.stdinFrom = [job.stdin.from];
     if (places.shell(settings.shell) === undefined)
       syntax.push({ shell: settings.shell, run: job.run, at: ['jobs', source, 'run'] });
-    for (const key of ['shell', 'cwd'] as const) {
+    for (const key of checkCwd ? (['shell', 'cwd'] as const) : (['shell'] as const)) {
       const problem = key === 'shell' ? places.shell(settings.shell) : places.cwd(settings.cwd);
       const at = job[key] !== undefined ? ['jobs', source, key] : ['defaults', key];
       if (problem === undefined || reported.has(at.join('.'))) continue;

@@ -15,6 +15,11 @@ export interface PlanSource {
   manifestPath: string | null;
   /** The folder relative `cwd`s and globs are resolved against. */
   baseDir: string;
+  /**
+   * Whether a job's `cwd` must exist (default true). `jobrun retry` checks the folders
+   * of the jobs it runs again itself, where `--cwd DIR` may put them elsewhere.
+   */
+  checkCwd?: boolean;
 }
 
 export function toPlan(doc: ManifestDoc, { jobs, stages }: Expansion, opts: PlanSource): Plan {

@@ -72,14 +72,16 @@ export const HTML_SCRIPT = String.raw`
     return Math.floor(m / 60) + 'h' + String(m % 60).padStart(2, '0') + 'm';
   }
 
+  function counted(n, noun) { return n + ' ' + noun + (n === 1 ? '' : 's'); }
+
   // Summary
   var head = document.getElementById('head');
   head.appendChild(el('h1', null, 'jobrun · ' + (data.manifest ? data.manifest.split('/').pop() : data.runId)));
   var why = data.interrupted ? ' · interrupted by ' + data.interrupted : data.halted ? ' · halted: ' + data.halted : '';
   head.appendChild(el('div', 'meta', (data.manifest ? data.manifest + ' · ' : '') + 'run ' + data.runId + ' · ' + data.host + ' · started ' + new Date(data.startedAt).toLocaleString() +
-    ' · ' + dur(data.durationMs) + ' · ' + data.workers + ' workers · exit code ' + data.exitCode + why));
+    ' · ' + dur(data.durationMs) + ' · ' + counted(data.workers, 'worker') + ' · exit code ' + data.exitCode + why));
   var chips = el('div', 'chips');
-  chips.appendChild(el('span', 'chip total', data.summary.total + ' jobs'));
+  chips.appendChild(el('span', 'chip total', counted(data.summary.total, 'job')));
   ['succeeded', 'cached', 'failed', 'timed_out', 'skipped', 'cancelled'].forEach(function (k) {
     if (data.summary[k]) chips.appendChild(el('span', 'chip ' + k, data.summary[k] + ' ' + LABELS[k]));
   });

@@ -67,8 +67,10 @@ export function pickReporters(
     : resolveProgress(progress, term.stderr, env);
   const machineStdout = json || events;
   const github = env.GITHUB_ACTIONS === 'true';
+  // the table fits the terminal it goes to, whatever the view; a pipe or CI log gets 100
   const columns = term.stderr.columns || 100;
-  const table = view === 'none' ? undefined : new SummaryTable(view === 'live' ? columns - 1 : 100);
+  const width = view === 'live' || term.stderr.isTTY ? columns - 1 : 100;
+  const table = view === 'none' ? undefined : new SummaryTable(width);
   const lines: Pick<PlainOptions, 'tableFor' | 'resumeCommand' | 'header' | 'eta'> = {
     // an ad-hoc run whose jobs all succeeded ends with its one summary line
     tableFor: (s) =>

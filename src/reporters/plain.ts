@@ -90,7 +90,8 @@ export class PlainReporter implements Reporter {
         : e.manifestPath !== null
           ? 'jobs as its stages make them'
           : 'jobs from input';
-    this.line(this.paint('gray', `jobrun: ${jobs}, ${e.workers} workers, logs in ${e.logDir}`));
+    const workers = `${e.workers} worker${e.workers === 1 ? '' : 's'}`;
+    this.line(this.paint('gray', `jobrun: ${jobs}, ${workers}, logs in ${e.logDir}`));
     if (this.options.summarize) {
       this.digest = new CiDigest(
         e.total,

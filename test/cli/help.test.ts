@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
-import { jobrun, tempDir } from '../e2e/helpers.js';
+import { jobrun, tempDir, writeFiles } from '../e2e/helpers.js';
 
 const width = (line: string) => [...line].length;
 
@@ -89,6 +89,19 @@ describe('flags people already know', () => {
       const r = await jobrun(['run', ...args], { cwd: dir, input: '' });
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trimEnd().split('\n').at(-1), args.join(' ')).toBe(`did you mean: ${fixed}`);
+    }
+    // ::: after a manifest: -- would run the manifest as a command; say where ::: goes
+    writeFiles(dir, { 'jobs.yaml': 'jobs:\n  - { name: a, run: "true" }\n' });
+    for (const [args, separator] of [
+      [['jobs.yaml', ':::', 'a', 'b'], ':::'],
+      [['-j', '2', 'jobs.yaml', '::::', 'list.txt'], '::::'],
+    ] as const) {
+      const r = await jobrun(['run', ...args], { cwd: dir });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).not.toContain('did you mean: jobrun');
+      expect(r.stderr).toContain(
+        `jobs.yaml is a manifest, which brings its own commands: ${separator} input goes with a command after --`,
+      );
     }
     // a manifest with a stray word, or a real unknown option: no such hint
     for (const args of [

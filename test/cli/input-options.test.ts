@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { applyOverrides } from '../../src/cli/job-source.js';
 import { splitSources } from '../../src/cli/ad-hoc-jobs.js';
+import { checkSourceFiles } from '../../src/cli/input-checks.js';
 import { MAX_WORKERS, parseBackoff, parseWorkers } from '../../src/cli/flags/values.js';
 import { batchItems } from '../../src/manifest/batch.js';
 import { parseDelimiter } from '../../src/manifest/records.js';
@@ -65,6 +67,27 @@ describe('sources after --', () => {
     expect(splitSources(['gzip'])).toEqual({ command: ['gzip'], sources: [] });
     expect(() => splitSources(['echo', ':::+', 'a'])).toThrow(UsageError);
     expect(() => splitSources(['echo', '::::'])).toThrow(UsageError);
+  });
+
+  it(':::: files that are missing or directories are usage errors; FIFOs are left to stream', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-sources-'));
+    const file = (name: string) => path.join(dir, name);
+    fs.writeFileSync(file('ok.txt'), 'a\n');
+    fs.mkdirSync(file('sub'));
+    spawnSync('mkfifo', [file('fifo')]);
+    expect(() => checkSourceFiles([{ file: file('nosuch.txt') }])).toThrow(
+      new UsageError(`cannot read :::: ${file('nosuch.txt')}: no such file (ENOENT)`),
+    );
+    expect(() => checkSourceFiles([{ values: ['a'] }, { file: file('sub') }])).toThrow(
+      new UsageError(`cannot read :::: ${file('sub')}: it is a directory (EISDIR)`),
+    );
+    expect(() => checkSourceFiles([{ file: file('ok.txt/x') }])).toThrow(
+      /no such file \(ENOTDIR\)/,
+    );
+    // a FIFO is not opened here: that would wait for its writer
+    expect(() =>
+      checkSourceFiles([{ file: '-' }, { file: file('ok.txt') }, { file: file('fifo') }]),
+    ).not.toThrow();
   });
 
   it('--delimiter escapes', () => {

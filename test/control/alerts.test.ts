@@ -40,6 +40,10 @@ describe('AlertWatcher', () => {
       ['queue_depth', false],
       ['queue_depth', true],
     ]);
+    expect(emitted.map((e) => e.message)).toEqual([
+      '3 jobs waiting, above 1 for 1s',
+      '1 job waiting (limit 1)',
+    ]);
     for (const id of ['e', 'f']) send({ type: 'job_queued', id, name: id, priority: 0 });
     vi.advanceTimersByTime(1000);
     expect(ran).toEqual(['queue_depth', 'queue_depth']); // a second episode

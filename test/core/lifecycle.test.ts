@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newEntry } from '../../src/core/entry.js';
-import { parseHalt } from '../../src/core/halt.js';
+import { FAIL_FAST, parseHalt } from '../../src/core/halt.js';
 import { Lifecycle } from '../../src/core/lifecycle.js';
 import { attemptsRecord } from '../../src/core/records.js';
 import type { FinalStatus } from '../../src/model/job.js';
@@ -54,6 +54,15 @@ describe('Lifecycle', () => {
 
     const now = withJobs(3, 'now,fail=1');
     expect(now.ended(ran('timed_out'))).toMatchObject({ first: true, killRunning: true });
+  });
+
+  it('--fail-fast is named as the user wrote it, not as the --halt policy it is', () => {
+    const life = new Lifecycle(FAIL_FAST);
+    life.added();
+    life.added();
+    expect(life.ended(ran('failed'))).toMatchObject({ first: true, killRunning: false });
+    expect(life.reason).toBe('halted by --fail-fast');
+    expect(life.outcome(1)).toMatchObject({ exitCode: 1, halted: '--fail-fast' });
   });
 
   it('a stop ends the input: the run is over once the unfinished jobs end', async () => {

@@ -69,6 +69,25 @@ describe('steering a running scheduler', () => {
     expect(executor.peakByPool.get('gpu')).toBe(2);
   });
 
+  it('pause, unpause and scale refuse a pool the run does not have, changing nothing', async () => {
+    const specs = jobs(['g1', { pool: 'gpu' }], ['c1', {}]);
+    const { scheduler, done, log } = setup(
+      specs,
+      {},
+      { workers: { min: 1, max: 1 }, pools: { gpu: { workers: 1 } } },
+      (s) => s.pause(),
+    );
+    expect(() => scheduler.pause('nosuch')).toThrow('this run has no pool "nosuch"');
+    expect(() => scheduler.unpause('nosuch')).toThrow('this run has no pool "nosuch"');
+    expect(() => scheduler.scale({ workers: 3, pools: { gpu: 2, tpu: 1, x: 1 } })).toThrow(
+      'this run has no pool "tpu", "x"',
+    );
+    expect(scheduler.steering()).toEqual({ paused: true, pausedPools: [], poolLimits: {} });
+    expect(log.of('workers_change')).toEqual([]); // all or nothing: -j 3 was refused too
+    scheduler.unpause();
+    await finish(done);
+  });
+
   it('scale -j changes the worker count live; pause holds every start', async () => {
     const specs = jobs(['a', {}], ['b', {}], ['c', {}], ['d', {}]);
     const { scheduler, done, executor, log } = setup(specs, {}, {}, (s) => s.pause());

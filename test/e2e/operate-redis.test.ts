@@ -48,6 +48,9 @@ describe.runIf(enabled)('a run on Redis, from another terminal', () => {
       const nope = await b.ctl(['scale', '--pool', 'nope=1']);
       expect(nope.code).toBe(1);
       expect(nope.stderr).toMatch(/could not scale: this run has no pool "nope"/);
+      const paused = await b.ctl(['pause', '--pool', 'nope']);
+      expect(paused.code).toBe(1);
+      expect(paused.stderr).toMatch(/could not pause: this run has no pool "nope"/);
       expect((await b.ctl(['drain'])).code).toBe(0);
       b.release();
       expect((await b.result)?.code).toBe(0);

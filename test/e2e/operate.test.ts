@@ -176,6 +176,31 @@ describe('operating a running batch', () => {
     }
   });
 
+  it('scale --pool and pause --pool refuse a pool the run does not have (exit 1); ps shows none', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a', 'b']);
+      await b.started('a');
+      for (const [verb, ...args] of [
+        ['scale', '--pool', 'nosuch=2'],
+        ['pause', '--pool', 'nosuch'],
+        ['unpause', '--pool', 'nosuch'],
+      ] as const) {
+        const r = await b.ctl([verb, ...args]);
+        expect(r.code, verb).toBe(1);
+        expect(r.stderr).toContain(`could not ${verb}: this run has no pool "nosuch"`);
+      }
+      const ps = JSON.parse((await b.ctl(['ps', '--json'])).stdout) as Array<
+        Record<string, unknown>
+      >;
+      expect(ps[0]).toMatchObject({ paused: false, pausedPools: [], poolLimits: {} });
+      b.release();
+      expect((await b.result)?.code).toBe(0);
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('cancel ends a queued job at once and stops a running one; neither is retried', async () => {
     const b = new Batch();
     try {

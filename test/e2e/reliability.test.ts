@@ -196,17 +196,25 @@ describe('backpressure on --stdin', () => {
 });
 
 describe('halt policies, order and the dead-letter re-drive', () => {
-  it('--fail-fast cancels what has not started', async () => {
+  it('--fail-fast cancels what has not started, and is named --fail-fast wherever it shows', async () => {
     const dir = tempDir();
     writeFiles(dir, {
       'm.yaml':
         'version: 1\nworkers: 1\njobs:\n  - { name: a, run: "exit 1" }\n  - { name: b, run: "true" }\n  - { name: c, run: "true" }\n',
     });
-    const r = await jobrun(['run', 'm.yaml', '--fail-fast', '--json'], { cwd: dir });
+    const r = await jobrun(['run', 'm.yaml', '--fail-fast', '--json', '--junit', 'j.xml'], {
+      cwd: dir,
+    });
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as Report;
     expect(report.summary).toMatchObject({ failed: 1, cancelled: 2 });
-    expect(report.halted).toBe('--halt soon,fail=1');
+    expect(report.halted).toBe('--fail-fast');
+    expect(report.jobs.find((j) => j.name === 'b')?.reason).toBe('halted by --fail-fast');
+    expect(r.stderr).toContain('3 jobs: 1 failed, 2 cancelled');
+    expect(r.stderr).toContain('(halted by --fail-fast)');
+    const junit = fs.readFileSync(path.join(dir, 'j.xml'), 'utf8');
+    expect(junit).toContain('halted by --fail-fast');
+    for (const text of [r.stderr, junit]) expect(text).not.toContain('--halt');
   });
 
   it('--order lifo starts the newest first; --joblog writes parallel columns', async () => {

@@ -90,6 +90,18 @@ describe('HTML report in Chromium', () => {
     await page.close();
   });
 
+  it('counts one job and one worker in the singular', async () => {
+    const file = join(RESULTS, 'html-one.html');
+    mkdirSync(RESULTS, { recursive: true });
+    writeFileSync(file, htmlReport({ ...reportOf([record('only', 0)]), workers: 1 }));
+    const page = await browser!.newPage();
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(await page.locator('#head .meta').innerText()).toContain(' · 1 worker · exit code 0');
+    expect(await page.locator('.chip.total').innerText()).toBe('1 job');
+    await page.close();
+  });
+
   it('stays usable with 1,000 jobs: every bar drawn, zoom scrolls the timeline', async () => {
     const jobs = Array.from({ length: 1000 }, (_, i) =>
       record(`job-${i}`, i, {

@@ -42,4 +42,31 @@ describe('jobrun retry of a job whose folder is gone', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('not a folder');
   });
+
+  it("the same with the manifest still there: its cwd: gone is the job's, not a manifest error", async () => {
+    const dir = tempDir();
+    fs.writeFileSync(
+      path.join(dir, 'm.yaml'),
+      'jobs:\n  - name: f\n    run: "pwd > ../where; false"\n    cwd: sub\n  - name: ok\n    run: "true"\n',
+    );
+    fs.mkdirSync(path.join(dir, 'sub'));
+    const run = await jobrun(['run', 'm.yaml', '--report', 'r.json', '--progress', 'none'], {
+      cwd: dir,
+    });
+    expect(run.code).toBe(1);
+    fs.rmdirSync(path.join(dir, 'sub'));
+    fs.mkdirSync(path.join(dir, 'other'));
+
+    const refused = await jobrun(['retry', 'r.json'], { cwd: dir });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe(
+      `jobrun: cannot retry job "f": its folder ${path.join(dir, 'sub')} is gone; to run it elsewhere, say where with --cwd DIR`,
+    );
+
+    const moved = await jobrun(['retry', 'r.json', '--cwd', 'other', '--progress', 'none'], {
+      cwd: dir,
+    });
+    expect(moved.code).toBe(1); // f ran again (and failed again), in other/
+    expect(fs.readFileSync(path.join(dir, 'where'), 'utf8').trim()).toBe(path.join(dir, 'other'));
+  });
 });

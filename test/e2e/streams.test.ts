@@ -58,6 +58,21 @@ describe("jobrun's own streams", () => {
     expect(r.stderr).toContain('cannot read stdin: it is a directory (EISDIR)');
   });
 
+  it('a :::: file that is missing or a directory is exit 2 with its name, not an internal error', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'somedir'));
+    for (const [args, message] of [
+      ['-- echo :::: nosuch.txt', 'cannot read :::: nosuch.txt: no such file (ENOENT)'],
+      ['--csv -- echo :::: nosuch.csv', 'cannot read :::: nosuch.csv: no such file (ENOENT)'],
+      ['-- echo ::: a :::: nosuch.txt', 'cannot read :::: nosuch.txt: no such file (ENOENT)'],
+      ['-- echo :::: somedir', 'cannot read :::: somedir: it is a directory (EISDIR)'],
+    ]) {
+      const r = shell(`$JOBRUN run ${args}`, dir);
+      expect(r.status, args).toBe(2);
+      expect(r.stderr.trim()).toBe(`jobrun: ${message}`);
+    }
+  });
+
   it('a full disk under stderr or stdout is a write error: jobs keep their states, exit 1', () => {
     const dir = tempDir();
     for (const [stream, redirect] of [

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManifestError } from '../../src/errors.js';
@@ -168,6 +169,24 @@ describe('YAML problems', () => {
 });
 
 describe('semantic checks', () => {
+  it('a cwd that is gone is an error, unless the caller checks folders itself (retry)', async () => {
+    const dir = tempDir({ 'm.yaml': 'jobs:\n  - name: f\n    run: "false"\n    cwd: sub\n' });
+    const file = path.join(dir, 'm.yaml');
+    await expect(loadManifest(file)).rejects.toThrow(`cwd ${path.join(dir, 'sub')} does not exist`);
+    for (const fast of [true, false]) {
+      const plan = await parseManifest(fs.readFileSync(file, 'utf8'), {
+        file: 'm.yaml',
+        manifestPath: file,
+        baseDir: dir,
+        checkCwd: false,
+        fast,
+      });
+      expect(plan.jobs.map((j) => j.cwd)).toEqual([path.join(dir, 'sub')]);
+    }
+    const plan = await loadManifest(file, { checkCwd: false });
+    expect(plan.jobs[0]?.cwd).toBe(path.join(dir, 'sub'));
+  });
+
   it('reports unknown needs substituted per item, once per need', async () => {
     const text = [
       'version: 1',

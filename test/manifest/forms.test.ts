@@ -81,6 +81,20 @@ describe('manifest forms', () => {
     ]);
   });
 
+  it('says to quote a placeholder alone, which YAML reads as a mapping with no error of its own', async () => {
+    const job = (line: string) => issues(`jobs:\n  - name: a-{}\n    for_each: [x]\n    ${line}\n`);
+    expect(await job('run: {file}')).toEqual([
+      'm.yaml:4:10: jobs[0].run: a value that starts with { must be quoted (YAML reads { as a mapping); write: run: "{file}"',
+    ]);
+    expect(await job('needs: [{stem}]\n    run: echo')).toEqual([
+      'm.yaml:4:13: jobs[0].needs[0]: a list item with { in it must be quoted (YAML reads { as a mapping); write: needs: ["{stem}"]',
+    ]);
+    // a mapping with values was meant as one: no hint
+    expect(await job('run: { file: x }')).toEqual([
+      'm.yaml:4:10: jobs[0].run: expected a string, got a mapping',
+    ]);
+  });
+
   it('checks placeholder names at validate, with "did you mean"', async () => {
     const text = [
       'jobs:',

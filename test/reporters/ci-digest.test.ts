@@ -91,11 +91,11 @@ describe('CI log of a large run', () => {
 });
 
 describe('the first line', () => {
-  const first = (total: number | null, manifestPath: string | null) => {
+  const first = (total: number | null, manifestPath: string | null, workers = 2) => {
     const out = capture();
     const plain = new PlainReporter({ out: out.stream, color: false, env: {} });
     plain.onRunStart(
-      event('run_start', { runId: 'r', manifestPath, total, workers: 2, logDir: '/l' }),
+      event('run_start', { runId: 'r', manifestPath, total, workers, logDir: '/l' }),
     );
     return stripAnsi(out.text).split('\n')[0];
   };
@@ -103,6 +103,7 @@ describe('the first line', () => {
   it('counts the jobs when they are known, and says where they come from when not', () => {
     expect(first(3, 'm.yaml')).toBe('jobrun: 3 jobs, 2 workers, logs in /l');
     expect(first(1, null)).toBe('jobrun: 1 job, 2 workers, logs in /l');
+    expect(first(1, null, 1)).toBe('jobrun: 1 job, 1 worker, logs in /l');
     expect(first(null, null)).toBe('jobrun: jobs from input, 2 workers, logs in /l');
     expect(first(null, 'etl.yaml')).toBe(
       'jobrun: jobs as its stages make them, 2 workers, logs in /l',

@@ -8,7 +8,8 @@ import { pickReporters, resolveProgress } from '../../src/reporters/pick.js';
 import { jobOutputMode } from '../../src/reporters/settings.js';
 import { PlainReporter } from '../../src/reporters/plain.js';
 import type { OutputSettings } from '../../src/reporters/settings.js';
-import { capture, settings, shape } from './helpers.js';
+import { SummaryTable } from '../../src/reporters/summary.js';
+import { capture, event, record, settings, shape, stripAnsi } from './helpers.js';
 
 const tty = { isTTY: true };
 const pipe = { isTTY: false };
@@ -67,6 +68,36 @@ describe('pickReporters', () => {
     const before = process.listenerCount('exit');
     pickReporters(settings({ progress: 'tty', output: 'stream' }), shape(), {}, t);
     expect(process.listenerCount('exit')).toBe(before);
+  });
+});
+
+describe('the summary table', () => {
+  /** The widest line of the table `--progress plain` prints to `stderr`, long names ended. */
+  function widestLine(stderr: ReturnType<typeof capture>['stream']): number {
+    const reporters = pickReporters(
+      settings({ progress: 'plain' }),
+      shape(),
+      {},
+      {
+        stdout: capture().stream,
+        stderr,
+      },
+    );
+    const plain = reporters.find((r) => r instanceof PlainReporter)!;
+    for (let i = 0; i < 3; i++) {
+      const name = `a-rather-long-job-name-that-goes-on-and-on-number-${i}`;
+      plain.onJobEnd?.(event('job_end', { job: record(name, i) }));
+    }
+    const { table } = (plain as unknown as { options: { table: SummaryTable } }).options;
+    const lines = stripAnsi(table.render((_style, text) => text)).split('\n');
+    return Math.max(...lines.map((l) => l.length));
+  }
+
+  it('fits the terminal with --progress plain too; a pipe gets 100 columns', () => {
+    expect(widestLine(capture({ columns: 80, rows: 24 }).stream)).toBeLessThanOrEqual(79);
+    const piped = widestLine(capture().stream);
+    expect(piped).toBeGreaterThan(80);
+    expect(piped).toBeLessThanOrEqual(100);
   });
 });
 

@@ -26,7 +26,7 @@ export interface RunOptions {
   readonly workers?: WorkersSpec;
   /** `--timeout`, `--retries`, `--kill-grace`, `--backoff`, `--capture`: win over every job. */
   readonly overrides: JobOverrides;
-  /** `--halt`, or `--fail-fast` as `soon,fail=1`. */
+  /** `--halt`, or `--fail-fast` as `soon,fail=1` (named `--fail-fast` in what is shown). */
   readonly halt?: HaltPolicy;
   readonly resume: boolean;
   /** `--only` name globs (each comma-separated part is one). */

@@ -73,7 +73,7 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
           : 'start jobs again after pause',
       )
       .argument('[run]', 'the run (see below)')
-      .option('--pool <pool>', `${verb} only this pool`)
+      .option('--pool <pool>', `${verb} only this pool (one the run has)`)
       .addHelpText('after', `${RUN_HELP}\n\nExample:\n  $ jobrun ${verb} --pool gpu`)
       .action(async (run: string | undefined, flags: { pool?: string } & ReachValues) => {
         await askRun(run, flags, { verb, pool: flags.pool });
@@ -85,7 +85,12 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
     .description("change the number of workers, or a pool's limit, of a live run")
     .argument('[run]', 'the run (see below)')
     .option('-j, --workers <n>', 'jobs at once from now on', count(1, WORKER_CAP))
-    .option('--pool <pool=n>', "a pool's limit from now on; repeatable", poolLimit, {})
+    .option(
+      '--pool <pool=n>',
+      "a pool's limit from now on (one the run has); repeatable",
+      poolLimit,
+      {},
+    )
     .addHelpText(
       'after',
       `${RUN_HELP}\nScaling down lets running jobs finish; fewer start after them. On Redis, -j N is\nthe most of the run's jobs at once across all its workers, --pool P=N the\npool's limit across all workers (as pools.P.workers).\n\nExamples:\n  $ jobrun scale -j 8\n  $ jobrun scale --pool gpu=1\n  $ jobrun scale --backend redis -j 2`,
