@@ -75,6 +75,7 @@ class RedisRun implements BackendRun {
       this.conn,
       runKey,
       resume,
+      rest.stages !== undefined,
       rest.pools,
       this.settings.say,
       new RemoteCache({ explain: cacheExplain, warn: this.settings.say }),
