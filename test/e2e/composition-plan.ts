@@ -175,9 +175,13 @@ export const failLine = (name: string, attempt: number) => `fail ${name}.${attem
 /**
  * The job's whole life, as markers: start (time, process group, slot), then after its
  * sleep its items on stdout (or, failing, its `failLine` on stderr) and end (time,
- * exit code). So a log tells whose it is. `fanin` keeps its stdin.
+ * exit code). So a log tells whose it is. `fanin` keeps its stdin. A Redis worker's
+ * jobs write to its own run's folder, also for a `--resume`: an attempt run again
+ * first removes the end and input its namesake left there, and `starts` lists every
+ * attempt's start.
  */
 export const JOB_SCRIPT = `d="ran/$PROP_RUN"; n="$d/$JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT"
+rm -f "$n.end" "$n.stdin"; echo "$JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT" >> "$d/starts"
 echo "$(date +%s%3N) $(cut -d' ' -f5 /proc/$$/stat) $JOBRUN_SLOT" > "$n.start"
 if [ "$4" = 1 ]; then sleep 5 & fi
 if [ "$5" = fanin ]; then cat > "$n.stdin"; fi
