@@ -6,7 +6,13 @@ import { STOP_EXIT_CODES, type StopSignal } from '../../src/model/stop.js';
 import { CANCELLED_BY_USER, DRAINED } from '../../src/core/steering.js';
 import type { Report, ReportAttempt, ReportJob } from '../../src/reporters/report.js';
 import { parseJunit, schemaErrors, testcases } from '../junit/check.js';
-import { expectedStates, nodeName, nodeOf, type Scenario } from './composition-plan.js';
+import {
+  HANG_TIMEOUT_MS,
+  expectedStates,
+  nodeName,
+  nodeOf,
+  type Scenario,
+} from './composition-plan.js';
 import {
   allMarkerFiles,
   eventually,
@@ -104,7 +110,7 @@ export function checkRecords(
   checkSteered(s, facts, byName);
   checkNeeds(facts, byName);
   checkPools(s, facts, slots, byName);
-  if (local) checkSlots(facts, slots, byName);
+  if (local) checkSlots(s, facts, slots, byName);
   checkFanIn(s, facts, byName);
 }
 
@@ -294,15 +300,13 @@ const attemptEnd = (a: ReportAttempt) => Date.parse(a.startedAt) + a.durationMs;
 
 /**
  * When an attempt ended: by its marker, else as jobrun saw it end, else (unreported)
- * never; with `readBack`, an earlier attempt the report leaves out (one that timed out)
- * ended no later than its job's next attempt started.
+ * never; with `readBack`, an earlier attempt the report leaves out hung until its
+ * timeout (no earlier: what overlaps it surely ran beside it).
  */
-const markerEnd = (facts: RunFacts, byName: Map<string, ReportJob>) => (m: Marker) => {
+const markerEnd = (s: Scenario, facts: RunFacts, byName: Map<string, ReportJob>) => (m: Marker) => {
   const a = byName.get(m.name)?.attempts.find((x) => x.attempt === m.attempt);
-  const next = facts.readBack
-    ? facts.markers.find((x) => x.name === m.name && x.attempt === m.attempt + 1)?.start
-    : undefined;
-  return m.end?.at ?? (a ? attemptEnd(a) : (next ?? Infinity));
+  const hung = facts.readBack && nodeOf(s, m.name).hang ? m.start + HANG_TIMEOUT_MS : undefined;
+  return m.end?.at ?? (a ? attemptEnd(a) : (hung ?? Infinity));
 };
 
 /**
@@ -316,7 +320,7 @@ function checkPools(
   slots: number,
   byName: Map<string, ReportJob>,
 ): void {
-  const endOf = markerEnd(facts, byName);
+  const endOf = markerEnd(s, facts, byName);
   const limits: Array<[string, number, (m: Marker) => boolean]> = [
     ['workers', slots, () => true],
     ['pool a', 1, (m) => nodeOf(s, m.name).pool === 'a'],
@@ -342,8 +346,13 @@ function checkPools(
 }
 
 /** `JOBRUN_SLOT` is 1..N, reused only as slots free (README); a Redis worker has its own. */
-function checkSlots(facts: RunFacts, slots: number, byName: Map<string, ReportJob>): void {
-  const endOf = markerEnd(facts, byName);
+function checkSlots(
+  s: Scenario,
+  facts: RunFacts,
+  slots: number,
+  byName: Map<string, ReportJob>,
+): void {
+  const endOf = markerEnd(s, facts, byName);
   const bySlot = new Map<number, Marker[]>();
   for (const m of facts.markers) {
     expect(m.slot, `${m.name}.${m.attempt}'s JOBRUN_SLOT`).toBeGreaterThanOrEqual(1);

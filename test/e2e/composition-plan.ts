@@ -24,7 +24,7 @@ export interface Node {
   items: number;
   /** Leaves a background `sleep` behind, which jobrun must kill with the job. */
   leaveChild: boolean;
-  /** Its failing attempts hang instead of exiting 1, until its `timeout` (HANG_TIMEOUT). */
+  /** Its failing attempts hang instead of exiting 1, until its `timeout` (HANG_TIMEOUT_MS). */
   hang: boolean;
 }
 
@@ -200,7 +200,7 @@ exit $code
 `;
 
 /** The timeout of a node whose failing attempts hang: far above a succeeding attempt's time. */
-const HANG_TIMEOUT = '800ms';
+export const HANG_TIMEOUT_MS = 800;
 
 function command(n: Node, mode: string): string {
   const seconds = (n.ms / 1000).toFixed(3);
@@ -231,7 +231,7 @@ export function manifestOf(s: Scenario): string {
     if (n.retries > 0) lines.push(`    retries: ${n.retries}`);
     if (n.allowFailure) lines.push('    allow_failure: true');
     if (n.pool) lines.push(`    pool: ${n.pool}`);
-    if (n.hang) lines.push(`    timeout: ${HANG_TIMEOUT}`);
+    if (n.hang) lines.push(`    timeout: ${HANG_TIMEOUT_MS}ms`);
     if (n.priority > 0) lines.push(`    priority: ${n.priority}`);
   });
   if (s.fanIn !== null) {
