@@ -295,17 +295,24 @@ function checkNeeds(facts: RunFacts, byName: Map<string, ReportJob>): void {
   }
 }
 
+/** Most of the time a job's shell takes to write its start marker, loaded machine included. */
+const SHELL_START_MS = 200;
+
 /** When jobrun saw an attempt end (ms since the epoch). */
 const attemptEnd = (a: ReportAttempt) => Date.parse(a.startedAt) + a.durationMs;
 
 /**
  * When an attempt ended: by its marker, else as jobrun saw it end, else (unreported)
  * never; with `readBack`, an earlier attempt the report leaves out hung until its
- * timeout (no earlier: what overlaps it surely ran beside it).
+ * timeout, counted from its start marker less what its shell took to write it (no
+ * earlier: what overlaps it surely ran beside it).
  */
 const markerEnd = (s: Scenario, facts: RunFacts, byName: Map<string, ReportJob>) => (m: Marker) => {
   const a = byName.get(m.name)?.attempts.find((x) => x.attempt === m.attempt);
-  const hung = facts.readBack && nodeOf(s, m.name).hang ? m.start + HANG_TIMEOUT_MS : undefined;
+  const hung =
+    facts.readBack && nodeOf(s, m.name).hang
+      ? m.start + HANG_TIMEOUT_MS - SHELL_START_MS
+      : undefined;
   return m.end?.at ?? (a ? attemptEnd(a) : (hung ?? Infinity));
 };
 
