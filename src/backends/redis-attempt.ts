@@ -32,6 +32,8 @@ export class RemoteAttempt implements RunningAttempt {
   private open: { attempt: number; worker: string; startedAt: number } | undefined;
   private last: AttemptResult | undefined;
   private attempts = 0;
+  /** The last attempt whose end was heard. */
+  private ended = 0;
   private done = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Withdrawn unless started (`dropUnlessStarted`), and no start heard since. */
@@ -53,6 +55,10 @@ export class RemoteAttempt implements RunningAttempt {
   message(data: unknown): void {
     const m = parseWorkerMessage(data);
     if (!m || this.done) return;
+    // `--resume` reads the job's last message back while the queue's events already
+    // come in: a message of an attempt whose end was heard is one heard twice (else the
+    // end of an attempt that is retried would be reported twice, a start reopen it)
+    if ((m.kind === 'start' ? m.attempt : m.result.attempt) <= this.ended) return;
     if (m.kind === 'start') {
       if (this.open && this.open.attempt === m.attempt) return; // the same start, read back
       this.lose('another worker took the job');
@@ -68,6 +74,7 @@ export class RemoteAttempt implements RunningAttempt {
       return;
     }
     this.open = undefined;
+    this.ended = m.result.attempt;
     if (m.retryInMs === undefined) {
       this.last = m.result;
       return;

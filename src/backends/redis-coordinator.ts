@@ -8,7 +8,13 @@ import { RemoteCache } from './redis-cache.js';
 import { RedisHealth, withTimeout } from './redis-health.js';
 import { RedisScale } from './redis-scale.js';
 import { StreamFiles } from './redis-stream-files.js';
-import { KEEP_FINISHED_S, badPoolName, newRunKey, runPointerKey } from './redis-names.js';
+import {
+  KEEP_FINISHED_S,
+  badPoolName,
+  cancelledKey,
+  newRunKey,
+  runPointerKey,
+} from './redis-names.js';
 import type { RedisTarget } from './redis-url.js';
 import type { StopSignal } from '../model/stop.js';
 import type { RunControls } from '../core/steering.js';
@@ -75,6 +81,7 @@ class RedisRun implements BackendRun {
       this.conn,
       runKey,
       resume,
+      rest.stages !== undefined,
       rest.pools,
       this.settings.say,
       new RemoteCache({ explain: cacheExplain, warn: this.settings.say }),
@@ -142,12 +149,18 @@ class RedisRun implements BackendRun {
     this.scheduler?.abort(reason);
   }
 
-  /** The run key: the identity's current run when resuming, else a fresh one. */
+  /**
+   * The run key: the identity's current run when resuming, else a fresh one. A resumed
+   * run is no longer cancelled: the stop that ended it before marked it so, and workers
+   * would drop every job of it unstarted. Its jobs that are still in Redis are this
+   * coordinator's to await now (see `BullExecutor.adopt`).
+   */
   private async attach(identity: string, resume: boolean): Promise<string> {
     const pointer = runPointerKey(identity);
     if (resume) {
       const existing = await this.conn.get(pointer);
       if (existing) {
+        await this.conn.del(cancelledKey(existing));
         await RedisHealth.markLive(this.conn, existing);
         return existing;
       }

@@ -59,6 +59,8 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     readonly conn: Redis,
     private readonly runKey: string,
     private readonly resume: boolean,
+    /** A run with stages: jobs are known by name in Redis (see `jobIdFor`). */
+    private readonly byName: boolean,
     private readonly pools: Record<string, PoolSpec>,
     say: (line: string) => void,
     readonly cache?: RemoteCache,
@@ -76,7 +78,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   }
 
   start(request: ExecRequest, hooks: AttemptHooks): RunningAttempt {
-    const id = jobIdFor(this.runKey, request.job);
+    const id = jobIdFor(this.runKey, request.job, this.byName);
     const attempt = new RemoteAttempt(this, id, request, hooks);
     if (this.dead) {
       attempt.finish(attempt.failure(`not run: ${this.dead}`));

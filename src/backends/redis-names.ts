@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { jobFingerprint } from '../core/journal.js';
-import { jobId } from '../model/job.js';
+import { fileSafeName, jobId } from '../model/job.js';
 
 /**
  * Where a run lives in Redis. BullMQ keys use the prefix `jobrun`; one queue per
@@ -71,12 +71,21 @@ export function newRunKey(identity: string, runId: string): string {
  * jobs with equal names and commands two BullMQ jobs (one id for both would make the
  * second waiter replace the first and hang the run); the hash makes `--resume` of an
  * edited manifest adopt only the job that is still the same.
+ *
+ * `byName`, for a run with stages: their jobs, and the jobs that wait on them, are
+ * numbered as stages expand, in an order that depends on which source ended first and
+ * that `--resume` does not repeat; so the position is left out and the file-safe name
+ * stands alone (names are unique in a manifest, and the hash tells apart names made
+ * file-safe alike). Else a resumed run would enqueue again, under another number, a
+ * job a worker still runs or finished.
  */
 export function jobIdFor(
   runKey: string,
   job: { index: number; name: string; command: string },
+  byName = false,
 ): string {
-  return `${runKey}.${jobId(job)}.${jobFingerprint(job).slice(0, 16)}`;
+  const place = byName ? fileSafeName(job.name) : jobId(job);
+  return `${runKey}.${place}.${jobFingerprint(job).slice(0, 16)}`;
 }
 
 /** jobrun: higher runs first; BullMQ: lower runs first, within 1..2^21. */

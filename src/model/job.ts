@@ -148,7 +148,12 @@ export interface JobCacheSpec {
  * same stdin line twice) never share a log file or an id.
  */
 export function jobId(job: Pick<JobSpec, 'index' | 'name'>): string {
-  return `${job.index + 1}-${job.name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80)}`;
+  return `${job.index + 1}-${fileSafeName(job.name)}`;
+}
+
+/** A job's name as file names and queue ids may hold it (not unique: see `jobId`). */
+export function fileSafeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
 }
 
 export interface WorkersSpec {

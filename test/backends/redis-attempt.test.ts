@@ -14,12 +14,17 @@ function attempt() {
     },
     streamsOf: () => ({}),
   };
-  const hooks = { started: () => {}, attemptEnded: () => {}, retrying: () => {} };
+  const heard: string[] = [];
+  const hooks = {
+    started: (n: number) => void heard.push(`start ${n}`),
+    attemptEnded: (r: AttemptResult) => void heard.push(`end ${r.attempt}`),
+    retrying: (n: number) => void heard.push(`retry ${n}`),
+  };
   const job = makeJob('true', { killGraceMs: 1000 });
   const a = new RemoteAttempt(owner, 'run.j', requestIn('/tmp', job), hooks);
   let settled: AttemptResult | undefined;
   void a.result.then((r) => (settled = r));
-  return { a, cancels, settled: () => settled };
+  return { a, cancels, heard, settled: () => settled };
 }
 
 describe('a remote attempt withdrawn by a stop that lets running jobs finish', () => {
@@ -59,5 +64,27 @@ describe('a remote attempt withdrawn by a stop that lets running jobs finish', (
     await vi.advanceTimersByTimeAsync(0);
     expect(t.settled()).toMatchObject({ exitCode: 0 });
     expect(t.settled()?.unstarted).toBeUndefined();
+  });
+});
+
+describe('a remote attempt adopted by --resume', () => {
+  const start = (attempt: number) => ({ kind: 'start', attempt, worker: 'h:1/1', startedAt: 0 });
+  const end = (attempt: number) => ({
+    kind: 'end',
+    result: { attempt, startedAt: 0, durationMs: 800, timedOut: true },
+    retryInMs: 20,
+  });
+
+  it('hears each attempt once, though its last message is read back as its events come', () => {
+    // the queue's events: attempt 1 starts and times out; the job's progress, read back
+    // meanwhile, is that end again, or (read earlier) that start
+    const t = attempt();
+    t.a.message(start(1));
+    t.a.message(end(1));
+    t.a.message(end(1));
+    t.a.message(start(1));
+    t.a.message(start(2));
+    t.a.message(end(1));
+    expect(t.heard).toEqual(['start 1', 'end 1', 'retry 2', 'start 2']);
   });
 });

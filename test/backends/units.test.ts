@@ -111,6 +111,12 @@ describe('names', () => {
     expect(id).not.toBe(jobIdFor('abc.run1', { index: 0, name: 'a', command: 'echo 2' }));
     // equal names and commands at different places in the run are different jobs
     expect(id).not.toBe(jobIdFor('abc.run1', { index: 1, name: 'a', command: 'echo' }));
+    // in a run with stages jobs are numbered as stages expand, which --resume may not
+    // repeat: there the name alone (unique in a manifest) places the job
+    const staged = jobIdFor('abc.run1', { index: 4, name: 's-x', command: 'echo' }, true);
+    expect(staged).toBe(jobIdFor('abc.run1', { index: 5, name: 's-x', command: 'echo' }, true));
+    expect(staged).not.toContain(':');
+    expect(staged).not.toBe(jobIdFor('abc.run1', { index: 4, name: 's x', command: 'echo' }, true));
   });
 });
 

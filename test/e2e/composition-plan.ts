@@ -24,7 +24,7 @@ export interface Node {
   items: number;
   /** Leaves a background `sleep` behind, which jobrun must kill with the job. */
   leaveChild: boolean;
-  /** Its failing attempts hang instead of exiting 1, until its `timeout` (HANG_TIMEOUT). */
+  /** Its failing attempts hang instead of exiting 1, until its `timeout` (HANG_TIMEOUT_MS). */
   hang: boolean;
 }
 
@@ -175,9 +175,13 @@ export const failLine = (name: string, attempt: number) => `fail ${name}.${attem
 /**
  * The job's whole life, as markers: start (time, process group, slot), then after its
  * sleep its items on stdout (or, failing, its `failLine` on stderr) and end (time,
- * exit code). So a log tells whose it is. `fanin` keeps its stdin.
+ * exit code). So a log tells whose it is. `fanin` keeps its stdin. A Redis worker's
+ * jobs write to its own run's folder, also for a `--resume`: an attempt run again
+ * first removes the end and input its namesake left there, and `starts` lists every
+ * attempt's start.
  */
 export const JOB_SCRIPT = `d="ran/$PROP_RUN"; n="$d/$JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT"
+rm -f "$n.end" "$n.stdin"; echo "$JOBRUN_JOB_NAME.$JOBRUN_ATTEMPT" >> "$d/starts"
 echo "$(date +%s%3N) $(cut -d' ' -f5 /proc/$$/stat) $JOBRUN_SLOT" > "$n.start"
 if [ "$4" = 1 ]; then sleep 5 & fi
 if [ "$5" = fanin ]; then cat > "$n.stdin"; fi
@@ -196,7 +200,7 @@ exit $code
 `;
 
 /** The timeout of a node whose failing attempts hang: far above a succeeding attempt's time. */
-const HANG_TIMEOUT = '800ms';
+export const HANG_TIMEOUT_MS = 800;
 
 function command(n: Node, mode: string): string {
   const seconds = (n.ms / 1000).toFixed(3);
@@ -227,7 +231,7 @@ export function manifestOf(s: Scenario): string {
     if (n.retries > 0) lines.push(`    retries: ${n.retries}`);
     if (n.allowFailure) lines.push('    allow_failure: true');
     if (n.pool) lines.push(`    pool: ${n.pool}`);
-    if (n.hang) lines.push(`    timeout: ${HANG_TIMEOUT}`);
+    if (n.hang) lines.push(`    timeout: ${HANG_TIMEOUT_MS}ms`);
     if (n.priority > 0) lines.push(`    priority: ${n.priority}`);
   });
   if (s.fanIn !== null) {

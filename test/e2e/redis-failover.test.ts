@@ -94,6 +94,58 @@ describe.runIf(enabled)('distributed runs survive dying processes (built bin)', 
     w.child.kill('SIGKILL');
   });
 
+  it('--resume after SIGKILL awaits the stage jobs that run, whatever order the stages expanded in', async () => {
+    // stage `sb` expands first (its source ends at once) and its jobs run on when the
+    // coordinator dies; `--resume` expands `sa` first (file order, from the journal):
+    // the jobs are numbered otherwise, yet they are the same BullMQ jobs, not new ones
+    const cwd = path.join(dir, 'kill-stages');
+    const ran = path.join(cwd, 'ran.txt');
+    writeFiles(cwd, {
+      'm.yaml': manifest([
+        { name: 'a', run: 'sleep 0.3; echo a0' },
+        { name: 'b', run: 'echo b0; echo b1' },
+        { name: "'sa-{item}'", run: 'echo sa-{item} >> ran.txt', extra: ['for_each: { from: a }'] },
+        {
+          name: "'sb-{item}'",
+          run: 'echo sb-{item} >> ran.txt; sleep 2',
+          extra: ['for_each: { from: b }'],
+        },
+      ]),
+    });
+    const w = await startWorker(redis.url, ['-j', '4'], cwd);
+    let coordinator: ChildProcess | undefined;
+    const first = jobrun(['run', 'm.yaml', '--backend', redis.url, '-j', '4'], {
+      cwd,
+      onSpawn: (child) => {
+        coordinator = child;
+        coordinators.push(child);
+      },
+    });
+    const journal = path.join(cwd, '.jobrun/journal');
+    const journaled = () =>
+      fs.existsSync(journal) &&
+      fs
+        .readdirSync(journal)
+        .some((f) => fs.readFileSync(path.join(journal, f), 'utf8').includes('"sa-a0"'));
+    await waitFor(
+      () => lines(ran).length === 3 && journaled(),
+      15_000,
+      'sa-a0 journaled, sb running',
+    );
+    coordinator!.kill('SIGKILL');
+    expect((await first).signal).toBe('SIGKILL');
+    const r = await jobrun(
+      ['run', 'm.yaml', '--backend', redis.url, '-j', '4', '--resume', '--json'],
+      {
+        cwd,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseReport(r.stdout).summary).toMatchObject({ total: 5, succeeded: 5 });
+    expect(lines(ran).sort()).toEqual(['sa-a0', 'sb-b0', 'sb-b1']);
+    w.child.kill('SIGKILL');
+  });
+
   it('SIGTERM drains a worker: its running job finishes, it takes nothing new, exits 0', async () => {
     const cwd = path.join(dir, 'drain');
     const out = path.join(cwd, 'drain.txt');

@@ -121,6 +121,41 @@ describe.runIf(enabled)('one stop path on Redis (built bin)', { timeout: 240_000
     }
   });
 
+  it('--resume after Ctrl-C runs the rest: the resumed run is no longer marked cancelled', async () => {
+    const cwd = path.join(dir, 'resume-after-stop');
+    const ran = path.join(cwd, 'ran.txt');
+    writeFiles(cwd, {
+      'm.yaml': manifest([
+        { name: 'a', run: 'echo a >> ran.txt; sleep 1' },
+        { name: 'b', run: 'echo b >> ran.txt', extra: ['needs: [a]'] },
+        { name: 'c', run: 'echo c >> ran.txt', extra: ['needs: [a]'] },
+      ]),
+    });
+    await startWorker(redis.url, ['-j', '2'], cwd);
+    let coordinator: ChildProcess | undefined;
+    const first = jobrun(['run', 'm.yaml', '--backend', redis.url], {
+      cwd,
+      onSpawn: (child) => {
+        coordinator = child;
+        coordinators.push(child);
+      },
+    });
+    await waitFor(() => fs.existsSync(ran), 15_000, 'a to start');
+    coordinator!.kill('SIGINT');
+    expect((await first).signal).toBe('SIGINT'); // re-raised: its report says 130
+    const r = await jobrun(['run', 'm.yaml', '--backend', redis.url, '--resume', '--json'], {
+      cwd,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseReport(r.stdout).summary).toMatchObject({ total: 3, succeeded: 3 });
+    expect(fs.readFileSync(ran, 'utf8').split('\n').filter(Boolean).sort()).toEqual([
+      'a',
+      'a',
+      'b',
+      'c',
+    ]);
+  });
+
   it('a halt removes the run’s waiting jobs from Redis in bulk and marks the run cancelled', async () => {
     const cwd = path.join(dir, 'bulk');
     const n = 3000;
