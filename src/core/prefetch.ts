@@ -129,8 +129,10 @@ export class Prefetch {
    * back through `withdrawn` unless its start crossed the withdrawal.
    */
   withdraw(pick: (entry: Entry) => boolean): Entry[] {
-    const picked = [...this.ahead.keys()].filter((q) => !this.withdrawing.has(q) && pick(q));
+    const picked = [...this.ahead.keys()].filter(pick);
     for (const queued of picked) {
+      // one on its way back already (reclaimed, overtaken) comes back as the caller says
+      if (this.withdrawing.has(queued)) continue;
       this.withdrawing.add(queued);
       queued.running?.withdraw?.();
     }

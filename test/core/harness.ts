@@ -144,6 +144,8 @@ export class QueueingFakeExecutor extends FakeExecutor {
   queued = 0;
   /** Queued attempts jobrun withdrew (`withdraw()`), by job name. */
   readonly withdrawn: string[] = [];
+  /** How long a withdrawal takes to be answered, as the spawner's round trip does. */
+  withdrawMs = 0;
 
   override start(req: ExecRequest): RunningAttempt {
     const attempt = super.start(req);
@@ -170,7 +172,8 @@ export class QueueingFakeExecutor extends FakeExecutor {
     const withdraw = () => {
       if (inner !== undefined || out) return;
       out = true;
-      resolveTaken(false);
+      if (this.withdrawMs > 0) setTimeout(() => resolveTaken(false), this.withdrawMs);
+      else resolveTaken(false);
     };
     const queued: RunningAttempt = {
       result: new Promise((resolve) => (settle = resolve)),

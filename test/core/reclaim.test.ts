@@ -83,4 +83,22 @@ describe('a free slot takes back a queued job', () => {
     expect(startOf('d')).toBeLessThan(endTimes(log).b!); // not after b's 5 s
     expect(executor.peak).toBeLessThanOrEqual(3);
   });
+
+  it('a cancel while a job is on its way back to a free slot cancels it', async () => {
+    const executor = new QueueingFakeExecutor({
+      a: [{ ms: 5000 }],
+      b: [{ ms: 100 }],
+      c: [{ ms: 100 }],
+    });
+    executor.withdrawMs = 50; // the spawner answers a withdrawal later
+    const { log, scheduler, done } = startScheduler(jobs(['a'], ['b'], ['c']), executor, {
+      workers: { min: 2, max: 2 },
+    });
+    await vi.advanceTimersByTimeAsync(120); // b ended at 100: c is being withdrawn
+    expect(executor.withdrawn).toEqual(['c']);
+    expect(scheduler.cancel(['c'])).toMatchObject({ cancelled: ['c'], unknown: [] });
+    await finish(done);
+    expect(log.ended('c')).toMatchObject({ status: 'cancelled', attempts: [] });
+    expect(executor.starts).not.toContain('c');
+  });
 });
