@@ -117,6 +117,8 @@ class RedisRun implements BackendRun {
     this.scheduler = scheduler;
     this.scaler = scaler;
     try {
+      // a stop that came while the run was set up: paused, no job reaches a worker
+      if (this.pendingSignal) scheduler.pause();
       const done = scheduler.run(source);
       if (this.pendingSignal) this.interrupt(this.pendingSignal);
       return await done;

@@ -51,6 +51,8 @@ const HOST = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
  * known to be abandoned by its age: no store takes this long.
  */
 const STALE_TEMP_MS = 24 * 60 * 60 * 1000;
+/** A dead writer's temporary file is only removed once it stopped changing this long ago. */
+const QUIET_TEMP_MS = 60_000;
 
 /** What `removeDeadTemps` removed. */
 export interface RemovedTemps {
@@ -98,8 +100,11 @@ export class CacheStore {
       const stat = await fs.promises.stat(file).catch(() => undefined);
       if (!stat) continue; // renamed into place meanwhile
       const pid = ownPid(name);
-      let dead = now - stat.mtimeMs > STALE_TEMP_MS;
-      if (!dead && pid !== undefined) {
+      const quiet = now - stat.mtimeMs;
+      let dead = quiet > STALE_TEMP_MS;
+      // a writer in another pid namespace (a container with this host name) looks dead
+      // here: its file must also have stopped growing
+      if (!dead && pid !== undefined && quiet > QUIET_TEMP_MS) {
         if (!alive.has(pid)) alive.set(pid, holderAlive({ pid }));
         dead = alive.get(pid) === false;
       }

@@ -17,6 +17,8 @@ let holding: (readonly [Signal, () => void])[] | undefined;
 let first: ((signal: Signal) => void) | undefined;
 let second = (signal: Signal): void => {
   unhold();
+  // SIGQUIT's default dumps core: 131 says the same without one, as shutdown.ts does
+  if (signal === 'SIGQUIT') process.exit(131);
   process.kill(process.pid, signal); // no listener now: the default, death by the signal
 };
 

@@ -59,7 +59,7 @@ describe('temporary files of writers that died', () => {
   /** A pid of this machine that is gone: a process that ran and was reaped. */
   const deadPid = () => spawnSync('true').pid;
 
-  it('removes those of a dead process of this machine, and any a day old, at once', async () => {
+  it('removes those of a dead process of this machine once quiet, and any a day old', async () => {
     const store = new CacheStore(tmp());
     const temps = path.join(store.dir, 'tmp');
     fs.mkdirSync(temps);
@@ -74,7 +74,11 @@ describe('temporary files of writers that died', () => {
       fs.writeFileSync(path.join(temps, name), 'x'.repeat(1000));
     const twoDays = new Date(Date.now() - 2 * 86_400_000);
     fs.utimesSync(path.join(temps, files.old), twoDays, twoDays);
-    expect(await store.removeDeadTemps()).toEqual({ files: 2, bytes: 2000 });
+    // a writer in another pid namespace looks dead too: its file, still new, is kept
+    expect(await store.removeDeadTemps()).toEqual({ files: 1, bytes: 1000 });
+    expect(fs.existsSync(path.join(temps, files.dead))).toBe(true);
+    // a minute on, still unchanged: its writer is gone
+    expect(await store.removeDeadTemps(Date.now() + 120_000)).toEqual({ files: 1, bytes: 1000 });
     expect(fs.readdirSync(temps).sort()).toEqual([files.mine, files.elsewhere].sort());
   });
 
@@ -84,6 +88,8 @@ describe('temporary files of writers that died', () => {
     await put(store, work, 'kept', 'k', 10);
     const leftover = path.join(store.dir, 'tmp', `${host}.${deadPid()}.0123456789ab`);
     fs.writeFileSync(leftover, 'x'.repeat(100_000));
+    const quiet = new Date(Date.now() - 120_000);
+    fs.utimesSync(leftover, quiet, quiet);
     expect(await evict(store, 10_000)).toBe(0);
     expect(fs.existsSync(leftover)).toBe(false);
     expect(await store.read('kept')).toBeDefined();
