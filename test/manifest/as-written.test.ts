@@ -2,7 +2,9 @@
  * An `env` value and a `for_each` item reach the job as written: YAML reads `3.10` as the
  * number 3.1, but `PYTHON_VERSION: 3.10` means the text `3.10`.
  */
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ManifestError } from '../../src/errors.js';
 import { parseManifest } from '../../src/manifest/index.js';
 import { quickDoc } from '../../src/manifest/quick-doc.js';
 import { readsAsWritten } from '../../src/manifest/quick-yaml.js';
@@ -137,5 +139,37 @@ describe('values as written', () => {
       expect(quickDoc(job(more), no), JSON.stringify(more)).toBeUndefined();
     expect(quickDoc(job({ for_each: { matrix: { n: [1] } } }), no)).toBeUndefined();
     expect(quickDoc(job({ env: { A: 5 }, for_each: [1] }), () => true)).toBeDefined();
+  });
+
+  it('gives the same env and items both ways for any number-ish plain scalar', async () => {
+    const scalar = fc
+      .array(fc.constantFrom(...'0123456789+-._eExXoO'.split(''), 'inf', 'nan', 'True'), {
+        minLength: 1,
+        maxLength: 8,
+      })
+      .map((parts) => parts.join(''))
+      .filter((s) => !/^[-.]{1,3}$/.test(s) && !s.startsWith('- '));
+    const baseDir = tempDir();
+    const outcome = (text: string, fast: boolean) =>
+      parseManifest(text, { file: 'm.yaml', manifestPath: null, baseDir, fast }).then(
+        (p) => ({ jobs: p.jobs.map((j) => [j.name, j.env]) }),
+        (err: unknown) => {
+          if (err instanceof ManifestError) return { issues: err.issues };
+          throw err;
+        },
+      );
+    await fc.assert(
+      fc.asyncProperty(scalar, scalar, async (a, b) => {
+        const text = lines(
+          'jobs:',
+          '  - name: "{}"',
+          `    for_each: [${a}]`,
+          `    env: { K: ${b} }`,
+        );
+        const full = `${text}    run: "true"\n`;
+        expect(await outcome(full, true)).toEqual(await outcome(full, false));
+      }),
+      { numRuns: 500 },
+    );
   });
 });
