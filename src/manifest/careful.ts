@@ -6,6 +6,7 @@
  */
 import type { Plan } from '../model/job.js';
 import { ManifestError } from '../errors.js';
+import { keepWritten } from './as-written.js';
 import { addZodIssues, errorMap } from './issues.js';
 import { IssueList } from './locate.js';
 import { wholeParts } from './parts.js';
@@ -45,6 +46,7 @@ export async function carefulPlan(source: string, opts: PlanSource): Promise<Pla
   }
   if (list.issues.length) throw new ManifestError(list.issues);
 
+  keepWritten(doc, yaml);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 10_000 });

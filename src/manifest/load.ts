@@ -12,7 +12,7 @@ import { wholeParts } from './parts.js';
 import { expandAll } from './plan.js';
 import { toPlan, type PlanSource } from './to-plan.js';
 import { quickDoc } from './quick-doc.js';
-import { mayDiffer, quickYaml } from './quick-yaml.js';
+import { mayDiffer, quickYaml, readsAsWritten } from './quick-yaml.js';
 
 export interface LoadOptions {
   /** Base for a relative `source`, and the jobs' base folder for stdin (default: process.cwd()). */
@@ -125,7 +125,7 @@ async function quickPlan(source: string, opts: ParseOptions): Promise<Plan | und
   } catch {
     return undefined;
   }
-  const doc = quickDoc(data);
+  const doc = quickDoc(data, () => readsAsWritten(source));
   if (doc === undefined) return undefined;
   const list = new IssueList(opts.file);
   const expansion = await expandAll(wholeParts(doc), opts, list);

@@ -19,8 +19,20 @@ import { parseDuration, parsePercent, parseSize, parseTimeout } from './duration
 import { jobsFromMapping, namedInMapping } from './job-map.js';
 import { isTemplate } from './placeholders.js';
 
-/** The manifest as the schema outputs it, or undefined when only the schema can tell. */
-export function quickDoc(data: unknown): ManifestDoc | undefined {
+/**
+ * The manifest as the schema outputs it, or undefined when only the schema can tell.
+ *
+ * An `env` value or a `for_each` item read as a number or boolean reaches the job as
+ * text, and the careful reader gives the text it was written with (`as-written.ts`);
+ * from data this can only give `String(value)`, so it asks `asWritten` (once) whether
+ * that is what was written. Without it, it reads data as the schema does.
+ */
+export function quickDoc(
+  data: unknown,
+  asWritten: () => boolean = () => true,
+): ManifestDoc | undefined {
+  let known: boolean | undefined;
+  writtenSo = () => (known ??= asWritten());
   try {
     return manifest(data) as ManifestDoc;
   } catch (err) {
@@ -28,6 +40,9 @@ export function quickDoc(data: unknown): ManifestDoc | undefined {
     throw err;
   }
 }
+
+/** The `asWritten` of the `quickDoc` call under way. */
+let writtenSo: () => boolean = () => true;
 
 class Unsure extends Error {}
 
@@ -111,7 +126,16 @@ const either =
     throw new Unsure();
   };
 
-const textOrNumber = either(anyText, number);
+/** A number or boolean that reaches the job as text: only when its text is as written. */
+const written =
+  (read: Read): Read =>
+  (v) => {
+    const out = read(v);
+    need(writtenSo());
+    return out;
+  };
+
+const textOrNumber = either(anyText, written(number));
 /** A setting written as a placeholder, which each item fills in (`item-settings.ts`). */
 const template: Read = (v) => (need(typeof v === 'string' && isTemplate(v)), v);
 const duration = parsed((v) => parseDuration(v, ''));
@@ -135,7 +159,9 @@ const shared: Record<string, Read> = {
   shell: text,
   cwd: text,
   env: (v) => {
-    const env = record(either(anyText, number, flag), (k) => /^[^=\0]+$/.test(k))(v);
+    const env = record(either(anyText, written(number), written(flag)), (k) => /^[^=\0]+$/.test(k))(
+      v,
+    );
     return Object.fromEntries(Object.entries(env as object).map(([k, x]) => [k, String(x)]));
   },
   allow_failure: flag,

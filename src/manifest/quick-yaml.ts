@@ -65,6 +65,30 @@ export function mayDiffer(source: string): boolean {
   return NODE_PROPERTY.test(source) || flowGoesOn(source);
 }
 
+/** A word that may be a plain number: after a space, a flow indicator or `:`, or first. */
+const NUMBER_WORD = /(?:^|[\s[\]{},:])([-+]?\.?[0-9][\w.+-]*)/g;
+/** An integer written as JavaScript writes it back. */
+const PLAIN_INT = /^(?:0|-?[1-9][0-9]{0,14})$/;
+const BOOL_WORD = /(?:^|[\s[\]{},:])(?:True|TRUE|False|FALSE)(?![\w.+-])/;
+
+/**
+ * Whether every plain scalar read as a number or boolean gives back its text as written:
+ * not so for `1.10`, `0755`, `1e3`, `0x1F` or `True`, which `String()` makes `1.1`, `755`,
+ * `1000`, `31` and `true`, where the careful reader keeps an `env` value's text. A plain
+ * number is a whole word of these characters, so every one is found; a word in a command
+ * or a quoted string (`sleep 0.50`) only costs the careful way.
+ */
+export function readsAsWritten(source: string): boolean {
+  if (BOOL_WORD.test(source)) return false;
+  for (const [, word = ''] of source.matchAll(NUMBER_WORD)) {
+    if (PLAIN_INT.test(word)) continue; // most of them, and the cheapest to tell
+    const isInt = int.resolve(word);
+    if (!isInt && !float.resolve(word)) continue;
+    if (String((isInt ? int : float).construct(word)) !== word) return false;
+  }
+  return true;
+}
+
 /**
  * In a block document, a line that leaves a flow collection (`{`, `[`) open: it goes on
  * below, where js-yaml takes lines that `yaml` refuses as not indented enough. A `{` of

@@ -66,6 +66,10 @@ const envValue = z.union([z.string(), z.number(), z.boolean()], {
   error: 'expected a string, number or boolean',
 });
 
+/**
+ * Values as text. A plain number or boolean read from a manifest is already the text it
+ * was written with (`as-written.ts`: `1.10`, not 1.1); `String` is for data never written.
+ */
 const envSchema = z
   .record(
     z

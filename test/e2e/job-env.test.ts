@@ -48,3 +48,26 @@ describe('job environment: JOBRUN_RUN_ID, _JOB_ID, _JOB_NAME, _ATTEMPT, _SLOT', 
       expect(fs.readFileSync(path.join(dir, 'flaky.env'), 'utf8')).toBe('1\n2\n');
     });
 });
+
+describe('job environment: env values as written', () => {
+  it('gives the job the text of env numbers and booleans, not what YAML made of them', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': [
+        'version: 1',
+        'defaults:',
+        '  env: { PYTHON_VERSION: 3.10 }',
+        'jobs:',
+        '  - name: show',
+        '    env: { F: 1.10, O: 0755, V: 1e3, N: 5, B: true }',
+        '    run: echo "$PYTHON_VERSION $F $O $V $N $B" > env.txt',
+        '',
+      ].join('\n'),
+    });
+    const validate = await jobrun(['validate', 'm.yaml'], { cwd: dir });
+    expect(validate.code, validate.stderr).toBe(0);
+    const r = await jobrun(['run', 'm.yaml'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'env.txt'), 'utf8')).toBe('3.10 1.10 0755 1e3 5 true\n');
+  });
+});

@@ -244,10 +244,12 @@ describe('what a run from a manifest loads', () => {
     JOBRUN_IMPORT_TRACE: path.join(dir, 'imports.txt'),
   });
 
-  it('a valid manifest runs without loading zod or yaml; a bad one loads them to say where', async () => {
+  it('a valid manifest runs without loading zod or yaml (numbers in env too); a bad one loads them to say where', async () => {
     const dir = tempDir();
     writeFiles(dir, {
-      'ok.yaml': manifest('  - { name: a, run: "echo {}", for_each: [x, y], timeout: 10s }\n'),
+      'ok.yaml': manifest(
+        '  - { name: a, run: "echo {}", for_each: [x, 2], timeout: 10s, env: { N: 5, B: true } }\n',
+      ),
       'bad.yaml': manifest('  - { name: a, run: "true", timeout: 5x }\n'),
     });
     const env = trace(dir);

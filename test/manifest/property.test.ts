@@ -283,6 +283,12 @@ describe('loadManifest never throws anything but ManifestError', () => {
         await sameBothWays(`version: 1\njobs:\n  - ${job}\n`, 'm.yaml');
         await sameBothWays(`version: 1\njobs:\n  - name: a\n    run: echo ${scalar}\n`, 'm.yaml');
       }
+      // values that reach the job as text: the careful way keeps the text as written
+      await sameBothWays(`jobs:\n  - { name: a, run: "true", env: { K: ${scalar} } }\n`, 'm.yaml');
+      await sameBothWays(
+        `jobs:\n  - { name: "{}", run: "true", for_each: [${scalar}] }\n`,
+        'm.yaml',
+      );
     }
   });
 });
