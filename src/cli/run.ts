@@ -24,7 +24,7 @@ import type { RunCache } from './cache-setup.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import { refuseUnstartable } from './input-checks.js';
-import { claimFolder } from './live-runs.js';
+import { claimFolder, lockLogFolder } from './live-runs.js';
 import { pruneRuns } from './retention.js';
 import { longestGrace, resumeCommand, RunningGraces } from './running-graces.js';
 import {
@@ -159,9 +159,13 @@ export async function runJobs(
   const runId = newRunId();
   const logDir = path.resolve(options.logs ?? path.join(STATE_DIR, 'logs', runId));
   makeLogDir(logDir, options.logs === undefined);
-  // jobrun's own run folder says who owns it: retention and clean leave it alone meanwhile
-  const releaseFolder = options.logs === undefined ? claimFolder(logDir) : undefined;
-  const unclaimOnExit = releaseFolder && onExit(releaseFolder);
+  // jobrun's own run folder says who owns it: retention and clean leave it alone meanwhile;
+  // a folder the user named is locked, so two runs at once never write the same log
+  const releaseFolder =
+    options.logs === undefined
+      ? claimFolder(logDir)
+      : lockLogFolder(logDir, `--logs ${options.logs}`);
+  const unclaimOnExit = onExit(releaseFolder);
   // only jobrun's own folder is pruned: a --logs folder is the user's to manage
   if (options.logs === undefined && keep !== 'all')
     pruneRuns(path.resolve(STATE_DIR, 'logs'), keep, logDir);
@@ -300,8 +304,8 @@ export async function runJobs(
     }
     journal.close();
     releaseJournal();
-    releaseFolder?.();
-    unclaimOnExit?.();
+    releaseFolder();
+    unclaimOnExit();
     bus.dispose();
     await backend.close();
     if (options.source.stdin) process.stdin.destroy();

@@ -479,6 +479,55 @@ describe('one run per journal (item 10)', () => {
   });
 });
 
+describe('one run at a time per --logs folder', () => {
+  it('a second run is refused while the first writes there; a dead one’s lock and an ended run’s folder are reused', async () => {
+    const dir = tempDir();
+    const logs = path.join(dir, 'logs');
+    const logsIn = () =>
+      fs
+        .readdirSync(logs)
+        .filter((name) => /\.(log|lock)$/.test(name))
+        .sort();
+    // hangs the first time only, so the resumed run can finish
+    writeFiles(dir, {
+      'm.yaml': manifest([`[ -e started ] || { touch started; echo first; ${LONG}; }; echo done`]),
+    });
+    const first = spawnBin(
+      ['run', 'm.yaml', '--logs', 'logs', '--progress', 'none', '--spawner', 'child'],
+      dir,
+    );
+    first.stdin!.end();
+    const firstDone = collect(first);
+    await waitFor(() => readLines(path.join(dir, 'pids')).length >= 1, 10_000, 'job up');
+    // another command (another journal): only the log folder is shared, and its log ids
+    const second = await jobrun(['run', '--logs', 'logs', '--', 'echo', ':::', 'second'], {
+      cwd: dir,
+    });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`--logs logs: another jobrun (pid ${first.pid}`);
+    expect(second.stderr).not.toMatch(NO_TRACE);
+    expect(logsIn()).toEqual(['.jobrun.lock', '1-j1.log']);
+    expect(fs.readFileSync(path.join(logs, '1-j1.log'), 'utf8')).toBe('first\n');
+    first.kill('SIGKILL');
+    await firstDone;
+    // the lock of a kill -9'd run is stale: --resume with the same folder takes it over
+    const third = await jobrun(
+      ['run', 'm.yaml', '--resume', '--logs', 'logs', '--progress', 'none'],
+      { cwd: dir },
+    );
+    expect(third.stderr).toContain('stopped 1 job still running');
+    expect(third.code).toBe(0);
+    expect(fs.readFileSync(path.join(logs, '1-j1.log'), 'utf8')).toBe('done\n');
+    await noOrphans(dir);
+    // a run after the last one ended reuses the folder, and leaves no lock behind
+    const fourth = await jobrun(['run', '--logs', 'logs', '--', 'echo', ':::', 'again'], {
+      cwd: dir,
+    });
+    expect(fourth.code).toBe(0);
+    expect(logsIn()).toEqual(['1-again.log', '1-j1.log']);
+  });
+});
+
 describe('full disks, deleted folders, atomic reports', () => {
   const journalOf = (dir: string, manifestFile: string) =>
     path.join(
