@@ -17,6 +17,7 @@ import { openBackend } from '../backends/open.js';
 import { RunOperations } from './operate/attach-run.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
+import { OutputLostError } from '../reporters/lost-logs.js';
 import { pickReporters } from '../reporters/pick.js';
 import { stagePlan } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
@@ -261,7 +262,10 @@ export async function runJobs(
     summary = outcome.summary;
     completed = !outcome.interrupted;
     await runCache.finish();
-    const unwritten = await bus.flush();
+    const ended = await bus.flush();
+    // output jobrun could not show is an output error, as one it could not write
+    const lost = ended.find((err) => err instanceof OutputLostError);
+    const unwritten = ended.filter((err) => !(err instanceof OutputLostError));
     if (outcome.inputError !== undefined)
       warn(`${outcome.inputError}; the run was stopped (exit 2)`);
     if (bus.failure !== undefined) {
@@ -276,7 +280,7 @@ export async function runJobs(
       code = code === 0 ? 1 : code;
       for (const err of unwritten) warn(`the run ended, but ${err.message} (exit ${code})`);
     }
-    const writeError = outputWriteError();
+    const writeError = outputWriteError() ?? lost?.message;
     if (writeError !== undefined) {
       code = code === 0 ? 1 : code;
       warn(`the run ended, but ${writeError} (exit ${code})`);

@@ -571,6 +571,32 @@ describe('full disks, deleted folders, atomic reports', () => {
     expect(fs.readFileSync(b.log!, 'utf8')).toBe('hello\n');
   });
 
+  it.each([['default'], ['child']])(
+    'a log deleted before its output was shown is said, and the run exits 1 (%s spawner)',
+    async (spawner) => {
+      const dir = tempDir();
+      // b ends first; with --keep-order its output waits for a, which deletes the folder
+      // once b's output is in its files
+      writeFiles(dir, {
+        'm.yaml':
+          'version: 1\nworkers: 2\njobs:\n' +
+          '  - { name: a, run: "while [ ! -s logs/2-b.stdout ]; do sleep 0.05; done; rm -rf logs" }\n' +
+          '  - { name: b, run: "echo out-b" }\n',
+      });
+      const args = ['run', 'm.yaml', '--logs', 'logs', '--keep-order', '--report', 'r.json'];
+      if (spawner === 'child') args.push('--spawner', 'child');
+      const r = await jobrun([...args, '--progress', 'none'], { cwd: dir });
+      const said = 'the log of b was removed before its output could be shown';
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split(`jobrun: ${said}\n`)).toHaveLength(2); // once
+      expect(r.stderr).toContain(`jobrun: the run ended, but ${said} (exit 1)`);
+      expect(r.code).toBe(1);
+      const written = report(path.join(dir, 'r.json'));
+      expect(written.summary).toMatchObject({ succeeded: 2 });
+      expect(written).toMatchObject({ exitCode: 1, outputError: said });
+    },
+  );
+
   const canMount = (() => {
     if (process.getuid?.() !== 0) return false;
     const probe = tempDir();
