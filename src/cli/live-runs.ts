@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { holderAlive, readHolder, thisProcess } from '../core/journal-lock.js';
+import { holderAlive, readHolder, takeLock, thisProcess } from '../core/journal-lock.js';
 
 /**
  * Files of runs still going, which neither log retention nor `jobrun clean` removes:
@@ -19,6 +19,28 @@ export function claimFolder(dir: string): () => void {
     // an unmarked folder can be pruned by another run: its logs, not the run, are at stake
   }
   return () => fs.rmSync(file, { force: true });
+}
+
+/** The lock a run takes on a log folder the user named (`--logs DIR`). */
+const LOGS_LOCK = '.jobrun.lock';
+
+/**
+ * Takes a `--logs DIR` folder for this run, or refuses the run (exit 2) while another
+ * jobrun that lives writes its logs there: log names (`1-build.log`) are unique within
+ * one run only, so two runs at once would write each other's logs. The folder is
+ * claimed the way a journal is locked (`takeLock`): a lock left by a jobrun that died
+ * is taken over, and a run after the first one ended reuses the folder (and the names
+ * of its logs). `named`: the folder as the user gave it, for the message. Returns the
+ * function that releases it.
+ */
+export function lockLogFolder(dir: string, named: string): () => void {
+  const lockPath = path.join(dir, LOGS_LOCK);
+  return takeLock(
+    lockPath,
+    (holder) =>
+      `${named}: another jobrun (pid ${holder.pid}, since ${holder.since ?? '?'}) is writing its logs there; ` +
+      `wait for it to end, or give this run a folder of its own (its lock: ${lockPath})`,
+  );
 }
 
 /** Is the jobrun that owns the run folder `dir` still running? */

@@ -17,6 +17,7 @@ import { openBackend } from '../backends/open.js';
 import { RunOperations } from './operate/attach-run.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
+import { OutputLostError } from '../reporters/lost-logs.js';
 import { pickReporters } from '../reporters/pick.js';
 import { stagePlan } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
@@ -24,7 +25,7 @@ import type { RunCache } from './cache-setup.js';
 import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import { refuseUnstartable } from './input-checks.js';
-import { claimFolder } from './live-runs.js';
+import { claimFolder, lockLogFolder } from './live-runs.js';
 import { pruneRuns } from './retention.js';
 import { longestGrace, resumeCommand, RunningGraces } from './running-graces.js';
 import {
@@ -159,9 +160,13 @@ export async function runJobs(
   const runId = newRunId();
   const logDir = path.resolve(options.logs ?? path.join(STATE_DIR, 'logs', runId));
   makeLogDir(logDir, options.logs === undefined);
-  // jobrun's own run folder says who owns it: retention and clean leave it alone meanwhile
-  const releaseFolder = options.logs === undefined ? claimFolder(logDir) : undefined;
-  const unclaimOnExit = releaseFolder && onExit(releaseFolder);
+  // jobrun's own run folder says who owns it: retention and clean leave it alone meanwhile;
+  // a folder the user named is locked, so two runs at once never write the same log
+  const releaseFolder =
+    options.logs === undefined
+      ? claimFolder(logDir)
+      : lockLogFolder(logDir, `--logs ${options.logs}`);
+  const unclaimOnExit = onExit(releaseFolder);
   // only jobrun's own folder is pruned: a --logs folder is the user's to manage
   if (options.logs === undefined && keep !== 'all')
     pruneRuns(path.resolve(STATE_DIR, 'logs'), keep, logDir);
@@ -257,7 +262,10 @@ export async function runJobs(
     summary = outcome.summary;
     completed = !outcome.interrupted;
     await runCache.finish();
-    const unwritten = await bus.flush();
+    const ended = await bus.flush();
+    // output jobrun could not show is an output error, as one it could not write
+    const lost = ended.find((err) => err instanceof OutputLostError);
+    const unwritten = ended.filter((err) => !(err instanceof OutputLostError));
     if (outcome.inputError !== undefined)
       warn(`${outcome.inputError}; the run was stopped (exit 2)`);
     if (bus.failure !== undefined) {
@@ -272,7 +280,7 @@ export async function runJobs(
       code = code === 0 ? 1 : code;
       for (const err of unwritten) warn(`the run ended, but ${err.message} (exit ${code})`);
     }
-    const writeError = outputWriteError();
+    const writeError = outputWriteError() ?? lost?.message;
     if (writeError !== undefined) {
       code = code === 0 ? 1 : code;
       warn(`the run ended, but ${writeError} (exit ${code})`);
@@ -300,8 +308,8 @@ export async function runJobs(
     }
     journal.close();
     releaseJournal();
-    releaseFolder?.();
-    unclaimOnExit?.();
+    releaseFolder();
+    unclaimOnExit();
     bus.dispose();
     await backend.close();
     if (options.source.stdin) process.stdin.destroy();

@@ -22,6 +22,20 @@ export interface Holder {
  */
 export function lockJournal(journal: string, what: string): () => void {
   const lockPath = `${journal}.lock`;
+  return takeLock(
+    lockPath,
+    (holder) =>
+      `another jobrun (pid ${holder.pid}, since ${holder.since ?? '?'}) is running ${what}; ` +
+      `wait for it to end or stop it (its lock: ${lockPath})`,
+  );
+}
+
+/**
+ * Takes the lock file `lockPath` for this jobrun, the way `lockJournal` does: whole or
+ * not at all, a dead holder's lock taken over. A live holder refuses it with the usage
+ * error `busy` words. Returns the release function.
+ */
+export function takeLock(lockPath: string, busy: (holder: Holder) => string): () => void {
   const me = thisProcess();
   const temp = `${lockPath}.${process.pid}.tmp`;
   const cannot = (err: unknown) =>
@@ -41,12 +55,7 @@ export function lockJournal(journal: string, what: string): () => void {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannot(err);
       }
       const holder = readHolder(lockPath);
-      if (holder !== undefined && holderAlive(holder)) {
-        throw new UsageError(
-          `another jobrun (pid ${holder.pid}, since ${holder.since ?? '?'}) is running ${what}; ` +
-            `wait for it to end or stop it (its lock: ${lockPath})`,
-        );
-      }
+      if (holder !== undefined && holderAlive(holder)) throw new UsageError(busy(holder));
       fs.rmSync(lockPath, { force: true }); // stale: its jobrun is gone
     }
     throw new UsageError(`cannot take the lock ${lockPath}: other runs keep taking it`);

@@ -113,7 +113,9 @@ const reportSchema = z
     outputError: z
       .string()
       .optional()
-      .describe('jobrun could not write its own stdout or stderr (a full disk); exit 1.'),
+      .describe(
+        "jobrun could not write its own stdout or stderr (a full disk), or a job's log was removed before its output could be shown; exit 1.",
+      ),
     jobs: z.array(job),
   })
   .strict();

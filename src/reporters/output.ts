@@ -2,6 +2,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { once } from 'node:events';
 import type { JobRecord, RunEvent } from '../model/events.js';
 import { LineDecorator } from './decorate.js';
+import { LostLogs } from './lost-logs.js';
 import { formatDuration, painter, type Paint, type PaintCode } from './format.js';
 import type { LineSink } from './sink.js';
 import { workflowCommand } from './github.js';
@@ -42,6 +43,8 @@ export interface JobOutputOptions {
   fold?: boolean;
   /** `--tag`: each line starts with the job's name and a tab (instead of `[name] `). */
   tag?: boolean;
+  /** Where a log found gone is told (default: said on `errSink`, for this reporter alone). */
+  lostLogs?: LostLogs;
 }
 
 const PREFIX_COLORS: readonly PaintCode[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
@@ -54,6 +57,8 @@ interface AttemptFiles {
   attempt: number;
   stdout?: string;
   stderr?: string;
+  /** How many of its files were gone when their turn came (see `OutputReporter.gone`). */
+  gone: number;
 }
 
 /**
@@ -65,6 +70,10 @@ interface AttemptFiles {
  *   through a read stream (never held in memory), one job at a time. Under GitHub
  *   Actions each job folds into a `::group::` block. When both streams go to one place
  *   (or the attempt ran remotely) its combined log is copied, in the order written.
+ *
+ * An attempt that printed something has a log (`logPath`, set only when its size was
+ * known above 0). If its files are gone when its turn comes (the log folder deleted
+ * meanwhile), `LostLogs` says so once for the job, and the run ends in its error.
  */
 export class OutputReporter implements Reporter {
   readonly needsOutput: boolean;
@@ -77,6 +86,7 @@ export class OutputReporter implements Reporter {
   /** With `keepOrder`: jobs that ended before an earlier one, by index. */
   private readonly waiting = new Map<number, JobRecord>();
   private nextIndex = 0;
+  private readonly lostLogs: LostLogs;
 
   constructor(private readonly options: JobOutputOptions) {
     this.needsOutput = options.mode === 'stream';
@@ -84,6 +94,12 @@ export class OutputReporter implements Reporter {
     this.needsStreams = options.mode === 'grouped' && this.errSink !== options.sink;
     this.paint = painter(Boolean(options.color));
     this.github = options.fold ?? (options.env ?? process.env).GITHUB_ACTIONS === 'true';
+    this.lostLogs =
+      options.lostLogs ?? new LostLogs((line) => this.errSink.line(line), options.terminal);
+  }
+
+  onRunStart(e: RunEvent<'run_start'>): void {
+    this.lostLogs.onRunStart(e);
   }
 
   onJobOutput(e: RunEvent<'job_output'>): void {
@@ -128,8 +144,8 @@ export class OutputReporter implements Reporter {
       if (!a.logPath) return []; // no log: the attempt printed nothing
       // one destination for both: the combined log keeps their order
       if (this.errSink === sink || !(a.stdoutPath || a.stderrPath))
-        return [{ attempt: a.attempt, stdout: a.logPath }];
-      return [{ attempt: a.attempt, stdout: a.stdoutPath, stderr: a.stderrPath }];
+        return [{ attempt: a.attempt, stdout: a.logPath, gone: 0 }];
+      return [{ attempt: a.attempt, stdout: a.stdoutPath, stderr: a.stderrPath, gone: 0 }];
     });
     if (files.length === 0) return;
     // Asked for now, so each copy keeps its place among the lines written after it.
@@ -153,7 +169,10 @@ export class OutputReporter implements Reporter {
       this.show(this.waiting.get(index)!);
     }
     this.waiting.clear();
-    return this.drained();
+    return this.drained().then(() => {
+      const lost = this.lostLogs.error();
+      if (lost !== undefined) throw lost;
+    });
   }
 
   /** Copies one stream of every attempt; with `framed`, inside the job's header/group. */
@@ -174,18 +193,32 @@ export class OutputReporter implements Reporter {
     else if (framed && headers) await write(out, p('gray', `── ${title} ──`) + '\n');
     for (const file of files) {
       const path = file[stream];
-      if (path === undefined || isEmpty(path)) continue;
+      if (path === undefined) continue;
+      const size = sizeOf(path);
+      if (size === undefined) this.gone(job, file, path);
+      if (!size) continue;
       // piped, grouped output is the jobs' own bytes only (GitHub's folds are for people)
       if (files.length > 1 && (headers || this.github))
         await write(out, p('gray', `── attempt ${file.attempt} ──`) + '\n');
-      await copyFile(
+      const copied = await copyFile(
         path,
         out,
         this.decorator(job.name, false),
         !this.options.exact || this.github,
       );
+      if (!copied) this.gone(job, file, path);
     }
     if (fold) await write(out, '::endgroup::\n');
+  }
+
+  /**
+   * One of an attempt's files is gone. Its combined log is its whole output; of its
+   * per-stream files one may be missing because its stream printed nothing, but not
+   * both: the attempt printed something (it has a log).
+   */
+  private gone(job: JobRecord, file: AttemptFiles, path: string): void {
+    const streams = file.stderr === undefined ? 1 : 2;
+    if (++file.gone === streams) this.lostLogs.lost(job, path);
   }
 
   private prefixColor(name: string): PaintCode {
@@ -205,31 +238,36 @@ async function write(out: NodeJS.WritableStream, text: string | Buffer): Promise
 
 /**
  * Copies a log file to `out` with backpressure, each line decorated (`LineDecorator`),
- * ending with a newline when `newline`. A vanished log is skipped.
+ * ending with a newline when `newline`. False when the log vanished before it could be
+ * opened; a copy that fails later keeps what it wrote.
  */
 async function copyFile(
   path: string,
   out: NodeJS.WritableStream,
   decorator: LineDecorator,
   newline: boolean,
-): Promise<void> {
+): Promise<boolean> {
   let last = 0x0a;
   try {
     for await (const buf of decorator.copy(createReadStream(path))) {
       if (buf.length) last = buf[buf.length - 1]!;
       await write(out, buf);
     }
-  } catch {
-    return;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
   }
   if (newline && last !== 0x0a) await write(out, '\n');
+  return true;
 }
 
-/** An empty (or vanished) file has nothing to show, not even an attempt header. */
-function isEmpty(path: string): boolean {
+/**
+ * A file's size, undefined when it is gone. An empty file (or one that cannot be
+ * read) has nothing to show, not even an attempt header.
+ */
+function sizeOf(path: string): number | undefined {
   try {
-    return statSync(path).size === 0;
-  } catch {
-    return true;
+    return statSync(path).size;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : 0;
   }
 }

@@ -6,6 +6,7 @@ import { LiveReporter } from './live.js';
 import { OutputReporter } from './output.js';
 import { PlainReporter, type PlainOptions } from './plain.js';
 import { ResultsDirReporter } from './results-dir.js';
+import { LostLogs } from './lost-logs.js';
 import {
   jobOutputMode,
   type OutputSettings,
@@ -108,6 +109,8 @@ export function pickReporters(
   }
 
   const reporters: Reporter[] = [];
+  // the reporters that read logs share it, so a job whose log went is said once
+  const lostLogs = new LostLogs((line) => peopleSink.line(line), Boolean(term.stderr.isTTY));
   if (outputMode !== 'none') {
     const shareStderr = machineStdout || Boolean(term.stdout.isTTY && term.stderr.isTTY);
     const target = shareStderr ? term.stderr : term.stdout;
@@ -128,6 +131,7 @@ export function pickReporters(
       exact: !shareStderr && !target.isTTY,
       tag,
       fold,
+      lostLogs,
     });
     reporters.push(jobOutput);
   }
@@ -137,7 +141,7 @@ export function pickReporters(
   if (report) reporters.push(new ReportFileReporter(report));
   if (junit) reporters.push(new JunitReporter(junit));
   if (html) reporters.push(new HtmlReporter(html));
-  if (results) reporters.push(new ResultsDirReporter(results));
+  if (results) reporters.push(new ResultsDirReporter(results, lostLogs));
   const stepSummary = env.GITHUB_STEP_SUMMARY;
   if (github && stepSummary) reporters.push(new StepSummaryReporter(stepSummary));
   return reporters;

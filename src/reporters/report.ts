@@ -67,7 +67,10 @@ export interface Report {
   exitCode: number;
   interrupted?: string;
   halted?: string;
-  /** jobrun could not write its own stdout or stderr (a full disk): the run went on, exit 1. */
+  /**
+   * jobrun could not write its own stdout or stderr (a full disk), or a job's log was
+   * removed before its output could be shown: the run went on, exit 1.
+   */
   outputError?: string;
   workers: number;
   logDir: string;

@@ -479,6 +479,55 @@ describe('one run per journal (item 10)', () => {
   });
 });
 
+describe('one run at a time per --logs folder', () => {
+  it('a second run is refused while the first writes there; a dead one’s lock and an ended run’s folder are reused', async () => {
+    const dir = tempDir();
+    const logs = path.join(dir, 'logs');
+    const logsIn = () =>
+      fs
+        .readdirSync(logs)
+        .filter((name) => /\.(log|lock)$/.test(name))
+        .sort();
+    // hangs the first time only, so the resumed run can finish
+    writeFiles(dir, {
+      'm.yaml': manifest([`[ -e started ] || { touch started; echo first; ${LONG}; }; echo done`]),
+    });
+    const first = spawnBin(
+      ['run', 'm.yaml', '--logs', 'logs', '--progress', 'none', '--spawner', 'child'],
+      dir,
+    );
+    first.stdin!.end();
+    const firstDone = collect(first);
+    await waitFor(() => readLines(path.join(dir, 'pids')).length >= 1, 10_000, 'job up');
+    // another command (another journal): only the log folder is shared, and its log ids
+    const second = await jobrun(['run', '--logs', 'logs', '--', 'echo', ':::', 'second'], {
+      cwd: dir,
+    });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`--logs logs: another jobrun (pid ${first.pid}`);
+    expect(second.stderr).not.toMatch(NO_TRACE);
+    expect(logsIn()).toEqual(['.jobrun.lock', '1-j1.log']);
+    expect(fs.readFileSync(path.join(logs, '1-j1.log'), 'utf8')).toBe('first\n');
+    first.kill('SIGKILL');
+    await firstDone;
+    // the lock of a kill -9'd run is stale: --resume with the same folder takes it over
+    const third = await jobrun(
+      ['run', 'm.yaml', '--resume', '--logs', 'logs', '--progress', 'none'],
+      { cwd: dir },
+    );
+    expect(third.stderr).toContain('stopped 1 job still running');
+    expect(third.code).toBe(0);
+    expect(fs.readFileSync(path.join(logs, '1-j1.log'), 'utf8')).toBe('done\n');
+    await noOrphans(dir);
+    // a run after the last one ended reuses the folder, and leaves no lock behind
+    const fourth = await jobrun(['run', '--logs', 'logs', '--', 'echo', ':::', 'again'], {
+      cwd: dir,
+    });
+    expect(fourth.code).toBe(0);
+    expect(logsIn()).toEqual(['1-again.log', '1-j1.log']);
+  });
+});
+
 describe('full disks, deleted folders, atomic reports', () => {
   const journalOf = (dir: string, manifestFile: string) =>
     path.join(
@@ -521,6 +570,32 @@ describe('full disks, deleted folders, atomic reports', () => {
     expect(path.dirname(b.log!)).toBe(path.join(fs.realpathSync(dir), 'logs'));
     expect(fs.readFileSync(b.log!, 'utf8')).toBe('hello\n');
   });
+
+  it.each([['default'], ['child']])(
+    'a log deleted before its output was shown is said, and the run exits 1 (%s spawner)',
+    async (spawner) => {
+      const dir = tempDir();
+      // b ends first; with --keep-order its output waits for a, which deletes the folder
+      // once b's output is in its files
+      writeFiles(dir, {
+        'm.yaml':
+          'version: 1\nworkers: 2\njobs:\n' +
+          '  - { name: a, run: "while [ ! -s logs/2-b.stdout ]; do sleep 0.05; done; rm -rf logs" }\n' +
+          '  - { name: b, run: "echo out-b" }\n',
+      });
+      const args = ['run', 'm.yaml', '--logs', 'logs', '--keep-order', '--report', 'r.json'];
+      if (spawner === 'child') args.push('--spawner', 'child');
+      const r = await jobrun([...args, '--progress', 'none'], { cwd: dir });
+      const said = 'the log of b was removed before its output could be shown';
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split(`jobrun: ${said}\n`)).toHaveLength(2); // once
+      expect(r.stderr).toContain(`jobrun: the run ended, but ${said} (exit 1)`);
+      expect(r.code).toBe(1);
+      const written = report(path.join(dir, 'r.json'));
+      expect(written.summary).toMatchObject({ succeeded: 2 });
+      expect(written).toMatchObject({ exitCode: 1, outputError: said });
+    },
+  );
 
   const canMount = (() => {
     if (process.getuid?.() !== 0) return false;

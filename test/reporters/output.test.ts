@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LostLogs, OutputLostError } from '../../src/reporters/lost-logs.js';
 import { OutputReporter } from '../../src/reporters/output.js';
 import { PlainReporter } from '../../src/reporters/plain.js';
 import { StreamSink } from '../../src/reporters/sink.js';
@@ -189,14 +190,75 @@ describe('--output grouped', () => {
     );
   });
 
-  it('skips a log file that vanished', async () => {
+  it('a log removed before its turn is said once per job, and the run ends in an error', async () => {
     const out = capture();
-    const r = new OutputReporter({ mode: 'grouped', sink: new StreamSink(out.stream) });
-    const job = record('gone', 0);
-    job.attempts[0]!.logPath = join(dir, 'missing.log');
+    const notices = capture();
+    const noticeSink = new StreamSink(notices.stream);
+    const lostLogs = new LostLogs((line) => noticeSink.line(line));
+    const r = new OutputReporter({ mode: 'grouped', sink: new StreamSink(out.stream), lostLogs });
+    lostLogs.onRunStart(
+      event('run_start', { runId: 'r', manifestPath: null, total: 3, workers: 1, logDir: dir }),
+    );
+    const gone = (name: string) => join(dir, `${name}.missing.log`);
+    // both attempts' logs gone: one notice for the job
+    const job = record('gone', 0, {
+      attempts: [1, 2].map((attempt) => ({
+        attempt,
+        startedAt: T0,
+        durationMs: 5,
+        exitCode: attempt === 1 ? 1 : 0,
+        timedOut: false,
+        logPath: gone(`gone-${attempt}`),
+      })),
+    });
     r.onJobEnd(event('job_end', { job }));
-    await r.onRunEnd();
-    expect(out.text).toBe('');
+    // a remote worker's log, not in this run's folder: not this run's to miss
+    const remote = record('remote', 1);
+    remote.attempts[0]!.logPath = '/elsewhere/1-remote.log';
+    r.onJobEnd(event('job_end', { job: remote }));
+    const shown = record('shown', 2);
+    shown.attempts[0]!.logPath = log('shown.log', 'ok\n');
+    r.onJobEnd(event('job_end', { job: shown }));
+    const ended = r.onRunEnd();
+    await expect(ended).rejects.toBeInstanceOf(OutputLostError);
+    await expect(ended).rejects.toThrow(
+      /^the log of gone was removed before its output could be shown$/,
+    );
+    expect(out.text).toBe('ok\n');
+    expect(notices.text).toBe(
+      'jobrun: the log of gone was removed before its output could be shown\n',
+    );
+  });
+
+  it('with the streams apart, a stream that printed nothing has no file: only both gone is a loss', async () => {
+    const out = capture();
+    const err = capture();
+    const r = new OutputReporter({
+      mode: 'grouped',
+      sink: new StreamSink(out.stream),
+      errSink: new StreamSink(err.stream),
+    });
+    expect(r.needsStreams).toBe(true);
+    r.onRunStart(
+      event('run_start', { runId: 'r', manifestPath: null, total: 2, workers: 1, logDir: dir }),
+    );
+    const apart = (name: string, index: number, stdout: string | undefined) => {
+      const job = record(name, index);
+      Object.assign(job.attempts[0]!, {
+        logPath: join(dir, `${name}.log`),
+        stdoutPath:
+          stdout === undefined ? join(dir, `${name}.stdout`) : log(`${name}.stdout`, stdout),
+        stderrPath: join(dir, `${name}.stderr`),
+      });
+      return job;
+    };
+    r.onJobEnd(event('job_end', { job: apart('quiet-stderr', 0, 'data\n') }));
+    r.onJobEnd(event('job_end', { job: apart('both-gone', 1, undefined) }));
+    await expect(r.onRunEnd()).rejects.toThrow(/^the log of both-gone was removed/);
+    expect(out.text).toBe('data\n');
+    expect(err.text).toBe(
+      'jobrun: the log of both-gone was removed before its output could be shown\n',
+    );
   });
 });
 
