@@ -111,12 +111,11 @@ class RedisRun implements BackendRun {
       },
       emit: rest.emit,
     });
-    // a resumed run starts without a limit; Redis trouble is the health check's to say
-    await withTimeout(scaler.forget(), 10_000).catch(() => {});
-    const scheduler = new Scheduler({ ...rest, executor });
-    this.scheduler = scheduler;
-    this.scaler = scaler;
     try {
+      await this.startLimit(scaler, rest.workers.max);
+      const scheduler = new Scheduler({ ...rest, executor });
+      this.scheduler = scheduler;
+      this.scaler = scaler;
       const done = scheduler.run(source);
       if (this.pendingSignal) this.interrupt(this.pendingSignal);
       return await done;
@@ -125,6 +124,22 @@ class RedisRun implements BackendRun {
       await withTimeout(scaler.forget(), CLOSE_WAIT_MS).catch(() => {});
       await executor.close();
     }
+  }
+
+  /**
+   * `-j N` (the manifest's `workers:`) is the run's limit across the workers from its
+   * start, as `jobrun scale -j N` would set it (a resumed run's too: set over the old
+   * one, never forgotten first, so its jobs waiting on workers see no moment without).
+   * A run without one (`limit` 0) starts without a limit, and its jobs take no leases
+   * (`RunCaps`); Redis trouble forgetting an old one is the health check's to say.
+   */
+  private async startLimit(scaler: RedisScale, limit: number): Promise<void> {
+    if (limit === 0) return withTimeout(scaler.forget(), 10_000).catch(() => {});
+    await withTimeout(scaler.limit(limit), 10_000).catch((err: unknown) => {
+      throw new BackendError(
+        `cannot set the run's limit (-j ${limit}) on ${this.target.safe}: ${describe(err, this.target)}`,
+      );
+    });
   }
 
   /**

@@ -99,7 +99,7 @@ const common = {
   workers: () =>
     new Option(
       '-j, --workers <n|min:max>',
-      'jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs; also --jobs, -P, --max-procs)',
+      "jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs; also --jobs, -P, --max-procs); on Redis, at most n across all workers (min:max: max), default: the workers' own -j",
     ).argParser((text) => parseWorkers(text)),
   timeout: () =>
     new Option(
