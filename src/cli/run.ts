@@ -134,6 +134,7 @@ export async function runJobs(
   if (output.results) makeResultsDir(output.results);
   const backend = await openBackend(options.backend, options.spawner, {
     unreachableLimitMs: options.redisTimeoutMs,
+    unservedNoticeMs: options.unservedNoticeMs,
     onSpawnerFallback: (why) => warn(spawnerFallbackNotice(why)),
   });
   const reporters = pickReporters(output, {

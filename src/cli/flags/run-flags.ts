@@ -83,6 +83,7 @@ export interface RunValues extends Partial<OutputSettings>, OperateValues {
   backend?: BackendFlag;
   redisUrlFile?: string;
   redisTimeout?: number;
+  unservedNotice?: number;
   spawner?: SpawnerChoice;
   /** `retry` only: where to run the re-driven jobs. */
   cwd?: string;
@@ -291,6 +292,10 @@ export function addRunOptions(cmd: Command): Command {
     new Option(
       '--redis-timeout <duration>',
       'end the run (exit 1) once Redis was unreachable this long (default: 30s)',
+    ).argParser(duration()),
+    new Option(
+      '--unserved-notice <duration>',
+      "say which Redis queues hold this run's jobs with no worker, once none started for this long (default: 10s; 0: never)",
     ).argParser(duration()),
     spawnerOption(),
     ...operateOptions(),
