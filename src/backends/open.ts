@@ -14,7 +14,11 @@ export type BackendChoice = { kind: 'local' } | { kind: 'redis'; target: RedisTa
 export async function openBackend(
   choice: BackendChoice,
   spawner: SpawnerChoice = 'auto',
-  more: { unreachableLimitMs?: number; onSpawnerFallback?: (why: string) => void } = {},
+  more: {
+    unreachableLimitMs?: number;
+    unservedNoticeMs?: number;
+    onSpawnerFallback?: (why: string) => void;
+  } = {},
 ): Promise<Backend> {
   const { onSpawnerFallback, ...redis } = more;
   if (choice.kind === 'local')

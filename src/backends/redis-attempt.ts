@@ -52,6 +52,11 @@ export class RemoteAttempt implements RunningAttempt {
     return this.done;
   }
 
+  /** A worker said it started the attempt, and its end was not heard yet. */
+  get isRunning(): boolean {
+    return this.open !== undefined;
+  }
+
   message(data: unknown): void {
     const m = parseWorkerMessage(data);
     if (!m || this.done) return;

@@ -8,6 +8,7 @@ import { RemoteCache } from './redis-cache.js';
 import { RedisHealth, withTimeout } from './redis-health.js';
 import { RedisScale } from './redis-scale.js';
 import { StreamFiles } from './redis-stream-files.js';
+import { UNSERVED_NOTICE_MS, UnservedWatch } from './redis-unserved.js';
 import {
   KEEP_FINISHED_S,
   badPoolName,
@@ -22,6 +23,8 @@ import type { RunControls } from '../core/steering.js';
 export interface RedisBackendOptions {
   /** How long Redis may stay unreachable during a run before the run is given up. */
   unreachableLimitMs?: number;
+  /** How long a queue's jobs may wait with no worker before the run says so; 0: never. */
+  unservedNoticeMs?: number;
   /** Where the coordinator says what is wrong with Redis (default: stderr). */
   say?: (line: string) => void;
 }
@@ -39,8 +42,9 @@ export async function openRedisBackend(
   conn.on('error', () => {}); // RedisHealth says what is wrong and for how long
   const say = settings.say ?? ((line: string) => process.stderr.write(`jobrun: ${line}\n`));
   const limitMs = settings.unreachableLimitMs ?? 30_000;
+  const unservedMs = settings.unservedNoticeMs ?? UNSERVED_NOTICE_MS;
   return {
-    createRun: (options) => new RedisRun(target, conn, options, { say, limitMs }),
+    createRun: (options) => new RedisRun(target, conn, options, { say, limitMs, unservedMs }),
     close: async () => {
       await withTimeout(conn.quit(), CLOSE_WAIT_MS).catch(() => {});
       conn.disconnect();
@@ -62,7 +66,11 @@ class RedisRun implements BackendRun {
     private readonly target: RedisTarget,
     private readonly conn: Redis,
     private readonly options: RunOptions,
-    private readonly settings: { say: (line: string) => void; limitMs: number },
+    private readonly settings: {
+      say: (line: string) => void;
+      limitMs: number;
+      unservedMs: number;
+    },
   ) {}
 
   async run(source: Parameters<BackendRun['run']>[0]) {
@@ -100,6 +108,14 @@ class RedisRun implements BackendRun {
       say: this.settings.say,
       onDead: (reason) => executor.abandon(reason),
     });
+    const unserved = new UnservedWatch({
+      afterMs: this.settings.unservedMs,
+      waiting: () => executor.waitingByQueue(),
+      workersOf: (queue) => executor.workersOf(queue),
+      safeUrl: this.target.safe,
+      say: this.settings.say,
+    });
+    executor.onStarted = (queue) => unserved.started(queue);
     const scaler = new RedisScale({
       conn: this.conn,
       runKey,
@@ -111,12 +127,11 @@ class RedisRun implements BackendRun {
       },
       emit: rest.emit,
     });
-    // a resumed run starts without a limit; Redis trouble is the health check's to say
-    await withTimeout(scaler.forget(), 10_000).catch(() => {});
-    const scheduler = new Scheduler({ ...rest, executor });
-    this.scheduler = scheduler;
-    this.scaler = scaler;
     try {
+      await this.startLimit(scaler, rest.workers.max);
+      const scheduler = new Scheduler({ ...rest, executor });
+      this.scheduler = scheduler;
+      this.scaler = scaler;
       // a stop that came while the run was set up: paused, no job reaches a worker
       if (this.pendingSignal) scheduler.pause();
       const done = scheduler.run(source);
@@ -124,9 +139,26 @@ class RedisRun implements BackendRun {
       return await done;
     } finally {
       health.stop();
+      unserved.stop();
       await withTimeout(scaler.forget(), CLOSE_WAIT_MS).catch(() => {});
       await executor.close();
     }
+  }
+
+  /**
+   * `-j N` (the manifest's `workers:`) is the run's limit across the workers from its
+   * start, as `jobrun scale -j N` would set it (a resumed run's too: set over the old
+   * one, never forgotten first, so its jobs waiting on workers see no moment without).
+   * A run without one (`limit` 0) starts without a limit, and its jobs take no leases
+   * (`RunCaps`); Redis trouble forgetting an old one is the health check's to say.
+   */
+  private async startLimit(scaler: RedisScale, limit: number): Promise<void> {
+    if (limit === 0) return withTimeout(scaler.forget(), 10_000).catch(() => {});
+    await withTimeout(scaler.limit(limit), 10_000).catch((err: unknown) => {
+      throw new BackendError(
+        `cannot set the run's limit (-j ${limit}) on ${this.target.safe}: ${describe(err, this.target)}`,
+      );
+    });
   }
 
   /**

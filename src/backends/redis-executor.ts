@@ -53,6 +53,8 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   private files: StreamFiles | undefined;
   private streaming: OutputReturn | undefined;
   private readonly stopper: RunStop;
+  /** Told the queue of each job a worker starts. */
+  onStarted: ((queue: string) => void) | undefined;
 
   constructor(
     private readonly target: RedisTarget,
@@ -79,7 +81,14 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
 
   start(request: ExecRequest, hooks: AttemptHooks): RunningAttempt {
     const id = jobIdFor(this.runKey, request.job, this.byName);
-    const attempt = new RemoteAttempt(this, id, request, hooks);
+    const queue = queueName(request.job.pool);
+    const attempt = new RemoteAttempt(this, id, request, {
+      ...hooks,
+      started: (...start) => {
+        this.onStarted?.(queue);
+        hooks.started(...start);
+      },
+    });
     if (this.dead) {
       attempt.finish(attempt.failure(`not run: ${this.dead}`));
       return attempt;
@@ -89,6 +98,26 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
       attempt.finish(attempt.failure(`could not enqueue: ${describe(err, this.target)}`)),
     );
     return attempt;
+  }
+
+  /** The run's jobs handed to Redis that no worker started yet, by queue; none once it stops. */
+  waitingByQueue(): Map<string, number> {
+    const counts = new Map<string, number>();
+    if (this.dead !== undefined || this.stopper.stopped) return counts;
+    for (const attempt of this.waiters.values()) {
+      if (attempt.isRunning) continue;
+      const queue = queueName(attempt.request.job.pool);
+      counts.set(queue, (counts.get(queue) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** How many workers are connected to `queue` (one of the run's), as BullMQ counts them. */
+  async workersOf(queue: string): Promise<number> {
+    const lane = this.lanes.get(queue);
+    if (lane === undefined) return 1; // not yet opened: nothing waits in it
+    await lane.ready;
+    return lane.queue.getWorkersCount();
   }
 
   lane(pool: string | undefined): Lane {

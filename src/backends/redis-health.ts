@@ -91,7 +91,8 @@ export class RedisHealth {
   }
 }
 
-function seconds(ms: number): string {
+/** `10s`, `1.5s`. */
+export function seconds(ms: number): string {
   return `${Math.round(ms / 100) / 10}s`;
 }
 

@@ -32,9 +32,7 @@ export class RedisScale {
   async scale({ workers, pools }: { workers?: number; pools?: Record<string, number> }) {
     refuseUnknownPools(this.o.pools, Object.keys(pools ?? {}));
     if (workers !== undefined) {
-      // the run's queues: the default one (jobs without a pool) and its pools'
-      const queues = [undefined, ...this.o.pools].map((p) => `${PREFIX}:${queueName(p)}:`);
-      await setRunCap(this.o.conn, this.o.runKey, workers, KEEP_FINISHED_S, queues);
+      await this.limit(workers);
       this.o.emit('workers_change', { workers });
     }
     for (const [pool, limit] of Object.entries(pools ?? {})) {
@@ -42,6 +40,16 @@ export class RedisScale {
       this.limits[pool] = limit;
     }
     return true;
+  }
+
+  /**
+   * Sets the run's limit: `scale -j N`, or an explicit `-j N` (the manifest's `workers:`)
+   * from the run's start, before any of its jobs is enqueued.
+   */
+  async limit(workers: number): Promise<void> {
+    // the run's queues: the default one (jobs without a pool) and its pools'
+    const queues = [undefined, ...this.o.pools].map((p) => `${PREFIX}:${queueName(p)}:`);
+    await setRunCap(this.o.conn, this.o.runKey, workers, KEEP_FINISHED_S, queues);
   }
 
   /** The run's steering as `jobrun ps` shows it: the pools' limits are these. */

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createStartGate } from '../core/gates.js';
 import { journalPathFor, openJournal } from '../core/journal.js';
 import { compactJournal } from '../core/journal-compact.js';
-import type { JobSpec } from '../model/job.js';
+import type { JobSpec, WorkersSpec } from '../model/job.js';
 import type { RunEventMap, Summary } from '../model/events.js';
 import { UsageError } from '../errors.js';
 import { stopLeftoverGroups } from '../exec/leftovers.js';
@@ -93,8 +93,10 @@ export async function runJobs(
     selected = selectJobs(jobs, options.only);
   }
   if (Array.isArray(jobs)) refuseUnstartable(jobs);
+  const remote = options.backend.kind === 'redis';
+  const limit = options.workers ?? settings.workers;
   const cpus = os.availableParallelism();
-  const workers = options.workers ?? settings.workers ?? { min: cpus, max: cpus };
+  const workers = remote ? redisLimit(limit) : (limit ?? { min: cpus, max: cpus });
   const runOrder = options.order ?? settings.order;
 
   if (options.dryRun) {
@@ -114,7 +116,6 @@ export async function runJobs(
     settings.stages?.some((s) => s.settings.cache !== undefined) ||
     (Array.isArray(source.jobs) && source.jobs.some((j) => j.cache !== undefined));
   // on Redis, the worker that takes a job looks it up in its own cache (`worker --cache-dir`)
-  const remote = options.backend.kind === 'redis';
   const runCache: RunCache = anyCached
     ? (await import('./cache-setup.js')).openRunCache(
         jobs,
@@ -134,6 +135,7 @@ export async function runJobs(
   if (output.results) makeResultsDir(output.results);
   const backend = await openBackend(options.backend, options.spawner, {
     unreachableLimitMs: options.redisTimeoutMs,
+    unservedNoticeMs: options.unservedNoticeMs,
     onSpawnerFallback: (why) => warn(spawnerFallbackNotice(why)),
   });
   const reporters = pickReporters(output, {
@@ -314,6 +316,17 @@ export async function runJobs(
     await backend.close();
     if (options.source.stdin) process.stdin.destroy();
   }
+}
+
+/**
+ * On Redis the workers' slots hold the jobs, not this machine's CPUs: an explicit `-j N`
+ * (or the manifest's `workers:`) is the run's limit across every worker, `{0, 0}` none.
+ * A range's max is the limit (a Redis run does not scale with its queue; `jobrun scale
+ * -j` changes it live).
+ */
+function redisLimit(limit: WorkersSpec | undefined): WorkersSpec {
+  const max = limit?.max ?? 0;
+  return { min: max, max };
 }
 
 /** What `jobrun ps` shows a run as: its manifest, else how jobrun was started. */

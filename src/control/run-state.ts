@@ -19,6 +19,8 @@ export interface RunSnapshot {
   startedAt: number;
   total: number | null;
   workers: number;
+  /** On Redis workers: `workers` is the run's limit across them, 0 for none (see `workersText`). */
+  remote?: true;
   done: Record<FinalStatus, number>;
   /** Ids and names of the jobs waiting in a queue or for a retry. */
   queued: Array<{ id: string; name: string }>;
@@ -69,6 +71,7 @@ export class RunState implements Reporter {
           startedAt: e.time,
           total: e.total,
           workers: e.workers,
+          remote: e.remote,
         });
         break;
       case 'job_queued':

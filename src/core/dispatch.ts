@@ -20,8 +20,10 @@ export interface StartRequest {
  * one hands each job to a backend that does all of that on its workers.
  */
 export interface Dispatch {
-  /** The worker count to announce at the start of the run. */
+  /** The worker count to announce at the start of the run (remote: the run's limit, 0 for none). */
   readonly workers: number;
+  /** The jobs run on a backend's workers, whose own slots hold them. */
+  readonly remote: boolean;
   /** How many jobs of `pool` may run at once. */
   poolLimit(pool: string): number;
   /** How many jobs may run at once now, with `ready` waiting; may resize a dynamic pool. */
@@ -69,6 +71,7 @@ export interface Dispatch {
  */
 export class RemoteDispatch implements Dispatch {
   readonly workers: number;
+  readonly remote = true;
   readonly queuesAhead = false;
   /** Handed to the backend and not running on a worker: waiting in its queue. */
   private readonly waiting = new Set<Entry>();

@@ -56,7 +56,14 @@ export class Intake {
 
   private runStart(total: number | null): void {
     const { runId, manifestPath, logDir } = this.run;
-    const workers = this.core.dispatch.workers;
-    this.core.emit('run_start', { runId, manifestPath, total, workers, logDir });
+    const { workers, remote } = this.core.dispatch;
+    this.core.emit('run_start', {
+      runId,
+      manifestPath,
+      total,
+      workers,
+      logDir,
+      ...(remote && { remote: true as const }),
+    });
   }
 }

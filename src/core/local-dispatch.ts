@@ -43,6 +43,7 @@ export interface LocalDispatchOptions {
 export class LocalDispatch implements Dispatch {
   /** Not with a start gate (it spaces starts) nor a worker count that scales. */
   readonly queuesAhead: boolean;
+  readonly remote = false;
   private readonly scaler: WorkerScaler;
   private readonly slots = new Slots();
   private readonly timers = new Map<Entry, unknown>();

@@ -15,6 +15,7 @@ export interface SchedulerOptions {
   manifestPath: string | null;
   /** Folder for the attempts' log files; the caller creates it. */
   logDir: string;
+  /** Jobs at once; with a remote executor, the run's limit across its workers (`{0, 0}`: none). */
   workers: WorkersSpec;
   pools: Record<string, PoolSpec>;
   order: 'fifo' | 'lifo';

@@ -66,6 +66,11 @@ export interface RunEventMap {
     total: number | null;
     workers: number;
     logDir: string;
+    /**
+     * The jobs run on Redis workers' slots: `workers` is then the run's limit across them
+     * (`-j`, the manifest's `workers:`), 0 for none of its own.
+     */
+    remote?: true;
   };
   /** Job events carry the job's `id` (unique in the run; key by it) and its `name` (show it). */
   job_queued: { id: string; name: string; priority: number; pool?: string };

@@ -10,6 +10,16 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/**
+ * How many jobs of the run may run at once, as the header, the live view and `jobrun ps`
+ * say it. On Redis the workers' own slots hold the jobs: `workers` is the run's limit
+ * across them (0: none), never the coordinator's CPUs.
+ */
+export function workersText(workers: number, remote: boolean | undefined): string {
+  if (!remote) return `${workers} worker${workers === 1 ? '' : 's'}`;
+  return workers > 0 ? `at most ${workers} at once` : "on the Redis workers' slots";
+}
+
 /** Colours only when wanted: FORCE_COLOR wins, then NO_COLOR, then whether the stream is a TTY. */
 export function colorEnabled(
   stream: { isTTY?: boolean },

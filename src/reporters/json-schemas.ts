@@ -130,6 +130,12 @@ const EVENTS: Record<RunEventType, z.ZodRawShape> = {
     total: z.number().int().min(0).nullable().describe('Null while jobs still stream in.'),
     workers: z.number().int().min(0),
     logDir: z.string(),
+    remote: z
+      .literal(true)
+      .optional()
+      .describe(
+        "The jobs run on Redis workers: workers is the run's limit across them, 0 for none of its own.",
+      ),
   },
   job_queued: { ...named, priority: z.number().int(), pool: z.string().optional() },
   job_start: {

@@ -1,6 +1,13 @@
 import type { RunEvent } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
-import { colorEnabled, formatDuration, painter, STATUS_ICON, type Paint } from './format.js';
+import {
+  colorEnabled,
+  formatDuration,
+  painter,
+  STATUS_ICON,
+  workersText,
+  type Paint,
+} from './format.js';
 import { LiveRenderer, type TerminalLike } from './live-renderer.js';
 import { PlainReporter, type PlainOptions } from './plain.js';
 import type { StopNotice } from './stopping.js';
@@ -43,6 +50,8 @@ export interface LiveState {
   queued: number;
   retrying: number;
   workers: number;
+  /** On Redis workers: `workers` is the run's limit, 0 for none (see `workersText`). */
+  remote?: boolean;
   /** By job id (names may repeat). */
   running: Map<string, Running>;
 }
@@ -97,6 +106,7 @@ export class LiveReporter implements Reporter {
     this.state.startedAt = e.time;
     this.state.total = e.total;
     this.state.workers = e.workers;
+    this.state.remote = e.remote;
     this.plain.onRunStart(e);
     this.renderer.start();
   }
@@ -210,7 +220,7 @@ export function composeFrame(s: LiveState, now: number, rows: number, p: Paint):
   }
   const states = [`running ${s.running.size}`, `queued ${s.queued}`];
   if (s.retrying) states.push(p('yellow', `retrying ${s.retrying}`));
-  states.push(`workers ${s.workers}`);
+  states.push(s.remote ? workersText(s.workers, true) : `workers ${s.workers}`);
   if (counts.length) states.unshift(counts.join(' '));
   const dot = p('gray', ' · ');
   const lines = [head.join(dot), states.join(dot)];

@@ -12,6 +12,7 @@ import {
   STATUS_COLOR,
   statusCounts,
   STATUS_ICON,
+  workersText,
   type Paint,
 } from './format.js';
 import { workflowCommand } from './github.js';
@@ -70,6 +71,8 @@ export class PlainReporter implements Reporter {
   private digest: CiDigest | undefined;
   private running = 0;
   private startedAt = 0;
+  /** The jobs run on Redis workers (see `workersText`). */
+  private remote: boolean | undefined;
 
   constructor(private readonly options: PlainOptions = {}) {
     const out = options.out ?? process.stderr;
@@ -82,6 +85,7 @@ export class PlainReporter implements Reporter {
   onRunStart(e: RunEvent<'run_start'>): void {
     this.total = e.total;
     this.startedAt = e.time;
+    this.remote = e.remote;
     if (this.options.quiet || this.options.header === false) return;
     // no total: jobs stream in (stdin), or a manifest's stages make them as their sources end
     const jobs =
@@ -90,7 +94,7 @@ export class PlainReporter implements Reporter {
         : e.manifestPath !== null
           ? 'jobs as its stages make them'
           : 'jobs from input';
-    const workers = `${e.workers} worker${e.workers === 1 ? '' : 's'}`;
+    const workers = workersText(e.workers, e.remote);
     this.line(this.paint('gray', `jobrun: ${jobs}, ${workers}, logs in ${e.logDir}`));
     if (this.options.summarize) {
       this.digest = new CiDigest(
@@ -130,7 +134,8 @@ export class PlainReporter implements Reporter {
 
   onWorkersChange(e: RunEvent<'workers_change'>): void {
     if (this.options.quiet) return;
-    this.line(this.paint('gray', `workers: ${e.workers}`));
+    const text = this.remote ? workersText(e.workers, true) : String(e.workers);
+    this.line(this.paint('gray', `workers: ${text}`));
   }
 
   onRunStopping(e: RunEvent<'run_stopping'>): void {

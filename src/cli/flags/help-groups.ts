@@ -87,7 +87,7 @@ const GROUPS: [heading: string, flags: string[]][] = [
       '--on-end',
     ],
   ],
-  ['Distributed:', ['--backend', '--redis-url-file', '--redis-timeout']],
+  ['Distributed:', ['--backend', '--redis-url-file', '--redis-timeout', '--unserved-notice']],
 ];
 
 /** Where an option the table does not list is shown (the help test refuses it). */

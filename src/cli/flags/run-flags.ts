@@ -83,6 +83,7 @@ export interface RunValues extends Partial<OutputSettings>, OperateValues {
   backend?: BackendFlag;
   redisUrlFile?: string;
   redisTimeout?: number;
+  unservedNotice?: number;
   spawner?: SpawnerChoice;
   /** `retry` only: where to run the re-driven jobs. */
   cwd?: string;
@@ -99,7 +100,7 @@ const common = {
   workers: () =>
     new Option(
       '-j, --workers <n|min:max>',
-      'jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs; also --jobs, -P, --max-procs)',
+      "jobs at once: 4, 50% or +1/-1 of the CPUs, 0 for as many as allowed (256); min:max scales with queue depth (default: CPUs; also --jobs, -P, --max-procs); on Redis, at most n across all workers (min:max: max), default: the workers' own -j",
     ).argParser((text) => parseWorkers(text)),
   timeout: () =>
     new Option(
@@ -291,6 +292,10 @@ export function addRunOptions(cmd: Command): Command {
     new Option(
       '--redis-timeout <duration>',
       'end the run (exit 1) once Redis was unreachable this long (default: 30s)',
+    ).argParser(duration()),
+    new Option(
+      '--unserved-notice <duration>',
+      "say which Redis queues hold this run's jobs with no worker, once none started for this long (default: 10s; 0: never)",
     ).argParser(duration()),
     spawnerOption(),
     ...operateOptions(),

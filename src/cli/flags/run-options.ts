@@ -46,6 +46,8 @@ export interface RunOptions {
   readonly backend: BackendChoice;
   /** How long Redis may stay unreachable before the run is given up. */
   readonly redisTimeoutMs?: number;
+  /** `--unserved-notice`: how long a Redis queue's jobs wait with no worker before it is said. */
+  readonly unservedNoticeMs?: number;
   readonly spawner: SpawnerChoice;
   /** `--graceful`: how long running jobs may finish after the first stop signal. */
   readonly gracefulMs?: number;
@@ -137,6 +139,7 @@ export function runOptions(values: RunValues, manifest?: string): RunOptions {
     keepLogs: values.keepLogs ?? DEFAULT_KEEP_RUNS,
     backend: backendChoice(values.backend, values.redisUrlFile),
     redisTimeoutMs: values.redisTimeout,
+    unservedNoticeMs: values.unservedNotice,
     spawner: values.spawner ?? 'auto',
     gracefulMs: values.graceful,
     metrics: values.metricsPort,

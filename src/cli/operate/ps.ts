@@ -1,4 +1,4 @@
-import { formatDuration } from '../../reporters/format.js';
+import { formatDuration, workersText } from '../../reporters/format.js';
 import { clean } from '../../reporters/text.js';
 import type { Reach } from './reach.js';
 
@@ -75,7 +75,10 @@ function started(iso: unknown): string {
     : `${at.toISOString().slice(0, 10)} ${time}`;
 }
 
-/** `12/100 done, 1 failed, running 4, queued 83, workers 4, 1m20s, paused`. */
+/**
+ * `12/100 done, 1 failed, running 4, queued 83, workers 4, 1m20s, paused`; a Redis run says
+ * `at most 4 at once` (its limit across the workers) or that its workers' slots hold it.
+ */
 function progress(row: Record<string, unknown>): string {
   const done = (row.done ?? {}) as Record<string, number>;
   const ended = Object.values(done).reduce((a, b) => a + b, 0);
@@ -84,7 +87,8 @@ function progress(row: Record<string, unknown>): string {
   for (const status of ['cached', 'failed', 'timed_out', 'skipped', 'cancelled'])
     if (done[status]) parts.push(`${done[status]} ${status.replace('_', ' ')}`);
   parts.push(`running ${String(row.running)}`, `queued ${String(row.queued)}`);
-  parts.push(`workers ${String(row.workers)}`);
+  const workers = Number(row.workers);
+  parts.push(row.remote ? workersText(workers, true) : `workers ${workers}`);
   const since = Date.parse(String(row.startedAt));
   if (Number.isFinite(since)) parts.push(formatDuration(Date.now() - since));
   if (row.paused) parts.push('paused');

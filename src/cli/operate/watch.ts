@@ -80,8 +80,17 @@ export async function watchCommand(
 
 /** Brings fresh reporters to where the run is: started, these waiting and running, these done. */
 function catchUp(bus: EventBus, reporters: CatchingUp[], s: RunSnapshot): void {
-  const { runId, manifestPath, total, workers, logDir } = s;
-  bus.replay({ type: 'run_start', time: s.startedAt, runId, manifestPath, total, workers, logDir });
+  const { runId, manifestPath, total, workers, logDir, remote } = s;
+  bus.replay({
+    type: 'run_start',
+    time: s.startedAt,
+    runId,
+    manifestPath,
+    total,
+    workers,
+    logDir,
+    ...(remote && { remote }),
+  });
   for (const r of reporters) r.catchUp?.(s.done);
   const now = Date.now();
   for (const { id, name } of [...s.queued, ...s.retrying])

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
+import { waitFor } from './helpers.js';
+import { Batch } from './operate-helpers.js';
+import { killWorkers, startWorker } from './redis-helpers.js';
+
+const enabled = requireRedisOrWarn('test/e2e/redis-unserved.test.ts');
+
+describe.runIf(enabled)('a Redis run that no worker serves says so', () => {
+  let redis: RedisServer;
+  const batches: Batch[] = [];
+  const batch = () => {
+    const b = new Batch();
+    batches.push(b);
+    return b;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    for (const b of batches.splice(0)) {
+      b.child?.kill('SIGKILL');
+      await b.finish();
+      fs.rmSync(b.dir, { recursive: true, force: true });
+    }
+    await killWorkers();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('names the queue no worker serves, once, within --unserved-notice', async () => {
+    const b = batch();
+    // a worker of pool cpu only: the run's jobs have no pool, so nothing takes them
+    await startWorker(redis.url, ['--pool', 'cpu'], b.dir);
+    let stderr = '';
+    const started = Date.now();
+    void b.start(['--backend', redis.url, '--unserved-notice', '1s'], ['a', 'b']);
+    b.child!.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor(() => stderr.includes('no worker serves'), 15_000, 'the notice');
+    expect(Date.now() - started).toBeLessThan(12_000);
+    await sleep(2500); // said once, not on every look
+    b.child!.kill('SIGINT');
+    const r = await b.result!;
+    const notices = r.stderr.split('\n').filter((l) => l.includes('no worker serves'));
+    expect(notices).toEqual([
+      expect.stringMatching(
+        /^jobrun: no worker serves this run's jobs waiting in Redis for 1s: 2 jobs without a pool; start one with: jobrun worker redis:\/\/127\.0\.0\.1:\d+ --pool '\*'$/,
+      ),
+    ]);
+    expect(b.count('start')).toBe(0);
+  });
+
+  it('says nothing while a worker is busy with a long job and the others wait', async () => {
+    const b = batch();
+    await startWorker(redis.url, ['-j', '1'], b.dir);
+    void b.start(['--backend', redis.url, '--unserved-notice', '1s'], ['a', 'b']);
+    await b.started('a');
+    await sleep(3500); // b has waited more than three times the bound
+    expect(b.count('start')).toBe(1);
+    b.release();
+    const r = await b.result!;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/no worker serves/);
+  });
+});
