@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startRedis, type RedisServer } from '../backends/redis-server.js';
 import { BIN, ROOT, waitFor } from './helpers.js';
+import { Batch } from './operate-helpers.js';
 
 /** A `jobrun worker` process; its stderr is kept for assertions and debugging. */
 export interface WorkerProcess {
@@ -93,4 +97,35 @@ export function parseReport(stdout: string): {
   summary: Record<string, number>;
 } {
   return JSON.parse(stdout) as { jobs: ReportJob[]; summary: Record<string, number> };
+}
+
+/**
+ * A Redis server for a file's tests, and `Batch`es run on it: after each test its
+ * batches are killed and removed, with every worker started meanwhile.
+ */
+export function redisBatches(): { url: () => string; batch: () => Batch } {
+  let redis: RedisServer | undefined;
+  const batches: Batch[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    for (const b of batches.splice(0)) {
+      b.child?.kill('SIGKILL');
+      await b.finish();
+      fs.rmSync(b.dir, { recursive: true, force: true });
+    }
+    await killWorkers();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  return {
+    url: () => redis!.url,
+    batch: () => {
+      const b = new Batch();
+      batches.push(b);
+      return b;
+    },
+  };
 }

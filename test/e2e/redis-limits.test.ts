@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { requireRedisOrWarn } from '../backends/redis-server.js';
 import { waitFor } from './helpers.js';
-import { Batch } from './operate-helpers.js';
-import { killWorkers, startWorker } from './redis-helpers.js';
+import { redisBatches, startWorker } from './redis-helpers.js';
 
 const enabled = requireRedisOrWarn('test/e2e/redis-limits.test.ts');
 
@@ -23,33 +22,12 @@ function mostAtOnce(events: string[]): number {
 }
 
 describe.runIf(enabled)("a Redis run's limit: -j, and what the header and ps say", () => {
-  let redis: RedisServer;
-  const batches: Batch[] = [];
-  const batch = () => {
-    const b = new Batch();
-    batches.push(b);
-    return b;
-  };
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    for (const b of batches.splice(0)) {
-      b.child?.kill('SIGKILL');
-      await b.finish();
-      fs.rmSync(b.dir, { recursive: true, force: true });
-    }
-    await killWorkers();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const { url, batch } = redisBatches();
 
   it('-j 1 holds the run to one job at once across a worker of 3 slots; the header and ps say so', async () => {
     const b = batch();
-    await startWorker(redis.url, ['-j', '3'], b.dir);
-    void b.start(['--backend', redis.url, '-j', '1'], ['a', 'b', 'c']);
+    await startWorker(url(), ['-j', '3'], b.dir);
+    void b.start(['--backend', url(), '-j', '1'], ['a', 'b', 'c']);
     await waitFor(() => b.count('start') > 0, 30_000, 'a first job to start');
     await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
     const ps = await b.ctl(['ps']);
@@ -69,8 +47,8 @@ describe.runIf(enabled)("a Redis run's limit: -j, and what the header and ps say
 
   it("without -j the run takes the workers' slots, and says so instead of the coordinator's CPUs", async () => {
     const b = batch();
-    await startWorker(redis.url, ['-j', '3'], b.dir);
-    void b.start(['--backend', redis.url], ['a', 'b', 'c']);
+    await startWorker(url(), ['-j', '3'], b.dir);
+    void b.start(['--backend', url()], ['a', 'b', 'c']);
     await b.started('a', 'b', 'c');
     await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
     const ps = await b.ctl(['ps']);
@@ -83,14 +61,14 @@ describe.runIf(enabled)("a Redis run's limit: -j, and what the header and ps say
 
   it('-j 2:3 (a range) limits a Redis run to its max; --resume -j 1 sets the limit again', async () => {
     const b = batch();
-    await startWorker(redis.url, ['-j', '3'], b.dir);
-    void b.start(['--backend', redis.url, '-j', '2:3'], ['a', 'b', 'c']);
+    await startWorker(url(), ['-j', '3'], b.dir);
+    void b.start(['--backend', url(), '-j', '2:3'], ['a', 'b', 'c']);
     await b.started('a', 'b', 'c');
     b.child!.kill('SIGINT');
     const first = await b.result!;
     expect(header(first.stderr)).toMatch(/^jobrun: 3 jobs, at most 3 at once, /);
     fs.rmSync(`${b.dir}/events`);
-    void b.start(['--backend', redis.url, '-j', '1', '--resume'], ['a', 'b', 'c']);
+    void b.start(['--backend', url(), '-j', '1', '--resume'], ['a', 'b', 'c']);
     await waitFor(() => b.count('start') > 0, 30_000, 'a first job to start');
     await sleep(1500);
     expect(b.count('start')).toBe(1);

@@ -1,44 +1,21 @@
-import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { requireRedisOrWarn } from '../backends/redis-server.js';
 import { waitFor } from './helpers.js';
-import { Batch } from './operate-helpers.js';
-import { killWorkers, startWorker } from './redis-helpers.js';
+import { redisBatches, startWorker } from './redis-helpers.js';
 
 const enabled = requireRedisOrWarn('test/e2e/redis-unserved.test.ts');
 
 describe.runIf(enabled)('a Redis run that no worker serves says so', () => {
-  let redis: RedisServer;
-  const batches: Batch[] = [];
-  const batch = () => {
-    const b = new Batch();
-    batches.push(b);
-    return b;
-  };
-
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterEach(async () => {
-    for (const b of batches.splice(0)) {
-      b.child?.kill('SIGKILL');
-      await b.finish();
-      fs.rmSync(b.dir, { recursive: true, force: true });
-    }
-    await killWorkers();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const { url, batch } = redisBatches();
 
   it('names the queue no worker serves, once, within --unserved-notice', async () => {
     const b = batch();
     // a worker of pool cpu only: the run's jobs have no pool, so nothing takes them
-    await startWorker(redis.url, ['--pool', 'cpu'], b.dir);
+    await startWorker(url(), ['--pool', 'cpu'], b.dir);
     let stderr = '';
     const started = Date.now();
-    void b.start(['--backend', redis.url, '--unserved-notice', '1s'], ['a', 'b']);
+    void b.start(['--backend', url(), '--unserved-notice', '1s'], ['a', 'b']);
     b.child!.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     await waitFor(() => stderr.includes('no worker serves'), 15_000, 'the notice');
     expect(Date.now() - started).toBeLessThan(12_000);
@@ -56,8 +33,8 @@ describe.runIf(enabled)('a Redis run that no worker serves says so', () => {
 
   it('says nothing while a worker is busy with a long job and the others wait', async () => {
     const b = batch();
-    await startWorker(redis.url, ['-j', '1'], b.dir);
-    void b.start(['--backend', redis.url, '--unserved-notice', '1s'], ['a', 'b']);
+    await startWorker(url(), ['-j', '1'], b.dir);
+    void b.start(['--backend', url(), '--unserved-notice', '1s'], ['a', 'b']);
     await b.started('a');
     await sleep(3500); // b has waited more than three times the bound
     expect(b.count('start')).toBe(1);
