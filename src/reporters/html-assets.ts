@@ -79,7 +79,7 @@ export const HTML_SCRIPT = String.raw`
   head.appendChild(el('h1', null, 'jobrun · ' + (data.manifest ? data.manifest.split('/').pop() : data.runId)));
   var why = data.interrupted ? ' · interrupted by ' + data.interrupted : data.halted ? ' · halted: ' + data.halted : '';
   head.appendChild(el('div', 'meta', (data.manifest ? data.manifest + ' · ' : '') + 'run ' + data.runId + ' · ' + data.host + ' · started ' + new Date(data.startedAt).toLocaleString() +
-    ' · ' + dur(data.durationMs) + ' · ' + counted(data.workers, 'worker') + ' · exit code ' + data.exitCode + why));
+    ' · ' + dur(data.durationMs) + ' · ' + data.workersText + ' · exit code ' + data.exitCode + why));
   var chips = el('div', 'chips');
   chips.appendChild(el('span', 'chip total', counted(data.summary.total, 'job')));
   ['succeeded', 'cached', 'failed', 'timed_out', 'skipped', 'cancelled'].forEach(function (k) {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 import { attemptEnding, jobEnding } from '../model/outcome.js';
 import { HTML_SCRIPT, HTML_STYLE } from './html-assets.js';
+import { workersText } from './format.js';
 import type { Report, ReportAttempt, ReportJob } from './report.js';
 import type { Reporter } from './types.js';
 import { xmlSafe } from './xml.js';
@@ -57,6 +58,8 @@ export interface HtmlData {
   interrupted: string | null;
   halted: string | null;
   workers: number;
+  /** How the workers read in the page's header (see `workersText`). */
+  workersText: string;
   summary: Report['summary'];
   jobs: HtmlJob[];
 }
@@ -80,6 +83,7 @@ export function htmlData(report: Report): HtmlData {
     interrupted: report.interrupted ?? null,
     halted: report.halted ?? null,
     workers: report.workers,
+    workersText: workersText(report.workers, report.remote),
     summary: report.summary,
     jobs: report.jobs.map((job) => ({
       name: job.name,

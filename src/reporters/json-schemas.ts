@@ -108,6 +108,12 @@ const reportSchema = z
     startedAt: time,
     endedAt: time,
     workers: z.number().int().min(0),
+    remote: z
+      .literal(true)
+      .optional()
+      .describe(
+        "The jobs ran on Redis workers: workers is the run's limit across them, 0 for none of its own.",
+      ),
     logDir: z.string(),
     ...runEnd,
     outputError: z

@@ -73,6 +73,8 @@ export interface Report {
    */
   outputError?: string;
   workers: number;
+  /** The jobs ran on Redis workers: `workers` is the run's limit across them, 0 for none. */
+  remote?: true;
   logDir: string;
   summary: Summary;
   jobs: ReportJob[];
@@ -150,6 +152,7 @@ export class ReportCollector {
       interrupted: end.interrupted,
       halted: end.halted,
       workers: start?.workers ?? 0,
+      remote: start?.remote,
       logDir: start?.logDir ?? '',
       summary: end.summary,
       jobs: [...this.jobs].sort((a, b) => a.index - b.index).map(reportJob),

@@ -48,7 +48,8 @@ describe.runIf(enabled)("a Redis run's limit: -j, and what the header and ps say
   it("without -j the run takes the workers' slots, and says so instead of the coordinator's CPUs", async () => {
     const b = batch();
     await startWorker(url(), ['-j', '3'], b.dir);
-    void b.start(['--backend', url()], ['a', 'b', 'c']);
+    const report = `${b.dir}/report.json`;
+    void b.start(['--backend', url(), '--report', report], ['a', 'b', 'c']);
     await b.started('a', 'b', 'c');
     await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
     const ps = await b.ctl(['ps']);
@@ -57,6 +58,8 @@ describe.runIf(enabled)("a Redis run's limit: -j, and what the header and ps say
     const r = await b.result!;
     expect(r.code, r.stderr).toBe(0);
     expect(header(r.stderr)).toMatch(/^jobrun: 3 jobs, on the Redis workers' slots, logs in /);
+    // the report's 0 workers is the absent limit, not a run with no worker
+    expect(JSON.parse(fs.readFileSync(report, 'utf8'))).toMatchObject({ workers: 0, remote: true });
   });
 
   it('-j 2:3 (a range) limits a Redis run to its max; --resume -j 1 sets the limit again', async () => {

@@ -102,6 +102,22 @@ describe('HTML report in Chromium', () => {
     await page.close();
   });
 
+  it("says a Redis run's workers as its limit, not as workers of its own", async () => {
+    const file = join(RESULTS, 'html-remote.html');
+    mkdirSync(RESULTS, { recursive: true });
+    const page = await browser!.newPage();
+    for (const [workers, text] of [
+      [0, " · on the Redis workers' slots · exit code 0"],
+      [3, ' · at most 3 at once · exit code 0'],
+    ] as const) {
+      writeFileSync(file, htmlReport({ ...reportOf([record('only', 0)]), workers, remote: true }));
+      await page.goto(`file://${file}`);
+      await page.waitForSelector('body[data-ready="true"]');
+      expect(await page.locator('#head .meta').innerText()).toContain(text);
+    }
+    await page.close();
+  });
+
   it('stays usable with 1,000 jobs: every bar drawn, zoom scrolls the timeline', async () => {
     const jobs = Array.from({ length: 1000 }, (_, i) =>
       record(`job-${i}`, i, {
