@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { BackoffSpec, JobSpec, RunSettings, StageSpec, TimeoutSpec } from '../model/job.js';
@@ -81,7 +82,8 @@ export async function openSource(
     }
     const { loadManifest } = await import('../manifest/load.js'); // zod and yaml: only for manifests
     const plan = await loadManifest(manifest);
-    const identity = manifest === '-' ? `stdin-manifest:${cwd}` : path.resolve(manifest);
+    const identity =
+      manifest === '-' ? stdinManifestIdentity(cwd, plan.jobs) : path.resolve(manifest);
     return { settings: plan, jobs: plan.jobs, identity, adHoc: false };
   }
   if (command.length === 0)
@@ -253,4 +255,15 @@ export function nameGlob(pattern: string): RegExp {
     .replace(/\*/g, '.*')
     .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
+}
+
+/**
+ * A manifest on stdin has no path to name its journal by: its jobs do (their names and
+ * commands, which `--resume` matches on). The same manifest piped again resumes its
+ * journal; two different ones run side by side in one folder.
+ */
+function stdinManifestIdentity(cwd: string, jobs: readonly JobSpec[]): string {
+  const hash = createHash('sha256');
+  for (const job of jobs) hash.update(`${job.name}\0${job.command}\0`);
+  return `stdin-manifest:${cwd}:${hash.digest('hex')}`;
 }

@@ -477,6 +477,30 @@ describe('one run per journal (item 10)', () => {
     expect(third.code).toBe(0);
     await noOrphans(dir);
   });
+
+  it('manifests on stdin (run -) have a journal each: two run side by side, the same one resumes', async () => {
+    const dir = tempDir();
+    const first = spawnBin(['run', '-', '--progress', 'none'], dir);
+    first.stdin!.end(manifest([LONG]));
+    const firstDone = collect(first);
+    await waitFor(() => readLines(path.join(dir, 'pids')).length >= 1, 10_000, 'job up');
+    const other = manifest(['echo one', 'exit 3']);
+    const second = await jobrun(['run', '-', '--progress', 'none'], { cwd: dir, input: other });
+    expect(second.stderr).not.toContain('another jobrun');
+    expect(second.code).toBe(1); // j2 failed
+    const again = ['run', '-', '--resume', '--progress', 'none', '--report', 'r.json'];
+    const resumed = await jobrun(again, { cwd: dir, input: other });
+    expect(resumed.code).toBe(1);
+    const rep = report(path.join(dir, 'r.json'));
+    // its own journal: j1 succeeded before and is skipped, j2 runs again
+    expect(rep.jobs.map((j) => [j.name, j.status, j.reason])).toEqual([
+      ['j1', 'succeeded', 'succeeded in an earlier run'],
+      ['j2', 'failed', undefined],
+    ]);
+    first.kill('SIGINT');
+    expect((await firstDone).signal).toBe('SIGINT');
+    await noOrphans(dir);
+  });
 });
 
 describe('one run at a time per --logs folder', () => {
