@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { BackoffSpec, JobSpec, RunSettings, StageSpec, TimeoutSpec } from '../model/job.js';
+import { hasRawBytes } from '../model/bytes.js';
 import type { CaptureSpec } from '../model/result.js';
 import { adHocJob, commandTemplate } from '../manifest/adhoc.js';
 import { matchFiles } from '../manifest/expand.js';
@@ -104,6 +105,12 @@ export async function openSource(
     const jobs = await collect(toJobs(files.map((f) => ({ args: [f] }))));
     const identity = `glob:${cwd}:${options.glob}:${words.join('\0')}`;
     if (files.length > 0) return { settings, jobs, identity, adHoc: true };
+    if (hasRawBytes(options.glob)) {
+      // the matcher sees names as text, where such a byte is no character it can match
+      throw new UsageError(
+        `--glob ${quoted(options.glob)} matched no files: its bytes that are not UTF-8 cannot be matched; put ? or * in their place`,
+      );
+    }
     return {
       settings,
       jobs,
@@ -166,6 +173,13 @@ async function nonEmpty(source: JobSource, empty: () => string): Promise<JobSour
 }
 
 function quoted(pattern: string): string {
+  if (hasRawBytes(pattern)) {
+    // as a shell would take it back: $'…' with each raw byte as \xNN
+    const escaped = pattern.replace(/[\\']|[\uDC80-\uDCFF]/g, (c) =>
+      c.length === 1 && c >= '\uDC80' ? `\\x${(c.charCodeAt(0) - 0xdc00).toString(16)}` : `\\${c}`,
+    );
+    return `$'${escaped}'`;
+  }
   return /^[\w./*?-]+$/.test(pattern) ? `'${pattern}'` : JSON.stringify(pattern);
 }
 

@@ -3,7 +3,7 @@
  * their exact output (bytes, not text: names that are not UTF-8 must come back as
  * they went in). `-k` keeps the output in input order so it can be compared whole.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,6 +71,27 @@ describe('raw bytes (item 1)', () => {
   it('--glob finds and runs a name that is not UTF-8', async () => {
     await expectOutput(['-k', '--glob', '*.txt', '--', 'wc', '-c', '{}'], dir, expected);
     await expectOutput(['-k', '--glob', '*.txt', '--', 'wc -c {}'], dir, expected);
+  });
+
+  it('a --glob pattern with such a byte is refused (no matcher can take it), saying what works', () => {
+    // only a shell can put the byte in jobrun's argv: Node writes arguments as UTF-8
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        'exec "$@" "$(printf \'caf\\351*\')" -- wc -c {}',
+        'sh',
+        process.execPath,
+        BIN,
+        'run',
+        '--glob',
+      ],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(
+      "--glob $'caf\\xe9*' matched no files: its bytes that are not UTF-8 cannot be matched; put ? or * in their place",
+    );
   });
 
   it('a manifest for_each glob runs it too, and the report keeps the exact name', async () => {
