@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { JobRecord } from '../model/events.js';
 import type { EarlierSuccess } from '../model/result.js';
-import { jobId, type JobSpec } from '../model/job.js';
+import { endedWell, jobId, type JobSpec } from '../model/job.js';
 import { UsageError } from '../errors.js';
 import { bootId } from '../exec/proc.js';
 import { forEachLine } from './journal-lines.js';
@@ -165,7 +165,8 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       // a job cancelled before it started has nothing to close
       if (job.status === 'cancelled' && job.attempts.length === 0) return;
       // one literal of one shape, no spreads: a line is made per job (undefined keys are left out)
-      const succeeded = job.status === 'succeeded';
+      // a cached job's result came back from the cache: a stage it feeds is made from it on --resume
+      const succeeded = endedWell(job.status);
       add({
         name: job.name,
         command: job.command,

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIG_BYTES, storeWriteStarted, writeBigEntryBatch } from './cache-helpers.js';
-import { jobrun, tempDir, writeFiles, type Result } from './helpers.js';
+import { BIN, jobrun, readLines, tempDir, waitFor, writeFiles, type Result } from './helpers.js';
 
 /**
  * Incremental batches end to end: every job appends its name to `ran.log` (not an
@@ -338,4 +339,49 @@ jobs:
     expect(read('out/a?.n')).toBe('2');
     expect(read('e/a1.txt.n')).toBe('20');
   }, 120_000);
+});
+
+describe('a cached job feeding a stage, then a stop and --resume', () => {
+  it("keeps the cached job's result in the journal: the resumed run makes the stage from it", async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'm.yaml': `version: 1
+jobs:
+  - name: src
+    run: printf 'a\\nb\\nc\\n'
+    cache: true
+  - name: "s-{item}"
+    for_each: { from: src }
+    run: "echo {item} >> started; while [ ! -e go ]; do sleep 0.05; done; echo {item} >> done"
+`,
+    });
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    const first = await jobrun(['run', 'm.yaml', '--progress', 'none'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    for (const file of ['done', 'started', 'go']) fs.rmSync(path.join(dir, file));
+    // the second run restores src from the cache; stopped while its stage runs
+    const second = spawn(
+      process.execPath,
+      [BIN, 'run', 'm.yaml', '--progress', 'none', '-j', '1'],
+      {
+        cwd: dir,
+        stdio: 'ignore',
+      },
+    );
+    const ended = new Promise((resolve) => second.on('close', resolve));
+    await waitFor(() => fs.existsSync(path.join(dir, 'started')), 20_000, 'a stage job to start');
+    second.kill('SIGINT');
+    await ended;
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    const resumed = await jobrun(['run', 'm.yaml', '--resume', '--json'], { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const report = JSON.parse(resumed.stdout) as Report;
+    expect(report.jobs.map((j) => [j.name, j.status])).toEqual([
+      ['src', 'succeeded'],
+      ['s-a', 'succeeded'],
+      ['s-b', 'succeeded'],
+      ['s-c', 'succeeded'],
+    ]);
+    expect(readLines(path.join(dir, 'done')).sort()).toEqual(['a', 'b', 'c']);
+  });
 });
