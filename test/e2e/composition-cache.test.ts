@@ -1,0 +1,167 @@
+import fc from 'fast-check';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import type { Report } from '../../src/reporters/report.js';
+import { checkEnded, checkLeftBehind, propSettings, runArgs } from './composition-case.js';
+import { checkNothingAfter, checkRecords, readFacts, type RunFacts } from './composition-checks.js';
+import {
+  JOB_SCRIPT,
+  endingFlags,
+  manifestOf,
+  nodeName,
+  scenarioArb,
+  type Scenario,
+} from './composition-plan.js';
+import { readMarkers, runJobrun } from './composition-run.js';
+import { tempDir, writeFiles } from './helpers.js';
+
+/**
+ * Incremental runs in composition: the random pipelines of the composition property
+ * (stages, needs, pools, retries, failures, timeouts) with `cache: true` and an output
+ * file on random nodes. A first run ends as the scenario says (to its end, a halt, a
+ * signal, a drain, kill -9); then the same manifest runs twice more to its end, with
+ * the outputs folder deleted before each. What must hold besides every promise of a
+ * run (`checkRecords`):
+ * - a job ends `cached` only if it is cached and really succeeded in an earlier run;
+ *   it does not run, and its output comes back as that success wrote it;
+ * - a cached job that succeeded (or was restored) in a run that went to its report is
+ *   `cached` in the next: its key depends on nothing that changed;
+ * - a stage fed by a cached job expands from its restored result as from a fresh one.
+ */
+const settings = propSettings(6);
+
+interface CacheCase {
+  s: Scenario;
+  /** Which nodes have `cache: true` and `outputs: [out/NAME.txt]`. */
+  cached: boolean[];
+}
+
+const caseArb: fc.Arbitrary<CacheCase> = fc
+  .record({ s: scenarioArb, flags: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }) })
+  .map(({ s, flags }) => ({ s, cached: s.nodes.map((_, i) => flags[i] ?? false) }));
+
+/** Each success writes its output file (`NAME RUN`) before its end marker. */
+const SCRIPT = JOB_SCRIPT.replace(
+  'echo "$(date +%s%3N) $code" > "$n.end"',
+  'if [ $code = 0 ]; then mkdir -p out && echo "$JOBRUN_JOB_NAME $PROP_RUN" > "out/$JOBRUN_JOB_NAME.txt"; fi\n' +
+    'echo "$(date +%s%3N) $code" > "$n.end"',
+);
+
+const outputOf = (name: string) => `out/${name}.txt`;
+
+/** The scenario's manifest with `cache: true` and the output on each cached node. */
+function cachedManifest({ s, cached }: CacheCase): string {
+  const lines = manifestOf(s).split('\n');
+  s.nodes.forEach((_, i) => {
+    if (!cached[i]) return;
+    const name = lines.indexOf(`  - name: ${JSON.stringify(nodeName(s, i))}`);
+    const run = lines.findIndex((l, k) => k > name && l.startsWith('    run: '));
+    const output = JSON.stringify(outputOf(nodeName(s, i)));
+    lines.splice(run + 1, 0, '    cache: true', `    outputs: [${output}]`);
+  });
+  return lines.join('\n');
+}
+
+const isCached = (c: CacheCase, name: string) =>
+  name !== 'fan' && c.cached[Number(/^[js](\d+)/.exec(name)?.[1])] === true;
+
+/** The runs (before `run`) in which job `name` ran an attempt to exit 0, by its markers. */
+function successRuns(dir: string, name: string, before: number): number[] {
+  const runs: number[] = [];
+  for (let r = 1; r < before; r++)
+    for (const m of readMarkers(dir, r).values())
+      if (m.name === name && m.end?.code === 0) runs.push(r);
+  return runs;
+}
+
+/**
+ * The cache's promises for run `run` (to its end); `mustHit`: the jobs an earlier
+ * report said were stored. Returns the facts with each `cached` record read as a
+ * success with no attempt (as `--resume` reports one), for the run's other checks.
+ */
+function checkCacheRun(c: CacheCase, dir: string, facts: RunFacts, mustHit: Set<string>): RunFacts {
+  const { report } = facts;
+  const ran = new Set(facts.markers.map((m) => m.name));
+  for (const j of report.jobs) {
+    const file = path.join(dir, outputOf(j.name));
+    const written = () => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '(none)');
+    if (j.status === 'cached') {
+      expect(isCached(c, j.name), `${j.name} is not cached but ended cached`).toBe(true);
+      expect(ran.has(j.name), `${j.name} ended cached but ran`).toBe(false);
+      expect(j.attempts, `${j.name}: a cached job has no attempt`).toEqual([]);
+      // restored as the success that stored it wrote it
+      const by = Number(written().split(' ')[1]);
+      expect(successRuns(dir, j.name, facts.run), `${j.name} restored ${written()}`).toContain(by);
+      expect(written()).toBe(`${j.name} ${by}`);
+    } else if (j.status === 'succeeded' && isCached(c, j.name)) {
+      expect(written(), `${j.name}'s output`).toBe(`${j.name} ${facts.run}`);
+    }
+    if (mustHit.has(j.name))
+      expect(j.status, `${j.name} was stored before and nothing changed`).toBe('cached');
+  }
+  for (const name of mustHit)
+    expect(
+      report.jobs.some((j) => j.name === name),
+      `${name}, stored before, has no record`,
+    ).toBe(true);
+  const cachedCount = report.jobs.filter((j) => j.status === 'cached').length;
+  expect(report.summary.cached ?? 0).toBe(cachedCount);
+  const asSucceeded: Report = {
+    ...report,
+    summary: { ...report.summary, succeeded: report.summary.succeeded + cachedCount },
+    jobs: report.jobs.map((j) => (j.status === 'cached' ? { ...j, status: 'succeeded' } : j)),
+  };
+  return { ...facts, report: asSucceeded };
+}
+
+/** The cached jobs that succeeded or were restored in `report`: stored, so hits next time. */
+const stored = (c: CacheCase, report: Report) =>
+  new Set(
+    report.jobs
+      .filter((j) => (j.status === 'succeeded' || j.status === 'cached') && isCached(c, j.name))
+      .map((j) => j.name),
+  );
+
+async function checkCase(dir: string, c: CacheCase): Promise<void> {
+  const { s } = c;
+  const args = (run: number) => [...runArgs(s, run), '--spawner', s.spawner];
+  const first = await runJobrun(dir, [...args(1), ...endingFlags(s.ending)], 1, s.ending);
+  let mustHit = new Set<string>();
+  if (first.signal !== 'SIGKILL') {
+    await checkEnded(dir, s, 1, first);
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'report-1.json'), 'utf8')) as Report;
+    mustHit = stored(c, report);
+  }
+  for (const run of [2, 3]) {
+    fs.rmSync(path.join(dir, 'out'), { recursive: true, force: true });
+    const exit = await runJobrun(dir, args(run), run, { kind: 'normal' });
+    const facts = checkCacheRun(c, dir, await readFacts(dir, run, exit), mustHit);
+    checkRecords(s, facts, false);
+    checkLeftBehind(dir, s, facts, false);
+    await checkNothingAfter(dir, [facts], exit);
+    mustHit = stored(c, facts.report);
+  }
+}
+
+it(`cached jobs in random pipelines: hits only after a real success, outputs restored, stops and kill -9 between runs (seed ${settings.seed})`, async () => {
+  console.log(
+    `composition cache property: JOBRUN_PROP_SEED=${settings.seed}, ${settings.numRuns} runs`,
+  );
+  await fc.assert(
+    fc.asyncProperty(caseArb, async (c) => {
+      const dir = tempDir('jobrun-prop-cache-');
+      writeFiles(dir, { 'm.yaml': cachedManifest(c), 'job.sh': SCRIPT });
+      try {
+        await checkCase(dir, c);
+      } catch (err) {
+        const e = err as Error;
+        const how = `ending ${JSON.stringify(c.s.ending)}, --output ${c.s.output}, --spawner ${c.s.spawner}`;
+        e.message += `\n\nJOBRUN_PROP_SEED=${settings.seed}; its files: ${dir}; ${how}\n${cachedManifest(c)}`;
+        throw e;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }),
+    settings,
+  );
+}, 600_000);
