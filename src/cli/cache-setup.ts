@@ -46,9 +46,15 @@ export function openRunCache(
 ): RunCache {
   const none: RunCache = { jobs, finish: async () => {} };
   if (options.use === 'off') return { ...none, jobs: mapJobs(jobs, withoutCache) };
-  if (Array.isArray(jobs) && options.use === 'manifest' && !jobs.some((j) => j.cache)) {
+  // a stage's jobs come later: its template says whether they are cached
+  const stageCached = settings.stages?.some((stage) => stage.settings.cache !== undefined);
+  if (
+    Array.isArray(jobs) &&
+    options.use === 'manifest' &&
+    !stageCached &&
+    !jobs.some((j) => j.cache)
+  )
     return none;
-  }
   const root = cacheRoot(settings);
   const cached =
     options.use === 'all'

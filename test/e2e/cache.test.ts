@@ -385,3 +385,26 @@ jobs:
     expect(readLines(path.join(dir, 'done')).sort()).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('cache: true on a stage', () => {
+  it('caches its jobs when no other job is cached', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'm.yaml': `version: 1
+jobs:
+  - name: src
+    run: printf 'a\\nb\\n'
+  - name: "s-{item}"
+    for_each: { from: src }
+    run: echo {item} >> ran.log
+    cache: true
+`,
+    });
+    for (const expected of [{ succeeded: 3 }, { succeeded: 1, cached: 2 }]) {
+      const r = await jobrun(['run', 'm.yaml', '--json'], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as Report).summary).toMatchObject(expected);
+    }
+    expect(readLines(path.join(dir, 'ran.log'))).toEqual(['a', 'b']);
+  });
+});
