@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
 import { checkNothingAfter, checkRecords, readFacts, type RunFacts } from './composition-checks.js';
 import { checkJournal, checkLogs, checkShownOutput } from './composition-outputs.js';
-import { JOB_SCRIPT, manifestOf, type Scenario } from './composition-plan.js';
+import { JOB_SCRIPT, manifestOf, toItsEnd, type Scenario } from './composition-plan.js';
 import { readMarkers, type Exit } from './composition-run.js';
 import { tempDir, writeFiles } from './helpers.js';
 
@@ -101,7 +101,7 @@ export async function checkEnded(
     return;
   }
   const facts = await readFacts(dir, run, exit);
-  const stopped = s.ending.kind !== 'normal' && s.ending.kind !== 'kill9';
+  const stopped = !toItsEnd(s.ending) && s.ending.kind !== 'kill9';
   checkRecords(s, facts, stopped, slots, local);
   if (local) checkLeftBehind(dir, s, facts, stopped);
   await checkNothingAfter(dir, [facts], exit);

@@ -242,7 +242,8 @@ function checkSucceededBeforeTheStop(facts: RunFacts, byName: Map<string, Report
  * `--graceful` signal told once let running jobs finish (every attempt ended by itself
  * or by its timeout), `jobrun drain` cancels the rest as `drained`; `jobrun cancel JOB`
  * cancels that job alone, which is not retried once the command returned. A halt is
- * the halt policy's doing, after a failure that counts: exit 1.
+ * the halt policy's doing, after a failure that counts: exit 1. While `jobrun pause`
+ * (of the run or pool b) or a scale of pool b to 0 holds, no job it holds starts.
  */
 function checkSteered(s: Scenario, facts: RunFacts, byName: Map<string, ReportJob>): void {
   const e = s.ending;
@@ -270,6 +271,14 @@ function checkSteered(s: Scenario, facts: RunFacts, byName: Map<string, ReportJo
   if (e.kind === 'drain' && obeyed)
     for (const j of byName.values())
       if (j.status === 'cancelled') expect(j.reason, j.name).toBe('drained');
+  const held = facts.exit.held;
+  if (e.kind === 'steer' && held?.replies[0]?.startsWith('{"ok":true') === true)
+    for (const m of facts.markers) {
+      if (e.action !== 'pause' && nodeOf(s, m.name).pool !== 'b') continue;
+      // a job started just before the hold may write its marker a moment later
+      const during = m.start > held.from + HELD_SLACK_MS && m.start < held.to;
+      expect(during, `${m.name}.${m.attempt} started while ${e.action} held it`).toBe(false);
+    }
   if (e.kind === 'cancel') {
     const target = obeyed ? steered?.job : undefined;
     for (const j of byName.values())
@@ -294,6 +303,9 @@ function checkNeeds(facts: RunFacts, byName: Map<string, ReportJob>): void {
     }
   }
 }
+
+/** How late after a pause a job started before it may write its start marker, loaded machine included. */
+const HELD_SLACK_MS = 1000;
 
 /** Most of the time a job's shell takes to write its start marker, loaded machine included. */
 const SHELL_START_MS = 200;

@@ -43,7 +43,21 @@ export type Ending =
     }
   | { kind: 'kill9'; afterStarts: number; delayMs: number }
   /** `jobrun drain`, or `jobrun cancel` of the job that started last, from outside. */
-  | { kind: 'drain' | 'cancel'; afterStarts: number; delayMs: number };
+  | { kind: 'drain' | 'cancel'; afterStarts: number; delayMs: number }
+  /**
+   * Steered from outside, and then on to its end: `jobrun pause` (the run, or pool b)
+   * or `jobrun scale --pool b=0`, undone `holdMs` later.
+   */
+  | {
+      kind: 'steer';
+      action: 'pause' | 'pause-b' | 'scale-b';
+      afterStarts: number;
+      delayMs: number;
+      holdMs: number;
+    };
+
+/** Whether a run with this ending goes to its end as if nothing happened (all its jobs decided). */
+export const toItsEnd = (e: Ending) => e.kind === 'normal' || e.kind === 'steer';
 
 export interface Scenario {
   nodes: Node[];
@@ -107,6 +121,13 @@ const endingArb: fc.Arbitrary<Ending> = fc.oneof(
     afterStarts: fc.integer({ min: 0, max: 4 }),
     delayMs: fc.integer({ min: 0, max: 60 }),
   }),
+  fc.record({
+    kind: fc.constant('steer' as const),
+    action: fc.constantFrom('pause' as const, 'pause-b' as const, 'scale-b' as const),
+    afterStarts: fc.integer({ min: 0, max: 4 }),
+    delayMs: fc.integer({ min: 0, max: 60 }),
+    holdMs: fc.integer({ min: 1500, max: 2500 }),
+  }),
 );
 
 /** At most this many jobs in a plan, whatever the items: each run stays short. */
@@ -131,11 +152,12 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
 
 /**
  * Node 0 is a job, sources and needs point backwards (so the graph is acyclic), the
- * plan stays small, and a drain or cancel finds jobs running.
+ * plan stays small, and a drain, cancel or steer finds jobs running.
  */
 function bounded(s: Scenario): Scenario {
-  // a drain or cancel needs jobs still running when it comes
-  const slower = s.ending.kind === 'drain' || s.ending.kind === 'cancel' ? 200 : 0;
+  // a drain, cancel or steer needs jobs still running when it comes
+  const steered = ['drain', 'cancel', 'steer'].includes(s.ending.kind);
+  const slower = steered ? 200 : 0;
   const nodes = s.nodes.map((n, i) => ({
     ...n,
     ms: n.ms + slower,

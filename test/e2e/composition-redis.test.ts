@@ -11,7 +11,7 @@ import {
   journaledSuccesses,
   readFacts,
 } from './composition-checks.js';
-import { endingFlags, nodeOf, scenarioArb, type Scenario } from './composition-plan.js';
+import { endingFlags, nodeOf, scenarioArb, toItsEnd, type Scenario } from './composition-plan.js';
 import { readMarkers, runJobrun, type Exit } from './composition-run.js';
 import { killWorkers, startWorker } from './redis-helpers.js';
 
@@ -54,7 +54,7 @@ describe.runIf(enabled)('the composition property on Redis workers (built bin)',
       const first = await run(1, endingFlags(s.ending), s.ending);
       if (first.signal !== 'SIGKILL') {
         await checkEnded(dir, s, 1, first, WORKERS * SLOTS, false);
-        if (!s.resume || s.ending.kind === 'normal') return;
+        if (!s.resume || toItsEnd(s.ending)) return;
       }
       await checkResumed(dir, s, first, () => run(2, ['--resume'], { kind: 'normal' }));
     } finally {
@@ -125,7 +125,11 @@ describe.runIf(enabled)('the composition property on Redis workers (built bin)',
         `composition on Redis: JOBRUN_PROP_SEED=${settings.seed}, ${settings.numRuns} runs` +
           (ending ? `, ending ${ending} alone` : ''),
       );
-      const cases = ending ? scenarioArb.filter((s) => s.ending.kind === ending) : scenarioArb;
+      // on Redis, pause holds only the jobs not yet handed to the workers (README): the
+      // local property's "nothing held starts" is not Redis's promise
+      const cases = scenarioArb.filter((s) =>
+        ending ? s.ending.kind === ending : s.ending.kind !== 'steer',
+      );
       await fc.assert(
         fc.asyncProperty(cases, (s) => inCaseDir(s, settings.seed, (dir) => checkCase(dir, s))),
         settings,

@@ -31,6 +31,11 @@ export interface Exit {
   signalledAt?: number;
   /** The drain or cancel of `job` the test sent the run, its answer, and when that came. */
   steered?: { reply: string; job: string; doneAt: number };
+  /**
+   * A `steer` ending: its first request answered at `from` (ms since the epoch), undone
+   * by the request sent at `to`; each answer's first line.
+   */
+  held?: { from: number; to: number; replies: string[] };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -184,14 +189,43 @@ export function runJobrun(
       resolve({ code, signal, stdout, stderr, pid, filesAtExit, signalledAt });
     });
   });
+  let held: Exit['held'];
   const steering =
     ending.kind === 'normal' || ending.kind === 'fail-fast' || ending.kind === 'halt'
       ? undefined
-      : stopLater(ending);
-  return done.then(async (exit) => ({ ...exit, steered: await steering }));
+      : ending.kind === 'steer'
+        ? steer(ending).then(() => undefined)
+        : stopLater(ending);
+  return done.then(async (exit) => ({ ...exit, steered: await steering, held }));
+
+  /** Pauses (or scales pool b to 0), and undoes it `holdMs` later, while the run goes on. */
+  async function steer(e: Extract<Ending, { kind: 'steer' }>): Promise<void> {
+    const starts = () => markerFiles(dir, run).filter((f) => f.endsWith('.start'));
+    await eventually(() => exited || starts().length >= e.afterStarts, timeoutMs / 2);
+    await sleep(e.delayMs);
+    if (exited) return;
+    const [hold, undo] =
+      e.action === 'pause'
+        ? [{ verb: 'pause' }, { verb: 'unpause' }]
+        : e.action === 'pause-b'
+          ? [
+              { verb: 'pause', pool: 'b' },
+              { verb: 'unpause', pool: 'b' },
+            ]
+          : [
+              { verb: 'scale', pools: { b: 0 } },
+              { verb: 'scale', pools: { b: 2 } },
+            ];
+    const first = await control(dir, hold);
+    const from = Date.now();
+    await sleep(e.holdMs);
+    const to = Date.now();
+    const second = exited ? 'ended' : await control(dir, undo);
+    held = { from, to, replies: [first, second] };
+  }
 
   async function stopLater(
-    e: Exclude<Ending, { kind: 'normal' | 'fail-fast' | 'halt' }>,
+    e: Exclude<Ending, { kind: 'normal' | 'fail-fast' | 'halt' | 'steer' }>,
   ): Promise<Exit['steered']> {
     const starts = () => markerFiles(dir, run).filter((f) => f.endsWith('.start'));
     await eventually(() => exited || starts().length >= e.afterStarts, timeoutMs / 2);
