@@ -147,6 +147,8 @@ export function runJobrun(
   run: number,
   ending: Ending,
   timeoutMs = 45_000,
+  /** What jobrun reads on stdin (through a pipe); none: no stdin. */
+  input?: string,
 ): Promise<Exit> {
   fs.mkdirSync(markerDir(dir, run), { recursive: true });
   const child = spawn(process.execPath, [BIN, ...args], {
@@ -160,13 +162,16 @@ export function runJobrun(
       PROP_RUN: String(run),
       XDG_RUNTIME_DIR: runtimeDir(dir),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  // EPIPE when jobrun stops (or is killed) before it read it all
+  child.stdin?.on('error', () => {});
+  child.stdin?.end(input);
   const pid = child.pid ?? -1;
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   let exited = false;
   let filesAtExit: string[] = [];
   let signalledAt: number | undefined;
