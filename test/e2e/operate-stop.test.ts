@@ -264,6 +264,26 @@ describe('stopping a running batch gently', () => {
     }
   });
 
+  it('watch whose output fails (a full disk) stops at once with exit 1 and says why; the run goes on', async () => {
+    const b = new Batch();
+    try {
+      const done = b.start(['-j', '1'], ['a']);
+      await b.started('a');
+      // job a waits for the test: the run says nothing more until it is released
+      const watch = await piped(b, '$JOBRUN watch --json > /dev/full 2> watch.err').done;
+      expect(watch.status).toBe('1');
+      expect(fs.readFileSync(path.join(b.dir, 'watch.err'), 'utf8')).toMatch(
+        /jobrun: stopped watching run \S+ \(it goes on\): cannot write jobrun's stdout: ENOSPC/,
+      );
+      expect(alive(b.child?.pid ?? 0)).toBe(true);
+      expect(b.events()).not.toContain('end a');
+      b.release();
+      expect((await done).code).toBe(0);
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('logs prints a job’s output so far and follows it with -f until it ends', async () => {
     const b = new Batch();
     try {

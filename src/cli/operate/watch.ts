@@ -8,7 +8,7 @@ import { pickReporters } from '../../reporters/pick.js';
 import type { ProgressMode } from '../../reporters/settings.js';
 import type { Reporter } from '../../reporters/types.js';
 import type { ReachValues } from '../flags/operate-flags.js';
-import { handleStops, reraiseOnExit } from '../shutdown.js';
+import { handleStops, onOutputWriteError, reraiseOnExit } from '../shutdown.js';
 import { watchSource } from './watch-source.js';
 
 interface CatchingUp extends Reporter {
@@ -55,6 +55,13 @@ export async function watchCommand(
     stoppedBy = signal;
     hangUp?.();
   });
+  // a full disk (ENOSPC) under `watch > file` ends the watching too: nothing it
+  // prints from then on arrives, and the run may go on for hours
+  let lost: string | undefined;
+  const stopOnLostOutput = onOutputWriteError((error) => {
+    lost ??= error;
+    hangUp?.();
+  });
   try {
     await run.follow((message, close) => {
       hangUp = close;
@@ -66,6 +73,7 @@ export async function watchCommand(
     await bus.flush();
   } finally {
     stopHandling();
+    stopOnLostOutput();
     bus.dispose();
     run.close();
   }
@@ -73,6 +81,8 @@ export async function watchCommand(
     reraiseOnExit(stoppedBy);
     return STOP_EXIT_CODES[stoppedBy];
   }
+  if (lost !== undefined && exitCode === undefined)
+    throw new ControlError(`stopped watching run ${run.runId} (it goes on): ${lost}`);
   if (exitCode === undefined)
     throw new ControlError(`run ${run.runId} went away without saying how it ended (killed?)`);
   return exitCode;
