@@ -231,4 +231,30 @@ describe('operating a running batch', () => {
       await b.finish();
     }
   });
+  it('ps shows a job waiting out its retry backoff; cancel ends it there, not retried', async () => {
+    const b = new Batch();
+    try {
+      void b.start(
+        ['-j', '1', '--retries', '1', '--backoff', '10m', '--report', 'r.json'],
+        ['bad'],
+      );
+      b.release('bad'); // its first attempt fails (exit 3): the retry waits 10 minutes
+      let retrying = false;
+      for (let tries = 0; tries < 100 && !retrying; tries++)
+        retrying = (await b.ctl(['ps', '--json'])).stdout.includes('"retrying": 1');
+      expect(retrying).toBe(true);
+      const text = await b.ctl(['ps']);
+      expect(text.stdout).toMatch(/0\/1 done, running 0, queued 0, retrying 1, workers 1, \d/);
+      const cancel = await b.ctl(['cancel', 'bad']);
+      expect(cancel.code).toBe(0);
+      expect(cancel.stderr).toMatch(/cancelled: bad/);
+      const r = await b.result;
+      expect(r?.code).toBe(0);
+      const bad = byName(b.report()).bad;
+      expect(bad).toMatchObject({ status: 'cancelled', reason: 'cancelled by jobrun cancel' });
+      expect(bad?.attempts).toHaveLength(1);
+    } finally {
+      await b.finish();
+    }
+  });
 });
