@@ -284,6 +284,29 @@ describe('stopping a running batch gently', () => {
     }
   });
 
+  it('logs -f of a run killed with -9 prints what the job wrote, then exit 1 saying the run went away', async () => {
+    const b = new Batch();
+    try {
+      const gate = path.join(b.dir, 'gate.sh');
+      fs.writeFileSync(
+        gate,
+        fs.readFileSync(gate, 'utf8').replace('i=0', 'echo "hello from $1"\ni=0'),
+      );
+      const done = b.start(['-j', '1'], ['a']);
+      await b.started('a');
+      const follow = b.follow(['logs', 'a', '-f']);
+      await waitFor(() => follow.seen().includes('hello from a'), 30_000, 'logs -f to print');
+      process.kill(b.child?.pid ?? 0, 'SIGKILL');
+      await done.catch(() => undefined);
+      const f = await follow.result;
+      expect(f.stdout).toBe('hello from a\n');
+      expect(f.stderr).toMatch(/went away while a ran \(killed\?\): its output may stop short/);
+      expect(f.code).toBe(1); // not the 0 of a job that ended
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('logs prints a job’s output so far and follows it with -f until it ends', async () => {
     const b = new Batch();
     try {
