@@ -90,6 +90,29 @@ describe('operating a running batch', () => {
     }
   });
 
+  it("a watch that joins late says its table's totals are those it saw, not the run's", async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a', 'b']);
+      await b.started('a');
+      b.release('a');
+      await b.started('b'); // a ended before anyone watched
+      const watch = b.follow(['watch']);
+      await waitFor(() => /jobrun: 2 jobs/.test(watch.seen()), 30_000, 'the watcher');
+      b.release();
+      const w = await watch.result;
+      expect(w.code).toBe(0);
+      expect(w.stderr).toMatch(/│ b +│/); // the job it saw end
+      expect(w.stderr).not.toMatch(/│ a +│/);
+      expect(w.stderr).toMatch(
+        /total: 1 job ended during this watch \(1 ended before it\), 1 attempt/,
+      );
+      expect(w.stderr).toMatch(/2 jobs: 2 succeeded/); // the run's own count
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('watch in a terminal draws the live view; Ctrl-C ends the watching, not the run', async () => {
     const b = new Batch();
     try {
