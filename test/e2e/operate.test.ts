@@ -254,11 +254,12 @@ describe('operating a running batch', () => {
       await b.finish();
     }
   });
+
   it('ps shows a job waiting out its retry backoff; cancel ends it there, not retried', async () => {
     const b = new Batch();
     try {
       void b.start(
-        ['-j', '1', '--retries', '1', '--backoff', '10m', '--report', 'r.json'],
+        ['-j', '1', '--retries', '1', '--backoff', '10m,2,10m', '--report', 'r.json'],
         ['bad'],
       );
       b.release('bad'); // its first attempt fails (exit 3): the retry waits 10 minutes
@@ -268,6 +269,9 @@ describe('operating a running batch', () => {
       expect(retrying).toBe(true);
       const text = await b.ctl(['ps']);
       expect(text.stdout).toMatch(/0\/1 done, running 0, queued 0, retrying 1, workers 1, \d/);
+      // a watcher joining now sees it waiting for attempt 2, not queued to start
+      const watch = b.follow(['watch', '--json']);
+      await waitFor(() => watch.seen().includes('"name":"bad"'), 30_000, 'the watcher');
       const cancel = await b.ctl(['cancel', 'bad']);
       expect(cancel.code).toBe(0);
       expect(cancel.stderr).toMatch(/cancelled: bad/);
@@ -276,6 +280,13 @@ describe('operating a running batch', () => {
       const bad = byName(b.report()).bad;
       expect(bad).toMatchObject({ status: 'cancelled', reason: 'cancelled by jobrun cancel' });
       expect(bad?.attempts).toHaveLength(1);
+      const events = (await watch.result).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(events.map((e) => e.type)).toEqual(['run_start', 'job_retry', 'job_end', 'run_end']);
+      expect(events[1]).toMatchObject({ name: 'bad', nextAttempt: 2 });
+      expect(events[1]?.delayMs).toBeGreaterThan(1000); // what is left of its backoff
     } finally {
       await b.finish();
     }

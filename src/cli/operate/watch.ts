@@ -103,8 +103,17 @@ function catchUp(bus: EventBus, reporters: CatchingUp[], s: RunSnapshot): void {
   });
   for (const r of reporters) r.catchUp?.(s.done);
   const now = Date.now();
-  for (const { id, name } of [...s.queued, ...s.retrying])
+  for (const { id, name } of s.queued)
     bus.replay({ type: 'job_queued', time: now, id, name, priority: 0 });
+  // a job waiting out its backoff is shown as such: it is queued only once the wait ends
+  for (const { id, name, nextAttempt, dueAt } of s.retrying) {
+    if (nextAttempt === undefined || dueAt === undefined)
+      bus.replay({ type: 'job_queued', time: now, id, name, priority: 0 });
+    else {
+      const delayMs = Math.max(0, dueAt - now);
+      bus.replay({ type: 'job_retry', time: now, id, name, nextAttempt, delayMs });
+    }
+  }
   for (const { id, name, since, attempt, worker } of s.running)
     bus.replay({ type: 'job_start', time: since, id, name, attempt, worker });
   if (s.stopping !== undefined)
