@@ -45,13 +45,15 @@ export interface JobLog {
   path?: string;
   attempt?: number;
   state: 'waiting' | 'running' | 'ended' | 'unknown';
+  /** A job that ended without ever starting (skipped, cancelled, cached): how it ended. */
+  endedAs?: FinalStatus;
 }
 
 /**
  * Keeps what the run's events say as counters and small maps, for the control
  * socket to answer from; it never changes the run. Memory grows with the jobs
- * waiting and running (as the live view's does) and with the names that started,
- * for `jobrun logs`.
+ * waiting and running (as the live view's does) and with the names that started
+ * or ended without starting, for `jobrun logs`.
  */
 export class RunState implements Reporter {
   private snapshotBase: Omit<RunSnapshot, 'queued' | 'retrying' | 'running'> = {
@@ -68,6 +70,8 @@ export class RunState implements Reporter {
   private readonly running = new Map<string, Running>();
   /** By name: the id and attempt of its latest start, and whether it ended. */
   private readonly logs = new Map<string, { id: string; attempt: number; ended: boolean }>();
+  /** By name: the jobs that ended without starting, so `jobrun logs` can say so. */
+  private readonly unstarted = new Map<string, FinalStatus>();
 
   onEvent(e: RunEvent): void {
     const s = this.snapshotBase;
@@ -114,6 +118,7 @@ export class RunState implements Reporter {
         s.done[e.job.status]++;
         const log = this.logs.get(e.job.name);
         if (log?.id === e.job.id) log.ended = true;
+        else if (log === undefined) this.unstarted.set(e.job.name, e.job.status);
         break;
       }
       case 'workers_change':
@@ -158,6 +163,8 @@ export class RunState implements Reporter {
   jobLog(name: string): JobLog {
     const log = this.logs.get(name);
     if (log === undefined) {
+      const endedAs = this.unstarted.get(name);
+      if (endedAs !== undefined) return { state: 'ended', endedAs };
       const waits = [...this.waiting.values()].some((w) => w.name === name);
       return { state: waits ? 'waiting' : 'unknown' };
     }

@@ -237,6 +237,15 @@ describe('operating a running batch', () => {
       expect(queued.code).toBe(1); // one name was no job
       expect(queued.stderr).toMatch(/cancelled: b/);
       expect(queued.stderr).toMatch(/no such job waiting or running: nosuch/);
+      // b is a job of the run that never started, not a name the run does not know
+      for (const args of [
+        ['logs', 'b'],
+        ['logs', 'b', '-f'],
+      ]) {
+        const logs = await b.ctl(args);
+        expect(logs.code, args.join(' ')).toBe(0);
+        expect(logs.stderr).toMatch(/jobrun: b ended cancelled without starting: no output/);
+      }
       const running = await b.ctl(['cancel', 'a', '--json']); // a job name first: the only run
       expect(running.code).toBe(0);
       expect(JSON.parse(running.stdout)).toMatchObject({ stopping: ['a'], cancelled: [] });

@@ -34,6 +34,11 @@ export async function logsCommand(args: string[], follow: boolean): Promise<numb
     }
     if (log.state === 'unknown')
       throw new UsageError(`run ${run.runId} has no job "${job}" waiting or started`);
+    if (log.endedAs !== undefined) {
+      // it exists, it only never ran here: no output to show, and nothing to follow
+      process.stderr.write(`jobrun: ${job} ended ${log.endedAs} without starting: no output\n`);
+      return 0;
+    }
     if (log.path !== file) {
       file = log.path;
       offset = 0;
