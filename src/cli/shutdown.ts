@@ -29,6 +29,7 @@ let writeError: string | undefined;
 let firstStop: StopSignal | undefined;
 let reraise: StopSignal | undefined;
 const exitHooks = new Set<() => void>();
+const writeErrorHooks = new Set<(error: string) => void>();
 
 /**
  * Installed once, first thing: stdout/stderr errors never become a trace, and the
@@ -47,6 +48,7 @@ export function installProcessGuards(): void {
       if (err.code !== 'EPIPE') {
         writeError ??= `cannot write jobrun's ${name}: ${err.code ?? err.message}`;
         if (stopRun === undefined) process.exitCode = 1;
+        for (const hook of writeErrorHooks) hook(writeError);
         return;
       }
       if (stopRun === undefined) {
@@ -77,6 +79,16 @@ function cleanUp(): void {
 /** The first error writing stdout or stderr other than EPIPE (a full disk: ENOSPC), if any. */
 export function outputWriteError(): string | undefined {
   return writeError;
+}
+
+/**
+ * Calls `hook` at each error writing stdout or stderr other than EPIPE, with the first
+ * one's text: a command that only prints (`watch`) stops there rather than printing on
+ * into a full disk until its run ends. Returns the function that removes it.
+ */
+export function onOutputWriteError(hook: (error: string) => void): () => void {
+  writeErrorHooks.add(hook);
+  return () => writeErrorHooks.delete(hook);
 }
 
 /** Whether stdout or stderr broke (EPIPE) during the last run, even after its jobs ended. */

@@ -71,6 +71,20 @@ function removeEntry(dir: string, runId: string): void {
   fs.rmSync(path.join(dir, `${runId}.sock`), { force: true });
 }
 
+/**
+ * Whether `run` went away without ending: a run that ends removes its entry before
+ * it stops answering, so an entry left behind by a run that does not answer means
+ * it was killed (kill -9, the OOM killer). Someone listing the runs meanwhile removes
+ * it, and then this cannot tell.
+ */
+export function diedListed(run: RunEntry): boolean {
+  const file = path.join(path.dirname(run.socket), `${run.runId}.json`);
+  // a zombie (killed, not yet reaped by its parent) still shows in /proc as itself
+  return (
+    readEntry(file)?.pid === run.pid && (!holderAlive(run) || procStat(run.pid)?.state === 'Z')
+  );
+}
+
 /** The user's live runs, oldest first; stale entries are removed on the way. */
 export function liveRuns(dir = runsDir()): RunEntry[] {
   const runs: RunEntry[] = [];

@@ -3,6 +3,14 @@ import type { RunEvent } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
 import type { Reporter } from '../reporters/types.js';
 
+/** A job in a queue, or waiting out its backoff (`retry`) before attempt `nextAttempt`. */
+interface Waiting {
+  name: string;
+  retry: boolean;
+  nextAttempt?: number;
+  dueAt?: number;
+}
+
 interface Running {
   id: string;
   name: string;
@@ -24,7 +32,8 @@ export interface RunSnapshot {
   done: Record<FinalStatus, number>;
   /** Ids and names of the jobs waiting in a queue or for a retry. */
   queued: Array<{ id: string; name: string }>;
-  retrying: Array<{ id: string; name: string }>;
+  /** With the attempt each waits to make and when (epoch ms) its backoff ends. */
+  retrying: Array<{ id: string; name: string; nextAttempt?: number; dueAt?: number }>;
   running: Running[];
   /** Set once the run starts nothing more (a stop, a drain). */
   stopping?: string;
@@ -36,13 +45,15 @@ export interface JobLog {
   path?: string;
   attempt?: number;
   state: 'waiting' | 'running' | 'ended' | 'unknown';
+  /** A job that ended without ever starting (skipped, cancelled, cached): how it ended. */
+  endedAs?: FinalStatus;
 }
 
 /**
  * Keeps what the run's events say as counters and small maps, for the control
  * socket to answer from; it never changes the run. Memory grows with the jobs
- * waiting and running (as the live view's does) and with the names that started,
- * for `jobrun logs`.
+ * waiting and running (as the live view's does) and with the names that started
+ * or ended without starting, for `jobrun logs`.
  */
 export class RunState implements Reporter {
   private snapshotBase: Omit<RunSnapshot, 'queued' | 'retrying' | 'running'> = {
@@ -55,10 +66,12 @@ export class RunState implements Reporter {
     done: { succeeded: 0, cached: 0, failed: 0, timed_out: 0, skipped: 0, cancelled: 0 },
     ended: false,
   };
-  private readonly waiting = new Map<string, { name: string; retry: boolean }>();
+  private readonly waiting = new Map<string, Waiting>();
   private readonly running = new Map<string, Running>();
   /** By name: the id and attempt of its latest start, and whether it ended. */
   private readonly logs = new Map<string, { id: string; attempt: number; ended: boolean }>();
+  /** By name: the jobs that ended without starting, so `jobrun logs` can say so. */
+  private readonly unstarted = new Map<string, FinalStatus>();
 
   onEvent(e: RunEvent): void {
     const s = this.snapshotBase;
@@ -78,7 +91,12 @@ export class RunState implements Reporter {
         this.waiting.set(e.id, { name: e.name, retry: false });
         break;
       case 'job_retry':
-        this.waiting.set(e.id, { name: e.name, retry: true });
+        this.waiting.set(e.id, {
+          name: e.name,
+          retry: true,
+          nextAttempt: e.nextAttempt,
+          dueAt: e.time + e.delayMs,
+        });
         break;
       case 'job_start':
         this.waiting.delete(e.id);
@@ -100,6 +118,7 @@ export class RunState implements Reporter {
         s.done[e.job.status]++;
         const log = this.logs.get(e.job.name);
         if (log?.id === e.job.id) log.ended = true;
+        else if (log === undefined) this.unstarted.set(e.job.name, e.job.status);
         break;
       }
       case 'workers_change':
@@ -117,12 +136,14 @@ export class RunState implements Reporter {
   }
 
   snapshot(): RunSnapshot {
-    const waiting = [...this.waiting].map(([id, w]) => ({ id, name: w.name, retry: w.retry }));
+    const waiting = [...this.waiting].map(([id, w]) => ({ id, ...w }));
     return {
       ...this.snapshotBase,
       done: { ...this.snapshotBase.done },
       queued: waiting.filter((w) => !w.retry).map(({ id, name }) => ({ id, name })),
-      retrying: waiting.filter((w) => w.retry).map(({ id, name }) => ({ id, name })),
+      retrying: waiting
+        .filter((w) => w.retry)
+        .map(({ id, name, nextAttempt, dueAt }) => ({ id, name, nextAttempt, dueAt })),
       running: [...this.running.values()],
     };
   }
@@ -142,6 +163,8 @@ export class RunState implements Reporter {
   jobLog(name: string): JobLog {
     const log = this.logs.get(name);
     if (log === undefined) {
+      const endedAs = this.unstarted.get(name);
+      if (endedAs !== undefined) return { state: 'ended', endedAs };
       const waits = [...this.waiting.values()].some((w) => w.name === name);
       return { state: waits ? 'waiting' : 'unknown' };
     }

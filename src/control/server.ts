@@ -90,6 +90,10 @@ export class ControlServer {
     socket.setTimeout(10_000, () => {
       if (!this.watchers.has(socket)) socket.destroy(); // a client that never asks
     });
+    // A client that hung up before its answer gave up on it (its 5 s ran out while this
+    // run was stopped or swamped) and told its user so: its request is not carried out.
+    let hungUp = false;
+    socket.on('end', () => (hungUp = true));
     let buffered = '';
     socket.setEncoding('utf8'); // a character split between two reads stays whole
     const onData = (chunk: string) => {
@@ -104,10 +108,13 @@ export class ControlServer {
       const line = buffered.slice(0, newline);
       // zod loads with the first request, not with every run
       void import('./protocol.js').then(({ parseRequest }) => {
-        if (socket.destroyed) return;
-        const request = parseRequest(line);
-        if ('error' in request) reply(socket, { ok: false, error: request.error }, true);
-        else this.answer(socket, request);
+        // a hang-up read with the request is told ('end') by the loop's next turn
+        setImmediate(() => {
+          if (socket.destroyed || hungUp) return;
+          const request = parseRequest(line);
+          if ('error' in request) reply(socket, { ok: false, error: request.error }, true);
+          else this.answer(socket, request);
+        });
       });
     };
     socket.on('data', onData);

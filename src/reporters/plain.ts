@@ -114,6 +114,7 @@ export class PlainReporter implements Reporter {
   /** Joining a run under way (`jobrun watch`): this many jobs ended before. */
   catchUp(done: Record<FinalStatus, number>): void {
     this.ended = Object.values(done).reduce((a, b) => a + b, 0);
+    this.options.table?.joinedLate(this.ended);
   }
 
   onAttemptEnd(e: RunEvent<'attempt_end'>): void {

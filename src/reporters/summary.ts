@@ -42,6 +42,8 @@ export class SummaryTable {
   private failedCount = 0;
   private attempts = 0;
   private jobTimeMs = 0;
+  /** Jobs that ended before this table saw the run (`jobrun watch` joining late). */
+  private endedBefore = 0;
 
   /** `columns`: the terminal's width, to keep long names from blowing the table up. */
   constructor(private readonly columns = 100) {}
@@ -69,6 +71,14 @@ export class SummaryTable {
     }
   }
 
+  /**
+   * Joining a run under way: `count` jobs ended unseen, so the totals below the table
+   * are this watch's, and say so rather than pass for the run's.
+   */
+  joinedLate(count: number): void {
+    this.endedBefore = count;
+  }
+
   /** The rows to show: every job in file order when there are few, else failed then slowest. */
   select(): TableSelection {
     const base = { total: this.count, failedTotal: this.failedCount };
@@ -87,7 +97,12 @@ export class SummaryTable {
    */
   render(p: Paint): string {
     const sel = this.select();
-    if (sel.total === 0) return p('gray', 'no jobs ran');
+    const before = this.endedBefore ? ` (${this.endedBefore} ended before it)` : '';
+    if (sel.total === 0)
+      return p(
+        'gray',
+        this.endedBefore ? `no job ended during this watch${before}` : 'no jobs ran',
+      );
     const longest = Math.max(4, ...sel.rows.map((j) => visibleWidth(clean(j.name))));
     let shown = COLUMNS.filter((c) => c !== 'pool' || sel.rows.some((j) => j.pool));
     let table = '';
@@ -109,9 +124,10 @@ export class SummaryTable {
       }
       shown = shown.filter((c) => c !== droppable);
     }
+    const watched = this.endedBefore ? ` ended during this watch${before}` : '';
     const scope = sel.all
-      ? `${sel.total} job${sel.total === 1 ? '' : 's'}`
-      : `${sel.total} jobs (showing ${sel.failedTotal ? 'the failed and ' : ''}the ${SLOWEST} slowest)`;
+      ? `${sel.total} job${sel.total === 1 ? '' : 's'}${watched}`
+      : `${sel.total} jobs${watched} (showing ${sel.failedTotal ? 'the failed and ' : ''}the ${SLOWEST} slowest)`;
     const parts = [
       table,
       p(

@@ -122,15 +122,16 @@ describe('stopping a running batch gently', () => {
     }
   });
 
-  it('a control command against a run that does not answer fails within its time, never hangs', async () => {
+  it('a control command against a run that does not answer fails within its time, never hangs, and is not carried out later', async () => {
     const b = new Batch();
     try {
-      void b.start(['-j', '1'], ['a']);
+      void b.start(['-j', '1', '--report', 'r.json'], ['a', 'b']);
       await b.started('a');
       await waitFor(() => b.runFiles().length === 2, 10_000, 'the socket');
+      expect((await b.ctl(['ps'])).code).toBe(0); // the run has read a request before
       process.kill(b.child?.pid ?? 0, 'SIGSTOP');
       try {
-        const r = await b.ctl(['pause']);
+        const r = await b.ctl(['cancel', 'b']);
         expect(r.code).toBe(1);
         expect(r.stderr).toMatch(/did not answer within 5s/);
       } finally {
@@ -138,6 +139,8 @@ describe('stopping a running batch gently', () => {
       }
       b.release();
       expect((await b.result)?.code).toBe(0);
+      // the cancel it was told had failed was not carried out once the run went on
+      expect(byName(b.report()).b).toMatchObject({ status: 'succeeded' });
       const late = await b.ctl(['drain', String(b.child?.pid)]);
       expect(late.code).toBe(2);
       expect(late.stderr).toMatch(/no live run is/);
@@ -259,6 +262,49 @@ describe('stopping a running batch gently', () => {
       b.release();
       expect((await done).code).toBe(0);
       expect((await watch.done).status).toBe('1');
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('watch whose output fails (a full disk) stops at once with exit 1 and says why; the run goes on', async () => {
+    const b = new Batch();
+    try {
+      const done = b.start(['-j', '1'], ['a']);
+      await b.started('a');
+      // job a waits for the test: the run says nothing more until it is released
+      const watch = await piped(b, '$JOBRUN watch --json > /dev/full 2> watch.err').done;
+      expect(watch.status).toBe('1');
+      expect(fs.readFileSync(path.join(b.dir, 'watch.err'), 'utf8')).toMatch(
+        /jobrun: stopped watching run \S+ \(it goes on\): cannot write jobrun's stdout: ENOSPC/,
+      );
+      expect(alive(b.child?.pid ?? 0)).toBe(true);
+      expect(b.events()).not.toContain('end a');
+      b.release();
+      expect((await done).code).toBe(0);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('logs -f of a run killed with -9 prints what the job wrote, then exit 1 saying the run went away', async () => {
+    const b = new Batch();
+    try {
+      const gate = path.join(b.dir, 'gate.sh');
+      fs.writeFileSync(
+        gate,
+        fs.readFileSync(gate, 'utf8').replace('i=0', 'echo "hello from $1"\ni=0'),
+      );
+      const done = b.start(['-j', '1'], ['a']);
+      await b.started('a');
+      const follow = b.follow(['logs', 'a', '-f']);
+      await waitFor(() => follow.seen().includes('hello from a'), 30_000, 'logs -f to print');
+      process.kill(b.child?.pid ?? 0, 'SIGKILL');
+      await done.catch(() => undefined);
+      const f = await follow.result;
+      expect(f.stdout).toBe('hello from a\n');
+      expect(f.stderr).toMatch(/went away while a ran \(killed\?\): its output may stop short/);
+      expect(f.code).toBe(1); // not the 0 of a job that ended
     } finally {
       await b.finish();
     }

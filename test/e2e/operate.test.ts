@@ -90,6 +90,29 @@ describe('operating a running batch', () => {
     }
   });
 
+  it("a watch that joins late says its table's totals are those it saw, not the run's", async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1'], ['a', 'b']);
+      await b.started('a');
+      b.release('a');
+      await b.started('b'); // a ended before anyone watched
+      const watch = b.follow(['watch']);
+      await waitFor(() => /jobrun: 2 jobs/.test(watch.seen()), 30_000, 'the watcher');
+      b.release();
+      const w = await watch.result;
+      expect(w.code).toBe(0);
+      expect(w.stderr).toMatch(/│ b +│/); // the job it saw end
+      expect(w.stderr).not.toMatch(/│ a +│/);
+      expect(w.stderr).toMatch(
+        /total: 1 job ended during this watch \(1 ended before it\), 1 attempt/,
+      );
+      expect(w.stderr).toMatch(/2 jobs: 2 succeeded/); // the run's own count
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('watch in a terminal draws the live view; Ctrl-C ends the watching, not the run', async () => {
     const b = new Batch();
     try {
@@ -214,6 +237,15 @@ describe('operating a running batch', () => {
       expect(queued.code).toBe(1); // one name was no job
       expect(queued.stderr).toMatch(/cancelled: b/);
       expect(queued.stderr).toMatch(/no such job waiting or running: nosuch/);
+      // b is a job of the run that never started, not a name the run does not know
+      for (const args of [
+        ['logs', 'b'],
+        ['logs', 'b', '-f'],
+      ]) {
+        const logs = await b.ctl(args);
+        expect(logs.code, args.join(' ')).toBe(0);
+        expect(logs.stderr).toMatch(/jobrun: b ended cancelled without starting: no output/);
+      }
       const running = await b.ctl(['cancel', 'a', '--json']); // a job name first: the only run
       expect(running.code).toBe(0);
       expect(JSON.parse(running.stdout)).toMatchObject({ stopping: ['a'], cancelled: [] });
@@ -227,6 +259,43 @@ describe('operating a running batch', () => {
       expect(jobs.b).toMatchObject({ status: 'cancelled', attempts: [] });
       expect(jobs.c).toMatchObject({ status: 'succeeded' });
       expect(b.events()).not.toContain('end a'); // stopped, not finished
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('ps shows a job waiting out its retry backoff; cancel ends it there, not retried', async () => {
+    const b = new Batch();
+    try {
+      void b.start(
+        ['-j', '1', '--retries', '1', '--backoff', '10m,2,10m', '--report', 'r.json'],
+        ['bad'],
+      );
+      b.release('bad'); // its first attempt fails (exit 3): the retry waits 10 minutes
+      let retrying = false;
+      for (let tries = 0; tries < 100 && !retrying; tries++)
+        retrying = (await b.ctl(['ps', '--json'])).stdout.includes('"retrying": 1');
+      expect(retrying).toBe(true);
+      const text = await b.ctl(['ps']);
+      expect(text.stdout).toMatch(/0\/1 done, running 0, queued 0, retrying 1, workers 1, \d/);
+      // a watcher joining now sees it waiting for attempt 2, not queued to start
+      const watch = b.follow(['watch', '--json']);
+      await waitFor(() => watch.seen().includes('"name":"bad"'), 30_000, 'the watcher');
+      const cancel = await b.ctl(['cancel', 'bad']);
+      expect(cancel.code).toBe(0);
+      expect(cancel.stderr).toMatch(/cancelled: bad/);
+      const r = await b.result;
+      expect(r?.code).toBe(0);
+      const bad = byName(b.report()).bad;
+      expect(bad).toMatchObject({ status: 'cancelled', reason: 'cancelled by jobrun cancel' });
+      expect(bad?.attempts).toHaveLength(1);
+      const events = (await watch.result).stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(events.map((e) => e.type)).toEqual(['run_start', 'job_retry', 'job_end', 'run_end']);
+      expect(events[1]).toMatchObject({ name: 'bad', nextAttempt: 2 });
+      expect(events[1]?.delayMs).toBeGreaterThan(1000); // what is left of its backoff
     } finally {
       await b.finish();
     }

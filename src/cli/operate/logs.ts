@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ask } from '../../control/client.js';
-import { liveRuns, requireRun, type RunEntry } from '../../control/registry.js';
+import { diedListed, liveRuns, requireRun, type RunEntry } from '../../control/registry.js';
 import type { JobLog } from '../../control/run-state.js';
 import { ControlError, UsageError } from '../../errors.js';
 import { outputWriteError } from '../shutdown.js';
@@ -25,12 +25,20 @@ export async function logsCommand(args: string[], follow: boolean): Promise<numb
   let offset = 0;
   for (;;) {
     const log = await where(run, job, follow && file !== undefined);
-    if (log === undefined) {
-      if (file !== undefined) await copy(file, offset); // the run ended: whatever it wrote last
-      return 0;
+    if (log === 'ended' || log === 'killed') {
+      if (file !== undefined) await copy(file, offset); // whatever it wrote last
+      if (log === 'ended') return 0;
+      throw new ControlError(
+        `run ${run.runId} (pid ${run.pid}) went away while ${job} ran (killed?): its output may stop short`,
+      );
     }
     if (log.state === 'unknown')
       throw new UsageError(`run ${run.runId} has no job "${job}" waiting or started`);
+    if (log.endedAs !== undefined) {
+      // it exists, it only never ran here: no output to show, and nothing to follow
+      process.stderr.write(`jobrun: ${job} ended ${log.endedAs} without starting: no output\n`);
+      return 0;
+    }
     if (log.path !== file) {
       file = log.path;
       offset = 0;
@@ -46,13 +54,20 @@ export async function logsCommand(args: string[], follow: boolean): Promise<numb
   }
 }
 
-/** Where the job's log is; undefined when the run ended while following. */
-async function where(run: RunEntry, job: string, following: boolean): Promise<JobLog | undefined> {
+/**
+ * Where the job's log is; `ended` when the run ended while following, `killed` when it
+ * went away without ending (the job's output may stop mid-way).
+ */
+async function where(
+  run: RunEntry,
+  job: string,
+  following: boolean,
+): Promise<JobLog | 'ended' | 'killed'> {
   try {
     return (await ask(run, { verb: 'logs', job })).log as JobLog;
   } catch (err) {
-    if (following && err instanceof ControlError) return undefined;
-    throw err;
+    if (!following || !(err instanceof ControlError)) throw err;
+    return diedListed(run) ? 'killed' : 'ended';
   }
 }
 

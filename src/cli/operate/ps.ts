@@ -76,7 +76,7 @@ function started(iso: unknown): string {
 }
 
 /**
- * `12/100 done, 1 failed, running 4, queued 83, workers 4, 1m20s, paused`; a Redis run says
+ * `12/100 done, 1 failed, running 4, queued 83, retrying 1, workers 4, 1m20s, paused`; a Redis run says
  * `at most 4 at once` (its limit across the workers) or that its workers' slots hold it.
  */
 function progress(row: Record<string, unknown>): string {
@@ -87,6 +87,8 @@ function progress(row: Record<string, unknown>): string {
   for (const status of ['cached', 'failed', 'timed_out', 'skipped', 'cancelled'])
     if (done[status]) parts.push(`${done[status]} ${status.replace('_', ' ')}`);
   parts.push(`running ${String(row.running)}`, `queued ${String(row.queued)}`);
+  // a job waiting out its backoff is neither: without this it is nowhere in the line
+  if (Number(row.retrying) > 0) parts.push(`retrying ${String(row.retrying)}`);
   const workers = Number(row.workers);
   parts.push(row.remote ? workersText(workers, true) : `workers ${workers}`);
   const since = Date.parse(String(row.startedAt));

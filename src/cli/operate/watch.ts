@@ -8,7 +8,7 @@ import { pickReporters } from '../../reporters/pick.js';
 import type { ProgressMode } from '../../reporters/settings.js';
 import type { Reporter } from '../../reporters/types.js';
 import type { ReachValues } from '../flags/operate-flags.js';
-import { handleStops, reraiseOnExit } from '../shutdown.js';
+import { handleStops, onOutputWriteError, reraiseOnExit } from '../shutdown.js';
 import { watchSource } from './watch-source.js';
 
 interface CatchingUp extends Reporter {
@@ -55,6 +55,13 @@ export async function watchCommand(
     stoppedBy = signal;
     hangUp?.();
   });
+  // a full disk (ENOSPC) under `watch > file` ends the watching too: nothing it
+  // prints from then on arrives, and the run may go on for hours
+  let lost: string | undefined;
+  const stopOnLostOutput = onOutputWriteError((error) => {
+    lost ??= error;
+    hangUp?.();
+  });
   try {
     await run.follow((message, close) => {
       hangUp = close;
@@ -66,6 +73,7 @@ export async function watchCommand(
     await bus.flush();
   } finally {
     stopHandling();
+    stopOnLostOutput();
     bus.dispose();
     run.close();
   }
@@ -73,6 +81,8 @@ export async function watchCommand(
     reraiseOnExit(stoppedBy);
     return STOP_EXIT_CODES[stoppedBy];
   }
+  if (lost !== undefined && exitCode === undefined)
+    throw new ControlError(`stopped watching run ${run.runId} (it goes on): ${lost}`);
   if (exitCode === undefined)
     throw new ControlError(`run ${run.runId} went away without saying how it ended (killed?)`);
   return exitCode;
@@ -93,8 +103,17 @@ function catchUp(bus: EventBus, reporters: CatchingUp[], s: RunSnapshot): void {
   });
   for (const r of reporters) r.catchUp?.(s.done);
   const now = Date.now();
-  for (const { id, name } of [...s.queued, ...s.retrying])
+  for (const { id, name } of s.queued)
     bus.replay({ type: 'job_queued', time: now, id, name, priority: 0 });
+  // a job waiting out its backoff is shown as such: it is queued only once the wait ends
+  for (const { id, name, nextAttempt, dueAt } of s.retrying) {
+    if (nextAttempt === undefined || dueAt === undefined)
+      bus.replay({ type: 'job_queued', time: now, id, name, priority: 0 });
+    else {
+      const delayMs = Math.max(0, dueAt - now);
+      bus.replay({ type: 'job_retry', time: now, id, name, nextAttempt, delayMs });
+    }
+  }
   for (const { id, name, since, attempt, worker } of s.running)
     bus.replay({ type: 'job_start', time: since, id, name, attempt, worker });
   if (s.stopping !== undefined)
