@@ -1,6 +1,6 @@
 import type { Ora } from 'ora';
 import { FrameBuffer } from './frame-buffer.js';
-import { OrderedOutput, type LineSink } from './sink.js';
+import { OrderedOutput, type Copy, type LineSink } from './sink.js';
 import { truncate } from './text.js';
 
 const HIDE_CURSOR = '\u001b[?25l';
@@ -105,7 +105,7 @@ export class LiveRenderer implements LineSink {
     this.queue.line(text);
   }
 
-  hold(copy: (out: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+  hold(copy: Copy): Promise<void> {
     return this.queue.hold(copy);
   }
 
