@@ -206,6 +206,32 @@ describe('columns (item 4)', () => {
   });
 });
 
+describe('placeholders jobrun does not know', () => {
+  const dir = tempDir();
+
+  it("a misspelt one, or GNU parallel's {%}, is refused before anything runs", async () => {
+    // `{itme}` stayed literal text and, with no placeholder left, the item was appended:
+    // `echo {itme} a` ran, exit 0; `{%}` the same, where parallel gives the job slot
+    for (const [args, message] of [
+      [['--', 'touch ran; echo {itme}'], 'unknown placeholder {itme}; did you mean {item}?'],
+      [['--', 'touch', 'ran', '{stme}.out'], 'unknown placeholder {stme}; did you mean {stem}?'],
+      [['--', 'touch ran; echo {%}'], "unknown placeholder {%} (GNU parallel's job slot;"],
+      [['--csv', '--', 'touch ran; echo {##}'], "unknown placeholder {##} (GNU parallel's"],
+    ] as const) {
+      const r = await run([...args, ':::', 'a'], dir);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`jobrun: the command after --: ${message}`);
+      expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
+    }
+  });
+
+  it("braces far from a placeholder, bash's ${##} and columns named by the input still run", async () => {
+    await expectOutput(['--', "echo '{print}' ${##} {}", ':::', 'a'], dir, '{print} 1 a\n');
+    // --csv names the columns with the input: {itme} is one of them
+    await expectOutput(['--stdin', '--csv', '--', 'echo', '{itme}'], dir, 'x\n', 'itme\nx\n');
+  });
+});
+
 describe('batching (item 5)', () => {
   const dir = tempDir();
 
