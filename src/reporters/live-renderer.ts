@@ -105,6 +105,11 @@ export class LiveRenderer implements LineSink {
     this.queue.line(text);
   }
 
+  /** A terminal shows text: a byte that is not UTF-8 as U+FFFD, as `line` writes it. */
+  exactLine(text: string): void {
+    this.queue.line(text);
+  }
+
   hold(copy: Copy): Promise<void> {
     return this.queue.hold(copy);
   }

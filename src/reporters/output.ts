@@ -107,7 +107,10 @@ export class OutputReporter implements Reporter {
     // a remote job's lines also say which worker printed them
     const label = e.worker === undefined ? e.name : `${e.name}@${e.worker}`;
     const sink = e.stream === 'stderr' ? this.errSink : this.options.sink;
-    sink.line(this.decorator(label, true).line(e.line));
+    const line = this.decorator(label, true).line(e.line);
+    // piped, the job's bytes as it wrote them; a terminal shows text (U+FFFD)
+    if (this.options.terminal) sink.line(line);
+    else sink.exactLine(line);
   }
 
   /**

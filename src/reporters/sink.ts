@@ -1,3 +1,5 @@
+import { encodeBytes } from '../model/bytes.js';
+
 /**
  * Where lines for people go. The plain sink writes straight to a stream; the live
  * renderer implements the same interface and prints the lines above its area.
@@ -8,6 +10,11 @@
 export interface LineSink {
   /** Writes text followed by a newline (the text may hold several lines). */
   line(text: string): void;
+  /**
+   * The same for a line of job output, whose bytes that are not UTF-8 are escapes
+   * (`decodeBytes`): a stream gets them back as they were; a terminal shows U+FFFD.
+   */
+  exactLine(text: string): void;
   /**
    * Runs `copy` with the raw stream once everything written before is out; lines
    * and holds that come later wait until it settles.
@@ -91,6 +98,7 @@ export class OrderedOutput {
 export class StreamSink implements LineSink {
   private readonly queue: OrderedOutput;
   private readonly writeLine: (text: string) => void;
+  private readonly writeExact: (text: string) => void;
 
   /** `order`: another sink's order to share (see `OrderedOutput`); by default its own. */
   constructor(
@@ -98,11 +106,16 @@ export class StreamSink implements LineSink {
     order?: StreamSink,
   ) {
     this.writeLine = (text) => out.write(text + '\n');
+    this.writeExact = (text) => out.write(encodeBytes(text + '\n'));
     this.queue = order?.queue ?? new OrderedOutput(out, this.writeLine);
   }
 
   line(text: string): void {
     this.queue.line(text, this.writeLine);
+  }
+
+  exactLine(text: string): void {
+    this.queue.line(text, this.writeExact);
   }
 
   hold(copy: Copy): Promise<void> {

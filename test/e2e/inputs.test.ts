@@ -83,6 +83,26 @@ describe('raw bytes (item 1)', () => {
     const report = JSON.parse(r.stdout.toString('utf8')) as { jobs: { name: string }[] };
     expect(report.jobs.map((j) => j.name)).toEqual(['count-caf\uDCE9.txt']);
   });
+
+  it('--output stream and --tag pass output and names that are not UTF-8 byte for byte', async () => {
+    // Lines read live were decoded as UTF-8 and \xff written back as U+FFFD; --tag wrote
+    // a name's \xe9 as U+FFFD too. GNU parallel prints the bytes as they are.
+    const input = Buffer.concat([CAFE, Buffer.from('\n')]);
+    // a UTF-8 character cut in two by the job's writes must still come out whole
+    const job = "printf 'a\\377b\\n\\342'; sleep 0.1; printf '\\202\\254 end\\n'";
+    const lines = (prefix: Buffer) =>
+      Buffer.concat([prefix, Buffer.from('a\xffb\n', 'latin1'), prefix, Buffer.from('€ end\n')]);
+    const bracket = Buffer.concat([Buffer.from('['), CAFE, Buffer.from('] ')]);
+    const tab = Buffer.concat([CAFE, Buffer.from('\t')]);
+    await expectOutput(['--stdin', '--output', 'stream', '--', job], dir, lines(bracket), input);
+    await expectOutput(
+      ['--stdin', '--output', 'stream', '--tag', '--', job],
+      dir,
+      lines(tab),
+      input,
+    );
+    await expectOutput(['-k', '--stdin', '--tag', '--', job], dir, lines(tab), input);
+  });
 });
 
 describe('an environment that is not UTF-8', () => {
