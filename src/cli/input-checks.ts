@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { Source } from '../manifest/sources.js';
+import { misspeltPlaceholders, parallelOnlyPlaceholders } from '../manifest/placeholder-check.js';
+import type { InputOptions, Source } from '../manifest/sources.js';
 import type { JobSpec } from '../model/job.js';
 import { nulByteProblem } from '../model/nul-bytes.js';
 
@@ -68,3 +69,17 @@ const REASONS: Record<string, string> = {
   ENOTDIR: 'no such file',
   EACCES: 'permission denied',
 };
+
+/**
+ * `{itme}` in an ad-hoc command would stay literal text, and with no placeholder left
+ * the item would be appended (`echo {itme} a`): a usage error with a "did you mean",
+ * as in a manifest; also GNU parallel's `{%}` and `{##}`, which jobrun does not have.
+ * With `--header` or `--csv` the input names its columns, so only those two are checked.
+ */
+export function checkCommandPlaceholders(command: readonly string[], input: InputOptions): void {
+  const check = input.header
+    ? parallelOnlyPlaceholders
+    : (word: string) => misspeltPlaceholders(word, []);
+  const [problem] = command.flatMap(check);
+  if (problem !== undefined) throw new UsageError(`the command after --: ${problem}`);
+}

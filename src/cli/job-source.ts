@@ -13,7 +13,7 @@ import { checkSyntax } from '../manifest/shell-check.js';
 import type { BatchOptions } from '../manifest/batch.js';
 import { combineSources, type InputOptions } from '../manifest/sources.js';
 import { collect, itemJobs, splitSources } from './ad-hoc-jobs.js';
-import { checkSourceFiles, checkStdin } from './input-checks.js';
+import { checkCommandPlaceholders, checkSourceFiles, checkStdin } from './input-checks.js';
 
 /** Where a run's jobs come from, with what the run needs to know about them. */
 export interface JobSource {
@@ -90,6 +90,7 @@ export async function openSource(
   if (command.length === 0)
     throw new UsageError('--glob, --stdin and ::: need a command after --, e.g. -- gzip -9 {}');
   const { input, batching } = options;
+  checkCommandPlaceholders(command, input);
   const template = commandTemplate(command);
   const base = { cwd, shell: options.shell ?? defaultShell() };
   if (command.length === 1) checkCommandLine(base.shell, command[0]!);

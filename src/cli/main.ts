@@ -7,6 +7,7 @@ import { helpWidth } from './flags/help-groups.js';
 import { JobrunError, ManifestError } from '../errors.js';
 import { rawArgs } from './raw-argv.js';
 import { missingDashHint } from './dash-hint.js';
+import { parallelFlagHint } from './parallel-flags.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { addWorkerCommand } from './worker.js';
 import { addOperateCommands } from './operate/commands.js';
@@ -227,7 +228,10 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(own, { from: 'user' });
   } catch (err) {
     process.exitCode = reportError(err);
-    if (dash === -1 && own[0] === 'run' && process.exitCode === 2) {
+    const parallelHint =
+      own[0] === 'run' && err instanceof CommanderError ? parallelFlagHint(err.message) : undefined;
+    if (parallelHint) process.stderr.write(`${parallelHint}\n`);
+    else if (dash === -1 && own[0] === 'run' && process.exitCode === 2) {
       const run = program.commands.find((c) => c.name() === 'run');
       const hint = run && missingDashHint(run, own.slice(1));
       if (hint) process.stderr.write(`${hint}\n`);

@@ -86,6 +86,9 @@ export function readHolder(lockPath: string): Holder | undefined {
 
 /** Is the process that wrote the lock (or a run entry) still running (this boot, same start time)? */
 export function holderAlive(holder: Holder): boolean {
+  // killed under a parent that has not reaped it yet: a zombie keeps its pid and start
+  // time, but runs nothing and holds nothing
+  if (procStat(holder.pid)?.state === 'Z') return false;
   const same = sameProcess(holder);
   if (same !== undefined) return same;
   try {

@@ -1,4 +1,4 @@
-import { StringDecoder } from 'node:string_decoder';
+import { ByteDecoder } from '../model/bytes.js';
 
 /** Longest line held before it is passed on in pieces (in UTF-16 code units). */
 const MAX_LINE_LENGTH = 64 * 1024;
@@ -6,12 +6,13 @@ const MAX_LINE_LENGTH = 64 * 1024;
 /**
  * Splits a byte stream into lines for `emit`, without the newline (and without a
  * `\r` before it). Multi-byte UTF-8 characters split across chunks are decoded
- * whole. Memory is bounded: a line longer than `maxLength` is passed on in
+ * whole; bytes that are not UTF-8 are kept as escapes (`decodeBytes`), so a line
+ * written back with `encodeBytes` is the job's own bytes. Memory is bounded: a line longer than `maxLength` is passed on in
  * pieces of `maxLength` as it arrives instead of being held. Call `end()` once
  * the stream is over to flush a last line that has no newline.
  */
 export class LineSplitter {
-  private readonly decoder = new StringDecoder('utf8');
+  private readonly decoder = new ByteDecoder();
   private pending = '';
 
   constructor(

@@ -74,6 +74,11 @@ export function linkNeeds(
   const byName = new Map<string, number>();
   jobs.forEach((job, i) => byName.has(job.name) || byName.set(job.name, i));
   const reported = new Set<string>();
+  // a "did you mean" never names the job itself, nor its own for_each template: a cycle
+  const otherJobs = (job: ExpandedJob): string[] => [
+    ...[...byName].filter(([, i]) => jobs[i]!.source !== job.source).map(([name]) => name),
+    ...[...templates].filter(([, names]) => !names.includes(job.name)).map(([raw]) => raw),
+  ];
   return jobs.map((job) => {
     const edges: Edge[] = [];
     const seen = new Set<number>();
@@ -104,7 +109,7 @@ export function linkNeeds(
         name === raw
           ? ''
           : ` (from ${JSON.stringify(raw)} for item ${JSON.stringify(job.item?.value)})`;
-      const hint = didYouMean(name, [...byName.keys(), ...templates.keys()]);
+      const hint = didYouMean(name, otherJobs(job));
       list.add(
         ['jobs', job.source, 'needs', needIndex],
         `needs unknown job ${JSON.stringify(name)}${from}${hint}`,

@@ -52,7 +52,9 @@ export function checkStages(
       if (hasPlaceholder(need) || byName.has(need) || stageNames.has(need)) return [need];
       const group = templates.get(need);
       if (group) return [...group];
-      const hint = didYouMean(need, [...byName.keys(), ...stageNames]);
+      // never the stage itself: a cycle
+      const others = [...byName.keys(), ...stageNames].filter((name) => name !== spec.name);
+      const hint = didYouMean(need, others);
       list.add(['jobs', source, 'needs', i], `needs unknown job ${JSON.stringify(need)}${hint}`);
       return [];
     });

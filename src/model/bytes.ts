@@ -64,6 +64,40 @@ export function encodeBytes(s: string): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * `decodeBytes` for a stream read in chunks: a UTF-8 character split across two chunks
+ * is decoded whole, as `StringDecoder` does, and every other byte is kept as above.
+ */
+export class ByteDecoder {
+  private rest: Buffer = Buffer.alloc(0);
+
+  write(chunk: Buffer): string {
+    const buf = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
+    const cut = buf.length - unfinishedTail(buf);
+    this.rest = Buffer.from(buf.subarray(cut)); // at most 3 bytes, copied off the chunk
+    return decodeBytes(buf.subarray(0, cut));
+  }
+
+  /** What is left: the start of a character the stream never finished, as raw bytes. */
+  end(): string {
+    const text = decodeBytes(this.rest);
+    this.rest = Buffer.alloc(0);
+    return text;
+  }
+}
+
+/** How many bytes at the end of `buf` start a character that the next chunk may finish. */
+function unfinishedTail(buf: Uint8Array): number {
+  for (let back = 1; back <= Math.min(3, buf.length); back++) {
+    const b = buf[buf.length - back]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: its lead is further back
+    const len =
+      b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    return len > back ? back : 0;
+  }
+  return 0;
+}
+
 /** What a person sees: escaped bytes (and any other lone surrogate) as U+FFFD. */
 export function displayText(s: string): string {
   return s.toWellFormed();

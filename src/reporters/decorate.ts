@@ -1,3 +1,4 @@
+import { encodeBytes } from '../model/bytes.js';
 import { cleanOutput } from './text.js';
 
 /** A line longer than this is passed on in pieces rather than held whole in memory. */
@@ -18,7 +19,7 @@ export class LineDecorator {
     readonly prefix: string,
     readonly terminal: boolean,
   ) {
-    this.prefixBytes = Buffer.from(prefix);
+    this.prefixBytes = encodeBytes(prefix); // a name's bytes that are not UTF-8, as they were
   }
 
   /** Nothing to add or clean: the bytes pass as they are. */

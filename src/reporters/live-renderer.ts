@@ -1,6 +1,6 @@
 import type { Ora } from 'ora';
 import { FrameBuffer } from './frame-buffer.js';
-import { OrderedOutput, type LineSink } from './sink.js';
+import { OrderedOutput, type Copy, type LineSink } from './sink.js';
 import { truncate } from './text.js';
 
 const HIDE_CURSOR = '\u001b[?25l';
@@ -105,7 +105,12 @@ export class LiveRenderer implements LineSink {
     this.queue.line(text);
   }
 
-  hold(copy: (out: NodeJS.WritableStream) => Promise<void>): Promise<void> {
+  /** A terminal shows text: a byte that is not UTF-8 as U+FFFD, as `line` writes it. */
+  exactLine(text: string): void {
+    this.queue.line(text);
+  }
+
+  hold(copy: Copy): Promise<void> {
     return this.queue.hold(copy);
   }
 

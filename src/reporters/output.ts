@@ -4,7 +4,7 @@ import type { JobRecord, RunEvent } from '../model/events.js';
 import { LineDecorator } from './decorate.js';
 import { LostLogs } from './lost-logs.js';
 import { formatDuration, painter, type Paint, type PaintCode } from './format.js';
-import type { LineSink } from './sink.js';
+import type { CopyEnd, LineSink } from './sink.js';
 import { workflowCommand } from './github.js';
 import { clean } from './text.js';
 import type { Reporter } from './types.js';
@@ -107,7 +107,10 @@ export class OutputReporter implements Reporter {
     // a remote job's lines also say which worker printed them
     const label = e.worker === undefined ? e.name : `${e.name}@${e.worker}`;
     const sink = e.stream === 'stderr' ? this.errSink : this.options.sink;
-    sink.line(this.decorator(label, true).line(e.line));
+    const line = this.decorator(label, true).line(e.line);
+    // piped, the job's bytes as it wrote them; a terminal shows text (U+FFFD)
+    if (this.options.terminal) sink.line(line);
+    else sink.exactLine(line);
   }
 
   /**
@@ -175,14 +178,17 @@ export class OutputReporter implements Reporter {
     });
   }
 
-  /** Copies one stream of every attempt; with `framed`, inside the job's header/group. */
+  /**
+   * Copies one stream of every attempt; with `framed`, inside the job's header/group.
+   * Says whether the stream was left without a newline (exact output's last line).
+   */
   private async copy(
     job: JobRecord,
     files: AttemptFiles[],
     stream: 'stdout' | 'stderr',
     out: NodeJS.WritableStream,
     framed = true,
-  ): Promise<void> {
+  ): Promise<CopyEnd> {
     const p = this.paint;
     const { headers } = this.options;
     const took =
@@ -191,6 +197,7 @@ export class OutputReporter implements Reporter {
     const fold = framed && this.github;
     if (fold) await write(out, workflowCommand('group', {}, title) + '\n');
     else if (framed && headers) await write(out, p('gray', `── ${title} ──`) + '\n');
+    let midLine = false;
     for (const file of files) {
       const path = file[stream];
       if (path === undefined) continue;
@@ -206,9 +213,11 @@ export class OutputReporter implements Reporter {
         this.decorator(job.name, false),
         !this.options.exact || this.github,
       );
-      if (!copied) this.gone(job, file, path);
+      if (copied === undefined) this.gone(job, file, path);
+      else if (copied.wrote) midLine = copied.midLine;
     }
     if (fold) await write(out, '::endgroup::\n');
+    return { midLine: midLine && !fold };
   }
 
   /**
@@ -236,28 +245,38 @@ async function write(out: NodeJS.WritableStream, text: string | Buffer): Promise
   if (!out.write(text)) await once(out, 'drain');
 }
 
+/** A log file copied: whether it wrote anything, and whether it ended without a newline. */
+interface FileCopied extends CopyEnd {
+  wrote: boolean;
+}
+
 /**
  * Copies a log file to `out` with backpressure, each line decorated (`LineDecorator`),
- * ending with a newline when `newline`. False when the log vanished before it could be
- * opened; a copy that fails later keeps what it wrote.
+ * ending with a newline when `newline`. Undefined when the log vanished before it could
+ * be opened; a copy that fails later keeps what it wrote.
  */
 async function copyFile(
   path: string,
   out: NodeJS.WritableStream,
   decorator: LineDecorator,
   newline: boolean,
-): Promise<boolean> {
-  let last = 0x0a;
+): Promise<FileCopied | undefined> {
+  let last: number | undefined;
   try {
     for await (const buf of decorator.copy(createReadStream(path))) {
       if (buf.length) last = buf[buf.length - 1]!;
       await write(out, buf);
     }
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    return { wrote: last !== undefined, midLine: false };
   }
-  if (newline && last !== 0x0a) await write(out, '\n');
-  return true;
+  if (last === undefined) return { wrote: false, midLine: false };
+  if (newline && last !== 0x0a) {
+    await write(out, '\n');
+    last = 0x0a;
+  }
+  return { wrote: true, midLine: last !== 0x0a };
 }
 
 /**

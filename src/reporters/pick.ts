@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { colorEnabled } from './format.js';
 import { HtmlReporter } from './html.js';
 import { EventsReporter, JsonReporter, ReportFileReporter } from './json.js';
@@ -92,7 +93,10 @@ export function pickReporters(
     people = live;
     peopleSink = live.renderer;
   } else {
-    peopleSink = new StreamSink(term.stderr, github ? stdoutSink : undefined);
+    // one order for both when they are read together: a job's stdout and stderr are then
+    // copied one after the other, never torn into each other's 64 KiB chunks
+    const together = github || sameDestination(term);
+    peopleSink = new StreamSink(term.stderr, together ? stdoutSink : undefined);
     people = new PlainReporter({
       ...lines,
       out: term.stderr,
@@ -145,4 +149,19 @@ export function pickReporters(
   const stepSummary = env.GITHUB_STEP_SUMMARY;
   if (github && stepSummary) reporters.push(new StepSummaryReporter(stepSummary));
   return reporters;
+}
+
+/**
+ * stdout and stderr are one file or pipe (`> log 2>&1`, `2>&1 | less`): what is
+ * written to either reaches the reader in the order written.
+ */
+function sameDestination(term: Terminal): boolean {
+  const fds = [term.stdout, term.stderr].map((s) => (s as { fd?: unknown }).fd);
+  if (!fds.every((fd): fd is number => typeof fd === 'number')) return false;
+  try {
+    const [out, err] = fds.map((fd) => fstatSync(fd));
+    return out!.dev === err!.dev && out!.ino === err!.ino;
+  } catch {
+    return false; // a stream closed under us: nothing to keep in order
+  }
 }

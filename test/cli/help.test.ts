@@ -76,6 +76,33 @@ describe('flags people already know', () => {
     expect(bad.stderr).toContain('not a worker count');
   });
 
+  it("GNU parallel's flags that jobrun spells otherwise say what to write instead", async () => {
+    // commander said only "unknown option '-N'"
+    const cases: [string[], string][] = [
+      [['-N2', '--', 'echo', '{1}', ':::', 'a'], "-N is GNU parallel's; in jobrun, use -n N"],
+      [['-N', '2', 'echo', ':::', 'a'], "-N is GNU parallel's; in jobrun, use -n N"],
+      [
+        ['--line-buffer', '--', 'echo', ':::', 'a'],
+        "--line-buffer is GNU parallel's; in jobrun, use --output stream",
+      ],
+      [
+        ['-q', '--', 'echo', ':::', 'a'],
+        "-q is GNU parallel's; in jobrun, use several words after --",
+      ],
+      [
+        ['--tagstring', 'x', '--', 'echo', ':::', 'a'],
+        "--tagstring is GNU parallel's; in jobrun, use --tag",
+      ],
+    ];
+    for (const [args, hint] of cases) {
+      const r = await jobrun(['run', ...args], { cwd: tempDir() });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(`jobrun: ${hint}`);
+    }
+    const other = await jobrun(['run', '--nope', '--', 'echo', ':::', 'a'], { cwd: tempDir() });
+    expect(other.stderr).not.toContain("GNU parallel's");
+  });
+
   it('a command without -- gets the fixed command line', async () => {
     const dir = tempDir();
     const cases: [string[], string][] = [

@@ -104,6 +104,26 @@ describe('raw bytes (item 1)', () => {
     const report = JSON.parse(r.stdout.toString('utf8')) as { jobs: { name: string }[] };
     expect(report.jobs.map((j) => j.name)).toEqual(['count-caf\uDCE9.txt']);
   });
+
+  it('--output stream and --tag pass output and names that are not UTF-8 byte for byte', async () => {
+    // Lines read live were decoded as UTF-8 and \xff written back as U+FFFD; --tag wrote
+    // a name's \xe9 as U+FFFD too. GNU parallel prints the bytes as they are.
+    const input = Buffer.concat([CAFE, Buffer.from('\n')]);
+    // a UTF-8 character cut in two by the job's writes must still come out whole
+    const job = "printf 'a\\377b\\n\\342'; sleep 0.1; printf '\\202\\254 end\\n'";
+    const lines = (prefix: Buffer) =>
+      Buffer.concat([prefix, Buffer.from('a\xffb\n', 'latin1'), prefix, Buffer.from('€ end\n')]);
+    const bracket = Buffer.concat([Buffer.from('['), CAFE, Buffer.from('] ')]);
+    const tab = Buffer.concat([CAFE, Buffer.from('\t')]);
+    await expectOutput(['--stdin', '--output', 'stream', '--', job], dir, lines(bracket), input);
+    await expectOutput(
+      ['--stdin', '--output', 'stream', '--tag', '--', job],
+      dir,
+      lines(tab),
+      input,
+    );
+    await expectOutput(['-k', '--stdin', '--tag', '--', job], dir, lines(tab), input);
+  });
 });
 
 describe('an environment that is not UTF-8', () => {
@@ -224,6 +244,32 @@ describe('columns (item 4)', () => {
       '<42|Smith, J>\n<7|two\nlines>\n',
       'name,age\n"Smith, J",42\n"two\nlines",7\n',
     );
+  });
+});
+
+describe('placeholders jobrun does not know', () => {
+  const dir = tempDir();
+
+  it("a misspelt one, or GNU parallel's {%}, is refused before anything runs", async () => {
+    // `{itme}` stayed literal text and, with no placeholder left, the item was appended:
+    // `echo {itme} a` ran, exit 0; `{%}` the same, where parallel gives the job slot
+    for (const [args, message] of [
+      [['--', 'touch ran; echo {itme}'], 'unknown placeholder {itme}; did you mean {item}?'],
+      [['--', 'touch', 'ran', '{stme}.out'], 'unknown placeholder {stme}; did you mean {stem}?'],
+      [['--', 'touch ran; echo {%}'], "unknown placeholder {%} (GNU parallel's job slot;"],
+      [['--csv', '--', 'touch ran; echo {##}'], "unknown placeholder {##} (GNU parallel's"],
+    ] as const) {
+      const r = await run([...args, ':::', 'a'], dir);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`jobrun: the command after --: ${message}`);
+      expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
+    }
+  });
+
+  it("braces far from a placeholder, bash's ${##} and columns named by the input still run", async () => {
+    await expectOutput(['--', "echo '{print}' ${##} {}", ':::', 'a'], dir, '{print} 1 a\n');
+    // --csv names the columns with the input: {itme} is one of them
+    await expectOutput(['--stdin', '--csv', '--', 'echo', '{itme}'], dir, 'x\n', 'itme\nx\n');
   });
 });
 

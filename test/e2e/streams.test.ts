@@ -131,3 +131,51 @@ describe("jobrun's own streams", () => {
     expect(report(path.join(dir, 'r.json')).exitCode).toBe(141);
   });
 });
+
+describe('job output without a trailing newline', () => {
+  it("jobrun's own lines start on a line of their own; the jobs' bytes stay exact", () => {
+    // A job's last line without its newline, on a pipe: jobrun's status lines and
+    // summary on the same stream were glued to it (`err2[2/2] ✖ failed`, `err22 jobs: …`).
+    const dir = tempDir();
+    const r = shell(
+      `$JOBRUN run -j 1 -- "printf 'out{}'; printf 'err{}' >&2; exit {}" ::: 0 1`,
+      dir,
+    );
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('out0out1'); // stdout is data: exactly the jobs' bytes
+    const lines = r.stderr.split('\n');
+    expect(lines[0]).toBe('err0err1');
+    expect(lines[1]).toMatch(/^\[2\/2\] ✖ failed {4}1 /);
+    expect(lines.at(-2)).toMatch(/^2 jobs: 1 succeeded, 1 failed in /);
+    const ok = shell(`$JOBRUN run -- "printf 'err' >&2" ::: 0`, dir);
+    expect(ok.stderr).toMatch(/^err\n1 job: 1 succeeded in \S+\n$/);
+  });
+});
+
+describe('stdout and stderr into one file (2>&1)', () => {
+  it("a job's stdout and stderr are copied one after the other, never torn into each other", () => {
+    // Copied at once through two descriptors of one file, they were interleaved in
+    // 64 KiB chunks: lines of stdout cut by stderr's bytes. GNU parallel writes a
+    // job's stdout, then its stderr.
+    const dir = tempDir();
+    const job = `"head -c 300000 /dev/zero | tr '\\\\0' a; echo; head -c 300000 /dev/zero | tr '\\\\0' b >&2; echo >&2; printf c >&2"`;
+    for (const target of ['> out 2>&1', '2>&1 | cat > out']) {
+      const r = shell(`$JOBRUN run -- ${job} ::: 1 ${target}`, dir);
+      expect(r.status, target).toBe(0);
+      const out = fs.readFileSync(path.join(dir, 'out'), 'latin1');
+      // the file as runs of one character, e.g. `a×300000`
+      const runs = (out.match(/(.)\1*/gs) ?? []).map((run) => `${run[0]}×${run.length}`);
+      const summary = runs.indexOf('1×1');
+      // the job's bytes, then jobrun's summary line, on a line of its own
+      expect(runs.slice(0, summary), target).toEqual([
+        'a×300000',
+        '\n×1',
+        'b×300000',
+        '\n×1',
+        'c×1',
+        '\n×1',
+      ]);
+      expect(out.slice(600003), target).toMatch(/^\n1 job: 1 succeeded in \S+\n$/);
+    }
+  });
+});

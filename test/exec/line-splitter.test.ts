@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LineSplitter } from '../../src/exec/line-splitter.js';
+import { encodeBytes } from '../../src/model/bytes.js';
 
 function split(chunks: (string | Buffer)[], maxLength?: number): string[] {
   const lines: string[] = [];
@@ -22,6 +23,17 @@ describe('LineSplitter', () => {
     const bytes = Buffer.from('é€😀\n');
     const chunks = [...bytes].map((b) => Buffer.from([b]));
     expect(split(chunks)).toEqual(['é€😀']);
+  });
+
+  it('keeps bytes that are not UTF-8 as escapes, so the line encodes back to them', () => {
+    const bytes = Buffer.from('a\xffb\xe2\x82\xac\xe2\x82\n\xf0\x9f', 'latin1');
+    for (const chunks of [[bytes], [...bytes].map((b) => Buffer.from([b]))]) {
+      const lines = split(chunks);
+      expect(lines).toEqual(['a\udcffb€\udce2\udc82', '\udcf0\udc9f']);
+      expect(Buffer.concat(lines.map((l) => encodeBytes(`${l}\n`)))).toEqual(
+        Buffer.concat([bytes, Buffer.from('\n')]),
+      );
+    }
   });
 
   it('passes long lines in pieces no longer than the limit', () => {

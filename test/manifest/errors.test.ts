@@ -209,6 +209,22 @@ describe('semantic checks', () => {
     ]);
   });
 
+  it('never suggests that a job need itself (a cycle)', async () => {
+    // `a` needing `b` of a manifest without `b` was told: did you mean "a"?
+    expect(await inline('jobs:\n  - { name: a, run: x, needs: [b] }\n')).toEqual([
+      'm.yaml:2:32: needs unknown job "b"',
+    ]);
+    expect(
+      await inline('jobs:\n  - { name: ab, run: x }\n  - { name: a, run: x, needs: [b] }\n'),
+    ).toEqual(['m.yaml:3:32: needs unknown job "b"; did you mean "ab"?']);
+    const each = 'jobs:\n  - { name: "t-{}", for_each: [x, y], run: x, needs: ["t-z"] }\n';
+    expect(await inline(each)).toEqual(['m.yaml:2:55: needs unknown job "t-z"']);
+    const stage =
+      'jobs:\n  - { name: src, run: x }\n' +
+      '  - { name: "w-{}", for_each: { from: src }, run: x, needs: ["w-{]"] }\n';
+    expect(await inline(stage)).toEqual(['m.yaml:3:62: needs unknown job "w-{]"']);
+  });
+
   it('reports duplicates created by expansion at the job name', async () => {
     expect(
       await inline(

@@ -114,6 +114,14 @@ describe('manifest forms', () => {
     ]);
   });
 
+  it("refuses GNU parallel's {%} and {##}, saying what to use; bash's ${##} is left alone", async () => {
+    const text = 'jobs:\n  - name: t-{}\n    for_each: [a]\n    run: echo {%} {##} ${##}\n';
+    expect(await issues(text)).toEqual([
+      `m.yaml:4:10: unknown placeholder {%} (GNU parallel's job slot; each job gets it in its environment: "$JOBRUN_SLOT")`,
+      "m.yaml:4:10: unknown placeholder {##} (GNU parallel's number of jobs; jobrun has none, as streamed input has no total)",
+    ]);
+  });
+
   it('leaves braces alone that are far from any placeholder (jq, awk) or outside for_each', async () => {
     const plan = await both(
       [
