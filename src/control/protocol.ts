@@ -9,6 +9,8 @@ const name = z.string().min(1).max(4096);
 /** As many as `-j` allows (the flag's cap). */
 const size = (min: number) => z.number().int().min(min).max(10_000);
 const pool = name.optional();
+/** The most jobs one `cancel` request names; `jobrun cancel` sends more in several. */
+export const CANCEL_BATCH = 10_000;
 
 const requestSchema = z.discriminatedUnion('verb', [
   z.object({ verb: z.literal('status') }).strict(),
@@ -23,7 +25,7 @@ const requestSchema = z.discriminatedUnion('verb', [
       pools: z.record(name, size(0)).optional(),
     })
     .strict(),
-  z.object({ verb: z.literal('cancel'), jobs: z.array(name).min(1).max(10_000) }).strict(),
+  z.object({ verb: z.literal('cancel'), jobs: z.array(name).min(1).max(CANCEL_BATCH) }).strict(),
   z.object({ verb: z.literal('drain') }).strict(),
 ]);
 

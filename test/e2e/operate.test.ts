@@ -199,6 +199,25 @@ describe('operating a running batch', () => {
     }
   });
 
+  it('cancel of more jobs than one request holds sends them in batches', async () => {
+    const b = new Batch();
+    try {
+      void b.start(['-j', '1', '--report', 'r.json', '--kill-grace', '1s'], ['a', 'b']);
+      await b.started('a');
+      const others = Array.from({ length: 10_001 }, (_, i) => `n${i}`);
+      const cancel = await b.ctl(['cancel', String(b.child?.pid), ...others, 'b', '--json']);
+      expect(cancel.code, cancel.stderr).toBe(1); // names of no job
+      const outcome = JSON.parse(cancel.stdout) as { cancelled: string[]; unknown: string[] };
+      expect(outcome.cancelled).toEqual(['b']);
+      expect(outcome.unknown).toHaveLength(10_001);
+      b.release('a');
+      expect((await b.result)?.code).toBe(0);
+      expect(byName(b.report())['b']).toMatchObject({ status: 'cancelled' });
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('scale --pool and pause --pool refuse a pool the run does not have (exit 1); ps shows none', async () => {
     const b = new Batch();
     try {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { ControlRequest } from '../../control/protocol.js';
+import { CANCEL_BATCH, type ControlRequest } from '../../control/protocol.js';
 import { findRun, requireRun } from '../../control/registry.js';
 import type { CancelOutcome } from '../../core/steering.js';
 import { UsageError } from '../../errors.js';
@@ -121,7 +121,14 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
         const named = args.length > 1 ? findRun(args[0], runs, where) : undefined;
         const run = named ?? requireRun(undefined, runs, where);
         const jobs = named ? args.slice(1) : args;
-        return (await run.ask({ verb: 'cancel', jobs })) as unknown as CancelOutcome;
+        const outcome: CancelOutcome = { cancelled: [], stopping: [], unknown: [] };
+        for (let i = 0; i < jobs.length; i += CANCEL_BATCH) {
+          const batch = jobs.slice(i, i + CANCEL_BATCH);
+          const part = (await run.ask({ verb: 'cancel', jobs: batch })) as unknown as CancelOutcome;
+          for (const key of ['cancelled', 'stopping', 'unknown'] as const)
+            outcome[key].push(...part[key]);
+        }
+        return outcome;
       });
       if (flags.json) process.stdout.write(JSON.stringify(outcome) + '\n');
       else {
