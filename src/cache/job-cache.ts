@@ -115,11 +115,12 @@ export class JobCache implements CacheHook {
     return changes.length > 0 ? changes : ['no entry with this key (evicted)'];
   }
 
-  succeeded(job: JobSpec, record: Done): void {
+  succeeded(job: JobSpec, record: Done): Promise<void> {
     const saved = this.save(job, record)
       .catch((err: unknown) => this.options.warn(`${job.name}: not cached: ${message(err)}`))
       .finally(() => this.saving.delete(saved));
     this.saving.add(saved);
+    return saved;
   }
 
   /** Resolves once every success of the run is stored (or given up on). */

@@ -280,6 +280,38 @@ jobs:
     expect((await runBatch(dir)).ran).toEqual(['f0', 'f1', 'total']);
   }, 120_000);
 
+  it('stores a job’s outputs as it made them, before a dependant that rewrites them starts', async () => {
+    const dir = tempDir('jobrun-cache-');
+    // an output big enough to take a while to store, and a dependant that rewrites it
+    const bytes = 30_000_000;
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: make
+    run: "head -c ${bytes} /dev/zero > big.bin"
+    cache: true
+    outputs: [big.bin]
+  - name: shrink
+    needs: [make]
+    run: "echo short > big.bin"
+`,
+    });
+    const run = async (args: string[]) => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json', ...args], {
+        cwd: dir,
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Report;
+    };
+    await run([]);
+    fs.rmSync(path.join(dir, 'big.bin'));
+    const restored = await run(['--only', 'make']);
+    expect(restored.jobs.find((j) => j.name === 'make')?.status).toBe('cached');
+    // what make made, not what its dependant left
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(bytes);
+  }, 120_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
