@@ -14,7 +14,7 @@ import { literalPath } from './globs.js';
 import { FileHasher, fsPath } from './hasher.js';
 import { recoverRawNames } from '../manifest/raw-names.js';
 import { computeKey, type Keyed } from './key.js';
-import type { CacheEntry, CacheStore, StoredOutput } from './store.js';
+import { isRestoreTemp, type CacheEntry, type CacheStore, type StoredOutput } from './store.js';
 
 export interface JobCacheOptions {
   /** Told why each cached job runs (`--explain`). */
@@ -197,8 +197,10 @@ async function matchOutputs(
       pattern = `${escapeGlob(plain)}/**`;
     }
     const found = await fg(pattern, { cwd, dot: true, onlyFiles: true, followSymbolicLinks: true });
-    if (found.length === 0) missing.push(glob);
-    for (const f of recoverRawNames(found, cwd)) files.add(path.normalize(f));
+    // a restore cut short by kill -9 is no output, though it sits among them
+    const made = recoverRawNames(found, cwd).filter((f) => !isRestoreTemp(path.basename(f)));
+    if (made.length === 0) missing.push(glob);
+    for (const f of made) files.add(path.normalize(f));
   }
   return { files: [...files].sort(), missing };
 }

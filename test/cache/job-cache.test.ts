@@ -55,6 +55,22 @@ describe('JobCache', () => {
     expect(fs.existsSync(path.join(root, 'evil.txt'))).toBe(false);
   });
 
+  it('never stores the file a restore cut short left among the outputs', async () => {
+    const { work, cache } = setup();
+    fs.mkdirSync(path.join(work, 'out'));
+    fs.writeFileSync(path.join(work, 'out', 'a.txt'), 'made');
+    // what a run killed while it restored out/b.txt left beside it
+    fs.writeFileSync(path.join(work, 'out', '.jobrun-restore.host.4242.0123456789ab.tmp'), 'ha');
+    const spec = job('make', {
+      cwd: work,
+      cache: { inputs: [], outputs: ['out/*'], env: [], root: work },
+    });
+    await cache.check(spec);
+    await cache.succeeded(spec, record);
+    const entry = await cache.store.read(cache.keyOf(spec) ?? '');
+    expect(entry?.outputs.map((o) => o.path)).toEqual([path.join('out', 'a.txt')]);
+  });
+
   it('stores the one file an escaped item name names, never a sibling it would match as a glob', async () => {
     const { root, work, cache } = setup();
     fs.mkdirSync(path.join(work, 'out'));

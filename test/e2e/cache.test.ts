@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIG_BYTES, storeWriteStarted, writeBigEntryBatch } from './cache-helpers.js';
-import { jobrun, tempDir, writeFiles, type Result } from './helpers.js';
+import { jobrun, tempDir, waitFor, writeFiles, type Result } from './helpers.js';
 
 /**
  * Incremental batches end to end: every job appends its name to `ran.log` (not an
@@ -193,6 +193,40 @@ jobs:
     // the next run removed it: its writer is dead
     expect(fs.readdirSync(temps)).toEqual([]);
     fs.rmSync(dir, { recursive: true, force: true }); // 300 MB: not left for the next test
+  }, 240_000);
+
+  it('a restore cut short by kill -9 leaves no file among the outputs once its writer is gone', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeBigEntryBatch(dir);
+    const first = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    expect(first.code, first.stderr).toBe(0);
+    fs.rmSync(path.join(dir, 'big.bin'));
+    const restoring = () =>
+      fs.readdirSync(dir).filter((name) => name.startsWith('.jobrun-restore'));
+    let killed = false;
+    const r = await jobrun(['run', 'jobs.yaml'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      onSpawn: (child) => {
+        // kill -9 as soon as the output is being copied back beside its place
+        void waitFor(() => restoring().length > 0, 100_000, 'a restore').then(
+          () => (killed = child.kill('SIGKILL')),
+        );
+      },
+    });
+    expect(killed, r.stderr).toBe(true);
+    expect(r.signal).toBe('SIGKILL');
+    const left = restoring();
+    expect(left).toHaveLength(1);
+    // as if cut short two minutes ago: a dead writer's file is only removed once quiet
+    const quiet = new Date(Date.now() - 120_000);
+    fs.utimesSync(path.join(dir, left[0]!), quiet, quiet);
+    const again = await jobrun(['run', 'jobs.yaml', '--json'], { cwd: dir, timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as Report).summary).toMatchObject({ cached: 1 });
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(BIG_BYTES);
+    expect(restoring()).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true }); // 200 MB: not left for the next test
   }, 240_000);
 
   it('two runs sharing one --cache-dir at once both finish with correct outputs', async () => {
