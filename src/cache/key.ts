@@ -41,6 +41,8 @@ function jobParts(
   // a value's bytes (as the job gets them), not its text: two values that are not UTF-8
   // would both hash as U+FFFD
   const hash = (value: string) => sha256(encodeBytes(value));
+  // a fan-in's input (`stdin: { from }`): its sources' results, cached or not
+  if (job.stdin !== undefined) parts.stdin = hash(job.stdin);
   for (const [name, value] of Object.entries(job.env)) parts[`env ${name}`] = hash(value);
   for (const name of cache.env) {
     if (Object.hasOwn(job.env, name)) continue; // the job sets it: its value is keyed above

@@ -346,6 +346,32 @@ jobs:
     expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(bytes);
   }, 120_000);
 
+  it('runs a fan-in again when the results on its stdin changed, though its source is not cached', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: count
+    run: "cat n.txt"
+    capture: stdout
+  - name: sink
+    stdin: { from: count }
+    run: "echo sink >> ran.log && cat > out.txt"
+    cache: true
+    outputs: [out.txt]
+`,
+      'n.txt': '1\n',
+    });
+    const first = await runBatch(dir);
+    expect(first.ran).toEqual(['sink']);
+    expect((await runBatch(dir)).ran).toEqual([]);
+    fs.writeFileSync(path.join(dir, 'n.txt'), '2\n');
+    const changed = await runBatch(dir, ['--explain']);
+    expect(changed.ran).toEqual(['sink']);
+    expect(changed.r.stderr).toContain('sink runs: stdin: changed');
+    expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toContain('"2\\n"');
+  }, 120_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
