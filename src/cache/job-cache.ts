@@ -44,8 +44,8 @@ type Done = Pick<JobRecord, 'result' | 'resultTruncated'>;
 export class JobCache implements CacheHook {
   readonly hasher: FileHasher;
   private readonly keys = new WeakMap<JobSpec, Keyed>();
-  /** The key each job of the run was checked with, by name: part of its dependants' keys. */
-  private readonly keyByName = new Map<string, string>();
+  /** The key each job of the run was checked (or resumed) with, by name: part of its dependants' keys. */
+  private readonly keyByName = new Map<string, Promise<string>>();
   private readonly saving = new Set<Promise<void>>();
 
   constructor(
@@ -78,13 +78,32 @@ export class JobCache implements CacheHook {
     }
   }
 
-  private async makeKey(job: JobSpec, cache: JobCacheSpec): Promise<Keyed> {
+  resumed(job: JobSpec): void {
+    if (job.cache) this.makeKey(job, job.cache).catch(() => undefined);
+  }
+
+  private makeKey(job: JobSpec, cache: JobCacheSpec): Promise<Keyed> {
+    const { environ } = this.options;
+    const keyed = this.needKeys(job).then((needs) =>
+      computeKey(job, cache, this.hasher, environ, needs),
+    );
+    // one that cannot be made (an input that cannot be read) is no key for its dependants
+    this.keyByName.set(
+      job.name,
+      keyed.then(
+        (k) => k.key,
+        () => 'not cached',
+      ),
+    );
+    return keyed;
+  }
+
+  private async needKeys(job: JobSpec): Promise<Record<string, string>> {
     const needs: Record<string, string> = {};
     for (const need of job.needs)
-      needs[need] = this.keyByName.get(need) ?? this.options.needKeys?.[need] ?? 'not cached';
-    const keyed = await computeKey(job, cache, this.hasher, this.options.environ, needs);
-    this.keyByName.set(job.name, keyed.key);
-    return keyed;
+      needs[need] =
+        (await this.keyByName.get(need)) ?? this.options.needKeys?.[need] ?? 'not cached';
+    return needs;
   }
 
   /**

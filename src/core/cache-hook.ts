@@ -35,6 +35,11 @@ export function remoteHit(result: AttemptResult): CacheHit | undefined {
 export interface CacheHook {
   /** Never rejects: a check that cannot be made is a miss. */
   check(job: JobSpec): Promise<CacheHit | undefined>;
+  /**
+   * A job with `cache` that `--resume` skips (it succeeded in the journal's run): it is
+   * not looked up, but its key is made all the same, as part of its dependants' keys.
+   */
+  resumed(job: JobSpec): void;
   /** A checked job succeeded: resolves once its outputs and result are stored. Never rejects. */
   succeeded(job: JobSpec, record: Pick<JobRecord, 'result' | 'resultTruncated'>): Promise<void>;
 }

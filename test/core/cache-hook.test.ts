@@ -19,6 +19,8 @@ class ScriptedCache implements CacheHook {
     return new Promise((resolve) => this.waiting.set(job.name, resolve));
   }
 
+  resumed(): void {}
+
   answer(name: string, hit: CacheHit | undefined): void {
     this.waiting.get(name)?.(hit);
   }

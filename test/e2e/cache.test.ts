@@ -372,6 +372,47 @@ jobs:
     expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toContain('"2\\n"');
   }, 120_000);
 
+  it('keys a job on the key of a need --resume skipped: an unchanged batch is cached afterwards', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: make
+    run: "echo make >> ran.log && cat in.txt > a.out"
+    inputs: [in.txt]
+    outputs: [a.out]
+  - name: use
+    needs: [make]
+    run: "echo use >> ran.log && if [ ! -e go ]; then sleep 60; fi && cat a.out > b.out"
+    outputs: [b.out]
+`,
+      'in.txt': 'one\n',
+    });
+    const log = path.join(dir, 'ran.log');
+    let killed = false;
+    const r = await jobrun(['run', 'jobs.yaml'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      onSpawn: (child) => {
+        // kill -9 once use runs: make succeeded, use did not
+        const using = () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('use');
+        void waitFor(using, 100_000, 'use to start').then(() => (killed = child.kill('SIGKILL')));
+      },
+    });
+    expect(killed, r.stderr).toBe(true);
+    fs.rmSync(log);
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    const resumed = await runBatch(dir, ['--resume']);
+    expect(resumed.ran).toEqual(['use']);
+    // nothing changed since: use is restored, not run for a need key it was stored without
+    const again = await runBatch(dir, ['--explain']);
+    expect(again.r.stderr).not.toContain('use runs');
+    expect(again.ran).toEqual([]);
+    expect(again.report.summary).toMatchObject({ cached: 2 });
+  }, 120_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
