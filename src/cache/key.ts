@@ -8,7 +8,7 @@ import { recoverRawNames } from '../manifest/raw-names.js';
 import { encodeBytes } from '../model/bytes.js';
 import type { JobCacheSpec, JobSpec } from '../model/job.js';
 import { literalPath } from './globs.js';
-import { sha256, type FileHasher, type FoundPart } from './hasher.js';
+import { sha256, STATE_FOLDER, type FileHasher, type FoundPart } from './hasher.js';
 
 /** Bumped when what a key covers changes, so old entries are never taken for new ones. */
 const KEY_VERSION = '1';
@@ -54,7 +54,7 @@ function jobParts(
 
 /**
  * The paths `files` and `globs` (relative to `cwd`) stand for: what each glob matches (files and
- * folders, dotfiles too, links followed), and a plain path (escaped glob characters
+ * folders, dotfiles too, links followed; jobrun's own `.jobrun` never), and a plain path (escaped glob characters
  * being part of a name, see `literalPath`) as itself even when it does not exist, so
  * that a missing input is part of the key.
  */
@@ -69,7 +69,13 @@ async function expandInputs(globs: string[], files: string[], cwd: string): Prom
       found.add(path.normalize(plain));
       continue;
     }
-    const matches = await fg(glob, { cwd, dot: true, onlyFiles: false, followSymbolicLinks: true });
+    const matches = await fg(glob, {
+      cwd,
+      dot: true,
+      onlyFiles: false,
+      followSymbolicLinks: true,
+      ignore: [`**/${STATE_FOLDER}`, `**/${STATE_FOLDER}/**`],
+    });
     for (const match of recoverRawNames(matches, cwd)) found.add(path.normalize(match));
   }
   return [...found].sort();

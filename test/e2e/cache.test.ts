@@ -413,6 +413,41 @@ jobs:
     expect(again.report.summary).toMatchObject({ cached: 2 });
   }, 120_000);
 
+  it('never counts jobrun’s own .jobrun folder among the inputs: a job keyed on its whole folder hits', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: folder
+    run: "echo folder >> ../ran-folder.log"
+    inputs: ["."]
+  - name: glob
+    run: "echo glob >> ../ran-glob.log"
+    inputs: ["**"]
+`,
+      'src/a.txt': 'a\n',
+    });
+    const run = async () => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json', '--explain'], {
+        cwd: dir,
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return { report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+    };
+    expect((await run()).report.summary).toMatchObject({ succeeded: 2 });
+    const again = await run();
+    expect(again.stderr).not.toMatch(/(folder|glob) runs/);
+    expect(again.report.summary).toMatchObject({ cached: 2 });
+    // what is in the folder still counts
+    fs.writeFileSync(path.join(dir, 'src/a.txt'), 'b\n');
+    const changed = await run();
+    expect(changed.report.summary).toMatchObject({ succeeded: 2 });
+    expect(changed.stderr).toContain('folder runs: input src/a.txt: content changed');
+  }, 120_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
