@@ -11,7 +11,7 @@ import type { JobCacheSpec, JobSpec } from '../model/job.js';
 import { escapeGlob } from '../manifest/quote.js';
 import { keyChanges } from './explain.js';
 import { literalPath } from './globs.js';
-import { FileHasher, fsPath } from './hasher.js';
+import { FileHasher, fsPath, STATE_FOLDER } from './hasher.js';
 import { recoverRawNames } from '../manifest/raw-names.js';
 import { computeKey, type Keyed } from './key.js';
 import { isRestoreTemp, type CacheEntry, type CacheStore, type StoredOutput } from './store.js';
@@ -173,12 +173,16 @@ export class JobCache implements CacheHook {
 
 /**
  * A shared cache is written by other runs and machines: an entry may only restore
- * files below the job's folder, unless its own `outputs` reach out of it (`../dist`).
+ * files below the job's folder, unless its own `outputs` reach out of it (`../dist`),
+ * and none into jobrun's own `.jobrun` (an older release stored them), unless they name it.
  */
 function staysInside(entry: CacheEntry, cache: JobCacheSpec): boolean {
-  const up = (p: string) => path.isAbsolute(p) || p.split(/[\\/]/).includes('..');
-  if (cache.outputs.some(up)) return true;
-  return !entry.outputs.some((o) => up(o.path));
+  const segments = (p: string) => p.split(/[\\/]/);
+  const up = (p: string) => path.isAbsolute(p) || segments(p).includes('..');
+  const own = (p: string) => segments(p).includes(STATE_FOLDER);
+  return [up, own].every(
+    (outside) => cache.outputs.some(outside) || !entry.outputs.some((o) => outside(o.path)),
+  );
 }
 
 function hitOf(entry: CacheEntry): CacheHit {
@@ -215,7 +219,14 @@ async function matchOutputs(
       }
       pattern = `${escapeGlob(plain)}/**`;
     }
-    const found = await fg(pattern, { cwd, dot: true, onlyFiles: true, followSymbolicLinks: true });
+    const found = await fg(pattern, {
+      cwd,
+      dot: true,
+      onlyFiles: true,
+      followSymbolicLinks: true,
+      // jobrun's own logs, journal and cache are no job's output
+      ignore: [`**/${STATE_FOLDER}/**`],
+    });
     // a restore cut short by kill -9 is no output, though it sits among them
     const made = recoverRawNames(found, cwd).filter((f) => !isRestoreTemp(path.basename(f)));
     if (made.length === 0) missing.push(glob);

@@ -71,6 +71,20 @@ describe('JobCache', () => {
     expect(entry?.outputs.map((o) => o.path)).toEqual([path.join('out', 'a.txt')]);
   });
 
+  it('refuses an entry that would write into jobrun’s own .jobrun folder', async () => {
+    const { work, cache, spec } = setup();
+    await cache.check(spec);
+    fs.writeFileSync(path.join(work, 'out.txt'), 'content');
+    await cache.succeeded(spec, record);
+    const file = path.join(cache.store.dir, 'entries', `${cache.keyOf(spec)}.json`);
+    const entry = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheEntry;
+    // as an older release stored a glob that took the journal in
+    for (const out of entry.outputs) out.path = '.jobrun/journal/x.ndjson';
+    fs.writeFileSync(file, JSON.stringify(entry));
+    expect(await cache.check(spec)).toBeUndefined();
+    expect(fs.existsSync(path.join(work, '.jobrun'))).toBe(false);
+  });
+
   it('stores the one file an escaped item name names, never a sibling it would match as a glob', async () => {
     const { root, work, cache } = setup();
     fs.mkdirSync(path.join(work, 'out'));

@@ -448,6 +448,31 @@ jobs:
     expect(changed.stderr).toContain('folder runs: input src/a.txt: content changed');
   }, 120_000);
 
+  it('never stores or restores jobrun’s own .jobrun files as outputs of a job whose glob takes them in', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: all
+    run: "mkdir -p out && echo made > out/o.txt"
+    cache: true
+    outputs: ["**"]
+`,
+    });
+    const run = async () => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json'], { cwd: dir, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Report & { runId: string };
+    };
+    const first = await run();
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+    const again = await run();
+    expect(again.summary).toMatchObject({ cached: 1 });
+    expect(fs.readFileSync(path.join(dir, 'out/o.txt'), 'utf8')).toBe('made\n');
+    // the first run's folder said who owned it while it ran: no hit puts that back
+    expect(fs.existsSync(path.join(dir, '.jobrun/logs', first.runId, '.owner'))).toBe(false);
+  }, 120_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
