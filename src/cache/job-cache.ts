@@ -219,20 +219,33 @@ async function matchOutputs(
       }
       pattern = `${escapeGlob(plain)}/**`;
     }
+    // links to folders are not gone into: they may loop (pnpm links packages both ways),
+    // and a glob that follows loops grows without end; a link to a file is its content
     const found = await fg(pattern, {
       cwd,
       dot: true,
-      onlyFiles: true,
-      followSymbolicLinks: true,
+      onlyFiles: false,
+      followSymbolicLinks: false,
       // jobrun's own logs, journal and cache are no job's output
       ignore: [`**/${STATE_FOLDER}/**`],
     });
     // a restore cut short by kill -9 is no output, though it sits among them
-    const made = recoverRawNames(found, cwd).filter((f) => !isRestoreTemp(path.basename(f)));
+    const made = recoverRawNames(found, cwd).filter(
+      (f) => !isRestoreTemp(path.basename(f)) && isFile(path.resolve(cwd, f)),
+    );
     if (made.length === 0) missing.push(glob);
     for (const f of made) files.add(path.normalize(f));
   }
   return { files: [...files].sort(), missing };
+}
+
+/** Is `file` (a link followed) a file? */
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(fsPath(file)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function message(err: unknown): string {

@@ -54,7 +54,8 @@ function jobParts(
 
 /**
  * The paths `files` and `globs` (relative to `cwd`) stand for: what each glob matches (files and
- * folders, dotfiles too, links followed; jobrun's own `.jobrun` never), and a plain path (escaped glob characters
+ * folders, dotfiles too, links to folders matched but not gone into; jobrun's own `.jobrun`
+ * never), and a plain path (escaped glob characters
  * being part of a name, see `literalPath`) as itself even when it does not exist, so
  * that a missing input is part of the key.
  */
@@ -73,7 +74,9 @@ async function expandInputs(globs: string[], files: string[], cwd: string): Prom
       cwd,
       dot: true,
       onlyFiles: false,
-      followSymbolicLinks: true,
+      // a link to a folder is matched, not gone into: links may loop (pnpm links
+      // packages both ways), and its contents are hashed once each (`FileHasher.parts`)
+      followSymbolicLinks: false,
       ignore: [`**/${STATE_FOLDER}`, `**/${STATE_FOLDER}/**`],
     });
     for (const match of recoverRawNames(matches, cwd)) found.add(path.normalize(match));

@@ -473,6 +473,43 @@ jobs:
     expect(fs.existsSync(path.join(dir, '.jobrun/logs', first.runId, '.owner'))).toBe(false);
   }, 120_000);
 
+  it('finishes with links that loop in its input and output folders (pnpm workspaces have them)', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: build
+    run: "mkdir -p dist/v1 && echo built > dist/v1/out.txt && ln -sfn v1 dist/current && ln -sfn .. dist/v1/up"
+    cache: true
+    inputs: ["packages/**"]
+    outputs: [dist]
+`,
+      'packages/a/index.js': 'a\n',
+      'packages/b/index.js': 'b\n',
+    });
+    // two packages that depend on each other, linked as pnpm links them
+    fs.mkdirSync(path.join(dir, 'packages/a/node_modules'));
+    fs.mkdirSync(path.join(dir, 'packages/b/node_modules'));
+    fs.symlinkSync('../../b', path.join(dir, 'packages/a/node_modules/b'));
+    fs.symlinkSync('../../a', path.join(dir, 'packages/b/node_modules/a'));
+    const run = async (args: string[] = []) => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json', ...args], {
+        cwd: dir,
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return { report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+    };
+    expect((await run()).report.summary).toMatchObject({ succeeded: 1 });
+    fs.rmSync(path.join(dir, 'dist'), { recursive: true });
+    expect((await run()).report.summary).toMatchObject({ cached: 1 });
+    expect(fs.readFileSync(path.join(dir, 'dist/v1/out.txt'), 'utf8')).toBe('built\n');
+    fs.writeFileSync(path.join(dir, 'packages/b/index.js'), 'b2\n');
+    const changed = await run(['--explain']);
+    expect(changed.report.summary).toMatchObject({ succeeded: 1 });
+    expect(changed.stderr).toContain('input packages/b/index.js: content changed');
+  }, 200_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
