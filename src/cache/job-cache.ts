@@ -12,7 +12,7 @@ import { escapeGlob } from '../manifest/quote.js';
 import { keyChanges } from './explain.js';
 import { literalPath } from './globs.js';
 import { FileHasher, fsPath, STATE_FOLDER } from './hasher.js';
-import { recoverRawNames } from '../manifest/raw-names.js';
+import { filesOnly, recoverRawNames } from '../manifest/raw-names.js';
 import { computeKey, type Keyed } from './key.js';
 import { isRestoreTemp, type CacheEntry, type CacheStore, type StoredOutput } from './store.js';
 
@@ -230,22 +230,13 @@ async function matchOutputs(
       ignore: [`**/${STATE_FOLDER}/**`],
     });
     // a restore cut short by kill -9 is no output, though it sits among them
-    const made = recoverRawNames(found, cwd).filter(
-      (f) => !isRestoreTemp(path.basename(f)) && isFile(path.resolve(cwd, f)),
+    const made = filesOnly(recoverRawNames(found, cwd), cwd).filter(
+      (f) => !isRestoreTemp(path.basename(f)),
     );
     if (made.length === 0) missing.push(glob);
     for (const f of made) files.add(path.normalize(f));
   }
   return { files: [...files].sort(), missing };
-}
-
-/** Is `file` (a link followed) a file? */
-function isFile(file: string): boolean {
-  try {
-    return fs.statSync(fsPath(file)).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function message(err: unknown): string {
