@@ -13,7 +13,8 @@ import { keyChanges } from './explain.js';
 import { literalPath } from './globs.js';
 import { FileHasher, fsPath, STATE_FOLDER } from './hasher.js';
 import { filesOnly, recoverRawNames } from '../manifest/raw-names.js';
-import { computeKey, type Keyed } from './key.js';
+import { stdinLine } from '../core/results.js';
+import { computeKey, keyOf, type Keyed } from './key.js';
 import { isRestoreTemp, type CacheEntry, type CacheStore, type StoredOutput } from './store.js';
 
 export interface JobCacheOptions {
@@ -47,6 +48,8 @@ export class JobCache implements CacheHook {
   /** The key each job of the run was checked (or resumed) with, by name: part of its dependants' keys. */
   private readonly keyByName = new Map<string, Promise<string>>();
   private readonly saving = new Set<Promise<void>>();
+  /** `explain`: what the jobs it found restorable would restore, by name. */
+  private readonly restorable = new Map<string, CacheHit>();
 
   constructor(
     readonly store: CacheStore,
@@ -116,14 +119,45 @@ export class JobCache implements CacheHook {
       if (spec?.cache && !this.keyByName.has(need)) await this.explain(spec, plan);
     }
     const cache = job.cache ?? { inputs: [], outputs: [], env: [], root: job.cwd };
-    const keyed = await this.makeKey(job, cache);
-    const entry = await this.store.read(keyed.key);
     const { name } = job;
+    const { spec, unknown } = this.withStdin(job);
+    let keyed = await this.makeKey(spec, cache);
+    const assumed: string[] = [];
+    if (unknown.length > 0) {
+      // a source that runs first: its result is known once it ran; as it was last time?
+      const last = (await this.store.last(name))?.parts.stdin;
+      if (last !== undefined) {
+        keyed = keyOf({ ...keyed.parts, stdin: last });
+        this.keyByName.set(name, Promise.resolve(keyed.key));
+        const one = unknown.length === 1;
+        assumed.push(`stdin: as stored, if ${unknown.join(', ')} print${one ? 's' : ''} the same`);
+      }
+    }
+    const entry = await this.store.read(keyed.key);
     if (!job.cache) return { name, verdict: 'miss', why: ['cache is off for it'], key: keyed.key };
     if (entry && entry.outputs.every((o) => fs.existsSync(this.store.blobPath(o.sha)))) {
-      return { name, verdict: 'hit', why: [hitOf(entry).reason], key: keyed.key };
+      this.restorable.set(name, hitOf(entry));
+      const why = [hitOf(entry).reason, ...assumed];
+      return { name, verdict: 'hit', why, key: keyed.key };
     }
     return { name, verdict: 'miss', why: await this.why(name, keyed, entry), key: keyed.key };
+  }
+
+  /**
+   * `explain`: a fan-in (`stdin: { from }`) with the stdin a run would give it, when
+   * the results of its sources are known (each would be restored); else the sources
+   * whose results are not (they run first, or are not cached).
+   */
+  private withStdin(job: JobSpec): { spec: JobSpec; unknown: string[] } {
+    if (!job.stdinFrom) return { spec: job, unknown: [] };
+    let stdin = '';
+    const unknown: string[] = [];
+    for (const source of job.stdinFrom) {
+      const hit = this.restorable.get(source);
+      if (hit) stdin += stdinLine(source, hit.result);
+      else unknown.push(source);
+    }
+    return unknown.length > 0 ? { spec: job, unknown } : { spec: { ...job, stdin }, unknown };
   }
 
   private async why(name: string, keyed: Keyed, entry: CacheEntry | undefined): Promise<string[]> {

@@ -99,6 +99,11 @@ export async function computeKey(
   const found: FoundPart[] = [];
   for (const rel of files) await hasher.parts(job.cwd, rel, found);
   for (const { label, value } of found) parts[label] = value;
+  return keyOf(parts);
+}
+
+/** The key `parts` make. */
+export function keyOf(parts: Record<string, string>): Keyed {
   const sorted = Object.keys(parts).sort();
   const key = sha256(sorted.map((label) => `${label}\0${parts[label]}`).join('\n'));
   return { key, parts };

@@ -365,6 +365,10 @@ jobs:
     const first = await runBatch(dir);
     expect(first.ran).toEqual(['sink']);
     expect((await runBatch(dir)).ran).toEqual([]);
+    // explain cannot know what count prints before it runs: it says what it assumes
+    const explained = await jobrun(['explain', 'jobs.yaml', 'sink'], { cwd: dir });
+    expect(explained.stdout).toContain('sink: restored from the cache');
+    expect(explained.stdout).toContain('stdin: as stored, if count prints the same');
     fs.writeFileSync(path.join(dir, 'n.txt'), '2\n');
     const changed = await runBatch(dir, ['--explain']);
     expect(changed.ran).toEqual(['sink']);
