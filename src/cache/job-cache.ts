@@ -113,25 +113,50 @@ export class JobCache implements CacheHook {
    * What a run would do with `job`, without restoring anything. `plan` gives its
    * needs, whose keys are part of its own (each computed once).
    */
-  async explain(job: JobSpec, plan: Map<string, JobSpec>): Promise<Explanation> {
+  async explain(
+    job: JobSpec,
+    plan: Map<string, JobSpec>,
+    stages: Map<string, string> = new Map(),
+  ): Promise<Explanation> {
     for (const need of job.needs) {
       const spec = plan.get(need);
-      if (spec?.cache && !this.keyByName.has(need)) await this.explain(spec, plan);
+      if (spec?.cache && !this.keyByName.has(need)) await this.explain(spec, plan, stages);
     }
     const cache = job.cache ?? { inputs: [], outputs: [], env: [], root: job.cwd };
     const { name } = job;
     const { spec, unknown } = this.withStdin(job);
     let keyed = await this.makeKey(spec, cache);
     const assumed: string[] = [];
-    if (unknown.length > 0) {
-      // a source that runs first: its result is known once it ran; as it was last time?
-      const last = (await this.store.last(name))?.parts.stdin;
-      if (last !== undefined) {
-        keyed = keyOf({ ...keyed.parts, stdin: last });
-        this.keyByName.set(name, Promise.resolve(keyed.key));
+    // a stage's jobs are known once it expanded, a source's result once it ran: as stored?
+    const later = job.needs.filter((need) => !plan.has(need));
+    for (const stage of later) {
+      // a stage whose source runs has jobs of new keys (each needs its source's)
+      const source = await this.stageSource(stage, plan, stages);
+      if (source && job.cache)
+        return {
+          name,
+          verdict: 'miss',
+          why: [`need ${stage}: its source ${source} runs`],
+          key: keyed.key,
+        };
+    }
+    const last = unknown.length + later.length > 0 ? await this.store.last(name) : undefined;
+    if (last) {
+      const parts = { ...keyed.parts };
+      if (unknown.length > 0 && last.parts.stdin !== undefined) {
+        parts.stdin = last.parts.stdin;
         const one = unknown.length === 1;
         assumed.push(`stdin: as stored, if ${unknown.join(', ')} print${one ? 's' : ''} the same`);
       }
+      if (later.length > 0) {
+        for (const need of later) delete parts[`need ${need}`];
+        for (const [label, value] of Object.entries(last.parts))
+          if (label.startsWith('need ') && !job.needs.includes(label.slice(5)))
+            parts[label] = value;
+        assumed.push(`need ${later.join(', ')}: as stored, if its jobs are the same`);
+      }
+      keyed = keyOf(parts);
+      this.keyByName.set(name, Promise.resolve(keyed.key));
     }
     const entry = await this.store.read(keyed.key);
     if (!job.cache) return { name, verdict: 'miss', why: ['cache is off for it'], key: keyed.key };
@@ -141,6 +166,24 @@ export class JobCache implements CacheHook {
       return { name, verdict: 'hit', why, key: keyed.key };
     }
     return { name, verdict: 'miss', why: await this.why(name, keyed, entry), key: keyed.key };
+  }
+
+  /**
+   * `explain`: the job a stage's items come from (through the stages it reads), when it
+   * is cached and would run rather than be restored; undefined otherwise.
+   */
+  private async stageSource(
+    stage: string,
+    plan: Map<string, JobSpec>,
+    stages: Map<string, string>,
+  ): Promise<string | undefined> {
+    let source = stage;
+    for (let hops = 0; stages.has(source) && hops <= stages.size; hops++)
+      source = stages.get(source)!;
+    const spec = plan.get(source);
+    if (!spec?.cache) return undefined;
+    if (!this.keyByName.has(source)) await this.explain(spec, plan, stages);
+    return this.restorable.has(source) ? undefined : source;
   }
 
   /**

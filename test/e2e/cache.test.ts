@@ -514,6 +514,38 @@ jobs:
     expect(changed.stderr).toContain('input packages/b/index.js: content changed');
   }, 200_000);
 
+  it('explains a job that needs a stage as the run does: restored when nothing changed', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: list
+    run: "cat list.txt"
+    inputs: [list.txt]
+    capture: lines
+  - name: "proc-{}"
+    for_each: { from: list }
+    run: "mkdir -p out && echo P{} > out/{}.txt"
+    outputs: ["out/{}.txt"]
+  - name: final
+    needs: ["proc-{}"]
+    run: "cat out/*.txt"
+    capture: stdout
+`,
+      'list.txt': 'a\nb\n',
+    });
+    await runBatch(dir);
+    expect((await runBatch(dir)).report.summary).toMatchObject({ cached: 4 });
+    const explained = await jobrun(['explain', 'jobs.yaml', 'final'], { cwd: dir });
+    expect(explained.stdout).toContain('final: restored from the cache');
+    expect(explained.stdout).toContain('need proc-{}: as stored, if its jobs are the same');
+    fs.writeFileSync(path.join(dir, 'list.txt'), 'a\nc\n');
+    const changed = await jobrun(['explain', 'jobs.yaml', 'final'], { cwd: dir });
+    expect(changed.stdout).toContain('final: runs\n  need proc-{}: its source list runs');
+  }, 120_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
