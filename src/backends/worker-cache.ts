@@ -84,8 +84,7 @@ export class WorkerCache {
       return { ...(key === undefined ? {} : { key }), ...(notes.length ? { notes } : {}) };
     };
     const stored = async (result: AttemptResult): Promise<CacheEnded> => {
-      cache.succeeded(job, result);
-      await cache.settle();
+      await cache.succeeded(job, result);
       this.evictSoon();
       return { ...result, cache: report() };
     };

@@ -1,7 +1,7 @@
 /**
  * Content hashes of files and folders, for cache keys. Contents only: a symlink is
  * followed to what it points at, a folder is its sorted listing plus everything in
- * it, and modification times are never part of a hash.
+ * it (but jobrun's own `.jobrun`), and modification times are never part of a hash.
  *
  * Each file is read once per run however many jobs name it: hashes are remembered
  * for the run by path and identity (device, inode, size, change time), so a file a
@@ -17,6 +17,12 @@ import { decodeBytes, encodeBytes, hasRawBytes } from '../model/bytes.js';
 export function fsPath(file: string): string | Buffer {
   return hasRawBytes(file) ? encodeBytes(file) : file;
 }
+
+/**
+ * jobrun's own folder (logs, journal, cache): it changes with every run, so a folder
+ * or glob that takes it in is never part of a key (`inputs: ["."]` would never hit).
+ */
+export const STATE_FOLDER = '.jobrun';
 
 /** The hash of a string, hex. */
 export function sha256(text: string | Buffer): string {
@@ -94,6 +100,7 @@ export class FileHasher {
     const names = fs
       .readdirSync(fsPath(abs), { encoding: 'buffer' })
       .map((name) => decodeBytes(name))
+      .filter((name) => name !== STATE_FOLDER)
       .sort();
     out.push({ label: `folder ${rel}`, value: sha256(names.join('\0')) });
     for (const name of names) await this.parts(cwd, path.join(rel, name), out, seen);

@@ -11,10 +11,11 @@ import type { JobCacheSpec, JobSpec } from '../model/job.js';
 import { escapeGlob } from '../manifest/quote.js';
 import { keyChanges } from './explain.js';
 import { literalPath } from './globs.js';
-import { FileHasher, fsPath } from './hasher.js';
-import { recoverRawNames } from '../manifest/raw-names.js';
-import { computeKey, type Keyed } from './key.js';
-import type { CacheEntry, CacheStore, StoredOutput } from './store.js';
+import { FileHasher, fsPath, STATE_FOLDER } from './hasher.js';
+import { filesOnly, recoverRawNames } from '../manifest/raw-names.js';
+import { stdinLine } from '../core/results.js';
+import { computeKey, keyOf, type Keyed } from './key.js';
+import { isRestoreTemp, type CacheEntry, type CacheStore, type StoredOutput } from './store.js';
 
 export interface JobCacheOptions {
   /** Told why each cached job runs (`--explain`). */
@@ -44,9 +45,11 @@ type Done = Pick<JobRecord, 'result' | 'resultTruncated'>;
 export class JobCache implements CacheHook {
   readonly hasher: FileHasher;
   private readonly keys = new WeakMap<JobSpec, Keyed>();
-  /** The key each job of the run was checked with, by name: part of its dependants' keys. */
-  private readonly keyByName = new Map<string, string>();
+  /** The key each job of the run was checked (or resumed) with, by name: part of its dependants' keys. */
+  private readonly keyByName = new Map<string, Promise<string>>();
   private readonly saving = new Set<Promise<void>>();
+  /** `explain`: what the jobs it found restorable would restore, by name. */
+  private readonly restorable = new Map<string, CacheHit>();
 
   constructor(
     readonly store: CacheStore,
@@ -78,33 +81,126 @@ export class JobCache implements CacheHook {
     }
   }
 
-  private async makeKey(job: JobSpec, cache: JobCacheSpec): Promise<Keyed> {
+  resumed(job: JobSpec): void {
+    if (job.cache) this.makeKey(job, job.cache).catch(() => undefined);
+  }
+
+  private makeKey(job: JobSpec, cache: JobCacheSpec): Promise<Keyed> {
+    const { environ } = this.options;
+    const keyed = this.needKeys(job).then((needs) =>
+      computeKey(job, cache, this.hasher, environ, needs),
+    );
+    // one that cannot be made (an input that cannot be read) is no key for its dependants
+    this.keyByName.set(
+      job.name,
+      keyed.then(
+        (k) => k.key,
+        () => 'not cached',
+      ),
+    );
+    return keyed;
+  }
+
+  private async needKeys(job: JobSpec): Promise<Record<string, string>> {
     const needs: Record<string, string> = {};
     for (const need of job.needs)
-      needs[need] = this.keyByName.get(need) ?? this.options.needKeys?.[need] ?? 'not cached';
-    const keyed = await computeKey(job, cache, this.hasher, this.options.environ, needs);
-    this.keyByName.set(job.name, keyed.key);
-    return keyed;
+      needs[need] =
+        (await this.keyByName.get(need)) ?? this.options.needKeys?.[need] ?? 'not cached';
+    return needs;
   }
 
   /**
    * What a run would do with `job`, without restoring anything. `plan` gives its
    * needs, whose keys are part of its own (each computed once).
    */
-  async explain(job: JobSpec, plan: Map<string, JobSpec>): Promise<Explanation> {
+  async explain(
+    job: JobSpec,
+    plan: Map<string, JobSpec>,
+    stages: Map<string, string> = new Map(),
+  ): Promise<Explanation> {
     for (const need of job.needs) {
       const spec = plan.get(need);
-      if (spec?.cache && !this.keyByName.has(need)) await this.explain(spec, plan);
+      if (spec?.cache && !this.keyByName.has(need)) await this.explain(spec, plan, stages);
     }
     const cache = job.cache ?? { inputs: [], outputs: [], env: [], root: job.cwd };
-    const keyed = await this.makeKey(job, cache);
-    const entry = await this.store.read(keyed.key);
     const { name } = job;
+    const { spec, unknown } = this.withStdin(job);
+    let keyed = await this.makeKey(spec, cache);
+    const assumed: string[] = [];
+    // a stage's jobs are known once it expanded, a source's result once it ran: as stored?
+    const later = job.needs.filter((need) => !plan.has(need));
+    for (const stage of later) {
+      // a stage whose source runs has jobs of new keys (each needs its source's)
+      const source = await this.stageSource(stage, plan, stages);
+      if (source && job.cache)
+        return {
+          name,
+          verdict: 'miss',
+          why: [`need ${stage}: its source ${source} runs`],
+          key: keyed.key,
+        };
+    }
+    const last = unknown.length + later.length > 0 ? await this.store.last(name) : undefined;
+    if (last) {
+      const parts = { ...keyed.parts };
+      if (unknown.length > 0 && last.parts.stdin !== undefined) {
+        parts.stdin = last.parts.stdin;
+        const one = unknown.length === 1;
+        assumed.push(`stdin: as stored, if ${unknown.join(', ')} print${one ? 's' : ''} the same`);
+      }
+      if (later.length > 0) {
+        for (const need of later) delete parts[`need ${need}`];
+        for (const [label, value] of Object.entries(last.parts))
+          if (label.startsWith('need ') && !job.needs.includes(label.slice(5)))
+            parts[label] = value;
+        assumed.push(`need ${later.join(', ')}: as stored, if its jobs are the same`);
+      }
+      keyed = keyOf(parts);
+      this.keyByName.set(name, Promise.resolve(keyed.key));
+    }
+    const entry = await this.store.read(keyed.key);
     if (!job.cache) return { name, verdict: 'miss', why: ['cache is off for it'], key: keyed.key };
     if (entry && entry.outputs.every((o) => fs.existsSync(this.store.blobPath(o.sha)))) {
-      return { name, verdict: 'hit', why: [hitOf(entry).reason], key: keyed.key };
+      this.restorable.set(name, hitOf(entry));
+      const why = [hitOf(entry).reason, ...assumed];
+      return { name, verdict: 'hit', why, key: keyed.key };
     }
     return { name, verdict: 'miss', why: await this.why(name, keyed, entry), key: keyed.key };
+  }
+
+  /**
+   * `explain`: the job a stage's items come from (through the stages it reads), when it
+   * is cached and would run rather than be restored; undefined otherwise.
+   */
+  private async stageSource(
+    stage: string,
+    plan: Map<string, JobSpec>,
+    stages: Map<string, string>,
+  ): Promise<string | undefined> {
+    let source = stage;
+    for (let hops = 0; stages.has(source) && hops <= stages.size; hops++)
+      source = stages.get(source)!;
+    const spec = plan.get(source);
+    if (!spec?.cache) return undefined;
+    if (!this.keyByName.has(source)) await this.explain(spec, plan, stages);
+    return this.restorable.has(source) ? undefined : source;
+  }
+
+  /**
+   * `explain`: a fan-in (`stdin: { from }`) with the stdin a run would give it, when
+   * the results of its sources are known (each would be restored); else the sources
+   * whose results are not (they run first, or are not cached).
+   */
+  private withStdin(job: JobSpec): { spec: JobSpec; unknown: string[] } {
+    if (!job.stdinFrom) return { spec: job, unknown: [] };
+    let stdin = '';
+    const unknown: string[] = [];
+    for (const source of job.stdinFrom) {
+      const hit = this.restorable.get(source);
+      if (hit) stdin += stdinLine(source, hit.result);
+      else unknown.push(source);
+    }
+    return unknown.length > 0 ? { spec: job, unknown } : { spec: { ...job, stdin }, unknown };
   }
 
   private async why(name: string, keyed: Keyed, entry: CacheEntry | undefined): Promise<string[]> {
@@ -115,11 +211,12 @@ export class JobCache implements CacheHook {
     return changes.length > 0 ? changes : ['no entry with this key (evicted)'];
   }
 
-  succeeded(job: JobSpec, record: Done): void {
+  succeeded(job: JobSpec, record: Done): Promise<void> {
     const saved = this.save(job, record)
       .catch((err: unknown) => this.options.warn(`${job.name}: not cached: ${message(err)}`))
       .finally(() => this.saving.delete(saved));
     this.saving.add(saved);
+    return saved;
   }
 
   /** Resolves once every success of the run is stored (or given up on). */
@@ -153,12 +250,16 @@ export class JobCache implements CacheHook {
 
 /**
  * A shared cache is written by other runs and machines: an entry may only restore
- * files below the job's folder, unless its own `outputs` reach out of it (`../dist`).
+ * files below the job's folder, unless its own `outputs` reach out of it (`../dist`),
+ * and none into jobrun's own `.jobrun` (an older release stored them), unless they name it.
  */
 function staysInside(entry: CacheEntry, cache: JobCacheSpec): boolean {
-  const up = (p: string) => path.isAbsolute(p) || p.split(/[\\/]/).includes('..');
-  if (cache.outputs.some(up)) return true;
-  return !entry.outputs.some((o) => up(o.path));
+  const segments = (p: string) => p.split(/[\\/]/);
+  const up = (p: string) => path.isAbsolute(p) || segments(p).includes('..');
+  const own = (p: string) => segments(p).includes(STATE_FOLDER);
+  return [up, own].every(
+    (outside) => cache.outputs.some(outside) || !entry.outputs.some((o) => outside(o.path)),
+  );
 }
 
 function hitOf(entry: CacheEntry): CacheHit {
@@ -195,9 +296,22 @@ async function matchOutputs(
       }
       pattern = `${escapeGlob(plain)}/**`;
     }
-    const found = await fg(pattern, { cwd, dot: true, onlyFiles: true, followSymbolicLinks: true });
-    if (found.length === 0) missing.push(glob);
-    for (const f of recoverRawNames(found, cwd)) files.add(path.normalize(f));
+    // links to folders are not gone into: they may loop (pnpm links packages both ways),
+    // and a glob that follows loops grows without end; a link to a file is its content
+    const found = await fg(pattern, {
+      cwd,
+      dot: true,
+      onlyFiles: false,
+      followSymbolicLinks: false,
+      // jobrun's own logs, journal and cache are no job's output
+      ignore: [`**/${STATE_FOLDER}/**`],
+    });
+    // a restore cut short by kill -9 is no output, though it sits among them
+    const made = filesOnly(recoverRawNames(found, cwd), cwd).filter(
+      (f) => !isRestoreTemp(path.basename(f)),
+    );
+    if (made.length === 0) missing.push(glob);
+    for (const f of made) files.add(path.normalize(f));
   }
   return { files: [...files].sort(), missing };
 }

@@ -8,7 +8,7 @@ import { recoverRawNames } from '../manifest/raw-names.js';
 import { encodeBytes } from '../model/bytes.js';
 import type { JobCacheSpec, JobSpec } from '../model/job.js';
 import { literalPath } from './globs.js';
-import { sha256, type FileHasher, type FoundPart } from './hasher.js';
+import { sha256, STATE_FOLDER, type FileHasher, type FoundPart } from './hasher.js';
 
 /** Bumped when what a key covers changes, so old entries are never taken for new ones. */
 const KEY_VERSION = '1';
@@ -41,6 +41,8 @@ function jobParts(
   // a value's bytes (as the job gets them), not its text: two values that are not UTF-8
   // would both hash as U+FFFD
   const hash = (value: string) => sha256(encodeBytes(value));
+  // a fan-in's input (`stdin: { from }`): its sources' results, cached or not
+  if (job.stdin !== undefined) parts.stdin = hash(job.stdin);
   for (const [name, value] of Object.entries(job.env)) parts[`env ${name}`] = hash(value);
   for (const name of cache.env) {
     if (Object.hasOwn(job.env, name)) continue; // the job sets it: its value is keyed above
@@ -52,7 +54,8 @@ function jobParts(
 
 /**
  * The paths `files` and `globs` (relative to `cwd`) stand for: what each glob matches (files and
- * folders, dotfiles too, links followed), and a plain path (escaped glob characters
+ * folders, dotfiles too, links to folders matched but not gone into; jobrun's own `.jobrun`
+ * never), and a plain path (escaped glob characters
  * being part of a name, see `literalPath`) as itself even when it does not exist, so
  * that a missing input is part of the key.
  */
@@ -67,7 +70,15 @@ async function expandInputs(globs: string[], files: string[], cwd: string): Prom
       found.add(path.normalize(plain));
       continue;
     }
-    const matches = await fg(glob, { cwd, dot: true, onlyFiles: false, followSymbolicLinks: true });
+    const matches = await fg(glob, {
+      cwd,
+      dot: true,
+      onlyFiles: false,
+      // a link to a folder is matched, not gone into: links may loop (pnpm links
+      // packages both ways), and its contents are hashed once each (`FileHasher.parts`)
+      followSymbolicLinks: false,
+      ignore: [`**/${STATE_FOLDER}`, `**/${STATE_FOLDER}/**`],
+    });
     for (const match of recoverRawNames(matches, cwd)) found.add(path.normalize(match));
   }
   return [...found].sort();
@@ -88,6 +99,11 @@ export async function computeKey(
   const found: FoundPart[] = [];
   for (const rel of files) await hasher.parts(job.cwd, rel, found);
   for (const { label, value } of found) parts[label] = value;
+  return keyOf(parts);
+}
+
+/** The key `parts` make. */
+export function keyOf(parts: Record<string, string>): Keyed {
   const sorted = Object.keys(parts).sort();
   const key = sha256(sorted.map((label) => `${label}\0${parts[label]}`).join('\n'));
   return { key, parts };

@@ -11,7 +11,9 @@
  * a crash or kill -9 is never read (its temporary file is removed by the next run
  * that opens the cache, see `removeDeadTemps`). An entry is renamed into place only after all of
  * its blobs are, and a blob is checked against its hash as it is restored, so a
- * damaged or evicted blob makes a miss, never a wrong output.
+ * damaged or evicted blob makes a miss, never a wrong output. A restored file is written
+ * beside its place first (`.jobrun-restore.<host>.<pid>.….tmp`); one a dead restorer
+ * left is removed by the next restore into that folder, and is never an output.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -45,6 +47,14 @@ export interface CacheEntry {
 }
 
 const HOST = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+
+/** A restored file before it is renamed into place: `.jobrun-restore.<host>.<pid>.<random>.tmp`. */
+const RESTORE_TEMP = /^\.jobrun-restore\.(.*\.\d+\.[0-9a-f]{12})\.tmp$/;
+
+/** Is `name` a file a restore writes before renaming it into place (never a job's output)? */
+export function isRestoreTemp(name: string): boolean {
+  return RESTORE_TEMP.test(name);
+}
 
 /**
  * A temporary file of a writer on another machine (or whose pid was reused) is only
@@ -92,28 +102,7 @@ export class CacheStore {
    * under a writer that was alive after all only makes its store fail (not cached).
    */
   async removeDeadTemps(now = Date.now()): Promise<RemovedTemps> {
-    const dir = path.join(this.dir, 'tmp');
-    const removed: RemovedTemps = { files: 0, bytes: 0 };
-    const alive = new Map<number, boolean>();
-    for (const name of await fs.promises.readdir(dir).catch(() => [])) {
-      const file = path.join(dir, name);
-      const stat = await fs.promises.stat(file).catch(() => undefined);
-      if (!stat) continue; // renamed into place meanwhile
-      const pid = ownPid(name);
-      const quiet = now - stat.mtimeMs;
-      let dead = quiet > STALE_TEMP_MS;
-      // a writer in another pid namespace (a container with this host name) looks dead
-      // here: its file must also have stopped growing
-      if (!dead && pid !== undefined && quiet > QUIET_TEMP_MS) {
-        if (!alive.has(pid)) alive.set(pid, holderAlive({ pid }));
-        dead = alive.get(pid) === false;
-      }
-      if (!dead) continue;
-      await fs.promises.rm(file, { force: true });
-      removed.files++;
-      removed.bytes += stat.size;
-    }
-    return removed;
+    return removeAbandoned(path.join(this.dir, 'tmp'), (name) => name, now);
   }
 
   /** Writes `text` to `file` whole or not at all. */
@@ -199,6 +188,9 @@ export class CacheStore {
     for (const { out } of missing) {
       if (statOf(this.blobPath(out.sha))?.size !== out.size) return false;
     }
+    // what a restorer killed there (kill -9) left beside the files it was putting back
+    for (const folder of new Set(missing.map(({ dest }) => path.dirname(dest))))
+      await removeAbandoned(folder, (name) => RESTORE_TEMP.exec(name)?.[1]);
     for (const { out, dest } of missing) if (!(await this.copyOut(out, dest))) return false;
     return true;
   }
@@ -209,7 +201,7 @@ export class CacheStore {
     const temp = fsPath(
       path.join(
         path.dirname(dest),
-        `.jobrun-restore.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+        `.jobrun-restore.${HOST}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
       ),
     );
     try {
@@ -237,6 +229,42 @@ export class CacheStore {
       await fs.promises.rm(temp, { force: true });
     }
   }
+}
+
+/**
+ * Removes the temporary files in `dir` whose writers died: those of a process of this
+ * machine that is gone, once unchanged for a minute, and any a day old (a writer
+ * elsewhere cannot be asked). `writer` gives a file's `<host>.<pid>.<random>` part, or
+ * undefined for a file that is no temporary one.
+ */
+async function removeAbandoned(
+  dir: string,
+  writer: (name: string) => string | undefined,
+  now = Date.now(),
+): Promise<RemovedTemps> {
+  const removed: RemovedTemps = { files: 0, bytes: 0 };
+  const alive = new Map<number, boolean>();
+  for (const name of await fs.promises.readdir(fsPath(dir)).catch(() => [] as string[])) {
+    const temp = writer(name);
+    if (temp === undefined) continue;
+    const file = path.join(dir, name);
+    const stat = await fs.promises.stat(fsPath(file)).catch(() => undefined);
+    if (!stat) continue; // renamed into place meanwhile
+    const pid = ownPid(temp);
+    const quiet = now - stat.mtimeMs;
+    let dead = quiet > STALE_TEMP_MS;
+    // a writer in another pid namespace (a container with this host name) looks dead
+    // here: its file must also have stopped growing
+    if (!dead && pid !== undefined && quiet > QUIET_TEMP_MS) {
+      if (!alive.has(pid)) alive.set(pid, holderAlive({ pid }));
+      dead = alive.get(pid) === false;
+    }
+    if (!dead) continue;
+    await fs.promises.rm(fsPath(file), { force: true });
+    removed.files++;
+    removed.bytes += stat.size;
+  }
+  return removed;
 }
 
 /** The pid in a temporary file's name when its writer ran on this machine. */

@@ -32,7 +32,8 @@ export async function explainCommand(
   const cache = new JobCache(store, { warn: () => {}, environ: baseEnv() }); // as a run keys it
   const said: Explanation[] = [];
   const byName = new Map(plan.jobs.map((j) => [j.name, j]));
-  for (const job of jobs) said.push(await cache.explain(job, byName));
+  const stages = new Map((plan.stages ?? []).map((s) => [s.name, s.from]));
+  for (const job of jobs) said.push(await cache.explain(job, byName, stages));
   if (flags.json) {
     process.stdout.write(JSON.stringify({ cacheDir: store.dir, jobs: said }, null, 2) + '\n');
     return 0;

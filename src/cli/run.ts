@@ -183,6 +183,12 @@ export async function runJobs(
       `${err.message}; the run goes on, but --resume will not know of jobs that end from now on`,
     );
   if (options.resume) await stopLeftovers(journal, jobs);
+  // a cached job skipped still has a key: its dependants' keys hold it
+  const resumed = (job: JobSpec) => {
+    const earlier = journal.succeeded(job);
+    if (earlier) runCache.hook?.resumed(job);
+    return earlier;
+  };
   const bus = new EventBus(reporters);
   const graces = new RunningGraces();
   const scheduler = backend.createRun({
@@ -205,7 +211,7 @@ export async function runJobs(
     halt: options.halt,
     gate,
     // the journal keeps each success's result: a resumed stage gets the same items
-    alreadyDone: options.resume ? (job: JobSpec) => journal.succeeded(job) : undefined,
+    alreadyDone: options.resume ? resumed : undefined,
     stages:
       stages &&
       stagePlan(

@@ -30,10 +30,16 @@ export function remoteHit(result: AttemptResult): CacheHit | undefined {
  * job's first attempt starts, `check` looks its key up: a hit has already restored
  * its outputs, and the job ends `cached` without running; a miss runs it. The check
  * holds the job's place among the running ones, so hashing is as parallel as jobs are.
+ * A success ends once it is stored: a dependant may rewrite or remove its outputs.
  */
 export interface CacheHook {
   /** Never rejects: a check that cannot be made is a miss. */
   check(job: JobSpec): Promise<CacheHit | undefined>;
-  /** A checked job succeeded: its outputs and result are stored in the background. */
-  succeeded(job: JobSpec, record: Pick<JobRecord, 'result' | 'resultTruncated'>): void;
+  /**
+   * A job with `cache` that `--resume` skips (it succeeded in the journal's run): it is
+   * not looked up, but its key is made all the same, as part of its dependants' keys.
+   */
+  resumed(job: JobSpec): void;
+  /** A checked job succeeded: resolves once its outputs and result are stored. Never rejects. */
+  succeeded(job: JobSpec, record: Pick<JobRecord, 'result' | 'resultTruncated'>): Promise<void>;
 }

@@ -40,9 +40,19 @@ export class CacheLookup {
     return hit !== undefined;
   }
 
-  /** A job that succeeded: a cached one's outputs are stored. */
+  /**
+   * Ends a job that succeeded; a cached one once its outputs are stored, so that no
+   * dependant (or stage) starts while they are read: it could rewrite them first.
+   */
   succeeded(entry: Entry, record: JobRecord): void {
-    if (entry.spec.cache) this.cache?.succeeded(entry.spec, record);
+    if (!this.cache || !entry.spec.cache) return this.core.end(entry, record);
+    this.cache
+      .succeeded(entry.spec, record)
+      .then(() => {
+        this.core.end(entry, record);
+        this.core.pump();
+      })
+      .catch((err: unknown) => this.core.crash(err));
   }
 
   /** A cached job was looked up: a hit ends it `cached`, a miss runs it. */

@@ -1,5 +1,11 @@
 import type { JobRecord } from '../model/events.js';
 import { endedWell } from '../model/job.js';
+import type { CapturedResult } from '../model/result.js';
+
+/** What a fan-in reads on its stdin of one source job that succeeded. */
+export function stdinLine(name: string, result: CapturedResult | undefined): string {
+  return JSON.stringify({ name, result: result ?? null }) + '\n';
+}
 
 /**
  * The final records of the jobs whose results other jobs read: a stage's source (its
@@ -34,7 +40,7 @@ export class Results {
     for (const name of names) {
       const record = this.records.get(name);
       if (!record || !endedWell(record.status)) continue;
-      text += JSON.stringify({ name, result: record.result ?? null }) + '\n';
+      text += stdinLine(name, record.result);
     }
     return text;
   }

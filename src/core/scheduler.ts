@@ -261,9 +261,7 @@ export class Scheduler implements RunControls {
       this.end(entry, attemptsRecord(entry, 'cancelled', now, reason));
     } else if (attemptSucceeded(result)) {
       this.medians.add(result.durationMs);
-      const record = attemptsRecord(entry, 'succeeded', now);
-      this.lookup.succeeded(entry, record);
-      this.end(entry, record);
+      this.lookup.succeeded(entry, attemptsRecord(entry, 'succeeded', now));
     } else if (this.lifecycle.stopping || !this.dispatch.retry(entry, retryDue)) {
       this.end(entry, attemptsRecord(entry, result.timedOut ? 'timed_out' : 'failed', now));
     }

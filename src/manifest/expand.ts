@@ -20,7 +20,7 @@ import {
 } from './quote.js';
 import { combineSources } from './sources.js';
 import { defaultShell } from './default-shell.js';
-import { recoverRawNames } from './raw-names.js';
+import { filesOnly, recoverRawNames } from './raw-names.js';
 import type { DefaultsDoc, JobDoc } from './schema.js';
 
 /** What a job gets for every key that neither it nor `defaults` sets. */
@@ -140,14 +140,16 @@ function matrixItems(matrix: Record<string, (string | number)[]>): Item[] {
 /** Plain code-unit order: stable across locales. */
 /**
  * The files `pattern` matches under `cwd` (fast-glob, files only, no dotfiles; names
- * that are not UTF-8 recovered), sorted, as paths relative to `cwd`.
+ * that are not UTF-8 recovered), sorted, as paths relative to `cwd`. A link to a file
+ * is a file; links to folders are not gone into, as bash's `**` and find do not: they
+ * may loop (pnpm links packages that need each other both ways), and each loop gave
+ * every file behind it again.
  */
 export async function matchFiles(pattern: string, cwd: string): Promise<string[]> {
   // loaded on first use: most runs never glob, and start-up time is per invocation
   const { default: fg } = await import('fast-glob');
-  return recoverRawNames(await fg(pattern, { cwd, dot: false, onlyFiles: true }), cwd).sort(
-    compareStrings,
-  );
+  const options = { cwd, dot: false, onlyFiles: false, followSymbolicLinks: false };
+  return filesOnly(recoverRawNames(await fg(pattern, options), cwd), cwd).sort(compareStrings);
 }
 
 function compareStrings(a: string, b: string): number {

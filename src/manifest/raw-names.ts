@@ -9,9 +9,25 @@
  * (Two names that decode to the same lossy text are both found; the result is
  * de-duplicated, so each real file appears once.)
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { decodeBytes, encodeBytes } from '../model/bytes.js';
+import { decodeBytes, encodeBytes, hasRawBytes } from '../model/bytes.js';
+
+/**
+ * The files among `paths` (relative to `cwd`, real names): a link to a file is one, a
+ * folder or a link to one is not. For globs that do not go into links to folders
+ * (`followSymbolicLinks: false`), which would then leave links to files out too.
+ */
+export function filesOnly(paths: string[], cwd: string): string[] {
+  return paths.filter((p) => {
+    const file = path.resolve(cwd, p);
+    try {
+      return statSync(hasRawBytes(file) ? encodeBytes(file) : file).isFile();
+    } catch {
+      return false; // gone meanwhile, or a broken link
+    }
+  });
+}
 
 /** `paths` (relative to `cwd`) with every lossy name replaced by the real one(s). */
 export function recoverRawNames(paths: string[], cwd: string): string[] {

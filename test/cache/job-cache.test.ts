@@ -55,6 +55,36 @@ describe('JobCache', () => {
     expect(fs.existsSync(path.join(root, 'evil.txt'))).toBe(false);
   });
 
+  it('never stores the file a restore cut short left among the outputs', async () => {
+    const { work, cache } = setup();
+    fs.mkdirSync(path.join(work, 'out'));
+    fs.writeFileSync(path.join(work, 'out', 'a.txt'), 'made');
+    // what a run killed while it restored out/b.txt left beside it
+    fs.writeFileSync(path.join(work, 'out', '.jobrun-restore.host.4242.0123456789ab.tmp'), 'ha');
+    const spec = job('make', {
+      cwd: work,
+      cache: { inputs: [], outputs: ['out/*'], env: [], root: work },
+    });
+    await cache.check(spec);
+    await cache.succeeded(spec, record);
+    const entry = await cache.store.read(cache.keyOf(spec) ?? '');
+    expect(entry?.outputs.map((o) => o.path)).toEqual([path.join('out', 'a.txt')]);
+  });
+
+  it('refuses an entry that would write into jobrun’s own .jobrun folder', async () => {
+    const { work, cache, spec } = setup();
+    await cache.check(spec);
+    fs.writeFileSync(path.join(work, 'out.txt'), 'content');
+    await cache.succeeded(spec, record);
+    const file = path.join(cache.store.dir, 'entries', `${cache.keyOf(spec)}.json`);
+    const entry = JSON.parse(fs.readFileSync(file, 'utf8')) as CacheEntry;
+    // as an older release stored a glob that took the journal in
+    for (const out of entry.outputs) out.path = '.jobrun/journal/x.ndjson';
+    fs.writeFileSync(file, JSON.stringify(entry));
+    expect(await cache.check(spec)).toBeUndefined();
+    expect(fs.existsSync(path.join(work, '.jobrun'))).toBe(false);
+  });
+
   it('stores the one file an escaped item name names, never a sibling it would match as a glob', async () => {
     const { root, work, cache } = setup();
     fs.mkdirSync(path.join(work, 'out'));

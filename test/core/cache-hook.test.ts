@@ -9,6 +9,9 @@ const CACHE = { inputs: [], outputs: [], env: [], root: '/' };
 class ScriptedCache implements CacheHook {
   readonly checked: string[] = [];
   readonly stored: string[] = [];
+  /** Stores that resolve when the test says so (`holdStores`). */
+  readonly storing = new Map<string, () => void>();
+  holdStores = false;
   private readonly waiting = new Map<string, (hit: CacheHit | undefined) => void>();
 
   check(job: JobSpec): Promise<CacheHit | undefined> {
@@ -16,12 +19,16 @@ class ScriptedCache implements CacheHook {
     return new Promise((resolve) => this.waiting.set(job.name, resolve));
   }
 
+  resumed(): void {}
+
   answer(name: string, hit: CacheHit | undefined): void {
     this.waiting.get(name)?.(hit);
   }
 
-  succeeded(job: JobSpec): void {
+  succeeded(job: JobSpec): Promise<void> {
     this.stored.push(job.name);
+    if (!this.holdStores) return Promise.resolve();
+    return new Promise((resolve) => this.storing.set(job.name, resolve));
   }
 }
 
@@ -30,6 +37,7 @@ function setup(specs: JobSpec[], cache: ScriptedCache) {
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('the cache hook', () => {
   it('ends a hit cached without running it, and its dependants proceed', async () => {
@@ -57,6 +65,27 @@ describe('the cache hook', () => {
     expect(cache.checked).toEqual(['a']);
     expect(t.executor.starts.sort()).toEqual(['a', 'b']);
     expect(cache.stored).toEqual(['a']);
+  });
+
+  it('starts a dependant only once its need’s outputs are stored', async () => {
+    const cache = new ScriptedCache();
+    cache.holdStores = true;
+    const t = setup(
+      jobs(['build', { cache: CACHE, command: 'true' }], ['test', { needs: ['build'] }]),
+      cache,
+    );
+    await tick();
+    cache.answer('build', undefined);
+    // build runs (10 ms of fake work) and its store begins, and is held
+    for (let i = 0; i < 400 && cache.stored.length === 0; i++) await sleep(5);
+    expect(cache.stored).toEqual(['build']);
+    for (let i = 0; i < 5; i++) await tick();
+    expect(t.executor.starts).toEqual(['build']);
+    cache.storing.get('build')?.();
+    const outcome = await t.done;
+    expect(t.executor.starts).toEqual(['build', 'test']);
+    expect(t.log.ended('build').status).toBe('succeeded');
+    expect(outcome.exitCode).toBe(0);
   });
 
   it('cancels a job whose lookup ends after the run was stopped', async () => {

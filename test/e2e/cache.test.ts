@@ -196,6 +196,40 @@ jobs:
     fs.rmSync(dir, { recursive: true, force: true }); // 300 MB: not left for the next test
   }, 240_000);
 
+  it('a restore cut short by kill -9 leaves no file among the outputs once its writer is gone', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeBigEntryBatch(dir);
+    const first = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    expect(first.code, first.stderr).toBe(0);
+    fs.rmSync(path.join(dir, 'big.bin'));
+    const restoring = () =>
+      fs.readdirSync(dir).filter((name) => name.startsWith('.jobrun-restore'));
+    let killed = false;
+    const r = await jobrun(['run', 'jobs.yaml'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      onSpawn: (child) => {
+        // kill -9 as soon as the output is being copied back beside its place
+        void waitFor(() => restoring().length > 0, 100_000, 'a restore').then(
+          () => (killed = child.kill('SIGKILL')),
+        );
+      },
+    });
+    expect(killed, r.stderr).toBe(true);
+    expect(r.signal).toBe('SIGKILL');
+    const left = restoring();
+    expect(left).toHaveLength(1);
+    // as if cut short two minutes ago: a dead writer's file is only removed once quiet
+    const quiet = new Date(Date.now() - 120_000);
+    fs.utimesSync(path.join(dir, left[0]!), quiet, quiet);
+    const again = await jobrun(['run', 'jobs.yaml', '--json'], { cwd: dir, timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as Report).summary).toMatchObject({ cached: 1 });
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(BIG_BYTES);
+    expect(restoring()).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true }); // 200 MB: not left for the next test
+  }, 240_000);
+
   it('two runs sharing one --cache-dir at once both finish with correct outputs', async () => {
     const shared = tempDir('jobrun-shared-cache-');
     const a = makeBatch(40);
@@ -279,6 +313,238 @@ jobs:
     expect(clean.stderr).toContain('3 cache entries and 1 unfinished cache write');
     expect(fs.existsSync(path.join(dir, '.jobrun/cache'))).toBe(false);
     expect((await runBatch(dir)).ran).toEqual(['f0', 'f1', 'total']);
+  }, 120_000);
+
+  it('stores a job’s outputs as it made them, before a dependant that rewrites them starts', async () => {
+    const dir = tempDir('jobrun-cache-');
+    // an output big enough to take a while to store, and a dependant that rewrites it
+    const bytes = 30_000_000;
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: make
+    run: "head -c ${bytes} /dev/zero > big.bin"
+    cache: true
+    outputs: [big.bin]
+  - name: shrink
+    needs: [make]
+    run: "echo short > big.bin"
+`,
+    });
+    const run = async (args: string[]) => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json', ...args], {
+        cwd: dir,
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Report;
+    };
+    await run([]);
+    fs.rmSync(path.join(dir, 'big.bin'));
+    const restored = await run(['--only', 'make']);
+    expect(restored.jobs.find((j) => j.name === 'make')?.status).toBe('cached');
+    // what make made, not what its dependant left
+    expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(bytes);
+  }, 120_000);
+
+  it('runs a fan-in again when the results on its stdin changed, though its source is not cached', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: count
+    run: "cat n.txt"
+    capture: stdout
+  - name: sink
+    stdin: { from: count }
+    run: "echo sink >> ran.log && cat > out.txt"
+    cache: true
+    outputs: [out.txt]
+`,
+      'n.txt': '1\n',
+    });
+    const first = await runBatch(dir);
+    expect(first.ran).toEqual(['sink']);
+    expect((await runBatch(dir)).ran).toEqual([]);
+    // explain cannot know what count prints before it runs: it says what it assumes
+    const explained = await jobrun(['explain', 'jobs.yaml', 'sink'], { cwd: dir });
+    expect(explained.stdout).toContain('sink: restored from the cache');
+    expect(explained.stdout).toContain('stdin: as stored, if count prints the same');
+    fs.writeFileSync(path.join(dir, 'n.txt'), '2\n');
+    const changed = await runBatch(dir, ['--explain']);
+    expect(changed.ran).toEqual(['sink']);
+    expect(changed.r.stderr).toContain('sink runs: stdin: changed');
+    expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toContain('"2\\n"');
+  }, 120_000);
+
+  it('keys a job on the key of a need --resume skipped: an unchanged batch is cached afterwards', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: make
+    run: "echo make >> ran.log && cat in.txt > a.out"
+    inputs: [in.txt]
+    outputs: [a.out]
+  - name: use
+    needs: [make]
+    run: "echo use >> ran.log && if [ ! -e go ]; then sleep 60; fi && cat a.out > b.out"
+    outputs: [b.out]
+`,
+      'in.txt': 'one\n',
+    });
+    const log = path.join(dir, 'ran.log');
+    let killed = false;
+    const r = await jobrun(['run', 'jobs.yaml'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      onSpawn: (child) => {
+        // kill -9 once use runs: make succeeded, use did not
+        const using = () => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('use');
+        void waitFor(using, 100_000, 'use to start').then(() => (killed = child.kill('SIGKILL')));
+      },
+    });
+    expect(killed, r.stderr).toBe(true);
+    fs.rmSync(log);
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    const resumed = await runBatch(dir, ['--resume']);
+    expect(resumed.ran).toEqual(['use']);
+    // nothing changed since: use is restored, not run for a need key it was stored without
+    const again = await runBatch(dir, ['--explain']);
+    expect(again.r.stderr).not.toContain('use runs');
+    expect(again.ran).toEqual([]);
+    expect(again.report.summary).toMatchObject({ cached: 2 });
+  }, 120_000);
+
+  it('never counts jobrun’s own .jobrun folder among the inputs: a job keyed on its whole folder hits', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: folder
+    run: "echo folder >> ../ran-folder.log"
+    inputs: ["."]
+  - name: glob
+    run: "echo glob >> ../ran-glob.log"
+    inputs: ["**"]
+`,
+      'src/a.txt': 'a\n',
+    });
+    const run = async () => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json', '--explain'], {
+        cwd: dir,
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return { report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+    };
+    expect((await run()).report.summary).toMatchObject({ succeeded: 2 });
+    const again = await run();
+    expect(again.stderr).not.toMatch(/(folder|glob) runs/);
+    expect(again.report.summary).toMatchObject({ cached: 2 });
+    // what is in the folder still counts
+    fs.writeFileSync(path.join(dir, 'src/a.txt'), 'b\n');
+    const changed = await run();
+    expect(changed.report.summary).toMatchObject({ succeeded: 2 });
+    expect(changed.stderr).toContain('folder runs: input src/a.txt: content changed');
+  }, 120_000);
+
+  it('never stores or restores jobrun’s own .jobrun files as outputs of a job whose glob takes them in', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: all
+    run: "mkdir -p out && echo made > out/o.txt"
+    cache: true
+    outputs: ["**"]
+`,
+    });
+    const run = async () => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json'], { cwd: dir, timeoutMs: 60_000 });
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Report & { runId: string };
+    };
+    const first = await run();
+    fs.rmSync(path.join(dir, 'out'), { recursive: true });
+    const again = await run();
+    expect(again.summary).toMatchObject({ cached: 1 });
+    expect(fs.readFileSync(path.join(dir, 'out/o.txt'), 'utf8')).toBe('made\n');
+    // the first run's folder said who owned it while it ran: no hit puts that back
+    expect(fs.existsSync(path.join(dir, '.jobrun/logs', first.runId, '.owner'))).toBe(false);
+  }, 120_000);
+
+  it('finishes with links that loop in its input and output folders (pnpm workspaces have them)', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: build
+    run: "mkdir -p dist/v1 && echo built > dist/v1/out.txt && ln -sfn v1 dist/current && ln -sfn .. dist/v1/up"
+    cache: true
+    inputs: ["packages/**"]
+    outputs: [dist]
+`,
+      'packages/a/index.js': 'a\n',
+      'packages/b/index.js': 'b\n',
+    });
+    // two packages that depend on each other, linked as pnpm links them
+    fs.mkdirSync(path.join(dir, 'packages/a/node_modules'));
+    fs.mkdirSync(path.join(dir, 'packages/b/node_modules'));
+    fs.symlinkSync('../../b', path.join(dir, 'packages/a/node_modules/b'));
+    fs.symlinkSync('../../a', path.join(dir, 'packages/b/node_modules/a'));
+    const run = async (args: string[] = []) => {
+      const r = await jobrun(['run', 'jobs.yaml', '--json', ...args], {
+        cwd: dir,
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return { report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+    };
+    expect((await run()).report.summary).toMatchObject({ succeeded: 1 });
+    fs.rmSync(path.join(dir, 'dist'), { recursive: true });
+    expect((await run()).report.summary).toMatchObject({ cached: 1 });
+    expect(fs.readFileSync(path.join(dir, 'dist/v1/out.txt'), 'utf8')).toBe('built\n');
+    fs.writeFileSync(path.join(dir, 'packages/b/index.js'), 'b2\n');
+    const changed = await run(['--explain']);
+    expect(changed.report.summary).toMatchObject({ succeeded: 1 });
+    expect(changed.stderr).toContain('input packages/b/index.js: content changed');
+  }, 200_000);
+
+  it('explains a job that needs a stage as the run does: restored when nothing changed', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: list
+    run: "cat list.txt"
+    inputs: [list.txt]
+    capture: lines
+  - name: "proc-{}"
+    for_each: { from: list }
+    run: "mkdir -p out && echo P{} > out/{}.txt"
+    outputs: ["out/{}.txt"]
+  - name: final
+    needs: ["proc-{}"]
+    run: "cat out/*.txt"
+    capture: stdout
+`,
+      'list.txt': 'a\nb\n',
+    });
+    await runBatch(dir);
+    expect((await runBatch(dir)).report.summary).toMatchObject({ cached: 4 });
+    const explained = await jobrun(['explain', 'jobs.yaml', 'final'], { cwd: dir });
+    expect(explained.stdout).toContain('final: restored from the cache');
+    expect(explained.stdout).toContain('need proc-{}: as stored, if its jobs are the same');
+    fs.writeFileSync(path.join(dir, 'list.txt'), 'a\nc\n');
+    const changed = await jobrun(['explain', 'jobs.yaml', 'final'], { cwd: dir });
+    expect(changed.stdout).toContain('final: runs\n  need proc-{}: its source list runs');
   }, 120_000);
 
   it('warns and stores nothing for a job whose declared output was never produced', async () => {

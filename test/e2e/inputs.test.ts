@@ -126,6 +126,30 @@ describe('raw bytes (item 1)', () => {
   });
 });
 
+describe('globs and links to folders', () => {
+  it('--glob and for_each do not go into linked folders, which may loop (pnpm workspaces)', async () => {
+    const dir = tempDir();
+    writeFiles(dir, { 'packages/a/index.js': 'a\n', 'packages/b/index.js': 'b\n' });
+    // two packages that depend on each other, linked as pnpm links them
+    for (const [from, to] of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ]) {
+      fs.mkdirSync(path.join(dir, `packages/${from}/node_modules`));
+      fs.symlinkSync(`../../${to}`, path.join(dir, `packages/${from}/node_modules/${to}`));
+    }
+    // a link to a file is a file all the same
+    fs.symlinkSync('a/index.js', path.join(dir, 'packages/link.js'));
+    const expected = 'packages/a/index.js\npackages/b/index.js\npackages/link.js\n';
+    await expectOutput(['-k', '--glob', 'packages/**/*.js', '--', 'echo', '{}'], dir, expected);
+    writeFiles(dir, {
+      'm.yaml':
+        'version: 1\njobs:\n  - name: "e-{}"\n    for_each: "packages/**/*.js"\n    run: echo {}\n',
+    });
+    await expectOutput(['m.yaml', '-k'], dir, expected);
+  });
+});
+
 describe('an environment that is not UTF-8', () => {
   it('reaches the job byte for byte: a value, and a name Node leaves out of process.env', () => {
     // a shell sets them: node:child_process could not hand these bytes to jobrun either
