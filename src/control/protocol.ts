@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CANCEL_BATCH } from './limits.js';
 
 /**
  * What a control socket understands: one JSON object per line, each one of these
@@ -9,8 +10,6 @@ const name = z.string().min(1).max(4096);
 /** As many as `-j` allows (the flag's cap). */
 const size = (min: number) => z.number().int().min(min).max(10_000);
 const pool = name.optional();
-/** The most jobs one `cancel` request names; `jobrun cancel` sends more in several. */
-export const CANCEL_BATCH = 10_000;
 
 const requestSchema = z.discriminatedUnion('verb', [
   z.object({ verb: z.literal('status') }).strict(),

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { CANCEL_BATCH, type ControlRequest } from '../../control/protocol.js';
+import { CANCEL_BATCH } from '../../control/limits.js';
+import type { ControlRequest } from '../../control/protocol.js';
 import { findRun, requireRun } from '../../control/registry.js';
 import type { CancelOutcome } from '../../core/steering.js';
 import { UsageError } from '../../errors.js';
