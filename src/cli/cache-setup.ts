@@ -35,7 +35,8 @@ export interface RunCache {
 
 /**
  * The jobs as the cache options make them (every job cached with `--cache`, none with
- * `--no-cache`), and the hook the scheduler looks them up with.
+ * `--no-cache`), and the hook the scheduler looks them up with. Opened only for a run
+ * some job of which may use the cache (`run.ts`): a job, a stage's template, `--cache`.
  */
 export function openRunCache(
   jobs: JobSpec[] | AsyncIterable<JobSpec>,
@@ -44,17 +45,7 @@ export function openRunCache(
   where: { fromGlob: boolean; remote: boolean },
   warn: (message: string) => void,
 ): RunCache {
-  const none: RunCache = { jobs, finish: async () => {} };
-  if (options.use === 'off') return { ...none, jobs: mapJobs(jobs, withoutCache) };
-  // a stage's jobs come later: its template says whether they are cached
-  const stageCached = settings.stages?.some((stage) => stage.settings.cache !== undefined);
-  if (
-    Array.isArray(jobs) &&
-    options.use === 'manifest' &&
-    !stageCached &&
-    !jobs.some((j) => j.cache)
-  )
-    return none;
+  if (options.use === 'off') return { jobs: mapJobs(jobs, withoutCache), finish: async () => {} };
   const root = cacheRoot(settings);
   const cached =
     options.use === 'all'
