@@ -25,6 +25,7 @@ jobs:
 `;
 
 interface Report {
+  runId: string;
   summary: Record<string, number>;
   jobs: { name: string; status: string; result?: unknown }[];
 }
@@ -331,17 +332,9 @@ jobs:
     run: "echo short > big.bin"
 `,
     });
-    const run = async (args: string[]) => {
-      const r = await jobrun(['run', 'jobs.yaml', '--json', ...args], {
-        cwd: dir,
-        timeoutMs: 60_000,
-      });
-      expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as Report;
-    };
-    await run([]);
+    await runBatch(dir);
     fs.rmSync(path.join(dir, 'big.bin'));
-    const restored = await run(['--only', 'make']);
+    const restored = (await runBatch(dir, ['--only', 'make'])).report;
     expect(restored.jobs.find((j) => j.name === 'make')?.status).toBe('cached');
     // what make made, not what its dependant left
     expect(fs.statSync(path.join(dir, 'big.bin')).size).toBe(bytes);
@@ -434,23 +427,16 @@ jobs:
 `,
       'src/a.txt': 'a\n',
     });
-    const run = async () => {
-      const r = await jobrun(['run', 'jobs.yaml', '--json', '--explain'], {
-        cwd: dir,
-        timeoutMs: 60_000,
-      });
-      expect(r.code, r.stderr).toBe(0);
-      return { report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
-    };
+    const run = () => runBatch(dir, ['--explain']);
     expect((await run()).report.summary).toMatchObject({ succeeded: 2 });
     const again = await run();
-    expect(again.stderr).not.toMatch(/(folder|glob) runs/);
+    expect(again.r.stderr).not.toMatch(/(folder|glob) runs/);
     expect(again.report.summary).toMatchObject({ cached: 2 });
     // what is in the folder still counts
     fs.writeFileSync(path.join(dir, 'src/a.txt'), 'b\n');
     const changed = await run();
     expect(changed.report.summary).toMatchObject({ succeeded: 2 });
-    expect(changed.stderr).toContain('folder runs: input src/a.txt: content changed');
+    expect(changed.r.stderr).toContain('folder runs: input src/a.txt: content changed');
   }, 120_000);
 
   it('never stores or restores jobrun’s own .jobrun files as outputs of a job whose glob takes them in', async () => {
@@ -464,14 +450,9 @@ jobs:
     outputs: ["**"]
 `,
     });
-    const run = async () => {
-      const r = await jobrun(['run', 'jobs.yaml', '--json'], { cwd: dir, timeoutMs: 60_000 });
-      expect(r.code, r.stderr).toBe(0);
-      return JSON.parse(r.stdout) as Report & { runId: string };
-    };
-    const first = await run();
+    const first = (await runBatch(dir)).report;
     fs.rmSync(path.join(dir, 'out'), { recursive: true });
-    const again = await run();
+    const again = (await runBatch(dir)).report;
     expect(again.summary).toMatchObject({ cached: 1 });
     expect(fs.readFileSync(path.join(dir, 'out/o.txt'), 'utf8')).toBe('made\n');
     // the first run's folder said who owned it while it ran: no hit puts that back
@@ -497,22 +478,14 @@ jobs:
     fs.mkdirSync(path.join(dir, 'packages/b/node_modules'));
     fs.symlinkSync('../../b', path.join(dir, 'packages/a/node_modules/b'));
     fs.symlinkSync('../../a', path.join(dir, 'packages/b/node_modules/a'));
-    const run = async (args: string[] = []) => {
-      const r = await jobrun(['run', 'jobs.yaml', '--json', ...args], {
-        cwd: dir,
-        timeoutMs: 60_000,
-      });
-      expect(r.code, r.stderr).toBe(0);
-      return { report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
-    };
-    expect((await run()).report.summary).toMatchObject({ succeeded: 1 });
+    expect((await runBatch(dir)).report.summary).toMatchObject({ succeeded: 1 });
     fs.rmSync(path.join(dir, 'dist'), { recursive: true });
-    expect((await run()).report.summary).toMatchObject({ cached: 1 });
+    expect((await runBatch(dir)).report.summary).toMatchObject({ cached: 1 });
     expect(fs.readFileSync(path.join(dir, 'dist/v1/out.txt'), 'utf8')).toBe('built\n');
     fs.writeFileSync(path.join(dir, 'packages/b/index.js'), 'b2\n');
-    const changed = await run(['--explain']);
+    const changed = await runBatch(dir, ['--explain']);
     expect(changed.report.summary).toMatchObject({ succeeded: 1 });
-    expect(changed.stderr).toContain('input packages/b/index.js: content changed');
+    expect(changed.r.stderr).toContain('input packages/b/index.js: content changed');
   }, 200_000);
 
   it('explains a job that needs a stage as the run does: restored when nothing changed', async () => {

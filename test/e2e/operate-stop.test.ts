@@ -41,6 +41,12 @@ function piped(
   return { done, seen: () => out };
 }
 
+/** Each job of `b` prints `hello from NAME` as it starts, before it waits for the test. */
+function sayHello(b: Batch): void {
+  const gate = path.join(b.dir, 'gate.sh');
+  fs.writeFileSync(gate, fs.readFileSync(gate, 'utf8').replace('i=0', 'echo "hello from $1"\ni=0'));
+}
+
 describe('stopping a running batch gently', () => {
   it('drain lets running jobs succeed, cancels the rest as "drained" and writes the report', async () => {
     const b = new Batch();
@@ -242,11 +248,7 @@ describe('stopping a running batch gently', () => {
   it('a full disk under watch or logs is exit 1, not the 0 of a run that succeeded', async () => {
     const b = new Batch();
     try {
-      const gate = path.join(b.dir, 'gate.sh');
-      fs.writeFileSync(
-        gate,
-        fs.readFileSync(gate, 'utf8').replace('i=0', 'echo "hello from $1"\ni=0'),
-      );
+      sayHello(b);
       const done = b.start(['-j', '1'], ['a']);
       await b.started('a');
       const logs = await piped(b, '$JOBRUN logs a -f > /dev/full').done;
@@ -290,11 +292,7 @@ describe('stopping a running batch gently', () => {
   it('logs -f of a run killed with -9 prints what the job wrote, then exit 1 saying the run went away', async () => {
     const b = new Batch();
     try {
-      const gate = path.join(b.dir, 'gate.sh');
-      fs.writeFileSync(
-        gate,
-        fs.readFileSync(gate, 'utf8').replace('i=0', 'echo "hello from $1"\ni=0'),
-      );
+      sayHello(b);
       const done = b.start(['-j', '1'], ['a']);
       await b.started('a');
       const follow = b.follow(['logs', 'a', '-f']);
