@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { BackoffSpec, JobSpec, RunSettings, StageSpec, TimeoutSpec } from '../model/job.js';
 import { hasRawBytes } from '../model/bytes.js';
-import type { CaptureSpec } from '../model/result.js';
+import type { CaptureSpec, EarlierSuccess } from '../model/result.js';
 import { adHocJob, commandTemplate } from '../manifest/adhoc.js';
 import { matchFiles } from '../manifest/expand.js';
 import { defaultShell } from '../manifest/default-shell.js';
@@ -26,6 +26,19 @@ export interface JobSource {
   adHoc: boolean;
   /** Set when the ad-hoc input turned out empty: what was empty, for the one line saying so. */
   empty?: string;
+  /** What a re-drive (`jobrun retry`) reads of the run it re-drives. */
+  earlier?: EarlierRun;
+}
+
+/** The run a re-drive re-drives, as far as the re-drive's jobs read its results. */
+export interface EarlierRun {
+  /**
+   * A job that succeeded there and joins only for its result (a fan-in's source, a
+   * stage's): it ends at once as done, as `--resume` ends the journal's.
+   */
+  done(job: JobSpec): EarlierSuccess | false;
+  /** Stages that expanded there: their jobs (done, or run again) stand for them. */
+  stages: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Where ad-hoc jobs come from (`--glob`, `--stdin`, or `:::` sources) and how input is read. */

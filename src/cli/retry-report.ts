@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { UsageError } from '../errors.js';
 import { defaultShell } from '../manifest/default-shell.js';
 import type { JobSpec } from '../model/job.js';
+import type { CapturedResult } from '../model/result.js';
 import type { ReportJob } from '../reporters/report.js';
 
 export async function readReport(file: string): Promise<ReportShape> {
@@ -42,6 +43,9 @@ export async function readReport(file: string): Promise<ReportShape> {
         allowFailure: z.boolean().optional(),
         excluded: z.boolean().optional(),
         stage: z.string().optional(),
+        // what a re-driven stage or fan-in reads of a source that succeeded
+        result: z.json().nullable().optional(),
+        resultTruncated: z.literal(true).optional(),
       }),
     ),
   });
@@ -73,8 +77,9 @@ export type RetryJob = Pick<ReportJob, 'name' | 'command' | 'status'> &
       | 'allowFailure'
       | 'excluded'
       | 'stage'
+      | 'resultTruncated'
     >
-  >;
+  > & { result?: CapturedResult | null };
 
 /** A reported job run again without its manifest: the report's fields, defaults for the rest. */
 export function fromReport(job: RetryJob, index: number): JobSpec {

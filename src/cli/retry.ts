@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import type { JobSpec } from '../model/job.js';
-import type { Plan, StageSpec } from '../model/job.js';
+import { endedWell, type JobSpec, type Plan, type StageSpec } from '../model/job.js';
+import { resultItems, type EarlierSuccess } from '../model/result.js';
 import type { RunOptions } from './flags/run-options.js';
 import { fromReport, readReport, type RetryJob } from './retry-report.js';
 import { runJobs } from './run.js';
@@ -39,14 +39,15 @@ export async function retryCommand(
     jobs = plan.jobs.filter((j) => names.has(j.name));
     const known = new Set(jobs.map((j) => j.name));
     const rest = wanted.filter((j) => !known.has(j.name));
-    const stages = retriedStages(rest, plan, known);
+    const stages = retriedStages(rest, plan, known, report.jobs);
     jobs.push(...stageJobs(rest, plan));
     settings = { ...plan, stages };
   } else {
     jobs = wanted.map((j, index) => fromReport(j, index));
     refuseTemplates(wanted);
   }
-  jobs = placeJobs(jobs, cwd);
+  const earlier = earlierSources(report.jobs, placeJobs(jobs, cwd), settings);
+  jobs = [...earlier.jobs, ...earlier.readers];
   const picked = new Set([
     ...jobs.map((j) => j.name),
     ...(settings?.stages ?? []).map((s) => s.name),
@@ -65,6 +66,7 @@ export async function retryCommand(
       jobs,
       identity,
       adHoc: false,
+      earlier: { done: (job) => earlier.done.get(job.name) ?? false, stages: earlier.stages },
     },
     options,
   );
@@ -106,15 +108,35 @@ function isFolder(dir: string): boolean {
  * never expanded) whose source runs again too, so their items come anew. Any other
  * such stage cannot be rebuilt: an error naming it.
  */
-function retriedStages(rest: RetryJob[], plan: Plan, picked: Set<string>): StageSpec[] {
+function retriedStages(
+  rest: RetryJob[],
+  plan: Plan,
+  picked: Set<string>,
+  reported: RetryJob[],
+): StageSpec[] {
   const stages: StageSpec[] = [];
+  // a source job that succeeded, or a stage that expanded, joins the re-drive with the
+  // results the report kept (earlierSources)
+  const succeeded = new Map(reported.flatMap((j) => (endedWell(j.status) ? [[j.name, j]] : [])));
+  const expanded = new Set(
+    reported.flatMap((j) => (j.stage && j.stage !== j.name ? [j.stage] : [])),
+  );
   // in manifest order, so a stage of a stage follows its source
   for (const stage of plan.stages ?? []) {
     if (!rest.some((j) => j.name === stage.name)) continue;
-    if (!picked.has(stage.from)) {
+    const source = succeeded.get(stage.from);
+    if (!picked.has(stage.from) && !expanded.has(stage.from) && source === undefined) {
       throw new UsageError(
         `cannot retry "${stage.name}": its jobs were never known, and its source "${stage.from}" ` +
-          'is not retried; run the manifest again',
+          `is not retried; run the manifest again (\`jobrun run ${plan.manifestPath} --resume\` ` +
+          'runs only what did not succeed)',
+      );
+    }
+    if (source !== undefined && resultItems(source.result ?? undefined) === undefined) {
+      // it would be skipped again for the same reason
+      throw new UsageError(
+        `cannot retry "${stage.name}": its source "${stage.from}" succeeded without a list of ` +
+          'items (capture lines, or a JSON array) and is not retried; run the manifest again',
       );
     }
     stages.push(stage);
@@ -182,6 +204,74 @@ function stageMembers(jobs: JobSpec[]): Map<string, string[]> {
       members.set(stage, [...(members.get(stage) ?? []), name]);
   }
   return members;
+}
+
+/** What the re-drive runs, and what it reads of the run it re-drives (see `earlierSources`). */
+interface Redrive {
+  /** Re-driven jobs, each `stdin: { from }` naming jobs (a stage's of that run by name). */
+  readers: JobSpec[];
+  /** Jobs that succeeded in that run and are read: they end at once as done. */
+  jobs: JobSpec[];
+  done: Map<string, EarlierSuccess>;
+  /** Stages that expanded in that run and feed a stage that expands again: their jobs. */
+  stages: Map<string, string[]>;
+}
+
+/**
+ * The jobs that succeeded in the reported run and whose results a re-driven job reads
+ * (a fan-in's sources, the source of a stage that expands again): they join the
+ * re-drive as done, with the results the report kept, as `--resume` does with the
+ * journal's. Without them a fan-in would read nothing of them, and such a stage could
+ * not expand. A stage that does not expand again stands for its jobs of that run.
+ */
+function earlierSources(reported: RetryJob[], jobs: JobSpec[], plan: Plan | undefined): Redrive {
+  const byName = new Map(reported.map((j) => [j.name, j]));
+  const redriven = new Set([
+    ...jobs.map((j) => j.name),
+    ...(plan?.stages ?? []).map((s) => s.name),
+  ]);
+  const earlier: Redrive = { readers: [], jobs: [], done: new Map(), stages: new Map() };
+  // its jobs of that run that the re-drive knows: run again, or read as they succeeded
+  const membersOf = (stage: string) =>
+    reported.flatMap((j) =>
+      j.stage === stage && j.name !== stage && (redriven.has(j.name) || endedWell(j.status))
+        ? [j.name]
+        : [],
+    );
+  const resolve = (name: string) => {
+    const members = redriven.has(name) ? [] : membersOf(name);
+    return members.length > 0 ? members : [name];
+  };
+  earlier.readers = jobs.map((job) =>
+    job.stdinFrom ? { ...job, stdinFrom: job.stdinFrom.flatMap(resolve) } : job,
+  );
+  /** source → the first re-driven job or stage that reads it */
+  const read = new Map<string, string>();
+  for (const job of earlier.readers)
+    for (const name of job.stdinFrom ?? []) read.set(name, job.name);
+  for (const stage of plan?.stages ?? []) {
+    const sources = resolve(stage.from);
+    if (sources[0] !== stage.from) earlier.stages.set(stage.from, sources);
+    for (const name of sources) read.set(name, stage.name);
+  }
+  const planned = new Map(plan?.jobs.map((j) => [j.name, j]));
+  for (const [name, reader] of read) {
+    const job = byName.get(name);
+    // one that did not succeed: nothing of it to read, as in any run
+    if (redriven.has(name) || job === undefined || !endedWell(job.status)) continue;
+    if (job.resultTruncated) {
+      throw new UsageError(
+        `cannot retry "${reader}": the report keeps only the start of the result of "${name}", ` +
+          'which it reads (capture_max); run the manifest again with --resume',
+      );
+    }
+    earlier.jobs.push({ ...(planned.get(name) ?? fromReport(job, 0)), needs: [] });
+    earlier.done.set(
+      name,
+      job.result === null || job.result === undefined ? {} : { result: job.result },
+    );
+  }
+  return earlier;
 }
 
 /** Without the manifest a stage that never expanded has no jobs to run: an error naming it. */

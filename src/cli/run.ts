@@ -184,8 +184,10 @@ export async function runJobs(
     );
   if (options.resume) await stopLeftovers(journal, jobs);
   // a cached job skipped still has a key: its dependants' keys hold it
-  const resumed = (job: JobSpec) => {
-    const earlier = journal.succeeded(job);
+  // a job done earlier (by the journal, or a re-drive's source) ends at once; a cached
+  // one skipped so still has a key: its dependants' keys hold it
+  const done = (job: JobSpec) => {
+    const earlier = source.earlier?.done(job) || (options.resume && journal.succeeded(job));
     if (earlier) runCache.hook?.resumed(job);
     return earlier;
   };
@@ -211,12 +213,13 @@ export async function runJobs(
     halt: options.halt,
     gate,
     // the journal keeps each success's result: a resumed stage gets the same items
-    alreadyDone: options.resume ? resumed : undefined,
+    alreadyDone: options.resume || source.earlier ? done : undefined,
     stages:
       stages &&
       stagePlan(
         stages.map((s) => overriddenStage(s, overrides)),
         Object.keys(settings.pools),
+        source.earlier?.stages,
       ),
     onAttemptStart: (job, pid, start) => {
       graces.started(job);

@@ -55,7 +55,8 @@ export class Stages {
   ) {
     this.nextIndex = jobs.reduce((n, j) => Math.max(n, j.index + 1), 0);
     this.jobNames = new Set(jobs.map((j) => j.name));
-    for (const stage of plan.stages) results.watch(stage.from);
+    for (const [name, members] of plan.expanded ?? []) this.members.set(name, [...members]);
+    for (const stage of plan.stages) this.resolve([stage.from]).forEach((n) => results.watch(n));
   }
 
   /** One pending job per stage, to enter the run with the plan's jobs. */
@@ -68,7 +69,9 @@ export class Stages {
       stage: stage.name,
       index: -1,
       // needs with an item's placeholders are known per job, on expansion
-      needs: [...new Set([stage.from, ...stage.needs.filter((n) => this.linked(n, names))])],
+      needs: [
+        ...new Set(this.resolve([stage.from, ...stage.needs.filter((n) => this.linked(n, names))])),
+      ],
     }));
   }
 
@@ -177,7 +180,7 @@ export class Stages {
 
   /** Needs linked before expansion: a job's or a stage's name (others name one item's job). */
   private linked(need: string, stageNames: ReadonlySet<string>): boolean {
-    return stageNames.has(need) || this.jobNames.has(need);
+    return stageNames.has(need) || this.jobNames.has(need) || this.members.has(need);
   }
 
   /** Two equal items would give two jobs one name: the later one is numbered. */

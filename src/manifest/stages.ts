@@ -6,9 +6,20 @@
 import type { StageJob, StagePlan, StageSpec } from '../model/job.js';
 import { expandJob } from './expand.js';
 
-/** The plan of `stages`; a pool an item names must be one of `pools` (the manifest's). */
-export function stagePlan(stages: readonly StageSpec[], pools: readonly string[] = []): StagePlan {
-  return { stages, expand: (stage, items) => expandStage(stage, items, pools) };
+/**
+ * The plan of `stages`; a pool an item names must be one of `pools` (the manifest's).
+ * `expanded`: stages that expanded in an earlier run (see `StagePlan`).
+ */
+export function stagePlan(
+  stages: readonly StageSpec[],
+  pools: readonly string[] = [],
+  expanded?: ReadonlyMap<string, readonly string[]>,
+): StagePlan {
+  return {
+    stages,
+    ...(expanded && { expanded }),
+    expand: (stage, items) => expandStage(stage, items, pools),
+  };
 }
 
 /**

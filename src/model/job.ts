@@ -225,6 +225,11 @@ export type StageJob = Omit<JobSpec, 'index'>;
 export interface StagePlan {
   readonly stages: readonly StageSpec[];
   /**
+   * Stages that expanded in an earlier run (a re-drive's sources): their jobs there, each
+   * done or run again, stand for them, as an expanded stage's jobs do.
+   */
+  readonly expanded?: ReadonlyMap<string, readonly string[]>;
+  /**
    * The jobs of `stage` for `items`, in item order (with `batch`, one per batch of
    * items). Their `needs` are the stage's needs with each item's placeholders filled in.
    */

@@ -47,7 +47,7 @@ describe('jobrun retry of a pipeline', () => {
     expect(ran.sort()).toEqual(['extract', 'load', 't-a', 't-b']);
   });
 
-  it('refuses, naming it, a stage it cannot rebuild (its source is not retried)', async () => {
+  it('refuses, naming it, a stage it cannot rebuild (its source gave no items, and is not retried)', async () => {
     const dir = tempDir();
     // the source succeeds but gives no list: the stage is skipped, the source is not retried
     writeFiles(dir, {
@@ -62,6 +62,90 @@ describe('jobrun retry of a pipeline', () => {
     const r = await jobrun(['retry', 'r.json'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('cannot retry "t-{item}"');
-    expect(r.stderr).toContain('"extract" is not retried');
+    expect(r.stderr).toContain('its source "extract" succeeded without a list of items');
+  });
+
+  it('gives re-driven stages and fan-ins the results of the jobs that succeeded before', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': `version: 1
+jobs:
+  - name: setup
+    run: echo setup >> ran; test -f fixed
+  - name: split
+    run: echo split >> ran; printf 'x\\ny\\nz\\n'
+  - name: w-{item}
+    for_each: { from: split }
+    run: echo w-{item} >> ran; { [ -f fixed ] || [ {item} != y ]; } && echo {item}-out
+  - name: v-{item}
+    for_each: { from: "w-{item}" }
+    run: echo v-{item} >> ran
+  - name: c-{item}
+    for_each: { from: split }
+    needs: [setup]
+    run: echo c-{item} >> ran
+  - name: sum
+    stdin: { from: "w-{item}" }
+    run: echo sum >> ran; cat > sum.txt
+  - name: all
+    stdin: { from: split }
+    run: echo all >> ran; cat > all.txt; test -f fixed
+`,
+    });
+    const first = await jobrun(['run', 'm.yaml', '--report', 'r.json'], { cwd: dir });
+    expect(first.code).toBe(1);
+    const before = byName(JSON.parse(fs.readFileSync(path.join(dir, 'r.json'), 'utf8')) as Report);
+    expect(before['c-{item}']).toMatchObject({ status: 'skipped', reason: 'need "setup" failed' });
+    expect(before['v-{item}']).toMatchObject({ status: 'skipped', reason: 'need "w-y" failed' });
+    expect(before.sum!.status).toBe('skipped');
+    expect(before.all!.status).toBe('failed');
+    fs.writeFileSync(path.join(dir, 'fixed'), '');
+    fs.rmSync(path.join(dir, 'ran'));
+    const r = await jobrun(['retry', 'r.json', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    // what succeeded before does not run again: its reported results feed the rest
+    expect(readLines(path.join(dir, 'ran')).sort()).toEqual(
+      ['all', 'c-x', 'c-y', 'c-z', 'setup', 'sum', 'v-x-out', 'v-y-out', 'v-z-out', 'w-y'].sort(),
+    );
+    const line = (name: string, result: string[]) => JSON.stringify({ name, result });
+    expect(fs.readFileSync(path.join(dir, 'sum.txt'), 'utf8')).toBe(
+      [line('w-x', ['x-out']), line('w-y', ['y-out']), line('w-z', ['z-out']), ''].join('\n'),
+    );
+    expect(fs.readFileSync(path.join(dir, 'all.txt'), 'utf8')).toBe(
+      line('split', ['x', 'y', 'z']) + '\n',
+    );
+    const jobs = byName(JSON.parse(r.stdout) as Report);
+    for (const name of ['split', 'w-x', 'w-z'])
+      expect(jobs[name], name).toMatchObject({
+        status: 'succeeded',
+        reason: 'succeeded in an earlier run',
+        attempts: [],
+      });
+    expect(jobs['v-y-out']).toMatchObject({ status: 'succeeded', stage: 'v-{item}' });
+    expect(jobs['c-z']).toMatchObject({ status: 'succeeded', stage: 'c-{item}' });
+  });
+
+  it('skips a re-expanded stage again when the source it waits on fails again', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': `version: 1
+jobs:
+  - name: split
+    run: printf 'x\\ny\\n'
+  - name: w-{item}
+    for_each: { from: split }
+    run: "[ {item} != y ] && echo {item}-out"
+  - name: v-{item}
+    for_each: { from: "w-{item}" }
+    run: echo v-{item} >> ran
+`,
+    });
+    expect((await jobrun(['run', 'm.yaml', '--report', 'r.json'], { cwd: dir })).code).toBe(1);
+    const r = await jobrun(['retry', 'r.json', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    const jobs = byName(JSON.parse(r.stdout) as Report);
+    expect(jobs['w-y']!.status).toBe('failed');
+    expect(jobs['v-{item}']).toMatchObject({ status: 'skipped', reason: 'need "w-y" failed' });
+    expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
   });
 });
