@@ -39,6 +39,7 @@ export async function readReport(file: string): Promise<ReportShape> {
         pool: z.string().optional(),
         reason: z.string().optional(),
         needs: z.array(z.string()).optional(),
+        stdinFrom: z.array(z.string()).optional(),
         cwd: z.string().optional(),
         allowFailure: z.boolean().optional(),
         excluded: z.boolean().optional(),
@@ -72,6 +73,7 @@ export type RetryJob = Pick<ReportJob, 'name' | 'command' | 'status'> &
       | 'pool'
       | 'reason'
       | 'needs'
+      | 'stdinFrom'
       | 'cwd'
       | 'shell'
       | 'allowFailure'
@@ -90,6 +92,7 @@ export function fromReport(job: RetryJob, index: number): JobSpec {
     priority: job.priority ?? 0,
     pool: undefined,
     needs: job.needs ?? [],
+    ...(job.stdinFrom && { stdinFrom: job.stdinFrom }),
     killGraceMs: 5000,
     retries: 0,
     backoff: { delayMs: 1000, factor: 2, maxMs: 60_000, jitter: true },

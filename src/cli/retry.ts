@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { endedWell, type JobSpec, type Plan, type StageSpec } from '../model/job.js';
-import { resultItems, type EarlierSuccess } from '../model/result.js';
+import { DEFAULT_CAPTURE_BYTES, resultItems, type EarlierSuccess } from '../model/result.js';
 import type { RunOptions } from './flags/run-options.js';
 import { fromReport, readReport, type RetryJob } from './retry-report.js';
 import { runJobs } from './run.js';
@@ -242,13 +242,19 @@ function earlierSources(reported: RetryJob[], jobs: JobSpec[], plan: Plan | unde
     const members = redriven.has(name) ? [] : membersOf(name);
     return members.length > 0 ? members : [name];
   };
-  earlier.readers = jobs.map((job) =>
+  const readers = jobs.map((job) =>
     job.stdinFrom ? { ...job, stdinFrom: job.stdinFrom.flatMap(resolve) } : job,
   );
   /** source → the first re-driven job or stage that reads it */
   const read = new Map<string, string>();
-  for (const job of earlier.readers)
-    for (const name of job.stdinFrom ?? []) read.set(name, job.name);
+  for (const job of readers) for (const name of job.stdinFrom ?? []) read.set(name, job.name);
+  // a source run again captures its stdout as the manifest's would (lines, unless it said
+  // otherwise), also when only the report is left to say what it is
+  earlier.readers = readers.map((job) =>
+    read.has(job.name) && job.capture === undefined
+      ? { ...job, capture: { mode: 'lines', maxBytes: DEFAULT_CAPTURE_BYTES } }
+      : job,
+  );
   for (const stage of plan?.stages ?? []) {
     const sources = resolve(stage.from);
     if (sources[0] !== stage.from) earlier.stages.set(stage.from, sources);

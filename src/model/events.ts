@@ -33,6 +33,8 @@ export interface JobRecord {
   pool?: string;
   priority: number;
   needs: string[];
+  /** A fan-in's sources (`stdin: { from }`), a stage by its name template. */
+  stdinFrom?: string[];
   allowFailure: boolean;
   status: FinalStatus;
   /** Why a job was skipped or cancelled (e.g. `need "build" failed`), or failed without running. */
@@ -165,6 +167,7 @@ export function jobRecord(job: JobSpec, end: RecordEnd): JobRecord {
     pool: job.pool,
     priority: job.priority,
     needs: job.needs,
+    stdinFrom: job.stdinFrom,
     allowFailure: job.allowFailure,
     status: end.status,
     reason: end.reason,

@@ -64,11 +64,16 @@ const job = z
     name: z.string(),
     command: z.string(),
     items: z.array(z.string()).optional(),
+    stage: z.string().optional().describe('For a stage’s job: the stage’s name template.'),
     cwd: z.string(),
     shell: z.string().optional().describe('Absent when the job ran its program directly.'),
     pool: z.string().optional(),
     priority: z.number().int(),
     needs: z.array(z.string()),
+    stdinFrom: z
+      .array(z.string())
+      .optional()
+      .describe('A fan-in’s sources (`stdin: { from }`), a stage by its name template.'),
     status,
     reason: z.string().optional(),
     allowFailure: z.boolean(),

@@ -34,6 +34,8 @@ export interface ReportJob {
   pool?: string;
   priority: number;
   needs: string[];
+  /** A fan-in's sources (`stdin: { from }`), a stage by its name template: `jobrun retry` reads them. */
+  stdinFrom?: string[];
   status: FinalStatus;
   reason?: string;
   allowFailure: boolean;
@@ -109,6 +111,7 @@ export function reportJob(job: JobRecord): ReportJob {
     pool: job.pool,
     priority: job.priority,
     needs: job.needs,
+    stdinFrom: job.stdinFrom,
     status: job.status,
     reason: job.reason,
     allowFailure: job.allowFailure,

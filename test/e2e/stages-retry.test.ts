@@ -148,4 +148,30 @@ jobs:
     expect(jobs['v-{item}']).toMatchObject({ status: 'skipped', reason: 'need "w-y" failed' });
     expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
   });
+
+  it('without its manifest, a re-driven fan-in still reads all its sources (the report names them)', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': `version: 1
+jobs:
+  - name: split
+    run: printf 'x\\ny\\n'
+  - name: w-{item}
+    for_each: { from: split }
+    run: "{ [ -f fixed ] || [ {item} != y ]; } && echo {item}-out"
+  - name: sum
+    stdin: { from: "w-{item}" }
+    run: cat > sum.txt
+`,
+    });
+    expect((await jobrun(['run', 'm.yaml', '--report', 'r.json'], { cwd: dir })).code).toBe(1);
+    fs.rmSync(path.join(dir, 'm.yaml'));
+    fs.writeFileSync(path.join(dir, 'fixed'), '');
+    const r = await jobrun(['retry', 'r.json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const line = (name: string, result: string[]) => JSON.stringify({ name, result }) + '\n';
+    expect(fs.readFileSync(path.join(dir, 'sum.txt'), 'utf8')).toBe(
+      line('w-x', ['x-out']) + line('w-y', ['y-out']),
+    );
+  });
 });

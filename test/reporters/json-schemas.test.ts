@@ -28,6 +28,14 @@ jobs:
   each:
     for_each: [a, b]
     run: printf '%s\\n' {} | wc -c
+  split:
+    run: printf 'x\\ny\\n'
+  per-{item}:
+    for_each: { from: split }
+    run: echo {item}
+  sum:
+    stdin: { from: "per-{item}" }
+    run: cat
 `;
 
 async function schema(flag: string): Promise<Record<string, unknown>> {
@@ -56,6 +64,9 @@ describe('report, events and --results meta share one vocabulary and its schemas
     const ajv = new Ajv({ allErrors: true });
     const reportSchema = await schema('--report');
     const validReport = ajv.compile(reportSchema);
+    // a pipeline's fields are there to be checked: a stage's job, a fan-in's sources
+    expect(report.jobs).toContainEqual(expect.objectContaining({ stage: 'per-{item}' }));
+    expect(report.jobs).toContainEqual(expect.objectContaining({ stdinFrom: ['per-{item}'] }));
     expect(validReport(report), ajv.errorsText(validReport.errors)).toBe(true);
     const validEvent = ajv.compile(await schema('--events'));
     for (const event of events) {
