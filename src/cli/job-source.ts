@@ -31,7 +31,7 @@ export interface JobSource {
 }
 
 /** The run a re-drive re-drives, as far as the re-drive's jobs read its results. */
-export interface EarlierRun {
+interface EarlierRun {
   /**
    * A job that succeeded there and joins only for its result (a fan-in's source, a
    * stage's): it ends at once as done, as `--resume` ends the journal's.
@@ -39,6 +39,8 @@ export interface EarlierRun {
   done(job: JobSpec): EarlierSuccess | false;
   /** Stages that expanded there: their jobs (done, or run again) stand for them. */
   stages: ReadonlyMap<string, readonly string[]>;
+  /** Why a job cannot run again (a need that ended there otherwise and does not run again). */
+  held(job: JobSpec): string | undefined;
 }
 
 /** Where ad-hoc jobs come from (`--glob`, `--stdin`, or `:::` sources) and how input is read. */

@@ -31,6 +31,10 @@ export async function retryCommand(
   const names = new Set(wanted.map((j) => j.name));
   let jobs: JobSpec[];
   let settings: Plan | undefined;
+  let ran = ranStages(
+    report.jobs,
+    report.jobs.flatMap((j) => (j.stage === undefined ? [] : [j.stage])),
+  );
   if (report.manifest && report.manifest !== '-' && fs.existsSync(report.manifest)) {
     const { loadManifest } = await import('../manifest/load.js');
     // a job's folder may be gone: placeJobs says so, naming the job, or --cwd moves it
@@ -39,20 +43,28 @@ export async function retryCommand(
     jobs = plan.jobs.filter((j) => names.has(j.name));
     const known = new Set(jobs.map((j) => j.name));
     const rest = wanted.filter((j) => !known.has(j.name));
-    const stages = retriedStages(rest, plan, known, report.jobs);
-    jobs.push(...stageJobs(rest, plan));
+    ran = ranStages(
+      report.jobs,
+      (plan.stages ?? []).map((s) => s.name),
+    );
+    const { stages, held } = retriedStages(rest, plan, known, report.jobs, ran);
+    jobs.push(...held, ...stageJobs(rest, plan));
     settings = { ...plan, stages };
   } else {
     jobs = wanted.map((j, index) => fromReport(j, index));
     refuseTemplates(wanted);
   }
-  const earlier = earlierSources(report.jobs, placeJobs(jobs, cwd), settings);
+  const earlier = earlierSources(report.jobs, placeJobs(jobs, cwd), settings, ran);
   jobs = [...earlier.jobs, ...earlier.readers];
   const picked = new Set([
     ...jobs.map((j) => j.name),
     ...(settings?.stages ?? []).map((s) => s.name),
   ]);
   const members = stageMembers(jobs);
+  const held = heldBack(report.jobs, picked, [
+    ...jobs.filter((j) => !earlier.done.has(j.name)),
+    ...(settings?.stages ?? []).map((s) => ({ name: s.name, needs: [s.from, ...s.needs] })),
+  ]);
   jobs = jobs.map((job, index) => ({
     ...job,
     index,
@@ -66,10 +78,41 @@ export async function retryCommand(
       jobs,
       identity,
       adHoc: false,
-      earlier: { done: (job) => earlier.done.get(job.name) ?? false, stages: earlier.stages },
+      earlier: {
+        done: (job) => earlier.done.get(job.name) ?? false,
+        stages: earlier.stages,
+        held: (job) => held.get(job.name),
+      },
     },
     options,
   );
+}
+
+/**
+ * The re-driven jobs (and stages) that cannot run: a need that ended otherwise than well
+ * in that run (cancelled) and does not run again, or a stage's job that did. Each is
+ * skipped again, with the need's name and state, as in that run: run as if the need had
+ * succeeded, it would do its work without what it needs.
+ */
+function heldBack(
+  reported: RetryJob[],
+  picked: ReadonlySet<string>,
+  jobs: ReadonlyArray<{ name: string; needs: readonly string[] }>,
+): Map<string, string> {
+  const byName = new Map(reported.map((j) => [j.name, j]));
+  const unmet = (need: string) => {
+    const own = byName.get(need);
+    const ended = own ? [own] : reported.filter((j) => j.stage === need && j.name !== need);
+    return ended.find((j) => !picked.has(j.name) && !endedWell(j.status));
+  };
+  const held = new Map<string, string>();
+  for (const job of jobs) {
+    const need = job.needs.map(unmet).find((j) => j !== undefined);
+    if (need === undefined) continue;
+    const verb = need.status === 'timed_out' ? 'timed out' : need.status;
+    held.set(job.name, `need "${need.name}" ${verb} in the run it retries`);
+  }
+  return held;
 }
 
 /**
@@ -113,19 +156,34 @@ function retriedStages(
   plan: Plan,
   picked: Set<string>,
   reported: RetryJob[],
-): StageSpec[] {
+  ran: ReadonlyMap<string, string[]>,
+): { stages: StageSpec[]; held: JobSpec[] } {
   const stages: StageSpec[] = [];
+  const held: JobSpec[] = [];
+  const ended = new Map(reported.map((j) => [j.name, j]));
   // a source job that succeeded, or a stage that expanded, joins the re-drive with the
   // results the report kept (earlierSources)
   const succeeded = new Map(reported.flatMap((j) => (endedWell(j.status) ? [[j.name, j]] : [])));
-  const expanded = new Set(
-    reported.flatMap((j) => (j.stage && j.stage !== j.name ? [j.stage] : [])),
-  );
   // in manifest order, so a stage of a stage follows its source
   for (const stage of plan.stages ?? []) {
     if (!rest.some((j) => j.name === stage.name)) continue;
     const source = succeeded.get(stage.from);
-    if (!picked.has(stage.from) && !expanded.has(stage.from) && source === undefined) {
+    const known = picked.has(stage.from) || ran.has(stage.from) || source !== undefined;
+    if (!known && ended.has(stage.from)) {
+      // its source ended otherwise (cancelled) and does not run again: the stage is
+      // skipped again, under its name template (see heldBack)
+      held.push({
+        ...stage.settings,
+        name: stage.name,
+        command: stage.run,
+        stage: stage.name,
+        index: 0,
+        needs: [stage.from],
+      });
+      picked.add(stage.name);
+      continue;
+    }
+    if (!known) {
       throw new UsageError(
         `cannot retry "${stage.name}": its jobs were never known, and its source "${stage.from}" ` +
           `is not retried; run the manifest again (\`jobrun run ${plan.manifestPath} --resume\` ` +
@@ -149,7 +207,7 @@ function retriedStages(
       `cannot retry "${job.name}": no job or stage of that name in ${plan.manifestPath}`,
     );
   }
-  return stages;
+  return { stages, held };
 }
 
 /** Jobs of a stage that did expand: the command is the report's, the settings the stage's. */
@@ -224,7 +282,12 @@ interface Redrive {
  * journal's. Without them a fan-in would read nothing of them, and such a stage could
  * not expand. A stage that does not expand again stands for its jobs of that run.
  */
-function earlierSources(reported: RetryJob[], jobs: JobSpec[], plan: Plan | undefined): Redrive {
+function earlierSources(
+  reported: RetryJob[],
+  jobs: JobSpec[],
+  plan: Plan | undefined,
+  ran: ReadonlyMap<string, string[]>,
+): Redrive {
   const byName = new Map(reported.map((j) => [j.name, j]));
   const redriven = new Set([
     ...jobs.map((j) => j.name),
@@ -232,16 +295,11 @@ function earlierSources(reported: RetryJob[], jobs: JobSpec[], plan: Plan | unde
   ]);
   const earlier: Redrive = { readers: [], jobs: [], done: new Map(), stages: new Map() };
   // its jobs of that run that the re-drive knows: run again, or read as they succeeded
-  const membersOf = (stage: string) =>
-    reported.flatMap((j) =>
-      j.stage === stage && j.name !== stage && (redriven.has(j.name) || endedWell(j.status))
-        ? [j.name]
-        : [],
-    );
-  const resolve = (name: string) => {
-    const members = redriven.has(name) ? [] : membersOf(name);
-    return members.length > 0 ? members : [name];
-  };
+  const expanded = (name: string) => !redriven.has(name) && ran.has(name);
+  const resolve = (name: string) =>
+    expanded(name)
+      ? (ran.get(name) ?? []).filter((n) => redriven.has(n) || endedWell(byName.get(n)!.status))
+      : [name];
   const readers = jobs.map((job) =>
     job.stdinFrom ? { ...job, stdinFrom: job.stdinFrom.flatMap(resolve) } : job,
   );
@@ -255,17 +313,26 @@ function earlierSources(reported: RetryJob[], jobs: JobSpec[], plan: Plan | unde
       ? { ...job, capture: { mode: 'lines', maxBytes: DEFAULT_CAPTURE_BYTES } }
       : job,
   );
+  // a stage that expands again reads its source, and its jobs need what it needs: jobs
+  // of that run that succeeded join as done, so its jobs find them (a stage that does
+  // not expand again by its jobs)
+  const needed = new Set<string>();
   for (const stage of plan?.stages ?? []) {
-    const sources = resolve(stage.from);
-    if (sources[0] !== stage.from) earlier.stages.set(stage.from, sources);
-    for (const name of sources) read.set(name, stage.name);
+    for (const name of [stage.from, ...stage.needs]) {
+      const jobs = resolve(name);
+      if (expanded(name)) earlier.stages.set(name, jobs);
+      for (const job of jobs)
+        if (name !== stage.from) needed.add(job);
+        else if (!read.has(job)) read.set(job, stage.name);
+    }
   }
   const planned = new Map(plan?.jobs.map((j) => [j.name, j]));
-  for (const [name, reader] of read) {
+  for (const name of new Set([...read.keys(), ...needed])) {
     const job = byName.get(name);
     // one that did not succeed: nothing of it to read, as in any run
     if (redriven.has(name) || job === undefined || !endedWell(job.status)) continue;
-    if (job.resultTruncated) {
+    const reader = read.get(name);
+    if (job.resultTruncated && reader !== undefined) {
       throw new UsageError(
         `cannot retry "${reader}": the report keeps only the start of the result of "${name}", ` +
           'which it reads (capture_max); run the manifest again with --resume',
@@ -278,6 +345,18 @@ function earlierSources(reported: RetryJob[], jobs: JobSpec[], plan: Plan | unde
     );
   }
   return earlier;
+}
+
+/**
+ * The stages among `names` that expanded in the reported run, each with its jobs there
+ * (in job order, maybe none): a stage that never expanded has a record under its name.
+ */
+function ranStages(reported: RetryJob[], names: string[]): Map<string, string[]> {
+  const ran = new Map<string, string[]>();
+  const templates = new Set(reported.map((j) => j.name));
+  for (const name of names) if (!templates.has(name)) ran.set(name, []);
+  for (const j of reported) if (j.stage !== undefined) ran.get(j.stage)?.push(j.name);
+  return ran;
 }
 
 /** Without the manifest a stage that never expanded has no jobs to run: an error naming it. */

@@ -226,6 +226,7 @@ export async function runJobs(
       journal.started(job, pid, start);
     },
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
+    held: source.earlier?.held,
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
     maxQueue: options.maxQueue,

@@ -1,4 +1,4 @@
-import type { JobRecord } from '../model/events.js';
+import { unranRecord, type JobRecord } from '../model/events.js';
 import type { JobSpec } from '../model/job.js';
 import type { EarlierSuccess } from '../model/result.js';
 import { newEntry, type Entry } from './entry.js';
@@ -20,7 +20,7 @@ export interface Admit {
   linked?(entries: Entry[]): void;
 }
 
-type AdmissionRules = Pick<SchedulerOptions, 'selected' | 'alreadyDone'>;
+type AdmissionRules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'held'>;
 
 /**
  * How jobs enter the run. A job left out by `--only` ends skipped (and never counts
@@ -43,10 +43,14 @@ export class Admission {
     const entries = specs.map((spec) => this.entry(spec));
     this.needs.link(entries);
     this.to.linked?.(entries);
-    const { selected, alreadyDone } = this.rules;
+    const { selected, alreadyDone, held } = this.rules;
     const pending = (act: (entry: Entry) => void) =>
       entries.forEach((entry) => entry.status === 'pending' && act(entry));
     pending((e) => selected?.(e.spec) === false && this.to.end(e, excludedRecord(e, now)));
+    pending((e) => {
+      const why = held?.(e.spec);
+      if (why !== undefined) this.to.end(e, unranRecord(e.spec, 'skipped', why, now));
+    });
     const resumed: Array<[Entry, true | EarlierSuccess]> = [];
     pending((e) => {
       const earlier = alreadyDone?.(e.spec);

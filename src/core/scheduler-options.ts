@@ -35,6 +35,11 @@ export interface SchedulerOptions {
   alreadyDone?: (job: JobSpec) => boolean | EarlierSuccess;
   /** Names picked by `--only` (with their needs); every other job is skipped. */
   selected?: (job: JobSpec) => boolean;
+  /**
+   * Why a job cannot run in this run, if so: a re-driven job whose need neither succeeded
+   * in the run it re-drives nor runs again. It ends skipped with that reason.
+   */
+  held?: (job: JobSpec) => string | undefined;
   /** Pipe job output through the runner and emit `job_output` events. */
   captureOutput?: boolean;
   /** Keep each attempt's stdout and stderr in files of their own too (`ExecRequest.separate`). */

@@ -3,7 +3,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
-import { checkLeftBehind, propSettings, runArgs } from './composition-case.js';
+import {
+  checkLeftBehind,
+  inCaseDir,
+  propSettings,
+  runArgs,
+  withNodeFlags,
+} from './composition-case.js';
 import { checkNothingAfter, checkRecords, readFacts, type RunFacts } from './composition-checks.js';
 import {
   JOB_SCRIPT,
@@ -15,7 +21,6 @@ import {
   type Scenario,
 } from './composition-plan.js';
 import { readMarkers, runJobrun, type Exit } from './composition-run.js';
-import { tempDir, writeFiles } from './helpers.js';
 
 /**
  * Incremental runs in composition: the random pipelines of the composition property
@@ -39,9 +44,10 @@ interface CacheCase {
   cached: boolean[];
 }
 
-const caseArb: fc.Arbitrary<CacheCase> = fc
-  .record({ s: scenarioArb, flags: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }) })
-  .map(({ s, flags }) => ({ s, cached: s.nodes.map((_, i) => flags[i] ?? false) }));
+const caseArb: fc.Arbitrary<CacheCase> = withNodeFlags(scenarioArb).map(({ s, flags }) => ({
+  s,
+  cached: flags,
+}));
 
 /** Each success writes its output file (`NAME RUN`) before its end marker. */
 const SCRIPT = JOB_SCRIPT.replace(
@@ -206,19 +212,11 @@ it(`cached jobs in random pipelines: hits only after a real success, outputs res
     `composition cache property: JOBRUN_PROP_SEED=${settings.seed}, ${settings.numRuns} runs`,
   );
   await fc.assert(
-    fc.asyncProperty(caseArb, async (c) => {
-      const dir = tempDir('jobrun-prop-cache-');
-      writeFiles(dir, { 'm.yaml': cachedManifest(c), 'job.sh': SCRIPT });
-      try {
-        await checkCase(dir, c);
-      } catch (err) {
-        const e = err as Error;
-        const how = `ending ${JSON.stringify(c.s.ending)}, --output ${c.s.output}, --spawner ${c.s.spawner}`;
-        e.message += `\n\nJOBRUN_PROP_SEED=${settings.seed}; its files: ${dir}; ${how}\n${cachedManifest(c)}`;
-        throw e;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    }),
+    fc.asyncProperty(caseArb, (c) =>
+      inCaseDir(c.s, settings.seed, (dir) => checkCase(dir, c), {
+        files: { 'm.yaml': cachedManifest(c), 'job.sh': SCRIPT },
+      }),
+    ),
     settings,
   );
 }, 600_000);

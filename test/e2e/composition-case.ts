@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
@@ -32,6 +33,12 @@ export function runArgs(s: Scenario, run: number): string[] {
   return ['run', 'm.yaml', '--json', ...reports, ...output];
 }
 
+/** A scenario with a flag for each of its nodes (cached, healed, …). */
+export const withNodeFlags = (scenarios: fc.Arbitrary<Scenario>) =>
+  fc
+    .record({ s: scenarios, flags: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }) })
+    .map(({ s, flags }) => ({ s, flags: s.nodes.map((_, i) => flags[i] ?? false) }));
+
 /** How a local run starts its jobs. */
 export const spawnerArgs = (s: Scenario) => ['--spawner', s.spawner];
 
@@ -42,20 +49,26 @@ export function checkLeftBehind(dir: string, s: Scenario, facts: RunFacts, stopp
   checkJournal(dir, facts);
 }
 
-/** Runs `check` in a folder of the case's own files, removed when it passes and named when it fails. */
+/**
+ * Runs `check` in a folder of the case's own files (by default its manifest and the job
+ * script; a variant's own, and what else tells the case apart, in `variant`), removed
+ * when it passes and named when it fails.
+ */
 export async function inCaseDir(
   s: Scenario,
   seed: number,
   check: (dir: string) => Promise<void>,
+  variant: { files?: Record<string, string>; how?: string } = {},
 ): Promise<void> {
   const dir = tempDir('jobrun-prop-');
-  writeFiles(dir, { 'm.yaml': manifestOf(s), 'job.sh': JOB_SCRIPT });
+  const files = variant.files ?? { 'm.yaml': manifestOf(s), 'job.sh': JOB_SCRIPT };
+  writeFiles(dir, files);
   try {
     await check(dir);
   } catch (err) {
     const e = err as Error;
-    const how = `ending ${JSON.stringify(s.ending)}, --output ${s.output}, --spawner ${s.spawner}`;
-    e.message += `\n\nJOBRUN_PROP_SEED=${seed}; its files: ${dir}; ${how}\n${manifestOf(s)}`;
+    const how = `ending ${JSON.stringify(s.ending)}, --output ${s.output}, --spawner ${s.spawner}${variant.how ?? ''}`;
+    e.message += `\n\nJOBRUN_PROP_SEED=${seed}; its files: ${dir}; ${how}\n${files['m.yaml']}`;
     throw e;
   }
   logCase(dir, s);

@@ -174,4 +174,57 @@ jobs:
       line('w-x', ['x-out']) + line('w-y', ['y-out']),
     );
   });
+
+  it('skips again, without running it, a job whose need was cancelled in that run', async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml': `version: 1
+jobs:
+  - name: src
+    run: echo src >> ran; echo x
+  - name: fan
+    stdin: { from: src }
+    run: echo fan >> ran
+  - name: other
+    run: echo other >> ran
+`,
+    });
+    // as `jobrun cancel src` leaves it: the report of that run, written by hand
+    const job = (name: string, status: string, reason?: string) => ({
+      id: name,
+      name,
+      command: 'true',
+      cwd: dir,
+      priority: 0,
+      needs: name === 'fan' ? ['src'] : [],
+      status,
+      ...(reason && { reason }),
+      allowFailure: false,
+      attempts: [],
+      endedAt: new Date().toISOString(),
+    });
+    fs.writeFileSync(
+      path.join(dir, 'r.json'),
+      JSON.stringify({
+        version: 1,
+        manifest: path.join(dir, 'm.yaml'),
+        jobs: [
+          job('src', 'cancelled', 'cancelled by jobrun cancel'),
+          job('fan', 'skipped', 'need "src" cancelled'),
+          job('other', 'failed'),
+        ],
+      }),
+    );
+    const r = await jobrun(['retry', 'r.json', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    expect(readLines(path.join(dir, 'ran'))).toEqual(['other']);
+    const jobs = byName(JSON.parse(r.stdout) as Report);
+    expect(jobs.fan).toMatchObject({
+      status: 'skipped',
+      reason: 'need "src" cancelled in the run it retries',
+      attempts: [],
+    });
+    expect(jobs.other!.status).toBe('succeeded');
+    expect(jobs.src).toBeUndefined();
+  });
 });
