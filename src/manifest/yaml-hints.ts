@@ -20,7 +20,20 @@ export function quoteBraceHint(source: string, offset: number): string | undefin
   const [, lead = '', value = ''] = m;
   let fixed: string;
   let what = 'a value that starts with {';
-  if (value.startsWith('{')) fixed = quote(value);
+  const inner = /^\{\s*[\w-]+\s*:\s+(.*)\}$/.exec(value)?.[1];
+  if (inner !== undefined && inner.includes('{')) {
+    // a flow mapping meant as one (`for_each: { from: s-{item} }`): its values are quoted
+    fixed = `{ ${value
+      .slice(1, -1)
+      .split(',')
+      .map((entry) => {
+        const [key = '', ...rest] = entry.split(':');
+        const v = rest.join(':').trim();
+        return `${key.trim()}: ${v.includes('{') && !/^["']/.test(v) ? quote(v) : v}`;
+      })
+      .join(', ')} }`;
+    what = 'a value with { in it';
+  } else if (value.startsWith('{')) fixed = quote(value);
   else if (value.startsWith('[') && value.includes('{') && value.endsWith(']')) {
     fixed = `[${value
       .slice(1, -1)

@@ -79,6 +79,14 @@ describe('manifest forms', () => {
     expect(await job('run: {} --verbose')).toEqual([
       'm.yaml:4:5: syntax error: a value that starts with { must be quoted (YAML reads { as a mapping); write: run: "{} --verbose"',
     ]);
+    // inside a mapping meant as one, the value is quoted, not the mapping
+    expect(
+      await issues(
+        'jobs:\n  - name: s\n    run: echo a\n  - name: t-{item}\n    for_each: { from: s-{item} }\n    run: echo\n',
+      ),
+    ).toContainEqual(
+      'm.yaml:5:5: syntax error: a value with { in it must be quoted (YAML reads { as a mapping); write: for_each: { from: "s-{item}" }',
+    );
   });
 
   it('says to quote a placeholder alone, which YAML reads as a mapping with no error of its own', async () => {
