@@ -4,11 +4,18 @@
  * --cache-dir`), restores the job's outputs there on a hit and ends it `cached`, or
  * runs it and stores it. The coordinator ships what the key needs, keeps the key each
  * job came back with (a need's key is part of its dependants'), and says what the
- * workers said: why a job runs (`--explain`), what could not be stored.
+ * workers said: why a job runs (`--explain`), what could not be stored. A job
+ * `--resume` skips keeps the key it came back with in the run it resumes (its end
+ * read back from Redis), as a local resumed job keeps its key.
  */
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
-import { cachePayload, cacheReportSchema, type CachePayload } from './cache-payload.js';
+import {
+  cachePayload,
+  cacheReportSchema,
+  type CachePayload,
+  type CacheReport,
+} from './cache-payload.js';
 
 export interface RemoteCacheOptions {
   /** `--explain`: told why each cached job runs, as its worker found. */
@@ -18,16 +25,43 @@ export interface RemoteCacheOptions {
 }
 
 export class RemoteCache {
-  private readonly keys = new Map<string, string>();
+  /** Each job's key by name; a resumed job's once a dependant asked, while it is read back. */
+  private readonly keys = new Map<string, string | Promise<string | undefined>>();
+  /** Jobs `--resume` skipped whose key no dependant asked for yet: how to read their end. */
+  private readonly earlier = new Map<string, () => Promise<unknown>>();
   private readonly explained = new WeakSet<JobSpec>();
 
   constructor(private readonly options: RemoteCacheOptions) {}
 
-  /** The payload's `cache` field for `job` (none without `cache`). */
-  payloadOf(job: JobSpec): { cache?: CachePayload } {
+  /** The payload's `cache` field for `job` (none without `cache`), once its needs' keys are known. */
+  async payloadOf(job: JobSpec): Promise<{ cache?: CachePayload }> {
+    if (!job.cache) return {};
+    const needs = new Map<string, string | undefined>();
+    for (const need of job.needs) needs.set(need, await this.keyOf(need));
     const explain = this.options.explain !== undefined;
-    const cache = cachePayload(job, (need) => this.keys.get(need) ?? 'not cached', explain);
+    const cache = cachePayload(job, (need) => needs.get(need) ?? 'not cached', explain);
     return cache ? { cache } : {};
+  }
+
+  /**
+   * `--resume` skipped `job` (it succeeded in the run resumed): its key is the one its
+   * end in that run holds, `end` reading it back when a dependant first asks; none if
+   * that end is gone.
+   */
+  resumed(job: JobSpec, end: () => Promise<unknown>): void {
+    if (job.cache) this.earlier.set(job.name, end);
+  }
+
+  private keyOf(name: string): string | Promise<string | undefined> | undefined {
+    const read = this.earlier.get(name);
+    if (read === undefined) return this.keys.get(name);
+    this.earlier.delete(name);
+    const key = read().then(
+      (end) => reportOf(end)?.key,
+      () => undefined,
+    );
+    this.keys.set(name, key);
+    return key;
   }
 
   /** A worker said why `job` runs: told once per job, for its first attempt. */
@@ -39,12 +73,20 @@ export class RemoteCache {
 
   /** A job ended well on a worker: its key is kept, its notes said; the result without them. */
   ended(job: JobSpec, result: AttemptResult): AttemptResult {
-    const { cache, ...rest } = result as AttemptResult & { cache?: unknown };
-    const report = cacheReportSchema.safeParse(cache);
-    if (!job.cache || cache === undefined || !report.success) return rest;
-    if (report.data.key !== undefined) this.keys.set(job.name, report.data.key);
+    const { cache: _cache, ...rest } = result as AttemptResult & { cache?: unknown };
+    const report = reportOf(result);
+    if (!job.cache || !report) return rest;
+    if (report.key !== undefined) this.keys.set(job.name, report.key);
     const where = rest.worker === undefined ? '' : ` (on ${rest.worker})`;
-    for (const note of report.data.notes ?? []) this.options.warn(`${note}${where}`);
+    for (const note of report.notes ?? []) this.options.warn(`${note}${where}`);
     return rest;
   }
+}
+
+/** What a worker's end says of the job's cache, if it says anything valid. */
+function reportOf(end: unknown): CacheReport | undefined {
+  const cache = (end as { cache?: unknown } | null | undefined)?.cache;
+  if (cache === undefined) return undefined;
+  const report = cacheReportSchema.safeParse(cache);
+  return report.success ? report.data : undefined;
 }

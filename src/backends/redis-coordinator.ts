@@ -129,7 +129,11 @@ class RedisRun implements BackendRun {
     });
     try {
       await this.startLimit(scaler, rest.workers.max);
-      const scheduler = new Scheduler({ ...rest, executor });
+      const scheduler = new Scheduler({
+        ...rest,
+        alreadyDone: rest.alreadyDone && resumedVia(rest.alreadyDone, executor),
+        executor,
+      });
       this.scheduler = scheduler;
       this.scaler = scaler;
       // a stop that came while the run was set up: paused, no job reaches a worker
@@ -204,4 +208,16 @@ class RedisRun implements BackendRun {
     await RedisHealth.markLive(this.conn, runKey);
     return runKey;
   }
+}
+
+/** A cached job `--resume` skips keeps its key in its dependants' (see `BullExecutor.resumed`). */
+function resumedVia(
+  alreadyDone: NonNullable<RunOptions['alreadyDone']>,
+  executor: BullExecutor,
+): NonNullable<RunOptions['alreadyDone']> {
+  return (job) => {
+    const earlier = alreadyDone(job);
+    if (earlier) executor.resumed(job);
+    return earlier;
+  };
 }

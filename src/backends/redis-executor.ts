@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import type { AttemptHooks, RemoteExecutor } from '../core/remote.js';
 import type { ExecRequest, RunningAttempt } from '../exec/types.js';
 import type { RunEventMap } from '../model/events.js';
-import { jobId, type PoolSpec } from '../model/job.js';
+import { jobId, type JobSpec, type PoolSpec } from '../model/job.js';
 import { RemoteAttempt, type AttemptOwner } from './redis-attempt.js';
 import { bullConnection, describe } from './redis-connect.js';
 import { withTimeout } from './redis-health.js';
@@ -25,6 +25,9 @@ import type { StreamFiles } from './redis-stream-files.js';
 
 /** Events kept per queue stream; enough that a busy run never trims what we still read. */
 const EVENTS_MAX_LEN = 100_000;
+
+/** How long reading back a resumed job's end may take before its key is given up. */
+const READ_BACK_MS = 10_000;
 
 /** How long closing a connection may take before it is dropped (Redis may be dead). */
 export const CLOSE_WAIT_MS = 2000;
@@ -167,7 +170,8 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     const lane = this.lane(job.pool);
     await lane.ready;
     if (this.resume && (await this.adopt(attempt, lane.queue))) return;
-    if (attempt.isDone) return; // withdrawn while we waited for the queue
+    const cache = await this.cache?.payloadOf(job);
+    if (attempt.isDone) return; // withdrawn while we waited for the queue (or its needs' keys)
     if (this.stopper.stopped)
       return attempt.finish(attempt.unstarted('not enqueued: the run stopped'));
     const perWorker = job.pool === undefined ? undefined : this.pools[job.pool]?.perWorker;
@@ -179,7 +183,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
       this.streaming,
       perWorker,
     );
-    Object.assign(payload, this.cache?.payloadOf(job));
+    Object.assign(payload, cache);
     await lane.queue.add(job.name, payload, {
       jobId: attempt.id,
       priority: bullPriority(job.priority),
@@ -209,6 +213,21 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     }
     attempt.message(existing.progress);
     return true;
+  }
+
+  /**
+   * `--resume` skipped `job` (the journal says it succeeded): a dependant's key holds
+   * the key its worker made, read back from its end in this run once a dependant is
+   * enqueued (bounded: Redis may be down; a key that cannot be read is 'not cached',
+   * and the dependant runs).
+   */
+  resumed(job: JobSpec): void {
+    this.cache?.resumed(job, async () => {
+      const lane = this.lane(job.pool);
+      await withTimeout(lane.ready, READ_BACK_MS);
+      const end = lane.queue.getJob(jobIdFor(this.runKey, job, this.byName));
+      return (await withTimeout(end, READ_BACK_MS))?.returnvalue;
+    });
   }
 
   /** Withdraws a job still in its queue, or asks the worker holding it to stop it. */

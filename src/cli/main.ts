@@ -8,6 +8,7 @@ import { JobrunError, ManifestError } from '../errors.js';
 import { rawArgs } from './raw-argv.js';
 import { missingDashHint } from './dash-hint.js';
 import { parallelFlagHint } from './parallel-flags.js';
+import { redisFlagHint } from './redis-flag-hint.js';
 import { DEFAULT_KEEP_RUNS } from './retention.js';
 import { addWorkerCommand } from './worker.js';
 import { addOperateCommands } from './operate/commands.js';
@@ -230,7 +231,15 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = reportError(err);
     const parallelHint =
       own[0] === 'run' && err instanceof CommanderError ? parallelFlagHint(err.message) : undefined;
+    const redisHint =
+      err instanceof CommanderError
+        ? redisFlagHint(
+            program.commands.find((c) => c.name() === own[0]),
+            err.message,
+          )
+        : undefined;
     if (parallelHint) process.stderr.write(`${parallelHint}\n`);
+    else if (redisHint) process.stderr.write(`${redisHint}\n`);
     else if (dash === -1 && own[0] === 'run' && process.exitCode === 2) {
       const run = program.commands.find((c) => c.name() === 'run');
       const hint = run && missingDashHint(run, own.slice(1));

@@ -33,11 +33,15 @@ function cachedJob(root: string, extra: Partial<JobSpec> = {}): JobSpec {
 }
 
 /** The payload as the coordinator sends it and the worker reads it back from Redis. */
-function shipped(spec: JobSpec, coordinatorDir: string, cache: RemoteCache): JobPayload {
+async function shipped(
+  spec: JobSpec,
+  coordinatorDir: string,
+  cache: RemoteCache,
+): Promise<JobPayload> {
   // as RemoteDispatch adds them: the worker must leave them out of the key
   const sent = { ...spec, env: { ...spec.env, ...jobVariables(spec, 'run-1') } };
   const payload = toPayload('run-1', sent, undefined, coordinatorDir);
-  Object.assign(payload, cache.payloadOf(sent));
+  Object.assign(payload, await cache.payloadOf(sent));
   const parsed = parsePayload(JSON.parse(JSON.stringify(payload)));
   if (!('payload' in parsed)) throw new Error(parsed.reason);
   return parsed.payload;
@@ -73,7 +77,7 @@ describe('WorkerCache', () => {
     fs.writeFileSync(path.join(there, 'sub/a.txt'), 'input');
     const worker = new WorkerCache({ dir: cacheDir, baseDir: there, log: () => {} });
     const lookup = await worker.lookup(
-      shipped(spec, here, new RemoteCache({ warn: () => {} })),
+      await shipped(spec, here, new RemoteCache({ warn: () => {} })),
       1,
       'w:1/1',
     );
@@ -91,31 +95,33 @@ describe('WorkerCache', () => {
     const worker = new WorkerCache({ dir: path.join(dir, 'c'), baseDir: dir, log: () => {} });
     const remote = new RemoteCache({ explain: () => {}, warn: () => {} });
     const spec = cachedJob(dir);
-    const first = await worker.lookup(shipped(spec, dir, remote), 1, 'w:1/1');
+    const first = await worker.lookup(await shipped(spec, dir, remote), 1, 'w:1/1');
     expect(first?.hit).toBeUndefined();
     expect(first?.why).toEqual(['no earlier entry']);
     fs.writeFileSync(path.join(dir, 'sub/out.txt'), 'made');
     const ended = await first!.stored(success);
     expect(ended.cache?.key).toMatch(/^[0-9a-f]{64}$/);
-    expect((await worker.lookup(shipped(spec, dir, remote), 1, 'w:1/2'))?.hit?.result).toBe('made');
+    expect((await worker.lookup(await shipped(spec, dir, remote), 1, 'w:1/2'))?.hit?.result).toBe(
+      'made',
+    );
 
     fs.writeFileSync(path.join(dir, 'sub/a.txt'), 'two');
-    const changed = await worker.lookup(shipped(spec, dir, remote), 1, 'w:1/1');
+    const changed = await worker.lookup(await shipped(spec, dir, remote), 1, 'w:1/1');
     expect(changed?.why).toEqual(['input a.txt: content changed']);
     // a job without `cache` is not looked up at all
     const plain = job('plain', { cwd: dir });
-    expect(await worker.lookup(shipped(plain, dir, remote), 1, 'w:1/1')).toBeUndefined();
+    expect(await worker.lookup(await shipped(plain, dir, remote), 1, 'w:1/1')).toBeUndefined();
   });
 });
 
 describe('RemoteCache', () => {
-  it('keeps the key a job came back with for its dependants, strips it from the result, and says its notes', () => {
+  it('keeps the key a job came back with for its dependants, strips it from the result, and says its notes', async () => {
     const warned: string[] = [];
     const remote = new RemoteCache({ warn: (line) => warned.push(line) });
     const root = '/repo';
     const need = cachedJob(root, { name: 'need' });
     const after = cachedJob(root, { name: 'after', needs: ['need', 'plain'] });
-    expect(remote.payloadOf(after).cache?.needs).toEqual({
+    expect((await remote.payloadOf(after)).cache?.needs).toEqual({
       need: 'not cached',
       plain: 'not cached',
     });
@@ -126,20 +132,42 @@ describe('RemoteCache', () => {
     } as AttemptResult);
     expect(back).not.toHaveProperty('cache');
     expect(back.result).toBe('made');
-    expect(remote.payloadOf(after).cache).toMatchObject({
+    expect((await remote.payloadOf(after)).cache).toMatchObject({
       needs: { need: key, plain: 'not cached' },
       folder: 'sub',
       inputs: ['a.txt'],
       env: ['API_URL'],
     });
     expect(warned).toEqual(['need: not cached: output out.txt was never produced (on w:1/1)']);
-    expect(remote.payloadOf(job('plain'))).toEqual({});
+    expect(await remote.payloadOf(job('plain'))).toEqual({});
   });
 
-  it('a worker refuses a payload whose cache part is malformed', () => {
+  it('keys a dependant on the key a resumed need came back with in the run resumed', async () => {
+    const remote = new RemoteCache({ warn: () => {} });
+    const root = '/repo';
+    const key = 'b'.repeat(64);
+    const gone = cachedJob(root, { name: 'gone' });
+    const broken = cachedJob(root, { name: 'broken' });
+    remote.resumed(cachedJob(root, { name: 'need' }), () =>
+      Promise.resolve({ ...success, cache: { key } }),
+    );
+    remote.resumed(gone, () => Promise.resolve(undefined));
+    remote.resumed(broken, () => Promise.reject(new Error('no answer from Redis')));
+    const after = cachedJob(root, { name: 'after', needs: ['need', 'gone', 'broken'] });
+    expect((await remote.payloadOf(after)).cache?.needs).toEqual({
+      need: key,
+      gone: 'not cached',
+      broken: 'not cached',
+    });
+  });
+
+  it('a worker refuses a payload whose cache part is malformed', async () => {
     const remote = new RemoteCache({ warn: () => {} });
     const spec = cachedJob('/repo');
-    const payload = { ...toPayload('rk', spec, undefined, '/repo'), ...remote.payloadOf(spec) };
+    const payload = {
+      ...toPayload('rk', spec, undefined, '/repo'),
+      ...(await remote.payloadOf(spec)),
+    };
     expect('payload' in parsePayload(payload)).toBe(true);
     const bad = parsePayload({ ...payload, cache: { ...payload.cache, env: ['A=B'] } });
     expect(bad).toMatchObject({ reason: expect.stringContaining('cache.env.0') });

@@ -103,6 +103,34 @@ describe('flags people already know', () => {
     expect(other.stderr).not.toContain("GNU parallel's");
   });
 
+  it('--redis URL, as one guesses it, says where the URL goes: --backend, or a worker’s argument', async () => {
+    // commander said "unknown option '--redis'" and, for run, "Did you mean --retries?"
+    const cases: [string[], string][] = [
+      [
+        ['run', '--redis', 'redis://127.0.0.1:1', '--', 'echo', ':::', 'a'],
+        'give the Redis URL with --backend: jobrun run … --backend redis://host:port',
+      ],
+      [
+        ['cancel', '--redis=redis://127.0.0.1:1', 'j'],
+        'give the Redis URL with --backend: jobrun cancel … --backend redis://host:port',
+      ],
+      [
+        ['worker', '--redis', 'redis://127.0.0.1:1'],
+        'the Redis URL is its argument: jobrun worker redis://host:port',
+      ],
+    ];
+    for (const [args, hint] of cases) {
+      const r = await jobrun(args, { cwd: tempDir() });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(
+        `jobrun: --redis is no option of ${args[0]}; ${hint}`,
+      );
+    }
+    // a command that reaches no Redis gets no hint to use a flag it does not have
+    const validate = await jobrun(['validate', '--redis', 'x'], { cwd: tempDir() });
+    expect(validate.stderr).not.toContain('--backend');
+  });
+
   it('a command without -- gets the fixed command line', async () => {
     const dir = tempDir();
     const cases: [string[], string][] = [

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
 import { BIG_BYTES, storeWriteStarted, writeBigEntryBatch } from './cache-helpers.js';
+import { writeResumedNeedBatch } from './cache-resume.js';
 import { jobrun, tempDir, waitFor, writeFiles, type Result } from './helpers.js';
 import { killWorkers, startWorker, type WorkerProcess } from './redis-helpers.js';
 
@@ -282,6 +283,17 @@ jobs:
     );
     expect(small.stderr()).toContain('--cache-max: dropped 7 cache entries');
   }, 300_000);
+  it('keys a job on the key of a need --resume skipped: an unchanged batch is cached afterwards', async () => {
+    const dir = tempDir('jobrun-redis-cache-');
+    dirs.push(dir);
+    const cachedAfterResume = writeResumedNeedBatch(dir, 'exit 1');
+    await startWorker(redis.url, [], dir);
+    // make succeeds, use fails: --resume skips make and enqueues use again, keyed on
+    // the key make came back with in the run it resumes
+    expect((await run(dir, [], 1)).ran).toEqual(['make', 'use']);
+    await cachedAfterResume((extra) => run(dir, extra));
+  }, 120_000);
+
   it('an entry cut short by kill -9 of its worker while storing is never used; the job runs again elsewhere', async () => {
     const dir = tempDir('jobrun-redis-cache-');
     dirs.push(dir);
