@@ -143,7 +143,7 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .command('explain')
     .description('say whether a job would be restored from the cache or run, and why')
     .argument('<manifest>', 'YAML or JSON job manifest')
-    .argument('<job>', 'a job name (or a name glob: convert-*)')
+    .argument('<job>', 'a job name, a name glob (convert-*), or a stage (proc-{}: its jobs)')
     .option('--json', 'print the answer as JSON')
     .option('--cache-dir <dir>', 'the cache folder (default: .jobrun/cache beside the manifest)')
     .addHelpText(
