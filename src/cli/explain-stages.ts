@@ -23,7 +23,7 @@ export interface StagesExplained {
 }
 
 /** A stage whose jobs are not known yet: whether they run anyway (new keys), and why. */
-export interface Later {
+interface Later {
   runs: boolean;
   why: string;
 }
