@@ -48,3 +48,12 @@ export class ControlError extends JobrunError {
     super(message, 'E_CONTROL');
   }
 }
+
+/** Why the `what` (manifest, report) at `source` could not be read, in words. */
+export function readProblem(source: string, err: unknown, what = 'manifest'): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return `${what} not found: ${source}`;
+  if (code === 'EISDIR') return `${what} ${source} is a directory, not a file`;
+  if (code === 'EACCES') return `cannot read ${what} ${source}: permission denied`;
+  return `cannot read ${what} ${source}: ${(err as Error).message}`;
+}

@@ -54,12 +54,14 @@ export class UnservedWatch {
     clearInterval(this.timer);
   }
 
-  /** Public for tests: one look. */
+  /** Public for tests: one look. Never rejects: it runs on a timer nobody awaits. */
   async tick(): Promise<void> {
     if (this.checking) return;
     this.checking = true;
     try {
       await this.look();
+    } catch {
+      // a look that fails (Redis gone: the health check's to say) is tried again next tick
     } finally {
       this.checking = false;
     }

@@ -33,10 +33,14 @@ export interface JobCacheOptions {
 /** What `jobrun explain` says of one job. */
 export interface Explanation {
   name: string;
-  /** `hit`: it would be restored; `miss`: it would run, for `why`. */
-  verdict: 'hit' | 'miss';
+  /**
+   * `hit`: it would be restored; `miss`: it would run, for `why`; `unknown`: a stage
+   * whose jobs are known only once its source ran (`why` says which).
+   */
+  verdict: 'hit' | 'miss' | 'unknown';
   why: string[];
-  key: string;
+  /** Absent for `unknown`. */
+  key?: string;
 }
 
 /** What a success leaves besides its outputs. */
@@ -166,6 +170,11 @@ export class JobCache implements CacheHook {
       return { name, verdict: 'hit', why, key: keyed.key };
     }
     return { name, verdict: 'miss', why: await this.why(name, keyed, entry), key: keyed.key };
+  }
+
+  /** `explain`: what `name` would be restored with, when `explain` found it would be. */
+  wouldRestore(name: string): CacheHit | undefined {
+    return this.restorable.get(name);
   }
 
   /**

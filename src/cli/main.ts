@@ -33,7 +33,7 @@ Examples:
   $ find . -name '*.log' | jobrun run --stdin -- gzip -9 {}
   $ jobrun run -j 8 -- echo {1} {2} ::: a b ::: x y   every combination
   $ jobrun run --glob '*.txt' -- 'wc -l {} > {.}.count'   a shell line
-  $ find . -print0 | jobrun run --stdin -0 -- wc -c {}  NUL-separated names
+  $ find . -type f -print0 | jobrun run --stdin -0 -- wc -c {}   NUL-separated
   $ jobrun run --stdin --csv -- useradd -c {comment} {login} < users.csv
   $ seq 10 | jobrun run --stdin -n 3 -- echo    three items per job
   $ jobrun run jobs.yaml --retries 2 --timeout 5m
@@ -42,7 +42,7 @@ Examples:
   $ jobrun run jobs.yaml --graceful 5m          Ctrl-C lets running jobs finish
   $ jobrun run jobs.yaml --metrics-port 9464    Prometheus metrics, /healthz
   $ jobrun run jobs.yaml --explain              say why cached jobs run again
-  $ jobrun run -k --tag -- wc -l ::: a b       lines start with the job's name
+  $ jobrun run -k --tag -- wc -l ::: a.txt b.txt   lines tagged with the job
   $ jobrun run --bar --glob '*.png' -- optipng {}   one line of progress
 
 After --, one argument is a shell command line (bash when installed, else
@@ -144,7 +144,7 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .command('explain')
     .description('say whether a job would be restored from the cache or run, and why')
     .argument('<manifest>', 'YAML or JSON job manifest')
-    .argument('<job>', 'a job name (or a name glob: convert-*)')
+    .argument('<job>', 'a job name, a name glob (convert-*), or a stage (proc-{}: its jobs)')
     .option('--json', 'print the answer as JSON')
     .option('--cache-dir <dir>', 'the cache folder (default: .jobrun/cache beside the manifest)')
     .addHelpText(

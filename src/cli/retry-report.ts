@@ -4,7 +4,7 @@
  * report alone describes it, for when the manifest is gone.
  */
 import fs from 'node:fs';
-import { UsageError } from '../errors.js';
+import { readProblem, UsageError } from '../errors.js';
 import { defaultShell } from '../manifest/default-shell.js';
 import type { JobSpec } from '../model/job.js';
 import type { CapturedResult } from '../model/result.js';
@@ -15,9 +15,7 @@ export async function readReport(file: string): Promise<ReportShape> {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(
-      `cannot read report ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-    );
+    throw new UsageError(readProblem(file, err, 'report'));
   }
   let data: unknown;
   try {

@@ -10,7 +10,14 @@ import { stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
 import type { StopSignal } from '../model/stop.js';
 import { settleReport } from './settle-report.js';
-import { handleStops, onExit, outputWriteError, pipeBroke, reraiseOnExit } from './shutdown.js';
+import {
+  endNow,
+  handleStops,
+  onExit,
+  outputWriteError,
+  pipeBroke,
+  reraiseOnExit,
+} from './shutdown.js';
 import { heldStop } from './early-stops.js';
 import { spawnerFallbackNotice } from './notices.js';
 import { openBackend } from '../backends/open.js';
@@ -246,7 +253,15 @@ export async function runJobs(
   bus.onFailure = (err) =>
     setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
   let stops = 0;
+  /** Every job ended: what is left is writing the run's files. */
+  let jobsEnded = false;
   const stop = (signal: StopSignal) => {
+    // a file that never finishes (a --junit FIFO nobody reads, a hung disk) must not keep
+    // jobrun from a second signal; the final line is out: nothing is said under it
+    if (jobsEnded) {
+      if (stops++ > 0) endNow(signal);
+      return;
+    }
     // said before the jobs are signalled: what stops, how long it may take, how to force it;
     // a first signal under --graceful lets jobs finish, which its run_stopping event says
     const forced = stops++ > 0;
@@ -271,6 +286,8 @@ export async function runJobs(
     const running = scheduler.run(runCache.jobs);
     if (early !== undefined) stop(early);
     const outcome = await running;
+    jobsEnded = true;
+    unended();
     summary = outcome.summary;
     completed = !outcome.interrupted;
     await runCache.finish();

@@ -177,7 +177,7 @@ export function releaseStops(): void {
 }
 
 /** Ends jobrun now, of `signal`: exit hooks run, half-written reports go. */
-function endNow(signal: StopSignal): never {
+export function endNow(signal: StopSignal): never {
   reraise = signal;
   finishExit();
   process.exit(STOP_EXIT_CODES[signal]);

@@ -1,4 +1,4 @@
-import path from 'node:path';
+import { logPathOf } from '../core/log-path.js';
 import type { RunEvent } from '../model/events.js';
 import type { FinalStatus } from '../model/job.js';
 import type { Reporter } from '../reporters/types.js';
@@ -45,6 +45,12 @@ export interface JobLog {
   path?: string;
   attempt?: number;
   state: 'waiting' | 'running' | 'ended' | 'unknown';
+  /**
+   * Waiting: `path` is the log its first attempt will write, and a file there older
+   * than this (the run's start, ms) is an earlier run's (`--resume`, `--logs DIR`).
+   * A follower that finds the run ended before it saw the job start reads it from there.
+   */
+  writtenSince?: number;
   /** A job that ended without ever starting (skipped, cancelled, cached): how it ended. */
   endedAs?: FinalStatus;
 }
@@ -165,11 +171,17 @@ export class RunState implements Reporter {
     if (log === undefined) {
       const endedAs = this.unstarted.get(name);
       if (endedAs !== undefined) return { state: 'ended', endedAs };
-      const waits = [...this.waiting.values()].some((w) => w.name === name);
-      return { state: waits ? 'waiting' : 'unknown' };
+      const id = [...this.waiting].find(([, w]) => w.name === name)?.[0];
+      if (id === undefined) return { state: 'unknown' };
+      const { logDir, startedAt } = this.snapshotBase;
+      return {
+        path: logPathOf(logDir, id, 1),
+        attempt: 1,
+        state: 'waiting',
+        writtenSince: startedAt,
+      };
     }
-    const suffix = log.attempt === 1 ? '.log' : `.attempt-${log.attempt}.log`;
-    const file = path.join(this.snapshotBase.logDir, log.id + suffix);
+    const file = logPathOf(this.snapshotBase.logDir, log.id, log.attempt);
     return { path: file, attempt: log.attempt, state: log.ended ? 'ended' : 'running' };
   }
 }

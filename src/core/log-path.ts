@@ -7,8 +7,13 @@ import { jobId } from '../model/job.js';
  * job's unique position, so no two jobs, and no job and another's retry, share a file.
  */
 export function logPathFor(logDir: string, name: string, index: number, attempt: number): string {
+  return logPathOf(logDir, jobId({ index, name }), attempt);
+}
+
+/** `logPathFor` from the job's id. */
+export function logPathOf(logDir: string, id: string, attempt: number): string {
   const suffix = attempt === 1 ? '.log' : `.attempt-${attempt}.log`;
-  return path.join(logDir, jobId({ index, name }) + suffix);
+  return path.join(logDir, id + suffix);
 }
 
 /**

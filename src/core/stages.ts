@@ -1,5 +1,12 @@
 import { unranRecord, type JobRecord } from '../model/events.js';
-import { endedWell, jobId, type JobSpec, type StagePlan, type StageSpec } from '../model/job.js';
+import {
+  endedWell,
+  jobId,
+  type JobSpec,
+  type StageJob,
+  type StagePlan,
+  type StageSpec,
+} from '../model/job.js';
 import { resultItems } from '../model/result.js';
 import { newEntry, type Entry } from './entry.js';
 import type { Needs } from './needs.js';
@@ -135,17 +142,10 @@ export class Stages {
       items.push(...got);
       itemSources.push(...got.map(() => source));
     }
-    const per = spec.batch ?? 1;
-    const taken = new Set<string>();
-    const entries = this.plan.expand(spec, items).map((job, i) => {
-      const sources = itemSources.slice(i * per, (i + 1) * per);
-      const name = this.unique(job.name, i, taken);
-      // a stage's name template among the needs means all of its jobs (known by now: this
-      // stage waited for it), never one item's job; other templates name this item's job
-      const own = spec.needs.flatMap((raw, k) => this.members.get(raw) ?? [job.needs[k] ?? raw]);
-      const needs = [...new Set([...sources, ...this.resolve(own)])];
+    const known = { members: this.members, exists: (name: string) => !!this.needs.get(name) };
+    const entries = stageJobs(this.plan, spec, items, itemSources, known).map((job) => {
       this.hooks.added();
-      return newEntry({ ...job, name, stage: spec.name, index: this.nextIndex++, needs });
+      return newEntry({ ...job, index: this.nextIndex++ });
     });
     const names = entries.map((e) => e.spec.name);
     this.members.set(spec.name, names);
@@ -183,13 +183,6 @@ export class Stages {
     return stageNames.has(need) || this.jobNames.has(need) || this.members.has(need);
   }
 
-  /** Two equal items would give two jobs one name: the later one is numbered. */
-  private unique(name: string, i: number, taken: Set<string>): string {
-    const free = taken.has(name) || this.needs.get(name) ? `${name}#${i + 1}` : name;
-    taken.add(free);
-    return free;
-  }
-
   private number(entry: Entry): void {
     entry.spec = { ...entry.spec, index: this.nextIndex++ };
     entry.id = jobId(entry.spec);
@@ -209,4 +202,40 @@ export class Stages {
       this.release(dependent);
     }
   }
+}
+
+/** What a stage's jobs are named and linked against: the run's jobs so far. */
+export interface KnownJobs {
+  /** An expanded stage's name stands for its jobs' names. */
+  members: ReadonlyMap<string, string[]>;
+  /** A job of this name is in the run already. */
+  exists(name: string): boolean;
+}
+
+/**
+ * The jobs of `spec` for `items` (item i came from the job `itemSources[i]`), before the
+ * run numbers them: each needs the jobs its items came from, and the stage's needs with
+ * a stage's name template standing for all of its jobs (known by then: this stage waited
+ * for it), other templates naming the item's job. Two equal items would give two jobs
+ * one name: the later one is numbered (`name#2`). `jobrun explain` makes them as a run does.
+ */
+export function stageJobs(
+  plan: StagePlan,
+  spec: StageSpec,
+  items: string[],
+  itemSources: string[],
+  known: KnownJobs,
+): StageJob[] {
+  const per = spec.batch ?? 1;
+  const taken = new Set<string>();
+  const members = (names: string[]) => names.flatMap((n) => known.members.get(n) ?? [n]);
+  return plan.expand(spec, items).map((job, i) => {
+    const sources = itemSources.slice(i * per, (i + 1) * per);
+    let name = job.name;
+    if (taken.has(name) || known.exists(name)) name = `${name}#${i + 1}`;
+    taken.add(name);
+    const own = spec.needs.map((raw, k) => (known.members.has(raw) ? raw : (job.needs[k] ?? raw)));
+    const needs = [...new Set([...sources, ...members(own)])];
+    return { ...job, name, stage: spec.name, needs };
+  });
 }

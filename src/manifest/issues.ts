@@ -125,11 +125,7 @@ function addIssue(iss: z.core.$ZodIssue, prefix: DocPath, list: IssueList): void
     case 'invalid_union': {
       // Report inside the one branch whose type matched (e.g. a list with a bad item),
       // rather than "matched no alternative".
-      const specific = iss.errors.filter(
-        (branch) =>
-          branch.length > 0 &&
-          !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
-      );
+      const specific = iss.errors.filter((branch) => branch.length > 0 && !wrongType(branch));
       const only = specific.length === 1 ? specific[0] : undefined;
       if (only) {
         for (const inner of only) addIssue(inner, path, list);
@@ -161,4 +157,16 @@ function addIssue(iss: z.core.$ZodIssue, prefix: DocPath, list: IssueList): void
       break;
   }
   list.add(path, label ? `${label}: ${iss.message}` : iss.message);
+}
+
+/**
+ * A union's branch that failed on the value's type alone (`for_each: 3` is no mapping
+ * for `{ matrix }`, `{ csv }`, …, a union inside the union): not the branch meant.
+ */
+function wrongType(branch: z.core.$ZodIssue[]): boolean {
+  return branch.every(
+    (i) =>
+      i.path.length === 0 &&
+      (i.code === 'invalid_type' || (i.code === 'invalid_union' && i.errors.every(wrongType))),
+  );
 }

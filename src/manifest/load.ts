@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Plan } from '../model/job.js';
-import { ManifestError, UsageError } from '../errors.js';
+import { ManifestError, readProblem, UsageError } from '../errors.js';
 import { IssueList } from './locate.js';
 import { wholeParts } from './parts.js';
 import { expandAll } from './plan.js';
@@ -130,14 +130,6 @@ async function quickPlan(source: string, opts: ParseOptions): Promise<Plan | und
   const list = new IssueList(opts.file);
   const expansion = await expandAll(wholeParts(doc), opts, list);
   return list.issues.length ? undefined : toPlan(doc, expansion, opts);
-}
-
-function readProblem(source: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return `manifest not found: ${source}`;
-  if (code === 'EISDIR') return `manifest ${source} is a directory, not a file`;
-  if (code === 'EACCES') return `cannot read manifest ${source}: permission denied`;
-  return `cannot read manifest ${source}: ${(err as Error).message}`;
 }
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<string> {

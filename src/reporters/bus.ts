@@ -35,6 +35,8 @@ export class EventBus {
   private readonly collector: ReportCollector | undefined;
   private readonly pending: Promise<void>[] = [];
   private readonly broken = new Set<Reporter>();
+  /** `run_end` went out: the reporters printed their last lines. */
+  private ended = false;
 
   constructor(
     private readonly reporters: Reporter[],
@@ -64,8 +66,13 @@ export class EventBus {
     return settled.flatMap((s) => (s.status === 'rejected' ? [toError(s.reason)] : []));
   }
 
-  /** Tells the reporters that show it that the run is stopping (see `stoppingLine`). */
+  /**
+   * Tells the reporters that show it that the run is stopping (see `stoppingLine`).
+   * Not once the run ended: a signal while jobrun writes its files stops nothing, and
+   * a line after the final report would read as if the run went on.
+   */
   stopping(stop: Omit<StopNotice, 'running'>): void {
+    if (this.ended) return;
     for (const reporter of this.reporters) {
       if (this.broken.has(reporter)) continue;
       try {
@@ -92,6 +99,7 @@ export class EventBus {
   }
 
   private dispatch(event: RunEvent): void {
+    if (event.type === 'run_end') this.ended = true;
     this.collector?.add(event);
     const report: Report | undefined =
       event.type === 'run_end' ? this.collector?.build(event) : undefined;

@@ -65,3 +65,33 @@ describe('UnservedWatch', () => {
     expect(t.said).toHaveLength(2);
   });
 });
+
+describe('UnservedWatch on its timer', () => {
+  it('a look that throws neither rejects nor stops the next look', async () => {
+    const waiting = new Map([['default', 1]]);
+    let calls = 0;
+    let now = 0;
+    const said: string[] = [];
+    const w = new UnservedWatch(
+      {
+        afterMs: 10_000,
+        waiting: () => waiting,
+        workersOf: () => {
+          calls++;
+          if (calls === 1) throw new Error('connection is closed');
+          return Promise.resolve(0);
+        },
+        safeUrl: 'redis://queue:6379',
+        say: (line) => said.push(line),
+      },
+      () => now,
+      false,
+    );
+    await w.tick();
+    now = 10_000;
+    await expect(w.tick()).resolves.toBeUndefined();
+    now = 11_000;
+    await w.tick();
+    expect(said).toHaveLength(1);
+  });
+});

@@ -57,6 +57,25 @@ describe('--help', () => {
   });
 });
 
+describe('the steering commands that take [RUN] JOB', () => {
+  it('show [RUN] JOB in their usage and name the job when it is missing, exit 2', async () => {
+    for (const [command, usage, missing] of [
+      ['logs', 'Usage: jobrun logs [options] [RUN] JOB\n', "missing required argument 'job'"],
+      [
+        'cancel',
+        'Usage: jobrun cancel [options] [RUN] JOB...\n',
+        "missing required argument 'jobs'",
+      ],
+    ] as const) {
+      const help = await jobrun([command, '--help']);
+      expect(help.stdout.startsWith(usage), help.stdout).toBe(true);
+      const r = await jobrun([command], { cwd: tempDir() });
+      expect(r.code, command).toBe(2);
+      expect(r.stderr).toContain(missing);
+    }
+  });
+});
+
 describe('flags people already know', () => {
   it('--jobs, -P and --max-procs set the worker count as -j does', async () => {
     const dir = tempDir();

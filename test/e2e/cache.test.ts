@@ -499,6 +499,63 @@ jobs:
     expect(changed.stdout).toContain('final: runs\n  need proc-{}: its source list runs');
   }, 120_000);
 
+  it('explains a stage’s own jobs from its source’s stored result, and says when they are not known', async () => {
+    const dir = tempDir('jobrun-cache-');
+    const manifest = (cached: boolean) => `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: list
+    run: "cat list.txt"
+    inputs: [list.txt]
+    capture: lines
+    cache: ${cached}
+  - name: "proc-{}"
+    for_each: { from: list }
+    run: "mkdir -p out && echo P{} > out/{}.txt"
+    outputs: ["out/{}.txt"]
+`;
+    writeFiles(dir, { 'jobs.yaml': manifest(true), 'list.txt': 'a\nb\n' });
+    await runBatch(dir);
+    fs.rmSync(path.join(dir, 'out/b.txt'));
+    const one = await jobrun(['explain', 'jobs.yaml', 'proc-a'], { cwd: dir });
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toMatch(/^proc-a: restored from the cache\n {2}unchanged since /);
+    // the template stands for all of the stage's jobs, as in needs; --json as any job
+    const all = await jobrun(['explain', '--json', 'jobs.yaml', 'proc-{}'], { cwd: dir });
+    const jobs = (JSON.parse(all.stdout) as { jobs: Array<{ name: string; verdict: string }> })
+      .jobs;
+    expect(jobs.map((j) => [j.name, j.verdict])).toEqual([
+      ['proc-a', 'hit'],
+      ['proc-b', 'hit'],
+    ]);
+    // and what explain says is what the run does
+    const second = await runBatch(dir);
+    expect(second.report.summary).toMatchObject({ cached: 3 });
+    expect(fs.readFileSync(path.join(dir, 'out/b.txt'), 'utf8')).toBe('Pb\n');
+    const none = await jobrun(['explain', 'jobs.yaml', 'proc-c'], { cwd: dir });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('has no job named "proc-c": stage proc-{} makes proc-a, proc-b');
+    fs.writeFileSync(path.join(dir, 'list.txt'), 'a\nc\n');
+    const runs = await jobrun(['explain', 'jobs.yaml', 'proc-c'], { cwd: dir });
+    expect(runs.code, runs.stderr).toBe(0);
+    expect(runs.stdout).toBe(
+      'proc-{}: runs\n  its source list runs: its jobs are known once it ran\n',
+    );
+    fs.writeFileSync(path.join(dir, 'jobs.yaml'), manifest(false));
+    const unknown = await jobrun(['explain', '--json', 'jobs.yaml', 'proc-a'], { cwd: dir });
+    expect(unknown.code, unknown.stderr).toBe(0);
+    expect(JSON.parse(unknown.stdout)).toMatchObject({
+      jobs: [
+        {
+          name: 'proc-{}',
+          verdict: 'unknown',
+          why: ['its source list is not cached: its jobs are known once it ran'],
+        },
+      ],
+    });
+  }, 120_000);
+
   it('warns and stores nothing for a job whose declared output was never produced', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {

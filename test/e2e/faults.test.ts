@@ -799,6 +799,8 @@ describe('bad values are refused before anything runs (items 11, 12, 16)', () =>
       [['run', 'ok.yaml', '--logs', ''], /'--logs <dir>' argument '' is invalid\. needs a folder/],
       [['run', '/dev/zero'], /not a regular file/],
       [['retry', 'bad-report.json'], /not a jobrun report: jobs\.0\.name/],
+      // in words, as for a manifest: no bare errno code
+      [['retry', 'no-report.json'], /^jobrun: report not found: no-report\.json\n$/],
     ];
     for (const [args, message] of cases) {
       const r = await jobrun(args, { cwd: dir });

@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alive, BIN, waitFor } from './helpers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { alive, BIN, jobrun, tempDir, waitFor } from './helpers.js';
 import { Batch, byName } from './operate-helpers.js';
 
 /**
@@ -125,6 +126,34 @@ describe('stopping a running batch gently', () => {
       expect(b.events()).not.toContain('end a');
     } finally {
       await b.finish();
+    }
+  });
+
+  it('Ctrl-C after the final line, while a report is still being written, says nothing; twice ends jobrun', async () => {
+    const dir = tempDir('jobrun-stop-');
+    // a --junit FIFO nobody reads holds jobrun after its final line
+    execFileSync('mkfifo', [path.join(dir, 'junit.fifo')]);
+    let child: ChildProcess | undefined;
+    const done = jobrun(
+      ['run', '--progress', 'plain', '--junit', 'junit.fifo', '--', 'echo', ':::', 'a', 'b'],
+      { cwd: dir, onSpawn: (c) => (child = c) },
+    );
+    let stderr = '';
+    await waitFor(() => child, 10_000, 'jobrun to start');
+    child!.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await waitFor(() => stderr.includes('2 jobs: 2 succeeded'), 20_000, 'the final line');
+      // one signal at a time (two sent at once may arrive as one), until jobrun ends
+      for (let i = 0; i < 20 && child!.exitCode === null && child!.signalCode === null; i++) {
+        child!.kill('SIGINT');
+        await sleep(250);
+      }
+      const r = await Promise.race([done, sleep(5000).then(() => undefined)]);
+      expect(r?.signal).toBe('SIGINT');
+      expect(stderr.trimEnd().split('\n').at(-1)).toMatch(/^2 jobs: 2 succeeded in /);
+    } finally {
+      child!.kill('SIGKILL');
+      await done.catch(() => undefined);
     }
   });
 

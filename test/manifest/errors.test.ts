@@ -156,6 +156,15 @@ describe('YAML problems', () => {
     ]);
   });
 
+  it('a for_each of the wrong type lists every form it may take, not only the mapping ones', async () => {
+    for (const value of ['3', 'true']) {
+      const text = `version: 1\njobs:\n  - name: a\n    run: x\n    for_each: ${value}\n`;
+      expect(await inline(text)).toEqual([
+        'm.yaml:5:15: jobs[0].for_each: expected a glob string, a list of values, { matrix }, { csv }, { lines } or { from: JOB }',
+      ]);
+    }
+  });
+
   it('suggests only near keys', async () => {
     const issues = await inline(
       'version: 1\njobs:\n  - { name: a, run: x, colour: red, Needs: [], ev: {} }\n',

@@ -57,7 +57,8 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
   program
     .command('logs')
     .description("print a job's output so far (its latest attempt); -f follows it")
-    .argument('<args...>', '[RUN] JOB')
+    .usage('[options] [RUN] JOB')
+    .argument('<job...>', 'the job, after the run if given (see below)')
     .option('-f, --follow', 'keep printing what the job writes until it ends')
     .addHelpText('after', `${RUN_HELP}\n\nExample:\n  $ jobrun logs encode-42 -f`)
     .action(async (args: string[], flags: { follow?: boolean }) => {
@@ -111,7 +112,8 @@ export function addOperateCommands(program: Command, setExit: (code: number) => 
   program
     .command('cancel')
     .description('cancel jobs of a live run: waiting ones at once, running ones are stopped')
-    .argument('<args...>', '[RUN] JOB...')
+    .usage('[options] [RUN] JOB...')
+    .argument('<jobs...>', 'the jobs, after the run if given (see below)')
     .option('--json', 'print what became of each job as JSON')
     .addHelpText(
       'after',

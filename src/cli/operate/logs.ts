@@ -23,15 +23,23 @@ export async function logsCommand(args: string[], follow: boolean): Promise<numb
   const run = requireRun(runArg, runs);
   let file: string | undefined;
   let offset = 0;
+  /** Set while the job waits: `file` is the log it will write, if newer than this. */
+  let writtenSince: number | undefined;
+  /** The run answered once: a run that stops answering now ended (or was killed). */
+  let answered = false;
   for (;;) {
-    const log = await where(run, job, follow && file !== undefined);
+    const log = await where(run, job, follow && answered);
     if (log === 'ended' || log === 'killed') {
-      if (file !== undefined) await copy(file, offset); // whatever it wrote last
+      // whatever it wrote last; a job that started and ended between two looks, too
+      if (file !== undefined) await copy(file, offset, writtenSince);
       if (log === 'ended') return 0;
+      const when =
+        writtenSince === undefined ? `while ${job} ran` : `before ${job} was seen to end`;
       throw new ControlError(
-        `run ${run.runId} (pid ${run.pid}) went away while ${job} ran (killed?): its output may stop short`,
+        `run ${run.runId} (pid ${run.pid}) went away ${when} (killed?): its output may stop short`,
       );
     }
+    answered = true;
     if (log.state === 'unknown')
       throw new UsageError(`run ${run.runId} has no job "${job}" waiting or started`);
     if (log.endedAs !== undefined) {
@@ -43,10 +51,11 @@ export async function logsCommand(args: string[], follow: boolean): Promise<numb
       file = log.path;
       offset = 0;
     }
-    if (file !== undefined) offset = await copy(file, offset);
+    writtenSince = log.writtenSince;
+    if (log.state !== 'waiting' && file !== undefined) offset = await copy(file, offset);
     if (outputWriteError() !== undefined) return 1; // stdout failed: nothing more to follow
     if (!follow) {
-      if (file === undefined) process.stderr.write(`jobrun: ${job} has not started yet\n`);
+      if (log.state === 'waiting') process.stderr.write(`jobrun: ${job} has not started yet\n`);
       return 0;
     }
     if (log.state === 'ended') return 0;
@@ -75,14 +84,19 @@ async function where(
  * Writes `file` from `offset` to stdout as bytes (a job's output need not be UTF-8),
  * through the guarded stream, with backpressure: a reader gone (`logs -f | head -1`)
  * ends jobrun with 141, a full disk is exit 1 (`installProcessGuards`). Either stops
- * the copy; a write(2) of its own would throw EPIPE (or EAGAIN on a full pipe).
+ * the copy; a write(2) of its own would throw EPIPE (or EAGAIN on a full pipe). With
+ * `writtenSince`, a file last written before then is left unread.
  */
-async function copy(file: string, offset: number): Promise<number> {
+async function copy(file: string, offset: number, writtenSince?: number): Promise<number> {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch {
     return offset; // not created yet
+  }
+  if (writtenSince !== undefined && fs.fstatSync(fd).mtimeMs < writtenSince) {
+    fs.closeSync(fd);
+    return offset; // an earlier run's: the job never wrote it in this one
   }
   const out = process.stdout;
   try {
