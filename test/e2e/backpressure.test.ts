@@ -150,8 +150,13 @@ describe('a reader slower than the jobs', () => {
     const lines = 150_000; // 4 jobs × 150 MB
     const dir = project();
     const run = slowReader(
-      ['run', '-j', '4', '--output', 'stream', '--', 'sh', '-c', numberedLines(lines)]
-        .concat([':::', 'a', 'b', 'c', 'd']),
+      ['run', '-j', '4', '--output', 'stream', '--', 'sh', '-c', numberedLines(lines)].concat([
+        ':::',
+        'a',
+        'b',
+        'c',
+        'd',
+      ]),
       dir,
       true,
     );
@@ -215,8 +220,13 @@ describe('a reader slower than the jobs', () => {
 
   it('a job whose output waits for a stopped reader still times out and is reported', async () => {
     const run = slowReader(
-      ['run', '--output', 'stream', '--progress', 'plain', '--timeout', '1s', '--']
-        .concat(['sh', '-c', 'yes {}', ':::', 'a']),
+      ['run', '--output', 'stream', '--progress', 'plain', '--timeout', '1s', '--'].concat([
+        'sh',
+        '-c',
+        'yes {}',
+        ':::',
+        'a',
+      ]),
       project(),
       true,
     );
