@@ -66,6 +66,7 @@ class LineCheck {
 
 interface Reading {
   code: number | null;
+  signal: NodeJS.Signals | null;
   /** jobrun's peak resident memory (VmHWM), in KiB, as last read before it exited. */
   peakKb: number;
   stderr: string;
@@ -76,7 +77,7 @@ interface Reading {
  * Runs jobrun with a reader of its stdout that reads nothing until `resume()`; the
  * kernel pipe and this side's buffer fill, and jobrun's writes wait.
  */
-function slowReader(args: string[], cwd: string, prefixed: boolean) {
+function slowReader(args: string[], cwd: string, prefixed: boolean, killAfterMs = 150_000) {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
     env: { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: undefined },
@@ -99,20 +100,21 @@ function slowReader(args: string[], cwd: string, prefixed: boolean) {
   const done = new Promise<Reading>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`jobrun timed out; stderr: ${stderr}`));
-    }, 150_000);
+      reject(new Error(`jobrun did not end in ${killAfterMs} ms; stderr: ${stderr}`));
+    }, killAfterMs);
     child.on('error', reject);
     // the exit: /proc/PID is still there until jobrun is reaped, which is now
     child.on('exit', sample);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       clearInterval(sampler);
-      resolve({ code, peakKb, stderr, check });
+      resolve({ code, signal, peakKb, stderr, check });
     });
   });
   return {
     done,
     stderr: () => stderr,
+    signal: (signal: NodeJS.Signals) => child.kill(signal),
     resume(): void {
       child.stdout.on('data', (d: string) => check.push(d));
       child.stdout.resume();
@@ -236,5 +238,20 @@ describe('a reader slower than the jobs', () => {
     const r = await run.done;
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/1 jobs?: 1 timed out/);
+  }, 60_000);
+  it('Ctrl-C stops a run whose output waits for a stopped reader, within the kill grace', async () => {
+    const dir = project();
+    const run = slowReader(
+      ['run', '-j', '2', '--output', 'stream', '--', 'sh', '-c', 'yes {}', ':::', 'a', 'b'],
+      dir,
+      true,
+      40_000,
+    );
+    await waitFor(() => logs(dir).length === 2, 30_000, 'the jobs to start');
+    run.signal('SIGINT');
+    // the reader never reads again: the run must end anyway (re-raising SIGINT)
+    const r = await run.done;
+    expect(r.signal).toBe('SIGINT');
+    expect(r.stderr).toContain('2 jobs: 2 cancelled');
   }, 60_000);
 });
