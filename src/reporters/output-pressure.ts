@@ -7,17 +7,29 @@ import type { Backpressure } from '../exec/types.js';
  * than it lets pile up (`holdWhile`: grouped copies not yet written). While it is, the
  * scheduler starts no job and piped job output is not read (`PipeOutput`), so the jobs
  * block on their own output, as under GNU parallel, and jobrun's memory stays bounded.
- * A stream that failed or closed (EPIPE) holds nothing back: that is a stop, not a wait.
+ * A stream that failed or closed (EPIPE) holds nothing back: that is a stop, not a wait
+ * (Node's stdout still says it needs to drain then, for good).
  */
 export class OutputPressure implements Backpressure {
   private readonly waiting: (() => void)[] = [];
   private readonly watched = new Set<NodeJS.WritableStream>();
   private readonly behind: (() => boolean)[] = [];
+  /** Streams that failed or closed: whatever they say, they hold nothing back. */
+  private readonly gone = new Set<NodeJS.WritableStream>();
 
-  constructor(private readonly streams: readonly NodeJS.WritableStream[]) {}
+  constructor(private readonly streams: readonly NodeJS.WritableStream[]) {
+    for (const stream of streams) {
+      const gone = (): void => {
+        this.gone.add(stream);
+        this.recheck();
+      };
+      stream.once('error', gone);
+      stream.once('close', gone);
+    }
+  }
 
   get blocked(): boolean {
-    return this.streams.some(needsDrain) || this.behind.some((behind) => behind());
+    return this.streams.some((s) => this.full(s)) || this.behind.some((behind) => behind());
   }
 
   /** Also blocked while `behind` says so; its owner calls `recheck` when that may have changed. */
@@ -37,25 +49,22 @@ export class OutputPressure implements Backpressure {
       for (const clear of this.waiting.splice(0)) clear();
       return;
     }
-    for (const stream of this.streams) if (needsDrain(stream)) this.watch(stream);
+    for (const stream of this.streams) if (this.full(stream)) this.watch(stream);
   }
 
-  /** Looks again once `stream` drained, or closed or failed (then it holds nothing back). */
+  /** A write to `stream` returned false and it has not drained, nor failed since. */
+  private full(stream: NodeJS.WritableStream): boolean {
+    if (this.gone.has(stream)) return false;
+    return (stream as { writableNeedDrain?: boolean }).writableNeedDrain === true;
+  }
+
+  /** Looks again once `stream` drained (or failed: see the constructor). */
   private watch(stream: NodeJS.WritableStream): void {
     if (this.watched.has(stream)) return;
     this.watched.add(stream);
-    const again = (): void => {
+    stream.once('drain', () => {
       this.watched.delete(stream);
-      for (const event of EVENTS) stream.off(event, again);
       this.recheck();
-    };
-    for (const event of EVENTS) stream.on(event, again);
+    });
   }
-}
-
-const EVENTS = ['drain', 'close', 'error'] as const;
-
-/** A write to `stream` returned false and it has not drained (a failed stream never does). */
-function needsDrain(stream: NodeJS.WritableStream): boolean {
-  return (stream as { writableNeedDrain?: boolean }).writableNeedDrain === true;
 }

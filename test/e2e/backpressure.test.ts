@@ -115,6 +115,8 @@ function slowReader(args: string[], cwd: string, prefixed: boolean, killAfterMs 
     done,
     stderr: () => stderr,
     signal: (signal: NodeJS.Signals) => child.kill(signal),
+    /** The reader goes away: jobrun's next write to stdout fails with EPIPE. */
+    close: () => child.stdout.destroy(),
     resume(): void {
       child.stdout.on('data', (d: string) => check.push(d));
       child.stdout.resume();
@@ -253,5 +255,21 @@ describe('a reader slower than the jobs', () => {
     const r = await run.done;
     expect(r.signal).toBe('SIGINT');
     expect(r.stderr).toContain('2 jobs: 2 cancelled');
+  }, 60_000);
+  it('a reader that went away (EPIPE) holds nothing back: under --graceful the job runs to its end', async () => {
+    const run = slowReader(
+      ['run', '--graceful', '30s', '--output', 'stream', '--', 'sh', '-c'].concat([
+        'yes {} | head -c 3000000',
+        ':::',
+        'a',
+      ]),
+      project(),
+      true,
+      40_000,
+    );
+    run.close();
+    const r = await run.done;
+    expect(r.stderr).toContain('1 job: 1 succeeded');
+    expect(r.stderr).toContain('SIGPIPE');
   }, 60_000);
 });
