@@ -25,6 +25,7 @@ import { RunOperations } from './operate/attach-run.js';
 import { EventBus } from '../reporters/bus.js';
 import { JoblogReporter } from '../reporters/joblog.js';
 import { OutputLostError } from '../reporters/lost-logs.js';
+import { OutputPressure } from '../reporters/output-pressure.js';
 import { pickReporters } from '../reporters/pick.js';
 import { stagePlan } from '../manifest/stages.js';
 import { printPlan } from './dry-run.js';
@@ -145,11 +146,14 @@ export async function runJobs(
     unservedNoticeMs: options.unservedNoticeMs,
     onSpawnerFallback: (why) => warn(spawnerFallbackNotice(why)),
   });
+  // a reader of jobrun's output that falls behind holds the jobs back (bounded memory)
+  const pressure = new OutputPressure([process.stdout, process.stderr]);
   const reporters = pickReporters(output, {
     adHoc: source.adHoc,
     manifestOutput: settings.output,
     resumeCommand: resume,
     killGraceMs: longestGrace(jobs),
+    pressure,
   });
   if (options.joblog) reporters.push(new JoblogReporter(options.joblog));
   const operations = new RunOperations(
@@ -219,6 +223,7 @@ export async function runJobs(
     },
     halt: options.halt,
     gate,
+    backpressure: pressure,
     // the journal keeps each success's result: a resumed stage gets the same items
     alreadyDone: options.resume || source.earlier ? done : undefined,
     stages:

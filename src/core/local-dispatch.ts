@@ -1,6 +1,6 @@
 import type { Emit } from '../model/events.js';
 import type { JobSpec, PoolSpec, WorkersSpec } from '../model/job.js';
-import type { ExecRequest, Executor, RunningAttempt } from '../exec/types.js';
+import type { Backpressure, ExecRequest, Executor, RunningAttempt } from '../exec/types.js';
 import { trackGroup, untrackGroup } from '../exec/kill.js';
 import { backoffDelay } from './backoff.js';
 import type { Clock } from './clock.js';
@@ -13,6 +13,9 @@ import { WorkerScaler } from './scaling.js';
 import { Slots } from './slots.js';
 import { worthRetrying } from '../model/attempt.js';
 
+/** With output held back: when to look again, should the reader's catching up not be told. */
+const OUTPUT_RECHECK_MS = 1000;
+
 export interface LocalDispatchOptions {
   /** The run's id, for the job's `JOBRUN_RUN_ID`. */
   runId: string;
@@ -23,6 +26,13 @@ export interface LocalDispatchOptions {
   pools: Record<string, PoolSpec>;
   logDir: string;
   gate?: StartGate;
+  /**
+   * jobrun's output falling behind its reader: no job starts meanwhile, and lines piped
+   * through the runner wait in the jobs' pipes (see `Backpressure`).
+   */
+  backpressure?: Backpressure;
+  /** Called when a start held back (by `backpressure`) may go ahead. */
+  onRoom?: () => void;
   /** Pipe job output through the runner and emit `job_output` events. */
   captureOutput?: boolean;
   /** Keep each attempt's stdout and stderr in files of their own too. */
@@ -47,6 +57,8 @@ export class LocalDispatch implements Dispatch {
   private readonly scaler: WorkerScaler;
   private readonly slots = new Slots();
   private readonly timers = new Map<Entry, unknown>();
+  /** Starts wait for jobrun's output to catch up with its reader (`backpressure`). */
+  private heldBack = false;
 
   constructor(private readonly options: LocalDispatchOptions) {
     this.scaler = new WorkerScaler(options.workers, options.idleMs);
@@ -72,7 +84,17 @@ export class LocalDispatch implements Dispatch {
   }
 
   gateWait(now: number): number {
-    return this.options.gate?.check(now) ?? 0;
+    const wait = this.options.gate?.check(now) ?? 0;
+    const { backpressure, onRoom } = this.options;
+    if (wait > 0 || !backpressure?.blocked) return wait;
+    if (!this.heldBack) {
+      this.heldBack = true;
+      backpressure.whenClear(() => {
+        this.heldBack = false;
+        onRoom?.();
+      });
+    }
+    return OUTPUT_RECHECK_MS;
   }
 
   recheckIn(now: number): number | undefined {
@@ -131,6 +153,7 @@ export class LocalDispatch implements Dispatch {
       onLine: options.captureOutput
         ? (stream, line) => emit('job_output', { id, name: spec.name, stream, line })
         : undefined,
+      backpressure: options.captureOutput ? options.backpressure : undefined,
     };
   }
 

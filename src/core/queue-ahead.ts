@@ -52,10 +52,12 @@ export class QueueAhead {
 
   /** Every slot busy: ready jobs wait in the spawners, behind the running ones. */
   fill(): void {
-    const { queues, lifecycle, inFlight, dispatch } = this.core;
+    const { queues, lifecycle, inFlight, dispatch, clock } = this.core;
     if (queues.size === 0 || lifecycle.stopping) return;
     // paused, or scaled below the jobs running: nothing may wait to take over a slot
     if (this.hooks.holding() || inFlight.size > dispatch.workers) return;
+    // held back (jobrun's output behind its reader): a queued job would start regardless
+    if (dispatch.gateWait(clock.now()) > 0) return;
     this.prefetch.fill(inFlight);
   }
 

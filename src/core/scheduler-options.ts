@@ -1,6 +1,6 @@
 import type { Emit, Summary } from '../model/events.js';
 import type { JobSpec, PoolSpec, StagePlan, WorkersSpec } from '../model/job.js';
-import type { Executor } from '../exec/types.js';
+import type { Backpressure, Executor } from '../exec/types.js';
 import type { EarlierSuccess } from '../model/result.js';
 import type { CacheHook } from './cache-hook.js';
 import type { Clock } from './clock.js';
@@ -28,6 +28,8 @@ export interface SchedulerOptions {
   clock?: Clock;
   halt?: HaltPolicy;
   gate?: StartGate;
+  /** jobrun's output falling behind its reader holds starts and piped output back. */
+  backpressure?: Backpressure;
   /**
    * Jobs already done in an earlier run (the journal): they end succeeded without
    * running, with the result they left, if any (a stage reads it).

@@ -68,6 +68,7 @@ export abstract class GroupAttempt implements RunningAttempt {
   }
 
   stop(immediate = false): void {
+    this.bound();
     if (this.ended && this.cancelGrace === undefined) return;
     if (this.groupPid === undefined) {
       // not started yet: remember the strongest request for when it is
@@ -106,6 +107,7 @@ export abstract class GroupAttempt implements RunningAttempt {
       this.cancelTimeout = startTimer(() => {
         this.cancelTimeout = undefined;
         if (!this.stopRequested) this.timedOut = true;
+        this.bound();
         this.terminate(false);
       }, this.request.timeoutMs);
     }
@@ -170,6 +172,12 @@ export abstract class GroupAttempt implements RunningAttempt {
    * result (the per-stream files, the captured result). Nothing by default.
    */
   protected addOutputs(_result: AttemptResult): void {}
+
+  /**
+   * The attempt is stopped or timed out, maybe after it exited: output it still reads
+   * stops waiting for a slow reader of jobrun's output (see `PipeOutput.bound`).
+   */
+  protected bound(): void {}
 
   /** The process could not be started: the log is removed, `error` says why. */
   protected failToStart(err: unknown): void {

@@ -81,6 +81,7 @@ class LocalAttempt extends GroupAttempt {
         onLine,
         separate,
         captureBytes: job.capture?.maxBytes,
+        backpressure: this.request.backpressure,
       });
       this.output.attach('stdout', child.stdout);
       this.output.attach('stderr', child.stderr);
@@ -95,6 +96,10 @@ class LocalAttempt extends GroupAttempt {
     });
     // read now: Node reaps its children in a later turn of the event loop, not before
     if (child.pid !== undefined) this.running(child.pid, procStat(child.pid)?.startTicks);
+  }
+
+  protected override bound(): void {
+    this.output?.bound();
   }
 
   protected override logWriteError(): NodeJS.ErrnoException | undefined {

@@ -1,7 +1,7 @@
 import { closeSync, createWriteStream, type WriteStream } from 'node:fs';
 import { finished, type Readable } from 'node:stream';
 import { LineSplitter } from './line-splitter.js';
-import type { OutputStream } from './types.js';
+import type { Backpressure, OutputStream } from './types.js';
 
 /** After the job's shell exits, how long its pipes may stay silent before we stop reading. */
 const PIPE_IDLE_MS = 200;
@@ -16,6 +16,8 @@ export interface PipeUses {
   separate?: { stdoutPath: string; stderrPath: string };
   /** Keep the first this-many bytes of stdout in memory (see `captured`). */
   captureBytes?: number;
+  /** Where `onLine`'s lines go falling behind: the pipes wait while it is `blocked`. */
+  backpressure?: Backpressure;
 }
 
 /**
@@ -24,7 +26,8 @@ export interface PipeUses {
  * as asked, split into lines for `onLine`, copied each to its own file, and the
  * start of stdout kept for a captured result. Backpressure from any file pauses
  * the pipes (and so, through the kernel, the child), which keeps memory bounded
- * for any amount of output.
+ * for any amount of output; so does jobrun's own output falling behind its reader
+ * (`backpressure`), for the lines given to `onLine`.
  */
 export class PipeOutput {
   /** Made at the first byte: a silent job's log descriptor is just closed, at once. */
@@ -39,6 +42,11 @@ export class PipeOutput {
   private readonly splitters: LineSplitter[] = [];
   private open = 0;
   private paused = false;
+  /** Paused for `backpressure`: since when, and how long in all before that. */
+  private heldSince: number | undefined;
+  private heldMs = 0;
+  /** Time held for the reader counts towards `PIPE_MAX_MS` after all (see `bound`). */
+  private bounded = false;
   private logFailed = false;
   /** The first error writing the log file (ENOSPC, EIO), if any. */
   logError: NodeJS.ErrnoException | undefined;
@@ -79,6 +87,11 @@ export class PipeOutput {
     const onLine = this.uses.onLine;
     const splitter = onLine ? new LineSplitter((line) => this.emitLine(name, line)) : undefined;
     this.pipes.push(pipe);
+    // Node resumes a child's pipes itself when the child exits (to drain them): a pipe
+    // held for a file or the reader stays paused until they let it go
+    pipe.on('resume', () => {
+      if (this.paused) pipe.pause();
+    });
     if (splitter) this.splitters.push(splitter);
     this.open++;
     let done = false;
@@ -102,6 +115,7 @@ export class PipeOutput {
       if (this.files.get(name) === file && file?.write(chunk) === false) this.block(file);
       if (name === 'stdout' && this.uses.captureBytes !== undefined) this.keep(chunk);
       splitter?.push(chunk);
+      if (this.uses.backpressure?.blocked) this.waitForReader(this.uses.backpressure);
     });
     pipe.on('end', onDone);
     pipe.on('close', onDone);
@@ -122,6 +136,16 @@ export class PipeOutput {
     if (this.log !== undefined) streams.push(this.log);
     await Promise.all(streams.map(endStream));
     return this.bytes;
+  }
+
+  /**
+   * The attempt is being stopped (or timed out): after its exit, what is left in its
+   * pipes waits for a slow reader of jobrun's output no longer than `PIPE_MAX_MS`, and
+   * is dropped after that. Until then, time spent waiting for the reader does not count:
+   * a job that ended on its own loses no byte to a reader that fell behind.
+   */
+  bound(): void {
+    this.bounded = true;
   }
 
   /** No byte came: the descriptor is closed here, once (no stream owns it). */
@@ -161,6 +185,7 @@ export class PipeOutput {
   private drainPipes(): Promise<void> {
     if (this.open === 0) return Promise.resolve();
     const exitedAt = performance.now();
+    const heldAtExit = this.held(exitedAt);
     this.lastData = exitedAt;
     return new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -172,12 +197,13 @@ export class PipeOutput {
       const check = (): void => {
         const now = performance.now();
         const idle = now - this.lastData;
-        if (now - exitedAt >= PIPE_MAX_MS || (!this.paused && idle >= PIPE_IDLE_MS)) {
+        const waited = now - exitedAt - (this.bounded ? 0 : this.held(now) - heldAtExit);
+        if (waited >= PIPE_MAX_MS || (!this.paused && idle >= PIPE_IDLE_MS)) {
           done();
           return;
         }
         const wait = this.paused ? PIPE_IDLE_MS : PIPE_IDLE_MS - idle;
-        timer = setTimeout(check, Math.min(wait, PIPE_MAX_MS - (now - exitedAt)));
+        timer = setTimeout(check, Math.max(1, Math.min(wait, PIPE_MAX_MS - waited)));
       };
       this.onQuiet = done;
       check();
@@ -195,25 +221,41 @@ export class PipeOutput {
   /** A file asked to wait: pause until every file that asked has drained. */
   private block(stream: WriteStream): void {
     this.blocked.add(stream);
-    this.pause();
+    this.update();
   }
 
   private drained(stream: WriteStream): void {
     this.blocked.delete(stream);
-    if (this.blocked.size === 0) this.resume();
+    this.update();
   }
 
-  private pause(): void {
-    if (this.paused) return;
-    this.paused = true;
-    for (const pipe of this.pipes) pipe.pause();
+  /** jobrun's output fell behind its reader: pause until it caught up. */
+  private waitForReader(backpressure: Backpressure): void {
+    if (this.heldSince !== undefined) return;
+    this.heldSince = performance.now();
+    this.update();
+    backpressure.whenClear(() => {
+      this.heldMs = this.held(performance.now());
+      this.heldSince = undefined;
+      this.update();
+    });
   }
 
-  private resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.lastData = performance.now();
-    for (const pipe of this.pipes) pipe.resume();
+  /** How long the pipes waited for the reader, up to `now`. */
+  private held(now: number): number {
+    return this.heldMs + (this.heldSince === undefined ? 0 : now - this.heldSince);
+  }
+
+  /** Pipes are read unless a file or the reader asked them to wait. */
+  private update(): void {
+    const pause = this.blocked.size > 0 || this.heldSince !== undefined;
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (!pause) this.lastData = performance.now();
+    for (const pipe of this.pipes) {
+      if (pause) pipe.pause();
+      else pipe.resume();
+    }
   }
 }
 

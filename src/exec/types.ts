@@ -32,6 +32,22 @@ export interface ExecRequest {
    * A stream that printed nothing may have no file.
    */
   separate?: { stdoutPath: string; stderrPath: string };
+  /**
+   * With `onLine`: jobrun's own output falling behind its reader. While it is, the
+   * attempt's pipes are not read, so the job blocks on its own output (as under GNU
+   * parallel) rather than its lines waiting in jobrun's memory.
+   */
+  backpressure?: Backpressure;
+}
+
+/**
+ * jobrun's output not keeping up with the jobs' (a slow or stopped reader of its stdout):
+ * no job starts and piped output is not read while `blocked`.
+ */
+export interface Backpressure {
+  readonly blocked: boolean;
+  /** Calls `clear` once nothing is blocked any more (at once if nothing is). */
+  whenClear(clear: () => void): void;
 }
 
 /** Handle on an attempt in flight. */

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { JobRecord, RunEvent } from '../model/events.js';
 import { LineDecorator } from './decorate.js';
 import { LostLogs } from './lost-logs.js';
+import type { OutputPressure } from './output-pressure.js';
 import { formatDuration, painter, type Paint, type PaintCode } from './format.js';
 import type { CopyEnd, LineSink } from './sink.js';
 import { workflowCommand } from './github.js';
@@ -45,7 +46,15 @@ export interface JobOutputOptions {
   tag?: boolean;
   /** Where a log found gone is told (default: said on `errSink`, for this reporter alone). */
   lostLogs?: LostLogs;
+  /**
+   * The run's output pressure: grouped jobs waiting to be copied beyond `MAX_BEHIND`
+   * hold the next starts back, as a reader that does not keep up does.
+   */
+  pressure?: OutputPressure;
 }
+
+/** Grouped jobs whose output may wait for its turn before no more jobs start. */
+const MAX_BEHIND = 8;
 
 const PREFIX_COLORS: readonly PaintCode[] = ['cyan', 'magenta', 'blue', 'yellow', 'green'];
 
@@ -87,8 +96,11 @@ export class OutputReporter implements Reporter {
   private readonly waiting = new Map<number, JobRecord>();
   private nextIndex = 0;
   private readonly lostLogs: LostLogs;
+  /** Grouped jobs shown (asked to be copied) whose copy is not written yet. */
+  private copying = 0;
 
   constructor(private readonly options: JobOutputOptions) {
+    options.pressure?.holdWhile(() => this.copying > MAX_BEHIND);
     this.needsOutput = options.mode === 'stream';
     this.errSink = options.errSink ?? options.sink;
     this.needsStreams = options.mode === 'grouped' && this.errSink !== options.sink;
@@ -158,7 +170,12 @@ export class OutputReporter implements Reporter {
         ? this.errSink.hold((out) => this.copy(job, files, 'stderr', out, false))
         : undefined,
     ]);
-    this.chain = Promise.all([this.chain, copied]).then(() => undefined);
+    this.copying++;
+    const written = copied.then(() => {
+      this.copying--;
+      this.options.pressure?.recheck();
+    });
+    this.chain = Promise.all([this.chain, written]).then(() => undefined);
   }
 
   /** Settles once every grouped copy so far is written. */

@@ -136,6 +136,7 @@ export function pickReporters(
       tag,
       fold,
       lostLogs,
+      pressure: shape.pressure,
     });
     reporters.push(jobOutput);
   }

@@ -1,3 +1,5 @@
+import type { OutputPressure } from './output-pressure.js';
+
 /**
  * What the output flags say, as one value with every field required: the flags are
  * parsed into it once (`cli/flags/run-options.ts`), and `pickReporters` takes it apart
@@ -51,6 +53,8 @@ export interface RunShape {
   readonly resumeCommand: string | undefined;
   /** The longest kill grace of the run's jobs, for the "stopping" line. */
   readonly killGraceMs: number;
+  /** The run's output falling behind its reader (see `OutputPressure`), told of grouped copies waiting. */
+  readonly pressure?: OutputPressure;
 }
 
 /**
