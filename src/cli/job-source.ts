@@ -30,7 +30,7 @@ export interface JobSource {
   earlier?: EarlierRun;
 }
 
-/** The run a re-drive re-drives, as far as the re-drive's jobs read its results. */
+/** The run a re-drive re-drives: what the re-drive's jobs read of it, and what holds them back. */
 interface EarlierRun {
   /**
    * A job that succeeded there and joins only for its result (a fan-in's source, a

@@ -14,8 +14,10 @@ const REDRIVE = new Set(['failed', 'timed_out', 'skipped']);
  * `jobrun retry report.json`: the dead-letter re-drive. Re-runs the jobs that
  * failed, timed out, or were skipped because a need failed, with their settings
  * from the manifest when it is still there (else from the report). Needs that
- * succeeded in the earlier run count as met. A stage's job runs its reported command
- * with its stage's settings; a stage that never expanded runs again with its source.
+ * succeeded in the earlier run count as met, and the results a re-driven job reads of
+ * them come from the report (`earlierSources`); a job whose need was cancelled there is
+ * skipped again (`heldBack`). A stage's job runs its reported command with its stage's
+ * settings; a stage that never expanded expands in the re-drive.
  */
 export async function retryCommand(
   reportPath: string,
@@ -31,6 +33,8 @@ export async function retryCommand(
   const names = new Set(wanted.map((j) => j.name));
   let jobs: JobSpec[];
   let settings: Plan | undefined;
+  // the stages that expanded in that run: the manifest names every stage, else the
+  // report's stage jobs are all there is to go by
   let ran = ranStages(
     report.jobs,
     report.jobs.flatMap((j) => (j.stage === undefined ? [] : [j.stage])),
@@ -89,10 +93,10 @@ export async function retryCommand(
 }
 
 /**
- * The re-driven jobs (and stages) that cannot run: a need that ended otherwise than well
- * in that run (cancelled) and does not run again, or a stage's job that did. Each is
- * skipped again, with the need's name and state, as in that run: run as if the need had
- * succeeded, it would do its work without what it needs.
+ * The re-driven jobs (and stages) that cannot run: a need (a job, or a job of a stage)
+ * ended otherwise than well in that run and does not run again (it was cancelled). Each
+ * is skipped again, naming that need and its state, as in that run: run as if the need
+ * had succeeded, it would do its work without what it needs.
  */
 function heldBack(
   reported: RetryJob[],
@@ -147,9 +151,11 @@ function isFolder(dir: string): boolean {
 }
 
 /**
- * The stages a re-drive runs again: those reported under their name template (they
- * never expanded) whose source runs again too, so their items come anew. Any other
- * such stage cannot be rebuilt: an error naming it.
+ * The stages a re-drive expands: those reported under their name template (they never
+ * expanded) whose source runs again, succeeded there (its reported result gives the
+ * items), or is a stage that expanded there (its jobs' results do). One whose source
+ * was cancelled is `held`: a stand-in under its name template, skipped again without
+ * running (see `heldBack`). Any other such stage cannot be rebuilt: an error naming it.
  */
 function retriedStages(
   rest: RetryJob[],
@@ -271,7 +277,7 @@ interface Redrive {
   /** Jobs that succeeded in that run and are read: they end at once as done. */
   jobs: JobSpec[];
   done: Map<string, EarlierSuccess>;
-  /** Stages that expanded in that run and feed a stage that expands again: their jobs. */
+  /** Stages that expanded in that run that a stage expanding again reads or needs: their jobs. */
   stages: Map<string, string[]>;
 }
 
@@ -319,9 +325,9 @@ function earlierSources(
   const needed = new Set<string>();
   for (const stage of plan?.stages ?? []) {
     for (const name of [stage.from, ...stage.needs]) {
-      const jobs = resolve(name);
-      if (expanded(name)) earlier.stages.set(name, jobs);
-      for (const job of jobs)
+      const members = resolve(name);
+      if (expanded(name)) earlier.stages.set(name, members);
+      for (const job of members)
         if (name !== stage.from) needed.add(job);
         else if (!read.has(job)) read.set(job, stage.name);
     }

@@ -194,7 +194,6 @@ export async function runJobs(
       `${err.message}; the run goes on, but --resume will not know of jobs that end from now on`,
     );
   if (options.resume) await stopLeftovers(journal, jobs);
-  // a cached job skipped still has a key: its dependants' keys hold it
   // a job done earlier (by the journal, or a re-drive's source) ends at once; a cached
   // one skipped so still has a key: its dependants' keys hold it
   const done = (job: JobSpec) => {
