@@ -297,7 +297,11 @@ export const jobSchema = z
 const workersSchema = z
   .union(
     [
-      z.number().int({ error: 'expected a whole number' }).min(1, { error: 'must be at least 1' }),
+      z
+        .number()
+        .int({ error: 'expected a whole number' })
+        // -j 0 (GNU parallel's "as many as possible") is the command line's alone
+        .min(1, { error: 'must be at least 1 (for as many as allowed, run with -j 0)' }),
       z
         .object({
           min: z

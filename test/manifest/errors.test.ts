@@ -156,6 +156,12 @@ describe('YAML problems', () => {
     ]);
   });
 
+  it('workers: 0 says that -j 0 is how to ask for as many as allowed', async () => {
+    expect(await inline('workers: 0\njobs:\n  - name: a\n    run: x\n')).toEqual([
+      'm.yaml:1:10: workers: must be at least 1 (for as many as allowed, run with -j 0)',
+    ]);
+  });
+
   it('a for_each of the wrong type lists every form it may take, not only the mapping ones', async () => {
     for (const value of ['3', 'true']) {
       const text = `version: 1\njobs:\n  - name: a\n    run: x\n    for_each: ${value}\n`;
