@@ -18,6 +18,16 @@ jobs:
     run: echo load >> ran
 `;
 
+/** `split` gives x and y; `w-{item}` prints {item}-out, and fails for y until "fixed" exists. */
+const SPLIT_THEN_W = `version: 1
+jobs:
+  - name: split
+    run: printf 'x\\ny\\n'
+  - name: w-{item}
+    for_each: { from: split }
+    run: "{ [ -f fixed ] || [ {item} != y ]; } && echo {item}-out"
+`;
+
 async function failThenRetry(fail: string) {
   const dir = tempDir();
   writeFiles(dir, { 'm.yaml': PIPE(), FAIL: `${fail}\n` });
@@ -128,14 +138,7 @@ jobs:
   it('skips a re-expanded stage again when the source it waits on fails again', async () => {
     const dir = tempDir();
     writeFiles(dir, {
-      'm.yaml': `version: 1
-jobs:
-  - name: split
-    run: printf 'x\\ny\\n'
-  - name: w-{item}
-    for_each: { from: split }
-    run: "[ {item} != y ] && echo {item}-out"
-  - name: v-{item}
+      'm.yaml': `${SPLIT_THEN_W}  - name: v-{item}
     for_each: { from: "w-{item}" }
     run: echo v-{item} >> ran
 `,
@@ -152,14 +155,7 @@ jobs:
   it('without its manifest, a re-driven fan-in still reads all its sources (the report names them)', async () => {
     const dir = tempDir();
     writeFiles(dir, {
-      'm.yaml': `version: 1
-jobs:
-  - name: split
-    run: printf 'x\\ny\\n'
-  - name: w-{item}
-    for_each: { from: split }
-    run: "{ [ -f fixed ] || [ {item} != y ]; } && echo {item}-out"
-  - name: sum
+      'm.yaml': `${SPLIT_THEN_W}  - name: sum
     stdin: { from: "w-{item}" }
     run: cat > sum.txt
 `,
