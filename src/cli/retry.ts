@@ -33,12 +33,8 @@ export async function retryCommand(
   const names = new Set(wanted.map((j) => j.name));
   let jobs: JobSpec[];
   let settings: Plan | undefined;
-  // the stages that expanded in that run: the manifest names every stage, else the
-  // report's stage jobs are all there is to go by
-  let ran = ranStages(
-    report.jobs,
-    report.jobs.flatMap((j) => (j.stage === undefined ? [] : [j.stage])),
-  );
+  /** The stages that expanded in that run, with their jobs there (`ranStages`). */
+  let ran: Map<string, string[]>;
   if (report.manifest && report.manifest !== '-' && fs.existsSync(report.manifest)) {
     const { loadManifest } = await import('../manifest/load.js');
     // a job's folder may be gone: placeJobs says so, naming the job, or --cwd moves it
@@ -57,6 +53,11 @@ export async function retryCommand(
   } else {
     jobs = wanted.map((j, index) => fromReport(j, index));
     refuseTemplates(wanted);
+    // without the manifest, the report's stage jobs are all there is to go by
+    ran = ranStages(
+      report.jobs,
+      report.jobs.flatMap((j) => (j.stage === undefined ? [] : [j.stage])),
+    );
   }
   const earlier = earlierSources(report.jobs, placeJobs(jobs, cwd), settings, ran);
   jobs = [...earlier.jobs, ...earlier.readers];
