@@ -7,8 +7,9 @@
 // `--old DIR` adds the spawner of another build (a folder holding its dist/), alternated
 // with this one and the loop. `--burn-us N` adds a row where the driver, after each
 // start, keeps busy for N µs, as jobrun's main thread does while the job runs: on a
-// machine whose CPUs are independent, the job does not slow down.
-//   node test/bench/spawner.mjs [--rounds 3] [--jobs 600] [--old path/to/build] [--burn-us 800]
+// machine whose CPUs are independent, the job does not slow down. `--piped` adds a row
+// where each job's stdout and stderr come through the spawner's pipes (grouped output).
+//   node test/bench/spawner.mjs [--rounds 3] [--jobs 600] [--old path/to/build] [--burn-us 800] [--piped]
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -31,9 +32,10 @@ for i in range(n):
 `;
 
 const b64 = (s) => Buffer.from(s).toString('base64');
-const order = (kind, shell, dir, i) =>
+const order = (kind, shell, dir, i, piped) =>
   [kind, '2000', b64(shell), b64(dir), b64(join(dir, `${i}.log`)), b64('/dev/null')]
-    .concat(['-', '-', '-', '3', b64(shell), b64('-c'), b64(`true ${i}`)])
+    .concat(piped ? [b64(join(dir, `${i}.out`)), b64(join(dir, `${i}.err`)), '-'] : ['-', '-', '-'])
+    .concat(['3', b64(shell), b64('-c'), b64(`true ${i}`)])
     .join(' ') + '\n';
 
 /** CPU time of this process's main thread so far (ns), from the scheduler's own count. */
@@ -55,7 +57,7 @@ function burn(us) {
  * the q write, and this driver's own CPU, which `burnUs` of busy work after each start
  * adds to (what jobrun's main thread does per job, while the job runs).
  */
-function drive(source, shell, dir, jobs, burnUs) {
+function drive(source, shell, dir, jobs, burnUs, piped = false) {
   const child = spawn(python, ['-I', '-S', '-c', source], {
     stdio: ['pipe', 'pipe', 'inherit', 'pipe'],
   });
@@ -84,10 +86,10 @@ function drive(source, shell, dir, jobs, burnUs) {
         if (line === 'r') {
           t0 = process.hrtime.bigint();
           cpu0 = threadCpuNs();
-          send(order('s', shell, dir, sent++));
+          send(order('s', shell, dir, sent++, piped));
         } else if (line[0] === 'p' && sent < jobs) {
           const w = process.hrtime.bigint();
-          child.stdin.write(order('q', shell, dir, sent++));
+          child.stdin.write(order('q', shell, dir, sent++, piped));
           writing += process.hrtime.bigint() - w;
           if (burnUs > 0) burn(burnUs);
         } else if (line[0] === 'x' && ++ended === jobs) {
@@ -118,6 +120,7 @@ const { values } = parseArgs({
     jobs: { type: 'string' },
     old: { type: 'string' },
     'burn-us': { type: 'string' },
+    piped: { type: 'boolean' },
   },
 });
 const rounds = Number(values.rounds ?? 3);
@@ -137,6 +140,10 @@ try {
       const logs = join(dir, `${name}-${r}`);
       mkdirSync(logs);
       note(name, await drive(source, shell, logs, jobs, 0));
+      if (values.piped) {
+        mkdirSync(`${logs}-piped`);
+        note(`${name}, output piped`, await drive(source, shell, `${logs}-piped`, jobs, 0, true));
+      }
       if (burnUs > 0) {
         const burnt = `${name}, driver busy ${burnUs} µs a job`;
         mkdirSync(`${logs}-burn`);
