@@ -1,27 +1,35 @@
 import type { Entry } from './entry.js';
 import type { StopOrder } from './lifecycle.js';
 
-/** What the one-deep queue needs from the scheduler. */
+/** What the queue per slot needs from the scheduler. */
 export interface PrefetchHost {
-  /** Takes the best ready job that may wait behind `running` (whose pool seat it may inherit). */
-  take(running: Entry): Entry | undefined;
+  /** Takes the best ready job that may wait behind `ahead` (whose pool seat it may inherit). */
+  take(ahead: Entry): Entry | undefined;
   /** Puts back a job from `take` that could not be queued after all. */
   putBack(entry: Entry): void;
-  /** Queues `entry`'s next attempt behind `running`'s; false when the executor cannot. */
-  startAfter(entry: Entry, running: Entry): boolean;
+  /** Queues `entry`'s next attempt behind `ahead`'s (running or queued); false when the executor cannot. */
+  startAfter(entry: Entry, ahead: Entry): boolean;
   /** `entry` was withdrawn or handed back and never started; `promoted`: it held a slot. */
   withdrawn(entry: Entry, promoted: boolean): void;
   /** Does `a` start before `b` (priority, then order)? */
   before(a: Entry, b: Entry): boolean;
 }
 
+/** Most jobs queued behind one running job, whatever the executor allows. */
+const MAX_CHAIN = 8;
+
 /**
- * The one-deep queue per slot: while a slot's job runs, the next ready job already
- * waits in its spawner, which starts it the moment the running one is reaped, so no
- * round trip through jobrun sits between two jobs of a slot. Starting stays exact:
+ * The queue per slot: while a slot's job runs, the next ready jobs already wait in its
+ * spawner (a chain, each behind the one before, as deep as the executor allows), which
+ * starts each the moment the one before is reaped, so no round trip through jobrun sits
+ * between two jobs of a slot. Chains grow breadth first: every slot gets a next job
+ * before any gets a second. Starting stays exact:
  *
- * - The spawner starts the queued job only after a job that exited 0; after a failure
- *   (a retry, a halt may follow) it hands it back, and jobrun decides as without a queue.
+ * - The spawner starts a queued job only after a job that exited 0; after a failure
+ *   (a retry, a halt may follow) it hands back every queued one, and jobrun decides as
+ *   without a queue.
+ * - A withdrawal takes back every job queued in that slot (the spawner's one `c`), not
+ *   only the one asked for: the others come back as withdrawn too, and wait again.
  * - No job waits behind one whose success would free jobs that need it: those may go first.
  * - A job that arrives with a higher priority than a queued one withdraws it.
  * - A slot that falls free with no ready job for it withdraws the best queued job, which
@@ -34,12 +42,13 @@ export interface PrefetchHost {
  * A queued job is not in flight: it holds no slot until the job ahead of it ends, when
  * it takes over that slot (`next`) and counts as running, even before its start is heard
  * of. Its pool seat is taken as it is queued (sharing the seat of the job ahead when in
- * the same pool), and the scheduler no longer counts it as ready: a stop withdraws it.
+ * the same pool: a pool's limit also bounds how many of its jobs wait), and the
+ * scheduler no longer counts it as ready: a stop withdraws it.
  */
 export class Prefetch {
-  /** Running job → the job queued behind it. */
+  /** Running or queued job → the job queued behind it. */
   private readonly behind = new Map<Entry, Entry>();
-  /** Queued job → the running job it waits behind. */
+  /** Queued job → the job it waits behind (running, or queued itself). */
   private readonly ahead = new Map<Entry, Entry>();
   private readonly withdrawing = new Set<Entry>();
   /** Withdrawn by `reclaim`, on their way back to start in a free slot. */
@@ -47,24 +56,49 @@ export class Prefetch {
 
   constructor(private readonly host: PrefetchHost) {}
 
-  /** Queues a job behind each running one that has none, while ready jobs last. */
+  /**
+   * Queues jobs behind the running ones while ready jobs last: one more behind each
+   * slot's chain in turn, so that no slot gets a second before every one has a first.
+   */
   fill(running: Iterable<Entry>): void {
+    let tails: Array<{ tail: Entry; depth: number }> = [];
     for (const entry of running) {
-      if (this.behind.has(entry) || entry.running?.canQueue !== true || this.holdsBack(entry))
-        continue;
-      const next = this.host.take(entry);
-      if (next === undefined) return;
-      if (!this.host.startAfter(next, entry)) {
-        this.host.putBack(next);
-        continue;
+      const end = this.chainEnd(entry);
+      if (end !== undefined) tails.push(end);
+    }
+    while (tails.length > 0) {
+      const grown: typeof tails = [];
+      for (const { tail, depth } of tails) {
+        if (depth >= MAX_CHAIN || tail.running?.canQueue !== true) continue;
+        const next = this.host.take(tail);
+        if (next === undefined) return;
+        if (!this.host.startAfter(next, tail)) {
+          this.host.putBack(next);
+          continue;
+        }
+        this.behind.set(tail, next);
+        this.ahead.set(next, tail);
+        void next.running?.taken?.then((started) => started || this.gone(next));
+        if (!this.holdsBack(next)) grown.push({ tail: next, depth: depth + 1 });
       }
-      this.behind.set(entry, next);
-      this.ahead.set(next, entry);
-      void next.running?.taken?.then((started) => started || this.gone(next));
+      tails = grown;
     }
   }
 
-  /** `entry`'s attempt ended: the job queued behind it, now in its slot, if any. */
+  /** The last job of `entry`'s chain and how many wait behind `entry`; none when a job may not be waited behind. */
+  private chainEnd(entry: Entry): { tail: Entry; depth: number } | undefined {
+    let tail = entry;
+    let depth = 0;
+    for (;;) {
+      if (this.holdsBack(tail)) return undefined;
+      const next = this.behind.get(tail);
+      if (next === undefined) return { tail, depth };
+      tail = next;
+      depth++;
+    }
+  }
+
+  /** `entry`'s attempt ended: the job queued behind it, now in its slot (its own chain behind it), if any. */
   next(entry: Entry): Entry | undefined {
     const next = this.behind.get(entry);
     if (next === undefined) return undefined;

@@ -16,7 +16,7 @@ export interface QueueAheadHooks {
 }
 
 /**
- * The scheduler's side of `Prefetch` (the one-deep queue per slot): when it fills,
+ * The scheduler's side of `Prefetch` (the queue per slot): when it fills,
  * what a queued job counts as, and where a withdrawn one goes. Only for executors that
  * can queue a job behind a running one, and never when a success halts the run: a
  * job queued behind the one whose success halts it would start before the halt.

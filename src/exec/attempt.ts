@@ -39,6 +39,8 @@ export abstract class GroupAttempt implements RunningAttempt {
   private leaderStart: number | undefined;
   private startedAt = Date.now();
   private t0 = performance.now();
+  /** How long before it was heard of the leader ended (see `exited`). */
+  private endedAgoMs = 0;
   private ended = false;
   private timedOut = false;
   private stopRequested = false;
@@ -79,10 +81,13 @@ export abstract class GroupAttempt implements RunningAttempt {
     this.terminate(immediate);
   }
 
-  /** An attempt that waited in a queue starts now: its start time and duration count from here. */
-  protected restartClock(): void {
-    this.startedAt = Date.now();
-    this.t0 = performance.now();
+  /**
+   * An attempt that waited in a queue started `agoMs` ago: its start time and duration
+   * count from then.
+   */
+  protected restartClock(agoMs = 0): void {
+    this.startedAt = Date.now() - agoMs;
+    this.t0 = performance.now() - agoMs;
   }
 
   /**
@@ -97,19 +102,23 @@ export abstract class GroupAttempt implements RunningAttempt {
 
   /**
    * The job's process group leader is running: arm the timeout, apply an early stop.
-   * `start` is its start time in ticks, read while it could not have been reaped.
+   * `start` is its start time in ticks, read while it could not have been reaped;
+   * `agoMs`, how long ago it started: that much of the timeout has gone.
    */
-  protected running(pid: number, start: number | undefined): void {
+  protected running(pid: number, start: number | undefined, agoMs = 0): void {
     this.groupPid = pid;
     this.leaderStart = start;
     this.resolveStarted();
     if (this.request.timeoutMs !== undefined) {
-      this.cancelTimeout = startTimer(() => {
-        this.cancelTimeout = undefined;
-        if (!this.stopRequested) this.timedOut = true;
-        this.bound();
-        this.terminate(false);
-      }, this.request.timeoutMs);
+      this.cancelTimeout = startTimer(
+        () => {
+          this.cancelTimeout = undefined;
+          if (!this.stopRequested) this.timedOut = true;
+          this.bound();
+          this.terminate(false);
+        },
+        Math.max(0, this.request.timeoutMs - agoMs),
+      );
     }
     if (this.pendingStop !== undefined) this.stop(this.pendingStop);
   }
@@ -118,16 +127,19 @@ export abstract class GroupAttempt implements RunningAttempt {
    * The leader exited (or died of `signal`). `outputSize` says how many bytes of
    * output there were (known now, or once the output is read); by default the log
    * file's size. `groupGone`: whoever reaped the leader saw its group empty, so there is
-   * nothing left to kill. With the size known now, the attempt settles before this returns.
+   * nothing left to kill; `agoMs`, how long before this call it was reaped. With the size
+   * known now, the attempt settles before this returns.
    */
   protected async exited(
     code: number | null,
     signal: string | null,
     outputSize?: number | (() => Promise<number>),
     groupGone = false,
+    agoMs = 0,
   ): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    this.endedAgoMs = agoMs;
     this.cancelTimeout?.();
     this.cancelTimeout = undefined;
     // When the shell dies of our SIGTERM, the rest of its group got SIGTERM too and
@@ -294,7 +306,7 @@ export abstract class GroupAttempt implements RunningAttempt {
     return {
       attempt: this.request.attempt,
       startedAt: this.startedAt,
-      durationMs: Math.round(performance.now() - this.t0),
+      durationMs: Math.round(performance.now() - this.endedAgoMs - this.t0),
       timedOut: this.timedOut,
       worker: this.request.worker,
     };

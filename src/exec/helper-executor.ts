@@ -195,17 +195,23 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     }
     if (this.waiting) {
       this.waiting = false;
-      this.restartClock();
+      this.restartClock(report.kind === 'pid' ? report.ageMs : 0);
       this.resolveTaken(true);
     }
     if (report.kind === 'pid') {
-      this.running(report.pid, report.start);
+      this.running(report.pid, report.start, report.ageMs);
     } else if (report.kind === 'signalled') {
       if (report.pid === this.pid) this.signalLanded();
     } else if (report.kind === 'exit') {
       this.logSize = report.logSize;
       this.output = report.output; // its output, when it was complete as the job ended
-      void this.exited(report.code, report.signal, this.outputSize(), report.groupGone);
+      void this.exited(
+        report.code,
+        report.signal,
+        this.outputSize(),
+        report.groupGone,
+        report.ageMs,
+      );
     } else if (report.kind === 'output') {
       this.output = report;
       this.outputRead?.(report.bytes);

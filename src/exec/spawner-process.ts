@@ -31,20 +31,26 @@ export interface SpawnOrder {
 
 /** What a spawner says about a job it was given. */
 export type SpawnReport =
-  /** `start`: the leader's start time in ticks since boot, read before it could be reaped. */
-  | { kind: 'pid'; pid: number; start: number | undefined }
+  /**
+   * `start`: the leader's start time in ticks since boot, read before it could be reaped.
+   * `ageMs`: how long before this report the job started (the spawner held it back to
+   * share a write with the next ones); 0 when it is news.
+   */
+  | { kind: 'pid'; pid: number; start: number | undefined; ageMs: number }
   /** A signal asked for with `signal()` reached the job while it still ran. */
   | { kind: 'signalled'; pid: number }
   /**
    * `groupGone`: the job's process group had no process left when its leader was reaped.
    * `logSize`: the size of the log the job wrote itself (not piped), the log removed if 0.
    * `output`: a piped job's output, complete as it ended (no `output` report follows).
+   * `ageMs`: how long before this report the leader was reaped (see `pid`).
    */
   | {
       kind: 'exit';
       code: number | null;
       signal: string | null;
       groupGone: boolean;
+      ageMs: number;
       logSize?: number;
       output?: OutputReport;
     }
@@ -89,8 +95,17 @@ interface SpawnerJob {
 const STDERR_KEEP = 2048;
 
 /**
+ * How many jobs may wait in a spawner behind the running one. With two or more waiting,
+ * the spawner holds back the reports of ends and starts (a few milliseconds at most) so
+ * that several share one write: jobrun's main thread then wakes once for several jobs,
+ * which on small jobs costs more than the work it does for each.
+ */
+export const QUEUE_DEPTH = 4;
+
+/**
  * One spawner process (see `spawner-source.ts`) and its pipes. It runs one job at a
- * time, and may hold one more, queued to start as the running one ends. While idle its
+ * time, and may hold up to `QUEUE_DEPTH` more, queued to start one by one as the
+ * running one ends. While idle its
  * handles are unref'd, so an idle spawner never keeps jobrun alive; when jobrun exits,
  * the spawner sees its pipe close and exits too.
  */
@@ -106,9 +121,11 @@ export class SpawnerProcess {
   /** Rung after `c` and `t`: while a job runs, the spawner reads input only then. */
   private readonly doorbell: Writable;
   private readonly stdout: Readable;
-  /** Oldest first: the running job (or the one being started), then the queued one. */
+  /** Oldest first: ended jobs whose output is still read, the running job (or the one being started), then the queued ones. */
   private readonly jobs: SpawnerJob[] = [];
   private withdrawing = false;
+  /** Orders written this tick go out in one write (see `queue`). */
+  private corked = false;
   private pending = '';
   private stderrTail = '';
   private readonly orders = new OrderEncoder();
@@ -163,25 +180,40 @@ export class SpawnerProcess {
     this.stdin.write(this.orders.line('s', order));
   }
 
-  /** May a job be queued behind `listener`'s, the only one it holds? */
+  /**
+   * May a job be queued behind `listener`'s, the last one it holds (running or queued)?
+   * Not while a withdrawal is on its way: it would take the new job back too.
+   */
   canQueueBehind(listener: SpawnListener): boolean {
+    if (this.dead || this.withdrawing) return false;
     const live = this.jobs.filter((job) => !job.exited);
-    const only = live.length === 1 ? live[0] : undefined;
-    return !this.dead && only?.listener === listener && !only.queued;
+    return live.length <= QUEUE_DEPTH && live.at(-1)?.listener === listener;
   }
 
   /**
-   * Queue a job to start the moment the running one is reaped, if that one exited 0
-   * (see `canQueueBehind`). `listener` hears `pid` or `error` when it starts, or
-   * `withdrawn` when it is handed back.
+   * Queue a job to start once the jobs ahead of it have ended, each with exit 0 (see
+   * `canQueueBehind`); after a failure it is handed back. `listener` hears `pid` or
+   * `error` when it starts, or `withdrawn` when it is handed back.
    */
   queue(order: SpawnOrder, listener: SpawnListener): void {
     this.add(listener, true, order.streams !== undefined);
-    // no ring: the spawner needs it only when the running job ends, and reads it then
+    // no ring: the spawner needs it only when the running job ends, and reads it then;
+    // the orders of several jobs (one batch of ends heard) share a write
+    if (!this.corked) {
+      this.corked = true;
+      this.stdin.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stdin.uncork();
+      });
+    }
     this.stdin.write(this.orders.line('q', order));
   }
 
-  /** Withdraw the queued job, if any: it hears `withdrawn`, or `pid` when it started first. */
+  /**
+   * Withdraw every queued job: each hears `withdrawn`, or `pid` when it started first.
+   * One withdrawal covers the jobs queued before it; none is queued until it is over.
+   */
   withdraw(): void {
     if (this.withdrawing || !this.jobs.some((job) => job.queued)) return;
     this.withdrawing = true;
@@ -210,7 +242,7 @@ export class SpawnerProcess {
 
   private done(job: SpawnerJob): void {
     this.jobs.splice(this.jobs.indexOf(job), 1);
-    if (job.queued) this.withdrawing = false;
+    this.withdrawOver();
     if (this.jobs.length > 0) return;
     this.setBusy(false);
     this.onIdle?.();
@@ -243,6 +275,8 @@ export class SpawnerProcess {
 
   private onLine(line: string): void {
     const fields = line.split(' ');
+    // '@AGE ': a line held back AGE µs to share a write (see `QUEUE_DEPTH`)
+    const ageMs = fields[0]?.startsWith('@') ? Number(fields.shift()!.slice(1)) / 1000 : 0;
     const kind = fields[0];
     if (kind === 'r') {
       this.ready = true;
@@ -250,12 +284,12 @@ export class SpawnerProcess {
     }
     const job = this.jobFor(kind);
     if (job === undefined) return;
-    const report = parseReport(fields);
+    const report = parseReport(fields, ageMs);
     if (report === undefined) return;
     if (report.kind === 'pid') {
       job.started = true;
-      if (job.queued) this.withdrawing = false;
       job.queued = false;
+      this.withdrawOver();
     } else if (report.kind === 'exit' && job.piped && report.output === undefined) {
       job.exited = true; // done with once its output is read
     } else if (report.kind !== 'signalled') {
@@ -264,9 +298,14 @@ export class SpawnerProcess {
     job.listener.report(report);
   }
 
+  /** A withdrawal is over once no job it covers is left queued. */
+  private withdrawOver(): void {
+    if (this.withdrawing && !this.jobs.some((job) => job.queued)) this.withdrawing = false;
+  }
+
   /**
-   * `x`/`k`/`T` are about the running job, `w` about the queued one, `o` about the
-   * oldest ended one, `p`/`e` about the oldest one not started.
+   * `x`/`k`/`T` are about the running job, `w` about the oldest queued one, `o` about
+   * the oldest ended one, `p`/`e` about the oldest one not started.
    */
   private jobFor(kind: string | undefined): SpawnerJob | undefined {
     if (kind === 'x' || kind === 'k' || kind === 'T')
@@ -321,16 +360,16 @@ class OrderEncoder {
   }
 }
 
-function parseReport(fields: string[]): SpawnReport | undefined {
+function parseReport(fields: string[], ageMs: number): SpawnReport | undefined {
   const [kind, a = '', b = '', c = ''] = fields;
   if (kind === 'o') return parseOutput(fields, 1);
   if (kind === 'p')
-    return { kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b) };
+    return { kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b), ageMs };
   if (kind === 'T') return { kind: 'signalled', pid: Number(a) };
   if (kind === 'x' || kind === 'k') {
     const code = kind === 'x' ? Number(a) : null;
     const signal = kind === 'k' ? signalName(Number(a)) : null;
-    const exit = { kind: 'exit', code, signal, groupGone: b === '0' } as const;
+    const exit = { kind: 'exit', code, signal, groupGone: b === '0', ageMs } as const;
     if (c === '-') return { ...exit, output: parseOutput(fields, 4) };
     return c === '' ? exit : { ...exit, logSize: Number(c) };
   }

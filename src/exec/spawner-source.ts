@@ -31,18 +31,18 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  *                                spawner reads (see `spawner-output-source.ts`), copying
  *                                both to LOG, stdout to OUT, stderr to ERR, and keeping
  *                                stdout's first KEEP bytes.
- *   `q …` (as `s`)               queue the next job, one deep: it starts the moment the
- *                                running job is reaped, before jobrun hears of that end,
- *                                so no round trip sits between two jobs (the order is
- *                                decoded as it comes, while the job before it runs).
- *                                Only after a
- *                                job that exited 0: after a failure, a signal or a failed
- *                                start it is handed back (`w`), for jobrun to decide
- *                                (retry, halt). With no job running it starts at once on
- *                                the same terms.
- *   `c`                          withdraw the queued job. Input already waiting when a
- *                                job is reaped is read before the queued job starts, so
- *                                a `c` sent before that end always wins.
+ *   `q …` (as `s`)               queue a job behind the last one: the first queued job
+ *                                starts the moment the running job is reaped, before
+ *                                jobrun hears of that end, so no round trip sits between
+ *                                two jobs (orders are decoded as they come, while the
+ *                                job before them runs). Only after a job that exited 0:
+ *                                after a failure, a signal or a failed start every queued
+ *                                job is handed back (`w` each, oldest first), for jobrun
+ *                                to decide (retry, halt). With no job running it starts
+ *                                at once on the same terms.
+ *   `c`                          withdraw every queued job (`w` each). Input already
+ *                                waiting when a job is reaped is read before a queued job
+ *                                starts, so a `c` sent before that end always wins.
  *   `t PID SIGNUM`               signal the job's group, if that job has not ended yet.
  * spawner → jobrun:
  *   `r`                   ready: a probe spawn with every flag a job gets worked. A
@@ -75,7 +75,12 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  *                         With BYTES 0 the spawner has removed the (empty) log.
  * A queued job says `p` or `e` (it started) or `w` (it did not), exactly one of them.
  * The spawner gathers what it says and writes it before it waits again: a job's end
- * and the start of the queued one reach jobrun in one write, in that order.
+ * and the start of the queued one reach jobrun in one write, in that order. While two
+ * jobs or more wait queued behind the running one, ends, starts and complete outputs
+ * are held back, at most BATCH (25 ms), so that several jobs share one write and one
+ * wake-up of jobrun; a line held AGED (1 ms) or more starts with `@AGE ` (microseconds),
+ * and jobrun dates the start or end back by that much (durations, timeouts stay exact).
+ * Anything else (`e`, `w`, `T`) goes at once, with whatever waits before it.
  *
  * The child gets stdin from STDIN (/dev/null for most jobs), stdout and stderr on the log file (opened by the
  * child, truncated; or the spawner's pipes, as above; a log folder deleted while the run goes is made again), every signal at its default disposition and an empty signal mask.
@@ -106,20 +111,42 @@ WATCH = False  # jobs' ends come as a readable pidfd, not as SIGCHLD (see can_wa
 DOORBELL = None  # fd 3, rung by jobrun after 'c' and 't' (see main)
 base = {}
 stopping = []
-out = []  # lines for jobrun not written yet (see flush)
+out = []  # (when, line) for jobrun, not written yet (see flush)
+# How long an end or a start may wait to share a write (and jobrun's wake-up) with the
+# next ones, while jobs wait queued behind the running one; and the age from which a
+# line says how old it is.
+BATCH, AGED = 0.025, 0.001
 
 
-def say(line):
-    out.append(line)
+def say(line, at=None):
+    out.append((time.monotonic() if at is None else at, line))
+
+
+def hold(slot):
+    """How long the lines said may wait before they are written: None when there are
+    none, 0 when they go now. Ends and starts (and complete outputs) wait while two jobs
+    or more are queued behind the running one, at most BATCH: jobrun wakes once for
+    several jobs, and still hears of the last start before the queue runs dry. Anything
+    else goes at once: a failed start, a withdrawal, a signal's answer."""
+    if not out:
+        return None
+    if stopping or slot.child is None or len(slot.queue) < 2 or slot.rings > 0:
+        return 0
+    for _, line in out:
+        if line[:1] not in b'pxko':
+            return 0
+    return max(0.0, out[0][0] + BATCH - time.monotonic())
 
 
 def flush():
-    """Writes the lines said since the last flush, in one write: it runs before every wait,
-    so jobrun hears each line as soon as the spawner has nothing else to do, and the end of
-    a job and the start of the next one cost jobrun one wake-up."""
+    """Writes the lines said since the last flush, in one write. A line that waited AGED or
+    more starts with '@AGE ', its age in microseconds: jobrun dates the start or end it
+    says back by that much."""
     if not out:
         return
-    data = b'\n'.join(out) + b'\n'
+    now = time.monotonic()
+    data = b''.join(b'%s\n' % line if now - at < AGED else b'@%d %s\n' % ((now - at) * 1e6, line)
+                    for at, line in out)
     del out[:]
     try:
         write_all(1, data)
@@ -186,9 +213,8 @@ def shutdown(child, groups, grace):
 class Slot:
     child = None
     grace = 0.0
-    queued = None  # the next job's order (q), one deep, parsed (see prepare)
     last_ok = True  # the last job exited 0: only then does a queued job start
-    due = False  # the queued job starts (or goes back) once the input waiting is handled
+    due = False  # the next queued job starts (or all go back) once the input waiting is handled
     output = None  # the running job's Output, when its pipes are read here
     log = None  # the running job's log, when it writes the log itself (no Output)
     watch = None  # the running job's pidfd (see watch)
@@ -196,6 +222,7 @@ class Slot:
     rings = 0  # doorbell rings whose line ('c', 't') is not read yet (below 0: read first)
 
     def __init__(self):
+        self.queue = []  # the next jobs' orders (q), oldest first, parsed (see prepare)
         self.outputs = []  # Outputs not reported yet: the running job's, and ended jobs' still read
         # Groups it started that may live: the running job's, and those of ended jobs that
         # lived on at their end (jobrun kills them, after their kill grace if it signalled
@@ -228,13 +255,14 @@ def ended(slot, reaped, go_on=True):
     wins), and then the queued job starts at once: before this end is said, whose line
     goes first in the next write."""
     ok, line = reaped
+    reaped_at = time.monotonic()
     child, watched, log, output = slot.child, slot.watch, slot.log, slot.output
     slot.child, slot.watch, slot.last_ok, slot.log = None, None, ok, None
     if output is not None:
         output.ended_at = output.last = time.monotonic()
         slot.output = None
     mark = len(out)
-    slot.due = slot.queued is not None
+    slot.due = bool(slot.queue)
     if go_on and ok:
         # the lines jobrun sent while the job ran (the next job's order, unread as it
         # needs no wake-up, see main; a withdrawal) are handled first, in order
@@ -261,7 +289,7 @@ def ended(slot, reaped, go_on=True):
         line += b' - ' + output.finish()
     elif log is not None and not lives:
         line += log_size(log)
-    out.insert(mark, line)
+    out.insert(mark, (reaped_at, line))
 
 
 def log_size(log):
@@ -291,11 +319,19 @@ def closing(slot):
 
 
 def release(slot):
-    order, slot.queued, slot.due = slot.queued, None, False
-    if order is not None and slot.last_ok:
-        start(slot, order)
-    elif order is not None:
+    """The running job ended: the first queued job starts if it exited 0; after a failure
+    every queued job goes back to jobrun, which decides (a retry, a halt) as without a queue."""
+    slot.due = False
+    if slot.queue and slot.last_ok:
+        start(slot, slot.queue.pop(0))
+    else:
+        hand_back(slot)
+
+
+def hand_back(slot):
+    for _ in slot.queue:
         say(b'w')
+    del slot.queue[:]
 
 
 def handle(line, slot):
@@ -303,12 +339,11 @@ def handle(line, slot):
     if line.startswith(b's '):
         start(slot, prepare(line[2:]))
     elif line.startswith(b'q '):
-        slot.queued, slot.due = prepare(line[2:]), slot.child is None
+        slot.queue.append(prepare(line[2:]))
+        slot.due = slot.child is None
     elif line == b'c':
         slot.rings -= 1
-        if slot.queued is not None:
-            slot.queued = None
-            say(b'w')
+        hand_back(slot)
     elif line.startswith(b't '):
         slot.rings -= 1
         pid, signum = (int(f) for f in line[2:].split(b' '))
@@ -390,7 +425,11 @@ def main():
             else:
                 release(slot)
             continue
-        flush()
+        held = hold(slot)
+        if held == 0:
+            flush()
+        elif held is not None:
+            wait = held if wait is None else min(wait, held)
         # While a job runs, input is read when the doorbell rings ('c', 't') or the job
         # ends: the next job's order ('q') then wakes nobody; jobrun's end closes the
         # doorbell too. With no job running, input is listened to ('b', 's' come then),

@@ -22,8 +22,11 @@ import { BIN, makeTempDir, median, removeTempDir, table } from './lib.mjs';
 /** The spawner's protocol (see src/exec/spawner-process.ts), answered without any process. */
 const STAND_IN = String.raw`
 import base64, os, select, time
-out, running, queued, n, piped, log, buf, eof = [], None, None, 0, False, None, b'', False
+out, running, queued, n, piped, log, buf, eof = [], None, [], 0, False, None, b'', False
 JOB_S = float(os.environ['JOB_MS']) / 1000
+BATCH = 0.025
+def say(line):
+    out.append((time.monotonic(), line))
 def start(fields):
     global running, n, piped, log
     parts = fields.split(b' ')
@@ -31,12 +34,12 @@ def start(fields):
     piped = parts[5:8] != [b'-', b'-', b'-']  # its streams come back apart
     os.close(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644))
     n += 1
-    out.append(b'p %d 1' % (4190000 + n % 4000))  # beyond pid_max: a kill finds nothing
+    say(b'p %d 1' % (4190000 + n % 4000))  # beyond pid_max: a kill finds nothing
     running = time.monotonic() + JOB_S
 def take_input(ending=False):
     """What jobrun sent, without waiting for more, handled in order. A 'q' starts at once
     with no job running, but as a job ends only queues: a 'c' after it still withdraws it."""
-    global buf, queued, eof
+    global buf, eof
     while not eof and select.select([0], [], [], 0)[0]:
         data = os.read(0, 65536)
         eof = not data
@@ -46,18 +49,28 @@ def take_input(ending=False):
         if line.startswith(b's ') or (line.startswith(b'q ') and running is None and not ending):
             start(line[2:])
         elif line.startswith(b'q '):
-            queued = line[2:]
-        elif line == b'c' and queued is not None:
-            queued = None
-            out.append(b'w')
-out.append(b'r')
+            queued.append(line[2:])
+        elif line == b'c':
+            for _ in queued:
+                say(b'w')
+            del queued[:]
+def hold():
+    """As the spawner: ends and starts wait (at most BATCH) while two jobs or more are queued."""
+    if not out or running is None or len(queued) < 2 or any(l[:1] not in b'pxko' for _, l in out):
+        return 0
+    return max(0.0, out[0][0] + BATCH - time.monotonic())
+say(b'r')
 while not (eof and running is None):
-    if out:
-        os.write(1, b'\n'.join(out) + b'\n')
+    held = hold()
+    if out and held == 0:
+        now = time.monotonic()
+        os.write(1, b''.join(b'%s\n' % l if now - t < 0.001 else b'@%d %s\n' % ((now - t) * 1e6, l) for t, l in out))
         del out[:]
     # as the spawner does: while a job runs, only the doorbell ('c', 't') wakes it, so
     # the next job's order wakes nobody and is read as the job ends
     wait = None if running is None else max(0.0, running - time.monotonic())
+    if out and held:
+        wait = held if wait is None else min(wait, held)
     ready = select.select([3] if running is not None else [0, 3], [], [], wait)[0]
     if 3 in ready:
         os.read(3, 65536)
@@ -70,10 +83,9 @@ while not (eof and running is None):
         os.unlink(log)
         mark = len(out)
         take_input(ending=True)
-        if running is None and queued is not None:
-            start(queued)
-            queued = None
-        out.insert(mark, b'x 0 0 - 0 - 0 -' if piped else b'x 0 0 0')
+        if running is None and queued:
+            start(queued.pop(0))
+        out.insert(mark, (time.monotonic(), b'x 0 0 - 0 - 0 -' if piped else b'x 0 0 0'))
 `;
 
 const PRELOAD = `import { appendFileSync } from 'node:fs';

@@ -134,14 +134,21 @@ export function propertyOptions(log: EventLog, executor: Executor, workers: numb
 }
 
 /**
- * A FakeExecutor that queues an attempt behind a running one, as the spawner does: it
- * starts as that one ends with exit 0, else it is handed back (`taken` false); `stop()`
- * or `withdraw()` before then withdraw it.
+ * A FakeExecutor that queues attempts behind a running one, as the spawner does: up to
+ * `depth` in a chain, each starting as the one ahead ends with exit 0; after a failure
+ * every one of them is handed back (`taken` false); `stop()` or `withdraw()` of any
+ * of them withdraws them all, as the spawner's one withdrawal does.
  */
 export class QueueingFakeExecutor extends FakeExecutor {
   private readonly behind = new Set<RunningAttempt>();
+  /** Each attempt's slot: the withdrawals of the attempts queued there, not started yet. */
+  private readonly chains = new Map<RunningAttempt, Array<() => void>>();
+  /** How many attempts may wait behind one running attempt (the spawner's `QUEUE_DEPTH`). */
+  depth = 1;
   /** Attempts that were queued behind another. */
   queued = 0;
+  /** Most attempts that waited behind one running attempt at once. */
+  peakDepth = 0;
   /** Queued attempts jobrun withdrew (`withdraw()`), by job name. */
   readonly withdrawn: string[] = [];
   /** How long a withdrawal takes to be answered, as the spawner's round trip does. */
@@ -164,17 +171,24 @@ export class QueueingFakeExecutor extends FakeExecutor {
     if (after.canQueue !== true) return undefined;
     this.behind.add(after);
     this.queued++;
+    const chain = this.chains.get(after) ?? [];
     let inner: RunningAttempt | undefined;
     let out = false;
     let settle!: (result: AttemptResult) => void;
     let resolveTaken!: (started: boolean) => void;
     let resolveStarted!: () => void;
-    const withdraw = () => {
-      if (inner !== undefined || out) return;
+    const handBack = () => {
       out = true;
       if (this.withdrawMs > 0) setTimeout(() => resolveTaken(false), this.withdrawMs);
       else resolveTaken(false);
     };
+    chain.push(handBack);
+    this.peakDepth = Math.max(this.peakDepth, chain.length);
+    // every job still queued in the slot goes back, oldest first
+    const withdrawAll = () => {
+      for (const back of chain.splice(0)) back();
+    };
+    const { behind, depth } = this;
     const queued: RunningAttempt = {
       result: new Promise((resolve) => (settle = resolve)),
       started: new Promise((resolve) => (resolveStarted = resolve)),
@@ -183,18 +197,22 @@ export class QueueingFakeExecutor extends FakeExecutor {
         return inner?.pid;
       },
       get canQueue() {
-        return inner?.canQueue === true;
+        if (behind.has(queued)) return false;
+        if (inner !== undefined) return inner.canQueue === true;
+        return !out && chain.length < depth;
       },
       withdraw: () => {
         if (inner === undefined && !out) this.withdrawn.push(req.job.name);
-        withdraw();
+        withdrawAll();
       },
-      stop: (immediate) => (inner !== undefined ? inner.stop(immediate) : withdraw()),
+      stop: (immediate) => (inner !== undefined ? inner.stop(immediate) : withdrawAll()),
     };
+    this.chains.set(queued, chain);
     void after.result.then((ahead) => {
       this.behind.delete(after);
       if (out) return;
-      if (ahead.exitCode !== 0 || ahead.timedOut) return withdraw();
+      if (ahead.exitCode !== 0 || ahead.timedOut) return withdrawAll();
+      chain.splice(chain.indexOf(handBack), 1);
       inner = this.start(req);
       resolveTaken(true);
       resolveStarted();

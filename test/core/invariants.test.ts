@@ -9,14 +9,20 @@ afterEach(() => vi.useRealTimers());
 
 /** The first reliability promise: every job ends in exactly one final state. */
 it('ends every job exactly once, whatever the graph, outcomes and policies', () =>
-  endsEveryJobOnce(false));
+  endsEveryJobOnce());
 
-/** The same with jobs queued behind running ones (the spawner's one-deep queue). */
+/** The same with a job queued behind each running one. */
 it('ends every job exactly once with jobs queued ahead, within workers and pools', () =>
-  endsEveryJobOnce(true));
+  endsEveryJobOnce(1));
 
-async function endsEveryJobOnce(queueing: boolean): Promise<void> {
+/** The same with chains of jobs queued behind each running one, as the spawner's queue holds. */
+it('ends every job exactly once with chains of jobs queued ahead', () => endsEveryJobOnce(3));
+
+/** `depth`: how many jobs the executor queues behind a running one (0: none). */
+async function endsEveryJobOnce(depth = 0): Promise<void> {
+  const queueing = depth > 0;
   let queuedAhead = 0;
+  let deepest = 0;
   const jobArb = fc.record({
     priority: fc.integer({ min: -2, max: 2 }),
     retries: fc.integer({ min: 0, max: 2 }),
@@ -65,6 +71,7 @@ async function endsEveryJobOnce(queueing: boolean): Promise<void> {
         );
         const log = new EventLog();
         const executor = queueing ? new QueueingFakeExecutor(script) : new FakeExecutor(script);
+        if (executor instanceof QueueingFakeExecutor) executor.depth = depth;
         const scheduler = new Scheduler({
           runId: 'prop',
           manifestPath: null,
@@ -94,7 +101,10 @@ async function endsEveryJobOnce(queueing: boolean): Promise<void> {
         const s = outcome.summary;
         expect(s.succeeded + s.failed + s.timed_out + s.skipped + s.cancelled).toBe(specs.length);
         expect(executor.running).toBe(0);
-        if (executor instanceof QueueingFakeExecutor) queuedAhead += executor.queued;
+        if (executor instanceof QueueingFakeExecutor) {
+          queuedAhead += executor.queued;
+          deepest = Math.max(deepest, executor.peakDepth);
+        }
         expect(executor.peak).toBeLessThanOrEqual(workers);
         expect(executor.peakByPool.get('p') ?? 0).toBeLessThanOrEqual(1);
         for (const e of log.of('job_end')) {
@@ -112,4 +122,7 @@ async function endsEveryJobOnce(queueing: boolean): Promise<void> {
   );
   // the property did exercise the queue
   if (queueing) expect(queuedAhead).toBeGreaterThan(20);
+  // and chains, never deeper than the executor allows
+  if (queueing) expect(deepest).toBeLessThanOrEqual(depth);
+  if (depth > 1) expect(deepest).toBeGreaterThan(1);
 }

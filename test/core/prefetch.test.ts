@@ -10,8 +10,8 @@ import type { JobSpec } from '../../src/model/job.js';
 import { readOrEmpty, tempDirs, waitFor } from '../exec/helpers.js';
 import { job, startScheduler } from './harness.js';
 
-// The one-deep queue per slot with real spawners: a slot's next job waits in its
-// spawner and starts as the running one is reaped; a stop, a higher priority or a
+// The queue per slot with real spawners: a slot's next jobs wait in its spawner and
+// each starts as the one before is reaped; a stop, a higher priority or a
 // failure keep it from starting.
 
 const dirs = tempDirs();
@@ -138,7 +138,7 @@ describe('prefetch: the next job waits in the spawner', () => {
     expect(slots).toContainEqual(['c', slots.find(([name]) => name === 'b')![1]]);
   });
 
-  it('after a failure the queued job is handed back: --halt now,fail=1 starts nothing more', async () => {
+  it('after a failure the queued jobs are handed back: --halt now,fail=1 starts nothing more', async () => {
     const dir = dirs.make();
     const source = [step(dir, 'a', 'sleep 0.2; exit 1'), step(dir, 'b'), step(dir, 'c')];
     const t = run(dir, source, { halt: parseHalt('now,fail=1') });
@@ -146,6 +146,7 @@ describe('prefetch: the next job waits in the spawner', () => {
     expect(order(dir)).toEqual(['a']);
     expect(outcome.summary).toMatchObject({ total: 3, failed: 1, cancelled: 2 });
     expect(t.log.ended('b')).toMatchObject({ status: 'cancelled', attempts: [] });
-    expect(t.queued).toEqual(['b']); // b did wait in the spawner
+    expect(t.log.ended('c')).toMatchObject({ status: 'cancelled', attempts: [] });
+    expect(t.queued).toEqual(['b', 'c']); // both did wait in the spawner, in order
   });
 });

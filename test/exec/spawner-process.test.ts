@@ -2,8 +2,10 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync }
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
+  QUEUE_DEPTH,
   SpawnerProcess,
   type SpawnOrder,
+  type SpawnListener,
   type SpawnReport,
 } from '../../src/exec/spawner-process.js';
 import { isGone, killQuietly, script, tempDirs, waitFor } from './helpers.js';
@@ -25,18 +27,28 @@ function order(dir: string, command: string, log = 'job.log'): SpawnOrder {
   };
 }
 
-/** Gives `job` to `spawner`, queued behind its running job with `queued`; `done` once it ended. */
+/**
+ * Gives `job` to `spawner`, queued behind its last job with `queued`; `done` once it
+ * ended. `heard`: when each report came (Date.now()).
+ */
 function run(
   spawner: SpawnerProcess,
   job: SpawnOrder,
   queued = false,
-): { reports: SpawnReport[]; done: Promise<SpawnReport[]> } {
+): {
+  reports: SpawnReport[];
+  heard: number[];
+  done: Promise<SpawnReport[]>;
+  listener: SpawnListener;
+} {
   const reports: SpawnReport[] = [];
+  const heard: number[] = [];
   let settle!: (r: SpawnReport[]) => void;
   const done = new Promise<SpawnReport[]>((resolve) => (settle = resolve));
   const listener = {
     report(report: SpawnReport) {
       reports.push(report);
+      heard.push(Date.now());
       if (report.kind === 'pid') leftovers.push(report.pid);
       if (report.kind !== 'pid' && report.kind !== 'signalled') settle(reports);
     },
@@ -45,7 +57,7 @@ function run(
   };
   if (queued) spawner.queue(job, listener);
   else spawner.start(job, listener);
-  return { reports, done };
+  return { reports, heard, done, listener };
 }
 
 const exitOf = (reports: SpawnReport[]) => reports.find((r) => r.kind === 'exit');
@@ -262,6 +274,66 @@ describe.each([
       `${dir}/x 2 3 2 a1 b1\n`,
       `${dir}/x 0  unset unset\n`,
     ]);
+  });
+
+  it('runs jobs queued several deep in order, and dates back the reports it held to share a write', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    // each job notes when it started (ms since the epoch), then runs a while: with two or
+    // more queued behind it, the spawner holds back the reports of its start
+    const job = (name: string, then = 'sleep 0.3') =>
+      order(dir, `echo $(($(date +%s%N) / 1000000)) > ${name}.t; ${then}`, `${name}.log`);
+    const first = run(spawner, job('a', 'sleep 0.2'));
+    const rest: ReturnType<typeof run>[] = [];
+    for (const name of ['b', 'c', 'd', 'e']) {
+      const last = rest.at(-1)?.listener ?? first.listener;
+      expect(spawner.canQueueBehind(last)).toBe(true);
+      if (rest.length > 0) expect(spawner.canQueueBehind(first.listener)).toBe(false); // only behind the last
+      rest.push(run(spawner, job(name), true));
+    }
+    expect(rest.length).toBe(QUEUE_DEPTH);
+    expect(spawner.canQueueBehind(rest.at(-1)!.listener)).toBe(false); // as deep as it goes
+    const all = [first, ...rest];
+    const ends = await Promise.all(all.map((r) => r.done));
+    ends.forEach((reports) => expect(exitOf(reports)).toMatchObject({ code: 0 }));
+    const started = ['a', 'b', 'c', 'd', 'e'].map((n) =>
+      Number(readFileSync(join(dir, `${n}.t`), 'utf8')),
+    );
+    expect([...started].sort((x, y) => x - y)).toEqual(started); // one after the other, in order
+    // b's start was held back (c, d and e waited behind it): heard later than b itself
+    // saw it start, and dated back to no later than that
+    const b = all[1]!;
+    const bPid = b.reports.findIndex((r) => r.kind === 'pid');
+    const bStart = b.reports[bPid]!;
+    expect(bStart.kind === 'pid' && bStart.ageMs).toBeGreaterThan(0);
+    expect(b.heard[bPid]! - (bStart.kind === 'pid' ? bStart.ageMs : 0)).toBeLessThanOrEqual(
+      started[1]! + 2,
+    );
+    // the end of a, said with b's start, is dated back as well
+    const aEnd = exitOf(first.reports)!;
+    expect(aEnd.kind === 'exit' && aEnd.ageMs).toBeGreaterThan(0);
+  });
+
+  it('hands back every queued job after a failure, and on one withdrawal', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    const failing = run(spawner, order(dir, 'sleep 0.2; exit 1', 'a.log'));
+    const behind = ['b', 'c', 'd'].map((n) =>
+      run(spawner, order(dir, `touch ${n}`, `${n}.log`), true),
+    );
+    expect(exitOf(await failing.done)).toMatchObject({ code: 1 });
+    for (const queued of behind) expect(await queued.done).toEqual([{ kind: 'withdrawn' }]);
+    const ok = run(spawner, order(dir, 'sleep 0.3', 'e.log'));
+    expect(await waitFor(() => pidOf(ok.reports) !== undefined)).toBe(true);
+    const next = ['f', 'g'].map((n) => run(spawner, order(dir, `touch ${n}`, `${n}.log`), true));
+    spawner.withdraw();
+    for (const queued of next) expect(await queued.done).toEqual([{ kind: 'withdrawn' }]);
+    expect(exitOf(await ok.done)).toMatchObject({ code: 0 });
+    for (const n of ['b', 'c', 'd', 'f', 'g']) expect(existsSync(join(dir, n))).toBe(false);
+    // the withdrawal is over: jobs queue behind the next one again
+    const last = run(spawner, order(dir, 'sleep 0.2', 'h.log'));
+    expect(spawner.canQueueBehind(last.listener)).toBe(true);
+    await last.done;
   });
 
   it('finds a program on PATH again after the one it found last is gone', async () => {
