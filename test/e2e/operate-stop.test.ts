@@ -70,6 +70,26 @@ describe('stopping a running batch gently', () => {
     }
   });
 
+  it("retry of a drained run's report says the jobs left were cancelled, not that all succeeded", async () => {
+    const b = new Batch();
+    try {
+      const done = b.start(['-j', '1', '--report', 'r.json'], ['a', 'b', 'c']);
+      await b.started('a');
+      expect((await b.ctl(['drain'])).code).toBe(0);
+      b.release();
+      expect((await done).code).toBe(0);
+      const retry = await b.ctl(['retry', 'r.json']);
+      expect(retry.code).toBe(0); // nothing to do, as an empty input is
+      expect(retry.stderr).toBe(
+        'jobrun: nothing to retry: no job in r.json failed; 2 were cancelled ("b", "c"), and a ' +
+          'retry does not run cancelled jobs again; to run them: the same jobrun run command with --resume\n',
+      );
+      expect(b.count('start')).toBe(1);
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('--graceful: the first SIGTERM starts nothing more and lets running jobs finish', async () => {
     const b = new Batch();
     try {
