@@ -221,14 +221,17 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = code === 0 && outputWriteError() !== undefined ? 1 : code;
   };
   const program = buildProgram(rest, setExit);
+  /** The command that acted, once commander has parsed its line. */
+  let command: string | undefined;
   // only run and retry keep a signal held since start-up for their run; others die of it
   program.hook('preAction', (_program, action) => {
-    if (action.name() !== 'run' && action.name() !== 'retry') releaseStops();
+    command = action.name();
+    if (command !== 'run' && command !== 'retry') releaseStops();
   });
   try {
     await program.parseAsync(own, { from: 'user' });
   } catch (err) {
-    process.exitCode = reportError(err);
+    process.exitCode = reportError(err, command);
     const parallelHint =
       own[0] === 'run' && err instanceof CommanderError ? parallelFlagHint(err.message) : undefined;
     const redisHint =
@@ -250,19 +253,24 @@ export async function main(argv: string[]): Promise<void> {
   finishExit();
 }
 
+/** The commands that run jobs: only their manifest errors say that nothing ran. */
+const RUNS_JOBS: ReadonlySet<string> = new Set(['run', 'retry']);
+
 /**
  * Says on stderr what went wrong (unless commander already did) and returns the exit
  * code: 2 for usage and manifest errors, a `JobrunError`'s own code, 70 for a bug.
+ * `command` is the command that acted (`validate`, `explain` never run anything).
  */
-export function reportError(err: unknown): number {
+export function reportError(err: unknown, command: string | undefined): number {
   if (err instanceof CommanderError) {
     // commander already printed its message (or the help/version text)
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof ManifestError) {
     const n = err.issues.length;
+    const ran = command !== undefined && RUNS_JOBS.has(command) ? '; nothing ran' : '';
     process.stderr.write(
-      `${err.message}\njobrun: ${n} error${n === 1 ? '' : 's'} in the manifest; nothing ran\n`,
+      `${err.message}\njobrun: ${n} error${n === 1 ? '' : 's'} in the manifest${ran}\n`,
     );
     return err.exitCode;
   }

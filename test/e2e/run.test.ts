@@ -57,15 +57,18 @@ describe('jobrun run, end to end', () => {
       'bad.yaml':
         'version: 1\njobs:\n  - name: a\n    run: echo\n    timout: 5s\n  - name: a\n    run: echo\n',
     });
-    for (const cmd of [
-      ['run', 'bad.yaml'],
-      ['validate', 'bad.yaml'],
-    ]) {
-      const r = await jobrun(cmd, { cwd: dir });
+    // only a command that runs jobs speaks of running: validate and explain never do
+    for (const [cmd, last] of [
+      [['run', 'bad.yaml'], 'jobrun: 2 errors in the manifest; nothing ran\n'],
+      [['validate', 'bad.yaml'], 'jobrun: 2 errors in the manifest\n'],
+      [['explain', 'bad.yaml', 'a'], 'jobrun: 2 errors in the manifest\n'],
+    ] as const) {
+      const r = await jobrun([...cmd], { cwd: dir });
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/bad\.yaml:5:5: .*timout.*did you mean "timeout"/);
       expect(r.stderr).toMatch(/bad\.yaml:6:\d+: .*duplicate/i);
       expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr.endsWith(`\n${last}`), r.stderr).toBe(true);
     }
     const missing = await jobrun(['run', 'nope.yaml'], { cwd: dir });
     expect(missing.code).toBe(2);
