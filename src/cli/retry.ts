@@ -28,7 +28,9 @@ export async function retryCommand(
   const report = await readReport(reportPath);
   const wanted = report.jobs.filter((j) => REDRIVE.has(j.status) && !j.excluded);
   if (wanted.length === 0) {
-    process.stderr.write(`jobrun: nothing to retry: ${nothingLeft(report, reportPath)}\n`);
+    const left = cancelledLeft(report, reportPath);
+    const why = left ? `no job failed; ${left}` : `every job in ${reportPath} succeeded`;
+    process.stderr.write(`jobrun: nothing to retry: ${why}\n`);
     return 0;
   }
   const names = new Set(wanted.map((j) => j.name));
@@ -78,6 +80,9 @@ export async function retryCommand(
     needs: job.needs.flatMap((n) => (picked.has(n) ? [n] : (members.get(n) ?? []))),
   }));
   const identity = `retry:${path.resolve(reportPath)}`;
+  // the jobs it leaves out are named, or the retry's report would be all there seems to be
+  const left = cancelledLeft(report, reportPath);
+  if (left) process.stderr.write(`jobrun: ${left}\n`);
   return runJobs(
     {
       settings: settings ?? { manifestPath: report.manifest ?? null, pools: {}, order: 'fifo' },
@@ -95,13 +100,13 @@ export async function retryCommand(
 }
 
 /**
- * Why a report has nothing to re-drive: every job succeeded, or those left were
- * cancelled (a stop, `jobrun cancel`, a drain), which a retry does not run again; then
- * how to run them: `--resume` of the run, which runs all that did not succeed.
+ * The report's jobs that were cancelled (a stop, `jobrun cancel`, a drain), which a
+ * retry does not run again, and how to run them: `--resume` of the run, which runs all
+ * that did not succeed. Undefined when none was.
  */
-function nothingLeft(report: ReportShape, reportPath: string): string {
+function cancelledLeft(report: ReportShape, reportPath: string): string | undefined {
   const cancelled = report.jobs.filter((j) => j.status === 'cancelled' && !j.excluded);
-  if (cancelled.length === 0) return `every job in ${reportPath} succeeded`;
+  if (cancelled.length === 0) return undefined;
   const count = cancelled.length;
   const shown = cancelled.slice(0, 3).map((j) => JSON.stringify(j.name));
   const names = count > shown.length ? `${shown.join(', ')}, …` : shown.join(', ');
@@ -110,8 +115,8 @@ function nothingLeft(report: ReportShape, reportPath: string): string {
       ? `jobrun run ${shellQuote(report.manifest)} --resume`
       : 'the same jobrun run command with --resume';
   return (
-    `no job in ${reportPath} failed; ${count} ${count === 1 ? 'was' : 'were'} cancelled ` +
-    `(${names}), and a retry does not run cancelled jobs again; to run ${count === 1 ? 'it' : 'them'}: ${again}`
+    `${count} job${count === 1 ? '' : 's'} in ${reportPath} ${count === 1 ? 'was' : 'were'} ` +
+    `cancelled (${names}), and a retry does not run cancelled jobs again; to run ${count === 1 ? 'it' : 'them'}: ${again}`
   );
 }
 
