@@ -28,9 +28,7 @@ export async function retryCommand(
   const report = await readReport(reportPath);
   const wanted = report.jobs.filter((j) => REDRIVE.has(j.status) && !j.excluded);
   if (wanted.length === 0) {
-    const left = cancelledLeft(report, reportPath);
-    const why = left ? `no job failed; ${left}` : `every job in ${reportPath} succeeded`;
-    process.stderr.write(`jobrun: nothing to retry: ${why}\n`);
+    process.stderr.write(`jobrun: nothing to retry: ${nothingLeft(report, reportPath)}\n`);
     return 0;
   }
   const names = new Set(wanted.map((j) => j.name));
@@ -96,6 +94,21 @@ export async function retryCommand(
       },
     },
     options,
+  );
+}
+
+/**
+ * Why a report has nothing to re-drive: every job that ran succeeded (the jobs `--only`
+ * left out are counted: a retry does not run them), or those left were cancelled.
+ */
+function nothingLeft(report: ReportShape, reportPath: string): string {
+  const left = cancelledLeft(report, reportPath);
+  if (left) return `no job failed; ${left}`;
+  const out = report.jobs.filter((j) => j.excluded).length;
+  if (out === 0) return `every job in ${reportPath} succeeded`;
+  return (
+    `every job in ${reportPath} that ran succeeded; ${out} ${out === 1 ? 'was' : 'were'} left ` +
+    'out by --only, which a retry does not run'
   );
 }
 
