@@ -3,6 +3,7 @@
  * Every problem found is reported together, each at its file:line:column, in one
  * `ManifestError`; nothing else escapes for bad input.
  */
+import { isUtf8 } from 'node:buffer';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Plan } from '../model/job.js';
@@ -35,22 +36,23 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
   const cwd = opts.cwd ?? process.cwd();
   const { checkCwd } = opts;
   if (source === '-') {
-    const text = await readStream(opts.stdin ?? process.stdin);
+    const text = utf8Text(await readStream(opts.stdin ?? process.stdin), '<stdin>');
     return parseManifest(text, { file: '<stdin>', manifestPath: null, baseDir: cwd, checkCwd });
   }
   const abs = path.resolve(cwd, source);
-  let text: string;
+  let bytes: Buffer;
   try {
     const info = await stat(abs);
     if (info.isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
     if (!info.isFile())
       throw new UsageError(`manifest ${source} is not a regular file (a device or a pipe?)`);
     if (info.size > MAX_MANIFEST_BYTES) throw new UsageError(tooBig(source));
-    text = await readFile(abs, 'utf8');
+    bytes = await readFile(abs);
   } catch (err) {
     if (err instanceof UsageError) throw err;
     throw new UsageError(readProblem(source, err));
   }
+  const text = utf8Text(bytes, source);
   if (/\.json$/i.test(source)) checkStrictJson(text, source);
   return parseManifest(text, {
     file: source,
@@ -132,7 +134,40 @@ async function quickPlan(source: string, opts: ParseOptions): Promise<Plan | und
   return list.issues.length ? undefined : toPlan(doc, expansion, opts);
 }
 
-async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+/**
+ * A manifest is UTF-8 text. Other bytes are refused at their line and column: decoded,
+ * each would silently become U+FFFD, and a job would run with other bytes than written.
+ */
+function utf8Text(bytes: Buffer, file: string): string {
+  const text = bytes.toString('utf8');
+  if (isUtf8(bytes)) return text;
+  // the first U+FFFD that is no U+FFFD in the file is where it went wrong
+  let at = 0;
+  let offset = 0;
+  for (const char of text) {
+    if (char === '\uFFFD' && !bytes.subarray(offset, offset + 3).equals(REPLACEMENT)) break;
+    at += char.length;
+    offset += Buffer.byteLength(char);
+  }
+  const before = text.slice(0, at).split('\n');
+  const byte = bytes[offset] ?? 0;
+  const hex = byte.toString(16).toUpperCase().padStart(2, '0');
+  throw new ManifestError([
+    {
+      file,
+      line: before.length,
+      column: before.at(-1)!.length + 1,
+      message:
+        `byte 0x${hex} is not UTF-8: a manifest is UTF-8 text ` +
+        `(a job's command can make the byte with printf '\\${byte.toString(8)}')`,
+    },
+  ]);
+}
+
+/** U+FFFD as UTF-8. */
+const REPLACEMENT = Buffer.from('\uFFFD');
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
@@ -141,5 +176,5 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
     if (size > MAX_MANIFEST_BYTES) throw new UsageError(tooBig('-'));
     chunks.push(buf);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

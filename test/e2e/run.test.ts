@@ -99,6 +99,28 @@ describe('jobrun run, end to end', () => {
     }
   });
 
+  it('refuses a manifest with bytes that are not UTF-8, at their line, rather than run others', async () => {
+    const dir = tempDir();
+    // \xff would reach the job as U+FFFD (ef bf bd), and the job write another file
+    const text = Buffer.concat([
+      Buffer.from('jobs:\n  - name: "\uFFFD ok"\n    run: touch "x'),
+      Buffer.from([0xff]),
+      Buffer.from('"\n'),
+    ]);
+    fs.writeFileSync(path.join(dir, 'm.yaml'), text);
+    const said = 'm.yaml:3:18: byte 0xFF is not UTF-8: a manifest is UTF-8 text';
+    for (const cmd of [
+      ['validate', 'm.yaml'],
+      ['run', 'm.yaml'],
+      ['validate', '-'],
+    ]) {
+      const r = await jobrun(cmd, { cwd: dir, input: text });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(cmd[1] === '-' ? said.replace('m.yaml', '<stdin>') : said);
+    }
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('x'))).toEqual([]);
+  });
+
   it('validate prints the expanded job count; schema prints JSON Schema', async () => {
     const v = await jobrun(['validate', 'fixtures/examples/quickstart.yaml']);
     expect(v.code).toBe(0);
