@@ -102,8 +102,8 @@ export class PipeOutput {
   cutShort(): string | undefined {
     if (!this.cutForReader) return undefined;
     return (
-      `output cut after ${this.bytes} bytes: more than 1 MiB came after the stopped job ` +
-      `ended (a process that left its group?), while the reader of jobrun's output was behind`
+      `output cut after ${this.bytes} bytes: more than 1 MiB came after the job's end (a ` +
+      `process that left its group?) as it was stopped, while jobrun's reader was behind`
     );
   }
 
