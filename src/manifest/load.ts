@@ -4,15 +4,15 @@
  * `ManifestError`; nothing else escapes for bad input.
  */
 import { isUtf8 } from 'node:buffer';
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Plan } from '../model/job.js';
-import { ManifestError, readProblem, UsageError } from '../errors.js';
+import { ManifestError, UsageError } from '../errors.js';
 import { IssueList } from './locate.js';
 import { wholeParts } from './parts.js';
 import { expandAll } from './plan.js';
 import { toPlan, type PlanSource } from './to-plan.js';
 import { quickDoc } from './quick-doc.js';
+import { readWhole, tooBig } from './read-whole.js';
 import { mayDiffer, quickYaml, readsAsWritten } from './quick-yaml.js';
 
 export interface LoadOptions {
@@ -40,18 +40,7 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
     return parseManifest(text, { file: '<stdin>', manifestPath: null, baseDir: cwd, checkCwd });
   }
   const abs = path.resolve(cwd, source);
-  let bytes: Buffer;
-  try {
-    const info = await stat(abs);
-    if (info.isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
-    if (!info.isFile())
-      throw new UsageError(`manifest ${source} is not a regular file (a device or a pipe?)`);
-    if (info.size > MAX_MANIFEST_BYTES) throw new UsageError(tooBig(source));
-    bytes = await readFile(abs);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(readProblem(source, err));
-  }
+  const bytes = await readWhole(source, abs, 'manifest', MAX_MANIFEST_BYTES);
   const text = utf8Text(bytes, source);
   if (/\.json$/i.test(source)) checkStrictJson(text, source);
   return parseManifest(text, {
@@ -64,10 +53,6 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
 
 /** The largest manifest read (a 100,000-job manifest is about 10 MB). */
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
-
-function tooBig(source: string): string {
-  return `manifest ${source} is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MB; refusing to read it`;
-}
 
 /**
  * A `.json` manifest is JSON: YAML would accept trailing commas, single quotes and
@@ -173,7 +158,8 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   for await (const chunk of stream) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     size += buf.length;
-    if (size > MAX_MANIFEST_BYTES) throw new UsageError(tooBig('-'));
+    if (size > MAX_MANIFEST_BYTES)
+      throw new UsageError(tooBig('manifest', '-', MAX_MANIFEST_BYTES));
     chunks.push(buf);
   }
   return Buffer.concat(chunks);

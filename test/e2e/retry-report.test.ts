@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { jobrun, tempDir, writeFiles } from './helpers.js';
 
@@ -15,5 +17,15 @@ describe('jobrun retry of a report with nothing to re-run', () => {
       'jobrun: nothing to retry: every job in r.json that ran succeeded; 1 was left out by ' +
         '--only, which a retry does not run\n',
     );
+  });
+});
+
+describe('jobrun retry of what is no report file', () => {
+  it('refuses a FIFO (or a device) at once rather than block in opening it, deaf to signals', async () => {
+    const dir = tempDir();
+    execFileSync('mkfifo', [path.join(dir, 'r.json')]);
+    const r = await jobrun(['retry', 'r.json'], { cwd: dir, timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('jobrun: report r.json is not a regular file (a device or a pipe?)\n');
   });
 });
