@@ -106,10 +106,13 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .addHelpText('after', '\nExample:\n  $ jobrun validate jobs.yaml && echo ok')
     .action(async (manifest: string) => {
       const { loadManifest } = await import('../manifest/load.js');
+      const { clean } = await import('../reporters/text.js');
       const plan = await loadManifest(manifest);
       const pools = Object.keys(plan.pools).length;
+      // names and commands are the manifest's: its controls (a title escape) become `?`
+      const run = (text: string) => text.replace(/\n+$/, '').split('\n').map(clean).join('\n    ');
       const stages = (plan.stages ?? []).map(
-        (s) => `\n  stage ${s.name}: items from ${s.from}\n    ${s.run}`,
+        (s) => `\n  stage ${clean(s.name)}: items from ${clean(s.from)}\n    ${run(s.run)}`,
       );
       process.stdout.write(
         `${manifest}: ok, ${plan.jobs.length} job${plan.jobs.length === 1 ? '' : 's'}` +

@@ -121,6 +121,22 @@ describe('jobrun run, end to end', () => {
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('x'))).toEqual([]);
   });
 
+  it("validate shows a stage's name and command with their controls as ?, never an escape", async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml':
+        'jobs:\n  - name: src\n    run: echo a\n    capture: lines\n' +
+        '  - name: "s-{}\\e]0;owned\\a"\n    for_each: { from: src }\n' +
+        '    run: |\n      echo {}\n      printf "\\033[2J"\n',
+    });
+    const r = await jobrun(['validate', 'm.yaml'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      'm.yaml: ok, 1 job, 1 stage\n  stage s-{}?]0;owned?: items from src\n' +
+        '    echo {}\n    printf "\\033[2J"\n',
+    );
+  });
+
   it('validate prints the expanded job count; schema prints JSON Schema', async () => {
     const v = await jobrun(['validate', 'fixtures/examples/quickstart.yaml']);
     expect(v.code).toBe(0);
