@@ -135,6 +135,11 @@ describe('jobrun run, end to end', () => {
       'm.yaml: ok, 1 job, 1 stage\n  stage s-{}?]0;owned?: items from src\n' +
         '    echo {}\n    printf "\\033[2J"\n',
     );
+    // explain names it the same way
+    const e = await jobrun(['explain', 'm.yaml', 's-*'], { cwd: dir });
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^s-\{\}\?\]0;owned\?: /);
+    expect(e.stdout).not.toContain('\u001b');
   });
 
   it('validate prints the expanded job count; schema prints JSON Schema', async () => {
