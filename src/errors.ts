@@ -51,6 +51,8 @@ export class ControlError extends JobrunError {
 
 /** Why the `what` (manifest, report) at `source` could not be read, in words. */
 export function readProblem(source: string, err: unknown, what = 'manifest'): string {
+  // '' is the current folder to path.resolve: say what was given instead
+  if (source === '') return `no ${what} given: its path is empty ('')`;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return `${what} not found: ${source}`;
   if (code === 'EISDIR') return `${what} ${source} is a directory, not a file`;

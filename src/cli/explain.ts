@@ -7,6 +7,7 @@ import { JobCache, type Explanation } from '../cache/job-cache.js';
 import { CacheStore } from '../cache/store.js';
 import { UsageError } from '../errors.js';
 import { baseEnv } from '../exec/base-env.js';
+import { clean } from '../reporters/text.js';
 import { cacheDir } from './cache-setup.js';
 import { explainStages } from './explain-stages.js';
 import { nameGlob } from './job-source.js';
@@ -57,9 +58,11 @@ export async function explainCommand(
     process.stdout.write(JSON.stringify({ cacheDir: store.dir, jobs: said }, null, 2) + '\n');
     return 0;
   }
+  // names and paths are the manifest's: its controls (a title escape) become `?`
   for (const { name: job, verdict, why } of said) {
     const head = HEADS[verdict];
-    process.stdout.write(`${job}: ${head}\n${why.map((line) => `  ${line}\n`).join('')}`);
+    const lines = why.map((line) => `  ${clean(line)}\n`).join('');
+    process.stdout.write(`${clean(job)}: ${head}\n${lines}`);
   }
   return 0;
 }

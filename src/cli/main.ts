@@ -106,10 +106,13 @@ Exit codes: 0 all succeeded, 1 a job failed, 2 usage or manifest error,
     .addHelpText('after', '\nExample:\n  $ jobrun validate jobs.yaml && echo ok')
     .action(async (manifest: string) => {
       const { loadManifest } = await import('../manifest/load.js');
+      const { clean } = await import('../reporters/text.js');
       const plan = await loadManifest(manifest);
       const pools = Object.keys(plan.pools).length;
+      // names and commands are the manifest's: its controls (a title escape) become `?`
+      const run = (text: string) => text.replace(/\n+$/, '').split('\n').map(clean).join('\n    ');
       const stages = (plan.stages ?? []).map(
-        (s) => `\n  stage ${s.name}: items from ${s.from}\n    ${s.run}`,
+        (s) => `\n  stage ${clean(s.name)}: items from ${clean(s.from)}\n    ${run(s.run)}`,
       );
       process.stdout.write(
         `${manifest}: ok, ${plan.jobs.length} job${plan.jobs.length === 1 ? '' : 's'}` +
@@ -221,14 +224,17 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = code === 0 && outputWriteError() !== undefined ? 1 : code;
   };
   const program = buildProgram(rest, setExit);
+  /** The command that acted, once commander has parsed its line. */
+  let command: string | undefined;
   // only run and retry keep a signal held since start-up for their run; others die of it
   program.hook('preAction', (_program, action) => {
-    if (action.name() !== 'run' && action.name() !== 'retry') releaseStops();
+    command = action.name();
+    if (command !== 'run' && command !== 'retry') releaseStops();
   });
   try {
     await program.parseAsync(own, { from: 'user' });
   } catch (err) {
-    process.exitCode = reportError(err);
+    process.exitCode = reportError(err, command);
     const parallelHint =
       own[0] === 'run' && err instanceof CommanderError ? parallelFlagHint(err.message) : undefined;
     const redisHint =
@@ -250,19 +256,24 @@ export async function main(argv: string[]): Promise<void> {
   finishExit();
 }
 
+/** The commands that run jobs: only their manifest errors say that nothing ran. */
+const RUNS_JOBS: ReadonlySet<string> = new Set(['run', 'retry']);
+
 /**
  * Says on stderr what went wrong (unless commander already did) and returns the exit
  * code: 2 for usage and manifest errors, a `JobrunError`'s own code, 70 for a bug.
+ * `command` is the command that acted (`validate`, `explain` never run anything).
  */
-export function reportError(err: unknown): number {
+export function reportError(err: unknown, command: string | undefined): number {
   if (err instanceof CommanderError) {
     // commander already printed its message (or the help/version text)
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof ManifestError) {
     const n = err.issues.length;
+    const ran = command !== undefined && RUNS_JOBS.has(command) ? '; nothing ran' : '';
     process.stderr.write(
-      `${err.message}\njobrun: ${n} error${n === 1 ? '' : 's'} in the manifest; nothing ran\n`,
+      `${err.message}\njobrun: ${n} error${n === 1 ? '' : 's'} in the manifest${ran}\n`,
     );
     return err.exitCode;
   }

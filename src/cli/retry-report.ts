@@ -3,20 +3,19 @@
  * so a hand-edited one is a clear error (exit 2) rather than a crash, and a job as the
  * report alone describes it, for when the manifest is gone.
  */
-import fs from 'node:fs';
-import { readProblem, UsageError } from '../errors.js';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
 import { defaultShell } from '../manifest/default-shell.js';
+import { readWhole } from '../manifest/read-whole.js';
 import type { JobSpec } from '../model/job.js';
 import type { CapturedResult } from '../model/result.js';
 import type { ReportJob } from '../reporters/report.js';
 
+/** The most a report may hold: the longest string JavaScript has (about 512 MiB). */
+const MAX_REPORT_BYTES = 512 * 1024 * 1024;
+
 export async function readReport(file: string): Promise<ReportShape> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new UsageError(readProblem(file, err, 'report'));
-  }
+  const text = (await readWhole(file, path.resolve(file), 'report', MAX_REPORT_BYTES)).toString();
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { shellQuote } from '../manifest/quote.js';
 import { endedWell, type JobSpec, type Plan, type StageSpec } from '../model/job.js';
 import { DEFAULT_CAPTURE_BYTES, resultItems, type EarlierSuccess } from '../model/result.js';
 import type { RunOptions } from './flags/run-options.js';
-import { fromReport, readReport, type RetryJob } from './retry-report.js';
+import { fromReport, readReport, type ReportShape, type RetryJob } from './retry-report.js';
 import { runJobs } from './run.js';
 
 /** The statuses a re-drive picks up: failed for good, or never ran because a need failed. */
@@ -27,7 +28,7 @@ export async function retryCommand(
   const report = await readReport(reportPath);
   const wanted = report.jobs.filter((j) => REDRIVE.has(j.status) && !j.excluded);
   if (wanted.length === 0) {
-    process.stderr.write(`jobrun: nothing to retry: every job in ${reportPath} succeeded\n`);
+    process.stderr.write(`jobrun: nothing to retry: ${nothingLeft(report, reportPath)}\n`);
     return 0;
   }
   const names = new Set(wanted.map((j) => j.name));
@@ -77,6 +78,9 @@ export async function retryCommand(
     needs: job.needs.flatMap((n) => (picked.has(n) ? [n] : (members.get(n) ?? []))),
   }));
   const identity = `retry:${path.resolve(reportPath)}`;
+  // the jobs it leaves out are named, or the retry's report would be all there seems to be
+  const left = cancelledLeft(report, reportPath);
+  if (left) process.stderr.write(`jobrun: ${left}\n`);
   return runJobs(
     {
       settings: settings ?? { manifestPath: report.manifest ?? null, pools: {}, order: 'fifo' },
@@ -90,6 +94,42 @@ export async function retryCommand(
       },
     },
     options,
+  );
+}
+
+/**
+ * Why a report has nothing to re-drive: every job that ran succeeded (the jobs `--only`
+ * left out are counted: a retry does not run them), or those left were cancelled.
+ */
+function nothingLeft(report: ReportShape, reportPath: string): string {
+  const left = cancelledLeft(report, reportPath);
+  if (left) return `no job failed; ${left}`;
+  const out = report.jobs.filter((j) => j.excluded).length;
+  if (out === 0) return `every job in ${reportPath} succeeded`;
+  return (
+    `every job in ${reportPath} that ran succeeded; ${out} ${out === 1 ? 'was' : 'were'} left ` +
+    'out by --only, which a retry does not run'
+  );
+}
+
+/**
+ * The report's jobs that were cancelled (a stop, `jobrun cancel`, a drain), which a
+ * retry does not run again, and how to run them: `--resume` of the run, which runs all
+ * that did not succeed. Undefined when none was.
+ */
+function cancelledLeft(report: ReportShape, reportPath: string): string | undefined {
+  const cancelled = report.jobs.filter((j) => j.status === 'cancelled' && !j.excluded);
+  if (cancelled.length === 0) return undefined;
+  const count = cancelled.length;
+  const shown = cancelled.slice(0, 3).map((j) => JSON.stringify(j.name));
+  const names = count > shown.length ? `${shown.join(', ')}, …` : shown.join(', ');
+  const again =
+    report.manifest && report.manifest !== '-'
+      ? `jobrun run ${shellQuote(report.manifest)} --resume`
+      : 'the same jobrun run command with --resume';
+  return (
+    `${count} job${count === 1 ? '' : 's'} in ${reportPath} ${count === 1 ? 'was' : 'were'} ` +
+    `cancelled (${names}), and a retry does not run cancelled jobs again; to run ${count === 1 ? 'it' : 'them'}: ${again}`
   );
 }
 

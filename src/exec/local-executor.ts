@@ -110,6 +110,8 @@ class LocalAttempt extends GroupAttempt {
   protected override addOutputs(result: AttemptResult): void {
     const captured = this.output?.captured();
     addStreamOutputs(this.request, result, captured && { kept: captured.bytes, cut: captured.cut });
+    // what the reader never got is not in the log either: the attempt says so
+    result.error ??= this.output?.cutShort();
   }
 
   private async onSpawnError(err: unknown): Promise<void> {

@@ -7,6 +7,12 @@ import type { Backpressure, OutputStream } from './types.js';
 const PIPE_IDLE_MS = 200;
 /** Upper bound on reading after exit, whatever a leftover (escaped) process keeps writing. */
 const PIPE_MAX_MS = 2_000;
+/**
+ * What a stopped or timed-out attempt's pipes give after its exit is read on while the
+ * reader of jobrun's output is behind, up to this much: all a dead job left in its pipes
+ * (Linux's largest pipe holds 1 MiB), not what an escaped process writes on and on.
+ */
+const PAST_READER_BYTES = 1024 * 1024;
 
 /** What piped output is used for besides the log file; each part is optional. */
 export interface PipeUses {
@@ -47,6 +53,12 @@ export class PipeOutput {
   private heldMs = 0;
   /** Time held for the reader counts towards `PIPE_MAX_MS` after all (see `bound`). */
   private bounded = false;
+  /** The child has exited: its pipes hold what it wrote (see `drainPipes`). */
+  private exited = false;
+  /** Bytes read past a reader that was behind, once bounded and exited. */
+  private pastReader = 0;
+  /** Reading stopped while the pipes waited for the reader: what followed is not kept. */
+  private cutForReader = false;
   private logFailed = false;
   /** The first error writing the log file (ENOSPC, EIO), if any. */
   logError: NodeJS.ErrnoException | undefined;
@@ -79,6 +91,20 @@ export class PipeOutput {
   /** The kept start of stdout, and whether stdout went on beyond it. */
   captured(): { bytes: Buffer; cut: boolean } {
     return { bytes: Buffer.concat(this.kept), cut: this.cut };
+  }
+
+  /**
+   * Why the output is not whole, if it is not: reading stopped `PIPE_MAX_MS` after the
+   * exit of a stopped or timed-out attempt while its pipes waited for the reader, after
+   * `bytes` (more than `PAST_READER_BYTES` came past the reader: a process that left the
+   * job's group wrote on).
+   */
+  cutShort(): string | undefined {
+    if (!this.cutForReader) return undefined;
+    return (
+      `output cut after ${this.bytes} bytes: more than 1 MiB came after the job's end (a ` +
+      `process that left its group?) as it was stopped, while jobrun's reader was behind`
+    );
   }
 
   /** Start reading one of the child's pipes. */
@@ -115,7 +141,9 @@ export class PipeOutput {
       if (this.files.get(name) === file && file?.write(chunk) === false) this.block(file);
       if (name === 'stdout' && this.uses.captureBytes !== undefined) this.keep(chunk);
       splitter?.push(chunk);
-      if (this.uses.backpressure?.blocked) this.waitForReader(this.uses.backpressure);
+      const backpressure = this.uses.backpressure;
+      if (backpressure?.blocked && !this.readsPastReader(chunk.length))
+        this.waitForReader(backpressure);
     });
     pipe.on('end', onDone);
     pipe.on('close', onDone);
@@ -140,12 +168,14 @@ export class PipeOutput {
 
   /**
    * The attempt is being stopped (or timed out): after its exit, what is left in its
-   * pipes waits for a slow reader of jobrun's output no longer than `PIPE_MAX_MS`, and
-   * is dropped after that. Until then, time spent waiting for the reader does not count:
-   * a job that ended on its own loses no byte to a reader that fell behind.
+   * pipes is read without waiting for a slow reader of jobrun's output (it is all the
+   * job wrote, up to `PAST_READER_BYTES`), and reading ends `PIPE_MAX_MS` after the exit
+   * at most. Until then, time spent waiting for the reader does not count: a job that
+   * ended on its own loses no byte to a reader that fell behind.
    */
   bound(): void {
     this.bounded = true;
+    this.readPastReader();
   }
 
   /** No byte came: the descriptor is closed here, once (no stream owns it). */
@@ -183,13 +213,16 @@ export class PipeOutput {
   }
 
   private drainPipes(): Promise<void> {
+    this.exited = true;
     if (this.open === 0) return Promise.resolve();
     const exitedAt = performance.now();
     const heldAtExit = this.held(exitedAt);
     this.lastData = exitedAt;
+    this.readPastReader();
     return new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const done = (): void => {
+        if (this.open > 0 && this.heldSince !== undefined) this.cutForReader = true;
         if (timer !== undefined) clearTimeout(timer);
         this.onQuiet = undefined;
         resolve();
@@ -227,6 +260,25 @@ export class PipeOutput {
   private drained(stream: WriteStream): void {
     this.blocked.delete(stream);
     this.update();
+  }
+
+  /**
+   * A stopped attempt that has exited: its pipes no longer wait for the reader, for
+   * the first `PAST_READER_BYTES` (see `readsPastReader`).
+   */
+  private readPastReader(): void {
+    if (!this.bounded || !this.exited || this.heldSince === undefined) return;
+    if (this.pastReader > PAST_READER_BYTES) return;
+    this.heldMs = this.held(performance.now());
+    this.heldSince = undefined;
+    this.update();
+  }
+
+  /** Whether `bytes` just read while the reader is behind may pass it (see `bound`). */
+  private readsPastReader(bytes: number): boolean {
+    if (!this.bounded || !this.exited) return false;
+    this.pastReader += bytes;
+    return this.pastReader <= PAST_READER_BYTES;
   }
 
   /** jobrun's output fell behind its reader: pause until it caught up. */

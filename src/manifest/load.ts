@@ -3,15 +3,16 @@
  * Every problem found is reported together, each at its file:line:column, in one
  * `ManifestError`; nothing else escapes for bad input.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import type { Plan } from '../model/job.js';
-import { ManifestError, readProblem, UsageError } from '../errors.js';
+import { ManifestError, UsageError } from '../errors.js';
 import { IssueList } from './locate.js';
 import { wholeParts } from './parts.js';
 import { expandAll } from './plan.js';
 import { toPlan, type PlanSource } from './to-plan.js';
 import { quickDoc } from './quick-doc.js';
+import { readWhole, tooBig } from './read-whole.js';
 import { mayDiffer, quickYaml, readsAsWritten } from './quick-yaml.js';
 
 export interface LoadOptions {
@@ -35,22 +36,12 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
   const cwd = opts.cwd ?? process.cwd();
   const { checkCwd } = opts;
   if (source === '-') {
-    const text = await readStream(opts.stdin ?? process.stdin);
+    const text = utf8Text(await readStream(opts.stdin ?? process.stdin), '<stdin>');
     return parseManifest(text, { file: '<stdin>', manifestPath: null, baseDir: cwd, checkCwd });
   }
   const abs = path.resolve(cwd, source);
-  let text: string;
-  try {
-    const info = await stat(abs);
-    if (info.isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
-    if (!info.isFile())
-      throw new UsageError(`manifest ${source} is not a regular file (a device or a pipe?)`);
-    if (info.size > MAX_MANIFEST_BYTES) throw new UsageError(tooBig(source));
-    text = await readFile(abs, 'utf8');
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError(readProblem(source, err));
-  }
+  const bytes = await readWhole(source, abs, 'manifest', MAX_MANIFEST_BYTES);
+  const text = utf8Text(bytes, source);
   if (/\.json$/i.test(source)) checkStrictJson(text, source);
   return parseManifest(text, {
     file: source,
@@ -62,10 +53,6 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
 
 /** The largest manifest read (a 100,000-job manifest is about 10 MB). */
 const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
-
-function tooBig(source: string): string {
-  return `manifest ${source} is larger than ${MAX_MANIFEST_BYTES / 1024 / 1024} MB; refusing to read it`;
-}
 
 /**
  * A `.json` manifest is JSON: YAML would accept trailing commas, single quotes and
@@ -132,14 +119,48 @@ async function quickPlan(source: string, opts: ParseOptions): Promise<Plan | und
   return list.issues.length ? undefined : toPlan(doc, expansion, opts);
 }
 
-async function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+/**
+ * A manifest is UTF-8 text. Other bytes are refused at their line and column: decoded,
+ * each would silently become U+FFFD, and a job would run with other bytes than written.
+ */
+function utf8Text(bytes: Buffer, file: string): string {
+  const text = bytes.toString('utf8');
+  if (isUtf8(bytes)) return text;
+  // the first U+FFFD that is no U+FFFD in the file is where it went wrong
+  let at = 0;
+  let offset = 0;
+  for (const char of text) {
+    if (char === '\uFFFD' && !bytes.subarray(offset, offset + 3).equals(REPLACEMENT)) break;
+    at += char.length;
+    offset += Buffer.byteLength(char);
+  }
+  const before = text.slice(0, at).split('\n');
+  const byte = bytes[offset] ?? 0;
+  const hex = byte.toString(16).toUpperCase().padStart(2, '0');
+  throw new ManifestError([
+    {
+      file,
+      line: before.length,
+      column: before.at(-1)!.length + 1,
+      message:
+        `byte 0x${hex} is not UTF-8: a manifest is UTF-8 text ` +
+        `(a job's command can make the byte with printf '\\${byte.toString(8)}')`,
+    },
+  ]);
+}
+
+/** U+FFFD as UTF-8. */
+const REPLACEMENT = Buffer.from('\uFFFD');
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     size += buf.length;
-    if (size > MAX_MANIFEST_BYTES) throw new UsageError(tooBig('-'));
+    if (size > MAX_MANIFEST_BYTES)
+      throw new UsageError(tooBig('manifest', '-', MAX_MANIFEST_BYTES));
     chunks.push(buf);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }

@@ -74,7 +74,7 @@ async function cli(
   try {
     await program.parseAsync(args, { from: 'user' });
   } catch (err) {
-    code = reportError(err);
+    code = reportError(err, args[0]);
   } finally {
     write.mockRestore();
   }

@@ -124,6 +124,18 @@ function slowReader(args: string[], cwd: string, prefixed: boolean, killAfterMs 
   };
 }
 
+/**
+ * Lets the reader of `run` read once jobrun said `last` on stderr (the run's last line:
+ * every job ended meanwhile), and waits for the run, which failed.
+ */
+async function readOnceSaid(run: ReturnType<typeof slowReader>, last: string): Promise<Reading> {
+  await waitFor(() => run.stderr().includes(last), 60_000, `"${last}"`);
+  run.resume();
+  const r = await run.done;
+  expect(r.code).toBe(1);
+  return r;
+}
+
 function project(): string {
   const dir = tempDir('jobrun-backpressure-');
   dirs.push(dir);
@@ -241,6 +253,75 @@ describe('a reader slower than the jobs', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/1 jobs?: 1 timed out/);
   }, 60_000);
+  it('a job timed out while its output waits for the reader loses none of what it wrote', async () => {
+    // `1000` fills the reader's pipe and blocks; `30` prints once jobrun waits for the
+    // reader, so its lines wait in its pipe; both then time out
+    const job =
+      `p=$(printf "%${LINE_PAD}s" "" | tr " " x); [ {} -lt 100 ] && sleep 1; i=1; ` +
+      `while [ $i -le {} ]; do echo "{} $i $p"; i=$((i + 1)); done; sleep 60`;
+    const dir = project();
+    const run = slowReader(
+      ['run', '-j', '2', '--output', 'stream', '--progress', 'plain', '--timeout', '3s'].concat([
+        '--',
+        'sh',
+        '-c',
+        job,
+        ':::',
+        '1000',
+        '30',
+      ]),
+      dir,
+      true,
+    );
+    const r = await readOnceSaid(run, '2 jobs: 2 timed out');
+    expect(r.check.bad).toBeUndefined();
+    expect(r.check.counts.get('30')).toBe(30);
+    // what the reader got of each job is its whole log, which holds every line it wrote
+    for (const log of logs(dir)) {
+      const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+      const job = lines[0]!.split(' ')[0]!;
+      expect(lines.length, log).toBe(r.check.counts.get(job));
+    }
+    expect(logs(dir)).toHaveLength(2);
+  }, 90_000);
+
+  it('past 1 MiB after a timed-out job ended, what a process that left it writes is cut, and said so', async () => {
+    const dir = project();
+    const marker = `left-${path.basename(dir)}`;
+    const run = slowReader(
+      [
+        'run',
+        '--output',
+        'stream',
+        '--progress',
+        'plain',
+        '--timeout',
+        '1s',
+        '--report',
+        'r.json',
+      ].concat(['--', 'sh', '-c', `setsid sh -c "yes ${marker}" & sleep 60`, ':::', 'x']),
+      dir,
+      true,
+    );
+    await readOnceSaid(run, '1 job: 1 timed out');
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'r.json'), 'utf8')) as {
+      jobs: Array<{ attempts: Array<{ error?: string }> }>;
+    };
+    expect(report.jobs[0]!.attempts[0]!.error).toMatch(
+      /^output cut after \d+ bytes: more than 1 MiB/,
+    );
+    // its pipe closed, the escaped writer ends (EPIPE) rather than writing on
+    const writers = () =>
+      fs.readdirSync('/proc').filter((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+        } catch {
+          return false;
+        }
+      });
+    await waitFor(() => writers().length === 0, 10_000, 'the escaped writer to end');
+  }, 90_000);
+
   it('Ctrl-C stops a run whose output waits for a stopped reader, within the kill grace', async () => {
     const dir = project();
     const run = slowReader(

@@ -16,7 +16,7 @@ export interface Result {
 
 export interface RunOptions {
   cwd?: string;
-  input?: string;
+  input?: string | Buffer;
   env?: NodeJS.ProcessEnv;
   /** Called once the process is started, e.g. to signal it later. */
   onSpawn?: (child: ChildProcess) => void;

@@ -70,6 +70,46 @@ describe('stopping a running batch gently', () => {
     }
   });
 
+  it("retry of a drained run's report says the jobs left were cancelled, not that all succeeded", async () => {
+    const b = new Batch();
+    try {
+      const done = b.start(['-j', '1', '--report', 'r.json'], ['a', 'b', 'c']);
+      await b.started('a');
+      expect((await b.ctl(['drain'])).code).toBe(0);
+      b.release();
+      expect((await done).code).toBe(0);
+      const retry = await b.ctl(['retry', 'r.json']);
+      expect(retry.code).toBe(0); // nothing to do, as an empty input is
+      expect(retry.stderr).toBe(
+        'jobrun: nothing to retry: no job failed; 2 jobs in r.json were cancelled ("b", "c"), and a ' +
+          'retry does not run cancelled jobs again; to run them: the same jobrun run command with --resume\n',
+      );
+      expect(b.count('start')).toBe(1);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it('retry of a drained run names the cancelled jobs it leaves out, and how to run them', async () => {
+    const b = new Batch();
+    try {
+      const done = b.start(['-j', '1', '--report', 'r.json'], ['bad', 'b', 'c']);
+      await b.started('bad');
+      expect((await b.ctl(['drain'])).code).toBe(0);
+      b.release();
+      expect((await done).code).toBe(1);
+      const retry = await b.ctl(['retry', 'r.json', '--progress', 'none', '--report', 'r2.json']);
+      expect(retry.code).toBe(1); // bad ran again, and failed again
+      expect(retry.stderr).toContain(
+        'jobrun: 2 jobs in r.json were cancelled ("b", "c"), and a retry does not run ' +
+          'cancelled jobs again; to run them: the same jobrun run command with --resume\n',
+      );
+      expect(b.report('r2.json').jobs.map((j) => j.name)).toEqual(['bad']);
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('--graceful: the first SIGTERM starts nothing more and lets running jobs finish', async () => {
     const b = new Batch();
     try {

@@ -57,15 +57,18 @@ describe('jobrun run, end to end', () => {
       'bad.yaml':
         'version: 1\njobs:\n  - name: a\n    run: echo\n    timout: 5s\n  - name: a\n    run: echo\n',
     });
-    for (const cmd of [
-      ['run', 'bad.yaml'],
-      ['validate', 'bad.yaml'],
-    ]) {
-      const r = await jobrun(cmd, { cwd: dir });
+    // only a command that runs jobs speaks of running: validate and explain never do
+    for (const [cmd, last] of [
+      [['run', 'bad.yaml'], 'jobrun: 2 errors in the manifest; nothing ran\n'],
+      [['validate', 'bad.yaml'], 'jobrun: 2 errors in the manifest\n'],
+      [['explain', 'bad.yaml', 'a'], 'jobrun: 2 errors in the manifest\n'],
+    ] as const) {
+      const r = await jobrun([...cmd], { cwd: dir });
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/bad\.yaml:5:5: .*timout.*did you mean "timeout"/);
       expect(r.stderr).toMatch(/bad\.yaml:6:\d+: .*duplicate/i);
       expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stderr.endsWith(`\n${last}`), r.stderr).toBe(true);
     }
     const missing = await jobrun(['run', 'nope.yaml'], { cwd: dir });
     expect(missing.code).toBe(2);
@@ -94,6 +97,49 @@ describe('jobrun run, end to end', () => {
       expect(r.stderr).toMatch(/JOBRUN_REDIS_URL is not a Redis URL/);
       expect(r.stderr).not.toContain('s3cret');
     }
+  });
+
+  it('refuses a manifest with bytes that are not UTF-8, at their line, rather than run others', async () => {
+    const dir = tempDir();
+    // \xff would reach the job as U+FFFD (ef bf bd), and the job write another file
+    const text = Buffer.concat([
+      Buffer.from('jobs:\n  - name: "\uFFFD ok"\n    run: touch "x'),
+      Buffer.from([0xff]),
+      Buffer.from('"\n'),
+    ]);
+    fs.writeFileSync(path.join(dir, 'm.yaml'), text);
+    const said = 'm.yaml:3:18: byte 0xFF is not UTF-8: a manifest is UTF-8 text';
+    for (const cmd of [
+      ['validate', 'm.yaml'],
+      ['run', 'm.yaml'],
+      ['validate', '-'],
+    ]) {
+      const r = await jobrun(cmd, { cwd: dir, input: text });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(cmd[1] === '-' ? said.replace('m.yaml', '<stdin>') : said);
+    }
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('x'))).toEqual([]);
+  });
+
+  it("validate shows a stage's name and command with their controls as ?, never an escape", async () => {
+    const dir = tempDir();
+    writeFiles(dir, {
+      'm.yaml':
+        'jobs:\n  - name: src\n    run: echo a\n    capture: lines\n' +
+        '  - name: "s-{}\\e]0;owned\\a"\n    for_each: { from: src }\n' +
+        '    run: |\n      echo {}\n      printf "\\033[2J"\n',
+    });
+    const r = await jobrun(['validate', 'm.yaml'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(
+      'm.yaml: ok, 1 job, 1 stage\n  stage s-{}?]0;owned?: items from src\n' +
+        '    echo {}\n    printf "\\033[2J"\n',
+    );
+    // explain names it the same way
+    const e = await jobrun(['explain', 'm.yaml', 's-*'], { cwd: dir });
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^s-\{\}\?\]0;owned\?: /);
+    expect(e.stdout).not.toContain('\u001b');
   });
 
   it('validate prints the expanded job count; schema prints JSON Schema', async () => {

@@ -339,5 +339,10 @@ describe('reading files', () => {
       name: 'UsageError',
       message: 'manifest d.yaml is a directory, not a file',
     });
+    // an empty path is the folder to path.resolve: it is not called one
+    await expect(loadManifest('', { cwd: dir })).rejects.toMatchObject({
+      name: 'UsageError',
+      message: "no manifest given: its path is empty ('')",
+    });
   });
 });
