@@ -56,6 +56,10 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   private files: StreamFiles | undefined;
   private streaming: OutputReturn | undefined;
   private readonly stopper: RunStop;
+  /** Workers send the run's output lines back (`streamOutput`). */
+  get returnsOutput(): boolean {
+    return this.output !== undefined;
+  }
   /** Told the queue of each job a worker starts. */
   onStarted: ((queue: string) => void) | undefined;
 

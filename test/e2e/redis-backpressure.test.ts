@@ -115,4 +115,73 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
     expect(settled.length).toBeGreaterThan(5);
     expect(Math.max(...settled) - Math.min(...settled)).toBeLessThan(30 * 1024);
   });
+
+  /** The run's jobs handed to Redis so far: taken or not, ended or not (one atomic look). */
+  async function handedOut(queue: string): Promise<number> {
+    const counts = await client
+      .multi()
+      .llen(`${queue}:wait`)
+      .zcard(`${queue}:prioritized`)
+      .zcard(`${queue}:delayed`)
+      .llen(`${queue}:active`)
+      .zcard(`${queue}:completed`)
+      .zcard(`${queue}:failed`)
+      .exec();
+    return (counts ?? []).reduce((sum, [, n]) => sum + Number(n), 0);
+  }
+
+  it('a stopped reader of the coordinator’s output holds the hand-overs back; the run ends whole once it reads', async () => {
+    const total = 100;
+    const lines = 2000;
+    const cwd = tempDir('jobrun-redis-bp-reader-');
+    // a pool of their own: the first test's worker takes none of these jobs
+    await startWorker(redis.url, ['-j', '2', '--pool', 'out'], cwd);
+    await startWorker(redis.url, ['-j', '2', '--pool', 'out'], cwd);
+    const items = Array.from({ length: total }, (_, i) => i + 1).join(', ');
+    fs.writeFileSync(
+      `${cwd}/m.yaml`,
+      [
+        'version: 1',
+        'pools: { out: { per_worker: 2 } }',
+        'jobs:',
+        '  - name: "p-{item}"',
+        '    pool: out',
+        `    for_each: [${items}]`,
+        // about 200 kB each: one job fills the pipe to the stopped reader
+        `    run: "yes {item}-abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789 | head -n ${lines}"`,
+      ].join('\n') + '\n',
+    );
+    const child = spawn(
+      process.execPath,
+      [BIN, 'run', 'm.yaml', '--backend', redis.url, '--output', 'stream', '--report', 'r.json'],
+      { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } },
+    );
+    coordinator = child;
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.setEncoding('utf8').pause(); // the reader is stopped
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+
+    // the reader stopped: jobs ran (their output filled the pipe), then no more reach Redis
+    let handed = 0;
+    for (let i = 0; i < 200 && (await client.zcard('jobrun:pool.out:completed')) < 4; i++)
+      await sleep(250);
+    // bounded: 30 looks half a second apart, the reader still stopped
+    for (let i = 0; i < 30 && child.exitCode === null; i++) {
+      handed = Math.max(handed, await handedOut('jobrun:pool.out'));
+      await sleep(500);
+    }
+    expect(child.exitCode, stderr).toBeNull();
+    // the workers' 4 slots, the few left waiting in Redis (16), and some slack
+    expect(handed).toBeGreaterThanOrEqual(4);
+    expect(handed).toBeLessThanOrEqual(40);
+
+    child.stdout!.resume();
+    expect(await exited, stderr).toBe(0);
+    const report = JSON.parse(fs.readFileSync(`${cwd}/r.json`, 'utf8')) as {
+      summary: Record<string, number>;
+    };
+    expect(report.summary.succeeded).toBe(total);
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
 });
