@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import type { OutputStream } from '../exec/types.js';
+import type { Backpressure, OutputStream } from '../exec/types.js';
 import { decodeBytes, encodeBytes } from '../model/bytes.js';
 import { outputKey } from './redis-names.js';
 
@@ -9,6 +10,19 @@ const OUTPUT_MAX_LEN = 10_000;
 const OUTPUT_TTL_S = 24 * 3600;
 /** Lines a worker buffers before it sends them without waiting for the next tick. */
 const BATCH = 200;
+/**
+ * Unread lines of a run past which its workers send no more until its coordinator read
+ * them: far below `OUTPUT_MAX_LEN`, so what the stream trims was read already.
+ */
+const BACKLOG_HIGH = 2000;
+/** A worker waiting for room looks again this often at most, then at least once a second. */
+const FIRST_LOOK_MS = 50;
+const LAST_LOOK_MS = 1000;
+/**
+ * Room that does not come for this long (the coordinator was killed, or its own reader
+ * stopped): the worker sends again, and the stream trims the oldest unread lines.
+ */
+const STALL_MS = 30_000;
 
 interface Pending {
   runKey: string;
@@ -19,12 +33,21 @@ interface Pending {
  * The worker's side of `--output stream|grouped` for remote jobs: each output line
  * goes to a capped Redis stream per run (`XADD … MAXLEN ~`), batched per tick. A
  * worker flushes before it reports an attempt's end, so the coordinator, which
- * drains the stream before it closes the attempt, sees every line first.
+ * drains the stream before it closes the attempt, sees every line first. The
+ * coordinator removes what it read, so the stream's length is what it has yet to
+ * read; past `BACKLOG_HIGH`, the worker sends no more until it read them (`room`,
+ * `pressure`): a job's pipes wait, as for a slow reader of a local run.
  */
 export class OutputWriter {
   private pending: Pending[] = [];
   private sending: Promise<void> = Promise.resolve();
   private scheduled = false;
+  /** Unread lines of each run, as the last send or look saw them (while there are some). */
+  private readonly backlog = new Map<string, number>();
+  /** Lines of each run given to `line` whose send did not return yet (a job prints fast). */
+  private readonly unsent = new Map<string, number>();
+  /** Runs whose coordinator read nothing for `STALL_MS`: sent to regardless until it does. */
+  private readonly stalled = new Set<string>();
 
   constructor(private readonly conn: Redis) {}
 
@@ -50,6 +73,7 @@ export class OutputWriter {
       encodeBytes(line),
     ];
     this.pending.push({ runKey, fields });
+    this.unsent.set(runKey, (this.unsent.get(runKey) ?? 0) + 1);
     if (this.pending.length >= BATCH) void this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
@@ -65,16 +89,67 @@ export class OutputWriter {
     if (batch.length > 0) {
       this.sending = this.sending.then(async () => {
         const multi = this.conn.pipeline();
-        const keys = new Set<string>();
+        const runs = new Map<string, number>();
         for (const { runKey, fields } of batch) {
-          keys.add(outputKey(runKey));
+          runs.set(runKey, (runs.get(runKey) ?? 0) + 1);
           multi.xadd(outputKey(runKey), 'MAXLEN', '~', OUTPUT_MAX_LEN, '*', ...fields);
         }
-        for (const key of keys) multi.expire(key, OUTPUT_TTL_S);
-        await multi.exec().catch(() => {});
+        for (const runKey of runs.keys()) multi.expire(outputKey(runKey), OUTPUT_TTL_S);
+        for (const runKey of runs.keys()) multi.xlen(outputKey(runKey));
+        const replies = await multi.exec().catch(() => null);
+        const lengths = replies?.slice(-runs.size) ?? [];
+        [...runs].forEach(([runKey, sent], i) => {
+          const left = (this.unsent.get(runKey) ?? 0) - sent;
+          if (left > 0) this.unsent.set(runKey, left);
+          else this.unsent.delete(runKey);
+          this.saw(runKey, lengths[i]?.[1]);
+        });
       });
     }
     return this.sending;
+  }
+
+  /** Whether run `runKey`'s coordinator has too many of its lines yet to read. */
+  behind(runKey: string): boolean {
+    const lines = (this.backlog.get(runKey) ?? 0) + (this.unsent.get(runKey) ?? 0);
+    return lines > BACKLOG_HIGH && !this.stalled.has(runKey);
+  }
+
+  /**
+   * Resolves once run `runKey`'s coordinator caught up with its lines (at once if it
+   * has), or after `STALL_MS` in which it read none (bounded: it may be gone).
+   */
+  async room(runKey: string): Promise<void> {
+    let least = this.backlog.get(runKey) ?? 0;
+    let since = Date.now();
+    for (let wait = FIRST_LOOK_MS; this.behind(runKey); wait = Math.min(wait * 2, LAST_LOOK_MS)) {
+      await sleep(wait);
+      const length = await this.conn.xlen(outputKey(runKey)).catch(() => undefined);
+      this.saw(runKey, length);
+      if (length !== undefined && length < least) {
+        least = length;
+        since = Date.now();
+      } else if (Date.now() - since >= STALL_MS) this.stalled.add(runKey);
+    }
+  }
+
+  /** The pipes of a job of run `runKey` wait while its coordinator is behind (`room`). */
+  pressure(runKey: string): Backpressure {
+    const behind = () => this.behind(runKey);
+    return {
+      get blocked() {
+        return behind();
+      },
+      whenClear: (clear) => void this.room(runKey).then(clear),
+    };
+  }
+
+  private saw(runKey: string, length: unknown): void {
+    if (typeof length !== 'number') return;
+    // the last line read stays: one line is none left
+    if (length > 1) this.backlog.set(runKey, length);
+    else this.backlog.delete(runKey); // so a worker serving many runs keeps little of old ones
+    if (length <= BACKLOG_HIGH) this.stalled.delete(runKey);
   }
 }
 
@@ -89,19 +164,24 @@ export interface OutputLine {
 
 /**
  * The coordinator's side: reads a run's output stream with a blocking `XREAD` on its
- * own connection and hands each line on. `drain` reads what is there now without
+ * own connection, hands each line on, and removes what it read (the workers wait while
+ * too much is left: see `OutputWriter`). `drain` reads what is there now without
  * blocking, so a job's lines are delivered before its end.
  */
 export class OutputReader {
   private last = '0-0';
   private stopped = false;
   private readonly loop: Promise<void>;
+  /** Ends the wait for jobrun's own reader (`backpressure`), if the loop waits. */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly blocking: Redis,
     private readonly conn: Redis,
     private readonly key: string,
     private readonly onLine: (line: OutputLine) => void,
+    /** jobrun's output behind its reader: read no more meanwhile, and the workers wait. */
+    private readonly backpressure?: Backpressure,
   ) {
     this.loop = this.read();
   }
@@ -113,12 +193,17 @@ export class OutputReader {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     this.blocking.disconnect();
     await this.loop;
   }
 
   private async read(): Promise<void> {
     while (!this.stopped) {
+      if (this.backpressure?.blocked) {
+        await this.caughtUp(this.backpressure);
+        continue;
+      }
       try {
         const res = await this.blocking.xreadBuffer(
           'COUNT',
@@ -137,7 +222,16 @@ export class OutputReader {
     }
   }
 
+  /** Resolves once jobrun's output caught up with its reader, or the reader stops. */
+  private caughtUp(backpressure: Backpressure): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      backpressure.whenClear(resolve);
+    }).finally(() => (this.wake = undefined));
+  }
+
   private deliver(entries: Array<[Buffer, Buffer[]]>): void {
+    const before = this.last;
     for (const [rawId, fields] of entries) {
       const id = rawId.toString();
       if (!after(id, this.last)) continue;
@@ -152,6 +246,8 @@ export class OutputReader {
       const attempt = Number(f.get('a')?.toString()) || undefined;
       this.onLine({ jobId, worker, attempt, stream, line: decodeBytes(line) });
     }
+    // read: only what is left counts against the workers (the last line read stays)
+    if (this.last !== before) this.conn.xtrim(this.key, 'MINID', this.last).catch(() => {});
   }
 }
 

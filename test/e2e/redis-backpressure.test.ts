@@ -130,26 +130,32 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
     return (counts ?? []).reduce((sum, [, n]) => sum + Number(n), 0);
   }
 
-  it('a stopped reader of the coordinator’s output holds the hand-overs back; the run ends whole once it reads', async () => {
+  /**
+   * A project with two workers (`-j 2`) serving a pool of their own (the first test's
+   * worker takes none of its jobs), and `m.yaml`: `total` jobs `NAME-N` in that pool,
+   * each printing `lines` lines `N-<line>`.
+   */
+  async function poolProject(pool: string, total: number, lines: number, line: string) {
+    const cwd = tempDir(`jobrun-redis-bp-${pool}-`);
+    await startWorker(redis.url, ['-j', '2', '--pool', pool], cwd);
+    await startWorker(redis.url, ['-j', '2', '--pool', pool], cwd);
+    const items = Array.from({ length: total }, (_, i) => i + 1).join(', ');
+    const jobs = [`  - name: "${pool}-{item}"`, `    pool: ${pool}`, `    for_each: [${items}]`];
+    const run = `    run: "yes {item}-${line} | head -n ${lines}"`;
+    const head = ['version: 1', `pools: { ${pool}: { per_worker: 2 } }`, 'jobs:'];
+    fs.writeFileSync(`${cwd}/m.yaml`, [...head, ...jobs, run].join('\n') + '\n');
+    return cwd;
+  }
+
+  it('a stopped reader of the coordinator’s output holds the hand-overs back; every line arrives once it reads', async () => {
     const total = 100;
     const lines = 2000;
-    const cwd = tempDir('jobrun-redis-bp-reader-');
-    // a pool of their own: the first test's worker takes none of these jobs
-    await startWorker(redis.url, ['-j', '2', '--pool', 'out'], cwd);
-    await startWorker(redis.url, ['-j', '2', '--pool', 'out'], cwd);
-    const items = Array.from({ length: total }, (_, i) => i + 1).join(', ');
-    fs.writeFileSync(
-      `${cwd}/m.yaml`,
-      [
-        'version: 1',
-        'pools: { out: { per_worker: 2 } }',
-        'jobs:',
-        '  - name: "p-{item}"',
-        '    pool: out',
-        `    for_each: [${items}]`,
-        // about 200 kB each: one job fills the pipe to the stopped reader
-        `    run: "yes {item}-abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0123456789 | head -n ${lines}"`,
-      ].join('\n') + '\n',
+    // about 200 kB each: one job fills the pipe to the stopped reader
+    const cwd = await poolProject(
+      'out',
+      total,
+      lines,
+      `${'abcdefghijklmnopqrstuvwxyz0123456789'.repeat(2)}`,
     );
     const child = spawn(
       process.execPath,
@@ -162,9 +168,9 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
     child.stdout!.setEncoding('utf8').pause(); // the reader is stopped
     const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
 
-    // the reader stopped: jobs ran (their output filled the pipe), then no more reach Redis
+    // the reader stopped: jobs started (their output fills the pipe), then no more reach Redis
     let handed = 0;
-    for (let i = 0; i < 200 && (await client.zcard('jobrun:pool.out:completed')) < 4; i++)
+    for (let i = 0; i < 200 && (await client.llen('jobrun:pool.out:active')) < 4; i++)
       await sleep(250);
     // bounded: 30 looks half a second apart, the reader still stopped
     for (let i = 0; i < 30 && child.exitCode === null; i++) {
@@ -176,12 +182,52 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
     expect(handed).toBeGreaterThanOrEqual(4);
     expect(handed).toBeLessThanOrEqual(40);
 
+    let out = '';
+    child.stdout!.on('data', (d: string) => (out += d));
     child.stdout!.resume();
     expect(await exited, stderr).toBe(0);
     const report = JSON.parse(fs.readFileSync(`${cwd}/r.json`, 'utf8')) as {
       summary: Record<string, number>;
     };
     expect(report.summary.succeeded).toBe(total);
+    // the workers waited for the coordinator to read: every job's every line, `[out-N@w] N-abc…`
+    const perJob = new Map<string, number>();
+    for (const line of out.split('\n')) {
+      const m = /^\[out-(\d+)@[^\]]+\] (\d+)-abc/.exec(line);
+      if (m && m[1] === m[2]) perJob.set(m[1]!, (perJob.get(m[1]!) ?? 0) + 1);
+    }
+    expect(perJob.size).toBe(total);
+    expect([...perJob.values()]).toEqual(Array.from({ length: total }, () => lines));
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('grouped output of jobs printing more lines than the run’s Redis stream keeps arrives whole', async () => {
+    const total = 12;
+    const lines = 20_000; // each job alone twice what the stream keeps (10,000 lines)
+    const cwd = await poolProject('whole', total, lines, 'abcdefghijklmnopqrstuvwxyz0123456789');
+    const child = spawn(process.execPath, [BIN, 'run', 'm.yaml', '--backend', redis.url], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CI: 'true' },
+    });
+    coordinator = child;
+    let stderr = '';
+    let rest = '';
+    const perJob = new Map<string, number>();
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      const got = (rest + d).split('\n');
+      rest = got.pop()!;
+      for (const line of got) {
+        const job = /^(\d+)-abc/.exec(line)?.[1];
+        if (job !== undefined) perJob.set(job, (perJob.get(job) ?? 0) + 1);
+      }
+    });
+    const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+    expect(code, stderr).toBe(0);
+    expect(stderr).not.toMatch(/removed before/);
+    expect(perJob.size).toBe(total);
+    expect([...perJob.values()]).toEqual(Array.from({ length: total }, () => lines));
     fs.rmSync(cwd, { recursive: true, force: true });
   });
 });
