@@ -46,8 +46,11 @@ export class OutputWriter {
   private readonly backlog = new Map<string, number>();
   /** Lines of each run given to `line` whose send did not return yet (a job prints fast). */
   private readonly unsent = new Map<string, number>();
-  /** Runs whose coordinator read nothing for `STALL_MS`: sent to regardless until it does. */
-  private readonly stalled = new Set<string>();
+  /**
+   * Runs whose coordinator read nothing for `STALL_MS`, with their unread lines as last
+   * seen: sent to regardless until it reads again (fewer are left, not by the cap's trim).
+   */
+  private readonly stalled = new Map<string, number>();
 
   constructor(private readonly conn: Redis) {}
 
@@ -129,7 +132,7 @@ export class OutputWriter {
       if (length !== undefined && length < least) {
         least = length;
         since = Date.now();
-      } else if (Date.now() - since >= STALL_MS) this.stalled.add(runKey);
+      } else if (Date.now() - since >= STALL_MS) this.stalled.set(runKey, least);
     }
   }
 
@@ -149,7 +152,11 @@ export class OutputWriter {
     // the last line read stays: one line is none left
     if (length > 1) this.backlog.set(runKey, length);
     else this.backlog.delete(runKey); // so a worker serving many runs keeps little of old ones
-    if (length <= BACKLOG_HIGH) this.stalled.delete(runKey);
+    const before = this.stalled.get(runKey);
+    if (before === undefined) return;
+    // below the cap (whose trim keeps 10,000), fewer than before: the coordinator reads
+    if (length < Math.min(before, OUTPUT_MAX_LEN)) this.stalled.delete(runKey);
+    else this.stalled.set(runKey, length);
   }
 }
 

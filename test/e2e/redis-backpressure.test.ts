@@ -230,4 +230,58 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
     expect([...perJob.values()]).toEqual(Array.from({ length: total }, () => lines));
     fs.rmSync(cwd, { recursive: true, force: true });
   });
+
+  it('after the coordinator was killed with its reader stopped, the workers wait again for the resumed run', async () => {
+    const total = 40;
+    const lines = 5000; // 4 jobs at once print twice what the stream keeps
+    const cwd = await poolProject('again', total, lines, 'abcdefghijklmnopqrstuvwxyz0123456789');
+    const args = [BIN, 'run', 'm.yaml', '--backend', redis.url, '--output', 'stream'];
+    const env = { ...process.env, CI: 'true' };
+    const first = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'ignore'], env });
+    coordinator = first;
+    first.stdout!.pause(); // its reader is stopped: the workers' jobs wait on their output
+    for (let i = 0; i < 200 && (await client.llen('jobrun:pool.again:active')) < 4; i++)
+      await sleep(250);
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('close', r));
+    // the workers give up waiting for it (30 s without a line read) and run the jobs it handed out
+    const queue = 'jobrun:pool.again';
+    for (let i = 0; i < 240; i++) {
+      const [waiting, active] = [
+        await client.zcard(`${queue}:prioritized`),
+        await client.llen(`${queue}:active`),
+      ];
+      if (waiting + active === 0) break;
+      await sleep(500);
+    }
+    const ranBefore = new Set(
+      (await client.zrange(`${queue}:completed`, 0, -1)).map((id) => /(again-\d+)\./.exec(id)?.[1]),
+    );
+    expect(ranBefore.size).toBeGreaterThan(0);
+    expect(ranBefore.size).toBeLessThan(total);
+
+    const resumed = spawn(process.execPath, [...args, '--resume'], {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env,
+    });
+    coordinator = resumed;
+    let out = '';
+    let stderr = '';
+    resumed.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    resumed.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const code = await new Promise<number | null>((r) => resumed.once('close', (c) => r(c)));
+    expect(code, stderr).toBe(0);
+    const perJob = new Map<string, number>();
+    for (const line of out.split('\n')) {
+      const name = /^\[(again-\d+)@[^\]]+\] \d+-abc/.exec(line)?.[1];
+      if (name !== undefined) perJob.set(name, (perJob.get(name) ?? 0) + 1);
+    }
+    // every job the resumed run ran shows every line (those run before it: what is left)
+    const ranNow = Array.from({ length: total }, (_, i) => `again-${i + 1}`).filter(
+      (n) => !ranBefore.has(n),
+    );
+    expect(ranNow.map((n) => [n, perJob.get(n)])).toEqual(ranNow.map((n) => [n, lines]));
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
 });
