@@ -13,7 +13,6 @@ import {
   PREFIX,
   bullPriority,
   jobIdFor,
-  outputKey,
   queueName,
 } from './redis-names.js';
 import { OutputReader } from './redis-output.js';
@@ -271,13 +270,12 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
     this.files = files;
     const blocking = new Redis(bullConnection(this.target));
     blocking.on('error', () => {});
-    const key = outputKey(this.runKey);
     // lines shown live wait in Redis while jobrun's own reader is behind, not here
     const pressure = emit ? backpressure : undefined;
     this.output = new OutputReader(
       blocking,
       this.conn,
-      key,
+      this.runKey,
       (l) => {
         const waiter = this.waiters.get(l.jobId);
         if (!waiter) return;

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Backpressure, OutputStream } from '../exec/types.js';
 import { decodeBytes, encodeBytes } from '../model/bytes.js';
-import { outputKey } from './redis-names.js';
+import { outputKey, outputReaderKey } from './redis-names.js';
 
 /** Lines kept per run's output stream: older ones are trimmed, so memory stays bounded. */
 const OUTPUT_MAX_LEN = 10_000;
@@ -18,11 +18,9 @@ const BACKLOG_HIGH = 2000;
 /** A worker waiting for room looks again this often at most, then at least once a second. */
 const FIRST_LOOK_MS = 50;
 const LAST_LOOK_MS = 1000;
-/**
- * Room that does not come for this long (the coordinator was killed, or its own reader
- * stopped): the worker sends again, and the stream trims the oldest unread lines.
- */
-const STALL_MS = 30_000;
+/** How long the coordinator's reader mark outlives its last renewal (it renews each second). */
+const READER_MARK_MS = 5000;
+const READER_RENEW_MS = 1000;
 
 interface Pending {
   runKey: string;
@@ -36,7 +34,9 @@ interface Pending {
  * drains the stream before it closes the attempt, sees every line first. The
  * coordinator removes what it read, so the stream's length is what it has yet to
  * read; past `BACKLOG_HIGH`, the worker sends no more until it read them (`room`,
- * `pressure`): a job's pipes wait, as for a slow reader of a local run.
+ * `pressure`): a job's pipes wait, as for a slow reader of a local run. Only while the
+ * coordinator says it reads (`outputReaderKey`, renewed each second): one killed with -9
+ * is waited for a few seconds at most, and one that does not say so is not waited for.
  */
 export class OutputWriter {
   private pending: Pending[] = [];
@@ -46,11 +46,8 @@ export class OutputWriter {
   private readonly backlog = new Map<string, number>();
   /** Lines of each run given to `line` whose send did not return yet (a job prints fast). */
   private readonly unsent = new Map<string, number>();
-  /**
-   * Runs whose coordinator read nothing for `STALL_MS`, with their unread lines as last
-   * seen: sent to regardless until it reads again (fewer are left, not by the cap's trim).
-   */
-  private readonly stalled = new Map<string, number>();
+  /** Runs whose coordinator says it reads their lines, as the last send or look saw. */
+  private readonly read = new Set<string>();
 
   constructor(private readonly conn: Redis) {}
 
@@ -99,40 +96,42 @@ export class OutputWriter {
         }
         for (const runKey of runs.keys()) multi.expire(outputKey(runKey), OUTPUT_TTL_S);
         for (const runKey of runs.keys()) multi.xlen(outputKey(runKey));
+        for (const runKey of runs.keys()) multi.exists(outputReaderKey(runKey));
         const replies = await multi.exec().catch(() => null);
-        const lengths = replies?.slice(-runs.size) ?? [];
+        const looks = replies?.slice(-2 * runs.size) ?? [];
         [...runs].forEach(([runKey, sent], i) => {
           const left = (this.unsent.get(runKey) ?? 0) - sent;
           if (left > 0) this.unsent.set(runKey, left);
           else this.unsent.delete(runKey);
-          this.saw(runKey, lengths[i]?.[1]);
+          this.saw(runKey, looks[i]?.[1], looks[runs.size + i]?.[1]);
         });
       });
     }
     return this.sending;
   }
 
-  /** Whether run `runKey`'s coordinator has too many of its lines yet to read. */
+  /** Whether run `runKey`'s coordinator reads its lines and has too many yet to read. */
   behind(runKey: string): boolean {
     const lines = (this.backlog.get(runKey) ?? 0) + (this.unsent.get(runKey) ?? 0);
-    return lines > BACKLOG_HIGH && !this.stalled.has(runKey);
+    return lines > BACKLOG_HIGH && this.read.has(runKey);
   }
 
   /**
    * Resolves once run `runKey`'s coordinator caught up with its lines (at once if it
-   * has), or after `STALL_MS` in which it read none (bounded: it may be gone).
+   * has), or no longer says it reads them (killed: within `READER_MARK_MS`).
    */
   async room(runKey: string): Promise<void> {
-    let least = this.backlog.get(runKey) ?? 0;
-    let since = Date.now();
     for (let wait = FIRST_LOOK_MS; this.behind(runKey); wait = Math.min(wait * 2, LAST_LOOK_MS)) {
       await sleep(wait);
-      const length = await this.conn.xlen(outputKey(runKey)).catch(() => undefined);
-      this.saw(runKey, length);
-      if (length !== undefined && length < least) {
-        least = length;
-        since = Date.now();
-      } else if (Date.now() - since >= STALL_MS) this.stalled.set(runKey, least);
+      const looks = await this.conn
+        .multi()
+        .xlen(outputKey(runKey))
+        .exists(outputReaderKey(runKey))
+        .exec()
+        .catch(() => null);
+      // Redis unreachable: nothing to wait for (the lines are best effort, the log is whole)
+      if (looks === null) return;
+      this.saw(runKey, looks[0]?.[1], looks[1]?.[1]);
     }
   }
 
@@ -147,16 +146,13 @@ export class OutputWriter {
     };
   }
 
-  private saw(runKey: string, length: unknown): void {
+  private saw(runKey: string, length: unknown, reading: unknown): void {
+    if (reading === 1) this.read.add(runKey);
+    else if (reading === 0) this.read.delete(runKey);
     if (typeof length !== 'number') return;
     // the last line read stays: one line is none left
     if (length > 1) this.backlog.set(runKey, length);
     else this.backlog.delete(runKey); // so a worker serving many runs keeps little of old ones
-    const before = this.stalled.get(runKey);
-    if (before === undefined) return;
-    // below the cap (whose trim keeps 10,000), fewer than before: the coordinator reads
-    if (length < Math.min(before, OUTPUT_MAX_LEN)) this.stalled.delete(runKey);
-    else this.stalled.set(runKey, length);
   }
 }
 
@@ -179,18 +175,29 @@ export class OutputReader {
   private last = '0-0';
   private stopped = false;
   private readonly loop: Promise<void>;
+  private readonly key: string;
   /** Ends the wait for jobrun's own reader (`backpressure`), if the loop waits. */
   private wake: (() => void) | undefined;
+  /** Renews the mark that says this coordinator reads (see `OutputWriter`). */
+  private readonly marker: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly blocking: Redis,
     private readonly conn: Redis,
-    private readonly key: string,
+    private readonly runKey: string,
     private readonly onLine: (line: OutputLine) => void,
     /** jobrun's output behind its reader: read no more meanwhile, and the workers wait. */
     private readonly backpressure?: Backpressure,
   ) {
+    this.key = outputKey(runKey);
     this.loop = this.read();
+    this.mark();
+    this.marker = setInterval(() => this.mark(), READER_RENEW_MS);
+    this.marker.unref();
+  }
+
+  private mark(): void {
+    this.conn.set(outputReaderKey(this.runKey), '1', 'PX', READER_MARK_MS).catch(() => {});
   }
 
   async drain(): Promise<void> {
@@ -200,6 +207,8 @@ export class OutputReader {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.marker);
+    this.conn.del(outputReaderKey(this.runKey)).catch(() => {});
     this.wake?.();
     this.blocking.disconnect();
     await this.loop;
