@@ -99,6 +99,7 @@ class RedisRun implements BackendRun {
       executor.streamOutput(
         captureOutput ? rest.emit : undefined,
         rest.separateStreams ? new StreamFiles(rest.logDir) : undefined,
+        rest.backpressure,
       );
     const health = new RedisHealth({
       conn: this.conn,

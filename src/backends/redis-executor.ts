@@ -1,7 +1,7 @@
 import { Queue, QueueEvents, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { AttemptHooks, RemoteExecutor } from '../core/remote.js';
-import type { ExecRequest, RunningAttempt } from '../exec/types.js';
+import type { Backpressure, ExecRequest, RunningAttempt } from '../exec/types.js';
 import type { RunEventMap } from '../model/events.js';
 import { jobId, type JobSpec, type PoolSpec } from '../model/job.js';
 import { RemoteAttempt, type AttemptOwner } from './redis-attempt.js';
@@ -13,7 +13,6 @@ import {
   PREFIX,
   bullPriority,
   jobIdFor,
-  outputKey,
   queueName,
 } from './redis-names.js';
 import { OutputReader } from './redis-output.js';
@@ -56,6 +55,10 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   private files: StreamFiles | undefined;
   private streaming: OutputReturn | undefined;
   private readonly stopper: RunStop;
+  /** Workers send the run's output lines back (`streamOutput`). */
+  get returnsOutput(): boolean {
+    return this.output !== undefined;
+  }
   /** Told the queue of each job a worker starts. */
   onStarted: ((queue: string) => void) | undefined;
 
@@ -257,20 +260,32 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
    * `--output stream|grouped`, `--results`: workers send the run's output lines to a
    * capped Redis stream; they are emitted as the job's own, as a local run would.
    */
-  streamOutput(emit: Emit | undefined, files: StreamFiles | undefined): void {
+  streamOutput(
+    emit: Emit | undefined,
+    files: StreamFiles | undefined,
+    backpressure?: Backpressure,
+  ): void {
     // lines as they come only where they are shown live; else each stream after its attempt
     this.streaming = emit ? 'lines' : 'streams';
     this.files = files;
     const blocking = new Redis(bullConnection(this.target));
     blocking.on('error', () => {});
-    this.output = new OutputReader(blocking, this.conn, outputKey(this.runKey), (l) => {
-      const waiter = this.waiters.get(l.jobId);
-      if (!waiter) return;
-      const { job } = waiter.request;
-      const { stream, line, worker } = l;
-      if (l.attempt !== undefined) files?.line(jobId(job), l.attempt, stream, line);
-      emit?.('job_output', { id: jobId(job), name: job.name, stream, line, worker });
-    });
+    // lines shown live wait in Redis while jobrun's own reader is behind, not here
+    const pressure = emit ? backpressure : undefined;
+    this.output = new OutputReader(
+      blocking,
+      this.conn,
+      this.runKey,
+      (l) => {
+        const waiter = this.waiters.get(l.jobId);
+        if (!waiter) return;
+        const { job } = waiter.request;
+        const { stream, line, worker } = l;
+        if (l.attempt !== undefined) files?.line(jobId(job), l.attempt, stream, line);
+        emit?.('job_output', { id: jobId(job), name: job.name, stream, line, worker });
+      },
+      pressure,
+    );
   }
 
   /** `--results`: the files an attempt's output came back to, if it is kept. */

@@ -44,6 +44,11 @@ export function outputKey(runKey: string): string {
   return `${PREFIX}:out:${runKey}`;
 }
 
+/** Present while a run's coordinator reads its output stream (it renews it): workers wait for it. */
+export function outputReaderKey(runKey: string): string {
+  return `${PREFIX}:out-reader:${runKey}`;
+}
+
 /** The queue serving a pool, or the pool-less default queue. */
 export function queueName(pool: string | undefined): string {
   return pool === undefined ? 'default' : `pool.${pool}`;

@@ -9,8 +9,8 @@ const NEWLINE = Buffer.from('\n');
  * `--results DIR` on Redis: a remote job's stdout and stderr come back as output lines
  * over the run's capped stream (see `OutputWriter`) and are written here, one file per
  * job, attempt and stream, under the coordinator's log folder; the attempt's result
- * then names these files, as a local attempt names its own. Bounded as that stream is:
- * a coordinator more than 10,000 lines behind misses the oldest.
+ * then names these files, as a local attempt names its own. The workers wait for the
+ * coordinator to read them, up to a stall (see `OutputWriter`): then the oldest go.
  */
 export class StreamFiles {
   constructor(private readonly dir: string) {

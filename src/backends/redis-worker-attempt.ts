@@ -82,6 +82,8 @@ export class AttemptRunner {
       logPath,
       worker,
       onLine: separate ? undefined : sendLine,
+      // the job's pipes wait while the coordinator has too many of the run's lines to read
+      backpressure: separate ? undefined : output?.pressure(p.runKey),
       separate,
     });
     const entry = { handle, cancelled: false, lockLost: false };
@@ -95,7 +97,10 @@ export class AttemptRunner {
     const result = await handle.result;
     // no paths in the result: the job printed nothing, so there is nothing to send
     if (separate && output && sendLine && (result.stdoutPath || result.stderrPath)) {
-      await sendStreams(separate, { line: sendLine, flush: () => output.flush() });
+      await sendStreams(separate, {
+        line: sendLine,
+        flush: () => output.flush().then(() => output.room(p.runKey)),
+      });
       // they named files on this worker, now removed: the coordinator names its own
       delete result.stdoutPath;
       delete result.stderrPath;

@@ -1,9 +1,10 @@
 import type { Emit } from '../model/events.js';
 import { jobVariables } from '../model/job-env.js';
-import type { Executor } from '../exec/types.js';
+import type { Backpressure, Executor } from '../exec/types.js';
 import type { Entry } from './entry.js';
 import type { StartGate } from './gates.js';
 import { LocalDispatch, type LocalDispatchOptions } from './local-dispatch.js';
+import { OutputHold } from './output-hold.js';
 import { isRemote, type RemoteExecutor } from './remote.js';
 
 /** What starting one attempt needs beyond the job itself. */
@@ -63,11 +64,19 @@ export interface Dispatch {
 }
 
 /**
+ * Jobs that wait untaken in the backend while their output comes back to this process:
+ * few, as the workers start whatever waits there, held back or not (see `RemoteDispatch`).
+ */
+const OUTPUT_AHEAD = 16;
+
+/**
  * The remote dispatch (Redis): ready jobs go to the backend as long as at most
  * `maxQueue` of them wait there untaken (backpressure across the wire: the rest wait
  * here, and a streamed input is read no further); workers and pool limits are the
  * workers' business, and the backend retries. The start gate still spaces the
- * hand-overs.
+ * hand-overs, and jobrun's output falling behind its reader holds them back
+ * (`backpressure`); as the jobs' output comes back here then (`returnsOutput`), at
+ * most `OUTPUT_AHEAD` wait in the backend, so few jobs start while the reader is stopped.
  */
 export class RemoteDispatch implements Dispatch {
   readonly workers: number;
@@ -75,6 +84,8 @@ export class RemoteDispatch implements Dispatch {
   readonly queuesAhead = false;
   /** Handed to the backend and not running on a worker: waiting in its queue. */
   private readonly waiting = new Set<Entry>();
+  /** Hand-overs wait for jobrun's output to catch up with its reader. */
+  private readonly output: OutputHold;
 
   constructor(
     private readonly executor: RemoteExecutor,
@@ -85,8 +96,10 @@ export class RemoteDispatch implements Dispatch {
     private readonly onRoom: () => void,
     private readonly runId: string,
     private readonly gate?: StartGate,
+    private readonly backpressure?: Backpressure,
   ) {
     this.workers = workers;
+    this.output = new OutputHold(backpressure, onRoom);
   }
 
   poolLimit(): number {
@@ -95,11 +108,18 @@ export class RemoteDispatch implements Dispatch {
 
   /** Every job running remotely, plus at most `maxQueue` waiting in the backend's queue. */
   limit(_ready: number, running: number): number {
-    return running - this.waiting.size + this.maxQueue;
+    return running - this.waiting.size + this.ahead;
+  }
+
+  /** How many may wait untaken in the backend: few while their output comes back here. */
+  private get ahead(): number {
+    const held = this.backpressure !== undefined && this.executor.returnsOutput === true;
+    return held ? Math.min(this.maxQueue, OUTPUT_AHEAD) : this.maxQueue;
   }
 
   gateWait(now: number): number {
-    return this.gate?.check(now) ?? 0;
+    const wait = this.gate?.check(now) ?? 0;
+    return wait > 0 ? wait : this.output.wait();
   }
 
   recheckIn(): undefined {
@@ -174,8 +194,17 @@ export function createDispatch(
     onRoom: () => void;
   },
 ): Dispatch {
-  const { executor, emit, workers, gate, runId } = options;
+  const { executor, emit, workers, gate, runId, backpressure, onRoom } = options;
   return isRemote(executor)
-    ? new RemoteDispatch(executor, emit, workers.min, options.maxQueue, options.onRoom, runId, gate)
+    ? new RemoteDispatch(
+        executor,
+        emit,
+        workers.min,
+        options.maxQueue,
+        onRoom,
+        runId,
+        gate,
+        backpressure,
+      )
     : new LocalDispatch({ ...options, executor });
 }

@@ -7,14 +7,12 @@ import type { Clock } from './clock.js';
 import type { Dispatch, StartRequest } from './dispatch.js';
 import type { Entry } from './entry.js';
 import type { StartGate } from './gates.js';
+import { OutputHold } from './output-hold.js';
 import { attemptVariables, jobVariables } from '../model/job-env.js';
 import { logPathFor, streamPathsFor } from './log-path.js';
 import { WorkerScaler } from './scaling.js';
 import { Slots } from './slots.js';
 import { worthRetrying } from '../model/attempt.js';
-
-/** With output held back: when to look again, should the reader's catching up not be told. */
-const OUTPUT_RECHECK_MS = 1000;
 
 export interface LocalDispatchOptions {
   /** The run's id, for the job's `JOBRUN_RUN_ID`. */
@@ -58,10 +56,11 @@ export class LocalDispatch implements Dispatch {
   private readonly slots = new Slots();
   private readonly timers = new Map<Entry, unknown>();
   /** Starts wait for jobrun's output to catch up with its reader (`backpressure`). */
-  private heldBack = false;
+  private readonly output: OutputHold;
 
   constructor(private readonly options: LocalDispatchOptions) {
     this.scaler = new WorkerScaler(options.workers, options.idleMs);
+    this.output = new OutputHold(options.backpressure, options.onRoom);
     const { executor, gate, workers } = options;
     this.queuesAhead =
       executor.startAfter !== undefined && gate === undefined && workers.min === workers.max;
@@ -85,16 +84,7 @@ export class LocalDispatch implements Dispatch {
 
   gateWait(now: number): number {
     const wait = this.options.gate?.check(now) ?? 0;
-    const { backpressure, onRoom } = this.options;
-    if (wait > 0 || !backpressure?.blocked) return wait;
-    if (!this.heldBack) {
-      this.heldBack = true;
-      backpressure.whenClear(() => {
-        this.heldBack = false;
-        onRoom?.();
-      });
-    }
-    return OUTPUT_RECHECK_MS;
+    return wait > 0 ? wait : this.output.wait();
   }
 
   recheckIn(now: number): number | undefined {

@@ -23,6 +23,8 @@ export interface AttemptHooks {
  */
 export interface RemoteExecutor {
   readonly remote: true;
+  /** The jobs' output comes back to this process as they run (`--output`, `--results`). */
+  readonly returnsOutput?: boolean;
   start(request: ExecRequest, hooks: AttemptHooks): RunningAttempt;
   /**
    * The run is stopping, whatever the reason (signal, halt, a reporter's failure): no

@@ -163,4 +163,28 @@ describe('RemoteDispatch', () => {
     expect(room).toBe(1);
     expect(dispatch.limit(0, 2)).toBe(3); // one running, one waiting: one more may go
   });
+
+  it('hands nothing over while jobrun’s output is behind; few wait in the backend while output comes back', () => {
+    const remote = Object.assign(new Remote(), { returnsOutput: true });
+    let room = 0;
+    let clear: (() => void) | undefined;
+    const pressure = { blocked: true, whenClear: (c: () => void) => (clear = c) };
+    const dispatch = new RemoteDispatch(
+      remote,
+      new EventLog().emit,
+      1,
+      10_000,
+      () => room++,
+      'r1',
+      undefined,
+      pressure,
+    );
+    expect(dispatch.gateWait(0)).toBeGreaterThan(0);
+    expect(dispatch.gateWait(0)).toBeGreaterThan(0); // asked again: still one wait
+    pressure.blocked = false;
+    clear!();
+    expect(room).toBe(1);
+    expect(dispatch.gateWait(0)).toBe(0);
+    expect(dispatch.limit(0, 0)).toBe(16); // not --max-queue's 10,000
+  });
 });
