@@ -25,6 +25,7 @@ import base64, os, select, time
 out, running, queued, n, piped, log, buf, eof = [], None, [], 0, False, None, b'', False
 JOB_S = float(os.environ['JOB_MS']) / 1000
 BATCH = 0.025
+held = False  # lines were held back: they say their age (a build before the batching never queues two deep)
 def say(line):
     out.append((time.monotonic(), line))
 def start(fields):
@@ -61,16 +62,18 @@ def hold():
     return max(0.0, out[0][0] + BATCH - time.monotonic())
 say(b'r')
 while not (eof and running is None):
-    held = hold()
-    if out and held == 0:
+    wait_out = hold()
+    if out and wait_out == 0:
         now = time.monotonic()
-        os.write(1, b''.join(b'%s\n' % l if now - t < 0.001 else b'@%d %s\n' % ((now - t) * 1e6, l) for t, l in out))
+        os.write(1, b''.join(b'%s\n' % l if not held or now - t < 0.001 else b'@%d %s\n' % ((now - t) * 1e6, l) for t, l in out))
         del out[:]
+        held = False
     # as the spawner does: while a job runs, only the doorbell ('c', 't') wakes it, so
     # the next job's order wakes nobody and is read as the job ends
     wait = None if running is None else max(0.0, running - time.monotonic())
-    if out and held:
-        wait = held if wait is None else min(wait, held)
+    if out and wait_out:
+        held = True
+        wait = wait_out if wait is None else min(wait, wait_out)
     ready = select.select([3] if running is not None else [0, 3], [], [], wait)[0]
     if 3 in ready:
         os.read(3, 65536)

@@ -81,7 +81,8 @@ function drive(source, shell, dir, jobs, burnUs, piped = false) {
       pending += chunk;
       let nl;
       while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
+        // a line the spawner held back says its age first ('@AGE '): not needed here
+        const line = pending.slice(0, nl).replace(/^@\d+ /, '');
         pending = pending.slice(nl + 1);
         if (line === 'r') {
           t0 = process.hrtime.bigint();
