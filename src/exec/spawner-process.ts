@@ -276,7 +276,7 @@ export class SpawnerProcess {
   private onLine(line: string): void {
     const fields = line.split(' ');
     // '@AGE ': a line held back AGE µs to share a write (see `QUEUE_DEPTH`)
-    const ageMs = fields[0]?.startsWith('@') ? Number(fields.shift()!.slice(1)) / 1000 : 0;
+    const ageMs = fields[0]?.startsWith('@') ? Number(fields.shift()!.slice(1)) / 1000 || 0 : 0;
     const kind = fields[0];
     if (kind === 'r') {
       this.ready = true;
