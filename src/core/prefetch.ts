@@ -178,14 +178,22 @@ export class Prefetch {
     return entry.dependents.some((dependent) => dependent.status === 'pending');
   }
 
+  /**
+   * `entry` was withdrawn or handed back. The jobs of its chain come back one by one, and
+   * one that came back may be queued again (a new link) before the next one is heard of:
+   * a link is only undone while it is still the one this job made.
+   */
   private gone(entry: Entry): void {
     this.withdrawing.delete(entry);
     this.reclaiming.delete(entry);
-    const running = this.ahead.get(entry);
-    if (running !== undefined) {
+    const ahead = this.ahead.get(entry);
+    if (ahead !== undefined) {
       this.ahead.delete(entry);
-      this.behind.delete(running);
+      if (this.behind.get(ahead) === entry) this.behind.delete(ahead);
     }
-    this.host.withdrawn(entry, running === undefined);
+    // the job that was queued behind it comes back too: its link to it is over
+    const after = this.behind.get(entry);
+    if (after !== undefined && this.ahead.get(after) === entry) this.behind.delete(entry);
+    this.host.withdrawn(entry, ahead === undefined);
   }
 }

@@ -138,6 +138,22 @@ describe('prefetch: the next job waits in the spawner', () => {
     expect(slots).toContainEqual(['c', slots.find(([name]) => name === 'b')![1]]);
   });
 
+  it('loses no job when failures hand back chains that are queued again before the rest came back', async () => {
+    // two slots, a job in five fails: each failure hands back the jobs waiting behind it
+    // one by one, and the first of them is queued again while the others are on their way
+    const dir = dirs.make();
+    const source = Array.from({ length: 20 }, (_, i) =>
+      job(`j${i}`, { command: `exit ${i % 5 === 0 ? 1 : 0}`, cwd: dir }, i),
+    );
+    const t = run(dir, source, { workers: { min: 2, max: 2 } });
+    const outcome = await t.done;
+    expect(outcome.summary).toMatchObject({ total: 20, succeeded: 16, failed: 4 });
+    const ends = t.log.of('job_end').map((e) => e.job.name);
+    expect(new Set(ends).size).toBe(20); // each job ended, once
+    expect(ends).toHaveLength(20);
+    expect(t.queued.length).toBeGreaterThan(2); // and jobs did wait in the spawners
+  });
+
   it('after a failure the queued jobs are handed back: --halt now,fail=1 starts nothing more', async () => {
     const dir = dirs.make();
     const source = [step(dir, 'a', 'sleep 0.2; exit 1'), step(dir, 'b'), step(dir, 'c')];
