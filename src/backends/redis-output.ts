@@ -4,8 +4,14 @@ import type { Backpressure, OutputStream } from '../exec/types.js';
 import { decodeBytes, encodeBytes } from '../model/bytes.js';
 import { outputKey, outputReaderKey } from './redis-names.js';
 
-/** Lines kept per run's output stream: older ones are trimmed, so memory stays bounded. */
-const OUTPUT_MAX_LEN = 10_000;
+/**
+ * Lines kept per run's output stream: older ones are trimmed, so memory stays bounded.
+ * Ten times `BACKLOG_HIGH`: a worker learns of the backlog only as its last send is
+ * answered, and each of its jobs may have a pipe read (64 KiB: some 1,500 short lines)
+ * in flight, so on a loaded machine two workers' jobs overshoot the backlog by several
+ * thousand lines before they wait; the stream must keep them until they are read.
+ */
+const OUTPUT_MAX_LEN = 20_000;
 /** How long a run's output stream outlives its last line (seconds). */
 const OUTPUT_TTL_S = 24 * 3600;
 /** Lines a worker buffers before it sends them without waiting for the next tick. */

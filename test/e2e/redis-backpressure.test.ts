@@ -203,7 +203,7 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
 
   it('grouped output of jobs printing more lines than the run’s Redis stream keeps arrives whole', async () => {
     const total = 12;
-    const lines = 20_000; // each job alone twice what the stream keeps (10,000 lines)
+    const lines = 20_000; // each job alone as many as the stream keeps (20,000 lines)
     const cwd = await poolProject('whole', total, lines, 'abcdefghijklmnopqrstuvwxyz0123456789');
     const child = spawn(process.execPath, [BIN, 'run', 'm.yaml', '--backend', redis.url], {
       cwd,
@@ -233,7 +233,7 @@ describe.runIf(enabled)('backpressure across the wire (built bin)', { timeout: 1
 
   it('after the coordinator was killed with its reader stopped, the workers wait again for the resumed run', async () => {
     const total = 40;
-    const lines = 5000; // 4 jobs at once print twice what the stream keeps
+    const lines = 5000; // 4 jobs at once print as many as the stream keeps
     const cwd = await poolProject('again', total, lines, 'abcdefghijklmnopqrstuvwxyz0123456789');
     const args = [BIN, 'run', 'm.yaml', '--backend', redis.url, '--output', 'stream'];
     const env = { ...process.env, CI: 'true' };
