@@ -34,8 +34,8 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  *   `q …` (as `s`)               queue a job behind the last one: the first queued job
  *                                starts the moment the running job is reaped, before
  *                                jobrun hears of that end, so no round trip sits between
- *                                two jobs (orders are decoded as they come, while the
- *                                job before them runs). Only after a job that exited 0:
+ *                                two jobs (an order is decoded while a job before it
+ *                                runs). Only after a job that exited 0:
  *                                after a failure, a signal or a failed start every queued
  *                                job is handed back (`w` each, oldest first), for jobrun
  *                                to decide (retry, halt). With no job running it starts
@@ -187,6 +187,8 @@ def waiting_input():
             stopping.append(0)
             break
         data += chunk
+        if len(chunk) < 65536:
+            break  # all there was: no second look
     return data
 
 
@@ -222,7 +224,7 @@ class Slot:
     rings = 0  # doorbell rings whose line ('c', 't') is not read yet (below 0: read first)
 
     def __init__(self):
-        self.queue = []  # the next jobs' orders (q), oldest first, parsed (see prepare)
+        self.queue = []  # the next jobs' orders (q), oldest first, as read or parsed (see start)
         self.outputs = []  # Outputs not reported yet: the running job's, and ended jobs' still read
         # Groups it started that may live: the running job's, and those of ended jobs that
         # lived on at their end (jobrun kills them, after their kill grace if it signalled
@@ -230,7 +232,11 @@ class Slot:
         self.groups = []
 
 
-def start(slot, parsed):
+def start(slot, order):
+    """Starts the job of an order, as read or parsed (see prepare). The orders queued
+    behind it that are still as read are parsed after the spawn, while the job runs:
+    not on the way from one job's end to the next one's start."""
+    parsed = prepare(order) if isinstance(order, bytes) else order
     try:
         if isinstance(parsed, Exception):
             raise parsed
@@ -246,6 +252,7 @@ def start(slot, parsed):
     if slot.child is not None:
         slot.groups.append(slot.child)
         slot.watch = watch(slot.child)
+    slot.queue = [prepare(queued) if isinstance(queued, bytes) else queued for queued in slot.queue]
 
 
 def ended(slot, reaped, go_on=True):
@@ -337,9 +344,9 @@ def hand_back(slot):
 def handle(line, slot):
     global base
     if line.startswith(b's '):
-        start(slot, prepare(line[2:]))
+        start(slot, line[2:])
     elif line.startswith(b'q '):
-        slot.queue.append(prepare(line[2:]))
+        slot.queue.append(line[2:])  # parsed in start, off the way from an end to a start
         slot.due = slot.child is None
     elif line == b'c':
         slot.rings -= 1

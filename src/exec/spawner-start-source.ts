@@ -10,21 +10,35 @@ found = {}  # (file, PATH) -> where it was found last, when that is an absolute 
 
 
 def find(file, env):
-    """The program a PATH search finds (as execvp would). The last answer is kept and only
-    checked again, one call rather than one per folder before it (the shell, each job)."""
+    """The program a PATH search finds (as execvp would), and whether that is an answer
+    kept from an earlier search: a job's program (most often its shell) is looked for
+    once, not before every job. See spawn_program for a kept answer that went stale."""
     if b'/' in file:
-        return file
-    search = env.get(b'PATH', b'/usr/bin:/bin')
-    last = found.get((file, search))
-    if last is not None and os.access(last, os.X_OK):
-        return last
-    for d in search.split(b':'):
+        return file, False
+    key = (file, env.get(b'PATH', b'/usr/bin:/bin'))
+    last = found.get(key)
+    if last is not None:
+        return last, True
+    for d in key[1].split(b':'):
         path = os.path.join(d or b'.', file)
         if os.access(path, os.X_OK) and not os.path.isdir(path):
             if path.startswith(b'/'):
-                found[(file, search)] = path  # a relative one depends on the job's folder
-            return path
+                found[key] = path  # a relative one depends on the job's folder
+            return path, False
     raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
+
+
+def spawn_program(file, argv, env, *rest):
+    """posix_spawn of the program 'file' names (see find). When a kept answer cannot be
+    started as a program (removed, no longer executable), the search is made afresh, once."""
+    path, kept = find(file, env)
+    try:
+        return posix_spawn(path, argv, env, *rest)
+    except OSError as err:
+        if not kept or err.errno not in NOT_EXEC:
+            raise
+    found.clear()
+    return posix_spawn(find(file, env)[0], argv, env, *rest)
 
 
 def fail(where, err):
@@ -174,7 +188,7 @@ def spawn(parsed):
         return None, grace, None
     if output is not None:
         try:
-            pid, start = posix_spawn(find(file, env), argv, env, log, stdin, output)
+            pid, start = spawn_program(file, argv, env, log, stdin, output)
         except Exception as err:  # also a bad argument (ValueError): its pipes are closed
             output.close()
             fail(b'exec', err)
@@ -184,7 +198,7 @@ def spawn(parsed):
         return pid, grace, output
     for again in (True, False):
         try:
-            pid, start = posix_spawn(find(file, env), argv, env, log, stdin)
+            pid, start = spawn_program(file, argv, env, log, stdin)
             break
         except OSError as err:
             try:

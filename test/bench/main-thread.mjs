@@ -15,7 +15,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BIN, makeTempDir, median, removeTempDir, table } from './lib.mjs';
 
@@ -24,7 +25,7 @@ const STAND_IN = String.raw`
 import base64, os, select, time
 out, running, queued, n, piped, log, buf, eof = [], None, [], 0, False, None, b'', False
 JOB_S = float(os.environ['JOB_MS']) / 1000
-BATCH = 0.025
+BATCH = float(os.environ['BATCH_S'])  # the build's own (see batchOf)
 held = False  # lines were held back: they say their age (a build before the batching never queues two deep)
 def say(line):
     out.append((time.monotonic(), line))
@@ -123,7 +124,7 @@ function standInAlone(jobs, jobMs, workers, dir) {
     const children = Array.from({ length: workers }, () => {
       const child = spawn(join(dir, 'python'), [], {
         stdio: ['pipe', 'pipe', 'inherit', 'pipe'],
-        env: { ...process.env, JOB_MS: String(jobMs) },
+        env: { ...process.env, JOB_MS: String(jobMs), BATCH_S: '0' }, // it queues one deep: nothing held
       });
       let buf = '';
       child.stdout.setEncoding('utf8');
@@ -146,8 +147,15 @@ function standInAlone(jobs, jobMs, workers, dir) {
   });
 }
 
+/** How long `bin`'s spawner holds reports back to share a write (its BATCH, seconds). */
+async function batchOf(bin) {
+  const url = pathToFileURL(join(dirname(bin), '..', 'dist', 'exec', 'spawner-source.js')).href;
+  const { SPAWNER_SOURCE } = await import(url);
+  return Number(/^BATCH, AGED = ([\d.]+),/m.exec(SPAWNER_SOURCE)?.[1] ?? 0.025);
+}
+
 /** Node CPU ms and wall ms of one run of `jobs` jobs at `-j workers`. */
-function cpuOf(bin, args, jobs, jobMs, workers, dir) {
+async function cpuOf(bin, args, jobs, jobMs, workers, dir) {
   const cpuFile = join(dir, 'cpu.txt');
   rmSync(cpuFile, { force: true });
   rmSync(join(dir, 'logs'), { recursive: true, force: true });
@@ -172,6 +180,7 @@ function cpuOf(bin, args, jobs, jobMs, workers, dir) {
         JOBRUN_PYTHON: join(dir, 'python'),
         CPU_OUT: cpuFile,
         JOB_MS: String(jobMs),
+        BATCH_S: String(await batchOf(bin)),
       },
       maxBuffer: 1 << 28,
       timeout: 600_000,
@@ -211,8 +220,8 @@ export async function mainThread({
         for (const [mode, args] of Object.entries(MODES)) {
           for (const [build, bin] of Object.entries(builds)) {
             const key = `${build}\t${mode}\t${ms} ms`;
-            const many = cpuOf(bin, args, jobs, ms, workers, dir);
-            const one = cpuOf(bin, args, 1, ms, workers, dir);
+            const many = await cpuOf(bin, args, jobs, ms, workers, dir);
+            const one = await cpuOf(bin, args, 1, ms, workers, dir);
             const per = (k) => ((many[k] - one[k]) * 1000) / (jobs - 1);
             (perJob[key] ??= []).push({ cpu: per('cpu'), wall: per('wall') });
           }

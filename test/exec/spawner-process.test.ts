@@ -281,11 +281,13 @@ describe.each([
     const dir = dirs.make();
     // each job notes when it started (ms since the epoch), then runs a while: with two or
     // more queued behind it, the spawner holds back the reports of its start
-    const job = (name: string, then = 'sleep 0.3') =>
+    const job = (name: string, then = 'sleep 0.1') =>
       order(dir, `echo $(($(date +%s%N) / 1000000)) > ${name}.t; ${then}`, `${name}.log`);
     const first = run(spawner, job('a', 'sleep 0.2'));
     const rest: ReturnType<typeof run>[] = [];
-    for (const name of ['b', 'c', 'd', 'e']) {
+    // as many as may wait behind a: b, c, …
+    const names = Array.from({ length: QUEUE_DEPTH }, (_, i) => String.fromCharCode(98 + i));
+    for (const name of names) {
       const last = rest.at(-1)?.listener ?? first.listener;
       expect(spawner.canQueueBehind(last)).toBe(true);
       if (rest.length > 0) expect(spawner.canQueueBehind(first.listener)).toBe(false); // only behind the last
@@ -296,11 +298,9 @@ describe.each([
     const all = [first, ...rest];
     const ends = await Promise.all(all.map((r) => r.done));
     ends.forEach((reports) => expect(exitOf(reports)).toMatchObject({ code: 0 }));
-    const started = ['a', 'b', 'c', 'd', 'e'].map((n) =>
-      Number(readFileSync(join(dir, `${n}.t`), 'utf8')),
-    );
+    const started = ['a', ...names].map((n) => Number(readFileSync(join(dir, `${n}.t`), 'utf8')));
     expect([...started].sort((x, y) => x - y)).toEqual(started); // one after the other, in order
-    // b's start was held back (c, d and e waited behind it): heard later than b itself
+    // b's start was held back (c, d, … waited behind it): heard later than b itself
     // saw it start, and dated back to no later than that
     const b = all[1]!;
     const bPid = b.reports.findIndex((r) => r.kind === 'pid');
@@ -336,7 +336,7 @@ describe.each([
     await last.done;
   });
 
-  it('finds a program on PATH again after the one it found last is gone', async () => {
+  it('finds a program on PATH again after the one it found last is gone or not executable', async () => {
     const spawner = new SpawnerProcess(python);
     const dir = dirs.make();
     for (const where of ['a', 'b']) {
@@ -352,11 +352,17 @@ describe.each([
     });
     expect(exitOf(await run(spawner, prog('1.log')).done)).toMatchObject({ code: 0 });
     expect(readFileSync(join(dir, '1.log'), 'utf8')).toBe('a\n');
-    rmSync(join(dir, 'a', 'prog'));
+    // the one found last is used without looking again, and looked for afresh when it
+    // cannot start: no longer executable, then gone
+    chmodSync(join(dir, 'a', 'prog'), 0o644);
     expect(exitOf(await run(spawner, prog('2.log')).done)).toMatchObject({ code: 0 });
     expect(readFileSync(join(dir, '2.log'), 'utf8')).toBe('b\n');
+    chmodSync(join(dir, 'a', 'prog'), 0o755);
     rmSync(join(dir, 'b', 'prog'));
-    const gone = await run(spawner, prog('3.log')).done;
+    expect(exitOf(await run(spawner, prog('3.log')).done)).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, '3.log'), 'utf8')).toBe('a\n');
+    rmSync(join(dir, 'a', 'prog'));
+    const gone = await run(spawner, prog('4.log')).done;
     expect(gone.find((r) => r.kind === 'error')).toMatchObject({ where: 'exec', code: 'ENOENT' });
   });
 });
