@@ -17,11 +17,18 @@ export class StreamFiles {
     fs.mkdirSync(dir, { recursive: true });
   }
 
-  line(jobKey: string, attempt: number, stream: OutputStream, line: string): void {
-    // raw bytes, as the job printed them (non-UTF-8 included)
+  /** Appends a line's raw bytes, as the job printed them (non-UTF-8 and `\r` included). */
+  line(
+    jobKey: string,
+    attempt: number,
+    stream: OutputStream,
+    line: string,
+    newline: boolean,
+  ): void {
+    const bytes = encodeBytes(line);
     fs.appendFileSync(
       this.pathOf(jobKey, attempt, stream),
-      Buffer.concat([encodeBytes(line), NEWLINE]),
+      newline ? Buffer.concat([bytes, NEWLINE]) : bytes,
     );
   }
 

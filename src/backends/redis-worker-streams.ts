@@ -7,7 +7,7 @@ const CHUNK = 64 * 1024;
 
 /** Where a line goes (`OutputWriter.line` for one attempt), and how to wait for it to leave. */
 export interface LineSender {
-  line(stream: OutputStream, line: string): void;
+  line(stream: OutputStream, line: string, newline: boolean): void;
   flush(): Promise<void>;
 }
 
@@ -37,7 +37,7 @@ async function sendFile(file: string, stream: OutputStream, to: LineSender): Pro
   }
   try {
     // the same splitting as the live lines get, so both ways send the same lines
-    const splitter = new LineSplitter((line) => to.line(stream, line));
+    const splitter = new LineSplitter((line, newline) => to.line(stream, line, newline));
     const buf = Buffer.alloc(CHUNK);
     for (;;) {
       const { bytesRead } = await handle.read(buf, 0, CHUNK, null);

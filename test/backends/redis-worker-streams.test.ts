@@ -30,15 +30,21 @@ describe('sendStreams: an ended attempt’s stdout and stderr files, sent line b
     fs.writeFileSync(paths.stdoutPath, `one\r\ntwo\n${long}\nlast without newline`);
     fs.writeFileSync(paths.stderrPath, Buffer.from([0x65, 0x72, 0x72, 0x0a]));
     const sent: Array<[OutputStream, string]> = [];
+    const bytes: Buffer[] = [];
     let flushes = 0;
     await sendStreams(paths, {
-      line: (stream, line) => sent.push([stream, line]),
+      line: (stream, line, newline) => {
+        sent.push([stream, line]);
+        if (stream === 'stdout') bytes.push(Buffer.from(newline ? `${line}\n` : line));
+      },
       flush: async () => void flushes++,
     });
     const out = sent.filter(([s]) => s === 'stdout').map(([, l]) => l);
-    expect(out.slice(0, 2)).toEqual(['one', 'two']);
+    expect(out.slice(0, 2)).toEqual(['one\r', 'two']);
     expect(out.slice(2, -1).join('')).toBe(long);
     expect(out.at(-1)).toBe('last without newline');
+    // with whether each ended with a newline, the lines are the file's bytes
+    expect(Buffer.concat(bytes).toString()).toBe(`one\r\ntwo\n${long}\nlast without newline`);
     expect(sent.filter(([s]) => s === 'stderr')).toEqual([['stderr', 'err']]);
     // sent in steps, each waited for: a large output is never held whole
     expect(flushes).toBeGreaterThan(2);

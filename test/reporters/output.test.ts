@@ -45,6 +45,29 @@ describe('--output stream', () => {
     expect(out.text).toBe('[a] hello\n[b] oops ?[2J?moved\n[c?]0;t?] x\n');
   });
 
+  it('on a terminal, a CRLF line end ends the line: its \\r is not shown as ?', async () => {
+    const out = capture();
+    const r = new OutputReporter({
+      mode: 'stream',
+      sink: new StreamSink(out.stream),
+      terminal: true,
+    });
+    r.onJobOutput(event('job_output', { id: 'a', name: 'a', stream: 'stdout', line: 'dos\r' }));
+    r.onJobOutput(event('job_output', { id: 'a', name: 'a', stream: 'stdout', line: 'a\rb' }));
+    expect(out.text).toBe('[a] dos\n[a] a?b\n');
+    const grouped = capture();
+    const g = new OutputReporter({
+      mode: 'grouped',
+      sink: new StreamSink(grouped.stream),
+      terminal: true,
+    });
+    const job = record('g', 0);
+    job.attempts[0]!.logPath = log('crlf.log', 'one\r\ntwo\r\n');
+    g.onJobEnd(event('job_end', { job }));
+    await g.onRunEnd();
+    expect(grouped.text).toBe('one\ntwo\n');
+  });
+
   it('passes piped lines through raw (the name in the prefix is still cleaned)', () => {
     const out = capture();
     const r = new OutputReporter({ mode: 'stream', sink: new StreamSink(out.stream) });

@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
+import { BIN, tempDir } from './helpers.js';
+import { killWorkers, startWorker } from './redis-helpers.js';
+
+/**
+ * A job's output reaches jobrun's stdout and stderr as the job wrote it, byte for byte,
+ * in every output mode, locally and through Redis: what GNU parallel users expect.
+ */
+
+interface Bytes {
+  code: number | null;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** Runs the built bin with stdout and stderr piped, keeping their raw bytes. */
+function run(args: string[], cwd: string): Promise<Bytes> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, CI: 'true', NO_COLOR: '1', FORCE_COLOR: undefined },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`jobrun ${args.join(' ')} timed out: ${Buffer.concat(err).toString()}`));
+    }, 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
+    });
+  });
+}
+
+/** jobrun's own lines on stderr (`1 job: …`) come after the job's; this is the job's part. */
+function jobStderr(stderr: Buffer, own: string): Buffer {
+  const at = stderr.lastIndexOf(own);
+  return at === -1 ? stderr : stderr.subarray(0, at);
+}
+
+const CRLF = `printf 'a\\r\\nb\\r\\n'`;
+
+describe('CRLF line ends reach stdout as the job wrote them', () => {
+  const cases: Array<[string, string[], string]> = [
+    ['grouped', [], 'a\r\nb\r\n'],
+    ['grouped --tag', ['--tag'], '1\ta\r\n1\tb\r\n'],
+    ['stream', ['--output', 'stream'], '[1] a\r\n[1] b\r\n'],
+    ['stream --tag', ['--output', 'stream', '--tag'], '1\ta\r\n1\tb\r\n'],
+  ];
+  for (const [mode, flags, expected] of cases) {
+    it(`${mode}: every \\r before a newline is kept, the prefix before each line`, async () => {
+      const r = await run(['run', ...flags, '--', CRLF, ':::', '1'], tempDir());
+      expect(r.code, r.stderr.toString()).toBe(0);
+      expect(r.stdout.toString('latin1')).toBe(expected);
+    });
+  }
+});
+
+const enabled = requireRedisOrWarn('test/e2e/output-bytes.test.ts');
+
+describe.runIf(enabled)('a remote job prints the same bytes as a local one', () => {
+  let redis: RedisServer;
+  let dir: string;
+  /** CRLF, bytes that are not UTF-8, a NUL, a line far longer than one piece, no last newline. */
+  const job =
+    `printf 'a\\r\\n\\377\\376 b\\000c\\r\\n'; head -c 200000 /dev/zero | tr '\\0' x; ` +
+    `printf '\\r\\nend'; printf 'e\\r\\nno newline' >&2`;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dir = tempDir('jobrun-bytes-redis-');
+    fs.writeFileSync(path.join(dir, 'job.sh'), job);
+    await startWorker(redis.url, ['-j', '2'], dir);
+  });
+  afterAll(async () => {
+    await killWorkers();
+    await redis?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const expected = Buffer.concat([
+    Buffer.from('a\r\n\xff\xfe b\x00c\r\n', 'latin1'),
+    Buffer.alloc(200_000, 'x'),
+    Buffer.from('\r\nend'),
+  ]);
+
+  for (const [mode, flags] of [
+    ['grouped', []],
+    ['grouped --tag', ['--tag']],
+  ] as Array<[string, string[]]>) {
+    it(`${mode}: stdout and stderr are the local run's bytes`, async () => {
+      const args = ['run', ...flags, '--', 'sh job.sh', ':::', '1'];
+      const local = await run(args, dir);
+      const remote = await run(
+        [...args.slice(0, 1), '--backend', redis.url, ...args.slice(1)],
+        dir,
+      );
+      expect(local.code, local.stderr.toString()).toBe(0);
+      expect(remote.code, remote.stderr.toString()).toBe(0);
+      if (flags.length === 0) expect(local.stdout.equals(expected)).toBe(true);
+      expect(remote.stdout.equals(local.stdout)).toBe(true);
+      const own = '\n1 job: 1 succeeded';
+      const localErr = jobStderr(local.stderr, own);
+      expect(localErr.toString()).toBe(
+        flags.length === 0 ? 'e\r\nno newline' : '1\te\r\n1\tno newline',
+      );
+      expect(jobStderr(remote.stderr, own).toString()).toBe(localErr.toString());
+    });
+  }
+
+  it('stream: lines keep their \\r and bytes; pieces of the long line as locally', async () => {
+    const args = ['run', '--output', 'stream', '--', 'sh job.sh', ':::', '1'];
+    const local = await run(args, dir);
+    const remote = await run([...args.slice(0, 1), '--backend', redis.url, ...args.slice(1)], dir);
+    expect(remote.code, remote.stderr.toString()).toBe(0);
+    // the remote prefix names the worker too: [1@host:pid/slot]
+    const unlabelled = Buffer.from(
+      remote.stdout.toString('latin1').replace(/\[1@[^\]\n]+\] /g, '[1] '),
+      'latin1',
+    );
+    expect(local.stdout.subarray(0, 19).toString('latin1')).toBe(
+      '[1] a\r\n[1] \xff\xfe b\x00c\r\n',
+    );
+    expect(unlabelled.equals(local.stdout)).toBe(true);
+  });
+});
