@@ -116,8 +116,9 @@ export class OutputReporter implements Reporter {
 
   onJobOutput(e: RunEvent<'job_output'>): void {
     if (this.options.mode !== 'stream') return;
-    // a remote job's lines also say which worker printed them
-    const label = e.worker === undefined ? e.name : `${e.name}@${e.worker}`;
+    // a remote job's lines also say which worker printed them; a tag is the name alone
+    // (parallel's `--tag`, and grouped output's), so `cut -f1` gives it back
+    const label = e.worker === undefined || this.options.tag ? e.name : `${e.name}@${e.worker}`;
     const sink = e.stream === 'stderr' ? this.errSink : this.options.sink;
     const line = this.decorator(label, true).line(e.line);
     // piped, the job's bytes as it wrote them; a terminal shows text (U+FFFD)

@@ -117,6 +117,15 @@ describe.runIf(enabled)('a remote job prints the same bytes as a local one', () 
     });
   }
 
+  it("stream --tag: the tag is the job's name alone, as parallel's and as grouped --tag's", async () => {
+    const args = ['run', '--output', 'stream', '--tag', '--', 'sh job.sh', ':::', '1'];
+    const local = await run(args, dir);
+    const remote = await run([...args.slice(0, 1), '--backend', redis.url, ...args.slice(1)], dir);
+    expect(remote.code, remote.stderr.toString()).toBe(0);
+    expect(local.stdout.subarray(0, 6).toString()).toBe('1\ta\r\n1');
+    expect(remote.stdout.equals(local.stdout)).toBe(true);
+  });
+
   it('stream: lines keep their \\r and bytes; pieces of the long line as locally', async () => {
     const args = ['run', '--output', 'stream', '--', 'sh job.sh', ':::', '1'];
     const local = await run(args, dir);
