@@ -100,6 +100,8 @@ export class AttemptRunner {
       await sendStreams(separate, {
         line: sendLine,
         flush: () => output.flush().then(() => output.room(p.runKey)),
+        // stopped by the coordinator (its reader left, Ctrl-C): it waits for the end only
+        stopped: () => entry.cancelled || entry.lockLost || jobs.abandoned,
       });
       // they named files on this worker, now removed: the coordinator names its own
       delete result.stdoutPath;

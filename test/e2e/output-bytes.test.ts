@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,32 @@ describe.runIf(enabled)('a remote job prints the same bytes as a local one', () 
     expect(local.stdout.subarray(0, 6).toString()).toBe('1\ta\r\n1');
     expect(remote.stdout.equals(local.stdout)).toBe(true);
   });
+
+  it(
+    'grouped, the reader gone (| head -c 10): the run ends, the jobs still sending cancelled',
+    {
+      timeout: 150_000,
+    },
+    () => {
+      // job 1 fills the pipe, so jobrun's write meets the reader's end; jobs 2 and 3 print
+      // millions of lines, which would take minutes to come back through Redis for no one
+      const job = `if [ {} = 1 ]; then seq 20000; else seq 1000000; fi`;
+      const r = spawnSync(
+        'bash',
+        ['-c', `"$NODE" "$BIN" run --backend ${redis.url} -- '${job}' ::: 1 2 3 | head -c 10`],
+        {
+          cwd: dir,
+          encoding: 'utf8',
+          timeout: 120_000,
+          env: { ...process.env, CI: 'true', NODE: process.execPath, BIN },
+        },
+      );
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.stdout, r.stderr).toBe('1\n2\n3\n4\n5\n');
+      expect(r.stderr).toContain('cancelled');
+      expect(r.stderr).toContain('(interrupted by SIGPIPE)');
+    },
+  );
 
   it('stream: lines keep their \\r and bytes; pieces of the long line as locally', async () => {
     const args = ['run', '--output', 'stream', '--', 'sh job.sh', ':::', '1'];
