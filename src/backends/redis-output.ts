@@ -279,9 +279,18 @@ export class OutputReader {
   }
 }
 
-/** Whether stream id `a` comes after `b` (`ms-seq`, compared as numbers). */
+/**
+ * Whether stream id `a` comes after `b` (`ms-seq`, compared as numbers). Asked for every
+ * line read: compared as digits (a longer number is larger), without splitting them.
+ */
 function after(a: string, b: string): boolean {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am !== bm ? am > bm : as > bs;
+  const ad = a.indexOf('-');
+  const bd = b.indexOf('-');
+  if (ad !== bd) return ad > bd; // Redis writes no leading zeros: more digits, a later time
+  const am = a.slice(0, ad);
+  const bm = b.slice(0, bd);
+  if (am !== bm) return am > bm;
+  const as = a.length - ad;
+  const bs = b.length - bd;
+  return as !== bs ? as > bs : a > b;
 }
