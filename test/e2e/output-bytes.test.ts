@@ -168,3 +168,62 @@ describe.runIf(enabled)('a remote job prints the same bytes as a local one', () 
     expect(unlabelled.equals(local.stdout)).toBe(true);
   });
 });
+
+/** A worker on "another machine": its logs on a tmpfs only its own mount namespace sees. */
+const isolated =
+  enabled && spawnSync('unshare', ['-m', '--propagation', 'private', 'true']).status === 0;
+
+describe.runIf(isolated)('a worker whose logs the coordinator cannot read', () => {
+  let redis: RedisServer;
+  let dir: string;
+  let worker: ReturnType<typeof spawn> | undefined;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dir = tempDir('jobrun-bytes-apart-');
+    const logs = path.join(dir, 'worker-logs');
+    fs.mkdirSync(logs);
+    const script = `mount -t tmpfs none "$LOGS" && exec "$NODE" "$BIN" worker ${redis.url} --logs "$LOGS"`;
+    worker = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+      cwd: dir,
+      env: { ...process.env, CI: 'true', LOGS: logs, NODE: process.execPath, BIN },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let said = '';
+    worker.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+    for (let i = 0; i < 600 && !said.includes('serving') && worker.exitCode === null; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    if (!said.includes('serving')) throw new Error(`worker did not start: ${said}`);
+  });
+  afterAll(async () => {
+    if (worker && worker.exitCode === null) {
+      const gone = new Promise((r) => worker!.once('exit', r));
+      worker.kill('SIGKILL');
+      await gone;
+    }
+    await redis?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const job = `printf 'o\\r\\n'; printf 'e' >&2`;
+  for (const [why, flags, env] of [
+    ['--json: job output on stderr', ['--json', '--output', 'grouped'], {}],
+    ['GitHub folds', ['--output', 'grouped'], { GITHUB_ACTIONS: 'true' }],
+  ] as Array<[string, string[], NodeJS.ProcessEnv]>) {
+    it(`${why}: grouped output comes back, not looked for in the worker's log`, () => {
+      const r = spawnSync(
+        process.execPath,
+        [BIN, 'run', '--backend', redis.url, ...flags, '--', job, ':::', 'j'],
+        {
+          cwd: dir,
+          encoding: 'latin1',
+          timeout: 60_000,
+          env: { ...process.env, CI: 'true', NO_COLOR: '1', GITHUB_ACTIONS: undefined, ...env },
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const shown = flags.includes('--json') ? r.stderr : r.stdout;
+      expect(shown).toContain('o\r\ne');
+    });
+  }
+});

@@ -156,6 +156,28 @@ describe('--output grouped', () => {
     expect(out.text).toBe('::group::build (succeeded, 100ms)\ncompiled\n::endgroup::\n');
   });
 
+  it("a remote attempt's log is on its worker: its streams that came back are shown, stdout then stderr", async () => {
+    const out = capture();
+    const sink = new StreamSink(out.stream);
+    // one destination for both (--json on stdout, a terminal, GitHub's folds)
+    const r = new OutputReporter({ mode: 'grouped', sink, errSink: sink });
+    expect(r.needsStreams).toBe(false);
+    expect(r.needsRemoteStreams).toBe(true);
+    r.onRunStart(
+      event('run_start', { runId: 'r', manifestPath: null, total: 1, workers: 1, logDir: dir }),
+    );
+    const job = record('remote', 0);
+    Object.assign(job.attempts[0]!, {
+      logPath: '/on/another/machine/remote.1.log',
+      stdoutPath: log('remote.1.remote.stdout', 'out\r\n'),
+      stderrPath: log('remote.1.remote.stderr', 'err'),
+      worker: 'host:42/1',
+    });
+    r.onJobEnd(event('job_end', { job }));
+    await r.onRunEnd();
+    expect(out.text).toBe('out\r\nerr\n');
+  });
+
   it("escapes a job name in ::group:: by GitHub's rules", async () => {
     const out = capture();
     const r = new OutputReporter({
