@@ -94,11 +94,13 @@ class RedisRun implements BackendRun {
       this.settings.say,
       new RemoteCache({ explain: cacheExplain, warn: this.settings.say }),
     );
-    // --results: the output comes back to files here, as a local run keeps it
-    if (captureOutput || rest.separateStreams)
+    // --results, grouped output: the output comes back to files here, as a local run keeps
+    // it (the workers' logs may be on other machines)
+    const streams = rest.separateStreams || rest.remoteStreams;
+    if (captureOutput || streams)
       executor.streamOutput(
         captureOutput ? rest.emit : undefined,
-        rest.separateStreams ? new StreamFiles(rest.logDir) : undefined,
+        streams ? new StreamFiles(rest.logDir) : undefined,
         rest.backpressure,
       );
     const health = new RedisHealth({

@@ -281,7 +281,7 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
         if (!waiter) return;
         const { job } = waiter.request;
         const { stream, line, worker } = l;
-        if (l.attempt !== undefined) files?.line(jobId(job), l.attempt, stream, line);
+        if (l.attempt !== undefined) files?.line(jobId(job), l.attempt, stream, line, l.newline);
         emit?.('job_output', { id: jobId(job), name: job.name, stream, line, worker });
       },
       pressure,

@@ -64,9 +64,10 @@ export class OutputWriter {
     attempt: number,
     stream: OutputStream,
     line: string,
+    newline: boolean,
   ): void {
     // the line's raw bytes, not its UTF-8 re-encoding: non-UTF-8 output stays as it was
-    const fields = [
+    const fields: Array<string | Buffer> = [
       'j',
       jobId,
       'w',
@@ -78,6 +79,8 @@ export class OutputWriter {
       'l',
       encodeBytes(line),
     ];
+    // said only when it is so (a piece of a long line, a last line without newline)
+    if (!newline) fields.push('n', '0');
     this.pending.push({ runKey, fields });
     this.unsent.set(runKey, (this.unsent.get(runKey) ?? 0) + 1);
     if (this.pending.length >= BATCH) void this.flush();
@@ -169,6 +172,8 @@ export interface OutputLine {
   attempt?: number;
   stream: OutputStream;
   line: string;
+  /** A newline ended the line (false for a piece of a long line, a last line without one). */
+  newline: boolean;
 }
 
 /**
@@ -266,16 +271,26 @@ export class OutputReader {
       const stream = f.get('s')?.toString() === 'e' ? 'stderr' : 'stdout';
       const worker = f.get('w')?.toString();
       const attempt = Number(f.get('a')?.toString()) || undefined;
-      this.onLine({ jobId, worker, attempt, stream, line: decodeBytes(line) });
+      const newline = f.get('n')?.toString() !== '0';
+      this.onLine({ jobId, worker, attempt, stream, line: decodeBytes(line), newline });
     }
     // read: only what is left counts against the workers (the last line read stays)
     if (this.last !== before) this.conn.xtrim(this.key, 'MINID', this.last).catch(() => {});
   }
 }
 
-/** Whether stream id `a` comes after `b` (`ms-seq`, compared as numbers). */
+/**
+ * Whether stream id `a` comes after `b` (`ms-seq`, compared as numbers). Asked for every
+ * line read: compared as digits (a longer number is larger), without splitting them.
+ */
 function after(a: string, b: string): boolean {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am !== bm ? am > bm : as > bs;
+  const ad = a.indexOf('-');
+  const bd = b.indexOf('-');
+  if (ad !== bd) return ad > bd; // Redis writes no leading zeros: more digits, a later time
+  const am = a.slice(0, ad);
+  const bm = b.slice(0, bd);
+  if (am !== bm) return am > bm;
+  const as = a.length - ad;
+  const bs = b.length - bd;
+  return as !== bs ? as > bs : a > b;
 }

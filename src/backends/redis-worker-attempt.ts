@@ -69,8 +69,8 @@ export class AttemptRunner {
     const startedAt = Date.now();
     const output = p.output || p.streams ? this.o.output : undefined;
     const sendLine = output
-      ? (stream: OutputStream, line: string) =>
-          output.line(p.runKey, id, worker, attempt, stream, line)
+      ? (stream: OutputStream, line: string, newline: boolean) =>
+          output.line(p.runKey, id, worker, attempt, stream, line, newline)
       : undefined;
     const logPath = logPathFor(logDir, p.name, p.index, attempt);
     // streams wanted after the end only: to files, so no pipe of ours holds the job
@@ -100,6 +100,8 @@ export class AttemptRunner {
       await sendStreams(separate, {
         line: sendLine,
         flush: () => output.flush().then(() => output.room(p.runKey)),
+        // stopped by the coordinator (its reader left, Ctrl-C): it waits for the end only
+        stopped: () => entry.cancelled || entry.lockLost || jobs.abandoned,
       });
       // they named files on this worker, now removed: the coordinator names its own
       delete result.stdoutPath;

@@ -240,6 +240,7 @@ export async function runJobs(
     held: source.earlier?.held,
     captureOutput: bus.wantsOutput,
     separateStreams: bus.wantsStreams,
+    remoteStreams: bus.wantsRemoteStreams,
     maxQueue: options.maxQueue,
     gracefulMs: options.gracefulMs,
     cache: runCache.hook,

@@ -46,6 +46,11 @@ export interface SchedulerOptions {
   captureOutput?: boolean;
   /** Keep each attempt's stdout and stderr in files of their own too (`ExecRequest.separate`). */
   separateStreams?: boolean;
+  /**
+   * Remote jobs: bring each attempt's stdout and stderr back to files here (its log is on
+   * its worker's machine); implied by `separateStreams`.
+   */
+  remoteStreams?: boolean;
   /** For streamed input: at most this many jobs wait in memory; reading pauses meanwhile. */
   maxQueue?: number;
   /**

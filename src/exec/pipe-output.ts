@@ -16,8 +16,8 @@ const PAST_READER_BYTES = 1024 * 1024;
 
 /** What piped output is used for besides the log file; each part is optional. */
 export interface PipeUses {
-  /** Each whole line of either stream. */
-  onLine?: (stream: OutputStream, line: string) => void;
+  /** Each whole line of either stream, and whether a newline ended it (see `LineHandler`). */
+  onLine?: (stream: OutputStream, line: string, newline: boolean) => void;
   /** Files that get only stdout / only stderr (the log still gets both), each made at its stream's first byte. */
   separate?: { stdoutPath: string; stderrPath: string };
   /** Keep the first this-many bytes of stdout in memory (see `captured`). */
@@ -111,7 +111,9 @@ export class PipeOutput {
   attach(name: OutputStream, pipe: Readable | null): void {
     if (pipe === null) return;
     const onLine = this.uses.onLine;
-    const splitter = onLine ? new LineSplitter((line) => this.emitLine(name, line)) : undefined;
+    const splitter = onLine
+      ? new LineSplitter((line, newline) => this.emitLine(name, line, newline))
+      : undefined;
     this.pipes.push(pipe);
     // Node resumes a child's pipes itself when the child exits (to drain them): a pipe
     // held for a file or the reader stays paused until they let it go
@@ -243,9 +245,9 @@ export class PipeOutput {
     });
   }
 
-  private emitLine(stream: OutputStream, line: string): void {
+  private emitLine(stream: OutputStream, line: string, newline: boolean): void {
     try {
-      this.uses.onLine?.(stream, line);
+      this.uses.onLine?.(stream, line, newline);
     } catch {
       // A failing line consumer (a reporter bug) must not kill the job or the runner.
     }

@@ -16,10 +16,11 @@ export interface ExecRequest {
   worker: string;
   /**
    * When given, output is piped through the runner and each whole line is passed
-   * here (and still written to the log). Without it the child writes straight to
-   * the log file and the runner never touches the bytes.
+   * here (and still written to the log), with whether a newline ended it (see
+   * `LineHandler`). Without it the child writes straight to the log file and the
+   * runner never touches the bytes.
    */
-  onLine?: (stream: OutputStream, line: string) => void;
+  onLine?: (stream: OutputStream, line: string, newline: boolean) => void;
   /**
    * When given, the child's stdout and stderr must also reach these two files, each
    * holding only its own stream (the log file keeps both). Reporters read them to keep

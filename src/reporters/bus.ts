@@ -57,6 +57,10 @@ export class EventBus {
     return this.reporters.some((r) => r.needsStreams);
   }
 
+  get wantsRemoteStreams(): boolean {
+    return this.reporters.some((r) => r.needsStreams || r.needsRemoteStreams);
+  }
+
   /**
    * Waits until every reporter finished its end-of-run work (files written); resolves
    * with the errors of those that could not (each names its file), never rejects.

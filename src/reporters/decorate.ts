@@ -29,13 +29,13 @@ export class LineDecorator {
 
   /** One whole line (without its newline), as shown. */
   line(text: string): string {
-    return this.prefix + (this.terminal ? cleanOutput(text) : text);
+    return this.prefix + (this.terminal ? shown(text) : text);
   }
 
   /** The same for a line of bytes: a terminal gets text, a pipe the line's own bytes. */
   private bytes(line: Buffer, first: boolean): Buffer {
     if (this.terminal) {
-      const text = cleanOutput(line.toString('utf8'));
+      const text = shown(line.toString('utf8'));
       return Buffer.from(first ? this.prefix + text : text);
     }
     return first ? Buffer.concat([this.prefixBytes, line]) : line;
@@ -76,4 +76,12 @@ export class LineDecorator {
     }
     if (heldBytes > 0) yield this.bytes(Buffer.concat(held), atStart);
   }
+}
+
+/**
+ * A line as a terminal shows it (`cleanOutput`); a `\r` that ends it (a CRLF line end)
+ * ends it as the newline does, rather than showing as `?`.
+ */
+function shown(text: string): string {
+  return cleanOutput(text.endsWith('\r') ? text.slice(0, -1) : text);
 }

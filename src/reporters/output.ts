@@ -1,5 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { dirname } from 'node:path';
 import type { JobRecord, RunEvent } from '../model/events.js';
 import { LineDecorator } from './decorate.js';
 import { LostLogs } from './lost-logs.js';
@@ -87,6 +88,9 @@ interface AttemptFiles {
 export class OutputReporter implements Reporter {
   readonly needsOutput: boolean;
   readonly needsStreams: boolean;
+  readonly needsRemoteStreams: boolean;
+  /** The run's log folder: a log elsewhere is a remote worker's, on its own machine. */
+  private logDir: string | undefined;
   private readonly errSink: LineSink;
   private readonly paint: Paint;
   private readonly github: boolean;
@@ -104,6 +108,7 @@ export class OutputReporter implements Reporter {
     this.needsOutput = options.mode === 'stream';
     this.errSink = options.errSink ?? options.sink;
     this.needsStreams = options.mode === 'grouped' && this.errSink !== options.sink;
+    this.needsRemoteStreams = options.mode === 'grouped';
     this.paint = painter(Boolean(options.color));
     this.github = options.fold ?? (options.env ?? process.env).GITHUB_ACTIONS === 'true';
     this.lostLogs =
@@ -111,13 +116,15 @@ export class OutputReporter implements Reporter {
   }
 
   onRunStart(e: RunEvent<'run_start'>): void {
+    this.logDir = e.logDir;
     this.lostLogs.onRunStart(e);
   }
 
   onJobOutput(e: RunEvent<'job_output'>): void {
     if (this.options.mode !== 'stream') return;
-    // a remote job's lines also say which worker printed them
-    const label = e.worker === undefined ? e.name : `${e.name}@${e.worker}`;
+    // a remote job's lines also say which worker printed them; a tag is the name alone
+    // (parallel's `--tag`, and grouped output's), so `cut -f1` gives it back
+    const label = e.worker === undefined || this.options.tag ? e.name : `${e.name}@${e.worker}`;
     const sink = e.stream === 'stderr' ? this.errSink : this.options.sink;
     const line = this.decorator(label, true).line(e.line);
     // piped, the job's bytes as it wrote them; a terminal shows text (U+FFFD)
@@ -155,19 +162,22 @@ export class OutputReporter implements Reporter {
 
   private show(job: JobRecord): void {
     const { sink } = this.options;
+    const shared = this.errSink === sink;
     const files = job.attempts.flatMap((a): AttemptFiles[] => {
       if (!a.logPath) return []; // no log: the attempt printed nothing
-      // one destination for both: the combined log keeps their order
-      if (this.errSink === sink || !(a.stdoutPath || a.stderrPath))
+      // one destination for both: the combined log keeps their order, if it is here (a
+      // remote attempt's is on its worker: its streams came back apart, one after the other)
+      const here = this.logDir === undefined || dirname(a.logPath) === this.logDir;
+      if ((shared && here) || !(a.stdoutPath || a.stderrPath))
         return [{ attempt: a.attempt, stdout: a.logPath, gone: 0 }];
       return [{ attempt: a.attempt, stdout: a.stdoutPath, stderr: a.stderrPath, gone: 0 }];
     });
     if (files.length === 0) return;
     // Asked for now, so each copy keeps its place among the lines written after it.
     const copied = Promise.all([
-      sink.hold((out) => this.copy(job, files, 'stdout', out)),
-      files.some((f) => f.stderr)
-        ? this.errSink.hold((out) => this.copy(job, files, 'stderr', out, false))
+      sink.hold((out) => this.copy(job, files, shared ? ['stdout', 'stderr'] : ['stdout'], out)),
+      !shared && files.some((f) => f.stderr)
+        ? this.errSink.hold((out) => this.copy(job, files, ['stderr'], out, false))
         : undefined,
     ]);
     this.copying++;
@@ -196,13 +206,14 @@ export class OutputReporter implements Reporter {
   }
 
   /**
-   * Copies one stream of every attempt; with `framed`, inside the job's header/group.
-   * Says whether the stream was left without a newline (exact output's last line).
+   * Copies `streams` of every attempt, each attempt's in turn; with `framed`, inside the
+   * job's header/group. Says whether the output was left without a newline (exact
+   * output's last line).
    */
   private async copy(
     job: JobRecord,
     files: AttemptFiles[],
-    stream: 'stdout' | 'stderr',
+    streams: Array<'stdout' | 'stderr'>,
     out: NodeJS.WritableStream,
     framed = true,
   ): Promise<CopyEnd> {
@@ -216,22 +227,25 @@ export class OutputReporter implements Reporter {
     else if (framed && headers) await write(out, p('gray', `── ${title} ──`) + '\n');
     let midLine = false;
     for (const file of files) {
-      const path = file[stream];
-      if (path === undefined) continue;
-      const size = sizeOf(path);
-      if (size === undefined) this.gone(job, file, path);
-      if (!size) continue;
-      // piped, grouped output is the jobs' own bytes only (GitHub's folds are for people)
-      if (files.length > 1 && (headers || this.github))
-        await write(out, p('gray', `── attempt ${file.attempt} ──`) + '\n');
-      const copied = await copyFile(
-        path,
-        out,
-        this.decorator(job.name, false),
-        !this.options.exact || this.github,
-      );
-      if (copied === undefined) this.gone(job, file, path);
-      else if (copied.wrote) midLine = copied.midLine;
+      let headed = false;
+      for (const path of streams.map((stream) => file[stream])) {
+        if (path === undefined) continue;
+        const size = sizeOf(path);
+        if (size === undefined) this.gone(job, file, path);
+        if (!size) continue;
+        // piped, grouped output is the jobs' own bytes only (GitHub's folds are for people)
+        if (!headed && files.length > 1 && (headers || this.github))
+          await write(out, p('gray', `── attempt ${file.attempt} ──`) + '\n');
+        headed = true;
+        const copied = await copyFile(
+          path,
+          out,
+          this.decorator(job.name, false),
+          !this.options.exact || this.github,
+        );
+        if (copied === undefined) this.gone(job, file, path);
+        else if (copied.wrote) midLine = copied.midLine;
+      }
     }
     if (fold) await write(out, '::endgroup::\n');
     return { midLine: midLine && !fold };

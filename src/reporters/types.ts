@@ -14,6 +14,11 @@ export interface Reporter {
   readonly needsOutput?: boolean;
   /** Set when the reporter reads each attempt's stdout and stderr apart (their own files). */
   readonly needsStreams?: boolean;
+  /**
+   * Set when the reporter reads each attempt's output from files after its end: a remote
+   * attempt's log is on its worker's machine, so its streams must come back here.
+   */
+  readonly needsRemoteStreams?: boolean;
   onRunStart?(event: RunEvent<'run_start'>): void;
   onJobQueued?(event: RunEvent<'job_queued'>): void;
   onJobStart?(event: RunEvent<'job_start'>): void;

@@ -15,8 +15,29 @@ describe('LineSplitter', () => {
     expect(split(['a\nb', 'c\n\nd', '\n'])).toEqual(['a', 'bc', '', 'd']);
   });
 
-  it('drops \\r before \\n and flushes a last partial line at end', () => {
-    expect(split(['a\r\nb\r', '\nlast'])).toEqual(['a', 'b', 'last']);
+  it('keeps \\r before \\n (the job wrote it) and flushes a last partial line at end', () => {
+    expect(split(['a\r\nb\r', '\nlast'])).toEqual(['a\r', 'b\r', 'last']);
+  });
+
+  it('says which lines a newline ended, so lines and newlines give back the exact bytes', () => {
+    const bytes = Buffer.from(`a\r\n${'x'.repeat(10)}\n\r\nabcd`);
+    for (const chunks of [[bytes], [...bytes].map((b) => Buffer.from([b]))]) {
+      const got: Buffer[] = [];
+      const ends: boolean[] = [];
+      const splitter = new LineSplitter((line, newline) => {
+        got.push(encodeBytes(newline ? `${line}\n` : line));
+        ends.push(newline);
+      }, 4);
+      for (const chunk of chunks) splitter.push(chunk);
+      splitter.end();
+      expect(Buffer.concat(got)).toEqual(bytes);
+      // a\r, then xxxx xxxx xx (pieces: no newline but the last), \r, abcd (no newline)
+      expect(ends).toEqual([true, false, false, true, true, false]);
+    }
+  });
+
+  it('a line of exactly the limit whose newline comes later is one line, not two', () => {
+    expect(split(['abcd', '\n', 'ef\n'], 4)).toEqual(['abcd', 'ef']);
   });
 
   it('decodes a multi-byte character split across chunks', () => {

@@ -45,6 +45,29 @@ describe('--output stream', () => {
     expect(out.text).toBe('[a] hello\n[b] oops ?[2J?moved\n[c?]0;t?] x\n');
   });
 
+  it('on a terminal, a CRLF line end ends the line: its \\r is not shown as ?', async () => {
+    const out = capture();
+    const r = new OutputReporter({
+      mode: 'stream',
+      sink: new StreamSink(out.stream),
+      terminal: true,
+    });
+    r.onJobOutput(event('job_output', { id: 'a', name: 'a', stream: 'stdout', line: 'dos\r' }));
+    r.onJobOutput(event('job_output', { id: 'a', name: 'a', stream: 'stdout', line: 'a\rb' }));
+    expect(out.text).toBe('[a] dos\n[a] a?b\n');
+    const grouped = capture();
+    const g = new OutputReporter({
+      mode: 'grouped',
+      sink: new StreamSink(grouped.stream),
+      terminal: true,
+    });
+    const job = record('g', 0);
+    job.attempts[0]!.logPath = log('crlf.log', 'one\r\ntwo\r\n');
+    g.onJobEnd(event('job_end', { job }));
+    await g.onRunEnd();
+    expect(grouped.text).toBe('one\ntwo\n');
+  });
+
   it('passes piped lines through raw (the name in the prefix is still cleaned)', () => {
     const out = capture();
     const r = new OutputReporter({ mode: 'stream', sink: new StreamSink(out.stream) });
@@ -131,6 +154,28 @@ describe('--output grouped', () => {
     r.onJobEnd(event('job_end', { job: record('silent', 1) })); // no log file: nothing printed
     await r.onRunEnd();
     expect(out.text).toBe('::group::build (succeeded, 100ms)\ncompiled\n::endgroup::\n');
+  });
+
+  it("a remote attempt's log is on its worker: its streams that came back are shown, stdout then stderr", async () => {
+    const out = capture();
+    const sink = new StreamSink(out.stream);
+    // one destination for both (--json on stdout, a terminal, GitHub's folds)
+    const r = new OutputReporter({ mode: 'grouped', sink, errSink: sink });
+    expect(r.needsStreams).toBe(false);
+    expect(r.needsRemoteStreams).toBe(true);
+    r.onRunStart(
+      event('run_start', { runId: 'r', manifestPath: null, total: 1, workers: 1, logDir: dir }),
+    );
+    const job = record('remote', 0);
+    Object.assign(job.attempts[0]!, {
+      logPath: '/on/another/machine/remote.1.log',
+      stdoutPath: log('remote.1.remote.stdout', 'out\r\n'),
+      stderrPath: log('remote.1.remote.stderr', 'err'),
+      worker: 'host:42/1',
+    });
+    r.onJobEnd(event('job_end', { job }));
+    await r.onRunEnd();
+    expect(out.text).toBe('out\r\nerr\n');
   });
 
   it("escapes a job name in ::group:: by GitHub's rules", async () => {
