@@ -67,6 +67,39 @@ describe.runIf(enabled)('a run on Redis, from another terminal', () => {
     }
   });
 
+  it('jobrun pause holds the jobs already handed to the workers: none starts until unpause', async () => {
+    const b = new Batch();
+    try {
+      const worker = await startWorker(redis.url, ['-j', '1'], b.dir);
+      void b.start(['--backend', redis.url, '--report', 'r.json'], ['a', 'b', 'c']);
+      await b.started('a'); // b and c wait in Redis for the worker's one slot
+      await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
+      expect((await b.ctl(['pause'])).code).toBe(0);
+      b.release('a'); // its slot falls free: the worker looks at b (or c) next
+      const held = /hold [bc]: its run is paused/;
+      await waitFor(
+        () => held.test(worker.stderr()) || b.count('start') > 1,
+        30_000,
+        'the worker to hold the next job',
+      );
+      expect(b.events()).toEqual(['start a', 'end a']);
+      const rows = JSON.parse((await b.ctl(['ps', '--json'])).stdout) as Array<
+        Record<string, unknown>
+      >;
+      expect(rows[0]).toMatchObject({ paused: true });
+      expect((await b.ctl(['unpause'])).code).toBe(0);
+      // one slot: the job held starts now, the other once it is released
+      await waitFor(() => b.count('start') === 2, 30_000, 'the held job to start');
+      b.release();
+      expect((await b.result)?.code).toBe(0);
+      const jobs = byName(b.report());
+      for (const name of ['a', 'b', 'c']) expect(jobs[name]).toMatchObject({ status: 'succeeded' });
+      expect(b.count('start')).toBe(3);
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('jobrun cancel stops that running job alone: the run’s other jobs still start on the workers', async () => {
     const b = new Batch();
     try {
