@@ -11,7 +11,6 @@
 // slots while none waits. `--baseline DIR` (a copy of another build: DIR/bin/jobrun.js
 // beside DIR/dist) is measured in the same rounds, alternating, for a before/after on a
 // busy machine. Every run is bounded (2 minutes); everything it starts is killed.
-import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,21 +25,7 @@ import {
   stopChild,
   whenMain,
 } from './lib.mjs';
-
-const freePort = () =>
-  new Promise((res, rej) => {
-    const s = net.createServer().once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-
-const connectable = (port) =>
-  new Promise((res) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), res(true))).once('error', () => res(false));
-  });
+import { connectable, freePort } from './ports.mjs';
 
 async function until(check, ms, what) {
   const deadline = Date.now() + ms;
