@@ -87,8 +87,8 @@ export async function setRunPause(
   await tx.exec();
 }
 
-/** What the last look before a start says (`paused`: held by `jobrun pause`). */
-export type StartCheck = 'cancelled' | 'held' | 'paused' | 'go';
+/** What the last look before a start says (`paused`: held by `jobrun pause`, of the run or of the job's pool). */
+export type StartCheck = 'cancelled' | 'held' | 'paused' | 'pool paused' | 'go';
 
 /** A job held back by its run's limit looks again this often at most (then at least once a second). */
 const FIRST_LOOK_MS = 100;
@@ -157,7 +157,9 @@ export class RunCaps {
     );
     if (said === 1) this.held.set(id, runKey);
     if (said < 0) return 'cancelled';
-    return said === 0 ? 'held' : said === 3 ? 'paused' : 'go';
+    if (said === 3) return 'paused';
+    if (said === 4) return 'pool paused';
+    return said === 0 ? 'held' : 'go';
   }
 
   /**

@@ -83,9 +83,11 @@ export class Admission {
             jobs.release(id);
             return await this.o.runner.run(job, id, p, slot, lookup);
           }
-          if (said === 'paused' && !saidPaused) {
+          if ((said === 'paused' || said === 'pool paused') && !saidPaused) {
             saidPaused = true;
-            log(`hold ${p.name}: its run is paused`);
+            log(
+              `hold ${p.name}: ${said === 'paused' ? 'its run' : `its pool ${runPool}`} is paused`,
+            );
           }
         } finally {
           jobs.running.delete(id);

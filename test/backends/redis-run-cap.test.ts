@@ -125,7 +125,7 @@ describe.runIf(enabled)("a run's limit across workers (jobrun scale -j on Redis)
     const w = worker();
     const conn = conns[0]!;
     await setRunPause(conn, 'run-p', { paused: false, pausedPools: ['gpu'] }, 60);
-    expect(await w.check('run-p', 'run-p.a', 'gpu')).toBe('paused');
+    expect(await w.check('run-p', 'run-p.a', 'gpu')).toBe('pool paused');
     expect(await w.check('run-p', 'run-p.b', '')).toBe('go');
     expect(await w.check('run-p', 'run-p.c', 'cpu')).toBe('go');
     await setRunPause(conn, 'run-p', { paused: true, pausedPools: [] }, 60);
