@@ -76,7 +76,10 @@ export class Admission {
           // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
           const said = held.cancelled ? 'cancelled' : await this.check(p.runKey, id, runPool, held);
           if (said === 'cancelled' || held.cancelled) {
-            log(`skip ${p.name}: its run was cancelled`);
+            // a message for this job alone (`jobrun cancel JOB`, a drain) leaves the run going
+            log(
+              `skip ${p.name}: ${held.cancelled ? 'its run called it off' : 'its run was cancelled'}`,
+            );
             throw new UnrecoverableError(DROPPED_UNSTARTED);
           }
           if (said === 'go') {

@@ -67,7 +67,7 @@ describe.runIf(enabled)('a run on Redis, from another terminal', () => {
     }
   });
 
-  it('jobrun pause holds the jobs already handed to the workers: none starts until unpause', async () => {
+  it('jobrun pause holds the jobs already handed to the workers: none starts until unpause, a cancelled one never', async () => {
     const b = new Batch();
     try {
       const worker = await startWorker(redis.url, ['-j', '1'], b.dir);
@@ -87,14 +87,23 @@ describe.runIf(enabled)('a run on Redis, from another terminal', () => {
         Record<string, unknown>
       >;
       expect(rows[0]).toMatchObject({ paused: true });
+      // the held job cancelled: dropped on the worker, said as that job's, not the run's
+      const name = held.exec(worker.stderr())![0].slice('hold '.length, 'hold '.length + 1);
+      const other = name === 'b' ? 'c' : 'b';
+      expect((await b.ctl(['cancel', name])).code).toBe(0);
+      await waitFor(() => worker.stderr().includes(`skip ${name}: `), 30_000, 'the drop');
+      expect(worker.stderr()).toContain(`skip ${name}: its run called it off`);
       expect((await b.ctl(['unpause'])).code).toBe(0);
-      // one slot: the job held starts now, the other once it is released
-      await waitFor(() => b.count('start') === 2, 30_000, 'the held job to start');
+      await b.started(other);
       b.release();
       expect((await b.result)?.code).toBe(0);
       const jobs = byName(b.report());
-      for (const name of ['a', 'b', 'c']) expect(jobs[name]).toMatchObject({ status: 'succeeded' });
-      expect(b.count('start')).toBe(3);
+      for (const job of ['a', other]) expect(jobs[job]).toMatchObject({ status: 'succeeded' });
+      expect(jobs[name]).toMatchObject({
+        status: 'cancelled',
+        reason: 'cancelled by jobrun cancel',
+      });
+      expect(b.count('start')).toBe(2);
     } finally {
       await b.finish();
     }
