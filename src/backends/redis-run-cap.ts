@@ -70,21 +70,27 @@ export interface RunPause {
 }
 
 /**
- * Writes run `runKey`'s pause (for `seconds`) where workers look before each start: once
- * this resolves, no worker starts a job of the run (or of a paused pool) until the
- * next write lifts it. One transaction, so a worker never sees half of a change.
+ * Writes run `runKey`'s pause (lapsing after `lapseMs` unless renewed, see `renewRunPause`)
+ * where workers look before each start: once this resolves, no worker starts a job of
+ * the run (or of a paused pool) until the next write lifts it. One transaction, so a
+ * worker never sees half of a change.
  */
 export async function setRunPause(
   conn: Redis,
   runKey: string,
   { paused, pausedPools }: RunPause,
-  seconds: number,
+  lapseMs: number,
 ): Promise<void> {
   const key = pausedKey(runKey);
   const members = [...(paused ? [WHOLE_RUN] : []), ...pausedPools];
   const tx = conn.multi().del(key);
-  if (members.length > 0) tx.sadd(key, ...members).expire(key, seconds);
+  if (members.length > 0) tx.sadd(key, ...members).pexpire(key, lapseMs);
   await tx.exec();
+}
+
+/** Pushes the lapse of run `runKey`'s pause on; a pause already lifted stays lifted. */
+export async function renewRunPause(conn: Redis, runKey: string, lapseMs: number): Promise<void> {
+  await conn.pexpire(pausedKey(runKey), lapseMs);
 }
 
 /** What the last look before a start says (`paused`: held by `jobrun pause`, of the run or of the job's pool). */

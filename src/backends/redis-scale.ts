@@ -3,7 +3,14 @@ import type { Redis } from 'ioredis';
 import { refuseUnknownPools, type RunControls } from '../core/steering.js';
 import type { Emit } from '../model/events.js';
 import { KEEP_FINISHED_S, PREFIX, pausedKey, queueName } from './redis-names.js';
-import { forgetRunCap, setRunCap, setRunPause } from './redis-run-cap.js';
+import { forgetRunCap, renewRunPause, setRunCap, setRunPause } from './redis-run-cap.js';
+
+/**
+ * A pause lapses this long after its coordinator last renewed it: one killed with -9
+ * while paused does not hold its jobs on the workers for days (they run, as any job of
+ * a run whose coordinator died; a `--resume` adopts them).
+ */
+const PAUSE_LAPSE_MS = 30_000;
 
 /**
  * What `jobrun scale` means for a run on Redis, where the workers run the jobs:
@@ -21,6 +28,8 @@ import { forgetRunCap, setRunCap, setRunPause } from './redis-run-cap.js';
  */
 export class RedisScale {
   private readonly limits: Record<string, number> = {};
+  /** Renews the pause while there is one. */
+  private pauseTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly o: {
@@ -30,6 +39,8 @@ export class RedisScale {
       pools: readonly string[];
       queueOf: (pool: string) => Promise<Queue>;
       emit: Emit;
+      /** See `PAUSE_LAPSE_MS` (tests shorten it). */
+      pauseLapseMs?: number;
     },
   ) {}
 
@@ -77,13 +88,22 @@ export class RedisScale {
     };
   }
 
-  /** The scheduler's pause, as workers read it before each start. */
+  /** The scheduler's pause, as workers read it before each start; renewed while it lasts. */
   private async tellPause(scheduler: RunControls): Promise<void> {
-    await setRunPause(this.o.conn, this.o.runKey, scheduler.steering(), KEEP_FINISHED_S);
+    const { conn, runKey, pauseLapseMs = PAUSE_LAPSE_MS } = this.o;
+    const state = scheduler.steering();
+    await setRunPause(conn, runKey, state, pauseLapseMs);
+    clearInterval(this.pauseTimer);
+    this.pauseTimer = undefined;
+    if (!state.paused && state.pausedPools.length === 0) return;
+    const renew = () => void renewRunPause(conn, runKey, pauseLapseMs).catch(() => {});
+    this.pauseTimer = setInterval(renew, pauseLapseMs / 3);
+    this.pauseTimer.unref();
   }
 
   /** The limit and the pause end with the run (a `--resume` starts without them). */
   async forget(): Promise<void> {
+    clearInterval(this.pauseTimer);
     await forgetRunCap(this.o.conn, this.o.runKey);
     await this.o.conn.del(pausedKey(this.o.runKey));
   }

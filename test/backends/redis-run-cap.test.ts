@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunCaps, capKey, setRunCap, setRunPause } from '../../src/backends/redis-run-cap.js';
+import { RedisScale } from '../../src/backends/redis-scale.js';
 import { requireRedisOrWarn, startRedis, type RedisServer } from './redis-server.js';
 
 /** The keys of the default queue as BullMQ names them (prefix `jobrun`). */
@@ -124,11 +125,11 @@ describe.runIf(enabled)("a run's limit across workers (jobrun scale -j on Redis)
   it('a pause holds the run, or only its paused pool, until it is lifted', async () => {
     const w = worker();
     const conn = conns[0]!;
-    await setRunPause(conn, 'run-p', { paused: false, pausedPools: ['gpu'] }, 60);
+    await setRunPause(conn, 'run-p', { paused: false, pausedPools: ['gpu'] }, 60_000);
     expect(await w.check('run-p', 'run-p.a', 'gpu')).toBe('pool paused');
     expect(await w.check('run-p', 'run-p.b', '')).toBe('go');
     expect(await w.check('run-p', 'run-p.c', 'cpu')).toBe('go');
-    await setRunPause(conn, 'run-p', { paused: true, pausedPools: [] }, 60);
+    await setRunPause(conn, 'run-p', { paused: true, pausedPools: [] }, 60_000);
     expect(await w.check('run-p', 'run-p.d', '')).toBe('paused');
     expect(await w.check('run-other', 'run-other.a', '')).toBe('go');
     // a job waiting for the pause to end starts once it is lifted, not before
@@ -143,13 +144,50 @@ describe.runIf(enabled)("a run's limit across workers (jobrun scale -j on Redis)
     await new Promise((r) => setTimeout(r, 300));
     expect(started).toBe(false);
     lifted = true;
-    await setRunPause(conn, 'run-p', { paused: false, pausedPools: [] }, 60);
+    await setRunPause(conn, 'run-p', { paused: false, pausedPools: [] }, 60_000);
     await waiting;
     expect(await conn.exists('jobrun:meta:paused:run-p')).toBe(0);
     // a cancelled run says so first: its held jobs are dropped, not kept waiting
-    await setRunPause(conn, 'run-p', { paused: true, pausedPools: [] }, 60);
+    await setRunPause(conn, 'run-p', { paused: true, pausedPools: [] }, 60_000);
     await conn.set('jobrun:meta:cancelled:run-p', '1');
     expect(await w.check('run-p', 'run-p.e', '')).toBe('cancelled');
+  });
+
+  it("a run's pause is renewed while its coordinator lives, and lapses once it is gone", async () => {
+    const coordinator = new Redis(redis.url);
+    const conn = conns[0]!;
+    let state = { paused: false, pausedPools: [] as string[], poolLimits: {} };
+    const scheduler = {
+      pause: () => void (state = { ...state, paused: true }),
+      unpause: () => void (state = { ...state, paused: false }),
+      scale: () => true,
+      cancel: () => ({ cancelled: [], stopping: [], unknown: [] }),
+      drain: () => {},
+      steering: () => state,
+    };
+    const scale = new RedisScale({
+      conn: coordinator,
+      runKey: 'run-q',
+      pools: [],
+      queueOf: () => Promise.reject(new Error('no queue here')),
+      emit: () => {},
+      pauseLapseMs: 600,
+    });
+    const controls = scale.controls(scheduler);
+    await controls.pause();
+    await new Promise((r) => setTimeout(r, 1500)); // more than twice its lapse
+    expect(await conn.sismember('jobrun:meta:paused:run-q', '*')).toBe(1);
+    await controls.unpause();
+    expect(await conn.exists('jobrun:meta:paused:run-q')).toBe(0);
+    await controls.pause();
+    coordinator.disconnect(); // as after kill -9: no more renewals
+    let lapsed = false;
+    for (let i = 0; i < 100 && !lapsed; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      lapsed = (await conn.exists('jobrun:meta:paused:run-q')) === 0;
+    }
+    expect(lapsed).toBe(true);
+    await scale.forget().catch(() => {}); // stops the renewals (its connection is gone)
   });
 
   it('never more than the limit once it is set, however the starts interleave with it', async () => {
