@@ -6,7 +6,10 @@
  * job came back with (a need's key is part of its dependants'), and says what the
  * workers said: why a job runs (`--explain`), what could not be stored. A job
  * `--resume` skips keeps the key it came back with in the run it resumes (its end
- * read back from Redis), as a local resumed job keeps its key.
+ * read back from Redis), as a local resumed job keeps its key. When Redis lost that end
+ * (flushed, restarted without persistence, or older than its 7 days), the key is lost:
+ * its dependants run uncached, as do theirs, rather than be looked up and stored under
+ * a key that leaves that need out, which a later loss would hit whatever the need made.
  */
 import type { AttemptResult } from '../model/attempt.js';
 import type { JobSpec } from '../model/job.js';
@@ -30,6 +33,8 @@ export class RemoteCache {
   /** Jobs `--resume` skipped whose key no dependant asked for yet: how to read their end. */
   private readonly earlier = new Map<string, () => Promise<unknown>>();
   private readonly explained = new WeakSet<JobSpec>();
+  /** Cached jobs whose key is lost: a need's key Redis no longer had, or a need's own loss. */
+  private readonly lost = new Set<string>();
 
   constructor(private readonly options: RemoteCacheOptions) {}
 
@@ -38,6 +43,12 @@ export class RemoteCache {
     if (!job.cache) return {};
     const needs = new Map<string, string | undefined>();
     for (const need of job.needs) needs.set(need, await this.keyOf(need));
+    const lost = job.needs.find((need) => this.lost.has(need));
+    if (lost !== undefined) {
+      this.lost.add(job.name);
+      this.options.warn(`${job.name}: not cached: the key of its need ${lost} is lost`);
+      return {};
+    }
     const explain = this.options.explain !== undefined;
     const cache = cachePayload(job, (need) => needs.get(need) ?? 'not cached', explain);
     return cache ? { cache } : {};
@@ -56,10 +67,15 @@ export class RemoteCache {
     const read = this.earlier.get(name);
     if (read === undefined) return this.keys.get(name);
     this.earlier.delete(name);
-    const key = read().then(
-      (end) => reportOf(end)?.key,
-      () => undefined,
-    );
+    const key = read()
+      .then(
+        (end) => reportOf(end)?.key,
+        () => undefined,
+      )
+      .then((found) => {
+        if (found === undefined) this.lost.add(name);
+        return found;
+      });
     this.keys.set(name, key);
     return key;
   }

@@ -13,6 +13,7 @@ import {
   KEEP_FINISHED_S,
   badPoolName,
   cancelledKey,
+  pausedKey,
   newRunKey,
   runPointerKey,
 } from './redis-names.js';
@@ -201,7 +202,7 @@ class RedisRun implements BackendRun {
     if (resume) {
       const existing = await this.conn.get(pointer);
       if (existing) {
-        await this.conn.del(cancelledKey(existing));
+        await this.conn.del(cancelledKey(existing), pausedKey(existing));
         await RedisHealth.markLive(this.conn, existing);
         return existing;
       }

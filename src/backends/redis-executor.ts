@@ -221,8 +221,8 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   /**
    * `--resume` skipped `job` (the journal says it succeeded): a dependant's key holds
    * the key its worker made, read back from its end in this run once a dependant is
-   * enqueued (bounded: Redis may be down; a key that cannot be read is 'not cached',
-   * and the dependant runs).
+   * enqueued (bounded: Redis may be down; a key that cannot be read is lost, and the
+   * dependant runs uncached, see `RemoteCache`).
    */
   resumed(job: JobSpec): void {
     this.cache?.resumed(job, async () => {

@@ -34,6 +34,17 @@ export function cancelledKey(runKey: string): string {
   return `${PREFIX}:meta:cancelled:${runKey}`;
 }
 
+/**
+ * Set while a run is paused (`jobrun pause`): `*` for the whole run, else the names of
+ * its paused pools. Workers start none of those jobs until it no longer says so.
+ */
+export function pausedKey(runKey: string): string {
+  return `${PREFIX}:meta:paused:${runKey}`;
+}
+
+/** What `pausedKey` holds for a pause of the whole run (no pool name is `*`). */
+export const WHOLE_RUN = '*';
+
 /** Exists while a run is live; its absence means Redis lost the run's state. */
 export function liveKey(runKey: string): string {
   return `${PREFIX}:meta:live:${runKey}`;

@@ -37,21 +37,36 @@ local function take(k1, k2, k3, a1, a2, a3)
 end
 `;
 
+/** KEYS paused; ARGV pool ('' for none): is the run, or the job's pool, paused? */
+const PAUSED = `
+local function pool_paused(k, pool)
+  return pool ~= '' and redis.call('SISMEMBER', k, pool) == 1
+end
+local function paused(k, pool)
+  return redis.call('SISMEMBER', k, '*') == 1 or pool_paused(k, pool)
+end
+`;
+
 /**
- * KEYS: cap, leases, unleased. ARGV: lease ms, member, keep ms, then ids of jobs of the
- * run this worker holds and has not checked yet (not running). 1 when the lease is held.
+ * KEYS: cap, leases, unleased, paused. ARGV: lease ms, member, keep ms, the job's pool
+ * ('' for none), then ids of jobs of the run this worker holds and has not checked yet
+ * (not running). 1 when the lease is held; 0 while the run is at its limit or paused.
  */
-export const ACQUIRE = `${COUNT}
-for i = 4, #ARGV do redis.call('HDEL', KEYS[3], ARGV[i]) end
+export const ACQUIRE = `${COUNT}${PAUSED}
+for i = 5, #ARGV do redis.call('HDEL', KEYS[3], ARGV[i]) end
+if paused(KEYS[4], ARGV[4]) then return 0 end
 return take(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])`;
 
 /**
- * The last look before a start. KEYS: cancelled, cap, leases, unleased. ARGV: lease ms,
- * member, keep ms. -1: the run was cancelled; 0: held back by the limit; 1: may start,
- * holding a lease; 2: may start, the run has no limit (nothing written).
+ * The last look before a start. KEYS: cancelled, cap, leases, unleased, paused. ARGV:
+ * lease ms, member, keep ms, the job's pool ('' for none). -1: the run was cancelled;
+ * 0: held back by the limit; 1: may start, holding a lease; 2: may start, the run has
+ * no limit (nothing written); 3: held back by a pause of the run; 4: of the job's pool.
  */
-export const CHECK = `${COUNT}
+export const CHECK = `${COUNT}${PAUSED}
 if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if redis.call('SISMEMBER', KEYS[5], '*') == 1 then return 3 end
+if pool_paused(KEYS[5], ARGV[4]) then return 4 end
 if not redis.call('GET', KEYS[2]) then return 2 end
 return take(KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], ARGV[3])`;
 

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { PREFIX, cancelledKey } from './redis-names.js';
+import { PREFIX, WHOLE_RUN, cancelledKey, pausedKey } from './redis-names.js';
 import { ACQUIRE, CHECK, LIMIT, RENEW } from './redis-run-cap-scripts.js';
 
 /**
@@ -63,8 +63,38 @@ export async function forgetRunCap(conn: Redis, runKey: string): Promise<void> {
   await conn.del(capKey(runKey), unleasedKey(runKey));
 }
 
-/** What the last look before a start says. */
-export type StartCheck = 'cancelled' | 'held' | 'go';
+/** What a run's pause says: the whole run, and the pools paused on their own. */
+export interface RunPause {
+  paused: boolean;
+  pausedPools: readonly string[];
+}
+
+/**
+ * Writes run `runKey`'s pause (lapsing after `lapseMs` unless renewed, see `renewRunPause`)
+ * where workers look before each start: once this resolves, no worker starts a job of
+ * the run (or of a paused pool) until the next write lifts it. One transaction, so a
+ * worker never sees half of a change.
+ */
+export async function setRunPause(
+  conn: Redis,
+  runKey: string,
+  { paused, pausedPools }: RunPause,
+  lapseMs: number,
+): Promise<void> {
+  const key = pausedKey(runKey);
+  const members = [...(paused ? [WHOLE_RUN] : []), ...pausedPools];
+  const tx = conn.multi().del(key);
+  if (members.length > 0) tx.sadd(key, ...members).pexpire(key, lapseMs);
+  await tx.exec();
+}
+
+/** Pushes the lapse of run `runKey`'s pause on; a pause already lifted stays lifted. */
+export async function renewRunPause(conn: Redis, runKey: string, lapseMs: number): Promise<void> {
+  await conn.pexpire(pausedKey(runKey), lapseMs);
+}
+
+/** What the last look before a start says (`paused`: held by `jobrun pause`, of the run or of the job's pool). */
+export type StartCheck = 'cancelled' | 'held' | 'paused' | 'pool paused' | 'go';
 
 /** A job held back by its run's limit looks again this often at most (then at least once a second). */
 const FIRST_LOOK_MS = 100;
@@ -75,9 +105,11 @@ type CapRedis = Redis & {
     cap: string,
     leases: string,
     unleased: string,
+    paused: string,
     ms: number,
     member: string,
     keep: number,
+    pool: string,
     ...notStarted: string[]
   ): Promise<number>;
   jobrunCapCheck(
@@ -85,16 +117,19 @@ type CapRedis = Redis & {
     cap: string,
     leases: string,
     unleased: string,
+    paused: string,
     ms: number,
     member: string,
     keep: number,
+    pool: string,
   ): Promise<number>;
   jobrunCapRenew(leases: string, ms: number, keep: number, ...members: string[]): Promise<number>;
 };
 
 /**
- * A worker's side of the run limit: the check before a job starts, a wait for a lease
- * when the run is at its limit, renewals, and the lease's return.
+ * A worker's side of the run limit and of its pause: the check before a job starts, a
+ * wait for a lease when the run is at its limit or paused, renewals, and the lease's
+ * return.
  */
 export class RunCaps {
   private readonly conn: CapRedis;
@@ -106,8 +141,8 @@ export class RunCaps {
     conn: Redis,
     private readonly leaseMs: number,
   ) {
-    conn.defineCommand('jobrunCapAcquire', { numberOfKeys: 3, lua: ACQUIRE });
-    conn.defineCommand('jobrunCapCheck', { numberOfKeys: 4, lua: CHECK });
+    conn.defineCommand('jobrunCapAcquire', { numberOfKeys: 4, lua: ACQUIRE });
+    conn.defineCommand('jobrunCapCheck', { numberOfKeys: 5, lua: CHECK });
     conn.defineCommand('jobrunCapRenew', { numberOfKeys: 1, lua: RENEW });
     this.conn = conn as CapRedis;
     this.timer = setInterval(() => void this.renew(), Math.max(100, leaseMs / 3));
@@ -115,20 +150,27 @@ export class RunCaps {
   }
 
   /**
-   * The last look before job `id` of run `runKey` starts, one round trip: whether the
-   * run was cancelled and, only when the run has a limit, a lease under it (`held`: the
-   * run is at its limit; wait in `acquire`, then check again). Sent at once, in call
-   * order with this worker's other lease commands (`acquire` relies on it).
+   * The last look before job `id` (of `pool`, '' for none) of run `runKey` starts, one
+   * round trip: whether the run was cancelled, whether it or the pool is paused and,
+   * only when the run has a limit, a lease under it (`held`: the run is at its limit;
+   * `paused`: it is paused; either way wait in `acquire`, then check again). Sent at
+   * once, in call order with this worker's other lease commands (`acquire` relies on it).
    */
-  async check(runKey: string, id: string): Promise<StartCheck> {
-    const said = await this.conn.jobrunCapCheck(cancelledKey(runKey), ...this.args(runKey, id));
+  async check(runKey: string, id: string, pool: string): Promise<StartCheck> {
+    const said = await this.conn.jobrunCapCheck(
+      cancelledKey(runKey),
+      ...this.args(runKey, id, pool),
+    );
     if (said === 1) this.held.set(id, runKey);
-    return said < 0 ? 'cancelled' : said === 0 ? 'held' : 'go';
+    if (said < 0) return 'cancelled';
+    if (said === 3) return 'paused';
+    if (said === 4) return 'pool paused';
+    return said === 0 ? 'held' : 'go';
   }
 
   /**
-   * Resolves once job `id` of run `runKey` holds a lease (the run is under its limit),
-   * or early when `gaveUp()` says the job will not start anyway. `notStarted()`: the
+   * Resolves once job `id` (of `pool`) of run `runKey` holds a lease (the run is under
+   * its limit and not paused), or early when `gaveUp()` says the job will not start anyway. `notStarted()`: the
    * ids of this worker's jobs of the run whose `check` was not sent yet, which are not
    * running, so need not count. A Redis error rejects, as the worker's other checks
    * before a start do.
@@ -136,11 +178,13 @@ export class RunCaps {
   async acquire(
     runKey: string,
     id: string,
+    pool: string,
     gaveUp: () => boolean,
     notStarted: () => string[] = () => [],
   ): Promise<void> {
     for (let wait = FIRST_LOOK_MS; ; wait = Math.min(wait * 2, LAST_LOOK_MS)) {
-      const got = await this.conn.jobrunCapAcquire(...this.args(runKey, id), ...notStarted());
+      const args = this.args(runKey, id, pool);
+      const got = await this.conn.jobrunCapAcquire(...args, ...notStarted());
       if (got === 1) {
         this.held.set(id, runKey);
         return;
@@ -158,10 +202,15 @@ export class RunCaps {
     this.conn.zrem(leasesKey(runKey), id).catch(() => {});
   }
 
-  /** What both scripts take after their own first key: the run's keys, then the lease. */
-  private args(runKey: string, id: string) {
-    const keys = [capKey(runKey), leasesKey(runKey), unleasedKey(runKey)] as const;
-    return [...keys, this.leaseMs, id, this.keepMs] as const;
+  /** What both scripts take after their own first key: the run's keys, the lease, the pool. */
+  private args(runKey: string, id: string, pool: string) {
+    const keys = [
+      capKey(runKey),
+      leasesKey(runKey),
+      unleasedKey(runKey),
+      pausedKey(runKey),
+    ] as const;
+    return [...keys, this.leaseMs, id, this.keepMs, pool] as const;
   }
 
   /** The leases set outlives its last lease by this much, then goes with the run. */

@@ -33,7 +33,8 @@ export interface AdmissionOptions {
  * often than its `lost_retries`, is refused at once; otherwise the job waits for its
  * pool's cap on this worker and for a slot, is dropped if its run was cancelled
  * meanwhile, and runs unless its run is at its limit across workers (`jobrun scale
- * -j`): then it gives its slot back, waits for a place under the limit, and goes again.
+ * -j`) or paused (`jobrun pause`, of the run or the job's pool): then it gives its slot
+ * back, waits for a place under the limit or the run's `unpause`, and goes again.
  */
 export class Admission {
   constructor(private readonly o: AdmissionOptions) {}
@@ -56,6 +57,9 @@ export class Admission {
     const id = job.id ?? '';
     const held = jobs.hold(id);
     const pool = poolKey(queue);
+    // the pool as the run names it, which its pause names ('' for pool-less jobs)
+    const runPool = poolOfQueue(queue) ?? '';
+    let saidPaused = false;
     const cap = caps.capOf(pool, p.perWorker);
     // fetch no more of this pool than may run here: the rest stay for other workers
     this.o.lowerFetch(queue, cap);
@@ -70,23 +74,33 @@ export class Admission {
           if (lookup?.hit) return lookup.hit;
           // checked after the wait for a slot, the last thing before the start: a run
           // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
-          const said = held.cancelled ? 'cancelled' : await this.check(p.runKey, id, held);
+          const said = held.cancelled ? 'cancelled' : await this.check(p.runKey, id, runPool, held);
           if (said === 'cancelled' || held.cancelled) {
-            log(`skip ${p.name}: its run was cancelled`);
+            // a message for this job alone (`jobrun cancel JOB`, a drain) leaves the run going
+            log(
+              `skip ${p.name}: ${held.cancelled ? 'its run called it off' : 'its run was cancelled'}`,
+            );
             throw new UnrecoverableError(DROPPED_UNSTARTED);
           }
           if (said === 'go') {
             jobs.release(id);
             return await this.o.runner.run(job, id, p, slot, lookup);
           }
+          if ((said === 'paused' || said === 'pool paused') && !saidPaused) {
+            saidPaused = true;
+            log(
+              `hold ${p.name}: ${said === 'paused' ? 'its run' : `its pool ${runPool}`} is paused`,
+            );
+          }
         } finally {
           jobs.running.delete(id);
           slots.release(slot);
         }
-        // the run is at its limit (`jobrun scale -j`): wait for a place, not in a slot
+        // the run is at its limit (`jobrun scale -j`) or paused: wait, not in a slot
         await this.o.runCaps.acquire(
           p.runKey,
           id,
+          runPool,
           () => held.cancelled,
           () => jobs.notChecked(`${p.runKey}.`),
         );
@@ -98,10 +112,10 @@ export class Admission {
     }
   }
 
-  /** The run's cancel mark and limit, in one round trip (`RunCaps.check`). */
-  private check(runKey: string, id: string, held: HeldJob): Promise<StartCheck> {
+  /** The run's cancel mark, pause and limit, in one round trip (`RunCaps.check`). */
+  private check(runKey: string, id: string, pool: string, held: HeldJob): Promise<StartCheck> {
     held.checked = true; // before the send: see `WorkerJobs.notChecked`
-    return this.o.runCaps.check(runKey, id).catch((err: unknown) => {
+    return this.o.runCaps.check(runKey, id, pool).catch((err: unknown) => {
       this.o.log(`cannot check whether run ${runKey} was cancelled: ${this.o.describe(err)}`);
       throw err;
     });

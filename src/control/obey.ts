@@ -49,7 +49,7 @@ export async function obey(
     case 'pause':
     case 'unpause':
       try {
-        controls[request.verb](request.pool);
+        await controls[request.verb](request.pool);
         return { ok: true };
       } catch (err) {
         return { ok: false, error: `could not ${request.verb}: ${(err as Error).message}` };

@@ -75,9 +75,12 @@ export function refuseUnknownPools(known: readonly string[], asked: readonly str
 
 /** The verbs a running batch obeys; the control socket is their only caller. */
 export interface RunControls {
-  /** Throws for a pool the run does not have, as `unpause` and `scale` do. */
-  pause(pool?: string): void;
-  unpause(pool?: string): void;
+  /**
+   * Throws for a pool the run does not have, as `unpause` and `scale` do. A backend
+   * that must tell its workers resolves once none of them starts a paused job.
+   */
+  pause(pool?: string): void | Promise<void>;
+  unpause(pool?: string): void | Promise<void>;
   /**
    * Sets the worker count and/or pools' limits; false when the backend cannot. A
    * backend that must tell its workers answers once they can see the change.

@@ -13,10 +13,10 @@
 // --stdin --backend … --max-queue 1000` for streamSeconds and samples the coordinator's RSS. Everything it starts is killed.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { connectable, freePort } from './ports.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'jobrun.js');
@@ -41,21 +41,6 @@ function cleanup() {
 }
 process.on('exit', cleanup);
 process.on('SIGINT', () => process.exit(130));
-
-const freePort = () =>
-  new Promise((res, rej) => {
-    const s = net.createServer().once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-
-const connectable = (port) =>
-  new Promise((res) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), res(true))).once('error', () => res(false));
-  });
 
 function start(cmd, args, opts = {}) {
   const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], ...opts });

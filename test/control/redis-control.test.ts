@@ -17,8 +17,8 @@ function recording(): RunControls & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
-    pause: (pool) => calls.push(`pause ${pool ?? ''}`),
-    unpause: (pool) => calls.push(`unpause ${pool ?? ''}`),
+    pause: (pool) => void calls.push(`pause ${pool ?? ''}`),
+    unpause: (pool) => void calls.push(`unpause ${pool ?? ''}`),
     scale: (change) => (calls.push(`scale ${JSON.stringify(change)}`), Promise.resolve(true)),
     cancel: (names) => (
       calls.push(`cancel ${names.join(',')}`),

@@ -67,6 +67,48 @@ describe.runIf(enabled)('a run on Redis, from another terminal', () => {
     }
   });
 
+  it('jobrun pause holds the jobs already handed to the workers: none starts until unpause, a cancelled one never', async () => {
+    const b = new Batch();
+    try {
+      const worker = await startWorker(redis.url, ['-j', '1'], b.dir);
+      void b.start(['--backend', redis.url, '--report', 'r.json'], ['a', 'b', 'c']);
+      await b.started('a'); // b and c wait in Redis for the worker's one slot
+      await waitFor(() => b.runFiles().length === 2, 10_000, 'the run to register');
+      expect((await b.ctl(['pause'])).code).toBe(0);
+      b.release('a'); // its slot falls free: the worker looks at b (or c) next
+      const held = /hold [bc]: its run is paused/;
+      await waitFor(
+        () => held.test(worker.stderr()) || b.count('start') > 1,
+        30_000,
+        'the worker to hold the next job',
+      );
+      expect(b.events()).toEqual(['start a', 'end a']);
+      const rows = JSON.parse((await b.ctl(['ps', '--json'])).stdout) as Array<
+        Record<string, unknown>
+      >;
+      expect(rows[0]).toMatchObject({ paused: true });
+      // the held job cancelled: dropped on the worker, said as that job's, not the run's
+      const name = held.exec(worker.stderr())![0].slice('hold '.length, 'hold '.length + 1);
+      const other = name === 'b' ? 'c' : 'b';
+      expect((await b.ctl(['cancel', name])).code).toBe(0);
+      await waitFor(() => worker.stderr().includes(`skip ${name}: `), 30_000, 'the drop');
+      expect(worker.stderr()).toContain(`skip ${name}: its run called it off`);
+      expect((await b.ctl(['unpause'])).code).toBe(0);
+      await b.started(other);
+      b.release();
+      expect((await b.result)?.code).toBe(0);
+      const jobs = byName(b.report());
+      for (const job of ['a', other]) expect(jobs[job]).toMatchObject({ status: 'succeeded' });
+      expect(jobs[name]).toMatchObject({
+        status: 'cancelled',
+        reason: 'cancelled by jobrun cancel',
+      });
+      expect(b.count('start')).toBe(2);
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('jobrun cancel stops that running job alone: the run’s other jobs still start on the workers', async () => {
     const b = new Batch();
     try {

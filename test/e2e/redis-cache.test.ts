@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { Redis } from 'ioredis';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
@@ -292,6 +293,32 @@ jobs:
     // the key make came back with in the run it resumes
     expect((await run(dir, [], 1)).ran).toEqual(['make', 'use']);
     await cachedAfterResume((extra) => run(dir, extra));
+  }, 120_000);
+
+  it('a need --resume skipped whose key Redis lost: its dependant runs and is not stored under a key without it', async () => {
+    const dir = tempDir('jobrun-redis-cache-');
+    dirs.push(dir);
+    writeResumedNeedBatch(dir, 'exit 1');
+    await startWorker(redis.url, [], dir);
+    /** make succeeds and use fails; Redis then loses everything (restarted without persistence). */
+    const failThenFlush = async () => {
+      fs.rmSync(path.join(dir, 'go'), { force: true });
+      expect((await run(dir, [], 1)).ran).toEqual(['make', 'use']);
+      const conn = new Redis(redis.url);
+      await conn.flushall();
+      conn.disconnect();
+      fs.writeFileSync(path.join(dir, 'go'), '');
+    };
+    await failThenFlush();
+    expect((await run(dir, ['--resume'])).ran).toEqual(['use']);
+    // make's input changes: use, run again after a resume that lost make's key again,
+    // copies the new a.out, never the b.out stored from the old one
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'two\n');
+    await failThenFlush();
+    const resumed = await run(dir, ['--resume']);
+    expect(resumed.ran).toEqual(['use']);
+    expect(fs.readFileSync(path.join(dir, 'b.out'), 'utf8')).toBe('two\n');
+    expect(resumed.r.stderr).toContain('use: not cached: the key of its need make is lost');
   }, 120_000);
 
   it('an entry cut short by kill -9 of its worker while storing is never used; the job runs again elsewhere', async () => {
