@@ -16,7 +16,7 @@ export interface PrefetchHost {
 }
 
 /** Most jobs queued behind one running job, whatever the executor allows. */
-const MAX_CHAIN = 8;
+const MAX_CHAIN = 12;
 
 /**
  * The queue per slot: while a slot's job runs, the next ready jobs already wait in its

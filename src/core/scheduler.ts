@@ -199,9 +199,13 @@ export class Scheduler implements RunControls {
       if (!entry) break;
       this.start(entry, now);
     }
-    if (this.inFlight.size >= limit) this.ahead?.fill();
+    // jobrun's output behind its reader: the jobs queued behind running ones come back,
+    // or each would start as the job ahead of it ends
+    if (this.ahead !== undefined && (gated || this.dispatch.gateWait(now) > 0)) {
+      this.ahead.withdraw(() => true);
+    } else if (this.inFlight.size >= limit) this.ahead?.fill();
     // a slot free that no ready job can take: one queued behind a running job may
-    else if (!gated) this.ahead?.reclaim(limit - this.inFlight.size);
+    else this.ahead?.reclaim(limit - this.inFlight.size);
     this.intake.wake(); // what was taken made room
     const recheck = this.dispatch.recheckIn(now);
     if (recheck !== undefined) this.alarm.in(recheck);

@@ -77,7 +77,7 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  * The spawner gathers what it says and writes it before it waits again: a job's end
  * and the start of the queued one reach jobrun in one write, in that order. While two
  * jobs or more wait queued behind the running one, ends, starts and complete outputs
- * are held back, at most BATCH (25 ms), so that several jobs share one write and one
+ * are held back, at most BATCH (50 ms), so that several jobs share one write and one
  * wake-up of jobrun; a line held AGED (1 ms) or more starts with `@AGE ` (microseconds),
  * and jobrun dates the start or end back by that much (durations, timeouts stay exact).
  * Anything else (`e`, `w`, `T`) goes at once, with whatever waits before it.
@@ -115,7 +115,7 @@ out = []  # (when, line) for jobrun, not written yet (see flush)
 # How long an end or a start may wait to share a write (and jobrun's wake-up) with the
 # next ones, while jobs wait queued behind the running one; and the age from which a
 # line says how old it is.
-BATCH, AGED = 0.025, 0.001
+BATCH, AGED = 0.05, 0.001
 
 
 def say(line, at=None):
