@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { parseHalt } from '../../src/core/halt.js';
 import { Scheduler } from '../../src/core/scheduler.js';
+import { QUEUE_DEPTH } from '../../src/exec/spawner-process.js';
 import { EventLog, FakeExecutor, QueueingFakeExecutor, job, type Step } from './harness.js';
 
 beforeEach(() => vi.useFakeTimers());
@@ -18,33 +19,41 @@ it('ends every job exactly once with jobs queued ahead, within workers and pools
 /** The same with chains of jobs queued behind each running one, as the spawner's queue holds. */
 it('ends every job exactly once with chains of jobs queued ahead', () => endsEveryJobOnce(3));
 
-/** `depth`: how many jobs the executor queues behind a running one (0: none). */
-async function endsEveryJobOnce(depth = 0): Promise<void> {
+/** And as deep as the spawner queues them, with enough jobs for such chains to form. */
+it('ends every job exactly once with chains as deep as the spawner allows', () =>
+  endsEveryJobOnce(QUEUE_DEPTH, 3 * QUEUE_DEPTH));
+
+/** `depth`: how many jobs the executor queues behind a running one (0: none); up to `most` jobs. */
+async function endsEveryJobOnce(depth = 0, most = 12): Promise<void> {
   const queueing = depth > 0;
   let queuedAhead = 0;
   let deepest = 0;
+  // long chains form only where few jobs fail, overtake or wait for others: such runs are drawn more
+  const long = depth > 4;
   const jobArb = fc.record({
-    priority: fc.integer({ min: -2, max: 2 }),
+    priority: long ? fc.constantFrom(0, 0, 0, 0, 1) : fc.integer({ min: -2, max: 2 }),
     retries: fc.integer({ min: 0, max: 2 }),
     pool: fc.constantFrom(undefined, 'p'),
     allowFailure: fc.boolean(),
     steps: fc.array(
       fc.record({
         ms: fc.integer({ min: 1, max: 300 }),
-        exit: fc.constantFrom(0, 0, 1),
-        timedOut: fc.constantFrom(false, false, false, false, true),
+        exit: long ? fc.constantFrom(0, 0, 0, 0, 0, 0, 0, 1) : fc.constantFrom(0, 0, 1),
+        timedOut: fc.constantFrom(...Array<boolean>(long ? 6 : 4).fill(false), true),
       }),
       { minLength: 1, maxLength: 3 },
     ),
-    needBits: fc.array(fc.boolean(), { maxLength: 6 }),
+    needBits: fc.array(long ? fc.constantFrom(false, false, false, true) : fc.boolean(), {
+      maxLength: 6,
+    }),
   });
   await fc.assert(
     fc.asyncProperty(
-      fc.array(jobArb, { minLength: 1, maxLength: 12 }),
+      fc.array(jobArb, { minLength: long ? 2 * depth : 1, maxLength: most }),
       fc.integer({ min: 1, max: 4 }),
       fc.constantFrom(undefined, 'soon,fail=1', 'now,fail=2', 'soon,fail=50%'),
       fc.option(fc.integer({ min: 0, max: 500 })),
-      fc.array(fc.boolean(), { maxLength: 12 }),
+      fc.array(fc.boolean(), { maxLength: most }),
       async (list, workers, halt, interruptAt, leftOut) => {
         // needs only point backwards, so the graph is acyclic
         const specs = list.map((j, i) =>
@@ -88,7 +97,8 @@ async function endsEveryJobOnce(depth = 0): Promise<void> {
         const done = scheduler.run(specs);
         let settled = false;
         void done.then(() => (settled = true));
-        for (let t = 0; t < 5000 && !settled; t += 25) {
+        // enough time for every job to run all its steps one after the other
+        for (let t = 0; t < 1500 * most && !settled; t += 25) {
           if (interruptAt !== null && t === Math.floor(interruptAt / 25) * 25)
             scheduler.interrupt('SIGTERM');
           await vi.advanceTimersByTimeAsync(25);
@@ -125,4 +135,6 @@ async function endsEveryJobOnce(depth = 0): Promise<void> {
   // and chains, never deeper than the executor allows
   if (queueing) expect(deepest).toBeLessThanOrEqual(depth);
   if (depth > 1) expect(deepest).toBeGreaterThan(1);
+  // twelve deep: chains well beyond the few a shorter queue allows
+  if (long) expect(deepest).toBeGreaterThan(4);
 }
