@@ -168,6 +168,11 @@ export class RunCaps {
     return said === 0 ? 'held' : 'go';
   }
 
+  /** Whether run `runKey` carries its cancel mark (a stop of the whole run); false when Redis cannot say. */
+  async cancelled(runKey: string): Promise<boolean> {
+    return (await this.conn.exists(cancelledKey(runKey)).catch(() => 0)) > 0;
+  }
+
   /**
    * Resolves once job `id` (of `pool`) of run `runKey` holds a lease (the run is under
    * its limit and not paused), or early when `gaveUp()` says the job will not start anyway. `notStarted()`: the

@@ -74,12 +74,12 @@ export class Admission {
           if (lookup?.hit) return lookup.hit;
           // checked after the wait for a slot, the last thing before the start: a run
           // stopped meanwhile (its mark, or a cancel message for this job) starts nothing
-          const said = held.cancelled ? 'cancelled' : await this.check(p.runKey, id, runPool, held);
+          const said = held.cancelled ? undefined : await this.check(p.runKey, id, runPool, held);
           if (said === 'cancelled' || held.cancelled) {
-            // a message for this job alone (`jobrun cancel JOB`, a drain) leaves the run going
-            log(
-              `skip ${p.name}: ${held.cancelled ? 'its run called it off' : 'its run was cancelled'}`,
-            );
+            // a message for this job alone (`jobrun cancel JOB`, a drain) leaves the run
+            // going; a stop of the whole run marks it before its messages go out
+            const stopped = said === 'cancelled' || (await this.o.runCaps.cancelled(p.runKey));
+            log(`skip ${p.name}: ${stopped ? 'its run was cancelled' : 'its run called it off'}`);
             throw new UnrecoverableError(DROPPED_UNSTARTED);
           }
           if (said === 'go') {

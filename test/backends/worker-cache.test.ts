@@ -143,7 +143,8 @@ describe('RemoteCache', () => {
   });
 
   it('keys a dependant on the key a resumed need came back with in the run resumed', async () => {
-    const remote = new RemoteCache({ warn: () => {} });
+    const warned: string[] = [];
+    const remote = new RemoteCache({ warn: (line) => warned.push(line) });
     const root = '/repo';
     const key = 'b'.repeat(64);
     const gone = cachedJob(root, { name: 'gone' });
@@ -153,12 +154,21 @@ describe('RemoteCache', () => {
     );
     remote.resumed(gone, () => Promise.resolve(undefined));
     remote.resumed(broken, () => Promise.reject(new Error('no answer from Redis')));
-    const after = cachedJob(root, { name: 'after', needs: ['need', 'gone', 'broken'] });
-    expect((await remote.payloadOf(after)).cache?.needs).toEqual({
-      need: key,
-      gone: 'not cached',
-      broken: 'not cached',
-    });
+    const after = cachedJob(root, { name: 'after', needs: ['need'] });
+    expect((await remote.payloadOf(after)).cache?.needs).toEqual({ need: key });
+    // a need whose end Redis no longer has (or could not read): its key is lost, and its
+    // dependants run uncached, theirs too, rather than be keyed without it
+    for (const lost of ['gone', 'broken']) {
+      const dependant = cachedJob(root, { name: `after-${lost}`, needs: ['need', lost] });
+      expect(await remote.payloadOf(dependant)).toEqual({});
+    }
+    const next = cachedJob(root, { name: 'next', needs: ['after-gone'] });
+    expect(await remote.payloadOf(next)).toEqual({});
+    expect(warned).toEqual([
+      'after-gone: not cached: the key of its need gone is lost',
+      'after-broken: not cached: the key of its need broken is lost',
+      'next: not cached: the key of its need after-gone is lost',
+    ]);
   });
 
   it('a worker refuses a payload whose cache part is malformed', async () => {
