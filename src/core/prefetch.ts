@@ -61,6 +61,10 @@ export class Prefetch {
    * slot's chain in turn, so that no slot gets a second before every one has a first.
    */
   fill(running: Iterable<Entry>): void {
+    // jobs on their way back (a pause, a scale, an overtake) are ready again before any
+    // job after them queues: else they come back to chains full of later jobs, and wait
+    // behind up to twelve of them (-j 1 scaled to 3: the twelfth started last of all)
+    if (this.withdrawing.size > 0) return;
     let tails: Array<{ tail: Entry; depth: number }> = [];
     for (const entry of running) {
       const end = this.chainEnd(entry);

@@ -253,7 +253,9 @@ export class Scheduler implements RunControls {
     }
     entry.attempts.push(result);
     this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
-    const now = this.clock.now();
+    // the job ends with its attempt, whose end a spawner may have reported late (held
+    // back to share a write): dated back as the attempt is, never into the future
+    const now = Math.min(this.clock.now(), result.startedAt + result.durationMs);
     const retryDue = () => {
       this.enqueue(entry);
       this.pump();

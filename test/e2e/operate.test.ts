@@ -158,6 +158,39 @@ describe('operating a running batch', () => {
     }
   });
 
+  it('scale -j 3 keeps file order: the jobs that waited in the one spawner do not start after the later ones', async () => {
+    const b = new Batch();
+    const names = Array.from({ length: 30 }, (_, i) => `n${String(i + 1).padStart(2, '0')}`);
+    const started = () =>
+      b
+        .events()
+        .filter((e) => e.startsWith('start '))
+        .map((e) => e.slice('start '.length));
+    try {
+      void b.start(['-j', '1'], names);
+      await b.started('n01');
+      // the jobs waiting behind n01 in its spawner come back, to wait again in three
+      expect((await b.ctl(['scale', '-j', '3'])).code).toBe(0);
+      await waitFor(() => started().length === 3, 30_000, 'three jobs at once');
+      // one job ends at a time, the one running longest: the next starts in its slot
+      for (let ended = 0; ended < names.length - 3; ended++) {
+        b.release(started()[ended]);
+        await waitFor(() => started().length === ended + 4, 30_000, `start ${ended + 4}`);
+      }
+      b.release();
+      expect((await b.result)?.code).toBe(0);
+      const order = started();
+      expect([...order].sort()).toEqual(names);
+      // started at most a few places from its own (two jobs took the new slots at once)
+      for (const [i, name] of order.entries()) {
+        const late = i - names.indexOf(name);
+        expect(late, `${name} started ${i + 1}th: ${order.join(' ')}`).toBeLessThanOrEqual(3);
+      }
+    } finally {
+      await b.finish();
+    }
+  });
+
   it('pause holds new starts while running jobs end; unpause starts them again', async () => {
     const b = new Batch();
     try {
