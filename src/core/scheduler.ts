@@ -255,7 +255,8 @@ export class Scheduler implements RunControls {
     this.options.emit('attempt_end', { id: entry.id, name: entry.spec.name, result });
     // the job ends with its attempt, whose end a spawner may have reported late (held
     // back to share a write): dated back as the attempt is, never into the future
-    const now = Math.min(this.clock.now(), result.startedAt + result.durationMs);
+    const ended = result.startedAt + result.durationMs;
+    const now = Number.isFinite(ended) ? Math.min(this.clock.now(), ended) : this.clock.now();
     const retryDue = () => {
       this.enqueue(entry);
       this.pump();
