@@ -49,6 +49,9 @@ import {
 /** Where jobrun keeps its logs and journals, relative to the current folder. */
 export const STATE_DIR = '.jobrun';
 
+/** How long the run's files may still take after a second signal once the jobs ended. */
+const FILES_AFTER_STOP_MS = 2000;
+
 /** `jobrun run`: returns the exit code; the caller sets it. */
 export async function runCommand(
   manifest: string | undefined,
@@ -257,14 +260,23 @@ export async function runJobs(
   // a reporter that throws is jobrun's bug: stop the run cleanly (outside the emit)
   bus.onFailure = (err) =>
     setImmediate(() => scheduler.abort(`stopped: a reporter failed (${err.message})`));
+  /** Set once the report is written: the exit code it states. */
+  let settled: number | undefined;
+  /** A second signal after the jobs ended, when the files took too long: as the report says if out. */
+  const endAfterFiles = (signal: StopSignal) =>
+    settled === undefined ? endNow(signal) : process.exit(settled);
   let stops = 0;
   /** Every job ended: what is left is writing the run's files. */
   let jobsEnded = false;
+  /** Signals since the jobs ended. */
+  let stopsAfter = 0;
   const stop = (signal: StopSignal) => {
     // a file that never finishes (a --junit FIFO nobody reads, a hung disk) must not keep
-    // jobrun from a second signal; the final line is out: nothing is said under it
+    // jobrun from a second signal; the final line is out: nothing is said under it. Only
+    // signals after the jobs ended count, and the files get a moment still: a double
+    // Ctrl-C as the last job ends must not throw away a report that takes milliseconds
     if (jobsEnded) {
-      if (stops++ > 0) endNow(signal);
+      if (stopsAfter++ === 1) setTimeout(() => endAfterFiles(signal), FILES_AFTER_STOP_MS).unref();
       return;
     }
     // said before the jobs are signalled: what stops, how long it may take, how to force it;
@@ -323,11 +335,11 @@ export async function runJobs(
     if (output.report !== undefined && (code !== outcome.exitCode || writeError !== undefined))
       await settleReport(output.report, code, writeError);
     if (outcome.interrupted !== undefined) reraiseOnExit(outcome.interrupted);
-    exitCode = code;
+    exitCode = settled = code;
     return code;
   } finally {
     unended();
-    stopHandling();
+    jobsEnded = true; // also when the run threw: a signal now only hurries the files
     await operations.close(exitCode, summary);
     unregister();
     // a run that ran to its end leaves only what --resume needs: one line per success
@@ -347,6 +359,8 @@ export async function runJobs(
     bus.dispose();
     await backend.close();
     if (options.source.stdin) process.stdin.destroy();
+    // the signals stay handled to the end: the run's code stands once its report is out
+    stopHandling(settled);
   }
 }
 

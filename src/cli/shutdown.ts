@@ -105,8 +105,11 @@ export function onExit(hook: () => void): () => void {
 /**
  * Routes every stop signal to `stop` until the returned function is called. A signal
  * held before (`heldStop`) counts as the first: the caller applies it once its run began.
+ * Called with the run's exit code, the function leaves quiet handlers in place: until
+ * jobrun exits, a signal must not kill it by default (a death by SIGINT after a report
+ * that says exit 1); a first one says nothing, a second ends jobrun with that code.
  */
-export function handleStops(stop: (signal: StopSignal) => void): () => void {
+export function handleStops(stop: (signal: StopSignal) => void): (code?: number) => void {
   stopRun = stop;
   const handlers = STOP_SIGNALS.map((signal) => {
     const handler = () => {
@@ -118,8 +121,16 @@ export function handleStops(stop: (signal: StopSignal) => void): () => void {
   });
   // installed before the hold goes: a signal with no listener would kill jobrun by default
   firstStop = unhold();
-  return () => {
+  return (code) => {
     stopRun = undefined;
+    if (code !== undefined) {
+      // on before the run's go: a signal with no listener between would kill jobrun
+      let late = 0;
+      const quiet = () => {
+        if (late++ > 0) process.exit(code);
+      };
+      for (const signal of STOP_SIGNALS) process.on(signal, quiet);
+    }
     for (const [signal, handler] of handlers) process.off(signal, handler);
   };
 }

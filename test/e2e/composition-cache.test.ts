@@ -9,6 +9,7 @@ import {
   propSettings,
   runArgs,
   withNodeFlags,
+  tornDown,
 } from './composition-case.js';
 import { checkNothingAfter, checkRecords, readFacts, type RunFacts } from './composition-checks.js';
 import {
@@ -167,7 +168,13 @@ async function checkRun(
     await checkNothingAfter(dir, [...before, { exit, markers }], exit);
     return { exit, markers };
   }
-  const facts = checkCacheRun(c, dir, await readFacts(dir, run, exit), mustHit, !stopped);
+  const facts = checkCacheRun(
+    c,
+    dir,
+    await readFacts(dir, run, tornDown(dir, s, run, exit)),
+    mustHit,
+    !stopped,
+  );
   checkRecords(s, facts, stopped);
   checkLeftBehind(dir, s, facts, stopped);
   await checkNothingAfter(dir, [...before, facts], exit);

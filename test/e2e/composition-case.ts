@@ -95,6 +95,26 @@ function logCase(dir: string, s: Scenario): void {
   fs.appendFileSync(log, JSON.stringify({ ending: s.ending.kind, runs }) + '\n');
 }
 
+/**
+ * The exit as jobrun meant it. A signal that comes once the run is over, as Node tears
+ * the process down (its handlers gone, a few ms), kills it by default: no program can
+ * catch it. Told apart by what jobrun had done: a whole report of a run that was not
+ * interrupted, and its journal's lock released. Then the exit is the report's.
+ */
+export function tornDown(dir: string, s: Scenario, run: number, exit: Exit): Exit {
+  if (s.ending.kind !== 'signal' || exit.signal !== s.ending.signal) return exit;
+  const file = path.join(dir, `report-${run}.json`);
+  if (!fs.existsSync(file)) return exit;
+  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as Report;
+  if (report.interrupted !== undefined) return exit;
+  const journal = path.join(dir, '.jobrun', 'journal');
+  const locks = fs.existsSync(journal)
+    ? fs.readdirSync(journal).filter((f) => f.endsWith('.lock'))
+    : [];
+  expect(locks, `killed by ${exit.signal} before the run let go of its journal`).toEqual([]);
+  return { ...exit, signal: null, code: report.exitCode };
+}
+
 /** Checks run `run`, which ended by itself, by a halt or by a signal. */
 export async function checkEnded(
   dir: string,
@@ -113,7 +133,7 @@ export async function checkEnded(
     await checkNothingAfter(dir, [{ exit, markers }], exit);
     return;
   }
-  const facts = await readFacts(dir, run, exit);
+  const facts = await readFacts(dir, run, tornDown(dir, s, run, exit));
   const stopped = !toItsEnd(s.ending) && s.ending.kind !== 'kill9';
   checkRecords(s, facts, stopped, slots, local);
   if (local) checkLeftBehind(dir, s, facts, stopped);

@@ -197,6 +197,60 @@ describe('stopping a running batch gently', () => {
     }
   });
 
+  it('Ctrl-C twice at once after the jobs ended still leaves the report, if the files come within a moment', async () => {
+    const dir = tempDir('jobrun-stop-');
+    // the --junit FIFO holds jobrun after its final line, until the test reads it
+    const fifo = path.join(dir, 'junit.fifo');
+    execFileSync('mkfifo', [fifo]);
+    let child: ChildProcess | undefined;
+    const done = jobrun(
+      [
+        'run',
+        '--progress',
+        'plain',
+        '--report',
+        'r.json',
+        '--junit',
+        'junit.fifo',
+        '--',
+        'sh',
+        '-c',
+        'exit {}',
+        ':::',
+        '0',
+        '3',
+      ],
+      { cwd: dir, onSpawn: (c) => (child = c) },
+    );
+    let stderr = '';
+    await waitFor(() => child, 10_000, 'jobrun to start');
+    child!.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      await waitFor(
+        () => stderr.includes('2 jobs: 1 succeeded, 1 failed'),
+        20_000,
+        'the final line',
+      );
+      // the second of two signals hurries the files; they come before the moment is up
+      child!.kill('SIGINT');
+      await sleep(100);
+      child!.kill('SIGINT');
+      await sleep(300);
+      expect(child!.exitCode ?? child!.signalCode).toBeNull(); // still writing, not killed
+      const junit = execFileSync('cat', [fifo], { encoding: 'utf8', timeout: 5000 }); // the reader comes
+      expect(junit).toContain('<testsuite');
+      const r = await done;
+      expect(r.code).toBe(1); // as the run ended, not 130: the signals came after its jobs
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 'r.json'), 'utf8'))).toMatchObject({
+        exitCode: 1,
+        summary: { total: 2, succeeded: 1, failed: 1 },
+      });
+    } finally {
+      child!.kill('SIGKILL');
+      await done.catch(() => undefined);
+    }
+  });
+
   it('a control command against a run that does not answer fails within its time, never hangs, and is not carried out later', async () => {
     const b = new Batch();
     try {
