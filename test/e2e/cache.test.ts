@@ -39,6 +39,13 @@ function makeBatch(files: number): string {
   return dir;
 }
 
+/** Gives every data file of `dir` one modification time (gzip stamps it into the .gz); returns `dir`. */
+function sameTimes(dir: string, when = new Date('2020-01-01T00:00:00Z')): string {
+  for (const name of fs.readdirSync(path.join(dir, 'data')))
+    fs.utimesSync(path.join(dir, 'data', name), when, when);
+  return dir;
+}
+
 /** Runs the manifest; returns the report and the jobs that actually ran (and clears the log). */
 async function runBatch(
   dir: string,
@@ -234,8 +241,12 @@ jobs:
 
   it('two runs sharing one --cache-dir at once both finish with correct outputs', async () => {
     const shared = tempDir('jobrun-shared-cache-');
-    const a = makeBatch(40);
-    const b = makeBatch(40);
+    // gzip stamps each .gz with its file's modification time: folders written a second
+    // apart make other bytes for the same key, and a third run may then restore some
+    // outputs of each run, a mix whose `total` neither stored (a miss: see the next test).
+    // Here the outputs are the same bytes in every folder, as a reproducible build's are.
+    const a = sameTimes(makeBatch(40));
+    const b = sameTimes(makeBatch(40));
     const both = await Promise.all(
       [a, b].map((dir) =>
         jobrun(['run', 'jobs.yaml', '--json', '-j', '3', '--cache-dir', shared], {
@@ -253,12 +264,41 @@ jobs:
     }
     expect(fs.readdirSync(path.join(shared, 'tmp'))).toEqual([]);
     // and a third folder is served entirely from what they stored
-    const c = makeBatch(40);
+    const c = sameTimes(makeBatch(40));
     const third = await runBatch(c, ['--cache-dir', shared]);
     expect(third.ran).toEqual([]);
     expect(fs.readFileSync(path.join(c, 'out/f5.gz'))).toEqual(
       fs.readFileSync(path.join(a, 'out/f5.gz')),
     );
+  }, 180_000);
+
+  it('two runs at once whose outputs differ: a third run reruns just `total`, and only when it restored some outputs of each', async () => {
+    const shared = tempDir('jobrun-shared-cache-');
+    // the same inputs, other bytes out: gzip stamps the .gz with its file's time. Each
+    // run stores its own outputs under the same keys, the last store of each job wins,
+    // so a third run may restore a mix whose `total` key neither run stored: a miss,
+    // never a wrong hit (its key is the contents it sees).
+    const a = sameTimes(makeBatch(40), new Date('2020-01-01T00:00:00Z'));
+    const b = sameTimes(makeBatch(40), new Date('2021-01-01T00:00:00Z'));
+    const both = await Promise.all(
+      [a, b].map((dir) =>
+        jobrun(['run', 'jobs.yaml', '--json', '-j', '3', '--cache-dir', shared], {
+          cwd: dir,
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
+    for (const r of both) expect(r.code, r.stderr).toBe(0);
+    const c = makeBatch(40);
+    const third = await runBatch(c, ['--cache-dir', shared]);
+    const outs = (dir: string) =>
+      Array.from({ length: 40 }, (_, i) => fs.readFileSync(path.join(dir, `out/f${i}.gz`)));
+    const [fromA, fromB, restored] = [outs(a), outs(b), outs(c)];
+    // every gz job is a hit: its key is its file's contents, the same in all three
+    restored.forEach((gz, i) => expect([fromA[i], fromB[i]]).toContainEqual(gz));
+    // `total` was stored for the outputs a and b each ended with: it hits those, no others
+    const asStored = [fromA, fromB].some((run) => run.every((gz, i) => gz.equals(restored[i]!)));
+    expect(third.ran).toEqual(asStored ? [] : ['total']);
   }, 180_000);
 
   it('reruns just the jobs whose declared env var, command or symlinked input changed', async () => {
