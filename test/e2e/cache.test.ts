@@ -301,6 +301,39 @@ jobs:
     expect(third.ran).toEqual(asStored ? [] : ['total']);
   }, 180_000);
 
+  it('stores nothing for a job whose input changed while it ran: the old input never restores the new output', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      // it reads its input only once the test lets it (at most 60 s)
+      'jobs.yaml': `version: 1
+jobs:
+  - name: copy
+    cache: true
+    run: "echo copy >> ran.log; touch started; i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; cat in.txt > out.txt"
+    inputs: [in.txt]
+    outputs: [out.txt]
+`,
+      'in.txt': 'old\n',
+    });
+    const first = jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    // keyed on `old` before it started; it reads `new`
+    await waitFor(() => fs.existsSync(path.join(dir, 'started')), 60_000, 'the job to start');
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'new\n');
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    const r = await first;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('copy: not cached: its inputs changed while it ran (input in.txt: content changed)');
+    expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('new\n');
+
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'old\n');
+    fs.rmSync(path.join(dir, 'out.txt'));
+    fs.rmSync(path.join(dir, 'ran.log'));
+    const again = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('old\n');
+    expect(readLines(path.join(dir, 'ran.log'))).toEqual(['copy']);
+  }, 180_000);
+
   it('reruns just the jobs whose declared env var, command or symlinked input changed', async () => {
     const dir = tempDir('jobrun-cache-');
     const manifest = (word: string) => `version: 1
