@@ -322,7 +322,9 @@ jobs:
     fs.writeFileSync(path.join(dir, 'go'), '');
     const r = await first;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('copy: not cached: its inputs changed while it ran (input in.txt: content changed)');
+    expect(r.stderr).toContain(
+      'copy: not cached: its inputs changed while it ran (input in.txt: content changed)',
+    );
     expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('new\n');
 
     fs.writeFileSync(path.join(dir, 'in.txt'), 'old\n');
