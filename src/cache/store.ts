@@ -177,7 +177,8 @@ export class CacheStore {
   /**
    * Puts `entry`'s outputs back under `cwd`, byte for byte with their modes. An output
    * already there with the same content is left alone. False (and nothing changed)
-   * when a blob is missing; false when one turns out damaged as it is copied.
+   * when a blob is missing; false when one turns out damaged as it is copied, or is
+   * removed meanwhile (another run's eviction).
    */
   async restore(entry: CacheEntry, cwd: string): Promise<boolean> {
     const missing: { out: StoredOutput; dest: string }[] = [];
@@ -225,6 +226,12 @@ export class CacheStore {
       await fs.promises.chmod(temp, out.mode);
       await fs.promises.rename(temp, fsPath(dest));
       return true;
+    } catch (err) {
+      // its blob was removed since it was found (another run's --cache-max): a miss, as
+      // when it was found missing
+      const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      if (gone && statOf(this.blobPath(out.sha)) === undefined) return false;
+      throw err;
     } finally {
       await fs.promises.rm(temp, { force: true });
     }

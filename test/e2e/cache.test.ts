@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,10 +40,19 @@ function makeBatch(files: number): string {
   return dir;
 }
 
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
 /** Gives every data file of `dir` one modification time (gzip stamps it into the .gz); returns `dir`. */
 function sameTimes(dir: string, when = new Date('2020-01-01T00:00:00Z')): string {
   for (const name of fs.readdirSync(path.join(dir, 'data')))
     fs.utimesSync(path.join(dir, 'data', name), when, when);
+  return dir;
+}
+
+/** A folder whose jobs.yaml has one cached job, `fields` its YAML after `- ` (4 spaces in); plus `files`. */
+function oneCachedJob(fields: string, files: Record<string, string> = {}): string {
+  const dir = tempDir('jobrun-cache-');
+  writeFiles(dir, { 'jobs.yaml': `version: 1\njobs:\n  - cache: true\n    ${fields}\n`, ...files });
   return dir;
 }
 
@@ -239,6 +249,34 @@ jobs:
     fs.rmSync(dir, { recursive: true, force: true }); // 200 MB: not left for the next test
   }, 240_000);
 
+  it('a blob evicted by another run while its entry is restored makes a miss, not a failed check', async () => {
+    const dir = oneCachedJob(`name: two
+    run: "echo two >> ran.log && head -c ${BIG_BYTES} /dev/urandom > big.bin && echo small > small.txt"
+    outputs: [big.bin, small.txt]`);
+    const cache = path.join(dir, '.jobrun/cache');
+    const first = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    expect(first.code, first.stderr).toBe(0);
+    const small = path.join(cache, 'blobs', sha256(fs.readFileSync(path.join(dir, 'small.txt'))));
+    expect(fs.existsSync(small)).toBe(true);
+    fs.rmSync(path.join(dir, 'big.bin'));
+    fs.rmSync(path.join(dir, 'small.txt'));
+    fs.rmSync(path.join(dir, 'ran.log'));
+    // big.bin is restored first; while it is, the other output's blob goes (an eviction)
+    const restoring = () => fs.readdirSync(dir).some((name) => name.startsWith('.jobrun-restore'));
+    const r = await jobrun(['run', 'jobs.yaml', '--explain'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      onSpawn: () => void waitFor(restoring, 100_000, 'a restore').then(() => fs.rmSync(small)),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.existsSync(small)).toBe(true); // stored again
+    expect(r.stderr).not.toContain('could not be checked');
+    expect(r.stderr).toContain('two runs: its cache entry lost stored outputs');
+    expect(readLines(path.join(dir, 'ran.log'))).toEqual(['two']);
+    expect(fs.readFileSync(path.join(dir, 'small.txt'), 'utf8')).toBe('small\n');
+    fs.rmSync(dir, { recursive: true, force: true }); // 200 MB: not left for the next test
+  }, 240_000);
+
   it('two runs sharing one --cache-dir at once both finish with correct outputs', async () => {
     const shared = tempDir('jobrun-shared-cache-');
     // gzip stamps each .gz with its file's modification time: folders written a second
@@ -302,19 +340,14 @@ jobs:
   }, 180_000);
 
   it('stores nothing for a job whose input changed while it ran: the old input never restores the new output', async () => {
-    const dir = tempDir('jobrun-cache-');
-    writeFiles(dir, {
-      // it reads its input only once the test lets it (at most 60 s)
-      'jobs.yaml': `version: 1
-jobs:
-  - name: copy
-    cache: true
+    // it reads its input only once the test lets it (at most 60 s)
+    const dir = oneCachedJob(
+      `name: copy
     run: "echo copy >> ran.log; touch started; i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; cat in.txt > out.txt"
     inputs: [in.txt]
-    outputs: [out.txt]
-`,
-      'in.txt': 'old\n',
-    });
+    outputs: [out.txt]`,
+      { 'in.txt': 'old\n' },
+    );
     const first = jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
     // keyed on `old` before it started; it reads `new`
     await waitFor(() => fs.existsSync(path.join(dir, 'started')), 60_000, 'the job to start');
