@@ -228,6 +228,16 @@ export class JobCache implements CacheHook {
     return saved;
   }
 
+  /**
+   * What differs between `job`'s key made now and `keyed`, the one it was checked with
+   * (unchanged files are not read again: `FileHasher` knows them by identity).
+   */
+  private async changedSince(job: JobSpec, cache: JobCacheSpec, keyed: Keyed): Promise<string[]> {
+    const needs = await this.needKeys(job);
+    const now = await computeKey(job, cache, this.hasher, this.options.environ, needs);
+    return now.key === keyed.key ? [] : keyChanges(keyed.parts, now.parts);
+  }
+
   /** Resolves once every success of the run is stored (or given up on). */
   async settle(): Promise<void> {
     while (this.saving.size > 0) await Promise.all([...this.saving]);
@@ -236,6 +246,14 @@ export class JobCache implements CacheHook {
   private async save(job: JobSpec, record: Done): Promise<void> {
     const keyed = this.keys.get(job);
     if (!keyed || !job.cache) return;
+    // an input changed while it ran (by hand, by a job it does not need): its outputs may
+    // be made from the new contents, which the old key would restore for the old ones
+    const changed = await this.changedSince(job, job.cache, keyed);
+    if (changed.length > 0) {
+      const why = changed.join('; ');
+      this.options.warn(`${job.name}: not cached: its inputs changed while it ran (${why})`);
+      return;
+    }
     const { files, missing } = await matchOutputs(job.cache, job.cwd);
     if (missing.length > 0) {
       const list = missing.join(', ');

@@ -91,7 +91,7 @@ export class CacheStore {
    */
   private async temp(): Promise<string> {
     const dir = path.join(this.dir, 'tmp');
-    await fs.promises.mkdir(dir, { recursive: true });
+    await makeDir(dir);
     return path.join(dir, `${HOST}.${process.pid}.${randomBytes(6).toString('hex')}`);
   }
 
@@ -110,7 +110,7 @@ export class CacheStore {
     const temp = await this.temp();
     try {
       await fs.promises.writeFile(temp, text);
-      await fs.promises.mkdir(path.dirname(file), { recursive: true });
+      await makeDir(path.dirname(file));
       await fs.promises.rename(temp, file);
     } finally {
       await fs.promises.rm(temp, { force: true });
@@ -144,7 +144,7 @@ export class CacheStore {
       const sha = hash.digest('hex');
       const blob = this.blobPath(sha);
       if (!fs.existsSync(blob)) {
-        await fs.promises.mkdir(path.dirname(blob), { recursive: true });
+        await makeDir(path.dirname(blob));
         await fs.promises.rename(temp, blob);
       }
       return { path: rel, mode: stat.mode & 0o7777, sha, size: stat.size };
@@ -177,7 +177,8 @@ export class CacheStore {
   /**
    * Puts `entry`'s outputs back under `cwd`, byte for byte with their modes. An output
    * already there with the same content is left alone. False (and nothing changed)
-   * when a blob is missing; false when one turns out damaged as it is copied.
+   * when a blob is missing; false when one turns out damaged as it is copied, or is
+   * removed meanwhile (another run's eviction).
    */
   async restore(entry: CacheEntry, cwd: string): Promise<boolean> {
     const missing: { out: StoredOutput; dest: string }[] = [];
@@ -197,7 +198,7 @@ export class CacheStore {
 
   /** Copies a blob to `dest` through a temporary file beside it, checking its hash. */
   private async copyOut(out: StoredOutput, dest: string): Promise<boolean> {
-    fs.mkdirSync(fsPath(path.dirname(dest)), { recursive: true });
+    await makeDir(path.dirname(dest));
     const temp = fsPath(
       path.join(
         path.dirname(dest),
@@ -225,6 +226,12 @@ export class CacheStore {
       await fs.promises.chmod(temp, out.mode);
       await fs.promises.rename(temp, fsPath(dest));
       return true;
+    } catch (err) {
+      // its blob was removed since it was found (another run's --cache-max): a miss, as
+      // when it was found missing
+      const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+      if (gone && statOf(this.blobPath(out.sha)) === undefined) return false;
+      throw err;
     } finally {
       await fs.promises.rm(temp, { force: true });
     }
@@ -265,6 +272,25 @@ async function removeAbandoned(
     removed.bytes += stat.size;
   }
   return removed;
+}
+
+/**
+ * `mkdir -p` that says why it failed: Node's recursive mkdir reports ENOENT ("no such
+ * file or directory") where a folder may not be made (a read-only mount, EROFS; no
+ * permission, EACCES). Then each missing folder is made in turn, the first that cannot
+ * be saying why.
+ */
+async function makeDir(dir: string): Promise<void> {
+  try {
+    await fs.promises.mkdir(fsPath(dir), { recursive: true });
+  } catch (err) {
+    const parent = path.dirname(dir);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw err;
+    await makeDir(parent);
+    await fs.promises.mkdir(fsPath(dir)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+  }
 }
 
 /** The pid in a temporary file's name when its writer ran on this machine. */

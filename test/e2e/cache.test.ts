@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,6 +37,22 @@ function makeBatch(files: number): string {
   const content: Record<string, string> = { 'jobs.yaml': MANIFEST };
   for (let i = 0; i < files; i++) content[`data/f${i}.txt`] = `line ${i}\n`.repeat(20);
   writeFiles(dir, content);
+  return dir;
+}
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** Gives every data file of `dir` one modification time (gzip stamps it into the .gz); returns `dir`. */
+function sameTimes(dir: string, when = new Date('2020-01-01T00:00:00Z')): string {
+  for (const name of fs.readdirSync(path.join(dir, 'data')))
+    fs.utimesSync(path.join(dir, 'data', name), when, when);
+  return dir;
+}
+
+/** A folder whose jobs.yaml has one cached job, `fields` its YAML after `- ` (4 spaces in); plus `files`. */
+function oneCachedJob(fields: string, files: Record<string, string> = {}): string {
+  const dir = tempDir('jobrun-cache-');
+  writeFiles(dir, { 'jobs.yaml': `version: 1\njobs:\n  - cache: true\n    ${fields}\n`, ...files });
   return dir;
 }
 
@@ -232,10 +249,42 @@ jobs:
     fs.rmSync(dir, { recursive: true, force: true }); // 200 MB: not left for the next test
   }, 240_000);
 
+  it('a blob evicted by another run while its entry is restored makes a miss, not a failed check', async () => {
+    const dir = oneCachedJob(`name: two
+    run: "echo two >> ran.log && head -c ${BIG_BYTES} /dev/urandom > big.bin && echo small > small.txt"
+    outputs: [big.bin, small.txt]`);
+    const cache = path.join(dir, '.jobrun/cache');
+    const first = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    expect(first.code, first.stderr).toBe(0);
+    const small = path.join(cache, 'blobs', sha256(fs.readFileSync(path.join(dir, 'small.txt'))));
+    expect(fs.existsSync(small)).toBe(true);
+    fs.rmSync(path.join(dir, 'big.bin'));
+    fs.rmSync(path.join(dir, 'small.txt'));
+    fs.rmSync(path.join(dir, 'ran.log'));
+    // big.bin is restored first; while it is, the other output's blob goes (an eviction)
+    const restoring = () => fs.readdirSync(dir).some((name) => name.startsWith('.jobrun-restore'));
+    const r = await jobrun(['run', 'jobs.yaml', '--explain'], {
+      cwd: dir,
+      timeoutMs: 120_000,
+      onSpawn: () => void waitFor(restoring, 100_000, 'a restore').then(() => fs.rmSync(small)),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.existsSync(small)).toBe(true); // stored again
+    expect(r.stderr).not.toContain('could not be checked');
+    expect(r.stderr).toContain('two runs: its cache entry lost stored outputs');
+    expect(readLines(path.join(dir, 'ran.log'))).toEqual(['two']);
+    expect(fs.readFileSync(path.join(dir, 'small.txt'), 'utf8')).toBe('small\n');
+    fs.rmSync(dir, { recursive: true, force: true }); // 200 MB: not left for the next test
+  }, 240_000);
+
   it('two runs sharing one --cache-dir at once both finish with correct outputs', async () => {
     const shared = tempDir('jobrun-shared-cache-');
-    const a = makeBatch(40);
-    const b = makeBatch(40);
+    // gzip stamps each .gz with its file's modification time: folders written a second
+    // apart make other bytes for the same key, and a third run may then restore some
+    // outputs of each run, a mix whose `total` neither stored (a miss: see the next test).
+    // Here the outputs are the same bytes in every folder, as a reproducible build's are.
+    const a = sameTimes(makeBatch(40));
+    const b = sameTimes(makeBatch(40));
     const both = await Promise.all(
       [a, b].map((dir) =>
         jobrun(['run', 'jobs.yaml', '--json', '-j', '3', '--cache-dir', shared], {
@@ -253,12 +302,71 @@ jobs:
     }
     expect(fs.readdirSync(path.join(shared, 'tmp'))).toEqual([]);
     // and a third folder is served entirely from what they stored
-    const c = makeBatch(40);
+    const c = sameTimes(makeBatch(40));
     const third = await runBatch(c, ['--cache-dir', shared]);
     expect(third.ran).toEqual([]);
     expect(fs.readFileSync(path.join(c, 'out/f5.gz'))).toEqual(
       fs.readFileSync(path.join(a, 'out/f5.gz')),
     );
+  }, 180_000);
+
+  it('two runs at once whose outputs differ: a third run reruns just `total`, and only when it restored some outputs of each', async () => {
+    const shared = tempDir('jobrun-shared-cache-');
+    // the same inputs, other bytes out: gzip stamps the .gz with its file's time. Each
+    // run stores its own outputs under the same keys, the last store of each job wins,
+    // so a third run may restore a mix whose `total` key neither run stored: a miss,
+    // never a wrong hit (its key is the contents it sees).
+    const a = sameTimes(makeBatch(40), new Date('2020-01-01T00:00:00Z'));
+    const b = sameTimes(makeBatch(40), new Date('2021-01-01T00:00:00Z'));
+    const both = await Promise.all(
+      [a, b].map((dir) =>
+        jobrun(['run', 'jobs.yaml', '--json', '-j', '3', '--cache-dir', shared], {
+          cwd: dir,
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
+    for (const r of both) expect(r.code, r.stderr).toBe(0);
+    const c = makeBatch(40);
+    const third = await runBatch(c, ['--cache-dir', shared]);
+    const outs = (dir: string) =>
+      Array.from({ length: 40 }, (_, i) => fs.readFileSync(path.join(dir, `out/f${i}.gz`)));
+    const [fromA, fromB, restored] = [outs(a), outs(b), outs(c)];
+    // every gz job is a hit: its key is its file's contents, the same in all three
+    restored.forEach((gz, i) => expect([fromA[i], fromB[i]]).toContainEqual(gz));
+    // `total` was stored for the outputs a and b each ended with: it hits those, no others
+    const asStored = [fromA, fromB].some((run) => run.every((gz, i) => gz.equals(restored[i]!)));
+    expect(third.ran).toEqual(asStored ? [] : ['total']);
+  }, 180_000);
+
+  it('stores nothing for a job whose input changed while it ran: the old input never restores the new output', async () => {
+    // it reads its input only once the test lets it (at most 60 s)
+    const dir = oneCachedJob(
+      `name: copy
+    run: "echo copy >> ran.log; touch started; i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; cat in.txt > out.txt"
+    inputs: [in.txt]
+    outputs: [out.txt]`,
+      { 'in.txt': 'old\n' },
+    );
+    const first = jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    // keyed on `old` before it started; it reads `new`
+    await waitFor(() => fs.existsSync(path.join(dir, 'started')), 60_000, 'the job to start');
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'new\n');
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    const r = await first;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(
+      'copy: not cached: its inputs changed while it ran (input in.txt: content changed)',
+    );
+    expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('new\n');
+
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'old\n');
+    fs.rmSync(path.join(dir, 'out.txt'));
+    fs.rmSync(path.join(dir, 'ran.log'));
+    const again = await jobrun(['run', 'jobs.yaml'], { cwd: dir, timeoutMs: 120_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('old\n');
+    expect(readLines(path.join(dir, 'ran.log'))).toEqual(['copy']);
   }, 180_000);
 
   it('reruns just the jobs whose declared env var, command or symlinked input changed', async () => {
