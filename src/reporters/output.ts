@@ -176,6 +176,8 @@ export class OutputReporter implements Reporter {
       // one destination for both: the combined log keeps their order, if it is here (a
       // remote attempt's is on its worker: its streams came back apart, one after the other)
       const here = this.logDir === undefined || dirname(a.logPath) === this.logDir;
+      // none of a remote attempt's output came back (it was stopped first): none to show
+      if (!here && !(a.stdoutPath || a.stderrPath)) return [];
       if ((shared && here) || !(a.stdoutPath || a.stderrPath))
         return [{ attempt: a.attempt, stdout: a.logPath, gone: 0 }];
       return [{ attempt: a.attempt, stdout: a.stdoutPath, stderr: a.stderrPath, gone: 0 }];
