@@ -308,6 +308,17 @@ describe('--output grouped', () => {
   });
 });
 
+describe('logs of several jobs lost', () => {
+  it('the run ends in one error that counts them, in the plural', () => {
+    const lostLogs = new LostLogs(() => {});
+    for (const name of ['a', 'b'])
+      lostLogs.lost(record(name, name === 'a' ? 0 : 1), join(dir, name));
+    expect(lostLogs.error()?.message).toBe(
+      'the logs of 2 jobs were removed before their output could be shown',
+    );
+  });
+});
+
 describe('grouped output after its reader left', () => {
   it('the reader gone (EPIPE), no log is said removed: nothing is shown there any more', async () => {
     // a pipe whose reader left, as stdout under `jobrun … | head -c 10`
