@@ -161,46 +161,50 @@ describe.runIf(enabled)('a remote job prints the same bytes as a local one', () 
     },
   );
 
-  it('grouped, Ctrl-C while the jobs run: no log said removed, the run ends by the signal', async () => {
-    // each job prints, says so, then waits for a gate opened only once the run ended (a
-    // minute at most): both still run at the Ctrl-C, and their worker sends none of the
-    // output of a job stopped, which jobrun must not take for a log removed
-    const gate = 'interrupted.gate';
-    fs.rmSync(path.join(dir, gate), { force: true });
-    for (const n of [1, 2]) fs.rmSync(path.join(dir, `printed-${n}`), { force: true });
-    const wait = `i=0; while [ ! -e ${gate} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
-    const job = `seq 100000; touch printed-{}; ${wait}`;
-    const child = spawn(
-      process.execPath,
-      [BIN, 'run', '--backend', redis.url, '--', job, ':::', '1', '2'],
-      {
-        cwd: dir,
-        env: { ...process.env, CI: 'true', NO_COLOR: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.resume();
-    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.once('exit', (_code, signal) => resolve(signal)),
-    );
-    try {
-      await waitFor(
-        () => [1, 2].every((n) => fs.existsSync(path.join(dir, `printed-${n}`))),
-        60_000,
-        'both jobs printing',
+  for (const [mode, flags] of [
+    ['grouped', []],
+    ['--results, no output', ['--results', 'results', '--output', 'none']],
+  ] as Array<[string, string[]]>)
+    it(`${mode}, Ctrl-C while the jobs run: no log said removed, the run ends by the signal`, async () => {
+      // each job prints, says so, then waits for a gate opened only once the run ended (a
+      // minute at most): both still run at the Ctrl-C, and their worker sends none of the
+      // output of a job stopped, which jobrun must not take for a log removed
+      const gate = 'interrupted.gate';
+      fs.rmSync(path.join(dir, gate), { force: true });
+      for (const n of [1, 2]) fs.rmSync(path.join(dir, `printed-${n}`), { force: true });
+      const wait = `i=0; while [ ! -e ${gate} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
+      const job = `seq 100000; touch printed-{}; ${wait}`;
+      const child = spawn(
+        process.execPath,
+        [BIN, 'run', '--backend', redis.url, ...flags, '--', job, ':::', '1', '2'],
+        {
+          cwd: dir,
+          env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
       );
-      child.kill('SIGINT');
-      // 130 said, then the signal raised again: jobrun ends as Ctrl-C ends a program
-      expect(await exited, stderr).toBe('SIGINT');
-    } finally {
-      fs.writeFileSync(path.join(dir, gate), '');
-      child.kill('SIGKILL');
-    }
-    expect(stderr).toMatch(/2 jobs: 2 cancelled .*\(interrupted by SIGINT\)/);
-    expect(stderr).not.toContain('removed');
-  }, 120_000);
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdout.resume();
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.once('exit', (_code, signal) => resolve(signal)),
+      );
+      try {
+        await waitFor(
+          () => [1, 2].every((n) => fs.existsSync(path.join(dir, `printed-${n}`))),
+          60_000,
+          'both jobs printing',
+        );
+        child.kill('SIGINT');
+        // 130 said, then the signal raised again: jobrun ends as Ctrl-C ends a program
+        expect(await exited, stderr).toBe('SIGINT');
+      } finally {
+        fs.writeFileSync(path.join(dir, gate), '');
+        child.kill('SIGKILL');
+      }
+      expect(stderr).toMatch(/2 jobs: 2 cancelled .*\(interrupted by SIGINT\)/);
+      expect(stderr).not.toContain('removed');
+    }, 120_000);
 
   it('stream: lines keep their \\r and bytes; pieces of the long line as locally', async () => {
     const args = ['run', '--output', 'stream', '--', 'sh job.sh', ':::', '1'];
