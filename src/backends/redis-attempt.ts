@@ -13,8 +13,15 @@ export interface AttemptOwner {
    * unless `unstarted`, to stop it if it runs.
    */
   cancel(attempt: RemoteAttempt, immediate: boolean, unstarted?: boolean): Promise<void>;
-  /** Where attempt `n`'s output came back to (`--results`), if anywhere. */
-  streamsOf(attempt: RemoteAttempt, n: number): { stdoutPath?: string; stderrPath?: string };
+  /**
+   * Where attempt `n`'s output came back to (`--results`), if anywhere; of an attempt
+   * `stopped` here, only what came back before its worker stopped sending it.
+   */
+  streamsOf(
+    attempt: RemoteAttempt,
+    n: number,
+    stopped: boolean,
+  ): { stdoutPath?: string; stderrPath?: string };
   /** The run's cache, when its jobs may use one. */
   readonly cache?: RemoteCache;
 }
@@ -38,6 +45,8 @@ export class RemoteAttempt implements RunningAttempt {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Withdrawn unless started (`dropUnlessStarted`), and no start heard since. */
   private dropping = false;
+  /** Asked to stop (`stop`): its worker sends no more of its output. */
+  private stopping = false;
 
   constructor(
     private readonly owner: AttemptOwner,
@@ -116,6 +125,7 @@ export class RemoteAttempt implements RunningAttempt {
 
   stop(immediate = false): void {
     if (this.done) return;
+    this.stopping = true;
     if (this.dropping) {
       // a withdrawal became a stop (a second Ctrl-C): its bound, which a start would lift, goes
       this.dropping = false;
@@ -173,7 +183,7 @@ export class RemoteAttempt implements RunningAttempt {
     this.done = true;
     this.clearTimer();
     this.owner.waiters.delete(this.id);
-    this.resolve({ ...result, ...this.owner.streamsOf(this, result.attempt) });
+    this.resolve({ ...result, ...this.owner.streamsOf(this, result.attempt, this.stopping) });
   }
 
   clearTimer(): void {

@@ -289,8 +289,12 @@ export class BullExecutor implements RemoteExecutor, AttemptOwner {
   }
 
   /** `--results`: the files an attempt's output came back to, if it is kept. */
-  streamsOf(attempt: RemoteAttempt, n: number): { stdoutPath?: string; stderrPath?: string } {
-    return this.files?.paths(jobId(attempt.request.job), n) ?? {};
+  streamsOf(
+    attempt: RemoteAttempt,
+    n: number,
+    stopped: boolean,
+  ): { stdoutPath?: string; stderrPath?: string } {
+    return this.files?.paths(jobId(attempt.request.job), n, stopped) ?? {};
   }
 
   /** Delivers output lines already in Redis before an attempt's end is handled. */

@@ -49,13 +49,25 @@ export class StreamFiles {
     if (held.bytes >= HELD_BYTES) this.write(file);
   }
 
-  /** The files of one attempt, whole (absent when it printed nothing on that stream). */
-  paths(jobKey: string, attempt: number): { stdoutPath: string; stderrPath: string } {
-    const stdoutPath = this.pathOf(jobKey, attempt, 'stdout');
-    const stderrPath = this.pathOf(jobKey, attempt, 'stderr');
-    this.write(stdoutPath);
-    this.write(stderrPath);
-    return { stdoutPath, stderrPath };
+  /**
+   * The files of one attempt, whole (absent when it printed nothing on that stream).
+   * Of an attempt the coordinator `stopped`, the worker sent the rest no more (no one
+   * was to see it, or the run was stopping): only the files that came back are named,
+   * so none is taken for a log removed.
+   */
+  paths(
+    jobKey: string,
+    attempt: number,
+    stopped = false,
+  ): { stdoutPath?: string; stderrPath?: string } {
+    const paths = {
+      stdoutPath: this.pathOf(jobKey, attempt, 'stdout'),
+      stderrPath: this.pathOf(jobKey, attempt, 'stderr'),
+    };
+    this.write(paths.stdoutPath);
+    this.write(paths.stderrPath);
+    if (!stopped) return paths;
+    return Object.fromEntries(Object.entries(paths).filter(([, file]) => fs.existsSync(file)));
   }
 
   private write(file: string): void {

@@ -114,7 +114,12 @@ export class EventBus {
         const hook = reporter[HOOKS[event.type]] as
           ((e: RunEvent, r: Report | undefined) => void | Promise<void>) | undefined;
         const result = hook?.call(reporter, event, report);
-        if (result) this.pending.push(result);
+        if (result) {
+          // its failure is collected by `flush`, which may be asked for only after it
+          // failed: handled now, or Node would end jobrun on an unhandled rejection
+          result.catch(() => {});
+          this.pending.push(result);
+        }
       } catch (err) {
         this.broken.add(reporter);
         if (this.failure === undefined) {

@@ -45,7 +45,9 @@ export class LostLogs {
     const n = this.names.size;
     if (n === 0) return undefined;
     const what =
-      n === 1 ? `the log of ${[...this.names.values()][0]} was` : `the logs of ${n} jobs were`;
-    return new OutputLostError(`${what} removed before its output could be shown`);
+      n === 1
+        ? `the log of ${[...this.names.values()][0]} was removed before its output`
+        : `the logs of ${n} jobs were removed before their output`;
+    return new OutputLostError(`${what} could be shown`);
   }
 }

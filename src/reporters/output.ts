@@ -102,6 +102,14 @@ export class OutputReporter implements Reporter {
   private readonly lostLogs: LostLogs;
   /** Grouped jobs shown (asked to be copied) whose copy is not written yet. */
   private copying = 0;
+  /** The streams copies went to, each watched for its reader leaving. */
+  private readonly watched = new Set<NodeJS.WritableStream>();
+  /**
+   * Streams whose reader left (EPIPE: `jobrun … | head`): nothing is shown there any
+   * more, so nothing is missed there either. After that stop jobrun drops output itself
+   * (a remote job stopped is sent back no further): no log was removed.
+   */
+  private readonly left = new Set<NodeJS.WritableStream>();
 
   constructor(private readonly options: JobOutputOptions) {
     options.pressure?.holdWhile(() => this.copying > MAX_BEHIND);
@@ -168,6 +176,8 @@ export class OutputReporter implements Reporter {
       // one destination for both: the combined log keeps their order, if it is here (a
       // remote attempt's is on its worker: its streams came back apart, one after the other)
       const here = this.logDir === undefined || dirname(a.logPath) === this.logDir;
+      // none of a remote attempt's output came back (it was stopped first): none to show
+      if (!here && !(a.stdoutPath || a.stderrPath)) return [];
       if ((shared && here) || !(a.stdoutPath || a.stderrPath))
         return [{ attempt: a.attempt, stdout: a.logPath, gone: 0 }];
       return [{ attempt: a.attempt, stdout: a.stdoutPath, stderr: a.stderrPath, gone: 0 }];
@@ -223,13 +233,14 @@ export class OutputReporter implements Reporter {
       job.startedAt === undefined ? '' : `, ${formatDuration(job.endedAt - job.startedAt)}`;
     const title = `${clean(job.name)} (${job.status}${took})`; // only ever shown to people
     const fold = framed && this.github;
+    this.watch(out);
     if (fold) await write(out, workflowCommand('group', {}, title) + '\n');
     else if (framed && headers) await write(out, p('gray', `── ${title} ──`) + '\n');
     let midLine = false;
     for (const file of files) {
       let headed = false;
       for (const path of streams.map((stream) => file[stream])) {
-        if (path === undefined) continue;
+        if (path === undefined || this.left.has(out)) continue;
         const size = sizeOf(path);
         if (size === undefined) this.gone(job, file, path);
         if (!size) continue;
@@ -249,6 +260,15 @@ export class OutputReporter implements Reporter {
     }
     if (fold) await write(out, '::endgroup::\n');
     return { midLine: midLine && !fold };
+  }
+
+  /** Notes `out`'s reader leaving (see `left`); jobrun's stop on EPIPE is elsewhere. */
+  private watch(out: NodeJS.WritableStream): void {
+    if (this.watched.has(out)) return;
+    this.watched.add(out);
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') this.left.add(out);
+    });
   }
 
   /**

@@ -24,6 +24,11 @@ export class ResultsDirReporter implements Reporter {
     private readonly lostLogs?: LostLogs,
   ) {}
 
+  /** The run's log folder: a remote worker's log elsewhere is not this run's to miss. */
+  onRunStart(e: RunEvent<'run_start'>): void {
+    this.lostLogs?.onRunStart(e);
+  }
+
   onJobEnd(e: RunEvent<'job_end'>): void {
     const job = e.job;
     this.chain = this.chain.then(() =>

@@ -1,9 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
-import { BIN, tempDir } from './helpers.js';
+import { BIN, tempDir, waitFor } from './helpers.js';
 import { killWorkers, startWorker } from './redis-helpers.js';
 
 /**
@@ -127,30 +127,84 @@ describe.runIf(enabled)('a remote job prints the same bytes as a local one', () 
   });
 
   it(
-    'grouped, the reader gone (| head -c 10): the run ends, the jobs still sending cancelled',
+    'grouped, the reader gone (| head -c 10): the run ends, the jobs still sending cancelled, no log said removed',
     {
       timeout: 150_000,
     },
     () => {
-      // job 1 fills the pipe, so jobrun's write meets the reader's end; jobs 2 and 3 print
-      // millions of lines, which would take minutes to come back through Redis for no one
-      const job = `if [ {} = 1 ]; then seq 20000; else seq 1000000; fi`;
-      const r = spawnSync(
-        'bash',
-        ['-c', `"$NODE" "$BIN" run --backend ${redis.url} -- '${job}' ::: 1 2 3 | head -c 10`],
-        {
+      // job 1 fills the pipe, so jobrun's write meets the reader's end; jobs 2 and 3 print,
+      // then wait for a gate opened only once the run ended (a minute at most): however
+      // fast the machine, they still run when the reader leaves, and are stopped with
+      // their output partly sent or not at all, which jobrun then has no one to show to
+      const gate = 'reader-gone.gate';
+      fs.rmSync(path.join(dir, gate), { force: true });
+      const wait = `i=0; while [ ! -e ${gate} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
+      const job = `if [ {} = 1 ]; then seq 20000; else seq 100000; ${wait}; fi`;
+      const pipeline = `"$NODE" "$BIN" run --backend ${redis.url} -- '${job}' ::: 1 2 3 | head -c 10`;
+      let r: SpawnSyncReturns<string>;
+      try {
+        r = spawnSync('bash', ['-c', `${pipeline}; echo "jobrun exit \${PIPESTATUS[0]}" >&2`], {
           cwd: dir,
           encoding: 'utf8',
           timeout: 120_000,
           env: { ...process.env, CI: 'true', NODE: process.execPath, BIN },
-        },
-      );
+        });
+      } finally {
+        fs.writeFileSync(path.join(dir, gate), '');
+      }
       expect(r.signal, r.stderr).toBeNull();
       expect(r.stdout, r.stderr).toBe('1\n2\n3\n4\n5\n');
-      expect(r.stderr).toContain('cancelled');
-      expect(r.stderr).toContain('(interrupted by SIGPIPE)');
+      expect(r.stderr).toMatch(/3 jobs: 1 succeeded, 2 cancelled .*\(interrupted by SIGPIPE\)/);
+      // jobrun stopped showing output because the reader left: no log of 2 or 3 was removed
+      expect(r.stderr).not.toContain('removed');
+      expect(r.stderr).toContain('jobrun exit 141');
     },
   );
+
+  for (const [mode, flags] of [
+    ['grouped', []],
+    ['--results, no output', ['--results', 'results', '--output', 'none']],
+  ] as Array<[string, string[]]>)
+    it(`${mode}, Ctrl-C while the jobs run: no log said removed, the run ends by the signal`, async () => {
+      // each job prints, says so, then waits for a gate opened only once the run ended (a
+      // minute at most): both still run at the Ctrl-C, and their worker sends none of the
+      // output of a job stopped, which jobrun must not take for a log removed
+      const gate = 'interrupted.gate';
+      fs.rmSync(path.join(dir, gate), { force: true });
+      for (const n of [1, 2]) fs.rmSync(path.join(dir, `printed-${n}`), { force: true });
+      const wait = `i=0; while [ ! -e ${gate} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done`;
+      const job = `seq 100000; touch printed-{}; ${wait}`;
+      const child = spawn(
+        process.execPath,
+        [BIN, 'run', '--backend', redis.url, ...flags, '--', job, ':::', '1', '2'],
+        {
+          cwd: dir,
+          env: { ...process.env, CI: 'true', NO_COLOR: '1' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.stdout.resume();
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.once('exit', (_code, signal) => resolve(signal)),
+      );
+      try {
+        await waitFor(
+          () => [1, 2].every((n) => fs.existsSync(path.join(dir, `printed-${n}`))),
+          60_000,
+          'both jobs printing',
+        );
+        child.kill('SIGINT');
+        // 130 said, then the signal raised again: jobrun ends as Ctrl-C ends a program
+        expect(await exited, stderr).toBe('SIGINT');
+      } finally {
+        fs.writeFileSync(path.join(dir, gate), '');
+        child.kill('SIGKILL');
+      }
+      expect(stderr).toMatch(/2 jobs: 2 cancelled .*\(interrupted by SIGINT\)/);
+      expect(stderr).not.toContain('removed');
+    }, 120_000);
 
   it('stream: lines keep their \\r and bytes; pieces of the long line as locally', async () => {
     const args = ['run', '--output', 'stream', '--', 'sh job.sh', ':::', '1'];

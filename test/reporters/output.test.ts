@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LostLogs, OutputLostError } from '../../src/reporters/lost-logs.js';
 import { OutputReporter } from '../../src/reporters/output.js';
@@ -304,6 +305,54 @@ describe('--output grouped', () => {
     expect(err.text).toBe(
       'jobrun: the log of both-gone was removed before its output could be shown\n',
     );
+  });
+});
+
+describe('logs of several jobs lost', () => {
+  it('the run ends in one error that counts them, in the plural', () => {
+    const lostLogs = new LostLogs(() => {});
+    for (const name of ['a', 'b'])
+      lostLogs.lost(record(name, name === 'a' ? 0 : 1), join(dir, name));
+    expect(lostLogs.error()?.message).toBe(
+      'the logs of 2 jobs were removed before their output could be shown',
+    );
+  });
+});
+
+describe('grouped output after its reader left', () => {
+  it('the reader gone (EPIPE), no log is said removed: nothing is shown there any more', async () => {
+    // a pipe whose reader left, as stdout under `jobrun … | head -c 10`
+    const broken = new Writable({
+      write(_chunk, _enc, done) {
+        done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const err = capture();
+    const r = new OutputReporter({
+      mode: 'grouped',
+      sink: new StreamSink(broken),
+      errSink: new StreamSink(err.stream),
+    });
+    r.onRunStart(
+      event('run_start', { runId: 'r', manifestPath: null, total: 2, workers: 1, logDir: dir }),
+    );
+    const first = record('first', 0);
+    Object.assign(first.attempts[0]!, {
+      logPath: join(dir, 'first.log'),
+      stdoutPath: log('first.stdout', 'x'.repeat(100_000)),
+    });
+    r.onJobEnd(event('job_end', { job: first }));
+    // a remote job stopped after that: its output was not sent back, so its files here
+    // were never written (jobrun dropped them, nobody removed them)
+    const dropped = record('dropped', 1, { status: 'cancelled' });
+    Object.assign(dropped.attempts[0]!, {
+      logPath: '/elsewhere/2-dropped.log',
+      stdoutPath: join(dir, 'dropped.remote.stdout'),
+      stderrPath: join(dir, 'dropped.remote.stderr'),
+    });
+    r.onJobEnd(event('job_end', { job: dropped }));
+    await expect(r.onRunEnd()).resolves.toBeUndefined();
+    expect(err.text).toBe('');
   });
 });
 
