@@ -128,6 +128,8 @@ export class SpawnerProcess {
   /** Orders written this tick go out in one write (see `queue`). */
   private corked = false;
   private pending = '';
+  /** When (performance.now()) the last line the spawner said was, as dated (see `age`). */
+  private lastSaidAt = 0;
   private stderrTail = '';
   private readonly orders = new OrderEncoder();
 
@@ -274,10 +276,23 @@ export class SpawnerProcess {
     }
   }
 
+  /**
+   * How long ago a line held `heldMs` was said. The spawner says its lines in order, so
+   * none is dated before the one it said before: that one may have been written at once
+   * but read late (a loaded jobrun reads several writes in one go), and then a job would
+   * end before it started, or the next one start before it ended.
+   */
+  private age(heldMs: number): number {
+    const now = performance.now();
+    this.lastSaidAt = Math.max(now - heldMs, this.lastSaidAt);
+    return now - this.lastSaidAt;
+  }
+
   private onLine(line: string): void {
     const fields = line.split(' ');
     // '@AGE ': a line held back AGE µs to share a write (see `QUEUE_DEPTH`)
-    const ageMs = fields[0]?.startsWith('@') ? Number(fields.shift()!.slice(1)) / 1000 || 0 : 0;
+    const heldMs = fields[0]?.startsWith('@') ? Number(fields.shift()!.slice(1)) / 1000 || 0 : 0;
+    const ageMs = this.age(heldMs);
     const kind = fields[0];
     if (kind === 'r') {
       this.ready = true;

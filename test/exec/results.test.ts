@@ -173,14 +173,17 @@ describe('spawner: a job with streams apart queued behind another', () => {
       separate: { stdoutPath: join(dir, `${name}.out`), stderrPath: join(dir, `${name}.err`) },
     });
     const capture = { capture: { mode: 'lines' as const, maxBytes: 100 } };
+    // a runs until b is queued behind it (bounded: 20 s), however slowly the test goes
+    const untilGo = 'i=0; until [ -f go ] || [ $i -ge 1000 ]; do sleep 0.02; i=$((i+1)); done';
     const a = executor.start(
-      requestIn(dir, makeJob('echo a1; sleep 0.2; echo a2 >&2', capture), streams('a')),
+      requestIn(dir, makeJob(`echo a1; ${untilGo}; echo a2 >&2`, capture), streams('a')),
     );
     await a.started;
     const b = executor.startAfter?.(
       requestIn(dir, makeJob('echo b1; echo b2 >&2', capture), streams('b')),
       a,
     );
+    writeFileSync(join(dir, 'go'), '');
     if (b === undefined) throw new Error('the spawner did not queue the attempt');
     expect(await b.taken).toBe(true);
     const [ra, rb] = await Promise.all([a.result, b.result]);
