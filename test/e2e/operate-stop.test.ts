@@ -235,7 +235,7 @@ describe('stopping a running batch gently', () => {
       child!.kill('SIGINT');
       await sleep(100);
       child!.kill('SIGINT');
-      await sleep(300);
+      await sleep(200);
       expect(child!.exitCode ?? child!.signalCode).toBeNull(); // still writing, not killed
       const junit = execFileSync('cat', [fifo], { encoding: 'utf8', timeout: 5000 }); // the reader comes
       expect(junit).toContain('<testsuite');
