@@ -7,6 +7,7 @@ import type { CaptureSpec, EarlierSuccess } from '../model/result.js';
 import { adHocJob, commandTemplate } from '../manifest/adhoc.js';
 import { matchFiles } from '../manifest/expand.js';
 import { defaultShell } from '../manifest/default-shell.js';
+import { shellQuoteBytes } from '../manifest/quote.js';
 import type { Item } from '../manifest/placeholders.js';
 import { readRecordBatches } from '../manifest/records.js';
 import { checkSyntax } from '../manifest/shell-check.js';
@@ -189,13 +190,7 @@ async function nonEmpty(source: JobSource, empty: () => string): Promise<JobSour
 }
 
 function quoted(pattern: string): string {
-  if (hasRawBytes(pattern)) {
-    // as a shell would take it back: $'…' with each raw byte as \xNN
-    const escaped = pattern.replace(/[\\']|[\uDC80-\uDCFF]/g, (c) =>
-      c.length === 1 && c >= '\uDC80' ? `\\x${(c.charCodeAt(0) - 0xdc00).toString(16)}` : `\\${c}`,
-    );
-    return `$'${escaped}'`;
-  }
+  if (hasRawBytes(pattern)) return shellQuoteBytes(pattern); // as a shell takes it back
   return /^[\w./*?-]+$/.test(pattern) ? `'${pattern}'` : JSON.stringify(pattern);
 }
 

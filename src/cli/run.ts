@@ -34,6 +34,7 @@ import type { RunOptions } from './flags/run-options.js';
 import { checkOutputFiles, makeLogDir, makeResultsDir } from './output-paths.js';
 import { refuseUnstartable } from './input-checks.js';
 import { claimFolder, lockLogFolder } from './live-runs.js';
+import { rawArgs } from './raw-argv.js';
 import { pruneRuns } from './retention.js';
 import { longestGrace, resumeCommand, RunningGraces } from './running-graces.js';
 import {
@@ -64,7 +65,7 @@ export async function runCommand(
     process.stderr.write(`jobrun: nothing to do: ${source.empty}\n`);
     return 0;
   }
-  return runJobs(source, options, resumeCommand(process.argv.slice(2)));
+  return runJobs(source, options, resumeCommand(rawArgs(process.argv.slice(2))));
 }
 
 /** Whether the run was asked for a report or stream that must exist even when empty. */

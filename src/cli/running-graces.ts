@@ -1,4 +1,4 @@
-import { shellQuote } from '../manifest/quote.js';
+import { shellQuoteBytes } from '../manifest/quote.js';
 import { jobId, type JobSpec } from '../model/job.js';
 
 /**
@@ -29,8 +29,8 @@ export function longestGrace(jobs: JobSpec[] | AsyncIterable<JobSpec>): number {
 }
 
 /**
- * The command line that resumes this run: jobrun's own arguments as given, quoted for
- * a shell, with `--resume` added before `--` (where flags end).
+ * The command line that resumes this run: jobrun's own arguments as given (their bytes:
+ * `rawArgs`), quoted for a shell, with `--resume` added before `--` (where flags end).
  */
 export function resumeCommand(args: readonly string[]): string {
   const words = [...args];
@@ -38,5 +38,5 @@ export function resumeCommand(args: readonly string[]): string {
     const dash = words.indexOf('--');
     words.splice(dash === -1 ? words.length : dash, 0, '--resume');
   }
-  return ['jobrun', ...words.map(shellQuote)].join(' ');
+  return ['jobrun', ...words.map(shellQuoteBytes)].join(' ');
 }

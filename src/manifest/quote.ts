@@ -17,6 +17,7 @@ import {
   placeholderValues,
   type Item,
 } from './placeholders.js';
+import { hasRawBytes } from '../model/bytes.js';
 import { scanTemplate, TemplateProblem, type Piece, type Slot } from './shell-scan.js';
 
 export { TemplateProblem } from './shell-scan.js';
@@ -40,6 +41,20 @@ const RESERVED = new Set(
 export function shellQuote(value: string): string {
   if (SAFE.test(value) && !RESERVED.has(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * `shellQuote` for a value that may carry raw bytes (`decodeBytes`: an argument that is
+ * not UTF-8). A quote cannot hold those bytes as text that is shown or copied, so such a
+ * value is written as bash, zsh and ksh take it back: `$'…'` with each raw byte as `\xNN`.
+ */
+export function shellQuoteBytes(value: string): string {
+  if (!hasRawBytes(value)) return shellQuote(value);
+  // a lone low surrogate is a raw byte; one after a high surrogate is half a character
+  const escaped = value.replace(/[\\']|(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g, (c) =>
+    c >= '\uDC80' ? `\\x${(c.charCodeAt(0) - 0xdc00).toString(16)}` : `\\${c}`,
+  );
+  return `$'${escaped}'`;
 }
 
 /**

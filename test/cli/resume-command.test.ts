@@ -11,4 +11,11 @@ describe('the --resume hint', () => {
     );
     expect(resumeCommand(['run', 'm.yaml', '--resume'])).toBe('jobrun run m.yaml --resume');
   });
+
+  it("writes an argument that is not UTF-8 as $'…' with its bytes, a character as it is", () => {
+    // \uDCFF: the byte 0xff (decodeBytes); \u{1F080}'s second half is \uDC80, not a byte
+    expect(resumeCommand(['run', '--', 'cat {}', ':::', "b\uDCFF'\\", '\u{1F080}'])).toBe(
+      "jobrun run --resume -- 'cat {}' ::: $'b\\xff\\'\\\\' '\u{1F080}'",
+    );
+  });
 });

@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, tempDir, writeFiles } from './helpers.js';
+import { BIN, tempDir, waitFor, writeFiles } from './helpers.js';
 
 interface BytesResult {
   code: number | null;
@@ -123,6 +123,39 @@ describe('raw bytes (item 1)', () => {
       input,
     );
     await expectOutput(['-k', '--stdin', '--tag', '--', job], dir, lines(tab), input);
+  });
+
+  it("an interrupted run's --resume line keeps such an argument's bytes, so it resumes that run", async () => {
+    const cwd = tempDir();
+    // a runs; b\xff waits (until `go` exists) and is stopped by the Ctrl-C
+    const job = "printf '%s\\n' {} >> ran; [ {} = a ] || [ -e go ] || { touch started; sleep 30; }";
+    // only a shell can put the byte in jobrun's argv: Node writes arguments as UTF-8
+    const child = spawn(
+      'bash',
+      ['-c', `exec "$0" "$1" run -j 1 -- "$2" ::: a $'b\\xff'`, process.execPath, BIN, job],
+      { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1' } },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const ended = new Promise<string | number | null>((resolve) =>
+      child.on('close', (code, signal) => resolve(signal ?? code)),
+    );
+    await waitFor(() => fs.existsSync(path.join(cwd, 'started')), 20_000, 'b to start');
+    child.kill('SIGINT');
+    expect(await ended, stderr).toBe('SIGINT'); // it dies of the Ctrl-C, as a shell expects
+    const hint = /jobrun: to run what did not finish: jobrun (.*)\n$/s.exec(stderr)?.[1];
+    expect(hint, stderr).toBe(
+      `run -j 1 --resume -- '${job.replace(/'/g, `'\\''`)}' ::: a $'b\\xff'`,
+    );
+    // the line as printed, given to a shell: only b runs again, with its byte
+    fs.writeFileSync(path.join(cwd, 'go'), '');
+    const resumed = spawnSync('bash', ['-c', `exec "$0" "$1" ${hint}`, process.execPath, BIN], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(cwd, 'ran'), 'latin1')).toBe('a\nb\xff\nb\xff\n');
   });
 });
 
