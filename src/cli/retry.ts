@@ -6,7 +6,9 @@ import { endedWell, type JobSpec, type Plan, type StageSpec } from '../model/job
 import { DEFAULT_CAPTURE_BYTES, resultItems, type EarlierSuccess } from '../model/result.js';
 import type { RunOptions } from './flags/run-options.js';
 import { fromReport, readReport, type ReportShape, type RetryJob } from './retry-report.js';
+import { rawArgs } from './raw-argv.js';
 import { runJobs } from './run.js';
+import { resumeCommand } from './running-graces.js';
 
 /** The statuses a re-drive picks up: failed for good, or never ran because a need failed. */
 const REDRIVE = new Set(['failed', 'timed_out', 'skipped']);
@@ -94,6 +96,9 @@ export async function retryCommand(
       },
     },
     options,
+    // a retry stopped part way is run again with --resume, which skips what it finished
+    // (its journal's); the run's own --resume would run those again
+    resumeCommand(rawArgs(process.argv.slice(2))),
   );
 }
 

@@ -310,6 +310,10 @@ export function addRetryOptions(cmd: Command): Command {
   for (const alias of workerAliases()) cmd.addOption(alias);
   cmd.addOption(keepLogsOption());
   cmd.addOption(spawnerOption());
+  // an interrupted retry says to run it again so: its own journal skips what it finished
+  cmd.addOption(
+    new Option('--resume', "skip jobs that succeeded in this report's last retry (its journal)"),
+  );
   cmd.addOption(
     new Option(
       '--cwd <dir>',
