@@ -102,10 +102,13 @@ export class Controls implements RunControls {
 
   /** Says the run waits for its running jobs; with `graceMs`, stops them after it. */
   private waitForRunning(graceMs?: number): void {
-    const { inFlight, lifecycle, clock } = this.core;
+    const { inFlight, lifecycle, clock, dispatch } = this.core;
     if (inFlight.size === 0) return;
+    // a job still waiting in the backend (Redis) is withdrawn by the stop, not waited for;
+    // one its worker started meanwhile runs on, under the grace still
+    const running = [...inFlight].filter((entry) => !dispatch.withdraws(entry)).length;
     const reason = lifecycle.reason ?? 'stopping';
-    this.core.emit('run_stopping', { reason, running: inFlight.size, graceMs });
+    if (running > 0) this.core.emit('run_stopping', { reason, running, graceMs });
     if (graceMs === undefined) return;
     const kill = () => this.core.stop({ first: false, killRunning: true, immediate: false });
     this.graceTimer = clock.setTimeout(kill, graceMs);

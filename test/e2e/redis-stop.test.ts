@@ -156,6 +156,35 @@ describe.runIf(enabled)('one stop path on Redis (built bin)', { timeout: 240_000
     ]);
   });
 
+  it('a first Ctrl-C under --graceful counts only the jobs a worker runs, not those waiting in Redis', async () => {
+    const cwd = path.join(dir, 'graceful-count');
+    fs.mkdirSync(cwd, { recursive: true });
+    await startWorker(redis.url, ['-j', '1'], cwd);
+    // one job runs (until `go`), three wait in Redis for the worker's one slot
+    const job =
+      'touch started; for i in $(seq 1 600); do [ -e go ] && break; sleep 0.05; done; : {}';
+    let said = '';
+    const run = jobrun(
+      ['run', '--backend', redis.url, '--graceful', '1m', '--', job, ':::', 'a', 'b', 'c', 'd'],
+      {
+        cwd,
+        timeoutMs: 60_000,
+        onSpawn: (child) => {
+          coordinators.push(child);
+          child.stderr!.on('data', (d: Buffer) => (said += d.toString()));
+          void waitFor(() => fs.existsSync(path.join(cwd, 'started')), 20_000, 'a job to start')
+            .then(() => child.kill('SIGINT'))
+            .then(() => waitFor(() => said.includes('stopping'), 20_000, 'the stopping line'))
+            .finally(() => fs.writeFileSync(path.join(cwd, 'go'), ''));
+        },
+      },
+    );
+    const r = await run;
+    expect(r.signal, r.stderr).toBe('SIGINT');
+    expect(r.stderr).toContain('stopping: waiting for 1 running job (up to 1m00s)');
+    expect(r.stderr).toMatch(/4 jobs: 1 succeeded, 3 cancelled/);
+  });
+
   it('a halt removes the run’s waiting jobs from Redis in bulk and marks the run cancelled', async () => {
     const cwd = path.join(dir, 'bulk');
     const n = 3000;
