@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { readLines, waitFor } from './helpers.js';
 import { Batch } from './operate-helpers.js';
 
@@ -81,7 +82,14 @@ describe('monitoring a running batch', () => {
         30_000,
         'the metrics URL',
       );
-      const metrics = await (await fetch(`${url}/metrics`)).text();
+      // a's marker may come before jobrun hears of its start (a spawner holds reports
+      // back to share a write): read until jobrun knows it started (bounded: 20 s)
+      let metrics = '';
+      for (let i = 0; i < 200; i++) {
+        metrics = await (await fetch(`${url}/metrics`)).text();
+        if (/jobrun_jobs_started_total\{pool="default"\} 1/.test(metrics)) break;
+        await sleep(100);
+      }
       expect(metrics).toMatch(/jobrun_queue_depth\{pool="default"\} 2/);
       expect(metrics).toMatch(/jobrun_jobs_active\{pool="default"\} 1/);
       expect(metrics).toMatch(/jobrun_jobs_started_total\{pool="default"\} 1/);
