@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
 import { alive, jobrun, readLines, tempDir, waitFor, writeFiles } from './helpers.js';
 import {
+  Groups,
   killGroup,
   killWorkers,
   manifest,
@@ -46,7 +47,7 @@ describe.runIf(enabled)('Redis without surprises (built bin)', { timeout: 120_00
   let redis: RedisServer;
   let url: string;
   let dir: string;
-  const groups: number[] = [];
+  const groups = new Groups();
   const coordinators: ChildProcess[] = [];
   const servers: RedisServer[] = [];
 
@@ -58,7 +59,7 @@ describe.runIf(enabled)('Redis without surprises (built bin)', { timeout: 120_00
   // a test that failed half-way must not leave workers serving the next test's jobs
   afterEach(async () => {
     for (const c of coordinators) if (c.exitCode === null) c.kill('SIGKILL');
-    for (const pid of groups) killGroup(pid);
+    groups.killAll();
     await killWorkers();
   });
   afterAll(async () => {

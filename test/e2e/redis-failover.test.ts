@@ -4,7 +4,14 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
 import { jobrun, tempDir, waitFor, writeFiles } from './helpers.js';
-import { killGroup, killWorkers, manifest, parseReport, startWorker } from './redis-helpers.js';
+import {
+  Groups,
+  killGroup,
+  killWorkers,
+  manifest,
+  parseReport,
+  startWorker,
+} from './redis-helpers.js';
 
 const enabled = requireRedisOrWarn('test/e2e/redis-failover.test.ts');
 
@@ -14,7 +21,7 @@ const lines = (file: string) =>
 describe.runIf(enabled)('distributed runs survive dying processes (built bin)', () => {
   let redis: RedisServer;
   let dir: string;
-  const groups: number[] = [];
+  const groups = new Groups();
   const coordinators: ChildProcess[] = [];
 
   beforeAll(async () => {
@@ -23,7 +30,7 @@ describe.runIf(enabled)('distributed runs survive dying processes (built bin)', 
   });
   afterAll(async () => {
     for (const c of coordinators) if (c.exitCode === null) c.kill('SIGKILL');
-    for (const pid of groups) killGroup(pid);
+    groups.killAll();
     await killWorkers();
     await redis?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

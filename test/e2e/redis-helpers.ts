@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startRedis, type RedisServer } from '../backends/redis-server.js';
+import { procStat } from '../../src/exec/proc.js';
 import { BIN, ROOT, waitFor } from './helpers.js';
 import { Batch } from './operate-helpers.js';
 
@@ -52,6 +53,32 @@ export async function killWorkers(): Promise<void> {
     ),
   );
   started.clear();
+}
+
+/**
+ * Process groups a test may leave behind, to kill after it. Each is kept with its
+ * leader's start: a group number is free again once the group is gone, and in a long
+ * suite another test's job soon leads a group of that number (pids here go to 32768):
+ * a group whose leader started at another time is not ours, and is left alone.
+ */
+export class Groups {
+  private readonly all: Array<{ pid: number; start: number | undefined }> = [];
+
+  push(...pids: number[]): void {
+    for (const pid of pids) this.all.push({ pid, start: procStat(pid)?.startTicks });
+  }
+
+  includes(pid: number): boolean {
+    return this.all.some((g) => g.pid === pid);
+  }
+
+  /** Kills the groups still ours, and forgets them all. */
+  killAll(): void {
+    for (const { pid, start } of this.all.splice(0)) {
+      const now = procStat(pid)?.startTicks;
+      if (now === undefined || now === start) killGroup(pid);
+    }
+  }
 }
 
 /** Kills a whole process group, ignoring one that is already gone. */

@@ -4,19 +4,19 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
 import { alive, jobrun, readLines, tempDir, waitFor, writeFiles } from './helpers.js';
-import { killGroup, killWorkers, manifest, startWorker } from './redis-helpers.js';
+import { Groups, killWorkers, manifest, startWorker } from './redis-helpers.js';
 
 const enabled = requireRedisOrWarn('test/e2e/redis-outage.test.ts');
 
 describe.runIf(enabled)('a Redis outage stays bounded (built bin)', { timeout: 120_000 }, () => {
   let redis: RedisServer | undefined;
   const dir = tempDir('jobrun-redis-outage-');
-  const pids: number[] = [];
+  const pids = new Groups();
   let coordinator: ChildProcess | undefined;
 
   afterAll(async () => {
     if (coordinator?.exitCode === null) coordinator.kill('SIGKILL');
-    for (const pid of pids) killGroup(pid);
+    pids.killAll();
     await killWorkers();
     await redis?.stop();
     fs.rmSync(dir, { recursive: true, force: true });

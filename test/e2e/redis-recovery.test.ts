@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireRedisOrWarn, startRedis, type RedisServer } from '../backends/redis-server.js';
 import { jobrun, readLines, tempDir, waitFor, writeFiles } from './helpers.js';
 import {
+  Groups,
   killGroup,
   killWorkers,
   manifest,
@@ -73,14 +74,14 @@ describe.runIf(enabled)(
   () => {
     let redis: RedisServer;
     let dir: string;
-    const groups: number[] = [];
+    const groups = new Groups();
 
     beforeAll(async () => {
       redis = await startRedis();
       dir = tempDir('jobrun-redis-recovery-');
     });
     afterEach(async () => {
-      for (const pid of groups) killGroup(pid);
+      groups.killAll();
       await killWorkers();
     });
     afterAll(async () => {
