@@ -99,14 +99,19 @@ function logCase(dir: string, s: Scenario): void {
  * The exit as jobrun meant it. A signal that comes once the run is over, as Node tears
  * the process down (its handlers gone, a few ms), kills it by default: no program can
  * catch it. Told apart by what jobrun had done: a whole report of a run that was not
- * interrupted, and its journal's lock released. Then the exit is the report's.
+ * interrupted, and its journal's lock released. Then the exit is the report's. So too
+ * for a kill -9 that came once the report was out (a run shorter than the test's
+ * delay): the report was renamed into place whole, and the lock may be left (nothing
+ * runs after kill -9; the next run takes a dead holder's lock).
  */
 export function tornDown(dir: string, s: Scenario, run: number, exit: Exit): Exit {
-  if (s.ending.kind !== 'signal' || exit.signal !== s.ending.signal) return exit;
+  const killed = s.ending.kind === 'kill9' && exit.signal === 'SIGKILL';
+  if (!killed && (s.ending.kind !== 'signal' || exit.signal !== s.ending.signal)) return exit;
   const file = path.join(dir, `report-${run}.json`);
   if (!fs.existsSync(file)) return exit;
   const report = JSON.parse(fs.readFileSync(file, 'utf8')) as Report;
   if (report.interrupted !== undefined) return exit;
+  if (killed) return { ...exit, signal: null, code: report.exitCode };
   const journal = path.join(dir, '.jobrun', 'journal');
   const locks = fs.existsSync(journal)
     ? fs.readdirSync(journal).filter((f) => f.endsWith('.lock'))
