@@ -99,10 +99,13 @@ export async function floor({ rounds = 5, jobs = 1000, old, note = console.error
         }
         const perJobMs = (all.ms - one.ms) / (jobs - 1);
         // jobrun's main thread: its CPU per job, start-up taken out the same way
-        const cpuUs = all.cpuNs === undefined ? NaN : (all.cpuNs - one.cpuNs) / 1e3 / (jobs - 1);
+        const perJobUs = (key) =>
+          all[key] === undefined ? NaN : (all[key] - one[key]) / 1e3 / (jobs - 1);
+        const cpuUs = perJobUs('cpuNs');
         samples[peer.name].push({
           perJobMs,
           cpuUs,
+          othersUs: perJobUs('othersNs'),
           totalMs: all.ms,
           oneMs: one.ms,
           load: loadavg()[0],
@@ -144,6 +147,7 @@ function summarize(samples, jobs, rounds, failures, note) {
       'vs xargs (best)',
       'start-up (1 job)',
       'main thread CPU per job',
+      'other threads CPU per job',
     ],
     names.map((n) => [
       n,
@@ -155,6 +159,7 @@ function summarize(samples, jobs, rounds, failures, note) {
       n === XARGS ? '' : `${(best(n) / xargs).toFixed(2)}× (xargs ${us(xargs)})`,
       fmtMs(Math.min(...samples[n].map((s) => s.oneMs))),
       us(median(samples[n].map((s) => s.cpuUs)) / 1000),
+      us(median(samples[n].map((s) => s.othersUs)) / 1000),
     ]),
   );
   const overhead = best(JOBRUN) - floorBest;
@@ -173,6 +178,9 @@ function summarize(samples, jobs, rounds, failures, note) {
     overheadUs: { best: round(overhead * 1000, 0), paired: round(paired(JOBRUN) * 1000, 0) },
     mainThreadCpuUs: Object.fromEntries(
       names.map((n) => [n, samples[n].map((s) => round(s.cpuUs, 0))]),
+    ),
+    otherThreadsCpuUs: Object.fromEntries(
+      names.map((n) => [n, samples[n].map((s) => round(s.othersUs, 0))]),
     ),
     bar: { overheadUs: 300, met },
     failures,
@@ -199,12 +207,13 @@ function jobrunPeers(bin, label, dir) {
   ];
 }
 
-/** The main thread's CPU (ns) that `thread-cpu.mjs` wrote at jobrun's exit, if any. */
+/** The CPU (ns) of the main thread and of the others that `thread-cpu.mjs` wrote at jobrun's exit, if any. */
 function readCpu(file) {
   try {
-    return Number(readFileSync(file, 'utf8'));
+    const [cpuNs, othersNs] = readFileSync(file, 'utf8').split(' ').map(Number);
+    return { cpuNs, othersNs };
   } catch {
-    return undefined;
+    return {};
   } finally {
     rmSync(file, { force: true });
   }
@@ -240,7 +249,7 @@ async function jobrun(bin, input, dir, spawner, extra = []) {
     if (res.timedOut) return { ok: false, why: 'timed out' };
     if (res.code !== 0)
       return { ok: false, why: `exit ${res.code ?? res.signal}: ${res.stderr.slice(-200)}` };
-    return { ok: true, ms: res.ms, cpuNs: readCpu(cpuFile) };
+    return { ok: true, ms: res.ms, ...readCpu(cpuFile) };
   } finally {
     removeTempDir(logs);
   }
