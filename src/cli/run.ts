@@ -218,6 +218,8 @@ export async function runJobs(
     pools: settings.pools,
     order: runOrder,
     emit: (type, payload) => {
+      // said started only once its journal line is safe from a kill -9 (see `Journal`)
+      if (type === 'job_start') journal.flush();
       bus.emit(type, payload);
       if (type === 'attempt_end') graces.ended((payload as RunEventMap['attempt_end']).id);
       if (type !== 'job_end') return;

@@ -28,10 +28,12 @@ import { lockJournal } from './journal-lock.js';
  * A start that no end names was running when jobrun died: `unfinished` lists those,
  * for `--resume` to stop what is left of them before running them again.
  *
- * Lines are gathered and written together, one `write(2)` for all the lines of a turn
- * of the event loop, but a start is written before `started` returns: the caller says
- * a job started (`job_start`) only once its line is safe from a `kill -9`. An end is
- * written with the next start or once the turn is over, whichever comes first.
+ * Lines are gathered and written together. A start is written as soon as the code
+ * running now is done (a microtask): the starts a spawner reports in one read share a
+ * write, which comes before any of them is announced. The caller still calls `flush`
+ * before it says a job started (`job_start`): a start is said only once its line is
+ * safe from a `kill -9`. An end is written with the next start or once the turn of the
+ * event loop is over, whichever comes first.
  *
  * Jobs alike in name and command (the same stdin line twice) are told apart by count:
  * each success recorded stands for one of them, so n equal jobs that succeeded n
@@ -50,7 +52,8 @@ export interface Journal {
   /**
    * A job's attempt started as process group `pid`, whose leader started at `start`
    * (ticks since boot, as its executor read it before the leader could be reaped).
-   * Written, with the lines gathered before it, before it returns.
+   * Written, with the lines gathered before it, once the code running now is done, or
+   * by an earlier `flush`.
    */
   started(
     job: Pick<JobSpec, 'name' | 'command' | 'index'>,
@@ -156,7 +159,12 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
       else pids.push(pid);
       const { name, command } = job;
       add({ name, command, status: 'running', time: new Date().toISOString(), pid, boot, start });
-      journal.flush();
+      if (flushNow) return;
+      flushNow = true;
+      queueMicrotask(() => {
+        flushNow = false;
+        journal.flush();
+      });
     },
     record(job) {
       const pids = open.get(job.id);
@@ -200,6 +208,8 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
   /** Lines gathered for the next write. */
   let pending = '';
   let flushSoon: NodeJS.Immediate | undefined;
+  /** A start waits to be written in a microtask (see `started`). */
+  let flushNow = false;
   const add = (line: JournalLine) => {
     if (journal.error === undefined && !closed) pending += JSON.stringify(line) + '\n';
   };

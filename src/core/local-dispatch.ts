@@ -39,7 +39,11 @@ export interface LocalDispatchOptions {
   random?: () => number;
   /** How long slots of a dynamic pool sit idle before it shrinks. */
   idleMs?: number;
-  /** Told each attempt's process group as it is known (the journal records it). */
+  /**
+   * Told each attempt's process group the moment the executor learns it, before its
+   * `job_start` (the journal records it); once, with no pid, for an attempt that failed
+   * to start.
+   */
   onAttemptStart?: (job: JobSpec, pid: number | undefined, start: number | undefined) => void;
 }
 
@@ -144,6 +148,8 @@ export class LocalDispatch implements Dispatch {
         ? (stream, line) => emit('job_output', { id, name: spec.name, stream, line })
         : undefined,
       backpressure: options.captureOutput ? options.backpressure : undefined,
+      onStart:
+        options.onAttemptStart && ((pid, start) => options.onAttemptStart?.(spec, pid, start)),
     };
   }
 
@@ -155,7 +161,8 @@ export class LocalDispatch implements Dispatch {
     const worker = String((entry.slot ?? 0) + 1);
     const announce = () => {
       trackGroup(handle.pid); // so an unplanned exit of jobrun can take the group along
-      options.onAttemptStart?.(spec, handle.pid, handle.startTicks);
+      // a pid was told as it was learnt (`onStart`); a start that failed has none
+      if (handle.pid === undefined) options.onAttemptStart?.(spec, undefined, undefined);
       options.emit('job_start', { id, name: spec.name, attempt, worker, pid: handle.pid });
     };
     // a spawner process reports the pid a moment later; `started` settles before `result`

@@ -108,6 +108,7 @@ export abstract class GroupAttempt implements RunningAttempt {
   protected running(pid: number, start: number | undefined, agoMs = 0): void {
     this.groupPid = pid;
     this.leaderStart = start;
+    this.request.onStart?.(pid, start);
     this.resolveStarted();
     if (this.request.timeoutMs !== undefined) {
       this.cancelTimeout = startTimer(

@@ -39,6 +39,13 @@ export interface ExecRequest {
    * parallel) rather than its lines waiting in jobrun's memory.
    */
   backpressure?: Backpressure;
+  /**
+   * Told the job's process group (its leader's pid and start ticks) the moment the
+   * executor learns them, before `started` resolves: what must be on record before the
+   * start is announced goes here. A spawner's reports of several starts, read at once,
+   * are all told before any of them is announced (so their journal lines share a write).
+   */
+  onStart?: (pid: number, start: number | undefined) => void;
 }
 
 /**

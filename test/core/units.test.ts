@@ -201,18 +201,36 @@ describe('journal writes', () => {
         return `${line.status} ${line.name}`;
       });
 
-  it('a start is on disk when started() returns, with the ends gathered before it', () => {
+  it('starts told together share one write, made before the code that told them is done', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
     const file = path.join(dir, 'j.ndjson');
     const journal = openJournal(file, false);
     journal.started({ name: 'a', command: 'run a', index: 0 }, 101, 5);
+    journal.record(rec('a'));
+    journal.started({ name: 'b', command: 'run b', index: 0 }, 102, 6);
+    // nothing yet: a spawner's reports read at once are all told first
+    expect(lines(file)).toEqual([]);
+    let seen: string[] = [];
+    // a microtask queued after the starts (a job_start announced) finds them written
+    queueMicrotask(() => (seen = lines(file)));
+    await Promise.resolve();
+    expect(seen).toEqual(['running a', 'succeeded a', 'running b']);
+    journal.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('flush() writes a start at once, for the caller about to say it started', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const journal = openJournal(file, false);
+    journal.started({ name: 'a', command: 'run a', index: 0 }, 101, 5);
+    journal.flush();
     expect(lines(file)).toEqual(['running a']);
     journal.record(rec('a'));
     // an end waits for the next write (this turn of the event loop, or the next start)
     expect(lines(file)).toEqual(['running a']);
-    journal.started({ name: 'b', command: 'run b', index: 0 }, 102, 6);
-    expect(lines(file)).toEqual(['running a', 'succeeded a', 'running b']);
     journal.close();
+    expect(lines(file)).toEqual(['running a', 'succeeded a']);
     fs.rmSync(dir, { recursive: true });
   });
 
