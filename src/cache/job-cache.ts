@@ -54,6 +54,8 @@ export class JobCache implements CacheHook {
   private readonly saving = new Set<Promise<void>>();
   /** `explain`: what the jobs it found restorable would restore, by name. */
   private readonly restorable = new Map<string, CacheHit>();
+  /** Why the cache folder cannot be written (see `notStored`): no later success tries. */
+  private unwritable: string | undefined;
 
   constructor(
     readonly store: CacheStore,
@@ -221,8 +223,9 @@ export class JobCache implements CacheHook {
   }
 
   succeeded(job: JobSpec, record: Done): Promise<void> {
+    if (this.unwritable !== undefined) return Promise.resolve();
     const saved = this.save(job, record)
-      .catch((err: unknown) => this.options.warn(`${job.name}: not cached: ${message(err)}`))
+      .catch((err: unknown) => this.notStored(job, err))
       .finally(() => this.saving.delete(saved));
     this.saving.add(saved);
     return saved;
@@ -236,6 +239,24 @@ export class JobCache implements CacheHook {
     const needs = await this.needKeys(job);
     const now = await computeKey(job, cache, this.hasher, this.options.environ, needs);
     return now.key === keyed.key ? [] : keyChanges(keyed.parts, now.parts);
+  }
+
+  /**
+   * A success could not be stored. A folder that cannot be written at all (a read-only
+   * mount, no permission, a full disk) is said once, with what it means for the rest of
+   * the run, rather than once per job: no later success tries again.
+   */
+  private notStored(job: JobSpec, err: unknown): void {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined || !UNWRITABLE.has(code)) {
+      this.options.warn(`${job.name}: not cached: ${message(err)}`);
+      return;
+    }
+    if (this.unwritable !== undefined) return; // a save under way at once failed first
+    this.unwritable = message(err);
+    this.options.warn(
+      `${job.name}: not cached: ${this.unwritable}; no other job of this run is stored`,
+    );
   }
 
   /** Resolves once every success of the run is stored (or given up on). */
@@ -342,6 +363,9 @@ async function matchOutputs(
   }
   return { files: [...files].sort(), missing };
 }
+
+/** Errors that say the cache folder cannot take anything this run. */
+const UNWRITABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']);
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -49,6 +49,7 @@ jobs:
     const empty = runReadOnly(dir, cache);
     expect(empty.code, empty.stderr).toBe(0);
     expect(empty.stderr).toContain('make: not cached: EROFS');
+    expect(empty.stderr).toContain('no other job of this run is stored');
     expect(empty.stderr).not.toContain('ENOENT');
     expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('out\n');
 
@@ -65,5 +66,26 @@ jobs:
     expect(hit.code, hit.stderr).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('out\n');
     expect(fs.existsSync(path.join(dir, 'ran.log'))).toBe(false);
+  });
+
+  it('says once, not per job, that nothing can be stored; every job still runs', () => {
+    const dir = tempDir('jobrun-cache-ro-');
+    const jobs = Array.from(
+      { length: 5 },
+      (_, i) => `  - name: make${i}
+    cache: true
+    run: "echo ${i} > out${i}.txt"
+    outputs: [out${i}.txt]
+`,
+    ).join('');
+    writeFiles(dir, { 'jobs.yaml': `version: 1\nworkers: 2\njobs:\n${jobs}` });
+    const cache = path.join(dir, 'cache');
+    fs.mkdirSync(cache);
+    const run = runReadOnly(dir, cache);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr.match(/not cached/g), run.stderr).toHaveLength(1);
+    expect(run.stderr).toContain('no other job of this run is stored');
+    for (let i = 0; i < 5; i++)
+      expect(fs.readFileSync(path.join(dir, `out${i}.txt`), 'utf8')).toBe(`${i}\n`);
   });
 });
