@@ -277,6 +277,19 @@ jobs:
     fs.rmSync(dir, { recursive: true, force: true }); // 200 MB: not left for the next test
   }, 240_000);
 
+  /** Runs the batches in `dirs` at once, each with `--cache-dir shared`; each must succeed. */
+  async function bothAtOnce(dirs: string[], shared: string): Promise<void> {
+    const runs = await Promise.all(
+      dirs.map((dir) =>
+        jobrun(['run', 'jobs.yaml', '--json', '-j', '3', '--cache-dir', shared], {
+          cwd: dir,
+          timeoutMs: 120_000,
+        }),
+      ),
+    );
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+  }
+
   it('two runs sharing one --cache-dir at once both finish with correct outputs', async () => {
     const shared = tempDir('jobrun-shared-cache-');
     // gzip stamps each .gz with its file's modification time: folders written a second
@@ -285,15 +298,7 @@ jobs:
     // Here the outputs are the same bytes in every folder, as a reproducible build's are.
     const a = sameTimes(makeBatch(40));
     const b = sameTimes(makeBatch(40));
-    const both = await Promise.all(
-      [a, b].map((dir) =>
-        jobrun(['run', 'jobs.yaml', '--json', '-j', '3', '--cache-dir', shared], {
-          cwd: dir,
-          timeoutMs: 120_000,
-        }),
-      ),
-    );
-    for (const r of both) expect(r.code, r.stderr).toBe(0);
+    await bothAtOnce([a, b], shared);
     for (const dir of [a, b]) {
       for (let i = 0; i < 40; i++) {
         const gz = fs.readFileSync(path.join(dir, `out/f${i}.gz`));
@@ -318,15 +323,7 @@ jobs:
     // never a wrong hit (its key is the contents it sees).
     const a = sameTimes(makeBatch(40), new Date('2020-01-01T00:00:00Z'));
     const b = sameTimes(makeBatch(40), new Date('2021-01-01T00:00:00Z'));
-    const both = await Promise.all(
-      [a, b].map((dir) =>
-        jobrun(['run', 'jobs.yaml', '--json', '-j', '3', '--cache-dir', shared], {
-          cwd: dir,
-          timeoutMs: 120_000,
-        }),
-      ),
-    );
-    for (const r of both) expect(r.code, r.stderr).toBe(0);
+    await bothAtOnce([a, b], shared);
     const c = makeBatch(40);
     const third = await runBatch(c, ['--cache-dir', shared]);
     const outs = (dir: string) =>
