@@ -99,8 +99,9 @@ export async function openSource(
     }
     const { loadManifest } = await import('../manifest/load.js'); // zod and yaml: only for manifests
     const plan = await loadManifest(manifest);
+    // read from stdin or a pipe (`<(make-jobs)`): known by its jobs, not by a name
     const identity =
-      manifest === '-' ? stdinManifestIdentity(cwd, plan.jobs) : path.resolve(manifest);
+      plan.manifestPath === null ? stdinManifestIdentity(cwd, plan.jobs) : path.resolve(manifest);
     return { settings: plan, jobs: plan.jobs, identity, adHoc: false };
   }
   if (command.length === 0)

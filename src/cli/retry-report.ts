@@ -15,7 +15,8 @@ import type { ReportJob } from '../reporters/report.js';
 const MAX_REPORT_BYTES = 512 * 1024 * 1024;
 
 export async function readReport(file: string): Promise<ReportShape> {
-  const text = (await readWhole(file, path.resolve(file), 'report', MAX_REPORT_BYTES)).toString();
+  const { bytes } = await readWhole(file, path.resolve(file), 'report', MAX_REPORT_BYTES);
+  const text = bytes.toString();
   let data: unknown;
   try {
     data = JSON.parse(text);

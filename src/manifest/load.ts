@@ -40,9 +40,12 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
     return parseManifest(text, { file: '<stdin>', manifestPath: null, baseDir: cwd, checkCwd });
   }
   const abs = path.resolve(cwd, source);
-  const bytes = await readWhole(source, abs, 'manifest', MAX_MANIFEST_BYTES);
+  const { bytes, pipe } = await readWhole(source, abs, 'manifest', MAX_MANIFEST_BYTES);
   const text = utf8Text(bytes, source);
   if (/\.json$/i.test(source)) checkStrictJson(text, source);
+  // a pipe (`<(make-jobs)`) is as stdin: its jobs run here, its journal is its jobs'
+  if (pipe)
+    return parseManifest(text, { file: source, manifestPath: null, baseDir: cwd, checkCwd });
   return parseManifest(text, {
     file: source,
     manifestPath: abs,
