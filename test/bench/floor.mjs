@@ -8,7 +8,10 @@
 //   (c) xargs -P 1 -n 1.
 // Each peer also runs 1 job, so its start-up (Node, Python) is taken out: per job is
 // (T(N) − T(1)) / (N − 1). `--old BIN` adds the same jobrun rows for another build
-// (e.g. a copy of an earlier dist/), alternated with the others. Run alone with
+// (e.g. a copy of an earlier dist/), alternated with the others. The last two columns
+// are jobrun's CPU per job, start-up taken out the same way: its main thread's, and its
+// other threads' (V8's compiler and garbage collector helpers, libuv's pool), which take
+// CPU from the jobs too. Run alone with
 //   node test/bench/floor.mjs [--rounds N] [--jobs N] [--old path/to/bin/jobrun.js]
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
