@@ -342,11 +342,13 @@ export class SpawnerProcess {
  * Writes orders, each field in base64 encoded again only when it changed since the
  * last order: most repeat from job to job (the shell, the folder, `/dev/null`, the
  * run's id, the slot), so a job costs the encoding of what is its own (its log, name
- * and command).
+ * and command). Fields are kept by place (argv by index, env by name), so an order
+ * makes no string for a field that did not change.
  */
 class OrderEncoder {
-  /** By field (`log`, `argv 1`, `env JOBRUN_SLOT`…): its last text and that in base64. */
-  private readonly last = new Map<string, { text: string; b64: string }>();
+  private readonly fixed = new Map<string, Encoded>();
+  private readonly argv: Array<Encoded | undefined> = [];
+  private readonly env = new Map<string, Encoded>();
 
   line(kind: 's' | 'q', order: SpawnOrder): string {
     const { streams, argv, env } = order;
@@ -362,18 +364,35 @@ class OrderEncoder {
       streams?.keepBytes === undefined ? '-' : String(streams.keepBytes),
       String(argv.length),
     ];
-    argv.forEach((arg, i) => fields.push(this.encoded(`argv ${i}`, arg)));
-    for (const name in env) fields.push(this.encoded(`env ${name}`, `${name}=${env[name]}`));
+    for (let i = 0; i < argv.length; i++) {
+      const arg = argv[i]!;
+      let last = this.argv[i];
+      if (last?.text !== arg) this.argv[i] = last = { text: arg, b64: b64(arg) };
+      fields.push(last.b64);
+    }
+    for (const name in env) {
+      const value = env[name]!;
+      let last = this.env.get(name);
+      if (last?.text !== value)
+        this.env.set(name, (last = { text: value, b64: b64(`${name}=${value}`) }));
+      fields.push(last.b64);
+    }
     return fields.join(' ') + '\n';
   }
 
   private encoded(field: string, text: string, encode = b64): string {
-    const last = this.last.get(field);
+    const last = this.fixed.get(field);
     if (last?.text === text) return last.b64;
     const encoded = { text, b64: encode(text) };
-    this.last.set(field, encoded);
+    this.fixed.set(field, encoded);
     return encoded.b64;
   }
+}
+
+/** A field's last text (for env, its value) and what was sent for it, in base64. */
+interface Encoded {
+  text: string;
+  b64: string;
 }
 
 function parseReport(fields: string[], ageMs: number): SpawnReport | undefined {
