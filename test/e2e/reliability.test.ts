@@ -24,14 +24,20 @@ describe('resume after kill -9', () => {
             .map((f) => fs.readFileSync(path.join(journalDir, f), 'utf8'))
             .join('')
         : '';
+    const journaled = (name: string, status: string) =>
+      journalText()
+        .split('\n')
+        .some((line) => line.includes(`"name":"${name}"`) && line.includes(`"status":"${status}"`));
     const first = jobrun(['run', 'm.yaml'], {
       cwd: dir,
       onSpawn: (child) => {
-        // job3's start is journaled (after job2's end): the spawner may start job3 a
-        // moment before jobrun hears job2 ended, so job3's process alone proves nothing
+        // job2's end and job3's start are journaled: the spawner may start job3 a moment
+        // before jobrun hears job2 ended, and the starts it reports at once are journaled
+        // before the ends among them, so neither job3's process nor its start proves job2's end
         void waitFor(
           () =>
-            journalText().includes('"name":"job3"') &&
+            journaled('job2', 'succeeded') &&
+            journaled('job3', 'running') &&
             readLines(path.join(dir, 'pids')).length >= 4,
           20_000,
           'job3 in flight',
