@@ -6,7 +6,7 @@ import { compactJournal } from '../core/journal-compact.js';
 import type { JobSpec, WorkersSpec } from '../model/job.js';
 import type { RunEventMap, Summary } from '../model/events.js';
 import { UsageError } from '../errors.js';
-import { stopLeftoverGroups } from '../exec/leftovers.js';
+import { spawnersGone, stopLeftoverGroups } from '../exec/leftovers.js';
 import type { Journal } from '../core/journal.js';
 import type { StopSignal } from '../model/stop.js';
 import { settleReport } from './settle-report.js';
@@ -242,6 +242,7 @@ export async function runJobs(
       graces.started(job);
       journal.started(job, pid, start);
     },
+    onSpawner: (pid, start) => journal.spawner(pid, start),
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     held: source.earlier?.held,
     captureOutput: bus.wantsOutput,
@@ -391,15 +392,27 @@ function warn(message: string): void {
 /**
  * `--resume` after jobrun died (kill -9, a crash): jobs the journal saw start and
  * never end may still be running, as orphans. Their groups are stopped (TERM, KILL
- * after the longest kill grace) before anything starts, so a job never runs twice
- * at once; they then run again, as their outcome is unknown.
+ * after the longest kill grace) before anything starts, and its spawners, which stop
+ * its jobs as they see it gone, are waited for, so a job never runs twice at once; they
+ * then run again, as their outcome is unknown.
  */
 async function stopLeftovers(
   journal: Journal,
   jobs: JobSpec[] | AsyncIterable<JobSpec>,
 ): Promise<void> {
-  if (journal.unfinished.length === 0) return;
-  const { stopped, unsure } = await stopLeftoverGroups(journal.unfinished, longestGrace(jobs));
+  if (journal.unfinished.length === 0 && journal.spawners.length === 0) return;
+  const grace = longestGrace(jobs);
+  // its spawners stop the jobs it left, also those it never heard start: wait for them
+  const [{ stopped, unsure }, stopping] = await Promise.all([
+    stopLeftoverGroups(journal.unfinished, grace),
+    spawnersGone(journal.spawners, grace),
+  ]);
+  if (stopping.length > 0) {
+    warn(
+      `the job spawners ${stopping.join(', ')} of the interrupted run are still running: ` +
+        `jobs they started may still be running too`,
+    );
+  }
   const count = (n: number) => `${n} job${n === 1 ? '' : 's'}`;
   if (stopped.length > 0) {
     warn(

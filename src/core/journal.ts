@@ -15,6 +15,8 @@ import { lockJournal } from './journal-lock.js';
  * though not a power cut, for which it would need fsync. A job is known by its name
  * *and* command, so editing a command re-runs the job.
  *
+ * - As each spawner process starts, before it is given a job:
+ *   `{"status":"spawner","pid","boot","start","time"}` (it leads its own process group).
  * - As each attempt's process starts: `{"name","command","status":"running","pid","boot","start","time"}`
  *   (its process group is `pid`; `boot` and `start`, the boot id and the leader's
  *   start time in ticks as its executor read it, tell a live group of ours from a
@@ -26,7 +28,10 @@ import { lockJournal } from './journal-lock.js';
  *   stages get the same items without running their source again.
  *
  * A start that no end names was running when jobrun died: `unfinished` lists those,
- * for `--resume` to stop what is left of them before running them again.
+ * for `--resume` to stop what is left of them before running them again. A spawner
+ * stops its jobs when jobrun dies, also those whose start jobrun never heard of (it
+ * holds the news of a start back a moment, see `spawner-source.ts`): `spawners` lists
+ * them all, for `--resume` to wait for those still alive.
  *
  * Lines are gathered and written together. A start is written as soon as the code
  * running now is done (a microtask): the starts a spawner reports in one read share a
@@ -60,12 +65,19 @@ export interface Journal {
     pid: number | undefined,
     start: number | undefined,
   ): void;
+  /**
+   * A spawner process started as `pid` (its own process group), at `start` (ticks since
+   * boot): written before it returns, so before the spawner is given any job.
+   */
+  spawner(pid: number, start: number | undefined): void;
   /** A job ended; written with the next start, or at the end of this turn of the event loop. */
   record(job: JobRecord): void;
   /** Writes the lines not yet written. */
   flush(): void;
   /** Jobs the previous run started and never ended (read with `resume` only). */
   readonly unfinished: JournalStart[];
+  /** The spawners of earlier runs since the journal was last compacted (read with `resume` only). */
+  readonly spawners: JournalProcess[];
   /** The first write error, if any; the journal is incomplete from there on. */
   readonly error: Error | undefined;
   onError?: (err: Error) => void;
@@ -73,13 +85,17 @@ export interface Journal {
   readonly path: string;
 }
 
-/** A start without an end: the job was running when its jobrun died. */
-interface JournalStart {
-  name: string;
-  command: string;
+/** A process as the journal names it for good: its pid, boot id and start time in ticks. */
+interface JournalProcess {
   pid: number;
   boot?: string;
   start?: number;
+}
+
+/** A start without an end: the job was running when its jobrun died. */
+interface JournalStart extends JournalProcess {
+  name: string;
+  command: string;
 }
 
 interface JournalLine extends EarlierSuccess {
@@ -92,6 +108,12 @@ interface JournalLine extends EarlierSuccess {
   start?: number;
   /** On an end: the process groups of the job's attempts, each closing its start. */
   pids?: number[];
+}
+
+/** A spawner as it started. */
+interface SpawnerLine extends JournalProcess {
+  status: 'spawner';
+  time: string;
 }
 
 /** The journal's key: exact, not hashed, so no collision can ever skip a job. */
@@ -122,6 +144,7 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
   const done = new Map<string, EarlierSuccess[]>();
   /** Starts not yet ended, oldest first, by name and command. */
   const running = new Map<string, JournalStart[]>();
+  const spawners: JournalProcess[] = [];
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     release = lockJournal(file, what);
@@ -130,7 +153,7 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
     throw new UsageError(`cannot open the journal ${file}: ${(err as Error).message}`);
   }
   try {
-    if (resume && fs.existsSync(file)) readLines(file, done, running);
+    if (resume && fs.existsSync(file)) readLines(file, done, running, spawners);
     fd = fs.openSync(file, resume ? 'a' : 'w');
   } catch (err) {
     release();
@@ -143,6 +166,7 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
   const journal: Journal = {
     path: file,
     unfinished: [...running.values()].flat(),
+    spawners,
     error: undefined,
     succeeded(job) {
       const key = journalKey(job);
@@ -165,6 +189,10 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
         flushNow = false;
         journal.flush();
       });
+    },
+    spawner(pid, start) {
+      add({ status: 'spawner', pid, boot, start, time: new Date().toISOString() });
+      journal.flush();
     },
     record(job) {
       const pids = open.get(job.id);
@@ -210,7 +238,7 @@ export function openJournal(file: string, resume: boolean, what = file): Journal
   let flushSoon: NodeJS.Immediate | undefined;
   /** A start waits to be written in a microtask (see `started`). */
   let flushNow = false;
-  const add = (line: JournalLine) => {
+  const add = (line: JournalLine | SpawnerLine) => {
     if (journal.error === undefined && !closed) pending += JSON.stringify(line) + '\n';
   };
   const write = (text: string) => {
@@ -237,11 +265,15 @@ export function earlierSuccess(line: EarlierSuccess): EarlierSuccess {
   };
 }
 
-/** Replays the journal's lines into the set of succeeded jobs and the map of unfinished ones. */
+/**
+ * Replays the journal's lines into the set of succeeded jobs, the map of unfinished ones
+ * and the list of spawners.
+ */
 function readLines(
   file: string,
   done: Map<string, EarlierSuccess[]>,
   running: Map<string, JournalStart[]>,
+  spawners: JournalProcess[],
 ): void {
   forEachLine(file, (line) => {
     if (!line.trim()) return;
@@ -252,6 +284,11 @@ function readLines(
       return; // a line torn by a crash: that job is simply run again
     }
     if (!entry.status) return;
+    if (entry.status === 'spawner') {
+      const { pid, boot, start } = entry;
+      if (typeof pid === 'number') spawners.push({ pid, boot, start });
+      return;
+    }
     const key = journalKey(entry);
     if (entry.status === 'running') {
       if (typeof entry.pid === 'number') {

@@ -45,6 +45,8 @@ export interface LocalDispatchOptions {
    * to start.
    */
   onAttemptStart?: (job: JobSpec, pid: number | undefined, start: number | undefined) => void;
+  /** Told each spawner process as it is made, before any job is sent to it (the journal records it). */
+  onSpawner?: ExecRequest['onSpawner'];
 }
 
 /**
@@ -150,6 +152,7 @@ export class LocalDispatch implements Dispatch {
       backpressure: options.captureOutput ? options.backpressure : undefined,
       onStart:
         options.onAttemptStart && ((pid, start) => options.onAttemptStart?.(spec, pid, start)),
+      onSpawner: options.onSpawner,
     };
   }
 

@@ -74,6 +74,11 @@ export interface SchedulerOptions {
    * `start` is the leader's start time in ticks, when known.
    */
   onAttemptStart?: (job: JobSpec, pid: number | undefined, start: number | undefined) => void;
+  /**
+   * Called as a spawner process is made for a local attempt, before any job is sent to it
+   * (the journal records it: `--resume` waits for those a killed jobrun left).
+   */
+  onSpawner?: (pid: number, start: number | undefined) => void;
 }
 
 export interface RunOutcome {

@@ -3,6 +3,7 @@ import type { AttemptResult } from '../model/attempt.js';
 import { GroupAttempt } from './attempt.js';
 import { commandLine } from './command-line.js';
 import { killGroup } from './kill.js';
+import { procStat } from './proc.js';
 import { signalNumber } from './signals.js';
 import { stdinPathFor } from './stdin-file.js';
 import {
@@ -81,13 +82,18 @@ class SpawnerPool {
     this.why = why;
   }
 
-  /** An idle spawner, or a new one; it goes back to the pool each time it is idle again. */
-  take(): SpawnerProcess {
+  /**
+   * An idle spawner, or a new one, told to `onMade` before it is returned; it goes back to
+   * the pool each time it is idle again.
+   */
+  take(onMade?: ExecRequest['onSpawner']): SpawnerProcess {
     let spawner = this.idle.pop();
     while (spawner !== undefined && (spawner.dead || spawner.busy)) spawner = this.idle.pop();
     if (spawner !== undefined) return spawner;
     const made = new SpawnerProcess(this.python);
     made.onIdle = () => this.idle.push(made);
+    const { pid } = made;
+    if (pid !== undefined) onMade?.(pid, procStat(pid)?.startTicks);
     return made;
   }
 }
@@ -148,7 +154,7 @@ class HelperAttempt extends GroupAttempt implements SpawnListener {
     };
     if (request.separate !== undefined || job.capture !== undefined)
       order.streams = { ...request.separate, keepBytes: job.capture?.maxBytes };
-    this.spawner = behind ?? pool.take();
+    this.spawner = behind ?? pool.take(request.onSpawner);
     if (behind !== undefined) behind.queue(order, this);
     else this.spawner.start(order, this);
   }

@@ -72,3 +72,25 @@ export async function stopLeftoverGroups(
   }
   return { stopped: live, unsure };
 }
+
+/**
+ * Waits for the spawners an earlier jobrun left (kill -9) to exit: each stops its jobs as
+ * it sees jobrun gone (SIGTERM, SIGKILL after their kill grace), also a job whose start
+ * it had not told jobrun yet, which no journal line names; then it exits. None is
+ * signalled (it is stopping its jobs), and only those known for sure to be the recorded
+ * ones are waited for (see {@link identify}), at most `graceMs` and 5 s more. Resolves
+ * with the pids of those still alive then.
+ */
+export async function spawnersGone(
+  spawners: RecordedGroup[],
+  graceMs: number,
+  pollMs = 25,
+): Promise<number[]> {
+  let left = spawners.filter((s) => identify(s) === 'ours').map((s) => s.pid);
+  const deadline = Date.now() + graceMs + 5_000;
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    left = left.filter((pid) => groupAlive(pid));
+  }
+  return left;
+}

@@ -169,6 +169,11 @@ export class SpawnerProcess {
     this.setBusy(false);
   }
 
+  /** Its pid (and process group: it leads its own); undefined when it could not be started. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Whether it holds a job (running, starting or queued). */
   get busy(): boolean {
     return this.jobs.length > 0;

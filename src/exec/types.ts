@@ -46,6 +46,13 @@ export interface ExecRequest {
    * are all told before any of them is announced (so their journal lines share a write).
    */
   onStart?: (pid: number, start: number | undefined) => void;
+  /**
+   * Told a spawner process (its pid, which is its process group, and its start ticks) as
+   * it is made to start this job, before any job is sent to it. A spawner stops its jobs
+   * when jobrun dies, also one whose start it had not told yet: what must know of every
+   * process that may still stop a job of the run goes here (`--resume` waits for them).
+   */
+  onSpawner?: (pid: number, start: number | undefined) => void;
 }
 
 /**

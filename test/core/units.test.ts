@@ -325,6 +325,28 @@ describe('journal starts and ends', () => {
     j2.close();
     fs.rmSync(dir, { recursive: true });
   });
+
+  it('writes a spawner at once and reads it back apart from the jobs; compaction drops it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jobrun-journal-'));
+    const file = path.join(dir, 'j.ndjson');
+    const j1 = openJournal(file, false);
+    j1.spawner(300, 9);
+    // on disk before it returns: before the spawner is given a job
+    expect(fs.readFileSync(file, 'utf8')).toContain('"status":"spawner","pid":300');
+    j1.started(spec(0), 301, 10);
+    j1.record(endRecord('ok'));
+    j1.close(); // as if killed: the spawner and dup's start are left
+    const j2 = openJournal(file, true);
+    expect(j2.spawners.map((s) => [s.pid, s.start])).toEqual([[300, 9]]);
+    expect(j2.unfinished.map((s) => s.pid)).toEqual([301]);
+    expect(j2.succeeded({ name: 'ok', command: 'run ok' })).toEqual({});
+    j2.close();
+    compactJournal(file);
+    const j3 = openJournal(file, true);
+    expect(j3.spawners).toEqual([]);
+    j3.close();
+    fs.rmSync(dir, { recursive: true });
+  });
 });
 
 describe('logPathFor', () => {

@@ -114,6 +114,8 @@ function readJournal(dir: string): JournalLine[] {
     linesOf(fs.readFileSync(path.join(journals, f), 'utf8')).flatMap((line) => {
       try {
         const entry = JSON.parse(line) as JournalLine;
+        // a spawner's line names no job (a run to its end compacts it away)
+        if (entry.status === 'spawner') return [];
         // a cached job's end says so; the checks read its record as a success with no attempt
         return [entry.status === 'cached' ? { ...entry, status: 'succeeded' } : entry];
       } catch {

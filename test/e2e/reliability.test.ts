@@ -17,21 +17,29 @@ describe('resume after kill -9', () => {
     ).join('');
     writeFiles(dir, { 'm.yaml': `version: 1\nworkers: 1\njobs:\n${jobs}` });
     const journalDir = path.join(dir, '.jobrun/journal');
+    // the journal alone: its lock's temporary file comes and goes as the run starts
     const journalText = () =>
       fs.existsSync(journalDir)
         ? fs
             .readdirSync(journalDir)
+            .filter((f) => f.endsWith('.ndjson'))
             .map((f) => fs.readFileSync(path.join(journalDir, f), 'utf8'))
             .join('')
         : '';
+    const journaled = (name: string, status: string) =>
+      journalText()
+        .split('\n')
+        .some((line) => line.includes(`"name":"${name}"`) && line.includes(`"status":"${status}"`));
     const first = jobrun(['run', 'm.yaml'], {
       cwd: dir,
       onSpawn: (child) => {
-        // job3's start is journaled (after job2's end): the spawner may start job3 a
-        // moment before jobrun hears job2 ended, so job3's process alone proves nothing
+        // job2's end and job3's start are journaled: the spawner may start job3 a moment
+        // before jobrun hears job2 ended, and the starts it reports at once are journaled
+        // before the ends among them, so neither job3's process nor its start proves job2's end
         void waitFor(
           () =>
-            journalText().includes('"name":"job3"') &&
+            journaled('job2', 'succeeded') &&
+            journaled('job3', 'running') &&
             readLines(path.join(dir, 'pids')).length >= 4,
           20_000,
           'job3 in flight',
@@ -67,6 +75,41 @@ describe('resume after kill -9', () => {
     ]);
     const skipped = report.jobs.filter((j) => j.attempts.length === 0).map((j) => j.name);
     expect(skipped).toEqual(['job0', 'job1', 'job2']);
+  });
+
+  it('never runs a job beside what is left of it, also one whose start jobrun never heard of', async () => {
+    const dir = tempDir();
+    // k kills jobrun the moment it starts. With jobs queued behind it, its spawner holds the
+    // news of k's start back a moment (to share a write), so jobrun most often dies not
+    // knowing k started: only the spawner does, which stops k (SIGTERM). k takes a second
+    // to clean up, holding k.lock; a k that starts meanwhile finds it taken.
+    const k = [
+      'trap "sleep 1; rmdir k.lock; exit 143" TERM',
+      'mkdir k.lock 2>/dev/null || echo twice >> k.log',
+      'echo $$ >> k.log',
+      'if [ ! -e killed ]; then touch killed; kill -9 $(cat jobrun.pid); sleep 30 & wait; fi',
+      'rmdir k.lock',
+    ].join('\n');
+    const quick = (name: string) => `  - { name: ${name}, run: "true" }\n`;
+    writeFiles(dir, {
+      'k.sh': k + '\n',
+      'm.yaml':
+        'version: 1\nworkers: 1\njobs:\n' +
+        ['a1', 'a2'].map(quick).join('') +
+        '  - { name: slow, run: "sleep 0.3" }\n' +
+        '  - { name: k, run: "bash k.sh", kill_grace: 5s }\n' +
+        ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'].map(quick).join(''),
+    });
+    const first = await jobrun(['run', 'm.yaml'], {
+      cwd: dir,
+      onSpawn: (child) => fs.writeFileSync(path.join(dir, 'jobrun.pid'), String(child.pid)),
+    });
+    expect(first.signal).toBe('SIGKILL');
+    const resumed = await jobrun(['run', 'm.yaml', '--resume', '--json'], { cwd: dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const ks = readLines(path.join(dir, 'k.log'));
+    expect(ks, 'k ran beside what was left of it').not.toContain('twice');
+    expect(ks).toHaveLength(2);
   });
 
   it('re-runs a job whose command changed since it succeeded', async () => {

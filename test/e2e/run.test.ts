@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/reporters/report.js';
-import { alive, jobrun, readLines, ROOT, tempDir, waitFor, writeFiles } from './helpers.js';
+import { alive, BIN, jobrun, readLines, ROOT, tempDir, waitFor, writeFiles } from './helpers.js';
 
 const manifest = (jobs: string, extra = '') => `version: 1\n${extra}jobs:\n${jobs}`;
 
@@ -329,5 +330,44 @@ describe('what a run from a manifest loads', () => {
     expect(own).toContain(`${dist}/bundle/jobrun.js`);
     expect(own.filter((url) => !url.startsWith(`${dist}/bundle/`))).toEqual([]);
     expect(new Set(own).size).toBeLessThan(40); // the entry and its chunks, not ~180 modules
+  });
+});
+
+describe("the bin's V8 interrupt budget", () => {
+  /** Preloaded: notes each `v8.setFlagsFromString` (the bin imports it by name). */
+  const SPY = `
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import v8 from 'node:v8';
+const real = v8.setFlagsFromString;
+v8.setFlagsFromString = (flags) => {
+  fs.appendFileSync(process.env.V8_FLAGS_SEEN, flags + '\\n');
+  return real(flags);
+};
+syncBuiltinESMExports();
+`;
+
+  /** The V8 flags the bin set, run as `node NODE_FLAGS bin/jobrun.js --version`. */
+  function flagsSet(nodeFlags: string[]): string[] {
+    const dir = tempDir();
+    const spy = path.join(dir, 'spy.mjs');
+    const seen = path.join(dir, 'seen.txt');
+    fs.writeFileSync(spy, SPY);
+    const r = spawnSync(process.execPath, ['--import', spy, ...nodeFlags, BIN, '--version'], {
+      env: { ...process.env, V8_FLAGS_SEEN: seen },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    return readLines(seen);
+  }
+
+  it('is set unless node was given one, however spelt; other flags of that prefix do not count', () => {
+    expect(flagsSet([])).toEqual(['--interrupt-budget=540672']);
+    expect(flagsSet(['--interrupt-budget=100000'])).toEqual([]);
+    expect(flagsSet(['--interrupt_budget=100000'])).toEqual([]);
+    expect(flagsSet(['--interrupt-budget-for-feedback-allocation=900'])).toEqual([
+      '--interrupt-budget=540672',
+    ]);
   });
 });
