@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunCaps, capKey, setRunCap, setRunPause } from '../../src/backends/redis-run-cap.js';
 import { RedisScale } from '../../src/backends/redis-scale.js';
-import { requireRedisOrWarn, startRedis, type RedisServer } from './redis-server.js';
+import { monitorRedis, requireRedisOrWarn, startRedis, type RedisServer } from './redis-server.js';
 
 /** The keys of the default queue as BullMQ names them (prefix `jobrun`). */
 const QUEUE = 'jobrun:default:';
@@ -62,8 +62,8 @@ describe.runIf(enabled)("a run's limit across workers (jobrun scale -j on Redis)
   });
   it('a run without a limit nor a pause: the look before a start reads three keys and writes nothing', async () => {
     const w = worker();
-    const client = new Redis(redis.url);
-    const monitor = await client.monitor(); // a connection of its own
+    await conns.at(-1)!.ping(); // its connection is ready: its own set-up is no part of a look
+    const { client, monitor } = await monitorRedis(redis.url);
     const seen: string[][] = [];
     monitor.on('monitor', (_time: string, args: string[]) => seen.push(args));
     await conns[0]!.ping('before'); // MONITOR is on once this shows

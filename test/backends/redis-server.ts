@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import net from 'node:net';
 import { noteSkipped } from '../support/skips.js';
 
@@ -80,4 +81,17 @@ export async function startRedis(extra: string[] = [], fixedPort?: number): Prom
     child.kill('SIGKILL');
   }
   throw new Error('could not start redis-server');
+}
+
+/**
+ * A MONITOR connection to `url`, on once this resolves, and the client it was made from
+ * (disconnect both). The client is ready first, and nothing of the caller's should connect
+ * until this resolves: a connection's ready check (`info`) that reaches Redis between
+ * MONITOR and its reply is echoed to a monitor that still waits for that reply, and
+ * ioredis fails it ("Command queue state error … Last reply: … "info"").
+ */
+export async function monitorRedis(url: string): Promise<{ client: Redis; monitor: Redis }> {
+  const client = new Redis(url);
+  await client.ping();
+  return { client, monitor: await client.monitor() };
 }

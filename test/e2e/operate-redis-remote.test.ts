@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireRedisOrWarn } from '../backends/redis-server.js';
+import { monitorRedis, requireRedisOrWarn } from '../backends/redis-server.js';
 import { jobrun, type Result } from './helpers.js';
 import { Batch, byName } from './operate-helpers.js';
 import { elsewhere, redisWithPassword } from './redis-elsewhere.js';
@@ -150,8 +149,7 @@ describe.runIf(enabled)('a run on Redis, steered from another machine through Re
 
   it('a run without a limit takes no lease: no job touches the run-limit keys', async () => {
     const b = new Batch();
-    const client = new Redis(url);
-    const monitor = await client.monitor(); // a connection of its own
+    const { client, monitor } = await monitorRedis(url);
     const touched: string[] = [];
     monitor.on('monitor', (_time: string, args: string[]) => {
       // the scripts are given the keys' names; what counts is a command acting on them
