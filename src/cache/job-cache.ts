@@ -242,13 +242,19 @@ export class JobCache implements CacheHook {
   }
 
   /**
-   * A success could not be stored. A folder that cannot be written at all (a read-only
-   * mount, no permission, a full disk) is said once, with what it means for the rest of
-   * the run, rather than once per job: no later success tries again.
+   * A success could not be stored. A cache folder that cannot be written at all (a
+   * read-only mount, no permission, a full disk) is said once, with what it means for the
+   * rest of the run, rather than once per job: no later success tries again.
    */
   private notStored(job: JobSpec, err: unknown): void {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === undefined || !UNWRITABLE.has(code)) {
+    const { code, path: where } = err as NodeJS.ErrnoException;
+    // a full disk whatever the file; a refusal only of the cache's own (a job's output
+    // it could not read is that job's)
+    const inStore =
+      typeof where === 'string' && !path.relative(this.store.dir, where).startsWith('..');
+    const unwritable =
+      code === 'ENOSPC' || code === 'EDQUOT' || (inStore && REFUSED.has(code ?? ''));
+    if (!unwritable) {
       this.options.warn(`${job.name}: not cached: ${message(err)}`);
       return;
     }
@@ -364,8 +370,8 @@ async function matchOutputs(
   return { files: [...files].sort(), missing };
 }
 
-/** Errors that say the cache folder cannot take anything this run. */
-const UNWRITABLE = new Set(['EROFS', 'EACCES', 'EPERM', 'ENOSPC', 'EDQUOT']);
+/** Errors that, on a file of the cache's own, say its folder takes nothing this run. */
+const REFUSED = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -1,7 +1,7 @@
 /**
  * Reads a file named on the command line (a manifest, a report) whole: a regular file,
  * or a pipe (`jobrun run <(make-jobs)`, a FIFO), read as the event loop hears of its
- * data, so that a signal still ends jobrun while nothing is written yet. A device
+ * data, so that stop signals are still handled while nothing is written yet. A device
  * is refused before it is opened: a terminal would wait for input no one means to
  * type, and `/dev/zero` never ends.
  */
@@ -40,7 +40,7 @@ export async function readWhole(
  * A pipe read to its end, refused as soon as it passes `maxBytes`. Opened without
  * waiting for a writer and read as the event loop hears of data: a FIFO nobody writes
  * to then holds nothing (no thread blocked in `open`, which would also hold jobrun's
- * exit), and a signal ends jobrun while it waits.
+ * exit), and stop signals are handled while it waits (see `early-stops.ts`).
  */
 async function readPipe(file: string, abs: string, what: string, maxBytes: number) {
   const chunks: Buffer[] = [];
