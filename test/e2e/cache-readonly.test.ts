@@ -21,9 +21,16 @@ function canMountPrivately(): boolean {
 
 /** Runs `jobrun run jobs.yaml --cache-dir CACHE` in `dir` with CACHE mounted read-only. */
 function runReadOnly(dir: string, cache: string): { code: number | null; stderr: string } {
-  const script =
-    'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1" && ' +
-    'exec "$2" "$3" run jobs.yaml --output none --cache-dir "$1"';
+  return runMounted(dir, cache, 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" "$1"');
+}
+
+/** The same with CACHE a filesystem of its own of 64 KiB: a full disk. */
+function runFull(dir: string, cache: string): { code: number | null; stderr: string } {
+  return runMounted(dir, cache, 'mount -t tmpfs -o size=64k jobrun-full "$1"');
+}
+
+function runMounted(dir: string, cache: string, mount: string) {
+  const script = `${mount} && exec "$2" "$3" run jobs.yaml --output none --cache-dir "$1"`;
   const r = spawnSync(
     'unshare',
     ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', cache, process.execPath, BIN],
@@ -87,5 +94,27 @@ jobs:
     expect(run.stderr).toContain('no other job of this run is stored');
     for (let i = 0; i < 5; i++)
       expect(fs.readFileSync(path.join(dir, `out${i}.txt`), 'utf8')).toBe(`${i}\n`);
+  });
+
+  it('a full disk: said once, with what it means; every job still runs', () => {
+    const dir = tempDir('jobrun-cache-full-');
+    // each output is larger than the whole cache filesystem
+    const jobs = Array.from(
+      { length: 4 },
+      (_, i) => `  - name: big${i}
+    cache: true
+    run: "head -c 200000 /dev/urandom > out${i}.bin"
+    outputs: [out${i}.bin]
+`,
+    ).join('');
+    writeFiles(dir, { 'jobs.yaml': `version: 1\nworkers: 1\njobs:\n${jobs}` });
+    const cache = path.join(dir, 'cache');
+    fs.mkdirSync(cache);
+    const run = runFull(dir, cache);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr.match(/not cached/g), run.stderr).toHaveLength(1);
+    expect(run.stderr).toMatch(/not cached: ENOSPC.*; no other job of this run is stored/);
+    for (let i = 0; i < 4; i++)
+      expect(fs.statSync(path.join(dir, `out${i}.bin`)).size).toBe(200000);
   });
 });
