@@ -199,12 +199,9 @@ export async function runJobs(
     );
   if (options.resume) await stopLeftovers(journal, jobs);
   // a job done earlier (by the journal, or a re-drive's source) ends at once; a cached
-  // one skipped so still has a key: its dependants' keys hold it
-  const done = (job: JobSpec) => {
-    const earlier = source.earlier?.done(job) || (options.resume && journal.succeeded(job));
-    if (earlier) runCache.hook?.resumed(job);
-    return earlier;
-  };
+  // one skipped so still has a key, made as it ends (see `Admission`)
+  const done = (job: JobSpec) =>
+    source.earlier?.done(job) || (options.resume && journal.succeeded(job));
   const bus = new EventBus(reporters);
   const graces = new RunningGraces();
   const scheduler = backend.createRun({

@@ -20,7 +20,7 @@ export interface Admit {
   linked?(entries: Entry[]): void;
 }
 
-type AdmissionRules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'held'>;
+type AdmissionRules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'held' | 'cache'>;
 
 /**
  * How jobs enter the run. A job left out by `--only` ends skipped (and never counts
@@ -59,8 +59,7 @@ export class Admission {
     // each waits on itself too: a resumed job's end releases its dependants, and one
     // of them that succeeded before as well must end as resumed, not be queued to run
     for (const [e] of resumed) e.waiting++;
-    for (const [e, earlier] of resumed)
-      if (e.status === 'pending') this.to.end(e, resumedRecord(e, now, earlier));
+    for (const [e, earlier] of resumed) if (e.status === 'pending') this.resume(e, now, earlier);
     // a stage whose resumed source ended above has expanded and left the run (its jobs
     // stand for it), though its entry is still pending here: it must not run as a job
     pending((e) => e.waiting === 0 && this.needs.has(e) && this.to.enqueue(e));
@@ -72,7 +71,7 @@ export class Admission {
     const entry = this.entry(spec);
     const earlier = this.rules.alreadyDone?.(spec);
     if (earlier) {
-      this.to.end(entry, resumedRecord(entry, now, earlier));
+      this.resume(entry, now, earlier);
     } else {
       this.to.enqueue(entry);
       this.to.pump();
@@ -94,10 +93,21 @@ export class Admission {
       // its item filled a setting in badly: it cannot run, and it is no one's to skip
       this.to.end(entry, refusedRecord(entry, now));
     } else if (earlier) {
-      this.to.end(entry, resumedRecord(entry, now, earlier));
+      this.resume(entry, now, earlier);
     } else if (entry.waiting === 0) {
       this.to.enqueue(entry);
     }
+  }
+
+  /**
+   * Ends a job the journal says succeeded before. A cached one still gets its key, as part
+   * of its dependants' keys: made now, as it ends, when the stages it needs have expanded
+   * and its `needs` name their jobs, as when it was stored (made as it was found resumed,
+   * before that, it named the stage, and every dependant missed).
+   */
+  private resume(entry: Entry, now: number, earlier: true | EarlierSuccess): void {
+    this.rules.cache?.resumed(entry.spec);
+    this.to.end(entry, resumedRecord(entry, now, earlier));
   }
 
   private entry(spec: JobSpec): Entry {

@@ -572,6 +572,47 @@ jobs:
     expect(changed.r.stderr).toContain('input packages/b/index.js: content changed');
   }, 200_000);
 
+  it('--resume: a cached job that needs a stage keeps its key, and a job that needs it hits', async () => {
+    const dir = tempDir('jobrun-cache-');
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+jobs:
+  - name: list
+    run: "printf 'a\\nb\\n'"
+    capture: lines
+  - name: "each-{}"
+    for_each: { from: list }
+    run: "true {}"
+  - name: mid
+    needs: ["each-{}"]
+    cache: true
+    run: "mkdir -p out && echo mid > out/mid.txt"
+    outputs: [out/mid.txt]
+  - name: gate
+    run: "[ ! -e fail ]"
+  - name: after
+    needs: [mid, gate]
+    cache: true
+    run: "echo after >> ran && echo after > out/after.txt"
+    outputs: [out/after.txt]
+`,
+    });
+    const run = (extra: string[]) =>
+      jobrun(['run', 'jobs.yaml', '--output', 'none', '--json', ...extra], { cwd: dir });
+    expect((await run([])).code).toBe(0); // both stored
+    // mid restored; after skipped, as its gate fails
+    fs.writeFileSync(path.join(dir, 'fail'), '');
+    expect((await run([])).code).toBe(1);
+    fs.rmSync(path.join(dir, 'fail'));
+    const resumed = await run(['--resume', '--explain']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    // mid is resumed from the journal; its key, made as it was stored, lets after hit
+    expect(resumed.stderr).not.toContain('after runs');
+    const report = JSON.parse(resumed.stdout) as Report;
+    expect(report.jobs.find((j) => j.name === 'after')?.status).toBe('cached');
+    expect(readLines(path.join(dir, 'ran'))).toEqual(['after']);
+  }, 120_000);
+
   it('explains a job that needs a stage as the run does: restored when nothing changed', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
