@@ -58,18 +58,10 @@ export async function stopLeftoverGroups(
     else if (identity === 'unsure') unsure.push(group.pid);
   }
   for (const pid of live) killGroup(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  let left = live;
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-    left = left.filter((pid) => groupAlive(pid));
-  }
+  const left = await untilGone(live, graceMs, pollMs);
   for (const pid of left) killGroup(pid, 'SIGKILL');
-  const killedBy = Date.now() + 5_000; // SIGKILL is not refused; only a stuck disk delays it
-  while (left.length > 0 && Date.now() < killedBy) {
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-    left = left.filter((pid) => groupAlive(pid));
-  }
+  // SIGKILL is not refused; only a stuck disk delays it
+  await untilGone(left, KILLED_WITHIN_MS, pollMs);
   return { stopped: live, unsure };
 }
 
@@ -86,8 +78,17 @@ export async function spawnersGone(
   graceMs: number,
   pollMs = 25,
 ): Promise<number[]> {
-  let left = spawners.filter((s) => identify(s) === 'ours').map((s) => s.pid);
-  const deadline = Date.now() + graceMs + 5_000;
+  const ours = spawners.filter((s) => identify(s) === 'ours').map((s) => s.pid);
+  return untilGone(ours, graceMs + KILLED_WITHIN_MS, pollMs);
+}
+
+/** How long a group SIGKILLed may take to be gone. */
+const KILLED_WITHIN_MS = 5_000;
+
+/** Waits up to `ms` for the groups `pids` to have no process left; resolves with those that still have. */
+async function untilGone(pids: number[], ms: number, pollMs: number): Promise<number[]> {
+  const deadline = Date.now() + ms;
+  let left = pids;
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, pollMs));
     left = left.filter((pid) => groupAlive(pid));

@@ -6,13 +6,13 @@
 import { isUtf8 } from 'node:buffer';
 import path from 'node:path';
 import type { Plan } from '../model/job.js';
-import { ManifestError, UsageError } from '../errors.js';
+import { ManifestError } from '../errors.js';
 import { IssueList } from './locate.js';
 import { wholeParts } from './parts.js';
 import { expandAll } from './plan.js';
 import { toPlan, type PlanSource } from './to-plan.js';
 import { quickDoc } from './quick-doc.js';
-import { readWhole, tooBig } from './read-whole.js';
+import { readCapped, readWhole } from './read-whole.js';
 import { mayDiffer, quickYaml, readsAsWritten } from './quick-yaml.js';
 
 export interface LoadOptions {
@@ -36,7 +36,10 @@ export async function loadManifest(source: string, opts: LoadOptions = {}): Prom
   const cwd = opts.cwd ?? process.cwd();
   const { checkCwd } = opts;
   if (source === '-') {
-    const text = utf8Text(await readStream(opts.stdin ?? process.stdin), '<stdin>');
+    const text = utf8Text(
+      await readCapped(opts.stdin ?? process.stdin, '-', 'manifest', MAX_MANIFEST_BYTES),
+      '<stdin>',
+    );
     return parseManifest(text, { file: '<stdin>', manifestPath: null, baseDir: cwd, checkCwd });
   }
   const abs = path.resolve(cwd, source);
@@ -154,16 +157,3 @@ function utf8Text(bytes: Buffer, file: string): string {
 
 /** U+FFFD as UTF-8. */
 const REPLACEMENT = Buffer.from('\uFFFD');
-
-async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += buf.length;
-    if (size > MAX_MANIFEST_BYTES)
-      throw new UsageError(tooBig('manifest', '-', MAX_MANIFEST_BYTES));
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
-}

@@ -43,25 +43,36 @@ export async function readWhole(
  * exit), and stop signals are handled while it waits (see `early-stops.ts`).
  */
 async function readPipe(file: string, abs: string, what: string, maxBytes: number) {
-  const chunks: Buffer[] = [];
-  let size = 0;
   const stream = new Socket({
     fd: openSync(abs, constants.O_RDONLY | constants.O_NONBLOCK),
     readable: true,
     writable: false,
   });
   try {
-    for await (const chunk of stream) {
-      size += (chunk as Buffer).length;
-      if (size > maxBytes) throw new UsageError(tooBig(what, file, maxBytes));
-      chunks.push(chunk as Buffer);
-    }
+    return await readCapped(stream, file, what, maxBytes);
   } finally {
     stream.destroy();
+  }
+}
+
+/** `stream` read to its end, refused as soon as it passes `maxBytes` (`file` names it). */
+export async function readCapped(
+  stream: NodeJS.ReadableStream,
+  file: string,
+  what: string,
+  maxBytes: number,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buf.length;
+    if (size > maxBytes) throw new UsageError(tooBig(what, file, maxBytes));
+    chunks.push(buf);
   }
   return Buffer.concat(chunks);
 }
 
-export function tooBig(what: string, file: string, maxBytes: number): string {
+function tooBig(what: string, file: string, maxBytes: number): string {
   return `${what} ${file} is larger than ${maxBytes / 1024 / 1024} MB; refusing to read it`;
 }

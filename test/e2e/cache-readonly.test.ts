@@ -39,6 +39,26 @@ function runMounted(dir: string, cache: string, mount: string) {
   return { code: r.status, stderr: r.stderr };
 }
 
+/**
+ * A folder with `count` cached jobs (`workers` at once), job i running `run(i)` and
+ * storing `out<i>.<ext>`, and an empty `cache` folder beside them.
+ */
+function cachedJobs(count: number, workers: number, run: (i: number) => string, ext: string) {
+  const dir = tempDir('jobrun-cache-ro-');
+  const jobs = Array.from(
+    { length: count },
+    (_, i) => `  - name: job${i}
+    cache: true
+    run: "${run(i)}"
+    outputs: [out${i}.${ext}]
+`,
+  ).join('');
+  writeFiles(dir, { 'jobs.yaml': `version: 1\nworkers: ${workers}\njobs:\n${jobs}` });
+  const cache = path.join(dir, 'cache');
+  fs.mkdirSync(cache);
+  return { dir, cache };
+}
+
 describe.runIf(mountable)('a cache folder on a read-only mount', () => {
   it('runs and says the folder is read-only, not that it does not exist; its entries still hit', () => {
     const dir = tempDir('jobrun-cache-ro-');
@@ -76,18 +96,7 @@ jobs:
   });
 
   it('says once, not per job, that nothing can be stored; every job still runs', () => {
-    const dir = tempDir('jobrun-cache-ro-');
-    const jobs = Array.from(
-      { length: 5 },
-      (_, i) => `  - name: make${i}
-    cache: true
-    run: "echo ${i} > out${i}.txt"
-    outputs: [out${i}.txt]
-`,
-    ).join('');
-    writeFiles(dir, { 'jobs.yaml': `version: 1\nworkers: 2\njobs:\n${jobs}` });
-    const cache = path.join(dir, 'cache');
-    fs.mkdirSync(cache);
+    const { dir, cache } = cachedJobs(5, 2, (i) => `echo ${i} > out${i}.txt`, 'txt');
     const run = runReadOnly(dir, cache);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr.match(/not cached/g), run.stderr).toHaveLength(1);
@@ -97,19 +106,13 @@ jobs:
   });
 
   it('a full disk: said once, with what it means; every job still runs', () => {
-    const dir = tempDir('jobrun-cache-full-');
     // each output is larger than the whole cache filesystem
-    const jobs = Array.from(
-      { length: 4 },
-      (_, i) => `  - name: big${i}
-    cache: true
-    run: "head -c 200000 /dev/urandom > out${i}.bin"
-    outputs: [out${i}.bin]
-`,
-    ).join('');
-    writeFiles(dir, { 'jobs.yaml': `version: 1\nworkers: 1\njobs:\n${jobs}` });
-    const cache = path.join(dir, 'cache');
-    fs.mkdirSync(cache);
+    const { dir, cache } = cachedJobs(
+      4,
+      1,
+      (i) => `head -c 200000 /dev/urandom > out${i}.bin`,
+      'bin',
+    );
     const run = runFull(dir, cache);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr.match(/not cached/g), run.stderr).toHaveLength(1);
