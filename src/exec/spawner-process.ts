@@ -194,8 +194,17 @@ export class SpawnerProcess {
    */
   canQueueBehind(listener: SpawnListener): boolean {
     if (this.dead || this.withdrawing) return false;
-    const live = this.jobs.filter((job) => !job.exited);
-    return live.length <= QUEUE_DEPTH && live.at(-1)?.listener === listener;
+    // as often as a chain is looked at: a count, no array
+    let live = 0;
+    let last: SpawnerJob | undefined;
+    for (let i = 0; i < this.jobs.length; i++) {
+      const job = this.jobs[i]!;
+      if (!job.exited) {
+        live++;
+        last = job;
+      }
+    }
+    return live <= QUEUE_DEPTH && last?.listener === listener;
   }
 
   /**
@@ -344,8 +353,8 @@ export class SpawnerProcess {
 }
 
 /**
- * Writes orders, each field in base64 encoded again only when it changed since the
- * last order: most repeat from job to job (the shell, the folder, `/dev/null`, the
+ * Writes orders, each field encoded again only when it changed since the last order
+ * (see `field`): most repeat from job to job (the shell, the folder, `/dev/null`, the
  * run's id, the slot), so a job costs the encoding of what is its own (its log, name
  * and command). Fields are kept by place (argv by index, env by name), so an order
  * makes no string for a field that did not change.
@@ -372,36 +381,52 @@ class OrderEncoder {
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i]!;
       let last = this.argv[i];
-      if (last?.text !== arg) this.argv[i] = last = { text: arg, b64: b64(arg) };
-      fields.push(last.b64);
+      if (last?.text !== arg) this.argv[i] = last = { text: arg, sent: field(arg, b64) };
+      fields.push(last.sent);
     }
     for (const name in env) {
       const value = env[name]!;
       let last = this.env.get(name);
       if (last?.text !== value)
-        this.env.set(name, (last = { text: value, b64: b64(`${name}=${value}`) }));
-      fields.push(last.b64);
+        this.env.set(name, (last = { text: value, sent: field(`${name}=${value}`, b64) }));
+      fields.push(last.sent);
     }
     return fields.join(' ') + '\n';
   }
 
-  private encoded(field: string, text: string, encode = b64): string {
-    const last = this.fixed.get(field);
-    if (last?.text === text) return last.b64;
-    const encoded = { text, b64: encode(text) };
-    this.fixed.set(field, encoded);
-    return encoded.b64;
+  private encoded(name: string, text: string, encode = b64): string {
+    const last = this.fixed.get(name);
+    if (last?.text === text) return last.sent;
+    const encoded = { text, sent: field(text, encode) };
+    this.fixed.set(name, encoded);
+    return encoded.sent;
   }
 }
 
-/** A field's last text (for env, its value) and what was sent for it, in base64. */
+/** A field's last text (for env, its value) and what was sent for it (see `field`). */
 interface Encoded {
   text: string;
-  b64: string;
+  sent: string;
+}
+
+/** Printable ASCII, no space: the bytes of such a text are its characters, whatever the encoding. */
+const PLAIN = /^[!-~]*$/;
+
+/**
+ * A field of an order: a text of printable ASCII without a space (most paths, the
+ * shell, most variables) goes as it is after a `:`, which is no base64 character, so
+ * neither side encodes it; anything else goes in base64 (`encode`).
+ */
+function field(text: string, encode: (text: string) => string): string {
+  return PLAIN.test(text) ? `:${text}` : encode(text);
 }
 
 function parseReport(fields: string[], ageMs: number): SpawnReport | undefined {
-  const [kind, a = '', b = '', c = ''] = fields;
+  // by index: destructuring would walk an iterator, for two reports a job
+  const kind = fields[0];
+  const a = fields[1] ?? '';
+  const b = fields[2] ?? '';
+  const c = fields[3] ?? '';
   if (kind === 'o') return parseOutput(fields, 1);
   if (kind === 'p')
     return { kind: 'pid', pid: Number(a), start: b === '-' ? undefined : Number(b), ageMs };
@@ -424,16 +449,22 @@ function parseReport(fields: string[], ageMs: number): SpawnReport | undefined {
   return undefined;
 }
 
+/** Nothing kept of a job's stdout: one empty buffer for all (nobody writes into a kept one). */
+const NOTHING_KEPT = Buffer.alloc(0);
+
 /** `BYTES LOGERR CUT KEPT` from `fields[at]` on (an `o` line, or the tail of an end). */
 function parseOutput(fields: string[], at: number): OutputReport {
-  const [bytes = '0', logError = '-', cut = '0', kept = '-'] = fields.slice(at);
-  return {
+  const bytes = fields[at] ?? '0';
+  const logError = fields[at + 1] ?? '-';
+  const kept = fields[at + 3] ?? '-';
+  const report: OutputReport = {
     kind: 'output',
     bytes: Number(bytes),
-    ...(logError === '-' ? {} : { logError }),
-    cut: cut === '1',
-    kept: kept === '-' ? Buffer.alloc(0) : Buffer.from(kept, 'base64'),
+    cut: fields[at + 2] === '1',
+    kept: kept === '-' ? NOTHING_KEPT : Buffer.from(kept, 'base64'),
   };
+  if (logError !== '-') report.logError = logError;
+  return report;
 }
 
 /**

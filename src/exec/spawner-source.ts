@@ -12,7 +12,9 @@ import { SPAWNER_START_SOURCE } from './spawner-start-source.js';
  * what it does.
  *
  * Protocol, one line each way per event; every path, argument and variable is base64
- * of the exact bytes (a file jobrun opens too: as `node:fs` names it). jobrun → spawner,
+ * of the exact bytes (a file jobrun opens too: as `node:fs` names it), or the bytes as
+ * they are after a `:` when they are all printable ASCII, no space (most paths: no
+ * encoding either way, and `:` is no base64 character). jobrun → spawner,
  * on its stdin; after `c` and `t`, the lines that must be read while a job runs, jobrun
  * also writes a byte to fd 3, the doorbell: while a job runs the spawner waits only for
  * the job, its pipes and the doorbell (and, after a ring, stdin until the rung line
@@ -99,7 +101,6 @@ import binascii, errno, os, select, signal, sys, time
 if sys.version_info < (3, 8) or not hasattr(os, 'posix_spawn'):
     sys.exit(3)
 
-b64 = binascii.a2b_base64
 SIGDEF = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
 FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
 NOT_EXEC = (errno.ENOENT, errno.EACCES, errno.ENOEXEC, errno.ENOTDIR)
@@ -116,6 +117,11 @@ out = []  # (when, line) for jobrun, not written yet (see flush)
 # next ones, while jobs wait queued behind the running one; and the age from which a
 # line says how old it is.
 BATCH, AGED = 0.05, 0.001
+
+
+def decode(field):
+    """A field's bytes: after ':' as they are, else base64 (see the protocol above)."""
+    return field[1:] if field[:1] == b':' else binascii.a2b_base64(field)
 
 
 def say(line, at=None):
@@ -365,7 +371,7 @@ def handle(line, slot):
         elif pid in slot.groups:
             killpg(pid, signum)  # what the job left behind
     elif line == b'b' or line.startswith(b'b '):
-        base = dict(b64(kv).partition(b'=')[::2] for kv in line[2:].split(b' ') if kv)
+        base = dict(decode(kv).partition(b'=')[::2] for kv in line[2:].split(b' ') if kv)
 
 
 def handle_safely(line, slot):

@@ -136,7 +136,7 @@ def remake(log):
 
 
 def optional(field):
-    return None if field == b'-' else b64(field)
+    return None if field == b'-' else decode(field)
 
 
 def piped(log, fields):
@@ -159,10 +159,10 @@ def parse(order):
     argc = int(fields[8])
     env = dict(base)
     for kv in fields[9 + argc:]:
-        k, _, v = b64(kv).partition(b'=')
+        k, _, v = decode(kv).partition(b'=')
         env[k] = v
-    return (int(fields[0]) / 1000.0, b64(fields[1]), b64(fields[2]), b64(fields[3]),
-            b64(fields[4]), fields[5:8], [b64(f) for f in fields[9:9 + argc]], env)
+    return (int(fields[0]) / 1000.0, decode(fields[1]), decode(fields[2]), decode(fields[3]),
+            decode(fields[4]), fields[5:8], [decode(f) for f in fields[9:9 + argc]], env)
 
 
 def prepare(order):

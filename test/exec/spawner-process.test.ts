@@ -284,6 +284,33 @@ describe.each([
     ]);
   });
 
+  it('passes each field exactly, whether it goes as it is or in base64', async () => {
+    const spawner = new SpawnerProcess(python);
+    const dir = dirs.make();
+    mkdirSync(join(dir, 'a b'));
+    // printable ASCII without a space goes after a ':' as it is, the rest in base64:
+    // texts that start with ':', are empty, or sit just outside that range on each side
+    const args = [':x', '::', '', 'a b', 'é', '\x7f', '~!', '-'];
+    const env = { P: ':v', E: '', S: 'with space', T: 'tab\there' };
+    const command = 'printf "[%s]" "$PWD" "$@" "$P" "$E" "$S" "$T"';
+    for (const [cwd, log] of [
+      ['a b', '1.log'],
+      ['.', ':2.log'],
+    ] as const) {
+      const each = {
+        ...order(join(dir, cwd), command, log),
+        argv: ['/bin/sh', '-c', command, 'sh', ...args],
+        logPath: join(dir, log),
+        env,
+      };
+      expect(exitOf(await run(spawner, each).done)).toMatchObject({ code: 0 });
+    }
+    const fields = (cwd: string) =>
+      [cwd, ...args, ':v', '', 'with space', 'tab\there'].map((f) => `[${f}]`).join('');
+    expect(readFileSync(join(dir, '1.log'), 'utf8')).toBe(fields(join(dir, 'a b')));
+    expect(readFileSync(join(dir, ':2.log'), 'utf8')).toBe(fields(dir));
+  });
+
   it('runs jobs queued several deep in order, and dates back the reports it held to share a write', async () => {
     const spawner = new SpawnerProcess(python);
     const dir = dirs.make();
