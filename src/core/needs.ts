@@ -102,11 +102,9 @@ export class Needs {
    * `entry` ended with `record`. Returns the dependants that became ready, and the
    * ones that can no longer run with the record each ends with.
    */
-  settle(
-    entry: Entry,
-    record: JobRecord,
-    stopped: string | undefined,
-  ): { ready: Entry[]; blocked: Array<[Entry, JobRecord]> } {
+  settle(entry: Entry, record: JobRecord, stopped: string | undefined): Settled {
+    // most jobs (every streamed one) free none: nothing to make for them
+    if (entry.dependents.length === 0) return SETTLED_NONE;
     const ready: Entry[] = [];
     const blocked: Array<[Entry, JobRecord]> = [];
     for (const dependent of entry.dependents) {
@@ -122,3 +120,11 @@ export class Needs {
     return { ready, blocked };
   }
 }
+
+/** What a job's end does to its dependants: those it frees, those it skips (with their record). */
+interface Settled {
+  readonly ready: readonly Entry[];
+  readonly blocked: ReadonlyArray<readonly [Entry, JobRecord]>;
+}
+
+const SETTLED_NONE: Settled = { ready: [], blocked: [] };

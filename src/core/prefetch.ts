@@ -65,14 +65,22 @@ export class Prefetch {
     // job after them queues: else they come back to chains full of later jobs, and wait
     // behind up to twelve of them (-j 1 scaled to 3: the twelfth started last of all)
     if (this.withdrawing.size > 0) return;
-    let tails: Array<{ tail: Entry; depth: number }> = [];
+    // Called at every start and end: the chains' tails and depths go in two arrays, made
+    // only when a chain has room, rather than an object per chain per call.
+    let tails: Entry[] | undefined;
+    let depths: number[] | undefined;
     for (const entry of running) {
-      const end = this.chainEnd(entry);
-      if (end !== undefined) tails.push(end);
+      const depth = this.depthBehind(entry);
+      if (depth < 0 || depth >= MAX_CHAIN) continue;
+      (tails ??= []).push(this.tailOf(entry));
+      (depths ??= []).push(depth);
     }
-    while (tails.length > 0) {
-      const grown: typeof tails = [];
-      for (const { tail, depth } of tails) {
+    while (tails !== undefined && depths !== undefined) {
+      let grownTails: Entry[] | undefined;
+      let grownDepths: number[] | undefined;
+      for (let i = 0; i < tails.length; i++) {
+        const tail = tails[i]!;
+        const depth = depths[i]!;
         if (depth >= MAX_CHAIN || tail.running?.canQueue !== true) continue;
         const next = this.host.take(tail);
         if (next === undefined) return;
@@ -83,23 +91,35 @@ export class Prefetch {
         this.behind.set(tail, next);
         this.ahead.set(next, tail);
         void next.running?.taken?.then((started) => started || this.gone(next));
-        if (!this.holdsBack(next)) grown.push({ tail: next, depth: depth + 1 });
+        if (!this.holdsBack(next)) {
+          (grownTails ??= []).push(next);
+          (grownDepths ??= []).push(depth + 1);
+        }
       }
-      tails = grown;
+      tails = grownTails;
+      depths = grownDepths;
     }
   }
 
-  /** The last job of `entry`'s chain and how many wait behind `entry`; none when a job may not be waited behind. */
-  private chainEnd(entry: Entry): { tail: Entry; depth: number } | undefined {
-    let tail = entry;
+  /**
+   * How many jobs wait behind `entry`; -1 when a job of its chain may not be waited
+   * behind (see `holdsBack`).
+   */
+  private depthBehind(entry: Entry): number {
     let depth = 0;
-    for (;;) {
-      if (this.holdsBack(tail)) return undefined;
-      const next = this.behind.get(tail);
-      if (next === undefined) return { tail, depth };
-      tail = next;
-      depth++;
+    for (let tail: Entry | undefined = entry; ; depth++) {
+      if (this.holdsBack(tail)) return -1;
+      tail = this.behind.get(tail);
+      if (tail === undefined) return depth;
     }
+  }
+
+  /** The last job of `entry`'s chain. */
+  private tailOf(entry: Entry): Entry {
+    let tail = entry;
+    for (let next = this.behind.get(tail); next !== undefined; next = this.behind.get(tail))
+      tail = next;
+    return tail;
   }
 
   /** `entry`'s attempt ended: the job queued behind it, now in its slot (its own chain behind it), if any. */
@@ -136,10 +156,11 @@ export class Prefetch {
   /** `entry` became ready: it withdraws the last queued job it should start before. */
   overtake(entry: Entry): void {
     let worst: Entry | undefined;
-    for (const queued of this.ahead.keys()) {
-      if (this.withdrawing.has(queued) || !this.host.before(entry, queued)) continue;
+    // forEach: no iterator made for each job that becomes ready
+    this.ahead.forEach((_, queued) => {
+      if (this.withdrawing.has(queued) || !this.host.before(entry, queued)) return;
       if (worst === undefined || this.host.before(worst, queued)) worst = queued;
-    }
+    });
     if (worst === undefined) return;
     this.withdrawing.add(worst);
     worst.running?.withdraw?.();
@@ -179,7 +200,10 @@ export class Prefetch {
 
   /** A job that jobs still waiting need: its success may free one that goes first. */
   private holdsBack(entry: Entry): boolean {
-    return entry.dependents.some((dependent) => dependent.status === 'pending');
+    const { dependents } = entry;
+    for (let i = 0; i < dependents.length; i++)
+      if (dependents[i]!.status === 'pending') return true;
+    return false;
   }
 
   /**

@@ -49,15 +49,16 @@ export class ReadyQueues<T extends { spec: JobSpec }> {
     let bestPool: string | undefined;
     let best: T | undefined;
     const seatOf = after && (after.spec.pool ?? NO_POOL);
-    for (const [pool, heap] of this.heaps) {
+    // forEach, not for-of: no iterator or entry array made for each of the many takes
+    this.heaps.forEach((heap, pool) => {
       const top = heap.peek();
       const running = (this.running.get(pool) ?? 0) - (pool === seatOf ? 1 : 0);
-      if (!top || running >= this.limitOf(pool)) continue;
+      if (!top || running >= this.limitOf(pool)) return;
       if (!best || this.before(top, best)) {
         best = top;
         bestPool = pool;
       }
-    }
+    });
     if (bestPool === undefined) return undefined;
     this.running.set(bestPool, (this.running.get(bestPool) ?? 0) + 1);
     this.count--;

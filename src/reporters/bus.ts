@@ -107,8 +107,11 @@ export class EventBus {
     this.collector?.add(event);
     const report: Report | undefined =
       event.type === 'run_end' ? this.collector?.build(event) : undefined;
-    for (const reporter of this.reporters) {
-      if (this.broken.has(reporter)) continue;
+    // an index, not an iterator: this runs for every event of every job
+    const { reporters } = this;
+    for (let i = 0; i < reporters.length; i++) {
+      const reporter = reporters[i]!;
+      if (this.broken.size > 0 && this.broken.has(reporter)) continue;
       try {
         reporter.onEvent?.(event);
         const hook = reporter[HOOKS[event.type]] as
