@@ -1,4 +1,4 @@
-import type { RunOutcome, SchedulerOptions } from '../core/scheduler.js';
+import type { HandedOut, RunOutcome, SchedulerOptions } from '../core/scheduler.js';
 import type { JobSpec } from '../model/job.js';
 import type { RunControls } from '../core/steering.js';
 import type { StopSignal } from '../model/stop.js';
@@ -34,6 +34,8 @@ export interface BackendRun {
   abort(reason: string): void;
   /** What `jobrun pause/scale/cancel/drain` may do to it; undefined when nothing. */
   readonly controls?: RunControls;
+  /** What a stop now would stop, for the line that says so; where the run knows (local). */
+  handedOut?(): HandedOut;
 }
 
 export interface Backend {

@@ -36,7 +36,7 @@ import { refuseUnstartable } from './input-checks.js';
 import { claimFolder, lockLogFolder } from './live-runs.js';
 import { rawArgs } from './raw-argv.js';
 import { pruneRuns } from './retention.js';
-import { longestGrace, resumeCommand, RunningGraces } from './running-graces.js';
+import { longestGrace, resumeCommand } from './running-graces.js';
 import {
   applyOverrides,
   mapJobs,
@@ -203,7 +203,6 @@ export async function runJobs(
   const done = (job: JobSpec) =>
     source.earlier?.done(job) || (options.resume && journal.succeeded(job));
   const bus = new EventBus(reporters);
-  const graces = new RunningGraces();
   const scheduler = backend.createRun({
     identity: source.identity,
     cacheExplain: runCache.explain,
@@ -218,7 +217,6 @@ export async function runJobs(
       // said started only once its journal line is safe from a kill -9 (see `Journal`)
       if (type === 'job_start') journal.flush();
       bus.emit(type, payload);
-      if (type === 'attempt_end') graces.ended((payload as RunEventMap['attempt_end']).id);
       if (type !== 'job_end') return;
       const { job } = payload as RunEventMap['job_end'];
       journal.record(job);
@@ -235,10 +233,7 @@ export async function runJobs(
         Object.keys(settings.pools),
         source.earlier?.stages,
       ),
-    onAttemptStart: (job, pid, start) => {
-      graces.started(job);
-      journal.started(job, pid, start);
-    },
+    onAttemptStart: (job, pid, start) => journal.started(job, pid, start),
     onSpawner: (pid, start) => journal.spawner(pid, start),
     selected: selected ? (job: JobSpec) => selected.has(job.name) : undefined,
     held: source.earlier?.held,
@@ -283,8 +278,13 @@ export async function runJobs(
     // said before the jobs are signalled: what stops, how long it may take, how to force it;
     // a first signal under --graceful lets jobs finish, which its run_stopping event says
     const forced = stops++ > 0;
-    if (forced || !options.gracefulMs)
-      bus.stopping({ signal, graceMs: graces.longest(longestGrace(jobs)), forced });
+    if (forced || !options.gracefulMs) {
+      // the jobs handed out, heard to start or not (a spawner tells it late), and the
+      // graces of those and of the jobs queued behind them; else the plan's longest
+      const out = scheduler.handedOut?.();
+      const graceMs = out?.graceMs ?? longestGrace(jobs);
+      bus.stopping({ signal, graceMs, forced, ...(out && { handed: out.jobs }) });
+    }
     scheduler.interrupt(signal);
   };
   // a signal that came while the run was set up: it starts paused, so no job starts, and

@@ -20,6 +20,9 @@ export interface Admit {
   linked?(entries: Entry[]): void;
 }
 
+/** Jobs the journal says succeeded before, each with what that run left of it. */
+type Resumed = Map<Entry, true | EarlierSuccess>;
+
 type AdmissionRules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'held' | 'cache'>;
 
 /**
@@ -29,6 +32,9 @@ type AdmissionRules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'held'
  * needs (`Needs`), which release or skip them as they end.
  */
 export class Admission {
+  /** While `all` resumes jobs: those still to end (see `resumeAfterNeeds`). */
+  private resuming: Resumed | undefined;
+
   constructor(
     private readonly rules: AdmissionRules,
     private readonly needs: Needs,
@@ -51,15 +57,15 @@ export class Admission {
       const why = held?.(e.spec);
       if (why !== undefined) this.to.end(e, unranRecord(e.spec, 'skipped', why, now));
     });
-    const resumed: Array<[Entry, true | EarlierSuccess]> = [];
+    const resumed: Resumed = new Map();
     pending((e) => {
       const earlier = alreadyDone?.(e.spec);
-      if (earlier) resumed.push([e, earlier]);
+      if (earlier) resumed.set(e, earlier);
     });
     // each waits on itself too: a resumed job's end releases its dependants, and one
     // of them that succeeded before as well must end as resumed, not be queued to run
-    for (const [e] of resumed) e.waiting++;
-    for (const [e, earlier] of resumed) if (e.status === 'pending') this.resume(e, now, earlier);
+    for (const e of resumed.keys()) e.waiting++;
+    this.resumeAfterNeeds(resumed, now);
     // a stage whose resumed source ended above has expanded and left the run (its jobs
     // stand for it), though its entry is still pending here: it must not run as a job
     pending((e) => e.waiting === 0 && this.needs.has(e) && this.to.enqueue(e));
@@ -92,11 +98,44 @@ export class Admission {
     } else if (entry.spec.refused !== undefined) {
       // its item filled a setting in badly: it cannot run, and it is no one's to skip
       this.to.end(entry, refusedRecord(entry, now));
+    } else if (earlier && this.resuming && entry.waiting > 0) {
+      // a job it needs (by its item) is still to be resumed by `all`: it ends after it
+      entry.waiting++;
+      this.resuming.set(entry, earlier);
     } else if (earlier) {
       this.resume(entry, now, earlier);
     } else if (entry.waiting === 0) {
       this.to.enqueue(entry);
     }
+  }
+
+  /**
+   * Ends the jobs the journal says succeeded before, each once the jobs it needs have
+   * ended, whatever the file's order: a cached one's key is made from the keys of its
+   * needs, and one made before a need's (a need listed after it) would name that need
+   * "not cached", so it and every cached job after it would miss the cache. A resumed
+   * source expands its stages as it ends; their resumed jobs join in (`expanded`). Jobs
+   * still waiting for a need once none can end (one that runs in this run) end as before,
+   * in the file's order.
+   */
+  private resumeAfterNeeds(resumed: Resumed, now: number): void {
+    this.resuming = resumed;
+    let ended: boolean;
+    do {
+      ended = false;
+      // a Map's iteration visits what `expanded` adds meanwhile
+      for (const [e, earlier] of resumed) {
+        if (e.status !== 'pending') resumed.delete(e);
+        else if (e.waiting === 1) {
+          // its own wait is all that is left: every job it needs has ended, with its key
+          resumed.delete(e);
+          this.resume(e, now, earlier);
+          ended = true;
+        }
+      }
+    } while (ended);
+    this.resuming = undefined;
+    for (const [e, earlier] of resumed) if (e.status === 'pending') this.resume(e, now, earlier);
   }
 
   /**

@@ -198,6 +198,11 @@ export class Prefetch {
     return picked;
   }
 
+  /** The jobs queued behind running ones (a spawner may have started some, unheard yet). */
+  queued(): Iterable<Entry> {
+    return this.ahead.keys();
+  }
+
   /** A job that jobs still waiting need: its success may free one that goes first. */
   private holdsBack(entry: Entry): boolean {
     const { dependents } = entry;

@@ -99,6 +99,11 @@ export class QueueAhead {
     this.prefetch.stop(order);
   }
 
+  /** The jobs queued behind running ones; see `Prefetch.queued`. */
+  queued(): Iterable<Entry> {
+    return this.prefetch.queued();
+  }
+
   /** A queued job is no longer a ready one: a stop withdraws it rather than cancel it. */
   private queueBehind(entry: Entry, running: Entry): boolean {
     // a job not yet looked up in the cache may not need to run at all

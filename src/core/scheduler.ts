@@ -24,6 +24,19 @@ import { Steering, type CancelOutcome, type RunControls } from './steering.js';
 
 export type { RunOutcome, SchedulerOptions };
 
+/**
+ * The jobs a stop would signal, as the scheduler knows them. A spawner tells a start (and
+ * the end of the job before it) up to 50 ms late while jobs wait queued behind the one it
+ * runs, and a new spawner only once it is up: the jobs the reporters heard start are
+ * fewer, and their graces may be shorter, than those a stop reaches.
+ */
+export interface HandedOut {
+  /** Attempts handed to the executor and not heard to end: some may not have started. */
+  jobs: number;
+  /** The longest kill grace of those and of the jobs queued behind them; none when there are none. */
+  graceMs?: number;
+}
+
 /** Jobs that may wait to start (in memory, or in a remote queue) without `maxQueue`. */
 const DEFAULT_MAX_QUEUE = 10_000;
 
@@ -143,6 +156,22 @@ export class Scheduler implements RunControls {
 
   cancel(names: string[]): CancelOutcome {
     return this.ctl.cancel(names);
+  }
+
+  /**
+   * What a stop now would stop (see `HandedOut`): the attempts handed to the executor and
+   * not heard to end, and the longest kill grace among them and the jobs queued behind
+   * them. A cache lookup has no attempt yet; a job still waiting in a remote queue is
+   * withdrawn, not stopped.
+   */
+  handedOut(): HandedOut {
+    const handed = [...this.inFlight].filter(
+      (entry) => entry.running !== undefined && !this.dispatch.withdraws(entry),
+    );
+    let graceMs: number | undefined;
+    for (const entry of [...handed, ...(this.ahead?.queued() ?? [])])
+      graceMs = Math.max(graceMs ?? 0, entry.spec.killGraceMs);
+    return graceMs === undefined ? { jobs: handed.length } : { jobs: handed.length, graceMs };
   }
 
   /** The state and moves the policies share; see `SchedulerCore`. */

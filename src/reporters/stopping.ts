@@ -4,8 +4,13 @@ import { formatDuration } from './format.js';
 /** What a stop request does to the running jobs, told to people as it happens. */
 export interface StopNotice {
   signal: StopSignal;
-  /** Jobs running when the request came. */
+  /** Jobs running when the request came, as the reporters heard of their starts. */
   running: number;
+  /**
+   * Jobs handed to be run and not heard to end, where the run knows: more than `running`
+   * when a start is not heard of yet (a spawner tells it late), so "up to" that many.
+   */
+  handed?: number;
   /** The longest time a running job gets between SIGTERM and SIGKILL. */
   graceMs: number;
   /** A second request: the grace is skipped. */
@@ -17,10 +22,12 @@ export interface StopNotice {
  * they may take, and how to stop them at once. Every reporter that shows it calls this.
  */
 export function stoppingLine(n: StopNotice): string {
-  const jobs = `${n.running} running job${n.running === 1 ? '' : 's'}`;
+  const upTo = n.handed !== undefined && n.handed > n.running;
+  const count = upTo ? n.handed! : n.running;
+  const jobs = `${upTo ? 'up to ' : ''}${count} running job${count === 1 ? '' : 's'}`;
   if (n.forced) return `jobrun: stopping now: SIGKILL to ${jobs}`;
   const again = n.signal === 'SIGINT' ? 'Ctrl-C' : n.signal;
-  if (n.running === 0) return `jobrun: stopping (${n.signal}): nothing new starts`;
+  if (count === 0) return `jobrun: stopping (${n.signal}): nothing new starts`;
   return `jobrun: stopping: SIGTERM to ${jobs}, SIGKILL in ${formatDuration(n.graceMs)} (${again} again: now)`;
 }
 

@@ -2,14 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { Admission, type Admit } from '../../src/core/admission.js';
 import { newEntry, type Entry } from '../../src/core/entry.js';
 import { Needs } from '../../src/core/needs.js';
+import type { CacheHook } from '../../src/core/cache-hook.js';
 import type { SchedulerOptions } from '../../src/core/scheduler-options.js';
 import type { JobRecord } from '../../src/model/events.js';
+import type { JobSpec } from '../../src/model/job.js';
 import { job, jobs } from './harness.js';
 
-type Rules = Pick<SchedulerOptions, 'selected' | 'alreadyDone'>;
+type Rules = Pick<SchedulerOptions, 'selected' | 'alreadyDone' | 'cache'>;
 
-/** Admission over real needs, with a host that ends jobs (and their dependants) as the scheduler does. */
-function setup(rules: Rules = {}) {
+/**
+ * Admission over real needs, with a host that ends jobs (and their dependants) as the
+ * scheduler does; `expands` gives the jobs a stage makes as the job of that name ends.
+ */
+function setup(rules: Rules = {}, expands: (name: string) => JobSpec[] = () => []) {
   const needs = new Needs();
   const log = { added: 0, pumps: 0, queued: [] as string[], ended: [] as JobRecord[] };
   const byName = new Map<string, Entry>();
@@ -22,6 +27,8 @@ function setup(rules: Rules = {}) {
       for (const [dependent, skip] of needs.settle(entry, record, undefined).blocked) {
         if (dependent.status === 'pending') host.end(dependent, skip);
       }
+      for (const spec of expands(entry.spec.name))
+        admission.expanded(newEntry(spec), record.endedAt, undefined);
     },
     enqueue(entry) {
       byName.set(entry.spec.name, entry);
@@ -33,6 +40,17 @@ function setup(rules: Rules = {}) {
   const admission = new Admission(rules, needs, host);
   const ended = (name: string) => log.ended.find((r) => r.name === name);
   return { admission, needs, log, byName, ended };
+}
+
+/** A cache that records the order in which resumed jobs get their keys. */
+function keyOrder(): { keyed: string[]; cache: CacheHook } {
+  const keyed: string[] = [];
+  const cache: CacheHook = {
+    check: () => Promise.resolve(undefined),
+    resumed: (spec) => keyed.push(spec.name),
+    succeeded: () => Promise.resolve(),
+  };
+  return { keyed, cache };
 }
 
 describe('Admission of a manifest', () => {
@@ -62,6 +80,39 @@ describe('Admission of a manifest', () => {
     expect(t.log.queued).toEqual(['a', 'b']);
     expect(t.log.ended).toEqual([]);
     expect([...t.needs.entries()].find((e) => e.spec.name === 'c')?.waiting).toBe(2);
+  });
+});
+
+describe('Admission of jobs done in an earlier run (--resume)', () => {
+  // a key made before a need's names the need "not cached": it and its dependants would miss
+  it('resumes (and keys) each job after the jobs it needs, whatever the file order', () => {
+    const { keyed, cache } = keyOrder();
+    const t = setup({ alreadyDone: () => true, cache });
+    t.admission.all(jobs(['a', { needs: ['b'] }], ['c', { needs: ['a'] }], ['b']), 0);
+    expect(keyed).toEqual(['b', 'a', 'c']);
+    expect(t.log.ended.map((r) => [r.name, r.status])).toEqual([
+      ['b', 'succeeded'],
+      ['a', 'succeeded'],
+      ['c', 'succeeded'],
+    ]);
+    expect(t.log.queued).toEqual([]);
+  });
+
+  it('resumes a stage’s job after a job its item needs, though that job comes later in the file', () => {
+    const { keyed, cache } = keyOrder();
+    const stage = (name: string) =>
+      name === 'src' ? [job('x-a', { needs: ['src', 'prep-a'] })] : [];
+    const t = setup({ alreadyDone: () => true, cache }, stage);
+    t.admission.all(jobs(['src'], ['prep-a']), 0);
+    expect(keyed).toEqual(['src', 'prep-a', 'x-a']);
+    expect(t.ended('x-a')).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('still resumes a job whose need runs in this run, as the file lists it', () => {
+    const t = setup({ alreadyDone: (spec) => spec.name !== 'b' });
+    t.admission.all(jobs(['a', { needs: ['b'] }], ['b'], ['c', { needs: ['a'] }]), 0);
+    expect(t.log.ended.map((r) => r.name)).toEqual(['a', 'c']);
+    expect(t.log.queued).toEqual(['b']);
   });
 });
 

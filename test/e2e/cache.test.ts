@@ -613,6 +613,47 @@ jobs:
     expect(readLines(path.join(dir, 'ran'))).toEqual(['after']);
   }, 120_000);
 
+  it('--resume: a cached job listed before the cached job it needs keeps its key, and a job that needs it hits', async () => {
+    const dir = tempDir('jobrun-cache-');
+    // first needs second, yet comes first in the file: keys are made as needs end, not in file order
+    writeFiles(dir, {
+      'jobs.yaml': `version: 1
+defaults:
+  cache: true
+jobs:
+  - name: first
+    needs: [second]
+    run: "echo first >> ran && cat b.txt > a.txt"
+    outputs: [a.txt]
+  - name: second
+    run: "echo second >> ran && echo b > b.txt"
+    outputs: [b.txt]
+  - name: gate
+    cache: false
+    run: "[ ! -e fail ]"
+  - name: last
+    needs: [first, gate]
+    run: "echo last >> ran && cat a.txt > c.txt"
+    outputs: [c.txt]
+`,
+    });
+    const run = (extra: string[]) =>
+      jobrun(['run', 'jobs.yaml', '--output', 'none', '--json', ...extra], { cwd: dir });
+    expect((await run([])).code).toBe(0); // all stored
+    // first and second restored (and journaled); last skipped, as its gate fails
+    fs.writeFileSync(path.join(dir, 'fail'), '');
+    expect((await run([])).code).toBe(1);
+    fs.rmSync(path.join(dir, 'fail'));
+    fs.rmSync(path.join(dir, 'ran'));
+    const resumed = await run(['--resume', '--explain']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    // first is resumed with the key second's gives it, as it was stored: last hits
+    expect(resumed.stderr).not.toContain('last runs');
+    const report = JSON.parse(resumed.stdout) as Report;
+    expect(report.jobs.find((j) => j.name === 'last')?.status).toBe('cached');
+    expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
+  }, 120_000);
+
   it('explains a job that needs a stage as the run does: restored when nothing changed', async () => {
     const dir = tempDir('jobrun-cache-');
     writeFiles(dir, {
