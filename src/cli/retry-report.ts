@@ -28,6 +28,7 @@ export async function readReport(file: string): Promise<ReportShape> {
   const schema = z.object({
     version: z.literal(1),
     manifest: z.string().nullable().optional(),
+    resume: z.string().optional(),
     jobs: z.array(
       z.object({
         name: z.string(),
@@ -60,6 +61,8 @@ export async function readReport(file: string): Promise<ReportShape> {
 /** What a re-drive reads of a report: checked, so a hand-edited file cannot crash it. */
 export interface ReportShape {
   manifest?: string | null;
+  /** The command that resumes the run the report is of (reports before it have none). */
+  resume?: string;
   jobs: RetryJob[];
 }
 

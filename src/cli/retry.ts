@@ -119,8 +119,9 @@ function nothingLeft(report: ReportShape, reportPath: string): string {
 
 /**
  * The report's jobs that were cancelled (a stop, `jobrun cancel`, a drain), which a
- * retry does not run again, and how to run them: `--resume` of the run, which runs all
- * that did not succeed. Undefined when none was.
+ * retry does not run again, and how to run them: `--resume` of the run the report is of
+ * (a retry's report names the retry's own), which runs all that did not succeed.
+ * Undefined when none was.
  */
 function cancelledLeft(report: ReportShape, reportPath: string): string | undefined {
   const cancelled = report.jobs.filter((j) => j.status === 'cancelled' && !j.excluded);
@@ -129,9 +130,10 @@ function cancelledLeft(report: ReportShape, reportPath: string): string | undefi
   const shown = cancelled.slice(0, 3).map((j) => JSON.stringify(j.name));
   const names = count > shown.length ? `${shown.join(', ')}, …` : shown.join(', ');
   const again =
-    report.manifest && report.manifest !== '-'
+    report.resume ??
+    (report.manifest && report.manifest !== '-'
       ? `jobrun run ${shellQuote(report.manifest)} --resume`
-      : 'the same jobrun run command with --resume';
+      : 'the same jobrun run command with --resume');
   return (
     `${count} job${count === 1 ? '' : 's'} in ${reportPath} ${count === 1 ? 'was' : 'were'} ` +
     `cancelled (${names}), and a retry does not run cancelled jobs again; to run ${count === 1 ? 'it' : 'them'}: ${again}`

@@ -202,7 +202,7 @@ export async function runJobs(
   // one skipped so still has a key, made as it ends (see `Admission`)
   const done = (job: JobSpec) =>
     source.earlier?.done(job) || (options.resume && journal.succeeded(job));
-  const bus = new EventBus(reporters);
+  const bus = new EventBus(reporters, Date.now, resume);
   const scheduler = backend.createRun({
     identity: source.identity,
     cacheExplain: runCache.explain,

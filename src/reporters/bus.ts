@@ -38,11 +38,13 @@ export class EventBus {
   /** `run_end` went out: the reporters printed their last lines. */
   private ended = false;
 
+  /** `resume`: the command that resumes the run, for its report (see `Report.resume`). */
   constructor(
     private readonly reporters: Reporter[],
     now: () => number = Date.now,
+    resume?: string,
   ) {
-    this.collector = reporters.some((r) => r.needsReport) ? new ReportCollector() : undefined;
+    this.collector = reporters.some((r) => r.needsReport) ? new ReportCollector(resume) : undefined;
     this.emit = <K extends RunEventType>(type: K, payload: RunEventMap[K]) => {
       const event = { type, time: now(), ...payload } as unknown as RunEvent<K>;
       this.dispatch(event as RunEvent);

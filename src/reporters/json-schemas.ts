@@ -120,6 +120,12 @@ const reportSchema = z
         "The jobs ran on Redis workers: workers is the run's limit across them, 0 for none of its own.",
       ),
     logDir: z.string(),
+    resume: z
+      .string()
+      .optional()
+      .describe(
+        "The command that runs what this run did not finish and skips what it did: its own command line with --resume (a retry's too).",
+      ),
     ...runEnd,
     outputError: z
       .string()

@@ -78,6 +78,12 @@ export interface Report {
   /** The jobs ran on Redis workers: `workers` is the run's limit across them, 0 for none. */
   remote?: true;
   logDir: string;
+  /**
+   * The command that runs what this run did not finish and skips what it did: its own
+   * command line with `--resume` (a retry's too: the run's `--resume` would run again
+   * what the retry finished). Absent where jobrun did not make the run from a command line.
+   */
+  resume?: string;
   summary: Summary;
   jobs: ReportJob[];
 }
@@ -135,6 +141,9 @@ export class ReportCollector {
   private start: RunEvent<'run_start'> | undefined;
   private readonly jobs: JobRecord[] = [];
 
+  /** `resume`: see `Report.resume`. */
+  constructor(private readonly resume?: string) {}
+
   add(event: RunEvent): void {
     if (event.type === 'run_start') this.start = event;
     else if (event.type === 'job_end') this.jobs.push(event.job);
@@ -157,6 +166,7 @@ export class ReportCollector {
       workers: start?.workers ?? 0,
       remote: start?.remote,
       logDir: start?.logDir ?? '',
+      resume: this.resume,
       summary: end.summary,
       jobs: [...this.jobs].sort((a, b) => a.index - b.index).map(reportJob),
     };

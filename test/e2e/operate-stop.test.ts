@@ -80,9 +80,11 @@ describe('stopping a running batch gently', () => {
       expect((await done).code).toBe(0);
       const retry = await b.ctl(['retry', 'r.json']);
       expect(retry.code).toBe(0); // nothing to do, as an empty input is
+      // the report says the command that resumes its run
       expect(retry.stderr).toBe(
         'jobrun: nothing to retry: no job failed; 2 jobs in r.json were cancelled ("b", "c"), and a ' +
-          'retry does not run cancelled jobs again; to run them: the same jobrun run command with --resume\n',
+          'retry does not run cancelled jobs again; to run them: jobrun run --progress plain -j 1 ' +
+          "--report r.json --resume -- 'sh gate.sh {}' ::: a b c\n",
       );
       expect(b.count('start')).toBe(1);
     } finally {
@@ -102,9 +104,54 @@ describe('stopping a running batch gently', () => {
       expect(retry.code).toBe(1); // bad ran again, and failed again
       expect(retry.stderr).toContain(
         'jobrun: 2 jobs in r.json were cancelled ("b", "c"), and a retry does not run ' +
-          'cancelled jobs again; to run them: the same jobrun run command with --resume\n',
+          'cancelled jobs again; to run them: jobrun run --progress plain -j 1 --report r.json ' +
+          "--resume -- 'sh gate.sh {}' ::: bad b c\n",
       );
       expect(b.report('r2.json').jobs.map((j) => j.name)).toEqual(['bad']);
+    } finally {
+      await b.finish();
+    }
+  });
+
+  it("retry of a drained retry's report names the retry's own --resume, which runs only what it left", async () => {
+    const b = new Batch();
+    try {
+      // a run's report with three failures, for the retry to run again
+      const failed = (name: string) => ({
+        name,
+        command: `sh gate.sh ${name}`,
+        status: 'failed',
+        cwd: b.dir,
+      });
+      const report = { version: 1, manifest: null, jobs: ['x1', 'x2', 'x3'].map(failed) };
+      fs.writeFileSync(path.join(b.dir, 'r.json'), JSON.stringify(report));
+      const retryArgs = ['retry', 'r.json', '-j', '1', '--progress', 'none', '--report', 'r2.json'];
+      const first = b.ctl(retryArgs);
+      await b.started('x1');
+      expect((await b.ctl(['drain'])).code).toBe(0);
+      b.release();
+      expect((await first).code).toBe(0);
+      expect(b.report('r2.json').jobs.map((j) => [j.name, j.status])).toEqual([
+        ['x1', 'succeeded'],
+        ['x2', 'cancelled'],
+        ['x3', 'cancelled'],
+      ]);
+      // the run's --resume would run x1 again (the retry's journal is its own)
+      const again = await b.ctl(['retry', 'r2.json']);
+      const resume = 'jobrun retry r.json -j 1 --progress none --report r2.json --resume';
+      expect(again.stderr).toContain(`to run them: ${resume}\n`);
+      const resumed = await b.ctl(resume.split(' ').slice(1));
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(b.events().filter((e) => e.startsWith('start '))).toEqual([
+        'start x1',
+        'start x2',
+        'start x3',
+      ]);
+      expect(b.report('r2.json').jobs.map((j) => [j.name, j.status])).toEqual([
+        ['x1', 'succeeded'],
+        ['x2', 'succeeded'],
+        ['x3', 'succeeded'],
+      ]);
     } finally {
       await b.finish();
     }
