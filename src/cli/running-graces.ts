@@ -1,3 +1,4 @@
+import { redactUrl } from '../backends/redis-url.js';
 import { shellQuoteBytes } from '../manifest/quote.js';
 import type { JobSpec } from '../model/job.js';
 
@@ -9,20 +10,20 @@ export function longestGrace(jobs: JobSpec[] | AsyncIterable<JobSpec>): number {
 /**
  * The command line that resumes this run: jobrun's own arguments as given (their bytes:
  * `rawArgs`), quoted for a shell, with `--resume` added before `--` (where flags end).
- * It is printed and kept in the report, so a Redis URL's password among jobrun's own
- * flags shows as `***` (jobrun warns against one there: see `resolveRedisUrl`).
+ * It is printed and kept in the report, so a Redis URL among jobrun's own flags shows as
+ * `redactUrl` shows it, its password as `***` (jobrun warns against one there: see
+ * `resolveRedisUrl`).
  */
 export function resumeCommand(args: readonly string[]): string {
   const dash = args.indexOf('--');
-  const words = args.map((word, i) =>
-    dash === -1 || i < dash ? word.replace(REDIS_PASSWORD, '$1***@') : word,
-  );
-  if (!words.includes('--resume')) {
-    const dash = words.indexOf('--');
-    words.splice(dash === -1 ? words.length : dash, 0, '--resume');
-  }
+  const flagsEnd = dash === -1 ? args.length : dash;
+  const words = args.map((word, i) => (i < flagsEnd ? redactedRedisUrl(word) : word));
+  if (!words.includes('--resume')) words.splice(flagsEnd, 0, '--resume');
   return ['jobrun', ...words.map(shellQuoteBytes)].join(' ');
 }
 
-/** The password of a Redis URL, given alone or as `--flag=URL`: what `$1` keeps is before it. */
-const REDIS_PASSWORD = /^((?:--[a-z-]+=)?rediss?:\/\/[^/@:]*:)[^/@]+@/i;
+/** A Redis URL, given alone or as `--flag=URL`, redacted; any other word as it is. */
+function redactedRedisUrl(word: string): string {
+  const url = /^(--[a-z-]+=)?(rediss?:\/\/.*)$/is.exec(word);
+  return url ? (url[1] ?? '') + redactUrl(url[2]!) : word;
+}

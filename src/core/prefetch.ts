@@ -70,9 +70,17 @@ export class Prefetch {
     let tails: Entry[] | undefined;
     let depths: number[] | undefined;
     for (const entry of running) {
-      const depth = this.depthBehind(entry);
-      if (depth < 0 || depth >= MAX_CHAIN) continue;
-      (tails ??= []).push(this.tailOf(entry));
+      // the chain's last job and how many wait behind `entry`, unless one of it holds back
+      let tail = entry;
+      let depth = 0;
+      let held = this.holdsBack(tail);
+      for (let next = this.behind.get(tail); !held && next !== undefined; depth++) {
+        tail = next;
+        held = this.holdsBack(tail);
+        next = this.behind.get(tail);
+      }
+      if (held || depth >= MAX_CHAIN) continue;
+      (tails ??= []).push(tail);
       (depths ??= []).push(depth);
     }
     while (tails !== undefined && depths !== undefined) {
@@ -99,27 +107,6 @@ export class Prefetch {
       tails = grownTails;
       depths = grownDepths;
     }
-  }
-
-  /**
-   * How many jobs wait behind `entry`; -1 when a job of its chain may not be waited
-   * behind (see `holdsBack`).
-   */
-  private depthBehind(entry: Entry): number {
-    let depth = 0;
-    for (let tail: Entry | undefined = entry; ; depth++) {
-      if (this.holdsBack(tail)) return -1;
-      tail = this.behind.get(tail);
-      if (tail === undefined) return depth;
-    }
-  }
-
-  /** The last job of `entry`'s chain. */
-  private tailOf(entry: Entry): Entry {
-    let tail = entry;
-    for (let next = this.behind.get(tail); next !== undefined; next = this.behind.get(tail))
-      tail = next;
-    return tail;
   }
 
   /** `entry`'s attempt ended: the job queued behind it, now in its slot (its own chain behind it), if any. */

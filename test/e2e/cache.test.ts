@@ -57,6 +57,27 @@ function oneCachedJob(fields: string, files: Record<string, string> = {}): strin
 }
 
 /** Runs the manifest; returns the report and the jobs that actually ran (and clears the log). */
+/**
+ * `--resume` of a cached run, made in three runs of `dir`'s jobs.yaml: all stored; then with
+ * a file `fail`, on which its gate job fails (the jobs after it are skipped); then, `fail`
+ * gone and `beforeResume` done, `--resume --explain`, which succeeds. Returns that last run.
+ */
+async function storeStopResume(
+  dir: string,
+  beforeResume = () => {},
+): Promise<{ r: Result; report: Report }> {
+  const run = (extra: string[]) =>
+    jobrun(['run', 'jobs.yaml', '--output', 'none', '--json', ...extra], { cwd: dir });
+  expect((await run([])).code).toBe(0);
+  fs.writeFileSync(path.join(dir, 'fail'), '');
+  expect((await run([])).code).toBe(1);
+  fs.rmSync(path.join(dir, 'fail'));
+  beforeResume();
+  const r = await run(['--resume', '--explain']);
+  expect(r.code, r.stderr).toBe(0);
+  return { r, report: JSON.parse(r.stdout) as Report };
+}
+
 async function runBatch(
   dir: string,
   extra: string[] = [],
@@ -597,19 +618,11 @@ jobs:
     outputs: [out/after.txt]
 `,
     });
-    const run = (extra: string[]) =>
-      jobrun(['run', 'jobs.yaml', '--output', 'none', '--json', ...extra], { cwd: dir });
-    expect((await run([])).code).toBe(0); // both stored
-    // mid restored; after skipped, as its gate fails
-    fs.writeFileSync(path.join(dir, 'fail'), '');
-    expect((await run([])).code).toBe(1);
-    fs.rmSync(path.join(dir, 'fail'));
-    const resumed = await run(['--resume', '--explain']);
-    expect(resumed.code, resumed.stderr).toBe(0);
+    // the second run restores mid and skips after, as its gate fails
+    const resumed = await storeStopResume(dir);
     // mid is resumed from the journal; its key, made as it was stored, lets after hit
-    expect(resumed.stderr).not.toContain('after runs');
-    const report = JSON.parse(resumed.stdout) as Report;
-    expect(report.jobs.find((j) => j.name === 'after')?.status).toBe('cached');
+    expect(resumed.r.stderr).not.toContain('after runs');
+    expect(resumed.report.jobs.find((j) => j.name === 'after')?.status).toBe('cached');
     expect(readLines(path.join(dir, 'ran'))).toEqual(['after']);
   }, 120_000);
 
@@ -637,20 +650,11 @@ jobs:
     outputs: [c.txt]
 `,
     });
-    const run = (extra: string[]) =>
-      jobrun(['run', 'jobs.yaml', '--output', 'none', '--json', ...extra], { cwd: dir });
-    expect((await run([])).code).toBe(0); // all stored
-    // first and second restored (and journaled); last skipped, as its gate fails
-    fs.writeFileSync(path.join(dir, 'fail'), '');
-    expect((await run([])).code).toBe(1);
-    fs.rmSync(path.join(dir, 'fail'));
-    fs.rmSync(path.join(dir, 'ran'));
-    const resumed = await run(['--resume', '--explain']);
-    expect(resumed.code, resumed.stderr).toBe(0);
+    // the second run restores first and second (journaled) and skips last, as its gate fails
+    const resumed = await storeStopResume(dir, () => fs.rmSync(path.join(dir, 'ran')));
     // first is resumed with the key second's gives it, as it was stored: last hits
-    expect(resumed.stderr).not.toContain('last runs');
-    const report = JSON.parse(resumed.stdout) as Report;
-    expect(report.jobs.find((j) => j.name === 'last')?.status).toBe('cached');
+    expect(resumed.r.stderr).not.toContain('last runs');
+    expect(resumed.report.jobs.find((j) => j.name === 'last')?.status).toBe('cached');
     expect(fs.existsSync(path.join(dir, 'ran'))).toBe(false);
   }, 120_000);
 
